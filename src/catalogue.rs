@@ -1,0 +1,90 @@
+//! The service catalogue: the categories an appeal is filed under, read from
+//! `channels/catalogue.toml` (policy is data, reviewed like code).
+
+use serde::Deserialize;
+
+use crate::appeal::Language;
+
+/// One category of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Category {
+    /// The code carried on `appeals.v1`.
+    pub code: String,
+    pub kk: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl Category {
+    /// The category's name in a language.
+    pub fn name(&self, language: Language) -> &str {
+        match language {
+            Language::Kk => &self.kk,
+            Language::Ru => &self.ru,
+            Language::En => &self.en,
+        }
+    }
+}
+
+/// The whole catalogue, in the order citizens see it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Catalogue {
+    #[serde(rename = "category")]
+    pub categories: Vec<Category>,
+}
+
+/// The code used when a channel does not say.
+pub const DEFAULT_CATEGORY: &str = "other";
+
+impl Catalogue {
+    /// The catalogue shipped in `channels/catalogue.toml`.
+    pub fn embedded() -> Result<Catalogue, String> {
+        Catalogue::parse(include_str!("../channels/catalogue.toml"))
+    }
+
+    /// A catalogue from TOML; codes must be unique and `other` must exist.
+    pub fn parse(source: &str) -> Result<Catalogue, String> {
+        let catalogue: Catalogue =
+            toml_from_str(source).map_err(|e| format!("channels/catalogue.toml: {e}"))?;
+        let mut codes: Vec<&str> = catalogue
+            .categories
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect();
+        codes.sort_unstable();
+        if codes.windows(2).any(|w| w[0] == w[1]) {
+            return Err("channels/catalogue.toml: a category code appears twice".into());
+        }
+        if catalogue.get(DEFAULT_CATEGORY).is_none() {
+            return Err("channels/catalogue.toml: the category `other` is missing".into());
+        }
+        Ok(catalogue)
+    }
+
+    /// The category with this code.
+    pub fn get(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+}
+
+/// TOML through figment's parser, so the crate carries one TOML implementation.
+pub(crate) fn toml_from_str<T: serde::de::DeserializeOwned>(source: &str) -> Result<T, String> {
+    use figment::providers::{Format, Toml};
+    figment::Figment::from(Toml::string(source))
+        .extract()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_catalogue_has_the_default_list() {
+        let catalogue = Catalogue::embedded().expect("catalogue parses");
+        assert_eq!(catalogue.categories.len(), 14);
+        let roads = catalogue.get("roads").expect("roads");
+        assert_eq!(roads.name(Language::Ru), "Дороги и тротуары");
+        assert!(catalogue.get("potholes").is_none());
+    }
+}

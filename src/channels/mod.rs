@@ -1,0 +1,4 @@
+//! Channel adapters: each speaks one channel's protocol and produces a channel-neutral
+//! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
+
+pub mod api;

@@ -1,0 +1,140 @@
+//! Consent: "no consent, no appeal". The consent record travels with the appeal and, as
+//! its own `consent_given` message, to `consent.v1`; withdrawals go there too. The
+//! outbox chains the ledger's entries by hash so that a removed or edited one shows.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::appeal::{Channel, ConsentMethod, ConsentRecord, Purpose};
+
+/// The regulation as shipped: the Kazakh original is the authority (DIGEST.md).
+pub const REGULATION_KK: &str = include_str!("../templates/regulation/regulation-kk.md");
+
+/// The policy version recorded with every consent: the SHA-256 (hex) of the Kazakh
+/// regulation text the citizen was shown. A new edition gets a new hash; a consent given
+/// under an old edition keeps the old one.
+pub static POLICY_VERSION: LazyLock<String> =
+    LazyLock::new(|| hex::encode(Sha256::digest(REGULATION_KK.as_bytes())));
+
+/// The two kinds of ledger entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentEventType {
+    ConsentGiven,
+    ConsentWithdrawn,
+}
+
+impl ConsentEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentEventType::ConsentGiven => "consent_given",
+            ConsentEventType::ConsentWithdrawn => "consent_withdrawn",
+        }
+    }
+}
+
+/// A message on `consent.v1`. The stream entry adds `chain`, `prev_hash` and `hash`
+/// (see the outbox) around this data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentEvent {
+    pub schema_version: u32,
+    /// ULID; for `consent_given`, the id of the appeal's consent record.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event: ConsentEventType,
+    /// The appeal the consent was given with, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_id: Option<String>,
+    pub channel: Channel,
+    /// Pseudonymous subject keys (HMAC-SHA256), by identifier kind.
+    pub subject_keys: BTreeMap<String, String>,
+    /// SHA-256 of the regulation text in force.
+    pub policy_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ConsentMethod>,
+    /// What was consented to, or withdrawn (all purposes for a withdrawal).
+    pub purposes: Vec<Purpose>,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub at: String,
+    pub captured_by: Option<String>,
+}
+
+impl ConsentEvent {
+    /// The `consent_given` entry for an appeal's consent record.
+    pub fn given(record: &ConsentRecord, appeal_id: &str, channel: Channel) -> ConsentEvent {
+        ConsentEvent {
+            schema_version: crate::appeal::SCHEMA_VERSION,
+            id: record.id.clone(),
+            event: ConsentEventType::ConsentGiven,
+            appeal_id: Some(appeal_id.to_owned()),
+            channel,
+            subject_keys: record.subject_keys.clone(),
+            policy_version: record.policy_version.clone(),
+            method: Some(record.method),
+            purposes: record.purposes.clone(),
+            at: record.given_at.clone(),
+            captured_by: record.captured_by.clone(),
+        }
+    }
+
+    /// A `consent_withdrawn` entry: every purpose, from now on (regulation 4.1, 9.2).
+    pub fn withdrawn(
+        id: String,
+        channel: Channel,
+        subject_keys: BTreeMap<String, String>,
+        at: String,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            schema_version: crate::appeal::SCHEMA_VERSION,
+            id,
+            event: ConsentEventType::ConsentWithdrawn,
+            appeal_id: None,
+            channel,
+            subject_keys,
+            policy_version: POLICY_VERSION.clone(),
+            method: None,
+            purposes: vec![Purpose::Appeal, Purpose::Notifications, Purpose::Analytics],
+            at,
+            captured_by: None,
+        }
+    }
+}
+
+/// The hash that links a ledger entry to the one before it:
+/// `sha256(prev_hash ‖ data)`, hex.
+pub fn chain_hash(prev_hash: &str, data: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(data);
+    hex::encode(hasher.finalize())
+}
+
+/// The `prev_hash` of the first entry of a chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_version_is_the_hash_of_the_shipped_regulation() {
+        assert_eq!(
+            POLICY_VERSION.as_str(),
+            "73e3bd59d670ca758d91f21378b2b2847e6eb3d75046dd5bbabb64d4a67dfd0f"
+        );
+    }
+
+    #[test]
+    fn chain_hash_depends_on_both_links() {
+        let a = chain_hash(GENESIS_HASH, b"{}");
+        assert_ne!(a, chain_hash(GENESIS_HASH, b"{ }"));
+        assert_ne!(a, chain_hash(&a, b"{}"));
+        assert_eq!(a.len(), 64);
+    }
+}

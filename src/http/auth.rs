@@ -1,0 +1,47 @@
+//! Bearer tokens of integrators (`GATEWAY_API_TOKENS`). Tokens are compared as SHA-256
+//! digests in constant time (`subtle`), so neither a token's content nor its length
+//! shows in the time an answer takes.
+
+use std::collections::BTreeMap;
+
+use actix_web::HttpRequest;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The configured tokens, as digests, with the integrator's name.
+pub struct Tokens {
+    digests: Vec<(String, [u8; 32])>,
+}
+
+impl Tokens {
+    pub fn new(tokens: &BTreeMap<String, String>) -> Tokens {
+        Tokens {
+            digests: tokens
+                .iter()
+                .map(|(name, token)| (name.clone(), Sha256::digest(token.as_bytes()).into()))
+                .collect(),
+        }
+    }
+
+    /// The name of the integrator whose token the request carries.
+    pub fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
+        let (scheme, token) = header.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let presented: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        // Every token is compared, so the time does not tell which one matched.
+        let mut found = None;
+        for (name, digest) in &self.digests {
+            if bool::from(digest.ct_eq(&presented)) {
+                found = Some(name.as_str());
+            }
+        }
+        found
+    }
+}

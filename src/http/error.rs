@@ -1,0 +1,97 @@
+//! Problem documents (RFC 9457, `application/problem+json`): the one place an error
+//! becomes a response. Messages are localized; a problem never repeats a submitted value.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::appeal::Language;
+use crate::i18n::MESSAGES;
+use crate::intake::FieldError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// The problem's code (`validation` for field errors).
+    pub code: &'static str,
+    pub errors: Vec<FieldError>,
+    pub language: Language,
+    /// Arguments of the detail message (e.g. the size limit).
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, language: Language) -> Problem {
+        Problem {
+            status,
+            code,
+            errors: Vec::new(),
+            language,
+            args: Vec::new(),
+        }
+    }
+
+    /// 422 with field errors.
+    pub fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
+        Problem {
+            errors,
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", language)
+        }
+    }
+
+    pub fn with_arg(mut self, name: &'static str, value: String) -> Problem {
+        self.args.push((name, value));
+        self
+    }
+
+    /// The code a metric counts this refusal under.
+    pub fn reason(&self) -> &'static str {
+        self.errors.first().map_or(self.code, |e| e.code)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let lang = self.language;
+        let title = MESSAGES.text(lang, &format!("title-{}", self.code), &[]);
+        let detail = if self.errors.is_empty() {
+            MESSAGES.text(lang, &format!("error-{}", self.code), &self.args)
+        } else {
+            title.clone()
+        };
+        let errors: Vec<serde_json::Value> = self
+            .errors
+            .iter()
+            .map(|e| {
+                json!({
+                    "field": e.field,
+                    "code": e.code,
+                    "message": MESSAGES.text(lang, &format!("error-{}", e.code), &[]),
+                })
+            })
+            .collect();
+        let code = self.errors.first().map_or(self.code, |e| e.code);
+        let body = json!({
+            "type": format!("https://open-almaty.kz/problems/{code}"),
+            "title": title,
+            "status": self.status.as_u16(),
+            "detail": detail,
+            "errors": errors,
+        });
+        HttpResponse::build(self.status)
+            .content_type("application/problem+json")
+            .insert_header(("Content-Language", lang.as_str()))
+            .body(body.to_string())
+    }
+}

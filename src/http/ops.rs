@@ -1,0 +1,75 @@
+//! Operations: liveness, readiness, metrics, the access log and the 404 answer.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use crate::http::error::Problem;
+use crate::http::{AppState, language_of};
+
+/// 200 while the process serves.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// 200 when Redis answers and the outbox drains; 503 with the outbox depth otherwise.
+/// Intake goes on either way.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let depth = state.outbox.depth();
+    let up = state.queue.redis_up();
+    let body = json!({
+        "status": if up { "ready" } else { "degraded" },
+        "redis": if up { "up" } else { "down" },
+        "outbox_depth": depth,
+    });
+    if up {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus text.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state
+        .metrics
+        .outbox_depth
+        .set(i64::try_from(state.outbox.depth()).unwrap_or(i64::MAX));
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Any other path.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
+    Err(Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        language_of(&req),
+    ))
+}
+
+/// One line per request: method, route pattern (not the path: it may hold a tracking
+/// number or a token), status and time. No query string, no header, no body.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.call(req).await?;
+    tracing::debug!(
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(response)
+}

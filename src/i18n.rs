@@ -1,0 +1,140 @@
+//! Localized messages (kk, ru, en) from `templates/i18n/*.ftl`, in Fluent: CLDR plural
+//! rules matter for Russian and Kazakh, and translators can edit the files without code.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+
+use crate::appeal::Language;
+
+const SOURCES: [(Language, &str, &str); 3] = [
+    (Language::Kk, "kk", include_str!("../templates/i18n/kk.ftl")),
+    (Language::Ru, "ru", include_str!("../templates/i18n/ru.ftl")),
+    (Language::En, "en", include_str!("../templates/i18n/en.ftl")),
+];
+
+/// The message bundles, one per language.
+pub struct I18n {
+    bundles: HashMap<&'static str, FluentBundle<FluentResource>>,
+}
+
+/// The bundles shipped with the binary, parsed once.
+pub static MESSAGES: LazyLock<I18n> = LazyLock::new(I18n::embedded);
+
+impl I18n {
+    fn embedded() -> I18n {
+        let mut bundles = HashMap::new();
+        for (_, tag, source) in SOURCES {
+            let resource = match FluentResource::try_new(source.to_owned()) {
+                Ok(r) => r,
+                // A broken file still yields what parsed; the test below keeps them whole.
+                Err((r, _)) => r,
+            };
+            let locale = tag.parse().unwrap_or_default();
+            let mut bundle = FluentBundle::new_concurrent(vec![locale]);
+            // No Unicode isolation marks: these texts go into JSON and plain text.
+            bundle.set_use_isolating(false);
+            let _ = bundle.add_resource(resource);
+            bundles.insert(tag, bundle);
+        }
+        I18n { bundles }
+    }
+
+    /// The message `id` in `language`, with arguments; falls back to Russian, then to
+    /// the id itself, so a missing translation never hides an error.
+    pub fn text(&self, language: Language, id: &str, args: &[(&str, String)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(*name, value.clone());
+        }
+        for tag in [language.as_str(), "ru"] {
+            let Some(bundle) = self.bundles.get(tag) else {
+                continue;
+            };
+            let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            return bundle
+                .format_pattern(pattern, Some(&fluent_args), &mut errors)
+                .into_owned();
+        }
+        id.to_owned()
+    }
+}
+
+/// Picks kk, ru or en from an `Accept-Language` value by quality; `None` if none fits.
+pub fn negotiate(accept_language: &str) -> Option<Language> {
+    // Parsed by hand: actix-web's typed `AcceptLanguage` header needs a request and this
+    // is also used for cookies and tests; the grammar is `tag;q=0.8, tag`.
+    let mut best: Option<(f32, Language)> = None;
+    for item in accept_language.split(',') {
+        let mut parts = item.split(';');
+        let Some(language) = parts.next().map(str::trim).and_then(Language::parse) else {
+            continue;
+        };
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+            best = Some((quality, language));
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_message() {
+        let ids = |source: &str| -> Vec<String> {
+            source
+                .lines()
+                .filter(|l| !l.starts_with('#') && l.contains(" = "))
+                .filter_map(|l| l.split(" = ").next().map(str::to_owned))
+                .collect()
+        };
+        let reference = ids(SOURCES[1].2);
+        for (_, tag, source) in SOURCES {
+            assert!(
+                FluentResource::try_new(source.to_owned()).is_ok(),
+                "{tag}.ftl parses"
+            );
+            assert_eq!(
+                ids(source),
+                reference,
+                "{tag}.ftl has the same messages as ru.ftl"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_differ_by_language_and_take_arguments() {
+        let kk = MESSAGES.text(Language::Kk, "error-consent_required", &[]);
+        let en = MESSAGES.text(Language::En, "error-consent_required", &[]);
+        assert!(kk.contains("келісім"), "{kk}");
+        assert!(en.starts_with("Without consent"), "{en}");
+        let limit = MESSAGES.text(
+            Language::En,
+            "error-payload_too_large",
+            &[("limit", "1048576".into())],
+        );
+        assert_eq!(limit, "The request is larger than 1048576 bytes.");
+    }
+
+    #[test]
+    fn accept_language_by_quality() {
+        assert_eq!(negotiate("en;q=0.5, kk"), Some(Language::Kk));
+        assert_eq!(
+            negotiate("de-DE, en-US;q=0.9, ru;q=0.8"),
+            Some(Language::En)
+        );
+        assert_eq!(negotiate("fr, de"), None);
+        assert_eq!(negotiate("ru;q=0, en;q=0.1"), Some(Language::En));
+    }
+}

@@ -1,0 +1,508 @@
+//! The intake: what a channel adapter hands in ([`Intake`]) and the one function,
+//! [`accept`], that turns it into an accepted appeal — normalized, filtered by the
+//! policy, with its consent — or into field errors. It knows nothing of channels'
+//! protocols and nothing of storage.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::analytics::AppealStats;
+use crate::appeal::{
+    self, Appeal, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord, Language,
+    Location, Purpose, ReplyChannel, ReplyTo,
+};
+use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
+use crate::consent::{ConsentEvent, POLICY_VERSION};
+use crate::normalize;
+use crate::policy::{Policies, safe_field_name};
+use crate::subject::{Identifiers, SubjectKeyer};
+
+/// Longest appeal text, in characters (a long letter; beyond it is not an appeal).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Longest subject line and address, in characters.
+pub const MAX_LINE_CHARS: usize = 300;
+/// How far in the future a consent time may be (clock skew between systems).
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// One problem with one field: a JSON path and a code. The value is never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str) -> FieldError {
+        FieldError {
+            field: field.into(),
+            code,
+        }
+    }
+}
+
+/// Consent as the channel captured it.
+#[derive(Debug, Clone)]
+pub struct RawConsent {
+    pub method: ConsentMethod,
+    pub purposes: Vec<Purpose>,
+    /// RFC 3339; the time of receipt when absent.
+    pub given_at: Option<String>,
+    /// The agent, operator or integrator that captured it.
+    pub captured_by: Option<String>,
+}
+
+/// An attachment as described by the channel.
+#[derive(Debug, Clone)]
+pub struct RawAttachment {
+    pub kind: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A channel-neutral appeal as an adapter produces it: typed where the channel's
+/// protocol already settles the type, raw where the policy must decide.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub channel: Channel,
+    /// The language the channel knows the citizen uses; detected from the text if absent.
+    pub language: Option<Language>,
+    pub category: Option<String>,
+    pub subject: Option<String>,
+    pub text: String,
+    pub location: Option<Location>,
+    pub attachments: Vec<RawAttachment>,
+    /// Everything the citizen said about themselves, by field name, untrusted.
+    pub applicant: BTreeMap<String, Value>,
+    pub consent: Option<RawConsent>,
+    /// Where to answer: a reply channel and a raw address.
+    pub reply_to: Option<(ReplyChannel, String)>,
+    pub agent_id: Option<String>,
+    /// Names of fields the adapter already dropped (unknown top-level fields).
+    pub dropped: Vec<String>,
+}
+
+impl Intake {
+    /// An empty intake on a channel, to be filled by an adapter.
+    pub fn new(channel: Channel) -> Intake {
+        Intake {
+            channel,
+            language: None,
+            category: None,
+            subject: None,
+            text: String::new(),
+            location: None,
+            attachments: Vec::new(),
+            applicant: BTreeMap::new(),
+            consent: None,
+            reply_to: None,
+            agent_id: None,
+            dropped: Vec::new(),
+        }
+    }
+}
+
+/// What the pipeline needs besides the intake.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub policies: Policies,
+    pub catalogue: Catalogue,
+    pub keyer: SubjectKeyer,
+}
+
+/// An accepted appeal and the messages that go with it.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub appeal: Appeal,
+    pub consent: ConsentEvent,
+    pub stats: AppealStats,
+}
+
+/// Normalizes an intake, applies the channel's policy and records consent. Either the
+/// whole appeal is acceptable or every problem found is returned, each by field.
+pub fn accept(
+    ctx: &Context,
+    intake: Intake,
+    now: time::OffsetDateTime,
+) -> Result<Accepted, Vec<FieldError>> {
+    let policy = ctx.policies.channel(intake.channel);
+    let mut errors = Vec::new();
+    let mut dropped: Vec<String> = intake.dropped.iter().map(|n| safe_field_name(n)).collect();
+
+    let consent = match &intake.consent {
+        None => {
+            errors.push(FieldError::new("consent", "consent_required"));
+            None
+        }
+        Some(raw) => check_consent(raw, &policy.consent_methods, now, &mut errors),
+    };
+
+    let text = normalize::text(&intake.text);
+    if text.is_empty() {
+        errors.push(FieldError::new("text", "required"));
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        errors.push(FieldError::new("text", "too_long"));
+    }
+    let subject = intake
+        .subject
+        .as_deref()
+        .map(normalize::line)
+        .filter(|s| !s.is_empty());
+    if subject
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_LINE_CHARS)
+    {
+        errors.push(FieldError::new("subject", "too_long"));
+    }
+
+    let category = match intake.category.as_deref().map(normalize::line) {
+        None => DEFAULT_CATEGORY.to_owned(),
+        Some(code) if code.is_empty() => DEFAULT_CATEGORY.to_owned(),
+        Some(code) => {
+            if ctx.catalogue.get(&code).is_none() {
+                errors.push(FieldError::new("category", "unknown_category"));
+            }
+            code
+        }
+    };
+
+    let location = intake
+        .location
+        .as_ref()
+        .and_then(|l| check_location(l, &mut errors));
+
+    let mut attachments = Vec::new();
+    for (i, raw) in intake.attachments.iter().enumerate() {
+        if !policy.attachment_kinds.contains(raw.kind.as_str()) {
+            dropped.push(format!("attachments.{}", safe_field_name(&raw.kind)));
+            continue;
+        }
+        match check_attachment(raw) {
+            Some(a) => attachments.push(a),
+            None => errors.push(FieldError::new(
+                format!("attachments[{i}]"),
+                "invalid_value",
+            )),
+        }
+    }
+    if attachments.len() > policy.max_attachments {
+        errors.push(FieldError::new("attachments", "too_long"));
+    }
+
+    let filtered = policy.filter_applicant(&intake.applicant, now.date());
+    errors.extend(filtered.errors);
+    dropped.extend(filtered.dropped);
+    dropped.sort();
+    dropped.dedup();
+
+    let reply_to = match &intake.reply_to {
+        None => None,
+        Some((channel, address)) => match reply_address(*channel, address) {
+            Ok(address) => Some(ReplyTo {
+                channel: *channel,
+                address,
+            }),
+            Err(code) => {
+                errors.push(FieldError::new("reply_to.address", code));
+                None
+            }
+        },
+    };
+
+    let agent_id = intake
+        .agent_id
+        .as_deref()
+        .map(normalize::line)
+        .filter(|a| !a.is_empty());
+    if agent_id.as_ref().is_some_and(|a| a.len() > 64) {
+        errors.push(FieldError::new("agent_id", "too_long"));
+    }
+
+    let (Some(mut consent), true) = (consent, errors.is_empty()) else {
+        return Err(errors);
+    };
+    consent.subject_keys = ctx
+        .keyer
+        .keys(&Identifiers::of_applicant(&filtered.applicant));
+
+    let language = intake
+        .language
+        .or_else(|| normalize::language(&format!("{} {}", subject.as_deref().unwrap_or(""), text)))
+        .unwrap_or(Language::Ru);
+    let id = ulid::Ulid::new().to_string();
+    let appeal = Appeal {
+        schema_version: appeal::SCHEMA_VERSION,
+        id: id.clone(),
+        tracking_number: appeal::new_tracking_number(),
+        received_at: appeal::rfc3339(now),
+        channel: intake.channel,
+        language,
+        category,
+        subject,
+        text,
+        location,
+        attachments,
+        applicant: filtered.applicant,
+        consent,
+        reply_to,
+        agent_id,
+        dropped_fields: dropped,
+    };
+    let consent = ConsentEvent::given(&appeal.consent, &id, appeal.channel);
+    let stats = AppealStats::of(&appeal, ulid::Ulid::new().to_string());
+    Ok(Accepted {
+        appeal,
+        consent,
+        stats,
+    })
+}
+
+fn check_consent(
+    raw: &RawConsent,
+    allowed: &[ConsentMethod],
+    now: time::OffsetDateTime,
+    errors: &mut Vec<FieldError>,
+) -> Option<ConsentRecord> {
+    let before = errors.len();
+    if !allowed.contains(&raw.method) {
+        errors.push(FieldError::new(
+            "consent.method",
+            "method_not_allowed_for_channel",
+        ));
+    }
+    if !raw.purposes.contains(&Purpose::Appeal) {
+        errors.push(FieldError::new("consent.purposes", "consent_required"));
+    }
+    let given_at = match raw.given_at.as_deref() {
+        None => appeal::rfc3339(now),
+        Some(text) => {
+            match time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            {
+                Ok(at) if at <= now + CLOCK_SKEW => appeal::rfc3339(at),
+                _ => {
+                    errors.push(FieldError::new("consent.given_at", "invalid_date"));
+                    String::new()
+                }
+            }
+        }
+    };
+    let captured_by = raw
+        .captured_by
+        .as_deref()
+        .map(normalize::line)
+        .filter(|c| !c.is_empty());
+    if captured_by.as_ref().is_some_and(|c| c.len() > 64) {
+        errors.push(FieldError::new("consent.captured_by", "too_long"));
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let mut purposes = raw.purposes.clone();
+    purposes.sort();
+    purposes.dedup();
+    Some(ConsentRecord {
+        id: ulid::Ulid::new().to_string(),
+        policy_version: POLICY_VERSION.clone(),
+        method: raw.method,
+        purposes,
+        given_at,
+        captured_by,
+        subject_keys: BTreeMap::new(),
+    })
+}
+
+fn check_location(raw: &Location, errors: &mut Vec<FieldError>) -> Option<Location> {
+    let address = raw
+        .address
+        .as_deref()
+        .map(normalize::line)
+        .filter(|a| !a.is_empty());
+    if address
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > MAX_LINE_CHARS)
+    {
+        errors.push(FieldError::new("location.address", "too_long"));
+    }
+    match (raw.lat, raw.lon) {
+        (Some(lat), Some(lon)) => {
+            if !(-90.0..=90.0).contains(&lat) {
+                errors.push(FieldError::new("location.lat", "invalid_value"));
+            }
+            if !(-180.0..=180.0).contains(&lon) {
+                errors.push(FieldError::new("location.lon", "invalid_value"));
+            }
+        }
+        (None, None) => {}
+        (None, Some(_)) => errors.push(FieldError::new("location.lat", "required")),
+        (Some(_), None) => errors.push(FieldError::new("location.lon", "required")),
+    }
+    if address.is_none() && raw.lat.is_none() {
+        return None;
+    }
+    Some(Location {
+        address,
+        lat: raw.lat,
+        lon: raw.lon,
+    })
+}
+
+/// Photographs the gateway accepts, by media type.
+const PHOTO_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/heic"];
+
+fn check_attachment(raw: &RawAttachment) -> Option<Attachment> {
+    let sha256 = raw.sha256.to_ascii_lowercase();
+    let hex_ok = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    let content_type = raw.content_type.to_ascii_lowercase();
+    if !hex_ok || !PHOTO_TYPES.contains(&content_type.as_str()) || raw.size == 0 {
+        return None;
+    }
+    Some(Attachment {
+        kind: AttachmentKind::Photo,
+        content_type,
+        size: raw.size,
+        sha256,
+    })
+}
+
+fn reply_address(channel: ReplyChannel, raw: &str) -> Result<String, &'static str> {
+    let result = match channel {
+        ReplyChannel::Email => normalize::email(raw),
+        ReplyChannel::Sms | ReplyChannel::Whatsapp => normalize::phone(raw),
+        ReplyChannel::Telegram => normalize::chat_id(raw),
+    };
+    result.map_err(|e| e.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Context {
+        Context {
+            policies: Policies::embedded().expect("policies"),
+            catalogue: Catalogue::embedded().expect("catalogue"),
+            keyer: SubjectKeyer::new(b"test-secret"),
+        }
+    }
+
+    fn intake() -> Intake {
+        let mut intake = Intake::new(Channel::Api);
+        intake.text = "Көшеде жарық жоқ, түнде қараңғы.".into();
+        intake.category = Some("lighting".into());
+        intake.consent = Some(RawConsent {
+            method: ConsentMethod::Api,
+            purposes: vec![Purpose::Notifications, Purpose::Appeal],
+            given_at: None,
+            captured_by: Some("crm".into()),
+        });
+        intake.applicant = serde_json::from_value(json!({
+            "first_name": "Айгүл", "phones": ["8 701 123 45 67"], "religion": "x"
+        }))
+        .expect("map");
+        intake
+    }
+
+    #[test]
+    fn an_appeal_is_normalized_filtered_and_consented() {
+        let now = time::macros::datetime!(2026-11-25 09:30:00 UTC);
+        let accepted = accept(&ctx(), intake(), now).expect("accepted");
+        let appeal = &accepted.appeal;
+        assert_eq!(appeal.language, Language::Kk);
+        assert_eq!(appeal.applicant.phones, vec!["+77011234567"]);
+        assert_eq!(appeal.dropped_fields, vec!["religion"]);
+        assert_eq!(
+            appeal.consent.purposes,
+            vec![Purpose::Appeal, Purpose::Notifications]
+        );
+        assert_eq!(appeal.consent.given_at, "2026-11-25T09:30:00Z");
+        assert_eq!(appeal.consent.subject_keys.len(), 1);
+        assert_eq!(
+            accepted.consent.appeal_id.as_deref(),
+            Some(appeal.id.as_str())
+        );
+        assert_eq!(
+            accepted.stats.applicant_fields,
+            vec!["first_name", "phones"]
+        );
+        assert_eq!(accepted.stats.received_at_hour, "2026-11-25T09:00:00Z");
+    }
+
+    #[test]
+    fn no_consent_no_appeal() {
+        let mut raw = intake();
+        raw.consent = None;
+        let errors = accept(&ctx(), raw, time::OffsetDateTime::now_utc()).expect_err("refused");
+        assert_eq!(errors, vec![FieldError::new("consent", "consent_required")]);
+    }
+
+    #[test]
+    fn consent_must_cover_the_appeal_and_suit_the_channel() {
+        let mut raw = intake();
+        raw.channel = Channel::WebForm;
+        raw.consent = Some(RawConsent {
+            method: ConsentMethod::Verbal,
+            purposes: vec![Purpose::Notifications],
+            given_at: Some("2099-01-01T00:00:00Z".into()),
+            captured_by: None,
+        });
+        let errors = accept(&ctx(), raw, time::OffsetDateTime::now_utc()).expect_err("refused");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec!["consent.method", "consent.purposes", "consent.given_at"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut raw = intake();
+        raw.text = " \u{200B} ".into();
+        raw.category = Some("potholes".into());
+        raw.location = Some(Location {
+            address: None,
+            lat: Some(91.0),
+            lon: Some(76.9),
+        });
+        raw.reply_to = Some((ReplyChannel::Email, "not-an-email".into()));
+        let errors = accept(&ctx(), raw, time::OffsetDateTime::now_utc()).expect_err("refused");
+        let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("text", "required"),
+                ("category", "unknown_category"),
+                ("location.lat", "invalid_value"),
+                ("reply_to.address", "invalid_email"),
+            ]
+        );
+    }
+
+    #[test]
+    fn attachments_other_than_photos_are_dropped() {
+        let mut raw = intake();
+        raw.attachments = vec![
+            RawAttachment {
+                kind: "photo".into(),
+                content_type: "image/jpeg".into(),
+                size: 1000,
+                sha256: "a".repeat(64),
+            },
+            RawAttachment {
+                kind: "id_document_scan".into(),
+                content_type: "image/jpeg".into(),
+                size: 1000,
+                sha256: "b".repeat(64),
+            },
+        ];
+        let accepted = accept(&ctx(), raw, time::OffsetDateTime::now_utc()).expect("accepted");
+        assert_eq!(accepted.appeal.attachments.len(), 1);
+        assert!(
+            accepted
+                .appeal
+                .dropped_fields
+                .contains(&"attachments.id_document_scan".to_owned())
+        );
+    }
+}

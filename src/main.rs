@@ -1,0 +1,152 @@
+//! `appeal-gateway`: parses the command line and wires the modules together. No logic
+//! lives here; see the crate documentation in `lib.rs` for the map.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::web;
+use clap::{Parser, Subcommand};
+
+use appeal_gateway::catalogue::Catalogue;
+use appeal_gateway::config::Config;
+use appeal_gateway::http::{self, AppState};
+use appeal_gateway::intake::Context;
+use appeal_gateway::metrics::Metrics;
+use appeal_gateway::outbox::Outbox;
+use appeal_gateway::policy::Policies;
+use appeal_gateway::queue::{Forwarder, QueueStatus};
+use appeal_gateway::subject::SubjectKeyer;
+use appeal_gateway::{logging, schemas};
+
+/// The Open Almaty appeal-intake gateway.
+#[derive(Parser)]
+#[command(name = "appeal-gateway", version, about, long_about = None)]
+struct Cli {
+    /// Optional TOML configuration file; every key can be overridden by the environment.
+    #[arg(long, env = "GATEWAY_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default): intake API, outbox, forwarder to Redis.
+    Serve,
+    /// Write the JSON Schemas of every stream message, or check them with --check.
+    Schemas {
+        /// Directory of the schemas.
+        #[arg(long, default_value = "schemas")]
+        out: PathBuf,
+        /// Only check that the files match the types; exit 1 if not.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config),
+        Command::Schemas { out, check } => write_schemas(&out, check),
+    }
+}
+
+fn write_schemas(out: &std::path::Path, check: bool) -> ExitCode {
+    if check {
+        let stale = schemas::stale(out);
+        if stale.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "appeal-gateway: out of date in {}: {}",
+            out.display(),
+            stale.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
+    match schemas::write(out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("appeal-gateway: cannot write {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Refuses the start with one line per problem.
+fn refuse(problems: &[String]) -> ExitCode {
+    for problem in problems {
+        eprintln!("appeal-gateway: configuration error: {problem}");
+    }
+    ExitCode::from(2)
+}
+
+fn serve(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    if config.subject_key_is_default {
+        tracing::warn!(
+            "GATEWAY_SUBJECT_KEY_SECRET is not set: using the DEVELOPMENT secret; subject keys are NOT pseudonymous. Never run like this in production."
+        );
+    }
+    if config.api_tokens.is_empty() {
+        tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
+    }
+    let (policies, catalogue) = match (Policies::embedded(), Catalogue::embedded()) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return refuse(&[e]),
+    };
+    let outbox = match Outbox::open(&config.data_dir, config.idempotency_ttl) {
+        Ok(outbox) => outbox,
+        Err(e) => return refuse(&[format!("GATEWAY_DATA_DIR: {e}")]),
+    };
+    let client = match redis::Client::open(config.redis_url.as_str()) {
+        Ok(client) => client,
+        Err(_) => return refuse(&["REDIS_URL: not a Redis URL".to_owned()]),
+    };
+    let metrics = Metrics::new();
+    let queue = Arc::new(QueueStatus::default());
+    let state = web::Data::new(AppState {
+        ctx: Context {
+            policies,
+            catalogue,
+            keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+        },
+        outbox: outbox.clone(),
+        tokens: http::auth::Tokens::new(&config.api_tokens),
+        metrics: metrics.clone(),
+        queue: Arc::clone(&queue),
+        max_body_bytes: config.max_body_bytes,
+    });
+    let forwarder = Forwarder {
+        outbox,
+        client,
+        prefix: config.stream_prefix.clone(),
+        dedupe_ttl: config.dedupe_ttl,
+        status: queue,
+        metrics,
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let forwarding = actix_web::rt::spawn(forwarder.run(stopped));
+        let server = http::serve(state, config.bind)?;
+        tracing::info!(bind = %config.bind, data_dir = %config.data_dir.display(), "appeal gateway serving");
+        let served = server.await;
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forwarding).await;
+        tracing::info!("appeal gateway stopped");
+        served
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("appeal-gateway: GATEWAY_BIND: cannot serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Normalization: every value a channel hands in is made canonical here before the policy
+//! sees it. Nothing in this module logs or echoes a value; errors carry a code only.
+
+use unicode_normalization::UnicodeNormalization;
+use validator::ValidateEmail;
+
+use crate::appeal::Language;
+
+/// Why a value could not be normalized. The code is what the problem document and the
+/// metrics show; the value itself is never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("invalid_phone")]
+    Phone,
+    #[error("invalid_email")]
+    Email,
+    #[error("invalid_iin")]
+    Iin,
+    #[error("invalid_date")]
+    Date,
+    #[error("invalid_value")]
+    Value,
+    #[error("too_long")]
+    TooLong,
+}
+
+impl Invalid {
+    pub fn code(self) -> &'static str {
+        match self {
+            Invalid::Phone => "invalid_phone",
+            Invalid::Email => "invalid_email",
+            Invalid::Iin => "invalid_iin",
+            Invalid::Date => "invalid_date",
+            Invalid::Value => "invalid_value",
+            Invalid::TooLong => "too_long",
+        }
+    }
+}
+
+/// Characters that carry no text and can hide or reorder it: zero-width characters, bidi
+/// controls (the "Trojan Source" family), soft hyphen, word joiners, BOM, interlinear
+/// annotation marks and Unicode tag characters. Listed by hand because the standard
+/// library has no general-category lookup and these few ranges are all that matter.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
+/// Free text (an appeal's body): NFC, invisible and control characters removed, line
+/// breaks kept (CR LF, CR, U+2028 and U+2029 become LF), tabs kept, trimmed. Otherwise
+/// kept exactly as the citizen wrote it.
+pub fn text(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
+            c if c.is_control() || is_invisible_format(c) => {}
+            c => out.push(c),
+        }
+    }
+    out.nfc().collect::<String>().trim().to_owned()
+}
+
+/// A one-line value (a name, an address): like [`text`], but any run of white space,
+/// line breaks included, becomes one space.
+pub fn line(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut pending_space = false;
+    for c in input.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() || is_invisible_format(c) {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    out.nfc().collect()
+}
+
+/// A phone number in E.164 (`+77011234567`).
+///
+/// People write `8 701 123 45 67`, `+7 (701) 123-45-67`, `701 123 45 67`, `87011234567`.
+/// The `phonenumber` crate with a default region of KZ reads the 10-digit `7011234567`
+/// as country code 7 followed by 9 digits, so the trunk prefix and the missing country
+/// code are settled here first (DOMAIN.md) and the crate then parses `+digits` with no
+/// default region and checks it against its metadata. A number in another country must
+/// be written with its `+`.
+pub fn phone(input: &str) -> Result<String, Invalid> {
+    let cleaned = line(input);
+    if cleaned.len() > 32 {
+        return Err(Invalid::Phone);
+    }
+    let plus = cleaned.starts_with('+');
+    let body = if plus { &cleaned[1..] } else { &cleaned[..] };
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.'))
+    {
+        return Err(Invalid::Phone);
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let international = if plus {
+        digits
+    } else {
+        match (digits.len(), digits.as_bytes().first()) {
+            (11, Some(b'8')) => format!("7{}", &digits[1..]),
+            (11, Some(b'7')) => digits,
+            (10, Some(b'7')) => format!("7{digits}"),
+            _ => return Err(Invalid::Phone),
+        }
+    };
+    let parsed =
+        phonenumber::parse(None, format!("+{international}")).map_err(|_| Invalid::Phone)?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(Invalid::Phone);
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// An email address, checked by `validator` (HTML5 / RFC 5322 rules), with its domain
+/// lower-cased. The local part is kept as written: some servers treat its case as
+/// significant.
+pub fn email(input: &str) -> Result<String, Invalid> {
+    let cleaned = line(input);
+    if cleaned.len() > 254 || cleaned.contains(' ') {
+        return Err(Invalid::Email);
+    }
+    if !cleaned.validate_email() {
+        return Err(Invalid::Email);
+    }
+    let (local, domain) = cleaned.rsplit_once('@').ok_or(Invalid::Email)?;
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// An IIN (ЖСН/ИИН): 12 digits (spaces allowed in the input) whose 12th is the check
+/// digit, computed with the weights 1..11 and, when that gives 10, with 3..11,1,2.
+/// The date and century digits are not checked: since Decree No. 853 (2013) they are
+/// not bound to the person, and a checksum-valid IIN must never be refused for them.
+pub fn iin(input: &str) -> Result<String, Invalid> {
+    let digits: String = line(input).chars().filter(|c| *c != ' ').collect();
+    if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid::Iin);
+    }
+    let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+    let weighted =
+        |weights: [u32; 11]| -> u32 { d.iter().zip(weights).map(|(x, w)| x * w).sum::<u32>() % 11 };
+    let mut check = weighted([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    if check == 10 {
+        check = weighted([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
+    }
+    if check == 10 || check != d[11] {
+        return Err(Invalid::Iin);
+    }
+    Ok(digits)
+}
+
+/// A date of birth `YYYY-MM-DD` that exists, is not in the future and not before 1900.
+pub fn birth_date(input: &str, today: time::Date) -> Result<String, Invalid> {
+    let cleaned = line(input);
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(&cleaned, &format).map_err(|_| Invalid::Date)?;
+    if date > today || date.year() < 1900 {
+        return Err(Invalid::Date);
+    }
+    Ok(cleaned)
+}
+
+/// An identity document's number: letters and digits only (spaces and dashes dropped),
+/// upper-cased, at most 20.
+pub fn document_number(input: &str) -> Result<String, Invalid> {
+    let kept: String = line(input)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .flat_map(char::to_uppercase)
+        .collect();
+    if kept.is_empty() || kept.chars().count() > 20 || !kept.chars().all(char::is_alphanumeric) {
+        return Err(Invalid::Value);
+    }
+    Ok(kept)
+}
+
+/// A Telegram chat id: an integer, negative for groups.
+pub fn chat_id(input: &str) -> Result<String, Invalid> {
+    let cleaned = line(input);
+    let digits = cleaned.strip_prefix('-').unwrap_or(&cleaned);
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid::Value);
+    }
+    Ok(cleaned)
+}
+
+/// Letters found only in the Kazakh Cyrillic alphabet, not in Russian.
+const KAZAKH_LETTERS: &str = "ӘәҒғҚқҢңӨөҰұҮүҺһІі";
+
+/// Frequent Kazakh words written without any Kazakh-only letter.
+const KAZAKH_WORDS: &[&str] = &[
+    "және",
+    "мен",
+    "бен",
+    "пен",
+    "туралы",
+    "бойынша",
+    "керек",
+    "емес",
+    "жоқ",
+    "бар",
+    "жол",
+    "мектеп",
+    "жарық",
+    "су",
+    "бізде",
+    "біздің",
+    "сізден",
+    "көше",
+    "ауданы",
+    "үй",
+];
+
+/// Frequent Russian words (never Kazakh).
+const RUSSIAN_WORDS: &[&str] = &[
+    "и",
+    "в",
+    "на",
+    "не",
+    "что",
+    "по",
+    "с",
+    "это",
+    "улица",
+    "ул",
+    "дом",
+    "нет",
+    "уже",
+    "просим",
+    "прошу",
+    "очень",
+    "для",
+    "от",
+    "как",
+    "когда",
+];
+
+/// The language of a text, `None` when there are no letters to go by.
+///
+/// Written by hand: `whatlang` has no Kazakh, and `lingua` would ship tens of megabytes
+/// of models to decide what the alphabet already settles. Kazakh Cyrillic has nine
+/// letters Russian lacks (Ә Ғ Қ Ң Ө Ұ Ү Һ І) that make up several percent of any Kazakh
+/// text; a Russian text mentions at most a Kazakh name or two. Short texts without those
+/// letters are settled by a few frequent words; Latin script is taken as English.
+pub fn language(text: &str) -> Option<Language> {
+    let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
+    for c in text.chars() {
+        if KAZAKH_LETTERS.contains(c) {
+            kazakh += 1;
+            cyrillic += 1;
+        } else if ('\u{0400}'..='\u{04FF}').contains(&c) {
+            cyrillic += 1;
+        } else if c.is_ascii_alphabetic() {
+            latin += 1;
+        }
+    }
+    if cyrillic == 0 && latin == 0 {
+        return None;
+    }
+    if latin > cyrillic {
+        return Some(Language::En);
+    }
+    if kazakh * 100 >= cyrillic * 2 {
+        return Some(Language::Kk);
+    }
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
+    let ru_hits = words.iter().filter(|w| RUSSIAN_WORDS.contains(w)).count();
+    if kk_hits > ru_hits {
+        Some(Language::Kk)
+    } else {
+        Some(Language::Ru)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_people_type_become_e164() {
+        for input in [
+            "8 701 123 45 67",
+            "+7 (701) 123-45-67",
+            "701 123 45 67",
+            "87011234567",
+            "77011234567",
+            "7011234567",
+            "8-701-123-45-67",
+            "\u{200B}+7 701 123 45 67 ",
+        ] {
+            assert_eq!(phone(input), Ok("+77011234567".to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn almaty_landline_and_foreign_numbers() {
+        assert_eq!(phone("8 727 272 13 08").as_deref(), Ok("+77272721308"));
+        assert_eq!(phone("+49 30 901820").as_deref(), Ok("+4930901820"));
+    }
+
+    #[test]
+    fn service_numbers_and_garbage_are_not_phones() {
+        for input in [
+            "1308",
+            "109",
+            "112",
+            "",
+            "+7",
+            "8 701 abc 45 67",
+            "87011234567890",
+        ] {
+            assert_eq!(phone(input), Err(Invalid::Phone), "{input}");
+        }
+    }
+
+    #[test]
+    fn email_domain_lower_cased_local_part_kept() {
+        assert_eq!(
+            email(" Ivan.Petrov@Mail.KZ ").as_deref(),
+            Ok("Ivan.Petrov@mail.kz")
+        );
+        assert_eq!(email("no-at-sign.kz"), Err(Invalid::Email));
+        assert_eq!(email("a b@mail.kz"), Err(Invalid::Email));
+        assert_eq!(email("a@"), Err(Invalid::Email));
+    }
+
+    #[test]
+    fn iin_check_digit_both_weight_sequences() {
+        assert_eq!(iin("061211600012").as_deref(), Ok("061211600012"));
+        assert_eq!(iin("900101300017").as_deref(), Ok("900101300017"));
+        assert_eq!(iin("850501300011").as_deref(), Ok("850501300011"));
+        assert_eq!(iin("9001 0130 0017").as_deref(), Ok("900101300017"));
+        assert_eq!(iin("821214240092"), Err(Invalid::Iin), "both sums give 10");
+        assert_eq!(iin("900101300018"), Err(Invalid::Iin), "wrong check digit");
+        assert_eq!(iin("90010130001"), Err(Invalid::Iin), "11 digits");
+    }
+
+    #[test]
+    fn iin_is_not_refused_for_its_date_digits() {
+        // Month 13, day 45, century digit 0: meaningless as a date, valid as an IIN.
+        let mut digits: Vec<u32> = "13134500001".bytes().map(|b| u32::from(b - b'0')).collect();
+        let s: u32 = digits.iter().zip(1..=11).map(|(d, w)| d * w).sum::<u32>() % 11;
+        let check = if s == 10 {
+            digits
+                .iter()
+                .zip([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2])
+                .map(|(d, w)| d * w)
+                .sum::<u32>()
+                % 11
+        } else {
+            s
+        };
+        assert_ne!(check, 10);
+        digits.push(check);
+        let number: String = digits
+            .iter()
+            .map(|d| char::from_digit(*d, 10).unwrap_or('x'))
+            .collect();
+        assert_eq!(iin(&number), Ok(number.clone()));
+    }
+
+    #[test]
+    fn text_is_nfc_without_invisible_or_control_characters() {
+        // "й" as и + combining breve becomes one code point; zero-width, bidi and NUL go.
+        let raw = "  Ои\u{0306}\u{200B}\u{202E}\u{0000} жол\r\nекі\u{2029}үш\u{FEFF}  ";
+        assert_eq!(text(raw), "Ой жол\nекі\nүш");
+    }
+
+    #[test]
+    fn line_folds_white_space() {
+        assert_eq!(line(" Иван\n\t  Иванович\u{200D} "), "Иван Иванович");
+        assert_eq!(line("\u{2066}Абай\u{2069}"), "Абай");
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(
+            language("Көшедегі шам жанбайды, түнде қараңғы."),
+            Some(Language::Kk)
+        );
+        assert_eq!(language("Бізде су жоқ, көмек керек"), Some(Language::Kk));
+        assert_eq!(
+            language("На улице не горит фонарь, очень темно."),
+            Some(Language::Ru)
+        );
+        assert_eq!(
+            language("Яма на дороге у остановки Көктем-2, прошу засыпать её поскорее, пожалуйста"),
+            Some(Language::Ru)
+        );
+        assert_eq!(
+            language("There is a pothole on Abay avenue."),
+            Some(Language::En)
+        );
+        assert_eq!(language("12345 !!!"), None);
+    }
+
+    #[test]
+    fn dates_and_documents() {
+        let today = time::macros::date!(2026 - 11 - 25);
+        assert_eq!(birth_date("1990-05-17", today).as_deref(), Ok("1990-05-17"));
+        assert_eq!(birth_date("1990-02-30", today), Err(Invalid::Date));
+        assert_eq!(birth_date("2030-01-01", today), Err(Invalid::Date));
+        assert_eq!(document_number("n 123-456 78").as_deref(), Ok("N12345678"));
+        assert_eq!(document_number("<script>"), Err(Invalid::Value));
+    }
+}

@@ -1,0 +1,592 @@
+//! The durable outbox: an accepted appeal is on disk before the citizen is told so.
+//!
+//! **Why redb.** An embedded, pure-Rust, ACID key-value store with copy-on-write B-trees
+//! and checksummed commits: a crash (even `kill -9` or a power cut) leaves the last
+//! committed state, with no recovery code of ours and no C toolchain (SQLite via rusqlite
+//! would do as well but brings a C build; sled calls itself beta; fjall needs explicit
+//! syncs). It stores the outbox, the idempotency answers, the tracking numbers and the
+//! head of the consent ledger's hash chain, so all of them change in one transaction.
+//!
+//! **Group commit.** One writer thread owns every durable write. It takes every
+//! submission that is waiting (up to [`MAX_BATCH`]), writes them in one transaction and
+//! syncs once; only then does each submitter get its answer. Under load many appeals
+//! share one fsync; alone, an appeal costs one.
+//!
+//! **Draining.** The forwarder ([`crate::queue`]) reads records in order and removes
+//! them once Redis has them. Removals are committed without a sync: after a crash a
+//! removed record may come back and be sent again, which the forwarder's idempotent
+//! `XADD` turns into a no-op. So a removal never costs an fsync.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::consent::{GENESIS_HASH, chain_hash};
+
+/// Most submissions written in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// How often expired idempotency answers are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
+const TRACKING: TableDefinition<&str, &str> = TableDefinition::new("tracking");
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+
+/// A storage failure. It names the operation, never a record's content.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("outbox storage: {0}")]
+    Storage(String),
+    #[error("outbox writer has stopped")]
+    Stopped,
+}
+
+fn storage(what: &'static str) -> impl Fn(redb::Error) -> OutboxError {
+    move |e| OutboxError::Storage(format!("{what}: {e}"))
+}
+
+macro_rules! db {
+    ($what:literal, $e:expr) => {
+        $e.map_err(|e| storage($what)(e.into()))
+    };
+}
+
+/// The link of a consent-ledger entry to the one before it (see [`crate::consent`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainLink {
+    /// The chain: one per gateway instance (its outbox), a ULID.
+    pub chain: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// One stream entry waiting to be forwarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Stream name without the deployment's prefix, e.g. `appeals.v1`.
+    pub stream: String,
+    /// The message's ULID.
+    pub id: String,
+    /// The message type, e.g. `appeal`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The message, UTF-8 JSON.
+    pub data: String,
+    /// Set by the outbox on ledger entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<ChainLink>,
+    /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
+    pub accepted_at_ms: u64,
+}
+
+impl Envelope {
+    /// A message for `stream`, serialized now (in the request's task, not the writer's).
+    pub fn new<T: Serialize>(
+        stream: crate::queue::Stream,
+        id: &str,
+        kind: &str,
+        message: &T,
+    ) -> Result<Envelope, serde_json::Error> {
+        Ok(Envelope {
+            stream: stream.name().to_owned(),
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            data: serde_json::to_string(message)?,
+            link: None,
+            accepted_at_ms: crate::queue::now_ms(),
+        })
+    }
+}
+
+/// The answer given to a request, kept for `Idempotency-Key` replays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An `Idempotency-Key` a submission claims.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// The key, scoped to whoever sent it (e.g. `api:crm:<key>`).
+    pub key: String,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyEntry {
+    fingerprint: String,
+    response: StoredResponse,
+    created_at: u64,
+}
+
+/// Everything one accepted request writes, atomically.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub messages: Vec<Envelope>,
+    pub idempotency: Option<IdempotencyClaim>,
+    /// A new tracking number and the appeal id it stands for.
+    pub tracking: Option<(String, String)>,
+    pub response: StoredResponse,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Durable on disk.
+    Stored,
+    /// The idempotency key was seen with this body: here is the first answer.
+    Replayed(StoredResponse),
+    /// The idempotency key was seen with another body.
+    KeyReused,
+    /// The tracking number is taken; nothing was written. Draw another and resubmit.
+    TrackingTaken,
+}
+
+struct Job {
+    submission: Submission,
+    reply: tokio::sync::oneshot::Sender<Result<Outcome, OutboxError>>,
+}
+
+struct Shared {
+    db: Database,
+    depth: AtomicU64,
+    notify: tokio::sync::Notify,
+    idempotency_ttl: Duration,
+}
+
+/// The outbox handle: cheap to clone, shared by the HTTP handlers and the forwarder.
+#[derive(Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Outbox {
+    /// Opens (or creates) the outbox in `dir` and starts its writer thread.
+    pub fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| OutboxError::Storage(format!("create {}: {e}", dir.display())))?;
+        let db = db!("open", Database::create(dir.join("outbox.redb")))?;
+        let txn = db!("begin", db.begin_write())?;
+        let depth = {
+            let outbox = db!("open table", txn.open_table(OUTBOX))?;
+            txn.open_table(IDEMPOTENCY)
+                .map_err(|e| storage("open table")(e.into()))?;
+            txn.open_table(TRACKING)
+                .map_err(|e| storage("open table")(e.into()))?;
+            let mut meta = db!("open table", txn.open_table(META))?;
+            if db!("read meta", meta.get("chain"))?.is_none() {
+                let chain = ulid::Ulid::new().to_string();
+                db!("write meta", meta.insert("chain", chain.as_str()))?;
+                db!("write meta", meta.insert("chain_head", GENESIS_HASH))?;
+                db!("write meta", meta.insert("next_seq", "1"))?;
+            }
+            db!("count", outbox.len())?
+        };
+        db!("commit", txn.commit())?;
+        let shared = Arc::new(Shared {
+            db,
+            depth: AtomicU64::new(depth),
+            notify: tokio::sync::Notify::new(),
+            idempotency_ttl,
+        });
+        let (jobs, rx) = mpsc::channel();
+        let writer = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("outbox-writer".into())
+            .spawn(move || writer_loop(&writer, &rx))
+            .map_err(|e| OutboxError::Storage(format!("start writer: {e}")))?;
+        Ok(Outbox { shared, jobs })
+    }
+
+    /// Writes a submission durably (or finds its idempotent answer). Returns once the
+    /// transaction holding it is synced to disk.
+    pub async fn submit(&self, submission: Submission) -> Result<Outcome, OutboxError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job { submission, reply })
+            .map_err(|_| OutboxError::Stopped)?;
+        answer.await.map_err(|_| OutboxError::Stopped)?
+    }
+
+    /// Records waiting to be forwarded.
+    pub fn depth(&self) -> u64 {
+        self.shared.depth.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a submission has been stored (or returns at once if one was stored
+    /// since the last wait).
+    pub async fn stored(&self) {
+        self.shared.notify.notified().await;
+    }
+
+    /// The oldest `limit` records, in the order they were accepted.
+    pub fn peek(&self, limit: usize) -> Result<Vec<(u64, Envelope)>, OutboxError> {
+        let txn = db!("begin read", self.shared.db.begin_read())?;
+        let table = db!("open table", txn.open_table(OUTBOX))?;
+        let mut out = Vec::new();
+        for entry in db!("scan", table.iter())?.take(limit) {
+            let (seq, bytes) = db!("scan", entry)?;
+            match serde_json::from_slice::<Envelope>(bytes.value()) {
+                Ok(envelope) => out.push((seq.value(), envelope)),
+                Err(e) => {
+                    return Err(OutboxError::Storage(format!(
+                        "record {} unreadable: {e}",
+                        seq.value()
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes forwarded records. Not synced: see the module doc.
+    pub fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
+        let mut txn = db!("begin", self.shared.db.begin_write())?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+        let mut removed = 0;
+        {
+            let mut table = db!("open table", txn.open_table(OUTBOX))?;
+            for seq in seqs {
+                if db!("remove", table.remove(*seq))?.is_some() {
+                    removed += 1;
+                }
+            }
+        }
+        db!("commit", txn.commit())?;
+        self.shared.depth.fetch_sub(removed, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The appeal id a tracking number stands for, if this instance issued it.
+    pub fn appeal_for_tracking(&self, tracking: &str) -> Result<Option<String>, OutboxError> {
+        let txn = db!("begin read", self.shared.db.begin_read())?;
+        let table = db!("open table", txn.open_table(TRACKING))?;
+        Ok(db!("read", table.get(tracking))?.map(|v| v.value().to_owned()))
+    }
+}
+
+fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>) {
+    let mut last_sweep = Instant::now();
+    loop {
+        let first = match rx.recv_timeout(SWEEP_EVERY) {
+            Ok(job) => Some(job),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        if last_sweep.elapsed() >= SWEEP_EVERY {
+            last_sweep = Instant::now();
+            if let Err(e) = sweep_idempotency(shared) {
+                tracing::warn!(error = %e, "idempotency sweep failed");
+            }
+        }
+        let Some(first) = first else { continue };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
+        match write_batch(shared, &submissions) {
+            Ok((outcomes, added)) => {
+                shared.depth.fetch_add(added, Ordering::Relaxed);
+                tracing::trace!(batch = jobs.len(), added, "outbox batch committed");
+                if added > 0 {
+                    shared.notify.notify_one();
+                }
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = jobs.len(), "outbox batch failed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(OutboxError::Storage(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch in one synced transaction. Returns each submission's outcome and how
+/// many records were added.
+fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, u64), OutboxError> {
+    let now = unix_now();
+    let txn = db!("begin", shared.db.begin_write())?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut added = 0;
+    {
+        let mut outbox = db!("open table", txn.open_table(OUTBOX))?;
+        let mut idempotency = db!("open table", txn.open_table(IDEMPOTENCY))?;
+        let mut tracking = db!("open table", txn.open_table(TRACKING))?;
+        let mut meta = db!("open table", txn.open_table(META))?;
+        let chain = read_meta(&meta, "chain")?;
+        let mut head = read_meta(&meta, "chain_head")?;
+        let mut seq: u64 = read_meta(&meta, "next_seq")?.parse().unwrap_or(1);
+
+        for submission in batch {
+            if let Some(claim) = &submission.idempotency {
+                if let Some(stored) = db!("read", idempotency.get(claim.key.as_str()))? {
+                    let entry: Option<IdempotencyEntry> =
+                        serde_json::from_slice(stored.value()).ok();
+                    let live = entry.filter(|e| {
+                        now.as_secs().saturating_sub(e.created_at)
+                            < shared.idempotency_ttl.as_secs()
+                    });
+                    if let Some(entry) = live {
+                        outcomes.push(if entry.fingerprint == claim.fingerprint {
+                            Outcome::Replayed(entry.response)
+                        } else {
+                            Outcome::KeyReused
+                        });
+                        continue;
+                    }
+                }
+            }
+            if let Some((number, appeal_id)) = &submission.tracking {
+                if db!("read", tracking.get(number.as_str()))?.is_some() {
+                    outcomes.push(Outcome::TrackingTaken);
+                    continue;
+                }
+                db!(
+                    "write",
+                    tracking.insert(number.as_str(), appeal_id.as_str())
+                )?;
+            }
+            for message in &submission.messages {
+                let mut envelope = message.clone();
+                if envelope.stream == crate::queue::Stream::Consent.name() {
+                    let hash = chain_hash(&head, envelope.data.as_bytes());
+                    envelope.link = Some(ChainLink {
+                        chain: chain.clone(),
+                        prev_hash: std::mem::replace(&mut head, hash.clone()),
+                        hash,
+                    });
+                }
+                let bytes = serde_json::to_vec(&envelope)
+                    .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+                db!("write", outbox.insert(seq, bytes.as_slice()))?;
+                seq += 1;
+                added += 1;
+            }
+            if let Some(claim) = &submission.idempotency {
+                let entry = IdempotencyEntry {
+                    fingerprint: claim.fingerprint.clone(),
+                    response: submission.response.clone(),
+                    created_at: now.as_secs(),
+                };
+                let bytes = serde_json::to_vec(&entry)
+                    .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+                db!(
+                    "write",
+                    idempotency.insert(claim.key.as_str(), bytes.as_slice())
+                )?;
+            }
+            outcomes.push(Outcome::Stored);
+        }
+        db!("write meta", meta.insert("chain_head", head.as_str()))?;
+        let next = seq.to_string();
+        db!("write meta", meta.insert("next_seq", next.as_str()))?;
+    }
+    db!("commit", txn.commit())?;
+    Ok((outcomes, added))
+}
+
+fn read_meta(meta: &redb::Table<&str, &str>, key: &str) -> Result<String, OutboxError> {
+    Ok(db!("read meta", meta.get(key))?
+        .map(|v| v.value().to_owned())
+        .unwrap_or_default())
+}
+
+/// Forgets idempotency answers older than their time to live.
+fn sweep_idempotency(shared: &Shared) -> Result<(), OutboxError> {
+    let now = unix_now().as_secs();
+    let ttl = shared.idempotency_ttl.as_secs();
+    let mut txn = db!("begin", shared.db.begin_write())?;
+    txn.set_durability(Durability::None)
+        .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+    {
+        let mut table = db!("open table", txn.open_table(IDEMPOTENCY))?;
+        db!(
+            "sweep",
+            table.retain(|_, bytes| {
+                serde_json::from_slice::<IdempotencyEntry>(bytes)
+                    .map(|e| now.saturating_sub(e.created_at) < ttl)
+                    .unwrap_or(false)
+            })
+        )?;
+    }
+    db!("commit", txn.commit())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(stream: &str, data: &str) -> Envelope {
+        Envelope {
+            stream: stream.into(),
+            id: ulid::Ulid::new().to_string(),
+            kind: "appeal".into(),
+            data: data.into(),
+            link: None,
+            accepted_at_ms: 0,
+        }
+    }
+
+    fn submission(key: Option<(&str, &str)>, tracking: &str) -> Submission {
+        Submission {
+            messages: vec![
+                envelope("appeals.v1", "{}"),
+                envelope("consent.v1", "{\"a\":1}"),
+            ],
+            idempotency: key.map(|(k, f)| IdempotencyClaim {
+                key: k.into(),
+                fingerprint: f.into(),
+            }),
+            tracking: Some((tracking.into(), "01APPEAL".into())),
+            response: StoredResponse {
+                status: 202,
+                body: format!("{{\"tracking_number\":\"{tracking}\"}}"),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_records_survive_reopening_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+            for i in 0..3 {
+                let outcome = outbox
+                    .submit(submission(None, &format!("OA-0000-000{i}")))
+                    .await;
+                assert_eq!(outcome.expect("stored"), Outcome::Stored);
+            }
+            assert_eq!(outbox.depth(), 6);
+        }
+        // The writer thread lets go of the file once it sees the handle dropped.
+        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+        for _ in 0..100 {
+            if reopened.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+        }
+        let outbox = reopened.expect("reopen");
+        assert_eq!(outbox.depth(), 6);
+        let records = outbox.peek(100).expect("peek");
+        let seqs: Vec<u64> = records.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+        outbox.remove(&seqs[..4]).expect("remove");
+        assert_eq!(outbox.depth(), 2);
+        assert_eq!(outbox.peek(100).expect("peek").len(), 2);
+        assert_eq!(
+            outbox
+                .appeal_for_tracking("OA-0000-0001")
+                .expect("read")
+                .as_deref(),
+            Some("01APPEAL")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_consent_ledger_is_chained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        outbox
+            .submit(submission(None, "OA-0000-0001"))
+            .await
+            .expect("stored");
+        outbox
+            .submit(submission(None, "OA-0000-0002"))
+            .await
+            .expect("stored");
+        let links: Vec<ChainLink> = outbox
+            .peek(100)
+            .expect("peek")
+            .into_iter()
+            .filter_map(|(_, e)| e.link)
+            .collect();
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[0].prev_hash, GENESIS_HASH);
+        assert_eq!(links[0].hash, chain_hash(GENESIS_HASH, b"{\"a\":1}"));
+        assert_eq!(links[1].prev_hash, links[0].hash);
+        assert_eq!(links[0].chain, links[1].chain);
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_replay_and_refuse_other_bodies() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let first = outbox
+            .submit(submission(Some(("k1", "body-a")), "OA-0000-0001"))
+            .await;
+        assert_eq!(first.expect("ok"), Outcome::Stored);
+        let again = outbox
+            .submit(submission(Some(("k1", "body-a")), "OA-0000-0002"))
+            .await;
+        match again.expect("ok") {
+            Outcome::Replayed(r) => assert!(r.body.contains("OA-0000-0001")),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        let other = outbox
+            .submit(submission(Some(("k1", "body-b")), "OA-0000-0003"))
+            .await;
+        assert_eq!(other.expect("ok"), Outcome::KeyReused);
+        assert_eq!(outbox.depth(), 2, "only the first submission added records");
+    }
+
+    #[tokio::test]
+    async fn a_taken_tracking_number_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        outbox
+            .submit(submission(None, "OA-0000-0001"))
+            .await
+            .expect("stored");
+        let again = outbox.submit(submission(None, "OA-0000-0001")).await;
+        assert_eq!(again.expect("ok"), Outcome::TrackingTaken);
+        assert_eq!(outbox.depth(), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_submissions_share_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let outbox = outbox.clone();
+                tokio::spawn(async move {
+                    outbox
+                        .submit(submission(None, &format!("OA-T{i:03}")))
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.expect("join").expect("stored"), Outcome::Stored);
+        }
+        assert_eq!(outbox.depth(), 400);
+    }
+}

@@ -1,0 +1,244 @@
+//! The Redis streams and the forwarder that moves outbox records onto them.
+//!
+//! **Exactly once.** Each record is added by one Lua script, atomically: it sets
+//! `<prefix>gateway:sent:<message id>` (NX, with a time to live) and runs `XADD` only
+//! when the key was new. A record sent again — after a crash that lost the outbox's
+//! removal, or a retry after a connection dropped mid-pipeline — is recognised and not
+//! added twice. Records are sent in batches, one pipeline of `EVALSHA` per batch.
+//!
+//! **Redis away.** The forwarder retries with backoff (100 ms doubling to 5 s), the
+//! outbox grows, `/readyz` says so; intake never stops. When Redis is back every record
+//! arrives once, in the order it was accepted.
+//!
+//! The streams are plain keys; under Redis Cluster each stream and its dedupe keys would
+//! need one hash tag, which the `prefix` can carry (e.g. `{oa}:`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+use crate::metrics::Metrics;
+use crate::outbox::{Envelope, Outbox};
+
+/// The streams of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Appeals,
+    Consent,
+    Subject,
+    Analytics,
+    Replies,
+    Deadletter,
+}
+
+impl Stream {
+    /// The stream's name without the deployment prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Appeals => "appeals.v1",
+            Stream::Consent => "consent.v1",
+            Stream::Subject => "subject.v1",
+            Stream::Analytics => "analytics.v1",
+            Stream::Replies => "replies.v1",
+            Stream::Deadletter => "deadletter.v1",
+        }
+    }
+}
+
+/// Sets the dedupe key and adds the entry, or does nothing if the key exists.
+/// KEYS: dedupe key, stream. ARGV: ttl seconds, then the entry's field/value pairs.
+const FORWARD_SCRIPT: &str = r"
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+end
+return false
+";
+
+/// Most records in one pipeline.
+const BATCH: usize = 256;
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Whether Redis answered the last time the forwarder asked; read by `/readyz`.
+#[derive(Debug, Default)]
+pub struct QueueStatus {
+    redis_up: AtomicBool,
+}
+
+impl QueueStatus {
+    pub fn redis_up(&self) -> bool {
+        self.redis_up.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, up: bool) {
+        if self.redis_up.swap(up, Ordering::Relaxed) != up {
+            if up {
+                tracing::info!("redis reachable; forwarding the outbox");
+            } else {
+                tracing::warn!("redis unreachable; appeals wait in the outbox");
+            }
+        }
+    }
+}
+
+/// Moves outbox records to Redis.
+pub struct Forwarder {
+    pub outbox: Outbox,
+    pub client: redis::Client,
+    pub prefix: String,
+    pub dedupe_ttl: Duration,
+    pub status: Arc<QueueStatus>,
+    pub metrics: Metrics,
+}
+
+/// What may be logged of a Redis error: its kind and code, and the text of connection
+/// errors (which are about sockets). A server error's text is left out on principle.
+fn describe(e: &redis::RedisError) -> String {
+    if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
+        e.to_string()
+    } else {
+        format!("{:?} {}", e.kind(), e.code().unwrap_or(""))
+    }
+}
+
+impl Forwarder {
+    /// Runs until `shutdown` turns true, then returns after the batch in hand.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let script = redis::Script::new(FORWARD_SCRIPT);
+        let mut conn: Option<MultiplexedConnection> = None;
+        let mut backoff = Duration::from_millis(100);
+        while !*shutdown.borrow() {
+            let Some(c) = conn.as_mut() else {
+                match self.connect(&script).await {
+                    Ok(c) => {
+                        conn = Some(c);
+                        backoff = Duration::from_millis(100);
+                    }
+                    Err(e) => {
+                        self.status.set(false);
+                        tracing::debug!(error = %describe(&e), "redis connect failed");
+                        pause(&mut shutdown, &mut backoff).await;
+                    }
+                }
+                continue;
+            };
+            let batch = match self.outbox.peek(BATCH) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox read failed");
+                    pause(&mut shutdown, &mut backoff).await;
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    () = self.outbox.stored() => {}
+                    _ = shutdown.changed() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {
+                        match redis::cmd("PING").query_async::<String>(c).await {
+                            Ok(_) => self.status.set(true),
+                            Err(e) => {
+                                tracing::debug!(error = %describe(&e), "redis ping failed");
+                                self.status.set(false);
+                                conn = None;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            match self.send(c, &script, &batch).await {
+                Ok(()) => {
+                    self.status.set(true);
+                    backoff = Duration::from_millis(100);
+                    let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
+                    if let Err(e) = self.outbox.remove(&seqs) {
+                        tracing::error!(error = %e, "outbox removal failed; records will be re-sent and deduplicated");
+                    }
+                    let now = now_ms();
+                    for (_, envelope) in &batch {
+                        let ms = now.saturating_sub(envelope.accepted_at_ms);
+                        self.metrics.forward_latency.observe(ms as f64 / 1000.0);
+                    }
+                    self.metrics.outbox_depth.set(self.outbox.depth() as i64);
+                    tracing::trace!(records = batch.len(), "forwarded");
+                }
+                Err(e) => {
+                    self.status.set(false);
+                    tracing::warn!(error = %describe(&e), records = batch.len(), "forwarding failed; will retry");
+                    conn = None;
+                    pause(&mut shutdown, &mut backoff).await;
+                }
+            }
+        }
+    }
+
+    async fn connect(&self, script: &redis::Script) -> redis::RedisResult<MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(FORWARD_SCRIPT)
+            .query_async::<String>(&mut conn)
+            .await?;
+        let _ = script;
+        Ok(conn)
+    }
+
+    async fn send(
+        &self,
+        conn: &mut MultiplexedConnection,
+        script: &redis::Script,
+        batch: &[(u64, Envelope)],
+    ) -> redis::RedisResult<()> {
+        let ttl = self.dedupe_ttl.as_secs().max(1);
+        let mut pipe = redis::pipe();
+        for (_, envelope) in batch {
+            let cmd = pipe
+                .cmd("EVALSHA")
+                .arg(script.get_hash())
+                .arg(2)
+                .arg(format!("{}gateway:sent:{}", self.prefix, envelope.id))
+                .arg(format!("{}{}", self.prefix, envelope.stream))
+                .arg(ttl)
+                .arg("id")
+                .arg(&envelope.id)
+                .arg("type")
+                .arg(&envelope.kind)
+                .arg("data")
+                .arg(&envelope.data);
+            if let Some(link) = &envelope.link {
+                cmd.arg("chain")
+                    .arg(&link.chain)
+                    .arg("prev_hash")
+                    .arg(&link.prev_hash)
+                    .arg("hash")
+                    .arg(&link.hash);
+            }
+        }
+        pipe.query_async::<Vec<redis::Value>>(conn).await?;
+        Ok(())
+    }
+}
+
+async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, backoff: &mut Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(*backoff) => {}
+        _ = shutdown.changed() => {}
+    }
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

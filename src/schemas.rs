@@ -1,0 +1,106 @@
+//! JSON Schemas of every stream message, generated from the Rust types into `schemas/`
+//! (`appeal-gateway schemas`). A test fails when the committed files and the types
+//! drift apart, so the contract downstream teams code against is always the real one.
+
+use std::path::Path;
+
+use schemars::{JsonSchema, generate::SchemaSettings};
+
+use crate::analytics::AppealStats;
+use crate::appeal::Appeal;
+use crate::consent::ConsentEvent;
+use crate::subject::SubjectRequest;
+
+/// `(file name, schema as pretty JSON)` for every message type.
+pub fn all() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "appeal.schema.json",
+            render::<Appeal>("appeal", "A citizen's appeal on appeals.v1."),
+        ),
+        (
+            "consent_event.schema.json",
+            render::<ConsentEvent>(
+                "consent_event",
+                "A consent_given or consent_withdrawn entry on consent.v1.",
+            ),
+        ),
+        (
+            "subject_request.schema.json",
+            render::<SubjectRequest>("subject_request", "A data subject's request on subject.v1."),
+        ),
+        (
+            "appeal_stats.schema.json",
+            render::<AppealStats>(
+                "appeal_stats",
+                "Depersonalized statistics of an appeal on analytics.v1.",
+            ),
+        ),
+    ]
+}
+
+fn render<T: JsonSchema>(name: &str, description: &str) -> String {
+    let generator = SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator.into_root_schema_for::<T>();
+    schema.insert(
+        "$id".into(),
+        format!("https://open-almaty.kz/schemas/{name}.v1.json").into(),
+    );
+    schema.insert("description".into(), description.into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes every schema into `dir`.
+pub fn write(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in all() {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}
+
+/// The names of the schemas in `dir` that differ from the types.
+pub fn stale(dir: &Path) -> Vec<&'static str> {
+    all()
+        .into_iter()
+        .filter(|(name, text)| {
+            std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text.as_str())
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_schemas_match_the_types() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let stale = stale(&dir);
+        assert!(
+            stale.is_empty(),
+            "schemas/ is out of date for {stale:?}: run `cargo run -- schemas` and review the diff"
+        );
+    }
+
+    #[test]
+    fn the_applicant_admits_only_the_allowlist() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&render::<Appeal>("appeal", "")).expect("json");
+        let applicant = &schema["$defs"]["Applicant"];
+        assert_eq!(
+            applicant["additionalProperties"],
+            serde_json::Value::Bool(false)
+        );
+        let fields: Vec<&String> = applicant["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
+        assert_eq!(fields.len(), 15);
+        assert!(!fields.iter().any(|f| f.contains("address")));
+    }
+}

@@ -1,0 +1,384 @@
+//! Data subjects: pseudonymous subject keys and the subject's requests (regulation 4.1:
+//! withdraw consent, stop notifications, update, access, erase).
+//!
+//! A subject key is `HMAC-SHA256(secret, "<kind>:<normalized value>")` in hex: stable for
+//! the same person and identifier whatever form it was typed in, useless without the
+//! secret. Requests travel on `subject.v1` with keys, not identifiers; only the kinds
+//! that need an answer to the person carry a contact.
+
+use std::collections::BTreeMap;
+
+use hmac::{KeyInit, Mac};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::appeal::{Applicant, Channel};
+use crate::consent::ConsentEvent;
+use crate::intake::FieldError;
+use crate::normalize;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// Computes subject keys under the deployment's secret.
+#[derive(Clone)]
+pub struct SubjectKeyer {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SubjectKeyer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubjectKeyer(..)")
+    }
+}
+
+impl SubjectKeyer {
+    pub fn new(secret: &[u8]) -> SubjectKeyer {
+        SubjectKeyer {
+            secret: secret.to_vec(),
+        }
+    }
+
+    /// The key of one normalized identifier.
+    pub fn key(&self, kind: &str, normalized: &str) -> String {
+        // HMAC accepts a key of any length; this cannot fail.
+        let mut mac = match HmacSha256::new_from_slice(&self.secret) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(kind.as_bytes());
+        mac.update(b":");
+        mac.update(normalized.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The keys of every identifier given, by kind.
+    pub fn keys(&self, ids: &Identifiers) -> BTreeMap<String, String> {
+        let mut keys = BTreeMap::new();
+        let pairs = [
+            ("phone", &ids.phone),
+            ("email", &ids.email),
+            ("iin", &ids.iin),
+            ("messenger_id", &ids.messenger_id),
+        ];
+        for (kind, value) in pairs {
+            if let Some(value) = value {
+                keys.insert(
+                    kind.to_owned(),
+                    self.key(kind, &identifier_form(kind, value)),
+                );
+            }
+        }
+        keys
+    }
+}
+
+/// Emails match whatever their case; other identifiers are compared as normalized.
+fn identifier_form(kind: &str, value: &str) -> String {
+    if kind == "email" {
+        value.to_lowercase()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// Normalized identifiers of one subject.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identifiers {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub iin: Option<String>,
+    pub messenger_id: Option<String>,
+}
+
+impl Identifiers {
+    /// The identifiers an appeal's applicant gave (the first phone stands for them).
+    pub fn of_applicant(applicant: &Applicant) -> Identifiers {
+        Identifiers {
+            phone: applicant.phones.first().cloned(),
+            email: applicant.email.clone(),
+            iin: applicant.iin.clone(),
+            messenger_id: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.phone.is_none()
+            && self.email.is_none()
+            && self.iin.is_none()
+            && self.messenger_id.is_none()
+    }
+}
+
+/// The five requests a subject can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectRequestKind {
+    WithdrawConsent,
+    OptOutNotifications,
+    UpdateData,
+    Access,
+    Erasure,
+}
+
+impl SubjectRequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectRequestKind::WithdrawConsent => "withdraw_consent",
+            SubjectRequestKind::OptOutNotifications => "opt_out_notifications",
+            SubjectRequestKind::UpdateData => "update_data",
+            SubjectRequestKind::Access => "access",
+            SubjectRequestKind::Erasure => "erasure",
+        }
+    }
+
+    /// Whether the operator must answer the person (and so needs a contact).
+    pub fn needs_contact(self) -> bool {
+        matches!(
+            self,
+            SubjectRequestKind::UpdateData | SubjectRequestKind::Access
+        )
+    }
+
+    /// Whether the person's own words are needed to carry the request out.
+    pub fn keeps_text(self) -> bool {
+        matches!(
+            self,
+            SubjectRequestKind::UpdateData
+                | SubjectRequestKind::Access
+                | SubjectRequestKind::Erasure
+        )
+    }
+}
+
+/// How to answer the subject, for the kinds that need an answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A message on `subject.v1` (`type: subject_request`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectRequest {
+    pub schema_version: u32,
+    /// ULID.
+    pub id: String,
+    pub kind: SubjectRequestKind,
+    pub channel: Channel,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub received_at: String,
+    /// HMAC-SHA256 subject keys by identifier kind (`phone`, `email`, `iin`,
+    /// `messenger_id`).
+    pub subject_keys: BTreeMap<String, String>,
+    /// Only for `access` and `update_data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// The subject's own words; only for `update_data`, `access` and `erasure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Identifiers as the subject typed them.
+#[derive(Debug, Clone, Default)]
+pub struct RawIdentifiers {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub iin: Option<String>,
+    pub messenger_id: Option<String>,
+}
+
+/// A subject request as a channel received it.
+#[derive(Debug, Clone)]
+pub struct SubjectIntake {
+    pub kind: SubjectRequestKind,
+    pub channel: Channel,
+    pub identifiers: RawIdentifiers,
+    pub text: Option<String>,
+}
+
+/// Longest messenger id and request text.
+const MAX_MESSENGER_ID: usize = 128;
+const MAX_TEXT_CHARS: usize = 5_000;
+
+/// Normalizes the identifiers and builds the `subject_request` message, plus a
+/// `consent_withdrawn` ledger entry for a withdrawal. Raw identifiers stay only in
+/// `contact`, and only for the kinds that need an answer.
+pub fn request(
+    keyer: &SubjectKeyer,
+    intake: SubjectIntake,
+    now: time::OffsetDateTime,
+) -> Result<(SubjectRequest, Option<ConsentEvent>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let raw = &intake.identifiers;
+    let mut check =
+        |path: &str, value: &Option<String>, f: fn(&str) -> Result<String, normalize::Invalid>| {
+            let value = value.as_deref().filter(|v| !v.trim().is_empty())?;
+            f(value)
+                .map_err(|e| errors.push(FieldError::new(path, e.code())))
+                .ok()
+        };
+    let ids = Identifiers {
+        phone: check("subject.phone", &raw.phone, normalize::phone),
+        email: check("subject.email", &raw.email, normalize::email),
+        iin: check("subject.iin", &raw.iin, normalize::iin),
+        messenger_id: check("subject.messenger_id", &raw.messenger_id, |v| {
+            let v = normalize::line(v);
+            if v.chars().count() > MAX_MESSENGER_ID {
+                Err(normalize::Invalid::TooLong)
+            } else {
+                Ok(v)
+            }
+        }),
+    };
+    if errors.is_empty() && ids.is_empty() {
+        errors.push(FieldError::new("subject", "required"));
+    }
+    let text = intake
+        .text
+        .as_deref()
+        .map(normalize::text)
+        .filter(|t| !t.is_empty() && intake.kind.keeps_text());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+    {
+        errors.push(FieldError::new("text", "too_long"));
+    }
+    let contact = intake.kind.needs_contact().then(|| Contact {
+        phone: ids.phone.clone(),
+        email: ids.email.clone(),
+    });
+    if contact
+        .as_ref()
+        .is_some_and(|c| c.phone.is_none() && c.email.is_none())
+        && errors.is_empty()
+    {
+        errors.push(FieldError::new("subject.email", "required"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let subject_keys = keyer.keys(&ids);
+    let received_at = crate::appeal::rfc3339(now);
+    let withdrawal = (intake.kind == SubjectRequestKind::WithdrawConsent).then(|| {
+        ConsentEvent::withdrawn(
+            ulid::Ulid::new().to_string(),
+            intake.channel,
+            subject_keys.clone(),
+            received_at.clone(),
+        )
+    });
+    let message = SubjectRequest {
+        schema_version: crate::appeal::SCHEMA_VERSION,
+        id: ulid::Ulid::new().to_string(),
+        kind: intake.kind,
+        channel: intake.channel,
+        received_at,
+        subject_keys,
+        contact,
+        text,
+    };
+    Ok((message, withdrawal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_per_identifier_and_secret() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let ids = Identifiers {
+            phone: Some("+77011234567".into()),
+            email: Some("Ivan@mail.kz".into()),
+            ..Identifiers::default()
+        };
+        let keys = keyer.keys(&ids);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys["phone"].len(), 64);
+        assert_eq!(keys["email"], keyer.key("email", "ivan@mail.kz"));
+        assert_ne!(
+            keys["phone"],
+            SubjectKeyer::new(b"secret-two").keys(&ids)["phone"]
+        );
+        assert!(!keys["phone"].contains("7011234567"));
+    }
+
+    fn intake(kind: SubjectRequestKind, phone: &str) -> SubjectIntake {
+        SubjectIntake {
+            kind,
+            channel: Channel::Api,
+            identifiers: RawIdentifiers {
+                phone: Some(phone.into()),
+                ..RawIdentifiers::default()
+            },
+            text: Some("Удалите мои данные".into()),
+        }
+    }
+
+    #[test]
+    fn a_withdrawal_carries_keys_only_and_enters_the_ledger() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let now = time::OffsetDateTime::now_utc();
+        let (message, withdrawal) = request(
+            &keyer,
+            intake(SubjectRequestKind::WithdrawConsent, "8 701 123 45 67"),
+            now,
+        )
+        .expect("ok");
+        let (other, _) = request(
+            &keyer,
+            intake(SubjectRequestKind::Erasure, "+7 (701) 123-45-67"),
+            now,
+        )
+        .expect("ok");
+        assert_eq!(
+            message.subject_keys, other.subject_keys,
+            "the same phone, the same key"
+        );
+        assert_eq!(message.contact, None);
+        assert_eq!(message.text, None);
+        assert_eq!(other.text.as_deref(), Some("Удалите мои данные"));
+        let withdrawal = withdrawal.expect("a ledger entry");
+        assert_eq!(withdrawal.subject_keys, message.subject_keys);
+        let json = serde_json::to_string(&message).expect("json");
+        assert!(!json.contains("7011234567"), "{json}");
+    }
+
+    #[test]
+    fn access_requests_keep_a_contact() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let (message, withdrawal) = request(
+            &keyer,
+            intake(SubjectRequestKind::Access, "87011234567"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect("ok");
+        assert_eq!(
+            message.contact.and_then(|c| c.phone).as_deref(),
+            Some("+77011234567")
+        );
+        assert!(withdrawal.is_none());
+    }
+
+    #[test]
+    fn an_invalid_identifier_is_refused_by_path() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let errors = request(
+            &keyer,
+            intake(SubjectRequestKind::Erasure, "12"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect_err("refused");
+        assert_eq!(
+            errors,
+            vec![FieldError::new("subject.phone", "invalid_phone")]
+        );
+    }
+}

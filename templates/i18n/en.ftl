@@ -1,0 +1,27 @@
+# Error messages of the API and the forms. The key is the error code of the contract.
+title-validation = The appeal was not accepted: check the fields
+title-malformed_json = The request body is not valid JSON
+title-unsupported_media_type = Unsupported content type
+title-payload_too_large = The request is too large
+title-unauthorized = Authorization required
+title-idempotency_key_reused = The idempotency key was already used
+title-not_found = Not found
+title-unavailable = The service is temporarily unavailable
+error-required = Please fill in this field.
+error-consent_required = Without consent to the processing of personal data the appeal cannot be accepted.
+error-invalid_phone = Enter a phone number, for example +7 701 123 45 67.
+error-invalid_email = Enter an email address, for example name@mail.kz.
+error-invalid_iin = An IIN has 12 digits and a valid check digit.
+error-invalid_date = Enter the date as YYYY-MM-DD; it cannot be in the future.
+error-invalid_value = This value is not allowed.
+error-too_long = This value is too long.
+error-unknown_category = There is no such category in the service catalogue.
+error-method_not_allowed_for_channel = This way of capturing consent is not used on this channel.
+error-malformed_json = Check the JSON syntax (line { $line }, column { $column }).
+error-unsupported_media_type = Send the data with Content-Type: application/json.
+error-payload_too_large = The request is larger than { $limit } bytes.
+error-unauthorized = Give a valid token in the Authorization: Bearer header.
+error-idempotency_key_reused = This Idempotency-Key was already used for a different request.
+error-invalid_idempotency_key = An Idempotency-Key has 1 to 200 printable ASCII characters.
+error-not_found = There is no such address.
+error-unavailable = The appeal could not be saved. Please try again later.

@@ -1,0 +1,27 @@
+# API және формалардағы қате туралы хабарлар. Кілт — келісімшарттағы қате коды.
+title-validation = Өтініш қабылданбады: өрістерді тексеріңіз
+title-malformed_json = Сұрау денесі дұрыс JSON емес
+title-unsupported_media_type = Мазмұн түріне қолдау көрсетілмейді
+title-payload_too_large = Сұрау тым үлкен
+title-unauthorized = Авторизация қажет
+title-idempotency_key_reused = Идемпотенттілік кілті бұрын қолданылған
+title-not_found = Табылмады
+title-unavailable = Қызмет уақытша қолжетімсіз
+error-required = Бұл өрісті толтырыңыз.
+error-consent_required = Дербес деректерді өңдеуге келісімсіз өтініш қабылданбайды.
+error-invalid_phone = Телефон нөмірін көрсетіңіз, мысалы +7 701 123 45 67.
+error-invalid_email = Электрондық пошта мекенжайын көрсетіңіз, мысалы name@mail.kz.
+error-invalid_iin = ЖСН 12 цифрдан тұруы және бақылау цифры дұрыс болуы керек.
+error-invalid_date = Күнді ЖЖЖЖ-АА-КК пішімінде көрсетіңіз; күн болашақта болмауы керек.
+error-invalid_value = Жарамсыз мән.
+error-too_long = Мән тым ұзын.
+error-unknown_category = Қызметтер каталогында мұндай санат жоқ.
+error-method_not_allowed_for_channel = Келісім алудың бұл тәсілі осы арнада қолданылмайды.
+error-malformed_json = JSON синтаксисін тексеріңіз ({ $line }-жол, { $column }-позиция).
+error-unsupported_media_type = Деректерді Content-Type: application/json тақырыбымен жіберіңіз.
+error-payload_too_large = Сұрау көлемі { $limit } байттан асады.
+error-unauthorized = Authorization: Bearer тақырыбында жарамды токенді көрсетіңіз.
+error-idempotency_key_reused = Бұл Idempotency-Key басқа сұрау үшін бұрын қолданылған.
+error-invalid_idempotency_key = Idempotency-Key 1-ден 200-ге дейін басып шығарылатын ASCII таңбасынан тұруы керек.
+error-not_found = Мұндай мекенжай жоқ.
+error-unavailable = Өтінішті сақтау мүмкін болмады. Кейінірек қайталап көріңіз.

@@ -1,0 +1,27 @@
+# Сообщения об ошибках API и форм. Ключ — код ошибки из контракта.
+title-validation = Обращение не принято: проверьте поля
+title-malformed_json = Тело запроса не является корректным JSON
+title-unsupported_media_type = Неподдерживаемый тип содержимого
+title-payload_too_large = Запрос слишком большой
+title-unauthorized = Требуется авторизация
+title-idempotency_key_reused = Ключ идемпотентности уже использован
+title-not_found = Не найдено
+title-unavailable = Сервис временно недоступен
+error-required = Заполните это поле.
+error-consent_required = Без согласия на обработку персональных данных обращение не может быть принято.
+error-invalid_phone = Укажите номер телефона, например +7 701 123 45 67.
+error-invalid_email = Укажите адрес электронной почты, например name@mail.kz.
+error-invalid_iin = ИИН должен состоять из 12 цифр с верной контрольной цифрой.
+error-invalid_date = Укажите дату в формате ГГГГ-ММ-ДД; дата не может быть в будущем.
+error-invalid_value = Недопустимое значение.
+error-too_long = Слишком длинное значение.
+error-unknown_category = Такой категории нет в каталоге услуг.
+error-method_not_allowed_for_channel = Этот способ получения согласия не используется в данном канале.
+error-malformed_json = Проверьте синтаксис JSON (строка { $line }, позиция { $column }).
+error-unsupported_media_type = Отправьте данные с заголовком Content-Type: application/json.
+error-payload_too_large = Размер запроса превышает { $limit } байт.
+error-unauthorized = Укажите действующий токен в заголовке Authorization: Bearer.
+error-idempotency_key_reused = Этот ключ Idempotency-Key уже использован для другого запроса.
+error-invalid_idempotency_key = Idempotency-Key должен содержать от 1 до 200 печатных символов ASCII.
+error-not_found = Такого адреса нет.
+error-unavailable = Не удалось сохранить обращение. Повторите попытку позже.
