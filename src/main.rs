@@ -109,6 +109,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         Ok(client) => client,
         Err(_) => return refuse(&["REDIS_URL: not a Redis URL".to_owned()]),
     };
+    appeal_gateway::normalize::warm_up();
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
     let state = web::Data::new(AppState {

@@ -137,6 +137,13 @@ pub fn phone(input: &str) -> Result<String, Invalid> {
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// Loads the phone-number metadata (hundreds of milliseconds in a debug build) before
+/// the first citizen waits for it.
+pub fn warm_up() {
+    let _ = phone("+77011234567");
+    let _ = email("warm@up.kz");
+}
+
 /// An email address, checked by `validator` (HTML5 / RFC 5322 rules), with its domain
 /// lower-cased. The local part is kept as written: some servers treat its case as
 /// significant.
