@@ -343,23 +343,11 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
         let mut seq: u64 = read_meta(&meta, "next_seq")?.parse().unwrap_or(1);
 
         for submission in batch {
-            if let Some(claim) = &submission.idempotency {
-                if let Some(stored) = db!("read", idempotency.get(claim.key.as_str()))? {
-                    let entry: Option<IdempotencyEntry> =
-                        serde_json::from_slice(stored.value()).ok();
-                    let live = entry.filter(|e| {
-                        now.as_secs().saturating_sub(e.created_at)
-                            < shared.idempotency_ttl.as_secs()
-                    });
-                    if let Some(entry) = live {
-                        outcomes.push(if entry.fingerprint == claim.fingerprint {
-                            Outcome::Replayed(entry.response)
-                        } else {
-                            Outcome::KeyReused
-                        });
-                        continue;
-                    }
-                }
+            if let Some(claim) = &submission.idempotency
+                && let Some(outcome) = remembered(&idempotency, claim, now, shared.idempotency_ttl)?
+            {
+                outcomes.push(outcome);
+                continue;
             }
             if let Some((number, appeal_id)) = &submission.tracking {
                 if db!("read", tracking.get(number.as_str()))?.is_some() {
@@ -408,6 +396,28 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
     }
     db!("commit", txn.commit())?;
     Ok((outcomes, added))
+}
+
+/// The answer to a claim whose key is still remembered.
+fn remembered(
+    table: &redb::Table<&str, &[u8]>,
+    claim: &IdempotencyClaim,
+    now: Duration,
+    ttl: Duration,
+) -> Result<Option<Outcome>, OutboxError> {
+    let Some(stored) = db!("read", table.get(claim.key.as_str()))? else {
+        return Ok(None);
+    };
+    let entry = serde_json::from_slice::<IdempotencyEntry>(stored.value())
+        .ok()
+        .filter(|e| now.as_secs().saturating_sub(e.created_at) < ttl.as_secs());
+    Ok(entry.map(|e| {
+        if e.fingerprint == claim.fingerprint {
+            Outcome::Replayed(e.response)
+        } else {
+            Outcome::KeyReused
+        }
+    }))
 }
 
 fn read_meta(meta: &redb::Table<&str, &str>, key: &str) -> Result<String, OutboxError> {
