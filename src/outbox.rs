@@ -82,6 +82,15 @@ pub struct Envelope {
     /// Set by the outbox on ledger entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<ChainLink>,
+}
+
+/// The messages of one accepted request (an appeal with its consent and statistics, or
+/// a subject request): one outbox record, forwarded to Redis all at once or not at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// The id of the request's main message; the forwarder's dedupe key is made of it.
+    pub id: String,
+    pub messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
     pub accepted_at_ms: u64,
 }
@@ -100,7 +109,6 @@ impl Envelope {
             kind: kind.to_owned(),
             data: serde_json::to_string(message)?,
             link: None,
-            accepted_at_ms: crate::queue::now_ms(),
         })
     }
 }
@@ -131,7 +139,7 @@ struct IdempotencyEntry {
 /// Everything one accepted request writes, atomically.
 #[derive(Debug, Clone)]
 pub struct Submission {
-    pub messages: Vec<Envelope>,
+    pub bundle: Bundle,
     pub idempotency: Option<IdempotencyClaim>,
     /// A new tracking number and the appeal id it stands for.
     pub tracking: Option<(String, String)>,
@@ -230,13 +238,13 @@ impl Outbox {
     }
 
     /// The oldest `limit` records, in the order they were accepted.
-    pub fn peek(&self, limit: usize) -> Result<Vec<(u64, Envelope)>, OutboxError> {
+    pub fn peek(&self, limit: usize) -> Result<Vec<(u64, Bundle)>, OutboxError> {
         let txn = db!("begin read", self.shared.db.begin_read())?;
         let table = db!("open table", txn.open_table(OUTBOX))?;
         let mut out = Vec::new();
         for entry in db!("scan", table.iter())?.take(limit) {
             let (seq, bytes) = db!("scan", entry)?;
-            match serde_json::from_slice::<Envelope>(bytes.value()) {
+            match serde_json::from_slice::<Bundle>(bytes.value()) {
                 Ok(envelope) => out.push((seq.value(), envelope)),
                 Err(e) => {
                     return Err(OutboxError::Storage(format!(
@@ -359,8 +367,8 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                     tracking.insert(number.as_str(), appeal_id.as_str())
                 )?;
             }
-            for message in &submission.messages {
-                let mut envelope = message.clone();
+            let mut bundle = submission.bundle.clone();
+            for envelope in &mut bundle.messages {
                 if envelope.stream == crate::queue::Stream::Consent.name() {
                     let hash = chain_hash(&head, envelope.data.as_bytes());
                     envelope.link = Some(ChainLink {
@@ -369,12 +377,12 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                         hash,
                     });
                 }
-                let bytes = serde_json::to_vec(&envelope)
-                    .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
-                db!("write", outbox.insert(seq, bytes.as_slice()))?;
-                seq += 1;
-                added += 1;
             }
+            let bytes = serde_json::to_vec(&bundle)
+                .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+            db!("write", outbox.insert(seq, bytes.as_slice()))?;
+            seq += 1;
+            added += 1;
             if let Some(claim) = &submission.idempotency {
                 let entry = IdempotencyEntry {
                     fingerprint: claim.fingerprint.clone(),
@@ -459,16 +467,19 @@ mod tests {
             kind: "appeal".into(),
             data: data.into(),
             link: None,
-            accepted_at_ms: 0,
         }
     }
 
     fn submission(key: Option<(&str, &str)>, tracking: &str) -> Submission {
         Submission {
-            messages: vec![
-                envelope("appeals.v1", "{}"),
-                envelope("consent.v1", "{\"a\":1}"),
-            ],
+            bundle: Bundle {
+                id: ulid::Ulid::new().to_string(),
+                messages: vec![
+                    envelope("appeals.v1", "{}"),
+                    envelope("consent.v1", "{\"a\":1}"),
+                ],
+                accepted_at_ms: 0,
+            },
             idempotency: key.map(|(k, f)| IdempotencyClaim {
                 key: k.into(),
                 fingerprint: f.into(),
@@ -492,7 +503,7 @@ mod tests {
                     .await;
                 assert_eq!(outcome.expect("stored"), Outcome::Stored);
             }
-            assert_eq!(outbox.depth(), 6);
+            assert_eq!(outbox.depth(), 3);
         }
         // The writer thread lets go of the file once it sees the handle dropped.
         let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60));
@@ -504,13 +515,13 @@ mod tests {
             reopened = Outbox::open(dir.path(), Duration::from_secs(60));
         }
         let outbox = reopened.expect("reopen");
-        assert_eq!(outbox.depth(), 6);
+        assert_eq!(outbox.depth(), 3);
         let records = outbox.peek(100).expect("peek");
         let seqs: Vec<u64> = records.iter().map(|(s, _)| *s).collect();
-        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
-        outbox.remove(&seqs[..4]).expect("remove");
-        assert_eq!(outbox.depth(), 2);
-        assert_eq!(outbox.peek(100).expect("peek").len(), 2);
+        assert_eq!(seqs, vec![1, 2, 3]);
+        outbox.remove(&seqs[..2]).expect("remove");
+        assert_eq!(outbox.depth(), 1);
+        assert_eq!(outbox.peek(100).expect("peek").len(), 1);
         assert_eq!(
             outbox
                 .appeal_for_tracking("OA-0000-0001")
@@ -536,7 +547,8 @@ mod tests {
             .peek(100)
             .expect("peek")
             .into_iter()
-            .filter_map(|(_, e)| e.link)
+            .flat_map(|(_, bundle)| bundle.messages)
+            .filter_map(|e| e.link)
             .collect();
         assert_eq!(links.len(), 2);
         assert_eq!(links[0].prev_hash, GENESIS_HASH);
@@ -564,7 +576,11 @@ mod tests {
             .submit(submission(Some(("k1", "body-b")), "OA-0000-0003"))
             .await;
         assert_eq!(other.expect("ok"), Outcome::KeyReused);
-        assert_eq!(outbox.depth(), 2, "only the first submission added records");
+        assert_eq!(
+            outbox.depth(),
+            1,
+            "only the first submission added a record"
+        );
     }
 
     #[tokio::test]
@@ -577,7 +593,7 @@ mod tests {
             .expect("stored");
         let again = outbox.submit(submission(None, "OA-0000-0001")).await;
         assert_eq!(again.expect("ok"), Outcome::TrackingTaken);
-        assert_eq!(outbox.depth(), 2);
+        assert_eq!(outbox.depth(), 1);
     }
 
     #[tokio::test]
@@ -597,6 +613,6 @@ mod tests {
         for task in tasks {
             assert_eq!(task.await.expect("join").expect("stored"), Outcome::Stored);
         }
-        assert_eq!(outbox.depth(), 400);
+        assert_eq!(outbox.depth(), 200);
     }
 }

@@ -1,10 +1,11 @@
 //! The Redis streams and the forwarder that moves outbox records onto them.
 //!
-//! **Exactly once.** Each record is added by one Lua script, atomically: it sets
-//! `<prefix>gateway:sent:<message id>` (NX, with a time to live) and runs `XADD` only
-//! when the key was new. A record sent again — after a crash that lost the outbox's
-//! removal, or a retry after a connection dropped mid-pipeline — is recognised and not
-//! added twice. Records are sent in batches, one pipeline of `EVALSHA` per batch.
+//! **Exactly once.** Each outbox record (the messages of one accepted request: an appeal
+//! with its consent and statistics) is added by one Lua script, atomically: it sets
+//! `<prefix>gateway:sent:<record id>` (NX, with a time to live) and runs the record's
+//! `XADD`s only when the key was new. A record sent again — after a crash that lost the
+//! outbox's removal, or a retry after a connection dropped mid-pipeline — is recognised
+//! and not added twice. Records are sent in batches, one pipeline of `EVALSHA` per batch.
 //!
 //! **Redis away.** The forwarder retries with backoff (100 ms doubling to 5 s), the
 //! outbox grows, `/readyz` says so; intake never stops. When Redis is back every record
@@ -20,7 +21,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 
 use crate::metrics::Metrics;
-use crate::outbox::{Envelope, Outbox};
+use crate::outbox::{Bundle, Outbox};
 
 /// The streams of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +48,21 @@ impl Stream {
     }
 }
 
-/// Sets the dedupe key and adds the entry, or does nothing if the key exists.
-/// KEYS: dedupe key, stream. ARGV: ttl seconds, then the entry's field/value pairs.
+/// Sets the dedupe key and adds every entry of the record, or does nothing if the key
+/// exists. KEYS: the dedupe key, then one stream per entry. ARGV: the ttl in seconds,
+/// then for each entry the number of its field/value arguments followed by them.
+/// Returns the number of entries added (0 for a record already sent).
 const FORWARD_SCRIPT: &str = r"
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
 end
-return false
+local at = 2
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[at])
+  redis.call('XADD', KEYS[i], '*', unpack(ARGV, at + 1, at + n))
+  at = at + n + 1
+end
+return #KEYS - 1
 ";
 
 /// Most records in one pipeline.
@@ -110,7 +119,7 @@ impl Forwarder {
         let mut backoff = Duration::from_millis(100);
         while !*shutdown.borrow() {
             let Some(c) = conn.as_mut() else {
-                match self.connect(&script).await {
+                match self.connect().await {
                     Ok(c) => {
                         conn = Some(c);
                         backoff = Duration::from_millis(100);
@@ -157,8 +166,8 @@ impl Forwarder {
                         tracing::error!(error = %e, "outbox removal failed; records will be re-sent and deduplicated");
                     }
                     let now = now_ms();
-                    for (_, envelope) in &batch {
-                        let ms = now.saturating_sub(envelope.accepted_at_ms);
+                    for (_, bundle) in &batch {
+                        let ms = now.saturating_sub(bundle.accepted_at_ms);
                         self.metrics.forward_latency.observe(ms as f64 / 1000.0);
                     }
                     self.metrics.outbox_depth.set(self.outbox.depth() as i64);
@@ -174,7 +183,7 @@ impl Forwarder {
         }
     }
 
-    async fn connect(&self, script: &redis::Script) -> redis::RedisResult<MultiplexedConnection> {
+    async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(10)));
@@ -187,7 +196,6 @@ impl Forwarder {
             .arg(FORWARD_SCRIPT)
             .query_async::<String>(&mut conn)
             .await?;
-        let _ = script;
         Ok(conn)
     }
 
@@ -195,31 +203,37 @@ impl Forwarder {
         &self,
         conn: &mut MultiplexedConnection,
         script: &redis::Script,
-        batch: &[(u64, Envelope)],
+        batch: &[(u64, Bundle)],
     ) -> redis::RedisResult<()> {
         let ttl = self.dedupe_ttl.as_secs().max(1);
         let mut pipe = redis::pipe();
-        for (_, envelope) in batch {
+        for (_, bundle) in batch {
             let cmd = pipe
                 .cmd("EVALSHA")
                 .arg(script.get_hash())
-                .arg(2)
-                .arg(format!("{}gateway:sent:{}", self.prefix, envelope.id))
-                .arg(format!("{}{}", self.prefix, envelope.stream))
-                .arg(ttl)
-                .arg("id")
-                .arg(&envelope.id)
-                .arg("type")
-                .arg(&envelope.kind)
-                .arg("data")
-                .arg(&envelope.data);
-            if let Some(link) = &envelope.link {
-                cmd.arg("chain")
-                    .arg(&link.chain)
-                    .arg("prev_hash")
-                    .arg(&link.prev_hash)
-                    .arg("hash")
-                    .arg(&link.hash);
+                .arg(1 + bundle.messages.len())
+                .arg(format!("{}gateway:sent:{}", self.prefix, bundle.id));
+            for envelope in &bundle.messages {
+                cmd.arg(format!("{}{}", self.prefix, envelope.stream));
+            }
+            cmd.arg(ttl);
+            for envelope in &bundle.messages {
+                let fields = if envelope.link.is_some() { 12 } else { 6 };
+                cmd.arg(fields)
+                    .arg("id")
+                    .arg(&envelope.id)
+                    .arg("type")
+                    .arg(&envelope.kind)
+                    .arg("data")
+                    .arg(&envelope.data);
+                if let Some(link) = &envelope.link {
+                    cmd.arg("chain")
+                        .arg(&link.chain)
+                        .arg("prev_hash")
+                        .arg(&link.prev_hash)
+                        .arg("hash")
+                        .arg(&link.hash);
+                }
             }
         }
         pipe.query_async::<Vec<redis::Value>>(conn).await?;

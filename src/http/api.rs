@@ -12,7 +12,7 @@ use crate::http::body::read_limited;
 use crate::http::error::Problem;
 use crate::http::{AppState, language_of};
 use crate::intake::{self, Accepted};
-use crate::outbox::{Envelope, IdempotencyClaim, Outcome, StoredResponse, Submission};
+use crate::outbox::{Bundle, Envelope, IdempotencyClaim, Outcome, StoredResponse, Submission};
 use crate::queue::Stream;
 use crate::subject;
 
@@ -197,7 +197,11 @@ fn appeal_submission(
         )?,
     ];
     let submission = Submission {
-        messages,
+        bundle: Bundle {
+            id: appeal.id.clone(),
+            messages,
+            accepted_at_ms: crate::queue::now_ms(),
+        },
         idempotency: claim,
         tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),
         response: response.clone(),
@@ -233,7 +237,11 @@ pub async fn post_subject_request(
         );
     }
     let submission = Submission {
-        messages,
+        bundle: Bundle {
+            id: request.id.clone(),
+            messages,
+            accepted_at_ms: crate::queue::now_ms(),
+        },
         idempotency: claim,
         tracking: None,
         response: response.clone(),
