@@ -8,6 +8,7 @@
 //! The modules, in the order an appeal flows through them:
 //!
 //! - [`http`] — the actix-web server: the trusted intake API, health, readiness, metrics.
+//! - [`pipeline`] — the one entry point of every channel: accept, store, count.
 //! - [`intake`] — the channel-neutral [`intake::Intake`] a channel adapter produces, and
 //!   the one function that turns it into an accepted appeal.
 //! - [`normalize`] — Unicode clean-up, phones to E.164, emails, IIN check digit, language.
@@ -38,6 +39,7 @@ pub mod logging;
 pub mod metrics;
 pub mod normalize;
 pub mod outbox;
+pub mod pipeline;
 pub mod policy;
 pub mod queue;
 pub mod schemas;

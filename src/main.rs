@@ -14,6 +14,7 @@ use appeal_gateway::http::{self, AppState};
 use appeal_gateway::intake::Context;
 use appeal_gateway::metrics::Metrics;
 use appeal_gateway::outbox::Outbox;
+use appeal_gateway::pipeline::Gateway;
 use appeal_gateway::policy::Policies;
 use appeal_gateway::queue::{Forwarder, QueueStatus};
 use appeal_gateway::subject::SubjectKeyer;
@@ -113,14 +114,16 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
     let state = web::Data::new(AppState {
-        ctx: Context {
-            policies,
-            catalogue,
-            keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+        gateway: Gateway {
+            ctx: Context {
+                policies,
+                catalogue,
+                keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+            },
+            outbox: outbox.clone(),
+            metrics: metrics.clone(),
         },
-        outbox: outbox.clone(),
         tokens: http::auth::Tokens::new(&config.api_tokens),
-        metrics: metrics.clone(),
         queue: Arc::clone(&queue),
         max_body_bytes: config.max_body_bytes,
     });

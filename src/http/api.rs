@@ -3,21 +3,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::appeal::{self, Language};
+use crate::appeal::{Channel, Language};
 use crate::channels;
 use crate::http::body::read_limited;
 use crate::http::error::Problem;
 use crate::http::{AppState, language_of};
-use crate::intake::{self, Accepted};
-use crate::outbox::{Bundle, Envelope, IdempotencyClaim, Outcome, StoredResponse, Submission};
-use crate::queue::Stream;
-use crate::subject;
-
-/// Attempts at drawing a free tracking number (a collision is one in a trillion).
-const TRACKING_ATTEMPTS: usize = 5;
+use crate::intake::FieldError;
+use crate::outbox::IdempotencyClaim;
+use crate::pipeline::{Receipt, SubmitError};
 
 /// What every JSON endpoint checks first: the token, the media type, the idempotency key,
 /// the size and the syntax. Returns the integrator, the claim and the parsed body.
@@ -59,9 +54,11 @@ async fn preamble(
             match key {
                 Some(k) => Some(k.to_owned()),
                 None => {
-                    let problem =
-                        Problem::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", language);
-                    return Err(problem);
+                    return Err(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                        language,
+                    ));
                 }
             }
         }
@@ -80,37 +77,33 @@ async fn preamble(
     Ok((integrator, claim, value))
 }
 
-fn unavailable(language: Language) -> Problem {
-    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", language)
-}
-
-/// The answer to a stored or replayed submission.
+/// The JSON answer to a stored or replayed submission, or its problem.
 fn answer(
-    outcome: Outcome,
-    fresh: &StoredResponse,
+    result: Result<Receipt, SubmitError>,
     language: Language,
 ) -> Result<HttpResponse, Problem> {
-    let (response, replayed) = match outcome {
-        Outcome::Stored => (fresh.clone(), false),
-        Outcome::Replayed(first) => (first, true),
-        Outcome::KeyReused => {
-            return Err(Problem::invalid(
-                vec![intake::FieldError::new(
-                    "Idempotency-Key",
-                    "idempotency_key_reused",
-                )],
-                language,
-            ));
+    match result {
+        Ok(receipt) => {
+            let status =
+                StatusCode::from_u16(receipt.response.status).unwrap_or(StatusCode::ACCEPTED);
+            let mut builder = HttpResponse::build(status);
+            builder.content_type("application/json");
+            if receipt.replayed {
+                builder.insert_header(("Idempotent-Replayed", "true"));
+            }
+            Ok(builder.body(receipt.response.body))
         }
-        Outcome::TrackingTaken => return Err(unavailable(language)),
-    };
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::ACCEPTED);
-    let mut builder = HttpResponse::build(status);
-    builder.content_type("application/json");
-    if replayed {
-        builder.insert_header(("Idempotent-Replayed", "true"));
+        Err(SubmitError::Invalid(errors)) => Err(Problem::invalid(errors, language)),
+        Err(SubmitError::KeyReused) => Err(Problem::invalid(
+            vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
+            language,
+        )),
+        Err(SubmitError::Unavailable) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            language,
+        )),
     }
-    Ok(builder.body(response.body))
 }
 
 /// `POST /api/v1/appeals`.
@@ -120,93 +113,16 @@ pub async fn post_appeal(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
     let language = language_of(&req);
-    let refuse = |channel: &str, problem: Problem| {
-        state
-            .metrics
-            .refused
-            .with_label_values(&[channel, problem.reason()])
-            .inc();
+    let refuse = |problem: Problem| {
+        state.gateway.refused(Channel::Api, problem.reason());
         problem
     };
     let (integrator, claim, body) = preamble(&req, payload, &state, language)
         .await
-        .map_err(|p| refuse("api", p))?;
+        .map_err(refuse)?;
     let intake = channels::api::appeal_intake(body, &integrator)
-        .map_err(|errors| refuse("api", Problem::invalid(errors, language)))?;
-    let channel = intake.channel.as_str();
-    let mut accepted = intake::accept(&state.ctx, intake, time::OffsetDateTime::now_utc())
-        .map_err(|errors| refuse(channel, Problem::invalid(errors, language)))?;
-
-    for _ in 0..TRACKING_ATTEMPTS {
-        let (submission, fresh) =
-            appeal_submission(&accepted, claim.clone()).map_err(|_| unavailable(language))?;
-        let outcome = state.outbox.submit(submission).await.map_err(|e| {
-            tracing::error!(error = %e, "outbox write failed");
-            unavailable(language)
-        })?;
-        match outcome {
-            Outcome::TrackingTaken => {
-                accepted.appeal.tracking_number = appeal::new_tracking_number();
-                continue;
-            }
-            Outcome::Stored => {
-                state.metrics.accepted.with_label_values(&[channel]).inc();
-                tracing::info!(
-                    appeal_id = %accepted.appeal.id,
-                    channel,
-                    category = %accepted.appeal.category,
-                    dropped = accepted.appeal.dropped_fields.len(),
-                    "appeal accepted"
-                );
-            }
-            Outcome::Replayed(_) => tracing::debug!(channel, "idempotent replay"),
-            Outcome::KeyReused => state
-                .metrics
-                .refused
-                .with_label_values(&[channel, "idempotency_key_reused"])
-                .inc(),
-        }
-        return answer(outcome, &fresh, language);
-    }
-    Err(unavailable(language))
-}
-
-/// The outbox records of an accepted appeal and the answer to give.
-fn appeal_submission(
-    accepted: &Accepted,
-    claim: Option<IdempotencyClaim>,
-) -> Result<(Submission, StoredResponse), serde_json::Error> {
-    let appeal = &accepted.appeal;
-    let response = StoredResponse {
-        status: 202,
-        body: json!({"id": appeal.id, "tracking_number": appeal.tracking_number, "status": "accepted"}).to_string(),
-    };
-    let messages = vec![
-        Envelope::new(Stream::Appeals, &appeal.id, "appeal", appeal)?,
-        Envelope::new(
-            Stream::Consent,
-            &accepted.consent.id,
-            accepted.consent.event.as_str(),
-            &accepted.consent,
-        )?,
-        Envelope::new(
-            Stream::Analytics,
-            &accepted.stats.id,
-            "appeal_stats",
-            &accepted.stats,
-        )?,
-    ];
-    let submission = Submission {
-        bundle: Bundle {
-            id: appeal.id.clone(),
-            messages,
-            accepted_at_ms: crate::queue::now_ms(),
-        },
-        idempotency: claim,
-        tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),
-        response: response.clone(),
-    };
-    Ok((submission, response))
+        .map_err(|errors| refuse(Problem::invalid(errors, language)))?;
+    answer(state.gateway.submit_appeal(intake, claim).await, language)
 }
 
 /// `POST /api/v1/subject-requests`.
@@ -219,44 +135,8 @@ pub async fn post_subject_request(
     let (_, claim, body) = preamble(&req, payload, &state, language).await?;
     let intake =
         channels::api::subject_intake(body).map_err(|errors| Problem::invalid(errors, language))?;
-    let (request, withdrawal) =
-        subject::request(&state.ctx.keyer, intake, time::OffsetDateTime::now_utc())
-            .map_err(|errors| Problem::invalid(errors, language))?;
-    let response = StoredResponse {
-        status: 202,
-        body: json!({"id": request.id, "status": "accepted"}).to_string(),
-    };
-    let mut messages = vec![
-        Envelope::new(Stream::Subject, &request.id, "subject_request", &request)
-            .map_err(|_| unavailable(language))?,
-    ];
-    if let Some(event) = &withdrawal {
-        messages.push(
-            Envelope::new(Stream::Consent, &event.id, event.event.as_str(), event)
-                .map_err(|_| unavailable(language))?,
-        );
-    }
-    let submission = Submission {
-        bundle: Bundle {
-            id: request.id.clone(),
-            messages,
-            accepted_at_ms: crate::queue::now_ms(),
-        },
-        idempotency: claim,
-        tracking: None,
-        response: response.clone(),
-    };
-    let outcome = state.outbox.submit(submission).await.map_err(|e| {
-        tracing::error!(error = %e, "outbox write failed");
-        unavailable(language)
-    })?;
-    if outcome == Outcome::Stored {
-        state
-            .metrics
-            .subject_requests
-            .with_label_values(&[request.kind.as_str()])
-            .inc();
-        tracing::info!(request_id = %request.id, kind = request.kind.as_str(), "subject request accepted");
-    }
-    answer(outcome, &response, language)
+    answer(
+        state.gateway.submit_subject_request(intake, claim).await,
+        language,
+    )
 }

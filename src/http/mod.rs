@@ -13,17 +13,13 @@ use actix_web::{App, HttpRequest, HttpServer, middleware, web};
 
 use crate::appeal::Language;
 use crate::i18n;
-use crate::intake::Context;
-use crate::metrics::Metrics;
-use crate::outbox::Outbox;
+use crate::pipeline::Gateway;
 use crate::queue::QueueStatus;
 
 /// What every handler shares.
 pub struct AppState {
-    pub ctx: Context,
-    pub outbox: Outbox,
+    pub gateway: Gateway,
     pub tokens: auth::Tokens,
-    pub metrics: Metrics,
     pub queue: Arc<QueueStatus>,
     pub max_body_bytes: usize,
 }

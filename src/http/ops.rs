@@ -18,7 +18,7 @@ pub async fn healthz() -> HttpResponse {
 /// 200 when Redis answers and the outbox drains; 503 with the outbox depth otherwise.
 /// Intake goes on either way.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let depth = state.outbox.depth();
+    let depth = state.gateway.outbox.depth();
     let up = state.queue.redis_up();
     let body = json!({
         "status": if up { "ready" } else { "degraded" },
@@ -35,12 +35,13 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state
+        .gateway
         .metrics
         .outbox_depth
-        .set(i64::try_from(state.outbox.depth()).unwrap_or(i64::MAX));
+        .set(i64::try_from(state.gateway.outbox.depth()).unwrap_or(i64::MAX));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.gateway.metrics.render())
 }
 
 /// Any other path.

@@ -1,0 +1,209 @@
+//! The gateway's one entry point for every channel: [`Gateway::submit_appeal`] and
+//! [`Gateway::submit_subject_request`] take a channel-neutral intake, run it through
+//! [`crate::intake::accept`] (or [`crate::subject::request`]), write it durably to the
+//! outbox and count it. A channel adapter calls these and turns the result into its own
+//! kind of answer (a JSON body, a page, a bot message, an email).
+
+use serde_json::json;
+
+use crate::appeal::{self, Channel};
+use crate::intake::{self, Accepted, Context, FieldError, Intake};
+use crate::metrics::Metrics;
+use crate::outbox::{
+    Bundle, Envelope, IdempotencyClaim, Outbox, Outcome, StoredResponse, Submission,
+};
+use crate::queue::{Stream, now_ms};
+use crate::subject::{self, SubjectIntake};
+
+/// Attempts at drawing a free tracking number (a collision is one in a trillion).
+const TRACKING_ATTEMPTS: usize = 5;
+
+/// Why a submission was not stored.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// The intake is not acceptable; every problem, by field.
+    Invalid(Vec<FieldError>),
+    /// The idempotency key was used before with another request.
+    KeyReused,
+    /// The outbox could not store it; the caller should try again later.
+    Unavailable,
+}
+
+/// What the citizen (or the integrator) is told.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The id of the appeal or request.
+    pub id: String,
+    /// The tracking number, for appeals.
+    pub tracking_number: Option<String>,
+    /// True when this is the answer to an earlier request with the same key.
+    pub replayed: bool,
+    /// The stored answer, as JSON, for replays.
+    pub response: StoredResponse,
+}
+
+/// The pipeline's shared parts.
+pub struct Gateway {
+    pub ctx: Context,
+    pub outbox: Outbox,
+    pub metrics: Metrics,
+}
+
+impl Gateway {
+    /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
+    pub async fn submit_appeal(
+        &self,
+        intake: Intake,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<Receipt, SubmitError> {
+        let channel = intake.channel;
+        let mut accepted = intake::accept(&self.ctx, intake, time::OffsetDateTime::now_utc())
+            .map_err(|errors| {
+                self.refused(channel, errors.first().map_or("invalid", |e| e.code));
+                SubmitError::Invalid(errors)
+            })?;
+        for _ in 0..TRACKING_ATTEMPTS {
+            let (submission, fresh) = appeal_submission(&accepted, claim.clone())
+                .map_err(|_| SubmitError::Unavailable)?;
+            match self.store(submission).await? {
+                Outcome::TrackingTaken => {
+                    accepted.appeal.tracking_number = appeal::new_tracking_number();
+                }
+                Outcome::Stored => {
+                    self.metrics
+                        .accepted
+                        .with_label_values(&[channel.as_str()])
+                        .inc();
+                    tracing::info!(
+                        appeal_id = %accepted.appeal.id,
+                        channel = channel.as_str(),
+                        category = %accepted.appeal.category,
+                        dropped = accepted.appeal.dropped_fields.len(),
+                        "appeal accepted"
+                    );
+                    return Ok(receipt(fresh, false));
+                }
+                Outcome::Replayed(first) => {
+                    tracing::debug!(channel = channel.as_str(), "idempotent replay");
+                    return Ok(receipt(first, true));
+                }
+                Outcome::KeyReused => {
+                    self.refused(channel, "idempotency_key_reused");
+                    return Err(SubmitError::KeyReused);
+                }
+            }
+        }
+        Err(SubmitError::Unavailable)
+    }
+
+    /// Accepts a data subject's request; a withdrawal also enters the consent ledger.
+    pub async fn submit_subject_request(
+        &self,
+        intake: SubjectIntake,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<Receipt, SubmitError> {
+        let (request, withdrawal) =
+            subject::request(&self.ctx.keyer, intake, time::OffsetDateTime::now_utc())
+                .map_err(SubmitError::Invalid)?;
+        let response = StoredResponse {
+            status: 202,
+            body: json!({"id": request.id, "status": "accepted"}).to_string(),
+        };
+        let mut messages = vec![
+            Envelope::new(Stream::Subject, &request.id, "subject_request", &request)
+                .map_err(|_| SubmitError::Unavailable)?,
+        ];
+        if let Some(event) = &withdrawal {
+            messages.push(
+                Envelope::new(Stream::Consent, &event.id, event.event.as_str(), event)
+                    .map_err(|_| SubmitError::Unavailable)?,
+            );
+        }
+        let submission = Submission {
+            bundle: Bundle {
+                id: request.id.clone(),
+                messages,
+                accepted_at_ms: now_ms(),
+            },
+            idempotency: claim,
+            tracking: None,
+            response: response.clone(),
+        };
+        match self.store(submission).await? {
+            Outcome::Stored => {
+                self.metrics
+                    .subject_requests
+                    .with_label_values(&[request.kind.as_str()])
+                    .inc();
+                tracing::info!(request_id = %request.id, kind = request.kind.as_str(), "subject request accepted");
+                Ok(receipt(response, false))
+            }
+            Outcome::Replayed(first) => Ok(receipt(first, true)),
+            Outcome::KeyReused => Err(SubmitError::KeyReused),
+            Outcome::TrackingTaken => Err(SubmitError::Unavailable),
+        }
+    }
+
+    async fn store(&self, submission: Submission) -> Result<Outcome, SubmitError> {
+        self.outbox.submit(submission).await.map_err(|e| {
+            tracing::error!(error = %e, "outbox write failed");
+            SubmitError::Unavailable
+        })
+    }
+
+    /// Counts a refusal under a code (never a value).
+    pub fn refused(&self, channel: Channel, reason: &str) {
+        self.metrics
+            .refused
+            .with_label_values(&[channel.as_str(), reason])
+            .inc();
+    }
+}
+
+fn receipt(response: StoredResponse, replayed: bool) -> Receipt {
+    let body: serde_json::Value = serde_json::from_str(&response.body).unwrap_or_default();
+    Receipt {
+        id: body["id"].as_str().unwrap_or_default().to_owned(),
+        tracking_number: body["tracking_number"].as_str().map(str::to_owned),
+        replayed,
+        response,
+    }
+}
+
+/// The outbox record of an accepted appeal and the answer to give.
+fn appeal_submission(
+    accepted: &Accepted,
+    claim: Option<IdempotencyClaim>,
+) -> Result<(Submission, StoredResponse), serde_json::Error> {
+    let appeal = &accepted.appeal;
+    let response = StoredResponse {
+        status: 202,
+        body: json!({"id": appeal.id, "tracking_number": appeal.tracking_number, "status": "accepted"}).to_string(),
+    };
+    let messages = vec![
+        Envelope::new(Stream::Appeals, &appeal.id, "appeal", appeal)?,
+        Envelope::new(
+            Stream::Consent,
+            &accepted.consent.id,
+            accepted.consent.event.as_str(),
+            &accepted.consent,
+        )?,
+        Envelope::new(
+            Stream::Analytics,
+            &accepted.stats.id,
+            "appeal_stats",
+            &accepted.stats,
+        )?,
+    ];
+    let submission = Submission {
+        bundle: Bundle {
+            id: appeal.id.clone(),
+            messages,
+            accepted_at_ms: now_ms(),
+        },
+        idempotency: claim,
+        tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),
+        response: response.clone(),
+    };
+    Ok((submission, response))
+}
