@@ -1,5 +1,7 @@
-//! Localized messages (kk, ru, en) from `templates/i18n/*.ftl`, in Fluent: CLDR plural
-//! rules matter for Russian and Kazakh, and translators can edit the files without code.
+//! Localized messages (kk, ru, en) from `templates/i18n/<language>/*.ftl`, in Fluent:
+//! CLDR plural rules matter for Russian and Kazakh, and translators can edit the files
+//! without code. One file per concern (errors, web pages, bot dialogue, mail); a new
+//! file is added to [`SOURCES`] for each of the three languages.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -9,10 +11,11 @@ use fluent_bundle::{FluentArgs, FluentResource};
 
 use crate::appeal::Language;
 
-const SOURCES: [(Language, &str, &str); 3] = [
-    (Language::Kk, "kk", include_str!("../templates/i18n/kk.ftl")),
-    (Language::Ru, "ru", include_str!("../templates/i18n/ru.ftl")),
-    (Language::En, "en", include_str!("../templates/i18n/en.ftl")),
+/// Every message file, by language.
+const SOURCES: [(&str, &[&str]); 3] = [
+    ("kk", &[include_str!("../templates/i18n/kk/errors.ftl")]),
+    ("ru", &[include_str!("../templates/i18n/ru/errors.ftl")]),
+    ("en", &[include_str!("../templates/i18n/en/errors.ftl")]),
 ];
 
 /// The message bundles, one per language.
@@ -26,17 +29,19 @@ pub static MESSAGES: LazyLock<I18n> = LazyLock::new(I18n::embedded);
 impl I18n {
     fn embedded() -> I18n {
         let mut bundles = HashMap::new();
-        for (_, tag, source) in SOURCES {
-            let resource = match FluentResource::try_new(source.to_owned()) {
-                Ok(r) => r,
-                // A broken file still yields what parsed; the test below keeps them whole.
-                Err((r, _)) => r,
-            };
+        for (tag, sources) in SOURCES {
             let locale = tag.parse().unwrap_or_default();
             let mut bundle = FluentBundle::new_concurrent(vec![locale]);
             // No Unicode isolation marks: these texts go into JSON and plain text.
             bundle.set_use_isolating(false);
-            let _ = bundle.add_resource(resource);
+            for source in sources {
+                let resource = match FluentResource::try_new((*source).to_owned()) {
+                    Ok(r) => r,
+                    // A broken file still yields what parsed; the test below keeps them whole.
+                    Err((r, _)) => r,
+                };
+                let _ = bundle.add_resource(resource);
+            }
             bundles.insert(tag, bundle);
         }
         I18n { bundles }
@@ -99,17 +104,24 @@ mod tests {
                 .filter_map(|l| l.split(" = ").next().map(str::to_owned))
                 .collect()
         };
-        let reference = ids(SOURCES[1].2);
-        for (_, tag, source) in SOURCES {
-            assert!(
-                FluentResource::try_new(source.to_owned()).is_ok(),
-                "{tag}.ftl parses"
-            );
+        let (_, russian) = SOURCES[1];
+        for (tag, sources) in SOURCES {
             assert_eq!(
-                ids(source),
-                reference,
-                "{tag}.ftl has the same messages as ru.ftl"
+                sources.len(),
+                russian.len(),
+                "{tag} has as many files as ru"
             );
+            for (source, reference) in sources.iter().zip(russian) {
+                assert!(
+                    FluentResource::try_new((*source).to_owned()).is_ok(),
+                    "a {tag} file parses"
+                );
+                assert_eq!(
+                    ids(source),
+                    ids(reference),
+                    "a {tag} file has the same messages as in ru"
+                );
+            }
         }
     }
 
