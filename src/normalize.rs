@@ -72,7 +72,18 @@ pub fn text(input: &str) -> String {
             c => out.push(c),
         }
     }
-    out.nfc().collect::<String>().trim().to_owned()
+    nfc(out).trim().to_owned()
+}
+
+/// NFC, skipping the composition pass for text that is already NFC (nearly all of it:
+/// keyboards and phones produce composed text).
+fn nfc(text: String) -> String {
+    if unicode_normalization::is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        text
+    } else {
+        text.nfc().collect()
+    }
 }
 
 /// A one-line value (a name, an address): like [`text`], but any run of white space,
@@ -94,7 +105,7 @@ pub fn line(input: &str) -> String {
         }
         out.push(c);
     }
-    out.nfc().collect()
+    nfc(out)
 }
 
 /// A phone number in E.164 (`+77011234567`).

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Intake benchmark of appeal-gateway (a benchmark, not a test).
+#
+# Builds the release binary, starts a private redis-server and the gateway on
+# free loopback ports, posts realistic appeals with wrk (bench/appeal.lua,
+# body bench/appeal.json) for DURATION seconds at CONNECTIONS connections,
+# waits for the outbox to drain, checks that XLEN appeals.v1 equals the number
+# of accepted appeals exactly, then measures raw XADD throughput of the same
+# Redis with redis-benchmark for an entry of the stored appeal's size, and
+# prints a summary. Only loopback addresses are used; everything it starts is
+# stopped on exit.
+#
+# Environment (all optional):
+#   DURATION=20        seconds of posting
+#   CONNECTIONS=64     wrk connections (also redis-benchmark clients)
+#   THREADS=2          wrk threads
+#   GRACE=3            seconds after DURATION for in-flight requests to answer
+#   RAW_REQUESTS=100000  XADDs sent by redis-benchmark
+#   DRAIN_TIMEOUT=300  seconds to wait for the outbox to drain
+#   KEEP_TMP=1         keep the temp dir (logs, outbox, stored sample)
+#   SKIP_BUILD=1       use the existing target/release/appeal-gateway
+#   BENCH_BIN=PATH     run this binary instead (no build)
+#
+# Exit status: 0 when the count matches, 1 on MISMATCH or any failure.
+set -euo pipefail
+
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+GRACE=${GRACE:-3}
+RAW_REQUESTS=${RAW_REQUESTS:-100000}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+# The gateway refuses integrator tokens shorter than 16 characters.
+TOKEN=bench-token-0123456789abcdef
+STREAM=appeals.v1
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BIN=${BENCH_BIN:-$ROOT/target/release/appeal-gateway}
+BODY=$ROOT/bench/appeal.json
+LUA=$ROOT/bench/appeal.lua
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+for tool in cargo redis-server redis-cli redis-benchmark wrk curl jq awk; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    case $tool in
+      wrk) die "wrk not found: apt-get install -y wrk" ;;
+      redis-*) die "$tool not found: apt-get install -y redis-server redis-tools" ;;
+      *) die "$tool not found" ;;
+    esac
+  }
+done
+[[ $CONNECTIONS -ge $THREADS ]] || die "CONNECTIONS ($CONNECTIONS) must be >= THREADS ($THREADS)"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/appeal-bench.XXXXXX")
+REDIS_PID=""
+GATEWAY_PID=""
+WRK_PID=""
+RB_PID=""
+
+stop_pid() { # pid name
+  local pid=$1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && { log "$2 did not stop on TERM, killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$RB_PID" redis-benchmark
+  stop_pid "$WRK_PID" wrk
+  stop_pid "$GATEWAY_PID" appeal-gateway
+  stop_pid "$REDIS_PID" redis-server
+  if [[ $rc -ne 0 || -n ${KEEP_TMP:-} ]]; then
+    log "kept $TMP (gateway.log, redis.log, wrk.txt, stored-appeal.json)"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A loopback port nobody listens on (picked at random, checked by connecting).
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# ---------------------------------------------------------------------------
+if [[ -z ${SKIP_BUILD:-} && -z ${BENCH_BIN:-} ]]; then
+  log "cargo build --release"
+  cargo build --release >&2 || die "cargo build --release failed"
+fi
+[[ -x $BIN ]] || die "$BIN not built"
+
+# --- redis -------------------------------------------------------------------
+RPORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$TMP" \
+  --save "" --appendonly no --daemonize no \
+  --logfile "$TMP/redis.log" &
+REDIS_PID=$!
+rcli() { redis-cli -h 127.0.0.1 -p "$RPORT" "$@"; }
+for _ in $(seq 1 100); do
+  [[ $(rcli ping 2>/dev/null) == PONG ]] && break
+  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited: $(tail -5 "$TMP/redis.log")"
+  sleep 0.1
+done
+[[ $(rcli ping 2>/dev/null) == PONG ]] || die "redis-server on 127.0.0.1:$RPORT did not answer"
+log "redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$RPORT (pid $REDIS_PID)"
+
+# --- gateway -----------------------------------------------------------------
+GPORT=$(free_port)
+while [[ $GPORT == "$RPORT" ]]; do GPORT=$(free_port); done
+BASE=http://127.0.0.1:$GPORT
+# Drop every GATEWAY_* of the caller's environment so the run is reproducible.
+unset_args=()
+while IFS= read -r name; do unset_args+=(-u "$name"); done < <(compgen -e | grep '^GATEWAY_' || true)
+env "${unset_args[@]}" \
+  GATEWAY_BIND="127.0.0.1:$GPORT" \
+  REDIS_URL="redis://127.0.0.1:$RPORT" \
+  GATEWAY_DATA_DIR="$TMP/data" \
+  GATEWAY_SUBJECT_KEY_SECRET=bench-secret-0123456789abcdef \
+  GATEWAY_API_TOKENS="bench:$TOKEN" \
+  GATEWAY_LOG=warn \
+  "$BIN" serve >"$TMP/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break
+  kill -0 "$GATEWAY_PID" 2>/dev/null || { cat "$TMP/gateway.log" >&2; die "appeal-gateway exited before serving"; }
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz" || { tail -20 "$TMP/gateway.log" >&2; die "no 200 from $BASE/healthz"; }
+log "appeal-gateway on $BASE (pid $GATEWAY_PID)"
+
+post_appeal() { # prints "STATUS BODY"
+  curl -sS -o "$TMP/smoke.json" -w '%{http_code}' -X POST "$BASE/api/v1/appeals" \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Accept-Language: en' --data-binary "@$BODY"
+}
+
+# One appeal first: a payload the gateway refuses would make the run pointless.
+status=$(post_appeal) || die "smoke POST failed"
+if [[ $status != 202 ]]; then
+  log "smoke POST answered $status:"
+  cat "$TMP/smoke.json" >&2; echo >&2
+  die "the benchmark appeal is not accepted"
+fi
+SMOKE_ACCEPTED=1
+log "smoke POST: 202 $(cat "$TMP/smoke.json")"
+
+# --- wrk -----------------------------------------------------------------------
+log "wrk: $CONNECTIONS connections, $THREADS threads, ${DURATION}s of POSTs + ${GRACE}s grace"
+wrk -t "$THREADS" -c "$CONNECTIONS" -d "$(( DURATION + GRACE ))s" --timeout 30s --latency \
+  -s "$LUA" "$BASE/api/v1/appeals" -- "$BODY" "$TOKEN" "$DURATION" \
+  >"$TMP/wrk.txt" 2>&1 &
+WRK_PID=$!
+wait "$WRK_PID" || { cat "$TMP/wrk.txt" >&2; WRK_PID=""; die "wrk failed"; }
+WRK_PID=""
+echo
+echo "=== wrk output (its Requests/sec counts the ${GRACE}s grace too; see accepted/s) ==="
+grep -v '^@result' "$TMP/wrk.txt"
+
+result=$(grep '^@result' "$TMP/wrk.txt") || die "no @result line from bench/appeal.lua"
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+ACCEPTED=$(field accepted)
+NON202=$(field non202)
+UNANSWERED=$(field unanswered)
+SOCKERR=$(field errors)
+RATE=$(field rate)
+POST_SECONDS=$(field seconds)
+P50=$(field p50_ms)
+P99=$(field p99_ms)
+kill -0 "$GATEWAY_PID" 2>/dev/null || { tail -20 "$TMP/gateway.log" >&2; die "appeal-gateway died during the run"; }
+
+# --- drain -------------------------------------------------------------------
+log "waiting for the outbox to drain (/readyz 200 and outbox_depth 0)"
+drain_start=$(date +%s.%N)
+drained=""
+depth="?"
+deadline=$(( $(date +%s) + DRAIN_TIMEOUT ))
+while (( $(date +%s) < deadline )); do
+  code=$(curl -sS -o "$TMP/readyz.json" -w '%{http_code}' "$BASE/readyz" 2>/dev/null || echo 000)
+  depth=$(jq -r '.outbox_depth // "?"' "$TMP/readyz.json" 2>/dev/null || echo "?")
+  if [[ $code == 200 && $depth == 0 ]]; then drained=1; break; fi
+  sleep 0.2
+done
+DRAIN_SECONDS=$(awk -v a="$drain_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+[[ -n $drained ]] || { cat "$TMP/readyz.json" >&2; echo >&2; die "outbox not drained after ${DRAIN_TIMEOUT}s (outbox_depth $depth)"; }
+log "drained in ${DRAIN_SECONDS}s after wrk stopped"
+
+# --- exactly-once check ---------------------------------------------------------
+XLEN=$(rcli XLEN "$STREAM")
+EXPECTED=$(( ACCEPTED + SMOKE_ACCEPTED ))
+if [[ $XLEN == "$EXPECTED" ]]; then
+  VERDICT=OK
+else
+  VERDICT=MISMATCH
+fi
+echo
+echo "XLEN $STREAM = $XLEN, accepted = $EXPECTED ($ACCEPTED by wrk + $SMOKE_ACCEPTED smoke): $VERDICT"
+if [[ $VERDICT == MISMATCH && $UNANSWERED -gt 0 ]]; then
+  echo "  $UNANSWERED POSTs were still unanswered when wrk stopped: a longer GRACE (now ${GRACE}s) lets them answer"
+fi
+
+# --- the stored appeal ------------------------------------------------------------
+# --raw prints the entry id, then field and value on alternate lines; compact
+# JSON has no raw newline, so each value is one line.
+rcli --raw XRANGE "$STREAM" - + COUNT 1 >"$TMP/xrange.txt"
+LC_ALL=C awk -v dir="$TMP" 'NR > 1 && NR % 2 == 0 { key = $0; next }
+  NR > 1 { printf "%s", $0 > (dir "/field." key) }' "$TMP/xrange.txt"
+[[ -s $TMP/field.data ]] || die "no data field in the first $STREAM entry"
+cp "$TMP/field.data" "$TMP/stored-appeal.json"
+DATA_BYTES=$(wc -c <"$TMP/field.data")
+ENTRY_ID=$(cat "$TMP/field.id" 2>/dev/null || echo 01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2)
+ENTRY_TYPE=$(cat "$TMP/field.type" 2>/dev/null || echo appeal)
+ENTRY_BYTES=$(( DATA_BYTES + ${#ENTRY_ID} + ${#ENTRY_TYPE} + 10 )) # + "id" "type" "data"
+REQUEST_BYTES=$(wc -c <"$BODY")
+APPLICANT_KEYS=$(jq -r '.applicant // {} | keys_unsorted | join(",")' "$TMP/field.data" 2>/dev/null || echo "?")
+DROPPED=$(jq -r '.dropped_fields // [] | join(",")' "$TMP/field.data" 2>/dev/null || echo "?")
+echo "stored appeal: data $DATA_BYTES B (request body $REQUEST_BYTES B)"
+echo "  applicant: $APPLICANT_KEYS"
+echo "  dropped_fields: $DROPPED"
+
+# --- raw XADD baseline ------------------------------------------------------------
+log "redis-benchmark: XADD of a $DATA_BYTES-byte data field, $CONNECTIONS clients, $RAW_REQUESTS requests, no pipelining"
+redis-benchmark -h 127.0.0.1 -p "$RPORT" -c "$CONNECTIONS" -n "$RAW_REQUESTS" -P 1 -q \
+  XADD benchstream '*' id "$ENTRY_ID" type "$ENTRY_TYPE" data "$(cat "$TMP/field.data")" \
+  >"$TMP/redis-benchmark.txt" 2>&1 &
+RB_PID=$!
+wait "$RB_PID" || { tail -c 2000 "$TMP/redis-benchmark.txt" >&2; RB_PID=""; die "redis-benchmark failed"; }
+RB_PID=""
+RAW_RATE=$(grep -ao '[0-9.]* requests per second' "$TMP/redis-benchmark.txt" | tail -1 | awk '{print $1}')
+RAW_P50=$(grep -ao 'p50=[0-9.]* msec' "$TMP/redis-benchmark.txt" | tail -1 | sed 's/p50=//; s/ msec//')
+[[ -n $RAW_RATE ]] || { tail -c 2000 "$TMP/redis-benchmark.txt" >&2; die "no rate in redis-benchmark output"; }
+rcli DEL benchstream >/dev/null
+RATIO=$(awk -v g="$RATE" -v r="$RAW_RATE" 'BEGIN { if (r > 0) printf "%.3f", g / r; else print "n/a" }')
+
+# --- summary ------------------------------------------------------------------------
+cat <<EOF
+
+================ appeal-gateway intake benchmark ================
+machine              $(nproc) cores; wrk, gateway and redis share them
+load                 $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s of POSTs (+${GRACE}s grace)
+request body         $REQUEST_BYTES B (bench/appeal.json)
+accepted (202)       $ACCEPTED
+non-202              $NON202
+unanswered / sockerr $UNANSWERED / $SOCKERR
+accepted/s           $RATE  (over ${POST_SECONDS}s)
+latency p50 / p99    $P50 ms / $P99 ms
+outbox drained       ${DRAIN_SECONDS}s after wrk stopped
+XLEN $STREAM      $XLEN (expected $EXPECTED incl. 1 smoke POST): $VERDICT
+stored appeal        data $DATA_BYTES B, entry ~$ENTRY_BYTES B
+raw XADD             $RAW_RATE req/s, p50 ${RAW_P50:-?} ms (redis-benchmark -c $CONNECTIONS -n $RAW_REQUESTS -P 1)
+gateway / raw        $RATIO
+=================================================================
+EOF
+
+[[ $VERDICT == OK ]] || exit 1
