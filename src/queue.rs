@@ -73,6 +73,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct QueueStatus {
     redis_up: AtomicBool,
+    /// Whether the forwarder has learnt anything yet (so the first failure is told too).
+    known: AtomicBool,
 }
 
 impl QueueStatus {
@@ -80,8 +82,11 @@ impl QueueStatus {
         self.redis_up.load(Ordering::Relaxed)
     }
 
+    /// Records what the forwarder saw; a change (and the first finding) is logged once,
+    /// at `info` when Redis comes, at `warn` when it goes.
     fn set(&self, up: bool) {
-        if self.redis_up.swap(up, Ordering::Relaxed) != up {
+        let first = !self.known.swap(true, Ordering::Relaxed);
+        if self.redis_up.swap(up, Ordering::Relaxed) != up || first {
             if up {
                 tracing::info!("redis reachable; forwarding the outbox");
             } else {

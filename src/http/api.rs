@@ -25,7 +25,14 @@ async fn preamble(
     let integrator = state
         .tokens
         .authenticate(req)
-        .ok_or_else(|| Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", language))?
+        .ok_or_else(|| {
+            Problem::request(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authorization",
+                language,
+            )
+        })?
         .to_owned();
     let is_json = req
         .headers()
@@ -37,9 +44,10 @@ async fn preamble(
             v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
         });
     if !is_json {
-        return Err(Problem::new(
+        return Err(Problem::request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
+            "Content-Type",
             language,
         ));
     }
@@ -54,9 +62,10 @@ async fn preamble(
             match key {
                 Some(k) => Some(k.to_owned()),
                 None => {
-                    return Err(Problem::new(
+                    return Err(Problem::request(
                         StatusCode::BAD_REQUEST,
                         "invalid_idempotency_key",
+                        "Idempotency-Key",
                         language,
                     ));
                 }
@@ -70,7 +79,7 @@ async fn preamble(
     });
     let value = serde_json::from_slice(&body).map_err(|e| {
         // serde's message may quote the input; only the position is reported.
-        Problem::new(StatusCode::BAD_REQUEST, "malformed_json", language)
+        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
             .with_arg("line", e.line().to_string())
             .with_arg("column", e.column().to_string())
     })?;

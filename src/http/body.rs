@@ -16,8 +16,13 @@ pub async fn read_limited(
     language: Language,
 ) -> Result<web::Bytes, Problem> {
     let too_large = || {
-        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", language)
-            .with_arg("limit", limit.to_string())
+        Problem::request(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "body",
+            language,
+        )
+        .with_arg("limit", limit.to_string())
     };
     let declared = req
         .headers()
@@ -29,8 +34,9 @@ pub async fn read_limited(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "malformed_json", language))?;
+        let chunk = chunk.map_err(|_| {
+            Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

@@ -32,6 +32,20 @@ impl Problem {
         }
     }
 
+    /// A problem with the request as a whole, reported on the part of it at fault (a
+    /// header, or `body`), so that `errors` always names where to look.
+    pub fn request(
+        status: StatusCode,
+        code: &'static str,
+        part: &str,
+        language: Language,
+    ) -> Problem {
+        Problem {
+            errors: vec![FieldError::new(part, code)],
+            ..Problem::new(status, code, language)
+        }
+    }
+
     /// 422 with field errors.
     pub fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
         Problem {
@@ -65,10 +79,10 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let lang = self.language;
         let title = MESSAGES.text(lang, &format!("title-{}", self.code), &[]);
-        let detail = if self.errors.is_empty() {
-            MESSAGES.text(lang, &format!("error-{}", self.code), &self.args)
-        } else {
+        let detail = if self.code == "validation" {
             title.clone()
+        } else {
+            MESSAGES.text(lang, &format!("error-{}", self.code), &self.args)
         };
         let errors: Vec<serde_json::Value> = self
             .errors
@@ -77,7 +91,7 @@ impl ResponseError for Problem {
                 json!({
                     "field": e.field,
                     "code": e.code,
-                    "message": MESSAGES.text(lang, &format!("error-{}", e.code), &[]),
+                    "message": MESSAGES.text(lang, &format!("error-{}", e.code), &self.args),
                 })
             })
             .collect();

@@ -5,6 +5,7 @@ title-unsupported_media_type = Unsupported content type
 title-payload_too_large = The request is too large
 title-unauthorized = Authorization required
 title-idempotency_key_reused = The idempotency key was already used
+title-invalid_idempotency_key = Invalid idempotency key
 title-not_found = Not found
 title-unavailable = The service is temporarily unavailable
 error-required = Please fill in this field.

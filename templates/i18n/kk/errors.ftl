@@ -5,6 +5,7 @@ title-unsupported_media_type = Мазмұн түріне қолдау көрсе
 title-payload_too_large = Сұрау тым үлкен
 title-unauthorized = Авторизация қажет
 title-idempotency_key_reused = Идемпотенттілік кілті бұрын қолданылған
+title-invalid_idempotency_key = Идемпотенттілік кілті жарамсыз
 title-not_found = Табылмады
 title-unavailable = Қызмет уақытша қолжетімсіз
 error-required = Бұл өрісті толтырыңыз.

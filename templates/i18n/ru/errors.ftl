@@ -5,6 +5,7 @@ title-unsupported_media_type = Неподдерживаемый тип соде�
 title-payload_too_large = Запрос слишком большой
 title-unauthorized = Требуется авторизация
 title-idempotency_key_reused = Ключ идемпотентности уже использован
+title-invalid_idempotency_key = Неверный ключ идемпотентности
 title-not_found = Не найдено
 title-unavailable = Сервис временно недоступен
 error-required = Заполните это поле.
