@@ -137,7 +137,12 @@ impl Forwarder {
                 }
                 continue;
             };
-            let batch = match self.outbox.peek(BATCH) {
+            // redb calls block (a removal waits for the writer's fsync): off the async thread.
+            let outbox = self.outbox.clone();
+            let peeked = tokio::task::spawn_blocking(move || outbox.peek(BATCH)).await;
+            let batch = match peeked
+                .unwrap_or_else(|e| Err(crate::outbox::OutboxError::Storage(e.to_string())))
+            {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -167,8 +172,12 @@ impl Forwarder {
                     self.status.set(true);
                     backoff = Duration::from_millis(100);
                     let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
-                    if let Err(e) = self.outbox.remove(&seqs) {
-                        tracing::error!(error = %e, "outbox removal failed; records will be re-sent and deduplicated");
+                    let outbox = self.outbox.clone();
+                    let removed = tokio::task::spawn_blocking(move || outbox.remove(&seqs)).await;
+                    if !matches!(removed, Ok(Ok(()))) {
+                        tracing::error!(
+                            "outbox removal failed; the records will be re-sent and deduplicated"
+                        );
                     }
                     let now = now_ms();
                     for (_, bundle) in &batch {
