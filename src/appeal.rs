@@ -73,7 +73,9 @@ impl fmt::Display for Channel {
 }
 
 /// The language of an appeal; the answer is given in it (Administrative Procedural Code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     Kk,

@@ -41,6 +41,29 @@ pub struct RawConfig {
     pub dedupe_ttl_secs: u64,
     /// Seconds an idempotent answer is kept (`GATEWAY_IDEMPOTENCY_TTL_SECS`).
     pub idempotency_ttl_secs: u64,
+    /// Public base URL of the status pages, for links in messages (`GATEWAY_PUBLIC_URL`).
+    pub public_url: String,
+    /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
+    /// keep it stable across restarts.
+    pub instance: Option<String>,
+    /// SMS provider endpoint (`GATEWAY_SMS_API_URL`).
+    pub sms_api_url: Option<String>,
+    /// SMS provider key (`GATEWAY_SMS_API_KEY`).
+    pub sms_api_key: Option<String>,
+    /// SMS sender name (`GATEWAY_SMS_SENDER`).
+    pub sms_sender: Option<String>,
+    /// No SMS between these hours, Almaty time: `22-8`, or `off` (`GATEWAY_SMS_QUIET_HOURS`).
+    pub sms_quiet_hours: String,
+    /// Most SMS parts per message before it is cut with a status link (`GATEWAY_SMS_MAX_PARTS`).
+    pub sms_max_parts: u64,
+    /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
+    pub notify_max_attempts: u64,
+    /// First retry delay in ms, doubled each time (`GATEWAY_NOTIFY_RETRY_BASE_MS`).
+    pub notify_retry_base_ms: u64,
+    /// Idle seconds before another instance takes a pending reply (`GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS`).
+    pub notify_claim_timeout_secs: u64,
+    /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
+    pub holidays: String,
 }
 
 impl Default for RawConfig {
@@ -57,6 +80,17 @@ impl Default for RawConfig {
             max_body_bytes: 1024 * 1024,
             dedupe_ttl_secs: 7 * 24 * 3600,
             idempotency_ttl_secs: 24 * 3600,
+            public_url: "https://open-almaty.kz".into(),
+            instance: None,
+            sms_api_url: None,
+            sms_api_key: None,
+            sms_sender: None,
+            sms_quiet_hours: "22-8".into(),
+            sms_max_parts: 3,
+            notify_max_attempts: 5,
+            notify_retry_base_ms: 500,
+            notify_claim_timeout_secs: 60,
+            holidays: String::new(),
         }
     }
 }
@@ -85,10 +119,20 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub dedupe_ttl: Duration,
     pub idempotency_ttl: Duration,
+    pub public_url: String,
+    pub instance: String,
+    /// `(url, key, sender)` when SMS is configured.
+    pub sms: Option<(String, String, String)>,
+    pub sms_quiet_hours: Option<(u8, u8)>,
+    pub sms_max_parts: usize,
+    pub notify_max_attempts: u32,
+    pub notify_retry_base: Duration,
+    pub notify_claim_timeout: Duration,
+    pub calendar: crate::notify::deadline::Calendar,
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 11] = [
+const ENV_NAMES: [(&str, &str); 22] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -100,10 +144,32 @@ const ENV_NAMES: [(&str, &str); 11] = [
     ("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
     ("dedupe_ttl_secs", "GATEWAY_DEDUPE_TTL_SECS"),
     ("idempotency_ttl_secs", "GATEWAY_IDEMPOTENCY_TTL_SECS"),
+    ("public_url", "GATEWAY_PUBLIC_URL"),
+    ("instance", "GATEWAY_INSTANCE"),
+    ("sms_api_url", "GATEWAY_SMS_API_URL"),
+    ("sms_api_key", "GATEWAY_SMS_API_KEY"),
+    ("sms_sender", "GATEWAY_SMS_SENDER"),
+    ("sms_quiet_hours", "GATEWAY_SMS_QUIET_HOURS"),
+    ("sms_max_parts", "GATEWAY_SMS_MAX_PARTS"),
+    ("notify_max_attempts", "GATEWAY_NOTIFY_MAX_ATTEMPTS"),
+    ("notify_retry_base_ms", "GATEWAY_NOTIFY_RETRY_BASE_MS"),
+    (
+        "notify_claim_timeout_secs",
+        "GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS",
+    ),
+    ("holidays", "GATEWAY_HOLIDAYS"),
 ];
 
 /// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 3] = ["max_body_bytes", "dedupe_ttl_secs", "idempotency_ttl_secs"];
+const NUMERIC_KEYS: [&str; 7] = [
+    "max_body_bytes",
+    "dedupe_ttl_secs",
+    "idempotency_ttl_secs",
+    "sms_max_parts",
+    "notify_max_attempts",
+    "notify_retry_base_ms",
+    "notify_claim_timeout_secs",
+];
 
 /// The name a user knows a key by: its environment name.
 fn env_name(key: &str) -> &str {
@@ -220,6 +286,55 @@ impl Config {
         if raw.idempotency_ttl_secs < 60 {
             problems.push("GATEWAY_IDEMPOTENCY_TTL_SECS: at least 60".to_owned());
         }
+        let sms = match (raw.sms_api_url, raw.sms_api_key, raw.sms_sender) {
+            (Some(url), Some(key), Some(sender)) => {
+                if reqwest::Url::parse(&url).is_err() {
+                    problems.push("GATEWAY_SMS_API_URL: not a URL".to_owned());
+                }
+                Some((url, key, sender))
+            }
+            (None, None, None) => None,
+            _ => {
+                problems.push(
+                    "GATEWAY_SMS_API_URL: SMS needs GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER together".to_owned(),
+                );
+                None
+            }
+        };
+        let sms_quiet_hours = match raw.sms_quiet_hours.as_str() {
+            "off" | "" => None,
+            spec => {
+                let hours = spec
+                    .split_once('-')
+                    .and_then(|(a, b)| {
+                        Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
+                    })
+                    .filter(|(a, b)| *a < 24 && *b < 24 && a != b);
+                if hours.is_none() {
+                    problems.push("GATEWAY_SMS_QUIET_HOURS: hours such as 22-8, or off".to_owned());
+                }
+                hours
+            }
+        };
+        if raw.sms_max_parts == 0 || raw.sms_max_parts > 10 {
+            problems.push("GATEWAY_SMS_MAX_PARTS: between 1 and 10".to_owned());
+        }
+        if raw.notify_max_attempts == 0 || raw.notify_max_attempts > 20 {
+            problems.push("GATEWAY_NOTIFY_MAX_ATTEMPTS: between 1 and 20".to_owned());
+        }
+        if raw.notify_claim_timeout_secs == 0 {
+            problems.push("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS: at least 1".to_owned());
+        }
+        let calendar =
+            crate::notify::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
+                problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
+                crate::notify::deadline::Calendar::default()
+            });
+        let instance = raw
+            .instance
+            .filter(|i| !i.trim().is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "gateway-1".to_owned());
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -236,6 +351,15 @@ impl Config {
             max_body_bytes: usize::try_from(raw.max_body_bytes).unwrap_or(usize::MAX),
             dedupe_ttl: Duration::from_secs(raw.dedupe_ttl_secs),
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
+            public_url: raw.public_url,
+            instance,
+            sms,
+            sms_quiet_hours,
+            sms_max_parts: usize::try_from(raw.sms_max_parts).unwrap_or(3),
+            notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
+            notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
+            notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
+            calendar,
         })
     }
 }

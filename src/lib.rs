@@ -23,6 +23,7 @@
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
 //! - [`queue`] — the forwarder from the outbox to the Redis streams, exactly once.
+//! - [`notify`] — the way back: replies of the case system delivered to citizens.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`] — the service's plumbing.
 
@@ -38,6 +39,7 @@ pub mod intake;
 pub mod logging;
 pub mod metrics;
 pub mod normalize;
+pub mod notify;
 pub mod outbox;
 pub mod pipeline;
 pub mod policy;

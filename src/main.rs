@@ -13,6 +13,9 @@ use appeal_gateway::config::Config;
 use appeal_gateway::http::{self, AppState};
 use appeal_gateway::intake::Context;
 use appeal_gateway::metrics::Metrics;
+use appeal_gateway::notify::routes::Routes;
+use appeal_gateway::notify::sms::Sms;
+use appeal_gateway::notify::{Notifier, NotifierConfig};
 use appeal_gateway::outbox::Outbox;
 use appeal_gateway::pipeline::Gateway;
 use appeal_gateway::policy::Policies;
@@ -135,14 +138,40 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         status: queue,
         metrics,
     };
+    let notifier = Notifier {
+        client: forwarder.client.clone(),
+        prefix: config.stream_prefix.clone(),
+        routes: Routes {
+            sms: config
+                .sms
+                .clone()
+                .map(|(url, key, sender)| Sms::new(url, key, sender, config.sms_max_parts)),
+        },
+        keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+        config: NotifierConfig {
+            consumer: config.instance.clone(),
+            claim_timeout: config.notify_claim_timeout,
+            max_attempts: config.notify_max_attempts,
+            retry_base: config.notify_retry_base,
+            quiet_hours: config.sms_quiet_hours,
+            public_url: config.public_url.clone(),
+        },
+    };
+    if config.sms.is_none() {
+        tracing::info!(
+            "SMS is off: GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER are not set"
+        );
+    }
     let result = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let forwarding = actix_web::rt::spawn(forwarder.run(stopped));
+        let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
+        let notifying = actix_web::rt::spawn(notifier.run(stopped));
         let server = http::serve(state, config.bind)?;
         tracing::info!(bind = %config.bind, data_dir = %config.data_dir.display(), "appeal gateway serving");
         let served = server.await;
         let _ = stop.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forwarding).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), notifying).await;
         tracing::info!("appeal gateway stopped");
         served
     });

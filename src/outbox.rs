@@ -93,6 +93,18 @@ pub struct Bundle {
     pub messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
     pub accepted_at_ms: u64,
+    /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
+    /// notifier of every instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+}
+
+/// A flag `HSET <prefix><key> <field> 1` set atomically with a record's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The hash's key without the deployment prefix.
+    pub key: String,
+    pub field: String,
 }
 
 impl Envelope {
@@ -479,6 +491,7 @@ mod tests {
                     envelope("consent.v1", "{\"a\":1}"),
                 ],
                 accepted_at_ms: 0,
+                marks: Vec::new(),
             },
             idempotency: key.map(|(k, f)| IdempotencyClaim {
                 key: k.into(),

@@ -10,7 +10,7 @@ use crate::appeal::{self, Channel};
 use crate::intake::{self, Accepted, Context, FieldError, Intake};
 use crate::metrics::Metrics;
 use crate::outbox::{
-    Bundle, Envelope, IdempotencyClaim, Outbox, Outcome, StoredResponse, Submission,
+    Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
 };
 use crate::queue::{Stream, now_ms};
 use crate::subject::{self, SubjectIntake};
@@ -119,11 +119,30 @@ impl Gateway {
                     .map_err(|_| SubmitError::Unavailable)?,
             );
         }
+        // The notifier of every instance honours these (see `notify`).
+        let field = match request.kind {
+            subject::SubjectRequestKind::WithdrawConsent => Some("withdrawn"),
+            subject::SubjectRequestKind::OptOutNotifications => Some("opted_out"),
+            _ => None,
+        };
+        let marks = field
+            .map(|field| {
+                request
+                    .subject_keys
+                    .values()
+                    .map(|key| Mark {
+                        key: format!("gateway:subject:{key}"),
+                        field: field.to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let submission = Submission {
             bundle: Bundle {
                 id: request.id.clone(),
                 messages,
                 accepted_at_ms: now_ms(),
+                marks,
             },
             idempotency: claim,
             tracking: None,
@@ -200,6 +219,7 @@ fn appeal_submission(
             id: appeal.id.clone(),
             messages,
             accepted_at_ms: now_ms(),
+            marks: Vec::new(),
         },
         idempotency: claim,
         tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),

@@ -49,20 +49,26 @@ impl Stream {
 }
 
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
-/// exists. KEYS: the dedupe key, then one stream per entry. ARGV: the ttl in seconds,
-/// then for each entry the number of its field/value arguments followed by them.
-/// Returns the number of entries added (0 for a record already sent).
+/// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
+/// ttl in seconds, the number of entries, for each entry the number of its field/value
+/// arguments followed by them, then one field name per mark. Returns the number of
+/// entries added (0 for a record already sent).
 const FORWARD_SCRIPT: &str = r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end
-local at = 2
-for i = 2, #KEYS do
+local streams = tonumber(ARGV[2])
+local at = 3
+for i = 2, streams + 1 do
   local n = tonumber(ARGV[at])
   redis.call('XADD', KEYS[i], '*', unpack(ARGV, at + 1, at + n))
   at = at + n + 1
 end
-return #KEYS - 1
+for i = streams + 2, #KEYS do
+  redis.call('HSET', KEYS[i], ARGV[at], '1')
+  at = at + 1
+end
+return streams
 ";
 
 /// Most records in one pipeline.
@@ -225,12 +231,15 @@ impl Forwarder {
             let cmd = pipe
                 .cmd("EVALSHA")
                 .arg(script.get_hash())
-                .arg(1 + bundle.messages.len())
+                .arg(1 + bundle.messages.len() + bundle.marks.len())
                 .arg(format!("{}gateway:sent:{}", self.prefix, bundle.id));
             for envelope in &bundle.messages {
                 cmd.arg(format!("{}{}", self.prefix, envelope.stream));
             }
-            cmd.arg(ttl);
+            for mark in &bundle.marks {
+                cmd.arg(format!("{}{}", self.prefix, mark.key));
+            }
+            cmd.arg(ttl).arg(bundle.messages.len());
             for envelope in &bundle.messages {
                 let fields = if envelope.link.is_some() { 12 } else { 6 };
                 cmd.arg(fields)
@@ -248,6 +257,9 @@ impl Forwarder {
                         .arg("hash")
                         .arg(&link.hash);
                 }
+            }
+            for mark in &bundle.marks {
+                cmd.arg(&mark.field);
             }
         }
         pipe.query_async::<Vec<redis::Value>>(conn).await?;

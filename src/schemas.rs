@@ -30,6 +30,27 @@ pub fn all() -> Vec<(&'static str, String)> {
             render::<SubjectRequest>("subject_request", "A data subject's request on subject.v1."),
         ),
         (
+            "reply.schema.json",
+            render::<crate::notify::reply::Reply>(
+                "reply",
+                "A case-system reply on replies.v1, delivered to the citizen.",
+            ),
+        ),
+        (
+            "delivery.schema.json",
+            render::<crate::notify::reply::Delivery>(
+                "delivery",
+                "A delivery receipt on deliveries.v1.",
+            ),
+        ),
+        (
+            "undeliverable.schema.json",
+            render::<crate::notify::reply::Undeliverable>(
+                "undeliverable",
+                "A reply that could not be delivered, on deadletter.v1 (no text, no address).",
+            ),
+        ),
+        (
             "appeal_stats.schema.json",
             render::<AppealStats>(
                 "appeal_stats",

@@ -1,0 +1,571 @@
+//! The notifier: the way back from the case system to the citizen.
+//!
+//! A consumer group `gateway` on `replies.v1`, shared by every gateway instance. Each
+//! reply is delivered on the route the appeal named (`reply_to`), then on its fallback
+//! contacts, with retries (exponential backoff with jitter); `XACK` only once a provider
+//! accepted it or it is parked on `deadletter.v1`. The case system learns the outcome
+//! from a receipt on `deliveries.v1`.
+//!
+//! **Once per citizen.** A lease `<prefix>gateway:delivery:<reply id>` (SET NX with an
+//! expiry) is taken before a send and turned into `done` after it, so two instances
+//! never send the same reply, and one that claims a reply a dead instance left pending
+//! (`XAUTOCLAIM` after `claim_timeout`) sends it only if it was not sent. The one window
+//! left — a crash after the provider accepted and before `done` is written — can repeat
+//! one message; nothing is ever lost.
+//!
+//! **The citizen's wishes.** Subject requests leave marks in
+//! `<prefix>gateway:subject:<subject key>` (written with the request, see the outbox's
+//! `Mark`): a withdrawal of consent stops everything; an opt-out stops informational
+//! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
+//! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
+
+pub mod deadline;
+pub mod reply;
+pub mod routes;
+pub mod sms;
+
+use std::time::Duration;
+
+use rand::Rng;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+
+use crate::appeal::{self, ReplyChannel, ReplyTo};
+use crate::normalize;
+use crate::queue::Stream;
+use crate::subject::SubjectKeyer;
+use reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
+use routes::{RouteError, Routes};
+
+/// The consumer group of every gateway instance.
+pub const GROUP: &str = "gateway";
+/// Replies read at once.
+const BATCH: usize = 16;
+/// How long `done` markers and leases are remembered after delivery.
+const DONE_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// The notifier's settings.
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    /// This instance's consumer name (stable across restarts, so it finds its own
+    /// pending replies again).
+    pub consumer: String,
+    /// Idle time after which another instance takes over a pending reply.
+    pub claim_timeout: Duration,
+    /// Tries per route before falling back.
+    pub max_attempts: u32,
+    /// First retry delay; doubled each time, with up to 50 % jitter.
+    pub retry_base: Duration,
+    /// No SMS from the first hour to the second, Almaty time (UTC+5), unless urgent.
+    pub quiet_hours: Option<(u8, u8)>,
+    /// Base of the status page links, e.g. `https://open-almaty.kz`.
+    pub public_url: String,
+}
+
+/// Delivers replies.
+pub struct Notifier {
+    pub client: redis::Client,
+    pub prefix: String,
+    pub routes: Routes,
+    pub keyer: SubjectKeyer,
+    pub config: NotifierConfig,
+}
+
+type Fields = std::collections::HashMap<String, redis::Value>;
+
+fn field(fields: &Fields, name: &str) -> Option<String> {
+    match fields.get(name)? {
+        redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+        redis::Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Whether `now` falls in the quiet hours `(from, to)`, Almaty time.
+pub fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
+    let Some((from, to)) = quiet else {
+        return false;
+    };
+    let almaty = time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let hour = now.to_offset(almaty).hour();
+    if from <= to {
+        (from..to).contains(&hour)
+    } else {
+        hour >= from || hour < to
+    }
+}
+
+impl Notifier {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let stream = self.key(Stream::Replies.name());
+        let mut backoff = Duration::from_millis(200);
+        while !*shutdown.borrow() {
+            let (mut reader, mut conn) = match self.connect(&stream).await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::debug!(error_kind = ?e.kind(), "notifier: redis unavailable");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(200);
+            loop {
+                if *shutdown.borrow() {
+                    return;
+                }
+                match self.round(&stream, &mut reader, &mut conn).await {
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!(error_kind = ?e.kind(), "notifier: redis error; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection for blocking reads and one for everything else (a blocking read
+    /// would hold up commands queued behind it), and the group.
+    async fn connect(
+        &self,
+        stream: &str,
+    ) -> redis::RedisResult<(MultiplexedConnection, MultiplexedConnection)> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let reader = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(e);
+        }
+        Ok((reader, conn))
+    }
+
+    /// One round: replies a dead instance left, then new ones.
+    async fn round(
+        &self,
+        stream: &str,
+        reader: &mut MultiplexedConnection,
+        conn: &mut MultiplexedConnection,
+    ) -> redis::RedisResult<()> {
+        let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
+            .arg(stream)
+            .arg(GROUP)
+            .arg(&self.config.consumer)
+            .arg(self.config.claim_timeout.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        let mut entries = entries_of_autoclaim(claimed);
+        if entries.is_empty() {
+            let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(&self.config.consumer)
+                .arg("COUNT")
+                .arg(BATCH)
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(stream)
+                .arg(">")
+                .query_async(reader)
+                .await?;
+            entries = read
+                .keys
+                .into_iter()
+                .flat_map(|k| k.ids)
+                .map(|id| (id.id, id.map))
+                .collect();
+        }
+        let work = entries.into_iter().map(|(entry_id, fields)| {
+            let mut conn = conn.clone();
+            async move { self.process(stream, &mut conn, &entry_id, &fields).await }
+        });
+        for result in futures_util::future::join_all(work).await {
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn process(
+        &self,
+        stream: &str,
+        conn: &mut MultiplexedConnection,
+        entry_id: &str,
+        fields: &Fields,
+    ) -> redis::RedisResult<()> {
+        let reply_id = field(fields, "id").unwrap_or_else(|| entry_id.to_owned());
+        let parsed = field(fields, "data")
+            .filter(|_| field(fields, "type").as_deref() == Some("reply"))
+            .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
+        let Some(reply) = parsed else {
+            tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
+            self.park(conn, &reply_id, None, "malformed", 0).await?;
+            return self.ack(conn, stream, entry_id).await;
+        };
+        let lease_key = self.key(&format!("gateway:delivery:{reply_id}"));
+        let state: Option<String> = conn.get(&lease_key).await?;
+        if state.as_deref() == Some("done") {
+            return self.ack(conn, stream, entry_id).await;
+        }
+        if let Some(status) = reply.status {
+            let record =
+                serde_json::json!({"status": status.as_str(), "at": appeal::now_rfc3339()})
+                    .to_string();
+            let _: () = conn
+                .set(
+                    self.key(&format!("gateway:status:{}", reply.tracking_number)),
+                    record,
+                )
+                .await?;
+        }
+        if reply.notify == Some(false) {
+            return self
+                .finish(
+                    conn,
+                    stream,
+                    entry_id,
+                    &reply_id,
+                    &reply,
+                    DeliveryStatus::Recorded,
+                    None,
+                    0,
+                )
+                .await;
+        }
+        if self.suppressed(conn, &reply).await? {
+            tracing::info!(reply_id = %reply_id, "notifier: suppressed by the citizen's wish");
+            return self
+                .finish(
+                    conn,
+                    stream,
+                    entry_id,
+                    &reply_id,
+                    &reply,
+                    DeliveryStatus::Suppressed,
+                    None,
+                    0,
+                )
+                .await;
+        }
+        let quiet = reply.reply_to.channel == ReplyChannel::Sms
+            && reply.urgent != Some(true)
+            && is_quiet(time::OffsetDateTime::now_utc(), self.config.quiet_hours);
+        if quiet {
+            // Left pending: taken up again after the claim timeout.
+            return Ok(());
+        }
+        let lease: Option<String> = redis::cmd("SET")
+            .arg(&lease_key)
+            .arg(&self.config.consumer)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.config.claim_timeout.as_millis() as u64)
+            .query_async(conn)
+            .await?;
+        if lease.is_none() && state.as_deref() != Some(self.config.consumer.as_str()) {
+            // Another instance holds it.
+            return Ok(());
+        }
+        let (outcome, channel, attempts) = self.deliver(&reply).await;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(reply_id = %reply_id, channel, attempts, "reply delivered");
+                self.finish(
+                    conn,
+                    stream,
+                    entry_id,
+                    &reply_id,
+                    &reply,
+                    DeliveryStatus::Delivered,
+                    Some(channel),
+                    attempts,
+                )
+                .await
+            }
+            Err(error) => {
+                tracing::warn!(reply_id = %reply_id, channel, attempts, reason = error.reason(), "reply undeliverable");
+                self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
+                    .await?;
+                self.finish(
+                    conn,
+                    stream,
+                    entry_id,
+                    &reply_id,
+                    &reply,
+                    DeliveryStatus::Failed,
+                    Some(channel),
+                    attempts,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Whether the citizen's wishes stop this reply.
+    async fn suppressed(
+        &self,
+        conn: &mut MultiplexedConnection,
+        reply: &Reply,
+    ) -> redis::RedisResult<bool> {
+        let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
+            return Ok(false);
+        };
+        let marks: std::collections::HashMap<String, String> = conn
+            .hgetall(self.key(&format!("gateway:subject:{key}")))
+            .await?;
+        Ok(marks.contains_key("withdrawn")
+            || (marks.contains_key("opted_out") && reply.is_informational()))
+    }
+
+    /// Tries the reply's route, then its fallbacks; returns the outcome, the last route
+    /// tried and the number of attempts.
+    async fn deliver(&self, reply: &Reply) -> (Result<(), RouteError>, &'static str, u32) {
+        let link = format!(
+            "{}/status/{}",
+            self.config.public_url.trim_end_matches('/'),
+            reply.tracking_number
+        );
+        let Some(text) = reply.text_for() else {
+            return (
+                Err(RouteError::Permanent("malformed")),
+                routes::name(reply.reply_to.channel),
+                0,
+            );
+        };
+        let mut attempts = 0;
+        let mut last = Err(RouteError::Permanent("route_unavailable"));
+        let mut channel = routes::name(reply.reply_to.channel);
+        for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
+            channel = routes::name(target.channel);
+            for attempt in 0..self.config.max_attempts {
+                attempts += 1;
+                last = self.routes.send(target, text, &link).await;
+                match last {
+                    Ok(()) => return (Ok(()), channel, attempts),
+                    Err(RouteError::Permanent(_)) => break,
+                    Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
+                        tokio::time::sleep(self.retry_delay(attempt)).await;
+                    }
+                    Err(RouteError::Temporary(_)) => {}
+                }
+            }
+        }
+        let last = match last {
+            Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),
+            other => other,
+        };
+        (last, channel, attempts)
+    }
+
+    fn retry_delay(&self, attempt: u32) -> Duration {
+        let base = self.config.retry_base * 2u32.saturating_pow(attempt);
+        let jitter = rand::rng().random_range(0.0..0.5);
+        base.mul_f64(1.0 + jitter)
+    }
+
+    async fn park(
+        &self,
+        conn: &mut MultiplexedConnection,
+        reply_id: &str,
+        appeal_id: Option<&str>,
+        reason: &str,
+        attempts: u32,
+    ) -> redis::RedisResult<()> {
+        let message = Undeliverable {
+            schema_version: appeal::SCHEMA_VERSION,
+            id: ulid::Ulid::new().to_string(),
+            reply_id: reply_id.to_owned(),
+            appeal_id: appeal_id.map(str::to_owned),
+            reason: reason.to_owned(),
+            attempts,
+            at: appeal::now_rfc3339(),
+        };
+        self.add(
+            conn,
+            Stream::Deadletter.name(),
+            &message.id,
+            "undeliverable",
+            &message,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        conn: &mut MultiplexedConnection,
+        stream: &str,
+        entry_id: &str,
+        reply_id: &str,
+        reply: &Reply,
+        status: DeliveryStatus,
+        channel: Option<&str>,
+        attempts: u32,
+    ) -> redis::RedisResult<()> {
+        let receipt = Delivery {
+            schema_version: appeal::SCHEMA_VERSION,
+            id: ulid::Ulid::new().to_string(),
+            reply_id: reply_id.to_owned(),
+            appeal_id: reply.id.clone(),
+            status,
+            channel: channel.map(str::to_owned),
+            attempts,
+            at: appeal::now_rfc3339(),
+        };
+        self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
+            .await?;
+        let _: () = conn
+            .set_ex(
+                self.key(&format!("gateway:delivery:{reply_id}")),
+                "done",
+                DONE_TTL_SECS,
+            )
+            .await?;
+        self.ack(conn, stream, entry_id).await
+    }
+
+    async fn add<T: serde::Serialize>(
+        &self,
+        conn: &mut MultiplexedConnection,
+        stream: &str,
+        id: &str,
+        kind: &str,
+        message: &T,
+    ) -> redis::RedisResult<()> {
+        let data = serde_json::to_string(message).unwrap_or_default();
+        redis::cmd("XADD")
+            .arg(self.key(stream))
+            .arg("*")
+            .arg("id")
+            .arg(id)
+            .arg("type")
+            .arg(kind)
+            .arg("data")
+            .arg(data)
+            .query_async::<String>(conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn ack(
+        &self,
+        conn: &mut MultiplexedConnection,
+        stream: &str,
+        entry_id: &str,
+    ) -> redis::RedisResult<()> {
+        let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
+        Ok(())
+    }
+}
+
+/// The stream of delivery receipts (an addition to the contract).
+pub const DELIVERIES: &str = "deliveries.v1";
+
+/// The subject key of a reply address, as subject requests compute it.
+pub fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
+    let (kind, value) = match to.channel {
+        ReplyChannel::Email => ("email", normalize::email(&to.address).ok()?),
+        ReplyChannel::Sms | ReplyChannel::Whatsapp => {
+            ("phone", normalize::phone(&to.address).ok()?)
+        }
+        ReplyChannel::Telegram => ("messenger_id", format!("telegram:{}", to.address)),
+    };
+    let ids = crate::subject::Identifiers {
+        phone: (kind == "phone").then(|| value.clone()),
+        email: (kind == "email").then(|| value.clone()),
+        messenger_id: (kind == "messenger_id").then(|| value.clone()),
+        iin: None,
+    };
+    keyer.keys(&ids).remove(kind)
+}
+
+/// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
+fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
+    let redis::Value::Array(parts) = value else {
+        return Vec::new();
+    };
+    let Some(redis::Value::Array(items)) = parts.into_iter().nth(1) else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let redis::Value::Array(pair) = item else {
+                return None;
+            };
+            let mut pair = pair.into_iter();
+            let id = match pair.next()? {
+                redis::Value::BulkString(b) => String::from_utf8(b).ok()?,
+                redis::Value::SimpleString(s) => s,
+                _ => return None,
+            };
+            let mut fields = Fields::new();
+            if let Some(redis::Value::Array(kv)) = pair.next() {
+                let mut kv = kv.into_iter();
+                while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                    if let redis::Value::BulkString(k) = k {
+                        fields.insert(String::from_utf8_lossy(&k).into_owned(), v);
+                    }
+                }
+            }
+            Some((id, fields))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_are_almaty_time() {
+        let quiet = Some((22, 8));
+        // 17:30 UTC is 22:30 in Almaty.
+        assert!(is_quiet(
+            time::macros::datetime!(2026-11-25 17:30 UTC),
+            quiet
+        ));
+        // 03:00 UTC is 08:00 in Almaty: quiet hours are over.
+        assert!(!is_quiet(
+            time::macros::datetime!(2026-11-25 03:00 UTC),
+            quiet
+        ));
+        assert!(is_quiet(
+            time::macros::datetime!(2026-11-25 02:59 UTC),
+            quiet
+        ));
+        assert!(!is_quiet(
+            time::macros::datetime!(2026-11-25 17:30 UTC),
+            None
+        ));
+    }
+}

@@ -1,0 +1,124 @@
+//! SMS through an HTTP SMS provider (`GATEWAY_SMS_API_URL`, `GATEWAY_SMS_API_KEY`,
+//! `GATEWAY_SMS_SENDER`): one `POST` of `{"sender","to","text"}` as JSON with the key as a
+//! bearer token — the shape most Kazakh SMS gateways accept; a provider with another
+//! shape gets a small adapter here.
+//!
+//! Length: Cyrillic needs UCS-2, 70 characters in one SMS and 67 per part of a long one.
+//! A text longer than `max_parts` parts is cut and ends with the link to the appeal's
+//! status page, so nothing is silently lost.
+
+use std::time::Duration;
+
+use super::routes::RouteError;
+
+/// GSM 03.38 basic characters (a text of only these fits 160 per SMS).
+const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+/// Characters per part: (single, per part of a concatenated message).
+fn capacity(text: &str) -> (usize, usize) {
+    if text.chars().all(|c| GSM7.contains(c)) {
+        (160, 153)
+    } else {
+        (70, 67)
+    }
+}
+
+/// How many SMS parts a text takes.
+pub fn parts(text: &str) -> usize {
+    let (single, per_part) = capacity(text);
+    let n = text.chars().count();
+    if n <= single { 1 } else { n.div_ceil(per_part) }
+}
+
+/// The text as sent: whole if it fits `max_parts`, else cut at a word with `…` and the
+/// status link.
+pub fn fit(text: &str, max_parts: usize, status_link: &str) -> String {
+    if parts(text) <= max_parts {
+        return text.to_owned();
+    }
+    let (_, per_part) = capacity(&format!("{text}{status_link}"));
+    let room = (per_part * max_parts).saturating_sub(status_link.chars().count() + 2);
+    let mut cut: String = text.chars().take(room).collect();
+    if let Some(space) = cut.rfind(' ') {
+        cut.truncate(space);
+    }
+    format!("{}… {status_link}", cut.trim_end())
+}
+
+/// The SMS route.
+#[derive(Clone)]
+pub struct Sms {
+    pub client: reqwest::Client,
+    pub url: String,
+    pub key: String,
+    pub sender: String,
+    pub max_parts: usize,
+}
+
+impl Sms {
+    pub fn new(url: String, key: String, sender: String, max_parts: usize) -> Sms {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Sms {
+            client,
+            url,
+            key,
+            sender,
+            max_parts,
+        }
+    }
+
+    /// Sends one text; 2xx is accepted, 5xx, 429 and network errors are worth a retry,
+    /// other answers are final.
+    pub async fn send(&self, to: &str, text: &str, status_link: &str) -> Result<(), RouteError> {
+        let body = serde_json::json!({
+            "sender": self.sender,
+            "to": to,
+            "text": fit(text, self.max_parts, status_link),
+        });
+        let response = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                RouteError::Temporary(if e.is_timeout() { "timeout" } else { "network" })
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else if status.is_server_error() || status.as_u16() == 429 {
+            Err(RouteError::Temporary("provider_unavailable"))
+        } else {
+            Err(RouteError::Permanent("rejected_by_provider"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cyrillic_takes_ucs2_parts() {
+        assert_eq!(parts(&"а".repeat(70)), 1);
+        assert_eq!(parts(&"а".repeat(71)), 2);
+        assert_eq!(parts(&"a".repeat(160)), 1);
+        assert_eq!(parts(&"a".repeat(161)), 2);
+    }
+
+    #[test]
+    fn long_texts_are_cut_with_the_status_link() {
+        let link = "https://open-almaty.kz/status/OA-7K3M-9QX2";
+        let text = "Ваше обращение рассмотрено. ".repeat(20);
+        let sent = fit(&text, 3, link);
+        assert!(parts(&sent) <= 3, "{} parts", parts(&sent));
+        assert!(sent.ends_with(link));
+        assert!(sent.contains("… "));
+        assert_eq!(fit("Коротко.", 3, link), "Коротко.");
+    }
+}
