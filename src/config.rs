@@ -41,6 +41,9 @@ pub struct RawConfig {
     pub dedupe_ttl_secs: u64,
     /// Seconds an idempotent answer is kept (`GATEWAY_IDEMPOTENCY_TTL_SECS`).
     pub idempotency_ttl_secs: u64,
+    /// Citizen form submissions (POSTs of `/`, `/budget/`) allowed per client address and
+    /// minute, beyond which the answer is 429 (`GATEWAY_FORM_RATE_PER_MINUTE`).
+    pub form_rate_per_minute: u64,
 }
 
 impl Default for RawConfig {
@@ -57,6 +60,7 @@ impl Default for RawConfig {
             max_body_bytes: 1024 * 1024,
             dedupe_ttl_secs: 7 * 24 * 3600,
             idempotency_ttl_secs: 24 * 3600,
+            form_rate_per_minute: 10,
         }
     }
 }
@@ -85,10 +89,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub dedupe_ttl: Duration,
     pub idempotency_ttl: Duration,
+    pub form_rate_per_minute: u32,
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 11] = [
+const ENV_NAMES: [(&str, &str); 12] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -100,10 +105,16 @@ const ENV_NAMES: [(&str, &str); 11] = [
     ("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
     ("dedupe_ttl_secs", "GATEWAY_DEDUPE_TTL_SECS"),
     ("idempotency_ttl_secs", "GATEWAY_IDEMPOTENCY_TTL_SECS"),
+    ("form_rate_per_minute", "GATEWAY_FORM_RATE_PER_MINUTE"),
 ];
 
 /// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 3] = ["max_body_bytes", "dedupe_ttl_secs", "idempotency_ttl_secs"];
+const NUMERIC_KEYS: [&str; 4] = [
+    "max_body_bytes",
+    "dedupe_ttl_secs",
+    "idempotency_ttl_secs",
+    "form_rate_per_minute",
+];
 
 /// The name a user knows a key by: its environment name.
 fn env_name(key: &str) -> &str {
@@ -220,6 +231,9 @@ impl Config {
         if raw.idempotency_ttl_secs < 60 {
             problems.push("GATEWAY_IDEMPOTENCY_TTL_SECS: at least 60".to_owned());
         }
+        if raw.form_rate_per_minute == 0 || raw.form_rate_per_minute > 100_000 {
+            problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -236,6 +250,7 @@ impl Config {
             max_body_bytes: usize::try_from(raw.max_body_bytes).unwrap_or(usize::MAX),
             dedupe_ttl: Duration::from_secs(raw.dedupe_ttl_secs),
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
+            form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
         })
     }
 }
