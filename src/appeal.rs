@@ -338,6 +338,19 @@ pub struct Appeal {
     pub agent_id: Option<String>,
     /// Names (never values) of the fields the policy removed.
     pub dropped_fields: Vec<String>,
+    /// What the case system must notice; absent when there is nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<AppealFlag>,
+}
+
+/// Something the case system must notice about an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealFlag {
+    /// No name and no contact: by the Administrative Procedural Code an anonymous appeal
+    /// is not considered, except a report of a danger or a crime. The citizen said it
+    /// reports a danger (a gas leak, an open manhole), so it was taken.
+    AnonymousDanger,
 }
 
 /// Crockford's base-32 alphabet: no I, L, O or U, so a number read over the phone is not

@@ -64,6 +64,9 @@ pub struct RawConfig {
     pub notify_claim_timeout_secs: u64,
     /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
     pub holidays: String,
+    /// Citizen form submissions (POSTs of `/`, `/budget/`) allowed per client address and
+    /// minute, beyond which the answer is 429 (`GATEWAY_FORM_RATE_PER_MINUTE`).
+    pub form_rate_per_minute: u64,
 }
 
 impl Default for RawConfig {
@@ -91,6 +94,7 @@ impl Default for RawConfig {
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
+            form_rate_per_minute: 10,
         }
     }
 }
@@ -129,10 +133,11 @@ pub struct Config {
     pub notify_retry_base: Duration,
     pub notify_claim_timeout: Duration,
     pub calendar: crate::notify::deadline::Calendar,
+    pub form_rate_per_minute: u32,
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 22] = [
+const ENV_NAMES: [(&str, &str); 23] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -144,6 +149,7 @@ const ENV_NAMES: [(&str, &str); 22] = [
     ("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
     ("dedupe_ttl_secs", "GATEWAY_DEDUPE_TTL_SECS"),
     ("idempotency_ttl_secs", "GATEWAY_IDEMPOTENCY_TTL_SECS"),
+    ("form_rate_per_minute", "GATEWAY_FORM_RATE_PER_MINUTE"),
     ("public_url", "GATEWAY_PUBLIC_URL"),
     ("instance", "GATEWAY_INSTANCE"),
     ("sms_api_url", "GATEWAY_SMS_API_URL"),
@@ -161,10 +167,11 @@ const ENV_NAMES: [(&str, &str); 22] = [
 ];
 
 /// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 7] = [
+const NUMERIC_KEYS: [&str; 8] = [
     "max_body_bytes",
     "dedupe_ttl_secs",
     "idempotency_ttl_secs",
+    "form_rate_per_minute",
     "sms_max_parts",
     "notify_max_attempts",
     "notify_retry_base_ms",
@@ -335,6 +342,9 @@ impl Config {
             .filter(|i| !i.trim().is_empty())
             .or_else(|| std::env::var("HOSTNAME").ok())
             .unwrap_or_else(|| "gateway-1".to_owned());
+        if raw.form_rate_per_minute == 0 || raw.form_rate_per_minute > 100_000 {
+            problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -360,6 +370,7 @@ impl Config {
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
+            form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
         })
     }
 }

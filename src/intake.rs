@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::analytics::AppealStats;
 use crate::appeal::{
-    self, Appeal, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord, Language,
-    Location, Purpose, ReplyChannel, ReplyTo,
+    self, Appeal, AppealFlag, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord,
+    Language, Location, Purpose, ReplyChannel, ReplyTo,
 };
 use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
 use crate::consent::{ConsentEvent, POLICY_VERSION};
@@ -81,6 +81,8 @@ pub struct Intake {
     pub agent_id: Option<String>,
     /// Names of fields the adapter already dropped (unknown top-level fields).
     pub dropped: Vec<String>,
+    /// Flags the adapter raised (e.g. an anonymous report of a danger).
+    pub flags: Vec<AppealFlag>,
 }
 
 impl Intake {
@@ -99,6 +101,7 @@ impl Intake {
             reply_to: None,
             agent_id: None,
             dropped: Vec::new(),
+            flags: Vec::new(),
         }
     }
 }
@@ -248,6 +251,7 @@ pub fn accept(
         reply_to,
         agent_id,
         dropped_fields: dropped,
+        flags: intake.flags.clone(),
     };
     let consent = ConsentEvent::given(&appeal.consent, &id, appeal.channel);
     let stats = AppealStats::of(&appeal, ulid::Ulid::new().to_string());

@@ -19,6 +19,8 @@
 //! - [`consent`] — the consent record and the regulation's version hash.
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract), and its tracking number.
+//! - [`attachments`] — citizens' photos: type by content, metadata stripped,
+//!   content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message, with no personal data.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
@@ -29,6 +31,7 @@
 
 pub mod analytics;
 pub mod appeal;
+pub mod attachments;
 pub mod catalogue;
 pub mod channels;
 pub mod config;

@@ -129,6 +129,11 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         tokens: http::auth::Tokens::new(&config.api_tokens),
         queue: Arc::clone(&queue),
         max_body_bytes: config.max_body_bytes,
+        web: http::citizen::WebState::new(
+            config.subject_key_secret.as_bytes(),
+            &config.data_dir,
+            config.form_rate_per_minute,
+        ),
     });
     let forwarder = Forwarder {
         outbox,

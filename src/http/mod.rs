@@ -2,10 +2,15 @@
 //! Channel pages and webhooks join here as their channels land.
 
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod body;
+pub mod citizen;
+pub mod csrf;
 pub mod error;
 pub mod ops;
+pub mod pages;
+pub mod ratelimit;
 
 use std::sync::Arc;
 
@@ -22,6 +27,8 @@ pub struct AppState {
     pub tokens: auth::Tokens,
     pub queue: Arc<QueueStatus>,
     pub max_body_bytes: usize,
+    /// The citizen pages' CSRF key, rate limiter and photo store.
+    pub web: citizen::WebState,
 }
 
 /// The language of the answer: `Accept-Language`, else Russian (the contract's default).
@@ -42,7 +49,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/subject-requests",
             web::post().to(api::post_subject_request),
-        );
+        )
+        .route(
+            "/api/v1/attachments/{sha256}",
+            web::get().to(attachments::get_attachment),
+        )
+        .configure(citizen::routes);
 }
 
 /// Binds and starts the server; it stops on SIGINT or SIGTERM.

@@ -10,6 +10,8 @@
 //! between two polls, never the assertion itself.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};

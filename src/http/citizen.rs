@@ -1,0 +1,743 @@
+//! The citizen pages: the appeal form (`/`, `/kk/`, `/ru/`, `/en/`), the budget-portal
+//! proposal form (`/budget/`), the confirmation after a submission, the status page
+//! (`/status/{tracking_number}`) and the regulation (`/regulation`). Server-rendered
+//! HTML that works without JavaScript.
+//!
+//! A POST goes: rate limit → bounded body (photos checked by content and cleaned in
+//! memory) → CSRF token → honeypot → the channel adapter and the pipeline's checks
+//! (all errors at once, shown next to their fields with the input kept) → photos synced
+//! to disk → `submit_appeal` with an idempotency key the form carried → 303 to the
+//! confirmation (POST-redirect-GET): a double click or a refresh creates one appeal.
+
+use std::collections::BTreeMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::appeal::Language;
+use crate::attachments::{self, AttachmentStore, MAX_PHOTO_BYTES, MAX_PHOTOS};
+use crate::channels::web_form::{self, DISTRICTS, FormInput};
+use crate::consent::{POLICY_VERSION, REGULATION_KK};
+use crate::http::AppState;
+use crate::http::csrf::{self, CsrfKey};
+use crate::http::pages::{language_links, page};
+use crate::http::ratelimit::FormLimiter;
+use crate::i18n::{self, MESSAGES};
+use crate::intake::{self, FieldError};
+use crate::outbox::IdempotencyClaim;
+use crate::pipeline::SubmitError;
+
+/// Largest text part of a form (all fields but the photos), in bytes.
+const MAX_TEXT_BYTES: usize = 128 * 1024;
+/// Largest form body: the photos at their limit and the text.
+const MAX_FORM_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
+/// The cookie that remembers the language a citizen chose.
+const LANG_COOKIE: &str = "oa_lang";
+
+/// What the pages share: the CSRF key, the rate limiter and the photo store.
+pub struct WebState {
+    pub csrf: CsrfKey,
+    pub limiter: FormLimiter,
+    pub store: AttachmentStore,
+}
+
+impl WebState {
+    pub fn new(
+        subject_key_secret: &[u8],
+        data_dir: &std::path::Path,
+        rate_per_minute: u32,
+    ) -> WebState {
+        WebState {
+            csrf: CsrfKey::derive(subject_key_secret),
+            limiter: FormLimiter::per_minute(rate_per_minute),
+            store: AttachmentStore::new(data_dir),
+        }
+    }
+}
+
+/// The two forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Appeal,
+    Budget,
+}
+
+impl Form {
+    fn template(self) -> &'static str {
+        match self {
+            Form::Appeal => "form.html",
+            Form::Budget => "budget.html",
+        }
+    }
+
+    fn href(self, lang: &str) -> String {
+        match self {
+            Form::Appeal => format!("/{lang}/"),
+            Form::Budget => format!("/budget/?lang={lang}"),
+        }
+    }
+
+    /// The idempotency scope of the form's key.
+    fn scope(self) -> &'static str {
+        match self {
+            Form::Appeal => "web",
+            Form::Budget => "budget",
+        }
+    }
+}
+
+/// Registers the pages. `/budget/` comes before the language paths.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(form_negotiated))
+        .route("/budget/", web::get().to(budget_form))
+        .route("/budget/", web::post().to(budget_submit))
+        .route("/budget", web::get().to(budget_form))
+        .route("/regulation", web::get().to(regulation))
+        .route("/status/{tracking}", web::get().to(status));
+    for lang in ["kk", "ru", "en"] {
+        cfg.route(&format!("/{lang}/"), web::get().to(form_in_path))
+            .route(&format!("/{lang}/"), web::post().to(appeal_submit))
+            .route(&format!("/{lang}"), web::get().to(form_in_path))
+            .route(
+                &format!("/{lang}/received/{{tracking}}"),
+                web::get().to(received),
+            );
+    }
+}
+
+/// The language of a page: the path (or `?lang=`), then the cookie, then
+/// `Accept-Language`, else Kazakh, the state language.
+fn page_language(req: &HttpRequest) -> Language {
+    let from_path = req
+        .path()
+        .split('/')
+        .nth(1)
+        .filter(|s| s.len() == 2)
+        .and_then(Language::parse);
+    let from_query = web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)));
+    from_path
+        .or(from_query)
+        .or_else(|| {
+            req.cookie(LANG_COOKIE)
+                .and_then(|c| Language::parse(c.value()))
+        })
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(i18n::negotiate)
+        })
+        .unwrap_or(Language::Kk)
+}
+
+fn lang_cookie(language: Language) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, language.as_str())
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// The common context of every page.
+fn base_context(
+    language: Language,
+    link: impl Fn(&str) -> String,
+) -> serde_json::Map<String, Value> {
+    let mut ctx = serde_json::Map::new();
+    ctx.insert("lang".into(), language.as_str().into());
+    ctx.insert("langs".into(), language_links(link));
+    ctx
+}
+
+/// A form page, blank or with the citizen's input and the errors.
+struct FormView<'a> {
+    form: Form,
+    language: Language,
+    sid: &'a str,
+    idem: String,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a [FieldError],
+    kept_photos: &'a [String],
+}
+
+fn render_form(state: &AppState, view: FormView<'_>, status: StatusCode) -> HttpResponse {
+    let FormView {
+        form,
+        language,
+        sid,
+        idem,
+        values,
+        errors,
+        kept_photos,
+    } = view;
+    let mut ctx = base_context(language, |l| form.href(l));
+    ctx.insert("csrf".into(), state.web.csrf.token(sid).into());
+    ctx.insert("idem".into(), idem.into());
+    ctx.insert("kept_photos".into(), json!(kept_photos));
+    ctx.insert("budget".into(), (form == Form::Budget).into());
+    let categories: Vec<Value> = state
+        .gateway
+        .ctx
+        .catalogue
+        .categories
+        .iter()
+        .map(|c| json!({"code": c.code, "name": c.name(language)}))
+        .collect();
+    ctx.insert("categories".into(), categories.into());
+    let districts: Vec<Value> = DISTRICTS
+        .iter()
+        .map(
+            |d| json!({"code": d.0, "name": web_form::district_name(d.0, language).unwrap_or(d.0)}),
+        )
+        .collect();
+    ctx.insert("districts".into(), districts.into());
+    // Values are shown back as typed, except the secrets of the form itself.
+    let shown: BTreeMap<&String, &String> = values
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "website"))
+        .collect();
+    ctx.insert("values".into(), json!(shown));
+    let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    let mut list = Vec::new();
+    for e in errors {
+        // The reply address is made of the phone or email: their own error says it.
+        if e.field.starts_with("reply_to") {
+            continue;
+        }
+        let field = web_form::form_field(&e.field).to_owned();
+        let message = MESSAGES.text(language, &format!("error-{}", e.code), &[]);
+        let entry = by_field.entry(field.clone()).or_default();
+        if !entry.contains(&message) {
+            if !entry.is_empty() {
+                entry.push(' ');
+            }
+            entry.push_str(&message);
+            list.push(json!({"field": field, "message": message}));
+        }
+    }
+    ctx.insert("errors".into(), json!(by_field));
+    ctx.insert("error_list".into(), json!(list));
+    page(status, language, form.template(), Value::Object(ctx))
+}
+
+/// A page with a title, a sentence and a link back.
+fn message(
+    status: StatusCode,
+    language: Language,
+    title: &str,
+    text: &str,
+    back: &str,
+    link: &str,
+) -> HttpResponse {
+    let mut ctx = base_context(language, |l| format!("/{l}/"));
+    ctx.insert("title".into(), title.into());
+    ctx.insert("text".into(), text.into());
+    ctx.insert("back".into(), back.into());
+    ctx.insert("link".into(), link.into());
+    page(status, language, "message.html", Value::Object(ctx))
+}
+
+/// A blank form; sets the session cookie when there is none.
+fn blank_form(req: &HttpRequest, state: &AppState, form: Form, language: Language) -> HttpResponse {
+    let (sid, cookie) = csrf::session(req);
+    let mut response = render_form(
+        state,
+        FormView {
+            form,
+            language,
+            sid: &sid,
+            idem: ulid::Ulid::new().to_string(),
+            values: &BTreeMap::new(),
+            errors: &[],
+            kept_photos: &[],
+        },
+        StatusCode::OK,
+    );
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+/// `GET /`: the form in the negotiated language.
+async fn form_negotiated(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut response = blank_form(&req, &state, Form::Appeal, page_language(&req));
+    response.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
+    response
+}
+
+/// `GET /{kk,ru,en}/`: the form in the path's language, remembered in a cookie.
+async fn form_in_path(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let language = page_language(&req);
+    let mut response = blank_form(&req, &state, Form::Appeal, language);
+    let _ = response.add_cookie(&lang_cookie(language));
+    response
+}
+
+/// `GET /budget/`.
+async fn budget_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let language = page_language(&req);
+    let mut response = blank_form(&req, &state, Form::Budget, language);
+    let _ = response.add_cookie(&lang_cookie(language));
+    response
+}
+
+/// Why a body was not read.
+enum BodyError {
+    TooLarge,
+    Malformed,
+}
+
+/// A submitted form, read within its limits; photos are cleaned as they arrive and
+/// their problems are returned as field errors.
+async fn read_form(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<(FormInput, Vec<String>, Vec<FieldError>), BodyError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+        return Err(BodyError::TooLarge);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut input = FormInput::default();
+    let mut kept = Vec::new();
+    let mut errors = Vec::new();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
+        let mut text_bytes = 0usize;
+        let mut files = 0usize;
+        while let Some(field) = multipart.next().await {
+            let mut field = field.map_err(|_| BodyError::Malformed)?;
+            let name = field.name().unwrap_or_default().to_owned();
+            let is_file = field
+                .content_disposition()
+                .and_then(|cd| cd.get_filename())
+                .is_some();
+            let limit = if is_file {
+                MAX_PHOTO_BYTES
+            } else {
+                MAX_TEXT_BYTES
+            };
+            let mut data = web::BytesMut::new();
+            let mut over = false;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|_| BodyError::Malformed)?;
+                if data.len() + chunk.len() > limit {
+                    over = true;
+                    continue; // drain the part, keep nothing of it
+                }
+                data.extend_from_slice(&chunk);
+            }
+            if is_file {
+                if name != "photos" || (data.is_empty() && !over) {
+                    continue; // an empty file input
+                }
+                files += 1;
+                if files > MAX_PHOTOS {
+                    errors.push(FieldError::new("photos", "too_many_photos"));
+                } else if over {
+                    errors.push(FieldError::new("photos", "photo_too_large"));
+                } else {
+                    match attachments::clean(data.freeze()) {
+                        Ok(photo) => input.photos.push(photo),
+                        Err(e) => errors.push(FieldError::new("photos", e.code())),
+                    }
+                }
+                continue;
+            }
+            text_bytes += data.len();
+            if over || text_bytes > MAX_TEXT_BYTES {
+                return Err(BodyError::TooLarge);
+            }
+            let value = String::from_utf8(data.to_vec()).map_err(|_| BodyError::Malformed)?;
+            if name == "kept_photo" {
+                kept.push(value);
+            } else {
+                input.fields.insert(name, value);
+            }
+        }
+    } else {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| BodyError::Malformed)?;
+            if body.len() + chunk.len() > MAX_TEXT_BYTES {
+                return Err(BodyError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&body).map_err(|_| BodyError::Malformed)?;
+        for (name, value) in pairs {
+            if name == "kept_photo" {
+                kept.push(value);
+            } else {
+                input.fields.insert(name, value);
+            }
+        }
+    }
+    Ok((input, kept, errors))
+}
+
+/// The fingerprint of a submission for its idempotency key: every field but the form's
+/// own secrets, and the photos' hashes.
+fn fingerprint(input: &FormInput) -> String {
+    let mut hasher = Sha256::new();
+    for (name, value) in &input.fields {
+        if matches!(name.as_str(), "csrf" | "idem") {
+            continue;
+        }
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    for photo in &input.photos {
+        hasher.update(photo.sha256.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// `POST /{kk,ru,en}/`.
+async fn appeal_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    submit(req, payload, state, Form::Appeal).await
+}
+
+/// `POST /budget/`.
+async fn budget_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    submit(req, payload, state, Form::Budget).await
+}
+
+async fn submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    form: Form,
+) -> HttpResponse {
+    let language = page_language(&req);
+    let channel = match form {
+        Form::Appeal => crate::appeal::Channel::WebForm,
+        Form::Budget => crate::appeal::Channel::BudgetPortal,
+    };
+    let back = form.href(language.as_str());
+    if !state.web.limiter.allow(req.peer_addr().map(|a| a.ip())) {
+        state.gateway.refused(channel, "rate_limited");
+        let mut response = message(
+            StatusCode::TOO_MANY_REQUESTS,
+            language,
+            "rate-title",
+            "rate-text",
+            &back,
+            "csrf-again",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
+    let (mut input, kept, mut errors) = match read_form(&req, payload).await {
+        Ok(read) => read,
+        Err(BodyError::TooLarge) => {
+            state.gateway.refused(channel, "payload_too_large");
+            return message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                language,
+                "too-large-title",
+                "too-large-text",
+                &back,
+                "csrf-again",
+            );
+        }
+        Err(BodyError::Malformed) => {
+            state.gateway.refused(channel, "malformed");
+            return message(
+                StatusCode::BAD_REQUEST,
+                language,
+                "honeypot-title",
+                "honeypot-text",
+                &back,
+                "csrf-again",
+            );
+        }
+    };
+    let sid = csrf::session_of(&req);
+    let token_ok = match (&sid, input.get("csrf")) {
+        (Some(sid), Some(token)) => state.web.csrf.verify(sid, token),
+        _ => false,
+    };
+    let Some(sid) = sid.filter(|_| token_ok) else {
+        state.gateway.refused(channel, "csrf");
+        return message(
+            StatusCode::FORBIDDEN,
+            language,
+            "csrf-title",
+            "csrf-text",
+            &back,
+            "csrf-again",
+        );
+    };
+    if input.get("website").is_some() {
+        state.gateway.refused(channel, "honeypot");
+        return message(
+            StatusCode::BAD_REQUEST,
+            language,
+            "honeypot-title",
+            "honeypot-text",
+            &back,
+            "csrf-again",
+        );
+    }
+    // Photos already taken with an earlier try of this form.
+    for sha256 in kept.iter().take(MAX_PHOTOS) {
+        if let Some((image_type, bytes)) = state.web.store.get(sha256).await {
+            input.photos.push(attachments::CleanPhoto {
+                image_type,
+                sha256: sha256.clone(),
+                bytes: web::Bytes::from(bytes),
+            });
+        }
+    }
+    if input.photos.len() > MAX_PHOTOS {
+        input.photos.truncate(MAX_PHOTOS);
+        errors.push(FieldError::new("photos", "too_many_photos"));
+    }
+    for photo in &input.photos {
+        if let Err(e) = state.web.store.put(photo).await {
+            tracing::error!(error = %e, "photo not stored");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                language,
+                "unavailable-title",
+                "unavailable-text",
+                &back,
+                "csrf-again",
+            );
+        }
+    }
+    let kept_now: Vec<String> = input.photos.iter().map(|p| p.sha256.clone()).collect();
+    let idem = input
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_owned);
+    let (intake, adapter_errors) = match form {
+        Form::Appeal => web_form::appeal_intake(&input, language),
+        Form::Budget => web_form::proposal_intake(&input, language),
+    };
+    errors.extend(adapter_errors);
+    let again = |errors: &[FieldError], idem: String| {
+        render_form(
+            &state,
+            FormView {
+                form,
+                language,
+                sid: &sid,
+                idem,
+                values: &input.fields,
+                errors,
+                kept_photos: &kept_now,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let fresh_idem = || ulid::Ulid::new().to_string();
+    if !errors.is_empty() {
+        // Every problem at once: what the pipeline would say too.
+        if let Err(more) =
+            intake::accept(&state.gateway.ctx, intake, time::OffsetDateTime::now_utc())
+        {
+            errors.extend(more);
+        }
+        state
+            .gateway
+            .refused(channel, errors.first().map_or("invalid", |e| e.code));
+        return again(&errors, idem.unwrap_or_else(fresh_idem));
+    }
+    let claim = idem.as_ref().map(|key| IdempotencyClaim {
+        key: format!("{}:{key}", form.scope()),
+        fingerprint: fingerprint(&input),
+    });
+    match state.gateway.submit_appeal(intake, claim).await {
+        Ok(receipt) => match receipt.tracking_number {
+            Some(tracking) => HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/{}/received/{tracking}", language.as_str()),
+                ))
+                .finish(),
+            None => message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                language,
+                "unavailable-title",
+                "unavailable-text",
+                &back,
+                "csrf-again",
+            ),
+        },
+        Err(SubmitError::Invalid(errors)) => again(&errors, idem.unwrap_or_else(fresh_idem)),
+        Err(SubmitError::KeyReused) => {
+            again(&[FieldError::new("form", "already_sent")], fresh_idem())
+        }
+        Err(SubmitError::Unavailable) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            language,
+            "unavailable-title",
+            "unavailable-text",
+            &back,
+            "csrf-again",
+        ),
+    }
+}
+
+/// A tracking number as typed (any case), if it has the shape of one.
+fn tracking_of(raw: &str) -> Option<String> {
+    let t = raw.trim().to_ascii_uppercase();
+    let ok = t.len() == 12
+        && t.starts_with("OA-")
+        && t.as_bytes()[7] == b'-'
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| i < 3 || i == 7 || b.is_ascii_alphanumeric());
+    ok.then_some(t)
+}
+
+fn known(state: &AppState, tracking: &str) -> Option<String> {
+    let tracking = tracking_of(tracking)?;
+    match state.gateway.outbox.appeal_for_tracking(&tracking) {
+        Ok(Some(_)) => Some(tracking),
+        _ => None,
+    }
+}
+
+/// `GET /{lang}/received/{tracking}`: the confirmation, with the number and nothing
+/// of the person.
+async fn received(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let language = page_language(&req);
+    let Some(tracking) = known(&state, &path) else {
+        return not_found_page(language);
+    };
+    let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}"));
+    ctx.insert("tracking".into(), tracking.clone().into());
+    ctx.insert("again".into(), format!("/{}/", language.as_str()).into());
+    page(
+        StatusCode::OK,
+        language,
+        "received.html",
+        Value::Object(ctx),
+    )
+}
+
+/// `GET /status/{tracking}`: what the case system last said. `replies.v1` does not
+/// exist yet, so a known number is "received". No personal data: the number, the status.
+async fn status(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let language = page_language(&req);
+    let tracking = known(&state, &path);
+    let shown = tracking.clone().unwrap_or_default();
+    let mut ctx = base_context(language, |l| format!("/status/{shown}?lang={l}"));
+    ctx.insert("known".into(), tracking.is_some().into());
+    ctx.insert("tracking".into(), shown.clone().into());
+    let code = if tracking.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    page(code, language, "status.html", Value::Object(ctx))
+}
+
+fn not_found_page(language: Language) -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        language,
+        "not-found-title",
+        "",
+        &format!("/{}/", language.as_str()),
+        "regulation-back",
+    )
+}
+
+/// Markdown of our own shipped texts to HTML (their raw HTML is ours too).
+fn markdown(source: &str) -> String {
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(source));
+    html
+}
+
+static REGULATION_HTML: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| markdown(REGULATION_KK));
+
+/// `GET /regulation`: the Kazakh original (the authority) and a summary in Russian or
+/// English, with the version hash recorded with every consent.
+async fn regulation(req: HttpRequest) -> HttpResponse {
+    let language = page_language(&req);
+    let summary = match language {
+        Language::Kk => String::new(),
+        Language::Ru => markdown(include_str!("../../templates/regulation/summary-ru.md")),
+        Language::En => markdown(include_str!("../../templates/regulation/DIGEST.md")),
+    };
+    let mut ctx = base_context(language, |l| format!("/regulation?lang={l}"));
+    ctx.insert("summary".into(), summary.into());
+    ctx.insert("original".into(), REGULATION_HTML.as_str().into());
+    ctx.insert("version".into(), POLICY_VERSION.as_str().into());
+    let mut response = page(
+        StatusCode::OK,
+        language,
+        "regulation.html",
+        Value::Object(ctx),
+    );
+    // The regulation has no form: it may be cached for an hour.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_numbers_are_checked_before_lookup() {
+        assert_eq!(tracking_of("oa-7k3m-9qx2").as_deref(), Some("OA-7K3M-9QX2"));
+        assert_eq!(tracking_of("OA-7K3M-9QX"), None);
+        assert_eq!(tracking_of("../../etc/pa"), None);
+    }
+
+    #[test]
+    fn the_regulation_renders() {
+        assert!(REGULATION_HTML.contains("<h2>"));
+    }
+}

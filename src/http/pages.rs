@@ -1,0 +1,151 @@
+//! The citizen pages' templates (`templates/web/*.html`, minijinja, compiled into the
+//! binary) and their rendering. Texts come from `templates/i18n/<lang>/web.ftl` through
+//! the template function `t(lang, id)`; minijinja escapes every value for HTML.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use minijinja::Environment;
+use serde_json::{Value, json};
+
+use crate::appeal::Language;
+use crate::i18n::MESSAGES;
+
+/// The templates, by name.
+const TEMPLATES: [(&str, &str); 8] = [
+    ("base.html", include_str!("../../templates/web/base.html")),
+    (
+        "macros.html",
+        include_str!("../../templates/web/macros.html"),
+    ),
+    ("form.html", include_str!("../../templates/web/form.html")),
+    (
+        "budget.html",
+        include_str!("../../templates/web/budget.html"),
+    ),
+    (
+        "received.html",
+        include_str!("../../templates/web/received.html"),
+    ),
+    (
+        "status.html",
+        include_str!("../../templates/web/status.html"),
+    ),
+    (
+        "regulation.html",
+        include_str!("../../templates/web/regulation.html"),
+    ),
+    (
+        "message.html",
+        include_str!("../../templates/web/message.html"),
+    ),
+];
+
+static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "template does not parse");
+        }
+    }
+    env.add_function("t", |lang: String, id: String| -> String {
+        MESSAGES.text(Language::parse(&lang).unwrap_or(Language::Kk), &id, &[])
+    });
+    env
+});
+
+/// The language links of the header: `href` is made of the code by `link`.
+pub fn language_links(link: impl Fn(&str) -> String) -> Value {
+    let links: Vec<Value> = [Language::Kk, Language::Ru, Language::En]
+        .iter()
+        .map(|l| {
+            json!({
+                "code": l.as_str(),
+                "name": MESSAGES.text(*l, "lang-name", &[]),
+                "href": link(l.as_str()),
+            })
+        })
+        .collect();
+    Value::Array(links)
+}
+
+/// Renders `template` with `context` (an object; `lang` must be set). The context is
+/// also given as `p`, which the macros take as their first argument.
+pub fn render(template: &str, mut context: Value) -> Result<String, minijinja::Error> {
+    let copy = context.clone();
+    if let Value::Object(map) = &mut context {
+        map.insert("p".into(), copy);
+    }
+    PAGES.get_template(template)?.render(context)
+}
+
+/// A rendered page as a response: HTML, never cached (forms carry a CSRF token), not
+/// framable, no script, no foreign resource.
+pub fn page(
+    status: StatusCode,
+    language: Language,
+    template: &str,
+    context: Value,
+) -> HttpResponse {
+    match render(template, context) {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Content-Language", language.as_str()))
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .insert_header((
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ))
+            .body(html),
+        Err(e) => {
+            tracing::error!(template, error = %e, "page not rendered");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("500")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_the_form_renders_errors_in_place() {
+        for (name, _) in TEMPLATES {
+            assert!(PAGES.get_template(name).is_ok(), "{name}");
+        }
+        let html = render(
+            "form.html",
+            json!({
+                "lang": "en", "langs": language_links(|c| format!("/{c}/")),
+                "csrf": "tok", "idem": "idem", "kept_photos": [],
+                "categories": [{"code": "roads", "name": "Roads"}],
+                "values": {"phone": "12<b>", "category": "roads"},
+                "errors": {"phone": "Enter a phone number"},
+                "error_list": [{"field": "phone", "message": "Enter a phone number"}],
+            }),
+        )
+        .expect("renders");
+        assert!(
+            html.contains(r#"<label for="f-phone">Phone</label>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="e-phone">Enter a phone number</p>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"aria-describedby="h-phone e-phone""#),
+            "{html}"
+        );
+        assert!(html.contains("value=\"12&lt;b&gt;\""), "{html}");
+        assert!(
+            html.contains(r#"<option value="roads" selected>"#),
+            "{html}"
+        );
+        assert!(!html.contains("checked"), "the consent box starts unticked");
+    }
+}
