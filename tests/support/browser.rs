@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -62,7 +63,7 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let start = Instant::now();
         let client = loop {
-            let mut builder = ClientBuilder::rustls().expect("rustls client");
+            let mut builder = ClientBuilder::new(HttpConnector::new());
             match builder.capabilities(caps.clone()).connect(&url).await {
                 Ok(client) => break client,
                 Err(e) => {
