@@ -2,3 +2,5 @@
 //! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
 
 pub mod api;
+pub mod telegram;
+pub mod whatsapp;

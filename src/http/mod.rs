@@ -22,6 +22,10 @@ pub struct AppState {
     pub tokens: auth::Tokens,
     pub queue: Arc<QueueStatus>,
     pub max_body_bytes: usize,
+    /// The Telegram bot, when configured.
+    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
+    /// The WhatsApp line, when configured.
+    pub whatsapp: Option<Arc<crate::channels::whatsapp::Whatsapp>>,
 }
 
 /// The language of the answer: `Accept-Language`, else Russian (the contract's default).
@@ -42,6 +46,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/subject-requests",
             web::post().to(api::post_subject_request),
+        )
+        .route(
+            "/telegram/webhook",
+            web::post().to(crate::channels::telegram::webhook),
+        )
+        .route(
+            "/whatsapp/webhook",
+            web::get().to(crate::channels::whatsapp::verify),
+        )
+        .route(
+            "/whatsapp/webhook",
+            web::post().to(crate::channels::whatsapp::webhook),
         );
 }
 
