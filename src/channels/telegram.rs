@@ -319,6 +319,7 @@ impl Telegram {
             return Event::Contact(contact.phone_number.clone());
         }
         let caption = message.caption().map(str::to_owned);
+        // The Bot API lists a photo's sizes smallest first: the last is the original.
         if let Some(largest) = message
             .photo()
             .and_then(|sizes| sizes.iter().max_by_key(|p| p.file.size))
