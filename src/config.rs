@@ -67,6 +67,25 @@ pub struct RawConfig {
     /// Citizen form submissions (POSTs of `/`, `/budget/`) allowed per client address and
     /// minute, beyond which the answer is 429 (`GATEWAY_FORM_RATE_PER_MINUTE`).
     pub form_rate_per_minute: u64,
+    /// Telegram bot token (`GATEWAY_TELEGRAM_BOT_TOKEN`); without it Telegram is off.
+    pub telegram_bot_token: Option<String>,
+    /// Secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`
+    /// (`GATEWAY_TELEGRAM_WEBHOOK_SECRET`); required in webhook mode.
+    pub telegram_webhook_secret: Option<String>,
+    /// Bot API base URL (`GATEWAY_TELEGRAM_API_URL`), default the public Bot API.
+    pub telegram_api_url: Option<String>,
+    /// `webhook` (default) or `polling` (`GATEWAY_TELEGRAM_MODE`).
+    pub telegram_mode: Option<String>,
+    /// Meta app secret that signs webhooks (`GATEWAY_WHATSAPP_APP_SECRET`).
+    pub whatsapp_app_secret: Option<String>,
+    /// Token of the GET verification handshake (`GATEWAY_WHATSAPP_VERIFY_TOKEN`).
+    pub whatsapp_verify_token: Option<String>,
+    /// Graph API access token (`GATEWAY_WHATSAPP_ACCESS_TOKEN`).
+    pub whatsapp_access_token: Option<String>,
+    /// The business phone number id (`GATEWAY_WHATSAPP_PHONE_NUMBER_ID`).
+    pub whatsapp_phone_number_id: Option<String>,
+    /// Graph API base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
+    pub whatsapp_api_url: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -95,6 +114,15 @@ impl Default for RawConfig {
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
             form_rate_per_minute: 10,
+            telegram_bot_token: None,
+            telegram_webhook_secret: None,
+            telegram_api_url: None,
+            telegram_mode: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
+            whatsapp_access_token: None,
+            whatsapp_phone_number_id: None,
+            whatsapp_api_url: None,
         }
     }
 }
@@ -134,10 +162,14 @@ pub struct Config {
     pub notify_claim_timeout: Duration,
     pub calendar: crate::notify::deadline::Calendar,
     pub form_rate_per_minute: u32,
+    /// The Telegram bot, when configured.
+    pub telegram: Option<crate::channels::telegram::TelegramConfig>,
+    /// The WhatsApp line, when configured.
+    pub whatsapp: Option<crate::channels::whatsapp::WhatsappConfig>,
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 23] = [
+const ENV_NAMES: [(&str, &str); 32] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -164,6 +196,18 @@ const ENV_NAMES: [(&str, &str); 23] = [
         "GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS",
     ),
     ("holidays", "GATEWAY_HOLIDAYS"),
+    ("telegram_bot_token", "GATEWAY_TELEGRAM_BOT_TOKEN"),
+    ("telegram_webhook_secret", "GATEWAY_TELEGRAM_WEBHOOK_SECRET"),
+    ("telegram_api_url", "GATEWAY_TELEGRAM_API_URL"),
+    ("telegram_mode", "GATEWAY_TELEGRAM_MODE"),
+    ("whatsapp_app_secret", "GATEWAY_WHATSAPP_APP_SECRET"),
+    ("whatsapp_verify_token", "GATEWAY_WHATSAPP_VERIFY_TOKEN"),
+    ("whatsapp_access_token", "GATEWAY_WHATSAPP_ACCESS_TOKEN"),
+    (
+        "whatsapp_phone_number_id",
+        "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
+    ),
+    ("whatsapp_api_url", "GATEWAY_WHATSAPP_API_URL"),
 ];
 
 /// Keys whose environment value is a number.
@@ -233,6 +277,8 @@ impl Config {
     /// Checks every value; all problems at once.
     pub fn check(raw: RawConfig) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
+        let telegram = crate::channels::telegram::TelegramConfig::check(&raw, &mut problems);
+        let whatsapp = crate::channels::whatsapp::WhatsappConfig::check(&raw, &mut problems);
         let bind = raw.bind.parse::<SocketAddr>().unwrap_or_else(|_| {
             problems.push(format!(
                 "GATEWAY_BIND: `{}` is not an address such as 127.0.0.1:8080",
@@ -371,6 +417,8 @@ impl Config {
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
             form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
+            telegram,
+            whatsapp,
         })
     }
 }
@@ -408,6 +456,7 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(tokens)
 }
 
+// figment::Jail's closures return figment's own (large) error type.
 #[cfg(test)]
 // `figment::Jail` closures return figment's own (large) error type.
 #[allow(clippy::result_large_err)]

@@ -18,6 +18,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
         &[
             include_str!("../templates/i18n/kk/errors.ftl"),
             include_str!("../templates/i18n/kk/web.ftl"),
+            include_str!("../templates/i18n/kk/bot.ftl"),
         ],
     ),
     (
@@ -25,6 +26,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
         &[
             include_str!("../templates/i18n/ru/errors.ftl"),
             include_str!("../templates/i18n/ru/web.ftl"),
+            include_str!("../templates/i18n/ru/bot.ftl"),
         ],
     ),
     (
@@ -32,6 +34,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
         &[
             include_str!("../templates/i18n/en/errors.ftl"),
             include_str!("../templates/i18n/en/web.ftl"),
+            include_str!("../templates/i18n/en/bot.ftl"),
         ],
     ),
 ];

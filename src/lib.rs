@@ -15,6 +15,8 @@
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
 //! - [`channels`] — one adapter per channel: its protocol in, an `Intake` out.
+//! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp: a state
+//!   machine persisted in its own embedded store, exactly-once intake of deliveries.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
 //! - [`consent`] — the consent record and the regulation's version hash.
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests.
@@ -36,6 +38,7 @@ pub mod catalogue;
 pub mod channels;
 pub mod config;
 pub mod consent;
+pub mod dialogue;
 pub mod http;
 pub mod i18n;
 pub mod intake;

@@ -9,7 +9,9 @@ use actix_web::web;
 use clap::{Parser, Subcommand};
 
 use appeal_gateway::catalogue::Catalogue;
+use appeal_gateway::channels::{telegram::Telegram, whatsapp::Whatsapp};
 use appeal_gateway::config::Config;
+use appeal_gateway::dialogue::{self, dedupe::Dedupe};
 use appeal_gateway::http::{self, AppState};
 use appeal_gateway::intake::Context;
 use appeal_gateway::metrics::Metrics;
@@ -113,6 +115,31 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         Ok(client) => client,
         Err(_) => return refuse(&["REDIS_URL: not a Redis URL".to_owned()]),
     };
+    let dialogue_store = match dialogue::store::Store::open(&config.data_dir) {
+        Ok(store) => store,
+        Err(e) => return refuse(&[format!("GATEWAY_DATA_DIR: {e}")]),
+    };
+    let engine = Arc::new(dialogue::Engine::new(dialogue_store.clone()));
+    let dedupe = Arc::new(Dedupe::new(
+        dialogue_store.clone(),
+        Some(client.clone()),
+        &config.stream_prefix,
+        config.dedupe_ttl,
+    ));
+    if config.telegram.is_none() {
+        tracing::info!("telegram channel off: GATEWAY_TELEGRAM_BOT_TOKEN is not set");
+    }
+    if config.whatsapp.is_none() {
+        tracing::info!("whatsapp channel off: GATEWAY_WHATSAPP_* settings are not set");
+    }
+    let telegram = config
+        .telegram
+        .clone()
+        .map(|c| Arc::new(Telegram::new(c, Arc::clone(&engine), Arc::clone(&dedupe))));
+    let whatsapp = config
+        .whatsapp
+        .clone()
+        .map(|c| Arc::new(Whatsapp::new(c, Arc::clone(&engine), Arc::clone(&dedupe))));
     appeal_gateway::normalize::warm_up();
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
@@ -134,7 +161,10 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             &config.data_dir,
             config.form_rate_per_minute,
         ),
+        telegram: telegram.clone(),
+        whatsapp: whatsapp.clone(),
     });
+    let channels_state = state.clone();
     let forwarder = Forwarder {
         outbox,
         client,
@@ -171,6 +201,17 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped));
+                actix_web::rt::spawn(dialogue::Engine::sweep_forever(
+            dialogue_store,
+            std::time::Duration::from_secs(600),
+            config.dedupe_ttl,
+        ));
+        if let Some(telegram) = &telegram {
+            telegram.start(channels_state.clone());
+        }
+        if let Some(whatsapp) = &whatsapp {
+            whatsapp.start();
+        }
         let server = http::serve(state, config.bind)?;
         tracing::info!(bind = %config.bind, data_dir = %config.data_dir.display(), "appeal gateway serving");
         let served = server.await;

@@ -2,4 +2,6 @@
 //! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
 
 pub mod api;
+pub mod telegram;
 pub mod web_form;
+pub mod whatsapp;

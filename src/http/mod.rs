@@ -29,6 +29,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The citizen pages' CSRF key, rate limiter and photo store.
     pub web: citizen::WebState,
+    /// The Telegram bot, when configured.
+    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
+    /// The WhatsApp line, when configured.
+    pub whatsapp: Option<Arc<crate::channels::whatsapp::Whatsapp>>,
 }
 
 /// The language of the answer: `Accept-Language`, else Russian (the contract's default).
@@ -49,6 +53,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/subject-requests",
             web::post().to(api::post_subject_request),
+        )
+        .route(
+            "/telegram/webhook",
+            web::post().to(crate::channels::telegram::webhook),
+        )
+        .route(
+            "/whatsapp/webhook",
+            web::get().to(crate::channels::whatsapp::verify),
+        )
+        .route(
+            "/whatsapp/webhook",
+            web::post().to(crate::channels::whatsapp::webhook),
         )
         .route(
             "/api/v1/attachments/{sha256}",

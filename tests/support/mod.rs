@@ -11,6 +11,9 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod fake_http;
+pub mod fake_telegram;
+pub mod fake_whatsapp;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};

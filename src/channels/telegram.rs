@@ -1,0 +1,463 @@
+//! Telegram, over the Bot API with `teloxide`: a thin transport of the bot dialogue
+//! ([`crate::dialogue`]).
+//!
+//! Two modes (`GATEWAY_TELEGRAM_MODE`):
+//! - `webhook` (default): `POST /telegram/webhook`. Telegram sends the secret given at
+//!   `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`; it is compared in constant time
+//!   before the body is read as an `Update`, and a webhook configured without a secret
+//!   refuses to start (an unauthenticated webhook lets anyone inject messages).
+//!   teloxide's own webhook server is axum-only, so the update is received here, in
+//!   actix-web, and parsed with teloxide's types.
+//! - `polling`: `getUpdates` in a loop, for small deployments without a public URL.
+//!
+//! Photos are fetched with `getFile` and hashed, never kept; the Bot API serves files up
+//! to 20 MB, and a larger one is refused politely while the message's text is kept.
+//! Replies go out through teloxide's `Bot` (its API URL set by
+//! `GATEWAY_TELEGRAM_API_URL`), in order, by one sender task.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use teloxide::prelude::*;
+use teloxide::types::{
+    ButtonRequest, CallbackQueryId, FileMeta, InlineKeyboardButton, InlineKeyboardMarkup,
+    KeyboardButton, KeyboardMarkup, Message, ReplyMarkup, Update, UpdateKind,
+};
+use tokio::sync::mpsc;
+
+use crate::appeal::{Channel, Language};
+use crate::config::RawConfig;
+use crate::dialogue::dedupe::Dedupe;
+use crate::dialogue::{Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, photo};
+use crate::http::AppState;
+
+/// The public Bot API.
+pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+/// Largest file the Bot API lets a bot download (`getFile`).
+pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+/// Long-polling wait, in seconds (below teloxide's client timeout).
+const POLL_TIMEOUT_SECS: u32 = 10;
+
+/// How updates arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Webhook,
+    Polling,
+}
+
+/// The Telegram bot's settings. Secrets never show in `Debug`.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    pub token: String,
+    pub webhook_secret: Option<String>,
+    pub api_url: reqwest::Url,
+    pub mode: Mode,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("api_url", &self.api_url.as_str())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelegramConfig {
+    /// On with a token; off with no Telegram setting at all; a webhook without its
+    /// secret, or settings without a token, stop the start.
+    pub fn check(raw: &RawConfig, problems: &mut Vec<String>) -> Option<TelegramConfig> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let token = given(&raw.telegram_bot_token);
+        let secret = given(&raw.telegram_webhook_secret);
+        let url = given(&raw.telegram_api_url);
+        let mode = given(&raw.telegram_mode);
+        let Some(token) = token else {
+            if secret.is_some() || url.is_some() || mode.is_some() {
+                problems.push("GATEWAY_TELEGRAM_BOT_TOKEN: required: other GATEWAY_TELEGRAM_* settings are given (the Telegram channel is half-configured)".to_owned());
+            }
+            return None;
+        };
+        let before = problems.len();
+        if token.len() > 128 || !token.contains(':') || token.chars().any(char::is_whitespace) {
+            problems.push(
+                "GATEWAY_TELEGRAM_BOT_TOKEN: not a bot token such as 123456:ABC-DEF".to_owned(),
+            );
+        }
+        let mode = match mode.unwrap_or("webhook") {
+            "webhook" => Mode::Webhook,
+            "polling" => Mode::Polling,
+            other => {
+                problems.push(format!(
+                    "GATEWAY_TELEGRAM_MODE: `{other}` is neither webhook nor polling"
+                ));
+                Mode::Webhook
+            }
+        };
+        match (mode, secret) {
+            (Mode::Webhook, None) => problems.push("GATEWAY_TELEGRAM_WEBHOOK_SECRET: required in webhook mode: a webhook without its secret token is refused".to_owned()),
+            // Telegram's own rule for secret_token: 1-256 of A-Z, a-z, 0-9, _ and -.
+            (_, Some(s)) if s.len() > 256 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => problems.push(
+                "GATEWAY_TELEGRAM_WEBHOOK_SECRET: 1 to 256 characters of A-Z, a-z, 0-9, _ and -".to_owned(),
+            ),
+            _ => {}
+        }
+        let api_url = match reqwest::Url::parse(url.unwrap_or(DEFAULT_API_URL)) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => {
+                problems.push(
+                    "GATEWAY_TELEGRAM_API_URL: not a URL such as https://api.telegram.org"
+                        .to_owned(),
+                );
+                return None;
+            }
+        };
+        if problems.len() > before {
+            return None;
+        }
+        Some(TelegramConfig {
+            token: token.to_owned(),
+            webhook_secret: secret.map(str::to_owned),
+            api_url,
+            mode,
+        })
+    }
+}
+
+enum Outgoing {
+    Replies { chat: i64, replies: Vec<Reply> },
+    AnswerCallback(CallbackQueryId),
+}
+
+/// The Telegram transport.
+pub struct Telegram {
+    config: TelegramConfig,
+    bot: Bot,
+    client: reqwest::Client,
+    engine: Arc<Engine>,
+    dedupe: Arc<Dedupe>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
+}
+
+impl Telegram {
+    pub fn new(config: TelegramConfig, engine: Arc<Engine>, dedupe: Arc<Dedupe>) -> Telegram {
+        let bot = Bot::new(config.token.clone()).set_api_url(config.api_url.clone());
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        let (outgoing, queued) = mpsc::unbounded_channel();
+        Telegram {
+            config,
+            bot,
+            client,
+            engine,
+            dedupe,
+            outgoing,
+            queued: std::sync::Mutex::new(Some(queued)),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+
+    /// Starts the sender task and, in polling mode, the poller (once; inside the
+    /// runtime).
+    pub fn start(self: &Arc<Self>, state: web::Data<AppState>) {
+        let queued = self.queued.lock().ok().and_then(|mut q| q.take());
+        let Some(mut queued) = queued else {
+            return;
+        };
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(out) = queued.recv().await {
+                match out {
+                    Outgoing::AnswerCallback(id) => {
+                        if let Err(e) = this.bot.answer_callback_query(id).await {
+                            tracing::debug!(error = %e, "answerCallbackQuery failed");
+                        }
+                    }
+                    Outgoing::Replies { chat, replies } => {
+                        for reply in &replies {
+                            this.send(chat, reply).await;
+                        }
+                    }
+                }
+            }
+        });
+        match self.config.mode {
+            Mode::Webhook => tracing::info!("telegram channel on (webhook)"),
+            Mode::Polling => {
+                tracing::info!("telegram channel on (long polling)");
+                let this = Arc::clone(self);
+                tokio::spawn(async move { this.poll(state).await });
+            }
+        }
+    }
+
+    /// Long polling: `getUpdates` with the offset of the last update taken.
+    async fn poll(&self, state: web::Data<AppState>) {
+        // getUpdates is refused while a webhook is set.
+        if let Err(e) = self.bot.delete_webhook().await {
+            tracing::warn!(error = %e, "deleteWebhook failed");
+        }
+        let mut offset: i32 = 0;
+        loop {
+            let updates = self
+                .bot
+                .get_updates()
+                .offset(offset)
+                .timeout(POLL_TIMEOUT_SECS)
+                .await;
+            match updates {
+                Ok(updates) => {
+                    for update in updates {
+                        let next = i32::try_from(update.id.0)
+                            .unwrap_or(i32::MAX)
+                            .saturating_add(1);
+                        // A failed update is fetched again (the offset stays) after a pause.
+                        if self.take(&state, update).await.is_err() {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            break;
+                        }
+                        offset = next;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "telegram getUpdates failed");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    }
+
+    /// Takes one update exactly once and queues its replies.
+    async fn take(&self, state: &AppState, update: Update) -> Result<(), EngineError> {
+        let delivery = format!("telegram:{}", update.id.0);
+        let Some((chat, inbound, callback)) = self.inbound_of(update).await else {
+            return Ok(());
+        };
+        let replies = self
+            .engine
+            .take(&state.gateway, &self.dedupe, &delivery, inbound)
+            .await?;
+        if let Some(id) = callback {
+            let _ = self.outgoing.send(Outgoing::AnswerCallback(id));
+        }
+        if let Some(replies) = replies {
+            let _ = self.outgoing.send(Outgoing::Replies { chat, replies });
+        }
+        Ok(())
+    }
+
+    /// The chat, the event and the callback query to answer; `None` for updates the
+    /// bot does not take (edits, channel posts, reactions).
+    async fn inbound_of(&self, update: Update) -> Option<(i64, Inbound, Option<CallbackQueryId>)> {
+        let (chat, hint, event, callback) = match update.kind {
+            UpdateKind::Message(message) => {
+                let hint = message
+                    .from
+                    .as_ref()
+                    .and_then(|u| u.language_code.as_deref())
+                    .and_then(language_of);
+                (message.chat.id.0, hint, self.event_of(&message).await, None)
+            }
+            UpdateKind::CallbackQuery(query) => {
+                let chat = query
+                    .message
+                    .as_ref()
+                    .map(|m| m.chat().id.0)
+                    .or_else(|| i64::try_from(query.from.id.0).ok())?;
+                let hint = query.from.language_code.as_deref().and_then(language_of);
+                let event = match query.data {
+                    Some(data) => Event::Button(data),
+                    None => Event::Other,
+                };
+                (chat, hint, event, Some(query.id))
+            }
+            _ => return None,
+        };
+        Some((
+            chat,
+            Inbound {
+                channel: Channel::Telegram,
+                user: chat.to_string(),
+                language_hint: hint,
+                sender_phone: None,
+                event,
+            },
+            callback,
+        ))
+    }
+
+    async fn event_of(&self, message: &Message) -> Event {
+        if let Some(text) = message.text() {
+            return Event::Text(text.to_owned());
+        }
+        if let Some(location) = message.location() {
+            return Event::Location {
+                lat: location.latitude,
+                lon: location.longitude,
+                address: None,
+            };
+        }
+        if let Some(venue) = message.venue() {
+            return Event::Location {
+                lat: venue.location.latitude,
+                lon: venue.location.longitude,
+                address: Some(venue.address.clone()),
+            };
+        }
+        if let Some(contact) = message.contact() {
+            return Event::Contact(contact.phone_number.clone());
+        }
+        let caption = message.caption().map(str::to_owned);
+        // The Bot API lists a photo's sizes smallest first: the last is the original.
+        if let Some(largest) = message
+            .photo()
+            .and_then(|sizes| sizes.iter().max_by_key(|p| p.file.size))
+        {
+            return Event::Photo {
+                photo: self.fetch(&largest.file, "image/jpeg").await,
+                caption,
+            };
+        }
+        // A photo sent "as a file" keeps its full size: a document of an image type.
+        if let Some(document) = message.document()
+            && let Some(mime) = document.mime_type.as_ref().filter(|m| m.type_() == "image")
+        {
+            return Event::Photo {
+                photo: self.fetch(&document.file, mime.essence_str()).await,
+                caption,
+            };
+        }
+        Event::Other
+    }
+
+    /// `getFile`, then the download, both under the Bot API's 20 MB limit.
+    async fn fetch(&self, file: &FileMeta, content_type: &str) -> PhotoResult {
+        let too_large = PhotoResult::TooLarge {
+            limit_mb: MAX_PHOTO_BYTES / (1024 * 1024),
+        };
+        if u64::from(file.size) > MAX_PHOTO_BYTES {
+            return too_large;
+        }
+        let found = match self.bot.get_file(file.id.clone()).await {
+            Ok(found) => found,
+            Err(e) if e.to_string().to_lowercase().contains("too big") => return too_large,
+            Err(e) => {
+                tracing::warn!(error = %e, "telegram getFile failed");
+                return PhotoResult::Unavailable;
+            }
+        };
+        if u64::from(found.meta.size) > MAX_PHOTO_BYTES {
+            return too_large;
+        }
+        let mut url = self.config.api_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!(
+            "{base}/file/bot{}/{}",
+            self.config.token, found.path
+        ));
+        photo::fetch(
+            &self.client,
+            url.as_str(),
+            None,
+            content_type,
+            MAX_PHOTO_BYTES,
+        )
+        .await
+    }
+
+    /// Sends one reply. A failure is logged without the text.
+    async fn send(&self, chat: i64, reply: &Reply) {
+        let mut request = self.bot.send_message(ChatId(chat), reply.text.clone());
+        let markup = match &reply.ask {
+            Ask::Location(title) => Some(ReplyMarkup::Keyboard(
+                KeyboardMarkup::new(vec![vec![
+                    KeyboardButton::new(title.clone()).request(ButtonRequest::Location),
+                ]])
+                .resize_keyboard()
+                .one_time_keyboard(),
+            )),
+            Ask::Contact(title) => Some(ReplyMarkup::Keyboard(
+                KeyboardMarkup::new(vec![vec![
+                    KeyboardButton::new(title.clone()).request(ButtonRequest::Contact),
+                ]])
+                .resize_keyboard()
+                .one_time_keyboard(),
+            )),
+            Ask::Nothing if reply.buttons.is_empty() => None,
+            Ask::Nothing => {
+                let button = |b: &crate::dialogue::Button| {
+                    InlineKeyboardButton::callback(b.title.clone(), b.id.clone())
+                };
+                // A few short choices side by side; a long list one per row.
+                let rows: Vec<Vec<InlineKeyboardButton>> = if reply.buttons.len() <= 3 {
+                    vec![reply.buttons.iter().map(button).collect()]
+                } else {
+                    reply.buttons.iter().map(|b| vec![button(b)]).collect()
+                };
+                Some(ReplyMarkup::InlineKeyboard(InlineKeyboardMarkup::new(rows)))
+            }
+        };
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        if let Err(e) = request.await {
+            tracing::warn!(error = %e, "telegram sendMessage failed");
+        }
+    }
+}
+
+fn language_of(code: &str) -> Option<Language> {
+    Language::parse(code.split(['-', '_']).next().unwrap_or(code))
+}
+
+/// `POST /telegram/webhook`.
+pub async fn webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(telegram) = state.telegram.clone() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let Some(secret) = telegram.config.webhook_secret.as_deref() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let presented = req
+        .headers()
+        .get("x-telegram-bot-api-secret-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let presented: [u8; 32] = Sha256::digest(presented).into();
+    let expected: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if !bool::from(presented.ct_eq(&expected)) {
+        // Logged without the payload: it is unauthenticated and may hold anything.
+        tracing::warn!("telegram webhook refused: wrong or missing secret token");
+        state.gateway.refused(Channel::Telegram, "bad_secret");
+        return HttpResponse::Unauthorized().finish();
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(_) => {
+            tracing::warn!("telegram webhook: body is not an Update");
+            return HttpResponse::BadRequest().finish();
+        }
+    };
+    match telegram.take(&state, update).await {
+        Ok(()) => HttpResponse::Ok().finish(),
+        Err(e) => {
+            tracing::error!(error = %e, "telegram update not handled; the provider will retry");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}

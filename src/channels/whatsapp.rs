@@ -1,0 +1,542 @@
+//! WhatsApp, over the WhatsApp Business Cloud API: a thin transport of the bot dialogue
+//! ([`crate::dialogue`]).
+//!
+//! - `GET /whatsapp/webhook`: the verification handshake (`hub.mode=subscribe`,
+//!   `hub.verify_token`, `hub.challenge` echoed back).
+//! - `POST /whatsapp/webhook`: `X-Hub-Signature-256: sha256=<hex>` is the HMAC-SHA256 of
+//!   the raw body under the app secret, checked in constant time before anything is
+//!   parsed; unsigned or wrongly signed: 401 and nothing processed. Messages
+//!   (`entry[].changes[].value.messages[]`: text, image, location, interactive button
+//!   and list replies) go to the dialogue; status webhooks (`statuses[]`: sent,
+//!   delivered, read, failed) are counted and never taken for messages.
+//! - Replies and buttons go out through `POST /{phone-number-id}/messages` on the Graph
+//!   API, in order, by one sender task, after the webhook has been answered.
+//!
+//! The webhook answers 200 only once every message in it is handled (an appeal durable
+//! in the outbox); a failure answers 500 so that Meta retries, and the dedupe lets only
+//! the messages not yet taken through.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::mpsc;
+
+use crate::appeal::Channel;
+use crate::config::RawConfig;
+use crate::dialogue::dedupe::Dedupe;
+use crate::dialogue::{Ask, Engine, Event, Inbound, PhotoResult, Reply, photo};
+use crate::http::AppState;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The public Graph API, with the version the payloads here follow.
+pub const DEFAULT_API_URL: &str = "https://graph.facebook.com/v21.0";
+/// Largest photo taken (the Cloud API's own limit for images is 5 MB).
+pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
+/// Reply buttons per interactive message (Cloud API limit).
+const MAX_BUTTONS: usize = 3;
+/// Characters of a reply button's title (Cloud API limit).
+const MAX_BUTTON_TITLE: usize = 20;
+/// Characters of an interactive message's body (Cloud API limit).
+const MAX_INTERACTIVE_BODY: usize = 1024;
+/// Characters of a text message (Cloud API limit).
+const MAX_TEXT: usize = 4096;
+
+/// The WhatsApp line's settings. Secrets never show in `Debug`.
+#[derive(Clone)]
+pub struct WhatsappConfig {
+    pub app_secret: String,
+    pub verify_token: String,
+    pub access_token: String,
+    pub phone_number_id: String,
+    pub api_url: String,
+}
+
+impl std::fmt::Debug for WhatsappConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatsappConfig")
+            .field("phone_number_id", &self.phone_number_id)
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhatsappConfig {
+    /// The line is on when all four settings are given, off when none is; anything in
+    /// between is a half-configured webhook and stops the start.
+    pub fn check(raw: &RawConfig, problems: &mut Vec<String>) -> Option<WhatsappConfig> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let required = [
+            (
+                "GATEWAY_WHATSAPP_APP_SECRET",
+                given(&raw.whatsapp_app_secret),
+            ),
+            (
+                "GATEWAY_WHATSAPP_VERIFY_TOKEN",
+                given(&raw.whatsapp_verify_token),
+            ),
+            (
+                "GATEWAY_WHATSAPP_ACCESS_TOKEN",
+                given(&raw.whatsapp_access_token),
+            ),
+            (
+                "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
+                given(&raw.whatsapp_phone_number_id),
+            ),
+        ];
+        let present = required.iter().filter(|(_, v)| v.is_some()).count();
+        if present == 0 && given(&raw.whatsapp_api_url).is_none() {
+            return None;
+        }
+        let mut ok = true;
+        for (name, value) in &required {
+            if value.is_none() {
+                problems.push(format!(
+                    "{name}: required: the WhatsApp channel is half-configured (its webhook would be unauthenticated or unusable)"
+                ));
+                ok = false;
+            }
+        }
+        let api_url = given(&raw.whatsapp_api_url)
+            .unwrap_or(DEFAULT_API_URL)
+            .trim_end_matches('/')
+            .to_owned();
+        if reqwest::Url::parse(&api_url).is_err() {
+            problems.push(
+                "GATEWAY_WHATSAPP_API_URL: not a URL such as https://graph.facebook.com/v21.0"
+                    .to_owned(),
+            );
+            ok = false;
+        }
+        if let Some(id) = given(&raw.whatsapp_phone_number_id)
+            && !id.bytes().all(|b| b.is_ascii_digit())
+        {
+            problems.push("GATEWAY_WHATSAPP_PHONE_NUMBER_ID: digits only".to_owned());
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
+        let value = |i: usize| required[i].1.unwrap_or_default().to_owned();
+        Some(WhatsappConfig {
+            app_secret: value(0),
+            verify_token: value(1),
+            access_token: value(2),
+            phone_number_id: value(3),
+            api_url,
+        })
+    }
+}
+
+/// One batch of replies to one WhatsApp user.
+struct Outgoing {
+    to: String,
+    replies: Vec<Reply>,
+}
+
+/// The WhatsApp transport.
+pub struct Whatsapp {
+    config: WhatsappConfig,
+    client: reqwest::Client,
+    engine: Arc<Engine>,
+    dedupe: Arc<Dedupe>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
+}
+
+impl Whatsapp {
+    pub fn new(config: WhatsappConfig, engine: Arc<Engine>, dedupe: Arc<Dedupe>) -> Whatsapp {
+        let (outgoing, queued) = mpsc::unbounded_channel();
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Whatsapp {
+            config,
+            client,
+            engine,
+            dedupe,
+            outgoing,
+            queued: std::sync::Mutex::new(Some(queued)),
+        }
+    }
+
+    /// Starts the sender task (once; inside the runtime).
+    pub fn start(self: &Arc<Self>) {
+        let queued = self.queued.lock().ok().and_then(|mut q| q.take());
+        if let Some(mut queued) = queued {
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                while let Some(out) = queued.recv().await {
+                    for reply in &out.replies {
+                        this.send(&out.to, reply).await;
+                    }
+                }
+            });
+        }
+        tracing::info!("whatsapp channel on (webhook)");
+    }
+
+    fn messages_url(&self) -> String {
+        format!(
+            "{}/{}/messages",
+            self.config.api_url, self.config.phone_number_id
+        )
+    }
+
+    /// Sends one reply; a failure is logged (with the provider's status, never the
+    /// text) and retried a few times.
+    async fn send(&self, to: &str, reply: &Reply) {
+        let body = message_body(to, reply);
+        for attempt in 1..=3u64 {
+            let sent = self
+                .client
+                .post(self.messages_url())
+                .bearer_auth(&self.config.access_token)
+                .json(&body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) => {
+                    tracing::warn!(
+                        status = r.status().as_u16(),
+                        attempt,
+                        "whatsapp send refused"
+                    );
+                    if r.status().is_client_error() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e.without_url(), attempt, "whatsapp send failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+        }
+    }
+
+    /// Describes an image: its metadata from `GET /{media-id}`, then its bytes from the
+    /// URL given there (hashed, not kept).
+    async fn fetch_image(&self, media_id: &str, mime_type: &str) -> PhotoResult {
+        if media_id.is_empty() || !media_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return PhotoResult::Unavailable;
+        }
+        let meta = self
+            .client
+            .get(format!("{}/{media_id}", self.config.api_url))
+            .bearer_auth(&self.config.access_token)
+            .send()
+            .await;
+        let meta: Value = match meta {
+            Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
+            Ok(r) => {
+                tracing::warn!(
+                    status = r.status().as_u16(),
+                    "whatsapp media lookup refused"
+                );
+                return PhotoResult::Unavailable;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), "whatsapp media lookup failed");
+                return PhotoResult::Unavailable;
+            }
+        };
+        if meta["file_size"]
+            .as_u64()
+            .is_some_and(|n| n > MAX_PHOTO_BYTES)
+        {
+            return PhotoResult::TooLarge {
+                limit_mb: MAX_PHOTO_BYTES / (1024 * 1024),
+            };
+        }
+        let Some(url) = meta["url"].as_str() else {
+            return PhotoResult::Unavailable;
+        };
+        let content_type = meta["mime_type"].as_str().unwrap_or(mime_type);
+        photo::fetch(
+            &self.client,
+            url,
+            Some(&self.config.access_token),
+            content_type,
+            MAX_PHOTO_BYTES,
+        )
+        .await
+    }
+
+    /// The event a message stands for.
+    async fn event_of(&self, message: &Value) -> Event {
+        let kind = message["type"].as_str().unwrap_or_default();
+        match kind {
+            "text" => Event::Text(
+                message["text"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            "interactive" => {
+                let interactive = &message["interactive"];
+                let reply = match interactive["type"].as_str() {
+                    Some("button_reply") => &interactive["button_reply"],
+                    Some("list_reply") => &interactive["list_reply"],
+                    _ => return Event::Other,
+                };
+                match reply["id"].as_str() {
+                    Some(id) => Event::Button(id.to_owned()),
+                    None => Event::Other,
+                }
+            }
+            "button" => match message["button"]["payload"].as_str() {
+                Some(payload) => Event::Button(payload.to_owned()),
+                None => Event::Other,
+            },
+            "location" => {
+                let l = &message["location"];
+                match (l["latitude"].as_f64(), l["longitude"].as_f64()) {
+                    (Some(lat), Some(lon)) => Event::Location {
+                        lat,
+                        lon,
+                        address: l["address"]
+                            .as_str()
+                            .or_else(|| l["name"].as_str())
+                            .map(str::to_owned),
+                    },
+                    _ => Event::Other,
+                }
+            }
+            "image" => {
+                let image = &message["image"];
+                let photo = self
+                    .fetch_image(
+                        image["id"].as_str().unwrap_or_default(),
+                        image["mime_type"].as_str().unwrap_or("image/jpeg"),
+                    )
+                    .await;
+                Event::Photo {
+                    photo,
+                    caption: image["caption"].as_str().map(str::to_owned),
+                }
+            }
+            _ => Event::Other,
+        }
+    }
+}
+
+/// The Graph API body of one reply.
+fn message_body(to: &str, reply: &Reply) -> Value {
+    let base = |kind: &str| json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind});
+    let mut body;
+    if let Ask::Location(_) = reply.ask {
+        body = base("interactive");
+        body["interactive"] = json!({
+            "type": "location_request_message",
+            "body": {"text": truncate(&reply.text, MAX_INTERACTIVE_BODY)},
+            "action": {"name": "send_location"}
+        });
+    } else if !reply.buttons.is_empty() && reply.buttons.len() <= MAX_BUTTONS {
+        body = base("interactive");
+        let buttons: Vec<Value> = reply
+            .buttons
+            .iter()
+            .map(|b| json!({"type": "reply", "reply": {"id": b.id, "title": truncate(&b.title, MAX_BUTTON_TITLE)}}))
+            .collect();
+        body["interactive"] = json!({
+            "type": "button",
+            "body": {"text": truncate(&reply.text, MAX_INTERACTIVE_BODY)},
+            "action": {"buttons": buttons}
+        });
+    } else {
+        // More choices than reply buttons allow: a numbered list, answered by number.
+        let mut text = reply.text.clone();
+        for (i, b) in reply.buttons.iter().enumerate() {
+            text.push_str(&format!("\n{}. {}", i + 1, b.title));
+        }
+        body = base("text");
+        body["text"] = json!({"preview_url": true, "body": truncate(&text, MAX_TEXT)});
+    }
+    body
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// Constant-time check of `X-Hub-Signature-256` over the raw body.
+pub fn signature_valid(app_secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(signature) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let Ok(mut mac) = HmacSha256::new_from_slice(app_secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&signature).is_ok()
+}
+
+/// Equal strings, compared in constant time (as digests, so the length does not show).
+fn same_secret(a: &str, b: &str) -> bool {
+    let a: [u8; 32] = Sha256::digest(a.as_bytes()).into();
+    let b: [u8; 32] = Sha256::digest(b.as_bytes()).into();
+    bool::from(a.ct_eq(&b))
+}
+
+/// `GET /whatsapp/webhook`: the verification handshake.
+pub async fn verify(
+    state: web::Data<AppState>,
+    query: web::Query<Vec<(String, String)>>,
+) -> HttpResponse {
+    let Some(whatsapp) = state.whatsapp.as_ref() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let token_ok =
+        param("hub.verify_token").is_some_and(|t| same_secret(t, &whatsapp.config.verify_token));
+    match (param("hub.mode"), token_ok, param("hub.challenge")) {
+        (Some("subscribe"), true, Some(challenge)) if challenge.len() <= 256 => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(challenge.to_owned()),
+        _ => {
+            tracing::warn!("whatsapp verification refused");
+            HttpResponse::Forbidden().finish()
+        }
+    }
+}
+
+/// `POST /whatsapp/webhook`: signed notifications of messages and statuses.
+pub async fn webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(whatsapp) = state.whatsapp.clone() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let header = req
+        .headers()
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature_valid(whatsapp.config.app_secret.as_bytes(), &body, header) {
+        // Logged without the payload: it is unauthenticated and may hold anything.
+        tracing::warn!(
+            signed = header.is_some(),
+            "whatsapp webhook refused: bad signature"
+        );
+        state.gateway.refused(Channel::Whatsapp, "bad_signature");
+        return HttpResponse::Unauthorized().finish();
+    }
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        tracing::warn!("whatsapp webhook: body is not JSON");
+        return HttpResponse::BadRequest().finish();
+    };
+    let mut statuses = 0usize;
+    for change in payload["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+    {
+        let value = &change["value"];
+        if value["metadata"]["phone_number_id"]
+            .as_str()
+            .is_some_and(|id| id != whatsapp.config.phone_number_id)
+        {
+            continue;
+        }
+        // Delivery receipts of what the gateway sent: counted, never taken for messages.
+        for status in value["statuses"].as_array().into_iter().flatten() {
+            statuses += 1;
+            if status["status"] == "failed" {
+                tracing::warn!("whatsapp reports a reply as failed");
+            }
+        }
+        for message in value["messages"].as_array().into_iter().flatten() {
+            let (Some(id), Some(from)) = (message["id"].as_str(), message["from"].as_str()) else {
+                continue;
+            };
+            if from.is_empty() || from.len() > 32 || !from.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let inbound = Inbound {
+                channel: Channel::Whatsapp,
+                user: from.to_owned(),
+                language_hint: None,
+                sender_phone: Some(format!("+{from}")),
+                event: whatsapp.event_of(message).await,
+            };
+            let delivery = format!("whatsapp:{id}");
+            match whatsapp
+                .engine
+                .take(&state.gateway, &whatsapp.dedupe, &delivery, inbound)
+                .await
+            {
+                Ok(Some(replies)) => {
+                    let _ = whatsapp.outgoing.send(Outgoing {
+                        to: from.to_owned(),
+                        replies,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
+                    return HttpResponse::InternalServerError().finish();
+                }
+            }
+        }
+    }
+    if statuses > 0 {
+        tracing::debug!(statuses, "whatsapp statuses received");
+    }
+    HttpResponse::Ok().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_body() {
+        let body = br#"{"object":"whatsapp_business_account"}"#;
+        let mut mac = HmacSha256::new_from_slice(b"app-secret").expect("key");
+        mac.update(body);
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(signature_valid(b"app-secret", body, Some(&good)));
+        assert!(!signature_valid(b"other-secret", body, Some(&good)));
+        assert!(!signature_valid(b"app-secret", b"{}", Some(&good)));
+        assert!(!signature_valid(b"app-secret", body, None));
+        assert!(!signature_valid(b"app-secret", body, Some("sha256=zz")));
+    }
+
+    #[test]
+    fn more_choices_than_buttons_become_a_numbered_list() {
+        let reply = Reply {
+            text: "Choose".into(),
+            buttons: (1..=5)
+                .map(|i| crate::dialogue::Button {
+                    id: format!("cat:{i}"),
+                    title: format!("Category {i}"),
+                })
+                .collect(),
+            ask: Ask::Nothing,
+        };
+        let body = message_body("77011234567", &reply);
+        assert_eq!(body["type"], "text");
+        assert!(
+            body["text"]["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("\n5. Category 5")
+        );
+    }
+}

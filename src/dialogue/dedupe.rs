@@ -1,0 +1,114 @@
+//! Exactly-once intake of provider deliveries. Telegram and WhatsApp both deliver the
+//! same update more than once (a retry after a slow or failed answer, or simply twice);
+//! each delivery is claimed on (channel, provider message id) with an atomic
+//! set-if-absent before it is processed — never a get followed by a set, which lets two
+//! concurrent deliveries both through.
+//!
+//! The claim is made in the embedded store (always: it survives Redis being away) and
+//! then in Redis with `SET key 1 NX EX ttl` when Redis answers (so several gateway
+//! instances behind one webhook URL share it). A delivery is new only if every store
+//! that answered says so. If its processing fails, the claim is released so that the
+//! provider's retry is taken.
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+
+use super::store::{Store, StoreError};
+
+/// How long to wait for Redis before going on with the embedded store alone.
+const REDIS_WAIT: Duration = Duration::from_millis(300);
+
+/// The dedupe of inbound deliveries.
+pub struct Dedupe {
+    store: Store,
+    redis: Option<redis::Client>,
+    conn: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    prefix: String,
+    ttl: Duration,
+}
+
+impl Dedupe {
+    pub fn new(store: Store, redis: Option<redis::Client>, prefix: &str, ttl: Duration) -> Dedupe {
+        Dedupe {
+            store,
+            redis,
+            conn: Mutex::new(None),
+            prefix: prefix.to_owned(),
+            ttl,
+        }
+    }
+
+    fn redis_key(&self, key: &str) -> String {
+        format!("{}gateway:inbound:{key}", self.prefix)
+    }
+
+    /// `true` if this delivery (`channel:id`) was not taken before; it is taken now.
+    pub async fn claim(&self, key: &str) -> Result<bool, StoreError> {
+        let store = self.store.clone();
+        let owned = key.to_owned();
+        let now = super::unix_now();
+        let fresh = tokio::task::spawn_blocking(move || store.claim(&owned, now))
+            .await
+            .map_err(|_| StoreError::from_join())??;
+        if !fresh {
+            return Ok(false);
+        }
+        match self.redis_set_nx(key).await {
+            Some(false) => Ok(false),
+            // New in Redis, or Redis away: the embedded claim stands.
+            Some(true) | None => Ok(true),
+        }
+    }
+
+    /// Forgets a claim whose processing failed.
+    pub async fn release(&self, key: &str) {
+        let store = self.store.clone();
+        let owned = key.to_owned();
+        let _ = tokio::task::spawn_blocking(move || store.release(&owned)).await;
+        if let Some(mut conn) = self.connection().await {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(self.redis_key(key));
+            let del = cmd.query_async::<i64>(&mut conn);
+            let _ = tokio::time::timeout(REDIS_WAIT, del).await;
+        }
+    }
+
+    /// `Some(true)` if Redis set the key, `Some(false)` if it existed, `None` if Redis
+    /// did not answer in time.
+    async fn redis_set_nx(&self, key: &str) -> Option<bool> {
+        let mut conn = self.connection().await?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.redis_key(key))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(self.ttl.as_secs().max(1));
+        let set = cmd.query_async::<Option<String>>(&mut conn);
+        match tokio::time::timeout(REDIS_WAIT, set).await {
+            Ok(Ok(reply)) => Some(reply.is_some()),
+            _ => {
+                *self.conn.lock().await = None;
+                None
+            }
+        }
+    }
+
+    async fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
+        let client = self.redis.as_ref()?;
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Some(conn.clone());
+        }
+        let connect = client.get_multiplexed_async_connection();
+        let conn = tokio::time::timeout(REDIS_WAIT, connect).await.ok()?.ok()?;
+        *slot = Some(conn.clone());
+        Some(conn)
+    }
+}
+
+impl StoreError {
+    pub(crate) fn from_join() -> StoreError {
+        StoreError::new("a storage task stopped")
+    }
+}

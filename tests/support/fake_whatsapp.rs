@@ -1,0 +1,235 @@
+//! A stand-in for the WhatsApp Business Cloud API (Graph API) on loopback, and the
+//! webhook notifications Meta sends, shaped as in Meta's documentation:
+//! `{"object":"whatsapp_business_account","entry":[{"id","changes":[{"field":"messages",
+//! "value":{"messaging_product","metadata","contacts","messages"|"statuses"}}]}]}`.
+//!
+//! It serves `POST /v21.0/{phone-number-id}/messages` (records every message the gateway
+//! sends and answers with a `wamid`), `GET /v21.0/{media-id}` (media metadata with a
+//! download `url`) and the download itself.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::fake_http::FakeServer;
+use super::wait_until;
+
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub const APP_SECRET: &str = "test-whatsapp-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token-4711";
+pub const ACCESS_TOKEN: &str = "test-graph-access-token";
+
+#[derive(Default)]
+struct State {
+    sent: Vec<Value>,
+    media: HashMap<String, Vec<u8>>,
+    base: String,
+}
+
+/// The fake Graph API.
+pub struct FakeGraph {
+    server: FakeServer,
+    state: Arc<Mutex<State>>,
+}
+
+async fn send_message(
+    state: web::Data<Arc<Mutex<State>>>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {ACCESS_TOKEN}")) || path.as_str() != PHONE_NUMBER_ID {
+        return HttpResponse::Unauthorized().json(json!({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}));
+    }
+    let to = body["to"].as_str().unwrap_or_default().to_owned();
+    let mut state = state.lock().unwrap();
+    state.sent.push(body.into_inner());
+    let id = format!("wamid.FAKE{}", state.sent.len());
+    HttpResponse::Ok().json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to}],
+        "messages": [{"id": id}]
+    }))
+}
+
+async fn media_meta(state: web::Data<Arc<Mutex<State>>>, path: web::Path<String>) -> HttpResponse {
+    let state = state.lock().unwrap();
+    match state.media.get(path.as_str()) {
+        Some(bytes) => HttpResponse::Ok().json(json!({
+            "messaging_product": "whatsapp",
+            "url": format!("{}/media-download/{}", state.base, path.as_str()),
+            "mime_type": "image/jpeg",
+            "sha256": hex::encode(Sha256::digest(bytes)),
+            "file_size": bytes.len(),
+            "id": path.as_str()
+        })),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+async fn media_download(
+    state: web::Data<Arc<Mutex<State>>>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let state = state.lock().unwrap();
+    match state.media.get(path.as_str()) {
+        Some(bytes) => HttpResponse::Ok()
+            .content_type("image/jpeg")
+            .body(bytes.clone()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+impl FakeGraph {
+    pub fn start() -> FakeGraph {
+        let state = Arc::new(Mutex::new(State::default()));
+        let data = web::Data::new(Arc::clone(&state));
+        let server = FakeServer::start(move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/v21.0/{id}/messages", web::post().to(send_message))
+                .route("/v21.0/{id}", web::get().to(media_meta))
+                .route("/media-download/{id}", web::get().to(media_download));
+        });
+        state.lock().unwrap().base = server.base();
+        FakeGraph { server, state }
+    }
+
+    /// `GATEWAY_WHATSAPP_API_URL`.
+    pub fn api_url(&self) -> String {
+        format!("{}/v21.0", self.server.base())
+    }
+
+    pub fn add_media(&self, id: &str, bytes: Vec<u8>) {
+        self.state.lock().unwrap().media.insert(id.into(), bytes);
+    }
+
+    /// Every message the gateway sent, in order.
+    pub fn sent(&self) -> Vec<Value> {
+        self.state.lock().unwrap().sent.clone()
+    }
+
+    /// Messages sent to `to`, as the text the user would read (body and buttons).
+    pub fn texts_to(&self, to: &str) -> Vec<String> {
+        self.sent()
+            .iter()
+            .filter(|m| m["to"] == to)
+            .map(readable)
+            .collect()
+    }
+
+    /// Waits until a message to `to` contains `needle`; returns it.
+    pub async fn wait_text(&self, to: &str, needle: &str) -> String {
+        wait_until(
+            &format!("a WhatsApp message containing {needle:?}"),
+            Duration::from_secs(30),
+            || async {
+                let texts = self.texts_to(to);
+                texts
+                    .iter()
+                    .find(|t| t.contains(needle))
+                    .cloned()
+                    .ok_or(format!("{texts:?}"))
+            },
+        )
+        .await
+    }
+}
+
+/// What a user reads of a message: its text or body, and its buttons' titles.
+pub fn readable(m: &Value) -> String {
+    let mut text = m["text"]["body"]
+        .as_str()
+        .or(m["interactive"]["body"]["text"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    for b in m["interactive"]["action"]["buttons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(&format!(
+            " [{}|{}]",
+            b["reply"]["title"].as_str().unwrap_or_default(),
+            b["reply"]["id"].as_str().unwrap_or_default()
+        ));
+    }
+    text
+}
+
+/// `X-Hub-Signature-256` of a body.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A notification with `value` as its one change.
+pub fn notification(value: Value) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]
+    })
+}
+
+fn metadata() -> Value {
+    json!({"display_phone_number": "77273383388", "phone_number_id": PHONE_NUMBER_ID})
+}
+
+/// A notification carrying one message from `from`.
+pub fn message(from: &str, name: &str, message: Value) -> Value {
+    notification(json!({
+        "messaging_product": "whatsapp",
+        "metadata": metadata(),
+        "contacts": [{"profile": {"name": name}, "wa_id": from}],
+        "messages": [message]
+    }))
+}
+
+pub fn text(from: &str, id: &str, body: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "text", "text": {"body": body}})
+}
+
+pub fn button_reply(from: &str, id: &str, button_id: &str, title: &str) -> Value {
+    json!({
+        "context": {"from": "77273383388", "id": "wamid.CONTEXT"},
+        "from": from, "id": id, "timestamp": "1764063000", "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
+    })
+}
+
+pub fn location(from: &str, id: &str, lat: f64, lon: f64, address: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "location",
+           "location": {"latitude": lat, "longitude": lon, "name": "", "address": address}})
+}
+
+pub fn image(from: &str, id: &str, media_id: &str, caption: Option<&str>) -> Value {
+    let mut image = json!({"mime_type": "image/jpeg", "sha256": "", "id": media_id});
+    if let Some(c) = caption {
+        image["caption"] = json!(c);
+    }
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "image", "image": image})
+}
+
+/// A status notification (`sent`, `delivered`, `read`, `failed`) of a message the
+/// business sent to `recipient`.
+pub fn status(recipient: &str, wamid: &str, status: &str) -> Value {
+    notification(json!({
+        "messaging_product": "whatsapp",
+        "metadata": metadata(),
+        "statuses": [{
+            "id": wamid, "status": status, "timestamp": "1764063001", "recipient_id": recipient,
+            "conversation": {"id": "CONVERSATION_ID", "origin": {"type": "service"}},
+            "pricing": {"billable": true, "pricing_model": "PMP", "category": "service"}
+        }]
+    }))
+}

@@ -1,0 +1,397 @@
+//! Telegram: a citizen talks to the bot, the case system finds the appeal on
+//! `appeals.v1`. The Bot API is a stand-in on loopback (`support::fake_telegram`), set
+//! by `GATEWAY_TELEGRAM_API_URL` as a closed network would set a proxy.
+
+mod support;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use support::fake_telegram::{self as tg, FakeBotApi};
+use support::*;
+
+fn options(redis: &RedisServer, api: &FakeBotApi) -> GatewayOptions {
+    GatewayOptions::new(&redis.url())
+        .env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
+        .env("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET)
+        .env("GATEWAY_TELEGRAM_API_URL", &api.api_url())
+}
+
+/// Delivers an update to the webhook as Telegram does; returns the HTTP status.
+async fn deliver(gw: &Gateway, update: &Value) -> u16 {
+    deliver_with(gw, update, Some(tg::SECRET)).await
+}
+
+async fn deliver_with(gw: &Gateway, update: &Value, secret: Option<&str>) -> u16 {
+    let headers: Vec<(&str, &str)> = secret
+        .map(|s| ("X-Telegram-Bot-Api-Secret-Token", s))
+        .into_iter()
+        .collect();
+    gw.api()
+        .try_post(
+            "/telegram/webhook",
+            None,
+            Some(JSON),
+            serde_json::to_vec(update).unwrap(),
+            &headers,
+        )
+        .await
+        .expect("POST /telegram/webhook")
+        .status
+}
+
+/// The conversation up to the question "where is it?", in `lang`.
+fn until_location(chat: i64, lang: &str, text: &str) -> Vec<Value> {
+    vec![
+        tg::text(1, chat, lang, "/start"),
+        tg::callback(2, chat, lang, &format!("lang:{lang}")),
+        tg::callback(3, chat, lang, "consent:yes"),
+        tg::callback(4, chat, lang, "cat:roads"),
+        tg::text(5, chat, lang, text),
+    ]
+}
+
+/// From the location to "Send".
+fn from_location(chat: i64, lang: &str, name: &str) -> Vec<Value> {
+    vec![
+        tg::location(10, chat, lang, 43.238949, 76.889709),
+        tg::callback(11, chat, lang, "photos:done"),
+        tg::contact(12, chat, lang, "77011234567"),
+        tg::text(13, chat, lang, name),
+        tg::callback(14, chat, lang, "summary:send"),
+    ]
+}
+
+fn assert_bot_appeal(appeal: &Value, chat: i64, language: &str) {
+    assert_eq!(appeal["channel"], "telegram");
+    assert_eq!(appeal["language"], language);
+    assert_eq!(appeal["category"], "roads");
+    assert_eq!(appeal["consent"]["method"], "bot_button");
+    assert_eq!(appeal["consent"]["policy_version"], POLICY_VERSION);
+    assert_eq!(appeal["reply_to"]["channel"], "telegram");
+    assert_eq!(appeal["reply_to"]["address"], chat.to_string());
+    assert_eq!(appeal["applicant"]["phones"][0], "+77011234567");
+    let fields: Vec<&str> = appeal["applicant"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for field in &fields {
+        assert!(
+            ["last_name", "first_name", "phones"].contains(field),
+            "{field} is not allowed on Telegram: {appeal}"
+        );
+    }
+    assert!((appeal["location"]["lat"].as_f64().unwrap() - 43.238949).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn a_whole_conversation_in_russian_ends_with_a_tracking_number_and_an_appeal() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let jpeg = b"\xFF\xD8\xFF\xE0 a small photo of a pothole \xFF\xD9".to_vec();
+    api.add_file("AgACAgIAAxkBAAIBpothole", jpeg.len() as u64, jpeg.clone());
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 501_234_567;
+    let text = "Яма на дороге 🕳️🚗, ул. Сәтбаев \u{200F}";
+    let mut updates = until_location(chat, "ru", text);
+    updates.push(tg::photo(
+        6,
+        chat,
+        "ru",
+        "AgACAgIAAxkBAAIBpothole",
+        jpeg.len() as u64,
+        None,
+    ));
+    updates.extend(from_location(chat, "ru", "Иванов Иван"));
+    // The photo arrives while the bot asks for the place: it is attached all the same.
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    let sent = api.wait_text(chat, "Номер для отслеживания").await;
+    let tracking = sent
+        .split_whitespace()
+        .find(|w| w.starts_with("OA-"))
+        .unwrap()
+        .trim_end_matches('.')
+        .to_owned();
+    assert!(is_tracking_number(&tracking), "{sent}");
+    let texts = api.texts_to(chat);
+    assert!(
+        texts[0].contains("Выберите язык") && texts[0].contains("[Қазақша|lang:kk]"),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("https://open-almaty.kz/regulation")
+                && t.contains("[Согласен|consent:yes]"))
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("<location>")),
+        "a share-location button: {texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("<contact>")),
+        "a share-phone button: {texts:?}"
+    );
+
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    let appeal = &appeals[0].data;
+    assert_bot_appeal(appeal, chat, "ru");
+    assert_eq!(appeal["tracking_number"], tracking.as_str());
+    assert_eq!(appeal["text"], "Яма на дороге 🕳️🚗, ул. Сәтбаев");
+    assert_eq!(appeal["applicant"]["last_name"], "Иванов");
+    assert_eq!(appeal["applicant"]["first_name"], "Иван");
+    assert_eq!(
+        appeal["attachments"][0]["sha256"],
+        hex::encode(Sha256::digest(&jpeg))
+    );
+    assert_eq!(appeal["attachments"][0]["size"], jpeg.len());
+    // Every inline button pressed was answered (the spinner stops).
+    assert_eq!(api.calls("answerCallbackQuery").len(), 5);
+}
+
+#[tokio::test]
+async fn a_kazakh_conversation_delivered_twice_makes_one_appeal() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 777_000_111;
+    let mut updates = until_location(chat, "kk", "Аулада жарық жоқ, балалар қараңғыда жүреді 🙏");
+    updates.extend(from_location(chat, "kk", "Сейітова Айгүл Нұрланқызы"));
+    // Telegram retries: every update arrives twice, the second right after the first.
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Бақылау нөмірі").await;
+    gw.api().wait_drained().await;
+    let appeals = read_stream(&redis.url(), "appeals.v1").await;
+    assert_eq!(
+        appeals.len(),
+        1,
+        "one appeal for a twice-delivered conversation"
+    );
+    let appeal = &appeals[0].data;
+    assert_bot_appeal(appeal, chat, "kk");
+    assert_eq!(
+        appeal["text"],
+        "Аулада жарық жоқ, балалар қараңғыда жүреді 🙏"
+    );
+    assert_eq!(appeal["applicant"]["first_name"], "Айгүл");
+    // The patronymic is not on Telegram's list: dropped by name, its value nowhere.
+    assert!(
+        names_dropped(&appeal["dropped_fields"], "patronymic"),
+        "{appeal}"
+    );
+    assert!(!appeals[0].raw.contains("Нұрланқызы"));
+    // Each answer was sent once: the replay was not taken for a new message.
+    let texts = api.texts_to(chat);
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Бақылау нөмірі"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Тілді таңдаңыз"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_to_consent_keeps_nothing() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 42_424_242;
+    for update in [
+        tg::text(1, chat, "ru", "/start"),
+        tg::callback(2, chat, "ru", "lang:ru"),
+        tg::callback(3, chat, "ru", "consent:no"),
+    ] {
+        assert_eq!(deliver(&gw, &update).await, 200);
+    }
+    api.wait_text(chat, "ничего не сохранили").await;
+    gw.api().wait_drained().await;
+    for stream in ["appeals.v1", "consent.v1", "subject.v1"] {
+        assert_eq!(
+            try_stream_len(&redis.url(), stream).await.unwrap(),
+            0,
+            "{stream}"
+        );
+    }
+    gw.stop();
+    let store =
+        appeal_gateway::dialogue::store::Store::open(gw.data_dir()).expect("dialogue store");
+    assert!(
+        store.load(&format!("telegram:{chat}")).unwrap().is_none(),
+        "the conversation is erased"
+    );
+}
+
+#[tokio::test]
+async fn revoke_and_stop_produce_their_subject_requests() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 9_000_001;
+    for update in &until_location(chat, "en", "Broken bench in the park") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    assert_eq!(deliver(&gw, &tg::text(20, chat, "en", "/stop")).await, 200);
+    assert_eq!(
+        deliver(&gw, &tg::text(21, chat, "en", "/revoke")).await,
+        200
+    );
+    api.wait_text(chat, "Notifications are turned off").await;
+    api.wait_text(chat, "Consent withdrawn").await;
+    let requests = wait_for_stream_len(&redis.url(), "subject.v1", 2).await;
+    let kinds: Vec<&str> = requests
+        .iter()
+        .map(|r| r.data["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opt_out_notifications", "withdraw_consent"]);
+    let messenger_key = subject_key("messenger_id", &format!("telegram:{chat}"));
+    for r in &requests {
+        assert_eq!(r.data["channel"], "telegram");
+        assert_eq!(
+            r.data["subject_keys"]["messenger_id"],
+            messenger_key.as_str()
+        );
+        assert!(
+            !r.raw.contains(&chat.to_string()),
+            "no raw chat id on subject.v1"
+        );
+    }
+    let consent = wait_for_stream_len(&redis.url(), "consent.v1", 1).await;
+    assert_eq!(consent[0].kind, "consent_withdrawn");
+    assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 0);
+    gw.stop();
+    let store =
+        appeal_gateway::dialogue::store::Store::open(gw.data_dir()).expect("dialogue store");
+    assert!(
+        store.load(&format!("telegram:{chat}")).unwrap().is_none(),
+        "the dialogue's data is erased"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_mid_conversation_resumes_it() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 31_337;
+    for update in &until_location(chat, "ru", "Не работает светофор") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Где это?").await;
+    gw.kill9();
+    gw.restart().await;
+    for update in &from_location(chat, "ru", "Петрова Анна") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["text"], "Не работает светофор");
+    assert_bot_appeal(&appeals[0].data, chat, "ru");
+}
+
+#[tokio::test]
+async fn a_25_mb_photo_is_refused_politely_and_the_text_kept() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let big = 25 * 1024 * 1024;
+    api.add_file("BQACAgIAAxkBAAIBbig", big, b"\xFF\xD8 truncated".to_vec());
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 8_080_808;
+    let caption = "Свалка мусора во дворе, Қонаев 12";
+    let mut updates = until_location(chat, "ru", "");
+    updates.pop();
+    updates.push(tg::photo_document(
+        5,
+        chat,
+        "ru",
+        "BQACAgIAAxkBAAIBbig",
+        big,
+        Some(caption),
+    ));
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "больше 20 МБ").await;
+    for update in &from_location(chat, "ru", "Ким Ольга") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["text"], caption);
+    assert!(
+        appeals[0]
+            .data
+            .get("attachments")
+            .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty))
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_and_logged_without_the_payload() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let forged = tg::text(1, 66, "ru", "/revoke injected-payload-marker");
+    assert_eq!(
+        deliver_with(&gw, &forged, Some("not-the-secret")).await,
+        401
+    );
+    assert_eq!(deliver_with(&gw, &forged, None).await, 401);
+    // A genuine update afterwards is answered; the forged ones never were.
+    assert_eq!(deliver(&gw, &tg::text(2, 67, "ru", "/start")).await, 200);
+    api.wait_text(67, "Выберите язык").await;
+    assert!(api.texts_to(66).is_empty());
+    assert!(gw.logs().contains("telegram webhook refused"));
+    assert!(!gw.logs().contains("injected-payload-marker"));
+}
+
+#[test]
+fn a_webhook_without_its_secret_refuses_to_start() {
+    let opts = GatewayOptions::new("redis://127.0.0.1:1")
+        .env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
+        .env("GATEWAY_DATA_DIR", "data");
+    let (status, _, stderr) = run_to_exit(&opts, WAIT);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("GATEWAY_TELEGRAM_WEBHOOK_SECRET"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(tg::TOKEN),
+        "the token is never printed: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn long_polling_takes_updates_without_a_webhook() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let chat = 5_550_555;
+    api.queue_update(tg::text(900, chat, "en", "/start"));
+    api.queue_update(tg::callback(901, chat, "en", "lang:en"));
+    let opts = GatewayOptions::new(&redis.url())
+        .env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
+        .env("GATEWAY_TELEGRAM_MODE", "polling")
+        .env("GATEWAY_TELEGRAM_API_URL", &api.api_url());
+    let gw = Gateway::start_with(opts).await;
+    api.wait_text(chat, "Do you agree?").await;
+    assert_eq!(api.texts_to(chat).len(), 2, "each polled update taken once");
+    // No webhook in polling mode.
+    assert_eq!(deliver(&gw, &tg::text(1, chat, "en", "/start")).await, 404);
+}

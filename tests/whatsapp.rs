@@ -1,0 +1,258 @@
+//! WhatsApp: a citizen writes to the city's WhatsApp line; the Graph API is a stand-in
+//! on loopback (`support::fake_whatsapp`), set by `GATEWAY_WHATSAPP_API_URL`.
+
+mod support;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use support::fake_whatsapp::{self as wa, FakeGraph};
+use support::*;
+
+fn options(redis: &RedisServer, graph: &FakeGraph) -> GatewayOptions {
+    GatewayOptions::new(&redis.url())
+        .env("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET)
+        .env("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN)
+        .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN)
+        .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID)
+        .env("GATEWAY_WHATSAPP_API_URL", &graph.api_url())
+}
+
+/// POSTs a notification signed with `secret` (unsigned with `None`); the HTTP status.
+async fn post(gw: &Gateway, body: &Value, secret: Option<&str>) -> u16 {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = secret.map(|s| wa::sign(s, &bytes));
+    let headers: Vec<(&str, &str)> = signature
+        .as_deref()
+        .map(|s| ("X-Hub-Signature-256", s))
+        .into_iter()
+        .collect();
+    gw.api()
+        .try_post("/whatsapp/webhook", None, Some(JSON), bytes, &headers)
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status
+}
+
+async fn deliver(gw: &Gateway, body: &Value) {
+    assert_eq!(post(gw, body, Some(wa::APP_SECRET)).await, 200);
+}
+
+fn conversation(from: &str, lang: &str, text: &str, name: &str) -> Vec<Value> {
+    let m = |v: Value| wa::message(from, "Айгүл", v);
+    vec![
+        m(wa::text(from, "wamid.A1", "Сәлем")),
+        m(wa::button_reply(
+            from,
+            "wamid.A2",
+            &format!("lang:{lang}"),
+            "…",
+        )),
+        m(wa::button_reply(from, "wamid.A3", "consent:yes", "…")),
+        // 14 categories are more than 3 reply buttons: a numbered list, answered by number.
+        m(wa::text(from, "wamid.A4", "3")),
+        m(wa::text(from, "wamid.A5", text)),
+        m(wa::location(
+            from,
+            "wamid.A6",
+            43.2567,
+            76.9286,
+            "Абай даңғылы, 52",
+        )),
+        m(wa::image(from, "wamid.A7", "1038574229876012", None)),
+        m(wa::button_reply(from, "wamid.A8", "photos:done", "…")),
+        m(wa::text(from, "wamid.A9", name)),
+        m(wa::button_reply(from, "wamid.A10", "summary:send", "…")),
+    ]
+}
+
+#[tokio::test]
+async fn a_whole_conversation_in_russian_with_replays_and_statuses_makes_one_appeal() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let jpeg = b"\xFF\xD8\xFF\xE0 a photo of an overflowing bin \xFF\xD9".to_vec();
+    graph.add_media("1038574229876012", jpeg.clone());
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77011234567";
+    let text = "Контейнеры переполнены 🗑️, двор на Сәтбаев \u{200F}";
+    for body in conversation(from, "ru", text, "Иванов Иван") {
+        deliver(&gw, &body).await;
+        // Meta retries: the same message again, and a status of what the bot sent.
+        deliver(&gw, &body).await;
+        deliver(&gw, &wa::status(from, "wamid.FAKE1", "delivered")).await;
+    }
+    let sent = graph.wait_text(from, "Номер для отслеживания").await;
+    assert!(sent.contains("OA-"), "{sent}");
+    gw.api().wait_drained().await;
+    let appeals = read_stream(&redis.url(), "appeals.v1").await;
+    assert_eq!(appeals.len(), 1, "one appeal despite replays");
+    let appeal = &appeals[0].data;
+    assert_eq!(appeal["channel"], "whatsapp");
+    assert_eq!(appeal["language"], "ru");
+    assert_eq!(appeal["category"], "roads");
+    assert_eq!(appeal["text"], "Контейнеры переполнены 🗑️, двор на Сәтбаев");
+    assert_eq!(appeal["consent"]["method"], "bot_button");
+    assert_eq!(appeal["consent"]["policy_version"], POLICY_VERSION);
+    assert_eq!(appeal["applicant"]["phones"][0], "+77011234567");
+    assert_eq!(appeal["reply_to"]["channel"], "whatsapp");
+    assert_eq!(appeal["location"]["address"], "Абай даңғылы, 52");
+    assert_eq!(
+        appeal["attachments"][0]["sha256"],
+        hex::encode(Sha256::digest(&jpeg))
+    );
+    for field in appeal["applicant"].as_object().unwrap().keys() {
+        assert!(
+            ["last_name", "first_name", "phones"].contains(&field.as_str()),
+            "{field}"
+        );
+    }
+    let texts = graph.texts_to(from);
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Номер для отслеживания"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    // Reply buttons for consent; a numbered list for the catalogue.
+    assert!(
+        texts.iter().any(|t| t.contains("[Согласен|consent:yes]")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("\n3. Дороги и тротуары")),
+        "{texts:?}"
+    );
+    let location_requests = graph
+        .sent()
+        .iter()
+        .filter(|m| m["interactive"]["type"] == "location_request_message")
+        .count();
+    assert_eq!(location_requests, 1);
+}
+
+#[tokio::test]
+async fn a_kazakh_conversation_ends_with_a_tracking_number() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    graph.add_media("1038574229876012", b"\xFF\xD8 kk photo \xFF\xD9".to_vec());
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77759876543";
+    for body in conversation(
+        from,
+        "kk",
+        "Жол бұзылған, шұңқыр үлкен 😟",
+        "Сейітова Айгүл",
+    ) {
+        deliver(&gw, &body).await;
+    }
+    graph.wait_text(from, "Бақылау нөмірі").await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["language"], "kk");
+    assert_eq!(appeals[0].data["text"], "Жол бұзылған, шұңқыр үлкен 😟");
+    assert_eq!(appeals[0].data["applicant"]["last_name"], "Сейітова");
+    assert_eq!(appeals[0].data["consent"]["method"], "bot_button");
+}
+
+#[tokio::test]
+async fn unsigned_or_wrongly_signed_posts_are_refused_and_process_nothing() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let forged = wa::message(
+        "77010000001",
+        "x",
+        wa::text("77010000001", "wamid.F1", "forged-payload-marker"),
+    );
+    assert_eq!(post(&gw, &forged, None).await, 401);
+    assert_eq!(post(&gw, &forged, Some("not-the-app-secret")).await, 401);
+    // The same message, correctly signed afterwards, is taken: the refusals claimed nothing.
+    deliver(&gw, &forged).await;
+    graph.wait_text("77010000001", "Выберите язык").await;
+    assert_eq!(graph.texts_to("77010000001").len(), 1);
+    assert!(gw.logs().contains("whatsapp webhook refused"));
+    assert!(!gw.logs().contains("forged-payload-marker"));
+}
+
+#[tokio::test]
+async fn the_verification_handshake() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let api = gw.api();
+    let ok = api
+        .get(&format!(
+            "/whatsapp/webhook?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1158201444",
+            wa::VERIFY_TOKEN
+        ))
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.text, "1158201444");
+    let wrong = api
+        .get("/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1158201444")
+        .await;
+    assert_eq!(wrong.status, 403);
+}
+
+#[tokio::test]
+async fn statuses_are_not_taken_for_messages() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    for status in ["sent", "delivered", "read", "failed"] {
+        deliver(&gw, &wa::status("77012223344", "wamid.OUT1", status)).await;
+    }
+    deliver(
+        &gw,
+        &wa::message(
+            "77012223344",
+            "x",
+            wa::text("77012223344", "wamid.S1", "/start"),
+        ),
+    )
+    .await;
+    graph.wait_text("77012223344", "Выберите язык").await;
+    assert_eq!(
+        graph.sent().len(),
+        1,
+        "only the message was answered: {:?}",
+        graph.sent()
+    );
+}
+
+#[tokio::test]
+async fn stop_and_revoke_produce_their_subject_requests() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77017654321";
+    let m = |id: &str, t: &str| wa::message(from, "x", wa::text(from, id, t));
+    deliver(&gw, &m("wamid.R1", "/stop")).await;
+    deliver(&gw, &m("wamid.R2", "/revoke")).await;
+    graph.wait_text(from, "Согласие отозвано").await;
+    let requests = wait_for_stream_len(&redis.url(), "subject.v1", 2).await;
+    let kinds: Vec<&str> = requests
+        .iter()
+        .map(|r| r.data["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opt_out_notifications", "withdraw_consent"]);
+    assert_eq!(
+        requests[1].data["subject_keys"]["phone"],
+        subject_key("phone", "+77017654321").as_str()
+    );
+    let consent = wait_for_stream_len(&redis.url(), "consent.v1", 1).await;
+    assert_eq!(consent[0].kind, "consent_withdrawn");
+}
+
+#[test]
+fn a_half_configured_line_refuses_to_start() {
+    let opts = GatewayOptions::new("redis://127.0.0.1:1")
+        .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN)
+        .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID)
+        .env("GATEWAY_DATA_DIR", "data");
+    let (status, _, stderr) = run_to_exit(&opts, WAIT);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("GATEWAY_WHATSAPP_APP_SECRET"), "{stderr}");
+    assert!(stderr.contains("GATEWAY_WHATSAPP_VERIFY_TOKEN"), "{stderr}");
+}
