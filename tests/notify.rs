@@ -1,0 +1,327 @@
+//! The way back: the case system writes a reply to `replies.v1`, the gateway delivers it
+//! to the citizen (here by SMS, through a local stand-in of an HTTP SMS provider), once,
+//! and tells the case system what happened on `deliveries.v1`.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+use support::fake_http::FakeServer;
+use support::*;
+
+const PHONE: &str = "+77015550123";
+const REPLY_TEXT: &str = "Яма на пр. Абая, 10 заделана. Спасибо за обращение!";
+
+/// What the SMS stand-in answers: the first `fail_first` requests get `fail_status`.
+#[derive(Default)]
+struct SmsState {
+    received: Vec<Value>,
+    fail_first: usize,
+    fail_status: u16,
+    seen: usize,
+}
+
+/// A stand-in of an HTTP SMS provider: `POST /send` with `{sender, to, text}`.
+fn sms_provider(fail_first: usize, fail_status: u16) -> (FakeServer, Arc<Mutex<SmsState>>) {
+    let state = Arc::new(Mutex::new(SmsState {
+        fail_first,
+        fail_status,
+        ..SmsState::default()
+    }));
+    let shared = web::Data::from(Arc::clone(&state));
+    let server = FakeServer::start(move |cfg| {
+        cfg.app_data(shared.clone()).route(
+            "/send",
+            web::post().to(
+                |state: web::Data<Mutex<SmsState>>, body: web::Json<Value>| async move {
+                    let mut state = state.lock().expect("sms state");
+                    state.seen += 1;
+                    if state.seen <= state.fail_first {
+                        return HttpResponse::build(
+                            actix_web::http::StatusCode::from_u16(state.fail_status)
+                                .expect("status"),
+                        )
+                        .finish();
+                    }
+                    state.received.push(body.into_inner());
+                    HttpResponse::Ok().json(json!({"status": "queued"}))
+                },
+            ),
+        );
+    });
+    (server, state)
+}
+
+async fn gateway(redis: &RedisServer, sms: &FakeServer, extra: &[(&str, &str)]) -> Gateway {
+    let mut opts = GatewayOptions::new(&redis.url())
+        .env("GATEWAY_SMS_API_URL", &format!("{}/send", sms.base()))
+        .env("GATEWAY_SMS_API_KEY", "sms-key-for-tests")
+        .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+        .env("GATEWAY_SMS_QUIET_HOURS", "off")
+        .env("GATEWAY_NOTIFY_RETRY_BASE_MS", "50")
+        .env("GATEWAY_INSTANCE", "gateway-a");
+    for (k, v) in extra {
+        opts = opts.env(k, v);
+    }
+    Gateway::start_with(opts).await
+}
+
+/// The case system's side: one reply, as it would `XADD` it.
+async fn send_reply(redis: &RedisServer, reply: &Value) -> String {
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let id = ulid::Ulid::new().to_string();
+    redis::cmd("XADD")
+        .arg(stream_key("replies.v1"))
+        .arg("*")
+        .arg("id")
+        .arg(&id)
+        .arg("type")
+        .arg("reply")
+        .arg("data")
+        .arg(reply.to_string())
+        .query_async::<String>(&mut conn)
+        .await
+        .expect("XADD reply");
+    id
+}
+
+fn reply(status: &str, extra: Value) -> Value {
+    let mut reply = json!({
+        "schema_version": 1,
+        "id": "01KAPPEAL00000000000000000",
+        "tracking_number": "OA-7K3M-9QX2",
+        "reply_to": {"channel": "sms", "address": PHONE},
+        "status": status,
+        "language": "ru",
+        "text": {"ru": REPLY_TEXT, "kk": "Абай даңғылы, 10 мекенжайындағы шұңқыр жөнделді."},
+    });
+    if let (Some(reply), Some(extra)) = (reply.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            reply.insert(k.clone(), v.clone());
+        }
+    }
+    reply
+}
+
+async fn receipts(redis: &RedisServer, n: usize) -> Vec<Entry> {
+    wait_for_stream_len(&redis.url(), "deliveries.v1", n).await
+}
+
+fn sms_count(state: &Arc<Mutex<SmsState>>) -> usize {
+    state.lock().expect("sms state").received.len()
+}
+
+/// Gives the notifier time to do something it must not do (a second send).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+async fn pending(redis: &RedisServer) -> i64 {
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(stream_key("replies.v1"))
+        .arg("gateway")
+        .query_async(&mut conn)
+        .await
+        .expect("XPENDING");
+    match summary {
+        redis::Value::Array(parts) => match parts.first() {
+            Some(redis::Value::Int(n)) => *n,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_reaches_the_citizen_by_sms_once_in_the_language_of_the_appeal() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    let _gw = gateway(&redis, &sms, &[]).await;
+    let reply_id = send_reply(&redis, &reply("resolved", json!({}))).await;
+
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.kind, "delivery");
+    assert_eq!(receipt.data["reply_id"], reply_id.as_str());
+    assert_eq!(receipt.data["status"], "delivered");
+    assert_eq!(receipt.data["channel"], "sms");
+    settle().await;
+    let sent = state.lock().expect("sms state").received.clone();
+    assert_eq!(sent.len(), 1, "exactly one SMS: {sent:?}");
+    assert_eq!(sent[0]["to"], PHONE);
+    assert_eq!(sent[0]["sender"], "OpenAlmaty");
+    assert_eq!(
+        sent[0]["text"], REPLY_TEXT,
+        "the Russian text for a Russian appeal"
+    );
+    assert_eq!(
+        pending(&redis).await,
+        0,
+        "acknowledged once the provider accepted it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_failing_twice_then_succeeding_yields_one_message() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(2, 503);
+    let _gw = gateway(&redis, &sms, &[]).await;
+    send_reply(&redis, &reply("in_progress", json!({}))).await;
+
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["status"], "delivered");
+    assert_eq!(receipt.data["attempts"], 3);
+    settle().await;
+    assert_eq!(sms_count(&state), 1);
+    assert_eq!(state.lock().expect("sms state").seen, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_left_pending_by_a_dead_instance_is_delivered_by_another_once() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    // An instance took the reply and died before delivering it.
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream_key("replies.v1"))
+        .arg("gateway")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async::<()>(&mut conn)
+        .await
+        .expect("group");
+    send_reply(&redis, &reply("resolved", json!({}))).await;
+    let taken: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("gateway")
+        .arg("gateway-dead")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(stream_key("replies.v1"))
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .expect("XREADGROUP");
+    assert!(
+        matches!(taken, redis::Value::Array(ref a) if !a.is_empty()),
+        "the dead instance took it"
+    );
+    assert_eq!(pending(&redis).await, 1);
+
+    let _gw = gateway(&redis, &sms, &[("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS", "1")]).await;
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["status"], "delivered");
+    settle().await;
+    assert_eq!(
+        sms_count(&state),
+        1,
+        "delivered once after the claim timeout"
+    );
+    assert_eq!(pending(&redis).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_opt_out_stops_updates_but_not_the_answer_and_a_withdrawal_stops_everything() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    let gw = gateway(&redis, &sms, &[]).await;
+    let api = gw.api();
+    api.post_subject_request(&json!({
+        "kind": "opt_out_notifications", "channel": "api", "subject": {"phone": "8 701 555 01 23"}
+    }))
+    .await
+    .expect_status(202);
+    wait_for_stream_len(&redis.url(), "subject.v1", 1).await;
+
+    send_reply(&redis, &reply("in_progress", json!({}))).await;
+    let first = receipts(&redis, 1).await;
+    assert_eq!(
+        first[0].data["status"], "suppressed",
+        "an update after an opt-out"
+    );
+    send_reply(&redis, &reply("resolved", json!({}))).await;
+    let second = receipts(&redis, 2).await;
+    assert_eq!(
+        second[1].data["status"], "delivered",
+        "the answer to the appeal still goes"
+    );
+    assert_eq!(sms_count(&state), 1);
+
+    api.post_subject_request(&json!({
+        "kind": "withdraw_consent", "channel": "api", "subject": {"phone": PHONE}
+    }))
+    .await
+    .expect_status(202);
+    wait_for_stream_len(&redis.url(), "subject.v1", 2).await;
+    send_reply(&redis, &reply("resolved", json!({}))).await;
+    let third = receipts(&redis, 3).await;
+    assert_eq!(
+        third[2].data["status"], "suppressed",
+        "nothing after a withdrawal"
+    );
+    settle().await;
+    assert_eq!(sms_count(&state), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undeliverable_reply_is_parked_without_personal_data() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(usize::MAX, 400);
+    let gw = gateway(&redis, &sms, &[]).await;
+    send_reply(&redis, &reply("resolved", json!({}))).await;
+
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["status"], "failed");
+    let parked = wait_for_stream_len(&redis.url(), "deadletter.v1", 1)
+        .await
+        .remove(0);
+    assert_eq!(parked.kind, "undeliverable");
+    assert_eq!(parked.data["reason"], "rejected_by_provider");
+    for secret in [PHONE, "7015550123", "Абая", "заделана"] {
+        assert!(
+            !parked.raw.contains(secret),
+            "the dead letter holds {secret}: {}",
+            parked.raw
+        );
+        assert!(!receipt.raw.contains(secret), "the receipt holds {secret}");
+        assert!(!gw.logs().contains(secret), "the log holds {secret}");
+    }
+    assert_eq!(sms_count(&state), 0);
+    assert_eq!(pending(&redis).await, 0, "parked replies are acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sms_waits_out_quiet_hours_unless_urgent() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    // Quiet hours around the current hour in Almaty (UTC+5).
+    let hour = (time::OffsetDateTime::now_utc().hour() + 5) % 24;
+    let quiet = format!("{hour}-{}", (hour + 1) % 24);
+    let _gw = gateway(&redis, &sms, &[("GATEWAY_SMS_QUIET_HOURS", &quiet)]).await;
+    send_reply(&redis, &reply("in_progress", json!({}))).await;
+    send_reply(
+        &redis,
+        &reply(
+            "resolved",
+            json!({"urgent": true, "text": "Срочно: перекрытие дороги"}),
+        ),
+    )
+    .await;
+
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["status"], "delivered");
+    settle().await;
+    let sent = state.lock().expect("sms state").received.clone();
+    assert_eq!(sent.len(), 1, "only the urgent one: {sent:?}");
+    assert_eq!(sent[0]["text"], "Срочно: перекрытие дороги");
+    assert_eq!(
+        pending(&redis).await,
+        1,
+        "the other waits, pending, for the morning"
+    );
+}
