@@ -13,9 +13,27 @@ use crate::appeal::Language;
 
 /// Every message file, by language.
 const SOURCES: [(&str, &[&str]); 3] = [
-    ("kk", &[include_str!("../templates/i18n/kk/errors.ftl")]),
-    ("ru", &[include_str!("../templates/i18n/ru/errors.ftl")]),
-    ("en", &[include_str!("../templates/i18n/en/errors.ftl")]),
+    (
+        "kk",
+        &[
+            include_str!("../templates/i18n/kk/errors.ftl"),
+            include_str!("../templates/i18n/kk/mail.ftl"),
+        ],
+    ),
+    (
+        "ru",
+        &[
+            include_str!("../templates/i18n/ru/errors.ftl"),
+            include_str!("../templates/i18n/ru/mail.ftl"),
+        ],
+    ),
+    (
+        "en",
+        &[
+            include_str!("../templates/i18n/en/errors.ftl"),
+            include_str!("../templates/i18n/en/mail.ftl"),
+        ],
+    ),
 ];
 
 /// The message bundles, one per language.

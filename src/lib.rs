@@ -28,6 +28,7 @@
 
 pub mod analytics;
 pub mod appeal;
+pub mod attachments;
 pub mod catalogue;
 pub mod channels;
 pub mod config;

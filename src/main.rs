@@ -9,6 +9,7 @@ use actix_web::web;
 use clap::{Parser, Subcommand};
 
 use appeal_gateway::catalogue::Catalogue;
+use appeal_gateway::channels::email;
 use appeal_gateway::config::Config;
 use appeal_gateway::http::{self, AppState};
 use appeal_gateway::intake::Context;
@@ -44,6 +45,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Read one email message on standard input (an MTA's pipe transport). Exit 0 once
+    /// it is durable, 75 (EX_TEMPFAIL) when it is not, so the MTA retries.
+    IngestEmail,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
         Command::Schemas { out, check } => write_schemas(&out, check),
+        Command::IngestEmail => ingest_email(cli.config),
     }
 }
 
@@ -74,6 +79,21 @@ fn write_schemas(out: &std::path::Path, check: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn ingest_email(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("appeal-gateway: configuration error: {problem}");
+            }
+            // The MTA keeps the message until the configuration is fixed.
+            return ExitCode::from(email::ingest::EXIT_TEMPFAIL);
+        }
+    };
+    logging::init(&config.log, config.log_format);
+    ExitCode::from(email::ingest::run(&config))
 }
 
 /// Refuses the start with one line per problem.

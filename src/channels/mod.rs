@@ -2,3 +2,4 @@
 //! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
 
 pub mod api;
+pub mod email;
