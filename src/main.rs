@@ -157,12 +157,17 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let forwarding = actix_web::rt::spawn(forwarder.run(stopped));
+        let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
+        let imap = email::imap_poller(&config, state.clone().into_inner(), stopped)
+            .map(actix_web::rt::spawn);
         let server = http::serve(state, config.bind)?;
         tracing::info!(bind = %config.bind, data_dir = %config.data_dir.display(), "appeal gateway serving");
         let served = server.await;
         let _ = stop.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forwarding).await;
+        if let Some(imap) = imap {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), imap).await;
+        }
         tracing::info!("appeal gateway stopped");
         served
     });

@@ -464,6 +464,45 @@ impl EmailChannel {
     }
 }
 
+/// The IMAP poller of `serve`, if `GATEWAY_IMAP_URL` is set; each way of the channel
+/// that lacks its settings says once that it is off.
+pub fn imap_poller<S>(
+    config: &crate::config::Config,
+    state: std::sync::Arc<S>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Option<impl std::future::Future<Output = ()> + use<S>>
+where
+    S: AsRef<Gateway> + Send + Sync + 'static,
+{
+    let acks = match (&config.mail.smtp_url, &config.mail.mail_from) {
+        (Some(url), Some(from)) => Acknowledger::new(url, from)
+            .map_err(|e| tracing::error!(error = %e, "acknowledgements by email are off"))
+            .ok(),
+        _ => {
+            tracing::info!("acknowledgements by email are off: GATEWAY_SMTP_URL is not set");
+            None
+        }
+    };
+    let Some(url) = &config.mail.imap_url else {
+        tracing::info!("email intake over IMAP is off: GATEWAY_IMAP_URL is not set");
+        return None;
+    };
+    let target = imap::ImapTarget::parse(url)
+        .map_err(|e| tracing::error!(error = e, "GATEWAY_IMAP_URL unusable; IMAP intake is off"))
+        .ok()?;
+    let channel = EmailChannel {
+        data_dir: config.data_dir.clone(),
+        acks,
+    };
+    Some(imap::run(
+        target,
+        config.mail.imap_processed_folder.clone(),
+        channel,
+        state,
+        shutdown,
+    ))
+}
+
 /// The kind a non-photo attachment is recorded under in `dropped_fields`.
 fn kind_of(content_type: &str) -> &'static str {
     if content_type.starts_with("image/") {
