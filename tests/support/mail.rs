@@ -193,3 +193,128 @@ pub fn ingest(opts: &GatewayOptions, message: &[u8]) -> (ExitStatus, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A real IMAP server (Debian's `dovecot-imapd`) configured into a temporary directory,
+/// plain IMAP on a free loopback port, one user `intake` with Maildir storage.
+pub struct Dovecot {
+    port: u16,
+    dir: TempDir,
+    child: Child,
+}
+
+pub const IMAP_USER: &str = "intake";
+pub const IMAP_PASSWORD: &str = "intake-secret";
+
+impl Dovecot {
+    pub fn start() -> Dovecot {
+        let dir = tempfile::Builder::new()
+            .prefix("dovecot-")
+            .tempdir()
+            .unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        for sub in ["run", "state", "home"] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        fs::write(
+            dir.path().join("passwd"),
+            format!("{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n"),
+        )
+        .unwrap();
+        let conf = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
+             mail_location = maildir:~/Maildir\nfirst_valid_uid = 0\n\
+             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service anvil {{\n  chroot =\n}}\n"
+        );
+        // Dovecot refuses to be root for a mailbox: it runs as `dovecot`, and the test
+        // (perhaps root) delivers into directories both may write.
+        let md = dir.path().join("home").join(IMAP_USER).join("Maildir");
+        for sub in ["tmp", "new", "cur"] {
+            fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        for p in [
+            dir.path().join("home"),
+            dir.path().join("home").join(IMAP_USER),
+            md.clone(),
+            md.join("tmp"),
+            md.join("new"),
+            md.join("cur"),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        let conf_path = dir.path().join("dovecot.conf");
+        fs::write(&conf_path, conf).unwrap();
+        let child = Command::new(std::env::var("DOVECOT").unwrap_or_else(|_| "dovecot".into()))
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dovecot (apt-get install dovecot-imapd)");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "dovecot did not listen; its log:\n{}",
+                fs::read_to_string(dir.path().join("dovecot.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Dovecot { port, dir, child }
+    }
+
+    /// `GATEWAY_IMAP_URL` for the user's INBOX.
+    pub fn url(&self) -> String {
+        format!(
+            "imap://{IMAP_USER}:{IMAP_PASSWORD}@127.0.0.1:{}/INBOX",
+            self.port
+        )
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("home").join(IMAP_USER).join("Maildir")
+    }
+
+    /// Delivers a message into the INBOX (as the MTA's local delivery would).
+    pub fn deliver(&self, name: &str, message: &[u8]) {
+        let md = self.maildir();
+        for sub in ["tmp", "new", "cur"] {
+            fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        let tmp = md.join("tmp").join(name);
+        fs::write(&tmp, message).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o666)).unwrap();
+        }
+        fs::rename(&tmp, md.join("new").join(name)).unwrap();
+    }
+
+    /// Messages in a folder (`""` for the INBOX, else e.g. `Processed`).
+    pub fn count(&self, folder: &str) -> usize {
+        let base = if folder.is_empty() {
+            self.maildir()
+        } else {
+            self.maildir().join(format!(".{folder}"))
+        };
+        ["new", "cur"]
+            .iter()
+            .map(|s| fs::read_dir(base.join(s)).map(|r| r.count()).unwrap_or(0))
+            .sum()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
