@@ -197,6 +197,42 @@ impl AttachmentStore {
     }
 }
 
+/// A photo as stored by a channel that writes it at once (email).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPhoto {
+    pub content_type: &'static str,
+    /// Size of the cleaned file in bytes.
+    pub size: u64,
+    /// SHA-256 of the cleaned file, lower-case hex: also its name.
+    pub sha256: String,
+}
+
+/// Why [`store_photo`] kept nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Not a photo the gateway can clean (or over the size limit).
+    #[error("not a photo the gateway can clean")]
+    NotAPhoto,
+    /// The disk refused it.
+    #[error("storing a photo: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Cleans a photo and stores it under `data_dir`, synced to disk before this returns.
+pub fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
+    let photo = clean(Bytes::copy_from_slice(bytes)).map_err(|_| StoreError::NotAPhoto)?;
+    let store = AttachmentStore::new(data_dir);
+    let path = store
+        .path(&photo.sha256)
+        .ok_or_else(|| std::io::Error::other("bad sha256"))?;
+    write_synced(&path, &photo.bytes)?;
+    Ok(StoredPhoto {
+        content_type: photo.image_type.content_type(),
+        size: photo.bytes.len() as u64,
+        sha256: photo.sha256,
+    })
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());

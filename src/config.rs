@@ -86,6 +86,16 @@ pub struct RawConfig {
     pub whatsapp_phone_number_id: Option<String>,
     /// Graph API base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
     pub whatsapp_api_url: Option<String>,
+    /// Mailbox the IMAP poller reads (`GATEWAY_IMAP_URL`), `imaps://user:pass@host:port/INBOX`
+    /// or `imap://…` (STARTTLS unless the host is loopback). Unset: IMAP intake is off.
+    pub imap_url: Option<String>,
+    /// Folder mail is moved to once its appeal is durable (`GATEWAY_IMAP_PROCESSED_FOLDER`).
+    pub imap_processed_folder: String,
+    /// SMTP server of the acknowledgements (`GATEWAY_SMTP_URL`), `smtp://user:pass@host:port`
+    /// (STARTTLS when offered) or `smtps://…`. Unset: no acknowledgements by email.
+    pub smtp_url: Option<String>,
+    /// Sender of the acknowledgements (`GATEWAY_MAIL_FROM`), e.g. `open-almaty@almatydc.kz`.
+    pub mail_from: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -123,6 +133,10 @@ impl Default for RawConfig {
             whatsapp_access_token: None,
             whatsapp_phone_number_id: None,
             whatsapp_api_url: None,
+            imap_url: None,
+            imap_processed_folder: "Processed".into(),
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }
@@ -166,10 +180,21 @@ pub struct Config {
     pub telegram: Option<crate::channels::telegram::TelegramConfig>,
     /// The WhatsApp line, when configured.
     pub whatsapp: Option<crate::channels::whatsapp::WhatsappConfig>,
+    /// The email channel's settings (see [`crate::channels::email`]).
+    pub mail: MailConfig,
+}
+
+/// The email channel's settings, checked. Each way is off when its settings are absent.
+#[derive(Debug, Clone, Default)]
+pub struct MailConfig {
+    pub imap_url: Option<String>,
+    pub imap_processed_folder: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 32] = [
+const ENV_NAMES: [(&str, &str); 36] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -208,6 +233,10 @@ const ENV_NAMES: [(&str, &str); 32] = [
         "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
     ),
     ("whatsapp_api_url", "GATEWAY_WHATSAPP_API_URL"),
+    ("imap_url", "GATEWAY_IMAP_URL"),
+    ("imap_processed_folder", "GATEWAY_IMAP_PROCESSED_FOLDER"),
+    ("smtp_url", "GATEWAY_SMTP_URL"),
+    ("mail_from", "GATEWAY_MAIL_FROM"),
 ];
 
 /// Keys whose environment value is a number.
@@ -301,6 +330,7 @@ impl Config {
                 "GATEWAY_STREAM_PREFIX: only printable ASCII without spaces or `*`".to_owned(),
             );
         }
+        let mail = check_mail(&raw, &mut problems);
         let (subject_key_secret, subject_key_is_default) = match raw.subject_key_secret {
             None => (DEVELOPMENT_SUBJECT_SECRET.to_owned(), true),
             Some(s) if s.len() < 16 => {
@@ -419,7 +449,52 @@ impl Config {
             form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
             telegram,
             whatsapp,
+            mail,
         })
+    }
+}
+
+/// The email settings: URLs must parse (the problem never quotes them, they hold
+/// passwords); acknowledgements need both the SMTP URL and the sender.
+fn check_mail(raw: &RawConfig, problems: &mut Vec<String>) -> MailConfig {
+    let set = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (imap_url, smtp_url, mail_from) =
+        (set(&raw.imap_url), set(&raw.smtp_url), set(&raw.mail_from));
+    if let Some(url) = &imap_url
+        && crate::channels::email::imap::ImapTarget::parse(url).is_err()
+    {
+        problems.push(
+            "GATEWAY_IMAP_URL: not a URL such as imaps://user:pass@host:993/INBOX".to_owned(),
+        );
+    }
+    if let Some(url) = &smtp_url
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        problems.push("GATEWAY_SMTP_URL: not a URL such as smtp://user:pass@host:587".to_owned());
+    }
+    if let Some(from) = &mail_from
+        && crate::normalize::email(from).is_err()
+    {
+        problems.push("GATEWAY_MAIL_FROM: not an email address".to_owned());
+    }
+    if smtp_url.is_some() != mail_from.is_some() {
+        problems.push(
+            "GATEWAY_MAIL_FROM: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM go together".to_owned(),
+        );
+    }
+    if raw.imap_processed_folder.trim().is_empty() {
+        problems.push("GATEWAY_IMAP_PROCESSED_FOLDER: must not be empty".to_owned());
+    }
+    MailConfig {
+        imap_url,
+        imap_processed_folder: raw.imap_processed_folder.trim().to_owned(),
+        smtp_url,
+        mail_from,
     }
 }
 

@@ -19,6 +19,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/errors.ftl"),
             include_str!("../templates/i18n/kk/web.ftl"),
             include_str!("../templates/i18n/kk/bot.ftl"),
+            include_str!("../templates/i18n/kk/mail.ftl"),
         ],
     ),
     (
@@ -27,6 +28,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/errors.ftl"),
             include_str!("../templates/i18n/ru/web.ftl"),
             include_str!("../templates/i18n/ru/bot.ftl"),
+            include_str!("../templates/i18n/ru/mail.ftl"),
         ],
     ),
     (
@@ -35,6 +37,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/errors.ftl"),
             include_str!("../templates/i18n/en/web.ftl"),
             include_str!("../templates/i18n/en/bot.ftl"),
+            include_str!("../templates/i18n/en/mail.ftl"),
         ],
     ),
 ];

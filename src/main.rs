@@ -9,6 +9,7 @@ use actix_web::web;
 use clap::{Parser, Subcommand};
 
 use appeal_gateway::catalogue::Catalogue;
+use appeal_gateway::channels::email;
 use appeal_gateway::channels::{telegram::Telegram, whatsapp::Whatsapp};
 use appeal_gateway::config::Config;
 use appeal_gateway::dialogue::{self, dedupe::Dedupe};
@@ -49,6 +50,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Read one email message on standard input (an MTA's pipe transport). Exit 0 once
+    /// it is durable, 75 (EX_TEMPFAIL) when it is not, so the MTA retries.
+    IngestEmail,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
         Command::Schemas { out, check } => write_schemas(&out, check),
+        Command::IngestEmail => ingest_email(cli.config),
     }
 }
 
@@ -79,6 +84,21 @@ fn write_schemas(out: &std::path::Path, check: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn ingest_email(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("appeal-gateway: configuration error: {problem}");
+            }
+            // The MTA keeps the message until the configuration is fixed.
+            return ExitCode::from(email::ingest::EXIT_TEMPFAIL);
+        }
+    };
+    logging::init(&config.log, config.log_format);
+    ExitCode::from(email::ingest::run(&config))
 }
 
 /// Refuses the start with one line per problem.
@@ -200,7 +220,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
-        let notifying = actix_web::rt::spawn(notifier.run(stopped));
+        let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
                 actix_web::rt::spawn(dialogue::Engine::sweep_forever(
             dialogue_store,
             std::time::Duration::from_secs(600),
@@ -212,12 +232,17 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         if let Some(whatsapp) = &whatsapp {
             whatsapp.start();
         }
+        let imap = email::imap_poller(&config, state.clone().into_inner(), stopped)
+            .map(actix_web::rt::spawn);
         let server = http::serve(state, config.bind)?;
         tracing::info!(bind = %config.bind, data_dir = %config.data_dir.display(), "appeal gateway serving");
         let served = server.await;
         let _ = stop.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forwarding).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), notifying).await;
+        if let Some(imap) = imap {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), imap).await;
+        }
         tracing::info!("appeal gateway stopped");
         served
     });

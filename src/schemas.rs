@@ -8,6 +8,7 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 
 use crate::analytics::AppealStats;
 use crate::appeal::Appeal;
+use crate::channels::email::messages::{AppealAddition, QuarantinedMessage};
 use crate::consent::ConsentEvent;
 use crate::subject::SubjectRequest;
 
@@ -48,6 +49,20 @@ pub fn all() -> Vec<(&'static str, String)> {
             render::<crate::notify::reply::Undeliverable>(
                 "undeliverable",
                 "A reply that could not be delivered, on deadletter.v1 (no text, no address).",
+            ),
+        ),
+        (
+            "appeal_addition.schema.json",
+            render::<AppealAddition>(
+                "appeal_addition",
+                "A citizen's addition to an appeal on appeals.v1 (same id as the appeal).",
+            ),
+        ),
+        (
+            "quarantined_message.schema.json",
+            render::<QuarantinedMessage>(
+                "quarantined_message",
+                "A message that could not be read, kept in quarantine, on deadletter.v1.",
             ),
         ),
         (

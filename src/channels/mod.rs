@@ -2,6 +2,7 @@
 //! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
 
 pub mod api;
+pub mod email;
 pub mod telegram;
 pub mod web_form;
 pub mod whatsapp;

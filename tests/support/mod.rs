@@ -1229,3 +1229,6 @@ pub async fn wait_count(counter: &AtomicUsize, n: usize, what: &str) {
     })
     .await
 }
+
+/// Mail helpers of the email channel: an SMTP sink, `ingest-email`, IMAP.
+pub mod mail;

@@ -1,0 +1,123 @@
+//! Acknowledgements by email (`lettre` over SMTP): threaded under the citizen's mail
+//! (`In-Reply-To`, `References`), with our own `Message-ID` (lettre sets none, and the
+//! thread depends on it), marked `Auto-Submitted: auto-replied` (RFC 3834) so that
+//! another machine's auto-responder does not answer and start a loop.
+
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+/// One acknowledgement to send.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The citizen's address.
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Our Message-ID, `<…@domain>`: derived from the record it answers, so a resent
+    /// acknowledgement is recognisably the same mail.
+    pub message_id: String,
+    /// The citizen's Message-ID.
+    pub in_reply_to: Option<String>,
+    /// The citizen's References, then their Message-ID.
+    pub references: Vec<String>,
+}
+
+/// Sends acknowledgements through the configured SMTP server.
+#[derive(Clone)]
+pub struct Acknowledger {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    domain: String,
+}
+
+impl std::fmt::Debug for Acknowledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acknowledger(..)")
+    }
+}
+
+/// `Auto-Submitted: auto-replied` (RFC 3834).
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-replied".to_owned())
+    }
+}
+
+impl Acknowledger {
+    /// From `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`. The error never quotes the URL
+    /// (it may hold a password).
+    pub fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|_| "GATEWAY_SMTP_URL: not a usable SMTP URL".to_owned())?
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| "GATEWAY_MAIL_FROM: not an email address".to_owned())?;
+        let domain = from.email.domain().to_owned();
+        Ok(Acknowledger {
+            transport,
+            from,
+            domain,
+        })
+    }
+
+    /// A Message-ID of ours for `token` (a ULID).
+    pub fn message_id(&self, kind: &str, token: &str) -> String {
+        format!("<{kind}.{token}@{}>", self.domain)
+    }
+
+    /// Sends one reply. The error names the step, never an address.
+    pub async fn send(&self, reply: &Reply) -> Result<(), String> {
+        let to: Mailbox = reply
+            .to
+            .parse()
+            .map_err(|_| "recipient is not an address".to_owned())?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(reply.subject.clone())
+            .message_id(Some(reply.message_id.clone()))
+            .header(AutoSubmitted)
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(id) = &reply.in_reply_to {
+            builder = builder.in_reply_to(id.clone());
+        }
+        if !reply.references.is_empty() {
+            builder = builder.references(reply.references.join(" "));
+        }
+        let message = builder
+            .body(reply.body.clone())
+            .map_err(|e| format!("building the message: {e}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("smtp: {}", describe(&e)))
+    }
+}
+
+/// An SMTP error without the server's text (it can echo an address).
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("server answered {code}"),
+        None if e.is_transient() => "transient failure".to_owned(),
+        None if e.is_permanent() => "permanent failure".to_owned(),
+        None => "connection failed".to_owned(),
+    }
+}
+
+/// `<id>` for an id given with or without its angle brackets.
+pub fn bracketed(id: &str) -> String {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    format!("<{id}>")
+}

@@ -1,0 +1,15 @@
+# Acknowledgements of the email channel.
+mail-ack-subject = Your appeal is received
+mail-ack-body = Hello! Your appeal is registered under the number { $tracking }. You will get an answer within 15 working days.
+mail-ack-consent = By sending your mail you consented to the processing of your personal data (clause 7.1 of the Open Almaty personal-data regulation): { $regulation }
+mail-ack-not-kept = These attachments were not kept (only photographs are accepted):
+    { $files }
+mail-ack-reply-hint = To add to your appeal, reply to this mail and keep the number in the subject.
+mail-addition-subject = Addition to your appeal received
+mail-addition-body = Your addition is attached to the appeal { $tracking }.
+mail-marker-opt_out_notifications-subject = You are unsubscribed from notifications
+mail-marker-opt_out_notifications-body = Open Almaty will no longer send informational messages to this address.
+mail-marker-update_data-subject = Your request to update your personal data is received
+mail-marker-update_data-body = Your request to update your personal data is received; the operator will contact you at this address.
+mail-marker-withdraw_consent-subject = Your withdrawal of consent is received
+mail-marker-withdraw_consent-body = Your withdrawal of consent to the processing of your personal data is received and recorded.

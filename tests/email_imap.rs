@@ -1,0 +1,53 @@
+//! The gateway reads the city's mailbox over IMAP (a real Dovecot): each mail becomes a
+//! durable record and only then leaves the INBOX for the processed folder; a mail seen
+//! again (a crash between "durable" and "moved") is not a second appeal.
+
+mod support;
+
+use support::mail::*;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_is_moved_to_processed_once_its_appeal_is_durable_and_never_doubled() {
+    let redis = RedisServer::new();
+    let smtp = SmtpSink::start();
+    let imap = Dovecot::start();
+    imap.deliver("1.eml", &fixture("cp1251_plain.eml"));
+    imap.deliver("2.eml", &fixture("marker_optout_kk.eml"));
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_IMAP_URL", &imap.url())
+            .env("GATEWAY_SMTP_URL", &smtp.url())
+            .env("GATEWAY_MAIL_FROM", MAIL_FROM),
+    )
+    .await;
+
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["consent"]["method"], "by_submission");
+    wait_for_stream_len(&redis.url(), "subject.v1", 1).await;
+    wait_until("both mails in Processed", WAIT, || async {
+        match (imap.count(""), imap.count("Processed")) {
+            (0, 2) => Ok(()),
+            other => Err(format!("(inbox, processed) = {other:?}")),
+        }
+    })
+    .await;
+
+    // The same mail again, as after a crash before the move: moved, not a new appeal.
+    imap.deliver("1-again.eml", &fixture("cp1251_plain.eml"));
+    wait_until("the repeat in Processed", WAIT, || async {
+        match (imap.count(""), imap.count("Processed")) {
+            (0, 3) => Ok(()),
+            other => Err(format!("(inbox, processed) = {other:?}")),
+        }
+    })
+    .await;
+    gw.api().wait_drained().await;
+    assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 1);
+    assert!(smtp.messages().len() >= 2, "acknowledged");
+    assert_none_in(
+        &gw.logs(),
+        &["ivanov.cp1251", "Иванов", "intake-secret"],
+        "the gateway's log",
+    );
+}
