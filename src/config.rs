@@ -64,6 +64,9 @@ pub struct RawConfig {
     pub notify_claim_timeout_secs: u64,
     /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
     pub holidays: String,
+    /// The approved WhatsApp template for replies outside the 24-hour window, with two
+    /// body parameters: tracking number and status (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`).
+    pub whatsapp_reply_template: String,
     /// Citizen form submissions (POSTs of `/`, `/budget/`) allowed per client address and
     /// minute, beyond which the answer is 429 (`GATEWAY_FORM_RATE_PER_MINUTE`).
     pub form_rate_per_minute: u64,
@@ -123,6 +126,7 @@ impl Default for RawConfig {
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
+            whatsapp_reply_template: "appeal_status_update".into(),
             form_rate_per_minute: 10,
             telegram_bot_token: None,
             telegram_webhook_secret: None,
@@ -175,6 +179,7 @@ pub struct Config {
     pub notify_retry_base: Duration,
     pub notify_claim_timeout: Duration,
     pub calendar: crate::notify::deadline::Calendar,
+    pub whatsapp_reply_template: String,
     pub form_rate_per_minute: u32,
     /// The Telegram bot, when configured.
     pub telegram: Option<crate::channels::telegram::TelegramConfig>,
@@ -194,7 +199,7 @@ pub struct MailConfig {
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 36] = [
+const ENV_NAMES: [(&str, &str); 37] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -221,6 +226,7 @@ const ENV_NAMES: [(&str, &str); 36] = [
         "GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS",
     ),
     ("holidays", "GATEWAY_HOLIDAYS"),
+    ("whatsapp_reply_template", "GATEWAY_WHATSAPP_REPLY_TEMPLATE"),
     ("telegram_bot_token", "GATEWAY_TELEGRAM_BOT_TOKEN"),
     ("telegram_webhook_secret", "GATEWAY_TELEGRAM_WEBHOOK_SECRET"),
     ("telegram_api_url", "GATEWAY_TELEGRAM_API_URL"),
@@ -446,6 +452,7 @@ impl Config {
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
+            whatsapp_reply_template: raw.whatsapp_reply_template.clone(),
             form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
             telegram,
             whatsapp,

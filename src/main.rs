@@ -17,7 +17,6 @@ use appeal_gateway::http::{self, AppState};
 use appeal_gateway::intake::Context;
 use appeal_gateway::metrics::Metrics;
 use appeal_gateway::notify::routes::Routes;
-use appeal_gateway::notify::sms::Sms;
 use appeal_gateway::notify::{Notifier, NotifierConfig};
 use appeal_gateway::outbox::Outbox;
 use appeal_gateway::pipeline::Gateway;
@@ -196,12 +195,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let notifier = Notifier {
         client: forwarder.client.clone(),
         prefix: config.stream_prefix.clone(),
-        routes: Routes {
-            sms: config
-                .sms
-                .clone()
-                .map(|(url, key, sender)| Sms::new(url, key, sender, config.sms_max_parts)),
-        },
+        routes: Routes::from_config(&config),
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         config: NotifierConfig {
             consumer: config.instance.clone(),

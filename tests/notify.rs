@@ -325,3 +325,137 @@ async fn sms_waits_out_quiet_hours_unless_urgent() {
         "the other waits, pending, for the morning"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The other routes: Telegram, WhatsApp, email.
+
+use support::fake_telegram::{self as tg, FakeBotApi};
+use support::fake_whatsapp::{self as wa, FakeGraph};
+use support::mail::SmtpSink;
+
+fn reply_to(channel: &str, address: &str, status: &str) -> Value {
+    reply(
+        status,
+        json!({"reply_to": {"channel": channel, "address": address}}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_telegram_appeal_is_answered_in_its_chat() {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let bot = FakeBotApi::start();
+    let _gw = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN),
+            ("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET),
+            ("GATEWAY_TELEGRAM_API_URL", &bot.api_url()),
+        ],
+    )
+    .await;
+    send_reply(&redis, &reply_to("telegram", "555000111", "resolved")).await;
+    let text = bot.wait_text(555000111, REPLY_TEXT).await;
+    assert!(text.contains("OA-7K3M-9QX2"), "{text}");
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["channel"], "telegram");
+    settle().await;
+    assert_eq!(bot.texts_to(555000111).len(), 1, "one message");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn whatsapp_uses_a_template_outside_the_24_hour_window_and_text_inside_it() {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let graph = FakeGraph::start();
+    let gw = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET),
+            ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN),
+            ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN),
+            ("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID),
+            ("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
+        ],
+    )
+    .await;
+    let from = "77015550123";
+    send_reply(&redis, &reply_to("whatsapp", PHONE, "in_progress")).await;
+    receipts(&redis, 1).await;
+    let sent = graph.sent();
+    let template = sent.last().expect("a message");
+    assert_eq!(
+        template["type"], "template",
+        "outside the window: {template}"
+    );
+    assert_eq!(template["to"], from);
+    assert_eq!(template["template"]["name"], "appeal_status_update");
+    assert_eq!(template["template"]["language"]["code"], "ru");
+    assert_eq!(
+        template["template"]["components"][0]["parameters"][0]["text"],
+        "OA-7K3M-9QX2"
+    );
+
+    // The citizen writes to the line: the window opens.
+    let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
+    let bytes = serde_json::to_vec(&hello).expect("json");
+    let signature = wa::sign(wa::APP_SECRET, &bytes);
+    let status = gw
+        .api()
+        .try_post(
+            "/whatsapp/webhook",
+            None,
+            Some(JSON),
+            bytes,
+            &[("X-Hub-Signature-256", signature.as_str())],
+        )
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status;
+    assert_eq!(status, 200);
+    send_reply(&redis, &reply_to("whatsapp", PHONE, "resolved")).await;
+    receipts(&redis, 2).await;
+    let texts = graph.texts_to(from);
+    assert!(
+        texts.iter().any(|t| t.contains(REPLY_TEXT)),
+        "inside the window the answer itself is sent: {texts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_answer_is_threaded_under_the_acknowledgement() {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let smtp = SmtpSink::start();
+    let _gw = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_SMTP_URL", &smtp.url()),
+            ("GATEWAY_MAIL_FROM", "open-almaty@almatydc.kz"),
+        ],
+    )
+    .await;
+    send_reply(&redis, &reply_to("email", "citizen@mail.kz", "resolved")).await;
+    let receipt = receipts(&redis, 1).await.remove(0);
+    assert_eq!(receipt.data["status"], "delivered", "{}", receipt.raw);
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    let mail = support::mail::show(&messages[0]);
+    assert!(
+        mail.subject.starts_with("[OA-7K3M-9QX2]"),
+        "{}",
+        mail.subject
+    );
+    let thread = "ack.01KAPPEAL00000000000000000@almatydc.kz";
+    assert_eq!(mail.in_reply_to.trim_matches(['<', '>']), thread);
+    assert!(
+        mail.references
+            .iter()
+            .any(|r| r.trim_matches(['<', '>']) == thread)
+    );
+    assert!(mail.body.contains(REPLY_TEXT));
+    assert!(mail.body.contains("/status/OA-7K3M-9QX2"));
+}

@@ -475,6 +475,18 @@ pub async fn webhook(
                 sender_phone: Some(format!("+{from}")),
                 event: whatsapp.event_of(message).await,
             };
+            // The citizen's 24-hour customer-service window is open (the notifier sends
+            // free-form replies inside it, an approved template outside it).
+            if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
+                let key = state.gateway.ctx.keyer.key("phone", &phone);
+                whatsapp
+                    .dedupe
+                    .mark(
+                        &crate::notify::whatsapp_window_key(&key),
+                        std::time::Duration::from_secs(24 * 3600),
+                    )
+                    .await;
+            }
             let delivery = format!("whatsapp:{id}");
             match whatsapp
                 .engine

@@ -74,6 +74,21 @@ impl Dedupe {
         }
     }
 
+    /// Sets `<prefix><key>` in Redis for `ttl`, if Redis answers (a hint for other parts
+    /// of the gateway, such as the notifier's WhatsApp window; losing it is harmless).
+    pub async fn mark(&self, key: &str, ttl: Duration) {
+        let Some(mut conn) = self.connection().await else {
+            return;
+        };
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{}{key}", self.prefix))
+            .arg(1)
+            .arg("EX")
+            .arg(ttl.as_secs().max(1));
+        let set = cmd.query_async::<Option<String>>(&mut conn);
+        let _ = tokio::time::timeout(REDIS_WAIT, set).await;
+    }
+
     /// `Some(true)` if Redis set the key, `Some(false)` if it existed, `None` if Redis
     /// did not answer in time.
     async fn redis_set_nx(&self, key: &str) -> Option<bool> {

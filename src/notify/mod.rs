@@ -295,7 +295,7 @@ impl Notifier {
             // Another instance holds it.
             return Ok(());
         }
-        let (outcome, channel, attempts) = self.deliver(&reply).await;
+        let (outcome, channel, attempts) = self.deliver(conn, &reply_id, &reply).await;
         match outcome {
             Ok(()) => {
                 tracing::info!(reply_id = %reply_id, channel, attempts, "reply delivered");
@@ -348,12 +348,27 @@ impl Notifier {
 
     /// Tries the reply's route, then its fallbacks; returns the outcome, the last route
     /// tried and the number of attempts.
-    async fn deliver(&self, reply: &Reply) -> (Result<(), RouteError>, &'static str, u32) {
+    async fn deliver(
+        &self,
+        conn: &mut MultiplexedConnection,
+        reply_id: &str,
+        reply: &Reply,
+    ) -> (Result<(), RouteError>, &'static str, u32) {
         let link = format!(
             "{}/status/{}",
             self.config.public_url.trim_end_matches('/'),
             reply.tracking_number
         );
+        let whatsapp_session_open = self.whatsapp_window_open(conn, reply).await;
+        let ctx = routes::Context {
+            reply_id,
+            appeal_id: &reply.id,
+            tracking_number: &reply.tracking_number,
+            language: reply.language.unwrap_or(crate::appeal::Language::Kk),
+            status: reply.status,
+            status_link: &link,
+            whatsapp_session_open,
+        };
         let Some(text) = reply.text_for() else {
             return (
                 Err(RouteError::Permanent("malformed")),
@@ -368,7 +383,7 @@ impl Notifier {
             channel = routes::name(target.channel);
             for attempt in 0..self.config.max_attempts {
                 attempts += 1;
-                last = self.routes.send(target, text, &link).await;
+                last = self.routes.send(target, text, &ctx).await;
                 match last {
                     Ok(()) => return (Ok(()), channel, attempts),
                     Err(RouteError::Permanent(_)) => break,
@@ -384,6 +399,20 @@ impl Notifier {
             other => other,
         };
         (last, channel, attempts)
+    }
+
+    /// Whether the citizen wrote to the WhatsApp line in the last 24 hours (the mark the
+    /// WhatsApp channel leaves, see [`whatsapp_window_key`]).
+    async fn whatsapp_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
+        let Some(key) = (reply.reply_to.channel == ReplyChannel::Whatsapp)
+            .then(|| subject_key(&self.keyer, &reply.reply_to))
+            .flatten()
+        else {
+            return false;
+        };
+        let exists: redis::RedisResult<bool> =
+            conn.exists(self.key(&whatsapp_window_key(&key))).await;
+        exists.unwrap_or(false)
     }
 
     fn retry_delay(&self, attempt: u32) -> Duration {
@@ -485,6 +514,12 @@ impl Notifier {
         let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
         Ok(())
     }
+}
+
+/// The Redis key (without prefix) that marks an open WhatsApp customer-service window
+/// for a subject key; the WhatsApp channel sets it for 24 hours on every message.
+pub fn whatsapp_window_key(subject_key: &str) -> String {
+    format!("gateway:whatsapp-window:{subject_key}")
 }
 
 /// The stream of delivery receipts (an addition to the contract).

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::routes::RouteError;
+use super::routes::{RouteError, classify};
 
 /// GSM 03.38 basic characters (a text of only these fits 160 per SMS).
 const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
@@ -88,14 +88,7 @@ impl Sms {
             .map_err(|e| {
                 RouteError::Temporary(if e.is_timeout() { "timeout" } else { "network" })
             })?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else if status.is_server_error() || status.as_u16() == 429 {
-            Err(RouteError::Temporary("provider_unavailable"))
-        } else {
-            Err(RouteError::Permanent("rejected_by_provider"))
-        }
+        classify(response.status())
     }
 }
 
