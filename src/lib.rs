@@ -28,6 +28,7 @@
 //!   hash-chained consent ledger.
 //! - [`queue`] — the forwarder from the outbox to the Redis streams, exactly once.
 //! - [`notify`] — the way back: replies of the case system delivered to citizens.
+//! - [`status`] — an appeal's public status and legal deadline.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`] — the service's plumbing.
 
@@ -51,4 +52,5 @@ pub mod pipeline;
 pub mod policy;
 pub mod queue;
 pub mod schemas;
+pub mod status;
 pub mod subject;

@@ -8,19 +8,16 @@ use std::sync::Arc;
 use actix_web::web;
 use clap::{Parser, Subcommand};
 
-use appeal_gateway::catalogue::Catalogue;
 use appeal_gateway::channels::email;
 use appeal_gateway::channels::{telegram::Telegram, whatsapp::Whatsapp};
 use appeal_gateway::config::Config;
 use appeal_gateway::dialogue::{self, dedupe::Dedupe};
 use appeal_gateway::http::{self, AppState};
-use appeal_gateway::intake::Context;
 use appeal_gateway::metrics::Metrics;
 use appeal_gateway::notify::routes::Routes;
 use appeal_gateway::notify::{Notifier, NotifierConfig};
 use appeal_gateway::outbox::Outbox;
 use appeal_gateway::pipeline::Gateway;
-use appeal_gateway::policy::Policies;
 use appeal_gateway::queue::{Forwarder, QueueStatus};
 use appeal_gateway::subject::SubjectKeyer;
 use appeal_gateway::{logging, schemas};
@@ -122,10 +119,6 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     if config.api_tokens.is_empty() {
         tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
     }
-    let (policies, catalogue) = match (Policies::embedded(), Catalogue::embedded()) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => return refuse(&[e]),
-    };
     let outbox = match Outbox::open(&config.data_dir, config.idempotency_ttl) {
         Ok(outbox) => outbox,
         Err(e) => return refuse(&[format!("GATEWAY_DATA_DIR: {e}")]),
@@ -162,16 +155,12 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     appeal_gateway::normalize::warm_up();
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
+    let gateway = match Gateway::new(&config, outbox.clone(), metrics.clone()) {
+        Ok(gateway) => gateway,
+        Err(e) => return refuse(&[e]),
+    };
     let state = web::Data::new(AppState {
-        gateway: Gateway {
-            ctx: Context {
-                policies,
-                catalogue,
-                keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
-            },
-            outbox: outbox.clone(),
-            metrics: metrics.clone(),
-        },
+        gateway,
         tokens: http::auth::Tokens::new(&config.api_tokens),
         queue: Arc::clone(&queue),
         max_body_bytes: config.max_body_bytes,

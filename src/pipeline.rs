@@ -47,9 +47,36 @@ pub struct Gateway {
     pub ctx: Context,
     pub outbox: Outbox,
     pub metrics: Metrics,
+    /// What the case system last said of each appeal, and the legal deadline.
+    pub status: crate::status::StatusBoard,
 }
 
 impl Gateway {
+    /// The pipeline as the configuration and the shipped policy files describe it.
+    /// `Err` names what is wrong with the policy files.
+    pub fn new(
+        config: &crate::config::Config,
+        outbox: Outbox,
+        metrics: Metrics,
+    ) -> Result<Gateway, String> {
+        let policies = crate::policy::Policies::embedded()?;
+        let catalogue = crate::catalogue::Catalogue::embedded()?;
+        Ok(Gateway {
+            ctx: Context {
+                policies,
+                catalogue,
+                keyer: crate::subject::SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+            },
+            outbox,
+            metrics,
+            status: crate::status::StatusBoard::new(
+                redis::Client::open(config.redis_url.as_str()).ok(),
+                &config.stream_prefix,
+                config.calendar.clone(),
+            ),
+        })
+    }
+
     /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
     pub async fn submit_appeal(
         &self,

@@ -459,3 +459,62 @@ async fn an_email_answer_is_threaded_under_the_acknowledgement() {
     assert!(mail.body.contains(REPLY_TEXT));
     assert!(mail.body.contains("/status/OA-7K3M-9QX2"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_the_last_status_and_the_legal_deadline() {
+    use appeal_gateway::notify::deadline::Calendar;
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let gw = gateway(&redis, &sms, &[]).await;
+    let accepted = gw.api().post_appeal(CRM_TOKEN, &valid_appeal(), None).await;
+    accepted.expect_status(202);
+    let body = accepted.json();
+    let (id, tracking) = (
+        body["id"].as_str().expect("id"),
+        body["tracking_number"].as_str().expect("number"),
+    );
+
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(5, 0, 0).expect("offset"))
+        .date();
+    let format = time::macros::format_description!("[day].[month].[year]");
+    let due = |extended| {
+        Calendar::default()
+            .deadline(today, extended)
+            .format(&format)
+            .expect("date")
+    };
+
+    let page = gw.api().get(&format!("/status/{tracking}?lang=ru")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("Получено"),
+        "received until the case system speaks"
+    );
+    assert!(
+        page.text.contains(&due(false)),
+        "15 working days: {}",
+        due(false)
+    );
+
+    let mut extended = reply("extended", json!({"id": id, "tracking_number": tracking}));
+    extended["text"] = json!("Срок рассмотрения продлён до двух месяцев.");
+    send_reply(&redis, &extended).await;
+    receipts(&redis, 1).await;
+    let page = gw.api().get(&format!("/status/{tracking}?lang=ru")).await;
+    assert!(
+        page.text.contains("Срок рассмотрения продлён"),
+        "the last status is shown"
+    );
+    assert!(
+        page.text.contains(&due(true)),
+        "two months when extended: {}",
+        due(true)
+    );
+    for secret in ["Иванов", "7011234567", "Абая"] {
+        assert!(
+            !page.text.contains(secret),
+            "the status page shows {secret}"
+        );
+    }
+}

@@ -355,7 +355,7 @@ async fn advance(
                 return Ok(!c.appeals.is_empty() || c.language.is_some());
             }
             "/status" => {
-                replies.push(Reply::text(status_text(lang, c)));
+                replies.push(Reply::text(status_text(gw, lang, c).await));
                 return Ok(true);
             }
             "/language" => {
@@ -712,16 +712,36 @@ fn summary_text(gw: &Gateway, lang: Language, c: &Conversation) -> String {
     )
 }
 
-fn status_text(lang: Language, c: &Conversation) -> String {
+/// The citizen's appeals, newest first, each with what the case system last said and
+/// the date the law sets for the answer.
+async fn status_text(gw: &Gateway, lang: Language, c: &Conversation) -> String {
     if c.appeals.is_empty() {
         return t(lang, "bot-status-none");
     }
-    c.appeals
-        .iter()
-        .rev()
-        .map(|tracking| ta(lang, "bot-status-line", &[("tracking", tracking.clone())]))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let format = time::macros::format_description!("[day].[month].[year]");
+    let mut lines = Vec::new();
+    for tracking in c.appeals.iter().rev() {
+        let appeal_id = gw.outbox.appeal_for_tracking(tracking).ok().flatten();
+        let public = gw.status.lookup(tracking, appeal_id.as_deref()).await;
+        let state = match public.status {
+            Some(status) => t(lang, &format!("notify-status-{}", status.as_str())),
+            None => t(lang, "bot-status-accepted"),
+        };
+        let deadline = public
+            .deadline
+            .and_then(|d| d.format(&format).ok())
+            .unwrap_or_else(|| "—".to_owned());
+        lines.push(ta(
+            lang,
+            "bot-status-line",
+            &[
+                ("tracking", tracking.clone()),
+                ("state", state),
+                ("deadline", deadline),
+            ],
+        ));
+    }
+    lines.join("\n")
 }
 
 fn reply_channel(channel: Channel) -> ReplyChannel {

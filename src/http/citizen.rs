@@ -656,20 +656,42 @@ async fn received(
     )
 }
 
-/// `GET /status/{tracking}`: what the case system last said. `replies.v1` does not
-/// exist yet, so a known number is "received". No personal data: the number, the status.
+/// `GET /status/{tracking}`: what the case system last said (kept by the notifier from
+/// `replies.v1`; "received" until it said anything) and the date the law sets for the
+/// answer. No personal data: the number, the status, a date.
 async fn status(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let language = page_language(&req);
-    let tracking = known(&state, &path);
+    let tracking = tracking_of(&path);
+    let appeal_id = tracking
+        .as_deref()
+        .and_then(|t| state.gateway.outbox.appeal_for_tracking(t).ok().flatten());
+    let public = match &tracking {
+        Some(t) => state.gateway.status.lookup(t, appeal_id.as_deref()).await,
+        None => crate::status::PublicStatus::default(),
+    };
     let shown = tracking.clone().unwrap_or_default();
     let mut ctx = base_context(language, |l| format!("/status/{shown}?lang={l}"));
-    ctx.insert("known".into(), tracking.is_some().into());
+    ctx.insert("known".into(), public.known.into());
     ctx.insert("tracking".into(), shown.clone().into());
-    let code = if tracking.is_some() {
+    let state_text = match public.status {
+        Some(status) => {
+            crate::i18n::MESSAGES.text(language, &format!("notify-status-{}", status.as_str()), &[])
+        }
+        None => crate::i18n::MESSAGES.text(language, "status-received", &[]),
+    };
+    ctx.insert("state".into(), state_text.into());
+    if let Some(deadline) = public.deadline {
+        let format = time::macros::format_description!("[day].[month].[year]");
+        ctx.insert(
+            "deadline".into(),
+            deadline.format(&format).unwrap_or_default().into(),
+        );
+    }
+    let code = if public.known {
         StatusCode::OK
     } else {
         StatusCode::NOT_FOUND

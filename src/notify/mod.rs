@@ -237,15 +237,17 @@ impl Notifier {
             return self.ack(conn, stream, entry_id).await;
         }
         if let Some(status) = reply.status {
-            let record =
-                serde_json::json!({"status": status.as_str(), "at": appeal::now_rfc3339()})
-                    .to_string();
-            let _: () = conn
-                .set(
-                    self.key(&format!("gateway:status:{}", reply.tracking_number)),
-                    record,
-                )
-                .await?;
+            // What the status page and the bots' /status show (see `crate::status`).
+            let key = self.key(&crate::status::key(&reply.tracking_number));
+            let mut fields = vec![
+                ("status", status.as_str().to_owned()),
+                ("at", appeal::now_rfc3339()),
+                ("appeal_id", reply.id.clone()),
+            ];
+            if status == reply::CaseStatus::Extended {
+                fields.push(("extended", "1".to_owned()));
+            }
+            let _: () = conn.hset_multiple(&key, &fields).await?;
         }
         if reply.notify == Some(false) {
             return self

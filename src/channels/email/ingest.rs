@@ -15,15 +15,11 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::catalogue::Catalogue;
 use crate::config::Config;
-use crate::intake::Context;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::pipeline::Gateway;
-use crate::policy::Policies;
 use crate::queue::{Forwarder, QueueStatus};
-use crate::subject::SubjectKeyer;
 
 use super::parse::MAX_MESSAGE_BYTES;
 use super::{EmailChannel, ack::Acknowledger};
@@ -46,13 +42,6 @@ pub fn run(config: &Config) -> u8 {
         tracing::error!(error = %e, "cannot read the message on stdin");
         return EXIT_TEMPFAIL;
     }
-    let (policies, catalogue) = match (Policies::embedded(), Catalogue::embedded()) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "embedded policy unreadable");
-            return EXIT_TEMPFAIL;
-        }
-    };
     let acks = match (&config.mail.smtp_url, &config.mail.mail_from) {
         (Some(url), Some(from)) => match Acknowledger::new(url, from) {
             Ok(a) => Some(a),
@@ -83,14 +72,12 @@ pub fn run(config: &Config) -> u8 {
             return EXIT_TEMPFAIL;
         };
         let metrics = Metrics::new();
-        let gateway = Gateway {
-            ctx: Context {
-                policies,
-                catalogue,
-                keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
-            },
-            outbox: outbox.clone(),
-            metrics: metrics.clone(),
+        let gateway = match Gateway::new(config, outbox.clone(), metrics.clone()) {
+            Ok(gateway) => gateway,
+            Err(e) => {
+                tracing::error!(error = %e, "embedded policy unreadable");
+                return EXIT_TEMPFAIL;
+            }
         };
         let channel = EmailChannel {
             data_dir: config.data_dir.clone(),

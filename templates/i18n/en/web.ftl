@@ -44,6 +44,7 @@ received-again = Write another appeal
 status-title = Appeal status
 status-number = Tracking number
 status-state = Status
+status-deadline = Answer due by
 status-received = Received and registered. The answer is due within 15 working days.
 status-unknown = There is no appeal with this number.
 regulation-title = Regulation on personal data

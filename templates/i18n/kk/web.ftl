@@ -44,6 +44,7 @@ received-again = Тағы бір өтініш жазу
 status-title = Өтініш мәртебесі
 status-number = Өтініш нөмірі
 status-state = Мәртебесі
+status-deadline = Жауап мерзімі
 status-received = Алынды және тіркелді. Жауап 15 жұмыс күні ішінде беріледі.
 status-unknown = Мұндай нөмірлі өтініш жоқ.
 regulation-title = Дербес деректер туралы регламент

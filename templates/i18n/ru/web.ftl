@@ -44,6 +44,7 @@ received-again = Написать ещё одно обращение
 status-title = Статус обращения
 status-number = Номер обращения
 status-state = Статус
+status-deadline = Ответ — не позднее
 status-received = Получено и зарегистрировано. Ответ — в течение 15 рабочих дней.
 status-unknown = Обращения с таким номером нет.
 regulation-title = Регламент о персональных данных

@@ -1,0 +1,112 @@
+//! The public status of an appeal, for the citizen's status page and the bots' `/status`:
+//! what the case system last said (the notifier keeps it in Redis, see [`crate::notify`])
+//! and the deadline the law gives for the answer (see [`crate::notify::deadline`]).
+//! Nothing personal: a status, a date.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+
+use crate::notify::deadline::Calendar;
+use crate::notify::reply::CaseStatus;
+
+/// How long a page waits for Redis before showing what it knows without it.
+const REDIS_WAIT: Duration = Duration::from_millis(500);
+
+/// The status hash of a tracking number (without the deployment prefix).
+pub fn key(tracking_number: &str) -> String {
+    format!("gateway:status:{tracking_number}")
+}
+
+/// What a citizen may see of an appeal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicStatus {
+    /// The case system's last status; `None` until it said anything.
+    pub status: Option<CaseStatus>,
+    /// The date by which the answer is due (Almaty date).
+    pub deadline: Option<time::Date>,
+    /// Whether anything is known of this number (here or in Redis).
+    pub known: bool,
+}
+
+/// Reads statuses from Redis; computes deadlines with the working calendar.
+pub struct StatusBoard {
+    client: Option<redis::Client>,
+    prefix: String,
+    calendar: Calendar,
+    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+/// The date an appeal was received, Almaty time, from its ULID.
+fn received_on(appeal_id: &str) -> Option<time::Date> {
+    let id = ulid::Ulid::from_string(appeal_id).ok()?;
+    let at = time::OffsetDateTime::from(id.datetime());
+    let almaty = time::UtcOffset::from_hms(5, 0, 0).ok()?;
+    Some(at.to_offset(almaty).date())
+}
+
+impl StatusBoard {
+    pub fn new(client: Option<redis::Client>, prefix: &str, calendar: Calendar) -> StatusBoard {
+        StatusBoard {
+            client,
+            prefix: prefix.to_owned(),
+            calendar,
+            conn: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn connection(&self) -> Option<MultiplexedConnection> {
+        let client = self.client.as_ref()?;
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Some(conn.clone());
+        }
+        let connect = client.get_multiplexed_async_connection();
+        let conn = tokio::time::timeout(REDIS_WAIT, connect).await.ok()?.ok()?;
+        *slot = Some(conn.clone());
+        Some(conn)
+    }
+
+    /// The status of `tracking_number`; `appeal_id` when this instance knows it.
+    pub async fn lookup(&self, tracking_number: &str, appeal_id: Option<&str>) -> PublicStatus {
+        let mut record = std::collections::HashMap::<String, String>::new();
+        if let Some(mut conn) = self.connection().await {
+            let key = format!("{}{}", self.prefix, key(tracking_number));
+            match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
+                Ok(Ok(found)) => record = found,
+                _ => *self.conn.lock().await = None,
+            }
+        }
+        let status = record.get("status").and_then(|s| {
+            serde_json::from_value::<CaseStatus>(serde_json::Value::String(s.clone())).ok()
+        });
+        let appeal_id = appeal_id
+            .map(str::to_owned)
+            .or_else(|| record.get("appeal_id").cloned());
+        let extended = record.contains_key("extended");
+        let deadline = appeal_id
+            .as_deref()
+            .and_then(received_on)
+            .map(|received| self.calendar.deadline(received, extended));
+        PublicStatus {
+            status,
+            deadline,
+            known: appeal_id.is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_received_date_comes_from_the_ulid_in_almaty_time() {
+        // 2026-11-25T20:00:00Z is already the 26th in Almaty.
+        let at = time::macros::datetime!(2026-11-25 20:00 UTC);
+        let id = ulid::Ulid::from_datetime(at.into()).to_string();
+        assert_eq!(received_on(&id), Some(time::macros::date!(2026 - 11 - 26)));
+        assert_eq!(received_on("not-a-ulid"), None);
+    }
+}
