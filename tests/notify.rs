@@ -15,13 +15,15 @@ use support::*;
 const PHONE: &str = "+77015550123";
 const REPLY_TEXT: &str = "Яма на пр. Абая, 10 заделана. Спасибо за обращение!";
 
-/// What the SMS stand-in answers: the first `fail_first` requests get `fail_status`.
+/// What the SMS stand-in answers: the first `fail_first` requests get `fail_status`;
+/// with `hang`, every request waits a minute first (a provider that stopped answering).
 #[derive(Default)]
 struct SmsState {
     received: Vec<Value>,
     fail_first: usize,
     fail_status: u16,
     seen: usize,
+    hang: bool,
 }
 
 /// A stand-in of an HTTP SMS provider: `POST /send` with `{sender, to, text}`.
@@ -37,9 +39,16 @@ fn sms_provider(fail_first: usize, fail_status: u16) -> (FakeServer, Arc<Mutex<S
             "/send",
             web::post().to(
                 |state: web::Data<Mutex<SmsState>>, body: web::Json<Value>| async move {
+                    let hang = {
+                        let mut state = state.lock().expect("sms state");
+                        state.seen += 1;
+                        state.hang
+                    };
+                    if hang {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    }
                     let mut state = state.lock().expect("sms state");
-                    state.seen += 1;
-                    if state.seen <= state.fail_first {
+                    if hang || state.seen <= state.fail_first {
                         return HttpResponse::build(
                             actix_web::http::StatusCode::from_u16(state.fail_status)
                                 .expect("status"),
@@ -180,47 +189,53 @@ async fn a_provider_failing_twice_then_succeeding_yields_one_message() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reply_left_pending_by_a_dead_instance_is_delivered_by_another_once() {
+async fn a_gateway_killed_while_holding_a_reply_leaves_it_to_another_which_delivers_it_once() {
     let redis = RedisServer::new();
-    let (sms, state) = sms_provider(0, 200);
-    // An instance took the reply and died before delivering it.
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(stream_key("replies.v1"))
-        .arg("gateway")
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async::<()>(&mut conn)
-        .await
-        .expect("group");
+    // The first gateway's provider does not answer: it is mid-delivery when it dies.
+    let (stuck, stuck_state) = sms_provider(0, 200);
+    stuck_state.lock().expect("sms state").hang = true;
+    let mut first = gateway(
+        &redis,
+        &stuck,
+        &[("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS", "1")],
+    )
+    .await;
     send_reply(&redis, &reply("resolved", json!({}))).await;
-    let taken: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("gateway")
-        .arg("gateway-dead")
-        .arg("COUNT")
-        .arg(10)
-        .arg("STREAMS")
-        .arg(stream_key("replies.v1"))
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .expect("XREADGROUP");
-    assert!(
-        matches!(taken, redis::Value::Array(ref a) if !a.is_empty()),
-        "the dead instance took it"
+    wait_until("the first gateway to be sending", WAIT, || {
+        let seen = stuck_state.lock().map(|s| s.seen).unwrap_or(0);
+        async move {
+            if seen > 0 {
+                Ok(())
+            } else {
+                Err("no request yet".to_owned())
+            }
+        }
+    })
+    .await;
+    first.kill9();
+    assert_eq!(
+        pending(&redis).await,
+        1,
+        "the dead gateway left the reply pending"
     );
-    assert_eq!(pending(&redis).await, 1);
 
-    let _gw = gateway(&redis, &sms, &[("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS", "1")]).await;
+    let (sms, state) = sms_provider(0, 200);
+    let _second = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS", "1"),
+            ("GATEWAY_INSTANCE", "gateway-b"),
+        ],
+    )
+    .await;
     let receipt = receipts(&redis, 1).await.remove(0);
     assert_eq!(receipt.data["status"], "delivered");
     settle().await;
     assert_eq!(
         sms_count(&state),
         1,
-        "delivered once after the claim timeout"
+        "delivered once, by the second gateway"
     );
     assert_eq!(pending(&redis).await, 0);
 }
