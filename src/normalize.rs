@@ -415,6 +415,20 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_agrees_with_full_normalization() {
+        for sample in [
+            "Көшедегі шам жанбайды — түнде қараңғы… №5 «Абай»",
+            "Ёлка у дома, улица Жандосова",
+            "e\u{0301}и\u{0306}",
+            "\u{212B}\u{2126}",
+            "ascii only",
+        ] {
+            let full: String = sample.nfc().collect();
+            assert_eq!(nfc(sample.to_owned()), full, "{sample}");
+        }
+    }
+
+    #[test]
     fn line_folds_white_space() {
         assert_eq!(line(" Иван\n\t  Иванович\u{200D} "), "Иван Иванович");
         assert_eq!(line("\u{2066}Абай\u{2069}"), "Абай");
