@@ -181,7 +181,7 @@ impl Telegram {
                 match out {
                     Outgoing::AnswerCallback(id) => {
                         if let Err(e) = this.bot.answer_callback_query(id).await {
-                            tracing::debug!(error = %e, "answerCallbackQuery failed");
+                            tracing::debug!(error = describe(&e), "answerCallbackQuery failed");
                         }
                     }
                     Outgoing::Replies { chat, replies } => {
@@ -206,7 +206,7 @@ impl Telegram {
     async fn poll(&self, state: web::Data<AppState>) {
         // getUpdates is refused while a webhook is set.
         if let Err(e) = self.bot.delete_webhook().await {
-            tracing::warn!(error = %e, "deleteWebhook failed");
+            tracing::warn!(error = describe(&e), "deleteWebhook failed");
         }
         let mut offset: i32 = 0;
         loop {
@@ -231,7 +231,7 @@ impl Telegram {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "telegram getUpdates failed");
+                    tracing::warn!(error = describe(&e), "telegram getUpdates failed");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             }
@@ -353,7 +353,7 @@ impl Telegram {
             Ok(found) => found,
             Err(e) if e.to_string().to_lowercase().contains("too big") => return too_large,
             Err(e) => {
-                tracing::warn!(error = %e, "telegram getFile failed");
+                tracing::warn!(error = describe(&e), "telegram getFile failed");
                 return PhotoResult::Unavailable;
             }
         };
@@ -412,7 +412,7 @@ impl Telegram {
             request = request.reply_markup(markup);
         }
         if let Err(e) = request.await {
-            tracing::warn!(error = %e, "telegram sendMessage failed");
+            tracing::warn!(error = describe(&e), "telegram sendMessage failed");
         }
     }
 }
@@ -459,5 +459,18 @@ pub async fn webhook(
             tracing::error!(error = %e, "telegram update not handled; the provider will retry");
             HttpResponse::InternalServerError().finish()
         }
+    }
+}
+
+/// What may be logged of a Bot API error: its kind. A network error's text names the
+/// request URL, which holds the bot token; an API error can quote the chat.
+fn describe(e: &teloxide::RequestError) -> &'static str {
+    match e {
+        teloxide::RequestError::Api(_) => "api_error",
+        teloxide::RequestError::MigrateToChatId(_) => "migrate_to_chat_id",
+        teloxide::RequestError::RetryAfter(_) => "retry_after",
+        teloxide::RequestError::Network(_) => "network",
+        teloxide::RequestError::InvalidJson { .. } => "invalid_json",
+        teloxide::RequestError::Io(_) => "io",
     }
 }
