@@ -20,6 +20,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/web.ftl"),
             include_str!("../templates/i18n/kk/bot.ftl"),
             include_str!("../templates/i18n/kk/mail.ftl"),
+            include_str!("../templates/i18n/kk/agent.ftl"),
         ],
     ),
     (
@@ -29,6 +30,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/web.ftl"),
             include_str!("../templates/i18n/ru/bot.ftl"),
             include_str!("../templates/i18n/ru/mail.ftl"),
+            include_str!("../templates/i18n/ru/agent.ftl"),
         ],
     ),
     (
@@ -38,6 +40,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/web.ftl"),
             include_str!("../templates/i18n/en/bot.ftl"),
             include_str!("../templates/i18n/en/mail.ftl"),
+            include_str!("../templates/i18n/en/agent.ftl"),
         ],
     ),
 ];
