@@ -99,6 +99,12 @@ pub struct RawConfig {
     pub smtp_url: Option<String>,
     /// Sender of the acknowledgements (`GATEWAY_MAIL_FROM`), e.g. `open-almaty@almatydc.kz`.
     pub mail_from: Option<String>,
+    /// `true` (default) or `false` (`GATEWAY_COOKIE_SECURE`): whether the agent session
+    /// cookie is `Secure` (sent over HTTPS only). `false` only for local runs over HTTP.
+    pub cookie_secure: String,
+    /// Idle seconds after which an agent's console session ends
+    /// (`GATEWAY_AGENT_SESSION_IDLE_SECS`), default 900.
+    pub agent_session_idle_secs: u64,
 }
 
 impl Default for RawConfig {
@@ -141,6 +147,8 @@ impl Default for RawConfig {
             imap_processed_folder: "Processed".into(),
             smtp_url: None,
             mail_from: None,
+            cookie_secure: "true".into(),
+            agent_session_idle_secs: 15 * 60,
         }
     }
 }
@@ -187,6 +195,10 @@ pub struct Config {
     pub whatsapp: Option<crate::channels::whatsapp::WhatsappConfig>,
     /// The email channel's settings (see [`crate::channels::email`]).
     pub mail: MailConfig,
+    /// Whether the agent session cookie is `Secure`.
+    pub cookie_secure: bool,
+    /// Inactivity after which an agent session ends.
+    pub agent_session_idle: Duration,
 }
 
 /// The email channel's settings, checked. Each way is off when its settings are absent.
@@ -199,7 +211,7 @@ pub struct MailConfig {
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 37] = [
+const ENV_NAMES: [(&str, &str); 39] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -243,10 +255,12 @@ const ENV_NAMES: [(&str, &str); 37] = [
     ("imap_processed_folder", "GATEWAY_IMAP_PROCESSED_FOLDER"),
     ("smtp_url", "GATEWAY_SMTP_URL"),
     ("mail_from", "GATEWAY_MAIL_FROM"),
+    ("cookie_secure", "GATEWAY_COOKIE_SECURE"),
+    ("agent_session_idle_secs", "GATEWAY_AGENT_SESSION_IDLE_SECS"),
 ];
 
 /// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 8] = [
+const NUMERIC_KEYS: [&str; 9] = [
     "max_body_bytes",
     "dedupe_ttl_secs",
     "idempotency_ttl_secs",
@@ -255,6 +269,7 @@ const NUMERIC_KEYS: [&str; 8] = [
     "notify_max_attempts",
     "notify_retry_base_ms",
     "notify_claim_timeout_secs",
+    "agent_session_idle_secs",
 ];
 
 /// The name a user knows a key by: its environment name.
@@ -427,6 +442,17 @@ impl Config {
         if raw.form_rate_per_minute == 0 || raw.form_rate_per_minute > 100_000 {
             problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
+        let cookie_secure = match raw.cookie_secure.trim() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                problems.push("GATEWAY_COOKIE_SECURE: true or false".to_owned());
+                true
+            }
+        };
+        if raw.agent_session_idle_secs == 0 || raw.agent_session_idle_secs > 24 * 3600 {
+            problems.push("GATEWAY_AGENT_SESSION_IDLE_SECS: between 1 and 86400".to_owned());
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -457,6 +483,8 @@ impl Config {
             telegram,
             whatsapp,
             mail,
+            cookie_secure,
+            agent_session_idle: Duration::from_secs(raw.agent_session_idle_secs),
         })
     }
 }

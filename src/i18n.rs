@@ -21,6 +21,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/bot.ftl"),
             include_str!("../templates/i18n/kk/mail.ftl"),
             include_str!("../templates/i18n/kk/notify.ftl"),
+            include_str!("../templates/i18n/kk/agent.ftl"),
         ],
     ),
     (
@@ -31,6 +32,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/bot.ftl"),
             include_str!("../templates/i18n/ru/mail.ftl"),
             include_str!("../templates/i18n/ru/notify.ftl"),
+            include_str!("../templates/i18n/ru/agent.ftl"),
         ],
     ),
     (
@@ -41,6 +43,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/bot.ftl"),
             include_str!("../templates/i18n/en/mail.ftl"),
             include_str!("../templates/i18n/en/notify.ftl"),
+            include_str!("../templates/i18n/en/agent.ftl"),
         ],
     ),
 ];

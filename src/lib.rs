@@ -15,6 +15,8 @@
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
 //! - [`channels`] — one adapter per channel: its protocol in, an `Intake` out.
+//! - [`agents`] — call-center and front-office agents: accounts (Argon2id), sessions,
+//!   announced calls, the duplicates hint's index.
 //! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp: a state
 //!   machine persisted in its own embedded store, exactly-once intake of deliveries.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
@@ -32,6 +34,7 @@
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`] — the service's plumbing.
 
+pub mod agents;
 pub mod analytics;
 pub mod appeal;
 pub mod attachments;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::web;
 use clap::{Parser, Subcommand};
 
+use appeal_gateway::agents::{AgentStore, Role};
 use appeal_gateway::channels::email;
 use appeal_gateway::channels::{telegram::Telegram, whatsapp::Whatsapp};
 use appeal_gateway::config::Config;
@@ -49,6 +50,32 @@ enum Command {
     /// Read one email message on standard input (an MTA's pipe transport). Exit 0 once
     /// it is durable, 75 (EX_TEMPFAIL) when it is not, so the MTA retries.
     IngestEmail,
+    /// Manage agent accounts of the call-center and the front office (agents.redb in
+    /// GATEWAY_DATA_DIR); works beside a running gateway.
+    Agents {
+        #[command(subcommand)]
+        action: AgentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Create an account. The password is read from GATEWAY_AGENT_PASSWORD, else from
+    /// the first line of standard input (never from the command line).
+    Add {
+        /// The agent id (a-z, 0-9, '.', '_', '-').
+        id: String,
+        /// call_center_agent, front_office_operator or supervisor.
+        #[arg(long)]
+        role: String,
+        /// Also issue an API token for /api/v1/agent/appeals (printed once).
+        #[arg(long)]
+        token: bool,
+    },
+    /// Disable an account: no login, no token; open sessions end.
+    Disable { id: String },
+    /// List accounts (id, role, state); no secrets.
+    List,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +84,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(cli.config),
         Command::Schemas { out, check } => write_schemas(&out, check),
         Command::IngestEmail => ingest_email(cli.config),
+        Command::Agents { action } => agents_command(cli.config, action),
     }
 }
 
@@ -95,6 +123,60 @@ fn ingest_email(config_file: Option<PathBuf>) -> ExitCode {
     };
     logging::init(&config.log, config.log_format);
     ExitCode::from(email::ingest::run(&config))
+}
+
+fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    let store = AgentStore::new(&config.data_dir);
+    let result = match action {
+        AgentsCommand::Add { id, role, token } => {
+            let Some(role) = Role::parse(&role) else {
+                eprintln!(
+                    "appeal-gateway: --role: call_center_agent, front_office_operator or supervisor"
+                );
+                return ExitCode::from(2);
+            };
+            let password = match std::env::var("GATEWAY_AGENT_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    let _ = std::io::stdin().read_line(&mut line);
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            store.add(&id, role, &password, token).map(|issued| {
+                println!("agent {id} added ({})", role.as_str());
+                if let Some(t) = issued {
+                    println!("api token (shown once): {t}");
+                }
+            })
+        }
+        AgentsCommand::Disable { id } => {
+            store.disable(&id).map(|()| println!("agent {id} disabled"))
+        }
+        AgentsCommand::List => store.list().map(|agents| {
+            for a in agents {
+                println!(
+                    "{}\t{}\t{}{}{}",
+                    a.id,
+                    a.role.as_str(),
+                    if a.disabled { "disabled" } else { "active" },
+                    if a.locked { ",locked" } else { "" },
+                    if a.has_token { ",token" } else { "" }
+                );
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("appeal-gateway: agents: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Refuses the start with one line per problem.
@@ -171,6 +253,11 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         ),
         telegram: telegram.clone(),
         whatsapp: whatsapp.clone(),
+        agents: http::agent::AgentState::new(
+            &config.data_dir,
+            config.cookie_secure,
+            config.agent_session_idle,
+        ),
     });
     let channels_state = state.clone();
     let forwarder = Forwarder {

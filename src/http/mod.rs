@@ -1,6 +1,7 @@
 //! The HTTP server (actix-web): the trusted intake API and the operations endpoints.
 //! Channel pages and webhooks join here as their channels land.
 
+pub mod agent;
 pub mod api;
 pub mod attachments;
 pub mod auth;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
     /// The WhatsApp line, when configured.
     pub whatsapp: Option<Arc<crate::channels::whatsapp::Whatsapp>>,
+    /// The agent consoles: accounts, sessions, announced calls.
+    pub agents: agent::AgentState,
 }
 
 /// The language of the answer: `Accept-Language`, else Russian (the contract's default).
@@ -70,7 +73,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/attachments/{sha256}",
             web::get().to(attachments::get_attachment),
         )
-        .configure(citizen::routes);
+        .configure(citizen::routes)
+        .configure(agent::routes);
 }
 
 /// Binds and starts the server; it stops on SIGINT or SIGTERM.

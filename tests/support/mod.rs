@@ -10,6 +10,7 @@
 //! between two polls, never the assertion itself.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod browser;
 pub mod fake_http;
 pub mod fake_telegram;

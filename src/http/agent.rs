@@ -1,0 +1,1107 @@
+//! The agent consoles (`/agent/`) of the 1308 call-center and the front office, their
+//! login, the printable consent form and receipt, and two JSON endpoints: the telephony
+//! system's `POST /api/v1/calls/incoming` (integrator token) and
+//! `POST /api/v1/agent/appeals` (an agent's own API token).
+//!
+//! Server-rendered, no script: the next field is focused with `autofocus`, every action
+//! is a form control reachable by Tab and Enter, the main ones have access keys. An
+//! announced call is picked up on the agent's next load of `/agent/`.
+//!
+//! Sessions: a random 256-bit id in the `oa_agent` cookie (HttpOnly, SameSite=Strict,
+//! Secure unless `GATEWAY_COOKIE_SECURE=false`), ended after
+//! `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity and at once when the account is
+//! disabled. Forms carry a CSRF token bound to the session (see [`super::csrf`]).
+//! Agent actions go to the `audit` log target with the agent's id and never a citizen's
+//! data.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use minijinja::Environment;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::agents::{self, AgentStore, Calls, Login, Role, Session, SessionState, Sessions};
+use crate::appeal::Language;
+use crate::attachments::{self, CleanPhoto, MAX_PHOTO_BYTES, MAX_PHOTOS};
+use crate::channels::agent_console::{self, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use crate::consent::POLICY_VERSION;
+use crate::http::AppState;
+use crate::http::body::read_limited;
+use crate::http::csrf;
+use crate::http::error::Problem;
+use crate::http::ratelimit::FormLimiter;
+use crate::i18n::MESSAGES;
+use crate::intake::{self, FieldError};
+use crate::outbox::IdempotencyClaim;
+use crate::pipeline::SubmitError;
+
+/// The agent session cookie.
+const COOKIE: &str = "oa_agent";
+/// Largest text part of a console form.
+const MAX_TEXT_BYTES: usize = 128 * 1024;
+/// Largest console form: the photos at their limit and the text.
+const MAX_FORM_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
+/// Login attempts per client address and minute (the lockout counts per account).
+const LOGIN_RATE_PER_MINUTE: u32 = 10;
+
+/// What the consoles share.
+pub struct AgentState {
+    pub store: AgentStore,
+    pub sessions: Sessions,
+    pub calls: Calls,
+    pub login_limiter: FormLimiter,
+    pub cookie_secure: bool,
+}
+
+impl AgentState {
+    pub fn new(data_dir: &std::path::Path, cookie_secure: bool, idle: Duration) -> AgentState {
+        AgentState {
+            store: AgentStore::new(data_dir),
+            sessions: Sessions::new(idle),
+            calls: Calls::default(),
+            login_limiter: FormLimiter::per_minute(LOGIN_RATE_PER_MINUTE),
+            cookie_secure,
+        }
+    }
+}
+
+/// Registers the consoles' routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/agent/login", web::get().to(login_page))
+        .route("/agent/login", web::post().to(login_submit))
+        .route("/agent/logout", web::post().to(logout))
+        .route("/agent/", web::get().to(console))
+        .route("/agent/", web::post().to(console_submit))
+        .route("/agent", web::get().to(|| async { see_other("/agent/") }))
+        .route("/agent/receipt/{tracking}", web::get().to(receipt))
+        .route("/agent/consent-form", web::get().to(consent_form))
+        .route("/api/v1/calls/incoming", web::post().to(call_incoming))
+        .route("/api/v1/agent/appeals", web::post().to(api_appeal));
+}
+
+const TEMPLATES: [(&str, &str); 5] = [
+    ("base.html", include_str!("../../templates/agent/base.html")),
+    (
+        "login.html",
+        include_str!("../../templates/agent/login.html"),
+    ),
+    (
+        "console.html",
+        include_str!("../../templates/agent/console.html"),
+    ),
+    (
+        "receipt.html",
+        include_str!("../../templates/agent/receipt.html"),
+    ),
+    (
+        "consent_form.html",
+        include_str!("../../templates/agent/consent_form.html"),
+    ),
+];
+
+static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "template does not parse");
+        }
+    }
+    env.add_function("t", |lang: String, id: String| -> String {
+        MESSAGES.text(Language::parse(&lang).unwrap_or(Language::Kk), &id, &[])
+    });
+    env
+});
+
+/// Renders a console page: never cached, not framable, no script.
+fn page(status: StatusCode, language: Language, template: &str, mut ctx: Value) -> HttpResponse {
+    if let Value::Object(map) = &mut ctx {
+        map.insert("lang".into(), language.as_str().into());
+    }
+    match PAGES
+        .get_template(template)
+        .and_then(|t| t.render(ctx))
+    {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Content-Language", language.as_str()))
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .insert_header((
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ))
+            .body(html),
+        Err(e) => {
+            tracing::error!(template, error = %e, "agent page not rendered");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("500")
+        }
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// The console's language: `?lang=`, else the `oa_lang` cookie, else Kazakh.
+fn console_language(req: &HttpRequest) -> Language {
+    web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)))
+        .or_else(|| {
+            req.cookie("oa_lang")
+                .and_then(|c| Language::parse(c.value()))
+        })
+        .unwrap_or(Language::Kk)
+}
+
+fn query(req: &HttpRequest, name: &str) -> Option<String> {
+    web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get(name).cloned())
+}
+
+fn session_cookie(value: String, secure: bool, remove: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::build(COOKIE, value)
+        .path("/agent")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .finish();
+    if remove {
+        cookie.make_removal();
+    }
+    cookie
+}
+
+/// An audit record: the agent's action, never a citizen's data.
+fn audit(action: &str, agent_id: &str, outcome: &str, tracking: Option<&str>) {
+    tracing::info!(
+        target: "audit",
+        action,
+        agent_id,
+        outcome,
+        tracking_number = tracking.unwrap_or(""),
+        "agent action"
+    );
+}
+
+/// The logged-in agent of a request, or the redirect to the login page.
+async fn authenticate(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<(String, Session), HttpResponse> {
+    let lang = console_language(req).as_str();
+    let Some(sid) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
+        return Err(see_other(&format!("/agent/login?lang={lang}")));
+    };
+    let session = match state.agents.sessions.get(&sid) {
+        SessionState::Active(s) => s,
+        SessionState::Expired => {
+            return Err(see_other(&format!("/agent/login?lang={lang}&expired=1")));
+        }
+        SessionState::None => return Err(see_other(&format!("/agent/login?lang={lang}"))),
+    };
+    let store = state.agents.store.clone();
+    let id = session.agent_id.clone();
+    let active = web::block(move || store.active(&id)).await;
+    match active {
+        Ok(Ok(Some(_))) => Ok((sid, session)),
+        Ok(Ok(None)) => {
+            state.agents.sessions.close(&sid);
+            audit("session_ended_disabled", &session.agent_id, "refused", None);
+            Err(see_other(&format!("/agent/login?lang={lang}")))
+        }
+        _ => Err(HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body("503")),
+    }
+}
+
+/// The desk an agent works at: by role; a supervisor picks with `desk=front`.
+fn desk_of(role: Role, asked: Option<&str>) -> Desk {
+    match role {
+        Role::CallCenterAgent => Desk::CallCenter,
+        Role::FrontOfficeOperator => Desk::FrontOffice,
+        Role::Supervisor => match asked {
+            Some("front") => Desk::FrontOffice,
+            _ => Desk::CallCenter,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Login
+// ---------------------------------------------------------------------------------------
+
+fn login_view(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let language = console_language(req);
+    let (sid, cookie) = csrf::session(req);
+    let error = error.map(str::to_owned).or_else(|| {
+        query(req, "expired")
+            .is_some()
+            .then(|| "agent-session-expired".to_owned())
+    });
+    let mut response = page(
+        status,
+        language,
+        "login.html",
+        json!({"csrf": state.web.csrf.token(&sid), "error": error}),
+    );
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+/// `GET /agent/login`.
+async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    login_view(&req, &state, StatusCode::OK, None)
+}
+
+async fn read_urlencoded(
+    mut payload: web::Payload,
+) -> Result<BTreeMap<String, String>, StatusCode> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+        if body.len() + chunk.len() > MAX_TEXT_BYTES {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// `POST /agent/login`: rate limit, CSRF, then the password (Argon2id, off the event
+/// loop); five failures in a row lock the account for 15 minutes.
+async fn login_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if !state
+        .agents
+        .login_limiter
+        .allow(req.peer_addr().map(|a| a.ip()))
+    {
+        let mut response = login_view(
+            &req,
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("agent-login-rate"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
+    let Ok(fields) = read_urlencoded(payload).await else {
+        return login_view(
+            &req,
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("agent-login-failed"),
+        );
+    };
+    let token_ok = match (csrf::session_of(&req), fields.get("csrf")) {
+        (Some(sid), Some(token)) => state.web.csrf.verify(&sid, token),
+        _ => false,
+    };
+    if !token_ok {
+        return login_view(&req, &state, StatusCode::FORBIDDEN, Some("csrf-text"));
+    }
+    let id = fields
+        .get("agent_id")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_default();
+    let password = fields.get("password").cloned().unwrap_or_default();
+    if !agents::valid_id(&id) || password.is_empty() {
+        return login_view(
+            &req,
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("agent-login-failed"),
+        );
+    }
+    let store = state.agents.store.clone();
+    let checked_id = id.clone();
+    let outcome = web::block(move || store.login(&checked_id, &password)).await;
+    match outcome {
+        Ok(Ok(Login::Ok(role))) => {
+            let sid = state.agents.sessions.open(&id, role);
+            audit("login", &id, "ok", None);
+            let mut response =
+                see_other(&format!("/agent/?lang={}", console_language(&req).as_str()));
+            let _ = response.add_cookie(&session_cookie(sid, state.agents.cookie_secure, false));
+            response
+        }
+        Ok(Ok(Login::Refused)) => {
+            audit("login", &id, "refused", None);
+            login_view(
+                &req,
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some("agent-login-failed"),
+            )
+        }
+        Ok(Ok(Login::Locked)) => {
+            audit("login", &id, "locked", None);
+            login_view(
+                &req,
+                &state,
+                StatusCode::FORBIDDEN,
+                Some("agent-login-locked"),
+            )
+        }
+        _ => login_view(
+            &req,
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("unavailable-text"),
+        ),
+    }
+}
+
+/// `POST /agent/logout`.
+async fn logout(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let fields = read_urlencoded(payload).await.unwrap_or_default();
+    if let Ok((sid, session)) = authenticate(&req, &state).await
+        && fields
+            .get("csrf")
+            .is_some_and(|t| state.web.csrf.verify(&sid, t))
+    {
+        state.agents.sessions.close(&sid);
+        audit("logout", &session.agent_id, "ok", None);
+    }
+    let mut response = see_other(&format!(
+        "/agent/login?lang={}",
+        console_language(&req).as_str()
+    ));
+    let _ = response.add_cookie(&session_cookie(
+        String::new(),
+        state.agents.cookie_secure,
+        true,
+    ));
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// The console
+// ---------------------------------------------------------------------------------------
+
+/// A console page, blank, prefilled, or with the agent's input and the errors.
+struct ConsoleView<'a> {
+    language: Language,
+    sid: &'a str,
+    session: &'a Session,
+    desk: Desk,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a [FieldError],
+    duplicates: &'a [String],
+    call_taken: bool,
+}
+
+fn render_console(state: &AppState, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
+    let language = view.language;
+    let policy = state.gateway.ctx.policies.channel(view.desk.channel());
+    let fields: Vec<&str> = APPLICANT_ORDER
+        .iter()
+        .filter(|f| policy.fields.contains(**f))
+        .map(|f| if *f == "phones" { "phone" } else { f })
+        .collect();
+    let categories: Vec<Value> = state
+        .gateway
+        .ctx
+        .catalogue
+        .categories
+        .iter()
+        .map(|c| json!({"code": c.code, "name": c.name(language)}))
+        .collect();
+    let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    for e in view.errors {
+        if e.field.starts_with("reply_to") {
+            continue;
+        }
+        let field = agent_console::form_field(&e.field).to_owned();
+        let message = MESSAGES.text(language, &format!("error-{}", e.code), &[]);
+        let entry = by_field.entry(field).or_default();
+        if !entry.contains(&message) {
+            if !entry.is_empty() {
+                entry.push(' ');
+            }
+            entry.push_str(&message);
+        }
+    }
+    // The next field to type in: the first with an error; else the consent box, which
+    // the script comes before; once ticked, the first empty field.
+    let focus = by_field.keys().next().cloned().unwrap_or_else(|| {
+        if !view.values.contains_key("consent") {
+            "consent".to_owned()
+        } else {
+            fields
+                .iter()
+                .chain(["category", "address", "text"].iter())
+                .find(|f| view.values.get(**f).is_none_or(|v| v.trim().is_empty()))
+                .map_or("text", |f| f)
+                .to_owned()
+        }
+    });
+    let shown: BTreeMap<&String, &String> = view
+        .values
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
+        .collect();
+    let idem = view
+        .values
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .cloned()
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    page(
+        status,
+        language,
+        "console.html",
+        json!({
+            "csrf": state.web.csrf.token(view.sid),
+            "idem": idem,
+            "agent_id": view.session.agent_id,
+            "role": view.session.role.as_str(),
+            "supervisor": view.session.role == Role::Supervisor,
+            "desk": view.desk.as_str(),
+            "front": view.desk == Desk::FrontOffice,
+            "fields": fields,
+            "categories": categories,
+            "values": shown,
+            "errors": by_field,
+            "focus": focus,
+            "duplicates": view.duplicates,
+            "call_taken": view.call_taken,
+            "policy_version": POLICY_VERSION.as_str(),
+        }),
+    )
+}
+
+/// `GET /agent/`: a blank console; at the call desk, with the next announced call's
+/// number filled in.
+async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let (sid, session) = match authenticate(&req, &state).await {
+        Ok(s) => s,
+        Err(redirect) => return redirect,
+    };
+    let language = console_language(&req);
+    let desk = desk_of(session.role, query(&req, "desk").as_deref());
+    let mut values = BTreeMap::new();
+    let mut call_taken = false;
+    if desk == Desk::CallCenter
+        && let Some(caller) = state.agents.calls.take(&session.agent_id)
+    {
+        values.insert("phone".to_owned(), caller);
+        call_taken = true;
+        audit("call_taken", &session.agent_id, "ok", None);
+    }
+    let mut response = render_console(
+        &state,
+        ConsoleView {
+            language,
+            sid: &sid,
+            session: &session,
+            desk,
+            values: &values,
+            errors: &[],
+            duplicates: &[],
+            call_taken,
+        },
+        StatusCode::OK,
+    );
+    let _ = response.add_cookie(
+        &Cookie::build("oa_lang", language.as_str())
+            .path("/")
+            .same_site(SameSite::Lax)
+            .finish(),
+    );
+    response
+}
+
+/// A console form as read: fields, cleaned photos, and the photo problems.
+async fn read_console_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<
+    (
+        BTreeMap<String, String>,
+        Vec<CleanPhoto>,
+        Vec<FieldError>,
+        bool,
+    ),
+    StatusCode,
+> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        return read_urlencoded(payload)
+            .await
+            .map(|f| (f, Vec::new(), Vec::new(), false));
+    }
+    let mut fields = BTreeMap::new();
+    let mut photos = Vec::new();
+    let mut errors = Vec::new();
+    let mut document = false;
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let mut text_bytes = 0usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| StatusCode::BAD_REQUEST)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
+        let limit = if file_name.is_some() {
+            MAX_PHOTO_BYTES
+        } else {
+            MAX_TEXT_BYTES
+        };
+        let mut data = web::BytesMut::new();
+        let mut over = false;
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+            if data.len() + chunk.len() > limit {
+                over = true;
+                continue;
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if let Some(file_name) = file_name {
+            if data.is_empty() && !over {
+                continue;
+            }
+            // Law 94-V: no copies of identity documents. Nothing of it is kept.
+            if agent_console::declared_document(&name, &file_name) {
+                document = true;
+                errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
+            } else if photos.len() >= MAX_PHOTOS {
+                errors.push(FieldError::new("photos", "too_many_photos"));
+            } else if over {
+                errors.push(FieldError::new("photos", "photo_too_large"));
+            } else {
+                match attachments::clean(data.freeze()) {
+                    Ok(photo) => photos.push(photo),
+                    Err(e) => errors.push(FieldError::new("photos", e.code())),
+                }
+            }
+            continue;
+        }
+        text_bytes += data.len();
+        if over || text_bytes > MAX_TEXT_BYTES {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let value = String::from_utf8(data.to_vec()).map_err(|_| StatusCode::BAD_REQUEST)?;
+        fields.insert(name, value);
+    }
+    Ok((fields, photos, errors, document))
+}
+
+fn fingerprint(fields: &BTreeMap<String, String>, photos: &[CleanPhoto]) -> String {
+    let mut hasher = Sha256::new();
+    for (name, value) in fields {
+        if matches!(name.as_str(), "csrf" | "idem" | "dup_ack") {
+            continue;
+        }
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    for photo in photos {
+        hasher.update(photo.sha256.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
+/// input kept) → the duplicates hint (once) → `submit_appeal` → 303 to the receipt.
+async fn console_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (sid, session) = match authenticate(&req, &state).await {
+        Ok(s) => s,
+        Err(redirect) => return redirect,
+    };
+    let language = console_language(&req);
+    let (fields, photos, mut errors, document) = match read_console_form(&req, payload).await {
+        Ok(read) => read,
+        Err(status) => {
+            return HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(status.as_str().to_owned());
+        }
+    };
+    if !fields
+        .get("csrf")
+        .is_some_and(|t| state.web.csrf.verify(&sid, t))
+    {
+        audit("appeal_submit", &session.agent_id, "csrf", None);
+        return HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body(MESSAGES.text(language, "csrf-text", &[]));
+    }
+    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
+    if document {
+        state.gateway.refused(desk.channel(), DOCUMENT_REFUSED);
+        audit("document_scan", &session.agent_id, "refused", None);
+    }
+    if desk == Desk::CallCenter && !photos.is_empty() {
+        errors.push(FieldError::new("photos", "too_many_photos"));
+    }
+    let (intake, adapter_errors) =
+        agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
+    errors.extend(adapter_errors);
+    let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
+        render_console(
+            &state,
+            ConsoleView {
+                language,
+                sid: &sid,
+                session: &session,
+                desk,
+                values: &fields,
+                errors,
+                duplicates,
+                call_taken: false,
+            },
+            status,
+        )
+    };
+    if !errors.is_empty() {
+        if let Err(more) =
+            intake::accept(&state.gateway.ctx, intake, time::OffsetDateTime::now_utc())
+        {
+            errors.extend(more);
+        }
+        state
+            .gateway
+            .refused(desk.channel(), errors.first().map_or("invalid", |e| e.code));
+        return again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let dup_key = fields
+        .get("address")
+        .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
+    if let Some(key) = dup_key.clone()
+        && !fields.contains_key("dup_ack")
+    {
+        let store = state.agents.store.clone();
+        if let Ok(Ok(found)) = web::block(move || store.recent(&key)).await
+            && !found.is_empty()
+        {
+            audit("duplicate_hint", &session.agent_id, "shown", None);
+            return again(&[], &found, StatusCode::OK);
+        }
+    }
+    for photo in &photos {
+        if let Err(e) = state.web.store.put(photo).await {
+            tracing::error!(error = %e, "photo not stored");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    }
+    let claim = fields
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(|key| IdempotencyClaim {
+            key: format!("agent:{}:{key}", session.agent_id),
+            fingerprint: fingerprint(&fields, &photos),
+        });
+    match state.gateway.submit_appeal(intake, claim).await {
+        Ok(receipt) => match receipt.tracking_number {
+            Some(tracking) => {
+                if let Some(key) = dup_key
+                    && !receipt.replayed
+                {
+                    let store = state.agents.store.clone();
+                    let t = tracking.clone();
+                    let _ = web::block(move || store.remember(&key, &t)).await;
+                }
+                audit(
+                    "appeal_submit",
+                    &session.agent_id,
+                    "accepted",
+                    Some(&tracking),
+                );
+                see_other(&format!(
+                    "/agent/receipt/{tracking}?lang={}&desk={}",
+                    language.as_str(),
+                    desk.as_str()
+                ))
+            }
+            None => again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        },
+        Err(SubmitError::Invalid(errors)) => again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY),
+        Err(SubmitError::KeyReused) => again(
+            &[FieldError::new("form", "already_sent")],
+            &[],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(SubmitError::Unavailable) => again(
+            &[FieldError::new("form", "unavailable")],
+            &[],
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    }
+}
+
+fn agent_console_key(address: &str, category: &str) -> Option<String> {
+    let category = if category.is_empty() {
+        crate::catalogue::DEFAULT_CATEGORY
+    } else {
+        category
+    };
+    agents::duplicate_key(address, category)
+}
+
+/// A tracking number as typed, if it has the shape of one.
+fn tracking_of(raw: &str) -> Option<String> {
+    let t = raw.trim().to_ascii_uppercase();
+    let ok = t.len() == 12
+        && t.starts_with("OA-")
+        && t.as_bytes().get(7) == Some(&b'-')
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| i < 3 || i == 7 || b.is_ascii_alphanumeric());
+    ok.then_some(t)
+}
+
+/// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen: the number,
+/// the date and where to follow it; nothing of the person.
+async fn receipt(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (_, session) = match authenticate(&req, &state).await {
+        Ok(s) => s,
+        Err(redirect) => return redirect,
+    };
+    let language = console_language(&req);
+    let known = tracking_of(&path)
+        .filter(|t| matches!(state.gateway.outbox.appeal_for_tracking(t), Ok(Some(_))));
+    let Some(tracking) = known else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("404");
+    };
+    let date = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .date()
+        .to_string();
+    page(
+        StatusCode::OK,
+        language,
+        "receipt.html",
+        json!({
+            "tracking": tracking,
+            "date": date,
+            "agent_id": session.agent_id,
+            "desk": desk_of(session.role, query(&req, "desk").as_deref()).as_str(),
+        }),
+    )
+}
+
+/// `GET /agent/consent-form?lang=kk|ru`: the printable written-consent form for the
+/// front office, naming the regulation's version hash.
+async fn consent_form(req: HttpRequest) -> HttpResponse {
+    let language = match console_language(&req) {
+        Language::En => Language::Ru,
+        l => l,
+    };
+    page(
+        StatusCode::OK,
+        language,
+        "consent_form.html",
+        json!({"policy_version": POLICY_VERSION.as_str()}),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON endpoints
+// ---------------------------------------------------------------------------------------
+
+/// `POST /api/v1/calls/incoming` (integrator token): `{"caller": "+7 701 …",
+/// "agent_id": "…"}` — the telephony system announces a call; the agent's console picks
+/// the number up. The number is held in memory only, for 10 minutes at most.
+async fn call_incoming(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    let language = crate::http::language_of(&req);
+    let integrator = state
+        .tokens
+        .authenticate(&req)
+        .ok_or_else(|| {
+            Problem::request(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authorization",
+                language,
+            )
+        })?
+        .to_owned();
+    let body = read_limited(&req, payload, 16 * 1024, language).await?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
+            .with_arg("line", e.line().to_string())
+            .with_arg("column", e.column().to_string())
+    })?;
+    let caller = value
+        .get("caller")
+        .and_then(Value::as_str)
+        .and_then(|c| crate::normalize::phone(c).ok())
+        .ok_or_else(|| {
+            Problem::invalid(vec![FieldError::new("caller", "invalid_phone")], language)
+        })?;
+    let agent_id = match value.get("agent_id").and_then(Value::as_str) {
+        Some(id) if agents::valid_id(id) => Some(id.to_owned()),
+        Some(_) => {
+            return Err(Problem::invalid(
+                vec![FieldError::new("agent_id", "invalid_value")],
+                language,
+            ));
+        }
+        None => None,
+    };
+    state.agents.calls.announce(caller, agent_id.clone());
+    tracing::info!(target: "audit", action = "call_announced", integrator = %integrator, agent_id = agent_id.as_deref().unwrap_or(""), "telephony event");
+    Ok(HttpResponse::Accepted()
+        .content_type("application/json")
+        .body(json!({"status": "queued"}).to_string()))
+}
+
+/// `POST /api/v1/agent/appeals` (an agent's API token, `Authorization: Bearer
+/// oa_agent_…`): the console's fields as a JSON object. `consent` and `notifications`
+/// are booleans; `desk` (`call` or `front`) matters for supervisors only. Attachments
+/// are not taken here; a document (`document`, `attachments` of a document kind) is
+/// refused.
+async fn api_appeal(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    let language = crate::http::language_of(&req);
+    let unauthorized = || {
+        Problem::request(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authorization",
+            language,
+        )
+    };
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned())
+        .ok_or_else(unauthorized)?;
+    let store = state.agents.store.clone();
+    let (agent_id, role) = match web::block(move || store.by_token(&token)).await {
+        Ok(Ok(Some(found))) => found,
+        Ok(Ok(None)) => return Err(unauthorized()),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                language,
+            ));
+        }
+    };
+    let key = match req.headers().get("Idempotency-Key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| {
+                    !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Problem::request(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                        "Idempotency-Key",
+                        language,
+                    )
+                })?,
+        ),
+    };
+    let body = read_limited(&req, payload, state.max_body_bytes, language).await?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
+            .with_arg("line", e.line().to_string())
+            .with_arg("column", e.column().to_string())
+    })?;
+    let Value::Object(object) = value else {
+        return Err(Problem::invalid(
+            vec![FieldError::new("body", "invalid_value")],
+            language,
+        ));
+    };
+    let mut fields = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, v) in &object {
+        match (name.as_str(), v) {
+            ("document" | "document_scan" | "attachments" | "photos", v) if !v.is_null() => {
+                errors.push(FieldError::new(name.clone(), DOCUMENT_REFUSED));
+            }
+            (_, Value::String(s)) => {
+                fields.insert(name.clone(), s.clone());
+            }
+            (_, Value::Bool(true)) => {
+                fields.insert(name.clone(), "on".to_owned());
+            }
+            (_, Value::Bool(false) | Value::Null) => {}
+            _ => errors.push(FieldError::new(name.clone(), "invalid_value")),
+        }
+    }
+    let desk = desk_of(role, fields.get("desk").map(String::as_str));
+    if !errors.is_empty() {
+        if errors.iter().any(|e| e.code == DOCUMENT_REFUSED) {
+            state.gateway.refused(desk.channel(), DOCUMENT_REFUSED);
+            audit("document_scan", &agent_id, "refused", None);
+        }
+        return Err(Problem::invalid(errors, language));
+    }
+    let console_lang = fields
+        .get("language")
+        .and_then(|l| Language::parse(l))
+        .unwrap_or(Language::Ru);
+    let (intake, adapter_errors) =
+        agent_console::intake(desk, &fields, &[], &agent_id, console_lang);
+    if !adapter_errors.is_empty() {
+        let mut all = adapter_errors;
+        if let Err(more) =
+            intake::accept(&state.gateway.ctx, intake, time::OffsetDateTime::now_utc())
+        {
+            all.extend(more);
+        }
+        return Err(Problem::invalid(all, language));
+    }
+    let dup_key = fields
+        .get("address")
+        .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
+    let duplicates = match dup_key.clone() {
+        Some(key) => {
+            let store = state.agents.store.clone();
+            web::block(move || store.recent(&key))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let claim = key.map(|key| IdempotencyClaim {
+        key: format!("/api/v1/agent/appeals:{agent_id}:{key}"),
+        fingerprint: hex::encode(Sha256::digest(&body)),
+    });
+    match state.gateway.submit_appeal(intake, claim).await {
+        Ok(receipt) => {
+            if let (Some(key), Some(tracking)) = (dup_key, receipt.tracking_number.clone())
+                && !receipt.replayed
+            {
+                let store = state.agents.store.clone();
+                let _ = web::block(move || store.remember(&key, &tracking)).await;
+            }
+            audit(
+                "appeal_submit_api",
+                &agent_id,
+                "accepted",
+                receipt.tracking_number.as_deref(),
+            );
+            let mut body: Value = serde_json::from_str(&receipt.response.body).unwrap_or_default();
+            if let Value::Object(map) = &mut body {
+                map.insert("possible_duplicates".into(), json!(duplicates));
+            }
+            let mut builder = HttpResponse::Accepted();
+            builder.content_type("application/json");
+            if receipt.replayed {
+                builder.insert_header(("Idempotent-Replayed", "true"));
+            }
+            Ok(builder.body(body.to_string()))
+        }
+        Err(SubmitError::Invalid(errors)) => Err(Problem::invalid(errors, language)),
+        Err(SubmitError::KeyReused) => Err(Problem::invalid(
+            vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
+            language,
+        )),
+        Err(SubmitError::Unavailable) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            language,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_console_template_parses() {
+        for (name, _) in TEMPLATES {
+            assert!(PAGES.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn supervisors_choose_their_desk() {
+        assert_eq!(
+            desk_of(Role::CallCenterAgent, Some("front")),
+            Desk::CallCenter
+        );
+        assert_eq!(desk_of(Role::Supervisor, Some("front")), Desk::FrontOffice);
+        assert_eq!(tracking_of("oa-7k3m-9qx2").as_deref(), Some("OA-7K3M-9QX2"));
+    }
+}

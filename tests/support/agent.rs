@@ -1,0 +1,113 @@
+//! Helpers of the agent-console tests: accounts made with the real `appeal-gateway
+//! agents` command, calls announced as the telephony system does, and a plain-HTTP
+//! login that keeps the cookies by hand.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{CRM_TOKEN, Gateway, gateway_bin};
+
+/// A password long enough for the account rules.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs `appeal-gateway agents <args>` on `data_dir`; returns its stdout, panics on failure.
+pub fn agents_cmd(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(gateway_bin())
+        .arg("agents")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GATEWAY_DATA_DIR", data_dir)
+        .env("GATEWAY_AGENT_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run appeal-gateway agents");
+    assert!(
+        out.status.success(),
+        "agents {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Adds an agent; returns the API token when `--token` was asked.
+pub fn add_agent(data_dir: &Path, id: &str, role: &str, token: bool) -> Option<String> {
+    let mut args = vec!["add", id, "--role", role];
+    if token {
+        args.push("--token");
+    }
+    let out = agents_cmd(data_dir, &args);
+    out.lines()
+        .find_map(|l| l.strip_prefix("api token (shown once): "))
+        .map(str::to_owned)
+}
+
+/// The telephony system announces a call.
+pub async fn announce_call(gw: &Gateway, caller: &str, agent_id: Option<&str>) -> u16 {
+    let mut body = json!({"caller": caller});
+    if let Some(id) = agent_id {
+        body["agent_id"] = json!(id);
+    }
+    reqwest::Client::new()
+        .post(gw.url("/api/v1/calls/incoming"))
+        .bearer_auth(CRM_TOKEN)
+        .json(&body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("announce call")
+        .status()
+        .as_u16()
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    html[start..].split('"').next().map(str::to_owned)
+}
+
+/// One `Set-Cookie` header whose cookie is `name`.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// A login over plain HTTP: the answer's status, its `oa_agent` Set-Cookie and body.
+pub async fn http_login(gw: &Gateway, id: &str, password: &str) -> (u16, Option<String>, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = client
+        .get(gw.url("/agent/login?lang=ru"))
+        .send()
+        .await
+        .expect("login page");
+    let sid = set_cookie(&page, "oa_sid")
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .expect("csrf session cookie");
+    let html = page.text().await.expect("body");
+    let csrf = hidden(&html, "csrf").expect("csrf token");
+    let resp = client
+        .post(gw.url("/agent/login?lang=ru"))
+        .header("Cookie", sid)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("agent_id", id),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let status = resp.status().as_u16();
+    let cookie = set_cookie(&resp, "oa_agent");
+    (status, cookie, resp.text().await.unwrap_or_default())
+}
