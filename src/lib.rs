@@ -7,7 +7,8 @@
 //!
 //! The modules, in the order an appeal flows through them:
 //!
-//! - [`http`] — the actix-web server: the trusted intake API, health, readiness, metrics.
+//! - [`http`] — the actix-web server: the intake API, the citizens' pages, the agent
+//!   consoles, the webhooks, health, readiness, metrics.
 //! - [`pipeline`] — the one entry point of every channel: accept, store, count.
 //! - [`intake`] — the channel-neutral [`intake::Intake`] a channel adapter produces, and
 //!   the one function that turns it into an accepted appeal.
