@@ -106,18 +106,8 @@ const TEMPLATES: [(&str, &str); 5] = [
     ),
 ];
 
-static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
-        if let Err(e) = env.add_template(name, source) {
-            tracing::error!(template = name, error = %e, "template does not parse");
-        }
-    }
-    env.add_function("t", |lang: String, id: String| -> String {
-        MESSAGES.text(Language::parse(&lang).unwrap_or(Language::Kk), &id, &[])
-    });
-    env
-});
+static PAGES: LazyLock<Environment<'static>> =
+    LazyLock::new(|| crate::http::pages::environment(&TEMPLATES));
 
 /// Renders a console page: never cached, not framable, no script.
 fn page(status: StatusCode, language: Language, template: &str, mut ctx: Value) -> HttpResponse {

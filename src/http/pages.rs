@@ -42,9 +42,14 @@ const TEMPLATES: [(&str, &str); 8] = [
     ),
 ];
 
-static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| environment(&TEMPLATES));
+
+/// A template environment of `templates` (name, source) with the `t(lang, id)` function
+/// that looks a message up in the Fluent bundles. Shared by the citizens' pages and the
+/// agent consoles.
+pub fn environment(templates: &[(&'static str, &'static str)]) -> Environment<'static> {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "template does not parse");
         }
@@ -53,9 +58,8 @@ static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         MESSAGES.text(Language::parse(&lang).unwrap_or(Language::Kk), &id, &[])
     });
     env
-});
+}
 
-/// The language links of the header: `href` is made of the code by `link`.
 pub fn language_links(link: impl Fn(&str) -> String) -> Value {
     let links: Vec<Value> = [Language::Kk, Language::Ru, Language::En]
         .iter()
