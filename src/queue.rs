@@ -275,6 +275,43 @@ async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, backoff: &mut 
     *backoff = (*backoff * 2).min(MAX_BACKOFF);
 }
 
+/// A Redis connection opened on first use and again after a failure, for the parts that
+/// must answer quickly with Redis or without it (webhooks, pages): each attempt is
+/// bounded by `wait`, and `None` means "go on without Redis".
+pub struct LazyConnection {
+    client: Option<redis::Client>,
+    slot: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    wait: Duration,
+}
+
+impl LazyConnection {
+    pub fn new(client: Option<redis::Client>, wait: Duration) -> LazyConnection {
+        LazyConnection {
+            client,
+            slot: tokio::sync::Mutex::new(None),
+            wait,
+        }
+    }
+
+    /// The connection, opened now if there is none.
+    pub async fn get(&self) -> Option<MultiplexedConnection> {
+        let client = self.client.as_ref()?;
+        let mut slot = self.slot.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Some(conn.clone());
+        }
+        let connect = client.get_multiplexed_async_connection();
+        let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
+        *slot = Some(conn.clone());
+        Some(conn)
+    }
+
+    /// Forgets a connection that failed; the next `get` opens a new one.
+    pub async fn reset(&self) {
+        *self.slot.lock().await = None;
+    }
+}
+
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

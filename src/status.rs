@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 
 use crate::notify::deadline::Calendar;
 use crate::notify::reply::CaseStatus;
@@ -32,10 +31,9 @@ pub struct PublicStatus {
 
 /// Reads statuses from Redis; computes deadlines with the working calendar.
 pub struct StatusBoard {
-    client: Option<redis::Client>,
     prefix: String,
     calendar: Calendar,
-    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    conn: crate::queue::LazyConnection,
 }
 
 /// The date an appeal was received, Almaty time, from its ULID.
@@ -49,33 +47,20 @@ fn received_on(appeal_id: &str) -> Option<time::Date> {
 impl StatusBoard {
     pub fn new(client: Option<redis::Client>, prefix: &str, calendar: Calendar) -> StatusBoard {
         StatusBoard {
-            client,
             prefix: prefix.to_owned(),
             calendar,
-            conn: tokio::sync::Mutex::new(None),
+            conn: crate::queue::LazyConnection::new(client, REDIS_WAIT),
         }
-    }
-
-    async fn connection(&self) -> Option<MultiplexedConnection> {
-        let client = self.client.as_ref()?;
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Some(conn.clone());
-        }
-        let connect = client.get_multiplexed_async_connection();
-        let conn = tokio::time::timeout(REDIS_WAIT, connect).await.ok()?.ok()?;
-        *slot = Some(conn.clone());
-        Some(conn)
     }
 
     /// The status of `tracking_number`; `appeal_id` when this instance knows it.
     pub async fn lookup(&self, tracking_number: &str, appeal_id: Option<&str>) -> PublicStatus {
         let mut record = std::collections::HashMap::<String, String>::new();
-        if let Some(mut conn) = self.connection().await {
+        if let Some(mut conn) = self.conn.get().await {
             let key = format!("{}{}", self.prefix, key(tracking_number));
             match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
                 Ok(Ok(found)) => record = found,
-                _ => *self.conn.lock().await = None,
+                _ => self.conn.reset().await,
             }
         }
         let status = record.get("status").and_then(|s| {

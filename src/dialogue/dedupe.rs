@@ -12,8 +12,6 @@
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-
 use super::store::{Store, StoreError};
 
 /// How long to wait for Redis before going on with the embedded store alone.
@@ -22,8 +20,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(300);
 /// The dedupe of inbound deliveries.
 pub struct Dedupe {
     store: Store,
-    redis: Option<redis::Client>,
-    conn: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    conn: crate::queue::LazyConnection,
     prefix: String,
     ttl: Duration,
 }
@@ -32,8 +29,7 @@ impl Dedupe {
     pub fn new(store: Store, redis: Option<redis::Client>, prefix: &str, ttl: Duration) -> Dedupe {
         Dedupe {
             store,
-            redis,
-            conn: Mutex::new(None),
+            conn: crate::queue::LazyConnection::new(redis, REDIS_WAIT),
             prefix: prefix.to_owned(),
             ttl,
         }
@@ -103,22 +99,14 @@ impl Dedupe {
         match tokio::time::timeout(REDIS_WAIT, set).await {
             Ok(Ok(reply)) => Some(reply.is_some()),
             _ => {
-                *self.conn.lock().await = None;
+                self.conn.reset().await;
                 None
             }
         }
     }
 
     async fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
-        let client = self.redis.as_ref()?;
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Some(conn.clone());
-        }
-        let connect = client.get_multiplexed_async_connection();
-        let conn = tokio::time::timeout(REDIS_WAIT, connect).await.ok()?.ok()?;
-        *slot = Some(conn.clone());
-        Some(conn)
+        self.conn.get().await
     }
 }
 
