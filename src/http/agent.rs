@@ -114,28 +114,12 @@ fn page(status: StatusCode, language: Language, template: &str, mut ctx: Value) 
     if let Value::Object(map) = &mut ctx {
         map.insert("lang".into(), language.as_str().into());
     }
-    match PAGES
-        .get_template(template)
-        .and_then(|t| t.render(ctx))
-    {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Content-Language", language.as_str()))
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("X-Content-Type-Options", "nosniff"))
-            .insert_header((
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ))
-            .body(html),
-        Err(e) => {
-            tracing::error!(template, error = %e, "agent page not rendered");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("500")
-        }
-    }
+    let rendered = PAGES.get_template(template).and_then(|t| t.render(ctx));
+    crate::http::pages::respond(status, language, template, rendered, CONSOLE_CSP)
 }
+
+/// What the consoles may load: inline styles, nothing else.
+const CONSOLE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -869,21 +853,10 @@ async fn call_incoming(
     let integrator = state
         .tokens
         .authenticate(&req)
-        .ok_or_else(|| {
-            Problem::request(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Authorization",
-                language,
-            )
-        })?
+        .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
     let body = read_limited(&req, payload, 16 * 1024, language).await?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
-            .with_arg("line", e.line().to_string())
-            .with_arg("column", e.column().to_string())
-    })?;
+    let value: Value = crate::http::body::parse_json(&body, language)?;
     let caller = value
         .get("caller")
         .and_then(Value::as_str)
@@ -919,14 +892,7 @@ async fn api_appeal(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
     let language = crate::http::language_of(&req);
-    let unauthorized = || {
-        Problem::request(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Authorization",
-            language,
-        )
-    };
+    let unauthorized = || Problem::unauthorized(language);
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -967,11 +933,7 @@ async fn api_appeal(
         ),
     };
     let body = read_limited(&req, payload, state.max_body_bytes, language).await?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
-            .with_arg("line", e.line().to_string())
-            .with_arg("column", e.column().to_string())
-    })?;
+    let value: Value = crate::http::body::parse_json(&body, language)?;
     let Value::Object(object) = value else {
         return Err(Problem::invalid(
             vec![FieldError::new("body", "invalid_value")],

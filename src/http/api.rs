@@ -25,14 +25,7 @@ async fn preamble(
     let integrator = state
         .tokens
         .authenticate(req)
-        .ok_or_else(|| {
-            Problem::request(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Authorization",
-                language,
-            )
-        })?
+        .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
     let is_json = req
         .headers()
@@ -77,12 +70,7 @@ async fn preamble(
         key: format!("{}:{integrator}:{key}", req.path()),
         fingerprint: hex::encode(Sha256::digest(&body)),
     });
-    let value = serde_json::from_slice(&body).map_err(|e| {
-        // serde's message may quote the input; only the position is reported.
-        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
-            .with_arg("line", e.line().to_string())
-            .with_arg("column", e.column().to_string())
-    })?;
+    let value = crate::http::body::parse_json(&body, language)?;
     Ok((integrator, claim, value))
 }
 

@@ -46,6 +46,16 @@ impl Problem {
         }
     }
 
+    /// 401: no valid token in `Authorization`.
+    pub fn unauthorized(language: Language) -> Problem {
+        Problem::request(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authorization",
+            language,
+        )
+    }
+
     /// 422 with field errors.
     pub fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
         Problem {

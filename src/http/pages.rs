@@ -84,6 +84,9 @@ pub fn render(template: &str, mut context: Value) -> Result<String, minijinja::E
     PAGES.get_template(template)?.render(context)
 }
 
+/// What the citizens' pages may load: their own photos, inline styles, nothing else.
+pub const CITIZEN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// A rendered page as a response: HTML, never cached (forms carry a CSRF token), not
 /// framable, no script, no foreign resource.
 pub fn page(
@@ -92,16 +95,31 @@ pub fn page(
     template: &str,
     context: Value,
 ) -> HttpResponse {
-    match render(template, context) {
+    respond(
+        status,
+        language,
+        template,
+        render(template, context),
+        CITIZEN_CSP,
+    )
+}
+
+/// The response for a page rendered (or not) from any template environment, with the
+/// headers every page carries and `csp` as its Content-Security-Policy.
+pub fn respond(
+    status: StatusCode,
+    language: Language,
+    template: &str,
+    rendered: Result<String, minijinja::Error>,
+    csp: &str,
+) -> HttpResponse {
+    match rendered {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .insert_header(("Content-Language", language.as_str()))
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("X-Content-Type-Options", "nosniff"))
-            .insert_header((
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ))
+            .insert_header(("Content-Security-Policy", csp))
             .body(html),
         Err(e) => {
             tracing::error!(template, error = %e, "page not rendered");
