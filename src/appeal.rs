@@ -286,7 +286,7 @@ pub struct ConsentRecord {
 }
 
 /// A route on which the citizen can be answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyChannel {
     Telegram,

@@ -15,8 +15,6 @@ use img_parts::png::Png;
 use img_parts::webp::WebP;
 use sha2::{Digest, Sha256};
 
-/// Most photos per appeal (the limit; the channel files say the same).
-pub const MAX_PHOTOS: usize = 5;
 /// Largest photo, in bytes (10 MiB).
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::analytics::AppealStats;
+use crate::field_error::FieldError;
 use crate::appeal::{
     self, Appeal, AppealFlag, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord,
     Language, Location, Purpose, ReplyChannel, ReplyTo,
@@ -25,21 +26,6 @@ pub const MAX_LINE_CHARS: usize = 300;
 /// How far in the future a consent time may be (clock skew between systems).
 const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
-/// One problem with one field: a JSON path and a code. The value is never kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub code: &'static str,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str) -> FieldError {
-        FieldError {
-            field: field.into(),
-            code,
-        }
-    }
-}
 
 /// Consent as the channel captured it.
 #[derive(Debug, Clone)]

@@ -15,6 +15,9 @@ pub struct Metrics {
     pub refused: IntCounterVec,
     /// Subject requests accepted, by kind.
     pub subject_requests: IntCounterVec,
+    /// Other records accepted (an email's addition to an appeal, a quarantined
+    /// message), by message type.
+    pub messages: IntCounterVec,
     /// Records waiting in the outbox.
     pub outbox_depth: IntGauge,
     /// Seconds from acceptance to the record being on its Redis stream.
@@ -48,6 +51,14 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric definition");
+        let messages = IntCounterVec::new(
+            Opts::new(
+                "gateway_messages_accepted_total",
+                "Records other than appeals and subject requests, by message type.",
+            ),
+            &["type"],
+        )
+        .expect("valid metric definition");
         let outbox_depth = IntGauge::new("gateway_outbox_depth", "Records waiting in the outbox.")
             .expect("valid metric definition");
         let forward_latency = Histogram::with_opts(
@@ -64,6 +75,7 @@ impl Metrics {
             Box::new(accepted.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(refused.clone()),
             Box::new(subject_requests.clone()),
+            Box::new(messages.clone()),
             Box::new(outbox_depth.clone()),
             Box::new(forward_latency.clone()),
         ] {
@@ -76,6 +88,7 @@ impl Metrics {
             accepted,
             refused,
             subject_requests,
+            messages,
             outbox_depth,
             forward_latency,
         }

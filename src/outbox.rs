@@ -46,6 +46,9 @@ pub enum OutboxError {
     Storage(String),
     #[error("outbox writer has stopped")]
     Stopped,
+    /// Another process holds the outbox file (redb locks it).
+    #[error("outbox is open in another process")]
+    Locked,
 }
 
 fn storage(what: &'static str) -> impl Fn(redb::Error) -> OutboxError {
@@ -110,7 +113,7 @@ pub struct Mark {
 impl Envelope {
     /// A message for `stream`, serialized now (in the request's task, not the writer's).
     pub fn new<T: Serialize>(
-        stream: crate::queue::Stream,
+        stream: crate::stream::Stream,
         id: &str,
         kind: &str,
         message: &T,
@@ -195,7 +198,11 @@ impl Outbox {
     pub fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError::Storage(format!("create {}: {e}", dir.display())))?;
-        let db = db!("open", Database::create(dir.join("outbox.redb")))?;
+        let db = match Database::create(dir.join("outbox.redb")) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OutboxError::Locked),
+            Err(e) => return Err(storage("open")(e.into())),
+        };
         let txn = db!("begin", db.begin_write())?;
         let depth = {
             let outbox = db!("open table", txn.open_table(OUTBOX))?;
@@ -381,7 +388,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
             }
             let mut bundle = submission.bundle.clone();
             for envelope in &mut bundle.messages {
-                if envelope.stream == crate::queue::Stream::Consent.name() {
+                if envelope.stream == crate::stream::Stream::Consent.name() {
                     let hash = chain_hash(&head, envelope.data.as_bytes());
                     envelope.link = Some(ChainLink {
                         chain: chain.clone(),

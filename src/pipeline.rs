@@ -6,14 +6,18 @@
 
 use serde_json::json;
 
-use crate::appeal::{self, Channel};
-use crate::intake::{self, Accepted, Context, FieldError, Intake};
+use crate::appeal::Channel;
+use crate::field_error::FieldError;
+use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
 use crate::outbox::{
     Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
 };
-use crate::queue::{Stream, now_ms};
-use crate::subject::{self, SubjectIntake};
+use crate::clock::now_ms;
+use crate::stream::Stream;
+use crate::status::StatusBoard;
+use crate::subject::{self, SubjectIntake, SubjectKeyer};
+use crate::tracking::TrackingNumber;
 
 /// Attempts at drawing a free tracking number (a collision is one in a trillion).
 const TRACKING_ATTEMPTS: usize = 5;
@@ -48,16 +52,17 @@ pub struct Gateway {
     pub outbox: Outbox,
     pub metrics: Metrics,
     /// What the case system last said of each appeal, and the legal deadline.
-    pub status: crate::status::StatusBoard,
+    pub status: StatusBoard,
 }
 
 impl Gateway {
-    /// The pipeline as the configuration and the shipped policy files describe it.
-    /// `Err` names what is wrong with the policy files.
+    /// The pipeline with the shipped policy files and catalogue. `Err` names what is
+    /// wrong with the policy files.
     pub fn new(
-        config: &crate::config::Config,
+        keyer: SubjectKeyer,
         outbox: Outbox,
         metrics: Metrics,
+        status: StatusBoard,
     ) -> Result<Gateway, String> {
         let policies = crate::policy::Policies::embedded()?;
         let catalogue = crate::catalogue::Catalogue::embedded()?;
@@ -65,15 +70,11 @@ impl Gateway {
             ctx: Context {
                 policies,
                 catalogue,
-                keyer: crate::subject::SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+                keyer,
             },
             outbox,
             metrics,
-            status: crate::status::StatusBoard::new(
-                redis::Client::open(config.redis_url.as_str()).ok(),
-                &config.stream_prefix,
-                config.calendar.clone(),
-            ),
+            status,
         })
     }
 
@@ -94,7 +95,7 @@ impl Gateway {
                 .map_err(|_| SubmitError::Unavailable)?;
             match self.store(submission).await? {
                 Outcome::TrackingTaken => {
-                    accepted.appeal.tracking_number = appeal::new_tracking_number();
+                    accepted.appeal.tracking_number = TrackingNumber::random().into_string();
                 }
                 Outcome::Stored => {
                     self.metrics
@@ -182,6 +183,45 @@ impl Gateway {
                     .with_label_values(&[request.kind.as_str()])
                     .inc();
                 tracing::info!(request_id = %request.id, kind = request.kind.as_str(), "subject request accepted");
+                Ok(receipt(response, false))
+            }
+            Outcome::Replayed(first) => Ok(receipt(first, true)),
+            Outcome::KeyReused => Err(SubmitError::KeyReused),
+            Outcome::TrackingTaken => Err(SubmitError::Unavailable),
+        }
+    }
+
+    /// Stores one message that is neither an appeal nor a subject request — an email's
+    /// addition to an appeal, the record of a quarantined message — on `stream`, under
+    /// `claim` (a repeat finds the first answer). Counted by its type.
+    pub async fn submit_message<T: serde::Serialize>(
+        &self,
+        stream: Stream,
+        message_type: &'static str,
+        id: &str,
+        message: &T,
+        claim: IdempotencyClaim,
+        response: StoredResponse,
+    ) -> Result<Receipt, SubmitError> {
+        let envelope = Envelope::new(stream, id, message_type, message)
+            .map_err(|_| SubmitError::Unavailable)?;
+        let submission = Submission {
+            bundle: Bundle {
+                id: id.to_owned(),
+                messages: vec![envelope],
+                accepted_at_ms: now_ms(),
+                marks: Vec::new(),
+            },
+            idempotency: Some(claim),
+            tracking: None,
+            response: response.clone(),
+        };
+        match self.store(submission).await? {
+            Outcome::Stored => {
+                self.metrics
+                    .messages
+                    .with_label_values(&[message_type])
+                    .inc();
                 Ok(receipt(response, false))
             }
             Outcome::Replayed(first) => Ok(receipt(first, true)),

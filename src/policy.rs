@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::appeal::{Applicant, Channel, ConsentMethod};
 use crate::catalogue::toml_from_str;
-use crate::intake::FieldError;
+use crate::field_error::FieldError;
 use crate::normalize::{self, Invalid};
 
 /// Longest one-line applicant field (a name, a place of birth, an employer).

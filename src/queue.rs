@@ -20,33 +20,10 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
 
-/// The streams of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Appeals,
-    Consent,
-    Subject,
-    Analytics,
-    Replies,
-    Deadletter,
-}
-
-impl Stream {
-    /// The stream's name without the deployment prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stream::Appeals => "appeals.v1",
-            Stream::Consent => "consent.v1",
-            Stream::Subject => "subject.v1",
-            Stream::Analytics => "analytics.v1",
-            Stream::Replies => "replies.v1",
-            Stream::Deadletter => "deadletter.v1",
-        }
-    }
-}
 
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
@@ -312,10 +289,3 @@ impl LazyConnection {
     }
 }
 
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}

@@ -1,14 +1,14 @@
 //! The public status of an appeal, for the citizen's status page and the bots' `/status`:
 //! what the case system last said (the notifier keeps it in Redis, see [`crate::notify`])
-//! and the deadline the law gives for the answer (see [`crate::notify::deadline`]).
+//! and the deadline the law gives for the answer (see [`crate::deadline`]).
 //! Nothing personal: a status, a date.
 
 use std::time::Duration;
 
 use redis::AsyncCommands;
 
-use crate::notify::deadline::Calendar;
-use crate::notify::reply::CaseStatus;
+use crate::deadline::Calendar;
+use crate::reply::CaseStatus;
 
 /// How long a page waits for Redis before showing what it knows without it.
 const REDIS_WAIT: Duration = Duration::from_millis(500);

@@ -15,7 +15,7 @@ use sha2::Sha256;
 
 use crate::appeal::{Applicant, Channel};
 use crate::consent::ConsentEvent;
-use crate::intake::FieldError;
+use crate::field_error::FieldError;
 use crate::normalize;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -37,6 +37,11 @@ impl SubjectKeyer {
         SubjectKeyer {
             secret: secret.to_vec(),
         }
+    }
+
+    /// The deployment's secret, from which the pages' CSRF keys are derived.
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
     }
 
     /// The key of one normalized identifier.

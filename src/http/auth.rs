@@ -25,16 +25,7 @@ impl Tokens {
 
     /// The name of the integrator whose token the request carries.
     pub fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?;
-        let (scheme, token) = header.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let presented: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        let presented: [u8; 32] = Sha256::digest(bearer_token(req)?.as_bytes()).into();
         // Every token is compared, so the time does not tell which one matched.
         let mut found = None;
         for (name, digest) in &self.digests {
@@ -44,4 +35,17 @@ impl Tokens {
         }
         found
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
 }

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::appeal::Language;
 use crate::i18n::MESSAGES;
-use crate::intake::FieldError;
+use crate::field_error::FieldError;
+use crate::pipeline::SubmitError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -117,5 +118,23 @@ impl ResponseError for Problem {
             .content_type("application/problem+json")
             .insert_header(("Content-Language", lang.as_str()))
             .body(body.to_string())
+    }
+}
+
+impl Problem {
+    /// What the pipeline's refusal means to a JSON client: 422 with the fields at
+    /// fault, 422 on `Idempotency-Key` for a key reused with another body, 503 when the
+    /// outbox could not store it (worth a retry).
+    pub fn from_submit(error: SubmitError, language: Language) -> Problem {
+        match error {
+            SubmitError::Invalid(errors) => Problem::invalid(errors, language),
+            SubmitError::KeyReused => Problem::invalid(
+                vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
+                language,
+            ),
+            SubmitError::Unavailable => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", language)
+            }
+        }
     }
 }

@@ -19,10 +19,10 @@
 //! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
 
-pub mod deadline;
-pub mod reply;
-pub mod routes;
-pub mod sms;
+pub mod route;
+
+/// The working calendar, where the tests and the status page look for it.
+pub use crate::deadline;
 
 use std::time::Duration;
 
@@ -32,10 +32,10 @@ use redis::aio::MultiplexedConnection;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
-use crate::queue::Stream;
+use crate::stream::Stream;
 use crate::subject::SubjectKeyer;
-use reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
-use routes::{RouteError, Routes};
+use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
+use route::{RouteError, Routes};
 
 /// The consumer group of every gateway instance.
 pub const GROUP: &str = "gateway";
@@ -56,8 +56,6 @@ pub struct NotifierConfig {
     pub max_attempts: u32,
     /// First retry delay; doubled each time, with up to 50 % jitter.
     pub retry_base: Duration,
-    /// No SMS from the first hour to the second, Almaty time (UTC+5), unless urgent.
-    pub quiet_hours: Option<(u8, u8)>,
     /// Base of the status page links, e.g. `https://open-almaty.kz`.
     pub public_url: String,
 }
@@ -244,7 +242,7 @@ impl Notifier {
                 ("at", appeal::now_rfc3339()),
                 ("appeal_id", reply.id.clone()),
             ];
-            if status == reply::CaseStatus::Extended {
+            if status == crate::reply::CaseStatus::Extended {
                 fields.push(("extended", "1".to_owned()));
             }
             let _: () = conn.hset_multiple(&key, &fields).await?;
@@ -278,9 +276,12 @@ impl Notifier {
                 )
                 .await;
         }
-        let quiet = reply.reply_to.channel == ReplyChannel::Sms
-            && reply.urgent != Some(true)
-            && is_quiet(time::OffsetDateTime::now_utc(), self.config.quiet_hours);
+        let quiet_hours = self
+            .routes
+            .get(reply.reply_to.channel)
+            .and_then(|route| route.quiet_hours());
+        let quiet = reply.urgent != Some(true)
+            && is_quiet(time::OffsetDateTime::now_utc(), quiet_hours);
         if quiet {
             // Left pending: taken up again after the claim timeout.
             return Ok(());
@@ -361,28 +362,28 @@ impl Notifier {
             self.config.public_url.trim_end_matches('/'),
             reply.tracking_number
         );
-        let whatsapp_session_open = self.whatsapp_window_open(conn, reply).await;
-        let ctx = routes::Context {
+        let session_open = self.session_window_open(conn, reply).await;
+        let ctx = route::Context {
             reply_id,
             appeal_id: &reply.id,
             tracking_number: &reply.tracking_number,
             language: reply.language.unwrap_or(crate::appeal::Language::Kk),
             status: reply.status,
             status_link: &link,
-            whatsapp_session_open,
+            session_open,
         };
         let Some(text) = reply.text_for() else {
             return (
                 Err(RouteError::Permanent("malformed")),
-                routes::name(reply.reply_to.channel),
+                route::name(reply.reply_to.channel),
                 0,
             );
         };
         let mut attempts = 0;
         let mut last = Err(RouteError::Permanent("route_unavailable"));
-        let mut channel = routes::name(reply.reply_to.channel);
+        let mut channel = route::name(reply.reply_to.channel);
         for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
-            channel = routes::name(target.channel);
+            channel = route::name(target.channel);
             for attempt in 0..self.config.max_attempts {
                 attempts += 1;
                 last = self.routes.send(target, text, &ctx).await;
@@ -403,17 +404,14 @@ impl Notifier {
         (last, channel, attempts)
     }
 
-    /// Whether the citizen wrote to the WhatsApp line in the last 24 hours (the mark the
-    /// WhatsApp channel leaves, see [`whatsapp_window_key`]).
-    async fn whatsapp_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
-        let Some(key) = (reply.reply_to.channel == ReplyChannel::Whatsapp)
-            .then(|| subject_key(&self.keyer, &reply.reply_to))
-            .flatten()
-        else {
+    /// Whether the citizen wrote on the reply's channel recently (the mark a channel
+    /// leaves, see [`route::session_window_key`]).
+    async fn session_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
+        let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return false;
         };
-        let exists: redis::RedisResult<bool> =
-            conn.exists(self.key(&whatsapp_window_key(&key))).await;
+        let window = route::session_window_key(reply.reply_to.channel, &key);
+        let exists: redis::RedisResult<bool> = conn.exists(self.key(&window)).await;
         exists.unwrap_or(false)
     }
 
@@ -516,12 +514,6 @@ impl Notifier {
         let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
         Ok(())
     }
-}
-
-/// The Redis key (without prefix) that marks an open WhatsApp customer-service window
-/// for a subject key; the WhatsApp channel sets it for 24 hours on every message.
-pub fn whatsapp_window_key(subject_key: &str) -> String {
-    format!("gateway:whatsapp-window:{subject_key}")
 }
 
 /// The stream of delivery receipts (an addition to the contract).

@@ -7,6 +7,33 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+/// Why a mail was not sent. Never quotes an address or the server's text (it can echo
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The recipient is not an address.
+    #[error("recipient is not an address")]
+    Recipient,
+    /// The message could not be built.
+    #[error("the message could not be built")]
+    Build,
+    /// The server refused for good (5xx, or a permanent failure).
+    #[error("smtp: permanent failure {0}")]
+    Permanent(String),
+    /// The server or the connection failed for now (4xx, timeout, refused connection).
+    #[error("smtp: temporary failure {0}")]
+    Temporary(String),
+}
+
+/// Why the sender could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("GATEWAY_SMTP_URL: not a usable SMTP URL")]
+    SmtpUrl,
+    #[error("GATEWAY_MAIL_FROM: not an email address")]
+    From,
+}
+
 /// One acknowledgement to send.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -56,13 +83,11 @@ impl Header for AutoSubmitted {
 impl Acknowledger {
     /// From `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`. The error never quotes the URL
     /// (it may hold a password).
-    pub fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, String> {
+    pub fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, SetupError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .map_err(|_| "GATEWAY_SMTP_URL: not a usable SMTP URL".to_owned())?
+            .map_err(|_| SetupError::SmtpUrl)?
             .build();
-        let from: Mailbox = from
-            .parse()
-            .map_err(|_| "GATEWAY_MAIL_FROM: not an email address".to_owned())?;
+        let from: Mailbox = from.parse().map_err(|_| SetupError::From)?;
         let domain = from.email.domain().to_owned();
         Ok(Acknowledger {
             transport,
@@ -77,11 +102,8 @@ impl Acknowledger {
     }
 
     /// Sends one reply. The error names the step, never an address.
-    pub async fn send(&self, reply: &Reply) -> Result<(), String> {
-        let to: Mailbox = reply
-            .to
-            .parse()
-            .map_err(|_| "recipient is not an address".to_owned())?;
+    pub async fn send(&self, reply: &Reply) -> Result<(), SendError> {
+        let to: Mailbox = reply.to.parse().map_err(|_| SendError::Recipient)?;
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -97,22 +119,23 @@ impl Acknowledger {
         }
         let message = builder
             .body(reply.body.clone())
-            .map_err(|e| format!("building the message: {e}"))?;
+            .map_err(|_| SendError::Build)?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| format!("smtp: {}", describe(&e)))
+            .map_err(|e| classify(&e))
     }
 }
 
-/// An SMTP error without the server's text (it can echo an address).
-fn describe(e: &lettre::transport::smtp::Error) -> String {
+/// An SMTP error without the server's text (it can echo an address): a 5xx answer or a
+/// permanent failure is final, anything else is worth a retry.
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     match e.status() {
-        Some(code) => format!("server answered {code}"),
-        None if e.is_transient() => "transient failure".to_owned(),
-        None if e.is_permanent() => "permanent failure".to_owned(),
-        None => "connection failed".to_owned(),
+        Some(code) if e.is_permanent() => SendError::Permanent(code.to_string()),
+        Some(code) => SendError::Temporary(code.to_string()),
+        None if e.is_permanent() => SendError::Permanent(String::new()),
+        None => SendError::Temporary(String::new()),
     }
 }
 

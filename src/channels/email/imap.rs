@@ -97,15 +97,13 @@ type ImapResult<T> = Result<T, String>;
 
 /// Reads the mailbox until `shutdown` turns true: each message is made durable through
 /// `channel`, then moved to `processed`. Connection problems are retried with backoff.
-pub async fn run<S>(
+pub async fn run(
     target: ImapTarget,
     processed: String,
     channel: EmailChannel,
-    state: Arc<S>,
+    gateway: Arc<Gateway>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-) where
-    S: AsRef<Gateway> + Send + Sync + 'static,
-{
+) {
     let mut backoff = Duration::from_secs(1);
     while !*shutdown.borrow() {
         let round = async {
@@ -114,9 +112,9 @@ pub async fn run<S>(
                 .map_err(|e| format!("connect: {e}"))?;
             if target.tls {
                 let tls = tls_connect(&target.host, tcp).await?;
-                session(&target, &processed, &channel, state.as_ref().as_ref(), tls).await
+                session(&target, &processed, &channel, &gateway, tls).await
             } else if is_loopback(&target.host) {
-                session(&target, &processed, &channel, state.as_ref().as_ref(), tcp).await
+                session(&target, &processed, &channel, &gateway, tcp).await
             } else {
                 Err("imap:// is plain text: use imaps:// for a server beyond loopback".to_owned())
             }
@@ -244,8 +242,3 @@ where
     }
 }
 
-impl AsRef<Gateway> for crate::http::AppState {
-    fn as_ref(&self) -> &Gateway {
-        &self.gateway
-    }
-}

@@ -16,7 +16,8 @@ use serde_json::Value;
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
 use crate::attachments::CleanPhoto;
-use crate::intake::{FieldError, Intake, RawAttachment, RawConsent};
+use crate::field_error::FieldError;
+use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
 /// The error code of a refused document scan.

@@ -9,7 +9,81 @@
 
 use std::time::Duration;
 
-use super::routes::{RouteError, classify};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::notify::route::{Context, Route, RouteError, classify};
+
+/// The SMS route's settings; all three of URL, key and sender, or none (SMS off).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Settings {
+    /// The provider's endpoint (`GATEWAY_SMS_API_URL`).
+    #[serde(default)]
+    pub sms_api_url: Option<String>,
+    /// The provider's key, sent as a bearer token (`GATEWAY_SMS_API_KEY`).
+    #[serde(default)]
+    pub sms_api_key: Option<String>,
+    /// The registered sender name (`GATEWAY_SMS_SENDER`).
+    #[serde(default)]
+    pub sms_sender: Option<String>,
+    /// No SMS from the first hour to the second, Almaty time (UTC+5), unless urgent
+    /// (`GATEWAY_SMS_QUIET_HOURS`, e.g. `22-8`, or `off`).
+    #[serde(default = "default_quiet_hours")]
+    pub sms_quiet_hours: String,
+    /// Most SMS parts one text may take; a longer text is cut with the status link
+    /// (`GATEWAY_SMS_MAX_PARTS`).
+    #[serde(default = "default_max_parts", deserialize_with = "crate::config::number")]
+    pub sms_max_parts: u64,
+}
+
+fn default_quiet_hours() -> String {
+    "22-8".to_owned()
+}
+
+fn default_max_parts() -> u64 {
+    3
+}
+
+impl Settings {
+    /// The route, when SMS is configured; every problem goes to `problems`.
+    pub fn route(self, problems: &mut Vec<String>) -> Option<Sms> {
+        let quiet_hours = match self.sms_quiet_hours.as_str() {
+            "off" | "" => None,
+            spec => {
+                let hours = spec
+                    .split_once('-')
+                    .and_then(|(a, b)| {
+                        Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
+                    })
+                    .filter(|(a, b)| *a < 24 && *b < 24 && a != b);
+                if hours.is_none() {
+                    problems.push("GATEWAY_SMS_QUIET_HOURS: hours such as 22-8, or off".to_owned());
+                }
+                hours
+            }
+        };
+        if self.sms_max_parts == 0 || self.sms_max_parts > 10 {
+            problems.push("GATEWAY_SMS_MAX_PARTS: between 1 and 10".to_owned());
+        }
+        match (self.sms_api_url, self.sms_api_key, self.sms_sender) {
+            (Some(url), Some(key), Some(sender)) => {
+                if reqwest::Url::parse(&url).is_err() {
+                    problems.push("GATEWAY_SMS_API_URL: not a URL".to_owned());
+                    return None;
+                }
+                let max_parts = usize::try_from(self.sms_max_parts).unwrap_or(3);
+                Some(Sms::new(url, key, sender, max_parts).quiet(quiet_hours))
+            }
+            (None, None, None) => None,
+            _ => {
+                problems.push(
+                    "GATEWAY_SMS_API_URL: SMS needs GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER together".to_owned(),
+                );
+                None
+            }
+        }
+    }
+}
 
 /// GSM 03.38 basic characters (a text of only these fits 160 per SMS).
 const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
@@ -53,6 +127,7 @@ pub struct Sms {
     pub key: String,
     pub sender: String,
     pub max_parts: usize,
+    pub quiet_hours: Option<(u8, u8)>,
 }
 
 impl Sms {
@@ -67,7 +142,14 @@ impl Sms {
             key,
             sender,
             max_parts,
+            quiet_hours: None,
         }
+    }
+
+    /// The same route, waiting out `hours` (Almaty time) for non-urgent texts.
+    pub fn quiet(mut self, hours: Option<(u8, u8)>) -> Sms {
+        self.quiet_hours = hours;
+        self
     }
 
     /// Sends one text; 2xx is accepted, 5xx, 429 and network errors are worth a retry,
@@ -89,6 +171,21 @@ impl Sms {
                 RouteError::Temporary(if e.is_timeout() { "timeout" } else { "network" })
             })?;
         classify(response.status())
+    }
+}
+
+impl Route for Sms {
+    fn send<'a>(
+        &'a self,
+        address: &'a str,
+        text: &'a str,
+        ctx: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<(), RouteError>> {
+        Sms::send(self, address, text, ctx.status_link).boxed()
+    }
+
+    fn quiet_hours(&self) -> Option<(u8, u8)> {
+        self.quiet_hours
     }
 }
 

@@ -15,7 +15,6 @@
 //! The duplicates index holds no personal data: a SHA-256 of the normalized address and
 //! the category, the time and the tracking number of appeals agents entered.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -35,8 +34,6 @@ const RECENT: TableDefinition<&str, &[u8]> = TableDefinition::new("recent");
 pub const MAX_FAILURES: u32 = 5;
 /// How long a locked account stays locked.
 pub const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
-/// How long an announced call waits for an agent.
-pub const CALL_TTL: Duration = Duration::from_secs(10 * 60);
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,
 /// but a repeated report of one problem comes within days of the first.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
@@ -163,7 +160,7 @@ static DUMMY_HASH: LazyLock<String> =
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    crate::queue::now_ms()
+    crate::clock::now_ms()
 }
 
 /// The accounts and the duplicates index in `agents.redb`.
@@ -472,118 +469,6 @@ pub fn duplicate_key(address: &str, category: &str) -> Option<String> {
     Some(hex::encode(digest))
 }
 
-/// A logged-in agent's session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub agent_id: String,
-    pub role: Role,
-    last_seen: Instant,
-}
-
-/// What a session cookie leads to.
-#[derive(Debug, Clone)]
-pub enum SessionState {
-    Active(Session),
-    /// It existed and was idle too long: the login page says so.
-    Expired,
-    None,
-}
-
-/// Sessions in memory, keyed by a random 256-bit id.
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-    idle: Duration,
-}
-
-impl Sessions {
-    pub fn new(idle: Duration) -> Sessions {
-        Sessions {
-            map: Mutex::new(HashMap::new()),
-            idle,
-        }
-    }
-
-    /// Opens a session; returns its id.
-    pub fn open(&self, agent_id: &str, role: Role) -> String {
-        let mut raw = [0u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let sid = hex::encode(raw);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let idle = self.idle;
-        map.retain(|_, s| s.last_seen.elapsed() < idle);
-        map.insert(
-            sid.clone(),
-            Session {
-                agent_id: agent_id.to_owned(),
-                role,
-                last_seen: Instant::now(),
-            },
-        );
-        sid
-    }
-
-    /// The session of `sid`, touched; an idle one ends here.
-    pub fn get(&self, sid: &str) -> SessionState {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(sid) {
-            Some(s) if s.last_seen.elapsed() < self.idle => {
-                s.last_seen = Instant::now();
-                SessionState::Active(s.clone())
-            }
-            Some(_) => {
-                map.remove(sid);
-                SessionState::Expired
-            }
-            None => SessionState::None,
-        }
-    }
-
-    pub fn close(&self, sid: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(sid);
-    }
-}
-
-/// A call announced by the telephony system.
-struct Call {
-    caller: String,
-    agent_id: Option<String>,
-    at: Instant,
-}
-
-/// Calls waiting for an agent, in memory.
-#[derive(Default)]
-pub struct Calls {
-    queue: Mutex<VecDeque<Call>>,
-}
-
-impl Calls {
-    /// Queues a call (the caller's number, normalized) for an agent or for anyone.
-    pub fn announce(&self, caller: String, agent_id: Option<String>) {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.retain(|c| c.at.elapsed() < CALL_TTL);
-        if q.len() >= 1000 {
-            q.pop_front();
-        }
-        q.push_back(Call {
-            caller,
-            agent_id,
-            at: Instant::now(),
-        });
-    }
-
-    /// The oldest waiting call for this agent (their own first, then anyone's).
-    pub fn take(&self, agent_id: &str) -> Option<String> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.retain(|c| c.at.elapsed() < CALL_TTL);
-        let pos = q
-            .iter()
-            .position(|c| c.agent_id.as_deref() == Some(agent_id))
-            .or_else(|| q.iter().position(|c| c.agent_id.is_none()))?;
-        q.remove(pos).map(|c| c.caller)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,21 +541,5 @@ mod tests {
         assert!(store.recent(&key).expect("recent").is_empty());
         store.remember(&key, "OA-AAAA-BBBB").expect("remember");
         assert_eq!(store.recent(&key).expect("recent"), vec!["OA-AAAA-BBBB"]);
-    }
-
-    #[test]
-    fn calls_go_to_their_agent_first_and_sessions_expire() {
-        let calls = Calls::default();
-        calls.announce("+77010000001".into(), None);
-        calls.announce("+77010000002".into(), Some("b".into()));
-        assert_eq!(calls.take("b").as_deref(), Some("+77010000002"));
-        assert_eq!(calls.take("a").as_deref(), Some("+77010000001"));
-        assert_eq!(calls.take("a"), None);
-        let sessions = Sessions::new(Duration::from_millis(50));
-        let sid = sessions.open("a", Role::Supervisor);
-        assert!(matches!(sessions.get(&sid), SessionState::Active(_)));
-        std::thread::sleep(Duration::from_millis(80));
-        assert!(matches!(sessions.get(&sid), SessionState::Expired));
-        assert!(matches!(sessions.get(&sid), SessionState::None));
     }
 }

@@ -16,7 +16,8 @@ use crate::appeal::{
     AppealFlag, Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel,
 };
 use crate::attachments::CleanPhoto;
-use crate::intake::{FieldError, Intake, RawAttachment, RawConsent};
+use crate::field_error::FieldError;
+use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
 /// The eight districts of Almaty, for budget proposals (code, kk, ru, en).
