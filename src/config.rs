@@ -128,10 +128,10 @@ const ENV_EXCEPTIONS: [(&str, &str); 1] = [("redis_url", "REDIS_URL")];
 /// The name a user knows a key by: its environment name (`stream_prefix` is
 /// `GATEWAY_STREAM_PREFIX`).
 pub fn env_name(key: &str) -> String {
-    ENV_EXCEPTIONS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or_else(|| format!("GATEWAY_{}", key.to_ascii_uppercase()), |(_, env)| (*env).to_owned())
+    ENV_EXCEPTIONS.iter().find(|(k, _)| *k == key).map_or_else(
+        || format!("GATEWAY_{}", key.to_ascii_uppercase()),
+        |(_, env)| (*env).to_owned(),
+    )
 }
 
 /// One line per problem of a figment extraction, each naming the key by its environment
@@ -140,7 +140,10 @@ fn problems_of(errors: figment::Error) -> Vec<String> {
     errors
         .into_iter()
         .map(|e| {
-            let key = e.path.first().map_or("configuration".to_owned(), |k| env_name(k));
+            let key = e
+                .path
+                .first()
+                .map_or("configuration".to_owned(), |k| env_name(k));
             format!("{key}: {}", e.kind)
         })
         .collect()
@@ -291,11 +294,10 @@ impl Config {
         if raw.notify_claim_timeout_secs == 0 {
             problems.push("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS: at least 1".to_owned());
         }
-        let calendar =
-            crate::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
-                problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
-                crate::deadline::Calendar::default()
-            });
+        let calendar = crate::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
+            problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
+            crate::deadline::Calendar::default()
+        });
         let instance = raw
             .instance
             .filter(|i| !i.trim().is_empty())

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::analytics::AppealStats;
-use crate::field_error::FieldError;
 use crate::appeal::{
     self, Appeal, AppealFlag, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord,
     Language, Location, Purpose, ReplyChannel, ReplyTo,
 };
 use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
 use crate::consent::{ConsentEvent, POLICY_VERSION};
+use crate::field_error::FieldError;
 use crate::normalize;
 use crate::policy::{Policies, safe_field_name};
 use crate::subject::{Identifiers, SubjectKeyer};
@@ -25,7 +25,6 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_LINE_CHARS: usize = 300;
 /// How far in the future a consent time may be (clock skew between systems).
 const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
-
 
 /// Consent as the channel captured it.
 #[derive(Debug, Clone)]

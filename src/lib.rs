@@ -46,8 +46,8 @@
 //!   `serve`, `ingest-email` and the tests; health, readiness and metrics endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
-pub mod app;
 pub(crate) mod analytics;
+pub mod app;
 pub(crate) mod appeal;
 pub(crate) mod attachments;
 pub(crate) mod catalogue;

@@ -7,15 +7,15 @@
 use serde_json::json;
 
 use crate::appeal::Channel;
+use crate::clock::now_ms;
 use crate::field_error::FieldError;
 use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
 use crate::outbox::{
     Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
 };
-use crate::clock::now_ms;
-use crate::stream::Stream;
 use crate::status::StatusBoard;
+use crate::stream::Stream;
 use crate::subject::{self, SubjectIntake, SubjectKeyer};
 use crate::tracking::TrackingNumber;
 
@@ -193,21 +193,25 @@ impl Gateway {
 
     /// Stores one message that is neither an appeal nor a subject request — an email's
     /// addition to an appeal, the record of a quarantined message — on `stream`, under
-    /// `claim` (a repeat finds the first answer). Counted by its type.
+    /// `claim` (a repeat finds the first answer). Counted by its type. `record_id` is the
+    /// outbox record's own id (the forwarder's dedupe key); `entry_id` the stream entry's
+    /// `id` field (an addition carries its appeal's).
+    #[allow(clippy::too_many_arguments)]
     pub async fn submit_message<T: serde::Serialize>(
         &self,
         stream: Stream,
         message_type: &'static str,
-        id: &str,
+        record_id: &str,
+        entry_id: &str,
         message: &T,
         claim: IdempotencyClaim,
         response: StoredResponse,
     ) -> Result<Receipt, SubmitError> {
-        let envelope = Envelope::new(stream, id, message_type, message)
+        let envelope = Envelope::new(stream, entry_id, message_type, message)
             .map_err(|_| SubmitError::Unavailable)?;
         let submission = Submission {
             bundle: Bundle {
-                id: id.to_owned(),
+                id: record_id.to_owned(),
                 messages: vec![envelope],
                 accepted_at_ms: now_ms(),
                 marks: Vec::new(),

@@ -158,6 +158,11 @@ impl Policies {
             if file.consent_methods.is_empty() {
                 return Err(format!("channels/{name}.toml: `consent_methods` is empty"));
             }
+            let Some(max_attachments) = file.attachments.max_count else {
+                return Err(format!(
+                    "channels/{name}.toml: `attachments.max_count` is missing"
+                ));
+            };
             by_channel.insert(
                 channel,
                 ChannelPolicy {
@@ -165,7 +170,7 @@ impl Policies {
                     fields: file.applicant.fields.into_iter().collect(),
                     consent_methods: file.consent_methods,
                     attachment_kinds: file.attachments.kinds.into_iter().collect(),
-                    max_attachments: file.attachments.max_count.unwrap_or(5),
+                    max_attachments,
                 },
             );
         }

@@ -24,7 +24,6 @@ use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
 
-
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
 /// ttl in seconds, the number of entries, for each entry the number of its field/value
@@ -288,4 +287,3 @@ impl LazyConnection {
         *self.slot.lock().await = None;
     }
 }
-

@@ -39,10 +39,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ),
         (
             "delivery.schema.json",
-            render::<crate::reply::Delivery>(
-                "delivery",
-                "A delivery receipt on deliveries.v1.",
-            ),
+            render::<crate::reply::Delivery>("delivery", "A delivery receipt on deliveries.v1."),
         ),
         (
             "undeliverable.schema.json",

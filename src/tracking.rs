@@ -51,7 +51,9 @@ impl TrackingNumber {
             }
             symbols.push(c.to_ascii_uppercase());
         }
-        let body = symbols.strip_prefix("OA").or_else(|| symbols.strip_prefix("0A"))?;
+        let body = symbols
+            .strip_prefix("OA")
+            .or_else(|| symbols.strip_prefix("0A"))?;
         if body.chars().count() != SYMBOLS {
             return None;
         }
@@ -143,7 +145,15 @@ mod tests {
 
     #[test]
     fn what_cannot_be_a_number_is_refused() {
-        for typed in ["", "OA-", "OA-7K3M-9QX", "OA-7K3M-9QX22", "XX-7K3M-9QX2", "OA-7K3M-9QXU", "OA-ЯК3M-9QX2"] {
+        for typed in [
+            "",
+            "OA-",
+            "OA-7K3M-9QX",
+            "OA-7K3M-9QX22",
+            "XX-7K3M-9QX2",
+            "OA-7K3M-9QXU",
+            "OA-ЯК3M-9QX2",
+        ] {
             assert_eq!(TrackingNumber::parse(typed), None, "{typed:?}");
         }
     }

@@ -149,14 +149,14 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
-    let client = redis::Client::open(config.redis_url.as_str()).map_err(|_| ServeError::RedisUrl)?;
+    let client =
+        redis::Client::open(config.redis_url.as_str()).map_err(|_| ServeError::RedisUrl)?;
     let dialogue_store = dialogue::store::Store::open(&config.data_dir)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
     crate::normalize::warm_up();
     let metrics = Metrics::new();
-    let gateway = Arc::new(
-        gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?,
-    );
+    let gateway =
+        Arc::new(gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?);
     let engine = Arc::new(dialogue::Engine::new(dialogue_store.clone()));
     let dedupe = Arc::new(Dedupe::new(
         dialogue_store.clone(),

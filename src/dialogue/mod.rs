@@ -41,8 +41,12 @@ use store::{Store, StoreError};
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Where the regulation is, one tap away from the consent question.
 pub const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
-/// Most photos one appeal takes (as `channels/telegram.toml` and `whatsapp.toml`).
-pub const MAX_PHOTOS: usize = 5;
+/// Photos a conversation takes: the smaller of the two bots' `attachments.max_count`
+/// (`channels/telegram.toml`, `channels/whatsapp.toml`), so it reads the same on both.
+fn max_photos(gw: &Gateway) -> usize {
+    let limit = |channel| gw.ctx.policies.channel(channel).max_attachments;
+    limit(Channel::Telegram).min(limit(Channel::Whatsapp))
+}
 /// Stripes of the per-user lock: two messages of one user are handled one at a time.
 const LOCK_STRIPES: usize = 64;
 /// Tracking numbers remembered per user for `/status`.
@@ -436,7 +440,7 @@ async fn advance(
                 go(gw, c, Step::Location, replies);
             }
             Event::Photo { photo, caption } => {
-                add_photo(draft(c), photo, lang, replies);
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
                 match caption
                     .as_deref()
                     .filter(|t| !normalize::text(t).is_empty())
@@ -469,15 +473,15 @@ async fn advance(
                 go(gw, c, Step::Photos, replies);
             }
             Event::Photo { photo, .. } => {
-                add_photo(draft(c), photo, lang, replies);
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
                 replies.push(prompt(gw, Step::Location, lang, c));
             }
             _ => replies.push(prompt(gw, Step::Location, lang, c)),
         },
         Step::Photos => match &inbound.event {
             Event::Photo { photo, .. } => {
-                add_photo(draft(c), photo, lang, replies);
-                if draft(c).photos.len() >= MAX_PHOTOS {
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
+                if draft(c).photos.len() >= max_photos(gw) {
                     after_photos(gw, inbound, c, replies);
                 }
             }
@@ -566,9 +570,15 @@ fn after_photos(gw: &Gateway, inbound: &Inbound, c: &mut Conversation, replies: 
     }
 }
 
-fn add_photo(draft: &mut Draft, photo: &PhotoResult, lang: Language, replies: &mut Vec<Reply>) {
+fn add_photo(
+    draft: &mut Draft,
+    photo: &PhotoResult,
+    max: usize,
+    lang: Language,
+    replies: &mut Vec<Reply>,
+) {
     let text = match photo {
-        PhotoResult::Fetched(_) if draft.photos.len() >= MAX_PHOTOS => t(lang, "bot-photos-full"),
+        PhotoResult::Fetched(_) if draft.photos.len() >= max => t(lang, "bot-photos-full"),
         PhotoResult::Fetched(p) => {
             draft.photos.push(p.clone());
             ta(
@@ -661,7 +671,11 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ask: Ask::Location(t(lang, "bot-button-share-location")),
         },
         Step::Photos => Reply {
-            text: ta(lang, "bot-ask-photos", &[("max", MAX_PHOTOS.to_string())]),
+            text: ta(
+                lang,
+                "bot-ask-photos",
+                &[("max", max_photos(gw).to_string())],
+            ),
             buttons: photos_buttons(lang),
             ask: Ask::Nothing,
         },

@@ -45,7 +45,5 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .to_str()
         .ok()?;
     let (scheme, token) = header.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

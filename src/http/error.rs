@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::appeal::Language;
-use crate::i18n::MESSAGES;
 use crate::field_error::FieldError;
+use crate::i18n::MESSAGES;
 use crate::pipeline::SubmitError;
 
 /// An error answer.

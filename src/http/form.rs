@@ -150,3 +150,28 @@ impl FilePart {
         attachments::clean(bytes).map_err(|e| e.code())
     }
 }
+
+/// The fingerprint of a submitted form for its idempotency claim: every field but the
+/// form's own machinery (`skip`: its CSRF token, its idempotency key, …), and the
+/// photos' hashes — the same form sent twice has the same fingerprint.
+pub fn fingerprint(
+    fields: &BTreeMap<String, String>,
+    photos: &[CleanPhoto],
+    skip: &[&str],
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (name, value) in fields {
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    for photo in photos {
+        hasher.update(photo.sha256.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

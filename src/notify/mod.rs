@@ -32,9 +32,9 @@ use redis::aio::MultiplexedConnection;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
+use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
 use crate::stream::Stream;
 use crate::subject::SubjectKeyer;
-use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
 use route::{RouteError, Routes};
 
 /// The consumer group of every gateway instance.
@@ -280,8 +280,8 @@ impl Notifier {
             .routes
             .get(reply.reply_to.channel)
             .and_then(|route| route.quiet_hours());
-        let quiet = reply.urgent != Some(true)
-            && is_quiet(time::OffsetDateTime::now_utc(), quiet_hours);
+        let quiet =
+            reply.urgent != Some(true) && is_quiet(time::OffsetDateTime::now_utc(), quiet_hours);
         if quiet {
             // Left pending: taken up again after the claim timeout.
             return Ok(());

@@ -15,8 +15,8 @@
 //! data.
 
 pub mod accounts;
-pub(crate) mod calls;
 pub(crate) mod adapter;
+pub(crate) mod calls;
 pub(crate) mod sessions;
 
 use std::collections::BTreeMap;
@@ -29,11 +29,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::Environment;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use self::accounts::{self as agents, AgentStore, Login, Role};
-use self::calls::Calls;
 use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use self::calls::Calls;
 use self::sessions::{Session, SessionState, Sessions};
 use crate::appeal::{Channel, Language};
 use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
@@ -79,10 +78,16 @@ pub struct AgentConsole {
 pub struct Settings {
     /// Whether the session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`, default
     /// true; false only for plain-HTTP development).
-    #[serde(default = "default_cookie_secure", deserialize_with = "crate::config::flag")]
+    #[serde(
+        default = "default_cookie_secure",
+        deserialize_with = "crate::config::flag"
+    )]
     pub cookie_secure: bool,
     /// Idle seconds before an agent's session ends (`GATEWAY_AGENT_SESSION_IDLE_SECS`).
-    #[serde(default = "default_session_idle")]
+    #[serde(
+        default = "default_session_idle",
+        deserialize_with = "crate::config::number"
+    )]
     pub agent_session_idle_secs: u64,
 }
 
@@ -91,7 +96,7 @@ fn default_cookie_secure() -> bool {
 }
 
 fn default_session_idle() -> u64 {
-    30 * 60
+    15 * 60
 }
 
 impl AgentConsole {
@@ -142,7 +147,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentConsole>)
 }
 
 const TEMPLATES: [(&str, &str); 5] = [
-    ("base.html", include_str!("../../../templates/agent/base.html")),
+    (
+        "base.html",
+        include_str!("../../../templates/agent/base.html"),
+    ),
     (
         "login.html",
         include_str!("../../../templates/agent/login.html"),
@@ -225,35 +233,83 @@ fn audit(action: &str, agent_id: &str, outcome: &str, tracking: Option<&str>) {
     );
 }
 
-/// The logged-in agent of a request, or the redirect to the login page.
-async fn authenticate(
-    req: &HttpRequest,
-    state: &web::Data<AgentConsole>,
-) -> Result<(String, Session), HttpResponse> {
+/// Why a console request has no agent: the way to the login page (with `expired=1`
+/// after an idle session), or the account store is unavailable.
+#[derive(Debug, thiserror::Error)]
+enum NotSignedIn {
+    #[error("login required")]
+    Login(String),
+    #[error("account store unavailable")]
+    Unavailable,
+}
+
+impl actix_web::ResponseError for NotSignedIn {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            NotSignedIn::Login(_) => StatusCode::SEE_OTHER,
+            NotSignedIn::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            NotSignedIn::Login(location) => see_other(location),
+            NotSignedIn::Unavailable => HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("503"),
+        }
+    }
+}
+
+/// The agent logged in on a console request: the session id of the `oa_agent` cookie
+/// and the session. As an extractor, a handler taking it is never reached without one.
+struct SignedIn {
+    sid: String,
+    session: Session,
+}
+
+impl actix_web::FromRequest for SignedIn {
+    type Error = NotSignedIn;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<SignedIn, NotSignedIn>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AgentConsole>>()
+                .ok_or(NotSignedIn::Unavailable)?;
+            authenticate(&req, state).await
+        })
+    }
+}
+
+/// The logged-in agent of a request: the session must be active and the account
+/// still enabled (a disabled account's sessions end here).
+async fn authenticate(req: &HttpRequest, state: &AgentConsole) -> Result<SignedIn, NotSignedIn> {
     let lang = console_language(req).as_str();
+    let login = || NotSignedIn::Login(format!("/agent/login?lang={lang}"));
     let Some(sid) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
-        return Err(see_other(&format!("/agent/login?lang={lang}")));
+        return Err(login());
     };
     let session = match state.sessions.get(&sid) {
         SessionState::Active(s) => s,
         SessionState::Expired => {
-            return Err(see_other(&format!("/agent/login?lang={lang}&expired=1")));
+            return Err(NotSignedIn::Login(format!(
+                "/agent/login?lang={lang}&expired=1"
+            )));
         }
-        SessionState::None => return Err(see_other(&format!("/agent/login?lang={lang}"))),
+        SessionState::None => return Err(login()),
     };
-    let store = state.accounts.clone();
+    let accounts = state.accounts.clone();
     let id = session.agent_id.clone();
-    let active = web::block(move || store.active(&id)).await;
-    match active {
-        Ok(Ok(Some(_))) => Ok((sid, session)),
+    match web::block(move || accounts.active(&id)).await {
+        Ok(Ok(Some(_))) => Ok(SignedIn { sid, session }),
         Ok(Ok(None)) => {
             state.sessions.close(&sid);
             audit("session_ended_disabled", &session.agent_id, "refused", None);
-            Err(see_other(&format!("/agent/login?lang={lang}")))
+            Err(login())
         }
-        _ => Err(HttpResponse::ServiceUnavailable()
-            .content_type("text/plain; charset=utf-8")
-            .body("503")),
+        _ => Err(NotSignedIn::Unavailable),
     }
 }
 
@@ -310,10 +366,7 @@ async fn login_submit(
     payload: web::Payload,
     state: web::Data<AgentConsole>,
 ) -> HttpResponse {
-    if !state
-        .login_limiter
-        .allow(req.peer_addr().map(|a| a.ip()))
-    {
+    if !state.login_limiter.allow(req.peer_addr().map(|a| a.ip())) {
         let mut response = login_view(
             &req,
             &state,
@@ -404,7 +457,7 @@ async fn logout(
         .await
         .map(|body| body.fields)
         .unwrap_or_default();
-    if let Ok((sid, session)) = authenticate(&req, &state).await
+    if let Ok(SignedIn { sid, session }) = authenticate(&req, &state).await
         && fields
             .get("csrf")
             .is_some_and(|t| state.csrf.verify(&sid, t))
@@ -416,11 +469,7 @@ async fn logout(
         "/agent/login?lang={}",
         console_language(&req).as_str()
     ));
-    let _ = response.add_cookie(&session_cookie(
-        String::new(),
-        state.cookie_secure,
-        true,
-    ));
+    let _ = response.add_cookie(&session_cookie(String::new(), state.cookie_secure, true));
     response
 }
 
@@ -522,11 +571,11 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
 
 /// `GET /agent/`: a blank console; at the call desk, with the next announced call's
 /// number filled in.
-async fn console_page(req: HttpRequest, state: web::Data<AgentConsole>) -> HttpResponse {
-    let (sid, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
+async fn console_page(
+    req: HttpRequest,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
     let language = console_language(&req);
     let desk = desk_of(session.role, query(&req, "desk").as_deref());
     let mut values = BTreeMap::new();
@@ -596,34 +645,14 @@ async fn read_console_form(
     Ok((body.fields, photos, errors, document))
 }
 
-fn fingerprint(fields: &BTreeMap<String, String>, photos: &[CleanPhoto]) -> String {
-    let mut hasher = Sha256::new();
-    for (name, value) in fields {
-        if matches!(name.as_str(), "csrf" | "idem" | "dup_ack") {
-            continue;
-        }
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        hasher.update([0]);
-    }
-    for photo in photos {
-        hasher.update(photo.sha256.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
 /// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
 /// input kept) → the duplicates hint (once) → `submit_appeal` → 303 to the receipt.
 async fn console_submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
 ) -> HttpResponse {
-    let (sid, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
     let language = console_language(&req);
     let read = read_console_form(&req, payload, state.max_photos()).await;
     let (fields, photos, mut errors, document) = match read {
@@ -714,7 +743,7 @@ async fn console_submit(
         .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(|key| IdempotencyClaim {
             key: format!("agent:{}:{key}", session.agent_id),
-            fingerprint: fingerprint(&fields, &photos),
+            fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
         });
     match state.gateway.submit_appeal(intake, claim).await {
         Ok(receipt) => match receipt.tracking_number {
@@ -773,14 +802,15 @@ async fn receipt(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AgentConsole>,
+    SignedIn { session, .. }: SignedIn,
 ) -> HttpResponse {
-    let (_, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
     let language = console_language(&req);
-    let known = crate::tracking::TrackingNumber::parse(&path)
-        .filter(|t| matches!(state.gateway.outbox.appeal_for_tracking(t.as_str()), Ok(Some(_))));
+    let known = crate::tracking::TrackingNumber::parse(&path).filter(|t| {
+        matches!(
+            state.gateway.outbox.appeal_for_tracking(t.as_str()),
+            Ok(Some(_))
+        )
+    });
     let Some(tracking) = known else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
@@ -996,5 +1026,5 @@ mod tests {
             Desk::CallCenter
         );
         assert_eq!(desk_of(Role::Supervisor, Some("front")), Desk::FrontOffice);
-            }
+    }
 }

@@ -49,8 +49,8 @@ use crate::normalize;
 use crate::outbox::{IdempotencyClaim, StoredResponse};
 use crate::pipeline::{Gateway, SubmitError};
 use crate::stream::Stream;
-use crate::tracking::TrackingNumber;
 use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
 use self::messages::{AppealAddition, QuarantinedMessage};
@@ -91,10 +91,7 @@ impl Settings {
     /// URLs must parse (a problem never quotes them: they hold passwords);
     /// acknowledgements need both the SMTP URL and the sender.
     pub fn check(self, problems: &mut Vec<String>) -> MailConfig {
-        let set = |v: Option<String>| {
-            v.map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let (imap_url, smtp_url, mail_from) =
             (set(self.imap_url), set(self.smtp_url), set(self.mail_from));
         let imap = imap_url.and_then(|url| match imap::ImapTarget::parse(&url) {
@@ -404,6 +401,7 @@ impl EmailChannel {
             .submit_message(
                 Stream::Appeals,
                 "appeal_addition",
+                &addition_id,
                 appeal_id,
                 &addition,
                 claim,
@@ -501,6 +499,7 @@ impl EmailChannel {
             .submit_message(
                 Stream::Deadletter,
                 "quarantined_message",
+                &record.id,
                 &record.id,
                 &record,
                 claim,
@@ -632,7 +631,6 @@ pub fn strip_reply_prefixes(subject: &str) -> String {
         }
     }
 }
-
 
 /// Writes a file and syncs it and its directory.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -32,7 +32,10 @@ pub struct Settings {
     pub sms_quiet_hours: String,
     /// Most SMS parts one text may take; a longer text is cut with the status link
     /// (`GATEWAY_SMS_MAX_PARTS`).
-    #[serde(default = "default_max_parts", deserialize_with = "crate::config::number")]
+    #[serde(
+        default = "default_max_parts",
+        deserialize_with = "crate::config::number"
+    )]
     pub sms_max_parts: u64,
 }
 

@@ -16,24 +16,23 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use std::sync::Arc;
 
 use crate::appeal::{Channel, Language};
+use crate::attachments::{self, AttachmentStore, MAX_PHOTO_BYTES};
 use crate::http::form::{self, FormError};
 use crate::pipeline::Gateway;
 use crate::tracking::TrackingNumber;
-use crate::attachments::{self, AttachmentStore, MAX_PHOTO_BYTES};
 pub(crate) mod form_input;
 
 use self::form_input::{self as web_form, DISTRICTS, FormInput};
 use crate::consent::{POLICY_VERSION, REGULATION_KK};
+use crate::field_error::FieldError;
 use crate::http::csrf::{self, CsrfKey};
 use crate::http::pages::{language_links, page};
 use crate::http::ratelimit::FormLimiter;
 use crate::i18n::{self, MESSAGES};
-use crate::field_error::FieldError;
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
 use crate::pipeline::SubmitError;
@@ -72,7 +71,10 @@ impl WebForm {
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Settings {
     /// Form submissions per client address and minute (`GATEWAY_FORM_RATE_PER_MINUTE`).
-    #[serde(default = "default_form_rate")]
+    #[serde(
+        default = "default_form_rate",
+        deserialize_with = "crate::config::number"
+    )]
     pub form_rate_per_minute: u32,
 }
 
@@ -338,25 +340,6 @@ async fn read_form(
     Ok((input, kept, errors))
 }
 
-/// The fingerprint of a submission for its idempotency key: every field but the form's
-/// own secrets, and the photos' hashes.
-fn fingerprint(input: &FormInput) -> String {
-    let mut hasher = Sha256::new();
-    for (name, value) in &input.fields {
-        if matches!(name.as_str(), "csrf" | "idem") {
-            continue;
-        }
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        hasher.update([0]);
-    }
-    for photo in &input.photos {
-        hasher.update(photo.sha256.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
 /// `POST /{kk,ru,en}/`.
 async fn appeal_submit(
     req: HttpRequest,
@@ -522,7 +505,7 @@ async fn submit(
     }
     let claim = idem.as_ref().map(|key| IdempotencyClaim {
         key: format!("{}:{key}", form.scope()),
-        fingerprint: fingerprint(&input),
+        fingerprint: form::fingerprint(&input.fields, &input.photos, &["csrf", "idem"]),
     });
     match state.gateway.submit_appeal(intake, claim).await {
         Ok(receipt) => match receipt.tracking_number {
