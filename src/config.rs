@@ -13,53 +13,53 @@ use serde::{Deserialize, Serialize};
 
 /// Used when `GATEWAY_SUBJECT_KEY_SECRET` is unset, with a loud warning at start: subject
 /// keys made with it are not pseudonymous to anyone who reads this file.
-pub const DEVELOPMENT_SUBJECT_SECRET: &str = "development-only-subject-key-secret";
+pub(crate) const DEVELOPMENT_SUBJECT_SECRET: &str = "development-only-subject-key-secret";
 
 /// The file and environment, as read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// Listen address (`GATEWAY_BIND`).
-    pub bind: String,
+    pub(crate) bind: String,
     /// Redis URL (`REDIS_URL`).
-    pub redis_url: String,
+    pub(crate) redis_url: String,
     /// Directory of the outbox (`GATEWAY_DATA_DIR`).
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Prefix of every stream name (`GATEWAY_STREAM_PREFIX`).
-    pub stream_prefix: String,
+    pub(crate) stream_prefix: String,
     /// Secret of the pseudonymous subject keys (`GATEWAY_SUBJECT_KEY_SECRET`).
-    pub subject_key_secret: Option<String>,
+    pub(crate) subject_key_secret: Option<String>,
     /// Integrator tokens `name:token,name:token` (`GATEWAY_API_TOKENS`).
-    pub api_tokens: String,
+    pub(crate) api_tokens: String,
     /// Log filter (`GATEWAY_LOG`), EnvFilter syntax.
-    pub log: String,
+    pub(crate) log: String,
     /// `text` or `json` (`GATEWAY_LOG_FORMAT`).
-    pub log_format: String,
+    pub(crate) log_format: String,
     /// Largest request body in bytes (`GATEWAY_MAX_BODY_BYTES`).
     #[serde(deserialize_with = "number")]
-    pub max_body_bytes: u64,
+    pub(crate) max_body_bytes: u64,
     /// Seconds Redis remembers a forwarded message id (`GATEWAY_DEDUPE_TTL_SECS`).
     #[serde(deserialize_with = "number")]
-    pub dedupe_ttl_secs: u64,
+    pub(crate) dedupe_ttl_secs: u64,
     /// Seconds an idempotent answer is kept (`GATEWAY_IDEMPOTENCY_TTL_SECS`).
     #[serde(deserialize_with = "number")]
-    pub idempotency_ttl_secs: u64,
+    pub(crate) idempotency_ttl_secs: u64,
     /// Public base URL of the status pages, for links in messages (`GATEWAY_PUBLIC_URL`).
-    pub public_url: String,
+    pub(crate) public_url: String,
     /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
     /// keep it stable across restarts.
-    pub instance: Option<String>,
+    pub(crate) instance: Option<String>,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
     #[serde(deserialize_with = "number")]
-    pub notify_max_attempts: u64,
+    pub(crate) notify_max_attempts: u64,
     /// First retry delay in ms, doubled each time (`GATEWAY_NOTIFY_RETRY_BASE_MS`).
     #[serde(deserialize_with = "number")]
-    pub notify_retry_base_ms: u64,
+    pub(crate) notify_retry_base_ms: u64,
     /// Idle seconds before another instance takes a pending reply (`GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS`).
     #[serde(deserialize_with = "number")]
-    pub notify_claim_timeout_secs: u64,
+    pub(crate) notify_claim_timeout_secs: u64,
     /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
-    pub holidays: String,
+    pub(crate) holidays: String,
 }
 
 impl Default for RawConfig {
@@ -97,28 +97,28 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub redis_url: String,
+    pub(crate) redis_url: String,
     pub data_dir: PathBuf,
-    pub stream_prefix: String,
-    pub subject_key_secret: String,
+    pub(crate) stream_prefix: String,
+    pub(crate) subject_key_secret: String,
     /// True when the development secret is in use.
-    pub subject_key_is_default: bool,
+    pub(crate) subject_key_is_default: bool,
     /// Integrator tokens by name.
-    pub api_tokens: BTreeMap<String, String>,
+    pub(crate) api_tokens: BTreeMap<String, String>,
     pub log: String,
     pub log_format: LogFormat,
-    pub max_body_bytes: usize,
-    pub dedupe_ttl: Duration,
-    pub idempotency_ttl: Duration,
-    pub public_url: String,
-    pub instance: String,
-    pub notify_max_attempts: u32,
-    pub notify_retry_base: Duration,
-    pub notify_claim_timeout: Duration,
-    pub calendar: crate::deadline::Calendar,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) dedupe_ttl: Duration,
+    pub(crate) idempotency_ttl: Duration,
+    pub(crate) public_url: String,
+    pub(crate) instance: String,
+    pub(crate) notify_max_attempts: u32,
+    pub(crate) notify_retry_base: Duration,
+    pub(crate) notify_claim_timeout: Duration,
+    pub(crate) calendar: crate::deadline::Calendar,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
-    pub source: Figment,
+    pub(crate) source: Figment,
 }
 
 /// The email channel's settings, checked. Each way is off when its settings are absent.
@@ -127,7 +127,7 @@ const ENV_EXCEPTIONS: [(&str, &str); 1] = [("redis_url", "REDIS_URL")];
 
 /// The name a user knows a key by: its environment name (`stream_prefix` is
 /// `GATEWAY_STREAM_PREFIX`).
-pub fn env_name(key: &str) -> String {
+pub(crate) fn env_name(key: &str) -> String {
     ENV_EXCEPTIONS.iter().find(|(k, _)| *k == key).map_or_else(
         || format!("GATEWAY_{}", key.to_ascii_uppercase()),
         |(_, env)| (*env).to_owned(),
@@ -152,7 +152,7 @@ fn problems_of(errors: figment::Error) -> Vec<String> {
 /// A number given as a number (TOML) or as text (the environment, where every value is
 /// text: a secret of digits must stay text, so nothing is guessed before the type is
 /// known).
-pub fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: std::str::FromStr + TryFrom<u64>,
@@ -171,7 +171,7 @@ where
 }
 
 /// A yes/no setting: `true`/`false`, `1`/`0`, `yes`/`no`, as a boolean or as text.
-pub fn flag<'de, D>(deserializer: D) -> Result<bool, D::Error>
+pub(crate) fn flag<'de, D>(deserializer: D) -> Result<bool, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -221,12 +221,12 @@ impl Config {
 
     /// A channel's settings, read from the same sources as the core's; `Err` names every
     /// key at fault.
-    pub fn section<T: serde::de::DeserializeOwned>(&self) -> Result<T, Vec<String>> {
+    pub(crate) fn section<T: serde::de::DeserializeOwned>(&self) -> Result<T, Vec<String>> {
         self.source.extract().map_err(problems_of)
     }
 
     /// Checks every value; all problems at once.
-    pub fn check(raw: RawConfig, source: Figment) -> Result<Config, Vec<String>> {
+    pub(crate) fn check(raw: RawConfig, source: Figment) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
         let bind = raw.bind.parse::<SocketAddr>().unwrap_or_else(|_| {
             problems.push(format!(

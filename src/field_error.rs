@@ -5,13 +5,13 @@
 
 /// One problem with one field: a JSON path and a code. The value is never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub code: &'static str,
+pub(crate) struct FieldError {
+    pub(crate) field: String,
+    pub(crate) code: &'static str,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str) -> FieldError {
+    pub(crate) fn new(field: impl Into<String>, code: &'static str) -> FieldError {
         FieldError {
             field: field.into(),
             code,

@@ -24,7 +24,7 @@ const TRACKING_ATTEMPTS: usize = 5;
 
 /// Why a submission was not stored.
 #[derive(Debug)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     /// The intake is not acceptable; every problem, by field.
     Invalid(Vec<FieldError>),
     /// The idempotency key was used before with another request.
@@ -35,30 +35,30 @@ pub enum SubmitError {
 
 /// What the citizen (or the integrator) is told.
 #[derive(Debug, Clone)]
-pub struct Receipt {
+pub(crate) struct Receipt {
     /// The id of the appeal or request.
-    pub id: String,
+    pub(crate) id: String,
     /// The tracking number, for appeals.
-    pub tracking_number: Option<String>,
+    pub(crate) tracking_number: Option<String>,
     /// True when this is the answer to an earlier request with the same key.
-    pub replayed: bool,
+    pub(crate) replayed: bool,
     /// The stored answer, as JSON, for replays.
-    pub response: StoredResponse,
+    pub(crate) response: StoredResponse,
 }
 
 /// The pipeline's shared parts.
-pub struct Gateway {
-    pub ctx: Context,
-    pub outbox: Outbox,
-    pub metrics: Metrics,
+pub(crate) struct Gateway {
+    pub(crate) ctx: Context,
+    pub(crate) outbox: Outbox,
+    pub(crate) metrics: Metrics,
     /// What the case system last said of each appeal, and the legal deadline.
-    pub status: StatusBoard,
+    pub(crate) status: StatusBoard,
 }
 
 impl Gateway {
     /// The pipeline with the shipped policy files and catalogue. `Err` names what is
     /// wrong with the policy files.
-    pub fn new(
+    pub(crate) fn new(
         keyer: SubjectKeyer,
         outbox: Outbox,
         metrics: Metrics,
@@ -79,7 +79,7 @@ impl Gateway {
     }
 
     /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
-    pub async fn submit_appeal(
+    pub(crate) async fn submit_appeal(
         &self,
         intake: Intake,
         claim: Option<IdempotencyClaim>,
@@ -125,7 +125,7 @@ impl Gateway {
     }
 
     /// Accepts a data subject's request; a withdrawal also enters the consent ledger.
-    pub async fn submit_subject_request(
+    pub(crate) async fn submit_subject_request(
         &self,
         intake: SubjectIntake,
         claim: Option<IdempotencyClaim>,
@@ -197,7 +197,7 @@ impl Gateway {
     /// outbox record's own id (the forwarder's dedupe key); `entry_id` the stream entry's
     /// `id` field (an addition carries its appeal's).
     #[allow(clippy::too_many_arguments)]
-    pub async fn submit_message<T: serde::Serialize>(
+    pub(crate) async fn submit_message<T: serde::Serialize>(
         &self,
         stream: Stream,
         message_type: &'static str,
@@ -242,7 +242,7 @@ impl Gateway {
     }
 
     /// Counts a refusal under a code (never a value).
-    pub fn refused(&self, channel: Channel, reason: &str) {
+    pub(crate) fn refused(&self, channel: Channel, reason: &str) {
         self.metrics
             .refused
             .with_label_values(&[channel.as_str(), reason])

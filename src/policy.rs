@@ -71,29 +71,28 @@ struct ChannelFile {
 
 /// One channel's rules.
 #[derive(Debug, Clone)]
-pub struct ChannelPolicy {
-    pub channel: Channel,
+pub(crate) struct ChannelPolicy {
     /// Applicant fields this channel may keep (a subset of regulation 5.1).
-    pub fields: BTreeSet<String>,
+    pub(crate) fields: BTreeSet<String>,
     /// How consent may be captured on this channel.
-    pub consent_methods: Vec<ConsentMethod>,
+    pub(crate) consent_methods: Vec<ConsentMethod>,
     /// Attachment kinds this channel may keep (`photo`, or none).
-    pub attachment_kinds: BTreeSet<String>,
-    pub max_attachments: usize,
+    pub(crate) attachment_kinds: BTreeSet<String>,
+    pub(crate) max_attachments: usize,
 }
 
 /// The rules of every channel.
 #[derive(Debug, Clone)]
-pub struct Policies {
+pub(crate) struct Policies {
     by_channel: BTreeMap<Channel, ChannelPolicy>,
 }
 
 /// What the policy kept of an applicant and what it dropped.
 #[derive(Debug, Default)]
-pub struct Filtered {
-    pub applicant: Applicant,
-    pub dropped: Vec<String>,
-    pub errors: Vec<FieldError>,
+pub(crate) struct Filtered {
+    pub(crate) applicant: Applicant,
+    pub(crate) dropped: Vec<String>,
+    pub(crate) errors: Vec<FieldError>,
 }
 
 /// The policy files shipped with the binary: reviewed with the code, versioned with it.
@@ -117,7 +116,7 @@ const FILES: [(&str, &str); 9] = [
 
 impl Policies {
     /// The policies shipped in `channels/`.
-    pub fn embedded() -> Result<Policies, String> {
+    pub(crate) fn embedded() -> Result<Policies, String> {
         Policies::parse(include_str!("../channels/base.toml"), &FILES)
     }
 
@@ -166,7 +165,6 @@ impl Policies {
             by_channel.insert(
                 channel,
                 ChannelPolicy {
-                    channel,
                     fields: file.applicant.fields.into_iter().collect(),
                     consent_methods: file.consent_methods,
                     attachment_kinds: file.attachments.kinds.into_iter().collect(),
@@ -183,7 +181,7 @@ impl Policies {
     }
 
     /// The rules of one channel.
-    pub fn channel(&self, channel: Channel) -> &ChannelPolicy {
+    pub(crate) fn channel(&self, channel: Channel) -> &ChannelPolicy {
         // Every channel is present: `parse` refuses a set without one.
         &self.by_channel[&channel]
     }
@@ -192,7 +190,7 @@ impl Policies {
 /// A field name as it may be recorded in `dropped_fields`. Names come from whoever sent
 /// the data, so a name that is not a plain identifier (it could itself be a phone
 /// number) is recorded as `unnamed_field`.
-pub fn safe_field_name(name: &str) -> String {
+pub(crate) fn safe_field_name(name: &str) -> String {
     let plain = !name.is_empty()
         && name.len() <= 64
         && name
@@ -209,7 +207,11 @@ pub fn safe_field_name(name: &str) -> String {
 impl ChannelPolicy {
     /// Keeps the allowed applicant fields, normalized; drops the rest by name.
     /// Empty values count as absent. `today` bounds a date of birth.
-    pub fn filter_applicant(&self, raw: &BTreeMap<String, Value>, today: time::Date) -> Filtered {
+    pub(crate) fn filter_applicant(
+        &self,
+        raw: &BTreeMap<String, Value>,
+        today: time::Date,
+    ) -> Filtered {
         let mut out = Filtered::default();
         for (name, value) in raw {
             if !self.fields.contains(name.as_str()) {

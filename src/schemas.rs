@@ -13,7 +13,7 @@ use crate::consent::ConsentEvent;
 use crate::subject::SubjectRequest;
 
 /// `(file name, schema as pretty JSON)` for every message type.
-pub fn all() -> Vec<(&'static str, String)> {
+pub(crate) fn all() -> Vec<(&'static str, String)> {
     vec![
         (
             "appeal.schema.json",

@@ -4,7 +4,7 @@
 
 /// The streams of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Appeals,
     Consent,
     Subject,
@@ -15,7 +15,7 @@ pub enum Stream {
 
 impl Stream {
     /// The stream's name without the deployment prefix.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stream::Appeals => "appeals.v1",
             Stream::Consent => "consent.v1",

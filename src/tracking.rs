@@ -21,12 +21,12 @@ const LEN: usize = 12;
 
 /// A well-formed tracking number, upper-case, with its dashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TrackingNumber(String);
+pub(crate) struct TrackingNumber(String);
 
 impl TrackingNumber {
     /// A new random number (40 random bits). The outbox refuses a number it has already
     /// issued, and the pipeline draws another.
-    pub fn random() -> TrackingNumber {
+    pub(crate) fn random() -> TrackingNumber {
         let bits: u64 = rand::rng().random::<u64>() & ((1 << (5 * SYMBOLS)) - 1);
         let mut out = String::with_capacity(LEN);
         out.push_str("OA-");
@@ -43,7 +43,7 @@ impl TrackingNumber {
     /// A number as a citizen or an agent typed it: any case, surrounding spaces, the
     /// dashes optional, and the look-alikes Crockford's decoding forgives (O → 0, I and
     /// L → 1). `None` when it cannot be a tracking number.
-    pub fn parse(raw: &str) -> Option<TrackingNumber> {
+    pub(crate) fn parse(raw: &str) -> Option<TrackingNumber> {
         let mut symbols = String::with_capacity(SYMBOLS + 2);
         for c in raw.trim().chars() {
             if c == '-' || c == ' ' {
@@ -70,7 +70,7 @@ impl TrackingNumber {
 
     /// The first tracking number written exactly (`OA-XXXX-XXXX`) inside a text, such as
     /// a mail subject (`Re: [OA-7K3M-9QX2] …`).
-    pub fn find_in(text: &str) -> Option<TrackingNumber> {
+    pub(crate) fn find_in(text: &str) -> Option<TrackingNumber> {
         let upper = text.to_ascii_uppercase();
         let bytes = upper.as_bytes();
         (0..bytes.len().saturating_sub(LEN - 1)).find_map(|i| {
@@ -86,12 +86,12 @@ impl TrackingNumber {
     }
 
     /// The number as shown: `OA-XXXX-XXXX`.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The number as a `String`.
-    pub fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         self.0
     }
 }

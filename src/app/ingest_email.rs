@@ -26,7 +26,7 @@ use crate::channels::email::EmailChannel;
 use crate::channels::email::parse::MAX_MESSAGE_BYTES;
 
 /// `EX_OK`.
-pub const EXIT_DURABLE: u8 = 0;
+pub(crate) const EXIT_DURABLE: u8 = 0;
 /// `EX_TEMPFAIL`: the MTA keeps the message and retries.
 pub const EXIT_TEMPFAIL: u8 = 75;
 

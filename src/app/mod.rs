@@ -96,12 +96,16 @@ impl Settings {
 }
 
 /// `GATEWAY_PUBLIC_URL/regulation`: where citizens read the regulation.
-pub fn regulation_url(config: &Config) -> String {
+pub(crate) fn regulation_url(config: &Config) -> String {
     format!("{}/regulation", config.public_url.trim_end_matches('/'))
 }
 
 /// The pipeline over `outbox`, as the configuration describes it.
-pub fn gateway(config: &Config, outbox: Outbox, metrics: Metrics) -> Result<Gateway, String> {
+pub(crate) fn gateway(
+    config: &Config,
+    outbox: Outbox,
+    metrics: Metrics,
+) -> Result<Gateway, String> {
     let status = StatusBoard::new(
         redis::Client::open(config.redis_url.as_str()).ok(),
         &config.stream_prefix,

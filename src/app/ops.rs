@@ -15,13 +15,13 @@ use crate::pipeline::Gateway;
 use crate::queue::QueueStatus;
 
 /// What the operations endpoints read.
-pub struct Ops {
-    pub gateway: Arc<Gateway>,
-    pub queue: Arc<QueueStatus>,
+pub(crate) struct Ops {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) queue: Arc<QueueStatus>,
 }
 
 /// Registers `/healthz`, `/readyz` and `/metrics`.
-pub fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
     cfg.app_data(ops)
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
@@ -63,7 +63,7 @@ async fn metrics(state: web::Data<Ops>) -> HttpResponse {
 }
 
 /// Any other path.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
+pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
     Err(Problem::new(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -73,7 +73,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
 
 /// One line per request: method, route pattern (not the path: it may hold a tracking
 /// number or a token), status and time. No query string, no header, no body.
-pub async fn access_log(
+pub(crate) async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

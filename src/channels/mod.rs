@@ -6,8 +6,8 @@
 
 pub mod agent_console;
 pub(crate) mod api;
-pub mod email;
+pub(crate) mod email;
 pub(crate) mod sms;
-pub mod telegram;
+pub(crate) mod telegram;
 pub(crate) mod web_form;
-pub mod whatsapp;
+pub(crate) mod whatsapp;

@@ -16,8 +16,8 @@
 //! 24 hours is erased ([`ABANDONED_AFTER`]; regulation 6.9: keep nothing longer than
 //! the purpose needs), and "No" to consent keeps nothing at all.
 
-pub mod dedupe;
-pub mod photo;
+pub(crate) mod dedupe;
+pub(crate) mod photo;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -38,9 +38,9 @@ use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
 use store::{Store, StoreError};
 
 /// A draft untouched this long is erased.
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Where the regulation is, one tap away from the consent question.
-pub const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
+pub(crate) const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
 /// Photos a conversation takes: the smaller of the two bots' `attachments.max_count`
 /// (`channels/telegram.toml`, `channels/whatsapp.toml`), so it reads the same on both.
 fn max_photos(gw: &Gateway) -> usize {
@@ -53,7 +53,7 @@ const LOCK_STRIPES: usize = 64;
 const REMEMBERED_APPEALS: usize = 10;
 
 /// Seconds since the epoch.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -62,7 +62,7 @@ pub fn unix_now() -> u64 {
 /// Where a conversation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Step {
+pub(crate) enum Step {
     #[default]
     Idle,
     Language,
@@ -78,51 +78,51 @@ pub enum Step {
 
 /// A photo as the transport described it (the bytes are not kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Photo {
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: String,
+pub(crate) struct Photo {
+    pub(crate) content_type: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 /// What the citizen has said so far; exists only after "I agree".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Draft {
+pub(crate) struct Draft {
     /// A ULID: the appeal's idempotency key, so a double "Send" makes one appeal.
-    pub id: String,
+    pub(crate) id: String,
     /// When "I agree" was pressed (RFC 3339).
-    pub consent_at: String,
-    pub category: Option<String>,
-    pub text: Option<String>,
-    pub location: Option<Location>,
-    pub photos: Vec<Photo>,
-    pub phone: Option<String>,
-    pub name: Option<String>,
+    pub(crate) consent_at: String,
+    pub(crate) category: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) location: Option<Location>,
+    pub(crate) photos: Vec<Photo>,
+    pub(crate) phone: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// One user's conversation, as stored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Conversation {
-    pub language: Option<Language>,
-    pub step: Step,
+    pub(crate) language: Option<Language>,
+    pub(crate) step: Step,
     /// The step to go back to after `/language`.
     #[serde(default)]
-    pub resume: Option<Step>,
-    pub draft: Option<Draft>,
+    pub(crate) resume: Option<Step>,
+    pub(crate) draft: Option<Draft>,
     /// Tracking numbers of the user's appeals, newest last (for `/status`).
-    pub appeals: Vec<String>,
+    pub(crate) appeals: Vec<String>,
     /// Seconds since the epoch of the last change.
-    pub updated_at: u64,
+    pub(crate) updated_at: u64,
 }
 
 impl Conversation {
     /// Whether an unfinished conversation (personal data in a draft) is held.
-    pub fn has_draft(&self) -> bool {
+    pub(crate) fn has_draft(&self) -> bool {
         self.draft.is_some() || self.step != Step::Idle
     }
 
     /// What remains of an abandoned conversation: the language and tracking numbers,
     /// or nothing.
-    pub fn abandoned(self) -> Option<Conversation> {
+    pub(crate) fn abandoned(self) -> Option<Conversation> {
         if self.appeals.is_empty() {
             return None;
         }
@@ -137,7 +137,7 @@ impl Conversation {
 
 /// What a photo came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PhotoResult {
+pub(crate) enum PhotoResult {
     Fetched(Photo),
     /// Over the provider's limit (in MB): the citizen is told, the text is kept.
     TooLarge {
@@ -148,7 +148,7 @@ pub enum PhotoResult {
 
 /// One thing the citizen did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Text(String),
     /// A button's id (Telegram callback data, WhatsApp button reply id).
     Button(String),
@@ -169,27 +169,27 @@ pub enum Event {
 
 /// An event from a transport.
 #[derive(Debug, Clone)]
-pub struct Inbound {
-    pub channel: Channel,
+pub(crate) struct Inbound {
+    pub(crate) channel: Channel,
     /// The chat id (Telegram) or WhatsApp id, as the provider gives it.
-    pub user: String,
+    pub(crate) user: String,
     /// The language the messenger reports for the user, if any.
-    pub language_hint: Option<Language>,
+    pub(crate) language_hint: Option<Language>,
     /// The sender's own number when the messenger gives it (WhatsApp).
-    pub sender_phone: Option<String>,
-    pub event: Event,
+    pub(crate) sender_phone: Option<String>,
+    pub(crate) event: Event,
 }
 
 /// A button of a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Button {
-    pub id: String,
-    pub title: String,
+pub(crate) struct Button {
+    pub(crate) id: String,
+    pub(crate) title: String,
 }
 
 /// A special request the transport renders its own way.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Ask {
+pub(crate) enum Ask {
     #[default]
     Nothing,
     /// Ask for a location (Telegram: a "share location" keyboard button, titled).
@@ -200,10 +200,10 @@ pub enum Ask {
 
 /// One message to the citizen.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Reply {
-    pub text: String,
-    pub buttons: Vec<Button>,
-    pub ask: Ask,
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) buttons: Vec<Button>,
+    pub(crate) ask: Ask,
 }
 
 impl Reply {
@@ -218,7 +218,7 @@ impl Reply {
 /// Why an event could not be handled; the transport answers so that the provider
 /// retries.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the outbox is unavailable")]
@@ -226,7 +226,7 @@ pub enum EngineError {
 }
 
 /// The dialogue engine.
-pub struct Engine {
+pub(crate) struct Engine {
     store: Store,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -247,7 +247,7 @@ fn button(id: &str, title: String) -> Button {
 }
 
 impl Engine {
-    pub fn new(store: Store) -> Engine {
+    pub(crate) fn new(store: Store) -> Engine {
         Engine {
             store,
             locks: (0..LOCK_STRIPES)
@@ -256,13 +256,18 @@ impl Engine {
         }
     }
 
-    pub fn store(&self) -> &Store {
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// Handles one event: the conversation's new state is synced (and an appeal made
     /// durable) before the replies are returned.
-    pub async fn handle(&self, gw: &Gateway, inbound: Inbound) -> Result<Vec<Reply>, EngineError> {
+    pub(crate) async fn handle(
+        &self,
+        gw: &Gateway,
+        inbound: Inbound,
+    ) -> Result<Vec<Reply>, EngineError> {
         let key = format!("{}:{}", inbound.channel.as_str(), inbound.user);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut hasher);
@@ -288,7 +293,7 @@ impl Engine {
     /// Takes one provider delivery exactly once: claims `delivery` (`channel:id`),
     /// handles the event, and releases the claim if handling failed so that the
     /// provider's retry is taken. `Ok(None)`: a duplicate, nothing done.
-    pub async fn take(
+    pub(crate) async fn take(
         &self,
         gw: &Gateway,
         dedupe: &dedupe::Dedupe,
@@ -312,7 +317,7 @@ impl Engine {
     }
 
     /// Erases abandoned drafts and old dedupe ids, every `every`, until the process ends.
-    pub async fn sweep_forever(store: Store, every: Duration, dedupe_ttl: Duration) {
+    pub(crate) async fn sweep_forever(store: Store, every: Duration, dedupe_ttl: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;

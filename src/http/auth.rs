@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The configured tokens, as digests, with the integrator's name.
-pub struct Tokens {
+pub(crate) struct Tokens {
     digests: Vec<(String, [u8; 32])>,
 }
 
 impl Tokens {
-    pub fn new(tokens: &BTreeMap<String, String>) -> Tokens {
+    pub(crate) fn new(tokens: &BTreeMap<String, String>) -> Tokens {
         Tokens {
             digests: tokens
                 .iter()
@@ -24,7 +24,7 @@ impl Tokens {
     }
 
     /// The name of the integrator whose token the request carries.
-    pub fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
+    pub(crate) fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
         let presented: [u8; 32] = Sha256::digest(bearer_token(req)?.as_bytes()).into();
         // Every token is compared, so the time does not tell which one matched.
         let mut found = None;
@@ -38,7 +38,7 @@ impl Tokens {
 }
 
 /// The token of an `Authorization: Bearer …` header.
-pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?

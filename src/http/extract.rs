@@ -14,10 +14,10 @@ use crate::outbox::IdempotencyClaim;
 /// The `Idempotency-Key` header (RFC draft `httpapi-idempotency-key`): printable ASCII
 /// and spaces, 1 to 200 characters. Anything else is 400 on the header.
 #[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
+pub(crate) struct IdempotencyKey(pub Option<String>);
 
 impl IdempotencyKey {
-    pub fn of(req: &HttpRequest, language: Language) -> Result<IdempotencyKey, Problem> {
+    pub(crate) fn of(req: &HttpRequest, language: Language) -> Result<IdempotencyKey, Problem> {
         let Some(value) = req.headers().get("Idempotency-Key") else {
             return Ok(IdempotencyKey(None));
         };
@@ -42,7 +42,12 @@ impl IdempotencyKey {
 
     /// The outbox claim of this key for `who` on this endpoint, fingerprinted by the
     /// body so that the same key with another body is refused.
-    pub fn claim(self, req: &HttpRequest, who: &str, body: &[u8]) -> Option<IdempotencyClaim> {
+    pub(crate) fn claim(
+        self,
+        req: &HttpRequest,
+        who: &str,
+        body: &[u8],
+    ) -> Option<IdempotencyClaim> {
         self.0.map(|key| IdempotencyClaim {
             key: format!("{}:{who}:{key}", req.path()),
             fingerprint: hex::encode(Sha256::digest(body)),
@@ -53,7 +58,7 @@ impl IdempotencyKey {
 /// A JSON request body: `Content-Type` `application/json` (or `+json`), at most `limit`
 /// bytes, well-formed. Returns the raw bytes (for the idempotency fingerprint) and the
 /// parsed value.
-pub async fn json_body(
+pub(crate) async fn json_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,

@@ -15,7 +15,7 @@ use crate::attachments::{self, CleanPhoto, MAX_PHOTO_BYTES};
 
 /// Why a form body was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum FormError {
+pub(crate) enum FormError {
     #[error("form body over its limit")]
     TooLarge,
     #[error("form body malformed")]
@@ -24,29 +24,29 @@ pub enum FormError {
 
 /// One file part.
 #[derive(Debug)]
-pub struct FilePart {
+pub(crate) struct FilePart {
     /// The form field's name.
-    pub field: String,
+    pub(crate) field: String,
     /// The file name the browser gave (never stored, never logged).
-    pub file_name: String,
+    pub(crate) file_name: String,
     /// The bytes, or `None` when the file was over [`MAX_PHOTO_BYTES`].
-    pub bytes: Option<web::Bytes>,
+    pub(crate) bytes: Option<web::Bytes>,
 }
 
 /// A form as read.
 #[derive(Debug, Default)]
-pub struct FormBody {
+pub(crate) struct FormBody {
     /// Text fields; a repeated name keeps its last value, except those in `repeated`.
-    pub fields: BTreeMap<String, String>,
+    pub(crate) fields: BTreeMap<String, String>,
     /// Every value of the fields named as repeatable, in order.
-    pub repeated: Vec<(String, String)>,
+    pub(crate) repeated: Vec<(String, String)>,
     /// Non-empty file parts, in order.
-    pub files: Vec<FilePart>,
+    pub(crate) files: Vec<FilePart>,
 }
 
 /// Reads the form of `req`. `repeatable` names the fields kept as lists (e.g. the
 /// `kept_photo` hashes of a form shown again).
-pub async fn read(
+pub(crate) async fn read(
     req: &HttpRequest,
     mut payload: web::Payload,
     max_form: usize,
@@ -140,7 +140,7 @@ impl FilePart {
     /// This part as a form's photo, `already` photos taken before it and `max` allowed
     /// (the channel's `attachments.max_count`): cleaned of its metadata, or the code of
     /// the problem to show beside the field.
-    pub fn photo(self, already: usize, max: usize) -> Result<CleanPhoto, &'static str> {
+    pub(crate) fn photo(self, already: usize, max: usize) -> Result<CleanPhoto, &'static str> {
         if already >= max {
             return Err("too_many_photos");
         }
@@ -154,7 +154,7 @@ impl FilePart {
 /// The fingerprint of a submitted form for its idempotency claim: every field but the
 /// form's own machinery (`skip`: its CSRF token, its idempotency key, …), and the
 /// photos' hashes — the same form sent twice has the same fingerprint.
-pub fn fingerprint(
+pub(crate) fn fingerprint(
     fields: &BTreeMap<String, String>,
     photos: &[CleanPhoto],
     skip: &[&str],

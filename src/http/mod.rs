@@ -3,14 +3,14 @@
 //! ([`pages`]), CSRF tokens ([`csrf`]) and rate limits ([`ratelimit`]). The server itself
 //! is assembled in [`crate::app`].
 
-pub mod auth;
-pub mod body;
-pub mod csrf;
-pub mod error;
-pub mod extract;
-pub mod form;
-pub mod pages;
-pub mod ratelimit;
+pub(crate) mod auth;
+pub(crate) mod body;
+pub(crate) mod csrf;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod form;
+pub(crate) mod pages;
+pub(crate) mod ratelimit;
 
 use actix_web::HttpRequest;
 
@@ -18,7 +18,7 @@ use crate::appeal::Language;
 use crate::i18n;
 
 /// The language of the answer: `Accept-Language`, else Russian (the contract's default).
-pub fn language_of(req: &HttpRequest) -> Language {
+pub(crate) fn language_of(req: &HttpRequest) -> Language {
     req.headers()
         .get(actix_web::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())

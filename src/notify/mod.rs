@@ -19,7 +19,7 @@
 //! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
 
-pub mod route;
+pub(crate) mod route;
 
 /// The working calendar, where the tests and the status page look for it.
 pub use crate::deadline;
@@ -38,7 +38,7 @@ use crate::subject::SubjectKeyer;
 use route::{RouteError, Routes};
 
 /// The consumer group of every gateway instance.
-pub const GROUP: &str = "gateway";
+pub(crate) const GROUP: &str = "gateway";
 /// Replies read at once.
 const BATCH: usize = 16;
 /// How long `done` markers and leases are remembered after delivery.
@@ -46,27 +46,27 @@ const DONE_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// The notifier's settings.
 #[derive(Debug, Clone)]
-pub struct NotifierConfig {
+pub(crate) struct NotifierConfig {
     /// This instance's consumer name (stable across restarts, so it finds its own
     /// pending replies again).
-    pub consumer: String,
+    pub(crate) consumer: String,
     /// Idle time after which another instance takes over a pending reply.
-    pub claim_timeout: Duration,
+    pub(crate) claim_timeout: Duration,
     /// Tries per route before falling back.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// First retry delay; doubled each time, with up to 50 % jitter.
-    pub retry_base: Duration,
+    pub(crate) retry_base: Duration,
     /// Base of the status page links, e.g. `https://open-almaty.kz`.
-    pub public_url: String,
+    pub(crate) public_url: String,
 }
 
 /// Delivers replies.
-pub struct Notifier {
-    pub client: redis::Client,
-    pub prefix: String,
-    pub routes: Routes,
-    pub keyer: SubjectKeyer,
-    pub config: NotifierConfig,
+pub(crate) struct Notifier {
+    pub(crate) client: redis::Client,
+    pub(crate) prefix: String,
+    pub(crate) routes: Routes,
+    pub(crate) keyer: SubjectKeyer,
+    pub(crate) config: NotifierConfig,
 }
 
 type Fields = std::collections::HashMap<String, redis::Value>;
@@ -80,7 +80,7 @@ fn field(fields: &Fields, name: &str) -> Option<String> {
 }
 
 /// Whether `now` falls in the quiet hours `(from, to)`, Almaty time.
-pub fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
+pub(crate) fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
     let Some((from, to)) = quiet else {
         return false;
     };
@@ -99,7 +99,7 @@ impl Notifier {
     }
 
     /// Runs until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
@@ -517,10 +517,10 @@ impl Notifier {
 }
 
 /// The stream of delivery receipts (an addition to the contract).
-pub const DELIVERIES: &str = "deliveries.v1";
+pub(crate) const DELIVERIES: &str = "deliveries.v1";
 
 /// The subject key of a reply address, as subject requests compute it.
-pub fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
+pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
     let (kind, value) = match to.channel {
         ReplyChannel::Email => ("email", normalize::email(&to.address).ok()?),
         ReplyChannel::Sms | ReplyChannel::Whatsapp => {

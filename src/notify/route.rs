@@ -14,7 +14,7 @@ use crate::reply::CaseStatus;
 
 /// Why a send failed: worth a retry, or final. The reason is a code, never content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     #[error("temporary: {0}")]
     Temporary(&'static str),
     #[error("permanent: {0}")]
@@ -22,7 +22,7 @@ pub enum RouteError {
 }
 
 impl RouteError {
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             RouteError::Temporary(r) | RouteError::Permanent(r) => r,
         }
@@ -31,23 +31,23 @@ impl RouteError {
 
 /// What a route needs besides the address and the text.
 #[derive(Debug, Clone)]
-pub struct Context<'a> {
-    pub reply_id: &'a str,
-    pub appeal_id: &'a str,
-    pub tracking_number: &'a str,
-    pub language: Language,
-    pub status: Option<CaseStatus>,
+pub(crate) struct Context<'a> {
+    pub(crate) reply_id: &'a str,
+    pub(crate) appeal_id: &'a str,
+    pub(crate) tracking_number: &'a str,
+    pub(crate) language: Language,
+    pub(crate) status: Option<CaseStatus>,
     /// The appeal's status page, closing texts cut for length.
-    pub status_link: &'a str,
+    pub(crate) status_link: &'a str,
     /// Whether the citizen wrote on this channel recently enough that the provider lets
     /// a free-form message through (WhatsApp's 24-hour customer-service window; the
     /// channel marks it, see [`session_window_key`]).
-    pub session_open: bool,
+    pub(crate) session_open: bool,
 }
 
 impl Context<'_> {
     /// The localized name of the reply's status ("Answer", "In progress", …).
-    pub fn status_name(&self) -> String {
+    pub(crate) fn status_name(&self) -> String {
         let id = format!(
             "notify-status-{}",
             self.status.map_or("answer", CaseStatus::as_str)
@@ -57,7 +57,7 @@ impl Context<'_> {
 }
 
 /// One way of reaching a citizen.
-pub trait Route: Send + Sync {
+pub(crate) trait Route: Send + Sync {
     /// Sends `text` to `address` (the route's own kind of address).
     fn send<'a>(
         &'a self,
@@ -75,24 +75,24 @@ pub trait Route: Send + Sync {
 
 /// The configured routes.
 #[derive(Clone, Default)]
-pub struct Routes {
+pub(crate) struct Routes {
     routes: HashMap<ReplyChannel, Arc<dyn Route>>,
 }
 
 impl Routes {
     /// Adds the route of `channel`.
-    pub fn with(mut self, channel: ReplyChannel, route: Arc<dyn Route>) -> Routes {
+    pub(crate) fn with(mut self, channel: ReplyChannel, route: Arc<dyn Route>) -> Routes {
         self.routes.insert(channel, route);
         self
     }
 
     /// The route of `channel`, when configured.
-    pub fn get(&self, channel: ReplyChannel) -> Option<&Arc<dyn Route>> {
+    pub(crate) fn get(&self, channel: ReplyChannel) -> Option<&Arc<dyn Route>> {
         self.routes.get(&channel)
     }
 
     /// Sends `text` to `to`.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         to: &ReplyTo,
         text: &str,
@@ -106,7 +106,7 @@ impl Routes {
 }
 
 /// 2xx accepted; 5xx and 429 worth a retry; other answers final.
-pub fn classify(status: reqwest::StatusCode) -> Result<(), RouteError> {
+pub(crate) fn classify(status: reqwest::StatusCode) -> Result<(), RouteError> {
     if status.is_success() {
         Ok(())
     } else if status.is_server_error() || status.as_u16() == 429 {
@@ -117,7 +117,7 @@ pub fn classify(status: reqwest::StatusCode) -> Result<(), RouteError> {
 }
 
 /// The route's name in receipts and metrics.
-pub fn name(channel: ReplyChannel) -> &'static str {
+pub(crate) fn name(channel: ReplyChannel) -> &'static str {
     match channel {
         ReplyChannel::Telegram => "telegram",
         ReplyChannel::Whatsapp => "whatsapp",
@@ -128,6 +128,6 @@ pub fn name(channel: ReplyChannel) -> &'static str {
 
 /// The Redis key (without prefix) that marks an open session window of a subject on a
 /// channel; the channel sets it when the citizen writes, the notifier reads it.
-pub fn session_window_key(channel: ReplyChannel, subject_key: &str) -> String {
+pub(crate) fn session_window_key(channel: ReplyChannel, subject_key: &str) -> String {
     format!("gateway:{}-window:{subject_key}", name(channel))
 }

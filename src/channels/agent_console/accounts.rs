@@ -31,12 +31,12 @@ const AGENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("agents");
 const RECENT: TableDefinition<&str, &[u8]> = TableDefinition::new("recent");
 
 /// Failed logins in a row before an account is locked.
-pub const MAX_FAILURES: u32 = 5;
+pub(crate) const MAX_FAILURES: u32 = 5;
 /// How long a locked account stays locked.
-pub const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
+pub(crate) const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,
 /// but a repeated report of one problem comes within days of the first.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
+pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long the duplicates index keeps an entry.
 const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -73,14 +73,14 @@ impl Role {
 
 /// An account as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Agent {
-    pub id: String,
-    pub role: Role,
+pub(crate) struct Agent {
+    pub(crate) id: String,
+    pub(crate) role: Role,
     /// Argon2id PHC string.
     password_hash: String,
     /// SHA-256 (hex) of the agent's API token, if one was issued.
     token_sha256: Option<String>,
-    pub disabled: bool,
+    pub(crate) disabled: bool,
     failures: u32,
     locked_until_ms: u64,
 }
@@ -116,7 +116,7 @@ fn store_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> AgentErr
 
 /// The result of a login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Login {
+pub(crate) enum Login {
     Ok(Role),
     /// Unknown id, wrong password or disabled account: one answer for all three.
     Refused,
@@ -125,7 +125,7 @@ pub enum Login {
 }
 
 /// Whether the id has the shape of an agent id.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| {
@@ -159,7 +159,7 @@ static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("not-a-password-of-anyone").unwrap_or_default());
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     crate::clock::now_ms()
 }
 
@@ -306,7 +306,7 @@ impl AgentStore {
     }
 
     /// Checks a password, counting failures and locking after [`MAX_FAILURES`].
-    pub fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
+    pub(crate) fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
         let now = now_ms();
         self.with_db(|db| {
             let Some(mut agent) = Self::read_agent(db, id)? else {
@@ -343,7 +343,7 @@ impl AgentStore {
     }
 
     /// The active agent with this id (`None` when unknown or disabled).
-    pub fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
+    pub(crate) fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
         self.with_db(|db| {
             Ok(Self::read_agent(db, id)?
                 .filter(|a| !a.disabled)
@@ -352,7 +352,7 @@ impl AgentStore {
     }
 
     /// The active agent whose API token this is.
-    pub fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
+    pub(crate) fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.with_db(|db| {
             let txn = db.begin_read().map_err(store_err("begin read"))?;
@@ -383,7 +383,7 @@ impl AgentStore {
     }
 
     /// Remembers an appeal entered at `key` (see [`duplicate_key`]).
-    pub fn remember(&self, key: &str, tracking: &str) -> Result<(), AgentError> {
+    pub(crate) fn remember(&self, key: &str, tracking: &str) -> Result<(), AgentError> {
         let now = now_ms();
         let record = serde_json::to_vec(&(tracking, now)).map_err(store_err("encode"))?;
         self.with_db(|db| {
@@ -412,7 +412,7 @@ impl AgentStore {
 
     /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
     /// first.
-    pub fn recent(&self, key: &str) -> Result<Vec<String>, AgentError> {
+    pub(crate) fn recent(&self, key: &str) -> Result<Vec<String>, AgentError> {
         let since = now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
         self.with_db(|db| {
             let txn = db.begin_read().map_err(store_err("begin read"))?;
@@ -438,7 +438,7 @@ impl AgentStore {
 
 /// The key of the duplicates index: SHA-256 of the category and the address reduced to
 /// its words, without the words every address has ("улица", "көшесі", "д.").
-pub fn duplicate_key(address: &str, category: &str) -> Option<String> {
+pub(crate) fn duplicate_key(address: &str, category: &str) -> Option<String> {
     const NOISE: [&str; 16] = [
         "ул",
         "улица",

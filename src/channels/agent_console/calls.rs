@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long an announced call waits for an agent.
-pub const CALL_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const CALL_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// A call announced by the telephony system.
 struct Call {
@@ -18,13 +18,13 @@ struct Call {
 
 /// Calls waiting for an agent, in memory.
 #[derive(Default)]
-pub struct Calls {
+pub(crate) struct Calls {
     queue: Mutex<VecDeque<Call>>,
 }
 
 impl Calls {
     /// Queues a call (the caller's number, normalized) for an agent or for anyone.
-    pub fn announce(&self, caller: String, agent_id: Option<String>) {
+    pub(crate) fn announce(&self, caller: String, agent_id: Option<String>) {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         q.retain(|c| c.at.elapsed() < CALL_TTL);
         if q.len() >= 1000 {
@@ -38,7 +38,7 @@ impl Calls {
     }
 
     /// The oldest waiting call for this agent (their own first, then anyone's).
-    pub fn take(&self, agent_id: &str) -> Option<String> {
+    pub(crate) fn take(&self, agent_id: &str) -> Option<String> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         q.retain(|c| c.at.elapsed() < CALL_TTL);
         let pos = q

@@ -58,37 +58,37 @@ const LOGIN_RATE_PER_MINUTE: u32 = 10;
 
 /// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
 /// the login limiter, the forms' CSRF key and the photo store.
-pub struct AgentConsole {
-    pub gateway: Arc<Gateway>,
-    pub accounts: AgentStore,
-    pub sessions: Sessions,
-    pub calls: Calls,
-    pub login_limiter: FormLimiter,
-    pub cookie_secure: bool,
-    pub csrf: CsrfKey,
-    pub store: AttachmentStore,
+pub(crate) struct AgentConsole {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) accounts: AgentStore,
+    pub(crate) sessions: Sessions,
+    pub(crate) calls: Calls,
+    pub(crate) login_limiter: FormLimiter,
+    pub(crate) cookie_secure: bool,
+    pub(crate) csrf: CsrfKey,
+    pub(crate) store: AttachmentStore,
     /// The telephony system's tokens (`GATEWAY_API_TOKENS`) for `/api/v1/calls/incoming`.
-    pub tokens: Arc<Tokens>,
+    pub(crate) tokens: Arc<Tokens>,
     /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
-    pub max_body: usize,
+    pub(crate) max_body: usize,
 }
 
 /// The consoles' settings.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Whether the session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`, default
     /// true; false only for plain-HTTP development).
     #[serde(
         default = "default_cookie_secure",
         deserialize_with = "crate::config::flag"
     )]
-    pub cookie_secure: bool,
+    pub(crate) cookie_secure: bool,
     /// Idle seconds before an agent's session ends (`GATEWAY_AGENT_SESSION_IDLE_SECS`).
     #[serde(
         default = "default_session_idle",
         deserialize_with = "crate::config::number"
     )]
-    pub agent_session_idle_secs: u64,
+    pub(crate) agent_session_idle_secs: u64,
 }
 
 fn default_cookie_secure() -> bool {
@@ -100,7 +100,7 @@ fn default_session_idle() -> u64 {
 }
 
 impl AgentConsole {
-    pub fn new(
+    pub(crate) fn new(
         gateway: Arc<Gateway>,
         settings: &Settings,
         data_dir: &std::path::Path,
@@ -132,7 +132,7 @@ impl AgentConsole {
 }
 
 /// Registers the consoles' routes.
-pub fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentConsole>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentConsole>) {
     cfg.app_data(console)
         .route("/agent/login", web::get().to(login_page))
         .route("/agent/login", web::post().to(login_submit))

@@ -12,15 +12,15 @@ use super::accounts::Role;
 
 /// A logged-in agent's session.
 #[derive(Debug, Clone)]
-pub struct Session {
-    pub agent_id: String,
-    pub role: Role,
+pub(crate) struct Session {
+    pub(crate) agent_id: String,
+    pub(crate) role: Role,
     last_seen: Instant,
 }
 
 /// What a session cookie leads to.
 #[derive(Debug, Clone)]
-pub enum SessionState {
+pub(crate) enum SessionState {
     Active(Session),
     /// It existed and was idle too long: the login page says so.
     Expired,
@@ -28,13 +28,13 @@ pub enum SessionState {
 }
 
 /// Sessions in memory, keyed by a random 256-bit id.
-pub struct Sessions {
+pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
     idle: Duration,
 }
 
 impl Sessions {
-    pub fn new(idle: Duration) -> Sessions {
+    pub(crate) fn new(idle: Duration) -> Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             idle,
@@ -42,7 +42,7 @@ impl Sessions {
     }
 
     /// Opens a session; returns its id.
-    pub fn open(&self, agent_id: &str, role: Role) -> String {
+    pub(crate) fn open(&self, agent_id: &str, role: Role) -> String {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let sid = hex::encode(raw);
@@ -61,7 +61,7 @@ impl Sessions {
     }
 
     /// The session of `sid`, touched; an idle one ends here.
-    pub fn get(&self, sid: &str) -> SessionState {
+    pub(crate) fn get(&self, sid: &str) -> SessionState {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         match map.get_mut(sid) {
             Some(s) if s.last_seen.elapsed() < self.idle => {
@@ -76,7 +76,7 @@ impl Sessions {
         }
     }
 
-    pub fn close(&self, sid: &str) {
+    pub(crate) fn close(&self, sid: &str) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(sid);
     }

@@ -20,17 +20,17 @@ use crate::outbox::IdempotencyClaim;
 use crate::pipeline::{Gateway, Receipt, SubmitError};
 
 /// What the API's handlers share.
-pub struct Api {
-    pub gateway: Arc<Gateway>,
-    pub tokens: Arc<Tokens>,
+pub(crate) struct Api {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) tokens: Arc<Tokens>,
     /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
-    pub max_body: usize,
+    pub(crate) max_body: usize,
     /// Where the citizens' photos are, for the attachments endpoint.
-    pub store: AttachmentStore,
+    pub(crate) store: AttachmentStore,
 }
 
 /// Registers the API's routes.
-pub fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
     cfg.app_data(api)
         .route("/api/v1/appeals", web::post().to(post_appeal))
         .route(

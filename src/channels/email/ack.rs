@@ -10,7 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 /// Why a mail was not sent. Never quotes an address or the server's text (it can echo
 /// one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// The recipient is not an address.
     #[error("recipient is not an address")]
     Recipient,
@@ -27,7 +27,7 @@ pub enum SendError {
 
 /// Why the sender could not be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SetupError {
+pub(crate) enum SetupError {
     #[error("GATEWAY_SMTP_URL: not a usable SMTP URL")]
     SmtpUrl,
     #[error("GATEWAY_MAIL_FROM: not an email address")]
@@ -36,23 +36,23 @@ pub enum SetupError {
 
 /// One acknowledgement to send.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The citizen's address.
-    pub to: String,
-    pub subject: String,
-    pub body: String,
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
     /// Our Message-ID, `<…@domain>`: derived from the record it answers, so a resent
     /// acknowledgement is recognisably the same mail.
-    pub message_id: String,
+    pub(crate) message_id: String,
     /// The citizen's Message-ID.
-    pub in_reply_to: Option<String>,
+    pub(crate) in_reply_to: Option<String>,
     /// The citizen's References, then their Message-ID.
-    pub references: Vec<String>,
+    pub(crate) references: Vec<String>,
 }
 
 /// Sends acknowledgements through the configured SMTP server.
 #[derive(Clone)]
-pub struct Acknowledger {
+pub(crate) struct Acknowledger {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     domain: String,
@@ -83,7 +83,7 @@ impl Header for AutoSubmitted {
 impl Acknowledger {
     /// From `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`. The error never quotes the URL
     /// (it may hold a password).
-    pub fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, SetupError> {
+    pub(crate) fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, SetupError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|_| SetupError::SmtpUrl)?
             .build();
@@ -97,12 +97,12 @@ impl Acknowledger {
     }
 
     /// A Message-ID of ours for `token` (a ULID).
-    pub fn message_id(&self, kind: &str, token: &str) -> String {
+    pub(crate) fn message_id(&self, kind: &str, token: &str) -> String {
         format!("<{kind}.{token}@{}>", self.domain)
     }
 
     /// Sends one reply. The error names the step, never an address.
-    pub async fn send(&self, reply: &Reply) -> Result<(), SendError> {
+    pub(crate) async fn send(&self, reply: &Reply) -> Result<(), SendError> {
         let to: Mailbox = reply.to.parse().map_err(|_| SendError::Recipient)?;
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -140,7 +140,7 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
 }
 
 /// `<id>` for an id given with or without its angle brackets.
-pub fn bracketed(id: &str) -> String {
+pub(crate) fn bracketed(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     format!("<{id}>")
 }

@@ -9,14 +9,14 @@
 
 /// Where to read: from `GATEWAY_IMAP_URL`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ImapTarget {
+pub(crate) struct ImapTarget {
     /// `imaps` (TLS from the start) or `imap` (STARTTLS, or plain on loopback only).
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
-    pub folder: String,
+    pub(crate) tls: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) folder: String,
 }
 
 impl std::fmt::Debug for ImapTarget {
@@ -28,7 +28,7 @@ impl std::fmt::Debug for ImapTarget {
 impl ImapTarget {
     /// Parses `imaps://user:pass@host:port/INBOX` or `imap://…`; the folder defaults
     /// to `INBOX`. The error never quotes the URL.
-    pub fn parse(spec: &str) -> Result<ImapTarget, &'static str> {
+    pub(crate) fn parse(spec: &str) -> Result<ImapTarget, &'static str> {
         let url = url::Url::parse(spec).map_err(|_| "not a URL")?;
         let tls = match url.scheme() {
             "imaps" => true,
@@ -97,7 +97,7 @@ type ImapResult<T> = Result<T, String>;
 
 /// Reads the mailbox until `shutdown` turns true: each message is made durable through
 /// `channel`, then moved to `processed`. Connection problems are retried with backoff.
-pub async fn run(
+pub(crate) async fn run(
     target: ImapTarget,
     processed: String,
     channel: EmailChannel,

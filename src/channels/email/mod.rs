@@ -26,11 +26,11 @@
 //! first record's answer and adds nothing. Its acknowledgement is sent again with the same
 //! Message-ID, so a lost acknowledgement is made good and a repeated one is recognisable.
 
-pub mod ack;
-pub mod imap;
-pub mod markers;
-pub mod messages;
-pub mod parse;
+pub(crate) mod ack;
+pub(crate) mod imap;
+pub(crate) mod markers;
+pub(crate) mod messages;
+pub(crate) mod parse;
 pub(crate) mod route;
 
 use std::io::Write;
@@ -59,20 +59,20 @@ use self::parse::{Mail, Part};
 /// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
 /// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The mailbox to read (`GATEWAY_IMAP_URL`), `imaps://user:pass@host:993/INBOX`.
     #[serde(default)]
-    pub imap_url: Option<String>,
+    pub(crate) imap_url: Option<String>,
     /// Where read mail is moved (`GATEWAY_IMAP_PROCESSED_FOLDER`).
     #[serde(default = "default_processed_folder")]
-    pub imap_processed_folder: String,
+    pub(crate) imap_processed_folder: String,
     /// The SMTP server of acknowledgements and replies (`GATEWAY_SMTP_URL`).
     #[serde(default)]
-    pub smtp_url: Option<String>,
+    pub(crate) smtp_url: Option<String>,
     /// The sender (`GATEWAY_MAIL_FROM`): an address, or a name and an address such as
     /// `Open Almaty <open-almaty@almatydc.kz>` (a non-ASCII name is RFC 2047-encoded).
     #[serde(default)]
-    pub mail_from: Option<String>,
+    pub(crate) mail_from: Option<String>,
 }
 
 fn default_processed_folder() -> String {
@@ -81,16 +81,16 @@ fn default_processed_folder() -> String {
 
 /// The email channel's settings, checked.
 #[derive(Debug, Clone, Default)]
-pub struct MailConfig {
-    pub imap: Option<imap::ImapTarget>,
-    pub imap_processed_folder: String,
-    pub acks: Option<Acknowledger>,
+pub(crate) struct MailConfig {
+    pub(crate) imap: Option<imap::ImapTarget>,
+    pub(crate) imap_processed_folder: String,
+    pub(crate) acks: Option<Acknowledger>,
 }
 
 impl Settings {
     /// URLs must parse (a problem never quotes them: they hold passwords);
     /// acknowledgements need both the SMTP URL and the sender.
-    pub fn check(self, problems: &mut Vec<String>) -> MailConfig {
+    pub(crate) fn check(self, problems: &mut Vec<String>) -> MailConfig {
         let set = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let (imap_url, smtp_url, mail_from) =
             (set(self.imap_url), set(self.smtp_url), set(self.mail_from));
@@ -141,11 +141,11 @@ impl Settings {
 /// The message could not be made durable; the sender (MTA, poller) must try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the message could not be stored durably")]
-pub struct Unavailable;
+pub(crate) struct Unavailable;
 
 /// What became of a message (durably, unless `Automatic`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disposition {
+pub(crate) enum Disposition {
     Appeal {
         tracking_number: String,
     },
@@ -161,7 +161,7 @@ pub enum Disposition {
 
 impl Disposition {
     /// A label for logs and metrics (never personal data).
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Disposition::Appeal { .. } => "appeal",
             Disposition::Addition { .. } => "addition",
@@ -174,19 +174,23 @@ impl Disposition {
 
 /// The email channel: where to keep files and how to answer.
 #[derive(Debug, Clone)]
-pub struct EmailChannel {
-    pub data_dir: PathBuf,
+pub(crate) struct EmailChannel {
+    pub(crate) data_dir: PathBuf,
     /// `None` when `GATEWAY_SMTP_URL` is not set: nothing is answered.
-    pub acks: Option<Acknowledger>,
+    pub(crate) acks: Option<Acknowledger>,
     /// Where the acknowledgement links the regulation (7.1: sending is consenting):
     /// `GATEWAY_PUBLIC_URL/regulation`.
-    pub regulation_url: String,
+    pub(crate) regulation_url: String,
 }
 
 impl EmailChannel {
     /// Takes one raw RFC 5322 message to a durable record. `Err` only when nothing
     /// durable could be written: the caller keeps the message and tries again.
-    pub async fn receive(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
+    pub(crate) async fn receive(
+        &self,
+        gateway: &Gateway,
+        raw: &[u8],
+    ) -> Result<Disposition, Unavailable> {
         let mail = match parse::parse(raw) {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
@@ -537,7 +541,7 @@ impl EmailChannel {
 
 /// The IMAP poller of `serve`, if `GATEWAY_IMAP_URL` is set; each way of the channel
 /// that lacks its settings says once that it is off.
-pub fn imap_poller(
+pub(crate) fn imap_poller(
     mail: &MailConfig,
     channel: EmailChannel,
     gateway: std::sync::Arc<Gateway>,
@@ -618,7 +622,7 @@ fn applicant(mail: &Mail) -> std::collections::BTreeMap<String, serde_json::Valu
 }
 
 /// Drops `Re:`, `Fwd:`, `Ответ:` and the like from the start of a subject.
-pub fn strip_reply_prefixes(subject: &str) -> String {
+pub(crate) fn strip_reply_prefixes(subject: &str) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();

@@ -16,27 +16,27 @@ use crate::notify::route::{Context, Route, RouteError, classify};
 
 /// The SMS route's settings; all three of URL, key and sender, or none (SMS off).
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The provider's endpoint (`GATEWAY_SMS_API_URL`).
     #[serde(default)]
-    pub sms_api_url: Option<String>,
+    pub(crate) sms_api_url: Option<String>,
     /// The provider's key, sent as a bearer token (`GATEWAY_SMS_API_KEY`).
     #[serde(default)]
-    pub sms_api_key: Option<String>,
+    pub(crate) sms_api_key: Option<String>,
     /// The registered sender name (`GATEWAY_SMS_SENDER`).
     #[serde(default)]
-    pub sms_sender: Option<String>,
+    pub(crate) sms_sender: Option<String>,
     /// No SMS from the first hour to the second, Almaty time (UTC+5), unless urgent
     /// (`GATEWAY_SMS_QUIET_HOURS`, e.g. `22-8`, or `off`).
     #[serde(default = "default_quiet_hours")]
-    pub sms_quiet_hours: String,
+    pub(crate) sms_quiet_hours: String,
     /// Most SMS parts one text may take; a longer text is cut with the status link
     /// (`GATEWAY_SMS_MAX_PARTS`).
     #[serde(
         default = "default_max_parts",
         deserialize_with = "crate::config::number"
     )]
-    pub sms_max_parts: u64,
+    pub(crate) sms_max_parts: u64,
 }
 
 fn default_quiet_hours() -> String {
@@ -49,7 +49,7 @@ fn default_max_parts() -> u64 {
 
 impl Settings {
     /// The route, when SMS is configured; every problem goes to `problems`.
-    pub fn route(self, problems: &mut Vec<String>) -> Option<Sms> {
+    pub(crate) fn route(self, problems: &mut Vec<String>) -> Option<Sms> {
         let quiet_hours = match self.sms_quiet_hours.as_str() {
             "off" | "" => None,
             spec => {
@@ -101,7 +101,7 @@ fn capacity(text: &str) -> (usize, usize) {
 }
 
 /// How many SMS parts a text takes.
-pub fn parts(text: &str) -> usize {
+pub(crate) fn parts(text: &str) -> usize {
     let (single, per_part) = capacity(text);
     let n = text.chars().count();
     if n <= single { 1 } else { n.div_ceil(per_part) }
@@ -109,7 +109,7 @@ pub fn parts(text: &str) -> usize {
 
 /// The text as sent: whole if it fits `max_parts`, else cut at a word with `…` and the
 /// status link.
-pub fn fit(text: &str, max_parts: usize, status_link: &str) -> String {
+pub(crate) fn fit(text: &str, max_parts: usize, status_link: &str) -> String {
     if parts(text) <= max_parts {
         return text.to_owned();
     }
@@ -124,17 +124,17 @@ pub fn fit(text: &str, max_parts: usize, status_link: &str) -> String {
 
 /// The SMS route.
 #[derive(Clone)]
-pub struct Sms {
-    pub client: reqwest::Client,
-    pub url: String,
-    pub key: String,
-    pub sender: String,
-    pub max_parts: usize,
-    pub quiet_hours: Option<(u8, u8)>,
+pub(crate) struct Sms {
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) key: String,
+    pub(crate) sender: String,
+    pub(crate) max_parts: usize,
+    pub(crate) quiet_hours: Option<(u8, u8)>,
 }
 
 impl Sms {
-    pub fn new(url: String, key: String, sender: String, max_parts: usize) -> Sms {
+    pub(crate) fn new(url: String, key: String, sender: String, max_parts: usize) -> Sms {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -150,14 +150,19 @@ impl Sms {
     }
 
     /// The same route, waiting out `hours` (Almaty time) for non-urgent texts.
-    pub fn quiet(mut self, hours: Option<(u8, u8)>) -> Sms {
+    pub(crate) fn quiet(mut self, hours: Option<(u8, u8)>) -> Sms {
         self.quiet_hours = hours;
         self
     }
 
     /// Sends one text; 2xx is accepted, 5xx, 429 and network errors are worth a retry,
     /// other answers are final.
-    pub async fn send(&self, to: &str, text: &str, status_link: &str) -> Result<(), RouteError> {
+    pub(crate) async fn send(
+        &self,
+        to: &str,
+        text: &str,
+        status_link: &str,
+    ) -> Result<(), RouteError> {
         let body = serde_json::json!({
             "sender": self.sender,
             "to": to,

@@ -37,43 +37,43 @@ use crate::pipeline::Gateway;
 
 /// The Telegram channel's settings; the channel is off without a bot token.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The bot's token from @BotFather (`GATEWAY_TELEGRAM_BOT_TOKEN`).
     #[serde(default)]
-    pub telegram_bot_token: Option<String>,
+    pub(crate) telegram_bot_token: Option<String>,
     /// The secret given to `setWebhook` (`GATEWAY_TELEGRAM_WEBHOOK_SECRET`), required in
     /// webhook mode.
     #[serde(default)]
-    pub telegram_webhook_secret: Option<String>,
+    pub(crate) telegram_webhook_secret: Option<String>,
     /// The Bot API's base URL (`GATEWAY_TELEGRAM_API_URL`), default the public one.
     #[serde(default)]
-    pub telegram_api_url: Option<String>,
+    pub(crate) telegram_api_url: Option<String>,
     /// `webhook` (default) or `polling` (`GATEWAY_TELEGRAM_MODE`).
     #[serde(default)]
-    pub telegram_mode: Option<String>,
+    pub(crate) telegram_mode: Option<String>,
 }
 
 /// The public Bot API.
-pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.telegram.org";
 /// Largest file the Bot API lets a bot download (`getFile`).
-pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 /// Long-polling wait, in seconds (below teloxide's client timeout).
 const POLL_TIMEOUT_SECS: u32 = 10;
 
 /// How updates arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Webhook,
     Polling,
 }
 
 /// The Telegram bot's settings. Secrets never show in `Debug`.
 #[derive(Clone)]
-pub struct TelegramConfig {
-    pub token: String,
-    pub webhook_secret: Option<String>,
-    pub api_url: reqwest::Url,
-    pub mode: Mode,
+pub(crate) struct TelegramConfig {
+    pub(crate) token: String,
+    pub(crate) webhook_secret: Option<String>,
+    pub(crate) api_url: reqwest::Url,
+    pub(crate) mode: Mode,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -88,7 +88,7 @@ impl std::fmt::Debug for TelegramConfig {
 impl TelegramConfig {
     /// On with a token; off with no Telegram setting at all; a webhook without its
     /// secret, or settings without a token, stop the start.
-    pub fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<TelegramConfig> {
+    pub(crate) fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<TelegramConfig> {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty())
         }
@@ -154,7 +154,7 @@ enum Outgoing {
 }
 
 /// The Telegram transport.
-pub struct Telegram {
+pub(crate) struct Telegram {
     config: TelegramConfig,
     bot: Bot,
     client: reqwest::Client,
@@ -166,7 +166,7 @@ pub struct Telegram {
 }
 
 impl Telegram {
-    pub fn new(
+    pub(crate) fn new(
         config: TelegramConfig,
         engine: Arc<Engine>,
         dedupe: Arc<Dedupe>,
@@ -190,13 +190,9 @@ impl Telegram {
         }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.config.mode
-    }
-
     /// Starts the sender task and, in polling mode, the poller (once; inside the
     /// runtime).
-    pub fn start(self: &Arc<Self>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
         let Some(mut queued) = queued else {
             return;
@@ -448,7 +444,7 @@ fn language_of(code: &str) -> Option<Language> {
 }
 
 /// Registers `POST /telegram/webhook` when the bot is on.
-pub fn configure(cfg: &mut web::ServiceConfig, telegram: Option<web::Data<Telegram>>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, telegram: Option<web::Data<Telegram>>) {
     if let Some(telegram) = telegram {
         cfg.app_data(telegram)
             .route("/telegram/webhook", web::post().to(webhook));

@@ -9,12 +9,12 @@ use crate::notify::route::{Context, Route, RouteError};
 use super::TelegramConfig;
 
 /// Answers through the Bot API.
-pub struct TelegramRoute {
+pub(crate) struct TelegramRoute {
     bot: teloxide::Bot,
 }
 
 impl TelegramRoute {
-    pub fn new(config: &TelegramConfig) -> TelegramRoute {
+    pub(crate) fn new(config: &TelegramConfig) -> TelegramRoute {
         TelegramRoute {
             bot: teloxide::Bot::new(config.token.clone()).set_api_url(config.api_url.clone()),
         }

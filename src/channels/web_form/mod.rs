@@ -44,15 +44,19 @@ const LANG_COOKIE: &str = "oa_lang";
 
 /// The web form channel: the pipeline, the CSRF key, the rate limiter and the photo
 /// store.
-pub struct WebForm {
-    pub gateway: Arc<Gateway>,
-    pub csrf: CsrfKey,
-    pub limiter: FormLimiter,
-    pub store: AttachmentStore,
+pub(crate) struct WebForm {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) csrf: CsrfKey,
+    pub(crate) limiter: FormLimiter,
+    pub(crate) store: AttachmentStore,
 }
 
 impl WebForm {
-    pub fn new(gateway: Arc<Gateway>, settings: &Settings, store: AttachmentStore) -> WebForm {
+    pub(crate) fn new(
+        gateway: Arc<Gateway>,
+        settings: &Settings,
+        store: AttachmentStore,
+    ) -> WebForm {
         WebForm {
             csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
             limiter: FormLimiter::per_minute(settings.form_rate_per_minute),
@@ -69,13 +73,13 @@ impl WebForm {
 
 /// The web form's settings.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Form submissions per client address and minute (`GATEWAY_FORM_RATE_PER_MINUTE`).
     #[serde(
         default = "default_form_rate",
         deserialize_with = "crate::config::number"
     )]
-    pub form_rate_per_minute: u32,
+    pub(crate) form_rate_per_minute: u32,
 }
 
 fn default_form_rate() -> u32 {
@@ -114,7 +118,7 @@ impl Form {
 }
 
 /// Registers the pages. `/budget/` comes before the language paths.
-pub fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebForm>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebForm>) {
     cfg.app_data(web_form)
         .route("/", web::get().to(form_negotiated))
         .route("/budget/", web::get().to(budget_form))

@@ -35,27 +35,27 @@ use crate::pipeline::Gateway;
 
 /// The WhatsApp line's settings; the line is off when none of the four secrets is set.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The Meta app's secret, for `X-Hub-Signature-256` (`GATEWAY_WHATSAPP_APP_SECRET`).
     #[serde(default)]
-    pub whatsapp_app_secret: Option<String>,
+    pub(crate) whatsapp_app_secret: Option<String>,
     /// The token of the webhook handshake (`GATEWAY_WHATSAPP_VERIFY_TOKEN`).
     #[serde(default)]
-    pub whatsapp_verify_token: Option<String>,
+    pub(crate) whatsapp_verify_token: Option<String>,
     /// The system user's access token for the Cloud API (`GATEWAY_WHATSAPP_ACCESS_TOKEN`).
     #[serde(default)]
-    pub whatsapp_access_token: Option<String>,
+    pub(crate) whatsapp_access_token: Option<String>,
     /// The line's phone number id (`GATEWAY_WHATSAPP_PHONE_NUMBER_ID`).
     #[serde(default)]
-    pub whatsapp_phone_number_id: Option<String>,
+    pub(crate) whatsapp_phone_number_id: Option<String>,
     /// The Graph API's base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
     #[serde(default)]
-    pub whatsapp_api_url: Option<String>,
+    pub(crate) whatsapp_api_url: Option<String>,
     /// The approved template the way back uses outside the 24-hour window
     /// (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`); its body takes the tracking number and the
     /// status.
     #[serde(default = "default_reply_template")]
-    pub whatsapp_reply_template: String,
+    pub(crate) whatsapp_reply_template: String,
 }
 
 fn default_reply_template() -> String {
@@ -65,9 +65,9 @@ fn default_reply_template() -> String {
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The public Graph API, with the version the payloads here follow.
-pub const DEFAULT_API_URL: &str = "https://graph.facebook.com/v21.0";
+pub(crate) const DEFAULT_API_URL: &str = "https://graph.facebook.com/v21.0";
 /// Largest photo taken (the Cloud API's own limit for images is 5 MB).
-pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
 /// Reply buttons per interactive message (Cloud API limit).
 const MAX_BUTTONS: usize = 3;
 /// Characters of a reply button's title (Cloud API limit).
@@ -79,14 +79,14 @@ const MAX_TEXT: usize = 4096;
 
 /// The WhatsApp line's settings. Secrets never show in `Debug`.
 #[derive(Clone)]
-pub struct WhatsappConfig {
-    pub app_secret: String,
-    pub verify_token: String,
-    pub access_token: String,
-    pub phone_number_id: String,
-    pub api_url: String,
+pub(crate) struct WhatsappConfig {
+    pub(crate) app_secret: String,
+    pub(crate) verify_token: String,
+    pub(crate) access_token: String,
+    pub(crate) phone_number_id: String,
+    pub(crate) api_url: String,
     /// The approved template of the way back.
-    pub reply_template: String,
+    pub(crate) reply_template: String,
 }
 
 impl std::fmt::Debug for WhatsappConfig {
@@ -100,7 +100,7 @@ impl std::fmt::Debug for WhatsappConfig {
 
 impl WhatsappConfig {
     /// `{api_url}/{phone-number-id}/messages`, where every message is sent.
-    pub fn messages_url(&self) -> String {
+    pub(crate) fn messages_url(&self) -> String {
         format!(
             "{}/{}/messages",
             self.api_url.trim_end_matches('/'),
@@ -110,7 +110,7 @@ impl WhatsappConfig {
 
     /// The line is on when all four settings are given, off when none is; anything in
     /// between is a half-configured webhook and stops the start.
-    pub fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<WhatsappConfig> {
+    pub(crate) fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<WhatsappConfig> {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty())
         }
@@ -184,7 +184,7 @@ struct Outgoing {
 }
 
 /// The WhatsApp transport.
-pub struct Whatsapp {
+pub(crate) struct Whatsapp {
     config: WhatsappConfig,
     client: reqwest::Client,
     engine: Arc<Engine>,
@@ -195,7 +195,7 @@ pub struct Whatsapp {
 }
 
 impl Whatsapp {
-    pub fn new(
+    pub(crate) fn new(
         config: WhatsappConfig,
         engine: Arc<Engine>,
         dedupe: Arc<Dedupe>,
@@ -218,7 +218,7 @@ impl Whatsapp {
     }
 
     /// Starts the sender task (once; inside the runtime).
-    pub fn start(self: &Arc<Self>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
         if let Some(mut queued) = queued {
             let this = Arc::clone(self);
@@ -413,7 +413,7 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Constant-time check of `X-Hub-Signature-256` over the raw body.
-pub fn signature_valid(app_secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+pub(crate) fn signature_valid(app_secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
     let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
         return false;
     };
@@ -435,7 +435,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// Registers `GET` and `POST /whatsapp/webhook` when the line is on.
-pub fn configure(cfg: &mut web::ServiceConfig, whatsapp: Option<web::Data<Whatsapp>>) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, whatsapp: Option<web::Data<Whatsapp>>) {
     if let Some(whatsapp) = whatsapp {
         cfg.app_data(whatsapp)
             .route("/whatsapp/webhook", web::get().to(verify))

@@ -13,7 +13,7 @@ use crate::notify::route::{Context, Route, RouteError, classify};
 use super::WhatsappConfig;
 
 /// Answers through the Cloud API.
-pub struct WhatsappRoute {
+pub(crate) struct WhatsappRoute {
     client: reqwest::Client,
     messages_url: String,
     access_token: String,
@@ -21,7 +21,7 @@ pub struct WhatsappRoute {
 }
 
 impl WhatsappRoute {
-    pub fn new(config: &WhatsappConfig) -> WhatsappRoute {
+    pub(crate) fn new(config: &WhatsappConfig) -> WhatsappRoute {
         WhatsappRoute {
             client: reqwest::Client::new(),
             messages_url: config.messages_url(),
