@@ -53,6 +53,9 @@ pub(crate) struct Gateway {
     pub(crate) metrics: Metrics,
     /// What the case system last said of each appeal, and the legal deadline.
     pub(crate) status: StatusBoard,
+    /// Where citizens read the regulation (`GATEWAY_PUBLIC_URL/regulation`): the link a
+    /// consent question and an acknowledgement give.
+    pub(crate) regulation_url: String,
 }
 
 impl Gateway {
@@ -63,6 +66,7 @@ impl Gateway {
         outbox: Outbox,
         metrics: Metrics,
         status: StatusBoard,
+        public_url: &str,
     ) -> Result<Gateway, String> {
         let policies = crate::policy::Policies::embedded()?;
         let catalogue = crate::catalogue::Catalogue::embedded()?;
@@ -75,6 +79,7 @@ impl Gateway {
             outbox,
             metrics,
             status,
+            regulation_url: format!("{}/regulation", public_url.trim_end_matches('/')),
         })
     }
 

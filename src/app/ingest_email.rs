@@ -75,7 +75,6 @@ pub fn run(settings: &Settings) -> u8 {
         let channel = EmailChannel {
             data_dir: config.data_dir.clone(),
             acks,
-            regulation_url: super::regulation_url(config),
         };
         let disposition = match channel.receive(&gateway, &raw).await {
             Ok(d) => d,

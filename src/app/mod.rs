@@ -95,11 +95,6 @@ impl Settings {
     }
 }
 
-/// `GATEWAY_PUBLIC_URL/regulation`: where citizens read the regulation.
-pub(crate) fn regulation_url(config: &Config) -> String {
-    format!("{}/regulation", config.public_url.trim_end_matches('/'))
-}
-
 /// The pipeline over `outbox`, as the configuration describes it.
 pub(crate) fn gateway(
     config: &Config,
@@ -116,6 +111,7 @@ pub(crate) fn gateway(
         outbox,
         metrics,
         status,
+        &config.public_url,
     )
 }
 
@@ -256,7 +252,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
-        regulation_url: regulation_url(&config),
     };
     actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -39,8 +39,6 @@ use store::{Store, StoreError};
 
 /// A draft untouched this long is erased.
 pub(crate) const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Where the regulation is, one tap away from the consent question.
-pub(crate) const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
 /// Photos a conversation takes: the smaller of the two bots' `attachments.max_count`
 /// (`channels/telegram.toml`, `channels/whatsapp.toml`), so it reads the same on both.
 fn max_photos(gw: &Gateway) -> usize {
@@ -660,7 +658,7 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ask: Ask::Nothing,
         },
         Step::Consent => Reply {
-            text: ta(lang, "bot-consent", &[("url", REGULATION_URL.to_owned())]),
+            text: ta(lang, "bot-consent", &[("url", gw.regulation_url.clone())]),
             buttons: consent_buttons(lang),
             ask: Ask::Nothing,
         },

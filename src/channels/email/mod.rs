@@ -178,9 +178,6 @@ pub(crate) struct EmailChannel {
     pub(crate) data_dir: PathBuf,
     /// `None` when `GATEWAY_SMTP_URL` is not set: nothing is answered.
     pub(crate) acks: Option<Acknowledger>,
-    /// Where the acknowledgement links the regulation (7.1: sending is consenting):
-    /// `GATEWAY_PUBLIC_URL/regulation`.
-    pub(crate) regulation_url: String,
 }
 
 impl EmailChannel {
@@ -288,7 +285,7 @@ impl EmailChannel {
                     MESSAGES.text(
                         language,
                         "mail-ack-consent",
-                        &[("regulation", self.regulation_url.clone())],
+                        &[("regulation", gateway.regulation_url.clone())],
                     ),
                 ];
                 if !not_kept.is_empty() {
