@@ -105,6 +105,10 @@ pub struct RawConfig {
     /// Idle seconds after which an agent's console session ends
     /// (`GATEWAY_AGENT_SESSION_IDLE_SECS`), default 900.
     pub agent_session_idle_secs: u64,
+    /// Replicas that must confirm a record (`WAIT`) before the forwarder removes it from
+    /// the outbox (`GATEWAY_REDIS_MIN_REPLICAS`), default 0: the primary's word is enough.
+    /// With Sentinel, 1 or more: replication is asynchronous (see [`crate::queue`]).
+    pub redis_min_replicas: u64,
 }
 
 impl Default for RawConfig {
@@ -149,6 +153,7 @@ impl Default for RawConfig {
             mail_from: None,
             cookie_secure: "true".into(),
             agent_session_idle_secs: 15 * 60,
+            redis_min_replicas: 0,
         }
     }
 }
@@ -199,6 +204,8 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Inactivity after which an agent session ends.
     pub agent_session_idle: Duration,
+    /// Replicas that must confirm a record before it leaves the outbox.
+    pub redis_min_replicas: u32,
 }
 
 /// The email channel's settings, checked. Each way is off when its settings are absent.
@@ -211,7 +218,7 @@ pub struct MailConfig {
 }
 
 /// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 39] = [
+const ENV_NAMES: [(&str, &str); 40] = [
     ("bind", "GATEWAY_BIND"),
     ("redis_url", "REDIS_URL"),
     ("data_dir", "GATEWAY_DATA_DIR"),
@@ -257,10 +264,11 @@ const ENV_NAMES: [(&str, &str); 39] = [
     ("mail_from", "GATEWAY_MAIL_FROM"),
     ("cookie_secure", "GATEWAY_COOKIE_SECURE"),
     ("agent_session_idle_secs", "GATEWAY_AGENT_SESSION_IDLE_SECS"),
+    ("redis_min_replicas", "GATEWAY_REDIS_MIN_REPLICAS"),
 ];
 
 /// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 9] = [
+const NUMERIC_KEYS: [&str; 10] = [
     "max_body_bytes",
     "dedupe_ttl_secs",
     "idempotency_ttl_secs",
@@ -270,6 +278,7 @@ const NUMERIC_KEYS: [&str; 9] = [
     "notify_retry_base_ms",
     "notify_claim_timeout_secs",
     "agent_session_idle_secs",
+    "redis_min_replicas",
 ];
 
 /// The name a user knows a key by: its environment name.
@@ -336,8 +345,20 @@ impl Config {
             ));
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
-        if redis::Client::open(raw.redis_url.as_str()).is_err() {
-            problems.push("REDIS_URL: not a Redis URL such as redis://127.0.0.1:6379".to_owned());
+        match crate::redis_target::RedisTarget::parse(&raw.redis_url) {
+            Err(e) => problems.push(format!("REDIS_URL: {e}")),
+            Ok(target)
+                if target.topology() == crate::redis_target::Topology::Cluster
+                    && !crate::redis_target::has_hash_tag(&raw.stream_prefix) =>
+            {
+                problems.push(
+                    "GATEWAY_STREAM_PREFIX: a Redis Cluster needs a hash tag in the prefix, such as {oa}, so that each command's keys share one slot".to_owned(),
+                );
+            }
+            Ok(_) => {}
+        }
+        if raw.redis_min_replicas > 16 {
+            problems.push("GATEWAY_REDIS_MIN_REPLICAS: between 0 and 16".to_owned());
         }
         if raw.data_dir.as_os_str().is_empty() {
             problems.push("GATEWAY_DATA_DIR: must not be empty".to_owned());
@@ -485,6 +506,7 @@ impl Config {
             mail,
             cookie_secure,
             agent_session_idle: Duration::from_secs(raw.agent_session_idle_secs),
+            redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
         })
     }
 }

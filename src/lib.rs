@@ -29,7 +29,10 @@
 //! - [`analytics`] — the `appeal_stats` message, with no personal data.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
+//! - [`outbox_admin`] — `outbox inspect` and `outbox drain`: a lost instance's outbox.
 //! - [`queue`] — the forwarder from the outbox to the Redis streams, exactly once.
+//! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections.
+//! - [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`notify`] — the way back: replies of the case system delivered to citizens.
 //! - [`status`] — an appeal's public status and legal deadline.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
@@ -47,14 +50,17 @@ pub mod dialogue;
 pub mod http;
 pub mod i18n;
 pub mod intake;
+pub mod keyspace;
 pub mod logging;
 pub mod metrics;
 pub mod normalize;
 pub mod notify;
 pub mod outbox;
+pub mod outbox_admin;
 pub mod pipeline;
 pub mod policy;
 pub mod queue;
+pub mod redis_target;
 pub mod schemas;
 pub mod status;
 pub mod subject;

@@ -56,6 +56,29 @@ enum Command {
         #[command(subcommand)]
         action: AgentsCommand,
     },
+    /// The outbox of a gateway that is not running (an instance that is gone): inspect
+    /// it, or forward it to Redis from here, exactly once.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Print the number of waiting records and the age of the oldest (JSON; no content).
+    Inspect {
+        /// The data directory of that gateway (default GATEWAY_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Forward every waiting record to REDIS_URL and exit: 0 once the outbox is empty,
+    /// 1 if Redis cannot take it (what was sent stays sent; run it again).
+    Drain {
+        /// The data directory of that gateway (default GATEWAY_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,7 +108,28 @@ fn main() -> ExitCode {
         Command::Schemas { out, check } => write_schemas(&out, check),
         Command::IngestEmail => ingest_email(cli.config),
         Command::Agents { action } => agents_command(cli.config, action),
+        Command::Outbox { action } => outbox_command(cli.config, action),
     }
+}
+
+fn outbox_command(config_file: Option<PathBuf>, action: OutboxCommand) -> ExitCode {
+    let mut config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    use appeal_gateway::outbox_admin;
+    let code = match action {
+        OutboxCommand::Inspect { data_dir } => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            outbox_admin::inspect(&config)
+        }
+        OutboxCommand::Drain { data_dir } => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            outbox_admin::drain(&config)
+        }
+    };
+    ExitCode::from(code)
 }
 
 fn write_schemas(out: &std::path::Path, check: bool) -> ExitCode {
@@ -205,9 +249,9 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         Ok(outbox) => outbox,
         Err(e) => return refuse(&[format!("GATEWAY_DATA_DIR: {e}")]),
     };
-    let client = match redis::Client::open(config.redis_url.as_str()) {
+    let client = match appeal_gateway::redis_target::RedisTarget::parse(&config.redis_url) {
         Ok(client) => client,
-        Err(_) => return refuse(&["REDIS_URL: not a Redis URL".to_owned()]),
+        Err(e) => return refuse(&[format!("REDIS_URL: {e}")]),
     };
     let dialogue_store = match dialogue::store::Store::open(&config.data_dir) {
         Ok(store) => store,
@@ -262,14 +306,15 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let channels_state = state.clone();
     let forwarder = Forwarder {
         outbox,
-        client,
+        target: client,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        min_replicas: config.redis_min_replicas,
         status: queue,
         metrics,
     };
     let notifier = Notifier {
-        client: forwarder.client.clone(),
+        client: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
         routes: Routes::from_config(&config),
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),

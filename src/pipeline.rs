@@ -70,7 +70,7 @@ impl Gateway {
             outbox,
             metrics,
             status: crate::status::StatusBoard::new(
-                redis::Client::open(config.redis_url.as_str()).ok(),
+                crate::redis_target::RedisTarget::parse(&config.redis_url).ok(),
                 &config.stream_prefix,
                 config.calendar.clone(),
             ),
@@ -158,7 +158,7 @@ impl Gateway {
                     .subject_keys
                     .values()
                     .map(|key| Mark {
-                        key: format!("gateway:subject:{key}"),
+                        key: crate::keyspace::name::subject(&key),
                         field: field.to_owned(),
                     })
                     .collect()

@@ -15,7 +15,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// The status hash of a tracking number (without the deployment prefix).
 pub fn key(tracking_number: &str) -> String {
-    format!("gateway:status:{tracking_number}")
+    crate::keyspace::name::status(tracking_number)
 }
 
 /// What a citizen may see of an appeal.
@@ -45,7 +45,11 @@ fn received_on(appeal_id: &str) -> Option<time::Date> {
 }
 
 impl StatusBoard {
-    pub fn new(client: Option<redis::Client>, prefix: &str, calendar: Calendar) -> StatusBoard {
+    pub fn new(
+        client: Option<crate::redis_target::RedisTarget>,
+        prefix: &str,
+        calendar: Calendar,
+    ) -> StatusBoard {
         StatusBoard {
             prefix: prefix.to_owned(),
             calendar,
@@ -57,7 +61,7 @@ impl StatusBoard {
     pub async fn lookup(&self, tracking_number: &str, appeal_id: Option<&str>) -> PublicStatus {
         let mut record = std::collections::HashMap::<String, String>::new();
         if let Some(mut conn) = self.conn.get().await {
-            let key = format!("{}{}", self.prefix, key(tracking_number));
+            let key = crate::keyspace::Keyspace::new(&self.prefix).status(tracking_number);
             match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
                 Ok(Ok(found)) => record = found,
                 _ => self.conn.reset().await,

@@ -28,11 +28,11 @@ use std::time::Duration;
 
 use rand::Rng;
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
 use crate::queue::Stream;
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 use crate::subject::SubjectKeyer;
 use reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
 use routes::{RouteError, Routes};
@@ -64,7 +64,7 @@ pub struct NotifierConfig {
 
 /// Delivers replies.
 pub struct Notifier {
-    pub client: redis::Client,
+    pub client: RedisTarget,
     pub prefix: String,
     pub routes: Routes,
     pub keyer: SubjectKeyer,
@@ -97,7 +97,11 @@ pub fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
 
 impl Notifier {
     fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        self.keys().key(name)
+    }
+
+    fn keys(&self) -> crate::keyspace::Keyspace {
+        crate::keyspace::Keyspace::new(&self.prefix)
     }
 
     /// Runs until `shutdown` turns true.
@@ -138,18 +142,9 @@ impl Notifier {
     async fn connect(
         &self,
         stream: &str,
-    ) -> redis::RedisResult<(MultiplexedConnection, MultiplexedConnection)> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        let reader = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+    ) -> redis::RedisResult<(RedisConn, RedisConn)> {
+        let reader = self.client.connect(Timeouts::default()).await?;
+        let mut conn = self.client.connect(Timeouts::default()).await?;
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(stream)
@@ -170,8 +165,8 @@ impl Notifier {
     async fn round(
         &self,
         stream: &str,
-        reader: &mut MultiplexedConnection,
-        conn: &mut MultiplexedConnection,
+        reader: &mut RedisConn,
+        conn: &mut RedisConn,
     ) -> redis::RedisResult<()> {
         let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
             .arg(stream)
@@ -218,7 +213,7 @@ impl Notifier {
     async fn process(
         &self,
         stream: &str,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         entry_id: &str,
         fields: &Fields,
     ) -> redis::RedisResult<()> {
@@ -231,7 +226,7 @@ impl Notifier {
             self.park(conn, &reply_id, None, "malformed", 0).await?;
             return self.ack(conn, stream, entry_id).await;
         };
-        let lease_key = self.key(&format!("gateway:delivery:{reply_id}"));
+        let lease_key = self.keys().delivery(&reply_id);
         let state: Option<String> = conn.get(&lease_key).await?;
         if state.as_deref() == Some("done") {
             return self.ack(conn, stream, entry_id).await;
@@ -335,14 +330,14 @@ impl Notifier {
     /// Whether the citizen's wishes stop this reply.
     async fn suppressed(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         reply: &Reply,
     ) -> redis::RedisResult<bool> {
         let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return Ok(false);
         };
         let marks: std::collections::HashMap<String, String> = conn
-            .hgetall(self.key(&format!("gateway:subject:{key}")))
+            .hgetall(self.keys().subject(&key))
             .await?;
         Ok(marks.contains_key("withdrawn")
             || (marks.contains_key("opted_out") && reply.is_informational()))
@@ -352,7 +347,7 @@ impl Notifier {
     /// tried and the number of attempts.
     async fn deliver(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         reply_id: &str,
         reply: &Reply,
     ) -> (Result<(), RouteError>, &'static str, u32) {
@@ -405,7 +400,7 @@ impl Notifier {
 
     /// Whether the citizen wrote to the WhatsApp line in the last 24 hours (the mark the
     /// WhatsApp channel leaves, see [`whatsapp_window_key`]).
-    async fn whatsapp_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
+    async fn whatsapp_window_open(&self, conn: &mut RedisConn, reply: &Reply) -> bool {
         let Some(key) = (reply.reply_to.channel == ReplyChannel::Whatsapp)
             .then(|| subject_key(&self.keyer, &reply.reply_to))
             .flatten()
@@ -425,7 +420,7 @@ impl Notifier {
 
     async fn park(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         reply_id: &str,
         appeal_id: Option<&str>,
         reason: &str,
@@ -453,7 +448,7 @@ impl Notifier {
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         entry_id: &str,
         reply_id: &str,
@@ -476,7 +471,7 @@ impl Notifier {
             .await?;
         let _: () = conn
             .set_ex(
-                self.key(&format!("gateway:delivery:{reply_id}")),
+                self.keys().delivery(reply_id),
                 "done",
                 DONE_TTL_SECS,
             )
@@ -486,7 +481,7 @@ impl Notifier {
 
     async fn add<T: serde::Serialize>(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         id: &str,
         kind: &str,
@@ -509,7 +504,7 @@ impl Notifier {
 
     async fn ack(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         entry_id: &str,
     ) -> redis::RedisResult<()> {
@@ -521,11 +516,11 @@ impl Notifier {
 /// The Redis key (without prefix) that marks an open WhatsApp customer-service window
 /// for a subject key; the WhatsApp channel sets it for 24 hours on every message.
 pub fn whatsapp_window_key(subject_key: &str) -> String {
-    format!("gateway:whatsapp-window:{subject_key}")
+    crate::keyspace::name::whatsapp_window(subject_key)
 }
 
 /// The stream of delivery receipts (an addition to the contract).
-pub const DELIVERIES: &str = "deliveries.v1";
+pub const DELIVERIES: &str = crate::keyspace::DELIVERIES;
 
 /// The subject key of a reply address, as subject requests compute it.
 pub fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
