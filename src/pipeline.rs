@@ -158,7 +158,7 @@ impl Gateway {
                     .subject_keys
                     .values()
                     .map(|key| Mark {
-                        key: crate::keyspace::name::subject(&key),
+                        key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
                     })
                     .collect()

@@ -91,6 +91,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct QueueStatus {
     redis_up: AtomicBool,
+    /// Whether the last batch waited in vain for `GATEWAY_REDIS_MIN_REPLICAS` replicas.
+    replicas_short: AtomicBool,
     /// Whether the forwarder has learnt anything yet (so the first failure is told too).
     known: AtomicBool,
 }
@@ -98,6 +100,21 @@ pub struct QueueStatus {
 impl QueueStatus {
     pub fn redis_up(&self) -> bool {
         self.redis_up.load(Ordering::Relaxed)
+    }
+
+    /// False while Redis answers but too few replicas confirm: the outbox does not drain.
+    pub fn replicas_ok(&self) -> bool {
+        !self.replicas_short.load(Ordering::Relaxed)
+    }
+
+    fn set_replicas_short(&self, short: bool) {
+        if self.replicas_short.swap(short, Ordering::Relaxed) != short {
+            if short {
+                tracing::warn!("too few redis replicas confirm; appeals wait in the outbox");
+            } else {
+                tracing::info!("redis replicas confirm again");
+            }
+        }
     }
 
     /// Records what the forwarder saw; a change (and the first finding) is logged once,
@@ -210,12 +227,19 @@ impl Forwarder {
             match self.forward(c, &script, &batch).await {
                 Ok(()) => {
                     self.status.set(true);
+                    self.status.set_replicas_short(false);
                     backoff = Duration::from_millis(100);
                 }
                 Err(ForwardError::NotReplicated { acked, wanted }) => {
                     // Redis answers; its replicas lag or are gone. Same connection, later.
                     self.status.set(true);
-                    tracing::warn!(acked, wanted, records = batch.len(), "replicas did not confirm; will retry");
+                    self.status.set_replicas_short(true);
+                    tracing::debug!(
+                        acked,
+                        wanted,
+                        records = batch.len(),
+                        "replicas did not confirm; will retry"
+                    );
                     pause(&mut shutdown, &mut backoff).await;
                 }
                 Err(e) => {

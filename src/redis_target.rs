@@ -46,7 +46,9 @@ pub enum TargetError {
     NotRedis,
     #[error("{0}: list at least one host:port")]
     NoHosts(&'static str),
-    #[error("redis+sentinel: name the primary after the hosts, e.g. redis+sentinel://s1:26379,s2:26379/mymaster")]
+    #[error(
+        "redis+sentinel: name the primary after the hosts, e.g. redis+sentinel://s1:26379,s2:26379/mymaster"
+    )]
     NoServiceName,
     #[error("{0}: `{1}` is not a host:port")]
     BadHost(&'static str, String),
@@ -88,10 +90,11 @@ pub struct RedisTarget {
 
 #[derive(Clone)]
 enum Kind {
-    Standalone(redis::Client),
+    /// Clients are large and the enum is cloned around: boxed.
+    Standalone(Box<redis::Client>),
     /// `SentinelClient` asks with `&mut self` (it caches its sentinel connections).
     Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
-    Cluster(ClusterClient),
+    Cluster(Box<ClusterClient>),
 }
 
 impl std::fmt::Debug for RedisTarget {
@@ -185,7 +188,7 @@ impl RedisTarget {
                     .collect();
                 let client = SentinelClient::build(
                     sentinels,
-                    service.to_owned(),
+                    service,
                     Some(node),
                     SentinelServerType::Master,
                 )
@@ -198,14 +201,19 @@ impl RedisTarget {
                 if !parts.path.is_empty() {
                     return Err(TargetError::ClusterDb);
                 }
-                let nodes: Vec<String> =
-                    parts.hosts.iter().map(|h| parts.node_url(h, true)).collect();
+                let nodes: Vec<String> = parts
+                    .hosts
+                    .iter()
+                    .map(|h| parts.node_url(h, true))
+                    .collect();
                 let client = ClusterClient::builder(nodes)
                     .build()
                     .map_err(|_| TargetError::NotRedis)?;
-                Kind::Cluster(client)
+                Kind::Cluster(Box::new(client))
             }
-            _ => Kind::Standalone(redis::Client::open(url).map_err(|_| TargetError::NotRedis)?),
+            _ => Kind::Standalone(Box::new(
+                redis::Client::open(url).map_err(|_| TargetError::NotRedis)?,
+            )),
         };
         Ok(RedisTarget { kind })
     }
@@ -312,7 +320,10 @@ mod tests {
     fn each_url_form_names_its_topology() {
         let cases = [
             ("redis://127.0.0.1:6379", Topology::Standalone),
-            ("rediss://user:pw@redis.example:6380/2", Topology::Standalone),
+            (
+                "rediss://user:pw@redis.example:6380/2",
+                Topology::Standalone,
+            ),
             (
                 "redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster",
                 Topology::Sentinel,
@@ -335,7 +346,10 @@ mod tests {
         let cases = [
             ("localhost:6379", TargetError::NotRedis),
             ("redis+sentinel://s1:26379", TargetError::NoServiceName),
-            ("redis+sentinel:///mymaster", TargetError::NoHosts("redis+sentinel")),
+            (
+                "redis+sentinel:///mymaster",
+                TargetError::NoHosts("redis+sentinel"),
+            ),
             (
                 "redis+sentinel://pw@s1/mymaster",
                 TargetError::BadHost("redis+sentinel", "s1".into()),
@@ -345,7 +359,11 @@ mod tests {
         for (url, expected) in cases {
             let err = RedisTarget::parse(url).err();
             assert_eq!(err.as_ref(), Some(&expected), "{url}");
-            assert!(!err.map(|e| e.to_string()).unwrap_or_default().contains("pw@"));
+            assert!(
+                !err.map(|e| e.to_string())
+                    .unwrap_or_default()
+                    .contains("pw@")
+            );
         }
     }
 

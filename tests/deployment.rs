@@ -66,7 +66,11 @@ fn the_compose_file_is_valid_and_has_every_part() {
         3,
         "every gateway finds Redis through the sentinels"
     );
-    assert_eq!(full.matches("GATEWAY_REDIS_MIN_REPLICAS: '1'").count(), 3, "{full}");
+    assert_eq!(
+        full.matches("GATEWAY_REDIS_MIN_REPLICAS: '1'").count(),
+        3,
+        "{full}"
+    );
 }
 
 #[test]

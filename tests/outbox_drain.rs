@@ -32,7 +32,9 @@ async fn client_pause(redis: &RedisServer, on: bool) {
     } else {
         cmd.arg("UNPAUSE");
     }
-    cmd.query_async::<()>(&mut conn).await.expect("CLIENT PAUSE");
+    cmd.query_async::<()>(&mut conn)
+        .await
+        .expect("CLIENT PAUSE");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -56,18 +58,28 @@ async fn a_killed_gateways_outbox_is_drained_by_another_process_exactly_once() {
     gw.kill9();
     let outcomes = load.await.expect("load");
     let accepted: HashSet<String> = outcomes.iter().filter_map(Outcome::accepted_id).collect();
-    assert!(accepted.len() >= 200, "accepted before the kill: {}", accepted.len());
+    assert!(
+        accepted.len() >= 200,
+        "accepted before the kill: {}",
+        accepted.len()
+    );
 
     // What waits, without a word of content.
     let (ok, found, stderr) = outbox(&redis, "inspect", gw.data_dir());
     assert!(ok, "inspect: {stderr}");
     let depth = found["depth"].as_u64().expect("depth");
     // Most of the 100 answered after the pause (a batch in flight may have slipped in).
-    assert!(depth >= 50, "the appeals spooled after the pause wait: {found}");
+    assert!(
+        depth >= 50,
+        "the appeals spooled after the pause wait: {found}"
+    );
     assert!(depth <= accepted.len() as u64, "{found}");
     assert!(found["oldest_age_secs"].is_u64(), "{found}");
     let text = found.to_string();
-    assert!(!text.contains("Иванов") && !text.contains("Яма"), "no content: {text}");
+    assert!(
+        !text.contains("Иванов") && !text.contains("Яма"),
+        "no content: {text}"
+    );
 
     client_pause(&redis, false).await;
     let (ok, report, stderr) = outbox(&redis, "drain", gw.data_dir());
@@ -88,7 +100,10 @@ async fn a_killed_gateways_outbox_is_drained_by_another_process_exactly_once() {
         .filter(|o| o.accepted_id().is_none())
         .map(|o| o.tag.clone())
         .collect();
-    let extra: Vec<&Entry> = appeals.iter().filter(|e| !accepted.contains(&e.id)).collect();
+    let extra: Vec<&Entry> = appeals
+        .iter()
+        .filter(|e| !accepted.contains(&e.id))
+        .collect();
     assert!(extra.len() <= TASKS, "{} appeals nobody sent", extra.len());
     for e in &extra {
         let subject = e.data["subject"].as_str().unwrap_or_default();
@@ -109,7 +124,10 @@ async fn a_killed_gateways_outbox_is_drained_by_another_process_exactly_once() {
     let (ok, again, _) = outbox(&redis, "drain", gw.data_dir());
     assert!(ok);
     assert_eq!(again["forwarded"], 0, "{again}");
-    assert_eq!(read_stream(&redis.url(), "appeals.v1").await.len(), appeals.len());
+    assert_eq!(
+        read_stream(&redis.url(), "appeals.v1").await.len(),
+        appeals.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -66,7 +66,9 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     api.wait_drained_within(Duration::from_secs(60)).await;
 
     // A consumer reads `{oa}appeals.v1` (behind the tests' `t:`) on the node of `{oa}`.
-    let owner = cluster.owner_of(&format!("{CLUSTER_PREFIX}appeals.v1")).await;
+    let owner = cluster
+        .owner_of(&format!("{CLUSTER_PREFIX}appeals.v1"))
+        .await;
     let appeals = read_stream(&owner, "{oa}appeals.v1").await;
     assert!(duplicate_ids(&appeals).is_empty());
     let on_redis: HashSet<String> = appeals.iter().map(|e| e.id.clone()).collect();
@@ -80,11 +82,11 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     let first: Value = appeals[0].data.clone();
     let tracking = first["tracking_number"].as_str().expect("tracking number");
     let mut conn = redis_conn(&owner).await.expect("owner node");
-    for i in 0..REPLIES {
+    for (i, appeal) in appeals.iter().enumerate().take(REPLIES) {
         let reply = json!({
             "schema_version": 1,
-            "id": appeals[i].id,
-            "tracking_number": appeals[i].data["tracking_number"],
+            "id": appeal.id,
+            "tracking_number": appeal.data["tracking_number"],
             "reply_to": {"channel": "sms", "address": PHONE},
             "status": "resolved",
             "language": "ru",
@@ -108,16 +110,28 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     assert!(receipts.iter().all(|r| r.data["status"] == "delivered"));
     wait_until("the SMS stand-in got every reply", WAIT, || async {
         let n = received.lock().expect("sms").len();
-        if n >= REPLIES { Ok(()) } else { Err(format!("{n} so far")) }
+        if n >= REPLIES {
+            Ok(())
+        } else {
+            Err(format!("{n} so far"))
+        }
     })
     .await;
-    assert_eq!(received.lock().expect("sms").len(), REPLIES, "one SMS per reply");
+    assert_eq!(
+        received.lock().expect("sms").len(),
+        REPLIES,
+        "one SMS per reply"
+    );
     // The status the citizen's page shows is on the cluster too.
     let mut hget = redis::cmd("HGET");
     hget.arg(format!("{CLUSTER_PREFIX}gateway:status:{tracking}"))
         .arg("status");
     let status = query(
-        owner.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port"),
+        owner
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port"),
         &hget,
     )
     .await

@@ -20,10 +20,9 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
     const PER_TASK: usize = 150;
     // Two replicas: after the failover the new primary still has one to confirm `WAIT`.
     let mut set = SentinelSet::start(2).await;
-    let gw = Gateway::start_with(
-        GatewayOptions::new(&set.url()).env("GATEWAY_REDIS_MIN_REPLICAS", "1"),
-    )
-    .await;
+    let gw =
+        Gateway::start_with(GatewayOptions::new(&set.url()).env("GATEWAY_REDIS_MIN_REPLICAS", "1"))
+            .await;
     let api = gw.api();
     api.wait_drained().await;
 
@@ -71,14 +70,20 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
         missing.len(),
         missing.iter().take(3).collect::<Vec<_>>()
     );
-    assert_eq!(appeals.len(), accepted.len(), "exactly the accepted appeals");
+    assert_eq!(
+        appeals.len(),
+        accepted.len(),
+        "exactly the accepted appeals"
+    );
     // The consent ledger went the same way: one entry per appeal.
     let consent = read_stream(&url, "consent.v1").await;
     assert_eq!(consent.len(), accepted.len());
     assert!(duplicate_ids(&consent).is_empty());
 
     // The gateway writes to the new primary from now on.
-    let after = api.post_appeal(CRM_TOKEN, &tagged_appeal("after"), None).await;
+    let after = api
+        .post_appeal(CRM_TOKEN, &tagged_appeal("after"), None)
+        .await;
     after.expect_status(202);
     let all = wait_for_stream_len(&url, "appeals.v1", accepted.len() + 1).await;
     assert_eq!(all.len(), accepted.len() + 1);

@@ -18,6 +18,11 @@
 //! `Mark`): a withdrawal of consent stops everything; an opt-out stops informational
 //! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
+//!
+//! **Where Redis is.** Connections come from [`crate::redis_target`] (single server,
+//! Sentinel, Cluster); the blocking `XREADGROUP` has a connection of its own. After a
+//! failover the round fails, and the next connection reaches the new primary. Every key
+//! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
 pub mod deadline;
 pub mod reply;
@@ -139,10 +144,7 @@ impl Notifier {
 
     /// A connection for blocking reads and one for everything else (a blocking read
     /// would hold up commands queued behind it), and the group.
-    async fn connect(
-        &self,
-        stream: &str,
-    ) -> redis::RedisResult<(RedisConn, RedisConn)> {
+    async fn connect(&self, stream: &str) -> redis::RedisResult<(RedisConn, RedisConn)> {
         let reader = self.client.connect(Timeouts::default()).await?;
         let mut conn = self.client.connect(Timeouts::default()).await?;
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
@@ -328,17 +330,12 @@ impl Notifier {
     }
 
     /// Whether the citizen's wishes stop this reply.
-    async fn suppressed(
-        &self,
-        conn: &mut RedisConn,
-        reply: &Reply,
-    ) -> redis::RedisResult<bool> {
+    async fn suppressed(&self, conn: &mut RedisConn, reply: &Reply) -> redis::RedisResult<bool> {
         let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return Ok(false);
         };
-        let marks: std::collections::HashMap<String, String> = conn
-            .hgetall(self.keys().subject(&key))
-            .await?;
+        let marks: std::collections::HashMap<String, String> =
+            conn.hgetall(self.keys().subject(&key)).await?;
         Ok(marks.contains_key("withdrawn")
             || (marks.contains_key("opted_out") && reply.is_informational()))
     }
@@ -470,11 +467,7 @@ impl Notifier {
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
             .await?;
         let _: () = conn
-            .set_ex(
-                self.keys().delivery(reply_id),
-                "done",
-                DONE_TTL_SECS,
-            )
+            .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
             .await?;
         self.ack(conn, stream, entry_id).await
     }

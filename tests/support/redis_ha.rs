@@ -32,7 +32,14 @@ impl RedisProcess {
         let mut cmd = Command::new(redis_bin());
         cmd.arg("--port")
             .arg(p.port.to_string())
-            .args(["--bind", "127.0.0.1", "--daemonize", "no", "--protected-mode", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "no",
+            ])
             .arg("--dir")
             .arg(p.dir.path())
             .arg("--logfile")
@@ -90,12 +97,24 @@ impl RedisProcess {
         self.child = Some(child);
         let start = Instant::now();
         while !ping(self.port) {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
-                panic!("{} exited with {status} at start; its log:\n{}", self.name, self.log());
+                panic!(
+                    "{} exited with {status} at start; its log:\n{}",
+                    self.name,
+                    self.log()
+                );
             }
             if start.elapsed() > Duration::from_secs(15) {
-                panic!("{} did not answer PING within 15 s; its log:\n{}", self.name, self.log());
+                panic!(
+                    "{} did not answer PING within 15 s; its log:\n{}",
+                    self.name,
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -121,7 +140,11 @@ impl RedisProcess {
     pub fn kill9(&mut self) {
         let mut child = self.child.take().expect("redis process is not running");
         signal(&child, "KILL");
-        wait_exit(&mut child, Duration::from_secs(10), "redis-server after SIGKILL");
+        wait_exit(
+            &mut child,
+            Duration::from_secs(10),
+            "redis-server after SIGKILL",
+        );
     }
 }
 
@@ -176,7 +199,11 @@ impl SentinelSet {
         let want = format!("connected_slaves:{}", replicas.len());
         wait_until("replicas connected to the primary", super::WAIT, || async {
             let text = info(primary.port(), "replication").await?;
-            if text.contains(&want) { Ok(()) } else { Err(text) }
+            if text.contains(&want) {
+                Ok(())
+            } else {
+                Err(text)
+            }
         })
         .await;
         let sentinels: Vec<RedisProcess> = (0..3)
@@ -296,7 +323,11 @@ impl Cluster {
                     redis::Value::VerbatimString { text, .. } => text,
                     other => format!("{other:?}"),
                 };
-                if text.contains("cluster_state:ok") { Ok(()) } else { Err(text) }
+                if text.contains("cluster_state:ok") {
+                    Ok(())
+                } else {
+                    Err(text)
+                }
             })
             .await;
         }
