@@ -88,3 +88,42 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
     let all = wait_for_stream_len(&url, "appeals.v1", accepted.len() + 1).await;
     assert_eq!(all.len(), accepted.len() + 1);
 }
+
+/// `GATEWAY_REDIS_MIN_REPLICAS` without a replica: Redis has the appeals, but the outbox
+/// keeps them (and says why) until a replica confirms; the re-sends add nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_stay_in_the_outbox_until_a_replica_confirms_them() {
+    use support::redis_ha::RedisProcess;
+    let primary = RedisProcess::server("lonely-primary", &[]);
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&primary.url()).env("GATEWAY_REDIS_MIN_REPLICAS", "1"),
+    )
+    .await;
+    let api = gw.api();
+    for i in 0..3 {
+        let r = api
+            .post_appeal(CRM_TOKEN, &tagged_appeal(&format!("wait-{i}")), None)
+            .await;
+        r.expect_status(202);
+    }
+    let (_, body) = wait_until("/readyz: too few replicas", WAIT, || async {
+        let (status, body) = api.readyz().await;
+        if status == 503 && body["redis_replicas"] == "too_few" && body["outbox_depth"] == 3 {
+            Ok((status, body))
+        } else {
+            Err(format!("{status} {body}"))
+        }
+    })
+    .await;
+    assert_eq!(body["redis"], "up", "{body}");
+    // On the primary, not yet forgotten: sent (and re-sent) once.
+    let sent = wait_for_stream_len(&primary.url(), "appeals.v1", 3).await;
+    assert_eq!(sent.len(), 3);
+
+    let of = primary.port().to_string();
+    let _replica = RedisProcess::server("late-replica", &["--replicaof", "127.0.0.1", &of]);
+    api.wait_drained_within(Duration::from_secs(60)).await;
+    let appeals = read_stream(&primary.url(), "appeals.v1").await;
+    assert_eq!(appeals.len(), 3, "the re-sends added nothing");
+    assert!(duplicate_ids(&appeals).is_empty());
+}
