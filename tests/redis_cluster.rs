@@ -83,27 +83,7 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     let tracking = first["tracking_number"].as_str().expect("tracking number");
     let mut conn = redis_conn(&owner).await.expect("owner node");
     for (i, appeal) in appeals.iter().enumerate().take(REPLIES) {
-        let reply = json!({
-            "schema_version": 1,
-            "id": appeal.id,
-            "tracking_number": appeal.data["tracking_number"],
-            "reply_to": {"channel": "sms", "address": PHONE},
-            "status": "resolved",
-            "language": "ru",
-            "text": {"ru": format!("Ответ {i}")},
-        });
-        redis::cmd("XADD")
-            .arg(format!("{CLUSTER_PREFIX}replies.v1"))
-            .arg("*")
-            .arg("id")
-            .arg(ulid::Ulid::new().to_string())
-            .arg("type")
-            .arg("reply")
-            .arg("data")
-            .arg(reply.to_string())
-            .query_async::<String>(&mut conn)
-            .await
-            .expect("XADD reply");
+        add_reply(&mut conn, &appeal.id, &appeal.data["tracking_number"], i).await;
     }
     let receipts = wait_for_stream_len(&owner, "{oa}deliveries.v1", REPLIES).await;
     assert_eq!(receipts.len(), REPLIES);
@@ -139,6 +119,62 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     assert_eq!(status, redis::Value::BulkString(b"resolved".to_vec()));
     let page = api.get(&format!("/status/{tracking}")).await;
     assert_eq!(page.status, 200);
+
+    // The citizen withdraws consent: the mark is set in the forwarder's script (same
+    // slot as its streams), and the notifier of the cluster reads it.
+    api.post_subject_request(&json!({
+        "kind": "withdraw_consent",
+        "channel": "api",
+        "subject": {"phone": PHONE}
+    }))
+    .await
+    .expect_status(202);
+    api.wait_drained().await;
+    assert_eq!(read_stream(&owner, "{oa}subject.v1").await.len(), 1);
+    add_reply(
+        &mut conn,
+        &appeals[0].id,
+        &first["tracking_number"],
+        REPLIES,
+    )
+    .await;
+    let receipts = wait_for_stream_len(&owner, "{oa}deliveries.v1", REPLIES + 1).await;
+    assert_eq!(receipts[REPLIES].data["status"], "suppressed");
+    assert_eq!(
+        received.lock().expect("sms").len(),
+        REPLIES,
+        "no SMS after the withdrawal"
+    );
+}
+
+/// The case system's side: one reply by SMS to [`PHONE`], as it would `XADD` it.
+async fn add_reply(
+    conn: &mut redis::aio::MultiplexedConnection,
+    appeal_id: &str,
+    tracking_number: &Value,
+    n: usize,
+) {
+    let reply = json!({
+        "schema_version": 1,
+        "id": appeal_id,
+        "tracking_number": tracking_number,
+        "reply_to": {"channel": "sms", "address": PHONE},
+        "status": "resolved",
+        "language": "ru",
+        "text": {"ru": format!("Ответ {n}")},
+    });
+    redis::cmd("XADD")
+        .arg(format!("{CLUSTER_PREFIX}replies.v1"))
+        .arg("*")
+        .arg("id")
+        .arg(ulid::Ulid::new().to_string())
+        .arg("type")
+        .arg("reply")
+        .arg("data")
+        .arg(reply.to_string())
+        .query_async::<String>(conn)
+        .await
+        .expect("XADD reply");
 }
 
 #[test]
