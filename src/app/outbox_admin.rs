@@ -54,13 +54,9 @@ pub(crate) fn open(config: &Config) -> Result<Outbox, AdminError> {
     if !config.data_dir.join("outbox.redb").is_file() {
         return Err(AdminError::Missing(dir));
     }
-    Outbox::open(&config.data_dir, config.idempotency_ttl).map_err(|e| {
-        // redb's own words for a file another process holds.
-        if e.to_string().contains("already open") {
-            AdminError::InUse(dir)
-        } else {
-            AdminError::Outbox(e)
-        }
+    Outbox::open(&config.data_dir, config.idempotency_ttl).map_err(|e| match e {
+        OutboxError::Locked => AdminError::InUse(dir),
+        e => AdminError::Outbox(e),
     })
 }
 
