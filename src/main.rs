@@ -281,6 +281,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             quiet_hours: config.sms_quiet_hours,
             public_url: config.public_url.clone(),
         },
+        metrics: forwarder.metrics.clone(),
     };
     if config.sms.is_none() {
         tracing::info!(

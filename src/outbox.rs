@@ -93,6 +93,10 @@ pub struct Bundle {
     pub messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
     pub accepted_at_ms: u64,
+    /// The same instant in Unix microseconds, so that the forward latency resolves
+    /// sub-millisecond times; 0 in records written before it existed.
+    #[serde(default)]
+    pub accepted_at_us: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -267,6 +271,15 @@ impl Outbox {
             }
         }
         Ok(out)
+    }
+
+    /// When the oldest record still waiting was accepted (Unix milliseconds), for the
+    /// `gateway_outbox_oldest_age_seconds` gauge; `None` when the outbox is empty.
+    pub fn oldest_accepted_at_ms(&self) -> Result<Option<u64>, OutboxError> {
+        Ok(self
+            .peek(1)?
+            .first()
+            .map(|(_, bundle)| bundle.accepted_at_ms))
     }
 
     /// Removes forwarded records. Not synced: see the module doc.
@@ -491,6 +504,7 @@ mod tests {
                     envelope("consent.v1", "{\"a\":1}"),
                 ],
                 accepted_at_ms: 0,
+                accepted_at_us: 0,
                 marks: Vec::new(),
             },
             idempotency: key.map(|(k, f)| IdempotencyClaim {

@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::outbox::{
     Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
 };
-use crate::queue::{Stream, now_ms};
+use crate::queue::{Stream, now_ms, now_us};
 use crate::subject::{self, SubjectIntake};
 
 /// Attempts at drawing a free tracking number (a collision is one in a trillion).
@@ -169,6 +169,7 @@ impl Gateway {
                 id: request.id.clone(),
                 messages,
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks,
             },
             idempotency: claim,
@@ -246,6 +247,7 @@ fn appeal_submission(
             id: appeal.id.clone(),
             messages,
             accepted_at_ms: now_ms(),
+            accepted_at_us: now_us(),
             marks: Vec::new(),
         },
         idempotency: claim,

@@ -185,16 +185,22 @@ impl Forwarder {
                             "outbox removal failed; the records will be re-sent and deduplicated"
                         );
                     }
-                    let now = now_ms();
+                    let now = now_us();
                     for (_, bundle) in &batch {
-                        let ms = now.saturating_sub(bundle.accepted_at_ms);
-                        self.metrics.forward_latency.observe(ms as f64 / 1000.0);
+                        let accepted_us = match bundle.accepted_at_us {
+                            0 => bundle.accepted_at_ms.saturating_mul(1000),
+                            us => us,
+                        };
+                        let us = now.saturating_sub(accepted_us);
+                        self.metrics.forward_latency.observe(us as f64 / 1e6);
                     }
+                    self.metrics.forwarded.inc_by(batch.len() as u64);
                     self.metrics.outbox_depth.set(self.outbox.depth() as i64);
                     tracing::trace!(records = batch.len(), "forwarded");
                 }
                 Err(e) => {
                     self.status.set(false);
+                    self.metrics.forward_failures.inc();
                     tracing::warn!(error = %describe(&e), records = batch.len(), "forwarding failed; will retry");
                     conn = None;
                     pause(&mut shutdown, &mut backoff).await;
@@ -310,6 +316,14 @@ impl LazyConnection {
     pub async fn reset(&self) {
         *self.slot.lock().await = None;
     }
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// Unix time in milliseconds.

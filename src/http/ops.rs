@@ -34,11 +34,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let outbox = &state.gateway.outbox;
+    // A failed read leaves the age at 0 rather than failing the scrape; the outbox
+    // error is in the log of whoever hit it first.
+    let oldest = outbox.oldest_accepted_at_ms().ok().flatten();
     state
         .gateway
         .metrics
-        .outbox_depth
-        .set(i64::try_from(state.gateway.outbox.depth()).unwrap_or(i64::MAX));
+        .refresh(outbox.depth(), oldest, state.queue.redis_up());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.gateway.metrics.render())
@@ -64,7 +67,16 @@ pub async fn access_log(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
+    if let Some(state) = state {
+        state.gateway.metrics.observe_request(
+            method.as_str(),
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     tracing::debug!(
         method = %method,
         route = %route,

@@ -20,6 +20,7 @@
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
 
 pub mod deadline;
+pub mod lag;
 pub mod reply;
 pub mod routes;
 pub mod sms;
@@ -69,6 +70,8 @@ pub struct Notifier {
     pub routes: Routes,
     pub keyer: SubjectKeyer,
     pub config: NotifierConfig,
+    /// Replies by route and outcome, dead letters, the group's lag.
+    pub metrics: crate::metrics::Metrics,
 }
 
 type Fields = std::collections::HashMap<String, redis::Value>;
@@ -103,6 +106,12 @@ impl Notifier {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
+        tokio::spawn(lag::watch(
+            self.client.clone(),
+            stream.clone(),
+            self.metrics.clone(),
+            shutdown.clone(),
+        ));
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
             let (mut reader, mut conn) = match self.connect(&stream).await {
@@ -228,6 +237,10 @@ impl Notifier {
             .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
         let Some(reply) = parsed else {
             tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
+            self.metrics
+                .replies_dead_lettered
+                .with_label_values(&["none", "malformed"])
+                .inc();
             self.park(conn, &reply_id, None, "malformed", 0).await?;
             return self.ack(conn, stream, entry_id).await;
         };
@@ -315,6 +328,10 @@ impl Notifier {
             }
             Err(error) => {
                 tracing::warn!(reply_id = %reply_id, channel, attempts, reason = error.reason(), "reply undeliverable");
+                self.metrics
+                    .replies_dead_lettered
+                    .with_label_values(&[channel, crate::metrics::label(error.reason())])
+                    .inc();
                 self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
                     .await?;
                 self.finish(
@@ -474,6 +491,11 @@ impl Notifier {
         };
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
             .await?;
+        let route = channel.unwrap_or(routes::name(reply.reply_to.channel));
+        self.metrics
+            .replies
+            .with_label_values(&[route, status.as_str()])
+            .inc();
         let _: () = conn
             .set_ex(
                 self.key(&format!("gateway:delivery:{reply_id}")),

@@ -48,7 +48,7 @@ use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 use crate::outbox::{Bundle, Envelope, IdempotencyClaim, Outcome, StoredResponse, Submission};
 use crate::pipeline::{Gateway, SubmitError};
-use crate::queue::{Stream, now_ms};
+use crate::queue::{Stream, now_ms, now_us};
 use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind};
 
 use self::ack::{Acknowledger, Reply, bracketed};
@@ -104,6 +104,18 @@ impl EmailChannel {
     /// Takes one raw RFC 5322 message to a durable record. `Err` only when nothing
     /// durable could be written: the caller keeps the message and tries again.
     pub async fn receive(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
+        let disposition = self.dispose(gateway, raw).await;
+        if let Ok(d) = &disposition {
+            gateway
+                .metrics
+                .email_messages
+                .with_label_values(&[d.label()])
+                .inc();
+        }
+        disposition
+    }
+
+    async fn dispose(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
         let mail = match parse::parse(raw) {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
@@ -113,6 +125,11 @@ impl EmailChannel {
                 kind,
                 "automatic mail (auto-reply or bounce): not an appeal, not answered"
             );
+            gateway
+                .metrics
+                .email_automatic
+                .with_label_values(&[crate::metrics::label(kind)])
+                .inc();
             return Ok(Disposition::Automatic(kind));
         }
         let key = match &mail.message_id {
@@ -320,6 +337,7 @@ impl EmailChannel {
                 id: addition_id.clone(),
                 messages: vec![envelope],
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks: Vec::new(),
             },
             idempotency: Some(claim),
@@ -422,6 +440,7 @@ impl EmailChannel {
                 id: record.id.clone(),
                 messages: vec![envelope],
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks: Vec::new(),
             },
             idempotency: Some(IdempotencyClaim {
@@ -439,6 +458,11 @@ impl EmailChannel {
             Unavailable
         })?;
         tracing::warn!(reason, sha256 = %sha256, "mail quarantined");
+        gateway
+            .metrics
+            .email_quarantined
+            .with_label_values(&[crate::metrics::label(reason)])
+            .inc();
         Ok(Disposition::Quarantined(reason.to_owned()))
     }
 
