@@ -58,6 +58,9 @@ const EMAIL_DISPOSITIONS: [&str; 5] = [
     "automatic",
     "quarantined",
 ];
+/// Why mail cannot be read (see `channels::email::parse::Unreadable::code`); invalid
+/// mail adds `invalid:<code>` reasons as they occur.
+const UNREADABLE_MAIL: [&str; 3] = ["not_a_message", "no_sender", "too_large"];
 /// The channels whose provider delivers webhooks more than once.
 const WEBHOOK_CHANNELS: [&str; 2] = ["telegram", "whatsapp"];
 
@@ -286,6 +289,9 @@ impl Metrics {
             "Mail kept whole in quarantine and reported on deadletter.v1, by reason.",
             &["reason"],
         );
+        for reason in UNREADABLE_MAIL {
+            email_quarantined.with_label_values(&[reason]);
+        }
         let build_info = register(
             &r,
             IntGaugeVec::new(
