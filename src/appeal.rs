@@ -16,7 +16,18 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Where an appeal came in.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -74,7 +85,18 @@ impl fmt::Display for Channel {
 
 /// The language of an appeal; the answer is given in it (Administrative Procedural Code).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
@@ -106,7 +128,9 @@ impl Language {
 }
 
 /// How the citizen's consent was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentMethod {
     /// An unticked checkbox the citizen ticked (web forms).
@@ -138,7 +162,18 @@ impl ConsentMethod {
 
 /// What the citizen consented to; the purposes of regulation 6.1.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
@@ -152,7 +187,9 @@ pub enum Purpose {
 
 /// Where the problem is. Never where the person lives: a home address is not on the
 /// allowlist of regulation 5.1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,7 +201,9 @@ pub struct Location {
 }
 
 /// What kind of file an attachment is; only photographs are allowed (regulation 5.1.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
     Photo,
@@ -183,7 +222,9 @@ pub struct Attachment {
 
 /// The applicant's personal data: only the fields of regulation 5.1, each optional;
 /// absent ones are omitted, never `null`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Applicant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,7 +327,9 @@ pub struct ConsentRecord {
 }
 
 /// A route on which the citizen can be answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyChannel {
     Telegram,
@@ -296,7 +339,7 @@ pub enum ReplyChannel {
 }
 
 /// What the notifier needs to answer the citizen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyTo {
     pub channel: ReplyChannel,

@@ -51,6 +51,7 @@ pub mod logging;
 pub mod metrics;
 pub mod normalize;
 pub mod notify;
+pub mod openapi;
 pub mod outbox;
 pub mod pipeline;
 pub mod policy;

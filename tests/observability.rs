@@ -227,6 +227,7 @@ fn dashboard_shape_problems(d: &Value) -> Vec<String> {
         "gauge",
         "bargauge",
     ];
+    let variable = Regex::new(r"\$([a-z_]+)").unwrap();
     let mut ids = BTreeSet::new();
     for p in panels {
         let title = p["title"].as_str().unwrap_or("?");
@@ -276,10 +277,7 @@ fn dashboard_shape_problems(d: &Value) -> Vec<String> {
                 t["expr"].as_str().is_some_and(|e| !e.trim().is_empty()),
                 "a PromQL expr",
             );
-            for var in Regex::new(r"\$([a-z_]+)")
-                .unwrap()
-                .captures_iter(t["expr"].as_str().unwrap_or(""))
-            {
+            for var in variable.captures_iter(t["expr"].as_str().unwrap_or("")) {
                 let var = &var[1];
                 check(
                     var.starts_with("__") || names.contains(var),
@@ -309,6 +307,7 @@ async fn the_dashboard_shows_what_the_gateway_exports_in_grafanas_model() {
     let mut problems = Vec::new();
     let mut exprs = Vec::new();
     let mut named = BTreeSet::new();
+    let legend_label = Regex::new(r"\{\{\s*([a-zA-Z_]+)\s*\}\}").unwrap();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().into_iter().flatten() {
             let expr = expand_variables(target["expr"].as_str().unwrap());
@@ -318,10 +317,7 @@ async fn the_dashboard_shows_what_the_gateway_exports_in_grafanas_model() {
             }
             // A legend names only labels the query keeps.
             let legend = target["legendFormat"].as_str().unwrap_or("");
-            for c in Regex::new(r"\{\{\s*([a-zA-Z_]+)\s*\}\}")
-                .unwrap()
-                .captures_iter(legend)
-            {
+            for c in legend_label.captures_iter(legend) {
                 if !query.grouping.contains(&c[1]) {
                     problems.push(format!(
                         "{}: legend {{{{{}}}}} is not kept by the query",

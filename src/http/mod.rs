@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
+        .route("/api/v1/openapi.json", web::get().to(crate::openapi::serve))
         .route("/api/v1/appeals", web::post().to(api::post_appeal))
         .route(
             "/api/v1/subject-requests",
