@@ -29,6 +29,15 @@ use crate::subject::SubjectRequestKind;
 /// `dropped_fields`, `consent.id`, `consent.policy_version`). Other top-level keys are
 /// accepted and dropped; their names are recorded in `dropped_fields`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "category": "roads",
+    "subject": "Яма на дороге",
+    "text": "На пр. Абая, 10 большая яма, машины объезжают по встречной.",
+    "location": {"address": "пр. Абая, 10", "lat": 43.238, "lon": 76.945},
+    "applicant": {"last_name": "Иванов", "first_name": "Иван", "phones": ["8 701 123 45 67"]},
+    "consent": {"method": "api", "purposes": ["appeal", "notifications"]},
+    "reply_to": {"channel": "sms", "address": "+77011234567"}
+})))]
 pub struct AppealSubmission {
     /// The channel the integrator took the appeal on; `api` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +94,11 @@ pub struct ConsentSubmission {
 
 /// `POST /api/v1/subject-requests`: a data subject's request (regulation 6).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "kind": "opt_out_notifications",
+    "channel": "api",
+    "subject": {"phone": "+7 701 123 45 67"}
+})))]
 pub struct SubjectRequestSubmission {
     pub kind: SubjectRequestKind,
     /// The channel the request came on, e.g. `api`.
@@ -111,6 +125,7 @@ pub struct SubjectIdentifiers {
 
 /// `POST /api/v1/calls/incoming`: the telephony system announces a call.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({"caller": "+7 701 555 44 33", "agent_id": "aigerim"})))]
 pub struct CallAnnouncement {
     /// The caller's number, in any usual form.
     pub caller: String,
@@ -120,16 +135,46 @@ pub struct CallAnnouncement {
 }
 
 /// `POST /api/v1/agent/appeals`: the console's fields as one JSON object — strings, or
-/// booleans for the check boxes (`consent`, `notifications`). The fields are those of
-/// the console's form (`category`, `text`, `address`, `last_name`, `first_name`,
-/// `phone`, `email`, `language`, `desk`: `call` or `front`); a document or attachments
-/// are refused.
+/// booleans for the check boxes. Other fields of the console's form are taken as
+/// strings; a document or attachments are refused (the front office takes the ID
+/// document's number, never a scan).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "desk": "call",
+    "consent": true,
+    "phone": "+7 701 555 44 33",
+    "first_name": "Нурлан",
+    "category": "utilities",
+    "address": "ул. Толе би, 100",
+    "text": "Нет горячей воды третий день."
+})))]
 pub struct AgentAppealSubmission {
     /// Read aloud (`verbal`) or signed (`written`): must be `true`.
     pub consent: bool,
-    pub category: String,
     pub text: String,
+    /// `call` (1308) or `front` (front office); for supervisors, who work at both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patronymic: Option<String>,
+    /// `kk`, `ru` or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The citizen agrees to status updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<bool>,
 }
 
 /// The answer to an accepted submission (`202`): durable on disk, not yet on Redis.
