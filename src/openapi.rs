@@ -45,8 +45,10 @@ pub struct AppealSubmission {
     /// Detected from the text when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
-    /// A category of the service catalogue (`channels/catalogue.toml`), e.g. `roads`.
-    pub category: String,
+    /// A category of the service catalogue (`channels/catalogue.toml`) or one of the
+    /// channel's aliases, e.g. `roads`; `other` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// What happened, in the citizen's words.
