@@ -5,7 +5,8 @@
 //! What an operator watches (`deploy/grafana/`, `deploy/prometheus/alerts.yml`,
 //! `docs/operations.md`) is read from here:
 //! - intake: `gateway_appeals_accepted_total{channel}`, `gateway_appeals_refused_total
-//!   {channel,reason}`, `gateway_subject_requests_total{kind}`, the request durations
+//!   {channel,reason}`, `gateway_subject_requests_total{kind}`,
+//!   `gateway_messages_accepted_total{type}`, the request durations
 //!   `gateway_http_request_duration_seconds{method,route,status}`;
 //! - the outbox: `gateway_outbox_depth`, `gateway_outbox_oldest_age_seconds`,
 //!   `gateway_forward_latency_seconds`, `gateway_forwarded_records_total`,
@@ -66,52 +67,55 @@ const WEBHOOK_CHANNELS: [&str; 2] = ["telegram", "whatsapp"];
 
 /// The gateway's metrics, registered in their own registry.
 #[derive(Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Appeals accepted, by channel.
-    pub accepted: IntCounterVec,
+    pub(crate) accepted: IntCounterVec,
     /// Appeals refused, by channel and reason (the error code).
-    pub refused: IntCounterVec,
+    pub(crate) refused: IntCounterVec,
     /// Subject requests accepted, by kind.
-    pub subject_requests: IntCounterVec,
+    pub(crate) subject_requests: IntCounterVec,
+    /// Other records accepted (an email's addition to an appeal, a quarantined
+    /// message), by message type.
+    pub(crate) messages: IntCounterVec,
     /// Records waiting in the outbox.
-    pub outbox_depth: IntGauge,
+    pub(crate) outbox_depth: IntGauge,
     /// Seconds since the oldest record still in the outbox was accepted (0 when empty).
-    pub outbox_oldest_age: Gauge,
+    pub(crate) outbox_oldest_age: Gauge,
     /// Seconds from acceptance to the record being on its Redis stream.
-    pub forward_latency: Histogram,
+    pub(crate) forward_latency: Histogram,
     /// Outbox records now on their Redis streams.
-    pub forwarded: IntCounter,
+    pub(crate) forwarded: IntCounter,
     /// Forwarding attempts that failed (Redis away or refusing); each is retried.
-    pub forward_failures: IntCounter,
+    pub(crate) forward_failures: IntCounter,
     /// Seconds from a request's arrival to its answer, by method, route pattern and status.
-    pub http_duration: HistogramVec,
+    pub(crate) http_duration: HistogramVec,
     /// 1 when `/readyz` would answer 200.
-    pub ready: IntGauge,
+    pub(crate) ready: IntGauge,
     /// 1 when the forwarder's last word with Redis succeeded.
-    pub redis_up: IntGauge,
+    pub(crate) redis_up: IntGauge,
     /// Replies of the case system, by route and what became of them.
-    pub replies: IntCounterVec,
+    pub(crate) replies: IntCounterVec,
     /// Replies parked on `deadletter.v1`, by route and reason.
-    pub replies_dead_lettered: IntCounterVec,
+    pub(crate) replies_dead_lettered: IntCounterVec,
     /// Entries of `replies.v1` not yet read by the notifiers' group.
-    pub notifier_lag: IntGauge,
+    pub(crate) notifier_lag: IntGauge,
     /// Replies read but not yet acknowledged (in delivery, retrying, or waiting out the
     /// SMS quiet hours).
-    pub notifier_pending: IntGauge,
+    pub(crate) notifier_pending: IntGauge,
     /// Provider deliveries (webhooks, polled updates) taken before and ignored, by channel.
-    pub webhook_duplicates: IntCounterVec,
+    pub(crate) webhook_duplicates: IntCounterVec,
     /// Mail read by the gateway, by what became of it.
-    pub email_messages: IntCounterVec,
+    pub(crate) email_messages: IntCounterVec,
     /// Automatic mail (auto-replies, bounces, lists), by kind: neither kept nor answered.
-    pub email_automatic: IntCounterVec,
+    pub(crate) email_automatic: IntCounterVec,
     /// Mail kept whole in quarantine and reported on `deadletter.v1`, by reason.
-    pub email_quarantined: IntCounterVec,
+    pub(crate) email_quarantined: IntCounterVec,
 }
 
 /// `value` if it looks like a code of ours (lower-case ASCII letters, digits, `_`, `:`,
 /// `-`, at most 64 characters), else `other`: a label never carries free text.
-pub fn label(value: &str) -> &str {
+pub(crate) fn label(value: &str) -> &str {
     let code_like = !value.is_empty()
         && value.len() <= 64
         && value.bytes().all(|b| {
@@ -136,7 +140,7 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(registry: &Registr
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let r = Registry::new();
         let accepted = counter_vec(
             &r,
@@ -158,6 +162,12 @@ impl Metrics {
             "gateway_subject_requests_total",
             "Data-subject requests accepted, by kind.",
             &["kind"],
+        );
+        let messages = counter_vec(
+            &r,
+            "gateway_messages_accepted_total",
+            "Records other than appeals and subject requests, by message type.",
+            &["type"],
         );
         let outbox_depth = register(
             &r,
@@ -317,12 +327,13 @@ impl Metrics {
             )
             .expect("valid metric"),
         );
-        start_time.set(crate::queue::now_ms() as f64 / 1000.0);
+        start_time.set(crate::clock::now_ms() as f64 / 1000.0);
         Metrics {
             registry: r,
             accepted,
             refused,
             subject_requests,
+            messages,
             outbox_depth,
             outbox_oldest_age,
             forward_latency,
@@ -344,11 +355,11 @@ impl Metrics {
 
     /// Sets the gauges read at scrape time: the outbox's depth, the age of its oldest
     /// record (`oldest_accepted_at_ms`, `None` when empty) and readiness.
-    pub fn refresh(&self, depth: u64, oldest_accepted_at_ms: Option<u64>, redis_up: bool) {
+    pub(crate) fn refresh(&self, depth: u64, oldest_accepted_at_ms: Option<u64>, redis_up: bool) {
         self.outbox_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
         let age_ms =
-            oldest_accepted_at_ms.map_or(0, |at| crate::queue::now_ms().saturating_sub(at));
+            oldest_accepted_at_ms.map_or(0, |at| crate::clock::now_ms().saturating_sub(at));
         self.outbox_oldest_age.set(age_ms as f64 / 1000.0);
         self.redis_up.set(i64::from(redis_up));
         // `/readyz` is ready exactly when Redis is reachable (see `http::ops::readyz`).
@@ -357,7 +368,7 @@ impl Metrics {
 
     /// Counts one answered request. `route` is the matched route's pattern (never the
     /// path: it may hold a tracking number or a token).
-    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         // A client may send any token as a method: only the standard ones are labels.
         let method = match method {
             "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
@@ -370,7 +381,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut buffer = Vec::new();
         if TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)
@@ -424,7 +435,7 @@ mod tests {
     #[test]
     fn oldest_age_follows_the_oldest_record() {
         let m = Metrics::new();
-        m.refresh(3, Some(crate::queue::now_ms() - 90_000), false);
+        m.refresh(3, Some(crate::clock::now_ms() - 90_000), false);
         assert!((90.0..100.0).contains(&m.outbox_oldest_age.get()));
         assert_eq!(m.outbox_depth.get(), 3);
         assert_eq!(m.ready.get(), 0);

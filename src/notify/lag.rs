@@ -18,7 +18,7 @@ const EVERY: Duration = Duration::from_secs(5);
 
 /// Measures until `shutdown` turns true. Redis errors leave the last figures in place
 /// (Redis being away has its own metric and alert).
-pub async fn watch(
+pub(crate) async fn watch(
     client: redis::Client,
     stream: String,
     metrics: Metrics,
