@@ -337,6 +337,7 @@ pub mod operations {
             (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body over 16 KiB", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Not a phone number, or not an agent id", body = ProblemDocument, content_type = "application/problem+json"),
         ),
         security(("integrator_token" = []))
@@ -357,6 +358,7 @@ pub mod operations {
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid agent token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields, no consent, or a document", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 503, description = "Storage unavailable; retry", body = ProblemDocument, content_type = "application/problem+json"),
         ),
