@@ -12,6 +12,7 @@ use std::time::Duration;
 use redis::streams::StreamInfoGroupsReply;
 
 use crate::metrics::Metrics;
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 
 /// How often the group is looked at.
 const EVERY: Duration = Duration::from_secs(5);
@@ -19,21 +20,19 @@ const EVERY: Duration = Duration::from_secs(5);
 /// Measures until `shutdown` turns true. Redis errors leave the last figures in place
 /// (Redis being away has its own metric and alert).
 pub(crate) async fn watch(
-    client: redis::Client,
+    client: RedisTarget,
     stream: String,
     metrics: Metrics,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(2)));
-    let mut conn = None;
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        response: Duration::from_secs(2),
+    };
+    let mut conn: Option<RedisConn> = None;
     while !*shutdown.borrow() {
         if conn.is_none() {
-            conn = client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .ok();
+            conn = client.connect(timeouts).await.ok();
         }
         if let Some(c) = conn.as_mut() {
             let info: redis::RedisResult<StreamInfoGroupsReply> = redis::cmd("XINFO")
