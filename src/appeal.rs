@@ -16,7 +16,18 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Where an appeal came in.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Channel {
@@ -74,7 +85,18 @@ impl fmt::Display for Channel {
 
 /// The language of an appeal; the answer is given in it (Administrative Procedural Code).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Language {
@@ -106,7 +128,9 @@ impl Language {
 }
 
 /// How the citizen's consent was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ConsentMethod {
     /// An unticked checkbox the citizen ticked (web forms).
@@ -125,7 +149,18 @@ pub(crate) enum ConsentMethod {
 
 /// What the citizen consented to; the purposes of regulation 6.1.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Purpose {
@@ -139,7 +174,9 @@ pub(crate) enum Purpose {
 
 /// Where the problem is. Never where the person lives: a home address is not on the
 /// allowlist of regulation 5.1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,7 +188,9 @@ pub(crate) struct Location {
 }
 
 /// What kind of file an attachment is; only photographs are allowed (regulation 5.1.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AttachmentKind {
     Photo,
@@ -170,7 +209,9 @@ pub(crate) struct Attachment {
 
 /// The applicant's personal data: only the fields of regulation 5.1, each optional;
 /// absent ones are omitted, never `null`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Applicant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,7 +305,9 @@ pub(crate) struct ConsentRecord {
 }
 
 /// A route on which the citizen can be answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ReplyChannel {
     Telegram,
@@ -274,7 +317,7 @@ pub(crate) enum ReplyChannel {
 }
 
 /// What the notifier needs to answer the citizen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplyTo {
     pub(crate) channel: ReplyChannel,

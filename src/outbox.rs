@@ -96,6 +96,10 @@ pub(crate) struct Bundle {
     pub(crate) messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
     pub(crate) accepted_at_ms: u64,
+    /// The same instant in Unix microseconds, so that the forward latency resolves
+    /// sub-millisecond times; 0 in records written before it existed.
+    #[serde(default)]
+    pub(crate) accepted_at_us: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -274,6 +278,15 @@ impl Outbox {
             }
         }
         Ok(out)
+    }
+
+    /// When the oldest record still waiting was accepted (Unix milliseconds), for the
+    /// `gateway_outbox_oldest_age_seconds` gauge; `None` when the outbox is empty.
+    pub(crate) fn oldest_accepted_at_ms(&self) -> Result<Option<u64>, OutboxError> {
+        Ok(self
+            .peek(1)?
+            .first()
+            .map(|(_, bundle)| bundle.accepted_at_ms))
     }
 
     /// Removes forwarded records. Not synced: see the module doc.
@@ -509,6 +522,7 @@ mod tests {
                     envelope("consent.v1", "{\"a\":1}"),
                 ],
                 accepted_at_ms: 0,
+                accepted_at_us: 0,
                 marks: Vec::new(),
             },
             idempotency: key.map(|(k, f)| IdempotencyClaim {

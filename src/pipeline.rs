@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::appeal::Channel;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_us};
 use crate::field_error::FieldError;
 use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
@@ -175,6 +175,7 @@ impl Gateway {
                 id: request.id.clone(),
                 messages,
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks,
             },
             idempotency: claim,
@@ -219,6 +220,7 @@ impl Gateway {
                 id: record_id.to_owned(),
                 messages: vec![envelope],
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks: Vec::new(),
             },
             idempotency: Some(claim),
@@ -295,6 +297,7 @@ fn appeal_submission(
             id: appeal.id.clone(),
             messages,
             accepted_at_ms: now_ms(),
+            accepted_at_us: now_us(),
             marks: Vec::new(),
         },
         idempotency: claim,

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::clock::now_ms;
+use crate::clock::now_us;
 use crate::keyspace::Keyspace;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
@@ -220,6 +220,7 @@ impl Forwarder {
                 }
                 Err(e) => {
                     self.status.set(false);
+                    self.metrics.forward_failures.inc();
                     tracing::warn!(error = %e, records = batch.len(), "forwarding failed; will retry");
                     conn = None;
                     pause(&mut shutdown, &mut backoff).await;
@@ -308,11 +309,16 @@ impl Forwarder {
         if !matches!(removed, Ok(Ok(()))) {
             tracing::error!("outbox removal failed; the records will be re-sent and deduplicated");
         }
-        let now = now_ms();
+        let now = now_us();
         for (_, bundle) in batch {
-            let ms = now.saturating_sub(bundle.accepted_at_ms);
-            self.metrics.forward_latency.observe(ms as f64 / 1000.0);
+            let accepted_us = match bundle.accepted_at_us {
+                0 => bundle.accepted_at_ms.saturating_mul(1000),
+                us => us,
+            };
+            let us = now.saturating_sub(accepted_us);
+            self.metrics.forward_latency.observe(us as f64 / 1e6);
         }
+        self.metrics.forwarded.inc_by(batch.len() as u64);
         self.metrics.outbox_depth.set(self.outbox.depth() as i64);
         tracing::trace!(records = batch.len(), "forwarded");
         Ok(())

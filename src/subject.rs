@@ -116,7 +116,9 @@ impl Identifiers {
 }
 
 /// The five requests a subject can make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum SubjectRequestKind {
     WithdrawConsent,

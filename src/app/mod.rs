@@ -1,9 +1,10 @@
 //! Assembles the service from the configuration: the pipeline, every channel whose
 //! settings are given, the forwarder, the notifier and the HTTP server. `main.rs`,
 //! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
-//! in [`ops`].
+//! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`].
 
 pub mod ingest_email;
+pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;
 
@@ -250,6 +251,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             retry_base: config.notify_retry_base,
             public_url: config.public_url.clone(),
         },
+        metrics: forwarder.metrics.clone(),
     };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),

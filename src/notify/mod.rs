@@ -24,6 +24,7 @@
 //! failover the round fails, and the next connection reaches the new primary. Every key
 //! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
+pub(crate) mod lag;
 pub(crate) mod route;
 
 /// The working calendar, where the tests and the status page look for it.
@@ -72,6 +73,8 @@ pub(crate) struct Notifier {
     pub(crate) routes: Routes,
     pub(crate) keyer: SubjectKeyer,
     pub(crate) config: NotifierConfig,
+    /// Replies by route and outcome, dead letters, the group's lag.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 type Fields = std::collections::HashMap<String, redis::Value>;
@@ -110,6 +113,12 @@ impl Notifier {
     /// Runs until `shutdown` turns true.
     pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
+        tokio::spawn(lag::watch(
+            self.client.clone(),
+            stream.clone(),
+            self.metrics.clone(),
+            shutdown.clone(),
+        ));
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
             let (mut reader, mut conn) = match self.connect(&stream).await {
@@ -223,6 +232,10 @@ impl Notifier {
             .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
         let Some(reply) = parsed else {
             tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
+            self.metrics
+                .replies_dead_lettered
+                .with_label_values(&["none", "malformed"])
+                .inc();
             self.park(conn, &reply_id, None, "malformed", 0).await?;
             return self.ack(conn, stream, entry_id).await;
         };
@@ -313,6 +326,10 @@ impl Notifier {
             }
             Err(error) => {
                 tracing::warn!(reply_id = %reply_id, channel, attempts, reason = error.reason(), "reply undeliverable");
+                self.metrics
+                    .replies_dead_lettered
+                    .with_label_values(&[channel, crate::metrics::label(error.reason())])
+                    .inc();
                 self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
                     .await?;
                 self.finish(
@@ -464,6 +481,11 @@ impl Notifier {
         };
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
             .await?;
+        let route = channel.unwrap_or(route::name(reply.reply_to.channel));
+        self.metrics
+            .replies
+            .with_label_values(&[route, status.as_str()])
+            .inc();
         let _: () = conn
             .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
             .await?;

@@ -188,6 +188,18 @@ impl EmailChannel {
         gateway: &Gateway,
         raw: &[u8],
     ) -> Result<Disposition, Unavailable> {
+        let disposition = self.dispose(gateway, raw).await;
+        if let Ok(d) = &disposition {
+            gateway
+                .metrics
+                .email_messages
+                .with_label_values(&[d.label()])
+                .inc();
+        }
+        disposition
+    }
+
+    async fn dispose(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
         let mail = match parse::parse(raw) {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
@@ -197,6 +209,11 @@ impl EmailChannel {
                 kind,
                 "automatic mail (auto-reply or bounce): not an appeal, not answered"
             );
+            gateway
+                .metrics
+                .email_automatic
+                .with_label_values(&[crate::metrics::label(kind)])
+                .inc();
             return Ok(Disposition::Automatic(kind));
         }
         let key = match &mail.message_id {
@@ -509,6 +526,11 @@ impl EmailChannel {
             .await
             .map_err(|_| Unavailable)?;
         tracing::warn!(reason, sha256 = %sha256, "mail quarantined");
+        gateway
+            .metrics
+            .email_quarantined
+            .with_label_values(&[crate::metrics::label(reason)])
+            .inc();
         Ok(Disposition::Quarantined(reason.to_owned()))
     }
 
