@@ -296,6 +296,11 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             std::time::Duration::from_secs(600),
             config.dedupe_ttl,
         ));
+        // Photos of forms not accepted within the hour go (issue 17, point 3).
+        actix_web::rt::spawn(
+            appeal_gateway::attachments::AttachmentStore::new(&config.data_dir)
+                .sweep_forever(std::time::Duration::from_secs(600)),
+        );
         if let Some(telegram) = &telegram {
             telegram.start(channels_state.clone());
         }

@@ -591,7 +591,7 @@ async fn read_console_form(
             } else if over {
                 errors.push(FieldError::new("photos", "photo_too_large"));
             } else {
-                match attachments::clean(data.freeze()) {
+                match attachments::clean_async(data.freeze()).await {
                     Ok(photo) => photos.push(photo),
                     Err(e) => errors.push(FieldError::new("photos", e.code())),
                 }
@@ -723,7 +723,31 @@ async fn console_submit(
             key: format!("agent:{}:{key}", session.agent_id),
             fingerprint: fingerprint(&fields, &photos),
         });
-    match state.gateway.submit_appeal(intake, claim).await {
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .web
+        .store
+        .keep(photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.web.store.release(kept).await;
+    }
+    match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => {
                 if let Some(key) = dup_key

@@ -357,7 +357,7 @@ async fn read_form(
                 } else if over {
                     errors.push(FieldError::new("photos", "photo_too_large"));
                 } else {
-                    match attachments::clean(data.freeze()) {
+                    match attachments::clean_async(data.freeze()).await {
                         Ok(photo) => input.photos.push(photo),
                         Err(e) => errors.push(FieldError::new("photos", e.code())),
                     }
@@ -582,7 +582,34 @@ async fn submit(
         key: format!("{}:{key}", form.scope()),
         fingerprint: fingerprint(&input),
     });
-    match state.gateway.submit_appeal(intake, claim).await {
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .web
+        .store
+        .keep(input.photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                language,
+                "unavailable-title",
+                "unavailable-text",
+                &back,
+                "csrf-again",
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.web.store.release(kept).await;
+    }
+    match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => HttpResponse::SeeOther()
                 .insert_header((
