@@ -213,9 +213,7 @@ fn rebuild(image_type: ImageType, raw: &[u8]) -> Result<(ImageType, Vec<u8>), Ph
     let mut decoder = reader.into_decoder().map_err(refusal)?;
     // The decoded buffer must fit too, before it is allocated.
     limits().reserve(decoder.total_bytes()).map_err(refusal)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(refusal)?;
     image.apply_orientation(orientation);
 
@@ -333,8 +331,7 @@ impl AttachmentStore {
         let store = self.clone();
         let done = tokio::task::spawn_blocking(move || {
             for sha256 in &kept.moved {
-                if let (Some(from), Some(to)) = (store.path(sha256), store.pending_path(sha256))
-                {
+                if let (Some(from), Some(to)) = (store.path(sha256), store.pending_path(sha256)) {
                     std::fs::rename(from, to)?;
                 }
             }
@@ -461,4 +458,3 @@ fn write_pending(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
-

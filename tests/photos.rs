@@ -138,11 +138,18 @@ fn a_rotated_phone_photo_is_stored_upright() {
     let image = image::load_from_memory(&clean.bytes)
         .expect("decodes")
         .into_rgb8();
-    assert_eq!(image.dimensions(), (40, 80), "portrait, as the citizen saw it");
+    assert_eq!(
+        image.dimensions(),
+        (40, 80),
+        "portrait, as the citizen saw it"
+    );
     let top = image.get_pixel(20, 10);
     let bottom = image.get_pixel(20, 70);
     assert!(top[0] > 150 && top[2] < 100, "red on top: {top:?}");
-    assert!(bottom[2] > 150 && bottom[0] < 100, "blue at the bottom: {bottom:?}");
+    assert!(
+        bottom[2] > 150 && bottom[0] < 100,
+        "blue at the bottom: {bottom:?}"
+    );
 }
 
 #[test]

@@ -96,7 +96,11 @@ pub fn gps_exif(orientation: u16) -> Vec<u8> {
 /// A JPEG marker segment: `FF marker`, its length, its payload.
 pub fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![0xFF, marker];
-    out.extend_from_slice(&u16::try_from(payload.len() + 2).expect("short").to_be_bytes());
+    out.extend_from_slice(
+        &u16::try_from(payload.len() + 2)
+            .expect("short")
+            .to_be_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
@@ -104,7 +108,10 @@ pub fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
 /// `jpeg` with an APP1 Exif segment (see [`gps_exif`]) right after its SOI, as a phone
 /// writes it.
 pub fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let app1 = segment(0xE1, &[b"Exif\0\0".as_slice(), &gps_exif(orientation)].concat());
+    let app1 = segment(
+        0xE1,
+        &[b"Exif\0\0".as_slice(), &gps_exif(orientation)].concat(),
+    );
     [&jpeg[..2], &app1, &jpeg[2..]].concat()
 }
 
@@ -127,7 +134,10 @@ pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
             };
         }
     }
-    let mut out = u32::try_from(data.len()).expect("short").to_be_bytes().to_vec();
+    let mut out = u32::try_from(data.len())
+        .expect("short")
+        .to_be_bytes()
+        .to_vec();
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
     out.extend_from_slice(&(!crc).to_be_bytes());
