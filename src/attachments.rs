@@ -458,3 +458,99 @@ fn write_pending(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_known_by_content() {
+        assert_eq!(
+            ImageType::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ImageType::Jpeg)
+        );
+        assert_eq!(
+            ImageType::sniff(b"\x89PNG\r\n\x1a\n...."),
+            Some(ImageType::Png)
+        );
+        assert_eq!(
+            ImageType::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(ImageType::Webp)
+        );
+        assert_eq!(
+            ImageType::sniff(b"\0\0\0\x18ftypheic\0\0\0\0"),
+            Some(ImageType::Heic)
+        );
+        assert_eq!(ImageType::sniff(b"%PDF-1.7"), None);
+        assert_eq!(ImageType::sniff(b"GIF89a"), None);
+    }
+
+    #[test]
+    fn huge_files_are_refused_before_decoding() {
+        let huge = vec![0xFF; MAX_PHOTO_BYTES + 1];
+        assert_eq!(
+            clean(Bytes::from(huge)).map(|_| ()),
+            Err(PhotoError::TooLarge)
+        );
+    }
+
+    fn photo(seed: u8) -> CleanPhoto {
+        let bytes = Bytes::from(vec![0xFF, 0xD8, 0xFF, seed]);
+        CleanPhoto {
+            image_type: ImageType::Jpeg,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_photo_waits_pending_until_kept_and_goes_back_when_released() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let p = photo(1);
+        store.put(&p).await.expect("put");
+        let pending = store.pending_path(&p.sha256).expect("path");
+        let permanent = store.path(&p.sha256).expect("path");
+        assert!(pending.exists() && !permanent.exists());
+        assert!(store.get(&p.sha256).await.is_some(), "a re-try finds it");
+
+        let kept = store.keep([p.sha256.as_str()]).await.expect("keep");
+        assert!(!pending.exists() && permanent.exists());
+        store.release(kept).await;
+        assert!(pending.exists() && !permanent.exists());
+
+        // Kept for good by one appeal: a later refused appeal with the same photo
+        // leaves it where it is.
+        let first = store.keep([p.sha256.as_str()]).await.expect("keep");
+        drop(first);
+        store.put(&p).await.expect("put again");
+        let second = store.keep([p.sha256.as_str()]).await.expect("keep");
+        store.release(second).await;
+        assert!(permanent.exists(), "the first appeal keeps its photo");
+    }
+
+    #[tokio::test]
+    async fn the_sweep_erases_only_pending_photos_older_than_the_cutoff() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let (old, accepted) = (photo(2), photo(3));
+        store.put(&old).await.expect("put");
+        store.put(&accepted).await.expect("put");
+        let _kept = store.keep([accepted.sha256.as_str()]).await.expect("keep");
+
+        let an_hour_ago = SystemTime::now() - PENDING_TTL;
+        assert_eq!(store.sweep_pending(an_hour_ago).expect("sweep"), 0);
+        assert!(
+            store.get(&old.sha256).await.is_some(),
+            "younger than the TTL"
+        );
+
+        let later = SystemTime::now() + Duration::from_secs(1);
+        assert_eq!(store.sweep_pending(later).expect("sweep"), 1);
+        assert!(store.get(&old.sha256).await.is_none(), "erased");
+        assert!(
+            store.get(&accepted.sha256).await.is_some(),
+            "an accepted appeal's stays"
+        );
+    }
+}
