@@ -34,31 +34,29 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
-/// Most photos per appeal (the limit; the channel files say the same).
-pub const MAX_PHOTOS: usize = 5;
 /// Largest photo, in bytes (10 MiB).
-pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 /// Longest side of a photo taken, in pixels: a 200-megapixel sensor writes 16,320 ×
 /// 12,240, but phones save 12 to 50 megapixels (at most 8,160 × 6,120) unless told.
-pub const MAX_PHOTO_SIDE: u32 = 10_000;
+pub(crate) const MAX_PHOTO_SIDE: u32 = 10_000;
 /// Most bytes decoding one photo may allocate: a 50-megapixel RGB photo (8,160 × 6,120 ×
 /// 3 bytes = 143 MiB) fits, a bomb does not. Decoding runs at most
 /// [`MAX_CONCURRENT_REBUILDS`] at a time, which bounds the memory of all of them.
-pub const MAX_DECODED_BYTES: u64 = 160 * 1024 * 1024;
+pub(crate) const MAX_DECODED_BYTES: u64 = 160 * 1024 * 1024;
 /// Photos decoded and encoded at once ([`clean_async`]): the work is CPU-bound and each
 /// may hold [`MAX_DECODED_BYTES`] twice (rotation copies the pixels).
-pub const MAX_CONCURRENT_REBUILDS: usize = 2;
+pub(crate) const MAX_CONCURRENT_REBUILDS: usize = 2;
 /// Quality of the JPEG written: 85 keeps a street scene legible and the file under the
 /// size of what the phone sent (phones write 90–95).
-pub const JPEG_QUALITY: u8 = 85;
+pub(crate) const JPEG_QUALITY: u8 = 85;
 /// How long a photo of a form not accepted (yet) stays on disk: long enough for the
 /// citizen to correct the form and send it again with the photo kept.
-pub const PENDING_TTL: Duration = Duration::from_secs(60 * 60);
+pub(crate) const PENDING_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// The kinds of image the gateway recognises. HEIC is recognised only to be refused with
 /// its own message; what is stored is always JPEG or PNG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageType {
+pub(crate) enum ImageType {
     Jpeg,
     Png,
     Webp,
@@ -66,7 +64,7 @@ pub enum ImageType {
 }
 
 impl ImageType {
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             ImageType::Jpeg => "image/jpeg",
             ImageType::Png => "image/png",
@@ -76,7 +74,7 @@ impl ImageType {
     }
 
     /// The type by the file's first bytes (its "magic"), or `None`.
-    pub fn sniff(bytes: &[u8]) -> Option<ImageType> {
+    pub(crate) fn sniff(bytes: &[u8]) -> Option<ImageType> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             return Some(ImageType::Jpeg);
         }
@@ -103,7 +101,7 @@ impl ImageType {
 /// Why a file is not taken. The codes name the messages of `templates/i18n/*/web.ftl`
 /// (`error-<code>`), which name the formats taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PhotoError {
+pub(crate) enum PhotoError {
     /// Not a JPEG, PNG or WebP by content, or damaged beyond decoding.
     #[error("not a JPEG, PNG or WebP photo")]
     Type,
@@ -120,7 +118,7 @@ pub enum PhotoError {
 
 impl PhotoError {
     /// The error code shown next to the field.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             PhotoError::Type => "photo_type",
             PhotoError::Heic => "photo_heic",
@@ -132,16 +130,16 @@ impl PhotoError {
 
 /// A photo ready to store: its pixels encoded afresh, and what the appeal says of it.
 #[derive(Debug, Clone)]
-pub struct CleanPhoto {
+pub(crate) struct CleanPhoto {
     /// JPEG or PNG: the type of the rebuilt file, not of the one sent.
-    pub image_type: ImageType,
-    pub bytes: Bytes,
-    pub sha256: String,
+    pub(crate) image_type: ImageType,
+    pub(crate) bytes: Bytes,
+    pub(crate) sha256: String,
 }
 
 /// Checks a file's type by content and rebuilds it from its pixels. CPU-bound (tens to
 /// hundreds of milliseconds for a phone photo): async callers use [`clean_async`].
-pub fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
+pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     if raw.len() > MAX_PHOTO_BYTES {
         return Err(PhotoError::TooLarge);
     }
@@ -159,7 +157,7 @@ pub fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
 /// [`clean`] off the async threads, at most [`MAX_CONCURRENT_REBUILDS`] at a time
 /// across the process (the rest wait their turn), so that photos neither stall the
 /// HTTP workers nor add up to more than a bounded amount of decoded pixels.
-pub async fn clean_async(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
+pub(crate) async fn clean_async(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     static REBUILDS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
     let permits = REBUILDS
         .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REBUILDS)))
@@ -246,7 +244,7 @@ fn rebuild(image_type: ImageType, raw: &[u8]) -> Result<(ImageType, Vec<u8>), Ph
 
 /// Where photos live on disk: the pending area and the photos of accepted appeals.
 #[derive(Debug, Clone)]
-pub struct AttachmentStore {
+pub(crate) struct AttachmentStore {
     dir: PathBuf,
 }
 
@@ -254,7 +252,7 @@ pub struct AttachmentStore {
 /// handed back to [`AttachmentStore::release`] when that appeal is refused after all.
 #[derive(Debug, Default)]
 #[must_use = "release the photos when the appeal is refused"]
-pub struct Kept {
+pub(crate) struct Kept {
     moved: Vec<String>,
 }
 
@@ -267,7 +265,7 @@ fn valid_sha256(sha256: &str) -> bool {
 
 impl AttachmentStore {
     /// The store under `data_dir/attachments`.
-    pub fn new(data_dir: &Path) -> AttachmentStore {
+    pub(crate) fn new(data_dir: &Path) -> AttachmentStore {
         AttachmentStore {
             dir: data_dir.join("attachments"),
         }
@@ -287,7 +285,7 @@ impl AttachmentStore {
     /// writing it again restarts its [`PENDING_TTL`]) and syncs it to disk. It stays
     /// there until its appeal is accepted ([`AttachmentStore::keep`]) or the sweep
     /// erases it.
-    pub async fn put(&self, photo: &CleanPhoto) -> std::io::Result<()> {
+    pub(crate) async fn put(&self, photo: &CleanPhoto) -> std::io::Result<()> {
         let path = self
             .pending_path(&photo.sha256)
             .ok_or_else(|| std::io::Error::other("bad sha256"))?;
@@ -301,7 +299,7 @@ impl AttachmentStore {
     /// handed to the outbox: an appeal accepted is never without its photos, even if the
     /// gateway stops right after. Each photo must have been [`put`](Self::put) (or be
     /// permanent already, from an earlier appeal).
-    pub async fn keep<'a>(
+    pub(crate) async fn keep<'a>(
         &self,
         sha256s: impl IntoIterator<Item = &'a str>,
     ) -> std::io::Result<Kept> {
@@ -335,7 +333,7 @@ impl AttachmentStore {
     /// Moves the photos [`keep`](Self::keep) made permanent back to the pending area:
     /// their appeal was refused, so they go with the sweep unless the citizen sends the
     /// corrected form in time. Photos that were permanent before are left alone.
-    pub async fn release(&self, kept: Kept) {
+    pub(crate) async fn release(&self, kept: Kept) {
         let store = self.clone();
         let done = tokio::task::spawn_blocking(move || {
             for sha256 in &kept.moved {
@@ -354,7 +352,7 @@ impl AttachmentStore {
 
     /// A stored photo and its media type, by its SHA-256 (lower-case hex): a photo of an
     /// accepted appeal, or one pending (the form being corrected).
-    pub async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
+    pub(crate) async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
         let paths = [self.path(sha256)?, self.pending_path(sha256)?];
         let bytes = tokio::task::spawn_blocking(move || {
             paths.iter().find_map(|path| std::fs::read(path).ok())
@@ -366,7 +364,7 @@ impl AttachmentStore {
     }
 
     /// Erases pending photos written before `cutoff`; returns how many.
-    pub fn sweep_pending(&self, cutoff: SystemTime) -> std::io::Result<usize> {
+    pub(crate) fn sweep_pending(&self, cutoff: SystemTime) -> std::io::Result<usize> {
         let entries = match std::fs::read_dir(self.dir.join("pending")) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -389,7 +387,7 @@ impl AttachmentStore {
     }
 
     /// Erases pending photos older than [`PENDING_TTL`], every `every`, for good.
-    pub async fn sweep_forever(self, every: Duration) {
+    pub(crate) async fn sweep_forever(self, every: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
@@ -409,17 +407,17 @@ impl AttachmentStore {
 
 /// A photo as stored by a channel that writes it at once (email).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPhoto {
-    pub content_type: &'static str,
+pub(crate) struct StoredPhoto {
+    pub(crate) content_type: &'static str,
     /// Size of the cleaned file in bytes.
-    pub size: u64,
+    pub(crate) size: u64,
     /// SHA-256 of the cleaned file, lower-case hex: also its name.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// Why [`store_photo`] kept nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// Not a photo the gateway can clean (or over the size limit).
     #[error("not a photo the gateway can clean")]
     NotAPhoto,
@@ -430,7 +428,7 @@ pub enum StoreError {
 
 /// Cleans a photo and stores it in the pending area under `data_dir`, synced to disk
 /// before this returns; [`AttachmentStore::keep`] makes it permanent with its appeal.
-pub fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
+pub(crate) fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
     let photo = clean(Bytes::copy_from_slice(bytes)).map_err(|_| StoreError::NotAPhoto)?;
     let store = AttachmentStore::new(data_dir);
     let path = store

@@ -3,16 +3,20 @@
 //! the scan, HTML, PNG text chunks — is gone from what the gateway stores, the photo is
 //! turned upright by its Exif orientation, and a file whose header claims more pixels
 //! than the limit is refused before its pixels are allocated. Each test reproduces what
-//! the outside review found.
-
-mod support;
+//! the outside review found. Unit tests, because `attachments` is the crate's own; the
+//! photos are made by `tests/support/photos.rs`, shared with the integration tests.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use actix_web::web::Bytes;
-use appeal_gateway::attachments::{self, ImageType, PhotoError};
-use support::photos::*;
+
+use crate::attachments::{self, ImageType, PhotoError};
+
+#[path = "../tests/support/photos.rs"]
+#[allow(dead_code)]
+mod photos;
+use photos::*;
 
 /// Records the largest single allocation made on the current thread while it is
 /// measuring: the proof that a decompression bomb was refused without its buffer.
