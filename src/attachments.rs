@@ -227,7 +227,7 @@ fn rebuild(image_type: ImageType, raw: &[u8]) -> Result<(ImageType, Vec<u8>), Ph
         Ok((ImageType::Png, out))
     } else {
         // `jpeg-encoder` rather than `image`'s own encoder: three times faster on a
-        // 12-megapixel photo (examples/photo_bench.rs), SIMD where the CPU has it.
+        // 12-megapixel photo (`rebuild_benchmark` in src/photos_rebuilt.rs), SIMD where the CPU has it.
         let pixels = image.into_rgb8();
         let (Ok(width), Ok(height)) = (
             u16::try_from(pixels.width()),

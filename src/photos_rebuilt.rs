@@ -10,6 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use actix_web::web::Bytes;
+use image::ImageEncoder;
 
 use crate::attachments::{self, ImageType, PhotoError};
 
@@ -222,4 +223,65 @@ fn damaged_photos_and_other_files_are_refused() {
         attachments::clean(Bytes::from_static(b"%PDF-1.7")).map(|_| ()),
         Err(PhotoError::Type)
     );
+}
+
+/// A photo-like picture: smooth gradients with pseudo-random noise (xorshift).
+fn noisy_photo(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 48) as u32;
+        let r = (x * 200 / width + noise) as u8;
+        let g = (y * 200 / height + noise) as u8;
+        let b = ((x + y) * 100 / (width + height) + noise) as u8;
+        image::Rgb([r, g, b])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+        .write_image(
+            image.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("encode");
+    // An Exif APP1 as phones write it (orientation 6: the rotation is part of the cost).
+    let tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
+    app1.extend_from_slice(b"Exif\0\0");
+    app1.extend_from_slice(tiff);
+    [&out[..2], &app1, &out[2..]].concat()
+}
+
+/// How long rebuilding a phone photo takes (decode, turn upright, encode afresh): prints
+/// milliseconds per photo and the sizes in and out for a 12- and a 2-megapixel photo with
+/// Exif (a pattern with noise, so the encoder has detail to work on). A benchmark, not a
+/// check: `cargo test --release --lib rebuild_benchmark -- --ignored --nocapture`
+/// (`PHOTO_BENCH_ROUNDS`, default 5).
+#[test]
+#[ignore = "a benchmark: run it in release"]
+fn rebuild_benchmark() {
+    use std::time::Instant;
+    let rounds: u32 = std::env::var("PHOTO_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    for (label, width, height) in [("12 MP", 4032, 3024), ("2 MP", 1600, 1200)] {
+        let raw = Bytes::from(noisy_photo(width, height));
+        let start = Instant::now();
+        let mut out = 0;
+        for _ in 0..rounds {
+            let clean = attachments::clean(raw.clone()).expect("a photo");
+            out = clean.bytes.len();
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
+        println!(
+            "{label} ({width}x{height}): {ms:.0} ms per photo; {} KiB in, {} KiB out",
+            raw.len() / 1024,
+            out / 1024
+        );
+    }
 }
