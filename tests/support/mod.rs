@@ -16,6 +16,7 @@ pub mod fake_http;
 pub mod fake_telegram;
 pub mod fake_whatsapp;
 pub mod photos;
+pub mod redis_ha;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
