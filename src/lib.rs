@@ -21,8 +21,8 @@
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
 //!   short number a citizen is given.
-//! - [`attachments`] — citizens' photos: type by content, metadata stripped,
-//!   content-addressed on disk.
+//! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
+//!   within limits, pending until their appeal is accepted, content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message, with no personal data.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
@@ -70,8 +70,12 @@ pub(crate) mod metrics;
 pub(crate) mod normalize;
 pub mod notify;
 pub(crate) mod outbox;
+#[cfg(test)]
+mod photos_rebuilt;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
+#[cfg(test)]
+mod properties;
 pub(crate) mod queue;
 pub(crate) mod redis_target;
 pub(crate) mod reply;

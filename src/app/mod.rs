@@ -266,6 +266,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             Duration::from_secs(600),
             config.dedupe_ttl,
         ));
+        // Photos of forms not accepted within the hour go (issue 17, point 3).
+        actix_web::rt::spawn(
+            AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
+        );
         if let Some(telegram) = &telegram {
             telegram.clone().into_inner().start();
         }

@@ -637,7 +637,7 @@ async fn read_console_form(
             errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
             continue;
         }
-        match part.photo(photos.len(), max_photos) {
+        match part.photo(photos.len(), max_photos).await {
             Ok(photo) => photos.push(photo),
             Err(code) => errors.push(FieldError::new("photos", code)),
         }
@@ -745,7 +745,30 @@ async fn console_submit(
             key: format!("agent:{}:{key}", session.agent_id),
             fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
         });
-    match state.gateway.submit_appeal(intake, claim).await {
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .store
+        .keep(photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.store.release(kept).await;
+    }
+    match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => {
                 if let Some(key) = dup_key
