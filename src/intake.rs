@@ -299,7 +299,7 @@ fn check_consent(
     if captured_by.as_ref().is_some_and(|c| c.len() > 64) {
         errors.push(FieldError::new("consent.captured_by", "too_long"));
     }
-    if errors.len() > before {
+    if errors.len() != before {
         return None;
     }
     let mut purposes = raw.purposes.clone();

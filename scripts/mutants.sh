@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Mutation testing of the regulation-bearing core (issue 21): normalization, the
+# allowlist, consent and the ledger's chain hash, intake, subject keys and tracking
+# numbers. cargo-mutants changes the code one small step at a time and reruns the
+# library's unit tests (`cargo test --lib`: fast, no Redis); a mutant the tests do not
+# notice is a behaviour nothing pins. Prints the score of each file.
+#
+#   scripts/mutants.sh                      # every file listed in .cargo/mutants.toml
+#   scripts/mutants.sh src/policy.rs        # one or more files
+#
+# Heavy: one incremental build of the library per mutant (about 300 of them). Not part
+# of .ci/run. The scratch copy shares this checkout's target directory, so only the crate
+# itself is rebuilt, never the dependencies; MUTANTS_IN_PLACE=1 skips the copy (do not
+# edit the tree meanwhile). Results: target/mutants/mutants.out/{missed,caught,...}.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo-mutants >/dev/null 2>&1; then
+    cargo install --locked cargo-mutants
+fi
+
+if [ "$#" -gt 0 ]; then
+    files=("$@")
+else
+    mapfile -t files < <(sed -n '/^examine_globs/,/^]/p' .cargo/mutants.toml | grep -o '"src/[^"]*"' | tr -d '"')
+fi
+
+out="${MUTANTS_OUT:-target/mutants}"
+mkdir -p "$out"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+args=(--jobs 1 --output "$out")
+for f in "${files[@]}"; do
+    args+=(--file "$f")
+done
+if [ "${MUTANTS_IN_PLACE:-0}" = 1 ]; then
+    args+=(--in-place)
+fi
+
+# Exit status 2 means some mutants survived, 3 that some timed out: still a result.
+status=0
+cargo mutants "${args[@]}" -- --lib || status=$?
+case "$status" in
+    0 | 2 | 3) ;;
+    *) echo "cargo-mutants failed (exit $status)" >&2; exit "$status" ;;
+esac
+
+# One line per file: caught (timeouts count as caught: the mutant did not pass), missed,
+# unviable (did not compile, not counted), score = caught / (caught + missed).
+python3 - "$out/mutants.out/outcomes.json" "${files[@]}" <<'PY'
+import json, sys
+path, files = sys.argv[1], sys.argv[2:]
+outcomes = json.load(open(path))["outcomes"]
+rows = {f: {"caught": 0, "missed": 0, "unviable": 0} for f in files}
+kind = {"CaughtMutant": "caught", "Timeout": "caught", "MissedMutant": "missed", "Unviable": "unviable"}
+for o in outcomes:
+    scenario = o["scenario"]
+    if not isinstance(scenario, dict) or "Mutant" not in scenario:
+        continue
+    f = scenario["Mutant"]["file"]
+    if f in rows and o["summary"] in kind:
+        rows[f][kind[o["summary"]]] += 1
+print(f"{'file':<22}{'caught':>8}{'missed':>8}{'unviable':>10}{'score':>8}")
+total = {"caught": 0, "missed": 0, "unviable": 0}
+for f, r in rows.items():
+    viable = r["caught"] + r["missed"]
+    score = f"{100 * r['caught'] / viable:.0f}%" if viable else "-"
+    print(f"{f:<22}{r['caught']:>8}{r['missed']:>8}{r['unviable']:>10}{score:>8}")
+    for k in total:
+        total[k] += r[k]
+viable = total["caught"] + total["missed"]
+if viable:
+    print(f"{'all':<22}{total['caught']:>8}{total['missed']:>8}{total['unviable']:>10}{100 * total['caught'] / viable:>7.0f}%")
+PY
+echo "survivors: $out/mutants.out/missed.txt"
