@@ -5,13 +5,14 @@
 # library's unit tests (`cargo test --lib`: fast, no Redis); a mutant the tests do not
 # notice is a behaviour nothing pins. Prints the score of each file.
 #
-#   scripts/mutants.sh                      # every file listed in .cargo/mutants.toml
+#   scripts/mutants.sh                      # every file of the core (below)
 #   scripts/mutants.sh src/policy.rs        # one or more files
 #
 # Heavy: one incremental build of the library per mutant (about 300 of them). Not part
 # of .ci/run. The scratch copy shares this checkout's target directory, so only the crate
 # itself is rebuilt, never the dependencies; MUTANTS_IN_PLACE=1 skips the copy (do not
-# edit the tree meanwhile). Results: target/mutants/mutants.out/{missed,caught,...}.txt.
+# edit the tree meanwhile). Exclusions, with reasons: .cargo/mutants.toml. Results:
+# target/mutants/mutants.out/{missed,caught,...}.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +20,13 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install --locked cargo-mutants
 fi
 
+# Tracking numbers live in appeal.rs today; add the `tracking` module here once the
+# layout work moves them (and the free-text guard when it lands).
+core=(src/normalize.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/appeal.rs)
 if [ "$#" -gt 0 ]; then
     files=("$@")
 else
-    mapfile -t files < <(sed -n '/^examine_globs/,/^]/p' .cargo/mutants.toml | grep -o '"src/[^"]*"' | tr -d '"')
+    files=("${core[@]}")
 fi
 
 out="${MUTANTS_OUT:-target/mutants}"
