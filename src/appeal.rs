@@ -360,7 +360,12 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// A new random tracking number `OA-XXXX-XXXX` (40 random bits). Uniqueness within an
 /// instance is enforced by the outbox, which refuses a number it has seen.
 pub fn new_tracking_number() -> String {
-    let bits: u64 = rand::rng().random::<u64>() & ((1 << 40) - 1);
+    tracking_number(rand::rng().random())
+}
+
+/// The tracking number that spells the low 40 bits of `bits` in Crockford's base-32,
+/// most significant first; the higher bits are never read.
+fn tracking_number(bits: u64) -> String {
     let mut out = String::with_capacity(12);
     out.push_str("OA-");
     for i in 0..8 {
@@ -416,5 +421,113 @@ mod tests {
         assert_eq!(Language::parse("ru-KZ"), Some(Language::Ru));
         assert_eq!(Language::parse("kz"), Some(Language::Kk));
         assert_eq!(Language::parse("de"), None);
+    }
+
+    #[test]
+    fn a_tracking_number_spells_40_bits_in_crockford_base32() {
+        assert_eq!(tracking_number(0), "OA-0000-0000");
+        assert_eq!(tracking_number((1 << 40) - 1), "OA-ZZZZ-ZZZZ");
+        // Eight digits of five bits each, the most significant first.
+        let spell = |digits: [u64; 8]| digits.iter().fold(0, |bits, d| (bits << 5) | d);
+        assert_eq!(
+            tracking_number(spell([0, 1, 2, 3, 4, 5, 6, 7])),
+            "OA-0123-4567"
+        );
+        assert_eq!(
+            tracking_number(spell([8, 9, 10, 11, 12, 13, 14, 15])),
+            "OA-89AB-CDEF"
+        );
+        assert_eq!(
+            tracking_number(spell([16, 17, 18, 19, 20, 21, 22, 23])),
+            "OA-GHJK-MNPQ"
+        );
+        assert_eq!(
+            tracking_number(spell([24, 25, 26, 27, 28, 29, 30, 31])),
+            "OA-RSTV-WXYZ"
+        );
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+            assert_eq!(channel.to_string(), channel.as_str());
+            assert_eq!(
+                serde_json::to_value(channel).expect("json"),
+                serde_json::Value::from(channel.as_str())
+            );
+        }
+        assert_eq!(Channel::parse("sms"), None);
+        for language in [Language::Kk, Language::Ru, Language::En] {
+            assert_eq!(Language::parse(language.as_str()), Some(language));
+            assert_eq!(
+                serde_json::to_value(language).expect("json"),
+                serde_json::Value::from(language.as_str())
+            );
+        }
+        for method in [
+            ConsentMethod::Checkbox,
+            ConsentMethod::Verbal,
+            ConsentMethod::Written,
+            ConsentMethod::BotButton,
+            ConsentMethod::BySubmission,
+            ConsentMethod::Api,
+        ] {
+            assert_eq!(
+                serde_json::to_value(method).expect("json"),
+                serde_json::Value::from(method.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn browser_language_tags() {
+        assert_eq!(Language::parse("en-GB"), Some(Language::En));
+        assert_eq!(Language::parse("RU"), Some(Language::Ru));
+        assert_eq!(Language::parse("kk_KZ"), Some(Language::Kk));
+    }
+
+    #[test]
+    fn an_applicant_without_name_or_contact_is_anonymous() {
+        assert!(Applicant::default().is_anonymous());
+        let only = |set: fn(&mut Applicant)| {
+            let mut applicant = Applicant::default();
+            set(&mut applicant);
+            applicant
+        };
+        // A nationality or an employer neither names nor reaches anyone.
+        assert!(only(|a| a.nationality = Some("қазақ".into())).is_anonymous());
+        assert!(only(|a| a.employer = Some("Акимат".into())).is_anonymous());
+        for named in [
+            only(|a| a.last_name = Some("Иванов".into())),
+            only(|a| a.first_name = Some("Айгүл".into())),
+            only(|a| a.email = Some("a@mail.kz".into())),
+            only(|a| a.phones = vec!["+77011234567".into()]),
+            only(|a| a.iin = Some("900101300017".into())),
+        ] {
+            assert!(!named.is_anonymous(), "{:?}", named.present_fields());
+        }
+    }
+
+    #[test]
+    fn present_fields_name_what_was_given() {
+        assert!(Applicant::default().present_fields().is_empty());
+        let applicant = Applicant {
+            phones: vec!["+77011234567".into()],
+            email: Some("a@mail.kz".into()),
+            ..Applicant::default()
+        };
+        assert_eq!(applicant.present_fields(), vec!["email", "phones"]);
+    }
+
+    #[test]
+    fn now_is_utc_to_the_second() {
+        let now = now_rfc3339();
+        let parsed =
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .expect("RFC 3339");
+        assert_eq!(parsed.offset(), time::UtcOffset::UTC);
+        assert_eq!(parsed.nanosecond(), 0);
+        assert!(now.ends_with('Z'), "{now}");
     }
 }

@@ -513,7 +513,10 @@ mod tests {
         let today = time::macros::date!(2026 - 11 - 25);
         assert_eq!(birth_date("2026-11-25", today).as_deref(), Ok("2026-11-25"));
         assert_eq!(birth_date("2026-11-26", today), Err(Invalid::Date));
-        assert_eq!(birth_date(" 1900-01-01 ", today).as_deref(), Ok("1900-01-01"));
+        assert_eq!(
+            birth_date(" 1900-01-01 ", today).as_deref(),
+            Ok("1900-01-01")
+        );
         assert_eq!(birth_date("1899-12-31", today), Err(Invalid::Date));
         assert_eq!(birth_date("17.05.1990", today), Err(Invalid::Date));
     }
@@ -529,7 +532,11 @@ mod tests {
             Err(Invalid::Value),
             "21 characters"
         );
-        assert_eq!(document_number(" - - "), Err(Invalid::Value), "nothing left");
+        assert_eq!(
+            document_number(" - - "),
+            Err(Invalid::Value),
+            "nothing left"
+        );
         assert_eq!(document_number("№ 123"), Err(Invalid::Value));
     }
 

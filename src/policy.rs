@@ -454,10 +454,9 @@ mod tests {
     #[test]
     fn a_forbidden_key_that_looks_like_an_email_is_recorded_as_unnamed_field() {
         let policies = Policies::embedded().expect("policies load");
-        let filtered = policies.channel(Channel::Api).filter_applicant(
-            &raw(json!({"ivan@mail.kz": "yes", "religion": "x"})),
-            TODAY,
-        );
+        let filtered = policies
+            .channel(Channel::Api)
+            .filter_applicant(&raw(json!({"ivan@mail.kz": "yes", "religion": "x"})), TODAY);
         assert_eq!(filtered.dropped, vec!["religion", "unnamed_field"]);
     }
 
@@ -581,8 +580,7 @@ mod tests {
         let kept = api.filter_applicant(&raw(json!({ "employer": longest })), TODAY);
         assert!(kept.errors.is_empty(), "{:?}", kept.errors);
         assert_eq!(kept.applicant.employer, Some(longest));
-        let refused =
-            api.filter_applicant(&raw(json!({ "employer": "ж".repeat(201) })), TODAY);
+        let refused = api.filter_applicant(&raw(json!({ "employer": "ж".repeat(201) })), TODAY);
         assert_eq!(
             refused.errors,
             vec![FieldError::new("applicant.employer", "too_long")]
