@@ -8,11 +8,15 @@
 #   scripts/mutants.sh                      # every file of the core (below)
 #   scripts/mutants.sh src/policy.rs        # one or more files
 #
-# Heavy: one incremental build of the library per mutant (about 300 of them). Not part
-# of .ci/run. The scratch copy shares this checkout's target directory, so only the crate
-# itself is rebuilt, never the dependencies; MUTANTS_IN_PLACE=1 skips the copy (do not
-# edit the tree meanwhile). Exclusions, with reasons: .cargo/mutants.toml. Results:
-# target/mutants/mutants.out/{missed,caught,...}.txt.
+# Heavy: one incremental build of the library per mutant (about 300 of them, some 20 s
+# each on two busy cores), so it is not part of .ci/run. cargo-mutants tests each mutant
+# in a scratch copy of the tree, built in its own target directory
+# (MUTANTS_TARGET_DIR, default target/mutants-target): the first run builds the
+# dependencies once. MUTANTS_TARGET_DIR=target reuses this checkout's build instead —
+# then build nothing in this checkout while it runs: cargo would take one tree's fresh
+# build for the other's. MUTANTS_IN_PLACE=1 mutates this tree itself (edit nothing
+# meanwhile). Exclusions, with reasons: .cargo/mutants.toml. Results:
+# target/mutants/mutants.out/{missed,caught,unviable}.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +35,8 @@ fi
 
 out="${MUTANTS_OUT:-target/mutants}"
 mkdir -p "$out"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-target/mutants-target}"
+case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$PWD/$CARGO_TARGET_DIR" ;; esac
 args=(--jobs 1 --output "$out")
 for f in "${files[@]}"; do
     args+=(--file "$f")
