@@ -24,9 +24,8 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install --locked cargo-mutants
 fi
 
-# Tracking numbers live in appeal.rs today; add the `tracking` module here once the
-# layout work moves them (and the free-text guard when it lands).
-core=(src/normalize.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/appeal.rs)
+# Add the free-text guard here when it lands.
+core=(src/normalize.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/tracking.rs)
 if [ "$#" -gt 0 ]; then
     files=("$@")
 else

@@ -9,26 +9,26 @@ use crate::appeal::{Appeal, Channel, ConsentMethod, Language};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AppealStats {
-    pub schema_version: u32,
+pub(crate) struct AppealStats {
+    pub(crate) schema_version: u32,
     /// ULID of this message (not of the appeal).
-    pub id: String,
+    pub(crate) id: String,
     /// The hour of receipt, RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub received_at_hour: String,
-    pub channel: Channel,
-    pub language: Language,
-    pub category: String,
-    pub has_location: bool,
-    pub attachment_count: usize,
+    pub(crate) received_at_hour: String,
+    pub(crate) channel: Channel,
+    pub(crate) language: Language,
+    pub(crate) category: String,
+    pub(crate) has_location: bool,
+    pub(crate) attachment_count: usize,
     /// Names of the applicant fields given.
-    pub applicant_fields: Vec<String>,
-    pub dropped_field_count: usize,
-    pub consent_method: ConsentMethod,
+    pub(crate) applicant_fields: Vec<String>,
+    pub(crate) dropped_field_count: usize,
+    pub(crate) consent_method: ConsentMethod,
 }
 
 impl AppealStats {
-    pub fn of(appeal: &Appeal, id: String) -> AppealStats {
+    pub(crate) fn of(appeal: &Appeal, id: String) -> AppealStats {
         let hour = match appeal.received_at.get(..13) {
             Some(prefix) => format!("{prefix}:00:00Z"),
             None => appeal.received_at.clone(),

@@ -15,14 +15,12 @@ use img_parts::png::Png;
 use img_parts::webp::WebP;
 use sha2::{Digest, Sha256};
 
-/// Most photos per appeal (the limit; the channel files say the same).
-pub const MAX_PHOTOS: usize = 5;
 /// Largest photo, in bytes (10 MiB).
-pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
 /// The kinds of image the gateway takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageType {
+pub(crate) enum ImageType {
     Jpeg,
     Png,
     Webp,
@@ -30,7 +28,7 @@ pub enum ImageType {
 }
 
 impl ImageType {
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             ImageType::Jpeg => "image/jpeg",
             ImageType::Png => "image/png",
@@ -40,7 +38,7 @@ impl ImageType {
     }
 
     /// The type by the file's first bytes (its "magic"), or `None`.
-    pub fn sniff(bytes: &[u8]) -> Option<ImageType> {
+    pub(crate) fn sniff(bytes: &[u8]) -> Option<ImageType> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             return Some(ImageType::Jpeg);
         }
@@ -66,7 +64,7 @@ impl ImageType {
 
 /// Why a file is not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoError {
+pub(crate) enum PhotoError {
     /// Not one of the four image types, by content; or damaged beyond parsing.
     Type,
     /// Over [`MAX_PHOTO_BYTES`].
@@ -75,7 +73,7 @@ pub enum PhotoError {
 
 impl PhotoError {
     /// The error code shown next to the field.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             PhotoError::Type => "photo_type",
             PhotoError::TooLarge => "photo_too_large",
@@ -85,14 +83,14 @@ impl PhotoError {
 
 /// A photo ready to store: its bytes without metadata, and what the appeal says of it.
 #[derive(Debug, Clone)]
-pub struct CleanPhoto {
-    pub image_type: ImageType,
-    pub bytes: Bytes,
-    pub sha256: String,
+pub(crate) struct CleanPhoto {
+    pub(crate) image_type: ImageType,
+    pub(crate) bytes: Bytes,
+    pub(crate) sha256: String,
 }
 
 /// Checks a file's type by content and removes its metadata.
-pub fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
+pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     if raw.len() > MAX_PHOTO_BYTES {
         return Err(PhotoError::TooLarge);
     }
@@ -154,13 +152,13 @@ fn strip(image_type: ImageType, raw: Bytes) -> Result<Bytes, PhotoError> {
 
 /// Where photos live on disk.
 #[derive(Debug, Clone)]
-pub struct AttachmentStore {
+pub(crate) struct AttachmentStore {
     dir: PathBuf,
 }
 
 impl AttachmentStore {
     /// The store under `data_dir/attachments`.
-    pub fn new(data_dir: &Path) -> AttachmentStore {
+    pub(crate) fn new(data_dir: &Path) -> AttachmentStore {
         AttachmentStore {
             dir: data_dir.join("attachments"),
         }
@@ -175,7 +173,7 @@ impl AttachmentStore {
     }
 
     /// Writes a photo (once: the same content is the same file) and syncs it to disk.
-    pub async fn put(&self, photo: &CleanPhoto) -> std::io::Result<()> {
+    pub(crate) async fn put(&self, photo: &CleanPhoto) -> std::io::Result<()> {
         let path = self
             .path(&photo.sha256)
             .ok_or_else(|| std::io::Error::other("bad sha256"))?;
@@ -186,7 +184,7 @@ impl AttachmentStore {
     }
 
     /// A stored photo and its media type, by its SHA-256 (lower-case hex).
-    pub async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
+    pub(crate) async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
         let path = self.path(sha256)?;
         let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
             .await
@@ -199,17 +197,17 @@ impl AttachmentStore {
 
 /// A photo as stored by a channel that writes it at once (email).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPhoto {
-    pub content_type: &'static str,
+pub(crate) struct StoredPhoto {
+    pub(crate) content_type: &'static str,
     /// Size of the cleaned file in bytes.
-    pub size: u64,
+    pub(crate) size: u64,
     /// SHA-256 of the cleaned file, lower-case hex: also its name.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// Why [`store_photo`] kept nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// Not a photo the gateway can clean (or over the size limit).
     #[error("not a photo the gateway can clean")]
     NotAPhoto,
@@ -219,7 +217,7 @@ pub enum StoreError {
 }
 
 /// Cleans a photo and stores it under `data_dir`, synced to disk before this returns.
-pub fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
+pub(crate) fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
     let photo = clean(Bytes::copy_from_slice(bytes)).map_err(|_| StoreError::NotAPhoto)?;
     let store = AttachmentStore::new(data_dir);
     let path = store
@@ -378,7 +376,7 @@ mod heic {
 
     /// The file with its EXIF and XMP items overwritten by zeros; `None` when the file
     /// cannot be walked (it is then refused, never stored as it came).
-    pub fn blank_metadata(raw: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn blank_metadata(raw: &[u8]) -> Option<Vec<u8>> {
         let top = boxes(raw, 0, raw.len())?;
         let meta = top.iter().find(|b| &b.kind == b"meta")?;
         // `meta` is a full box: 4 bytes of version and flags before its children.

@@ -7,17 +7,17 @@ use crate::appeal::Language;
 
 /// One category of the catalogue.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Category {
+pub(crate) struct Category {
     /// The code carried on `appeals.v1`.
-    pub code: String,
-    pub kk: String,
-    pub ru: String,
-    pub en: String,
+    pub(crate) code: String,
+    pub(crate) kk: String,
+    pub(crate) ru: String,
+    pub(crate) en: String,
 }
 
 impl Category {
     /// The category's name in a language.
-    pub fn name(&self, language: Language) -> &str {
+    pub(crate) fn name(&self, language: Language) -> &str {
         match language {
             Language::Kk => &self.kk,
             Language::Ru => &self.ru,
@@ -28,22 +28,22 @@ impl Category {
 
 /// The whole catalogue, in the order citizens see it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     #[serde(rename = "category")]
-    pub categories: Vec<Category>,
+    pub(crate) categories: Vec<Category>,
 }
 
 /// The code used when a channel does not say.
-pub const DEFAULT_CATEGORY: &str = "other";
+pub(crate) const DEFAULT_CATEGORY: &str = "other";
 
 impl Catalogue {
     /// The catalogue shipped in `channels/catalogue.toml`.
-    pub fn embedded() -> Result<Catalogue, String> {
+    pub(crate) fn embedded() -> Result<Catalogue, String> {
         Catalogue::parse(include_str!("../channels/catalogue.toml"))
     }
 
     /// A catalogue from TOML; codes must be unique and `other` must exist.
-    pub fn parse(source: &str) -> Result<Catalogue, String> {
+    pub(crate) fn parse(source: &str) -> Result<Catalogue, String> {
         let catalogue: Catalogue =
             toml_from_str(source).map_err(|e| format!("channels/catalogue.toml: {e}"))?;
         let mut codes: Vec<&str> = catalogue
@@ -62,7 +62,7 @@ impl Catalogue {
     }
 
     /// The category with this code.
-    pub fn get(&self, code: &str) -> Option<&Category> {
+    pub(crate) fn get(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
     }
 }

@@ -13,98 +13,53 @@ use serde::{Deserialize, Serialize};
 
 /// Used when `GATEWAY_SUBJECT_KEY_SECRET` is unset, with a loud warning at start: subject
 /// keys made with it are not pseudonymous to anyone who reads this file.
-pub const DEVELOPMENT_SUBJECT_SECRET: &str = "development-only-subject-key-secret";
+pub(crate) const DEVELOPMENT_SUBJECT_SECRET: &str = "development-only-subject-key-secret";
 
 /// The file and environment, as read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// Listen address (`GATEWAY_BIND`).
-    pub bind: String,
+    pub(crate) bind: String,
     /// Redis URL (`REDIS_URL`).
-    pub redis_url: String,
+    pub(crate) redis_url: String,
     /// Directory of the outbox (`GATEWAY_DATA_DIR`).
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Prefix of every stream name (`GATEWAY_STREAM_PREFIX`).
-    pub stream_prefix: String,
+    pub(crate) stream_prefix: String,
     /// Secret of the pseudonymous subject keys (`GATEWAY_SUBJECT_KEY_SECRET`).
-    pub subject_key_secret: Option<String>,
+    pub(crate) subject_key_secret: Option<String>,
     /// Integrator tokens `name:token,name:token` (`GATEWAY_API_TOKENS`).
-    pub api_tokens: String,
+    pub(crate) api_tokens: String,
     /// Log filter (`GATEWAY_LOG`), EnvFilter syntax.
-    pub log: String,
+    pub(crate) log: String,
     /// `text` or `json` (`GATEWAY_LOG_FORMAT`).
-    pub log_format: String,
+    pub(crate) log_format: String,
     /// Largest request body in bytes (`GATEWAY_MAX_BODY_BYTES`).
-    pub max_body_bytes: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) max_body_bytes: u64,
     /// Seconds Redis remembers a forwarded message id (`GATEWAY_DEDUPE_TTL_SECS`).
-    pub dedupe_ttl_secs: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) dedupe_ttl_secs: u64,
     /// Seconds an idempotent answer is kept (`GATEWAY_IDEMPOTENCY_TTL_SECS`).
-    pub idempotency_ttl_secs: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) idempotency_ttl_secs: u64,
     /// Public base URL of the status pages, for links in messages (`GATEWAY_PUBLIC_URL`).
-    pub public_url: String,
+    pub(crate) public_url: String,
     /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
     /// keep it stable across restarts.
-    pub instance: Option<String>,
-    /// SMS provider endpoint (`GATEWAY_SMS_API_URL`).
-    pub sms_api_url: Option<String>,
-    /// SMS provider key (`GATEWAY_SMS_API_KEY`).
-    pub sms_api_key: Option<String>,
-    /// SMS sender name (`GATEWAY_SMS_SENDER`).
-    pub sms_sender: Option<String>,
-    /// No SMS between these hours, Almaty time: `22-8`, or `off` (`GATEWAY_SMS_QUIET_HOURS`).
-    pub sms_quiet_hours: String,
-    /// Most SMS parts per message before it is cut with a status link (`GATEWAY_SMS_MAX_PARTS`).
-    pub sms_max_parts: u64,
+    pub(crate) instance: Option<String>,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
-    pub notify_max_attempts: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) notify_max_attempts: u64,
     /// First retry delay in ms, doubled each time (`GATEWAY_NOTIFY_RETRY_BASE_MS`).
-    pub notify_retry_base_ms: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) notify_retry_base_ms: u64,
     /// Idle seconds before another instance takes a pending reply (`GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS`).
-    pub notify_claim_timeout_secs: u64,
+    #[serde(deserialize_with = "number")]
+    pub(crate) notify_claim_timeout_secs: u64,
     /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
-    pub holidays: String,
-    /// The approved WhatsApp template for replies outside the 24-hour window, with two
-    /// body parameters: tracking number and status (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`).
-    pub whatsapp_reply_template: String,
-    /// Citizen form submissions (POSTs of `/`, `/budget/`) allowed per client address and
-    /// minute, beyond which the answer is 429 (`GATEWAY_FORM_RATE_PER_MINUTE`).
-    pub form_rate_per_minute: u64,
-    /// Telegram bot token (`GATEWAY_TELEGRAM_BOT_TOKEN`); without it Telegram is off.
-    pub telegram_bot_token: Option<String>,
-    /// Secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`
-    /// (`GATEWAY_TELEGRAM_WEBHOOK_SECRET`); required in webhook mode.
-    pub telegram_webhook_secret: Option<String>,
-    /// Bot API base URL (`GATEWAY_TELEGRAM_API_URL`), default the public Bot API.
-    pub telegram_api_url: Option<String>,
-    /// `webhook` (default) or `polling` (`GATEWAY_TELEGRAM_MODE`).
-    pub telegram_mode: Option<String>,
-    /// Meta app secret that signs webhooks (`GATEWAY_WHATSAPP_APP_SECRET`).
-    pub whatsapp_app_secret: Option<String>,
-    /// Token of the GET verification handshake (`GATEWAY_WHATSAPP_VERIFY_TOKEN`).
-    pub whatsapp_verify_token: Option<String>,
-    /// Graph API access token (`GATEWAY_WHATSAPP_ACCESS_TOKEN`).
-    pub whatsapp_access_token: Option<String>,
-    /// The business phone number id (`GATEWAY_WHATSAPP_PHONE_NUMBER_ID`).
-    pub whatsapp_phone_number_id: Option<String>,
-    /// Graph API base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
-    pub whatsapp_api_url: Option<String>,
-    /// Mailbox the IMAP poller reads (`GATEWAY_IMAP_URL`), `imaps://user:pass@host:port/INBOX`
-    /// or `imap://…` (STARTTLS unless the host is loopback). Unset: IMAP intake is off.
-    pub imap_url: Option<String>,
-    /// Folder mail is moved to once its appeal is durable (`GATEWAY_IMAP_PROCESSED_FOLDER`).
-    pub imap_processed_folder: String,
-    /// SMTP server of the acknowledgements (`GATEWAY_SMTP_URL`), `smtp://user:pass@host:port`
-    /// (STARTTLS when offered) or `smtps://…`. Unset: no acknowledgements by email.
-    pub smtp_url: Option<String>,
-    /// Sender of the acknowledgements (`GATEWAY_MAIL_FROM`), e.g. `open-almaty@almatydc.kz`.
-    pub mail_from: Option<String>,
-    /// `true` (default) or `false` (`GATEWAY_COOKIE_SECURE`): whether the agent session
-    /// cookie is `Secure` (sent over HTTPS only). `false` only for local runs over HTTP.
-    pub cookie_secure: String,
-    /// Idle seconds after which an agent's console session ends
-    /// (`GATEWAY_AGENT_SESSION_IDLE_SECS`), default 900.
-    pub agent_session_idle_secs: u64,
+    pub(crate) holidays: String,
 }
 
 impl Default for RawConfig {
@@ -123,32 +78,10 @@ impl Default for RawConfig {
             idempotency_ttl_secs: 24 * 3600,
             public_url: "https://open-almaty.kz".into(),
             instance: None,
-            sms_api_url: None,
-            sms_api_key: None,
-            sms_sender: None,
-            sms_quiet_hours: "22-8".into(),
-            sms_max_parts: 3,
             notify_max_attempts: 5,
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
-            whatsapp_reply_template: "appeal_status_update".into(),
-            form_rate_per_minute: 10,
-            telegram_bot_token: None,
-            telegram_webhook_secret: None,
-            telegram_api_url: None,
-            telegram_mode: None,
-            whatsapp_app_secret: None,
-            whatsapp_verify_token: None,
-            whatsapp_access_token: None,
-            whatsapp_phone_number_id: None,
-            whatsapp_api_url: None,
-            imap_url: None,
-            imap_processed_folder: "Processed".into(),
-            smtp_url: None,
-            mail_from: None,
-            cookie_secure: "true".into(),
-            agent_session_idle_secs: 15 * 60,
         }
     }
 }
@@ -164,124 +97,104 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub redis_url: String,
+    pub(crate) redis_url: String,
     pub data_dir: PathBuf,
-    pub stream_prefix: String,
-    pub subject_key_secret: String,
+    pub(crate) stream_prefix: String,
+    pub(crate) subject_key_secret: String,
     /// True when the development secret is in use.
-    pub subject_key_is_default: bool,
+    pub(crate) subject_key_is_default: bool,
     /// Integrator tokens by name.
-    pub api_tokens: BTreeMap<String, String>,
+    pub(crate) api_tokens: BTreeMap<String, String>,
     pub log: String,
     pub log_format: LogFormat,
-    pub max_body_bytes: usize,
-    pub dedupe_ttl: Duration,
-    pub idempotency_ttl: Duration,
-    pub public_url: String,
-    pub instance: String,
-    /// `(url, key, sender)` when SMS is configured.
-    pub sms: Option<(String, String, String)>,
-    pub sms_quiet_hours: Option<(u8, u8)>,
-    pub sms_max_parts: usize,
-    pub notify_max_attempts: u32,
-    pub notify_retry_base: Duration,
-    pub notify_claim_timeout: Duration,
-    pub calendar: crate::notify::deadline::Calendar,
-    pub whatsapp_reply_template: String,
-    pub form_rate_per_minute: u32,
-    /// The Telegram bot, when configured.
-    pub telegram: Option<crate::channels::telegram::TelegramConfig>,
-    /// The WhatsApp line, when configured.
-    pub whatsapp: Option<crate::channels::whatsapp::WhatsappConfig>,
-    /// The email channel's settings (see [`crate::channels::email`]).
-    pub mail: MailConfig,
-    /// Whether the agent session cookie is `Secure`.
-    pub cookie_secure: bool,
-    /// Inactivity after which an agent session ends.
-    pub agent_session_idle: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) dedupe_ttl: Duration,
+    pub(crate) idempotency_ttl: Duration,
+    pub(crate) public_url: String,
+    pub(crate) instance: String,
+    pub(crate) notify_max_attempts: u32,
+    pub(crate) notify_retry_base: Duration,
+    pub(crate) notify_claim_timeout: Duration,
+    pub(crate) calendar: crate::deadline::Calendar,
+    /// Every source merged (defaults, the file, the environment): each channel reads
+    /// its own settings from it ([`Config::section`]).
+    pub(crate) source: Figment,
 }
 
 /// The email channel's settings, checked. Each way is off when its settings are absent.
-#[derive(Debug, Clone, Default)]
-pub struct MailConfig {
-    pub imap_url: Option<String>,
-    pub imap_processed_folder: String,
-    pub smtp_url: Option<String>,
-    pub mail_from: Option<String>,
+/// The environment names that are not `GATEWAY_` + the key in upper case.
+const ENV_EXCEPTIONS: [(&str, &str); 1] = [("redis_url", "REDIS_URL")];
+
+/// The name a user knows a key by: its environment name (`stream_prefix` is
+/// `GATEWAY_STREAM_PREFIX`).
+pub(crate) fn env_name(key: &str) -> String {
+    ENV_EXCEPTIONS.iter().find(|(k, _)| *k == key).map_or_else(
+        || format!("GATEWAY_{}", key.to_ascii_uppercase()),
+        |(_, env)| (*env).to_owned(),
+    )
 }
 
-/// The keys the environment may set, with their environment names.
-const ENV_NAMES: [(&str, &str); 39] = [
-    ("bind", "GATEWAY_BIND"),
-    ("redis_url", "REDIS_URL"),
-    ("data_dir", "GATEWAY_DATA_DIR"),
-    ("stream_prefix", "GATEWAY_STREAM_PREFIX"),
-    ("subject_key_secret", "GATEWAY_SUBJECT_KEY_SECRET"),
-    ("api_tokens", "GATEWAY_API_TOKENS"),
-    ("log", "GATEWAY_LOG"),
-    ("log_format", "GATEWAY_LOG_FORMAT"),
-    ("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
-    ("dedupe_ttl_secs", "GATEWAY_DEDUPE_TTL_SECS"),
-    ("idempotency_ttl_secs", "GATEWAY_IDEMPOTENCY_TTL_SECS"),
-    ("form_rate_per_minute", "GATEWAY_FORM_RATE_PER_MINUTE"),
-    ("public_url", "GATEWAY_PUBLIC_URL"),
-    ("instance", "GATEWAY_INSTANCE"),
-    ("sms_api_url", "GATEWAY_SMS_API_URL"),
-    ("sms_api_key", "GATEWAY_SMS_API_KEY"),
-    ("sms_sender", "GATEWAY_SMS_SENDER"),
-    ("sms_quiet_hours", "GATEWAY_SMS_QUIET_HOURS"),
-    ("sms_max_parts", "GATEWAY_SMS_MAX_PARTS"),
-    ("notify_max_attempts", "GATEWAY_NOTIFY_MAX_ATTEMPTS"),
-    ("notify_retry_base_ms", "GATEWAY_NOTIFY_RETRY_BASE_MS"),
-    (
-        "notify_claim_timeout_secs",
-        "GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS",
-    ),
-    ("holidays", "GATEWAY_HOLIDAYS"),
-    ("whatsapp_reply_template", "GATEWAY_WHATSAPP_REPLY_TEMPLATE"),
-    ("telegram_bot_token", "GATEWAY_TELEGRAM_BOT_TOKEN"),
-    ("telegram_webhook_secret", "GATEWAY_TELEGRAM_WEBHOOK_SECRET"),
-    ("telegram_api_url", "GATEWAY_TELEGRAM_API_URL"),
-    ("telegram_mode", "GATEWAY_TELEGRAM_MODE"),
-    ("whatsapp_app_secret", "GATEWAY_WHATSAPP_APP_SECRET"),
-    ("whatsapp_verify_token", "GATEWAY_WHATSAPP_VERIFY_TOKEN"),
-    ("whatsapp_access_token", "GATEWAY_WHATSAPP_ACCESS_TOKEN"),
-    (
-        "whatsapp_phone_number_id",
-        "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
-    ),
-    ("whatsapp_api_url", "GATEWAY_WHATSAPP_API_URL"),
-    ("imap_url", "GATEWAY_IMAP_URL"),
-    ("imap_processed_folder", "GATEWAY_IMAP_PROCESSED_FOLDER"),
-    ("smtp_url", "GATEWAY_SMTP_URL"),
-    ("mail_from", "GATEWAY_MAIL_FROM"),
-    ("cookie_secure", "GATEWAY_COOKIE_SECURE"),
-    ("agent_session_idle_secs", "GATEWAY_AGENT_SESSION_IDLE_SECS"),
-];
+/// One line per problem of a figment extraction, each naming the key by its environment
+/// name and never quoting the value.
+fn problems_of(errors: figment::Error) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e
+                .path
+                .first()
+                .map_or("configuration".to_owned(), |k| env_name(k));
+            format!("{key}: {}", e.kind)
+        })
+        .collect()
+}
 
-/// Keys whose environment value is a number.
-const NUMERIC_KEYS: [&str; 9] = [
-    "max_body_bytes",
-    "dedupe_ttl_secs",
-    "idempotency_ttl_secs",
-    "form_rate_per_minute",
-    "sms_max_parts",
-    "notify_max_attempts",
-    "notify_retry_base_ms",
-    "notify_claim_timeout_secs",
-    "agent_session_idle_secs",
-];
+/// A number given as a number (TOML) or as text (the environment, where every value is
+/// text: a secret of digits must stay text, so nothing is guessed before the type is
+/// known).
+pub(crate) fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr + TryFrom<u64>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Number(u64),
+        Text(String),
+    }
+    let invalid = || serde::de::Error::custom("not a whole number");
+    match Given::deserialize(deserializer)? {
+        Given::Number(n) => T::try_from(n).map_err(|_| invalid()),
+        Given::Text(t) => t.trim().parse::<T>().map_err(|_| invalid()),
+    }
+}
 
-/// The name a user knows a key by: its environment name.
-fn env_name(key: &str) -> &str {
-    ENV_NAMES
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or(key, |(_, env)| env)
+/// A yes/no setting: `true`/`false`, `1`/`0`, `yes`/`no`, as a boolean or as text.
+pub(crate) fn flag<'de, D>(deserializer: D) -> Result<bool, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Bool(bool),
+        Text(String),
+    }
+    match Given::deserialize(deserializer)? {
+        Given::Bool(b) => Ok(b),
+        Given::Text(t) => match t.trim() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(serde::de::Error::custom("true or false")),
+        },
+    }
 }
 
 impl Config {
     /// Reads the file (if any) and the environment. `Err` holds one line per problem.
+    /// Every `GATEWAY_*` variable (and `REDIS_URL`) becomes the key of its name in lower
+    /// case, as text; the settings' types read numbers and flags from text.
     pub fn load(file: Option<&Path>) -> Result<Config, Vec<String>> {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
         if let Some(path) = file {
@@ -293,42 +206,28 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        // Only the contract's names are read (other GATEWAY_* names belong to channels),
-        // and text keys stay text: a secret of digits must not become a number.
-        for (key, env) in ENV_NAMES {
-            if let Ok(value) = std::env::var(env) {
-                figment = if NUMERIC_KEYS.contains(&key) {
-                    let parsed = value.parse::<figment::value::Value>();
-                    match parsed {
-                        Ok(v) => figment.merge(Serialized::default(key, v)),
-                        Err(_) => figment.merge(Serialized::default(key, value)),
-                    }
-                } else {
-                    figment.merge(Serialized::default(key, value))
-                };
-            }
+        for (name, value) in std::env::vars() {
+            let key = match name.strip_prefix("GATEWAY_") {
+                Some("CONFIG") => continue,
+                Some(rest) => rest.to_ascii_lowercase(),
+                None if name == "REDIS_URL" => "redis_url".to_owned(),
+                None => continue,
+            };
+            figment = figment.merge(Serialized::default(&key, value));
         }
-        let raw: RawConfig = figment.extract().map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| {
-                    let key = e
-                        .path
-                        .first()
-                        .map(String::as_str)
-                        .unwrap_or("configuration");
-                    format!("{}: {}", env_name(key), e.kind)
-                })
-                .collect::<Vec<_>>()
-        })?;
-        Config::check(raw)
+        let raw: RawConfig = figment.extract().map_err(problems_of)?;
+        Config::check(raw, figment)
+    }
+
+    /// A channel's settings, read from the same sources as the core's; `Err` names every
+    /// key at fault.
+    pub(crate) fn section<T: serde::de::DeserializeOwned>(&self) -> Result<T, Vec<String>> {
+        self.source.extract().map_err(problems_of)
     }
 
     /// Checks every value; all problems at once.
-    pub fn check(raw: RawConfig) -> Result<Config, Vec<String>> {
+    pub(crate) fn check(raw: RawConfig, source: Figment) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
-        let telegram = crate::channels::telegram::TelegramConfig::check(&raw, &mut problems);
-        let whatsapp = crate::channels::whatsapp::WhatsappConfig::check(&raw, &mut problems);
         let bind = raw.bind.parse::<SocketAddr>().unwrap_or_else(|_| {
             problems.push(format!(
                 "GATEWAY_BIND: `{}` is not an address such as 127.0.0.1:8080",
@@ -351,7 +250,6 @@ impl Config {
                 "GATEWAY_STREAM_PREFIX: only printable ASCII without spaces or `*`".to_owned(),
             );
         }
-        let mail = check_mail(&raw, &mut problems);
         let (subject_key_secret, subject_key_is_default) = match raw.subject_key_secret {
             None => (DEVELOPMENT_SUBJECT_SECRET.to_owned(), true),
             Some(s) if s.len() < 16 => {
@@ -390,69 +288,21 @@ impl Config {
         if raw.idempotency_ttl_secs < 60 {
             problems.push("GATEWAY_IDEMPOTENCY_TTL_SECS: at least 60".to_owned());
         }
-        let sms = match (raw.sms_api_url, raw.sms_api_key, raw.sms_sender) {
-            (Some(url), Some(key), Some(sender)) => {
-                if reqwest::Url::parse(&url).is_err() {
-                    problems.push("GATEWAY_SMS_API_URL: not a URL".to_owned());
-                }
-                Some((url, key, sender))
-            }
-            (None, None, None) => None,
-            _ => {
-                problems.push(
-                    "GATEWAY_SMS_API_URL: SMS needs GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER together".to_owned(),
-                );
-                None
-            }
-        };
-        let sms_quiet_hours = match raw.sms_quiet_hours.as_str() {
-            "off" | "" => None,
-            spec => {
-                let hours = spec
-                    .split_once('-')
-                    .and_then(|(a, b)| {
-                        Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
-                    })
-                    .filter(|(a, b)| *a < 24 && *b < 24 && a != b);
-                if hours.is_none() {
-                    problems.push("GATEWAY_SMS_QUIET_HOURS: hours such as 22-8, or off".to_owned());
-                }
-                hours
-            }
-        };
-        if raw.sms_max_parts == 0 || raw.sms_max_parts > 10 {
-            problems.push("GATEWAY_SMS_MAX_PARTS: between 1 and 10".to_owned());
-        }
         if raw.notify_max_attempts == 0 || raw.notify_max_attempts > 20 {
             problems.push("GATEWAY_NOTIFY_MAX_ATTEMPTS: between 1 and 20".to_owned());
         }
         if raw.notify_claim_timeout_secs == 0 {
             problems.push("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS: at least 1".to_owned());
         }
-        let calendar =
-            crate::notify::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
-                problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
-                crate::notify::deadline::Calendar::default()
-            });
+        let calendar = crate::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
+            problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
+            crate::deadline::Calendar::default()
+        });
         let instance = raw
             .instance
             .filter(|i| !i.trim().is_empty())
             .or_else(|| std::env::var("HOSTNAME").ok())
             .unwrap_or_else(|| "gateway-1".to_owned());
-        if raw.form_rate_per_minute == 0 || raw.form_rate_per_minute > 100_000 {
-            problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
-        }
-        let cookie_secure = match raw.cookie_secure.trim() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => {
-                problems.push("GATEWAY_COOKIE_SECURE: true or false".to_owned());
-                true
-            }
-        };
-        if raw.agent_session_idle_secs == 0 || raw.agent_session_idle_secs > 24 * 3600 {
-            problems.push("GATEWAY_AGENT_SESSION_IDLE_SECS: between 1 and 86400".to_owned());
-        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -471,65 +321,12 @@ impl Config {
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
             public_url: raw.public_url,
             instance,
-            sms,
-            sms_quiet_hours,
-            sms_max_parts: usize::try_from(raw.sms_max_parts).unwrap_or(3),
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
-            whatsapp_reply_template: raw.whatsapp_reply_template.clone(),
-            form_rate_per_minute: u32::try_from(raw.form_rate_per_minute).unwrap_or(u32::MAX),
-            telegram,
-            whatsapp,
-            mail,
-            cookie_secure,
-            agent_session_idle: Duration::from_secs(raw.agent_session_idle_secs),
+            source,
         })
-    }
-}
-
-/// The email settings: URLs must parse (the problem never quotes them, they hold
-/// passwords); acknowledgements need both the SMTP URL and the sender.
-fn check_mail(raw: &RawConfig, problems: &mut Vec<String>) -> MailConfig {
-    let set = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let (imap_url, smtp_url, mail_from) =
-        (set(&raw.imap_url), set(&raw.smtp_url), set(&raw.mail_from));
-    if let Some(url) = &imap_url
-        && crate::channels::email::imap::ImapTarget::parse(url).is_err()
-    {
-        problems.push(
-            "GATEWAY_IMAP_URL: not a URL such as imaps://user:pass@host:993/INBOX".to_owned(),
-        );
-    }
-    if let Some(url) = &smtp_url
-        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-    {
-        problems.push("GATEWAY_SMTP_URL: not a URL such as smtp://user:pass@host:587".to_owned());
-    }
-    if let Some(from) = &mail_from
-        && crate::normalize::email(from).is_err()
-    {
-        problems.push("GATEWAY_MAIL_FROM: not an email address".to_owned());
-    }
-    if smtp_url.is_some() != mail_from.is_some() {
-        problems.push(
-            "GATEWAY_MAIL_FROM: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM go together".to_owned(),
-        );
-    }
-    if raw.imap_processed_folder.trim().is_empty() {
-        problems.push("GATEWAY_IMAP_PROCESSED_FOLDER: must not be empty".to_owned());
-    }
-    MailConfig {
-        imap_url,
-        imap_processed_folder: raw.imap_processed_folder.trim().to_owned(),
-        smtp_url,
-        mail_from,
     }
 }
 

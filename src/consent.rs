@@ -12,24 +12,24 @@ use sha2::{Digest, Sha256};
 use crate::appeal::{Channel, ConsentMethod, ConsentRecord, Purpose};
 
 /// The regulation as shipped: the Kazakh original is the authority (DIGEST.md).
-pub const REGULATION_KK: &str = include_str!("../templates/regulation/regulation-kk.md");
+pub(crate) const REGULATION_KK: &str = include_str!("../templates/regulation/regulation-kk.md");
 
 /// The policy version recorded with every consent: the SHA-256 (hex) of the Kazakh
 /// regulation text the citizen was shown. A new edition gets a new hash; a consent given
 /// under an old edition keeps the old one.
-pub static POLICY_VERSION: LazyLock<String> =
+pub(crate) static POLICY_VERSION: LazyLock<String> =
     LazyLock::new(|| hex::encode(Sha256::digest(REGULATION_KK.as_bytes())));
 
 /// The two kinds of ledger entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ConsentEventType {
+pub(crate) enum ConsentEventType {
     ConsentGiven,
     ConsentWithdrawn,
 }
 
 impl ConsentEventType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConsentEventType::ConsentGiven => "consent_given",
             ConsentEventType::ConsentWithdrawn => "consent_withdrawn",
@@ -41,33 +41,33 @@ impl ConsentEventType {
 /// (see the outbox) around this data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConsentEvent {
-    pub schema_version: u32,
+pub(crate) struct ConsentEvent {
+    pub(crate) schema_version: u32,
     /// ULID; for `consent_given`, the id of the appeal's consent record.
-    pub id: String,
+    pub(crate) id: String,
     #[serde(rename = "type")]
-    pub event: ConsentEventType,
+    pub(crate) event: ConsentEventType,
     /// The appeal the consent was given with, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub appeal_id: Option<String>,
-    pub channel: Channel,
+    pub(crate) appeal_id: Option<String>,
+    pub(crate) channel: Channel,
     /// Pseudonymous subject keys (HMAC-SHA256), by identifier kind.
-    pub subject_keys: BTreeMap<String, String>,
+    pub(crate) subject_keys: BTreeMap<String, String>,
     /// SHA-256 of the regulation text in force.
-    pub policy_version: String,
+    pub(crate) policy_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<ConsentMethod>,
+    pub(crate) method: Option<ConsentMethod>,
     /// What was consented to, or withdrawn (all purposes for a withdrawal).
-    pub purposes: Vec<Purpose>,
+    pub(crate) purposes: Vec<Purpose>,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub at: String,
-    pub captured_by: Option<String>,
+    pub(crate) at: String,
+    pub(crate) captured_by: Option<String>,
 }
 
 impl ConsentEvent {
     /// The `consent_given` entry for an appeal's consent record.
-    pub fn given(record: &ConsentRecord, appeal_id: &str, channel: Channel) -> ConsentEvent {
+    pub(crate) fn given(record: &ConsentRecord, appeal_id: &str, channel: Channel) -> ConsentEvent {
         ConsentEvent {
             schema_version: crate::appeal::SCHEMA_VERSION,
             id: record.id.clone(),
@@ -84,7 +84,7 @@ impl ConsentEvent {
     }
 
     /// A `consent_withdrawn` entry: every purpose, from now on (regulation 4.1, 9.2).
-    pub fn withdrawn(
+    pub(crate) fn withdrawn(
         id: String,
         channel: Channel,
         subject_keys: BTreeMap<String, String>,
@@ -108,7 +108,7 @@ impl ConsentEvent {
 
 /// The hash that links a ledger entry to the one before it:
 /// `sha256(prev_hash ‖ data)`, hex.
-pub fn chain_hash(prev_hash: &str, data: &[u8]) -> String {
+pub(crate) fn chain_hash(prev_hash: &str, data: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(data);
@@ -116,7 +116,8 @@ pub fn chain_hash(prev_hash: &str, data: &[u8]) -> String {
 }
 
 /// The `prev_hash` of the first entry of a chain.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS_HASH: &str =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[cfg(test)]
 mod tests {

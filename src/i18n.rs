@@ -49,12 +49,12 @@ const SOURCES: [(&str, &[&str]); 3] = [
 ];
 
 /// The message bundles, one per language.
-pub struct I18n {
+pub(crate) struct I18n {
     bundles: HashMap<&'static str, FluentBundle<FluentResource>>,
 }
 
 /// The bundles shipped with the binary, parsed once.
-pub static MESSAGES: LazyLock<I18n> = LazyLock::new(I18n::embedded);
+pub(crate) static MESSAGES: LazyLock<I18n> = LazyLock::new(I18n::embedded);
 
 impl I18n {
     fn embedded() -> I18n {
@@ -79,7 +79,7 @@ impl I18n {
 
     /// The message `id` in `language`, with arguments; falls back to Russian, then to
     /// the id itself, so a missing translation never hides an error.
-    pub fn text(&self, language: Language, id: &str, args: &[(&str, String)]) -> String {
+    pub(crate) fn text(&self, language: Language, id: &str, args: &[(&str, String)]) -> String {
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
             fluent_args.set(*name, value.clone());
@@ -101,7 +101,7 @@ impl I18n {
 }
 
 /// Picks kk, ru or en from an `Accept-Language` value by quality; `None` if none fits.
-pub fn negotiate(accept_language: &str) -> Option<Language> {
+pub(crate) fn negotiate(accept_language: &str) -> Option<Language> {
     // Parsed by hand: actix-web's typed `AcceptLanguage` header needs a request and this
     // is also used for cookies and tests; the grammar is `tag;q=0.8, tag`.
     let mut best: Option<(f32, Language)> = None;

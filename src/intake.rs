@@ -14,80 +14,65 @@ use crate::appeal::{
 };
 use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
 use crate::consent::{ConsentEvent, POLICY_VERSION};
+use crate::field_error::FieldError;
 use crate::normalize;
 use crate::policy::{Policies, safe_field_name};
 use crate::subject::{Identifiers, SubjectKeyer};
 
 /// Longest appeal text, in characters (a long letter; beyond it is not an appeal).
-pub const MAX_TEXT_CHARS: usize = 20_000;
+pub(crate) const MAX_TEXT_CHARS: usize = 20_000;
 /// Longest subject line and address, in characters.
-pub const MAX_LINE_CHARS: usize = 300;
+pub(crate) const MAX_LINE_CHARS: usize = 300;
 /// How far in the future a consent time may be (clock skew between systems).
 const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
-/// One problem with one field: a JSON path and a code. The value is never kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub code: &'static str,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str) -> FieldError {
-        FieldError {
-            field: field.into(),
-            code,
-        }
-    }
-}
-
 /// Consent as the channel captured it.
 #[derive(Debug, Clone)]
-pub struct RawConsent {
-    pub method: ConsentMethod,
-    pub purposes: Vec<Purpose>,
+pub(crate) struct RawConsent {
+    pub(crate) method: ConsentMethod,
+    pub(crate) purposes: Vec<Purpose>,
     /// RFC 3339; the time of receipt when absent.
-    pub given_at: Option<String>,
+    pub(crate) given_at: Option<String>,
     /// The agent, operator or integrator that captured it.
-    pub captured_by: Option<String>,
+    pub(crate) captured_by: Option<String>,
 }
 
 /// An attachment as described by the channel.
 #[derive(Debug, Clone)]
-pub struct RawAttachment {
-    pub kind: String,
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: String,
+pub(crate) struct RawAttachment {
+    pub(crate) kind: String,
+    pub(crate) content_type: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 /// A channel-neutral appeal as an adapter produces it: typed where the channel's
 /// protocol already settles the type, raw where the policy must decide.
 #[derive(Debug, Clone)]
-pub struct Intake {
-    pub channel: Channel,
+pub(crate) struct Intake {
+    pub(crate) channel: Channel,
     /// The language the channel knows the citizen uses; detected from the text if absent.
-    pub language: Option<Language>,
-    pub category: Option<String>,
-    pub subject: Option<String>,
-    pub text: String,
-    pub location: Option<Location>,
-    pub attachments: Vec<RawAttachment>,
+    pub(crate) language: Option<Language>,
+    pub(crate) category: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) text: String,
+    pub(crate) location: Option<Location>,
+    pub(crate) attachments: Vec<RawAttachment>,
     /// Everything the citizen said about themselves, by field name, untrusted.
-    pub applicant: BTreeMap<String, Value>,
-    pub consent: Option<RawConsent>,
+    pub(crate) applicant: BTreeMap<String, Value>,
+    pub(crate) consent: Option<RawConsent>,
     /// Where to answer: a reply channel and a raw address.
-    pub reply_to: Option<(ReplyChannel, String)>,
-    pub agent_id: Option<String>,
+    pub(crate) reply_to: Option<(ReplyChannel, String)>,
+    pub(crate) agent_id: Option<String>,
     /// Names of fields the adapter already dropped (unknown top-level fields).
-    pub dropped: Vec<String>,
+    pub(crate) dropped: Vec<String>,
     /// Flags the adapter raised (e.g. an anonymous report of a danger).
-    pub flags: Vec<AppealFlag>,
+    pub(crate) flags: Vec<AppealFlag>,
 }
 
 impl Intake {
     /// An empty intake on a channel, to be filled by an adapter.
-    pub fn new(channel: Channel) -> Intake {
+    pub(crate) fn new(channel: Channel) -> Intake {
         Intake {
             channel,
             language: None,
@@ -108,23 +93,23 @@ impl Intake {
 
 /// What the pipeline needs besides the intake.
 #[derive(Debug, Clone)]
-pub struct Context {
-    pub policies: Policies,
-    pub catalogue: Catalogue,
-    pub keyer: SubjectKeyer,
+pub(crate) struct Context {
+    pub(crate) policies: Policies,
+    pub(crate) catalogue: Catalogue,
+    pub(crate) keyer: SubjectKeyer,
 }
 
 /// An accepted appeal and the messages that go with it.
 #[derive(Debug, Clone)]
-pub struct Accepted {
-    pub appeal: Appeal,
-    pub consent: ConsentEvent,
-    pub stats: AppealStats,
+pub(crate) struct Accepted {
+    pub(crate) appeal: Appeal,
+    pub(crate) consent: ConsentEvent,
+    pub(crate) stats: AppealStats,
 }
 
 /// Normalizes an intake, applies the channel's policy and records consent. Either the
 /// whole appeal is acceptable or every problem found is returned, each by field.
-pub fn accept(
+pub(crate) fn accept(
     ctx: &Context,
     intake: Intake,
     now: time::OffsetDateTime,
@@ -237,7 +222,7 @@ pub fn accept(
     let appeal = Appeal {
         schema_version: appeal::SCHEMA_VERSION,
         id: id.clone(),
-        tracking_number: appeal::new_tracking_number(),
+        tracking_number: crate::tracking::TrackingNumber::random().into_string(),
         received_at: appeal::rfc3339(now),
         channel: intake.channel,
         language,

@@ -5,56 +5,73 @@
 //! the city's personal-data regulation allows (regulation 5.1), records the citizen's
 //! consent and hands the appeal to the Redis streams the case system reads.
 //!
-//! The modules, in the order an appeal flows through them:
+//! Dependencies point inward only (`docs/architecture.md`; `tests/architecture.rs`
+//! fails on a cycle): **core** ← **pipeline** ← **channels** ← **app** ← `main.rs`.
 //!
-//! - [`http`] — the actix-web server: the intake API, the citizens' pages, the agent
-//!   consoles, the webhooks, health, readiness, metrics.
-//! - [`pipeline`] — the one entry point of every channel: accept, store, count.
-//! - [`intake`] — the channel-neutral [`intake::Intake`] a channel adapter produces, and
-//!   the one function that turns it into an accepted appeal.
+//! The core, in the order an appeal flows through it:
+//!
+//! - [`intake`] — the channel-neutral `Intake` a channel produces, and the one function
+//!   that turns it into an accepted appeal; [`field_error`] is how every stage says what
+//!   is wrong with a field.
 //! - [`normalize`] — Unicode clean-up, phones to E.164, emails, IIN check digit, language.
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
-//! - [`channels`] — one adapter per channel: its protocol in, an `Intake` out.
-//! - [`agents`] — call-center and front-office agents: accounts (Argon2id), sessions,
-//!   announced calls, the duplicates hint's index.
-//! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp: a state
-//!   machine persisted in its own embedded store, exactly-once intake of deliveries.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
 //! - [`consent`] — the consent record and the regulation's version hash.
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests.
-//! - [`appeal`] — the `appeals.v1` message itself (the contract), and its tracking number.
+//! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
+//!   short number a citizen is given.
 //! - [`attachments`] — citizens' photos: type by content, metadata stripped,
 //!   content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message, with no personal data.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
-//! - [`queue`] — the forwarder from the outbox to the Redis streams, exactly once.
-//! - [`notify`] — the way back: replies of the case system delivered to citizens.
+//! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
+//!   to them, exactly once.
 //! - [`status`] — an appeal's public status and legal deadline.
+//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing.
+//!
+//! Above the core:
+//!
+//! - [`pipeline`] — `Gateway`, the one writer to the outbox: appeals, subject requests,
+//!   additions and quarantined messages, counted in the metrics.
+//! - [`notify`] — the way back: the case system's replies delivered through the
+//!   [`notify::Route`] each channel provides.
+//! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp.
+//! - [`http`] — the HTTP kit every channel uses: problems, extractors, pages, CSRF,
+//!   rate limits.
+//! - [`channels`] — one folder per channel: settings, routes, inbound adapter, outbound
+//!   route.
+//! - [`app`] — assembles the service from the configuration (`app::build`), shared by
+//!   `serve`, `ingest-email` and the tests; health, readiness and metrics endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
-//! - [`config`], [`i18n`], [`metrics`], [`logging`] — the service's plumbing.
 
-pub mod agents;
-pub mod analytics;
-pub mod appeal;
-pub mod attachments;
-pub mod catalogue;
+pub(crate) mod analytics;
+pub mod app;
+pub(crate) mod appeal;
+pub(crate) mod attachments;
+pub(crate) mod catalogue;
 pub mod channels;
+pub(crate) mod clock;
 pub mod config;
-pub mod consent;
+pub(crate) mod consent;
+pub mod deadline;
 pub mod dialogue;
-pub mod http;
-pub mod i18n;
-pub mod intake;
+pub(crate) mod field_error;
+pub(crate) mod http;
+pub(crate) mod i18n;
+pub(crate) mod intake;
 pub mod logging;
-pub mod metrics;
-pub mod normalize;
+pub(crate) mod metrics;
+pub(crate) mod normalize;
 pub mod notify;
-pub mod outbox;
-pub mod pipeline;
-pub mod policy;
-pub mod queue;
+pub(crate) mod outbox;
+pub(crate) mod pipeline;
+pub(crate) mod policy;
+pub(crate) mod queue;
+pub(crate) mod reply;
 pub mod schemas;
-pub mod status;
-pub mod subject;
+pub(crate) mod status;
+pub(crate) mod stream;
+pub(crate) mod subject;
+pub(crate) mod tracking;

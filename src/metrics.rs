@@ -7,22 +7,25 @@ use prometheus::{
 
 /// The gateway's metrics, registered in their own registry.
 #[derive(Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Appeals accepted, by channel.
-    pub accepted: IntCounterVec,
+    pub(crate) accepted: IntCounterVec,
     /// Appeals refused, by channel and reason (the error code).
-    pub refused: IntCounterVec,
+    pub(crate) refused: IntCounterVec,
     /// Subject requests accepted, by kind.
-    pub subject_requests: IntCounterVec,
+    pub(crate) subject_requests: IntCounterVec,
+    /// Other records accepted (an email's addition to an appeal, a quarantined
+    /// message), by message type.
+    pub(crate) messages: IntCounterVec,
     /// Records waiting in the outbox.
-    pub outbox_depth: IntGauge,
+    pub(crate) outbox_depth: IntGauge,
     /// Seconds from acceptance to the record being on its Redis stream.
-    pub forward_latency: Histogram,
+    pub(crate) forward_latency: Histogram,
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let registry = Registry::new();
         let accepted = IntCounterVec::new(
             Opts::new(
@@ -48,6 +51,14 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric definition");
+        let messages = IntCounterVec::new(
+            Opts::new(
+                "gateway_messages_accepted_total",
+                "Records other than appeals and subject requests, by message type.",
+            ),
+            &["type"],
+        )
+        .expect("valid metric definition");
         let outbox_depth = IntGauge::new("gateway_outbox_depth", "Records waiting in the outbox.")
             .expect("valid metric definition");
         let forward_latency = Histogram::with_opts(
@@ -64,6 +75,7 @@ impl Metrics {
             Box::new(accepted.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(refused.clone()),
             Box::new(subject_requests.clone()),
+            Box::new(messages.clone()),
             Box::new(outbox_depth.clone()),
             Box::new(forward_latency.clone()),
         ] {
@@ -76,13 +88,14 @@ impl Metrics {
             accepted,
             refused,
             subject_requests,
+            messages,
             outbox_depth,
             forward_latency,
         }
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut buffer = Vec::new();
         if TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)

@@ -9,7 +9,7 @@ use crate::appeal::Language;
 /// Why a value could not be normalized. The code is what the problem document and the
 /// metrics show; the value itself is never kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Invalid {
+pub(crate) enum Invalid {
     #[error("invalid_phone")]
     Phone,
     #[error("invalid_email")]
@@ -25,7 +25,7 @@ pub enum Invalid {
 }
 
 impl Invalid {
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Invalid::Phone => "invalid_phone",
             Invalid::Email => "invalid_email",
@@ -56,7 +56,7 @@ fn is_invisible_format(c: char) -> bool {
 /// Free text (an appeal's body): NFC, invisible and control characters removed, line
 /// breaks kept (CR LF, CR, U+2028 and U+2029 become LF), tabs kept, trimmed. Otherwise
 /// kept exactly as the citizen wrote it.
-pub fn text(input: &str) -> String {
+pub(crate) fn text(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
@@ -88,7 +88,7 @@ fn nfc(text: String) -> String {
 
 /// A one-line value (a name, an address): like [`text`], but any run of white space,
 /// line breaks included, becomes one space.
-pub fn line(input: &str) -> String {
+pub(crate) fn line(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut pending_space = false;
     for c in input.chars() {
@@ -116,7 +116,7 @@ pub fn line(input: &str) -> String {
 /// code are settled here first (DOMAIN.md) and the crate then parses `+digits` with no
 /// default region and checks it against its metadata. A number in another country must
 /// be written with its `+`.
-pub fn phone(input: &str) -> Result<String, Invalid> {
+pub(crate) fn phone(input: &str) -> Result<String, Invalid> {
     let cleaned = line(input);
     if cleaned.len() > 32 {
         return Err(Invalid::Phone);
@@ -150,7 +150,7 @@ pub fn phone(input: &str) -> Result<String, Invalid> {
 
 /// Loads the phone-number metadata (hundreds of milliseconds in a debug build) before
 /// the first citizen waits for it.
-pub fn warm_up() {
+pub(crate) fn warm_up() {
     let _ = phone("+77011234567");
     let _ = email("warm@up.kz");
 }
@@ -158,7 +158,7 @@ pub fn warm_up() {
 /// An email address, checked by `validator` (HTML5 / RFC 5322 rules), with its domain
 /// lower-cased. The local part is kept as written: some servers treat its case as
 /// significant.
-pub fn email(input: &str) -> Result<String, Invalid> {
+pub(crate) fn email(input: &str) -> Result<String, Invalid> {
     let cleaned = line(input);
     if cleaned.len() > 254 || cleaned.contains(' ') {
         return Err(Invalid::Email);
@@ -174,7 +174,7 @@ pub fn email(input: &str) -> Result<String, Invalid> {
 /// digit, computed with the weights 1..11 and, when that gives 10, with 3..11,1,2.
 /// The date and century digits are not checked: since Decree No. 853 (2013) they are
 /// not bound to the person, and a checksum-valid IIN must never be refused for them.
-pub fn iin(input: &str) -> Result<String, Invalid> {
+pub(crate) fn iin(input: &str) -> Result<String, Invalid> {
     let digits: String = line(input).chars().filter(|c| *c != ' ').collect();
     if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Invalid::Iin);
@@ -193,7 +193,7 @@ pub fn iin(input: &str) -> Result<String, Invalid> {
 }
 
 /// A date of birth `YYYY-MM-DD` that exists, is not in the future and not before 1900.
-pub fn birth_date(input: &str, today: time::Date) -> Result<String, Invalid> {
+pub(crate) fn birth_date(input: &str, today: time::Date) -> Result<String, Invalid> {
     let cleaned = line(input);
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(&cleaned, &format).map_err(|_| Invalid::Date)?;
@@ -205,7 +205,7 @@ pub fn birth_date(input: &str, today: time::Date) -> Result<String, Invalid> {
 
 /// An identity document's number: letters and digits only (spaces and dashes dropped),
 /// upper-cased, at most 20.
-pub fn document_number(input: &str) -> Result<String, Invalid> {
+pub(crate) fn document_number(input: &str) -> Result<String, Invalid> {
     let kept: String = line(input)
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
@@ -218,7 +218,7 @@ pub fn document_number(input: &str) -> Result<String, Invalid> {
 }
 
 /// A Telegram chat id: an integer, negative for groups.
-pub fn chat_id(input: &str) -> Result<String, Invalid> {
+pub(crate) fn chat_id(input: &str) -> Result<String, Invalid> {
     let cleaned = line(input);
     let digits = cleaned.strip_prefix('-').unwrap_or(&cleaned);
     if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -287,7 +287,7 @@ const RUSSIAN_WORDS: &[&str] = &[
 /// those letters are at least 2% of its Cyrillic letters; below that, a few frequent
 /// words settle it (each Kazakh-only letter counting as one Kazakh word, a tie going to
 /// Russian); more Latin than Cyrillic letters is taken as English.
-pub fn language(text: &str) -> Option<Language> {
+pub(crate) fn language(text: &str) -> Option<Language> {
     let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
     for c in text.chars() {
         if KAZAKH_LETTERS.contains(c) {

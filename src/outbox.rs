@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::consent::{GENESIS_HASH, chain_hash};
 
 /// Most submissions written in one transaction.
-pub const MAX_BATCH: usize = 512;
+pub(crate) const MAX_BATCH: usize = 512;
 /// How often expired idempotency answers are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -41,11 +41,14 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// A storage failure. It names the operation, never a record's content.
 #[derive(Debug, thiserror::Error)]
-pub enum OutboxError {
+pub(crate) enum OutboxError {
     #[error("outbox storage: {0}")]
     Storage(String),
     #[error("outbox writer has stopped")]
     Stopped,
+    /// Another process holds the outbox file (redb locks it).
+    #[error("outbox is open in another process")]
+    Locked,
 }
 
 fn storage(what: &'static str) -> impl Fn(redb::Error) -> OutboxError {
@@ -60,57 +63,57 @@ macro_rules! db {
 
 /// The link of a consent-ledger entry to the one before it (see [`crate::consent`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChainLink {
+pub(crate) struct ChainLink {
     /// The chain: one per gateway instance (its outbox), a ULID.
-    pub chain: String,
-    pub prev_hash: String,
-    pub hash: String,
+    pub(crate) chain: String,
+    pub(crate) prev_hash: String,
+    pub(crate) hash: String,
 }
 
 /// One stream entry waiting to be forwarded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     /// Stream name without the deployment's prefix, e.g. `appeals.v1`.
-    pub stream: String,
+    pub(crate) stream: String,
     /// The message's ULID.
-    pub id: String,
+    pub(crate) id: String,
     /// The message type, e.g. `appeal`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// The message, UTF-8 JSON.
-    pub data: String,
+    pub(crate) data: String,
     /// Set by the outbox on ledger entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<ChainLink>,
+    pub(crate) link: Option<ChainLink>,
 }
 
 /// The messages of one accepted request (an appeal with its consent and statistics, or
 /// a subject request): one outbox record, forwarded to Redis all at once or not at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// The id of the request's main message; the forwarder's dedupe key is made of it.
-    pub id: String,
-    pub messages: Vec<Envelope>,
+    pub(crate) id: String,
+    pub(crate) messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
-    pub accepted_at_ms: u64,
+    pub(crate) accepted_at_ms: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub marks: Vec<Mark>,
+    pub(crate) marks: Vec<Mark>,
 }
 
 /// A flag `HSET <prefix><key> <field> 1` set atomically with a record's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mark {
+pub(crate) struct Mark {
     /// The hash's key without the deployment prefix.
-    pub key: String,
-    pub field: String,
+    pub(crate) key: String,
+    pub(crate) field: String,
 }
 
 impl Envelope {
     /// A message for `stream`, serialized now (in the request's task, not the writer's).
-    pub fn new<T: Serialize>(
-        stream: crate::queue::Stream,
+    pub(crate) fn new<T: Serialize>(
+        stream: crate::stream::Stream,
         id: &str,
         kind: &str,
         message: &T,
@@ -127,18 +130,18 @@ impl Envelope {
 
 /// The answer given to a request, kept for `Idempotency-Key` replays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
+pub(crate) struct StoredResponse {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 /// An `Idempotency-Key` a submission claims.
 #[derive(Debug, Clone)]
-pub struct IdempotencyClaim {
+pub(crate) struct IdempotencyClaim {
     /// The key, scoped to whoever sent it (e.g. `api:crm:<key>`).
-    pub key: String,
+    pub(crate) key: String,
     /// SHA-256 of the request body: the same key with another body is refused.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -150,17 +153,17 @@ struct IdempotencyEntry {
 
 /// Everything one accepted request writes, atomically.
 #[derive(Debug, Clone)]
-pub struct Submission {
-    pub bundle: Bundle,
-    pub idempotency: Option<IdempotencyClaim>,
+pub(crate) struct Submission {
+    pub(crate) bundle: Bundle,
+    pub(crate) idempotency: Option<IdempotencyClaim>,
     /// A new tracking number and the appeal id it stands for.
-    pub tracking: Option<(String, String)>,
-    pub response: StoredResponse,
+    pub(crate) tracking: Option<(String, String)>,
+    pub(crate) response: StoredResponse,
 }
 
 /// What became of a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Durable on disk.
     Stored,
     /// The idempotency key was seen with this body: here is the first answer.
@@ -185,17 +188,21 @@ struct Shared {
 
 /// The outbox handle: cheap to clone, shared by the HTTP handlers and the forwarder.
 #[derive(Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     shared: Arc<Shared>,
     jobs: mpsc::Sender<Job>,
 }
 
 impl Outbox {
     /// Opens (or creates) the outbox in `dir` and starts its writer thread.
-    pub fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
+    pub(crate) fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError::Storage(format!("create {}: {e}", dir.display())))?;
-        let db = db!("open", Database::create(dir.join("outbox.redb")))?;
+        let db = match Database::create(dir.join("outbox.redb")) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OutboxError::Locked),
+            Err(e) => return Err(storage("open")(e.into())),
+        };
         let txn = db!("begin", db.begin_write())?;
         let depth = {
             let outbox = db!("open table", txn.open_table(OUTBOX))?;
@@ -230,7 +237,7 @@ impl Outbox {
 
     /// Writes a submission durably (or finds its idempotent answer). Returns once the
     /// transaction holding it is synced to disk.
-    pub async fn submit(&self, submission: Submission) -> Result<Outcome, OutboxError> {
+    pub(crate) async fn submit(&self, submission: Submission) -> Result<Outcome, OutboxError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Job { submission, reply })
@@ -239,18 +246,18 @@ impl Outbox {
     }
 
     /// Records waiting to be forwarded.
-    pub fn depth(&self) -> u64 {
+    pub(crate) fn depth(&self) -> u64 {
         self.shared.depth.load(Ordering::Relaxed)
     }
 
     /// Waits until a submission has been stored (or returns at once if one was stored
     /// since the last wait).
-    pub async fn stored(&self) {
+    pub(crate) async fn stored(&self) {
         self.shared.notify.notified().await;
     }
 
     /// The oldest `limit` records, in the order they were accepted.
-    pub fn peek(&self, limit: usize) -> Result<Vec<(u64, Bundle)>, OutboxError> {
+    pub(crate) fn peek(&self, limit: usize) -> Result<Vec<(u64, Bundle)>, OutboxError> {
         let txn = db!("begin read", self.shared.db.begin_read())?;
         let table = db!("open table", txn.open_table(OUTBOX))?;
         let mut out = Vec::new();
@@ -270,7 +277,7 @@ impl Outbox {
     }
 
     /// Removes forwarded records. Not synced: see the module doc.
-    pub fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
+    pub(crate) fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
         let mut txn = db!("begin", self.shared.db.begin_write())?;
         txn.set_durability(Durability::None)
             .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
@@ -289,7 +296,10 @@ impl Outbox {
     }
 
     /// The appeal id a tracking number stands for, if this instance issued it.
-    pub fn appeal_for_tracking(&self, tracking: &str) -> Result<Option<String>, OutboxError> {
+    pub(crate) fn appeal_for_tracking(
+        &self,
+        tracking: &str,
+    ) -> Result<Option<String>, OutboxError> {
         let txn = db!("begin read", self.shared.db.begin_read())?;
         let table = db!("open table", txn.open_table(TRACKING))?;
         Ok(db!("read", table.get(tracking))?.map(|v| v.value().to_owned()))
@@ -381,7 +391,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
             }
             let mut bundle = submission.bundle.clone();
             for envelope in &mut bundle.messages {
-                if envelope.stream == crate::queue::Stream::Consent.name() {
+                if envelope.stream == crate::stream::Stream::Consent.name() {
                     let hash = chain_hash(&head, envelope.data.as_bytes());
                     envelope.link = Some(ChainLink {
                         chain: chain.clone(),

@@ -6,21 +6,25 @@
 
 use serde_json::json;
 
-use crate::appeal::{self, Channel};
-use crate::intake::{self, Accepted, Context, FieldError, Intake};
+use crate::appeal::Channel;
+use crate::clock::now_ms;
+use crate::field_error::FieldError;
+use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
 use crate::outbox::{
     Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
 };
-use crate::queue::{Stream, now_ms};
-use crate::subject::{self, SubjectIntake};
+use crate::status::StatusBoard;
+use crate::stream::Stream;
+use crate::subject::{self, SubjectIntake, SubjectKeyer};
+use crate::tracking::TrackingNumber;
 
 /// Attempts at drawing a free tracking number (a collision is one in a trillion).
 const TRACKING_ATTEMPTS: usize = 5;
 
 /// Why a submission was not stored.
 #[derive(Debug)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     /// The intake is not acceptable; every problem, by field.
     Invalid(Vec<FieldError>),
     /// The idempotency key was used before with another request.
@@ -31,33 +35,38 @@ pub enum SubmitError {
 
 /// What the citizen (or the integrator) is told.
 #[derive(Debug, Clone)]
-pub struct Receipt {
+pub(crate) struct Receipt {
     /// The id of the appeal or request.
-    pub id: String,
+    pub(crate) id: String,
     /// The tracking number, for appeals.
-    pub tracking_number: Option<String>,
+    pub(crate) tracking_number: Option<String>,
     /// True when this is the answer to an earlier request with the same key.
-    pub replayed: bool,
+    pub(crate) replayed: bool,
     /// The stored answer, as JSON, for replays.
-    pub response: StoredResponse,
+    pub(crate) response: StoredResponse,
 }
 
 /// The pipeline's shared parts.
-pub struct Gateway {
-    pub ctx: Context,
-    pub outbox: Outbox,
-    pub metrics: Metrics,
+pub(crate) struct Gateway {
+    pub(crate) ctx: Context,
+    pub(crate) outbox: Outbox,
+    pub(crate) metrics: Metrics,
     /// What the case system last said of each appeal, and the legal deadline.
-    pub status: crate::status::StatusBoard,
+    pub(crate) status: StatusBoard,
+    /// Where citizens read the regulation (`GATEWAY_PUBLIC_URL/regulation`): the link a
+    /// consent question and an acknowledgement give.
+    pub(crate) regulation_url: String,
 }
 
 impl Gateway {
-    /// The pipeline as the configuration and the shipped policy files describe it.
-    /// `Err` names what is wrong with the policy files.
-    pub fn new(
-        config: &crate::config::Config,
+    /// The pipeline with the shipped policy files and catalogue. `Err` names what is
+    /// wrong with the policy files.
+    pub(crate) fn new(
+        keyer: SubjectKeyer,
         outbox: Outbox,
         metrics: Metrics,
+        status: StatusBoard,
+        public_url: &str,
     ) -> Result<Gateway, String> {
         let policies = crate::policy::Policies::embedded()?;
         let catalogue = crate::catalogue::Catalogue::embedded()?;
@@ -65,20 +74,17 @@ impl Gateway {
             ctx: Context {
                 policies,
                 catalogue,
-                keyer: crate::subject::SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+                keyer,
             },
             outbox,
             metrics,
-            status: crate::status::StatusBoard::new(
-                redis::Client::open(config.redis_url.as_str()).ok(),
-                &config.stream_prefix,
-                config.calendar.clone(),
-            ),
+            status,
+            regulation_url: format!("{}/regulation", public_url.trim_end_matches('/')),
         })
     }
 
     /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
-    pub async fn submit_appeal(
+    pub(crate) async fn submit_appeal(
         &self,
         intake: Intake,
         claim: Option<IdempotencyClaim>,
@@ -94,7 +100,7 @@ impl Gateway {
                 .map_err(|_| SubmitError::Unavailable)?;
             match self.store(submission).await? {
                 Outcome::TrackingTaken => {
-                    accepted.appeal.tracking_number = appeal::new_tracking_number();
+                    accepted.appeal.tracking_number = TrackingNumber::random().into_string();
                 }
                 Outcome::Stored => {
                     self.metrics
@@ -124,7 +130,7 @@ impl Gateway {
     }
 
     /// Accepts a data subject's request; a withdrawal also enters the consent ledger.
-    pub async fn submit_subject_request(
+    pub(crate) async fn submit_subject_request(
         &self,
         intake: SubjectIntake,
         claim: Option<IdempotencyClaim>,
@@ -190,6 +196,49 @@ impl Gateway {
         }
     }
 
+    /// Stores one message that is neither an appeal nor a subject request — an email's
+    /// addition to an appeal, the record of a quarantined message — on `stream`, under
+    /// `claim` (a repeat finds the first answer). Counted by its type. `record_id` is the
+    /// outbox record's own id (the forwarder's dedupe key); `entry_id` the stream entry's
+    /// `id` field (an addition carries its appeal's).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn submit_message<T: serde::Serialize>(
+        &self,
+        stream: Stream,
+        message_type: &'static str,
+        record_id: &str,
+        entry_id: &str,
+        message: &T,
+        claim: IdempotencyClaim,
+        response: StoredResponse,
+    ) -> Result<Receipt, SubmitError> {
+        let envelope = Envelope::new(stream, entry_id, message_type, message)
+            .map_err(|_| SubmitError::Unavailable)?;
+        let submission = Submission {
+            bundle: Bundle {
+                id: record_id.to_owned(),
+                messages: vec![envelope],
+                accepted_at_ms: now_ms(),
+                marks: Vec::new(),
+            },
+            idempotency: Some(claim),
+            tracking: None,
+            response: response.clone(),
+        };
+        match self.store(submission).await? {
+            Outcome::Stored => {
+                self.metrics
+                    .messages
+                    .with_label_values(&[message_type])
+                    .inc();
+                Ok(receipt(response, false))
+            }
+            Outcome::Replayed(first) => Ok(receipt(first, true)),
+            Outcome::KeyReused => Err(SubmitError::KeyReused),
+            Outcome::TrackingTaken => Err(SubmitError::Unavailable),
+        }
+    }
+
     async fn store(&self, submission: Submission) -> Result<Outcome, SubmitError> {
         self.outbox.submit(submission).await.map_err(|e| {
             tracing::error!(error = %e, "outbox write failed");
@@ -198,7 +247,7 @@ impl Gateway {
     }
 
     /// Counts a refusal under a code (never a value).
-    pub fn refused(&self, channel: Channel, reason: &str) {
+    pub(crate) fn refused(&self, channel: Channel, reason: &str) {
         self.metrics
             .refused
             .with_label_values(&[channel.as_str(), reason])

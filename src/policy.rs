@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::appeal::{Applicant, Channel, ConsentMethod};
 use crate::catalogue::toml_from_str;
-use crate::intake::FieldError;
+use crate::field_error::FieldError;
 use crate::normalize::{self, Invalid};
 
 /// Longest one-line applicant field (a name, a place of birth, an employer).
@@ -71,29 +71,28 @@ struct ChannelFile {
 
 /// One channel's rules.
 #[derive(Debug, Clone)]
-pub struct ChannelPolicy {
-    pub channel: Channel,
+pub(crate) struct ChannelPolicy {
     /// Applicant fields this channel may keep (a subset of regulation 5.1).
-    pub fields: BTreeSet<String>,
+    pub(crate) fields: BTreeSet<String>,
     /// How consent may be captured on this channel.
-    pub consent_methods: Vec<ConsentMethod>,
+    pub(crate) consent_methods: Vec<ConsentMethod>,
     /// Attachment kinds this channel may keep (`photo`, or none).
-    pub attachment_kinds: BTreeSet<String>,
-    pub max_attachments: usize,
+    pub(crate) attachment_kinds: BTreeSet<String>,
+    pub(crate) max_attachments: usize,
 }
 
 /// The rules of every channel.
 #[derive(Debug, Clone)]
-pub struct Policies {
+pub(crate) struct Policies {
     by_channel: BTreeMap<Channel, ChannelPolicy>,
 }
 
 /// What the policy kept of an applicant and what it dropped.
 #[derive(Debug, Default)]
-pub struct Filtered {
-    pub applicant: Applicant,
-    pub dropped: Vec<String>,
-    pub errors: Vec<FieldError>,
+pub(crate) struct Filtered {
+    pub(crate) applicant: Applicant,
+    pub(crate) dropped: Vec<String>,
+    pub(crate) errors: Vec<FieldError>,
 }
 
 /// The policy files shipped with the binary: reviewed with the code, versioned with it.
@@ -117,7 +116,7 @@ const FILES: [(&str, &str); 9] = [
 
 impl Policies {
     /// The policies shipped in `channels/`.
-    pub fn embedded() -> Result<Policies, String> {
+    pub(crate) fn embedded() -> Result<Policies, String> {
         Policies::parse(include_str!("../channels/base.toml"), &FILES)
     }
 
@@ -158,14 +157,18 @@ impl Policies {
             if file.consent_methods.is_empty() {
                 return Err(format!("channels/{name}.toml: `consent_methods` is empty"));
             }
+            let Some(max_attachments) = file.attachments.max_count else {
+                return Err(format!(
+                    "channels/{name}.toml: `attachments.max_count` is missing"
+                ));
+            };
             by_channel.insert(
                 channel,
                 ChannelPolicy {
-                    channel,
                     fields: file.applicant.fields.into_iter().collect(),
                     consent_methods: file.consent_methods,
                     attachment_kinds: file.attachments.kinds.into_iter().collect(),
-                    max_attachments: file.attachments.max_count.unwrap_or(5),
+                    max_attachments,
                 },
             );
         }
@@ -178,7 +181,7 @@ impl Policies {
     }
 
     /// The rules of one channel.
-    pub fn channel(&self, channel: Channel) -> &ChannelPolicy {
+    pub(crate) fn channel(&self, channel: Channel) -> &ChannelPolicy {
         // Every channel is present: `parse` refuses a set without one.
         &self.by_channel[&channel]
     }
@@ -188,7 +191,7 @@ impl Policies {
 /// the data, so a name that is not a plain identifier (it could itself be a phone
 /// number) is recorded as `unnamed_field`. A plain name needs a letter, which also
 /// refuses the empty name.
-pub fn safe_field_name(name: &str) -> String {
+pub(crate) fn safe_field_name(name: &str) -> String {
     let plain = name.len() <= 64
         && name
             .bytes()
@@ -204,7 +207,11 @@ pub fn safe_field_name(name: &str) -> String {
 impl ChannelPolicy {
     /// Keeps the allowed applicant fields, normalized; drops the rest by name.
     /// Empty values count as absent. `today` bounds a date of birth.
-    pub fn filter_applicant(&self, raw: &BTreeMap<String, Value>, today: time::Date) -> Filtered {
+    pub(crate) fn filter_applicant(
+        &self,
+        raw: &BTreeMap<String, Value>,
+        today: time::Date,
+    ) -> Filtered {
         let mut out = Filtered::default();
         for (name, value) in raw {
             if !self.fields.contains(name.as_str()) {

@@ -20,33 +20,9 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
-
-/// The streams of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Appeals,
-    Consent,
-    Subject,
-    Analytics,
-    Replies,
-    Deadletter,
-}
-
-impl Stream {
-    /// The stream's name without the deployment prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stream::Appeals => "appeals.v1",
-            Stream::Consent => "consent.v1",
-            Stream::Subject => "subject.v1",
-            Stream::Analytics => "analytics.v1",
-            Stream::Replies => "replies.v1",
-            Stream::Deadletter => "deadletter.v1",
-        }
-    }
-}
 
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
@@ -77,14 +53,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Whether Redis answered the last time the forwarder asked; read by `/readyz`.
 #[derive(Debug, Default)]
-pub struct QueueStatus {
+pub(crate) struct QueueStatus {
     redis_up: AtomicBool,
     /// Whether the forwarder has learnt anything yet (so the first failure is told too).
     known: AtomicBool,
 }
 
 impl QueueStatus {
-    pub fn redis_up(&self) -> bool {
+    pub(crate) fn redis_up(&self) -> bool {
         self.redis_up.load(Ordering::Relaxed)
     }
 
@@ -103,13 +79,13 @@ impl QueueStatus {
 }
 
 /// Moves outbox records to Redis.
-pub struct Forwarder {
-    pub outbox: Outbox,
-    pub client: redis::Client,
-    pub prefix: String,
-    pub dedupe_ttl: Duration,
-    pub status: Arc<QueueStatus>,
-    pub metrics: Metrics,
+pub(crate) struct Forwarder {
+    pub(crate) outbox: Outbox,
+    pub(crate) client: redis::Client,
+    pub(crate) prefix: String,
+    pub(crate) dedupe_ttl: Duration,
+    pub(crate) status: Arc<QueueStatus>,
+    pub(crate) metrics: Metrics,
 }
 
 /// What may be logged of a Redis error: its kind and code, and the text of connection
@@ -124,7 +100,7 @@ fn describe(e: &redis::RedisError) -> String {
 
 impl Forwarder {
     /// Runs until `shutdown` turns true, then returns after the batch in hand.
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let script = redis::Script::new(FORWARD_SCRIPT);
         let mut conn: Option<MultiplexedConnection> = None;
         let mut backoff = Duration::from_millis(100);
@@ -278,14 +254,14 @@ async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, backoff: &mut 
 /// A Redis connection opened on first use and again after a failure, for the parts that
 /// must answer quickly with Redis or without it (webhooks, pages): each attempt is
 /// bounded by `wait`, and `None` means "go on without Redis".
-pub struct LazyConnection {
+pub(crate) struct LazyConnection {
     client: Option<redis::Client>,
     slot: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     wait: Duration,
 }
 
 impl LazyConnection {
-    pub fn new(client: Option<redis::Client>, wait: Duration) -> LazyConnection {
+    pub(crate) fn new(client: Option<redis::Client>, wait: Duration) -> LazyConnection {
         LazyConnection {
             client,
             slot: tokio::sync::Mutex::new(None),
@@ -294,7 +270,7 @@ impl LazyConnection {
     }
 
     /// The connection, opened now if there is none.
-    pub async fn get(&self) -> Option<MultiplexedConnection> {
+    pub(crate) async fn get(&self) -> Option<MultiplexedConnection> {
         let client = self.client.as_ref()?;
         let mut slot = self.slot.lock().await;
         if let Some(conn) = slot.as_ref() {
@@ -307,15 +283,7 @@ impl LazyConnection {
     }
 
     /// Forgets a connection that failed; the next `get` opens a new one.
-    pub async fn reset(&self) {
+    pub(crate) async fn reset(&self) {
         *self.slot.lock().await = None;
     }
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

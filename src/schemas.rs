@@ -13,7 +13,7 @@ use crate::consent::ConsentEvent;
 use crate::subject::SubjectRequest;
 
 /// `(file name, schema as pretty JSON)` for every message type.
-pub fn all() -> Vec<(&'static str, String)> {
+pub(crate) fn all() -> Vec<(&'static str, String)> {
     vec![
         (
             "appeal.schema.json",
@@ -32,21 +32,18 @@ pub fn all() -> Vec<(&'static str, String)> {
         ),
         (
             "reply.schema.json",
-            render::<crate::notify::reply::Reply>(
+            render::<crate::reply::Reply>(
                 "reply",
                 "A case-system reply on replies.v1, delivered to the citizen.",
             ),
         ),
         (
             "delivery.schema.json",
-            render::<crate::notify::reply::Delivery>(
-                "delivery",
-                "A delivery receipt on deliveries.v1.",
-            ),
+            render::<crate::reply::Delivery>("delivery", "A delivery receipt on deliveries.v1."),
         ),
         (
             "undeliverable.schema.json",
-            render::<crate::notify::reply::Undeliverable>(
+            render::<crate::reply::Undeliverable>(
                 "undeliverable",
                 "A reply that could not be delivered, on deadletter.v1 (no text, no address).",
             ),

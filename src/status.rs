@@ -1,36 +1,36 @@
 //! The public status of an appeal, for the citizen's status page and the bots' `/status`:
 //! what the case system last said (the notifier keeps it in Redis, see [`crate::notify`])
-//! and the deadline the law gives for the answer (see [`crate::notify::deadline`]).
+//! and the deadline the law gives for the answer (see [`crate::deadline`]).
 //! Nothing personal: a status, a date.
 
 use std::time::Duration;
 
 use redis::AsyncCommands;
 
-use crate::notify::deadline::Calendar;
-use crate::notify::reply::CaseStatus;
+use crate::deadline::Calendar;
+use crate::reply::CaseStatus;
 
 /// How long a page waits for Redis before showing what it knows without it.
 const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// The status hash of a tracking number (without the deployment prefix).
-pub fn key(tracking_number: &str) -> String {
+pub(crate) fn key(tracking_number: &str) -> String {
     format!("gateway:status:{tracking_number}")
 }
 
 /// What a citizen may see of an appeal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PublicStatus {
+pub(crate) struct PublicStatus {
     /// The case system's last status; `None` until it said anything.
-    pub status: Option<CaseStatus>,
+    pub(crate) status: Option<CaseStatus>,
     /// The date by which the answer is due (Almaty date).
-    pub deadline: Option<time::Date>,
+    pub(crate) deadline: Option<time::Date>,
     /// Whether anything is known of this number (here or in Redis).
-    pub known: bool,
+    pub(crate) known: bool,
 }
 
 /// Reads statuses from Redis; computes deadlines with the working calendar.
-pub struct StatusBoard {
+pub(crate) struct StatusBoard {
     prefix: String,
     calendar: Calendar,
     conn: crate::queue::LazyConnection,
@@ -45,7 +45,11 @@ fn received_on(appeal_id: &str) -> Option<time::Date> {
 }
 
 impl StatusBoard {
-    pub fn new(client: Option<redis::Client>, prefix: &str, calendar: Calendar) -> StatusBoard {
+    pub(crate) fn new(
+        client: Option<redis::Client>,
+        prefix: &str,
+        calendar: Calendar,
+    ) -> StatusBoard {
         StatusBoard {
             prefix: prefix.to_owned(),
             calendar,
@@ -54,7 +58,11 @@ impl StatusBoard {
     }
 
     /// The status of `tracking_number`; `appeal_id` when this instance knows it.
-    pub async fn lookup(&self, tracking_number: &str, appeal_id: Option<&str>) -> PublicStatus {
+    pub(crate) async fn lookup(
+        &self,
+        tracking_number: &str,
+        appeal_id: Option<&str>,
+    ) -> PublicStatus {
         let mut record = std::collections::HashMap::<String, String>::new();
         if let Some(mut conn) = self.conn.get().await {
             let key = format!("{}{}", self.prefix, key(tracking_number));

@@ -15,14 +15,14 @@ use sha2::Sha256;
 
 use crate::appeal::{Applicant, Channel};
 use crate::consent::ConsentEvent;
-use crate::intake::FieldError;
+use crate::field_error::FieldError;
 use crate::normalize;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// Computes subject keys under the deployment's secret.
 #[derive(Clone)]
-pub struct SubjectKeyer {
+pub(crate) struct SubjectKeyer {
     secret: Vec<u8>,
 }
 
@@ -33,14 +33,19 @@ impl std::fmt::Debug for SubjectKeyer {
 }
 
 impl SubjectKeyer {
-    pub fn new(secret: &[u8]) -> SubjectKeyer {
+    pub(crate) fn new(secret: &[u8]) -> SubjectKeyer {
         SubjectKeyer {
             secret: secret.to_vec(),
         }
     }
 
+    /// The deployment's secret, from which the pages' CSRF keys are derived.
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
     /// The key of one normalized identifier.
-    pub fn key(&self, kind: &str, normalized: &str) -> String {
+    pub(crate) fn key(&self, kind: &str, normalized: &str) -> String {
         // HMAC accepts a key of any length; this cannot fail.
         let mut mac = match HmacSha256::new_from_slice(&self.secret) {
             Ok(mac) => mac,
@@ -53,7 +58,7 @@ impl SubjectKeyer {
     }
 
     /// The keys of every identifier given, by kind.
-    pub fn keys(&self, ids: &Identifiers) -> BTreeMap<String, String> {
+    pub(crate) fn keys(&self, ids: &Identifiers) -> BTreeMap<String, String> {
         let mut keys = BTreeMap::new();
         let pairs = [
             ("phone", &ids.phone),
@@ -84,16 +89,16 @@ fn identifier_form(kind: &str, value: &str) -> String {
 
 /// Normalized identifiers of one subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Identifiers {
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub iin: Option<String>,
-    pub messenger_id: Option<String>,
+pub(crate) struct Identifiers {
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) iin: Option<String>,
+    pub(crate) messenger_id: Option<String>,
 }
 
 impl Identifiers {
     /// The identifiers an appeal's applicant gave (the first phone stands for them).
-    pub fn of_applicant(applicant: &Applicant) -> Identifiers {
+    pub(crate) fn of_applicant(applicant: &Applicant) -> Identifiers {
         Identifiers {
             phone: applicant.phones.first().cloned(),
             email: applicant.email.clone(),
@@ -102,7 +107,7 @@ impl Identifiers {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.phone.is_none()
             && self.email.is_none()
             && self.iin.is_none()
@@ -113,7 +118,7 @@ impl Identifiers {
 /// The five requests a subject can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SubjectRequestKind {
+pub(crate) enum SubjectRequestKind {
     WithdrawConsent,
     OptOutNotifications,
     UpdateData,
@@ -122,7 +127,7 @@ pub enum SubjectRequestKind {
 }
 
 impl SubjectRequestKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SubjectRequestKind::WithdrawConsent => "withdraw_consent",
             SubjectRequestKind::OptOutNotifications => "opt_out_notifications",
@@ -133,7 +138,7 @@ impl SubjectRequestKind {
     }
 
     /// Whether the operator must answer the person (and so needs a contact).
-    pub fn needs_contact(self) -> bool {
+    pub(crate) fn needs_contact(self) -> bool {
         matches!(
             self,
             SubjectRequestKind::UpdateData | SubjectRequestKind::Access
@@ -141,7 +146,7 @@ impl SubjectRequestKind {
     }
 
     /// Whether the person's own words are needed to carry the request out.
-    pub fn keeps_text(self) -> bool {
+    pub(crate) fn keeps_text(self) -> bool {
         matches!(
             self,
             SubjectRequestKind::UpdateData
@@ -154,52 +159,52 @@ impl SubjectRequestKind {
 /// How to answer the subject, for the kinds that need an answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Contact {
+pub(crate) struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
+    pub(crate) phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// A message on `subject.v1` (`type: subject_request`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SubjectRequest {
-    pub schema_version: u32,
+pub(crate) struct SubjectRequest {
+    pub(crate) schema_version: u32,
     /// ULID.
-    pub id: String,
-    pub kind: SubjectRequestKind,
-    pub channel: Channel,
+    pub(crate) id: String,
+    pub(crate) kind: SubjectRequestKind,
+    pub(crate) channel: Channel,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub received_at: String,
+    pub(crate) received_at: String,
     /// HMAC-SHA256 subject keys by identifier kind (`phone`, `email`, `iin`,
     /// `messenger_id`).
-    pub subject_keys: BTreeMap<String, String>,
+    pub(crate) subject_keys: BTreeMap<String, String>,
     /// Only for `access` and `update_data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Contact>,
+    pub(crate) contact: Option<Contact>,
     /// The subject's own words; only for `update_data`, `access` and `erasure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
 /// Identifiers as the subject typed them.
 #[derive(Debug, Clone, Default)]
-pub struct RawIdentifiers {
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub iin: Option<String>,
-    pub messenger_id: Option<String>,
+pub(crate) struct RawIdentifiers {
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) iin: Option<String>,
+    pub(crate) messenger_id: Option<String>,
 }
 
 /// A subject request as a channel received it.
 #[derive(Debug, Clone)]
-pub struct SubjectIntake {
-    pub kind: SubjectRequestKind,
-    pub channel: Channel,
-    pub identifiers: RawIdentifiers,
-    pub text: Option<String>,
+pub(crate) struct SubjectIntake {
+    pub(crate) kind: SubjectRequestKind,
+    pub(crate) channel: Channel,
+    pub(crate) identifiers: RawIdentifiers,
+    pub(crate) text: Option<String>,
 }
 
 /// Longest messenger id and request text.
@@ -209,7 +214,7 @@ const MAX_TEXT_CHARS: usize = 5_000;
 /// Normalizes the identifiers and builds the `subject_request` message, plus a
 /// `consent_withdrawn` ledger entry for a withdrawal. Raw identifiers stay only in
 /// `contact`, and only for the kinds that need an answer.
-pub fn request(
+pub(crate) fn request(
     keyer: &SubjectKeyer,
     intake: SubjectIntake,
     now: time::OffsetDateTime,

@@ -207,7 +207,17 @@ async fn the_front_office_takes_a_document_number_and_refuses_a_document_scan() 
     browser.text_of("#consent-script").await;
     let dir = tempfile::tempdir().expect("dir");
     let scan = dir.path().join("udostoverenie-scan.jpg");
-    std::fs::write(&scan, b"\xFF\xD8\xFF pretend this is an ID card").expect("scan");
+    // A JPEG the photo cleaner would accept and keep: only its name and field say it
+    // is a document.
+    let scan_bytes: Vec<u8> = [
+        &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..],
+        b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0",
+        &[0xFF, 0xDA, 0x00, 0x02],
+        b"ID-CARD-045123987",
+        &[0xFF, 0xD9],
+    ]
+    .concat();
+    std::fs::write(&scan, &scan_bytes).expect("scan");
     browser.click("#f-consent").await;
     browser.fill("phone", "87071234567").await;
     browser.fill("last_name", "Омарова").await;
@@ -225,11 +235,20 @@ async fn the_front_office_takes_a_document_number_and_refuses_a_document_scan() 
     browser
         .screenshot("agent-front-office-scan-refused-ru")
         .await;
+    let kept: Vec<String> = walk(data.path())
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p).is_ok_and(|bytes| {
+                bytes
+                    .windows(b"ID-CARD-045123987".len())
+                    .any(|w| w == b"ID-CARD-045123987")
+            })
+        })
+        .collect();
+    assert!(kept.is_empty(), "the scan's bytes are kept in {kept:?}");
     assert!(
-        !walk(data.path())
-            .iter()
-            .any(|p| p.contains("udostoverenie")),
-        "nothing of the scan is kept"
+        walk(&data.path().join("attachments")).is_empty(),
+        "no photo is stored for a refused scan"
     );
 
     browser.click("#submit").await;

@@ -1,9 +1,13 @@
-//! Channel adapters: each speaks one channel's protocol and produces a channel-neutral
-//! [`crate::intake::Intake`]. The pipeline stages know nothing of them.
+//! One folder per channel. Each holds its typed settings, its routes
+//! (`configure(&mut ServiceConfig)`), its inbound adapter (protocol in, an
+//! [`crate::intake::Intake`] out) and, where the channel carries answers back, its
+//! outbound [`crate::notify::Route`]. Channels use the core, the pipeline, the notifier's
+//! trait, the dialogue engine and the HTTP kit; nothing below them knows they exist.
 
 pub mod agent_console;
-pub mod api;
-pub mod email;
-pub mod telegram;
-pub mod web_form;
-pub mod whatsapp;
+pub(crate) mod api;
+pub(crate) mod email;
+pub(crate) mod sms;
+pub(crate) mod telegram;
+pub(crate) mod web_form;
+pub(crate) mod whatsapp;

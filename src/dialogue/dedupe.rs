@@ -18,7 +18,7 @@ use super::store::{Store, StoreError};
 const REDIS_WAIT: Duration = Duration::from_millis(300);
 
 /// The dedupe of inbound deliveries.
-pub struct Dedupe {
+pub(crate) struct Dedupe {
     store: Store,
     conn: crate::queue::LazyConnection,
     prefix: String,
@@ -26,7 +26,12 @@ pub struct Dedupe {
 }
 
 impl Dedupe {
-    pub fn new(store: Store, redis: Option<redis::Client>, prefix: &str, ttl: Duration) -> Dedupe {
+    pub(crate) fn new(
+        store: Store,
+        redis: Option<redis::Client>,
+        prefix: &str,
+        ttl: Duration,
+    ) -> Dedupe {
         Dedupe {
             store,
             conn: crate::queue::LazyConnection::new(redis, REDIS_WAIT),
@@ -40,7 +45,7 @@ impl Dedupe {
     }
 
     /// `true` if this delivery (`channel:id`) was not taken before; it is taken now.
-    pub async fn claim(&self, key: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn claim(&self, key: &str) -> Result<bool, StoreError> {
         let store = self.store.clone();
         let owned = key.to_owned();
         let now = super::unix_now();
@@ -58,7 +63,7 @@ impl Dedupe {
     }
 
     /// Forgets a claim whose processing failed.
-    pub async fn release(&self, key: &str) {
+    pub(crate) async fn release(&self, key: &str) {
         let store = self.store.clone();
         let owned = key.to_owned();
         let _ = tokio::task::spawn_blocking(move || store.release(&owned)).await;
@@ -72,7 +77,7 @@ impl Dedupe {
 
     /// Sets `<prefix><key>` in Redis for `ttl`, if Redis answers (a hint for other parts
     /// of the gateway, such as the notifier's WhatsApp window; losing it is harmless).
-    pub async fn mark(&self, key: &str, ttl: Duration) {
+    pub(crate) async fn mark(&self, key: &str, ttl: Duration) {
         let Some(mut conn) = self.connection().await else {
             return;
         };

@@ -16,8 +16,8 @@
 //! 24 hours is erased ([`ABANDONED_AFTER`]; regulation 6.9: keep nothing longer than
 //! the purpose needs), and "No" to consent keeps nothing at all.
 
-pub mod dedupe;
-pub mod photo;
+pub(crate) mod dedupe;
+pub(crate) mod photo;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -38,18 +38,20 @@ use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
 use store::{Store, StoreError};
 
 /// A draft untouched this long is erased.
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Where the regulation is, one tap away from the consent question.
-pub const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
-/// Most photos one appeal takes (as `channels/telegram.toml` and `whatsapp.toml`).
-pub const MAX_PHOTOS: usize = 5;
+pub(crate) const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Photos a conversation takes: the smaller of the two bots' `attachments.max_count`
+/// (`channels/telegram.toml`, `channels/whatsapp.toml`), so it reads the same on both.
+fn max_photos(gw: &Gateway) -> usize {
+    let limit = |channel| gw.ctx.policies.channel(channel).max_attachments;
+    limit(Channel::Telegram).min(limit(Channel::Whatsapp))
+}
 /// Stripes of the per-user lock: two messages of one user are handled one at a time.
 const LOCK_STRIPES: usize = 64;
 /// Tracking numbers remembered per user for `/status`.
 const REMEMBERED_APPEALS: usize = 10;
 
 /// Seconds since the epoch.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -58,7 +60,7 @@ pub fn unix_now() -> u64 {
 /// Where a conversation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Step {
+pub(crate) enum Step {
     #[default]
     Idle,
     Language,
@@ -74,51 +76,51 @@ pub enum Step {
 
 /// A photo as the transport described it (the bytes are not kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Photo {
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: String,
+pub(crate) struct Photo {
+    pub(crate) content_type: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 /// What the citizen has said so far; exists only after "I agree".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Draft {
+pub(crate) struct Draft {
     /// A ULID: the appeal's idempotency key, so a double "Send" makes one appeal.
-    pub id: String,
+    pub(crate) id: String,
     /// When "I agree" was pressed (RFC 3339).
-    pub consent_at: String,
-    pub category: Option<String>,
-    pub text: Option<String>,
-    pub location: Option<Location>,
-    pub photos: Vec<Photo>,
-    pub phone: Option<String>,
-    pub name: Option<String>,
+    pub(crate) consent_at: String,
+    pub(crate) category: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) location: Option<Location>,
+    pub(crate) photos: Vec<Photo>,
+    pub(crate) phone: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// One user's conversation, as stored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Conversation {
-    pub language: Option<Language>,
-    pub step: Step,
+    pub(crate) language: Option<Language>,
+    pub(crate) step: Step,
     /// The step to go back to after `/language`.
     #[serde(default)]
-    pub resume: Option<Step>,
-    pub draft: Option<Draft>,
+    pub(crate) resume: Option<Step>,
+    pub(crate) draft: Option<Draft>,
     /// Tracking numbers of the user's appeals, newest last (for `/status`).
-    pub appeals: Vec<String>,
+    pub(crate) appeals: Vec<String>,
     /// Seconds since the epoch of the last change.
-    pub updated_at: u64,
+    pub(crate) updated_at: u64,
 }
 
 impl Conversation {
     /// Whether an unfinished conversation (personal data in a draft) is held.
-    pub fn has_draft(&self) -> bool {
+    pub(crate) fn has_draft(&self) -> bool {
         self.draft.is_some() || self.step != Step::Idle
     }
 
     /// What remains of an abandoned conversation: the language and tracking numbers,
     /// or nothing.
-    pub fn abandoned(self) -> Option<Conversation> {
+    pub(crate) fn abandoned(self) -> Option<Conversation> {
         if self.appeals.is_empty() {
             return None;
         }
@@ -133,7 +135,7 @@ impl Conversation {
 
 /// What a photo came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PhotoResult {
+pub(crate) enum PhotoResult {
     Fetched(Photo),
     /// Over the provider's limit (in MB): the citizen is told, the text is kept.
     TooLarge {
@@ -144,7 +146,7 @@ pub enum PhotoResult {
 
 /// One thing the citizen did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Text(String),
     /// A button's id (Telegram callback data, WhatsApp button reply id).
     Button(String),
@@ -165,27 +167,27 @@ pub enum Event {
 
 /// An event from a transport.
 #[derive(Debug, Clone)]
-pub struct Inbound {
-    pub channel: Channel,
+pub(crate) struct Inbound {
+    pub(crate) channel: Channel,
     /// The chat id (Telegram) or WhatsApp id, as the provider gives it.
-    pub user: String,
+    pub(crate) user: String,
     /// The language the messenger reports for the user, if any.
-    pub language_hint: Option<Language>,
+    pub(crate) language_hint: Option<Language>,
     /// The sender's own number when the messenger gives it (WhatsApp).
-    pub sender_phone: Option<String>,
-    pub event: Event,
+    pub(crate) sender_phone: Option<String>,
+    pub(crate) event: Event,
 }
 
 /// A button of a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Button {
-    pub id: String,
-    pub title: String,
+pub(crate) struct Button {
+    pub(crate) id: String,
+    pub(crate) title: String,
 }
 
 /// A special request the transport renders its own way.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Ask {
+pub(crate) enum Ask {
     #[default]
     Nothing,
     /// Ask for a location (Telegram: a "share location" keyboard button, titled).
@@ -196,10 +198,10 @@ pub enum Ask {
 
 /// One message to the citizen.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Reply {
-    pub text: String,
-    pub buttons: Vec<Button>,
-    pub ask: Ask,
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) buttons: Vec<Button>,
+    pub(crate) ask: Ask,
 }
 
 impl Reply {
@@ -214,7 +216,7 @@ impl Reply {
 /// Why an event could not be handled; the transport answers so that the provider
 /// retries.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the outbox is unavailable")]
@@ -222,7 +224,7 @@ pub enum EngineError {
 }
 
 /// The dialogue engine.
-pub struct Engine {
+pub(crate) struct Engine {
     store: Store,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -243,7 +245,7 @@ fn button(id: &str, title: String) -> Button {
 }
 
 impl Engine {
-    pub fn new(store: Store) -> Engine {
+    pub(crate) fn new(store: Store) -> Engine {
         Engine {
             store,
             locks: (0..LOCK_STRIPES)
@@ -252,13 +254,18 @@ impl Engine {
         }
     }
 
-    pub fn store(&self) -> &Store {
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// Handles one event: the conversation's new state is synced (and an appeal made
     /// durable) before the replies are returned.
-    pub async fn handle(&self, gw: &Gateway, inbound: Inbound) -> Result<Vec<Reply>, EngineError> {
+    pub(crate) async fn handle(
+        &self,
+        gw: &Gateway,
+        inbound: Inbound,
+    ) -> Result<Vec<Reply>, EngineError> {
         let key = format!("{}:{}", inbound.channel.as_str(), inbound.user);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut hasher);
@@ -284,7 +291,7 @@ impl Engine {
     /// Takes one provider delivery exactly once: claims `delivery` (`channel:id`),
     /// handles the event, and releases the claim if handling failed so that the
     /// provider's retry is taken. `Ok(None)`: a duplicate, nothing done.
-    pub async fn take(
+    pub(crate) async fn take(
         &self,
         gw: &Gateway,
         dedupe: &dedupe::Dedupe,
@@ -308,7 +315,7 @@ impl Engine {
     }
 
     /// Erases abandoned drafts and old dedupe ids, every `every`, until the process ends.
-    pub async fn sweep_forever(store: Store, every: Duration, dedupe_ttl: Duration) {
+    pub(crate) async fn sweep_forever(store: Store, every: Duration, dedupe_ttl: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
@@ -436,7 +443,7 @@ async fn advance(
                 go(gw, c, Step::Location, replies);
             }
             Event::Photo { photo, caption } => {
-                add_photo(draft(c), photo, lang, replies);
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
                 match caption
                     .as_deref()
                     .filter(|t| !normalize::text(t).is_empty())
@@ -469,15 +476,15 @@ async fn advance(
                 go(gw, c, Step::Photos, replies);
             }
             Event::Photo { photo, .. } => {
-                add_photo(draft(c), photo, lang, replies);
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
                 replies.push(prompt(gw, Step::Location, lang, c));
             }
             _ => replies.push(prompt(gw, Step::Location, lang, c)),
         },
         Step::Photos => match &inbound.event {
             Event::Photo { photo, .. } => {
-                add_photo(draft(c), photo, lang, replies);
-                if draft(c).photos.len() >= MAX_PHOTOS {
+                add_photo(draft(c), photo, max_photos(gw), lang, replies);
+                if draft(c).photos.len() >= max_photos(gw) {
                     after_photos(gw, inbound, c, replies);
                 }
             }
@@ -566,9 +573,15 @@ fn after_photos(gw: &Gateway, inbound: &Inbound, c: &mut Conversation, replies: 
     }
 }
 
-fn add_photo(draft: &mut Draft, photo: &PhotoResult, lang: Language, replies: &mut Vec<Reply>) {
+fn add_photo(
+    draft: &mut Draft,
+    photo: &PhotoResult,
+    max: usize,
+    lang: Language,
+    replies: &mut Vec<Reply>,
+) {
     let text = match photo {
-        PhotoResult::Fetched(_) if draft.photos.len() >= MAX_PHOTOS => t(lang, "bot-photos-full"),
+        PhotoResult::Fetched(_) if draft.photos.len() >= max => t(lang, "bot-photos-full"),
         PhotoResult::Fetched(p) => {
             draft.photos.push(p.clone());
             ta(
@@ -645,7 +658,7 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ask: Ask::Nothing,
         },
         Step::Consent => Reply {
-            text: ta(lang, "bot-consent", &[("url", REGULATION_URL.to_owned())]),
+            text: ta(lang, "bot-consent", &[("url", gw.regulation_url.clone())]),
             buttons: consent_buttons(lang),
             ask: Ask::Nothing,
         },
@@ -661,7 +674,11 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ask: Ask::Location(t(lang, "bot-button-share-location")),
         },
         Step::Photos => Reply {
-            text: ta(lang, "bot-ask-photos", &[("max", MAX_PHOTOS.to_string())]),
+            text: ta(
+                lang,
+                "bot-ask-photos",
+                &[("max", max_photos(gw).to_string())],
+            ),
             buttons: photos_buttons(lang),
             ask: Ask::Nothing,
         },

@@ -8,7 +8,7 @@ use super::{Photo, PhotoResult};
 
 /// Downloads `url` (with a bearer token where the provider wants one), at most `limit`
 /// bytes.
-pub async fn fetch(
+pub(crate) async fn fetch(
     client: &reqwest::Client,
     url: &str,
     bearer: Option<&str>,

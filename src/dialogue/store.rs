@@ -64,7 +64,11 @@ impl Store {
     }
 
     /// Stores (synced) or, with `None`, erases the conversation of `user`.
-    pub fn save(&self, user: &str, conversation: Option<&Conversation>) -> Result<(), StoreError> {
+    pub(crate) fn save(
+        &self,
+        user: &str,
+        conversation: Option<&Conversation>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(err("begin"))?;
         {
             let mut table = txn.open_table(CONVERSATIONS).map_err(err("open table"))?;
@@ -84,7 +88,7 @@ impl Store {
 
     /// Records `key` as seen at `now`; `true` if it was not seen before. Atomic: the
     /// read and the write are one exclusive write transaction.
-    pub fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
+    pub(crate) fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
         let txn = self.db.begin_write().map_err(err("begin"))?;
         let fresh = {
             let mut table = txn.open_table(SEEN).map_err(err("open table"))?;
@@ -99,7 +103,7 @@ impl Store {
     }
 
     /// Forgets `key` (its processing failed, so the provider's retry must be taken).
-    pub fn release(&self, key: &str) -> Result<(), StoreError> {
+    pub(crate) fn release(&self, key: &str) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(err("begin"))?;
         {
             let mut table = txn.open_table(SEEN).map_err(err("open table"))?;
@@ -111,7 +115,11 @@ impl Store {
     /// Erases every conversation whose draft was last touched before `abandoned_before`
     /// (keeping the user's language and tracking numbers, which are no draft), and every
     /// seen id older than `seen_before`. Returns how many drafts were erased.
-    pub fn sweep(&self, abandoned_before: u64, seen_before: u64) -> Result<usize, StoreError> {
+    pub(crate) fn sweep(
+        &self,
+        abandoned_before: u64,
+        seen_before: u64,
+    ) -> Result<usize, StoreError> {
         let txn = self.db.begin_write().map_err(err("begin"))?;
         let mut erased = 0;
         {

@@ -19,6 +19,7 @@ fn gateway(dir: &std::path::Path) -> Gateway {
         outbox: Outbox::open(dir, Duration::from_secs(3600)).expect("outbox"),
         metrics: Metrics::new(),
         status: crate::status::StatusBoard::new(None, "", Default::default()),
+        regulation_url: "https://open-almaty.kz/regulation".to_owned(),
     }
 }
 

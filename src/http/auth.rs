@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The configured tokens, as digests, with the integrator's name.
-pub struct Tokens {
+pub(crate) struct Tokens {
     digests: Vec<(String, [u8; 32])>,
 }
 
 impl Tokens {
-    pub fn new(tokens: &BTreeMap<String, String>) -> Tokens {
+    pub(crate) fn new(tokens: &BTreeMap<String, String>) -> Tokens {
         Tokens {
             digests: tokens
                 .iter()
@@ -24,17 +24,8 @@ impl Tokens {
     }
 
     /// The name of the integrator whose token the request carries.
-    pub fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?;
-        let (scheme, token) = header.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let presented: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    pub(crate) fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
+        let presented: [u8; 32] = Sha256::digest(bearer_token(req)?.as_bytes()).into();
         // Every token is compared, so the time does not tell which one matched.
         let mut found = None;
         for (name, digest) in &self.digests {
@@ -44,4 +35,15 @@ impl Tokens {
         }
         found
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

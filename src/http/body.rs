@@ -9,7 +9,7 @@ use crate::appeal::Language;
 use crate::http::error::Problem;
 
 /// The body, at most `limit` bytes, or 413.
-pub async fn read_limited(
+pub(crate) async fn read_limited(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
@@ -47,7 +47,7 @@ pub async fn read_limited(
 
 /// A JSON body, or 400 `malformed_json` with the position only: serde's message may
 /// quote the input.
-pub fn parse_json(body: &[u8], language: Language) -> Result<serde_json::Value, Problem> {
+pub(crate) fn parse_json(body: &[u8], language: Language) -> Result<serde_json::Value, Problem> {
     serde_json::from_slice(body).map_err(|e| {
         Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
             .with_arg("line", e.line().to_string())

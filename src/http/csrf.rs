@@ -16,25 +16,25 @@ use rand::RngCore;
 use sha2::Sha256;
 
 /// The name of the session cookie.
-pub const COOKIE: &str = "oa_sid";
+pub(crate) const COOKIE: &str = "oa_sid";
 
 /// The key of the form tokens.
 #[derive(Clone)]
-pub struct CsrfKey([u8; 32]);
+pub(crate) struct CsrfKey([u8; 32]);
 
 impl CsrfKey {
     /// Derives the key from the subject-key secret.
-    pub fn derive(secret: &[u8]) -> CsrfKey {
+    pub(crate) fn derive(secret: &[u8]) -> CsrfKey {
         CsrfKey(hmac(secret, b"open-almaty web form csrf v1"))
     }
 
     /// The token of a session.
-    pub fn token(&self, sid: &str) -> String {
+    pub(crate) fn token(&self, sid: &str) -> String {
         hex::encode(hmac(&self.0, format!("csrf:{sid}").as_bytes()))
     }
 
     /// True when `token` belongs to `sid`.
-    pub fn verify(&self, sid: &str, token: &str) -> bool {
+    pub(crate) fn verify(&self, sid: &str, token: &str) -> bool {
         let Ok(presented) = hex::decode(token) else {
             return false;
         };
@@ -57,14 +57,14 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// The request's session id, if it carries a well-formed one.
-pub fn session_of(req: &HttpRequest) -> Option<String> {
+pub(crate) fn session_of(req: &HttpRequest) -> Option<String> {
     req.cookie(COOKIE)
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The request's session id, or a new one with the cookie that sets it.
-pub fn session(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+pub(crate) fn session(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
     if let Some(sid) = session_of(req) {
         return (sid, None);
     }

@@ -6,23 +6,24 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::appeal::Language;
+use crate::field_error::FieldError;
 use crate::i18n::MESSAGES;
-use crate::intake::FieldError;
+use crate::pipeline::SubmitError;
 
 /// An error answer.
 #[derive(Debug)]
-pub struct Problem {
-    pub status: StatusCode,
+pub(crate) struct Problem {
+    pub(crate) status: StatusCode,
     /// The problem's code (`validation` for field errors).
-    pub code: &'static str,
-    pub errors: Vec<FieldError>,
-    pub language: Language,
+    pub(crate) code: &'static str,
+    pub(crate) errors: Vec<FieldError>,
+    pub(crate) language: Language,
     /// Arguments of the detail message (e.g. the size limit).
-    pub args: Vec<(&'static str, String)>,
+    pub(crate) args: Vec<(&'static str, String)>,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, language: Language) -> Problem {
+    pub(crate) fn new(status: StatusCode, code: &'static str, language: Language) -> Problem {
         Problem {
             status,
             code,
@@ -34,7 +35,7 @@ impl Problem {
 
     /// A problem with the request as a whole, reported on the part of it at fault (a
     /// header, or `body`), so that `errors` always names where to look.
-    pub fn request(
+    pub(crate) fn request(
         status: StatusCode,
         code: &'static str,
         part: &str,
@@ -47,7 +48,7 @@ impl Problem {
     }
 
     /// 401: no valid token in `Authorization`.
-    pub fn unauthorized(language: Language) -> Problem {
+    pub(crate) fn unauthorized(language: Language) -> Problem {
         Problem::request(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -57,20 +58,20 @@ impl Problem {
     }
 
     /// 422 with field errors.
-    pub fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
+    pub(crate) fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
         Problem {
             errors,
             ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", language)
         }
     }
 
-    pub fn with_arg(mut self, name: &'static str, value: String) -> Problem {
+    pub(crate) fn with_arg(mut self, name: &'static str, value: String) -> Problem {
         self.args.push((name, value));
         self
     }
 
     /// The code a metric counts this refusal under.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         self.errors.first().map_or(self.code, |e| e.code)
     }
 }
@@ -117,5 +118,23 @@ impl ResponseError for Problem {
             .content_type("application/problem+json")
             .insert_header(("Content-Language", lang.as_str()))
             .body(body.to_string())
+    }
+}
+
+impl Problem {
+    /// What the pipeline's refusal means to a JSON client: 422 with the fields at
+    /// fault, 422 on `Idempotency-Key` for a key reused with another body, 503 when the
+    /// outbox could not store it (worth a retry).
+    pub(crate) fn from_submit(error: SubmitError, language: Language) -> Problem {
+        match error {
+            SubmitError::Invalid(errors) => Problem::invalid(errors, language),
+            SubmitError::KeyReused => Problem::invalid(
+                vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
+                language,
+            ),
+            SubmitError::Unavailable => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", language)
+            }
+        }
     }
 }

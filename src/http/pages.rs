@@ -47,7 +47,7 @@ static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| environment(&TEM
 /// A template environment of `templates` (name, source) with the `t(lang, id)` function
 /// that looks a message up in the Fluent bundles. Shared by the citizens' pages and the
 /// agent consoles.
-pub fn environment(templates: &[(&'static str, &'static str)]) -> Environment<'static> {
+pub(crate) fn environment(templates: &[(&'static str, &'static str)]) -> Environment<'static> {
     let mut env = Environment::new();
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
@@ -60,7 +60,7 @@ pub fn environment(templates: &[(&'static str, &'static str)]) -> Environment<'s
     env
 }
 
-pub fn language_links(link: impl Fn(&str) -> String) -> Value {
+pub(crate) fn language_links(link: impl Fn(&str) -> String) -> Value {
     let links: Vec<Value> = [Language::Kk, Language::Ru, Language::En]
         .iter()
         .map(|l| {
@@ -76,7 +76,7 @@ pub fn language_links(link: impl Fn(&str) -> String) -> Value {
 
 /// Renders `template` with `context` (an object; `lang` must be set). The context is
 /// also given as `p`, which the macros take as their first argument.
-pub fn render(template: &str, mut context: Value) -> Result<String, minijinja::Error> {
+pub(crate) fn render(template: &str, mut context: Value) -> Result<String, minijinja::Error> {
     let copy = context.clone();
     if let Value::Object(map) = &mut context {
         map.insert("p".into(), copy);
@@ -85,11 +85,11 @@ pub fn render(template: &str, mut context: Value) -> Result<String, minijinja::E
 }
 
 /// What the citizens' pages may load: their own photos, inline styles, nothing else.
-pub const CITIZEN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub(crate) const CITIZEN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A rendered page as a response: HTML, never cached (forms carry a CSRF token), not
 /// framable, no script, no foreign resource.
-pub fn page(
+pub(crate) fn page(
     status: StatusCode,
     language: Language,
     template: &str,
@@ -106,7 +106,7 @@ pub fn page(
 
 /// The response for a page rendered (or not) from any template environment, with the
 /// headers every page carries and `csp` as its Content-Security-Policy.
-pub fn respond(
+pub(crate) fn respond(
     status: StatusCode,
     language: Language,
     template: &str,

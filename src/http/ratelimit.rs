@@ -11,12 +11,12 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 /// Form submissions allowed per address and minute, with a burst of the same size.
-pub struct FormLimiter {
+pub(crate) struct FormLimiter {
     limiter: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
 }
 
 impl FormLimiter {
-    pub fn per_minute(n: u32) -> FormLimiter {
+    pub(crate) fn per_minute(n: u32) -> FormLimiter {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         FormLimiter {
             limiter: RateLimiter::keyed(Quota::per_minute(n)),
@@ -24,7 +24,7 @@ impl FormLimiter {
     }
 
     /// True when this address may submit now (and counts the submission).
-    pub fn allow(&self, address: Option<IpAddr>) -> bool {
+    pub(crate) fn allow(&self, address: Option<IpAddr>) -> bool {
         let key = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let allowed = self.limiter.check_key(&key).is_ok();
         if self.limiter.len() > 100_000 {

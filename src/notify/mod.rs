@@ -19,10 +19,10 @@
 //! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
 
-pub mod deadline;
-pub mod reply;
-pub mod routes;
-pub mod sms;
+pub(crate) mod route;
+
+/// The working calendar, where the tests and the status page look for it.
+pub use crate::deadline;
 
 use std::time::Duration;
 
@@ -32,13 +32,13 @@ use redis::aio::MultiplexedConnection;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
-use crate::queue::Stream;
+use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
+use crate::stream::Stream;
 use crate::subject::SubjectKeyer;
-use reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
-use routes::{RouteError, Routes};
+use route::{RouteError, Routes};
 
 /// The consumer group of every gateway instance.
-pub const GROUP: &str = "gateway";
+pub(crate) const GROUP: &str = "gateway";
 /// Replies read at once.
 const BATCH: usize = 16;
 /// How long `done` markers and leases are remembered after delivery.
@@ -46,29 +46,27 @@ const DONE_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// The notifier's settings.
 #[derive(Debug, Clone)]
-pub struct NotifierConfig {
+pub(crate) struct NotifierConfig {
     /// This instance's consumer name (stable across restarts, so it finds its own
     /// pending replies again).
-    pub consumer: String,
+    pub(crate) consumer: String,
     /// Idle time after which another instance takes over a pending reply.
-    pub claim_timeout: Duration,
+    pub(crate) claim_timeout: Duration,
     /// Tries per route before falling back.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// First retry delay; doubled each time, with up to 50 % jitter.
-    pub retry_base: Duration,
-    /// No SMS from the first hour to the second, Almaty time (UTC+5), unless urgent.
-    pub quiet_hours: Option<(u8, u8)>,
+    pub(crate) retry_base: Duration,
     /// Base of the status page links, e.g. `https://open-almaty.kz`.
-    pub public_url: String,
+    pub(crate) public_url: String,
 }
 
 /// Delivers replies.
-pub struct Notifier {
-    pub client: redis::Client,
-    pub prefix: String,
-    pub routes: Routes,
-    pub keyer: SubjectKeyer,
-    pub config: NotifierConfig,
+pub(crate) struct Notifier {
+    pub(crate) client: redis::Client,
+    pub(crate) prefix: String,
+    pub(crate) routes: Routes,
+    pub(crate) keyer: SubjectKeyer,
+    pub(crate) config: NotifierConfig,
 }
 
 type Fields = std::collections::HashMap<String, redis::Value>;
@@ -82,7 +80,7 @@ fn field(fields: &Fields, name: &str) -> Option<String> {
 }
 
 /// Whether `now` falls in the quiet hours `(from, to)`, Almaty time.
-pub fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
+pub(crate) fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bool {
     let Some((from, to)) = quiet else {
         return false;
     };
@@ -101,7 +99,7 @@ impl Notifier {
     }
 
     /// Runs until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
@@ -244,7 +242,7 @@ impl Notifier {
                 ("at", appeal::now_rfc3339()),
                 ("appeal_id", reply.id.clone()),
             ];
-            if status == reply::CaseStatus::Extended {
+            if status == crate::reply::CaseStatus::Extended {
                 fields.push(("extended", "1".to_owned()));
             }
             let _: () = conn.hset_multiple(&key, &fields).await?;
@@ -278,9 +276,12 @@ impl Notifier {
                 )
                 .await;
         }
-        let quiet = reply.reply_to.channel == ReplyChannel::Sms
-            && reply.urgent != Some(true)
-            && is_quiet(time::OffsetDateTime::now_utc(), self.config.quiet_hours);
+        let quiet_hours = self
+            .routes
+            .get(reply.reply_to.channel)
+            .and_then(|route| route.quiet_hours());
+        let quiet =
+            reply.urgent != Some(true) && is_quiet(time::OffsetDateTime::now_utc(), quiet_hours);
         if quiet {
             // Left pending: taken up again after the claim timeout.
             return Ok(());
@@ -361,28 +362,28 @@ impl Notifier {
             self.config.public_url.trim_end_matches('/'),
             reply.tracking_number
         );
-        let whatsapp_session_open = self.whatsapp_window_open(conn, reply).await;
-        let ctx = routes::Context {
+        let session_open = self.session_window_open(conn, reply).await;
+        let ctx = route::Context {
             reply_id,
             appeal_id: &reply.id,
             tracking_number: &reply.tracking_number,
             language: reply.language.unwrap_or(crate::appeal::Language::Kk),
             status: reply.status,
             status_link: &link,
-            whatsapp_session_open,
+            session_open,
         };
         let Some(text) = reply.text_for() else {
             return (
                 Err(RouteError::Permanent("malformed")),
-                routes::name(reply.reply_to.channel),
+                route::name(reply.reply_to.channel),
                 0,
             );
         };
         let mut attempts = 0;
         let mut last = Err(RouteError::Permanent("route_unavailable"));
-        let mut channel = routes::name(reply.reply_to.channel);
+        let mut channel = route::name(reply.reply_to.channel);
         for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
-            channel = routes::name(target.channel);
+            channel = route::name(target.channel);
             for attempt in 0..self.config.max_attempts {
                 attempts += 1;
                 last = self.routes.send(target, text, &ctx).await;
@@ -403,17 +404,14 @@ impl Notifier {
         (last, channel, attempts)
     }
 
-    /// Whether the citizen wrote to the WhatsApp line in the last 24 hours (the mark the
-    /// WhatsApp channel leaves, see [`whatsapp_window_key`]).
-    async fn whatsapp_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
-        let Some(key) = (reply.reply_to.channel == ReplyChannel::Whatsapp)
-            .then(|| subject_key(&self.keyer, &reply.reply_to))
-            .flatten()
-        else {
+    /// Whether the citizen wrote on the reply's channel recently (the mark a channel
+    /// leaves, see [`route::session_window_key`]).
+    async fn session_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
+        let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return false;
         };
-        let exists: redis::RedisResult<bool> =
-            conn.exists(self.key(&whatsapp_window_key(&key))).await;
+        let window = route::session_window_key(reply.reply_to.channel, &key);
+        let exists: redis::RedisResult<bool> = conn.exists(self.key(&window)).await;
         exists.unwrap_or(false)
     }
 
@@ -518,17 +516,11 @@ impl Notifier {
     }
 }
 
-/// The Redis key (without prefix) that marks an open WhatsApp customer-service window
-/// for a subject key; the WhatsApp channel sets it for 24 hours on every message.
-pub fn whatsapp_window_key(subject_key: &str) -> String {
-    format!("gateway:whatsapp-window:{subject_key}")
-}
-
 /// The stream of delivery receipts (an addition to the contract).
-pub const DELIVERIES: &str = "deliveries.v1";
+pub(crate) const DELIVERIES: &str = "deliveries.v1";
 
 /// The subject key of a reply address, as subject requests compute it.
-pub fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
+pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {
     let (kind, value) = match to.channel {
         ReplyChannel::Email => ("email", normalize::email(&to.address).ok()?),
         ReplyChannel::Sms | ReplyChannel::Whatsapp => {

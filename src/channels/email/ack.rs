@@ -7,25 +7,52 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+/// Why a mail was not sent. Never quotes an address or the server's text (it can echo
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SendError {
+    /// The recipient is not an address.
+    #[error("recipient is not an address")]
+    Recipient,
+    /// The message could not be built.
+    #[error("the message could not be built")]
+    Build,
+    /// The server refused for good (5xx, or a permanent failure).
+    #[error("smtp: permanent failure {0}")]
+    Permanent(String),
+    /// The server or the connection failed for now (4xx, timeout, refused connection).
+    #[error("smtp: temporary failure {0}")]
+    Temporary(String),
+}
+
+/// Why the sender could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SetupError {
+    #[error("GATEWAY_SMTP_URL: not a usable SMTP URL")]
+    SmtpUrl,
+    #[error("GATEWAY_MAIL_FROM: not an email address")]
+    From,
+}
+
 /// One acknowledgement to send.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The citizen's address.
-    pub to: String,
-    pub subject: String,
-    pub body: String,
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
     /// Our Message-ID, `<…@domain>`: derived from the record it answers, so a resent
     /// acknowledgement is recognisably the same mail.
-    pub message_id: String,
+    pub(crate) message_id: String,
     /// The citizen's Message-ID.
-    pub in_reply_to: Option<String>,
+    pub(crate) in_reply_to: Option<String>,
     /// The citizen's References, then their Message-ID.
-    pub references: Vec<String>,
+    pub(crate) references: Vec<String>,
 }
 
 /// Sends acknowledgements through the configured SMTP server.
 #[derive(Clone)]
-pub struct Acknowledger {
+pub(crate) struct Acknowledger {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     domain: String,
@@ -56,13 +83,11 @@ impl Header for AutoSubmitted {
 impl Acknowledger {
     /// From `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`. The error never quotes the URL
     /// (it may hold a password).
-    pub fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, String> {
+    pub(crate) fn new(smtp_url: &str, from: &str) -> Result<Acknowledger, SetupError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .map_err(|_| "GATEWAY_SMTP_URL: not a usable SMTP URL".to_owned())?
+            .map_err(|_| SetupError::SmtpUrl)?
             .build();
-        let from: Mailbox = from
-            .parse()
-            .map_err(|_| "GATEWAY_MAIL_FROM: not an email address".to_owned())?;
+        let from: Mailbox = from.parse().map_err(|_| SetupError::From)?;
         let domain = from.email.domain().to_owned();
         Ok(Acknowledger {
             transport,
@@ -72,16 +97,13 @@ impl Acknowledger {
     }
 
     /// A Message-ID of ours for `token` (a ULID).
-    pub fn message_id(&self, kind: &str, token: &str) -> String {
+    pub(crate) fn message_id(&self, kind: &str, token: &str) -> String {
         format!("<{kind}.{token}@{}>", self.domain)
     }
 
     /// Sends one reply. The error names the step, never an address.
-    pub async fn send(&self, reply: &Reply) -> Result<(), String> {
-        let to: Mailbox = reply
-            .to
-            .parse()
-            .map_err(|_| "recipient is not an address".to_owned())?;
+    pub(crate) async fn send(&self, reply: &Reply) -> Result<(), SendError> {
+        let to: Mailbox = reply.to.parse().map_err(|_| SendError::Recipient)?;
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -97,27 +119,28 @@ impl Acknowledger {
         }
         let message = builder
             .body(reply.body.clone())
-            .map_err(|e| format!("building the message: {e}"))?;
+            .map_err(|_| SendError::Build)?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| format!("smtp: {}", describe(&e)))
+            .map_err(|e| classify(&e))
     }
 }
 
-/// An SMTP error without the server's text (it can echo an address).
-fn describe(e: &lettre::transport::smtp::Error) -> String {
+/// An SMTP error without the server's text (it can echo an address): a 5xx answer or a
+/// permanent failure is final, anything else is worth a retry.
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     match e.status() {
-        Some(code) => format!("server answered {code}"),
-        None if e.is_transient() => "transient failure".to_owned(),
-        None if e.is_permanent() => "permanent failure".to_owned(),
-        None => "connection failed".to_owned(),
+        Some(code) if e.is_permanent() => SendError::Permanent(code.to_string()),
+        Some(code) => SendError::Temporary(code.to_string()),
+        None if e.is_permanent() => SendError::Permanent(String::new()),
+        None => SendError::Temporary(String::new()),
     }
 }
 
 /// `<id>` for an id given with or without its angle brackets.
-pub fn bracketed(id: &str) -> String {
+pub(crate) fn bracketed(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     format!("<{id}>")
 }

@@ -9,14 +9,14 @@
 
 /// Where to read: from `GATEWAY_IMAP_URL`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ImapTarget {
+pub(crate) struct ImapTarget {
     /// `imaps` (TLS from the start) or `imap` (STARTTLS, or plain on loopback only).
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
-    pub folder: String,
+    pub(crate) tls: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) folder: String,
 }
 
 impl std::fmt::Debug for ImapTarget {
@@ -28,7 +28,7 @@ impl std::fmt::Debug for ImapTarget {
 impl ImapTarget {
     /// Parses `imaps://user:pass@host:port/INBOX` or `imap://…`; the folder defaults
     /// to `INBOX`. The error never quotes the URL.
-    pub fn parse(spec: &str) -> Result<ImapTarget, &'static str> {
+    pub(crate) fn parse(spec: &str) -> Result<ImapTarget, &'static str> {
         let url = url::Url::parse(spec).map_err(|_| "not a URL")?;
         let tls = match url.scheme() {
             "imaps" => true,
@@ -97,15 +97,13 @@ type ImapResult<T> = Result<T, String>;
 
 /// Reads the mailbox until `shutdown` turns true: each message is made durable through
 /// `channel`, then moved to `processed`. Connection problems are retried with backoff.
-pub async fn run<S>(
+pub(crate) async fn run(
     target: ImapTarget,
     processed: String,
     channel: EmailChannel,
-    state: Arc<S>,
+    gateway: Arc<Gateway>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-) where
-    S: AsRef<Gateway> + Send + Sync + 'static,
-{
+) {
     let mut backoff = Duration::from_secs(1);
     while !*shutdown.borrow() {
         let round = async {
@@ -114,9 +112,9 @@ pub async fn run<S>(
                 .map_err(|e| format!("connect: {e}"))?;
             if target.tls {
                 let tls = tls_connect(&target.host, tcp).await?;
-                session(&target, &processed, &channel, state.as_ref().as_ref(), tls).await
+                session(&target, &processed, &channel, &gateway, tls).await
             } else if is_loopback(&target.host) {
-                session(&target, &processed, &channel, state.as_ref().as_ref(), tcp).await
+                session(&target, &processed, &channel, &gateway, tcp).await
             } else {
                 Err("imap:// is plain text: use imaps:// for a server beyond loopback".to_owned())
             }
@@ -241,11 +239,5 @@ where
             tokio::time::sleep(POLL_EVERY).await;
             session.noop().await.map_err(|e| format!("noop: {e}"))?;
         }
-    }
-}
-
-impl AsRef<Gateway> for crate::http::AppState {
-    fn as_ref(&self) -> &Gateway {
-        &self.gateway
     }
 }

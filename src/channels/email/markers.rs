@@ -57,13 +57,13 @@ const MARKERS: [(SubjectRequestKind, &[(&str, Language)]); 3] = [
 /// A marker found in a subject: the request it stands for and the language it was
 /// written in (the acknowledgement answers in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Marker {
-    pub kind: SubjectRequestKind,
-    pub language: Language,
+pub(crate) struct Marker {
+    pub(crate) kind: SubjectRequestKind,
+    pub(crate) language: Language,
 }
 
 /// The marker in `subject`, if any.
-pub fn find(subject: &str) -> Option<Marker> {
+pub(crate) fn find(subject: &str) -> Option<Marker> {
     let folded = fold(subject);
     MARKERS.iter().find_map(|(kind, wordings)| {
         wordings
@@ -84,7 +84,7 @@ fn contains_words(hay: &str, needle: &str) -> bool {
 /// The skeleton of a text: lower case; Kazakh letters and Latin look-alikes to the
 /// Russian letter typed in their place; `ё` as `е`; anything not a letter is a space;
 /// runs of spaces collapse.
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
     for c in text.chars().flat_map(char::to_lowercase) {

@@ -10,55 +10,55 @@ use serde::{Deserialize, Serialize};
 use crate::appeal::{Attachment, Channel};
 
 /// Version of these messages' schemas.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// A citizen's reply to the acknowledgement of an appeal (`type: appeal_addition` on
 /// `appeals.v1`). The stream entry's `id` is the appeal's id, so a consumer files it
 /// with the appeal; `addition_id` tells additions apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AppealAddition {
-    pub schema_version: u32,
+pub(crate) struct AppealAddition {
+    pub(crate) schema_version: u32,
     /// The appeal's id (ULID): the same as the entry's `id`.
-    pub id: String,
+    pub(crate) id: String,
     /// This addition's own id (ULID).
-    pub addition_id: String,
+    pub(crate) addition_id: String,
     /// The appeal's tracking number, as the citizen quoted it.
-    pub tracking_number: String,
+    pub(crate) tracking_number: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub received_at: String,
-    pub channel: Channel,
+    pub(crate) received_at: String,
+    pub(crate) channel: Channel,
     /// The citizen's new text (quoted earlier mail included, as sent).
-    pub text: String,
+    pub(crate) text: String,
     /// New photos, metadata stripped, by content hash.
-    pub attachments: Vec<Attachment>,
+    pub(crate) attachments: Vec<Attachment>,
     /// Subject keys of the sender, by identifier kind (`email`): the case system compares
     /// them with the appeal's consent `subject_keys` to see that the author wrote.
-    pub sender_keys: BTreeMap<String, String>,
+    pub(crate) sender_keys: BTreeMap<String, String>,
     /// Kinds of attachments that were not kept (e.g. `attachments.document`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dropped_fields: Vec<String>,
+    pub(crate) dropped_fields: Vec<String>,
 }
 
 /// A message the gateway could not read (`type: quarantined_message` on
 /// `deadletter.v1`). No personal data: the operator opens the file itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct QuarantinedMessage {
-    pub schema_version: u32,
+pub(crate) struct QuarantinedMessage {
+    pub(crate) schema_version: u32,
     /// ULID.
-    pub id: String,
-    pub channel: Channel,
+    pub(crate) id: String,
+    pub(crate) channel: Channel,
     /// `not_a_message`, `no_sender`, `too_large`, or `invalid:<code>` when the mail was
     /// read but is not an acceptable appeal (e.g. `invalid:required`, no text at all).
-    pub reason: String,
+    pub(crate) reason: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub quarantined_at: String,
+    pub(crate) quarantined_at: String,
     /// The file under `GATEWAY_DATA_DIR`, e.g. `quarantine/<sha256>.eml`.
-    pub file: String,
-    pub size: u64,
+    pub(crate) file: String,
+    pub(crate) size: u64,
     /// SHA-256 of the message as received, lower-case hex.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }

@@ -26,12 +26,12 @@
 //! first record's answer and adds nothing. Its acknowledgement is sent again with the same
 //! Message-ID, so a lost acknowledgement is made good and a repeated one is recognisable.
 
-pub mod ack;
-pub mod imap;
-pub mod ingest;
-pub mod markers;
-pub mod messages;
-pub mod parse;
+pub(crate) mod ack;
+pub(crate) mod imap;
+pub(crate) mod markers;
+pub(crate) mod messages;
+pub(crate) mod parse;
+pub(crate) mod route;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,26 +46,106 @@ use crate::attachments;
 use crate::i18n::MESSAGES;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::outbox::{Bundle, Envelope, IdempotencyClaim, Outcome, StoredResponse, Submission};
+use crate::outbox::{IdempotencyClaim, StoredResponse};
 use crate::pipeline::{Gateway, SubmitError};
-use crate::queue::{Stream, now_ms};
+use crate::stream::Stream;
 use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
 use self::messages::{AppealAddition, QuarantinedMessage};
 use self::parse::{Mail, Part};
 
-/// Where the acknowledgement links the regulation (7.1: sending is consenting).
-pub const REGULATION_URL: &str = "https://open-almaty.kz/regulation";
+/// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
+/// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Settings {
+    /// The mailbox to read (`GATEWAY_IMAP_URL`), `imaps://user:pass@host:993/INBOX`.
+    #[serde(default)]
+    pub(crate) imap_url: Option<String>,
+    /// Where read mail is moved (`GATEWAY_IMAP_PROCESSED_FOLDER`).
+    #[serde(default = "default_processed_folder")]
+    pub(crate) imap_processed_folder: String,
+    /// The SMTP server of acknowledgements and replies (`GATEWAY_SMTP_URL`).
+    #[serde(default)]
+    pub(crate) smtp_url: Option<String>,
+    /// The sender (`GATEWAY_MAIL_FROM`): an address, or a name and an address such as
+    /// `Open Almaty <open-almaty@almatydc.kz>` (a non-ASCII name is RFC 2047-encoded).
+    #[serde(default)]
+    pub(crate) mail_from: Option<String>,
+}
+
+fn default_processed_folder() -> String {
+    "Processed".to_owned()
+}
+
+/// The email channel's settings, checked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MailConfig {
+    pub(crate) imap: Option<imap::ImapTarget>,
+    pub(crate) imap_processed_folder: String,
+    pub(crate) acks: Option<Acknowledger>,
+}
+
+impl Settings {
+    /// URLs must parse (a problem never quotes them: they hold passwords);
+    /// acknowledgements need both the SMTP URL and the sender.
+    pub(crate) fn check(self, problems: &mut Vec<String>) -> MailConfig {
+        let set = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let (imap_url, smtp_url, mail_from) =
+            (set(self.imap_url), set(self.smtp_url), set(self.mail_from));
+        let imap = imap_url.and_then(|url| match imap::ImapTarget::parse(&url) {
+            Ok(target) => Some(target),
+            Err(_) => {
+                problems.push(
+                    "GATEWAY_IMAP_URL: not a URL such as imaps://user:pass@host:993/INBOX"
+                        .to_owned(),
+                );
+                None
+            }
+        });
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            problems
+                .push("GATEWAY_SMTP_URL: not a URL such as smtp://user:pass@host:587".to_owned());
+        }
+        let acks = match (&smtp_url, &mail_from) {
+            (Some(url), Some(from)) => match Acknowledger::new(url, from) {
+                Ok(acks) => Some(acks),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    None
+                }
+            },
+            (None, None) => None,
+            _ => {
+                problems.push(
+                    "GATEWAY_MAIL_FROM: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM go together"
+                        .to_owned(),
+                );
+                None
+            }
+        };
+        if self.imap_processed_folder.trim().is_empty() {
+            problems.push("GATEWAY_IMAP_PROCESSED_FOLDER: must not be empty".to_owned());
+        }
+        MailConfig {
+            imap,
+            imap_processed_folder: self.imap_processed_folder.trim().to_owned(),
+            acks,
+        }
+    }
+}
 
 /// The message could not be made durable; the sender (MTA, poller) must try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the message could not be stored durably")]
-pub struct Unavailable;
+pub(crate) struct Unavailable;
 
 /// What became of a message (durably, unless `Automatic`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disposition {
+pub(crate) enum Disposition {
     Appeal {
         tracking_number: String,
     },
@@ -81,7 +161,7 @@ pub enum Disposition {
 
 impl Disposition {
     /// A label for logs and metrics (never personal data).
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Disposition::Appeal { .. } => "appeal",
             Disposition::Addition { .. } => "addition",
@@ -94,16 +174,20 @@ impl Disposition {
 
 /// The email channel: where to keep files and how to answer.
 #[derive(Debug, Clone)]
-pub struct EmailChannel {
-    pub data_dir: PathBuf,
+pub(crate) struct EmailChannel {
+    pub(crate) data_dir: PathBuf,
     /// `None` when `GATEWAY_SMTP_URL` is not set: nothing is answered.
-    pub acks: Option<Acknowledger>,
+    pub(crate) acks: Option<Acknowledger>,
 }
 
 impl EmailChannel {
     /// Takes one raw RFC 5322 message to a durable record. `Err` only when nothing
     /// durable could be written: the caller keeps the message and tries again.
-    pub async fn receive(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
+    pub(crate) async fn receive(
+        &self,
+        gateway: &Gateway,
+        raw: &[u8],
+    ) -> Result<Disposition, Unavailable> {
         let mail = match parse::parse(raw) {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
@@ -127,7 +211,7 @@ impl EmailChannel {
         if let Some(marker) = markers::find(subject) {
             return self.subject_request(gateway, &mail, marker, claim).await;
         }
-        if let Some(tracking) = tracking_number_in(subject) {
+        if let Some(tracking) = TrackingNumber::find_in(subject).map(TrackingNumber::into_string) {
             let appeal_id = gateway.outbox.appeal_for_tracking(&tracking).map_err(|e| {
                 tracing::error!(error = %e, "outbox read failed");
                 Unavailable
@@ -201,7 +285,7 @@ impl EmailChannel {
                     MESSAGES.text(
                         language,
                         "mail-ack-consent",
-                        &[("regulation", REGULATION_URL.into())],
+                        &[("regulation", gateway.regulation_url.clone())],
                     ),
                 ];
                 if !not_kept.is_empty() {
@@ -309,33 +393,27 @@ impl EmailChannel {
             sender_keys: gateway.ctx.keyer.keys(&sender),
             dropped_fields: dropped,
         };
-        let envelope = Envelope::new(Stream::Appeals, appeal_id, "appeal_addition", &addition)
-            .map_err(|_| Unavailable)?;
         let response = StoredResponse {
             status: 202,
             body: json!({"id": addition_id, "tracking_number": tracking}).to_string(),
         };
-        let submission = Submission {
-            bundle: Bundle {
-                id: addition_id.clone(),
-                messages: vec![envelope],
-                accepted_at_ms: now_ms(),
-                marks: Vec::new(),
-            },
-            idempotency: Some(claim),
-            tracking: None,
-            response,
-        };
-        let outcome = gateway.outbox.submit(submission).await.map_err(|e| {
-            tracing::error!(error = %e, "outbox write failed");
-            Unavailable
-        })?;
-        let first_id = match &outcome {
-            Outcome::Replayed(first) => serde_json::from_str::<serde_json::Value>(&first.body)
-                .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                .unwrap_or(addition_id),
-            _ => addition_id,
+        // The stream entry's id is the appeal's, so the case system files it there.
+        let receipt = gateway
+            .submit_message(
+                Stream::Appeals,
+                "appeal_addition",
+                &addition_id,
+                appeal_id,
+                &addition,
+                claim,
+                response,
+            )
+            .await
+            .map_err(|_| Unavailable)?;
+        let first_id = if receipt.id.is_empty() {
+            addition_id
+        } else {
+            receipt.id
         };
         tracing::info!(appeal_id, addition_id = %first_id, "appeal addition accepted");
         let language = normalize::language(&mail.text).unwrap_or(Language::Ru);
@@ -409,35 +487,27 @@ impl EmailChannel {
             size: raw.len() as u64,
             sha256: sha256.clone(),
         };
-        let envelope = Envelope::new(
-            Stream::Deadletter,
-            &record.id,
-            "quarantined_message",
-            &record,
-        )
-        .map_err(|_| Unavailable)?;
         let key = format!("email-quarantine:{sha256}");
-        let submission = Submission {
-            bundle: Bundle {
-                id: record.id.clone(),
-                messages: vec![envelope],
-                accepted_at_ms: now_ms(),
-                marks: Vec::new(),
-            },
-            idempotency: Some(IdempotencyClaim {
-                fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
-                key,
-            }),
-            tracking: None,
-            response: StoredResponse {
-                status: 202,
-                body: json!({"id": record.id}).to_string(),
-            },
+        let claim = IdempotencyClaim {
+            fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
+            key,
         };
-        gateway.outbox.submit(submission).await.map_err(|e| {
-            tracing::error!(error = %e, "outbox write failed");
-            Unavailable
-        })?;
+        let response = StoredResponse {
+            status: 202,
+            body: json!({"id": record.id}).to_string(),
+        };
+        gateway
+            .submit_message(
+                Stream::Deadletter,
+                "quarantined_message",
+                &record.id,
+                &record.id,
+                &record,
+                claim,
+                response,
+            )
+            .await
+            .map_err(|_| Unavailable)?;
         tracing::warn!(reason, sha256 = %sha256, "mail quarantined");
         Ok(Disposition::Quarantined(reason.to_owned()))
     }
@@ -468,39 +538,24 @@ impl EmailChannel {
 
 /// The IMAP poller of `serve`, if `GATEWAY_IMAP_URL` is set; each way of the channel
 /// that lacks its settings says once that it is off.
-pub fn imap_poller<S>(
-    config: &crate::config::Config,
-    state: std::sync::Arc<S>,
+pub(crate) fn imap_poller(
+    mail: &MailConfig,
+    channel: EmailChannel,
+    gateway: std::sync::Arc<Gateway>,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) -> Option<impl std::future::Future<Output = ()> + use<S>>
-where
-    S: AsRef<Gateway> + Send + Sync + 'static,
-{
-    let acks = match (&config.mail.smtp_url, &config.mail.mail_from) {
-        (Some(url), Some(from)) => Acknowledger::new(url, from)
-            .map_err(|e| tracing::error!(error = %e, "acknowledgements by email are off"))
-            .ok(),
-        _ => {
-            tracing::info!("acknowledgements by email are off: GATEWAY_SMTP_URL is not set");
-            None
-        }
-    };
-    let Some(url) = &config.mail.imap_url else {
+) -> Option<impl std::future::Future<Output = ()> + use<>> {
+    if mail.acks.is_none() {
+        tracing::info!("acknowledgements by email are off: GATEWAY_SMTP_URL is not set");
+    }
+    let Some(target) = mail.imap.clone() else {
         tracing::info!("email intake over IMAP is off: GATEWAY_IMAP_URL is not set");
         return None;
     };
-    let target = imap::ImapTarget::parse(url)
-        .map_err(|e| tracing::error!(error = e, "GATEWAY_IMAP_URL unusable; IMAP intake is off"))
-        .ok()?;
-    let channel = EmailChannel {
-        data_dir: config.data_dir.clone(),
-        acks,
-    };
     Some(imap::run(
         target,
-        config.mail.imap_processed_folder.clone(),
+        mail.imap_processed_folder.clone(),
         channel,
-        state,
+        gateway,
         shutdown,
     ))
 }
@@ -564,7 +619,7 @@ fn applicant(mail: &Mail) -> std::collections::BTreeMap<String, serde_json::Valu
 }
 
 /// Drops `Re:`, `Fwd:`, `Ответ:` and the like from the start of a subject.
-pub fn strip_reply_prefixes(subject: &str) -> String {
+pub(crate) fn strip_reply_prefixes(subject: &str) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();
@@ -576,21 +631,6 @@ pub fn strip_reply_prefixes(subject: &str) -> String {
             None => return s.to_owned(),
         }
     }
-}
-
-/// The first tracking number (`OA-XXXX-XXXX`, Crockford base32) in a subject.
-pub fn tracking_number_in(subject: &str) -> Option<String> {
-    let upper = subject.to_ascii_uppercase();
-    let bytes = upper.as_bytes();
-    let crockford = |b: u8| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b));
-    (0..bytes.len().saturating_sub(11)).find_map(|i| {
-        let w = bytes.get(i..i + 12)?;
-        let ok = w.starts_with(b"OA-")
-            && w[3..7].iter().all(|b| crockford(*b))
-            && w[7] == b'-'
-            && w[8..12].iter().all(|b| crockford(*b));
-        ok.then(|| String::from_utf8_lossy(w).into_owned())
-    })
 }
 
 /// Writes a file and syncs it and its directory.
@@ -614,12 +654,6 @@ mod tests {
 
     #[test]
     fn tracking_numbers_and_prefixes() {
-        assert_eq!(
-            tracking_number_in("Re: [OA-7K3M-9QX2] Ваше обращение принято").as_deref(),
-            Some("OA-7K3M-9QX2")
-        );
-        assert_eq!(tracking_number_in("OA-7K3M-9QXI"), None);
-        assert_eq!(tracking_number_in("Яма"), None);
         assert_eq!(strip_reply_prefixes("RE: Fwd:  Яма"), "Яма");
         assert_eq!(strip_reply_prefixes("Ответ: Яма"), "Яма");
     }

@@ -7,11 +7,11 @@
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 
 /// Largest message the gateway reads (a mail with a few phone photos fits).
-pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Why a message cannot be read; each is kept whole in quarantine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unreadable {
+pub(crate) enum Unreadable {
     /// Empty, or no header block the parser recognises.
     NotAMessage,
     /// No `From` address to attribute it to or answer.
@@ -22,7 +22,7 @@ pub enum Unreadable {
 
 impl Unreadable {
     /// The reason's code on `deadletter.v1`.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Unreadable::NotAMessage => "not_a_message",
             Unreadable::NoSender => "no_sender",
@@ -33,31 +33,30 @@ impl Unreadable {
 
 /// A file attached to the message.
 #[derive(Debug, Clone)]
-pub struct Part {
+pub(crate) struct Part {
     /// The decoded file name (RFC 2231 / RFC 2047), if any.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `type/subtype`, lower-case.
-    pub content_type: String,
-    pub bytes: Vec<u8>,
+    pub(crate) content_type: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// What the gateway needs of a message.
 #[derive(Debug, Clone)]
-pub struct Mail {
-    pub message_id: Option<String>,
-    pub in_reply_to: Vec<String>,
-    pub references: Vec<String>,
+pub(crate) struct Mail {
+    pub(crate) message_id: Option<String>,
+    pub(crate) references: Vec<String>,
     /// The sender's address, as written.
-    pub from: String,
+    pub(crate) from: String,
     /// The sender's display name, decoded.
-    pub from_name: Option<String>,
+    pub(crate) from_name: Option<String>,
     /// The decoded subject.
-    pub subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// The text: text parts, or the HTML parts as text when there is no text part.
-    pub text: String,
-    pub attachments: Vec<Part>,
+    pub(crate) text: String,
+    pub(crate) attachments: Vec<Part>,
     /// Signs of a message written by a machine (see [`super::classify`]).
-    pub auto: Option<&'static str>,
+    pub(crate) auto: Option<&'static str>,
 }
 
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {
@@ -69,7 +68,7 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 }
 
 /// Parses one message.
-pub fn parse(raw: &[u8]) -> Result<Mail, Unreadable> {
+pub(crate) fn parse(raw: &[u8]) -> Result<Mail, Unreadable> {
     if raw.len() > MAX_MESSAGE_BYTES {
         return Err(Unreadable::TooLarge);
     }
@@ -124,7 +123,6 @@ pub fn parse(raw: &[u8]) -> Result<Mail, Unreadable> {
 
     Ok(Mail {
         message_id: message.message_id().map(str::to_owned),
-        in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         from: sender.0.to_owned(),
         from_name: sender.1.map(str::to_owned),

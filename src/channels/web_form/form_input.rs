@@ -16,11 +16,12 @@ use crate::appeal::{
     AppealFlag, Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel,
 };
 use crate::attachments::CleanPhoto;
-use crate::intake::{FieldError, Intake, RawAttachment, RawConsent};
+use crate::field_error::FieldError;
+use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
 /// The eight districts of Almaty, for budget proposals (code, kk, ru, en).
-pub const DISTRICTS: [(&str, &str, &str, &str); 8] = [
+pub(crate) const DISTRICTS: [(&str, &str, &str, &str); 8] = [
     ("alatau", "Алатау", "Алатауский", "Alatau"),
     ("almaly", "Алмалы", "Алмалинский", "Almaly"),
     ("auezov", "Әуезов", "Ауэзовский", "Auezov"),
@@ -32,7 +33,7 @@ pub const DISTRICTS: [(&str, &str, &str, &str); 8] = [
 ];
 
 /// The district's name in a language.
-pub fn district_name(code: &str, language: Language) -> Option<&'static str> {
+pub(crate) fn district_name(code: &str, language: Language) -> Option<&'static str> {
     DISTRICTS
         .iter()
         .find(|d| d.0 == code)
@@ -45,14 +46,14 @@ pub fn district_name(code: &str, language: Language) -> Option<&'static str> {
 
 /// A submitted form: its text fields by name and its photos, already cleaned.
 #[derive(Debug, Default, Clone)]
-pub struct FormInput {
-    pub fields: BTreeMap<String, String>,
-    pub photos: Vec<CleanPhoto>,
+pub(crate) struct FormInput {
+    pub(crate) fields: BTreeMap<String, String>,
+    pub(crate) photos: Vec<CleanPhoto>,
 }
 
 impl FormInput {
     /// A field's value, trimmed; `None` when absent or blank.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .get(name)
             .map(|v| v.trim())
@@ -60,7 +61,7 @@ impl FormInput {
     }
 
     /// True when a checkbox was ticked.
-    pub fn ticked(&self, name: &str) -> bool {
+    pub(crate) fn ticked(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
 }
@@ -137,7 +138,7 @@ fn language_of(text: &str, page: Language) -> Language {
 /// The open-almaty.kz appeal form as an intake, with the problems only this adapter can
 /// see (the anonymous rule, a malformed map point); the pipeline finds the rest. The
 /// intake comes back even with problems, so that all of them are shown at once.
-pub fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldError>) {
+pub(crate) fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldError>) {
     let mut errors = Vec::new();
     let mut intake = Intake::new(Channel::WebForm);
     intake.text = form.fields.get("text").cloned().unwrap_or_default();
@@ -171,7 +172,7 @@ pub fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldErro
 /// proposal, one site. The district and the cost estimate have no place of their own
 /// on `appeals.v1`, so they are written into the text, in the page's language, after
 /// the citizen's description; the site goes into `location`.
-pub fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldError>) {
+pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldError>) {
     let mut errors = Vec::new();
     let mut intake = Intake::new(Channel::BudgetPortal);
     let description = form.get("description").unwrap_or_default().to_owned();
@@ -240,7 +241,7 @@ pub fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<FieldEr
 }
 
 /// The form field a pipeline error belongs next to (`applicant.phones[0]` → `phone`).
-pub fn form_field(path: &str) -> &str {
+pub(crate) fn form_field(path: &str) -> &str {
     let head = path.split(['[', '.']).next().unwrap_or(path);
     match head {
         "applicant" => match path.strip_prefix("applicant.") {

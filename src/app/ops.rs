@@ -7,17 +7,35 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use std::sync::Arc;
+
 use crate::http::error::Problem;
-use crate::http::{AppState, language_of};
+use crate::http::language_of;
+use crate::pipeline::Gateway;
+use crate::queue::QueueStatus;
+
+/// What the operations endpoints read.
+pub(crate) struct Ops {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) queue: Arc<QueueStatus>,
+}
+
+/// Registers `/healthz`, `/readyz` and `/metrics`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
+    cfg.app_data(ops)
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
 
 /// 200 while the process serves.
-pub async fn healthz() -> HttpResponse {
+async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// 200 when Redis answers and the outbox drains; 503 with the outbox depth otherwise.
 /// Intake goes on either way.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+async fn readyz(state: web::Data<Ops>) -> HttpResponse {
     let depth = state.gateway.outbox.depth();
     let up = state.queue.redis_up();
     let body = json!({
@@ -33,7 +51,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(state: web::Data<Ops>) -> HttpResponse {
     state
         .gateway
         .metrics
@@ -45,7 +63,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Any other path.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
+pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
     Err(Problem::new(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -55,7 +73,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
 
 /// One line per request: method, route pattern (not the path: it may hold a tracking
 /// number or a token), status and time. No query string, no header, no body.
-pub async fn access_log(
+pub(crate) async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

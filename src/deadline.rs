@@ -30,7 +30,7 @@ const FIXED: [(Month, u8); 14] = [
 ];
 
 /// Working days the law gives for an answer.
-pub const ANSWER_WORKING_DAYS: u32 = 15;
+pub(crate) const ANSWER_WORKING_DAYS: u32 = 15;
 
 /// The working calendar.
 #[derive(Debug, Clone, Default)]
@@ -39,15 +39,8 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// A calendar with extra non-working days.
-    pub fn new(extra: impl IntoIterator<Item = Date>) -> Calendar {
-        Calendar {
-            extra: extra.into_iter().collect(),
-        }
-    }
-
     /// Parses `YYYY-MM-DD,YYYY-MM-DD`; `Err` names the first bad entry's position.
-    pub fn parse(list: &str) -> Result<Calendar, String> {
+    pub(crate) fn parse(list: &str) -> Result<Calendar, String> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let mut extra = BTreeSet::new();
         for (i, item) in list
@@ -74,7 +67,7 @@ impl Calendar {
     }
 
     /// Whether `date` is a working day.
-    pub fn is_working_day(&self, date: Date) -> bool {
+    pub(crate) fn is_working_day(&self, date: Date) -> bool {
         if Self::weekend(date) || Self::fixed_holiday(date) || self.extra.contains(&date) {
             return false;
         }
@@ -94,7 +87,7 @@ impl Calendar {
     }
 
     /// The first working day on or after `date`.
-    pub fn next_working_day(&self, mut date: Date) -> Date {
+    pub(crate) fn next_working_day(&self, mut date: Date) -> Date {
         while !self.is_working_day(date) {
             date += Duration::days(1);
         }

@@ -28,33 +28,52 @@ use teloxide::types::{
 };
 use tokio::sync::mpsc;
 
+pub(crate) mod route;
+
 use crate::appeal::{Channel, Language};
-use crate::config::RawConfig;
 use crate::dialogue::dedupe::Dedupe;
 use crate::dialogue::{Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, photo};
-use crate::http::AppState;
+use crate::pipeline::Gateway;
+
+/// The Telegram channel's settings; the channel is off without a bot token.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub(crate) struct Settings {
+    /// The bot's token from @BotFather (`GATEWAY_TELEGRAM_BOT_TOKEN`).
+    #[serde(default)]
+    pub(crate) telegram_bot_token: Option<String>,
+    /// The secret given to `setWebhook` (`GATEWAY_TELEGRAM_WEBHOOK_SECRET`), required in
+    /// webhook mode.
+    #[serde(default)]
+    pub(crate) telegram_webhook_secret: Option<String>,
+    /// The Bot API's base URL (`GATEWAY_TELEGRAM_API_URL`), default the public one.
+    #[serde(default)]
+    pub(crate) telegram_api_url: Option<String>,
+    /// `webhook` (default) or `polling` (`GATEWAY_TELEGRAM_MODE`).
+    #[serde(default)]
+    pub(crate) telegram_mode: Option<String>,
+}
 
 /// The public Bot API.
-pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.telegram.org";
 /// Largest file the Bot API lets a bot download (`getFile`).
-pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 /// Long-polling wait, in seconds (below teloxide's client timeout).
 const POLL_TIMEOUT_SECS: u32 = 10;
 
 /// How updates arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Webhook,
     Polling,
 }
 
 /// The Telegram bot's settings. Secrets never show in `Debug`.
 #[derive(Clone)]
-pub struct TelegramConfig {
-    pub token: String,
-    pub webhook_secret: Option<String>,
-    pub api_url: reqwest::Url,
-    pub mode: Mode,
+pub(crate) struct TelegramConfig {
+    pub(crate) token: String,
+    pub(crate) webhook_secret: Option<String>,
+    pub(crate) api_url: reqwest::Url,
+    pub(crate) mode: Mode,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -69,7 +88,7 @@ impl std::fmt::Debug for TelegramConfig {
 impl TelegramConfig {
     /// On with a token; off with no Telegram setting at all; a webhook without its
     /// secret, or settings without a token, stop the start.
-    pub fn check(raw: &RawConfig, problems: &mut Vec<String>) -> Option<TelegramConfig> {
+    pub(crate) fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<TelegramConfig> {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty())
         }
@@ -135,18 +154,24 @@ enum Outgoing {
 }
 
 /// The Telegram transport.
-pub struct Telegram {
+pub(crate) struct Telegram {
     config: TelegramConfig,
     bot: Bot,
     client: reqwest::Client,
     engine: Arc<Engine>,
     dedupe: Arc<Dedupe>,
+    gateway: Arc<Gateway>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
 
 impl Telegram {
-    pub fn new(config: TelegramConfig, engine: Arc<Engine>, dedupe: Arc<Dedupe>) -> Telegram {
+    pub(crate) fn new(
+        config: TelegramConfig,
+        engine: Arc<Engine>,
+        dedupe: Arc<Dedupe>,
+        gateway: Arc<Gateway>,
+    ) -> Telegram {
         let bot = Bot::new(config.token.clone()).set_api_url(config.api_url.clone());
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -159,18 +184,15 @@ impl Telegram {
             client,
             engine,
             dedupe,
+            gateway,
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.config.mode
-    }
-
     /// Starts the sender task and, in polling mode, the poller (once; inside the
     /// runtime).
-    pub fn start(self: &Arc<Self>, state: web::Data<AppState>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
         let Some(mut queued) = queued else {
             return;
@@ -197,13 +219,13 @@ impl Telegram {
             Mode::Polling => {
                 tracing::info!("telegram channel on (long polling)");
                 let this = Arc::clone(self);
-                tokio::spawn(async move { this.poll(state).await });
+                tokio::spawn(async move { this.poll().await });
             }
         }
     }
 
     /// Long polling: `getUpdates` with the offset of the last update taken.
-    async fn poll(&self, state: web::Data<AppState>) {
+    async fn poll(&self) {
         // getUpdates is refused while a webhook is set.
         if let Err(e) = self.bot.delete_webhook().await {
             tracing::warn!(error = describe(&e), "deleteWebhook failed");
@@ -223,7 +245,7 @@ impl Telegram {
                             .unwrap_or(i32::MAX)
                             .saturating_add(1);
                         // A failed update is fetched again (the offset stays) after a pause.
-                        if self.take(&state, update).await.is_err() {
+                        if self.take(update).await.is_err() {
                             tokio::time::sleep(Duration::from_secs(1)).await;
                             break;
                         }
@@ -239,14 +261,14 @@ impl Telegram {
     }
 
     /// Takes one update exactly once and queues its replies.
-    async fn take(&self, state: &AppState, update: Update) -> Result<(), EngineError> {
+    async fn take(&self, update: Update) -> Result<(), EngineError> {
         let delivery = format!("telegram:{}", update.id.0);
         let Some((chat, inbound, callback)) = self.inbound_of(update).await else {
             return Ok(());
         };
         let replies = self
             .engine
-            .take(&state.gateway, &self.dedupe, &delivery, inbound)
+            .take(&self.gateway, &self.dedupe, &delivery, inbound)
             .await?;
         if let Some(id) = callback {
             let _ = self.outgoing.send(Outgoing::AnswerCallback(id));
@@ -421,15 +443,20 @@ fn language_of(code: &str) -> Option<Language> {
     Language::parse(code.split(['-', '_']).next().unwrap_or(code))
 }
 
+/// Registers `POST /telegram/webhook` when the bot is on.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, telegram: Option<web::Data<Telegram>>) {
+    if let Some(telegram) = telegram {
+        cfg.app_data(telegram)
+            .route("/telegram/webhook", web::post().to(webhook));
+    }
+}
+
 /// `POST /telegram/webhook`.
-pub async fn webhook(
-    state: web::Data<AppState>,
+async fn webhook(
+    telegram: web::Data<Telegram>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let Some(telegram) = state.telegram.clone() else {
-        return HttpResponse::NotFound().finish();
-    };
     let Some(secret) = telegram.config.webhook_secret.as_deref() else {
         return HttpResponse::NotFound().finish();
     };
@@ -443,7 +470,7 @@ pub async fn webhook(
     if !bool::from(presented.ct_eq(&expected)) {
         // Logged without the payload: it is unauthenticated and may hold anything.
         tracing::warn!("telegram webhook refused: wrong or missing secret token");
-        state.gateway.refused(Channel::Telegram, "bad_secret");
+        telegram.gateway.refused(Channel::Telegram, "bad_secret");
         return HttpResponse::Unauthorized().finish();
     }
     let update: Update = match serde_json::from_slice(&body) {
@@ -453,7 +480,7 @@ pub async fn webhook(
             return HttpResponse::BadRequest().finish();
         }
     };
-    match telegram.take(&state, update).await {
+    match telegram.take(update).await {
         Ok(()) => HttpResponse::Ok().finish(),
         Err(e) => {
             tracing::error!(error = %e, "telegram update not handled; the provider will retry");

@@ -7,7 +7,8 @@
 use serde_json::{Map, Value};
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
-use crate::intake::{FieldError, Intake, RawAttachment, RawConsent};
+use crate::field_error::FieldError;
+use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::subject::{SubjectIntake, SubjectRequestKind};
 
 /// Keys the gateway sets itself; an integrator sending them is ignored, not recorded.
@@ -21,7 +22,7 @@ const GATEWAY_SET: [&str; 5] = [
 
 /// An appeal's JSON as an intake. `integrator` is the token's name: it stands as the
 /// consent's `captured_by` when the body does not name one.
-pub fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
+pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
     let Value::Object(mut body) = body else {
         return Err(vec![FieldError::new("", "invalid_value")]);
     };
@@ -234,7 +235,7 @@ fn consent_of(
 
 /// A subject request's JSON:
 /// `{"kind", "channel", "subject": {phone?, email?, iin?, messenger_id?}, "text"?}`.
-pub fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldError>> {
+pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldError>> {
     let Value::Object(mut body) = body else {
         return Err(vec![FieldError::new("", "invalid_value")]);
     };

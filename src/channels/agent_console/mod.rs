@@ -14,70 +14,130 @@
 //! Agent actions go to the `audit` log target with the agent's id and never a citizen's
 //! data.
 
+pub mod accounts;
+pub(crate) mod adapter;
+pub(crate) mod calls;
+pub(crate) mod sessions;
+
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use minijinja::Environment;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::agents::{self, AgentStore, Calls, Login, Role, Session, SessionState, Sessions};
-use crate::appeal::Language;
-use crate::attachments::{self, CleanPhoto, MAX_PHOTO_BYTES, MAX_PHOTOS};
-use crate::channels::agent_console::{self, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use self::accounts::{self as agents, AgentStore, Login, Role};
+use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use self::calls::Calls;
+use self::sessions::{Session, SessionState, Sessions};
+use crate::appeal::{Channel, Language};
+use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
-use crate::http::AppState;
-use crate::http::body::read_limited;
-use crate::http::csrf;
+use crate::field_error::FieldError;
+use crate::http::auth::{Tokens, bearer_token};
+use crate::http::csrf::{self, CsrfKey};
 use crate::http::error::Problem;
+use crate::http::extract::{IdempotencyKey, json_body};
+use crate::http::form::{self, FormError};
 use crate::http::ratelimit::FormLimiter;
 use crate::i18n::MESSAGES;
-use crate::intake::{self, FieldError};
+use crate::intake;
 use crate::outbox::IdempotencyClaim;
-use crate::pipeline::SubmitError;
+use crate::pipeline::{Gateway, SubmitError};
 
 /// The agent session cookie.
 const COOKIE: &str = "oa_agent";
 /// Largest text part of a console form.
 const MAX_TEXT_BYTES: usize = 128 * 1024;
-/// Largest console form: the photos at their limit and the text.
-const MAX_FORM_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
 /// Login attempts per client address and minute (the lockout counts per account).
 const LOGIN_RATE_PER_MINUTE: u32 = 10;
 
-/// What the consoles share.
-pub struct AgentState {
-    pub store: AgentStore,
-    pub sessions: Sessions,
-    pub calls: Calls,
-    pub login_limiter: FormLimiter,
-    pub cookie_secure: bool,
+/// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
+/// the login limiter, the forms' CSRF key and the photo store.
+pub(crate) struct AgentConsole {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) accounts: AgentStore,
+    pub(crate) sessions: Sessions,
+    pub(crate) calls: Calls,
+    pub(crate) login_limiter: FormLimiter,
+    pub(crate) cookie_secure: bool,
+    pub(crate) csrf: CsrfKey,
+    pub(crate) store: AttachmentStore,
+    /// The telephony system's tokens (`GATEWAY_API_TOKENS`) for `/api/v1/calls/incoming`.
+    pub(crate) tokens: Arc<Tokens>,
+    /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
+    pub(crate) max_body: usize,
 }
 
-impl AgentState {
-    pub fn new(data_dir: &std::path::Path, cookie_secure: bool, idle: Duration) -> AgentState {
-        AgentState {
-            store: AgentStore::new(data_dir),
-            sessions: Sessions::new(idle),
+/// The consoles' settings.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Settings {
+    /// Whether the session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`, default
+    /// true; false only for plain-HTTP development).
+    #[serde(
+        default = "default_cookie_secure",
+        deserialize_with = "crate::config::flag"
+    )]
+    pub(crate) cookie_secure: bool,
+    /// Idle seconds before an agent's session ends (`GATEWAY_AGENT_SESSION_IDLE_SECS`).
+    #[serde(
+        default = "default_session_idle",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) agent_session_idle_secs: u64,
+}
+
+fn default_cookie_secure() -> bool {
+    true
+}
+
+fn default_session_idle() -> u64 {
+    15 * 60
+}
+
+impl AgentConsole {
+    pub(crate) fn new(
+        gateway: Arc<Gateway>,
+        settings: &Settings,
+        data_dir: &std::path::Path,
+        tokens: Arc<Tokens>,
+        max_body: usize,
+    ) -> AgentConsole {
+        AgentConsole {
+            csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
+            accounts: AgentStore::new(data_dir),
+            sessions: Sessions::new(Duration::from_secs(settings.agent_session_idle_secs)),
             calls: Calls::default(),
             login_limiter: FormLimiter::per_minute(LOGIN_RATE_PER_MINUTE),
-            cookie_secure,
+            cookie_secure: settings.cookie_secure,
+            store: AttachmentStore::new(data_dir),
+            gateway,
+            tokens,
+            max_body,
         }
+    }
+
+    /// The photos the front office takes (`attachments.max_count` of its policy).
+    fn max_photos(&self) -> usize {
+        self.gateway
+            .ctx
+            .policies
+            .channel(Channel::FrontOffice)
+            .max_attachments
     }
 }
 
 /// Registers the consoles' routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/agent/login", web::get().to(login_page))
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentConsole>) {
+    cfg.app_data(console)
+        .route("/agent/login", web::get().to(login_page))
         .route("/agent/login", web::post().to(login_submit))
         .route("/agent/logout", web::post().to(logout))
-        .route("/agent/", web::get().to(console))
+        .route("/agent/", web::get().to(console_page))
         .route("/agent/", web::post().to(console_submit))
         .route("/agent", web::get().to(|| async { see_other("/agent/") }))
         .route("/agent/receipt/{tracking}", web::get().to(receipt))
@@ -87,22 +147,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 const TEMPLATES: [(&str, &str); 5] = [
-    ("base.html", include_str!("../../templates/agent/base.html")),
+    (
+        "base.html",
+        include_str!("../../../templates/agent/base.html"),
+    ),
     (
         "login.html",
-        include_str!("../../templates/agent/login.html"),
+        include_str!("../../../templates/agent/login.html"),
     ),
     (
         "console.html",
-        include_str!("../../templates/agent/console.html"),
+        include_str!("../../../templates/agent/console.html"),
     ),
     (
         "receipt.html",
-        include_str!("../../templates/agent/receipt.html"),
+        include_str!("../../../templates/agent/receipt.html"),
     ),
     (
         "consent_form.html",
-        include_str!("../../templates/agent/consent_form.html"),
+        include_str!("../../../templates/agent/consent_form.html"),
     ),
 ];
 
@@ -170,35 +233,83 @@ fn audit(action: &str, agent_id: &str, outcome: &str, tracking: Option<&str>) {
     );
 }
 
-/// The logged-in agent of a request, or the redirect to the login page.
-async fn authenticate(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-) -> Result<(String, Session), HttpResponse> {
+/// Why a console request has no agent: the way to the login page (with `expired=1`
+/// after an idle session), or the account store is unavailable.
+#[derive(Debug, thiserror::Error)]
+enum NotSignedIn {
+    #[error("login required")]
+    Login(String),
+    #[error("account store unavailable")]
+    Unavailable,
+}
+
+impl actix_web::ResponseError for NotSignedIn {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            NotSignedIn::Login(_) => StatusCode::SEE_OTHER,
+            NotSignedIn::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            NotSignedIn::Login(location) => see_other(location),
+            NotSignedIn::Unavailable => HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("503"),
+        }
+    }
+}
+
+/// The agent logged in on a console request: the session id of the `oa_agent` cookie
+/// and the session. As an extractor, a handler taking it is never reached without one.
+struct SignedIn {
+    sid: String,
+    session: Session,
+}
+
+impl actix_web::FromRequest for SignedIn {
+    type Error = NotSignedIn;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<SignedIn, NotSignedIn>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AgentConsole>>()
+                .ok_or(NotSignedIn::Unavailable)?;
+            authenticate(&req, state).await
+        })
+    }
+}
+
+/// The logged-in agent of a request: the session must be active and the account
+/// still enabled (a disabled account's sessions end here).
+async fn authenticate(req: &HttpRequest, state: &AgentConsole) -> Result<SignedIn, NotSignedIn> {
     let lang = console_language(req).as_str();
+    let login = || NotSignedIn::Login(format!("/agent/login?lang={lang}"));
     let Some(sid) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
-        return Err(see_other(&format!("/agent/login?lang={lang}")));
+        return Err(login());
     };
-    let session = match state.agents.sessions.get(&sid) {
+    let session = match state.sessions.get(&sid) {
         SessionState::Active(s) => s,
         SessionState::Expired => {
-            return Err(see_other(&format!("/agent/login?lang={lang}&expired=1")));
+            return Err(NotSignedIn::Login(format!(
+                "/agent/login?lang={lang}&expired=1"
+            )));
         }
-        SessionState::None => return Err(see_other(&format!("/agent/login?lang={lang}"))),
+        SessionState::None => return Err(login()),
     };
-    let store = state.agents.store.clone();
+    let accounts = state.accounts.clone();
     let id = session.agent_id.clone();
-    let active = web::block(move || store.active(&id)).await;
-    match active {
-        Ok(Ok(Some(_))) => Ok((sid, session)),
+    match web::block(move || accounts.active(&id)).await {
+        Ok(Ok(Some(_))) => Ok(SignedIn { sid, session }),
         Ok(Ok(None)) => {
-            state.agents.sessions.close(&sid);
+            state.sessions.close(&sid);
             audit("session_ended_disabled", &session.agent_id, "refused", None);
-            Err(see_other(&format!("/agent/login?lang={lang}")))
+            Err(login())
         }
-        _ => Err(HttpResponse::ServiceUnavailable()
-            .content_type("text/plain; charset=utf-8")
-            .body("503")),
+        _ => Err(NotSignedIn::Unavailable),
     }
 }
 
@@ -220,7 +331,7 @@ fn desk_of(role: Role, asked: Option<&str>) -> Desk {
 
 fn login_view(
     req: &HttpRequest,
-    state: &AppState,
+    state: &AgentConsole,
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
@@ -235,7 +346,7 @@ fn login_view(
         status,
         language,
         "login.html",
-        json!({"csrf": state.web.csrf.token(&sid), "error": error}),
+        json!({"csrf": state.csrf.token(&sid), "error": error}),
     );
     if let Some(cookie) = cookie {
         let _ = response.add_cookie(&cookie);
@@ -244,24 +355,8 @@ fn login_view(
 }
 
 /// `GET /agent/login`.
-async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn login_page(req: HttpRequest, state: web::Data<AgentConsole>) -> HttpResponse {
     login_view(&req, &state, StatusCode::OK, None)
-}
-
-async fn read_urlencoded(
-    mut payload: web::Payload,
-) -> Result<BTreeMap<String, String>, StatusCode> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
-        if body.len() + chunk.len() > MAX_TEXT_BYTES {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
-    Ok(pairs.into_iter().collect())
 }
 
 /// `POST /agent/login`: rate limit, CSRF, then the password (Argon2id, off the event
@@ -269,13 +364,9 @@ async fn read_urlencoded(
 async fn login_submit(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
 ) -> HttpResponse {
-    if !state
-        .agents
-        .login_limiter
-        .allow(req.peer_addr().map(|a| a.ip()))
-    {
+    if !state.login_limiter.allow(req.peer_addr().map(|a| a.ip())) {
         let mut response = login_view(
             &req,
             &state,
@@ -287,7 +378,9 @@ async fn login_submit(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return response;
     }
-    let Ok(fields) = read_urlencoded(payload).await else {
+    let Ok(form::FormBody { fields, .. }) =
+        form::read(&req, payload, MAX_TEXT_BYTES, MAX_TEXT_BYTES, &[]).await
+    else {
         return login_view(
             &req,
             &state,
@@ -296,7 +389,7 @@ async fn login_submit(
         );
     };
     let token_ok = match (csrf::session_of(&req), fields.get("csrf")) {
-        (Some(sid), Some(token)) => state.web.csrf.verify(&sid, token),
+        (Some(sid), Some(token)) => state.csrf.verify(&sid, token),
         _ => false,
     };
     if !token_ok {
@@ -315,16 +408,16 @@ async fn login_submit(
             Some("agent-login-failed"),
         );
     }
-    let store = state.agents.store.clone();
+    let store = state.accounts.clone();
     let checked_id = id.clone();
     let outcome = web::block(move || store.login(&checked_id, &password)).await;
     match outcome {
         Ok(Ok(Login::Ok(role))) => {
-            let sid = state.agents.sessions.open(&id, role);
+            let sid = state.sessions.open(&id, role);
             audit("login", &id, "ok", None);
             let mut response =
                 see_other(&format!("/agent/?lang={}", console_language(&req).as_str()));
-            let _ = response.add_cookie(&session_cookie(sid, state.agents.cookie_secure, false));
+            let _ = response.add_cookie(&session_cookie(sid, state.cookie_secure, false));
             response
         }
         Ok(Ok(Login::Refused)) => {
@@ -358,26 +451,25 @@ async fn login_submit(
 async fn logout(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
 ) -> HttpResponse {
-    let fields = read_urlencoded(payload).await.unwrap_or_default();
-    if let Ok((sid, session)) = authenticate(&req, &state).await
+    let fields = form::read(&req, payload, MAX_TEXT_BYTES, MAX_TEXT_BYTES, &[])
+        .await
+        .map(|body| body.fields)
+        .unwrap_or_default();
+    if let Ok(SignedIn { sid, session }) = authenticate(&req, &state).await
         && fields
             .get("csrf")
-            .is_some_and(|t| state.web.csrf.verify(&sid, t))
+            .is_some_and(|t| state.csrf.verify(&sid, t))
     {
-        state.agents.sessions.close(&sid);
+        state.sessions.close(&sid);
         audit("logout", &session.agent_id, "ok", None);
     }
     let mut response = see_other(&format!(
         "/agent/login?lang={}",
         console_language(&req).as_str()
     ));
-    let _ = response.add_cookie(&session_cookie(
-        String::new(),
-        state.agents.cookie_secure,
-        true,
-    ));
+    let _ = response.add_cookie(&session_cookie(String::new(), state.cookie_secure, true));
     response
 }
 
@@ -397,7 +489,7 @@ struct ConsoleView<'a> {
     call_taken: bool,
 }
 
-fn render_console(state: &AppState, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
+fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
     let language = view.language;
     let policy = state.gateway.ctx.policies.channel(view.desk.channel());
     let fields: Vec<&str> = APPLICANT_ORDER
@@ -458,7 +550,7 @@ fn render_console(state: &AppState, view: ConsoleView<'_>, status: StatusCode) -
         language,
         "console.html",
         json!({
-            "csrf": state.web.csrf.token(view.sid),
+            "csrf": state.csrf.token(view.sid),
             "idem": idem,
             "agent_id": view.session.agent_id,
             "role": view.session.role.as_str(),
@@ -479,17 +571,17 @@ fn render_console(state: &AppState, view: ConsoleView<'_>, status: StatusCode) -
 
 /// `GET /agent/`: a blank console; at the call desk, with the next announced call's
 /// number filled in.
-async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let (sid, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
+async fn console_page(
+    req: HttpRequest,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
     let language = console_language(&req);
     let desk = desk_of(session.role, query(&req, "desk").as_deref());
     let mut values = BTreeMap::new();
     let mut call_taken = false;
     if desk == Desk::CallCenter
-        && let Some(caller) = state.agents.calls.take(&session.agent_id)
+        && let Some(caller) = state.calls.take(&session.agent_id)
     {
         values.insert("phone".to_owned(), caller);
         call_taken = true;
@@ -518,10 +610,12 @@ async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     response
 }
 
-/// A console form as read: fields, cleaned photos, and the photo problems.
+/// A console form as read: fields, cleaned photos, the photo problems, and whether a
+/// document scan was refused.
 async fn read_console_form(
     req: &HttpRequest,
     payload: web::Payload,
+    max_photos: usize,
 ) -> Result<
     (
         BTreeMap<String, String>,
@@ -529,100 +623,26 @@ async fn read_console_form(
         Vec<FieldError>,
         bool,
     ),
-    StatusCode,
+    FormError,
 > {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
-        return read_urlencoded(payload)
-            .await
-            .map(|f| (f, Vec::new(), Vec::new(), false));
-    }
-    let mut fields = BTreeMap::new();
+    let max_form = max_photos * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
+    let body = form::read(req, payload, max_form, MAX_TEXT_BYTES, &[]).await?;
     let mut photos = Vec::new();
     let mut errors = Vec::new();
     let mut document = false;
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
-    let mut text_bytes = 0usize;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| StatusCode::BAD_REQUEST)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(str::to_owned);
-        let limit = if file_name.is_some() {
-            MAX_PHOTO_BYTES
-        } else {
-            MAX_TEXT_BYTES
-        };
-        let mut data = web::BytesMut::new();
-        let mut over = false;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
-            if data.len() + chunk.len() > limit {
-                over = true;
-                continue;
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if let Some(file_name) = file_name {
-            if data.is_empty() && !over {
-                continue;
-            }
-            // Law 94-V: no copies of identity documents. Nothing of it is kept.
-            if agent_console::declared_document(&name, &file_name) {
-                document = true;
-                errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
-            } else if photos.len() >= MAX_PHOTOS {
-                errors.push(FieldError::new("photos", "too_many_photos"));
-            } else if over {
-                errors.push(FieldError::new("photos", "photo_too_large"));
-            } else {
-                match attachments::clean(data.freeze()) {
-                    Ok(photo) => photos.push(photo),
-                    Err(e) => errors.push(FieldError::new("photos", e.code())),
-                }
-            }
+    for part in body.files {
+        // Law 94-V: no copies of identity documents. Nothing of it is kept.
+        if agent_console::declared_document(&part.field, &part.file_name) {
+            document = true;
+            errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
             continue;
         }
-        text_bytes += data.len();
-        if over || text_bytes > MAX_TEXT_BYTES {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        match part.photo(photos.len(), max_photos) {
+            Ok(photo) => photos.push(photo),
+            Err(code) => errors.push(FieldError::new("photos", code)),
         }
-        let value = String::from_utf8(data.to_vec()).map_err(|_| StatusCode::BAD_REQUEST)?;
-        fields.insert(name, value);
     }
-    Ok((fields, photos, errors, document))
-}
-
-fn fingerprint(fields: &BTreeMap<String, String>, photos: &[CleanPhoto]) -> String {
-    let mut hasher = Sha256::new();
-    for (name, value) in fields {
-        if matches!(name.as_str(), "csrf" | "idem" | "dup_ack") {
-            continue;
-        }
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        hasher.update([0]);
-    }
-    for photo in photos {
-        hasher.update(photo.sha256.as_bytes());
-    }
-    hex::encode(hasher.finalize())
+    Ok((body.fields, photos, errors, document))
 }
 
 /// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
@@ -630,16 +650,18 @@ fn fingerprint(fields: &BTreeMap<String, String>, photos: &[CleanPhoto]) -> Stri
 async fn console_submit(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
 ) -> HttpResponse {
-    let (sid, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
     let language = console_language(&req);
-    let (fields, photos, mut errors, document) = match read_console_form(&req, payload).await {
+    let read = read_console_form(&req, payload, state.max_photos()).await;
+    let (fields, photos, mut errors, document) = match read {
         Ok(read) => read,
-        Err(status) => {
+        Err(e) => {
+            let status = match e {
+                FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                FormError::Malformed => StatusCode::BAD_REQUEST,
+            };
             return HttpResponse::build(status)
                 .content_type("text/plain; charset=utf-8")
                 .body(status.as_str().to_owned());
@@ -647,7 +669,7 @@ async fn console_submit(
     };
     if !fields
         .get("csrf")
-        .is_some_and(|t| state.web.csrf.verify(&sid, t))
+        .is_some_and(|t| state.csrf.verify(&sid, t))
     {
         audit("appeal_submit", &session.agent_id, "csrf", None);
         return HttpResponse::Forbidden()
@@ -698,7 +720,7 @@ async fn console_submit(
     if let Some(key) = dup_key.clone()
         && !fields.contains_key("dup_ack")
     {
-        let store = state.agents.store.clone();
+        let store = state.accounts.clone();
         if let Ok(Ok(found)) = web::block(move || store.recent(&key)).await
             && !found.is_empty()
         {
@@ -707,7 +729,7 @@ async fn console_submit(
         }
     }
     for photo in &photos {
-        if let Err(e) = state.web.store.put(photo).await {
+        if let Err(e) = state.store.put(photo).await {
             tracing::error!(error = %e, "photo not stored");
             return again(
                 &[FieldError::new("form", "unavailable")],
@@ -721,7 +743,7 @@ async fn console_submit(
         .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(|key| IdempotencyClaim {
             key: format!("agent:{}:{key}", session.agent_id),
-            fingerprint: fingerprint(&fields, &photos),
+            fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
         });
     match state.gateway.submit_appeal(intake, claim).await {
         Ok(receipt) => match receipt.tracking_number {
@@ -729,7 +751,7 @@ async fn console_submit(
                 if let Some(key) = dup_key
                     && !receipt.replayed
                 {
-                    let store = state.agents.store.clone();
+                    let store = state.accounts.clone();
                     let t = tracking.clone();
                     let _ = web::block(move || store.remember(&key, &t)).await;
                 }
@@ -774,32 +796,21 @@ fn agent_console_key(address: &str, category: &str) -> Option<String> {
     agents::duplicate_key(address, category)
 }
 
-/// A tracking number as typed, if it has the shape of one.
-fn tracking_of(raw: &str) -> Option<String> {
-    let t = raw.trim().to_ascii_uppercase();
-    let ok = t.len() == 12
-        && t.starts_with("OA-")
-        && t.as_bytes().get(7) == Some(&b'-')
-        && t.bytes()
-            .enumerate()
-            .all(|(i, b)| i < 3 || i == 7 || b.is_ascii_alphanumeric());
-    ok.then_some(t)
-}
-
 /// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen: the number,
 /// the date and where to follow it; nothing of the person.
 async fn receipt(
     req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
+    SignedIn { session, .. }: SignedIn,
 ) -> HttpResponse {
-    let (_, session) = match authenticate(&req, &state).await {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
     let language = console_language(&req);
-    let known = tracking_of(&path)
-        .filter(|t| matches!(state.gateway.outbox.appeal_for_tracking(t), Ok(Some(_))));
+    let known = crate::tracking::TrackingNumber::parse(&path).filter(|t| {
+        matches!(
+            state.gateway.outbox.appeal_for_tracking(t.as_str()),
+            Ok(Some(_))
+        )
+    });
     let Some(tracking) = known else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
@@ -814,7 +825,7 @@ async fn receipt(
         language,
         "receipt.html",
         json!({
-            "tracking": tracking,
+            "tracking": tracking.as_str(),
             "date": date,
             "agent_id": session.agent_id,
             "desk": desk_of(session.role, query(&req, "desk").as_deref()).as_str(),
@@ -847,7 +858,7 @@ async fn consent_form(req: HttpRequest) -> HttpResponse {
 async fn call_incoming(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
 ) -> Result<HttpResponse, Problem> {
     let language = crate::http::language_of(&req);
     let integrator = state
@@ -855,8 +866,7 @@ async fn call_incoming(
         .authenticate(&req)
         .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
-    let body = read_limited(&req, payload, 16 * 1024, language).await?;
-    let value: Value = crate::http::body::parse_json(&body, language)?;
+    let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
     let caller = value
         .get("caller")
         .and_then(Value::as_str)
@@ -874,7 +884,7 @@ async fn call_incoming(
         }
         None => None,
     };
-    state.agents.calls.announce(caller, agent_id.clone());
+    state.calls.announce(caller, agent_id.clone());
     tracing::info!(target: "audit", action = "call_announced", integrator = %integrator, agent_id = agent_id.as_deref().unwrap_or(""), "telephony event");
     Ok(HttpResponse::Accepted()
         .content_type("application/json")
@@ -889,20 +899,13 @@ async fn call_incoming(
 async fn api_appeal(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AgentConsole>,
 ) -> Result<HttpResponse, Problem> {
     let language = crate::http::language_of(&req);
     let unauthorized = || Problem::unauthorized(language);
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned())
-        .ok_or_else(unauthorized)?;
-    let store = state.agents.store.clone();
-    let (agent_id, role) = match web::block(move || store.by_token(&token)).await {
+    let token = bearer_token(&req).ok_or_else(unauthorized)?.to_owned();
+    let accounts = state.accounts.clone();
+    let (agent_id, role) = match web::block(move || accounts.by_token(&token)).await {
         Ok(Ok(Some(found))) => found,
         Ok(Ok(None)) => return Err(unauthorized()),
         _ => {
@@ -913,27 +916,8 @@ async fn api_appeal(
             ));
         }
     };
-    let key = match req.headers().get("Idempotency-Key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| {
-                    !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic())
-                })
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    Problem::request(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_idempotency_key",
-                        "Idempotency-Key",
-                        language,
-                    )
-                })?,
-        ),
-    };
-    let body = read_limited(&req, payload, state.max_body_bytes, language).await?;
-    let value: Value = crate::http::body::parse_json(&body, language)?;
+    let key = IdempotencyKey::of(&req, language)?;
+    let (body, value) = json_body(&req, payload, state.max_body, language).await?;
     let Value::Object(object) = value else {
         return Err(Problem::invalid(
             vec![FieldError::new("body", "invalid_value")],
@@ -985,7 +969,7 @@ async fn api_appeal(
         .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
     let duplicates = match dup_key.clone() {
         Some(key) => {
-            let store = state.agents.store.clone();
+            let store = state.accounts.clone();
             web::block(move || store.recent(&key))
                 .await
                 .ok()
@@ -994,16 +978,13 @@ async fn api_appeal(
         }
         None => Vec::new(),
     };
-    let claim = key.map(|key| IdempotencyClaim {
-        key: format!("/api/v1/agent/appeals:{agent_id}:{key}"),
-        fingerprint: hex::encode(Sha256::digest(&body)),
-    });
+    let claim = key.claim(&req, &agent_id, &body);
     match state.gateway.submit_appeal(intake, claim).await {
         Ok(receipt) => {
             if let (Some(key), Some(tracking)) = (dup_key, receipt.tracking_number.clone())
                 && !receipt.replayed
             {
-                let store = state.agents.store.clone();
+                let store = state.accounts.clone();
                 let _ = web::block(move || store.remember(&key, &tracking)).await;
             }
             audit(
@@ -1023,16 +1004,7 @@ async fn api_appeal(
             }
             Ok(builder.body(body.to_string()))
         }
-        Err(SubmitError::Invalid(errors)) => Err(Problem::invalid(errors, language)),
-        Err(SubmitError::KeyReused) => Err(Problem::invalid(
-            vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
-            language,
-        )),
-        Err(SubmitError::Unavailable) => Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            language,
-        )),
+        Err(e) => Err(Problem::from_submit(e, language)),
     }
 }
 
@@ -1054,6 +1026,5 @@ mod tests {
             Desk::CallCenter
         );
         assert_eq!(desk_of(Role::Supervisor, Some("front")), Desk::FrontOffice);
-        assert_eq!(tracking_of("oa-7k3m-9qx2").as_deref(), Some("OA-7K3M-9QX2"));
     }
 }

@@ -15,7 +15,6 @@
 //! The duplicates index holds no personal data: a SHA-256 of the normalized address and
 //! the category, the time and the tracking number of appeals agents entered.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -32,14 +31,12 @@ const AGENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("agents");
 const RECENT: TableDefinition<&str, &[u8]> = TableDefinition::new("recent");
 
 /// Failed logins in a row before an account is locked.
-pub const MAX_FAILURES: u32 = 5;
+pub(crate) const MAX_FAILURES: u32 = 5;
 /// How long a locked account stays locked.
-pub const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
-/// How long an announced call waits for an agent.
-pub const CALL_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,
 /// but a repeated report of one problem comes within days of the first.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
+pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long the duplicates index keeps an entry.
 const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -76,14 +73,14 @@ impl Role {
 
 /// An account as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Agent {
-    pub id: String,
-    pub role: Role,
+pub(crate) struct Agent {
+    pub(crate) id: String,
+    pub(crate) role: Role,
     /// Argon2id PHC string.
     password_hash: String,
     /// SHA-256 (hex) of the agent's API token, if one was issued.
     token_sha256: Option<String>,
-    pub disabled: bool,
+    pub(crate) disabled: bool,
     failures: u32,
     locked_until_ms: u64,
 }
@@ -119,7 +116,7 @@ fn store_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> AgentErr
 
 /// The result of a login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Login {
+pub(crate) enum Login {
     Ok(Role),
     /// Unknown id, wrong password or disabled account: one answer for all three.
     Refused,
@@ -128,7 +125,7 @@ pub enum Login {
 }
 
 /// Whether the id has the shape of an agent id.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| {
@@ -162,8 +159,8 @@ static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("not-a-password-of-anyone").unwrap_or_default());
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    crate::queue::now_ms()
+pub(crate) fn now_ms() -> u64 {
+    crate::clock::now_ms()
 }
 
 /// The accounts and the duplicates index in `agents.redb`.
@@ -309,7 +306,7 @@ impl AgentStore {
     }
 
     /// Checks a password, counting failures and locking after [`MAX_FAILURES`].
-    pub fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
+    pub(crate) fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
         let now = now_ms();
         self.with_db(|db| {
             let Some(mut agent) = Self::read_agent(db, id)? else {
@@ -346,7 +343,7 @@ impl AgentStore {
     }
 
     /// The active agent with this id (`None` when unknown or disabled).
-    pub fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
+    pub(crate) fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
         self.with_db(|db| {
             Ok(Self::read_agent(db, id)?
                 .filter(|a| !a.disabled)
@@ -355,7 +352,7 @@ impl AgentStore {
     }
 
     /// The active agent whose API token this is.
-    pub fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
+    pub(crate) fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.with_db(|db| {
             let txn = db.begin_read().map_err(store_err("begin read"))?;
@@ -386,7 +383,7 @@ impl AgentStore {
     }
 
     /// Remembers an appeal entered at `key` (see [`duplicate_key`]).
-    pub fn remember(&self, key: &str, tracking: &str) -> Result<(), AgentError> {
+    pub(crate) fn remember(&self, key: &str, tracking: &str) -> Result<(), AgentError> {
         let now = now_ms();
         let record = serde_json::to_vec(&(tracking, now)).map_err(store_err("encode"))?;
         self.with_db(|db| {
@@ -415,7 +412,7 @@ impl AgentStore {
 
     /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
     /// first.
-    pub fn recent(&self, key: &str) -> Result<Vec<String>, AgentError> {
+    pub(crate) fn recent(&self, key: &str) -> Result<Vec<String>, AgentError> {
         let since = now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
         self.with_db(|db| {
             let txn = db.begin_read().map_err(store_err("begin read"))?;
@@ -441,7 +438,7 @@ impl AgentStore {
 
 /// The key of the duplicates index: SHA-256 of the category and the address reduced to
 /// its words, without the words every address has ("улица", "көшесі", "д.").
-pub fn duplicate_key(address: &str, category: &str) -> Option<String> {
+pub(crate) fn duplicate_key(address: &str, category: &str) -> Option<String> {
     const NOISE: [&str; 16] = [
         "ул",
         "улица",
@@ -470,118 +467,6 @@ pub fn duplicate_key(address: &str, category: &str) -> Option<String> {
     }
     let digest = Sha256::digest(format!("{category}\n{}", words.join(" ")).as_bytes());
     Some(hex::encode(digest))
-}
-
-/// A logged-in agent's session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub agent_id: String,
-    pub role: Role,
-    last_seen: Instant,
-}
-
-/// What a session cookie leads to.
-#[derive(Debug, Clone)]
-pub enum SessionState {
-    Active(Session),
-    /// It existed and was idle too long: the login page says so.
-    Expired,
-    None,
-}
-
-/// Sessions in memory, keyed by a random 256-bit id.
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-    idle: Duration,
-}
-
-impl Sessions {
-    pub fn new(idle: Duration) -> Sessions {
-        Sessions {
-            map: Mutex::new(HashMap::new()),
-            idle,
-        }
-    }
-
-    /// Opens a session; returns its id.
-    pub fn open(&self, agent_id: &str, role: Role) -> String {
-        let mut raw = [0u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let sid = hex::encode(raw);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let idle = self.idle;
-        map.retain(|_, s| s.last_seen.elapsed() < idle);
-        map.insert(
-            sid.clone(),
-            Session {
-                agent_id: agent_id.to_owned(),
-                role,
-                last_seen: Instant::now(),
-            },
-        );
-        sid
-    }
-
-    /// The session of `sid`, touched; an idle one ends here.
-    pub fn get(&self, sid: &str) -> SessionState {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(sid) {
-            Some(s) if s.last_seen.elapsed() < self.idle => {
-                s.last_seen = Instant::now();
-                SessionState::Active(s.clone())
-            }
-            Some(_) => {
-                map.remove(sid);
-                SessionState::Expired
-            }
-            None => SessionState::None,
-        }
-    }
-
-    pub fn close(&self, sid: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(sid);
-    }
-}
-
-/// A call announced by the telephony system.
-struct Call {
-    caller: String,
-    agent_id: Option<String>,
-    at: Instant,
-}
-
-/// Calls waiting for an agent, in memory.
-#[derive(Default)]
-pub struct Calls {
-    queue: Mutex<VecDeque<Call>>,
-}
-
-impl Calls {
-    /// Queues a call (the caller's number, normalized) for an agent or for anyone.
-    pub fn announce(&self, caller: String, agent_id: Option<String>) {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.retain(|c| c.at.elapsed() < CALL_TTL);
-        if q.len() >= 1000 {
-            q.pop_front();
-        }
-        q.push_back(Call {
-            caller,
-            agent_id,
-            at: Instant::now(),
-        });
-    }
-
-    /// The oldest waiting call for this agent (their own first, then anyone's).
-    pub fn take(&self, agent_id: &str) -> Option<String> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.retain(|c| c.at.elapsed() < CALL_TTL);
-        let pos = q
-            .iter()
-            .position(|c| c.agent_id.as_deref() == Some(agent_id))
-            .or_else(|| q.iter().position(|c| c.agent_id.is_none()))?;
-        q.remove(pos).map(|c| c.caller)
-    }
 }
 
 #[cfg(test)]
@@ -656,21 +541,5 @@ mod tests {
         assert!(store.recent(&key).expect("recent").is_empty());
         store.remember(&key, "OA-AAAA-BBBB").expect("remember");
         assert_eq!(store.recent(&key).expect("recent"), vec!["OA-AAAA-BBBB"]);
-    }
-
-    #[test]
-    fn calls_go_to_their_agent_first_and_sessions_expire() {
-        let calls = Calls::default();
-        calls.announce("+77010000001".into(), None);
-        calls.announce("+77010000002".into(), Some("b".into()));
-        assert_eq!(calls.take("b").as_deref(), Some("+77010000002"));
-        assert_eq!(calls.take("a").as_deref(), Some("+77010000001"));
-        assert_eq!(calls.take("a"), None);
-        let sessions = Sessions::new(Duration::from_millis(50));
-        let sid = sessions.open("a", Role::Supervisor);
-        assert!(matches!(sessions.get(&sid), SessionState::Active(_)));
-        std::thread::sleep(Duration::from_millis(80));
-        assert!(matches!(sessions.get(&sid), SessionState::Expired));
-        assert!(matches!(sessions.get(&sid), SessionState::None));
     }
 }

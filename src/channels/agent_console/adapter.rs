@@ -16,35 +16,36 @@ use serde_json::Value;
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
 use crate::attachments::CleanPhoto;
-use crate::intake::{FieldError, Intake, RawAttachment, RawConsent};
+use crate::field_error::FieldError;
+use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
 /// The error code of a refused document scan.
-pub const DOCUMENT_REFUSED: &str = "identity_document_scan";
+pub(crate) const DOCUMENT_REFUSED: &str = "identity_document_scan";
 
 /// The two desks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Desk {
+pub(crate) enum Desk {
     CallCenter,
     FrontOffice,
 }
 
 impl Desk {
-    pub fn channel(self) -> Channel {
+    pub(crate) fn channel(self) -> Channel {
         match self {
             Desk::CallCenter => Channel::CallCenter,
             Desk::FrontOffice => Channel::FrontOffice,
         }
     }
 
-    pub fn method(self) -> ConsentMethod {
+    pub(crate) fn method(self) -> ConsentMethod {
         match self {
             Desk::CallCenter => ConsentMethod::Verbal,
             Desk::FrontOffice => ConsentMethod::Written,
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Desk::CallCenter => "call",
             Desk::FrontOffice => "front",
@@ -54,7 +55,7 @@ impl Desk {
 
 /// The applicant fields in the order the console shows them; a desk shows those its
 /// channel's policy allows. `phones` is typed as one `phone`.
-pub const APPLICANT_ORDER: [&str; 8] = [
+pub(crate) const APPLICANT_ORDER: [&str; 8] = [
     "phones",
     "last_name",
     "first_name",
@@ -90,7 +91,7 @@ const DOCUMENT_WORDS: [&str; 16] = [
 /// field is not `photos`, or its file name or declared kind carries a document word.
 /// The content of an image is not inspected (no reliable detector of an ID card exists
 /// here); operators are told in the console that scans are refused.
-pub fn declared_document(field: &str, file_name: &str) -> bool {
+pub(crate) fn declared_document(field: &str, file_name: &str) -> bool {
     if field != "photos" {
         return true;
     }
@@ -99,7 +100,7 @@ pub fn declared_document(field: &str, file_name: &str) -> bool {
 }
 
 /// What the agent entered: fields by name (as in the form).
-pub fn intake(
+pub(crate) fn intake(
     desk: Desk,
     fields: &BTreeMap<String, String>,
     photos: &[CleanPhoto],
@@ -173,7 +174,7 @@ pub fn intake(
 }
 
 /// The console field a pipeline error belongs next to.
-pub fn form_field(path: &str) -> &str {
+pub(crate) fn form_field(path: &str) -> &str {
     match path.strip_prefix("applicant.") {
         Some(rest) if rest.starts_with("phones") => "phone",
         Some(rest) => rest.split('[').next().unwrap_or(rest),

@@ -12,7 +12,7 @@ use crate::appeal::{Language, ReplyTo};
 /// Where the case system says the appeal stands (Administrative Procedural Code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
+pub(crate) enum CaseStatus {
     Registered,
     InProgress,
     /// Sent to the competent body (within 3 working days).
@@ -24,7 +24,7 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CaseStatus::Registered => "registered",
             CaseStatus::InProgress => "in_progress",
@@ -39,40 +39,40 @@ impl CaseStatus {
 /// One text, or one per language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum ReplyText {
+pub(crate) enum ReplyText {
     One(String),
     PerLanguage(BTreeMap<Language, String>),
 }
 
 /// A message of the case system on `replies.v1` (`type: reply`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Reply {
-    pub schema_version: u32,
+pub(crate) struct Reply {
+    pub(crate) schema_version: u32,
     /// The appeal's id, as it came on `appeals.v1`.
-    pub id: String,
-    pub tracking_number: String,
+    pub(crate) id: String,
+    pub(crate) tracking_number: String,
     /// Where to answer: the appeal's `reply_to`, as it carried it.
-    pub reply_to: ReplyTo,
+    pub(crate) reply_to: ReplyTo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<CaseStatus>,
-    pub text: ReplyText,
+    pub(crate) status: Option<CaseStatus>,
+    pub(crate) text: ReplyText,
     /// The appeal's language; the text in it is chosen when there are several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<Language>,
+    pub(crate) language: Option<Language>,
     /// `false`: record the status, send nothing. Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<bool>,
+    pub(crate) notify: Option<bool>,
     /// Urgent messages are sent by SMS even in quiet hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urgent: Option<bool>,
+    pub(crate) urgent: Option<bool>,
     /// Other contacts of the appeal, tried in order when `reply_to` fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fallback: Vec<ReplyTo>,
+    pub(crate) fallback: Vec<ReplyTo>,
 }
 
 impl Reply {
     /// The text to send, in the appeal's language if there are several.
-    pub fn text_for(&self) -> Option<&str> {
+    pub(crate) fn text_for(&self) -> Option<&str> {
         match &self.text {
             ReplyText::One(text) => Some(text.as_str()),
             ReplyText::PerLanguage(texts) => {
@@ -90,7 +90,7 @@ impl Reply {
     /// appeal (its resolution or rejection, or a reply without a status) does not: it is
     /// the purpose the citizen wrote for, not a newsletter (regulation 6.1: "give
     /// feedback to users"; the opt-out of 6.2 is from informational messages).
-    pub fn is_informational(&self) -> bool {
+    pub(crate) fn is_informational(&self) -> bool {
         matches!(
             self.status,
             Some(
@@ -106,7 +106,7 @@ impl Reply {
 /// What became of a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
+pub(crate) enum DeliveryStatus {
     Delivered,
     Failed,
     /// Not sent because the citizen opted out or withdrew consent.
@@ -118,38 +118,38 @@ pub enum DeliveryStatus {
 /// A receipt on `deliveries.v1` (`type: delivery`) for the case system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Delivery {
-    pub schema_version: u32,
+pub(crate) struct Delivery {
+    pub(crate) schema_version: u32,
     /// ULID of this receipt.
-    pub id: String,
+    pub(crate) id: String,
     /// The `id` field of the `replies.v1` entry this answers.
-    pub reply_id: String,
-    pub appeal_id: String,
-    pub status: DeliveryStatus,
+    pub(crate) reply_id: String,
+    pub(crate) appeal_id: String,
+    pub(crate) status: DeliveryStatus,
     /// The route that carried it (or was tried last): `sms`, `email`, `telegram`,
     /// `whatsapp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
-    pub attempts: u32,
+    pub(crate) channel: Option<String>,
+    pub(crate) attempts: u32,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// A reply that could not be delivered, on `deadletter.v1` (`type: undeliverable`):
 /// the reason and the ids, never the text or the address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Undeliverable {
-    pub schema_version: u32,
-    pub id: String,
-    pub reply_id: String,
+pub(crate) struct Undeliverable {
+    pub(crate) schema_version: u32,
+    pub(crate) id: String,
+    pub(crate) reply_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub appeal_id: Option<String>,
+    pub(crate) appeal_id: Option<String>,
     /// A code: `malformed`, `route_unavailable`, `rejected_by_provider`,
     /// `retries_exhausted`.
-    pub reason: String,
-    pub attempts: u32,
+    pub(crate) reason: String,
+    pub(crate) attempts: u32,
     #[schemars(extend("format" = "date-time"))]
-    pub at: String,
+    pub(crate) at: String,
 }

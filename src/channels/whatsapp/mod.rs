@@ -25,18 +25,49 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 
-use crate::appeal::Channel;
-use crate::config::RawConfig;
+pub(crate) mod route;
+
+use crate::appeal::{Channel, ReplyChannel};
 use crate::dialogue::dedupe::Dedupe;
 use crate::dialogue::{Ask, Engine, Event, Inbound, PhotoResult, Reply, photo};
-use crate::http::AppState;
+use crate::notify::route::session_window_key;
+use crate::pipeline::Gateway;
+
+/// The WhatsApp line's settings; the line is off when none of the four secrets is set.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub(crate) struct Settings {
+    /// The Meta app's secret, for `X-Hub-Signature-256` (`GATEWAY_WHATSAPP_APP_SECRET`).
+    #[serde(default)]
+    pub(crate) whatsapp_app_secret: Option<String>,
+    /// The token of the webhook handshake (`GATEWAY_WHATSAPP_VERIFY_TOKEN`).
+    #[serde(default)]
+    pub(crate) whatsapp_verify_token: Option<String>,
+    /// The system user's access token for the Cloud API (`GATEWAY_WHATSAPP_ACCESS_TOKEN`).
+    #[serde(default)]
+    pub(crate) whatsapp_access_token: Option<String>,
+    /// The line's phone number id (`GATEWAY_WHATSAPP_PHONE_NUMBER_ID`).
+    #[serde(default)]
+    pub(crate) whatsapp_phone_number_id: Option<String>,
+    /// The Graph API's base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
+    #[serde(default)]
+    pub(crate) whatsapp_api_url: Option<String>,
+    /// The approved template the way back uses outside the 24-hour window
+    /// (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`); its body takes the tracking number and the
+    /// status.
+    #[serde(default = "default_reply_template")]
+    pub(crate) whatsapp_reply_template: String,
+}
+
+fn default_reply_template() -> String {
+    "appeal_status_update".to_owned()
+}
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The public Graph API, with the version the payloads here follow.
-pub const DEFAULT_API_URL: &str = "https://graph.facebook.com/v21.0";
+pub(crate) const DEFAULT_API_URL: &str = "https://graph.facebook.com/v21.0";
 /// Largest photo taken (the Cloud API's own limit for images is 5 MB).
-pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
+pub(crate) const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
 /// Reply buttons per interactive message (Cloud API limit).
 const MAX_BUTTONS: usize = 3;
 /// Characters of a reply button's title (Cloud API limit).
@@ -48,12 +79,14 @@ const MAX_TEXT: usize = 4096;
 
 /// The WhatsApp line's settings. Secrets never show in `Debug`.
 #[derive(Clone)]
-pub struct WhatsappConfig {
-    pub app_secret: String,
-    pub verify_token: String,
-    pub access_token: String,
-    pub phone_number_id: String,
-    pub api_url: String,
+pub(crate) struct WhatsappConfig {
+    pub(crate) app_secret: String,
+    pub(crate) verify_token: String,
+    pub(crate) access_token: String,
+    pub(crate) phone_number_id: String,
+    pub(crate) api_url: String,
+    /// The approved template of the way back.
+    pub(crate) reply_template: String,
 }
 
 impl std::fmt::Debug for WhatsappConfig {
@@ -66,9 +99,18 @@ impl std::fmt::Debug for WhatsappConfig {
 }
 
 impl WhatsappConfig {
+    /// `{api_url}/{phone-number-id}/messages`, where every message is sent.
+    pub(crate) fn messages_url(&self) -> String {
+        format!(
+            "{}/{}/messages",
+            self.api_url.trim_end_matches('/'),
+            self.phone_number_id
+        )
+    }
+
     /// The line is on when all four settings are given, off when none is; anything in
     /// between is a half-configured webhook and stops the start.
-    pub fn check(raw: &RawConfig, problems: &mut Vec<String>) -> Option<WhatsappConfig> {
+    pub(crate) fn check(raw: &Settings, problems: &mut Vec<String>) -> Option<WhatsappConfig> {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty())
         }
@@ -130,6 +172,7 @@ impl WhatsappConfig {
             access_token: value(2),
             phone_number_id: value(3),
             api_url,
+            reply_template: raw.whatsapp_reply_template.clone(),
         })
     }
 }
@@ -141,17 +184,23 @@ struct Outgoing {
 }
 
 /// The WhatsApp transport.
-pub struct Whatsapp {
+pub(crate) struct Whatsapp {
     config: WhatsappConfig,
     client: reqwest::Client,
     engine: Arc<Engine>,
     dedupe: Arc<Dedupe>,
+    gateway: Arc<Gateway>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
 
 impl Whatsapp {
-    pub fn new(config: WhatsappConfig, engine: Arc<Engine>, dedupe: Arc<Dedupe>) -> Whatsapp {
+    pub(crate) fn new(
+        config: WhatsappConfig,
+        engine: Arc<Engine>,
+        dedupe: Arc<Dedupe>,
+        gateway: Arc<Gateway>,
+    ) -> Whatsapp {
         let (outgoing, queued) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -162,13 +211,14 @@ impl Whatsapp {
             client,
             engine,
             dedupe,
+            gateway,
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
     }
 
     /// Starts the sender task (once; inside the runtime).
-    pub fn start(self: &Arc<Self>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
         if let Some(mut queued) = queued {
             let this = Arc::clone(self);
@@ -184,10 +234,7 @@ impl Whatsapp {
     }
 
     fn messages_url(&self) -> String {
-        format!(
-            "{}/{}/messages",
-            self.config.api_url, self.config.phone_number_id
-        )
+        self.config.messages_url()
     }
 
     /// Sends one reply; a failure is logged (with the provider's status, never the
@@ -366,7 +413,7 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Constant-time check of `X-Hub-Signature-256` over the raw body.
-pub fn signature_valid(app_secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+pub(crate) fn signature_valid(app_secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
     let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
         return false;
     };
@@ -387,14 +434,20 @@ fn same_secret(a: &str, b: &str) -> bool {
     bool::from(a.ct_eq(&b))
 }
 
+/// Registers `GET` and `POST /whatsapp/webhook` when the line is on.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, whatsapp: Option<web::Data<Whatsapp>>) {
+    if let Some(whatsapp) = whatsapp {
+        cfg.app_data(whatsapp)
+            .route("/whatsapp/webhook", web::get().to(verify))
+            .route("/whatsapp/webhook", web::post().to(webhook));
+    }
+}
+
 /// `GET /whatsapp/webhook`: the verification handshake.
-pub async fn verify(
-    state: web::Data<AppState>,
+async fn verify(
+    whatsapp: web::Data<Whatsapp>,
     query: web::Query<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let Some(whatsapp) = state.whatsapp.as_ref() else {
-        return HttpResponse::NotFound().finish();
-    };
     let param = |name: &str| {
         query
             .iter()
@@ -415,14 +468,11 @@ pub async fn verify(
 }
 
 /// `POST /whatsapp/webhook`: signed notifications of messages and statuses.
-pub async fn webhook(
-    state: web::Data<AppState>,
+async fn webhook(
+    whatsapp: web::Data<Whatsapp>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let Some(whatsapp) = state.whatsapp.clone() else {
-        return HttpResponse::NotFound().finish();
-    };
     let header = req
         .headers()
         .get("x-hub-signature-256")
@@ -433,7 +483,7 @@ pub async fn webhook(
             signed = header.is_some(),
             "whatsapp webhook refused: bad signature"
         );
-        state.gateway.refused(Channel::Whatsapp, "bad_signature");
+        whatsapp.gateway.refused(Channel::Whatsapp, "bad_signature");
         return HttpResponse::Unauthorized().finish();
     }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
@@ -478,11 +528,11 @@ pub async fn webhook(
             // The citizen's 24-hour customer-service window is open (the notifier sends
             // free-form replies inside it, an approved template outside it).
             if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
-                let key = state.gateway.ctx.keyer.key("phone", &phone);
+                let key = whatsapp.gateway.ctx.keyer.key("phone", &phone);
                 whatsapp
                     .dedupe
                     .mark(
-                        &crate::notify::whatsapp_window_key(&key),
+                        &session_window_key(ReplyChannel::Whatsapp, &key),
                         std::time::Duration::from_secs(24 * 3600),
                     )
                     .await;
@@ -490,7 +540,7 @@ pub async fn webhook(
             let delivery = format!("whatsapp:{id}");
             match whatsapp
                 .engine
-                .take(&state.gateway, &whatsapp.dedupe, &delivery, inbound)
+                .take(&whatsapp.gateway, &whatsapp.dedupe, &delivery, inbound)
                 .await
             {
                 Ok(Some(replies)) => {

@@ -16,16 +16,17 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+
+use super::Settings;
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
-use crate::pipeline::Gateway;
+use crate::outbox::{Outbox, OutboxError};
 use crate::queue::{Forwarder, QueueStatus};
 
-use super::parse::MAX_MESSAGE_BYTES;
-use super::{EmailChannel, ack::Acknowledger};
+use crate::channels::email::EmailChannel;
+use crate::channels::email::parse::MAX_MESSAGE_BYTES;
 
 /// `EX_OK`.
-pub const EXIT_DURABLE: u8 = 0;
+pub(crate) const EXIT_DURABLE: u8 = 0;
 /// `EX_TEMPFAIL`: the MTA keeps the message and retries.
 pub const EXIT_TEMPFAIL: u8 = 75;
 
@@ -35,28 +36,20 @@ const OPEN_WAIT: Duration = Duration::from_secs(20);
 const FORWARD_WAIT: Duration = Duration::from_secs(10);
 
 /// Reads one message on stdin and takes it to a durable record. Returns the exit code.
-pub fn run(config: &Config) -> u8 {
+pub fn run(settings: &Settings) -> u8 {
+    let config = &settings.config;
     let mut raw = Vec::new();
     let limit = (MAX_MESSAGE_BYTES + 1) as u64;
     if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
         tracing::error!(error = %e, "cannot read the message on stdin");
         return EXIT_TEMPFAIL;
     }
-    let acks = match (&config.mail.smtp_url, &config.mail.mail_from) {
-        (Some(url), Some(from)) => match Acknowledger::new(url, from) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                tracing::error!(error = %e, "acknowledgements are off");
-                None
-            }
-        },
-        _ => {
-            tracing::info!(
-                "acknowledgements by email are off: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM are not set"
-            );
-            None
-        }
-    };
+    let acks = settings.mail.acks.clone();
+    if acks.is_none() {
+        tracing::info!(
+            "acknowledgements by email are off: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM are not set"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -72,7 +65,7 @@ pub fn run(config: &Config) -> u8 {
             return EXIT_TEMPFAIL;
         };
         let metrics = Metrics::new();
-        let gateway = match Gateway::new(config, outbox.clone(), metrics.clone()) {
+        let gateway = match super::gateway(config, outbox.clone(), metrics.clone()) {
             Ok(gateway) => gateway,
             Err(e) => {
                 tracing::error!(error = %e, "embedded policy unreadable");
@@ -101,7 +94,7 @@ async fn open_outbox(config: &Config) -> Option<Outbox> {
     loop {
         match Outbox::open(&config.data_dir, config.idempotency_ttl) {
             Ok(outbox) => return Some(outbox),
-            Err(e) if start.elapsed() < OPEN_WAIT && e.to_string().contains("already open") => {
+            Err(OutboxError::Locked) if start.elapsed() < OPEN_WAIT => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => {

@@ -6,23 +6,21 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::error::Problem;
-use crate::http::{AppState, language_of};
+use crate::http::language_of;
 
-pub async fn get_attachment(
+use super::Api;
+
+pub(super) async fn get_attachment(
     req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    api: web::Data<Api>,
 ) -> Result<HttpResponse, Problem> {
     let language = language_of(&req);
-    if state.tokens.authenticate(&req).is_none() {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            language,
-        ));
+    if api.tokens.authenticate(&req).is_none() {
+        return Err(Problem::unauthorized(language));
     }
     let sha256 = path.into_inner().to_ascii_lowercase();
-    let Some((image_type, bytes)) = state.web.store.get(&sha256).await else {
+    let Some((image_type, bytes)) = api.store.get(&sha256).await else {
         return Err(Problem::new(StatusCode::NOT_FOUND, "not_found", language));
     };
     Ok(HttpResponse::Ok()

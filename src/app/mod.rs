@@ -1,0 +1,298 @@
+//! Assembles the service from the configuration: the pipeline, every channel whose
+//! settings are given, the forwarder, the notifier and the HTTP server. `main.rs`,
+//! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
+//! in [`ops`].
+
+pub mod ingest_email;
+mod ops;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, middleware, web};
+
+use crate::appeal::ReplyChannel;
+use crate::attachments::AttachmentStore;
+use crate::channels::agent_console::{self, AgentConsole};
+use crate::channels::api::{self, Api};
+use crate::channels::email::{self, EmailChannel, MailConfig};
+use crate::channels::sms::{self, Sms};
+use crate::channels::telegram::{self, Telegram, TelegramConfig, route::TelegramRoute};
+use crate::channels::web_form::{self, WebForm};
+use crate::channels::whatsapp::{self, Whatsapp, WhatsappConfig, route::WhatsappRoute};
+use crate::config::Config;
+use crate::dialogue::{self, dedupe::Dedupe};
+use crate::http::auth::Tokens;
+use crate::metrics::Metrics;
+use crate::notify::route::Routes;
+use crate::notify::{Notifier, NotifierConfig};
+use crate::outbox::Outbox;
+use crate::pipeline::Gateway;
+use crate::queue::{Forwarder, QueueStatus};
+use crate::status::StatusBoard;
+use crate::subject::SubjectKeyer;
+
+/// The configuration with every channel's settings checked.
+pub struct Settings {
+    pub config: Config,
+    web_form: web_form::Settings,
+    agent_console: agent_console::Settings,
+    telegram: Option<TelegramConfig>,
+    whatsapp: Option<WhatsappConfig>,
+    mail: MailConfig,
+    sms: Option<Sms>,
+}
+
+impl Settings {
+    /// Reads the file (if any) and the environment, then every channel's settings. `Err`
+    /// lists every problem at once, one line each, naming the key.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Vec<String>> {
+        let config = Config::load(file)?;
+        let mut problems = Vec::new();
+        fn section<T: serde::de::DeserializeOwned>(
+            config: &Config,
+            problems: &mut Vec<String>,
+        ) -> Option<T> {
+            config
+                .section()
+                .map_err(|mut found| problems.append(&mut found))
+                .ok()
+        }
+        let web_form: Option<web_form::Settings> = section(&config, &mut problems);
+        let agent_console: Option<agent_console::Settings> = section(&config, &mut problems);
+        let telegram: Option<telegram::Settings> = section(&config, &mut problems);
+        let whatsapp: Option<whatsapp::Settings> = section(&config, &mut problems);
+        let mail: Option<email::Settings> = section(&config, &mut problems);
+        let sms: Option<sms::Settings> = section(&config, &mut problems);
+        let telegram = telegram.and_then(|t| TelegramConfig::check(&t, &mut problems));
+        let whatsapp = whatsapp.and_then(|w| WhatsappConfig::check(&w, &mut problems));
+        let mail = mail.map(|m| m.check(&mut problems)).unwrap_or_default();
+        let sms = sms.and_then(|s| s.route(&mut problems));
+        if let Some(w) = &web_form
+            && (w.form_rate_per_minute == 0 || w.form_rate_per_minute > 100_000)
+        {
+            problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
+        }
+        if let Some(a) = &agent_console
+            && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
+        {
+            problems.push("GATEWAY_AGENT_SESSION_IDLE_SECS: between 1 and 86400".to_owned());
+        }
+        match (web_form, agent_console) {
+            (Some(web_form), Some(agent_console)) if problems.is_empty() => Ok(Settings {
+                config,
+                web_form,
+                agent_console,
+                telegram,
+                whatsapp,
+                mail,
+                sms,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// The pipeline over `outbox`, as the configuration describes it.
+pub(crate) fn gateway(
+    config: &Config,
+    outbox: Outbox,
+    metrics: Metrics,
+) -> Result<Gateway, String> {
+    let status = StatusBoard::new(
+        redis::Client::open(config.redis_url.as_str()).ok(),
+        &config.stream_prefix,
+        config.calendar.clone(),
+    );
+    Gateway::new(
+        SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+        outbox,
+        metrics,
+        status,
+        &config.public_url,
+    )
+}
+
+/// Why the service did not start or stopped with an error; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("GATEWAY_DATA_DIR: {0}")]
+    DataDir(String),
+    #[error("REDIS_URL: not a Redis URL")]
+    RedisUrl,
+    #[error("policy files: {0}")]
+    Policy(String),
+    #[error("GATEWAY_BIND: cannot serve: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// Runs the service on `listener` until SIGINT or SIGTERM.
+pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError> {
+    let Settings {
+        config,
+        web_form: web_form_settings,
+        agent_console: agent_settings,
+        telegram,
+        whatsapp,
+        mail,
+        sms,
+    } = settings;
+    if config.subject_key_is_default {
+        tracing::warn!(
+            "GATEWAY_SUBJECT_KEY_SECRET is not set: using the DEVELOPMENT secret; subject keys are NOT pseudonymous. Never run like this in production."
+        );
+    }
+    if config.api_tokens.is_empty() {
+        tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
+    }
+    let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
+        .map_err(|e| ServeError::DataDir(e.to_string()))?;
+    let client =
+        redis::Client::open(config.redis_url.as_str()).map_err(|_| ServeError::RedisUrl)?;
+    let dialogue_store = dialogue::store::Store::open(&config.data_dir)
+        .map_err(|e| ServeError::DataDir(e.to_string()))?;
+    crate::normalize::warm_up();
+    let metrics = Metrics::new();
+    let gateway =
+        Arc::new(gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?);
+    let engine = Arc::new(dialogue::Engine::new(dialogue_store.clone()));
+    let dedupe = Arc::new(Dedupe::new(
+        dialogue_store.clone(),
+        Some(client.clone()),
+        &config.stream_prefix,
+        config.dedupe_ttl,
+    ));
+    let tokens = Arc::new(Tokens::new(&config.api_tokens));
+    let store = AttachmentStore::new(&config.data_dir);
+
+    let mut routes = Routes::default();
+    if telegram.is_none() {
+        tracing::info!("telegram channel off: GATEWAY_TELEGRAM_BOT_TOKEN is not set");
+    }
+    if whatsapp.is_none() {
+        tracing::info!("whatsapp channel off: GATEWAY_WHATSAPP_* settings are not set");
+    }
+    if sms.is_none() {
+        tracing::info!(
+            "SMS is off: GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER are not set"
+        );
+    }
+    let telegram = telegram.map(|c| {
+        routes = std::mem::take(&mut routes)
+            .with(ReplyChannel::Telegram, Arc::new(TelegramRoute::new(&c)));
+        web::Data::new(Telegram::new(
+            c,
+            Arc::clone(&engine),
+            Arc::clone(&dedupe),
+            Arc::clone(&gateway),
+        ))
+    });
+    let whatsapp = whatsapp.map(|c| {
+        routes = std::mem::take(&mut routes)
+            .with(ReplyChannel::Whatsapp, Arc::new(WhatsappRoute::new(&c)));
+        web::Data::new(Whatsapp::new(
+            c,
+            Arc::clone(&engine),
+            Arc::clone(&dedupe),
+            Arc::clone(&gateway),
+        ))
+    });
+    if let Some(acks) = &mail.acks {
+        routes = routes.with(ReplyChannel::Email, Arc::new(acks.clone()));
+    }
+    if let Some(sms) = sms {
+        routes = routes.with(ReplyChannel::Sms, Arc::new(sms));
+    }
+    let queue = Arc::new(QueueStatus::default());
+    let web_form = web::Data::new(WebForm::new(
+        Arc::clone(&gateway),
+        &web_form_settings,
+        store.clone(),
+    ));
+    let agents = web::Data::new(AgentConsole::new(
+        Arc::clone(&gateway),
+        &agent_settings,
+        &config.data_dir,
+        Arc::clone(&tokens),
+        config.max_body_bytes,
+    ));
+    let api = web::Data::new(Api {
+        gateway: Arc::clone(&gateway),
+        tokens,
+        max_body: config.max_body_bytes,
+        store,
+    });
+    let ops = web::Data::new(ops::Ops {
+        gateway: Arc::clone(&gateway),
+        queue: Arc::clone(&queue),
+    });
+    let forwarder = Forwarder {
+        outbox,
+        client,
+        prefix: config.stream_prefix.clone(),
+        dedupe_ttl: config.dedupe_ttl,
+        status: queue,
+        metrics,
+    };
+    let notifier = Notifier {
+        client: forwarder.client.clone(),
+        prefix: config.stream_prefix.clone(),
+        routes,
+        keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
+        config: NotifierConfig {
+            consumer: config.instance.clone(),
+            claim_timeout: config.notify_claim_timeout,
+            max_attempts: config.notify_max_attempts,
+            retry_base: config.notify_retry_base,
+            public_url: config.public_url.clone(),
+        },
+    };
+    let email = EmailChannel {
+        data_dir: config.data_dir.clone(),
+        acks: mail.acks.clone(),
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
+        let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
+        actix_web::rt::spawn(dialogue::Engine::sweep_forever(
+            dialogue_store,
+            Duration::from_secs(600),
+            config.dedupe_ttl,
+        ));
+        if let Some(telegram) = &telegram {
+            telegram.clone().into_inner().start();
+        }
+        if let Some(whatsapp) = &whatsapp {
+            whatsapp.clone().into_inner().start();
+        }
+        let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
+            .map(actix_web::rt::spawn);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(middleware::from_fn(ops::access_log))
+                .configure(|cfg| ops::configure(cfg, ops.clone()))
+                .configure(|cfg| api::configure(cfg, api.clone()))
+                .configure(|cfg| telegram::configure(cfg, telegram.clone()))
+                .configure(|cfg| whatsapp::configure(cfg, whatsapp.clone()))
+                .configure(|cfg| web_form::configure(cfg, web_form.clone()))
+                .configure(|cfg| agent_console::configure(cfg, agents.clone()))
+                .default_service(web::to(ops::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(data_dir = %config.data_dir.display(), "appeal gateway serving");
+        let served = server.await;
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), forwarding).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), notifying).await;
+        if let Some(imap) = imap {
+            let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
+        }
+        tracing::info!("appeal gateway stopped");
+        served.map_err(ServeError::Bind)
+    })
+}

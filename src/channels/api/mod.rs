@@ -1,0 +1,113 @@
+//! The integrators' API: `POST /api/v1/appeals`, `POST /api/v1/subject-requests` and
+//! `GET /api/v1/attachments/{sha256}`, each behind an integrator token
+//! (`GATEWAY_API_TOKENS`). 202 means durable on disk (the outbox), not yet on Redis.
+
+mod adapter;
+mod attachments;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::appeal::{Channel, Language};
+use crate::attachments::AttachmentStore;
+use crate::http::auth::Tokens;
+use crate::http::error::Problem;
+use crate::http::extract::{IdempotencyKey, json_body};
+use crate::http::language_of;
+use crate::outbox::IdempotencyClaim;
+use crate::pipeline::{Gateway, Receipt, SubmitError};
+
+/// What the API's handlers share.
+pub(crate) struct Api {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) tokens: Arc<Tokens>,
+    /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
+    pub(crate) max_body: usize,
+    /// Where the citizens' photos are, for the attachments endpoint.
+    pub(crate) store: AttachmentStore,
+}
+
+/// Registers the API's routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
+    cfg.app_data(api)
+        .route("/api/v1/appeals", web::post().to(post_appeal))
+        .route(
+            "/api/v1/subject-requests",
+            web::post().to(post_subject_request),
+        )
+        .route(
+            "/api/v1/attachments/{sha256}",
+            web::get().to(attachments::get_attachment),
+        );
+}
+
+/// What every JSON endpoint checks first: the token, the media type, the idempotency key,
+/// the size and the syntax. Returns the integrator, the claim and the parsed body.
+async fn preamble(
+    req: &HttpRequest,
+    payload: web::Payload,
+    api: &Api,
+    language: Language,
+) -> Result<(String, Option<IdempotencyClaim>, serde_json::Value), Problem> {
+    let integrator = api
+        .tokens
+        .authenticate(req)
+        .ok_or_else(|| Problem::unauthorized(language))?
+        .to_owned();
+    let key = IdempotencyKey::of(req, language)?;
+    let (body, value) = json_body(req, payload, api.max_body, language).await?;
+    let claim = key.claim(req, &integrator, &body);
+    Ok((integrator, claim, value))
+}
+
+/// The JSON answer to a stored or replayed submission, or its problem.
+fn answer(
+    result: Result<Receipt, SubmitError>,
+    language: Language,
+) -> Result<HttpResponse, Problem> {
+    let receipt = result.map_err(|e| Problem::from_submit(e, language))?;
+    let status = StatusCode::from_u16(receipt.response.status).unwrap_or(StatusCode::ACCEPTED);
+    let mut builder = HttpResponse::build(status);
+    builder.content_type("application/json");
+    if receipt.replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(builder.body(receipt.response.body))
+}
+
+/// `POST /api/v1/appeals`.
+async fn post_appeal(
+    req: HttpRequest,
+    payload: web::Payload,
+    api: web::Data<Api>,
+) -> Result<HttpResponse, Problem> {
+    let language = language_of(&req);
+    let refuse = |problem: Problem| {
+        api.gateway.refused(Channel::Api, problem.reason());
+        problem
+    };
+    let (integrator, claim, body) = preamble(&req, payload, &api, language)
+        .await
+        .map_err(refuse)?;
+    let intake = adapter::appeal_intake(body, &integrator)
+        .map_err(|errors| refuse(Problem::invalid(errors, language)))?;
+    answer(api.gateway.submit_appeal(intake, claim).await, language)
+}
+
+/// `POST /api/v1/subject-requests`.
+async fn post_subject_request(
+    req: HttpRequest,
+    payload: web::Payload,
+    api: web::Data<Api>,
+) -> Result<HttpResponse, Problem> {
+    let language = language_of(&req);
+    let (_, claim, body) = preamble(&req, payload, &api, language).await?;
+    let intake =
+        adapter::subject_intake(body).map_err(|errors| Problem::invalid(errors, language))?;
+    answer(
+        api.gateway.submit_subject_request(intake, claim).await,
+        language,
+    )
+}

@@ -1,0 +1,28 @@
+//! The names of the contract's Redis streams (`docs/contract.md`), in one place: the
+//! forwarder writes them, the notifier reads `replies.v1`, and the deployment's
+//! `GATEWAY_STREAM_PREFIX` goes in front of each.
+
+/// The streams of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Appeals,
+    Consent,
+    Subject,
+    Analytics,
+    Replies,
+    Deadletter,
+}
+
+impl Stream {
+    /// The stream's name without the deployment prefix.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Stream::Appeals => "appeals.v1",
+            Stream::Consent => "consent.v1",
+            Stream::Subject => "subject.v1",
+            Stream::Analytics => "analytics.v1",
+            Stream::Replies => "replies.v1",
+            Stream::Deadletter => "deadletter.v1",
+        }
+    }
+}
