@@ -28,6 +28,8 @@
 //!   hash-chained consent ledger.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
 //!   to them, exactly once.
+//! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
+//!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing.
 //!
@@ -42,8 +44,9 @@
 //!   rate limits.
 //! - [`channels`] — one folder per channel: settings, routes, inbound adapter, outbound
 //!   route.
-//! - [`app`] — assembles the service from the configuration (`app::build`), shared by
-//!   `serve`, `ingest-email` and the tests; health, readiness and metrics endpoints.
+//! - [`app`] — assembles the service from the configuration (`app::serve`), shared by
+//!   `serve`, `ingest-email` and `outbox inspect|drain`; health, readiness and metrics
+//!   endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
 pub(crate) mod analytics;
@@ -61,6 +64,7 @@ pub(crate) mod field_error;
 pub(crate) mod http;
 pub(crate) mod i18n;
 pub(crate) mod intake;
+pub(crate) mod keyspace;
 pub mod logging;
 pub(crate) mod metrics;
 pub(crate) mod normalize;
@@ -69,6 +73,7 @@ pub(crate) mod outbox;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
 pub(crate) mod queue;
+pub(crate) mod redis_target;
 pub(crate) mod reply;
 pub mod schemas;
 pub(crate) mod status;

@@ -295,6 +295,14 @@ impl Outbox {
         Ok(())
     }
 
+    /// Makes every removal so far durable: one synced, empty commit (redb persists the
+    /// unsynced commits before it). `outbox drain` ends with it.
+    pub fn sync(&self) -> Result<(), OutboxError> {
+        let txn = db!("begin", self.shared.db.begin_write())?;
+        db!("commit", txn.commit())?;
+        Ok(())
+    }
+
     /// The appeal id a tracking number stands for, if this instance issued it.
     pub(crate) fn appeal_for_tracking(
         &self,

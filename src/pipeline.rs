@@ -164,7 +164,7 @@ impl Gateway {
                     .subject_keys
                     .values()
                     .map(|key| Mark {
-                        key: format!("gateway:subject:{key}"),
+                        key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
                     })
                     .collect()

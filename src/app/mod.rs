@@ -5,6 +5,7 @@
 
 pub mod ingest_email;
 mod ops;
+pub mod outbox_admin;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -31,6 +32,7 @@ use crate::notify::{Notifier, NotifierConfig};
 use crate::outbox::Outbox;
 use crate::pipeline::Gateway;
 use crate::queue::{Forwarder, QueueStatus};
+use crate::redis_target::RedisTarget;
 use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
 
@@ -102,7 +104,7 @@ pub(crate) fn gateway(
     metrics: Metrics,
 ) -> Result<Gateway, String> {
     let status = StatusBoard::new(
-        redis::Client::open(config.redis_url.as_str()).ok(),
+        RedisTarget::parse(&config.redis_url).ok(),
         &config.stream_prefix,
         config.calendar.clone(),
     );
@@ -149,8 +151,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
-    let client =
-        redis::Client::open(config.redis_url.as_str()).map_err(|_| ServeError::RedisUrl)?;
+    let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
     let dialogue_store = dialogue::store::Store::open(&config.data_dir)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
     crate::normalize::warm_up();
@@ -230,14 +231,15 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     });
     let forwarder = Forwarder {
         outbox,
-        client,
+        target: client,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        min_replicas: config.redis_min_replicas,
         status: queue,
         metrics,
     };
     let notifier = Notifier {
-        client: forwarder.client.clone(),
+        client: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
         routes,
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),

@@ -37,10 +37,13 @@ async fn healthz() -> HttpResponse {
 /// Intake goes on either way.
 async fn readyz(state: web::Data<Ops>) -> HttpResponse {
     let depth = state.gateway.outbox.depth();
-    let up = state.queue.redis_up();
+    let redis_up = state.queue.redis_up();
+    let replicas_ok = state.queue.replicas_ok();
+    let up = redis_up && replicas_ok;
     let body = json!({
         "status": if up { "ready" } else { "degraded" },
-        "redis": if up { "up" } else { "down" },
+        "redis": if redis_up { "up" } else { "down" },
+        "redis_replicas": if replicas_ok { "ok" } else { "too_few" },
         "outbox_depth": depth,
     });
     if up {

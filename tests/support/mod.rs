@@ -15,6 +15,7 @@ pub mod browser;
 pub mod fake_http;
 pub mod fake_telegram;
 pub mod fake_whatsapp;
+pub mod redis_ha;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
