@@ -27,7 +27,12 @@ impl TrackingNumber {
     /// A new random number (40 random bits). The outbox refuses a number it has already
     /// issued, and the pipeline draws another.
     pub(crate) fn random() -> TrackingNumber {
-        let bits: u64 = rand::rng().random::<u64>() & ((1 << (5 * SYMBOLS)) - 1);
+        TrackingNumber::from_bits(rand::rng().random())
+    }
+
+    /// The number that spells the low 40 bits of `bits`, five bits a symbol, the most
+    /// significant first; the higher bits are never read.
+    fn from_bits(bits: u64) -> TrackingNumber {
         let mut out = String::with_capacity(LEN);
         out.push_str("OA-");
         for i in 0..SYMBOLS {
@@ -167,5 +172,27 @@ mod tests {
         );
         assert_eq!(TrackingNumber::find_in("OA-7K3M-9QXI"), None);
         assert_eq!(TrackingNumber::find_in("Жалоба"), None);
+    }
+
+    #[test]
+    fn a_number_spells_40_bits_in_crockford_base32() {
+        let spelled = |bits: u64| TrackingNumber::from_bits(bits).into_string();
+        assert_eq!(spelled(0), "OA-0000-0000");
+        assert_eq!(spelled((1 << 40) - 1), "OA-ZZZZ-ZZZZ");
+        // Eight symbols of five bits each, the most significant first.
+        let bits = |symbols: [u64; 8]| symbols.iter().fold(0, |bits, s| (bits << 5) | s);
+        assert_eq!(spelled(bits([0, 1, 2, 3, 4, 5, 6, 7])), "OA-0123-4567");
+        assert_eq!(
+            spelled(bits([8, 9, 10, 11, 12, 13, 14, 15])),
+            "OA-89AB-CDEF"
+        );
+        assert_eq!(
+            spelled(bits([16, 17, 18, 19, 20, 21, 22, 23])),
+            "OA-GHJK-MNPQ"
+        );
+        assert_eq!(
+            spelled(bits([24, 25, 26, 27, 28, 29, 30, 31])),
+            "OA-RSTV-WXYZ"
+        );
     }
 }
