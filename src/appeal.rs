@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rand::Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -290,8 +289,11 @@ pub(crate) struct Appeal {
     pub(crate) schema_version: u32,
     /// ULID; the key of the appeal everywhere.
     pub(crate) id: String,
-    /// What the citizen is shown, e.g. `OA-7K3M-9QX2`.
-    #[schemars(regex(pattern = r"^OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"))]
+    /// What the citizen is shown, e.g. `OA-7K3M-9QX2-5`: Crockford base32 with a check
+    /// symbol; numbers issued before the check symbol have none (`OA-7K3M-9QX2`).
+    #[schemars(regex(
+        pattern = r"^OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z])?$"
+    ))]
     pub(crate) tracking_number: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
@@ -331,26 +333,6 @@ pub(crate) enum AppealFlag {
     AnonymousDanger,
 }
 
-/// Crockford's base-32 alphabet: no I, L, O or U, so a number read over the phone is not
-/// misheard.
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A new random tracking number `OA-XXXX-XXXX` (40 random bits). Uniqueness within an
-/// instance is enforced by the outbox, which refuses a number it has seen.
-pub(crate) fn new_tracking_number() -> String {
-    let bits: u64 = rand::rng().random::<u64>() & ((1 << 40) - 1);
-    let mut out = String::with_capacity(12);
-    out.push_str("OA-");
-    for i in 0..8 {
-        if i == 4 {
-            out.push('-');
-        }
-        let shift = 35 - 5 * i;
-        out.push(CROCKFORD[((bits >> shift) & 31) as usize] as char);
-    }
-    out
-}
-
 /// The current time as RFC 3339 in UTC with second precision, as the contract shows.
 pub(crate) fn now_rfc3339() -> String {
     rfc3339(time::OffsetDateTime::now_utc())
@@ -368,20 +350,6 @@ pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tracking_numbers_are_readable_and_vary() {
-        let a = new_tracking_number();
-        let b = new_tracking_number();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 12);
-        assert!(a.starts_with("OA-"));
-        assert!(
-            a.chars()
-                .skip(3)
-                .all(|c| c == '-' || CROCKFORD.contains(&(c as u8)))
-        );
-    }
 
     #[test]
     fn timestamps_are_utc_seconds() {
