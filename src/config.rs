@@ -49,6 +49,11 @@ pub(crate) struct RawConfig {
     /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
     /// keep it stable across restarts.
     pub(crate) instance: Option<String>,
+    /// This instance's slot of the tracking-number space (`GATEWAY_INSTANCE_NUMBER`),
+    /// 0–31: every instance of a deployment needs its own, which is what makes numbers
+    /// unique without asking anyone at intake (see `crate::tracking`). Default 0.
+    #[serde(deserialize_with = "number")]
+    pub(crate) instance_number: u64,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
     #[serde(deserialize_with = "number")]
     pub(crate) notify_max_attempts: u64,
@@ -83,6 +88,7 @@ impl Default for RawConfig {
             idempotency_ttl_secs: 24 * 3600,
             public_url: "https://open-almaty.kz".into(),
             instance: None,
+            instance_number: 0,
             notify_max_attempts: 5,
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
@@ -118,6 +124,8 @@ pub struct Config {
     pub(crate) idempotency_ttl: Duration,
     pub(crate) public_url: String,
     pub(crate) instance: String,
+    /// This instance's slot of the tracking-number space.
+    pub(crate) instance_number: u8,
     pub(crate) notify_max_attempts: u32,
     pub(crate) notify_retry_base: Duration,
     pub(crate) notify_claim_timeout: Duration,
@@ -255,6 +263,9 @@ impl Config {
             }
             Ok(_) => {}
         }
+        if raw.instance_number >= u64::from(crate::tracking::SLOTS) {
+            problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
+        }
         if raw.redis_min_replicas > 16 {
             problems.push("GATEWAY_REDIS_MIN_REPLICAS: between 0 and 16".to_owned());
         }
@@ -341,6 +352,7 @@ impl Config {
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
             public_url: raw.public_url,
             instance,
+            instance_number: u8::try_from(raw.instance_number).unwrap_or(0),
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),

@@ -222,7 +222,8 @@ pub(crate) fn accept(
     let appeal = Appeal {
         schema_version: appeal::SCHEMA_VERSION,
         id: id.clone(),
-        tracking_number: crate::tracking::TrackingNumber::random().into_string(),
+        // Issued by the pipeline when it stores the appeal (see `crate::tracking`).
+        tracking_number: String::new(),
         received_at: appeal::rfc3339(now),
         channel: intake.channel,
         language,

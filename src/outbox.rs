@@ -188,6 +188,9 @@ struct Shared {
     depth: AtomicU64,
     notify: tokio::sync::Notify,
     idempotency_ttl: Duration,
+    /// This instance's tracking-number counter: the next one to hand out. Persisted as
+    /// `tracking_issued` with every batch, so a restart never hands out one again.
+    tracking_seq: AtomicU64,
 }
 
 /// The outbox handle: cheap to clone, shared by the HTTP handlers and the forwarder.
@@ -221,11 +224,16 @@ impl Outbox {
                 db!("write meta", meta.insert("chain_head", GENESIS_HASH))?;
                 db!("write meta", meta.insert("next_seq", "1"))?;
             }
-            db!("count", outbox.len())?
+            let issued = db!("read meta", meta.get("tracking_issued"))?
+                .and_then(|v| v.value().parse::<u64>().ok())
+                .unwrap_or(0);
+            (db!("count", outbox.len())?, issued)
         };
+        let (depth, tracking_issued) = depth;
         db!("commit", txn.commit())?;
         let shared = Arc::new(Shared {
             db,
+            tracking_seq: AtomicU64::new(tracking_issued),
             depth: AtomicU64::new(depth),
             notify: tokio::sync::Notify::new(),
             idempotency_ttl,
@@ -237,6 +245,12 @@ impl Outbox {
             .spawn(move || writer_loop(&writer, &rx))
             .map_err(|e| OutboxError::Storage(format!("start writer: {e}")))?;
         Ok(Outbox { shared, jobs })
+    }
+
+    /// The next value of this instance's tracking-number counter (see
+    /// [`crate::tracking`]); never the same twice, across restarts too.
+    pub(crate) fn next_tracking_seq(&self) -> u64 {
+        self.shared.tracking_seq.fetch_add(1, Ordering::SeqCst)
     }
 
     /// Writes a submission durably (or finds its idempotent answer). Returns once the
@@ -444,6 +458,13 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
         db!("write meta", meta.insert("chain_head", head.as_str()))?;
         let next = seq.to_string();
         db!("write meta", meta.insert("next_seq", next.as_str()))?;
+        // Every counter value handed out so far (a superset of those in this batch): a
+        // value handed out but never stored only leaves a gap.
+        let issued = shared.tracking_seq.load(Ordering::SeqCst).to_string();
+        db!(
+            "write meta",
+            meta.insert("tracking_issued", issued.as_str())
+        )?;
     }
     db!("commit", txn.commit())?;
     Ok((outcomes, added))

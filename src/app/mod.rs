@@ -115,6 +115,7 @@ pub(crate) fn gateway(
         metrics,
         status,
         &config.public_url,
+        config.instance_number,
     )
 }
 
