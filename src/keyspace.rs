@@ -24,6 +24,9 @@
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
+//! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
+//! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking numbers by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
+//! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a
 //! record accepted under one prefix is forwarded under the prefix of whoever forwards it.
@@ -56,6 +59,23 @@ pub(crate) mod name {
     /// The marks a subject's requests leave (withdrawal, opt-out).
     pub(crate) fn subject(subject_key: &str) -> String {
         format!("gateway:subject:{subject_key}")
+    }
+
+    /// An agent's console session (see the consoles' `sessions` module).
+    pub(crate) fn agent_session(sid: &str) -> String {
+        format!("gateway:agent-session:{sid}")
+    }
+
+    /// Announced calls waiting for one agent (`Some`) or for anyone (`None`: `*`, which
+    /// no agent id can be).
+    pub(crate) fn calls(agent_id: Option<&str>) -> String {
+        format!("gateway:calls:{}", agent_id.unwrap_or("*"))
+    }
+
+    /// The duplicates hint's entries at one place (`key`: a SHA-256, see the consoles'
+    /// `recent` module).
+    pub(crate) fn recent(key: &str) -> String {
+        format!("gateway:recent:{key}")
     }
 
     /// An open session window of a subject on a channel (WhatsApp's 24-hour
@@ -149,6 +169,10 @@ mod tests {
             ks.delivery("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M3"),
             ks.subject("abc"),
             ks.key(&name::session_window("whatsapp", "abc")),
+            ks.key(&name::agent_session("00ff")),
+            ks.key(&name::calls(Some("aigerim"))),
+            ks.key(&name::calls(None)),
+            ks.key(&name::recent("ab12")),
         ];
         let first = slot(&keys[0]);
         for key in &keys {

@@ -220,6 +220,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.data_dir,
         Arc::clone(&tokens),
         config.max_body_bytes,
+        Some(client.clone()),
+        &config.stream_prefix,
     ));
     let api = web::Data::new(Api {
         gateway: Arc::clone(&gateway),
