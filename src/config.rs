@@ -51,9 +51,11 @@ pub(crate) struct RawConfig {
     pub(crate) instance: Option<String>,
     /// This instance's slot of the tracking-number space (`GATEWAY_INSTANCE_NUMBER`),
     /// 0–31: every instance of a deployment needs its own, which is what makes numbers
-    /// unique without asking anyone at intake (see `crate::tracking`). Default 0.
-    #[serde(deserialize_with = "number")]
-    pub(crate) instance_number: u64,
+    /// unique without asking anyone at intake (see `crate::tracking`). Default: the
+    /// digits that end the instance's name (`gateway-2` → 2, as the compose file and a
+    /// Kubernetes StatefulSet name them), else 0.
+    #[serde(default, deserialize_with = "optional_number")]
+    pub(crate) instance_number: Option<u64>,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
     #[serde(deserialize_with = "number")]
     pub(crate) notify_max_attempts: u64,
@@ -88,7 +90,7 @@ impl Default for RawConfig {
             idempotency_ttl_secs: 24 * 3600,
             public_url: "https://open-almaty.kz".into(),
             instance: None,
-            instance_number: 0,
+            instance_number: None,
             notify_max_attempts: 5,
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
@@ -186,6 +188,35 @@ where
     }
 }
 
+/// An optional [`number`].
+pub(crate) fn optional_number<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Given>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Given::Number(n)) => Ok(Some(n)),
+        Some(Given::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Given::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not a whole number")),
+    }
+}
+
+/// The number that ends a name (`gateway-12` → 12).
+fn trailing_number(name: &str) -> Option<u64> {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    name[name.len() - digits..].parse().ok()
+}
+
 /// A yes/no setting: `true`/`false`, `1`/`0`, `yes`/`no`, as a boolean or as text.
 pub(crate) fn flag<'de, D>(deserializer: D) -> Result<bool, D::Error>
 where
@@ -263,7 +294,10 @@ impl Config {
             }
             Ok(_) => {}
         }
-        if raw.instance_number >= u64::from(crate::tracking::SLOTS) {
+        if raw
+            .instance_number
+            .is_some_and(|n| n >= u64::from(crate::tracking::SLOTS))
+        {
             problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
         }
         if raw.redis_min_replicas > 16 {
@@ -337,6 +371,11 @@ impl Config {
         if !problems.is_empty() {
             return Err(problems);
         }
+        let instance_number = raw
+            .instance_number
+            .or_else(|| trailing_number(&instance))
+            .and_then(|n| u8::try_from(n % u64::from(crate::tracking::SLOTS)).ok())
+            .unwrap_or(0);
         Ok(Config {
             bind,
             redis_url: raw.redis_url,
@@ -352,7 +391,7 @@ impl Config {
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
             public_url: raw.public_url,
             instance,
-            instance_number: u8::try_from(raw.instance_number).unwrap_or(0),
+            instance_number,
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
@@ -402,6 +441,28 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, String>, String> {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instance_takes_its_tracking_slot_from_its_name_unless_told() {
+        assert_eq!(trailing_number("gateway-2"), Some(2));
+        assert_eq!(trailing_number("appeal-gateway-31"), Some(31));
+        assert_eq!(trailing_number("gateway"), None);
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEWAY_INSTANCE", "gateway-3");
+            let config = Config::load(None).map_err(|e| e.join("\n"))?;
+            assert_eq!(config.instance_number, 3);
+            jail.set_env("GATEWAY_INSTANCE_NUMBER", "7");
+            let config = Config::load(None).map_err(|e| e.join("\n"))?;
+            assert_eq!(config.instance_number, 7);
+            jail.set_env("GATEWAY_INSTANCE_NUMBER", "32");
+            let problems = Config::load(None).expect_err("refused");
+            assert!(
+                problems[0].starts_with("GATEWAY_INSTANCE_NUMBER: "),
+                "{problems:?}"
+            );
+            Ok(())
+        });
+    }
 
     #[test]
     fn defaults_follow_the_contract() {
