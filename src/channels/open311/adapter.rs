@@ -6,8 +6,8 @@
 //! `phone` the applicant (regulation 5.1; the channel's policy narrows it further),
 //! `attribute[consent]` the citizen's tick in the client app (`consent.method: checkbox`,
 //! `captured_by` the integrator's name). Everything else a client sends — `device_id`,
-//! `account_id`, `media_url`, other attributes, unknown fields — is dropped and recorded
-//! by name in `dropped_fields`, never by value.
+//! `account_id`, `media_url`, other attributes (as `attribute.<code>`), unknown fields — is
+//! dropped and recorded by name in `dropped_fields`, never by value.
 
 use serde_json::Value;
 
@@ -93,8 +93,14 @@ pub(crate) fn request_intake(
         let known = READ.contains(&name.as_str())
             || PROTOCOL.contains(&name.as_str())
             || name == "attribute[consent]";
-        if !known && !value.trim().is_empty() && !dropped.contains(name) {
-            dropped.push(name.clone());
+        // `attribute[x]` is recorded as `attribute.x`, the way nested names are written
+        // in `dropped_fields` (the policy records a name with brackets as unnamed).
+        let name = match name.strip_prefix("attribute[").and_then(|n| n.strip_suffix(']')) {
+            Some(inner) => format!("attribute.{inner}"),
+            None => name.clone(),
+        };
+        if !known && !value.trim().is_empty() && !dropped.contains(&name) {
+            dropped.push(name);
         }
     }
     intake.dropped = dropped;
@@ -164,7 +170,7 @@ mod tests {
         .expect("intake");
         assert_eq!(
             intake.dropped,
-            vec!["attribute[colour]", "device_id", "media_url"]
+            vec!["attribute.colour", "device_id", "media_url"]
         );
         let consent = intake.consent.expect("consent");
         assert_eq!(consent.method, ConsentMethod::Checkbox);
