@@ -130,7 +130,7 @@ async fn post_form(
 }
 
 /// A complete request form with coordinates, the consent and a citizen's contact.
-fn request_form<'a>(description: &'a str) -> Vec<(&'a str, &'a str)> {
+fn request_form(description: &str) -> Vec<(&str, &str)> {
     vec![
         ("api_key", CRM_TOKEN),
         ("service_code", "roads"),

@@ -95,7 +95,10 @@ pub(crate) fn request_intake(
             || name == "attribute[consent]";
         // `attribute[x]` is recorded as `attribute.x`, the way nested names are written
         // in `dropped_fields` (the policy records a name with brackets as unnamed).
-        let name = match name.strip_prefix("attribute[").and_then(|n| n.strip_suffix(']')) {
+        let name = match name
+            .strip_prefix("attribute[")
+            .and_then(|n| n.strip_suffix(']'))
+        {
             Some(inner) => format!("attribute.{inner}"),
             None => name.clone(),
         };

@@ -736,7 +736,7 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
         }
         return Ok(ask.document(StatusCode::OK, "service_requests", &Value::Array(records)));
     }
-    let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(|list| names(list));
+    let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(names);
     let statuses = match ask.params.get("status") {
         None => None,
         Some(list) => {
