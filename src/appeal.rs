@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rand::Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +15,18 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Where an appeal came in.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Channel {
@@ -74,7 +84,18 @@ impl fmt::Display for Channel {
 
 /// The language of an appeal; the answer is given in it (Administrative Procedural Code).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Language {
@@ -106,7 +127,9 @@ impl Language {
 }
 
 /// How the citizen's consent was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ConsentMethod {
     /// An unticked checkbox the citizen ticked (web forms).
@@ -125,7 +148,18 @@ pub(crate) enum ConsentMethod {
 
 /// What the citizen consented to; the purposes of regulation 6.1.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Purpose {
@@ -139,7 +173,9 @@ pub(crate) enum Purpose {
 
 /// Where the problem is. Never where the person lives: a home address is not on the
 /// allowlist of regulation 5.1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,7 +187,9 @@ pub(crate) struct Location {
 }
 
 /// What kind of file an attachment is; only photographs are allowed (regulation 5.1.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AttachmentKind {
     Photo,
@@ -170,7 +208,9 @@ pub(crate) struct Attachment {
 
 /// The applicant's personal data: only the fields of regulation 5.1, each optional;
 /// absent ones are omitted, never `null`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Applicant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,7 +304,9 @@ pub(crate) struct ConsentRecord {
 }
 
 /// A route on which the citizen can be answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ReplyChannel {
     Telegram,
@@ -274,7 +316,7 @@ pub(crate) enum ReplyChannel {
 }
 
 /// What the notifier needs to answer the citizen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplyTo {
     pub(crate) channel: ReplyChannel,
@@ -290,8 +332,11 @@ pub(crate) struct Appeal {
     pub(crate) schema_version: u32,
     /// ULID; the key of the appeal everywhere.
     pub(crate) id: String,
-    /// What the citizen is shown, e.g. `OA-7K3M-9QX2`.
-    #[schemars(regex(pattern = r"^OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"))]
+    /// What the citizen is shown, e.g. `OA-7K3M-9QX2-5`: Crockford base32 with a check
+    /// symbol; numbers issued before the check symbol have none (`OA-7K3M-9QX2`).
+    #[schemars(regex(
+        pattern = r"^OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z])?$"
+    ))]
     pub(crate) tracking_number: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
@@ -331,26 +376,6 @@ pub(crate) enum AppealFlag {
     AnonymousDanger,
 }
 
-/// Crockford's base-32 alphabet: no I, L, O or U, so a number read over the phone is not
-/// misheard.
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A new random tracking number `OA-XXXX-XXXX` (40 random bits). Uniqueness within an
-/// instance is enforced by the outbox, which refuses a number it has seen.
-pub(crate) fn new_tracking_number() -> String {
-    let bits: u64 = rand::rng().random::<u64>() & ((1 << 40) - 1);
-    let mut out = String::with_capacity(12);
-    out.push_str("OA-");
-    for i in 0..8 {
-        if i == 4 {
-            out.push('-');
-        }
-        let shift = 35 - 5 * i;
-        out.push(CROCKFORD[((bits >> shift) & 31) as usize] as char);
-    }
-    out
-}
-
 /// The current time as RFC 3339 in UTC with second precision, as the contract shows.
 pub(crate) fn now_rfc3339() -> String {
     rfc3339(time::OffsetDateTime::now_utc())
@@ -370,20 +395,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tracking_numbers_are_readable_and_vary() {
-        let a = new_tracking_number();
-        let b = new_tracking_number();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 12);
-        assert!(a.starts_with("OA-"));
-        assert!(
-            a.chars()
-                .skip(3)
-                .all(|c| c == '-' || CROCKFORD.contains(&(c as u8)))
-        );
-    }
-
-    #[test]
     fn timestamps_are_utc_seconds() {
         let t = time::macros::datetime!(2026-11-25 14:30:00.123 +5);
         assert_eq!(rfc3339(t), "2026-11-25T09:30:00Z");
@@ -394,5 +405,54 @@ mod tests {
         assert_eq!(Language::parse("ru-KZ"), Some(Language::Ru));
         assert_eq!(Language::parse("kz"), Some(Language::Kk));
         assert_eq!(Language::parse("de"), None);
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+            assert_eq!(channel.to_string(), channel.as_str());
+            assert_eq!(
+                serde_json::to_value(channel).expect("json"),
+                serde_json::Value::from(channel.as_str())
+            );
+        }
+        assert_eq!(Channel::parse("sms"), None);
+        for language in [Language::Kk, Language::Ru, Language::En] {
+            assert_eq!(Language::parse(language.as_str()), Some(language));
+            assert_eq!(
+                serde_json::to_value(language).expect("json"),
+                serde_json::Value::from(language.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn browser_language_tags() {
+        assert_eq!(Language::parse("en-GB"), Some(Language::En));
+        assert_eq!(Language::parse("RU"), Some(Language::Ru));
+        assert_eq!(Language::parse("kk_KZ"), Some(Language::Kk));
+    }
+
+    #[test]
+    fn present_fields_name_what_was_given() {
+        assert!(Applicant::default().present_fields().is_empty());
+        let applicant = Applicant {
+            phones: vec!["+77011234567".into()],
+            email: Some("a@mail.kz".into()),
+            ..Applicant::default()
+        };
+        assert_eq!(applicant.present_fields(), vec!["email", "phones"]);
+    }
+
+    #[test]
+    fn now_is_utc_to_the_second() {
+        let now = now_rfc3339();
+        let parsed =
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .expect("RFC 3339");
+        assert_eq!(parsed.offset(), time::UtcOffset::UTC);
+        assert_eq!(parsed.nanosecond(), 0);
+        assert!(now.ends_with('Z'), "{now}");
     }
 }

@@ -1,24 +1,60 @@
 //! Photographs citizens attach (regulation 5.1.8: a photo is allowed; the metadata of the
 //! phone that took it is not). A photo is recognised by its first bytes, never by its
-//! name or the type the browser claims; its EXIF, XMP, IPTC and text metadata are
-//! removed; what is left is stored once, content-addressed, under
-//! `GATEWAY_DATA_DIR/attachments/<first two hex digits>/<sha256>`, and synced to disk
-//! before the appeal that names it is accepted. The case system fetches it with
+//! name or the type the browser claims, then decoded and encoded afresh with the `image`
+//! crate: only its pixels survive. Stripping segments from the file as it came was not
+//! enough (an outside review, issue 17): a second JPEG appended after EOI (the
+//! multi-picture preview phones write) kept its GPS Exif, an APP1 segment after SOS
+//! survived, and HTML appended to a JPEG was served as it came. A rebuilt file holds none
+//! of that, whatever the input carried.
+//!
+//! Decoding is bounded before it starts: the width, height and decoded size are read
+//! from the header and checked against [`MAX_PHOTO_SIDE`] and [`MAX_DECODED_BYTES`]
+//! (`image::Limits`), so a few-kilobyte PNG that claims 100,000 × 100,000 pixels is
+//! refused without its buffer ever being allocated. HEIC (the iPhone's default) has no
+//! decoder in pure Rust and is refused with a message naming the formats taken.
+//!
+//! Photos are stored content-addressed. A photo of a form not yet accepted waits in
+//! `GATEWAY_DATA_DIR/attachments/pending/<sha256>` and is erased after [`PENDING_TTL`]
+//! by [`AttachmentStore::sweep_forever`] (a refused form or an abandoned re-try leaves
+//! nothing behind for long); the photos of an accepted appeal are moved to
+//! `GATEWAY_DATA_DIR/attachments/<first two hex digits>/<sha256>` and synced to disk
+//! before the appeal is handed to the outbox ([`AttachmentStore::keep`]), and moved back
+//! to the pending area when the appeal is refused after all
+//! ([`AttachmentStore::release`]). The case system fetches a photo with
 //! `GET /api/v1/attachments/{sha256}` (docs/contract.md).
 
-use std::io::Write;
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use actix_web::web::Bytes;
-use img_parts::jpeg::{Jpeg, markers};
-use img_parts::png::Png;
-use img_parts::webp::WebP;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 /// Largest photo, in bytes (10 MiB).
 pub(crate) const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+/// Longest side of a photo taken, in pixels: a 200-megapixel sensor writes 16,320 ×
+/// 12,240, but phones save 12 to 50 megapixels (at most 8,160 × 6,120) unless told.
+pub(crate) const MAX_PHOTO_SIDE: u32 = 10_000;
+/// Most bytes decoding one photo may allocate: a 50-megapixel RGB photo (8,160 × 6,120 ×
+/// 3 bytes = 143 MiB) fits, a bomb does not. Decoding runs at most
+/// [`MAX_CONCURRENT_REBUILDS`] at a time, which bounds the memory of all of them.
+pub(crate) const MAX_DECODED_BYTES: u64 = 160 * 1024 * 1024;
+/// Photos decoded and encoded at once ([`clean_async`]): the work is CPU-bound and each
+/// may hold [`MAX_DECODED_BYTES`] twice (rotation copies the pixels).
+pub(crate) const MAX_CONCURRENT_REBUILDS: usize = 2;
+/// Quality of the JPEG written: 85 keeps a street scene legible and the file under the
+/// size of what the phone sent (phones write 90–95).
+pub(crate) const JPEG_QUALITY: u8 = 85;
+/// How long a photo of a form not accepted (yet) stays on disk: long enough for the
+/// citizen to correct the form and send it again with the photo kept.
+pub(crate) const PENDING_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// The kinds of image the gateway takes.
+/// The kinds of image the gateway recognises. HEIC is recognised only to be refused with
+/// its own message; what is stored is always JPEG or PNG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ImageType {
     Jpeg,
@@ -62,13 +98,22 @@ impl ImageType {
     }
 }
 
-/// Why a file is not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a file is not taken. The codes name the messages of `templates/i18n/*/web.ftl`
+/// (`error-<code>`), which name the formats taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PhotoError {
-    /// Not one of the four image types, by content; or damaged beyond parsing.
+    /// Not a JPEG, PNG or WebP by content, or damaged beyond decoding.
+    #[error("not a JPEG, PNG or WebP photo")]
     Type,
+    /// A HEIC/HEIF photo: recognised, but no decoder is built in.
+    #[error("a HEIC photo, which cannot be decoded")]
+    Heic,
     /// Over [`MAX_PHOTO_BYTES`].
+    #[error("over the size limit")]
     TooLarge,
+    /// Over [`MAX_PHOTO_SIDE`] or [`MAX_DECODED_BYTES`], by its header.
+    #[error("over the pixel limit")]
+    Dimensions,
 }
 
 impl PhotoError {
@@ -76,26 +121,31 @@ impl PhotoError {
     pub(crate) fn code(self) -> &'static str {
         match self {
             PhotoError::Type => "photo_type",
+            PhotoError::Heic => "photo_heic",
             PhotoError::TooLarge => "photo_too_large",
+            PhotoError::Dimensions => "photo_dimensions",
         }
     }
 }
 
-/// A photo ready to store: its bytes without metadata, and what the appeal says of it.
+/// A photo ready to store: its pixels encoded afresh, and what the appeal says of it.
 #[derive(Debug, Clone)]
 pub(crate) struct CleanPhoto {
+    /// JPEG or PNG: the type of the rebuilt file, not of the one sent.
     pub(crate) image_type: ImageType,
     pub(crate) bytes: Bytes,
     pub(crate) sha256: String,
 }
 
-/// Checks a file's type by content and removes its metadata.
+/// Checks a file's type by content and rebuilds it from its pixels. CPU-bound (tens to
+/// hundreds of milliseconds for a phone photo): async callers use [`clean_async`].
 pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     if raw.len() > MAX_PHOTO_BYTES {
         return Err(PhotoError::TooLarge);
     }
     let image_type = ImageType::sniff(&raw).ok_or(PhotoError::Type)?;
-    let bytes = strip(image_type, raw)?;
+    let (image_type, bytes) = rebuild(image_type, &raw)?;
+    let bytes = Bytes::from(bytes);
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(CleanPhoto {
         image_type,
@@ -104,56 +154,113 @@ pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     })
 }
 
-/// JPEG segments kept: the image itself needs APP0 (JFIF), APP2 (the ICC colour profile)
-/// and APP14 (Adobe: how CMYK is encoded); every other APPn (APP1 = EXIF and XMP,
-/// APP13 = IPTC, maker notes in others) and the comment segment go.
-fn keep_jpeg_marker(marker: u8) -> bool {
-    !matches!(marker, markers::APP1..=markers::APP15 | markers::COM)
-        || marker == markers::APP2
-        || marker == markers::APP14
+/// [`clean`] off the async threads, at most [`MAX_CONCURRENT_REBUILDS`] at a time
+/// across the process (the rest wait their turn), so that photos neither stall the
+/// HTTP workers nor add up to more than a bounded amount of decoded pixels.
+pub(crate) async fn clean_async(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
+    static REBUILDS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    let permits = REBUILDS
+        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REBUILDS)))
+        .clone();
+    // The semaphore is never closed: a failed acquire cannot happen, and would only mean
+    // running unbounded, which is still correct.
+    let permit = permits.acquire_owned().await.ok();
+    let done = tokio::task::spawn_blocking(move || {
+        let photo = clean(raw);
+        drop(permit);
+        photo
+    })
+    .await;
+    // A panic in a decoder is a file we do not take, not a crash.
+    done.unwrap_or(Err(PhotoError::Type))
 }
 
-fn strip(image_type: ImageType, raw: Bytes) -> Result<Bytes, PhotoError> {
-    match image_type {
-        ImageType::Jpeg => {
-            let mut jpeg = Jpeg::from_bytes(raw).map_err(|_| PhotoError::Type)?;
-            jpeg.segments_mut()
-                .retain(|segment| keep_jpeg_marker(segment.marker()));
-            Ok(jpeg.encoder().bytes())
-        }
-        ImageType::Png => {
-            let mut png = Png::from_bytes(raw).map_err(|_| PhotoError::Type)?;
-            // eXIf holds EXIF; tEXt, zTXt and iTXt hold XMP and free text (camera, author,
-            // software); tIME the moment of the last edit.
-            png.chunks_mut().retain(|chunk| {
-                !matches!(
-                    &chunk.kind(),
-                    b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME"
-                )
-            });
-            Ok(png.encoder().bytes())
-        }
-        ImageType::Webp => {
-            let mut webp = WebP::from_bytes(raw).map_err(|_| PhotoError::Type)?;
-            webp.chunks_mut()
-                .retain(|chunk| !matches!(&chunk.id(), b"EXIF" | b"XMP "));
-            Ok(webp.encoder().bytes())
-        }
-        // HEIC: no maintained Rust crate rewrites HEIF metadata, and rewriting the `meta`
-        // box means recomputing every `iloc` offset. Its EXIF and XMP are items whose
-        // bytes `iloc` locates, so they are overwritten with zeros in place: every offset
-        // stays valid, the image stays decodable, nothing of the phone is left. A file
-        // whose boxes cannot be walked is refused rather than stored with its metadata.
-        ImageType::Heic => heic::blank_metadata(&raw)
-            .map(Bytes::from)
-            .ok_or(PhotoError::Type),
+/// The limits checked against the header before any pixel is decoded.
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_PHOTO_SIDE);
+    limits.max_image_height = Some(MAX_PHOTO_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    limits
+}
+
+fn refusal(e: ImageError) -> PhotoError {
+    match e {
+        ImageError::Limits(_) => PhotoError::Dimensions,
+        _ => PhotoError::Type,
     }
 }
 
-/// Where photos live on disk.
+/// Decodes the photo within [`limits`], turns it upright by its Exif orientation (the
+/// Exif itself is not carried over, so the rotation must be in the pixels), and encodes
+/// the pixels alone: PNG stays PNG (screenshots keep their sharp text), anything with
+/// transparency becomes PNG, the rest JPEG at [`JPEG_QUALITY`] (the `image` crate writes
+/// WebP losslessly only, several times the size of the photo sent). No ICC profile,
+/// Exif, XMP, comment or trailing byte of the input is written.
+fn rebuild(image_type: ImageType, raw: &[u8]) -> Result<(ImageType, Vec<u8>), PhotoError> {
+    let format = match image_type {
+        ImageType::Jpeg => ImageFormat::Jpeg,
+        ImageType::Png => ImageFormat::Png,
+        ImageType::Webp => ImageFormat::WebP,
+        ImageType::Heic => return Err(PhotoError::Heic),
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(raw), format);
+    reader.limits(limits());
+    // `into_decoder` reads the header only and checks the dimensions against the limits.
+    let mut decoder = reader.into_decoder().map_err(refusal)?;
+    // The decoded buffer must fit too, before it is allocated.
+    limits().reserve(decoder.total_bytes()).map_err(refusal)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(refusal)?;
+    image.apply_orientation(orientation);
+
+    let mut out = Vec::new();
+    if image_type == ImageType::Png || image.color().has_alpha() {
+        let pixels = if image.color().has_alpha() {
+            DynamicImage::ImageRgba8(image.into_rgba8())
+        } else {
+            DynamicImage::ImageRgb8(image.into_rgb8())
+        };
+        let encoder =
+            PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive);
+        pixels.write_with_encoder(encoder).map_err(refusal)?;
+        Ok((ImageType::Png, out))
+    } else {
+        // `jpeg-encoder` rather than `image`'s own encoder: three times faster on a
+        // 12-megapixel photo (`rebuild_benchmark` in src/photos_rebuilt.rs), SIMD where the CPU has it.
+        let pixels = image.into_rgb8();
+        let (Ok(width), Ok(height)) = (
+            u16::try_from(pixels.width()),
+            u16::try_from(pixels.height()),
+        ) else {
+            return Err(PhotoError::Dimensions);
+        };
+        jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY)
+            .encode(pixels.as_raw(), width, height, jpeg_encoder::ColorType::Rgb)
+            .map_err(|_| PhotoError::Type)?;
+        Ok((ImageType::Jpeg, out))
+    }
+}
+
+/// Where photos live on disk: the pending area and the photos of accepted appeals.
 #[derive(Debug, Clone)]
 pub(crate) struct AttachmentStore {
     dir: PathBuf,
+}
+
+/// The photos [`AttachmentStore::keep`] moved out of the pending area for one appeal:
+/// handed back to [`AttachmentStore::release`] when that appeal is refused after all.
+#[derive(Debug, Default)]
+#[must_use = "release the photos when the appeal is refused"]
+pub(crate) struct Kept {
+    moved: Vec<String>,
+}
+
+fn valid_sha256(sha256: &str) -> bool {
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl AttachmentStore {
@@ -164,34 +271,137 @@ impl AttachmentStore {
         }
     }
 
+    /// Where the photo of an accepted appeal lives.
     fn path(&self, sha256: &str) -> Option<PathBuf> {
-        let valid = sha256.len() == 64
-            && sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| self.dir.join(&sha256[..2]).join(sha256))
+        valid_sha256(sha256).then(|| self.dir.join(&sha256[..2]).join(sha256))
     }
 
-    /// Writes a photo (once: the same content is the same file) and syncs it to disk.
+    /// Where a photo waits for its appeal ("pending" is never two hex digits).
+    fn pending_path(&self, sha256: &str) -> Option<PathBuf> {
+        valid_sha256(sha256).then(|| self.dir.join("pending").join(sha256))
+    }
+
+    /// Writes a photo to the pending area (once: the same content is the same file;
+    /// writing it again restarts its [`PENDING_TTL`]) and syncs it to disk. It stays
+    /// there until its appeal is accepted ([`AttachmentStore::keep`]) or the sweep
+    /// erases it.
     pub(crate) async fn put(&self, photo: &CleanPhoto) -> std::io::Result<()> {
         let path = self
-            .path(&photo.sha256)
+            .pending_path(&photo.sha256)
             .ok_or_else(|| std::io::Error::other("bad sha256"))?;
         let bytes = photo.bytes.clone();
-        tokio::task::spawn_blocking(move || write_synced(&path, &bytes))
+        tokio::task::spawn_blocking(move || write_pending(&path, &bytes))
             .await
             .map_err(std::io::Error::other)?
     }
 
-    /// A stored photo and its media type, by its SHA-256 (lower-case hex).
-    pub(crate) async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
-        let path = self.path(sha256)?;
-        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+    /// Makes the photos of an appeal permanent, synced to disk, before the appeal is
+    /// handed to the outbox: an appeal accepted is never without its photos, even if the
+    /// gateway stops right after. Each photo must have been [`put`](Self::put) (or be
+    /// permanent already, from an earlier appeal).
+    pub(crate) async fn keep<'a>(
+        &self,
+        sha256s: impl IntoIterator<Item = &'a str>,
+    ) -> std::io::Result<Kept> {
+        let store = self.clone();
+        let sha256s: Vec<String> = sha256s.into_iter().map(str::to_owned).collect();
+        tokio::task::spawn_blocking(move || store.keep_blocking(&sha256s))
             .await
-            .ok()?
-            .ok()?;
+            .map_err(std::io::Error::other)?
+    }
+
+    fn keep_blocking(&self, sha256s: &[String]) -> std::io::Result<Kept> {
+        let mut kept = Kept::default();
+        for sha256 in sha256s {
+            let (Some(from), Some(to)) = (self.pending_path(sha256), self.path(sha256)) else {
+                return Err(std::io::Error::other("bad sha256"));
+            };
+            if to.exists() {
+                continue; // the same photo in an earlier appeal: kept already
+            }
+            let dir = to
+                .parent()
+                .ok_or_else(|| std::io::Error::other("no parent"))?;
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&from, &to)?;
+            sync_dir(dir)?;
+            kept.moved.push(sha256.clone());
+        }
+        Ok(kept)
+    }
+
+    /// Moves the photos [`keep`](Self::keep) made permanent back to the pending area:
+    /// their appeal was refused, so they go with the sweep unless the citizen sends the
+    /// corrected form in time. Photos that were permanent before are left alone.
+    pub(crate) async fn release(&self, kept: Kept) {
+        let store = self.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            for sha256 in &kept.moved {
+                if let (Some(from), Some(to)) = (store.path(sha256), store.pending_path(sha256)) {
+                    std::fs::rename(from, to)?;
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+        if !matches!(done, Ok(Ok(()))) {
+            // Left permanent: a photo kept too long, never an accepted appeal's lost.
+            tracing::warn!("photos of a refused appeal not moved back to the pending area");
+        }
+    }
+
+    /// A stored photo and its media type, by its SHA-256 (lower-case hex): a photo of an
+    /// accepted appeal, or one pending (the form being corrected).
+    pub(crate) async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
+        let paths = [self.path(sha256)?, self.pending_path(sha256)?];
+        let bytes = tokio::task::spawn_blocking(move || {
+            paths.iter().find_map(|path| std::fs::read(path).ok())
+        })
+        .await
+        .ok()??;
         let image_type = ImageType::sniff(&bytes)?;
         Some((image_type, bytes))
+    }
+
+    /// Erases pending photos written before `cutoff`; returns how many.
+    pub(crate) fn sweep_pending(&self, cutoff: SystemTime) -> std::io::Result<usize> {
+        let entries = match std::fs::read_dir(self.dir.join("pending")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut erased = 0;
+        for entry in entries {
+            let entry = entry?;
+            let modified = entry.metadata()?.modified()?;
+            if modified < cutoff {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => erased += 1,
+                    // Kept or erased meanwhile.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Erases pending photos older than [`PENDING_TTL`], every `every`, for good.
+    pub(crate) async fn sweep_forever(self, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Some(cutoff) = SystemTime::now().checked_sub(PENDING_TTL) else {
+                continue;
+            };
+            let store = self.clone();
+            match tokio::task::spawn_blocking(move || store.sweep_pending(cutoff)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(erased = n, "photos of appeals not accepted erased"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "photo sweep failed"),
+                Err(_) => tracing::warn!("photo sweep stopped"),
+            }
+        }
     }
 }
 
@@ -216,14 +426,15 @@ pub(crate) enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Cleans a photo and stores it under `data_dir`, synced to disk before this returns.
+/// Cleans a photo and stores it in the pending area under `data_dir`, synced to disk
+/// before this returns; [`AttachmentStore::keep`] makes it permanent with its appeal.
 pub(crate) fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, StoreError> {
     let photo = clean(Bytes::copy_from_slice(bytes)).map_err(|_| StoreError::NotAPhoto)?;
     let store = AttachmentStore::new(data_dir);
     let path = store
-        .path(&photo.sha256)
+        .pending_path(&photo.sha256)
         .ok_or_else(|| std::io::Error::other("bad sha256"))?;
-    write_synced(&path, &photo.bytes)?;
+    write_pending(&path, &photo.bytes)?;
     Ok(StoredPhoto {
         content_type: photo.image_type.content_type(),
         size: photo.bytes.len() as u64,
@@ -231,9 +442,12 @@ pub(crate) fn store_photo(data_dir: &Path, bytes: &[u8]) -> Result<StoredPhoto, 
     })
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` unless it is there already, in which case its time is
+/// renewed (the sweep counts [`PENDING_TTL`] from the last write).
+fn write_pending(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.exists() {
-        return Ok(());
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        return file.set_modified(SystemTime::now());
     }
     let dir = path
         .parent()
@@ -244,178 +458,16 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    sync_dir(dir)
 }
 
-/// Blanking HEIF metadata items in place (ISO/IEC 23008-12: `meta` → `iinf`/`iloc`).
-mod heic {
-    /// A box: its type, where its payload starts and where it ends.
-    struct BoxRef {
-        kind: [u8; 4],
-        body: usize,
-        end: usize,
-    }
-
-    fn be(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
-        let slice = bytes.get(at..at.checked_add(n)?)?;
-        Some(slice.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    }
-
-    fn boxes(bytes: &[u8], mut at: usize, end: usize) -> Option<Vec<BoxRef>> {
-        let mut out = Vec::new();
-        while at + 8 <= end {
-            let size = be(bytes, at, 4)?;
-            let kind: [u8; 4] = bytes.get(at + 4..at + 8)?.try_into().ok()?;
-            let (header, size) = match size {
-                1 => (16, usize::try_from(be(bytes, at + 8, 8)?).ok()?),
-                0 => (8, end - at),
-                n => (8, usize::try_from(n).ok()?),
-            };
-            if size < header || at.checked_add(size)? > end {
-                return None;
-            }
-            out.push(BoxRef {
-                kind,
-                body: at + header,
-                end: at + size,
-            });
-            at += size;
-        }
-        Some(out)
-    }
-
-    /// The ids of the items whose type is `Exif`, or `mime` (XMP).
-    fn metadata_items(bytes: &[u8], iinf: &BoxRef) -> Option<Vec<u32>> {
-        let version = *bytes.get(iinf.body)?;
-        let count_len = if version == 0 { 2 } else { 4 };
-        let first = iinf.body + 4 + count_len;
-        let mut ids = Vec::new();
-        for infe in boxes(bytes, first, iinf.end)? {
-            if &infe.kind != b"infe" {
-                continue;
-            }
-            let version = *bytes.get(infe.body)?;
-            if version < 2 {
-                continue;
-            }
-            let (id, type_at) = if version == 2 {
-                (be(bytes, infe.body + 4, 2)?, infe.body + 8)
-            } else {
-                (be(bytes, infe.body + 4, 4)?, infe.body + 10)
-            };
-            let item_type = bytes.get(type_at..type_at + 4)?;
-            if item_type == b"Exif" || item_type == b"mime" {
-                ids.push(u32::try_from(id).ok()?);
-            }
-        }
-        Some(ids)
-    }
-
-    /// The byte ranges (file offsets) of the given items, from `iloc` (construction
-    /// method 0 only: data in the file itself).
-    fn extents(bytes: &[u8], iloc: &BoxRef, wanted: &[u32]) -> Option<Vec<(usize, usize)>> {
-        let version = *bytes.get(iloc.body)?;
-        let mut at = iloc.body + 4;
-        let sizes = be(bytes, at, 2)?;
-        at += 2;
-        let offset_size = ((sizes >> 12) & 0xF) as usize;
-        let length_size = ((sizes >> 8) & 0xF) as usize;
-        let base_offset_size = ((sizes >> 4) & 0xF) as usize;
-        let index_size = if version == 1 || version == 2 {
-            (sizes & 0xF) as usize
-        } else {
-            0
-        };
-        let (count, n) = if version < 2 {
-            (be(bytes, at, 2)?, 2)
-        } else {
-            (be(bytes, at, 4)?, 4)
-        };
-        at += n;
-        let mut out = Vec::new();
-        for _ in 0..count {
-            let id_len = if version < 2 { 2 } else { 4 };
-            let id = u32::try_from(be(bytes, at, id_len)?).ok()?;
-            at += id_len;
-            let mut method = 0;
-            if version == 1 || version == 2 {
-                method = be(bytes, at, 2)? & 0xF;
-                at += 2;
-            }
-            at += 2; // data_reference_index
-            let base = if base_offset_size == 0 {
-                0
-            } else {
-                be(bytes, at, base_offset_size)?
-            };
-            at += base_offset_size;
-            let extent_count = be(bytes, at, 2)?;
-            at += 2;
-            for _ in 0..extent_count {
-                at += index_size;
-                let offset = if offset_size == 0 {
-                    0
-                } else {
-                    be(bytes, at, offset_size)?
-                };
-                at += offset_size;
-                let length = be(bytes, at, length_size)?;
-                at += length_size;
-                if wanted.contains(&id) {
-                    if method != 0 {
-                        return None;
-                    }
-                    let start = usize::try_from(base.checked_add(offset)?).ok()?;
-                    let len = usize::try_from(length).ok()?;
-                    out.push((start, start.checked_add(len)?));
-                }
-            }
-        }
-        Some(out)
-    }
-
-    /// The file with its EXIF and XMP items overwritten by zeros; `None` when the file
-    /// cannot be walked (it is then refused, never stored as it came).
-    pub(crate) fn blank_metadata(raw: &[u8]) -> Option<Vec<u8>> {
-        let top = boxes(raw, 0, raw.len())?;
-        let meta = top.iter().find(|b| &b.kind == b"meta")?;
-        // `meta` is a full box: 4 bytes of version and flags before its children.
-        let children = boxes(raw, meta.body + 4, meta.end)?;
-        let iinf = children.iter().find(|b| &b.kind == b"iinf")?;
-        let iloc = children.iter().find(|b| &b.kind == b"iloc")?;
-        let ids = metadata_items(raw, iinf)?;
-        let mut out = raw.to_vec();
-        if ids.is_empty() {
-            return Some(out);
-        }
-        for (start, end) in extents(raw, iloc, &ids)? {
-            out.get_mut(start..end)?.fill(0);
-        }
-        Some(out)
-    }
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A 1×1 JPEG with an EXIF segment naming a camera.
-    pub(crate) fn jpeg_with_exif() -> Vec<u8> {
-        let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-        exif.extend_from_slice(b"CameraMakerSecret");
-        let mut out = vec![0xFF, 0xD8];
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&u16::try_from(exif.len() + 2).unwrap_or(0).to_be_bytes());
-        out.extend_from_slice(&exif);
-        out.extend_from_slice(&TINY_JPEG_AFTER_SOI);
-        out
-    }
-
-    /// The rest of a minimal baseline JPEG after its SOI marker (1×1 grey).
-    const TINY_JPEG_AFTER_SOI: [u8; 15] = [
-        0xFF, 0xFE, 0x00, 0x06, b'h', b'e', b'l', b'l', // a comment
-        0xFF, 0xDA, 0x00, 0x02, 0x00, 0xFF, 0xD9,
-    ];
 
     #[test]
     fn types_are_known_by_content() {
@@ -440,23 +492,7 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_exif_and_comments_are_removed() {
-        let raw = jpeg_with_exif();
-        assert!(raw.windows(6).any(|w| w == b"Exif\0\0"));
-        let clean = clean(Bytes::from(raw)).expect("a jpeg");
-        assert_eq!(clean.image_type, ImageType::Jpeg);
-        assert!(!clean.bytes.windows(4).any(|w| w == b"Exif"));
-        assert!(!clean.bytes.windows(6).any(|w| w == b"Camera"));
-        assert!(!clean.bytes.windows(4).any(|w| w == b"hell"));
-        assert_eq!(clean.sha256, hex::encode(Sha256::digest(&clean.bytes)));
-    }
-
-    #[test]
-    fn other_files_and_huge_ones_are_refused() {
-        assert_eq!(
-            clean(Bytes::from_static(b"%PDF-1.7 ...")).map(|_| ()),
-            Err(PhotoError::Type)
-        );
+    fn huge_files_are_refused_before_decoding() {
         let huge = vec![0xFF; MAX_PHOTO_BYTES + 1];
         assert_eq!(
             clean(Bytes::from(huge)).map(|_| ()),
@@ -464,39 +500,63 @@ mod tests {
         );
     }
 
-    #[test]
-    fn heic_exif_item_is_blanked_in_place() {
-        // ftyp, then meta { hdlr, iinf { infe v2 id 1 'Exif' }, iloc v0 { item 1 at mdat } }, mdat.
-        fn boxed(kind: &[u8], body: &[u8]) -> Vec<u8> {
-            let mut out = u32::try_from(body.len() + 8)
-                .unwrap_or(0)
-                .to_be_bytes()
-                .to_vec();
-            out.extend_from_slice(kind);
-            out.extend_from_slice(body);
-            out
+    fn photo(seed: u8) -> CleanPhoto {
+        let bytes = Bytes::from(vec![0xFF, 0xD8, 0xFF, seed]);
+        CleanPhoto {
+            image_type: ImageType::Jpeg,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes,
         }
-        let ftyp = boxed(b"ftyp", b"heic\0\0\0\0mif1heic");
-        let infe = boxed(
-            b"infe",
-            &[2, 0, 0, 0, 0, 1, 0, 0, b'E', b'x', b'i', b'f', 0],
+    }
+
+    #[tokio::test]
+    async fn a_photo_waits_pending_until_kept_and_goes_back_when_released() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let p = photo(1);
+        store.put(&p).await.expect("put");
+        let pending = store.pending_path(&p.sha256).expect("path");
+        let permanent = store.path(&p.sha256).expect("path");
+        assert!(pending.exists() && !permanent.exists());
+        assert!(store.get(&p.sha256).await.is_some(), "a re-try finds it");
+
+        let kept = store.keep([p.sha256.as_str()]).await.expect("keep");
+        assert!(!pending.exists() && permanent.exists());
+        store.release(kept).await;
+        assert!(pending.exists() && !permanent.exists());
+
+        // Kept for good by one appeal: a later refused appeal with the same photo
+        // leaves it where it is.
+        let first = store.keep([p.sha256.as_str()]).await.expect("keep");
+        drop(first);
+        store.put(&p).await.expect("put again");
+        let second = store.keep([p.sha256.as_str()]).await.expect("keep");
+        store.release(second).await;
+        assert!(permanent.exists(), "the first appeal keeps its photo");
+    }
+
+    #[tokio::test]
+    async fn the_sweep_erases_only_pending_photos_older_than_the_cutoff() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let (old, accepted) = (photo(2), photo(3));
+        store.put(&old).await.expect("put");
+        store.put(&accepted).await.expect("put");
+        let _kept = store.keep([accepted.sha256.as_str()]).await.expect("keep");
+
+        let an_hour_ago = SystemTime::now() - PENDING_TTL;
+        assert_eq!(store.sweep_pending(an_hour_ago).expect("sweep"), 0);
+        assert!(
+            store.get(&old.sha256).await.is_some(),
+            "younger than the TTL"
         );
-        let iinf = boxed(b"iinf", &[&[0u8, 0, 0, 0, 0, 1][..], &infe].concat());
-        let secret = b"GPS43.238N76.945E";
-        let build = |offset: u32| {
-            let mut iloc_body = vec![0u8, 0, 0, 0, 0x44, 0x00, 0, 1, 0, 1, 0, 0, 0, 1];
-            iloc_body.extend_from_slice(&offset.to_be_bytes());
-            iloc_body.extend_from_slice(&u32::try_from(secret.len()).unwrap_or(0).to_be_bytes());
-            let iloc = boxed(b"iloc", &iloc_body);
-            let meta = boxed(b"meta", &[&[0u8, 0, 0, 0][..], &iinf, &iloc].concat());
-            [ftyp.clone(), meta].concat()
-        };
-        let head_len = build(0).len();
-        let offset = u32::try_from(head_len + 8).unwrap_or(0);
-        let file = [build(offset), boxed(b"mdat", secret)].concat();
-        let clean = clean(Bytes::from(file.clone())).expect("a heic");
-        assert_eq!(clean.image_type, ImageType::Heic);
-        assert_eq!(clean.bytes.len(), file.len());
-        assert!(!clean.bytes.windows(3).any(|w| w == b"GPS"));
+
+        let later = SystemTime::now() + Duration::from_secs(1);
+        assert_eq!(store.sweep_pending(later).expect("sweep"), 1);
+        assert!(store.get(&old.sha256).await.is_none(), "erased");
+        assert!(
+            store.get(&accepted.sha256).await.is_some(),
+            "an accepted appeal's stays"
+        );
     }
 }

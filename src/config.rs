@@ -49,6 +49,11 @@ pub(crate) struct RawConfig {
     /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
     /// keep it stable across restarts.
     pub(crate) instance: Option<String>,
+    /// This instance's slot of the tracking-number space (`GATEWAY_INSTANCE_NUMBER`),
+    /// 0–31: every instance of a deployment needs its own, which is what makes numbers
+    /// unique without asking anyone at intake (see `crate::tracking`). Default 0.
+    #[serde(deserialize_with = "number")]
+    pub(crate) instance_number: u64,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
     #[serde(deserialize_with = "number")]
     pub(crate) notify_max_attempts: u64,
@@ -60,6 +65,11 @@ pub(crate) struct RawConfig {
     pub(crate) notify_claim_timeout_secs: u64,
     /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
     pub(crate) holidays: String,
+    /// Replicas that must confirm a record (`WAIT`) before the forwarder removes it from
+    /// the outbox (`GATEWAY_REDIS_MIN_REPLICAS`), default 0: the primary's word is enough.
+    /// With Sentinel, 1 or more: replication is asynchronous (see [`crate::queue`]).
+    #[serde(deserialize_with = "number")]
+    pub(crate) redis_min_replicas: u64,
 }
 
 impl Default for RawConfig {
@@ -78,10 +88,12 @@ impl Default for RawConfig {
             idempotency_ttl_secs: 24 * 3600,
             public_url: "https://open-almaty.kz".into(),
             instance: None,
+            instance_number: 0,
             notify_max_attempts: 5,
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
+            redis_min_replicas: 0,
         }
     }
 }
@@ -112,10 +124,14 @@ pub struct Config {
     pub(crate) idempotency_ttl: Duration,
     pub(crate) public_url: String,
     pub(crate) instance: String,
+    /// This instance's slot of the tracking-number space.
+    pub(crate) instance_number: u8,
     pub(crate) notify_max_attempts: u32,
     pub(crate) notify_retry_base: Duration,
     pub(crate) notify_claim_timeout: Duration,
     pub(crate) calendar: crate::deadline::Calendar,
+    /// Replicas that must confirm a record before it leaves the outbox.
+    pub(crate) redis_min_replicas: u32,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -235,8 +251,23 @@ impl Config {
             ));
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
-        if redis::Client::open(raw.redis_url.as_str()).is_err() {
-            problems.push("REDIS_URL: not a Redis URL such as redis://127.0.0.1:6379".to_owned());
+        match crate::redis_target::RedisTarget::parse(&raw.redis_url) {
+            Err(e) => problems.push(format!("REDIS_URL: {e}")),
+            Ok(target)
+                if target.topology() == crate::redis_target::Topology::Cluster
+                    && !crate::redis_target::has_hash_tag(&raw.stream_prefix) =>
+            {
+                problems.push(
+                    "GATEWAY_STREAM_PREFIX: a Redis Cluster needs a hash tag in the prefix, such as {oa}, so that each command's keys share one slot".to_owned(),
+                );
+            }
+            Ok(_) => {}
+        }
+        if raw.instance_number >= u64::from(crate::tracking::SLOTS) {
+            problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
+        }
+        if raw.redis_min_replicas > 16 {
+            problems.push("GATEWAY_REDIS_MIN_REPLICAS: between 0 and 16".to_owned());
         }
         if raw.data_dir.as_os_str().is_empty() {
             problems.push("GATEWAY_DATA_DIR: must not be empty".to_owned());
@@ -321,10 +352,12 @@ impl Config {
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
             public_url: raw.public_url,
             instance,
+            instance_number: u8::try_from(raw.instance_number).unwrap_or(0),
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
+            redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
             source,
         })
     }

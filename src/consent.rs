@@ -138,4 +138,31 @@ mod tests {
         assert_ne!(a, chain_hash(&a, b"{}"));
         assert_eq!(a.len(), 64);
     }
+
+    #[test]
+    fn event_type_names_are_the_stream_contract() {
+        for (event, name) in [
+            (ConsentEventType::ConsentGiven, "consent_given"),
+            (ConsentEventType::ConsentWithdrawn, "consent_withdrawn"),
+        ] {
+            assert_eq!(event.as_str(), name);
+            // The `type` field of the stream entry and the JSON's `type` agree.
+            assert_eq!(
+                serde_json::to_value(event).expect("json"),
+                serde_json::Value::from(name)
+            );
+        }
+    }
+
+    #[test]
+    fn chain_hash_is_sha256_of_the_previous_hash_then_the_data() {
+        // An auditor recomputes the chain with any SHA-256 tool:
+        // printf '%s%s' "$prev_hash" "$data" | sha256sum
+        let mut joined = GENESIS_HASH.as_bytes().to_vec();
+        joined.extend_from_slice(b"{\"a\":1}");
+        assert_eq!(
+            chain_hash(GENESIS_HASH, b"{\"a\":1}"),
+            hex::encode(Sha256::digest(&joined))
+        );
+    }
 }

@@ -21,13 +21,15 @@
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
 //!   short number a citizen is given.
-//! - [`attachments`] — citizens' photos: type by content, metadata stripped,
-//!   content-addressed on disk.
+//! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
+//!   within limits, pending until their appeal is accepted, content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message, with no personal data.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
 //!   to them, exactly once.
+//! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
+//!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing.
 //!
@@ -42,8 +44,9 @@
 //!   rate limits.
 //! - [`channels`] — one folder per channel: settings, routes, inbound adapter, outbound
 //!   route.
-//! - [`app`] — assembles the service from the configuration (`app::build`), shared by
-//!   `serve`, `ingest-email` and the tests; health, readiness and metrics endpoints.
+//! - [`app`] — assembles the service from the configuration (`app::serve`), shared by
+//!   `serve`, `ingest-email` and `outbox inspect|drain`; health, readiness and metrics
+//!   endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
 pub(crate) mod analytics;
@@ -61,14 +64,20 @@ pub(crate) mod field_error;
 pub(crate) mod http;
 pub(crate) mod i18n;
 pub(crate) mod intake;
+pub(crate) mod keyspace;
 pub mod logging;
 pub(crate) mod metrics;
 pub(crate) mod normalize;
 pub mod notify;
 pub(crate) mod outbox;
+#[cfg(test)]
+mod photos_rebuilt;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
+#[cfg(test)]
+mod properties;
 pub(crate) mod queue;
+pub(crate) mod redis_target;
 pub(crate) mod reply;
 pub mod schemas;
 pub(crate) mod status;

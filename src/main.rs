@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use appeal_gateway::app::{self, Settings, ingest_email};
+use appeal_gateway::app::{self, Settings, ingest_email, outbox_admin};
 use appeal_gateway::channels::agent_console::accounts::{AgentStore, Role};
 use appeal_gateway::config::Config;
 use appeal_gateway::{logging, schemas};
@@ -44,6 +44,29 @@ enum Command {
         #[command(subcommand)]
         action: AgentsCommand,
     },
+    /// The outbox of a gateway that is not running (an instance that is gone): inspect
+    /// it, or forward it to Redis from here, exactly once.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Print the number of waiting records and the age of the oldest (JSON; no content).
+    Inspect {
+        /// The data directory of that gateway (default GATEWAY_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Forward every waiting record to REDIS_URL and exit: 0 once the outbox is empty,
+    /// 1 if Redis cannot take it (what was sent stays sent; run it again).
+    Drain {
+        /// The data directory of that gateway (default GATEWAY_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,7 +96,27 @@ fn main() -> ExitCode {
         Command::Schemas { out, check } => write_schemas(&out, check),
         Command::IngestEmail => ingest_email(cli.config),
         Command::Agents { action } => agents_command(cli.config, action),
+        Command::Outbox { action } => outbox_command(cli.config, action),
     }
+}
+
+fn outbox_command(config_file: Option<PathBuf>, action: OutboxCommand) -> ExitCode {
+    let mut config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    let code = match action {
+        OutboxCommand::Inspect { data_dir } => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            outbox_admin::inspect(&config)
+        }
+        OutboxCommand::Drain { data_dir } => {
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            outbox_admin::drain(&config)
+        }
+    };
+    ExitCode::from(code)
 }
 
 fn write_schemas(out: &std::path::Path, check: bool) -> ExitCode {

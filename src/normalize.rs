@@ -283,8 +283,10 @@ const RUSSIAN_WORDS: &[&str] = &[
 /// Written by hand: `whatlang` has no Kazakh, and `lingua` would ship tens of megabytes
 /// of models to decide what the alphabet already settles. Kazakh Cyrillic has nine
 /// letters Russian lacks (Ә Ғ Қ Ң Ө Ұ Ү Һ І) that make up several percent of any Kazakh
-/// text; a Russian text mentions at most a Kazakh name or two. Short texts without those
-/// letters are settled by a few frequent words; Latin script is taken as English.
+/// text; a Russian text mentions at most a Kazakh name or two. So a text is Kazakh when
+/// those letters are at least 2% of its Cyrillic letters; below that, a few frequent
+/// words settle it (each Kazakh-only letter counting as one Kazakh word, a tie going to
+/// Russian); more Latin than Cyrillic letters is taken as English.
 pub(crate) fn language(text: &str) -> Option<Language> {
     let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
     for c in text.chars() {
@@ -464,5 +466,144 @@ mod tests {
         assert_eq!(birth_date("2030-01-01", today), Err(Invalid::Date));
         assert_eq!(document_number("n 123-456 78").as_deref(), Ok("N12345678"));
         assert_eq!(document_number("<script>"), Err(Invalid::Value));
+    }
+
+    #[test]
+    fn a_lone_carriage_return_and_unicode_line_breaks_become_line_feeds() {
+        // Old Mac mail clients end lines with a bare CR; Word pastes U+2028 and NEL.
+        assert_eq!(text("бір\rекі\u{2028}үш\u{0085}төрт"), "бір\nекі\nүш\nтөрт");
+        assert_eq!(text("a\tb"), "a\tb", "tabs are kept");
+    }
+
+    #[test]
+    fn a_phone_may_carry_separators_up_to_32_characters() {
+        let at_limit = format!("+7 (701) 123{}45-67", "-".repeat(15));
+        assert_eq!(at_limit.len(), 32);
+        assert_eq!(phone(&at_limit).as_deref(), Ok("+77011234567"));
+        let over = format!("+7 (701) 123{}45-67", "-".repeat(16));
+        assert_eq!(phone(&over), Err(Invalid::Phone));
+    }
+
+    #[test]
+    fn an_email_address_is_at_most_254_characters() {
+        // RFC 5321 caps a forward path at 256 octets, the address at 254; `validator`
+        // alone lets a 64-character local part and a 255-character domain through.
+        let domain = |len: usize| {
+            let mut d = format!("{}.{}.", "b".repeat(63), "c".repeat(63));
+            d.push_str(&"d".repeat(len - d.len() - 3));
+            d.push_str(".kz");
+            d
+        };
+        let at_limit = format!("{}@{}", "a".repeat(64), domain(189));
+        assert_eq!(at_limit.len(), 254);
+        assert_eq!(email(&at_limit), Ok(at_limit.clone()));
+        let over = format!("{}@{}", "a".repeat(64), domain(190));
+        assert_eq!(over.len(), 255);
+        assert_eq!(email(&over), Err(Invalid::Email));
+    }
+
+    #[test]
+    fn an_iin_with_a_letter_is_refused() {
+        assert_eq!(iin("90010130001A"), Err(Invalid::Iin));
+        assert_eq!(iin(""), Err(Invalid::Iin));
+    }
+
+    #[test]
+    fn a_date_of_birth_runs_from_1900_to_today() {
+        let today = time::macros::date!(2026 - 11 - 25);
+        assert_eq!(birth_date("2026-11-25", today).as_deref(), Ok("2026-11-25"));
+        assert_eq!(birth_date("2026-11-26", today), Err(Invalid::Date));
+        assert_eq!(
+            birth_date(" 1900-01-01 ", today).as_deref(),
+            Ok("1900-01-01")
+        );
+        assert_eq!(birth_date("1899-12-31", today), Err(Invalid::Date));
+        assert_eq!(birth_date("17.05.1990", today), Err(Invalid::Date));
+    }
+
+    #[test]
+    fn a_document_number_has_one_to_20_letters_and_digits() {
+        assert_eq!(
+            document_number("N 1234-5678-9012-3456-789").as_deref(),
+            Ok("N1234567890123456789")
+        );
+        assert_eq!(
+            document_number("N12345678901234567890"),
+            Err(Invalid::Value),
+            "21 characters"
+        );
+        assert_eq!(
+            document_number(" - - "),
+            Err(Invalid::Value),
+            "nothing left"
+        );
+        assert_eq!(document_number("№ 123"), Err(Invalid::Value));
+    }
+
+    #[test]
+    fn a_telegram_chat_id_is_an_integer_of_at_most_20_digits() {
+        assert_eq!(chat_id(" 123456789 ").as_deref(), Ok("123456789"));
+        assert_eq!(chat_id("-1001234567890").as_deref(), Ok("-1001234567890"));
+        let twenty = "9".repeat(20);
+        assert_eq!(chat_id(&twenty), Ok(twenty.clone()));
+        for garbage in ["", "-", "12a", "+123", "1 2", &"9".repeat(21)] {
+            assert_eq!(chat_id(garbage), Err(Invalid::Value), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn kazakh_typed_without_kazakh_letters_is_told_by_its_words() {
+        assert_eq!(
+            language("Мектеп туралы, жол бойынша су керек"),
+            Some(Language::Kk)
+        );
+        assert_eq!(language("Үйде су жоқ"), Some(Language::Kk));
+    }
+
+    #[test]
+    fn cyrillic_without_any_clue_is_russian() {
+        assert_eq!(language("Фонарь сломался"), Some(Language::Ru));
+        // A street name written in both scripts is not English.
+        assert_eq!(language("Абай Abay"), Some(Language::Ru));
+    }
+
+    #[test]
+    fn kazakh_letters_decide_from_two_percent_of_the_cyrillic_letters() {
+        // One Kazakh-only letter (ө) in 50 Cyrillic letters: 2%, Kazakh by the letters
+        // even though the words are Russian.
+        let fifty = "Фонарь на улице Төлебаева не горит уже неделю, просим чинить";
+        assert_eq!(language(fifty), Some(Language::Kk));
+        // In 51 letters it is below 2%: a Kazakh name in a Russian text, told by words.
+        let fifty_one = "Фонарь на улице Төлебаева не горит уже неделю, просим сменить";
+        assert_eq!(language(fifty_one), Some(Language::Ru));
+    }
+
+    #[test]
+    fn error_codes_are_the_contract_names() {
+        let codes: Vec<&str> = [
+            Invalid::Phone,
+            Invalid::Email,
+            Invalid::Iin,
+            Invalid::Date,
+            Invalid::Value,
+            Invalid::TooLong,
+        ]
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.code(), e.to_string(), "code and message agree");
+            e.code()
+        })
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "invalid_phone",
+                "invalid_email",
+                "invalid_iin",
+                "invalid_date",
+                "invalid_value",
+                "too_long"
+            ]
+        );
     }
 }

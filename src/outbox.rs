@@ -96,6 +96,10 @@ pub(crate) struct Bundle {
     pub(crate) messages: Vec<Envelope>,
     /// When the gateway accepted it (Unix milliseconds), for the forward-latency metric.
     pub(crate) accepted_at_ms: u64,
+    /// The same instant in Unix microseconds, so that the forward latency resolves
+    /// sub-millisecond times; 0 in records written before it existed.
+    #[serde(default)]
+    pub(crate) accepted_at_us: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -184,6 +188,9 @@ struct Shared {
     depth: AtomicU64,
     notify: tokio::sync::Notify,
     idempotency_ttl: Duration,
+    /// This instance's tracking-number counter: the next one to hand out. Persisted as
+    /// `tracking_issued` with every batch, so a restart never hands out one again.
+    tracking_seq: AtomicU64,
 }
 
 /// The outbox handle: cheap to clone, shared by the HTTP handlers and the forwarder.
@@ -217,11 +224,16 @@ impl Outbox {
                 db!("write meta", meta.insert("chain_head", GENESIS_HASH))?;
                 db!("write meta", meta.insert("next_seq", "1"))?;
             }
-            db!("count", outbox.len())?
+            let issued = db!("read meta", meta.get("tracking_issued"))?
+                .and_then(|v| v.value().parse::<u64>().ok())
+                .unwrap_or(0);
+            (db!("count", outbox.len())?, issued)
         };
+        let (depth, tracking_issued) = depth;
         db!("commit", txn.commit())?;
         let shared = Arc::new(Shared {
             db,
+            tracking_seq: AtomicU64::new(tracking_issued),
             depth: AtomicU64::new(depth),
             notify: tokio::sync::Notify::new(),
             idempotency_ttl,
@@ -233,6 +245,12 @@ impl Outbox {
             .spawn(move || writer_loop(&writer, &rx))
             .map_err(|e| OutboxError::Storage(format!("start writer: {e}")))?;
         Ok(Outbox { shared, jobs })
+    }
+
+    /// The next value of this instance's tracking-number counter (see
+    /// [`crate::tracking`]); never the same twice, across restarts too.
+    pub(crate) fn next_tracking_seq(&self) -> u64 {
+        self.shared.tracking_seq.fetch_add(1, Ordering::SeqCst)
     }
 
     /// Writes a submission durably (or finds its idempotent answer). Returns once the
@@ -276,6 +294,15 @@ impl Outbox {
         Ok(out)
     }
 
+    /// When the oldest record still waiting was accepted (Unix milliseconds), for the
+    /// `gateway_outbox_oldest_age_seconds` gauge; `None` when the outbox is empty.
+    pub(crate) fn oldest_accepted_at_ms(&self) -> Result<Option<u64>, OutboxError> {
+        Ok(self
+            .peek(1)?
+            .first()
+            .map(|(_, bundle)| bundle.accepted_at_ms))
+    }
+
     /// Removes forwarded records. Not synced: see the module doc.
     pub(crate) fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
         let mut txn = db!("begin", self.shared.db.begin_write())?;
@@ -292,6 +319,14 @@ impl Outbox {
         }
         db!("commit", txn.commit())?;
         self.shared.depth.fetch_sub(removed, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes every removal so far durable: one synced, empty commit (redb persists the
+    /// unsynced commits before it). `outbox drain` ends with it.
+    pub fn sync(&self) -> Result<(), OutboxError> {
+        let txn = db!("begin", self.shared.db.begin_write())?;
+        db!("commit", txn.commit())?;
         Ok(())
     }
 
@@ -423,6 +458,13 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
         db!("write meta", meta.insert("chain_head", head.as_str()))?;
         let next = seq.to_string();
         db!("write meta", meta.insert("next_seq", next.as_str()))?;
+        // Every counter value handed out so far (a superset of those in this batch): a
+        // value handed out but never stored only leaves a gap.
+        let issued = shared.tracking_seq.load(Ordering::SeqCst).to_string();
+        db!(
+            "write meta",
+            meta.insert("tracking_issued", issued.as_str())
+        )?;
     }
     db!("commit", txn.commit())?;
     Ok((outcomes, added))
@@ -501,6 +543,7 @@ mod tests {
                     envelope("consent.v1", "{\"a\":1}"),
                 ],
                 accepted_at_ms: 0,
+                accepted_at_us: 0,
                 marks: Vec::new(),
             },
             idempotency: key.map(|(k, f)| IdempotencyClaim {

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::appeal::Channel;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_us};
 use crate::field_error::FieldError;
 use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
@@ -17,9 +17,10 @@ use crate::outbox::{
 use crate::status::StatusBoard;
 use crate::stream::Stream;
 use crate::subject::{self, SubjectIntake, SubjectKeyer};
-use crate::tracking::TrackingNumber;
+use crate::tracking::{PermutationKey, TrackingNumber};
 
-/// Attempts at drawing a free tracking number (a collision is one in a trillion).
+/// Attempts at storing under a free tracking number: a new number can only meet one
+/// issued before the scheme of [`crate::tracking`] (random), and rarely.
 const TRACKING_ATTEMPTS: usize = 5;
 
 /// Why a submission was not stored.
@@ -56,6 +57,9 @@ pub(crate) struct Gateway {
     /// Where citizens read the regulation (`GATEWAY_PUBLIC_URL/regulation`): the link a
     /// consent question and an acknowledgement give.
     pub(crate) regulation_url: String,
+    /// The tracking-number issuer: the deployment's permutation key and this instance's
+    /// slot (`GATEWAY_INSTANCE_NUMBER`).
+    pub(crate) tracking: (PermutationKey, u8),
 }
 
 impl Gateway {
@@ -67,7 +71,9 @@ impl Gateway {
         metrics: Metrics,
         status: StatusBoard,
         public_url: &str,
+        instance_number: u8,
     ) -> Result<Gateway, String> {
+        let tracking = (PermutationKey::derive(keyer.secret()), instance_number);
         let policies = crate::policy::Policies::embedded()?;
         let catalogue = crate::catalogue::Catalogue::embedded()?;
         Ok(Gateway {
@@ -80,6 +86,7 @@ impl Gateway {
             metrics,
             status,
             regulation_url: format!("{}/regulation", public_url.trim_end_matches('/')),
+            tracking,
         })
     }
 
@@ -96,12 +103,11 @@ impl Gateway {
                 SubmitError::Invalid(errors)
             })?;
         for _ in 0..TRACKING_ATTEMPTS {
+            accepted.appeal.tracking_number = self.issue_tracking_number().into_string();
             let (submission, fresh) = appeal_submission(&accepted, claim.clone())
                 .map_err(|_| SubmitError::Unavailable)?;
             match self.store(submission).await? {
-                Outcome::TrackingTaken => {
-                    accepted.appeal.tracking_number = TrackingNumber::random().into_string();
-                }
+                Outcome::TrackingTaken => {}
                 Outcome::Stored => {
                     self.metrics
                         .accepted
@@ -164,7 +170,7 @@ impl Gateway {
                     .subject_keys
                     .values()
                     .map(|key| Mark {
-                        key: format!("gateway:subject:{key}"),
+                        key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
                     })
                     .collect()
@@ -175,6 +181,7 @@ impl Gateway {
                 id: request.id.clone(),
                 messages,
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks,
             },
             idempotency: claim,
@@ -219,6 +226,7 @@ impl Gateway {
                 id: record_id.to_owned(),
                 messages: vec![envelope],
                 accepted_at_ms: now_ms(),
+                accepted_at_us: now_us(),
                 marks: Vec::new(),
             },
             idempotency: Some(claim),
@@ -244,6 +252,17 @@ impl Gateway {
             tracing::error!(error = %e, "outbox write failed");
             SubmitError::Unavailable
         })
+    }
+
+    /// This instance's next tracking number (see [`crate::tracking`]).
+    fn issue_tracking_number(&self) -> TrackingNumber {
+        let (key, slot) = &self.tracking;
+        loop {
+            if let Some(number) = TrackingNumber::issue(key, *slot, self.outbox.next_tracking_seq())
+            {
+                return number;
+            }
+        }
     }
 
     /// Counts a refusal under a code (never a value).
@@ -295,6 +314,7 @@ fn appeal_submission(
             id: appeal.id.clone(),
             messages,
             accepted_at_ms: now_ms(),
+            accepted_at_us: now_us(),
             marks: Vec::new(),
         },
         idempotency: claim,

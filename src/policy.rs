@@ -189,10 +189,10 @@ impl Policies {
 
 /// A field name as it may be recorded in `dropped_fields`. Names come from whoever sent
 /// the data, so a name that is not a plain identifier (it could itself be a phone
-/// number) is recorded as `unnamed_field`.
+/// number) is recorded as `unnamed_field`. A plain name needs a letter, which also
+/// refuses the empty name.
 pub(crate) fn safe_field_name(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.len() <= 64
+    let plain = name.len() <= 64
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
@@ -437,5 +437,161 @@ mod tests {
             ]
         );
         assert_eq!(filtered.applicant.email, None, "empty means absent");
+    }
+
+    #[test]
+    fn a_field_name_that_could_be_personal_data_is_recorded_as_unnamed_field() {
+        for name in [
+            "ivan@mail.kz",
+            "+77015550000",
+            "900101300017",
+            "Иванов",
+            "home address",
+            "",
+        ] {
+            assert_eq!(safe_field_name(name), "unnamed_field", "{name:?}");
+        }
+        assert_eq!(safe_field_name("Home_Address"), "home_address");
+        assert_eq!(safe_field_name("passport.series-no"), "passport.series-no");
+        let longest = "x".repeat(64);
+        assert_eq!(safe_field_name(&longest), longest);
+        assert_eq!(safe_field_name(&"x".repeat(65)), "unnamed_field");
+    }
+
+    #[test]
+    fn a_forbidden_key_that_looks_like_an_email_is_recorded_as_unnamed_field() {
+        let policies = Policies::embedded().expect("policies load");
+        let filtered = policies
+            .channel(Channel::Api)
+            .filter_applicant(&raw(json!({"ivan@mail.kz": "yes", "religion": "x"})), TODAY);
+        assert_eq!(filtered.dropped, vec!["religion", "unnamed_field"]);
+    }
+
+    #[test]
+    fn every_allowlisted_field_given_is_stored() {
+        let policies = Policies::embedded().expect("policies load");
+        let given = json!({
+            "last_name": "Иванов",
+            "first_name": "Иван",
+            "patronymic": "Иванович",
+            "email": "ivan@mail.kz",
+            "phones": ["+77011234567"],
+            "iin": "900101300017",
+            "birth_date": "1990-01-01",
+            "birth_place": "Алматы",
+            "nationality": "қазақ",
+            "id_document_number": "N12345678",
+            "education": "высшее",
+            "speciality": "инженер-строитель",
+            "position": "прораб",
+            "employer": "ТОО «Құрылыс»",
+            "qualification": "категория B",
+        });
+        let filtered = policies
+            .channel(Channel::Api)
+            .filter_applicant(&raw(given.clone()), TODAY);
+        assert!(filtered.errors.is_empty(), "{:?}", filtered.errors);
+        assert!(filtered.dropped.is_empty(), "{:?}", filtered.dropped);
+        let stored = serde_json::to_value(&filtered.applicant).expect("json");
+        assert_eq!(stored, given);
+        // And the list is the whole of regulation 5.1 as shipped in channels/base.toml.
+        let base: BaseFile =
+            toml_from_str(include_str!("../channels/base.toml")).expect("base.toml");
+        let mut allowlist = base.applicant.fields.clone();
+        allowlist.sort();
+        assert_eq!(filtered.applicant.present_fields(), allowlist);
+    }
+
+    #[test]
+    fn an_iin_or_a_phone_sent_as_a_json_number_is_accepted() {
+        let policies = Policies::embedded().expect("policies load");
+        let filtered = policies.channel(Channel::Api).filter_applicant(
+            &raw(json!({"iin": 900101300017_u64, "phones": [87011234567_u64]})),
+            TODAY,
+        );
+        assert!(filtered.errors.is_empty(), "{:?}", filtered.errors);
+        assert_eq!(filtered.applicant.iin.as_deref(), Some("900101300017"));
+        assert_eq!(filtered.applicant.phones, vec!["+77011234567"]);
+    }
+
+    #[test]
+    fn null_means_absent() {
+        let policies = Policies::embedded().expect("policies load");
+        let filtered = policies.channel(Channel::Api).filter_applicant(
+            &raw(json!({"first_name": null, "iin": null, "phones": null, "email": null})),
+            TODAY,
+        );
+        assert!(filtered.errors.is_empty(), "{:?}", filtered.errors);
+        assert!(filtered.dropped.is_empty());
+        assert_eq!(filtered.applicant, Applicant::default());
+    }
+
+    #[test]
+    fn a_name_of_invisible_characters_only_is_absent() {
+        let policies = Policies::embedded().expect("policies load");
+        let filtered = policies.channel(Channel::Api).filter_applicant(
+            &raw(json!({"first_name": "\u{200B}\u{2066}", "last_name": "Иванов"})),
+            TODAY,
+        );
+        assert!(filtered.errors.is_empty(), "{:?}", filtered.errors);
+        assert_eq!(filtered.applicant.first_name, None);
+        assert_eq!(filtered.applicant.last_name.as_deref(), Some("Иванов"));
+    }
+
+    #[test]
+    fn a_list_or_an_object_where_one_value_is_expected_is_invalid() {
+        let policies = Policies::embedded().expect("policies load");
+        let filtered = policies.channel(Channel::Api).filter_applicant(
+            &raw(json!({"first_name": ["Иван"], "phones": [{"n": "87011234567"}]})),
+            TODAY,
+        );
+        let got: Vec<(String, &str)> = filtered
+            .errors
+            .iter()
+            .map(|e| (e.field.clone(), e.code))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("applicant.first_name".to_owned(), "invalid_value"),
+                ("applicant.phones[0]".to_owned(), "invalid_phone")
+            ]
+        );
+    }
+
+    #[test]
+    fn one_phone_may_be_given_as_a_string_and_up_to_five_as_a_list() {
+        let policies = Policies::embedded().expect("policies load");
+        let api = policies.channel(Channel::Api);
+        let one = api.filter_applicant(&raw(json!({"phones": "8 701 123 45 67"})), TODAY);
+        assert_eq!(one.applicant.phones, vec!["+77011234567"]);
+        let five: Vec<String> = (1..=5).map(|i| format!("8 701 123 45 6{i}")).collect();
+        let kept = api.filter_applicant(&raw(json!({ "phones": five })), TODAY);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        assert_eq!(kept.applicant.phones.len(), 5);
+        let six: Vec<String> = (1..=6).map(|i| format!("8 701 123 45 6{i}")).collect();
+        let refused = api.filter_applicant(&raw(json!({ "phones": six })), TODAY);
+        assert_eq!(
+            refused.errors,
+            vec![FieldError::new("applicant.phones", "too_long")]
+        );
+        assert!(refused.applicant.phones.is_empty());
+    }
+
+    #[test]
+    fn a_one_line_field_holds_up_to_200_characters() {
+        let policies = Policies::embedded().expect("policies load");
+        let api = policies.channel(Channel::Api);
+        // Counted in characters, not bytes: Cyrillic takes two bytes each.
+        let longest = "ж".repeat(200);
+        let kept = api.filter_applicant(&raw(json!({ "employer": longest })), TODAY);
+        assert!(kept.errors.is_empty(), "{:?}", kept.errors);
+        assert_eq!(kept.applicant.employer, Some(longest));
+        let refused = api.filter_applicant(&raw(json!({ "employer": "ж".repeat(201) })), TODAY);
+        assert_eq!(
+            refused.errors,
+            vec![FieldError::new("applicant.employer", "too_long")]
+        );
+        assert_eq!(refused.applicant.employer, None);
     }
 }

@@ -4,25 +4,37 @@
 //! with its consent and statistics) is added by one Lua script, atomically: it sets
 //! `<prefix>gateway:sent:<record id>` (NX, with a time to live) and runs the record's
 //! `XADD`s only when the key was new. A record sent again — after a crash that lost the
-//! outbox's removal, or a retry after a connection dropped mid-pipeline — is recognised
-//! and not added twice. Records are sent in batches, one pipeline of `EVALSHA` per batch.
+//! outbox's removal, or a retry after a connection dropped mid-pipeline, or by
+//! `outbox drain` from another machine — is recognised and not added twice. Records are
+//! sent in batches, one pipeline of `EVALSHA` per batch.
+//!
+//! **Replicas before forgetting (`GATEWAY_REDIS_MIN_REPLICAS`).** Redis replication is
+//! asynchronous: the primary answers a write before any replica has it, and a primary
+//! that dies (and is replaced by a replica, by Sentinel) takes its last writes with it.
+//! A record removed from the outbox on the primary's word alone could be lost that way.
+//! So with `GATEWAY_REDIS_MIN_REPLICAS = N > 0` each batch ends with `WAIT N 2000`, and
+//! the records leave the outbox only once at least N replicas have them; otherwise they
+//! are sent again later (the dedupe key, replicated with them, keeps that exactly once).
+//! Sentinel promotes the replica with the most data, which then holds every record the
+//! outbox forgot. The default 0 trusts the primary alone (a single Redis).
 //!
 //! **Redis away.** The forwarder retries with backoff (100 ms doubling to 5 s), the
 //! outbox grows, `/readyz` says so; intake never stops. When Redis is back every record
-//! arrives once, in the order it was accepted.
+//! arrives once, in the order it was accepted. After a failover the next connection goes
+//! to the new primary ([`crate::redis_target`]).
 //!
-//! The streams are plain keys; under Redis Cluster each stream and its dedupe keys would
-//! need one hash tag, which the `prefix` can carry (e.g. `{oa}:`).
+//! **Cluster.** The script's keys (dedupe key, streams, subject marks) must share a hash
+//! slot: the prefix carries a hash tag such as `{oa}` (see [`crate::keyspace`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-
-use crate::clock::now_ms;
+use crate::clock::now_us;
+use crate::keyspace::Keyspace;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
@@ -55,6 +67,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub(crate) struct QueueStatus {
     redis_up: AtomicBool,
+    /// Whether the last batch waited in vain for `GATEWAY_REDIS_MIN_REPLICAS` replicas.
+    replicas_short: AtomicBool,
     /// Whether the forwarder has learnt anything yet (so the first failure is told too).
     known: AtomicBool,
 }
@@ -62,6 +76,21 @@ pub(crate) struct QueueStatus {
 impl QueueStatus {
     pub(crate) fn redis_up(&self) -> bool {
         self.redis_up.load(Ordering::Relaxed)
+    }
+
+    /// False while Redis answers but too few replicas confirm: the outbox does not drain.
+    pub(crate) fn replicas_ok(&self) -> bool {
+        !self.replicas_short.load(Ordering::Relaxed)
+    }
+
+    fn set_replicas_short(&self, short: bool) {
+        if self.replicas_short.swap(short, Ordering::Relaxed) != short {
+            if short {
+                tracing::warn!("too few redis replicas confirm; appeals wait in the outbox");
+            } else {
+                tracing::info!("redis replicas confirm again");
+            }
+        }
     }
 
     /// Records what the forwarder saw; a change (and the first finding) is logged once,
@@ -81,11 +110,38 @@ impl QueueStatus {
 /// Moves outbox records to Redis.
 pub(crate) struct Forwarder {
     pub(crate) outbox: Outbox,
-    pub(crate) client: redis::Client,
+    /// Where Redis is (single server, Sentinel or Cluster; see [`crate::redis_target`]).
+    pub(crate) target: RedisTarget,
     pub(crate) prefix: String,
     pub(crate) dedupe_ttl: Duration,
+    /// Replicas that must hold a record before it leaves the outbox (`WAIT`); 0 trusts
+    /// the primary alone (`GATEWAY_REDIS_MIN_REPLICAS`).
+    pub(crate) min_replicas: u32,
     pub(crate) status: Arc<QueueStatus>,
     pub(crate) metrics: Metrics,
+}
+
+/// How long one `WAIT` waits for the replicas before the batch is tried again.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a batch stays in the outbox.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ForwardError {
+    #[error("redis: {}", describe(.0))]
+    Redis(#[from] redis::RedisError),
+    /// Redis took the batch but too few replicas confirmed it in time: it may still be
+    /// lost with the primary, so it is kept (and re-sent, which the dedupe key absorbs).
+    #[error("only {acked} of {wanted} replicas confirmed the batch")]
+    NotReplicated { acked: i64, wanted: u32 },
+    #[error(transparent)]
+    Outbox(#[from] crate::outbox::OutboxError),
+}
+
+/// What `outbox drain` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DrainReport {
+    /// Records taken from the outbox (each one now on Redis, once).
+    pub(crate) records: u64,
 }
 
 /// What may be logged of a Redis error: its kind and code, and the text of connection
@@ -102,7 +158,7 @@ impl Forwarder {
     /// Runs until `shutdown` turns true, then returns after the batch in hand.
     pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let script = redis::Script::new(FORWARD_SCRIPT);
-        let mut conn: Option<MultiplexedConnection> = None;
+        let mut conn: Option<RedisConn> = None;
         let mut backoff = Duration::from_millis(100);
         while !*shutdown.borrow() {
             let Some(c) = conn.as_mut() else {
@@ -119,12 +175,7 @@ impl Forwarder {
                 }
                 continue;
             };
-            // redb calls block (a removal waits for the writer's fsync): off the async thread.
-            let outbox = self.outbox.clone();
-            let peeked = tokio::task::spawn_blocking(move || outbox.peek(BATCH)).await;
-            let batch = match peeked
-                .unwrap_or_else(|e| Err(crate::outbox::OutboxError::Storage(e.to_string())))
-            {
+            let batch = match self.peek().await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -149,29 +200,28 @@ impl Forwarder {
                 }
                 continue;
             }
-            match self.send(c, &script, &batch).await {
+            match self.forward(c, &script, &batch).await {
                 Ok(()) => {
                     self.status.set(true);
+                    self.status.set_replicas_short(false);
                     backoff = Duration::from_millis(100);
-                    let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
-                    let outbox = self.outbox.clone();
-                    let removed = tokio::task::spawn_blocking(move || outbox.remove(&seqs)).await;
-                    if !matches!(removed, Ok(Ok(()))) {
-                        tracing::error!(
-                            "outbox removal failed; the records will be re-sent and deduplicated"
-                        );
-                    }
-                    let now = now_ms();
-                    for (_, bundle) in &batch {
-                        let ms = now.saturating_sub(bundle.accepted_at_ms);
-                        self.metrics.forward_latency.observe(ms as f64 / 1000.0);
-                    }
-                    self.metrics.outbox_depth.set(self.outbox.depth() as i64);
-                    tracing::trace!(records = batch.len(), "forwarded");
+                }
+                Err(ForwardError::NotReplicated { acked, wanted }) => {
+                    // Redis answers; its replicas lag or are gone. Same connection, later.
+                    self.status.set(true);
+                    self.status.set_replicas_short(true);
+                    tracing::debug!(
+                        acked,
+                        wanted,
+                        records = batch.len(),
+                        "replicas did not confirm; will retry"
+                    );
+                    pause(&mut shutdown, &mut backoff).await;
                 }
                 Err(e) => {
                     self.status.set(false);
-                    tracing::warn!(error = %describe(&e), records = batch.len(), "forwarding failed; will retry");
+                    self.metrics.forward_failures.inc();
+                    tracing::warn!(error = %e, records = batch.len(), "forwarding failed; will retry");
                     conn = None;
                     pause(&mut shutdown, &mut backoff).await;
                 }
@@ -179,14 +229,55 @@ impl Forwarder {
         }
     }
 
-    async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+    /// Forwards every record of the outbox and returns: `outbox drain`, for the outbox
+    /// of an instance that is gone. Gives up after `max_failures` failed tries in a row
+    /// (what was forwarded stays forwarded; the rest stays in the outbox).
+    pub(crate) async fn drain(self, max_failures: u32) -> Result<DrainReport, ForwardError> {
+        let script = redis::Script::new(FORWARD_SCRIPT);
+        let mut conn: Option<RedisConn> = None;
+        let mut report = DrainReport::default();
+        let mut failures = 0;
+        let mut backoff = Duration::from_millis(100);
+        // Never signalled: `pause` then only sleeps.
+        let (_keep, mut never) = tokio::sync::watch::channel(false);
+        loop {
+            let result = async {
+                let c = match conn.as_mut() {
+                    Some(c) => c,
+                    None => conn.insert(self.connect().await?),
+                };
+                let batch = self.peek().await?;
+                if !batch.is_empty() {
+                    self.forward(c, &script, &batch).await?;
+                }
+                Ok::<usize, ForwardError>(batch.len())
+            }
+            .await;
+            match result {
+                Ok(0) => return Ok(report),
+                Ok(n) => {
+                    report.records += n as u64;
+                    failures = 0;
+                    backoff = Duration::from_millis(100);
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= max_failures {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "drain: will retry");
+                    if matches!(e, ForwardError::Redis(_)) {
+                        conn = None;
+                    }
+                    pause(&mut never, &mut backoff).await;
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> redis::RedisResult<RedisConn> {
+        let mut conn = self.target.connect(Timeouts::default()).await?;
+        // On a cluster, SCRIPT LOAD goes to every primary.
         redis::cmd("SCRIPT")
             .arg("LOAD")
             .arg(FORWARD_SCRIPT)
@@ -195,12 +286,54 @@ impl Forwarder {
         Ok(conn)
     }
 
-    async fn send(
+    /// The oldest records; redb calls block, so off the async thread.
+    async fn peek(&self) -> Result<Vec<(u64, Bundle)>, crate::outbox::OutboxError> {
+        let outbox = self.outbox.clone();
+        tokio::task::spawn_blocking(move || outbox.peek(BATCH))
+            .await
+            .unwrap_or_else(|e| Err(crate::outbox::OutboxError::Storage(e.to_string())))
+    }
+
+    /// Sends a batch, waits for the replicas, then removes it from the outbox.
+    async fn forward(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         script: &redis::Script,
         batch: &[(u64, Bundle)],
-    ) -> redis::RedisResult<()> {
+    ) -> Result<(), ForwardError> {
+        self.send(conn, script, batch).await?;
+        let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
+        let outbox = self.outbox.clone();
+        // A removal waits for the writer's fsync: off the async thread.
+        let removed = tokio::task::spawn_blocking(move || outbox.remove(&seqs)).await;
+        if !matches!(removed, Ok(Ok(()))) {
+            tracing::error!("outbox removal failed; the records will be re-sent and deduplicated");
+        }
+        let now = now_us();
+        for (_, bundle) in batch {
+            let accepted_us = match bundle.accepted_at_us {
+                0 => bundle.accepted_at_ms.saturating_mul(1000),
+                us => us,
+            };
+            let us = now.saturating_sub(accepted_us);
+            self.metrics.forward_latency.observe(us as f64 / 1e6);
+        }
+        self.metrics.forwarded.inc_by(batch.len() as u64);
+        self.metrics.outbox_depth.set(self.outbox.depth() as i64);
+        tracing::trace!(records = batch.len(), "forwarded");
+        Ok(())
+    }
+
+    /// One pipeline: an `EVALSHA` per record, then `WAIT` when replicas are required.
+    /// On a cluster the whole pipeline goes to the node of the prefix's hash tag (every
+    /// key shares it, see [`crate::keyspace`]), `WAIT` included.
+    async fn send(
+        &self,
+        conn: &mut RedisConn,
+        script: &redis::Script,
+        batch: &[(u64, Bundle)],
+    ) -> Result<(), ForwardError> {
+        let keys = Keyspace::new(&self.prefix);
         let ttl = self.dedupe_ttl.as_secs().max(1);
         let mut pipe = redis::pipe();
         for (_, bundle) in batch {
@@ -208,12 +341,12 @@ impl Forwarder {
                 .cmd("EVALSHA")
                 .arg(script.get_hash())
                 .arg(1 + bundle.messages.len() + bundle.marks.len())
-                .arg(format!("{}gateway:sent:{}", self.prefix, bundle.id));
+                .arg(keys.sent(&bundle.id));
             for envelope in &bundle.messages {
-                cmd.arg(format!("{}{}", self.prefix, envelope.stream));
+                cmd.arg(keys.key(&envelope.stream));
             }
             for mark in &bundle.marks {
-                cmd.arg(format!("{}{}", self.prefix, mark.key));
+                cmd.arg(keys.key(&mark.key));
             }
             cmd.arg(ttl).arg(bundle.messages.len());
             for envelope in &bundle.messages {
@@ -238,7 +371,26 @@ impl Forwarder {
                 cmd.arg(&mark.field);
             }
         }
-        pipe.query_async::<Vec<redis::Value>>(conn).await?;
+        if self.min_replicas > 0 {
+            // WAIT covers every write the primary had taken when it ran, so a record
+            // re-sent (and deduplicated: no write of its own) is covered too.
+            pipe.cmd("WAIT")
+                .arg(self.min_replicas)
+                .arg(WAIT_TIMEOUT.as_millis() as u64);
+        }
+        let replies = pipe.query_async::<Vec<redis::Value>>(conn).await?;
+        if self.min_replicas > 0 {
+            let acked = match replies.last() {
+                Some(redis::Value::Int(n)) => *n,
+                _ => 0,
+            };
+            if acked < i64::from(self.min_replicas) {
+                return Err(ForwardError::NotReplicated {
+                    acked,
+                    wanted: self.min_replicas,
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -255,28 +407,31 @@ async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, backoff: &mut 
 /// must answer quickly with Redis or without it (webhooks, pages): each attempt is
 /// bounded by `wait`, and `None` means "go on without Redis".
 pub(crate) struct LazyConnection {
-    client: Option<redis::Client>,
-    slot: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    target: Option<RedisTarget>,
+    slot: tokio::sync::Mutex<Option<RedisConn>>,
     wait: Duration,
 }
 
 impl LazyConnection {
-    pub(crate) fn new(client: Option<redis::Client>, wait: Duration) -> LazyConnection {
+    pub(crate) fn new(target: Option<RedisTarget>, wait: Duration) -> LazyConnection {
         LazyConnection {
-            client,
+            target,
             slot: tokio::sync::Mutex::new(None),
             wait,
         }
     }
 
     /// The connection, opened now if there is none.
-    pub(crate) async fn get(&self) -> Option<MultiplexedConnection> {
-        let client = self.client.as_ref()?;
+    pub(crate) async fn get(&self) -> Option<RedisConn> {
+        let target = self.target.as_ref()?;
         let mut slot = self.slot.lock().await;
         if let Some(conn) = slot.as_ref() {
             return Some(conn.clone());
         }
-        let connect = client.get_multiplexed_async_connection();
+        let connect = target.connect(Timeouts {
+            connect: self.wait,
+            response: self.wait,
+        });
         let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
         *slot = Some(conn.clone());
         Some(conn)

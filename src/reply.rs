@@ -115,6 +115,18 @@ pub(crate) enum DeliveryStatus {
     Recorded,
 }
 
+impl DeliveryStatus {
+    /// The wire name, also the `outcome` label of `gateway_replies_total`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Suppressed => "suppressed",
+            DeliveryStatus::Recorded => "recorded",
+        }
+    }
+}
+
 /// A receipt on `deliveries.v1` (`type: delivery`) for the case system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

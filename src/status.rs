@@ -15,7 +15,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// The status hash of a tracking number (without the deployment prefix).
 pub(crate) fn key(tracking_number: &str) -> String {
-    format!("gateway:status:{tracking_number}")
+    crate::keyspace::name::status(tracking_number)
 }
 
 /// What a citizen may see of an appeal.
@@ -48,7 +48,7 @@ fn received_on(appeal_id: &str) -> Option<time::Date> {
 
 impl StatusBoard {
     pub(crate) fn new(
-        client: Option<redis::Client>,
+        client: Option<crate::redis_target::RedisTarget>,
         prefix: &str,
         calendar: Calendar,
     ) -> StatusBoard {
@@ -67,7 +67,7 @@ impl StatusBoard {
     ) -> PublicStatus {
         let mut record = std::collections::HashMap::<String, String>::new();
         if let Some(mut conn) = self.conn.get().await {
-            let key = format!("{}{}", self.prefix, key(tracking_number));
+            let key = crate::keyspace::Keyspace::new(&self.prefix).status(tracking_number);
             match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
                 Ok(Ok(found)) => record = found,
                 _ => self.conn.reset().await,

@@ -116,7 +116,9 @@ impl Identifiers {
 }
 
 /// The five requests a subject can make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum SubjectRequestKind {
     WithdrawConsent,
@@ -385,5 +387,177 @@ mod tests {
             errors,
             vec![FieldError::new("subject.phone", "invalid_phone")]
         );
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let keyer = SubjectKeyer::new(b"very-secret-key");
+        assert_eq!(format!("{keyer:?}"), "SubjectKeyer(..)");
+    }
+
+    #[test]
+    fn any_one_identifier_is_enough_to_find_the_subject() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let cases = [
+            (
+                "phone",
+                RawIdentifiers {
+                    phone: Some("8 701 123 45 67".into()),
+                    ..RawIdentifiers::default()
+                },
+            ),
+            (
+                "email",
+                RawIdentifiers {
+                    email: Some("Ivan@Mail.kz".into()),
+                    ..RawIdentifiers::default()
+                },
+            ),
+            (
+                "iin",
+                RawIdentifiers {
+                    iin: Some("900101300017".into()),
+                    ..RawIdentifiers::default()
+                },
+            ),
+            (
+                "messenger_id",
+                RawIdentifiers {
+                    messenger_id: Some("telegram:123456789".into()),
+                    ..RawIdentifiers::default()
+                },
+            ),
+        ];
+        for (kind, identifiers) in cases {
+            let (message, _) = request(
+                &keyer,
+                SubjectIntake {
+                    kind: SubjectRequestKind::Erasure,
+                    channel: Channel::Api,
+                    identifiers,
+                    text: None,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap_or_else(|e| panic!("{kind}: {e:?}"));
+            let kinds: Vec<&str> = message.subject_keys.keys().map(String::as_str).collect();
+            assert_eq!(kinds, vec![kind]);
+        }
+    }
+
+    #[test]
+    fn a_request_without_any_identifier_is_refused() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let errors = request(
+            &keyer,
+            SubjectIntake {
+                kind: SubjectRequestKind::Erasure,
+                channel: Channel::Api,
+                identifiers: RawIdentifiers {
+                    phone: Some("  ".into()),
+                    ..RawIdentifiers::default()
+                },
+                text: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect_err("refused");
+        assert_eq!(errors, vec![FieldError::new("subject", "required")]);
+    }
+
+    #[test]
+    fn an_access_request_needs_a_phone_or_email_to_answer_to() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let access = |identifiers| {
+            request(
+                &keyer,
+                SubjectIntake {
+                    kind: SubjectRequestKind::Access,
+                    channel: Channel::Api,
+                    identifiers,
+                    text: None,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        let only_iin = access(RawIdentifiers {
+            iin: Some("900101300017".into()),
+            ..RawIdentifiers::default()
+        });
+        assert_eq!(
+            only_iin.expect_err("nowhere to answer"),
+            vec![FieldError::new("subject.email", "required")]
+        );
+        // A wrong email is reported as wrong, not also as missing.
+        let bad_email = access(RawIdentifiers {
+            email: Some("not-an-email".into()),
+            ..RawIdentifiers::default()
+        });
+        assert_eq!(
+            bad_email.expect_err("refused"),
+            vec![FieldError::new("subject.email", "invalid_email")]
+        );
+        let (message, _) = access(RawIdentifiers {
+            email: Some("Ivan@Mail.KZ".into()),
+            ..RawIdentifiers::default()
+        })
+        .expect("ok");
+        assert_eq!(
+            message.contact,
+            Some(Contact {
+                phone: None,
+                email: Some("Ivan@mail.kz".into())
+            })
+        );
+    }
+
+    #[test]
+    fn limits_of_the_request_text_and_the_messenger_id() {
+        let keyer = SubjectKeyer::new(b"secret-one");
+        let erase = |messenger_id: String, text: String| {
+            request(
+                &keyer,
+                SubjectIntake {
+                    kind: SubjectRequestKind::Erasure,
+                    channel: Channel::Telegram,
+                    identifiers: RawIdentifiers {
+                        messenger_id: Some(messenger_id),
+                        ..RawIdentifiers::default()
+                    },
+                    text: Some(text),
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        let (message, _) = erase("7".repeat(128), "ж".repeat(5_000)).expect("at the limits");
+        assert_eq!(message.text.map(|t| t.chars().count()), Some(5_000));
+        assert_eq!(
+            erase("7".repeat(129), "ж".repeat(5_001)).expect_err("over the limits"),
+            vec![
+                FieldError::new("subject.messenger_id", "too_long"),
+                FieldError::new("text", "too_long")
+            ]
+        );
+    }
+
+    #[test]
+    fn request_kinds_and_what_each_keeps() {
+        use SubjectRequestKind::*;
+        let table = [
+            (WithdrawConsent, "withdraw_consent", false, false),
+            (OptOutNotifications, "opt_out_notifications", false, false),
+            (UpdateData, "update_data", true, true),
+            (Access, "access", true, true),
+            (Erasure, "erasure", false, true),
+        ];
+        for (kind, name, contact, text) in table {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(
+                serde_json::to_value(kind).expect("json"),
+                serde_json::Value::from(name)
+            );
+            assert_eq!(kind.needs_contact(), contact, "{name}");
+            assert_eq!(kind.keeps_text(), text, "{name}");
+        }
     }
 }

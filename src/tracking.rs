@@ -7,27 +7,55 @@
 //! email channel's thread detection and the bots all read a number through
 //! [`TrackingNumber::parse`] (a whole input) or [`TrackingNumber::find_in`] (a number
 //! inside a mail subject).
+//!
+//! **Unique across instances, with no coordination at intake.** A number is 40 bits: the
+//! instance's slot (`GATEWAY_INSTANCE_NUMBER`, 0–31, one per instance of a deployment)
+//! and the instance's own counter (35 bits, persisted by the outbox), put through a keyed
+//! permutation (a four-round Feistel network over the 40 bits, keyed from the
+//! deployment's subject-key secret). A permutation of distinct inputs gives distinct
+//! outputs, so two instances never issue the same number, and the numbers do not reveal
+//! how many appeals came before. Numbers issued before (`OA-XXXX-XXXX`, 40 random bits)
+//! still parse and resolve.
+//!
+//! **A check symbol.** New numbers end with Crockford's check symbol: the 40-bit value
+//! modulo 37 (`OA-7K3M-9QX2-5`). 37 is a prime above the alphabet's 32, so every
+//! substitution of one symbol, and every swap of two neighbours, changes the check: a
+//! mistyped number is caught before any lookup. Only values whose check falls on one of
+//! the 32 letters and digits are issued (Crockford's five extra check symbols `*~$=U` are
+//! hard to read over the phone); the counter skips the others.
 
 use std::fmt;
-
-use rand::Rng;
 
 /// Crockford's base32 alphabet.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Symbols after the prefix: two groups of four.
 const SYMBOLS: usize = 8;
-/// `OA-XXXX-XXXX`.
+/// `OA-XXXX-XXXX` (numbers issued before the check symbol).
 const LEN: usize = 12;
+/// `OA-XXXX-XXXX-C`.
+const CHECKED_LEN: usize = 14;
+/// Instances of one deployment (slots of the number space).
+pub(crate) const SLOTS: u8 = 32;
+/// Bits of an instance's counter.
+const SEQ_BITS: u32 = 35;
 
 /// A well-formed tracking number, upper-case, with its dashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct TrackingNumber(String);
 
 impl TrackingNumber {
-    /// A new random number (40 random bits). The outbox refuses a number it has already
-    /// issued, and the pipeline draws another.
-    pub(crate) fn random() -> TrackingNumber {
-        let bits: u64 = rand::rng().random::<u64>() & ((1 << (5 * SYMBOLS)) - 1);
+    /// A random number of the earlier form (40 random bits, no check symbol), as issued
+    /// before the check symbol: such numbers still resolve.
+    #[cfg(test)]
+    fn random() -> TrackingNumber {
+        use rand::Rng;
+        TrackingNumber::from_bits(rand::rng().random())
+    }
+
+    /// The number of the earlier form that spells the low 40 bits of `bits`, five bits a
+    /// symbol, the most significant first; the higher bits are never read.
+    #[cfg(test)]
+    fn from_bits(bits: u64) -> TrackingNumber {
         let mut out = String::with_capacity(LEN);
         out.push_str("OA-");
         for i in 0..SYMBOLS {
@@ -54,17 +82,54 @@ impl TrackingNumber {
         let body = symbols
             .strip_prefix("OA")
             .or_else(|| symbols.strip_prefix("0A"))?;
-        if body.chars().count() != SYMBOLS {
+        let count = body.chars().count();
+        if count != SYMBOLS && count != SYMBOLS + 1 {
             return None;
         }
-        let mut out = String::with_capacity(LEN);
+        let mut out = String::with_capacity(CHECKED_LEN);
         out.push_str("OA-");
+        let mut value: u64 = 0;
         for (i, c) in body.chars().enumerate() {
+            if i == SYMBOLS {
+                // The check symbol: the value modulo 37, one of the 32 letters and digits.
+                let check = symbol(c)?;
+                if value % 37 >= 32 || ALPHABET[(value % 37) as usize] != check as u8 {
+                    return None;
+                }
+                out.push('-');
+                out.push(check);
+                break;
+            }
             if i == 4 {
                 out.push('-');
             }
-            out.push(symbol(c)?);
+            let c = symbol(c)?;
+            value = (value << 5) | digit(c);
+            out.push(c);
         }
+        Some(TrackingNumber(out))
+    }
+
+    /// The number of `seq` (this instance's counter) in `slot`, or `None` when its check
+    /// would not be a letter or digit (the caller takes the next `seq`).
+    pub(crate) fn issue(key: &PermutationKey, slot: u8, seq: u64) -> Option<TrackingNumber> {
+        let input = (u64::from(slot % SLOTS) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1));
+        let value = key.permute(input);
+        let check = value % 37;
+        if check >= 32 {
+            return None;
+        }
+        let mut out = String::with_capacity(CHECKED_LEN);
+        out.push_str("OA-");
+        for i in 0..SYMBOLS {
+            if i == 4 {
+                out.push('-');
+            }
+            let shift = 5 * (SYMBOLS - 1 - i);
+            out.push(ALPHABET[((value >> shift) & 31) as usize] as char);
+        }
+        out.push('-');
+        out.push(ALPHABET[check as usize] as char);
         Some(TrackingNumber(out))
     }
 
@@ -81,11 +146,19 @@ impl TrackingNumber {
                     .iter()
                     .enumerate()
                     .all(|(j, b)| j < 3 || j == 7 || ALPHABET.contains(b));
-            exact.then(|| TrackingNumber(String::from_utf8_lossy(window).into_owned()))
+            if !exact {
+                return None;
+            }
+            // With its check symbol when one follows (and it is right).
+            let checked = bytes
+                .get(i..i + CHECKED_LEN)
+                .filter(|w| w[LEN] == b'-')
+                .and_then(|w| TrackingNumber::parse(&String::from_utf8_lossy(w)));
+            checked.or_else(|| Some(TrackingNumber(String::from_utf8_lossy(window).into_owned())))
         })
     }
 
-    /// The number as shown: `OA-XXXX-XXXX`.
+    /// The number as shown: `OA-XXXX-XXXX-C` (`OA-XXXX-XXXX` for earlier numbers).
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
@@ -101,6 +174,67 @@ impl fmt::Display for TrackingNumber {
         f.write_str(&self.0)
     }
 }
+
+/// The value of a symbol of the alphabet.
+fn digit(c: char) -> u64 {
+    ALPHABET
+        .iter()
+        .position(|&a| a == c as u8)
+        .map_or(0, |p| p as u64)
+}
+
+/// The keyed permutation of the 40-bit number space: a balanced Feistel network of four
+/// rounds over two 20-bit halves, each round function the first bits of
+/// HMAC-SHA256(key, round ‖ half). A Feistel network is a bijection whatever its round
+/// function, which is all uniqueness needs; the key only makes numbers unguessable.
+/// Hand-written: no maintained crate offers format-preserving permutation of a 40-bit
+/// domain in a few lines.
+#[derive(Clone)]
+pub(crate) struct PermutationKey([u8; 32]);
+
+impl std::fmt::Debug for PermutationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PermutationKey(..)")
+    }
+}
+
+impl PermutationKey {
+    /// The key of a deployment, derived from its subject-key secret (every instance of a
+    /// deployment shares that secret, so every instance permutes alike).
+    pub(crate) fn derive(secret: &[u8]) -> PermutationKey {
+        use hmac::{KeyInit, Mac};
+        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
+            Ok(mac) => mac,
+            Err(_) => return PermutationKey([0; 32]),
+        };
+        mac.update(b"tracking-number-permutation");
+        PermutationKey(mac.finalize().into_bytes().into())
+    }
+
+    fn round(&self, round: u8, half: u64) -> u64 {
+        use hmac::{KeyInit, Mac};
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0) else {
+            return 0;
+        };
+        mac.update(&[round]);
+        mac.update(&half.to_be_bytes());
+        let out = mac.finalize().into_bytes();
+        u64::from_be_bytes([0, 0, 0, 0, 0, out[0], out[1], out[2]]) & HALF_MASK
+    }
+
+    /// The image of a 40-bit value.
+    fn permute(&self, value: u64) -> u64 {
+        let (mut left, mut right) = ((value >> 20) & HALF_MASK, value & HALF_MASK);
+        for round in 0..4 {
+            let next = left ^ self.round(round, right);
+            left = right;
+            right = next;
+        }
+        (left << 20) | right
+    }
+}
+
+const HALF_MASK: u64 = (1 << 20) - 1;
 
 /// One symbol of the alphabet, with Crockford's forgiving decoding.
 fn symbol(c: char) -> Option<char> {
@@ -159,6 +293,76 @@ mod tests {
     }
 
     #[test]
+    fn a_million_numbers_of_eight_instances_never_collide() {
+        let key = PermutationKey::derive(b"a deployment's subject-key secret");
+        let mut seen = std::collections::HashSet::with_capacity(1_000_000);
+        for slot in 0..8u8 {
+            let (mut seq, mut issued) = (0u64, 0);
+            while issued < 125_000 {
+                if let Some(number) = TrackingNumber::issue(&key, slot, seq) {
+                    assert!(seen.insert(number.0.clone()), "{number} issued twice");
+                    issued += 1;
+                }
+                seq += 1;
+            }
+        }
+        assert_eq!(seen.len(), 1_000_000);
+    }
+
+    #[test]
+    fn the_check_symbol_catches_every_single_substitution_and_swap() {
+        let key = PermutationKey::derive(b"secret");
+        let mut checked = 0;
+        for seq in 0..300 {
+            let Some(number) = TrackingNumber::issue(&key, 3, seq) else {
+                continue;
+            };
+            assert_eq!(number.as_str().len(), CHECKED_LEN);
+            assert_eq!(TrackingNumber::parse(number.as_str()), Some(number.clone()));
+            let chars: Vec<char> = number.as_str().chars().collect();
+            let positions: Vec<usize> = (3..CHECKED_LEN).filter(|&i| chars[i] != '-').collect();
+            for &at in &positions {
+                for &other in ALPHABET {
+                    if other as char == chars[at] {
+                        continue;
+                    }
+                    let mut typo = chars.clone();
+                    typo[at] = other as char;
+                    let typo: String = typo.into_iter().collect();
+                    assert_eq!(
+                        TrackingNumber::parse(&typo),
+                        None,
+                        "{typo} passes for {number}"
+                    );
+                    checked += 1;
+                }
+            }
+            for pair in positions.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                if chars[a] != chars[b] {
+                    let mut swapped = chars.clone();
+                    swapped.swap(a, b);
+                    let swapped: String = swapped.into_iter().collect();
+                    assert_eq!(TrackingNumber::parse(&swapped), None, "{swapped}");
+                }
+            }
+        }
+        assert!(checked > 200 * 9 * 31, "{checked} substitutions tried");
+    }
+
+    #[test]
+    fn a_checked_number_is_typed_loosely_too() {
+        let key = PermutationKey::derive(b"secret");
+        let number = (0..)
+            .find_map(|seq| TrackingNumber::issue(&key, 0, seq))
+            .expect("a number");
+        let loose = number.as_str().replace('-', " ").to_lowercase();
+        assert_eq!(TrackingNumber::parse(&loose), Some(number.clone()));
+        let subject = format!("Re: [{number}] Ваше обращение принято");
+        assert_eq!(TrackingNumber::find_in(&subject), Some(number));
+    }
+
+    #[test]
     fn a_number_is_found_in_a_subject() {
         assert_eq!(
             TrackingNumber::find_in("Re: [OA-7K3M-9QX2] Ваше обращение принято")
@@ -167,5 +371,27 @@ mod tests {
         );
         assert_eq!(TrackingNumber::find_in("OA-7K3M-9QXI"), None);
         assert_eq!(TrackingNumber::find_in("Жалоба"), None);
+    }
+
+    #[test]
+    fn a_number_spells_40_bits_in_crockford_base32() {
+        let spelled = |bits: u64| TrackingNumber::from_bits(bits).into_string();
+        assert_eq!(spelled(0), "OA-0000-0000");
+        assert_eq!(spelled((1 << 40) - 1), "OA-ZZZZ-ZZZZ");
+        // Eight symbols of five bits each, the most significant first.
+        let bits = |symbols: [u64; 8]| symbols.iter().fold(0, |bits, s| (bits << 5) | s);
+        assert_eq!(spelled(bits([0, 1, 2, 3, 4, 5, 6, 7])), "OA-0123-4567");
+        assert_eq!(
+            spelled(bits([8, 9, 10, 11, 12, 13, 14, 15])),
+            "OA-89AB-CDEF"
+        );
+        assert_eq!(
+            spelled(bits([16, 17, 18, 19, 20, 21, 22, 23])),
+            "OA-GHJK-MNPQ"
+        );
+        assert_eq!(
+            spelled(bits([24, 25, 26, 27, 28, 29, 30, 31])),
+            "OA-RSTV-WXYZ"
+        );
     }
 }

@@ -50,4 +50,12 @@ async fn mail_is_moved_to_processed_once_its_appeal_is_durable_and_never_doubled
         &["ivanov.cp1251", "Иванов", "intake-secret"],
         "the gateway's log",
     );
+    // The operator sees the mail counted by what became of it.
+    let metrics = gw.api().metrics().await;
+    for line in [
+        "gateway_email_messages_total{disposition=\"subject_request\"} 1",
+        "gateway_email_messages_total{disposition=\"quarantined\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line}:\n{metrics}");
+    }
 }

@@ -205,6 +205,13 @@ async fn a_kazakh_conversation_delivered_twice_makes_one_appeal() {
         1,
         "{texts:?}"
     );
+    // The operator sees the provider's retries counted.
+    let metrics = gw.api().metrics().await;
+    let duplicates = format!(
+        "gateway_webhook_duplicates_total{{channel=\"telegram\"}} {}",
+        updates.len()
+    );
+    assert!(metrics.contains(&duplicates), "{duplicates}:\n{metrics}");
 }
 
 #[tokio::test]

@@ -107,14 +107,15 @@ async fn open_outbox(config: &Config) -> Option<Outbox> {
 
 /// Forwards the outbox to Redis for a bounded time (best effort: it is durable).
 async fn forward(config: &Config, outbox: Outbox, metrics: Metrics) {
-    let Ok(client) = redis::Client::open(config.redis_url.as_str()) else {
+    let Ok(target) = crate::redis_target::RedisTarget::parse(&config.redis_url) else {
         return;
     };
     let forwarder = Forwarder {
         outbox: outbox.clone(),
-        client,
+        target,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        min_replicas: config.redis_min_replicas,
         status: std::sync::Arc::new(QueueStatus::default()),
         metrics,
     };

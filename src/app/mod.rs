@@ -1,10 +1,12 @@
 //! Assembles the service from the configuration: the pipeline, every channel whose
 //! settings are given, the forwarder, the notifier and the HTTP server. `main.rs`,
 //! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
-//! in [`ops`].
+//! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`].
 
 pub mod ingest_email;
+pub(crate) mod openapi;
 mod ops;
+pub mod outbox_admin;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -32,6 +34,7 @@ use crate::notify::{Notifier, NotifierConfig};
 use crate::outbox::Outbox;
 use crate::pipeline::Gateway;
 use crate::queue::{Forwarder, QueueStatus};
+use crate::redis_target::RedisTarget;
 use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
 
@@ -111,7 +114,7 @@ pub(crate) fn gateway(
     metrics: Metrics,
 ) -> Result<Gateway, String> {
     let status = StatusBoard::new(
-        redis::Client::open(config.redis_url.as_str()).ok(),
+        RedisTarget::parse(&config.redis_url).ok(),
         &config.stream_prefix,
         config.calendar.clone(),
     );
@@ -121,6 +124,7 @@ pub(crate) fn gateway(
         metrics,
         status,
         &config.public_url,
+        config.instance_number,
     )
 }
 
@@ -159,8 +163,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
-    let client =
-        redis::Client::open(config.redis_url.as_str()).map_err(|_| ServeError::RedisUrl)?;
+    let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
     let dialogue_store = dialogue::store::Store::open(&config.data_dir)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
     crate::normalize::warm_up();
@@ -227,6 +230,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.data_dir,
         Arc::clone(&tokens),
         config.max_body_bytes,
+        Some(client.clone()),
+        &config.stream_prefix,
     ));
     let open311_index =
         open311::Index::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
@@ -250,14 +255,15 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     });
     let forwarder = Forwarder {
         outbox,
-        client,
+        target: client,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        min_replicas: config.redis_min_replicas,
         status: queue,
         metrics,
     };
     let notifier = Notifier {
-        client: forwarder.client.clone(),
+        client: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
         routes,
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
@@ -268,6 +274,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             retry_base: config.notify_retry_base,
             public_url: config.public_url.clone(),
         },
+        metrics: forwarder.metrics.clone(),
     };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
@@ -282,6 +289,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             Duration::from_secs(600),
             config.dedupe_ttl,
         ));
+        // Photos of forms not accepted within the hour go (issue 17, point 3).
+        actix_web::rt::spawn(
+            AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
+        );
         if let Some(telegram) = &telegram {
             telegram.clone().into_inner().start();
         }

@@ -20,12 +20,13 @@ pub(crate) struct Ops {
     pub(crate) queue: Arc<QueueStatus>,
 }
 
-/// Registers `/healthz`, `/readyz` and `/metrics`.
+/// Registers `/healthz`, `/readyz`, `/metrics` and `/api/v1/openapi.json`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
     cfg.app_data(ops)
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        .route("/api/v1/openapi.json", web::get().to(super::openapi::serve));
 }
 
 /// 200 while the process serves.
@@ -37,10 +38,13 @@ async fn healthz() -> HttpResponse {
 /// Intake goes on either way.
 async fn readyz(state: web::Data<Ops>) -> HttpResponse {
     let depth = state.gateway.outbox.depth();
-    let up = state.queue.redis_up();
+    let redis_up = state.queue.redis_up();
+    let replicas_ok = state.queue.replicas_ok();
+    let up = redis_up && replicas_ok;
     let body = json!({
         "status": if up { "ready" } else { "degraded" },
-        "redis": if up { "up" } else { "down" },
+        "redis": if redis_up { "up" } else { "down" },
+        "redis_replicas": if replicas_ok { "ok" } else { "too_few" },
         "outbox_depth": depth,
     });
     if up {
@@ -52,11 +56,14 @@ async fn readyz(state: web::Data<Ops>) -> HttpResponse {
 
 /// Prometheus text.
 async fn metrics(state: web::Data<Ops>) -> HttpResponse {
+    let outbox = &state.gateway.outbox;
+    // A failed read leaves the age at 0 rather than failing the scrape; the outbox
+    // error is in the log of whoever hit it first.
+    let oldest = outbox.oldest_accepted_at_ms().ok().flatten();
     state
         .gateway
         .metrics
-        .outbox_depth
-        .set(i64::try_from(state.gateway.outbox.depth()).unwrap_or(i64::MAX));
+        .refresh(outbox.depth(), oldest, state.queue.redis_up());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.gateway.metrics.render())
@@ -82,7 +89,16 @@ pub(crate) async fn access_log(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let ops = req.app_data::<web::Data<Ops>>().cloned();
     let response = next.call(req).await?;
+    if let Some(ops) = ops {
+        ops.gateway.metrics.observe_request(
+            method.as_str(),
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     tracing::debug!(
         method = %method,
         route = %route,

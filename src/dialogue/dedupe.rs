@@ -28,7 +28,7 @@ pub(crate) struct Dedupe {
 impl Dedupe {
     pub(crate) fn new(
         store: Store,
-        redis: Option<redis::Client>,
+        redis: Option<crate::redis_target::RedisTarget>,
         prefix: &str,
         ttl: Duration,
     ) -> Dedupe {
@@ -41,7 +41,7 @@ impl Dedupe {
     }
 
     fn redis_key(&self, key: &str) -> String {
-        format!("{}gateway:inbound:{key}", self.prefix)
+        crate::keyspace::Keyspace::new(&self.prefix).inbound(key)
     }
 
     /// `true` if this delivery (`channel:id`) was not taken before; it is taken now.
@@ -110,7 +110,7 @@ impl Dedupe {
         }
     }
 
-    async fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
+    async fn connection(&self) -> Option<crate::redis_target::RedisConn> {
         self.conn.get().await
     }
 }

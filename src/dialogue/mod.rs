@@ -303,6 +303,10 @@ impl Engine {
                 channel = inbound.channel.as_str(),
                 "duplicate delivery ignored"
             );
+            gw.metrics
+                .webhook_duplicates
+                .with_label_values(&[inbound.channel.as_str()])
+                .inc();
             return Ok(None);
         }
         match self.handle(gw, inbound).await {

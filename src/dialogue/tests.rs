@@ -20,6 +20,7 @@ fn gateway(dir: &std::path::Path) -> Gateway {
         metrics: Metrics::new(),
         status: crate::status::StatusBoard::new(None, "", Default::default()),
         regulation_url: "https://open-almaty.kz/regulation".to_owned(),
+        tracking: (crate::tracking::PermutationKey::derive(b"test-secret"), 0),
     }
 }
 

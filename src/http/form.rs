@@ -139,15 +139,20 @@ pub(crate) async fn read(
 impl FilePart {
     /// This part as a form's photo, `already` photos taken before it and `max` allowed
     /// (the channel's `attachments.max_count`): cleaned of its metadata, or the code of
-    /// the problem to show beside the field.
-    pub(crate) fn photo(self, already: usize, max: usize) -> Result<CleanPhoto, &'static str> {
+    /// the problem to show beside the field. Rebuilt from its pixels.
+    pub(crate) async fn photo(
+        self,
+        already: usize,
+        max: usize,
+    ) -> Result<CleanPhoto, &'static str> {
         if already >= max {
             return Err("too_many_photos");
         }
         let Some(bytes) = self.bytes else {
             return Err("photo_too_large");
         };
-        attachments::clean(bytes).map_err(|e| e.code())
+        // Off the HTTP workers, a bounded number at a time (issue 17, point 1).
+        attachments::clean_async(bytes).await.map_err(|e| e.code())
     }
 }
 

@@ -18,7 +18,13 @@
 //! `Mark`): a withdrawal of consent stops everything; an opt-out stops informational
 //! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
+//!
+//! **Where Redis is.** Connections come from [`crate::redis_target`] (single server,
+//! Sentinel, Cluster); the blocking `XREADGROUP` has a connection of its own. After a
+//! failover the round fails, and the next connection reaches the new primary. Every key
+//! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
+pub(crate) mod lag;
 pub(crate) mod route;
 
 /// The working calendar, where the tests and the status page look for it.
@@ -28,10 +34,10 @@ use std::time::Duration;
 
 use rand::Rng;
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
 use crate::stream::Stream;
 use crate::subject::SubjectKeyer;
@@ -62,11 +68,13 @@ pub(crate) struct NotifierConfig {
 
 /// Delivers replies.
 pub(crate) struct Notifier {
-    pub(crate) client: redis::Client,
+    pub(crate) client: RedisTarget,
     pub(crate) prefix: String,
     pub(crate) routes: Routes,
     pub(crate) keyer: SubjectKeyer,
     pub(crate) config: NotifierConfig,
+    /// Replies by route and outcome, dead letters, the group's lag.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 type Fields = std::collections::HashMap<String, redis::Value>;
@@ -95,12 +103,22 @@ pub(crate) fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bo
 
 impl Notifier {
     fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        self.keys().key(name)
+    }
+
+    fn keys(&self) -> crate::keyspace::Keyspace {
+        crate::keyspace::Keyspace::new(&self.prefix)
     }
 
     /// Runs until `shutdown` turns true.
     pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
+        tokio::spawn(lag::watch(
+            self.client.clone(),
+            stream.clone(),
+            self.metrics.clone(),
+            shutdown.clone(),
+        ));
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
             let (mut reader, mut conn) = match self.connect(&stream).await {
@@ -133,21 +151,9 @@ impl Notifier {
 
     /// A connection for blocking reads and one for everything else (a blocking read
     /// would hold up commands queued behind it), and the group.
-    async fn connect(
-        &self,
-        stream: &str,
-    ) -> redis::RedisResult<(MultiplexedConnection, MultiplexedConnection)> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        let reader = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+    async fn connect(&self, stream: &str) -> redis::RedisResult<(RedisConn, RedisConn)> {
+        let reader = self.client.connect(Timeouts::default()).await?;
+        let mut conn = self.client.connect(Timeouts::default()).await?;
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(stream)
@@ -168,8 +174,8 @@ impl Notifier {
     async fn round(
         &self,
         stream: &str,
-        reader: &mut MultiplexedConnection,
-        conn: &mut MultiplexedConnection,
+        reader: &mut RedisConn,
+        conn: &mut RedisConn,
     ) -> redis::RedisResult<()> {
         let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
             .arg(stream)
@@ -216,7 +222,7 @@ impl Notifier {
     async fn process(
         &self,
         stream: &str,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         entry_id: &str,
         fields: &Fields,
     ) -> redis::RedisResult<()> {
@@ -226,10 +232,14 @@ impl Notifier {
             .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
         let Some(reply) = parsed else {
             tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
+            self.metrics
+                .replies_dead_lettered
+                .with_label_values(&["none", "malformed"])
+                .inc();
             self.park(conn, &reply_id, None, "malformed", 0).await?;
             return self.ack(conn, stream, entry_id).await;
         };
-        let lease_key = self.key(&format!("gateway:delivery:{reply_id}"));
+        let lease_key = self.keys().delivery(&reply_id);
         let state: Option<String> = conn.get(&lease_key).await?;
         if state.as_deref() == Some("done") {
             return self.ack(conn, stream, entry_id).await;
@@ -316,6 +326,10 @@ impl Notifier {
             }
             Err(error) => {
                 tracing::warn!(reply_id = %reply_id, channel, attempts, reason = error.reason(), "reply undeliverable");
+                self.metrics
+                    .replies_dead_lettered
+                    .with_label_values(&[channel, crate::metrics::label(error.reason())])
+                    .inc();
                 self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
                     .await?;
                 self.finish(
@@ -334,17 +348,12 @@ impl Notifier {
     }
 
     /// Whether the citizen's wishes stop this reply.
-    async fn suppressed(
-        &self,
-        conn: &mut MultiplexedConnection,
-        reply: &Reply,
-    ) -> redis::RedisResult<bool> {
+    async fn suppressed(&self, conn: &mut RedisConn, reply: &Reply) -> redis::RedisResult<bool> {
         let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return Ok(false);
         };
-        let marks: std::collections::HashMap<String, String> = conn
-            .hgetall(self.key(&format!("gateway:subject:{key}")))
-            .await?;
+        let marks: std::collections::HashMap<String, String> =
+            conn.hgetall(self.keys().subject(&key)).await?;
         Ok(marks.contains_key("withdrawn")
             || (marks.contains_key("opted_out") && reply.is_informational()))
     }
@@ -353,7 +362,7 @@ impl Notifier {
     /// tried and the number of attempts.
     async fn deliver(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         reply_id: &str,
         reply: &Reply,
     ) -> (Result<(), RouteError>, &'static str, u32) {
@@ -406,7 +415,7 @@ impl Notifier {
 
     /// Whether the citizen wrote on the reply's channel recently (the mark a channel
     /// leaves, see [`route::session_window_key`]).
-    async fn session_window_open(&self, conn: &mut MultiplexedConnection, reply: &Reply) -> bool {
+    async fn session_window_open(&self, conn: &mut RedisConn, reply: &Reply) -> bool {
         let Some(key) = subject_key(&self.keyer, &reply.reply_to) else {
             return false;
         };
@@ -423,7 +432,7 @@ impl Notifier {
 
     async fn park(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         reply_id: &str,
         appeal_id: Option<&str>,
         reason: &str,
@@ -451,7 +460,7 @@ impl Notifier {
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         entry_id: &str,
         reply_id: &str,
@@ -472,19 +481,20 @@ impl Notifier {
         };
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
             .await?;
+        let route = channel.unwrap_or(route::name(reply.reply_to.channel));
+        self.metrics
+            .replies
+            .with_label_values(&[route, status.as_str()])
+            .inc();
         let _: () = conn
-            .set_ex(
-                self.key(&format!("gateway:delivery:{reply_id}")),
-                "done",
-                DONE_TTL_SECS,
-            )
+            .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
             .await?;
         self.ack(conn, stream, entry_id).await
     }
 
     async fn add<T: serde::Serialize>(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         id: &str,
         kind: &str,
@@ -507,7 +517,7 @@ impl Notifier {
 
     async fn ack(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConn,
         stream: &str,
         entry_id: &str,
     ) -> redis::RedisResult<()> {
@@ -517,7 +527,7 @@ impl Notifier {
 }
 
 /// The stream of delivery receipts (an addition to the contract).
-pub(crate) const DELIVERIES: &str = "deliveries.v1";
+pub(crate) const DELIVERIES: &str = crate::keyspace::DELIVERIES;
 
 /// The subject key of a reply address, as subject requests compute it.
 pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> {

@@ -129,5 +129,5 @@ pub(crate) fn name(channel: ReplyChannel) -> &'static str {
 /// The Redis key (without prefix) that marks an open session window of a subject on a
 /// channel; the channel sets it when the citizen writes, the notifier reads it.
 pub(crate) fn session_window_key(channel: ReplyChannel, subject_key: &str) -> String {
-    format!("gateway:{}-window:{subject_key}", name(channel))
+    crate::keyspace::name::session_window(name(channel), subject_key)
 }

@@ -15,6 +15,9 @@ pub mod browser;
 pub mod fake_http;
 pub mod fake_telegram;
 pub mod fake_whatsapp;
+pub mod photos;
+pub mod prometheus;
+pub mod redis_ha;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -1032,12 +1035,15 @@ pub fn names_dropped(dropped: &Value, field: &str) -> bool {
 /// True for `OA-XXXX-XXXX` in Crockford base32 (no I, L, O, U).
 pub fn is_tracking_number(s: &str) -> bool {
     let crockford = |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
+    // `OA-XXXX-XXXX-C` (with Crockford's check symbol), or `OA-XXXX-XXXX` as issued
+    // before it.
     let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 3
+    (parts.len() == 3 || (parts.len() == 4 && parts[3].chars().count() == 1))
         && parts[0] == "OA"
         && parts[1..]
             .iter()
-            .all(|p| p.chars().count() == 4 && p.chars().all(crockford))
+            .enumerate()
+            .all(|(i, p)| (i == 2 || p.chars().count() == 4) && p.chars().all(crockford))
 }
 
 /// True for a 26-character ULID in Crockford base32.

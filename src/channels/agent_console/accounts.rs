@@ -8,12 +8,14 @@
 //! agent's next request. Passwords are Argon2id hashes (PHC strings, OWASP's first
 //! choice); API tokens are kept as SHA-256 digests and compared in constant time.
 //!
-//! Sessions and announced calls are kept in memory: a restart logs agents out and drops
-//! calls not yet picked up (the telephony system announces the next call anyway). A
-//! caller's number stays in memory for at most [`CALL_TTL`].
+//! Sessions and announced calls live in Redis, shared by every instance (see
+//! [`super::sessions`] and [`super::calls`]; a caller's number is kept for at most
+//! [`super::calls::CALL_TTL`]).
 //!
 //! The duplicates index holds no personal data: a SHA-256 of the normalized address and
-//! the category, the time and the tracking number of appeals agents entered.
+//! the category, the time and the tracking number of appeals agents entered. This file
+//! keeps this instance's entries; the index every instance shares is in Redis
+//! ([`super::recent`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -38,7 +40,7 @@ pub(crate) const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
 /// but a repeated report of one problem comes within days of the first.
 pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long the duplicates index keeps an entry.
-const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// What an agent may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

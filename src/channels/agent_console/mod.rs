@@ -7,16 +7,17 @@
 //! is a form control reachable by Tab and Enter, the main ones have access keys. An
 //! announced call is picked up on the agent's next load of `/agent/`.
 //!
-//! Sessions: a random 256-bit id in the `oa_agent` cookie (HttpOnly, SameSite=Strict,
-//! Secure unless `GATEWAY_COOKIE_SECURE=false`), ended after
-//! `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity and at once when the account is
-//! disabled. Forms carry a CSRF token bound to the session (see [`super::csrf`]).
+//! Sessions: a signed `oa_agent` cookie (HttpOnly, SameSite=Strict, Secure unless
+//! `GATEWAY_COOKIE_SECURE=false`) whose state lives in Redis for every instance (see
+//! [`sessions`]), ended after `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity, at
+//! logout on any instance, and at once when the account is disabled. Forms carry a CSRF token bound to the session (see [`super::csrf`]).
 //! Agent actions go to the `audit` log target with the agent's id and never a citizen's
 //! data.
 
 pub mod accounts;
 pub(crate) mod adapter;
 pub(crate) mod calls;
+pub(crate) mod recent;
 pub(crate) mod sessions;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use serde_json::{Value, json};
 use self::accounts::{self as agents, AgentStore, Login, Role};
 use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
 use self::calls::Calls;
+use self::recent::Recent;
 use self::sessions::{Session, SessionState, Sessions};
 use crate::appeal::{Channel, Language};
 use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
@@ -63,6 +65,8 @@ pub(crate) struct AgentConsole {
     pub(crate) accounts: AgentStore,
     pub(crate) sessions: Sessions,
     pub(crate) calls: Calls,
+    /// The duplicates hint's index.
+    pub(crate) recent: Recent,
     pub(crate) login_limiter: FormLimiter,
     pub(crate) cookie_secure: bool,
     pub(crate) csrf: CsrfKey,
@@ -100,18 +104,27 @@ fn default_session_idle() -> u64 {
 }
 
 impl AgentConsole {
+    /// `redis` and `prefix` (`GATEWAY_STREAM_PREFIX`) hold what every instance shares.
     pub(crate) fn new(
         gateway: Arc<Gateway>,
         settings: &Settings,
         data_dir: &std::path::Path,
         tokens: Arc<Tokens>,
         max_body: usize,
+        redis: Option<crate::redis_target::RedisTarget>,
+        prefix: &str,
     ) -> AgentConsole {
         AgentConsole {
             csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
             accounts: AgentStore::new(data_dir),
-            sessions: Sessions::new(Duration::from_secs(settings.agent_session_idle_secs)),
-            calls: Calls::default(),
+            recent: Recent::new(AgentStore::new(data_dir), redis.clone(), prefix),
+            sessions: Sessions::new(
+                gateway.ctx.keyer.secret(),
+                Duration::from_secs(settings.agent_session_idle_secs),
+                redis.clone(),
+                prefix,
+            ),
+            calls: Calls::new(redis, prefix),
             login_limiter: FormLimiter::per_minute(LOGIN_RATE_PER_MINUTE),
             cookie_secure: settings.cookie_secure,
             store: AttachmentStore::new(data_dir),
@@ -288,10 +301,10 @@ impl actix_web::FromRequest for SignedIn {
 async fn authenticate(req: &HttpRequest, state: &AgentConsole) -> Result<SignedIn, NotSignedIn> {
     let lang = console_language(req).as_str();
     let login = || NotSignedIn::Login(format!("/agent/login?lang={lang}"));
-    let Some(sid) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
+    let Some(cookie) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
         return Err(login());
     };
-    let session = match state.sessions.get(&sid) {
+    let session = match state.sessions.get(&cookie).await {
         SessionState::Active(s) => s,
         SessionState::Expired => {
             return Err(NotSignedIn::Login(format!(
@@ -303,9 +316,12 @@ async fn authenticate(req: &HttpRequest, state: &AgentConsole) -> Result<SignedI
     let accounts = state.accounts.clone();
     let id = session.agent_id.clone();
     match web::block(move || accounts.active(&id)).await {
-        Ok(Ok(Some(_))) => Ok(SignedIn { sid, session }),
+        Ok(Ok(Some(_))) => Ok(SignedIn {
+            sid: session.sid.clone(),
+            session,
+        }),
         Ok(Ok(None)) => {
-            state.sessions.close(&sid);
+            state.sessions.close(&session, "disabled").await;
             audit("session_ended_disabled", &session.agent_id, "refused", None);
             Err(login())
         }
@@ -413,7 +429,7 @@ async fn login_submit(
     let outcome = web::block(move || store.login(&checked_id, &password)).await;
     match outcome {
         Ok(Ok(Login::Ok(role))) => {
-            let sid = state.sessions.open(&id, role);
+            let sid = state.sessions.open(&id, role).await;
             audit("login", &id, "ok", None);
             let mut response =
                 see_other(&format!("/agent/?lang={}", console_language(&req).as_str()));
@@ -462,7 +478,7 @@ async fn logout(
             .get("csrf")
             .is_some_and(|t| state.csrf.verify(&sid, t))
     {
-        state.sessions.close(&sid);
+        state.sessions.close(&session, "logout").await;
         audit("logout", &session.agent_id, "ok", None);
     }
     let mut response = see_other(&format!(
@@ -581,7 +597,7 @@ async fn console_page(
     let mut values = BTreeMap::new();
     let mut call_taken = false;
     if desk == Desk::CallCenter
-        && let Some(caller) = state.calls.take(&session.agent_id)
+        && let Some(caller) = state.calls.take(&session.agent_id).await
     {
         values.insert("phone".to_owned(), caller);
         call_taken = true;
@@ -637,7 +653,7 @@ async fn read_console_form(
             errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
             continue;
         }
-        match part.photo(photos.len(), max_photos) {
+        match part.photo(photos.len(), max_photos).await {
             Ok(photo) => photos.push(photo),
             Err(code) => errors.push(FieldError::new("photos", code)),
         }
@@ -720,10 +736,8 @@ async fn console_submit(
     if let Some(key) = dup_key.clone()
         && !fields.contains_key("dup_ack")
     {
-        let store = state.accounts.clone();
-        if let Ok(Ok(found)) = web::block(move || store.recent(&key)).await
-            && !found.is_empty()
-        {
+        let found = state.recent.recent(&key).await;
+        if !found.is_empty() {
             audit("duplicate_hint", &session.agent_id, "shown", None);
             return again(&[], &found, StatusCode::OK);
         }
@@ -745,15 +759,36 @@ async fn console_submit(
             key: format!("agent:{}:{key}", session.agent_id),
             fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
         });
-    match state.gateway.submit_appeal(intake, claim).await {
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .store
+        .keep(photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.store.release(kept).await;
+    }
+    match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => {
                 if let Some(key) = dup_key
                     && !receipt.replayed
                 {
-                    let store = state.accounts.clone();
-                    let t = tracking.clone();
-                    let _ = web::block(move || store.remember(&key, &t)).await;
+                    state.recent.remember(&key, &tracking).await;
                 }
                 audit(
                     "appeal_submit",
@@ -854,7 +889,7 @@ async fn consent_form(req: HttpRequest) -> HttpResponse {
 
 /// `POST /api/v1/calls/incoming` (integrator token): `{"caller": "+7 701 …",
 /// "agent_id": "…"}` — the telephony system announces a call; the agent's console picks
-/// the number up. The number is held in memory only, for 10 minutes at most.
+/// the number up. The number is held (in Redis, see [`calls`]) for 10 minutes at most.
 async fn call_incoming(
     req: HttpRequest,
     payload: web::Payload,
@@ -884,7 +919,7 @@ async fn call_incoming(
         }
         None => None,
     };
-    state.calls.announce(caller, agent_id.clone());
+    state.calls.announce(caller, agent_id.clone()).await;
     tracing::info!(target: "audit", action = "call_announced", integrator = %integrator, agent_id = agent_id.as_deref().unwrap_or(""), "telephony event");
     Ok(HttpResponse::Accepted()
         .content_type("application/json")
@@ -968,14 +1003,7 @@ async fn api_appeal(
         .get("address")
         .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
     let duplicates = match dup_key.clone() {
-        Some(key) => {
-            let store = state.accounts.clone();
-            web::block(move || store.recent(&key))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        }
+        Some(key) => state.recent.recent(&key).await,
         None => Vec::new(),
     };
     let claim = key.claim(&req, &agent_id, &body);
@@ -984,8 +1012,7 @@ async fn api_appeal(
             if let (Some(key), Some(tracking)) = (dup_key, receipt.tracking_number.clone())
                 && !receipt.replayed
             {
-                let store = state.accounts.clone();
-                let _ = web::block(move || store.remember(&key, &tracking)).await;
+                state.recent.remember(&key, &tracking).await;
             }
             audit(
                 "appeal_submit_api",

@@ -1,98 +1,337 @@
-//! Agents' console sessions: a random 256-bit id in the `oa_agent` cookie, ended after
-//! `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity, at logout, and when the account is
-//! disabled.
+//! Agents' console sessions, shared by every gateway instance behind the balancer.
+//!
+//! **The cookie carries the session, signed.** `oa_agent` holds
+//! `v1:<session id>:<agent id>:<role>:<expiry, unix s>:<HMAC-SHA256>`, the HMAC under a
+//! key derived from `GATEWAY_SUBJECT_KEY_SECRET` (label `open-almaty agent session v1`),
+//! so any instance can check it without asking anyone, and nobody can forge or extend
+//! one. A session lives at most [`SESSION_MAX`] (a working shift) whatever happens.
+//!
+//! **Redis holds what changes: idleness and ends.** `gateway:agent-session:<session id>`
+//! ([`crate::keyspace`]) is a hash `agent`, `seen` (ms) and, once the session is over,
+//! `ended` (`logout`, `idle`, `disabled`); its TTL runs to the cookie's expiry, after
+//! which the signature refuses the cookie anyway. Each request runs one script that
+//! refuses an ended session, ends an idle one (`GATEWAY_AGENT_SESSION_IDLE_SECS` since
+//! `seen`, a sliding window) and otherwise moves `seen`. A logout on one instance writes
+//! `ended`, so every instance refuses the cookie from then on.
+//!
+//! **Redis away.** An agent already logged in stays logged in: the signature and the
+//! expiry are checked locally, and so is idleness against what this instance saw. A
+//! logout while Redis is away is remembered by this instance (and sent to Redis when
+//! possible); another instance refuses that cookie only once Redis is back. A session
+//! Redis does not know (opened while it was away, or lost in a failover) is written to
+//! it on its next request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 use super::accounts::Role;
+use crate::keyspace::{Keyspace, name};
+use crate::queue::LazyConnection;
+use crate::redis_target::RedisTarget;
 
-/// A logged-in agent's session.
+/// The longest a session lives, active or not: a working shift.
+pub(crate) const SESSION_MAX: Duration = Duration::from_secs(12 * 3600);
+/// How long a request waits for Redis before going on with the cookie alone.
+const REDIS_WAIT: Duration = Duration::from_millis(300);
+/// The cookie format's version tag.
+const VERSION: &str = "v1";
+
+/// Checks and touches a session in one step (see the module doc). KEYS[1] the session;
+/// ARGV: now (ms), idle (ms), agent id, expiry (unix s). Returns `ok` or why it ended.
+const TOUCH: &str = r"
+local h = redis.call('HMGET', KEYS[1], 'ended', 'seen')
+if h[1] then return h[1] end
+local now = tonumber(ARGV[1])
+if h[2] and now - tonumber(h[2]) > tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'ended', 'idle')
+  return 'idle'
+end
+redis.call('HSET', KEYS[1], 'agent', ARGV[3], 'seen', ARGV[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+return 'ok'
+";
+
+/// A logged-in agent's session, as its cookie says.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub(crate) agent_id: String,
     pub(crate) role: Role,
-    last_seen: Instant,
+    /// The random 256-bit id (hex) the CSRF tokens of the console are bound to.
+    pub(crate) sid: String,
+    /// Unix seconds after which the cookie is refused.
+    expires: u64,
 }
 
 /// What a session cookie leads to.
 #[derive(Debug, Clone)]
 pub(crate) enum SessionState {
     Active(Session),
-    /// It existed and was idle too long: the login page says so.
+    /// It existed and was idle (or lived) too long: the login page says so.
     Expired,
+    /// Forged, malformed, logged out or ended by a disable.
     None,
 }
 
-/// Sessions in memory, keyed by a random 256-bit id.
+/// The sessions of every instance: signed cookies, with their state in Redis.
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    key: [u8; 32],
     idle: Duration,
+    conn: LazyConnection,
+    keyspace: Keyspace,
+    /// What this instance saw, for when Redis is away: the last request (ms) of each
+    /// session, and the sessions ended here (with their expiry, unix s).
+    local: Mutex<Local>,
+}
+
+#[derive(Default)]
+struct Local {
+    seen: HashMap<String, u64>,
+    ended: HashMap<String, u64>,
 }
 
 impl Sessions {
-    pub(crate) fn new(idle: Duration) -> Sessions {
+    pub(crate) fn new(
+        secret: &[u8],
+        idle: Duration,
+        redis: Option<RedisTarget>,
+        prefix: &str,
+    ) -> Sessions {
         Sessions {
-            map: Mutex::new(HashMap::new()),
+            key: hmac(secret, b"open-almaty agent session v1"),
             idle,
+            conn: LazyConnection::new(redis, REDIS_WAIT),
+            keyspace: Keyspace::new(prefix),
+            local: Mutex::new(Local::default()),
         }
     }
 
-    /// Opens a session; returns its id.
-    pub(crate) fn open(&self, agent_id: &str, role: Role) -> String {
+    /// Opens a session; returns the cookie's value.
+    pub(crate) async fn open(&self, agent_id: &str, role: Role) -> String {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
-        let sid = hex::encode(raw);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let idle = self.idle;
-        map.retain(|_, s| s.last_seen.elapsed() < idle);
-        map.insert(
-            sid.clone(),
-            Session {
-                agent_id: agent_id.to_owned(),
-                role,
-                last_seen: Instant::now(),
-            },
-        );
-        sid
+        let now = crate::clock::now_ms();
+        let session = Session {
+            agent_id: agent_id.to_owned(),
+            role,
+            sid: hex::encode(raw),
+            expires: now / 1000 + SESSION_MAX.as_secs(),
+        };
+        {
+            let mut local = self.local();
+            let idle_ms = self.idle_ms();
+            local
+                .seen
+                .retain(|_, seen| now.saturating_sub(*seen) <= idle_ms);
+            let now_s = now / 1000;
+            local.ended.retain(|_, expires| *expires > now_s);
+            local.seen.insert(session.sid.clone(), now);
+        }
+        // Best effort: a session Redis misses now is written on its next request.
+        let _ = self.touch(&session, now).await;
+        self.cookie(&session)
     }
 
-    /// The session of `sid`, touched; an idle one ends here.
-    pub(crate) fn get(&self, sid: &str) -> SessionState {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(sid) {
-            Some(s) if s.last_seen.elapsed() < self.idle => {
-                s.last_seen = Instant::now();
-                SessionState::Active(s.clone())
+    /// The session of a cookie, touched; an idle or ended one is refused here.
+    pub(crate) async fn get(&self, cookie: &str) -> SessionState {
+        let Some(session) = self.verify(cookie) else {
+            return SessionState::None;
+        };
+        let now = crate::clock::now_ms();
+        if now / 1000 >= session.expires {
+            return SessionState::Expired;
+        }
+        if self.local().ended.contains_key(&session.sid) {
+            return SessionState::None;
+        }
+        let state = match self.touch(&session, now).await {
+            Some(Touch::Ok) => SessionState::Active(session.clone()),
+            Some(Touch::Idle) => SessionState::Expired,
+            Some(Touch::Ended) => SessionState::None,
+            // Redis away: what this instance saw decides.
+            None => {
+                let seen = self.local().seen.get(&session.sid).copied();
+                match seen {
+                    Some(seen) if now.saturating_sub(seen) > self.idle_ms() => {
+                        SessionState::Expired
+                    }
+                    _ => SessionState::Active(session.clone()),
+                }
             }
-            Some(_) => {
-                map.remove(sid);
-                SessionState::Expired
+        };
+        let mut local = self.local();
+        match state {
+            SessionState::Active(_) => {
+                local.seen.insert(session.sid.clone(), now);
             }
-            None => SessionState::None,
+            // Ended for good on this instance too, whoever ended it.
+            _ => {
+                local.seen.remove(&session.sid);
+                local.ended.insert(session.sid.clone(), session.expires);
+            }
+        }
+        state
+    }
+
+    /// Ends a session on every instance (`why`: `logout` or `disabled`).
+    pub(crate) async fn close(&self, session: &Session, why: &str) {
+        {
+            let mut local = self.local();
+            local.seen.remove(&session.sid);
+            local.ended.insert(session.sid.clone(), session.expires);
+        }
+        let Some(mut conn) = self.conn.get().await else {
+            return;
+        };
+        let mut cmd = redis::pipe();
+        cmd.atomic()
+            .hset(self.redis_key(&session.sid), "ended", why)
+            .ignore()
+            .cmd("EXPIREAT")
+            .arg(self.redis_key(&session.sid))
+            .arg(session.expires)
+            .ignore();
+        let ended = cmd.query_async::<()>(&mut conn);
+        if !matches!(tokio::time::timeout(REDIS_WAIT, ended).await, Ok(Ok(()))) {
+            tracing::warn!("agent session end not recorded in Redis: only this instance knows");
+            self.conn.reset().await;
         }
     }
 
-    pub(crate) fn close(&self, sid: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(sid);
+    /// Runs [`TOUCH`]; `None` when Redis does not answer in time.
+    async fn touch(&self, session: &Session, now: u64) -> Option<Touch> {
+        let mut conn = self.conn.get().await?;
+        let script = redis::Script::new(TOUCH);
+        let mut invocation = script.key(self.redis_key(&session.sid));
+        invocation
+            .arg(now)
+            .arg(self.idle_ms())
+            .arg(&session.agent_id)
+            .arg(session.expires);
+        let answer = invocation.invoke_async::<String>(&mut conn);
+        match tokio::time::timeout(REDIS_WAIT, answer).await {
+            Ok(Ok(answer)) => Some(match answer.as_str() {
+                "ok" => Touch::Ok,
+                "idle" => Touch::Idle,
+                _ => Touch::Ended,
+            }),
+            _ => {
+                self.conn.reset().await;
+                None
+            }
+        }
     }
+
+    fn redis_key(&self, sid: &str) -> String {
+        self.keyspace.key(&name::agent_session(sid))
+    }
+
+    fn idle_ms(&self) -> u64 {
+        self.idle.as_millis() as u64
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signed cookie value of a session.
+    fn cookie(&self, s: &Session) -> String {
+        let body = format!(
+            "{VERSION}:{}:{}:{}:{}",
+            s.sid,
+            s.agent_id,
+            s.role.as_str(),
+            s.expires
+        );
+        let mac = hex::encode(hmac(&self.key, body.as_bytes()));
+        format!("{body}:{mac}")
+    }
+
+    /// The session a cookie names, if its signature holds (compared in constant time).
+    fn verify(&self, cookie: &str) -> Option<Session> {
+        let (body, mac) = cookie.rsplit_once(':')?;
+        let presented = hex::decode(mac).ok()?;
+        let mut check = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
+        check.update(body.as_bytes());
+        check.verify_slice(&presented).ok()?;
+        let mut parts = body.split(':');
+        let (Some(VERSION), Some(sid), Some(agent_id), Some(role), Some(expires), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        Some(Session {
+            agent_id: agent_id.to_owned(),
+            role: Role::parse(role)?,
+            sid: sid.to_owned(),
+            expires: expires.parse().ok()?,
+        })
+    }
+}
+
+/// What Redis says of a session.
+enum Touch {
+    Ok,
+    Idle,
+    Ended,
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return [0; 32],
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn sessions_expire_when_idle() {
-        let sessions = Sessions::new(Duration::from_millis(50));
-        let sid = sessions.open("a", Role::Supervisor);
-        assert!(matches!(sessions.get(&sid), SessionState::Active(_)));
+    fn sessions(idle: Duration) -> Sessions {
+        Sessions::new(b"a-long-random-secret-for-subject-keys", idle, None, "t:")
+    }
+
+    #[tokio::test]
+    async fn a_cookie_is_refused_when_forged_or_from_another_secret() {
+        let s = sessions(Duration::from_secs(60));
+        let cookie = s.open("aigerim", Role::CallCenterAgent).await;
+        assert!(matches!(s.get(&cookie).await, SessionState::Active(a) if a.agent_id == "aigerim"));
+        let forged = cookie.replace("call_center_agent", "supervisor");
+        assert!(matches!(s.get(&forged).await, SessionState::None));
+        assert!(matches!(s.get("v1:garbage").await, SessionState::None));
+        let other = Sessions::new(b"another-secret", Duration::from_secs(60), None, "t:");
+        assert!(matches!(other.get(&cookie).await, SessionState::None));
+    }
+
+    #[tokio::test]
+    async fn without_redis_idle_and_logout_still_end_a_session_here() {
+        let s = sessions(Duration::from_millis(50));
+        let cookie = s.open("a", Role::Supervisor).await;
+        let SessionState::Active(session) = s.get(&cookie).await else {
+            panic!("active");
+        };
         std::thread::sleep(Duration::from_millis(80));
-        assert!(matches!(sessions.get(&sid), SessionState::Expired));
-        assert!(matches!(sessions.get(&sid), SessionState::None));
+        assert!(matches!(s.get(&cookie).await, SessionState::Expired));
+        assert!(matches!(s.get(&cookie).await, SessionState::None));
+        let cookie = s.open("a", Role::Supervisor).await;
+        s.close(&session, "logout").await;
+        assert!(matches!(s.get(&cookie).await, SessionState::Active(_)));
+        let SessionState::Active(second) = s.get(&cookie).await else {
+            panic!("active");
+        };
+        s.close(&second, "logout").await;
+        assert!(matches!(s.get(&cookie).await, SessionState::None));
     }
 }

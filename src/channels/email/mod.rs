@@ -188,6 +188,18 @@ impl EmailChannel {
         gateway: &Gateway,
         raw: &[u8],
     ) -> Result<Disposition, Unavailable> {
+        let disposition = self.dispose(gateway, raw).await;
+        if let Ok(d) = &disposition {
+            gateway
+                .metrics
+                .email_messages
+                .with_label_values(&[d.label()])
+                .inc();
+        }
+        disposition
+    }
+
+    async fn dispose(&self, gateway: &Gateway, raw: &[u8]) -> Result<Disposition, Unavailable> {
         let mail = match parse::parse(raw) {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
@@ -197,6 +209,11 @@ impl EmailChannel {
                 kind,
                 "automatic mail (auto-reply or bounce): not an appeal, not answered"
             );
+            gateway
+                .metrics
+                .email_automatic
+                .with_label_values(&[crate::metrics::label(kind)])
+                .inc();
             return Ok(Disposition::Automatic(kind));
         }
         let key = match &mail.message_id {
@@ -273,7 +290,20 @@ impl EmailChannel {
             captured_by: None,
         });
         intake.reply_to = Some((ReplyChannel::Email, mail.from.clone()));
-        match gateway.submit_appeal(intake, Some(claim)).await {
+        // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+        let store = attachments::AttachmentStore::new(&self.data_dir);
+        let kept = store
+            .keep(photos.iter().map(|p| p.sha256.as_str()))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot keep a photo");
+                Unavailable
+            })?;
+        let submitted = gateway.submit_appeal(intake, Some(claim)).await;
+        if matches!(submitted, Err(SubmitError::Invalid(_))) {
+            store.release(kept).await;
+        }
+        match submitted {
             Ok(receipt) => {
                 let tracking_number = receipt.tracking_number.unwrap_or_default();
                 let mut body = vec![
@@ -397,6 +427,14 @@ impl EmailChannel {
             status: 202,
             body: json!({"id": addition_id, "tracking_number": tracking}).to_string(),
         };
+        // Point 3 of issue 17: the photos of an addition are kept before it is accepted.
+        let _kept = attachments::AttachmentStore::new(&self.data_dir)
+            .keep(photos.iter().map(|p| p.sha256.as_str()))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot keep a photo");
+                Unavailable
+            })?;
         // The stream entry's id is the appeal's, so the case system files it there.
         let receipt = gateway
             .submit_message(
@@ -509,6 +547,11 @@ impl EmailChannel {
             .await
             .map_err(|_| Unavailable)?;
         tracing::warn!(reason, sha256 = %sha256, "mail quarantined");
+        gateway
+            .metrics
+            .email_quarantined
+            .with_label_values(&[crate::metrics::label(reason)])
+            .inc();
         Ok(Disposition::Quarantined(reason.to_owned()))
     }
 

@@ -335,7 +335,7 @@ async fn read_form(
     };
     let mut errors = Vec::new();
     for part in body.files.into_iter().filter(|f| f.field == "photos") {
-        match part.photo(input.photos.len(), max_photos) {
+        match part.photo(input.photos.len(), max_photos).await {
             Ok(photo) => input.photos.push(photo),
             Err(code) => errors.push(FieldError::new("photos", code)),
         }
@@ -511,7 +511,33 @@ async fn submit(
         key: format!("{}:{key}", form.scope()),
         fingerprint: form::fingerprint(&input.fields, &input.photos, &["csrf", "idem"]),
     });
-    match state.gateway.submit_appeal(intake, claim).await {
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .store
+        .keep(input.photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                language,
+                "unavailable-title",
+                "unavailable-text",
+                &back,
+                "csrf-again",
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.store.release(kept).await;
+    }
+    match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => HttpResponse::SeeOther()
                 .insert_header((

@@ -1,0 +1,213 @@
+//! Every Redis key the gateway reads or writes, built in one place.
+//!
+//! Why one module: the names are a contract between instances (and, for the streams,
+//! with the city's other systems), a key's time to live decides what survives how long,
+//! and on a Redis Cluster the keys of one command must share a hash slot. Seeing them
+//! all together is the only way to check that.
+//!
+//! Every key is `<prefix><name>`, the prefix being `GATEWAY_STREAM_PREFIX`. On a Redis
+//! Cluster the prefix must carry a hash tag (e.g. `{oa}`, checked at start): Redis then
+//! hashes only the tag, so every key below lives in one slot and the forwarder's script
+//! (dedupe key + several streams + subject marks), the notifier's lease and receipt, and
+//! any future multi-key command stay legal. The price is that one shard holds the
+//! gateway's keys; their volume is the appeals' volume, which one Redis primary carries
+//! easily, and the streams of one appeal must be written atomically anyway.
+//!
+//! | key (after the prefix) | type | TTL | written by | read by |
+//! | --- | --- | --- | --- | --- |
+//! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream | none (consumers trim) | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
+//! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |
+//! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier | operators, the case system |
+//! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
+//! | `gateway:inbound:<channel>:<message id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | webhooks ([`crate::dialogue::dedupe`]) | webhooks |
+//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | notifier | status page, bots' `/status` ([`crate::status`]) |
+//! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
+//! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
+//! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
+//! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
+//! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking numbers by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
+//! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
+//!
+//! Marks are stored in the outbox without the prefix (the name functions below), so a
+//! record accepted under one prefix is forwarded under the prefix of whoever forwards it.
+
+/// The stream of delivery receipts (an addition to the contract).
+pub(crate) const DELIVERIES: &str = "deliveries.v1";
+
+/// Names without the prefix: what the outbox stores and what [`Keyspace::key`] prefixes.
+pub(crate) mod name {
+    /// The dedupe key of an outbox record.
+    pub(crate) fn sent(record_id: &str) -> String {
+        format!("gateway:sent:{record_id}")
+    }
+
+    /// The claim of a provider delivery, `claim` being `<channel>:<message id>`.
+    pub(crate) fn inbound(claim: &str) -> String {
+        format!("gateway:inbound:{claim}")
+    }
+
+    /// The public status of a tracking number.
+    pub(crate) fn status(tracking_number: &str) -> String {
+        format!("gateway:status:{tracking_number}")
+    }
+
+    /// The notifier's lease (then `done` marker) of a reply.
+    pub(crate) fn delivery(reply_id: &str) -> String {
+        format!("gateway:delivery:{reply_id}")
+    }
+
+    /// The marks a subject's requests leave (withdrawal, opt-out).
+    pub(crate) fn subject(subject_key: &str) -> String {
+        format!("gateway:subject:{subject_key}")
+    }
+
+    /// An agent's console session (see the consoles' `sessions` module).
+    pub(crate) fn agent_session(sid: &str) -> String {
+        format!("gateway:agent-session:{sid}")
+    }
+
+    /// Announced calls waiting for one agent (`Some`) or for anyone (`None`: `*`, which
+    /// no agent id can be).
+    pub(crate) fn calls(agent_id: Option<&str>) -> String {
+        format!("gateway:calls:{}", agent_id.unwrap_or("*"))
+    }
+
+    /// The duplicates hint's entries at one place (`key`: a SHA-256, see the consoles'
+    /// `recent` module).
+    pub(crate) fn recent(key: &str) -> String {
+        format!("gateway:recent:{key}")
+    }
+
+    /// An open session window of a subject on a channel (WhatsApp's 24-hour
+    /// customer-service window: `gateway:whatsapp-window:…`).
+    pub(crate) fn session_window(channel: &str, subject_key: &str) -> String {
+        format!("gateway:{channel}-window:{subject_key}")
+    }
+}
+
+/// The deployment's keys: every name behind `GATEWAY_STREAM_PREFIX`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Keyspace {
+    prefix: String,
+}
+
+impl Keyspace {
+    pub(crate) fn new(prefix: &str) -> Keyspace {
+        Keyspace {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// `name` behind the prefix (for names from [`name`] or stored in the outbox).
+    pub(crate) fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub(crate) fn sent(&self, record_id: &str) -> String {
+        self.key(&name::sent(record_id))
+    }
+
+    pub(crate) fn inbound(&self, claim: &str) -> String {
+        self.key(&name::inbound(claim))
+    }
+
+    pub(crate) fn status(&self, tracking_number: &str) -> String {
+        self.key(&name::status(tracking_number))
+    }
+
+    pub(crate) fn delivery(&self, reply_id: &str) -> String {
+        self.key(&name::delivery(reply_id))
+    }
+
+    pub(crate) fn subject(&self, subject_key: &str) -> String {
+        self.key(&name::subject(subject_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::Stream;
+
+    /// The slot Redis Cluster computes for a key: CRC16 (XMODEM) of the hash tag if
+    /// there is one, else of the whole key, modulo 16384. Hand-written for the test
+    /// (a dozen lines; the crate's own slot function is not public).
+    fn slot(key: &str) -> u16 {
+        let bytes = key.as_bytes();
+        let hashed = match key.find('{') {
+            Some(open) => match key[open + 1..].find('}') {
+                Some(len) if len > 0 => &bytes[open + 1..open + 1 + len],
+                _ => bytes,
+            },
+            None => bytes,
+        };
+        let mut crc: u16 = 0;
+        for &b in hashed {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc % 16384
+    }
+
+    #[test]
+    fn with_a_hash_tag_every_key_shares_one_slot() {
+        let ks = Keyspace::new("{oa}");
+        let keys = [
+            ks.key(Stream::Appeals.name()),
+            ks.key(Stream::Consent.name()),
+            ks.key(Stream::Replies.name()),
+            ks.key(DELIVERIES),
+            ks.sent("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2"),
+            ks.inbound("telegram:42"),
+            ks.status("OA-7K3M-9QX2"),
+            ks.delivery("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M3"),
+            ks.subject("abc"),
+            ks.key(&name::session_window("whatsapp", "abc")),
+            ks.key(&name::agent_session("00ff")),
+            ks.key(&name::calls(Some("aigerim"))),
+            ks.key(&name::calls(None)),
+            ks.key(&name::recent("ab12")),
+        ];
+        let first = slot(&keys[0]);
+        for key in &keys {
+            assert_eq!(slot(key), first, "{key}");
+        }
+        // Without a tag they scatter (so the check above can fail).
+        let plain = Keyspace::new("oa:");
+        assert_ne!(
+            slot(&plain.key(Stream::Appeals.name())),
+            slot(&plain.sent("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2"))
+        );
+    }
+
+    #[test]
+    fn the_slot_function_agrees_with_redis() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot("123456789"), 0x31C3);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+    }
+
+    #[test]
+    fn names_are_the_documented_ones() {
+        let ks = Keyspace::new("t:");
+        assert_eq!(ks.key(Stream::Appeals.name()), "t:appeals.v1");
+        assert_eq!(ks.sent("X"), "t:gateway:sent:X");
+        assert_eq!(
+            ks.inbound("whatsapp:wamid"),
+            "t:gateway:inbound:whatsapp:wamid"
+        );
+        assert_eq!(ks.status("OA-1"), "t:gateway:status:OA-1");
+        assert_eq!(ks.delivery("R"), "t:gateway:delivery:R");
+        assert_eq!(ks.subject("S"), "t:gateway:subject:S");
+        assert_eq!(
+            ks.key(&name::session_window("whatsapp", "S")),
+            "t:gateway:whatsapp-window:S"
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! The parsers under random input (issue 17, point 9): whatever a citizen or a provider
+//! writes, nothing panics and the invariants the rest of the gateway relies on hold —
+//! normalized text is NFC, free of control and invisible characters, and normalizing it
+//! again changes nothing; the policy keeps only the fields its channel allows; a
+//! tracking number found or parsed has the shape of one and parses to itself. Unit tests
+//! because these modules are the crate's own (`pub(crate)`); the parsers behind HTTP
+//! (the forms' multipart reader, the webhooks) are driven through a running gateway in
+//! `tests/properties.rs`. Case counts are fixed (`CASES`) so this runs in seconds; a
+//! failure prints the shrunk input that caused it.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::appeal::Channel;
+use crate::channels::email::{self, markers, parse};
+use crate::normalize;
+use crate::policy::Policies;
+use crate::tracking::TrackingNumber;
+
+/// Cases of each pure property.
+const CASES: u32 = 256;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        // No regression files in the tree: a failure prints its input.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Text as citizens and attackers write it: any Unicode, with the troublesome parts
+/// (combining marks, bidi controls, zero-width characters, CR, NUL) over-represented.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        any::<char>().prop_map(String::from),
+        "[a-zA-Zа-яА-ЯәіңғүұқөһӘІҢҒҮҰҚӨҺ0-9 ]{1,8}",
+        Just("\u{0301}".to_owned()),
+        Just("e\u{0301}".to_owned()),
+        Just("\u{202E}".to_owned()),
+        Just("\u{200B}".to_owned()),
+        Just("\u{FEFF}".to_owned()),
+        Just("\r\n".to_owned()),
+        Just("\r".to_owned()),
+        Just("\u{2028}".to_owned()),
+        Just("\0".to_owned()),
+        Just("\t".to_owned()),
+        Just("\u{E0041}".to_owned()),
+        Just("\u{1F469}\u{200D}\u{1F692}".to_owned()),
+    ];
+    proptest::collection::vec(pieces, 0..24).prop_map(|p| p.concat())
+}
+
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
+fn is_nfc(s: &str) -> bool {
+    s.nfc().collect::<String>() == s
+}
+
+proptest! {
+    #![proptest_config(config(CASES))]
+
+    #[test]
+    fn normalized_text_is_nfc_clean_and_stable(input in hostile_text()) {
+        let out = normalize::text(&input);
+        prop_assert!(is_nfc(&out), "not NFC: {out:?}");
+        prop_assert!(
+            !out.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || invisible(c)),
+            "a control or invisible character survived: {out:?}"
+        );
+        prop_assert!(!out.contains('\r'));
+        prop_assert_eq!(out.trim(), out.as_str());
+        prop_assert_eq!(normalize::text(&out), out.clone(), "normalizing twice changes it");
+    }
+
+    #[test]
+    fn a_normalized_line_is_one_nfc_line_and_stable(input in hostile_text()) {
+        let out = normalize::line(&input);
+        prop_assert!(is_nfc(&out), "not NFC: {out:?}");
+        prop_assert!(!out.chars().any(|c| c.is_control() || invisible(c)), "{out:?}");
+        prop_assert!(!out.contains("  ") && out.trim() == out, "spaces collapsed: {out:?}");
+        prop_assert_eq!(normalize::line(&out), out.clone());
+    }
+
+    #[test]
+    fn a_phone_number_normalizes_to_e164_or_is_refused(
+        input in prop_oneof![
+            hostile_text(),
+            "[+8]?[ (]?[0-9]{3}[) -]?[0-9]{3}[ -]?[0-9]{2}[ -]?[0-9]{2}",
+            "\\+?[0-9 ()-]{0,20}",
+        ]
+    ) {
+        if let Ok(phone) = normalize::phone(&input) {
+            prop_assert!(phone.starts_with('+'), "{phone}");
+            prop_assert!(phone[1..].bytes().all(|b| b.is_ascii_digit()), "{phone}");
+            prop_assert!((8..=16).contains(&phone.len()), "{phone}");
+            prop_assert_eq!(normalize::phone(&phone).ok(), Some(phone.clone()));
+        }
+    }
+
+    #[test]
+    fn an_email_address_normalizes_stably_or_is_refused(
+        input in prop_oneof![hostile_text(), "[a-zA-Z0-9._%+-]{1,20}@[a-zA-Z0-9.-]{1,20}\\.[a-z]{2,6}"]
+    ) {
+        if let Ok(address) = normalize::email(&input) {
+            prop_assert!(address.contains('@'));
+            prop_assert!(!address.chars().any(|c| c.is_control() || c.is_whitespace()));
+            prop_assert_eq!(normalize::email(&address).ok(), Some(address.clone()));
+        }
+    }
+
+    #[test]
+    fn identifiers_never_panic(input in hostile_text()) {
+        if let Ok(iin) = normalize::iin(&input) {
+            prop_assert!(iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()));
+        }
+        let _ = normalize::document_number(&input);
+        let _ = normalize::chat_id(&input);
+        let _ = normalize::language(&input);
+    }
+
+    #[test]
+    fn the_policy_keeps_only_what_the_channel_allows(
+        fields in proptest::collection::btree_map(
+            prop_oneof![
+                Just("last_name".to_owned()), Just("first_name".to_owned()),
+                Just("patronymic".to_owned()), Just("email".to_owned()),
+                Just("phones".to_owned()), Just("iin".to_owned()),
+                Just("birth_date".to_owned()), Just("id_document_number".to_owned()),
+                Just("home_address".to_owned()), Just("passport_scan".to_owned()),
+                "[a-z_]{1,12}", hostile_text(),
+            ],
+            prop_oneof![
+                hostile_text().prop_map(Value::from),
+                Just(json!(["+7 701 555 12 34", "8 (727) 250-00-00"])),
+                Just(json!("arman@example.kz")),
+                Just(json!("900101300123")),
+                Just(json!({"nested": "object"})),
+                Just(json!(12345)),
+                Just(Value::Null),
+            ],
+            0..8,
+        ),
+        channel in proptest::sample::select(Channel::ALL.to_vec()),
+    ) {
+        let policies = Policies::embedded().map_err(TestCaseError::fail)?;
+        let policy = policies.channel(channel);
+        let raw: BTreeMap<String, Value> = fields;
+        let today = time::macros::date!(2026 - 12 - 01);
+        let filtered = policy.filter_applicant(&raw, today);
+        let kept = serde_json::to_value(&filtered.applicant).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for (name, value) in kept.as_object().into_iter().flatten() {
+            prop_assert!(policy.fields.contains(name), "{channel:?} kept {name}");
+            prop_assert!(raw.contains_key(name), "{name} kept without being sent");
+            for text in value.as_str().into_iter().chain(value.as_array().into_iter().flatten().filter_map(Value::as_str)) {
+                prop_assert!(is_nfc(text) && !text.chars().any(char::is_control), "{text:?}");
+            }
+        }
+        for (name, _) in raw.iter().filter(|(n, _)| !policy.fields.contains(n.as_str())) {
+            prop_assert!(kept.get(name).is_none(), "{name} not allowed yet kept");
+        }
+        for dropped in &filtered.dropped {
+            prop_assert!(!dropped.chars().any(|c| c.is_control() || invisible(c)), "{dropped:?}");
+        }
+    }
+
+    #[test]
+    fn a_tracking_number_found_in_a_subject_has_its_shape(subject in hostile_text()) {
+        if let Some(t) = TrackingNumber::find_in(&subject) {
+            prop_assert_eq!(TrackingNumber::parse(t.as_str()).map(TrackingNumber::into_string), Some(t.as_str().to_owned()));
+            prop_assert!(subject.to_ascii_uppercase().contains(t.as_str()));
+        }
+        if let Some(t) = TrackingNumber::parse(&subject) {
+            let shown = t.as_str();
+            prop_assert!(shown.len() == 12 && shown.starts_with("OA-") && shown.as_bytes()[7] == b'-', "{shown}");
+            prop_assert_eq!(TrackingNumber::parse(shown).map(TrackingNumber::into_string), Some(shown.to_owned()));
+        }
+        let _ = markers::find(&subject);
+        let _ = email::strip_reply_prefixes(&subject);
+    }
+
+    #[test]
+    fn a_tracking_number_in_a_reply_subject_is_found(
+        number in "OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}",
+        before in "[а-яё :\\[]{0,20}",
+        after in "[а-яё :\\]]{0,20}",
+        lower in any::<bool>(),
+    ) {
+        let written = if lower { number.to_lowercase() } else { number.clone() };
+        let subject = format!("Re: {before}{written}{after}");
+        prop_assert_eq!(TrackingNumber::find_in(&subject).map(TrackingNumber::into_string), Some(number.clone()));
+        prop_assert_eq!(TrackingNumber::parse(&written).map(TrackingNumber::into_string), Some(number));
+    }
+
+    #[test]
+    fn any_bytes_as_a_mail_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = parse::parse(&raw);
+    }
+
+    #[test]
+    fn any_mail_with_hostile_headers_and_parts_never_panics(
+        from in hostile_text(),
+        subject in hostile_text(),
+        body in hostile_text(),
+        charset in prop_oneof![Just("utf-8".to_owned()), Just("windows-1251".to_owned()), Just("koi8-r".to_owned()), Just("ibm866".to_owned()), "[a-z0-9-]{1,12}"],
+        encoding in prop_oneof![Just("8bit".to_owned()), Just("base64".to_owned()), Just("quoted-printable".to_owned()), "[a-z0-9-]{1,10}"],
+        attachment in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let raw = format!(
+            "From: {from}\r\nTo: open-almaty@almatydc.kz\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+             Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n\
+             {body}\r\n--B\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"{subject}.jpg\"\r\n\r\n"
+        );
+        let raw = [raw.as_bytes(), &attachment, b"\r\n--B--\r\n"].concat();
+        if let Ok(mail) = parse::parse(&raw) {
+            prop_assert!(is_nfc(&normalize::text(&mail.text)));
+        }
+    }
+}
