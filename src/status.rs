@@ -27,6 +27,8 @@ pub(crate) struct PublicStatus {
     pub(crate) deadline: Option<time::Date>,
     /// Whether anything is known of this number (here or in Redis).
     pub(crate) known: bool,
+    /// When the case system last wrote the status (RFC 3339), if it did.
+    pub(crate) updated_at: Option<String>,
 }
 
 /// Reads statuses from Redis; computes deadlines with the working calendar.
@@ -86,7 +88,14 @@ impl StatusBoard {
             status,
             deadline,
             known: appeal_id.is_some(),
+            updated_at: record.get("at").cloned(),
         }
+    }
+
+    /// The legal deadline of an appeal just received (not extended), without asking
+    /// Redis: what an acknowledgement promises.
+    pub(crate) fn first_deadline(&self, appeal_id: &str) -> Option<time::Date> {
+        received_on(appeal_id).map(|received| self.calendar.deadline(received, false))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::attachments::AttachmentStore;
 use crate::channels::agent_console::{self, AgentConsole};
 use crate::channels::api::{self, Api};
 use crate::channels::email::{self, EmailChannel, MailConfig};
+use crate::channels::open311::{self, Open311};
 use crate::channels::sms::{self, Sms};
 use crate::channels::telegram::{self, Telegram, TelegramConfig, route::TelegramRoute};
 use crate::channels::web_form::{self, WebForm};
@@ -46,6 +47,7 @@ pub struct Settings {
     whatsapp: Option<WhatsappConfig>,
     mail: MailConfig,
     sms: Option<Sms>,
+    open311: open311::Settings,
 }
 
 impl Settings {
@@ -69,6 +71,10 @@ impl Settings {
         let whatsapp: Option<whatsapp::Settings> = section(&config, &mut problems);
         let mail: Option<email::Settings> = section(&config, &mut problems);
         let sms: Option<sms::Settings> = section(&config, &mut problems);
+        let open311: Option<open311::Settings> = section(&config, &mut problems);
+        if let Some(o) = &open311 {
+            o.check(&mut problems);
+        }
         let telegram = telegram.and_then(|t| TelegramConfig::check(&t, &mut problems));
         let whatsapp = whatsapp.and_then(|w| WhatsappConfig::check(&w, &mut problems));
         let mail = mail.map(|m| m.check(&mut problems)).unwrap_or_default();
@@ -83,16 +89,19 @@ impl Settings {
         {
             problems.push("GATEWAY_AGENT_SESSION_IDLE_SECS: between 1 and 86400".to_owned());
         }
-        match (web_form, agent_console) {
-            (Some(web_form), Some(agent_console)) if problems.is_empty() => Ok(Settings {
-                config,
-                web_form,
-                agent_console,
-                telegram,
-                whatsapp,
-                mail,
-                sms,
-            }),
+        match (web_form, agent_console, open311) {
+            (Some(web_form), Some(agent_console), Some(open311)) if problems.is_empty() => {
+                Ok(Settings {
+                    config,
+                    web_form,
+                    agent_console,
+                    telegram,
+                    whatsapp,
+                    mail,
+                    sms,
+                    open311,
+                })
+            }
             _ => Err(problems),
         }
     }
@@ -142,6 +151,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         whatsapp,
         mail,
         sms,
+        open311: open311_settings,
     } = settings;
     if config.subject_key_is_default {
         tracing::warn!(
@@ -223,6 +233,16 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         Some(client.clone()),
         &config.stream_prefix,
     ));
+    let open311_index =
+        open311::Index::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
+    let open311 = web::Data::new(Open311::new(
+        Arc::clone(&gateway),
+        Arc::clone(&tokens),
+        open311_index,
+        config.max_body_bytes,
+        &open311_settings,
+        &config.public_url,
+    ));
     let api = web::Data::new(Api {
         gateway: Arc::clone(&gateway),
         tokens,
@@ -286,6 +306,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 .wrap(middleware::from_fn(ops::access_log))
                 .configure(|cfg| ops::configure(cfg, ops.clone()))
                 .configure(|cfg| api::configure(cfg, api.clone()))
+                .configure(|cfg| open311::configure(cfg, open311.clone()))
                 .configure(|cfg| telegram::configure(cfg, telegram.clone()))
                 .configure(|cfg| whatsapp::configure(cfg, whatsapp.clone()))
                 .configure(|cfg| web_form::configure(cfg, web_form.clone()))

@@ -7,6 +7,7 @@
 pub mod agent_console;
 pub(crate) mod api;
 pub(crate) mod email;
+pub(crate) mod open311;
 pub(crate) mod sms;
 pub(crate) mod telegram;
 pub(crate) mod web_form;

@@ -25,7 +25,13 @@ impl Tokens {
 
     /// The name of the integrator whose token the request carries.
     pub(crate) fn authenticate(&self, req: &HttpRequest) -> Option<&str> {
-        let presented: [u8; 32] = Sha256::digest(bearer_token(req)?.as_bytes()).into();
+        self.name_of(bearer_token(req)?)
+    }
+
+    /// The name of the integrator whose token this is (for protocols that carry the
+    /// token elsewhere than `Authorization`, e.g. Open311's `api_key`).
+    pub(crate) fn name_of(&self, token: &str) -> Option<&str> {
+        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Every token is compared, so the time does not tell which one matched.
         let mut found = None;
         for (name, digest) in &self.digests {

@@ -1,0 +1,202 @@
+//! A GeoReport v2 `POST requests` form in, an [`Intake`] out.
+//!
+//! The form's fields map onto the appeal as the contract says: `service_code` is the
+//! catalogue category, `description` the text, `lat`/`long`, `address_string` or
+//! `address_id` the location (where the problem is), `first_name`, `last_name`, `email`,
+//! `phone` the applicant (regulation 5.1; the channel's policy narrows it further),
+//! `attribute[consent]` the citizen's tick in the client app (`consent.method: checkbox`,
+//! `captured_by` the integrator's name). Everything else a client sends — `device_id`,
+//! `account_id`, `media_url`, other attributes (as `attribute.<code>`), unknown fields — is
+//! dropped and recorded by name in `dropped_fields`, never by value.
+
+use serde_json::Value;
+
+use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose};
+use crate::intake::{Intake, RawConsent};
+
+use super::text::Open311Error;
+
+/// The value of `attribute[consent]` that means "I agree".
+pub(crate) const CONSENT_AGREE: &str = "agree";
+
+/// Fields of the protocol itself: read by the handler, neither data nor dropped.
+const PROTOCOL: [&str; 4] = ["api_key", "jurisdiction_id", "service_code", "locale"];
+
+/// A posted form, as name/value pairs in order.
+pub(crate) struct PostedForm(pub(crate) Vec<(String, String)>);
+
+impl PostedForm {
+    /// The last non-empty value of `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    }
+}
+
+/// The intake of a posted request for `service_code` by `integrator`.
+pub(crate) fn request_intake(
+    form: &PostedForm,
+    service_code: &str,
+    integrator: &str,
+    language: Language,
+) -> Result<Intake, Open311Error> {
+    let mut intake = Intake::new(Channel::Open311);
+    intake.language = Some(language);
+    intake.category = Some(service_code.to_owned());
+    intake.text = form.get("description").unwrap_or_default().to_owned();
+    intake.location = Some(location(form)?);
+    match form.get("attribute[consent]") {
+        Some(CONSENT_AGREE) => {
+            intake.consent = Some(RawConsent {
+                method: ConsentMethod::Checkbox,
+                purposes: vec![Purpose::Appeal],
+                given_at: None,
+                captured_by: Some(integrator.to_owned()),
+            })
+        }
+        Some(_) => return Err(Open311Error::Invalid("attribute[consent]".into())),
+        None => return Err(Open311Error::ConsentRequired),
+    }
+    for (field, key) in [
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("email", "email"),
+    ] {
+        if let Some(value) = form.get(field) {
+            intake
+                .applicant
+                .insert(key.to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    if let Some(phone) = form.get("phone") {
+        intake.applicant.insert(
+            "phones".to_owned(),
+            Value::Array(vec![Value::String(phone.to_owned())]),
+        );
+    }
+    const READ: [&str; 9] = [
+        "description",
+        "lat",
+        "long",
+        "address_string",
+        "address_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+    ];
+    let mut dropped: Vec<String> = Vec::new();
+    for (name, value) in &form.0 {
+        let known = READ.contains(&name.as_str())
+            || PROTOCOL.contains(&name.as_str())
+            || name == "attribute[consent]";
+        // `attribute[x]` is recorded as `attribute.x`, the way nested names are written
+        // in `dropped_fields` (the policy records a name with brackets as unnamed).
+        let name = match name
+            .strip_prefix("attribute[")
+            .and_then(|n| n.strip_suffix(']'))
+        {
+            Some(inner) => format!("attribute.{inner}"),
+            None => name.clone(),
+        };
+        if !known && !value.trim().is_empty() && !dropped.contains(&name) {
+            dropped.push(name);
+        }
+    }
+    intake.dropped = dropped;
+    Ok(intake)
+}
+
+/// The location: `lat` + `long`, `address_string` or `address_id` (the specification
+/// requires one of them). An `address_id` is the city's own address register key; it is
+/// kept as the address text `address_id:<id>`.
+fn location(form: &PostedForm) -> Result<Location, Open311Error> {
+    let coordinate = |name: &'static str, range: f64| -> Result<Option<f64>, Open311Error> {
+        form.get(name)
+            .map(|raw| {
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && v.abs() <= range)
+                    .ok_or_else(|| Open311Error::Invalid(name.into()))
+            })
+            .transpose()
+    };
+    let lat = coordinate("lat", 90.0)?;
+    let lon = coordinate("long", 180.0)?;
+    let address = form
+        .get("address_string")
+        .map(str::to_owned)
+        .or_else(|| form.get("address_id").map(|id| format!("address_id:{id}")));
+    match (lat, lon, address) {
+        (Some(_), None, _) => Err(Open311Error::Missing("long")),
+        (None, Some(_), _) => Err(Open311Error::Missing("lat")),
+        (None, None, None) => Err(Open311Error::Missing("lat")),
+        (lat, lon, address) => Ok(Location { address, lat, lon }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> PostedForm {
+        PostedForm(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn consent_and_applicant_are_mapped_and_the_rest_dropped_by_name() {
+        let intake = request_intake(
+            &form(&[
+                ("api_key", "secret"),
+                ("service_code", "roads"),
+                ("lat", "43.238"),
+                ("long", "76.945"),
+                ("description", "Яма"),
+                ("phone", "+7 701 123 45 67"),
+                ("attribute[consent]", "agree"),
+                ("attribute[colour]", "red"),
+                ("device_id", "abc"),
+                ("media_url", "http://x/y.jpg"),
+            ]),
+            "roads",
+            "crm",
+            Language::Ru,
+        )
+        .expect("intake");
+        assert_eq!(
+            intake.dropped,
+            vec!["attribute.colour", "device_id", "media_url"]
+        );
+        let consent = intake.consent.expect("consent");
+        assert_eq!(consent.method, ConsentMethod::Checkbox);
+        assert_eq!(consent.captured_by.as_deref(), Some("crm"));
+        assert!(intake.applicant.contains_key("phones"));
+    }
+
+    #[test]
+    fn consent_and_a_location_are_required() {
+        let no_consent = form(&[("address_string", "пр. Абая, 10")]);
+        assert_eq!(
+            request_intake(&no_consent, "roads", "crm", Language::En).err(),
+            Some(Open311Error::ConsentRequired)
+        );
+        let no_place = form(&[("attribute[consent]", "agree")]);
+        assert_eq!(
+            request_intake(&no_place, "roads", "crm", Language::En).err(),
+            Some(Open311Error::Missing("lat"))
+        );
+        let half = form(&[("attribute[consent]", "agree"), ("lat", "43.2")]);
+        assert_eq!(
+            request_intake(&half, "roads", "crm", Language::En).err(),
+            Some(Open311Error::Missing("long"))
+        );
+    }
+}

@@ -1,0 +1,796 @@
+//! Open311 GeoReport v2 (`/open311/v2/…`): the civic standard through which city apps,
+//! dashboards and 311 aggregators talk to a city. A client written for another city
+//! works here by changing its base URL.
+//!
+//! - `GET discovery`, `GET services`, `GET services/{service_code}` — the catalogue as
+//!   services, each with the required `consent` attribute;
+//! - `POST requests` — a form-encoded request, through the same pipeline as every
+//!   channel (normalization, the allowlist, consent, the durable outbox); the answer is
+//!   the tracking number as `service_request_id` and the legal deadline;
+//! - `GET requests`, `GET requests/{id}` — what the case system last said (the status
+//!   board), with no personal data unless the token is a private reader.
+//!
+//! Every endpoint answers `.json` or `.xml`; errors are the specification's
+//! `[{"code", "description"}]` / `<errors><error>…`. See docs/contract.md, "Open311".
+
+mod adapter;
+mod index;
+mod text;
+mod xml;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::appeal::{Channel, Language, rfc3339};
+use crate::catalogue::Category;
+use crate::http::auth::Tokens;
+use crate::http::body::read_limited;
+use crate::http::extract::IdempotencyKey;
+use crate::outbox::IdempotencyClaim;
+use crate::pipeline::{Gateway, SubmitError};
+use crate::reply::CaseStatus;
+
+use adapter::{CONSENT_AGREE, PostedForm};
+pub(crate) use index::Index;
+use index::Indexed;
+use text::Open311Error;
+
+/// The largest number of requests one `GET requests` lists (the specification's
+/// suggested default).
+const MAX_LISTED: usize = 1000;
+/// The default and the widest range of `GET requests` (the specification's 90 days).
+const LIST_RANGE_DAYS: i64 = 90;
+
+/// The Open311 channel's settings.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Settings {
+    /// The one `jurisdiction_id` this endpoint serves (`GATEWAY_OPEN311_JURISDICTION_ID`,
+    /// default `open-almaty.kz`). A request naming another is refused; omitting it is
+    /// fine.
+    #[serde(default = "default_jurisdiction")]
+    pub(crate) open311_jurisdiction_id: String,
+    /// Integrators (names of `GATEWAY_API_TOKENS`) whose token may post requests as
+    /// `api_key` (`GATEWAY_OPEN311_INTEGRATORS`, comma-separated; default empty: every
+    /// integrator).
+    #[serde(default)]
+    pub(crate) open311_integrators: String,
+    /// Integrators whose `api_key` has the `read_private` right: they see the address and
+    /// coordinates of a request (`GATEWAY_OPEN311_PRIVATE_READERS`, comma-separated;
+    /// default empty: nobody, and the channel keeps no locations at all).
+    #[serde(default)]
+    pub(crate) open311_private_readers: String,
+    /// `agency_responsible` of every request (`GATEWAY_OPEN311_AGENCY`, default `Akimat
+    /// of Almaty`).
+    #[serde(default = "default_agency")]
+    pub(crate) open311_agency: String,
+    /// The discovery document's contact (`GATEWAY_OPEN311_CONTACT`).
+    #[serde(default = "default_contact")]
+    pub(crate) open311_contact: String,
+    /// A client retrying a POST without an `Idempotency-Key` (same `device_id` and
+    /// description) gets the first answer within this window
+    /// (`GATEWAY_OPEN311_RETRY_WINDOW_SECS`, default 600, 1 to 86400).
+    #[serde(
+        default = "default_retry_window",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) open311_retry_window_secs: u64,
+}
+
+fn default_jurisdiction() -> String {
+    "open-almaty.kz".into()
+}
+fn default_agency() -> String {
+    "Akimat of Almaty".into()
+}
+fn default_contact() -> String {
+    "open-almaty@almatydc.kz".into()
+}
+fn default_retry_window() -> u64 {
+    600
+}
+
+impl Settings {
+    /// Checks the values; pushes one line per problem, naming the key.
+    pub(crate) fn check(&self, problems: &mut Vec<String>) {
+        if self.open311_jurisdiction_id.trim().is_empty() {
+            problems.push("GATEWAY_OPEN311_JURISDICTION_ID: must not be empty".to_owned());
+        }
+        if self.open311_retry_window_secs == 0 || self.open311_retry_window_secs > 86_400 {
+            problems.push("GATEWAY_OPEN311_RETRY_WINDOW_SECS: between 1 and 86400".to_owned());
+        }
+    }
+}
+
+fn names(list: &str) -> BTreeSet<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the Open311 handlers share.
+pub(crate) struct Open311 {
+    gateway: Arc<Gateway>,
+    tokens: Arc<Tokens>,
+    index: Index,
+    max_body: usize,
+    jurisdiction: String,
+    integrators: BTreeSet<String>,
+    private_readers: BTreeSet<String>,
+    agency: String,
+    contact: String,
+    retry_window_secs: u64,
+    /// This endpoint's own URL, for discovery (`GATEWAY_PUBLIC_URL/open311/v2`).
+    base_url: String,
+}
+
+impl Open311 {
+    pub(crate) fn new(
+        gateway: Arc<Gateway>,
+        tokens: Arc<Tokens>,
+        index: Index,
+        max_body: usize,
+        settings: &Settings,
+        public_url: &str,
+    ) -> Open311 {
+        Open311 {
+            gateway,
+            tokens,
+            index,
+            max_body,
+            jurisdiction: settings.open311_jurisdiction_id.trim().to_owned(),
+            integrators: names(&settings.open311_integrators),
+            private_readers: names(&settings.open311_private_readers),
+            agency: settings.open311_agency.clone(),
+            contact: settings.open311_contact.clone(),
+            retry_window_secs: settings.open311_retry_window_secs.max(1),
+            base_url: format!("{}/open311/v2", public_url.trim_end_matches('/')),
+        }
+    }
+}
+
+/// Registers the Open311 routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, open311: web::Data<Open311>) {
+    cfg.app_data(open311)
+        .route("/open311/v2/discovery.{format}", web::get().to(discovery))
+        .route("/open311/v2/services.{format}", web::get().to(services))
+        .route(
+            "/open311/v2/services/{service_code}.{format}",
+            web::get().to(service_definition),
+        )
+        .route(
+            "/open311/v2/requests.{format}",
+            web::post().to(post_request),
+        )
+        .route("/open311/v2/requests.{format}", web::get().to(get_requests))
+        .route(
+            "/open311/v2/requests/{service_request_id}.{format}",
+            web::get().to(get_request),
+        );
+}
+
+/// The two formats of every endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// One request's format, language and parameters.
+struct Ask {
+    format: Format,
+    language: Language,
+    params: PostedForm,
+}
+
+impl Ask {
+    /// Reads the format from the path, the parameters from the query (and, for a POST,
+    /// the form), the language from `locale` or `Accept-Language`.
+    fn of(req: &HttpRequest, form: Vec<(String, String)>) -> Result<Ask, (Ask, Open311Error)> {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        pairs.extend(form);
+        let params = PostedForm(pairs);
+        let language = params
+            .get("locale")
+            .and_then(crate::i18n::negotiate)
+            .unwrap_or_else(|| crate::http::language_of(req));
+        let format = match req.match_info().get("format") {
+            Some("json") => Some(Format::Json),
+            Some("xml") => Some(Format::Xml),
+            _ => None,
+        };
+        match format {
+            Some(format) => Ok(Ask {
+                format,
+                language,
+                params,
+            }),
+            None => Err((
+                Ask {
+                    format: Format::Json,
+                    language,
+                    params,
+                },
+                Open311Error::NotFound,
+            )),
+        }
+    }
+
+    /// A document: `value` as JSON, or as XML under `root`.
+    fn document(&self, status: StatusCode, root: &str, value: &Value) -> HttpResponse {
+        match self.format {
+            Format::Json => HttpResponse::build(status)
+                .content_type("application/json; charset=utf-8")
+                .body(value.to_string()),
+            Format::Xml => match xml::document(root, value) {
+                Ok(body) => HttpResponse::build(status)
+                    .content_type("text/xml; charset=utf-8")
+                    .body(body),
+                Err(e) => {
+                    tracing::error!(error = %e, "open311 xml");
+                    HttpResponse::InternalServerError().finish()
+                }
+            },
+        }
+    }
+
+    /// The specification's error list.
+    fn error(&self, error: &Open311Error) -> HttpResponse {
+        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let body =
+            json!([{"code": error.status(), "description": error.description(self.language)}]);
+        self.document(status, "errors", &body)
+    }
+
+    /// `jurisdiction_id`, when given, must be this endpoint's.
+    fn check_jurisdiction(&self, open311: &Open311) -> Result<(), Open311Error> {
+        match self.params.get("jurisdiction_id") {
+            Some(given) if given != open311.jurisdiction => Err(Open311Error::Jurisdiction),
+            _ => Ok(()),
+        }
+    }
+
+    /// The integrator named by `api_key`, if any; a key that is given but unknown is 403.
+    fn integrator<'a>(&self, open311: &'a Open311) -> Result<Option<&'a str>, Open311Error> {
+        match self.params.get("api_key") {
+            None => Ok(None),
+            Some(key) => open311
+                .tokens
+                .name_of(key)
+                .map(Some)
+                .ok_or(Open311Error::BadApiKey),
+        }
+    }
+}
+
+/// Runs a handler's body and turns its error into the specification's error answer.
+async fn respond<F, Fut>(req: &HttpRequest, form: Vec<(String, String)>, body: F) -> HttpResponse
+where
+    F: FnOnce(Ask) -> Fut,
+    Fut: std::future::Future<Output = (Ask, Result<HttpResponse, Open311Error>)>,
+{
+    let ask = match Ask::of(req, form) {
+        Ok(ask) => ask,
+        Err((ask, error)) => return ask.error(&error),
+    };
+    let (ask, result) = body(ask).await;
+    result.unwrap_or_else(|error| ask.error(&error))
+}
+
+/// `GET /open311/v2/discovery.{format}`.
+async fn discovery(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    respond(&req, Vec::new(), |ask| async move {
+        let changeset = "2026-12-01T00:00:00Z";
+        let body = json!({
+            "changeset": changeset,
+            "contact": open311.contact,
+            "key_service": "GATEWAY_API_TOKENS: ask the operator for an integrator token",
+            "endpoints": [{
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": open311.base_url,
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }],
+        });
+        let answer = ask.document(StatusCode::OK, "discovery", &body);
+        (ask, Ok(answer))
+    })
+    .await
+}
+
+/// A catalogue category as a GeoReport service.
+fn service(category: &Category, language: Language) -> Value {
+    let others: Vec<&str> = [Language::Kk, Language::Ru, Language::En]
+        .into_iter()
+        .filter(|l| *l != language)
+        .map(|l| category.name(l))
+        .collect();
+    json!({
+        "service_code": category.code,
+        "service_name": category.name(language),
+        "description": category.name(language),
+        "metadata": true,
+        "type": "realtime",
+        "keywords": others.join(", "),
+        "group": group_name(language),
+    })
+}
+
+/// The one group of the catalogue (it is flat).
+fn group_name(language: Language) -> &'static str {
+    match language {
+        Language::Kk => "Қалалық қызметтер",
+        Language::Ru => "Городские службы",
+        Language::En => "City services",
+    }
+}
+
+/// `GET /open311/v2/services.{format}`.
+async fn services(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    respond(&req, Vec::new(), |ask| async move {
+        let result = ask.check_jurisdiction(&open311).map(|()| {
+            let list: Vec<Value> = open311
+                .gateway
+                .ctx
+                .catalogue
+                .categories
+                .iter()
+                .map(|c| service(c, ask.language))
+                .collect();
+            ask.document(StatusCode::OK, "services", &Value::Array(list))
+        });
+        (ask, result)
+    })
+    .await
+}
+
+/// `GET /open311/v2/services/{service_code}.{format}`: the attributes, of which the
+/// consent is the one every service requires.
+async fn service_definition(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    let code = req
+        .match_info()
+        .get("service_code")
+        .unwrap_or_default()
+        .to_owned();
+    respond(&req, Vec::new(), |ask| async move {
+        let result = ask.check_jurisdiction(&open311).and_then(|()| {
+            let known = open311.gateway.ctx.catalogue.get(&code).is_some();
+            if !known {
+                return Err(Open311Error::UnknownService);
+            }
+            let question = text::consent_question(ask.language, &open311.gateway.regulation_url);
+            let body = json!({
+                "service_code": code,
+                "attributes": [{
+                    "variable": true,
+                    "code": "consent",
+                    "datatype": "singlevaluelist",
+                    "required": true,
+                    "datatype_description": question,
+                    "order": 1,
+                    "description": question,
+                    "values": [{"key": CONSENT_AGREE, "name": text::consent_agree(ask.language)}],
+                }],
+            });
+            Ok(ask.document(StatusCode::OK, "service_definition", &body))
+        });
+        (ask, result)
+    })
+    .await
+}
+
+/// `POST /open311/v2/requests.{format}`.
+async fn post_request(
+    req: HttpRequest,
+    payload: web::Payload,
+    open311: web::Data<Open311>,
+) -> HttpResponse {
+    let language = crate::http::language_of(&req);
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let read = read_limited(&req, payload, open311.max_body, language).await;
+    let (body, form, body_error) = match read {
+        Ok(body) if is_form => match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+            Ok(form) => (body, form, None),
+            Err(_) => (body, Vec::new(), Some(Open311Error::Invalid("body".into()))),
+        },
+        Ok(body) => (
+            body,
+            Vec::new(),
+            Some(Open311Error::Invalid("Content-Type".into())),
+        ),
+        Err(_) => (
+            web::Bytes::new(),
+            Vec::new(),
+            Some(Open311Error::Invalid("body".into())),
+        ),
+    };
+    let request = req.clone();
+    respond(&req, form, |ask| async move {
+        let result = match body_error {
+            Some(error) => Err(error),
+            None => submit(&request, &open311, &ask, &body).await,
+        };
+        if let Err(error) = &result {
+            open311.gateway.refused(Channel::Open311, error.reason());
+        }
+        (ask, result)
+    })
+    .await
+}
+
+/// The pipeline's field names as the form's.
+fn form_field(field: &str) -> String {
+    match field {
+        "text" => "description".into(),
+        "category" => "service_code".into(),
+        "location.lat" => "lat".into(),
+        "location.lon" => "long".into(),
+        "location.address" => "address_string".into(),
+        "applicant.phones" | "applicant.phones[0]" => "phone".into(),
+        other => other.strip_prefix("applicant.").unwrap_or(other).to_owned(),
+    }
+}
+
+async fn submit(
+    req: &HttpRequest,
+    open311: &Open311,
+    ask: &Ask,
+    body: &[u8],
+) -> Result<HttpResponse, Open311Error> {
+    ask.check_jurisdiction(open311)?;
+    let integrator = ask
+        .integrator(open311)?
+        .filter(|name| open311.integrators.is_empty() || open311.integrators.contains(*name))
+        .ok_or(Open311Error::BadApiKey)?
+        .to_owned();
+    let service_code = ask
+        .params
+        .get("service_code")
+        .ok_or(Open311Error::Missing("service_code"))?
+        .to_owned();
+    if open311.gateway.ctx.catalogue.get(&service_code).is_none() {
+        return Err(Open311Error::UnknownService);
+    }
+    let intake = adapter::request_intake(&ask.params, &service_code, &integrator, ask.language)?;
+    let location = intake.location.clone();
+    let claim = claim(req, open311, ask, &integrator, body)?;
+    let receipt = open311
+        .gateway
+        .submit_appeal(intake, claim)
+        .await
+        .map_err(|e| match e {
+            SubmitError::Invalid(errors) => {
+                let mut fields: Vec<String> = errors.iter().map(|e| form_field(&e.field)).collect();
+                fields.dedup();
+                Open311Error::Invalid(fields.join(", "))
+            }
+            SubmitError::KeyReused => Open311Error::KeyReused,
+            SubmitError::Unavailable => Open311Error::Unavailable,
+        })?;
+    let tracking = receipt
+        .tracking_number
+        .clone()
+        .ok_or(Open311Error::Unavailable)?;
+    if !receipt.replayed {
+        let keep = !open311.private_readers.is_empty();
+        let location = location.filter(|_| keep).unwrap_or_default();
+        let record = Indexed {
+            tracking_number: tracking.clone(),
+            appeal_id: receipt.id.clone(),
+            service_code,
+            requested_datetime: rfc3339(OffsetDateTime::now_utc()),
+            address: location.address,
+            lat: location.lat,
+            long: location.lon,
+        };
+        let index = open311.index.clone();
+        // The appeal is durable already: a failure here only hides it from listings.
+        match web::block(move || index.put(&record)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "open311 index write failed"),
+            Err(e) => tracing::error!(error = %e, "open311 index write failed"),
+        }
+    }
+    let due = open311
+        .gateway
+        .status
+        .first_deadline(&receipt.id)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let body = json!([{
+        "service_request_id": tracking,
+        "service_notice": text::service_notice(ask.language, &due),
+        "account_id": null,
+    }]);
+    let mut answer = ask.document(StatusCode::CREATED, "service_requests", &body);
+    if receipt.replayed
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str("true")
+    {
+        answer.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+            value,
+        );
+    }
+    Ok(answer)
+}
+
+/// The outbox claim that makes a retried POST find its first answer: the client's
+/// `Idempotency-Key`, else its `device_id` with the description within the retry
+/// window (a fixed slot of `GATEWAY_OPEN311_RETRY_WINDOW_SECS`). Neither value is stored:
+/// the claim holds digests.
+fn claim(
+    req: &HttpRequest,
+    open311: &Open311,
+    ask: &Ask,
+    integrator: &str,
+    body: &[u8],
+) -> Result<Option<IdempotencyClaim>, Open311Error> {
+    let key = IdempotencyKey::of(req, ask.language)
+        .map_err(|_| Open311Error::Invalid("Idempotency-Key".into()))?;
+    if key.0.is_some() {
+        return Ok(key.claim(req, integrator, body));
+    }
+    let Some(device) = ask.params.get("device_id") else {
+        return Ok(None);
+    };
+    let slot = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64 / open311.retry_window_secs;
+    let mut digest = Sha256::new();
+    digest.update(device.as_bytes());
+    digest.update([0]);
+    digest.update(ask.params.get("description").unwrap_or_default().as_bytes());
+    Ok(Some(IdempotencyClaim {
+        key: format!(
+            "open311:device:{integrator}:{}:{slot}",
+            hex::encode(digest.finalize())
+        ),
+        // Any retry from the device within the window is the same request.
+        fingerprint: "open311-device-retry".to_owned(),
+    }))
+}
+
+/// One request as a public (or, for a private reader, a fuller) record.
+async fn request_record(
+    open311: &Open311,
+    tracking: &str,
+    indexed: Option<&Indexed>,
+    language: Language,
+    private: bool,
+) -> Option<(Value, Option<CaseStatus>)> {
+    let appeal_id = match indexed {
+        Some(i) => Some(i.appeal_id.clone()),
+        None => open311
+            .gateway
+            .outbox
+            .appeal_for_tracking(tracking)
+            .ok()
+            .flatten(),
+    };
+    let status = open311
+        .gateway
+        .status
+        .lookup(tracking, appeal_id.as_deref())
+        .await;
+    if !status.known {
+        return None;
+    }
+    let closed = matches!(
+        status.status,
+        Some(CaseStatus::Resolved | CaseStatus::Rejected)
+    );
+    let requested = indexed.map(|i| i.requested_datetime.clone()).or_else(|| {
+        appeal_id
+            .as_deref()
+            .and_then(|id| ulid::Ulid::from_string(id).ok())
+            .map(|id| rfc3339(OffsetDateTime::from(id.datetime())))
+    });
+    let service_code = indexed.map(|i| i.service_code.clone());
+    let service_name = service_code
+        .as_deref()
+        .and_then(|c| open311.gateway.ctx.catalogue.get(c))
+        .map(|c| c.name(language).to_owned());
+    let mut record = serde_json::Map::new();
+    record.insert("service_request_id".into(), json!(tracking));
+    record.insert(
+        "status".into(),
+        json!(if closed { "closed" } else { "open" }),
+    );
+    record.insert(
+        "status_notes".into(),
+        json!(text::status_note(status.status, language)),
+    );
+    record.insert("service_name".into(), json!(service_name));
+    record.insert("service_code".into(), json!(service_code));
+    record.insert("agency_responsible".into(), json!(open311.agency));
+    record.insert("requested_datetime".into(), json!(requested));
+    record.insert(
+        "updated_datetime".into(),
+        json!(status.updated_at.clone().or(requested)),
+    );
+    record.insert(
+        "expected_datetime".into(),
+        json!(status.deadline.map(|d| format!("{d}T18:00:00+05:00"))),
+    );
+    if private && let Some(i) = indexed {
+        record.insert("address".into(), json!(i.address));
+        record.insert("lat".into(), json!(i.lat));
+        record.insert("long".into(), json!(i.long));
+    }
+    Some((Value::Object(record), status.status))
+}
+
+/// Whether the `api_key` of a read has the `read_private` right.
+fn private_reader(ask: &Ask, open311: &Open311) -> Result<bool, Open311Error> {
+    Ok(ask
+        .integrator(open311)?
+        .is_some_and(|name| open311.private_readers.contains(name)))
+}
+
+/// `GET /open311/v2/requests/{service_request_id}.{format}`.
+async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    let id = req
+        .match_info()
+        .get("service_request_id")
+        .unwrap_or_default()
+        .to_owned();
+    respond(&req, Vec::new(), |ask| async move {
+        let result = async {
+            ask.check_jurisdiction(&open311)?;
+            let private = private_reader(&ask, &open311)?;
+            let tracking =
+                crate::tracking::TrackingNumber::parse(&id).ok_or(Open311Error::UnknownRequest)?;
+            let indexed = index_get(&open311, tracking.as_str()).await?;
+            let (record, _) = request_record(
+                &open311,
+                tracking.as_str(),
+                indexed.as_ref(),
+                ask.language,
+                private,
+            )
+            .await
+            .ok_or(Open311Error::UnknownRequest)?;
+            Ok(ask.document(StatusCode::OK, "service_requests", &json!([record])))
+        }
+        .await;
+        (ask, result)
+    })
+    .await
+}
+
+async fn index_get(open311: &Open311, tracking: &str) -> Result<Option<Indexed>, Open311Error> {
+    let index = open311.index.clone();
+    let tracking = tracking.to_owned();
+    web::block(move || index.get(&tracking))
+        .await
+        .map_err(|_| Open311Error::Unavailable)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "open311 index read failed");
+            Open311Error::Unavailable
+        })
+}
+
+/// A `start_date` / `end_date` parameter (W3C / RFC 3339 datetime).
+fn date_param(ask: &Ask, name: &'static str) -> Result<Option<OffsetDateTime>, Open311Error> {
+    ask.params
+        .get(name)
+        .map(|raw| {
+            OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| Open311Error::Invalid(name.into()))
+        })
+        .transpose()
+}
+
+/// `GET /open311/v2/requests.{format}`: by `service_request_id` (a comma list, which
+/// overrides the rest), else by `service_code`, `start_date`, `end_date` (at most 90
+/// days apart; the last 90 days by default) and `status` (`open`, `closed`).
+async fn get_requests(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    respond(&req, Vec::new(), |ask| async move {
+        let result = list_requests(&open311, &ask).await;
+        (ask, result)
+    })
+    .await
+}
+
+async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Open311Error> {
+    ask.check_jurisdiction(open311)?;
+    let private = private_reader(ask, open311)?;
+    let mut records = Vec::new();
+    if let Some(ids) = ask.params.get("service_request_id") {
+        for id in ids
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .take(MAX_LISTED)
+        {
+            let Some(tracking) = crate::tracking::TrackingNumber::parse(id) else {
+                continue;
+            };
+            let indexed = index_get(open311, tracking.as_str()).await?;
+            if let Some((record, _)) = request_record(
+                open311,
+                tracking.as_str(),
+                indexed.as_ref(),
+                ask.language,
+                private,
+            )
+            .await
+            {
+                records.push(record);
+            }
+        }
+        return Ok(ask.document(StatusCode::OK, "service_requests", &Value::Array(records)));
+    }
+    let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(names);
+    let statuses = match ask.params.get("status") {
+        None => None,
+        Some(list) => {
+            let set = names(list);
+            if set.iter().any(|s| s != "open" && s != "closed") {
+                return Err(Open311Error::Invalid("status".into()));
+            }
+            Some(set)
+        }
+    };
+    let range = time::Duration::days(LIST_RANGE_DAYS);
+    let start = date_param(ask, "start_date")?;
+    let end = date_param(ask, "end_date")?;
+    let (start, end) = match (start, end) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, s + range),
+        (None, Some(e)) => (e - range, e),
+        (None, None) => {
+            let now = OffsetDateTime::now_utc();
+            (now - range, now)
+        }
+    };
+    if end < start || end - start > range {
+        return Err(Open311Error::Invalid("start_date, end_date".into()));
+    }
+    let index = open311.index.clone();
+    let found = web::block(move || {
+        index.scan(MAX_LISTED, |r| {
+            let at = OffsetDateTime::parse(&r.requested_datetime, &Rfc3339).ok();
+            codes.as_ref().is_none_or(|c| c.contains(&r.service_code))
+                && at.is_some_and(|at| at >= start && at <= end)
+        })
+    })
+    .await
+    .map_err(|_| Open311Error::Unavailable)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "open311 index scan failed");
+        Open311Error::Unavailable
+    })?;
+    for indexed in &found {
+        if let Some((record, _)) = request_record(
+            open311,
+            &indexed.tracking_number,
+            Some(indexed),
+            ask.language,
+            private,
+        )
+        .await
+        {
+            let status = record["status"].as_str().unwrap_or_default().to_owned();
+            if statuses.as_ref().is_none_or(|s| s.contains(&status)) {
+                records.push(record);
+            }
+        }
+    }
+    Ok(ask.document(StatusCode::OK, "service_requests", &Value::Array(records)))
+}

@@ -1,0 +1,168 @@
+//! What the Open311 channel says, in the three languages: error descriptions, the consent
+//! attribute, the service notice and the status notes. Short protocol strings, kept
+//! beside the code that uses them (the citizens' pages and messages are in `templates/`).
+
+use crate::appeal::Language;
+use crate::reply::CaseStatus;
+
+/// An error of the specification's list, by kind; the description names a parameter,
+/// never a submitted value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Open311Error {
+    #[error("missing parameter")]
+    Missing(&'static str),
+    #[error("invalid parameter")]
+    Invalid(String),
+    #[error("consent missing")]
+    ConsentRequired,
+    #[error("bad api_key")]
+    BadApiKey,
+    #[error("unknown jurisdiction")]
+    Jurisdiction,
+    #[error("unknown service")]
+    UnknownService,
+    #[error("unknown request")]
+    UnknownRequest,
+    #[error("not found")]
+    NotFound,
+    #[error("idempotency key reused")]
+    KeyReused,
+    #[error("unavailable")]
+    Unavailable,
+}
+
+impl Open311Error {
+    /// The HTTP status the specification gives (503 for a storage failure, which it does
+    /// not list).
+    pub(crate) fn status(&self) -> u16 {
+        match self {
+            Open311Error::BadApiKey => 403,
+            Open311Error::UnknownService
+            | Open311Error::UnknownRequest
+            | Open311Error::NotFound => 404,
+            Open311Error::Unavailable => 503,
+            _ => 400,
+        }
+    }
+
+    /// A short code for metrics (never a value).
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Open311Error::Missing(_) => "missing_parameter",
+            Open311Error::Invalid(_) => "invalid_parameter",
+            Open311Error::ConsentRequired => "consent_required",
+            Open311Error::BadApiKey => "bad_api_key",
+            Open311Error::Jurisdiction => "jurisdiction",
+            Open311Error::UnknownService => "unknown_service",
+            Open311Error::UnknownRequest => "unknown_request",
+            Open311Error::NotFound => "not_found",
+            Open311Error::KeyReused => "idempotency_key_reused",
+            Open311Error::Unavailable => "unavailable",
+        }
+    }
+
+    /// The description, in `language`.
+    pub(crate) fn description(&self, language: Language) -> String {
+        use Language::{En, Kk, Ru};
+        match (self, language) {
+            (Open311Error::Missing(p), En) => format!("Missing required parameter: {p}"),
+            (Open311Error::Missing(p), Ru) => format!("Не указан обязательный параметр: {p}"),
+            (Open311Error::Missing(p), Kk) => format!("Міндетті параметр көрсетілмеген: {p}"),
+            (Open311Error::Invalid(p), En) => format!("Invalid parameter: {p}"),
+            (Open311Error::Invalid(p), Ru) => format!("Неверное значение параметра: {p}"),
+            (Open311Error::Invalid(p), Kk) => format!("Параметрдің мәні қате: {p}"),
+            (Open311Error::ConsentRequired, En) => "attribute[consent] is required: the applicant must agree to the processing of personal data under the Open Almaty regulation".into(),
+            (Open311Error::ConsentRequired, Ru) => "Требуется attribute[consent]: заявитель должен согласиться на обработку персональных данных по регламенту Open Almaty".into(),
+            (Open311Error::ConsentRequired, Kk) => "attribute[consent] қажет: өтініш беруші Open Almaty регламенті бойынша дербес деректерді өңдеуге келісуі керек".into(),
+            (Open311Error::BadApiKey, En) => "api_key is missing or not allowed to post requests".into(),
+            (Open311Error::BadApiKey, Ru) => "api_key не указан или не допущен к подаче обращений".into(),
+            (Open311Error::BadApiKey, Kk) => "api_key көрсетілмеген немесе өтініш беруге рұқсат жоқ".into(),
+            (Open311Error::Jurisdiction, En) => "Unknown jurisdiction_id".into(),
+            (Open311Error::Jurisdiction, Ru) => "Неизвестный jurisdiction_id".into(),
+            (Open311Error::Jurisdiction, Kk) => "Белгісіз jurisdiction_id".into(),
+            (Open311Error::UnknownService, En) => "Unknown service_code".into(),
+            (Open311Error::UnknownService, Ru) => "Неизвестный service_code".into(),
+            (Open311Error::UnknownService, Kk) => "Белгісіз service_code".into(),
+            (Open311Error::UnknownRequest, En) => "Unknown service_request_id".into(),
+            (Open311Error::UnknownRequest, Ru) => "Неизвестный service_request_id".into(),
+            (Open311Error::UnknownRequest, Kk) => "Белгісіз service_request_id".into(),
+            (Open311Error::NotFound, En) => "Not found: the formats are .json and .xml".into(),
+            (Open311Error::NotFound, Ru) => "Не найдено: форматы — .json и .xml".into(),
+            (Open311Error::NotFound, Kk) => "Табылмады: пішімдер — .json және .xml".into(),
+            (Open311Error::KeyReused, En) => "Idempotency-Key was used with another request".into(),
+            (Open311Error::KeyReused, Ru) => "Idempotency-Key уже использован с другим запросом".into(),
+            (Open311Error::KeyReused, Kk) => "Idempotency-Key басқа сұраумен қолданылған".into(),
+            (Open311Error::Unavailable, En) => "Temporarily unavailable, please try again".into(),
+            (Open311Error::Unavailable, Ru) => "Временно недоступно, повторите попытку".into(),
+            (Open311Error::Unavailable, Kk) => "Уақытша қолжетімсіз, қайталап көріңіз".into(),
+        }
+    }
+}
+
+/// The consent attribute's question, with the regulation's link.
+pub(crate) fn consent_question(language: Language, regulation_url: &str) -> String {
+    match language {
+        Language::En => format!(
+            "I agree to the processing of my personal data under the Open Almaty regulation ({regulation_url})"
+        ),
+        Language::Ru => format!(
+            "Я согласен(на) на обработку моих персональных данных по регламенту Open Almaty ({regulation_url})"
+        ),
+        Language::Kk => format!(
+            "Open Almaty регламентіне ({regulation_url}) сәйкес дербес деректерімді өңдеуге келісемін"
+        ),
+    }
+}
+
+/// The consent value's name ("I agree").
+pub(crate) fn consent_agree(language: Language) -> &'static str {
+    match language {
+        Language::En => "I agree",
+        Language::Ru => "Согласен(на)",
+        Language::Kk => "Келісемін",
+    }
+}
+
+/// The service notice of a new request: the legal deadline.
+pub(crate) fn service_notice(language: Language, due: &str) -> String {
+    match language {
+        Language::En => format!(
+            "Received. By law the answer is due by {due} (15 working days, Administrative Procedural Code of Kazakhstan)."
+        ),
+        Language::Ru => format!(
+            "Обращение принято. По закону ответ будет дан до {due} (15 рабочих дней, АППК РК)."
+        ),
+        Language::Kk => format!(
+            "Өтініш қабылданды. Заң бойынша жауап {due} дейін беріледі (15 жұмыс күні, ҚР ӘРПК)."
+        ),
+    }
+}
+
+/// The status note of a case status (what `status_notes` says).
+pub(crate) fn status_note(status: Option<CaseStatus>, language: Language) -> &'static str {
+    use CaseStatus::*;
+    use Language::{En, Kk, Ru};
+    match (status, language) {
+        (None, En) => "Received",
+        (None, Ru) => "Получено",
+        (None, Kk) => "Қабылданды",
+        (Some(Registered), En) => "Registered",
+        (Some(Registered), Ru) => "Зарегистрировано",
+        (Some(Registered), Kk) => "Тіркелді",
+        (Some(InProgress), En) => "In progress",
+        (Some(InProgress), Ru) => "В работе",
+        (Some(InProgress), Kk) => "Жұмыста",
+        (Some(Redirected), En) => "Redirected to the competent body",
+        (Some(Redirected), Ru) => "Направлено в уполномоченный орган",
+        (Some(Redirected), Kk) => "Уәкілетті органға жіберілді",
+        (Some(Extended), En) => "Time for the answer extended",
+        (Some(Extended), Ru) => "Срок рассмотрения продлён",
+        (Some(Extended), Kk) => "Қарау мерзімі ұзартылды",
+        (Some(Resolved), En) => "Resolved",
+        (Some(Resolved), Ru) => "Решено",
+        (Some(Resolved), Kk) => "Шешілді",
+        (Some(Rejected), En) => "Rejected",
+        (Some(Rejected), Ru) => "Отклонено",
+        (Some(Rejected), Kk) => "Қабылданбады",
+    }
+}
