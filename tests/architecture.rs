@@ -120,7 +120,7 @@ fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
             continue;
         };
         let source = std::fs::read_to_string(&file).expect("source readable");
-        if test_only_modules().iter().any(|m| *m == from) {
+        if test_only_modules().contains(&from) {
             continue; // compiled into the unit tests only
         }
         // Unit tests may reach anywhere; comments and docs may name any module.
