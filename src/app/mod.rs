@@ -164,15 +164,15 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
-    let dialogue_store = dialogue::store::Store::open(&config.data_dir)
-        .map_err(|e| ServeError::DataDir(e.to_string()))?;
     crate::normalize::warm_up();
     let metrics = Metrics::new();
     let gateway =
         Arc::new(gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?);
-    let engine = Arc::new(dialogue::Engine::new(dialogue_store.clone()));
+    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(
+        Some(client.clone()),
+        &config.stream_prefix,
+    )));
     let dedupe = Arc::new(Dedupe::new(
-        dialogue_store.clone(),
         Some(client.clone()),
         &config.stream_prefix,
         config.dedupe_ttl,
@@ -284,11 +284,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
-        actix_web::rt::spawn(dialogue::Engine::sweep_forever(
-            dialogue_store,
-            Duration::from_secs(600),
-            config.dedupe_ttl,
-        ));
         // Photos of forms not accepted within the hour go (issue 17, point 3).
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
