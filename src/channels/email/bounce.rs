@@ -2,7 +2,7 @@
 //! quotes the headers of the mail that bounced, and ours carry Message-IDs that name
 //! what they answered — `<ack.{appeal id}@…>`, `<reply.{reply id}@…>`,
 //! `<addition.{id}@…>`, `<request.{id}@…>`, `<empty.{id}@…>` (see `ack::message_id`).
-//! Finding one on a quoted `Message-ID:` line ties the report to that record; the appeal
+//! Finding one on a quoted `Message-ID:` line (only there) ties the report to that record; the appeal
 //! of a bounced reply comes from the `<ack.…>` its `In-Reply-To`/`References` quote.
 
 /// What a report says bounced.
@@ -29,7 +29,9 @@ struct Found {
 /// The mail of ours (of `domain`) that `quoted` — a report's inner parts — says bounced.
 pub(crate) fn find(quoted: &str, domain: &str) -> Option<Bounced> {
     let found = ours(quoted, domain);
-    let bounced = found.iter().find(|f| f.own).or_else(|| found.first())?;
+    // Only the bounced mail's own `Message-ID:` counts: a vacation reply's
+    // `In-Reply-To` names our mail too, and is no bounce.
+    let bounced = found.iter().find(|f| f.own)?;
     let appeal_id = if bounced.kind == "ack" {
         Some(bounced.token.clone())
     } else {
@@ -127,6 +129,9 @@ mod tests {
             "Message-ID: <ack.{APPEAL}@example.kz>\r\nReferences: <x.{APPEAL}@almatydc.kz>"
         );
         assert_eq!(find(&quoted, "almatydc.kz"), None);
+        // Named only as the parent (a vacation reply's In-Reply-To): no bounce.
+        let parent = format!("In-Reply-To: <ack.{APPEAL}@almatydc.kz>");
+        assert_eq!(find(&parent, "almatydc.kz"), None);
         let ack = format!("Message-Id: <ack.{APPEAL}@AlmatyDC.kz>");
         assert_eq!(find(&ack, "almatydc.kz").unwrap().appeal_id.unwrap(), APPEAL);
     }

@@ -191,7 +191,7 @@ pub(crate) async fn run(
                     let mut client = async_imap::Client::new(tcp);
                     greeting(&mut client).await?;
                     client
-                        .run_command_and_check_ok("STARTTLS")
+                        .run_command_and_check_ok("STARTTLS", None)
                         .await
                         .map_err(|e| format!("starttls refused: {e}"))?;
                     let tls = tls_connect(&target, client.into_inner()).await?;

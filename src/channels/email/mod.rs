@@ -512,14 +512,9 @@ impl EmailChannel {
         reason: &'static str,
         claim: IdempotencyClaim,
     ) -> Result<Disposition, Unavailable> {
-        let report_like = matches!(
-            reason,
-            "delivery_status" | "report" | "daemon_sender" | "null_sender" | "bounce_subject"
-        );
         let bounced = self
             .acks
             .as_ref()
-            .filter(|_| report_like)
             .and_then(|acks| bounce::find(&mail.quoted, acks.domain()));
         let reason = if bounced.is_some() {
             "mail_bounced"
