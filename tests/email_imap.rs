@@ -67,10 +67,9 @@ async fn imap_over_starttls_with_the_citys_own_ca() {
     imap.deliver("1.eml", &fixture("koi8r_qp.eml"));
     // Without the CA, the server's certificate is not trusted: nothing is read, and
     // verification is not turned off.
-    let untrusting = Gateway::start_with(
-        GatewayOptions::new(&redis.url()).env("GATEWAY_IMAP_URL", &imap.url()),
-    )
-    .await;
+    let untrusting =
+        Gateway::start_with(GatewayOptions::new(&redis.url()).env("GATEWAY_IMAP_URL", &imap.url()))
+            .await;
     wait_until("the untrusted certificate refused", WAIT, || async {
         let logs = untrusting.logs();
         if logs.contains("tls") && logs.contains("imap: will retry") {
@@ -80,7 +79,11 @@ async fn imap_over_starttls_with_the_citys_own_ca() {
         }
     })
     .await;
-    assert_eq!(imap.count(""), 1, "nothing read over an untrusted connection");
+    assert_eq!(
+        imap.count(""),
+        1,
+        "nothing read over an untrusted connection"
+    );
     drop(untrusting);
 
     let gw = Gateway::start_with(

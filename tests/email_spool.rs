@@ -41,13 +41,15 @@ async fn mail_piped_while_redis_is_down_reaches_the_stream_when_redis_is_back() 
         appeals[0].data["applicant"]["email"],
         "ivanov.cp1251@example.kz"
     );
-    assert!(ack.subject.contains(appeals[0].data["tracking_number"].as_str().unwrap()));
+    assert!(
+        ack.subject
+            .contains(appeals[0].data["tracking_number"].as_str().unwrap())
+    );
     mail.gw.api().wait_drained().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn mail_spooled_while_serve_is_stopped_is_taken_when_it_starts_and_a_repeat_adds_nothing()
- {
+async fn mail_spooled_while_serve_is_stopped_is_taken_when_it_starts_and_a_repeat_adds_nothing() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
     let mut mail = MailGateway::start(&redis.url(), Some(&smtp)).await;

@@ -217,7 +217,10 @@ pub struct MailGateway {
 impl MailGateway {
     /// Starts `serve` on a fresh data directory.
     pub async fn start(redis_url: &str, smtp: Option<&SmtpSink>) -> MailGateway {
-        let data = tempfile::Builder::new().prefix("mail-data-").tempdir().unwrap();
+        let data = tempfile::Builder::new()
+            .prefix("mail-data-")
+            .tempdir()
+            .unwrap();
         let serve = ingest_options(redis_url, data.path(), smtp).args(&["serve"]);
         let pipe = serve.clone().args(&["ingest-email"]);
         MailGateway {
@@ -317,10 +320,7 @@ impl Dovecot {
             .unwrap()
             .signed_by(&key, &ca)
             .unwrap();
-        Self::start_on(
-            TLS_HOST,
-            Some((ca.pem(), cert.pem(), key.serialize_pem())),
-        )
+        Self::start_on(TLS_HOST, Some((ca.pem(), cert.pem(), key.serialize_pem())))
     }
 
     fn start_on(host: &'static str, tls: Option<(String, String, String)>) -> Dovecot {

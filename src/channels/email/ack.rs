@@ -190,8 +190,11 @@ mod tests {
         assert!(sender("Open Almaty").is_none());
         assert!(sender("Open Almaty <not an address>").is_none());
         assert!(
-            Acknowledger::new("smtp://127.0.0.1:25", "Open Almaty <open-almaty@almatydc.kz>")
-                .is_ok()
+            Acknowledger::new(
+                "smtp://127.0.0.1:25",
+                "Open Almaty <open-almaty@almatydc.kz>"
+            )
+            .is_ok()
         );
     }
 }

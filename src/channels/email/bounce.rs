@@ -133,6 +133,9 @@ mod tests {
         let parent = format!("In-Reply-To: <ack.{APPEAL}@almatydc.kz>");
         assert_eq!(find(&parent, "almatydc.kz"), None);
         let ack = format!("Message-Id: <ack.{APPEAL}@AlmatyDC.kz>");
-        assert_eq!(find(&ack, "almatydc.kz").unwrap().appeal_id.unwrap(), APPEAL);
+        assert_eq!(
+            find(&ack, "almatydc.kz").unwrap().appeal_id.unwrap(),
+            APPEAL
+        );
     }
 }

@@ -550,7 +550,10 @@ impl EmailChannel {
                 )
                 .await
                 .map_err(|_| Unavailable)?;
-            tracing::warn!(mail = record.mail, "one of our mails bounced: a failed delivery");
+            tracing::warn!(
+                mail = record.mail,
+                "one of our mails bounced: a failed delivery"
+            );
         } else {
             let sha256 = hex::encode(Sha256::digest(raw));
             let file = format!("automatic/{sha256}.eml");
