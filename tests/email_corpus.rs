@@ -1245,6 +1245,34 @@ async fn a_corpus_of_real_world_mail_each_to_its_disposition() {
     assert_eq!(replies[0]["reply_id"], reply_id);
     assert_eq!(replies[0]["appeal_id"], first.id.as_str());
 
+    // Every record matches its published schema (what the case system validates with).
+    let schema = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(format!("{name}.schema.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        jsonschema::validator_for(&serde_json::from_str::<Value>(&text).unwrap()).unwrap()
+    };
+    let (automatic, bounced, quarantined) = (
+        schema("automatic_mail"),
+        schema("mail_bounced"),
+        schema("quarantined_message"),
+    );
+    for e in dead.iter().chain(&deliveries) {
+        let validator = match e.kind.as_str() {
+            "automatic_mail" => &automatic,
+            "mail_bounced" => &bounced,
+            "quarantined_message" => &quarantined,
+            other => panic!("unexpected {other}"),
+        };
+        assert!(
+            validator.is_valid(&e.data),
+            "{} does not match its schema: {}",
+            e.kind,
+            e.data
+        );
+    }
+
     // Counted for the operator, by reason.
     let metrics = mail.gw.api().metrics().await;
     for line in [
