@@ -50,8 +50,9 @@ pub(crate) struct QuarantinedMessage {
     /// ULID.
     pub(crate) id: String,
     pub(crate) channel: Channel,
-    /// `not_a_message`, `no_sender`, `too_large`, or `invalid:<code>` when the mail was
-    /// read but is not an acceptable appeal (e.g. `invalid:required`, no text at all).
+    /// `not_a_message`, `no_sender`, `too_large`, `empty` (no subject, no text, no
+    /// photo), `unreadable` (the reader failed on it), or `invalid:<code>` when the mail
+    /// was read but is not an acceptable appeal.
     pub(crate) reason: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use super::EmailChannel;
 use crate::pipeline::Gateway;
 
@@ -188,7 +190,19 @@ async fn drain(spool: &Spool, channel: &EmailChannel, gateway: &Gateway) -> Resu
                 return Err(());
             }
         };
-        match channel.receive(gateway, &raw).await {
+        // A message that makes the reader panic must not block the spool behind it for
+        // ever: it is kept whole in quarantine like any unreadable mail.
+        let received = match std::panic::AssertUnwindSafe(channel.receive(gateway, &raw))
+            .catch_unwind()
+            .await
+        {
+            Ok(received) => received,
+            Err(_) => {
+                tracing::error!("mail spool: reading a message panicked; quarantining it");
+                channel.quarantine(gateway, &raw, "unreadable").await
+            }
+        };
+        match received {
             Ok(disposition) => {
                 // Durable: only now may the file go.
                 if let Err(e) = spool.remove(&file) {
