@@ -17,7 +17,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream | none (consumers trim) | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
 //! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |
-//! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier | operators, the case system |
+//! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
 //! | `gateway:inbound:<channel>:<message id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | webhooks ([`crate::dialogue::dedupe`]) | webhooks |
 //! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |

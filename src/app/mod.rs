@@ -294,6 +294,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         if let Some(whatsapp) = &whatsapp {
             whatsapp.clone().into_inner().start();
         }
+        // Mail piped in by the MTA (`ingest-email`) waits in the spool this process owns.
+        let spooled = actix_web::rt::spawn(email::spool::run(
+            email::spool::Spool::new(&config.data_dir),
+            email.clone(),
+            Arc::clone(&gateway),
+            stopped.clone(),
+        ));
         let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
             .map(actix_web::rt::spawn);
         let server = HttpServer::new(move || {
@@ -319,6 +326,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         if let Some(imap) = imap {
             let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(5), spooled).await;
         tracing::info!("appeal gateway stopped");
         served.map_err(ServeError::Bind)
     })
