@@ -201,6 +201,21 @@ async fn every_citizen_page_and_state_passes_axe_and_fits_320_and_360_px() {
         assert!(summary.contains("Too many forms"), "{summary}");
         assert_eq!(browser.value_of("text").await, "Typed before the limit");
         check_page(&browser, &shot("rate-limited-en")).await;
+        // The harness itself can fail: an image without a text alternative is found.
+        browser
+            .client
+            .execute(
+                "const i = document.createElement('img'); i.src = '/favicon.ico';
+                 document.querySelector('main').appendChild(i);",
+                vec![],
+            )
+            .await
+            .expect("script");
+        let found = browser.axe_violations().await;
+        assert!(
+            found.iter().any(|v| v.starts_with("image-alt")),
+            "axe-core saw nothing: {found:?}"
+        );
         browser.close().await;
     }
 }
@@ -551,7 +566,7 @@ async fn browsers_get_error_pages_and_api_clients_get_problems() {
         plain.len(),
         compressed.len()
     );
-    assert!(compressed.len() * 3 < plain.len());
+    assert!(compressed.len() * 2 < plain.len());
 }
 
 #[tokio::test]

@@ -269,7 +269,7 @@ async fn the_form_speaks_kazakh_russian_and_english_and_weighs_under_50_kb() {
     assert!(regulation.text.contains(POLICY_VERSION));
     assert!(regulation.text.contains("Мазмұны"), "the Kazakh original");
     assert!(
-        regulation.text.contains("Какие данные"),
+        regulation.text.contains("Что мы собираем"),
         "the Russian summary"
     );
 }
@@ -679,9 +679,15 @@ async fn too_many_forms_from_one_session_get_a_friendly_429_page() {
     let limited = form.post("/ru/", &GOOD).await;
     assert_eq!(limited.status, 429);
     assert!(
-        limited.html.contains("Слишком много попыток"),
+        limited
+            .html
+            .contains("За минуту отправлено слишком много форм"),
         "{}",
         limited.html
+    );
+    assert!(
+        limited.html.contains("value=\"Сейітқали\""),
+        "the typed text is kept"
     );
     assert_eq!(
         limited

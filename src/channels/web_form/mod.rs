@@ -318,7 +318,11 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "website"))
         .collect();
     ctx.insert("values".into(), json!(shown));
-    let (by_field, invalid, list) = error_view(errors, values, language);
+    let ErrorView {
+        by_field,
+        invalid,
+        list,
+    } = error_view(errors, values, language);
     ctx.insert("errors".into(), json!(by_field));
     ctx.insert("invalid".into(), json!(invalid));
     ctx.insert("error_list".into(), json!(list));
@@ -333,11 +337,7 @@ fn error_view(
     errors: &[FieldError],
     values: &BTreeMap<String, String>,
     language: Language,
-) -> (
-    BTreeMap<String, String>,
-    BTreeMap<String, Vec<String>>,
-    Vec<Value>,
-) {
+) -> ErrorView {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut list = Vec::new();
@@ -379,7 +379,21 @@ fn error_view(
             list.push(json!({"field": field, "message": message, "href": href}));
         }
     }
-    (by_field, invalid, list)
+    ErrorView {
+        by_field,
+        invalid,
+        list,
+    }
+}
+
+/// What [`error_view`] gives a page.
+struct ErrorView {
+    /// The message of each field or group, by name (shown as `e-<name>`).
+    by_field: BTreeMap<String, String>,
+    /// The ids of the messages that describe each field at fault.
+    invalid: BTreeMap<String, Vec<String>>,
+    /// The summary's items.
+    list: Vec<Value>,
 }
 
 /// A page with a title, a sentence and a link back.
