@@ -322,7 +322,7 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         by_field,
         invalid,
         list,
-    } = error_view(errors, values, language);
+    } = error_view(errors, values, language, form);
     ctx.insert("errors".into(), json!(by_field));
     ctx.insert("invalid".into(), json!(invalid));
     ctx.insert("error_list".into(), json!(list));
@@ -337,6 +337,7 @@ fn error_view(
     errors: &[FieldError],
     values: &BTreeMap<String, String>,
     language: Language,
+    form: Form,
 ) -> ErrorView {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -376,7 +377,15 @@ fn error_view(
             }
             entry.push_str(&message);
             let href = targets.first().map(|t| format!("#f-{t}"));
-            list.push(json!({"field": field, "message": message, "href": href}));
+            // "Please fill in this field" says which field in the summary.
+            let shown = match label_of(&field, form) {
+                Some(key) => {
+                    let label = MESSAGES.text(language, key, &[]);
+                    format!("{}: {message}", label.trim_end_matches(" *"))
+                }
+                None => message.clone(),
+            };
+            list.push(json!({"field": field, "message": shown, "href": href}));
         }
     }
     ErrorView {
@@ -384,6 +393,30 @@ fn error_view(
         invalid,
         list,
     }
+}
+
+/// The label of a field, to name it in the error summary; `None` for the groups and
+/// the boxes whose messages name themselves.
+fn label_of(field: &str, form: Form) -> Option<&'static str> {
+    Some(match field {
+        "last_name" => "label-last_name",
+        "first_name" => "label-first_name",
+        "patronymic" => "label-patronymic",
+        "phone" => "label-phone",
+        "email" => "label-email",
+        "iin" => "label-iin",
+        "category" => "label-category",
+        "text" => "label-text",
+        "address" if form == Form::Budget => "label-budget-address",
+        "address" => "label-address",
+        "photos" if form == Form::Budget => "label-sketch",
+        "photos" => "label-photos",
+        "title" => "label-title",
+        "description" => "label-description",
+        "district" => "label-district",
+        "cost" => "label-cost",
+        _ => return None,
+    })
 }
 
 /// What [`error_view`] gives a page.
