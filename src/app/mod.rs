@@ -84,6 +84,11 @@ impl Settings {
         {
             problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
+        if let Some(w) = &web_form
+            && (w.form_address_rate_per_minute == 0 || w.form_address_rate_per_minute > 1_000_000)
+        {
+            problems.push("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE: between 1 and 1000000".to_owned());
+        }
         if let Some(a) = &agent_console
             && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
         {
@@ -305,6 +310,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             .map(actix_web::rt::spawn);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(middleware::from_fn(
+                    crate::http::negotiate::pages_for_browsers,
+                ))
+                // Pages and JSON compressed (gzip) when the client accepts it.
+                .wrap(middleware::Compress::default())
                 .wrap(middleware::from_fn(ops::access_log))
                 .configure(|cfg| ops::configure(cfg, ops.clone()))
                 .configure(|cfg| api::configure(cfg, api.clone()))
