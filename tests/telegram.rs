@@ -230,7 +230,7 @@ async fn a_kazakh_conversation_delivered_twice_makes_one_appeal() {
 async fn no_to_consent_keeps_nothing() {
     let redis = RedisServer::new();
     let api = FakeBotApi::start();
-    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 42_424_242;
     for update in [
         tg::text(1, chat, "ru", "/start"),
@@ -259,7 +259,7 @@ async fn no_to_consent_keeps_nothing() {
 async fn revoke_and_stop_produce_their_subject_requests() {
     let redis = RedisServer::new();
     let api = FakeBotApi::start();
-    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 9_000_001;
     for update in &until_location(chat, "en", "Broken bench in the park") {
         assert_eq!(deliver(&gw, update).await, 200);
