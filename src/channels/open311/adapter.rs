@@ -48,16 +48,19 @@ pub(crate) struct RequestForm {
     /// The endpoint's own (`GATEWAY_OPEN311_JURISDICTION_ID`); may be omitted.
     jurisdiction_id: Option<String>,
     /// A category of the catalogue (`GET services`).
+    #[schema(example = "roads")]
     service_code: String,
     /// `kk`, `ru` or `en`: the language of the answer and of the appeal.
     locale: Option<String>,
-    /// Required: `agree`, the citizen's tick on the consent the service definition asks.
-    #[schema(rename = "attribute[consent]")]
+    /// Required: the citizen's tick on the consent the service definition asks.
+    #[schema(rename = "attribute[consent]", value_type = String, pattern = "^agree$")]
     attribute_consent: String,
     /// What happened, in the citizen's words.
     description: Option<String>,
     /// With `long`, or give `address_string` or `address_id`.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     long: Option<f64>,
     address_string: Option<String>,
     /// The city's address register key.

@@ -796,13 +796,11 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
             private,
         )
         .await
-        {
-            if statuses
+            && statuses
                 .as_ref()
                 .is_none_or(|s| s.contains(record.status.as_str()))
-            {
-                records.push(record);
-            }
+        {
+            records.push(record);
         }
     }
     Ok(ask.document(StatusCode::OK, "service_requests", &records))
