@@ -4,7 +4,7 @@
 //! outbox and count it. A channel adapter calls these and turns the result into its own
 //! kind of answer (a JSON body, a page, a bot message, an email).
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::appeal::Channel;
 use crate::clock::{now_ms, now_us};
@@ -32,6 +32,44 @@ pub(crate) enum SubmitError {
     KeyReused,
     /// The outbox could not store it; the caller should try again later.
     Unavailable,
+}
+
+/// The JSON answer to a stored submission (`202 Accepted`): durable on disk, not yet on
+/// Redis. Kept with an idempotency key and given again for a repeat, so its shape is
+/// part of the HTTP contract (the OpenAPI document describes this type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct Answer {
+    /// The ULID of the appeal or request.
+    pub(crate) id: String,
+    /// Appeals only: what the citizen is told, e.g. `OA-7K3M-9QX2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tracking_number: Option<String>,
+    pub(crate) status: AnswerStatus,
+}
+
+/// The state of an answered submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AnswerStatus {
+    /// Stored durably; forwarded to the case system's stream next.
+    Accepted,
+}
+
+impl Answer {
+    fn stored(
+        id: &str,
+        tracking_number: Option<&str>,
+    ) -> Result<StoredResponse, serde_json::Error> {
+        let answer = Answer {
+            id: id.to_owned(),
+            tracking_number: tracking_number.map(str::to_owned),
+            status: AnswerStatus::Accepted,
+        };
+        Ok(StoredResponse {
+            status: 202,
+            body: serde_json::to_string(&answer)?,
+        })
+    }
 }
 
 /// What the citizen (or the integrator) is told.
@@ -144,10 +182,7 @@ impl Gateway {
         let (request, withdrawal) =
             subject::request(&self.ctx.keyer, intake, time::OffsetDateTime::now_utc())
                 .map_err(SubmitError::Invalid)?;
-        let response = StoredResponse {
-            status: 202,
-            body: json!({"id": request.id, "status": "accepted"}).to_string(),
-        };
+        let response = Answer::stored(&request.id, None).map_err(|_| SubmitError::Unavailable)?;
         let mut messages = vec![
             Envelope::new(Stream::Subject, &request.id, "subject_request", &request)
                 .map_err(|_| SubmitError::Unavailable)?,
@@ -291,10 +326,7 @@ fn appeal_submission(
     claim: Option<IdempotencyClaim>,
 ) -> Result<(Submission, StoredResponse), serde_json::Error> {
     let appeal = &accepted.appeal;
-    let response = StoredResponse {
-        status: 202,
-        body: json!({"id": appeal.id, "tracking_number": appeal.tracking_number, "status": "accepted"}).to_string(),
-    };
+    let response = Answer::stored(&appeal.id, Some(&appeal.tracking_number))?;
     let messages = vec![
         Envelope::new(Stream::Appeals, &appeal.id, "appeal", appeal)?,
         Envelope::new(

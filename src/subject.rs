@@ -390,6 +390,14 @@ mod tests {
     }
 
     #[test]
+    fn the_deployments_secret_is_kept_for_the_keys_derived_from_it() {
+        // The forms' CSRF keys and the tracking numbers' permutation are derived from
+        // the same secret on every instance.
+        let keyer = SubjectKeyer::new(b"a deployment's subject-key secret");
+        assert_eq!(keyer.secret(), b"a deployment's subject-key secret");
+    }
+
+    #[test]
     fn the_secret_never_shows_in_debug_output() {
         let keyer = SubjectKeyer::new(b"very-secret-key");
         assert_eq!(format!("{keyer:?}"), "SubjectKeyer(..)");

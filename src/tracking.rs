@@ -113,7 +113,9 @@ impl TrackingNumber {
     /// The number of `seq` (this instance's counter) in `slot`, or `None` when its check
     /// would not be a letter or digit (the caller takes the next `seq`).
     pub(crate) fn issue(key: &PermutationKey, slot: u8, seq: u64) -> Option<TrackingNumber> {
-        let input = (u64::from(slot % SLOTS) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1));
+        // The permutation reads the low 40 bits only, so a slot wraps at `SLOTS` (the
+        // configuration refuses one beyond it anyway).
+        let input = (u64::from(slot) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1));
         let value = key.permute(input);
         let check = value % 37;
         if check >= 32 {
@@ -371,6 +373,59 @@ mod tests {
         );
         assert_eq!(TrackingNumber::find_in("OA-7K3M-9QXI"), None);
         assert_eq!(TrackingNumber::find_in("Жалоба"), None);
+    }
+
+    #[test]
+    fn a_deployment_issues_the_same_numbers_in_every_release() {
+        // The mapping from (slot, sequence) to numbers is part of what a deployment
+        // stores: were it to change in an upgrade, a number issued before could be
+        // issued again. Consecutive appeals get unrelated numbers, so that one tracking
+        // number does not lead to the neighbours'.
+        let key = PermutationKey::derive(b"a deployment's subject-key secret");
+        let issued = |slot, seq| TrackingNumber::issue(&key, slot, seq).map(|n| n.into_string());
+        assert_eq!(issued(0, 0).as_deref(), Some("OA-C6J4-AE68-C"));
+        assert_eq!(issued(0, 1).as_deref(), Some("OA-JVRE-FX2D-V"));
+        assert_eq!(issued(0, 2), None, "no check symbol for this one: skipped");
+        assert_eq!(issued(0, 3).as_deref(), Some("OA-3JPB-NQW4-K"));
+        assert_eq!(issued(5, 0).as_deref(), Some("OA-WXWV-X398-A"));
+        assert_eq!(
+            issued(31, (1 << SEQ_BITS) - 1).as_deref(),
+            Some("OA-RZVN-59PB-E")
+        );
+        // A slot past the last wraps around rather than failing.
+        assert_eq!(issued(SLOTS + 5, 0), issued(5, 0));
+    }
+
+    #[test]
+    fn a_number_at_the_end_of_a_text_is_found() {
+        for text in ["OA-7K3M-9QX2", "Ответ на обращение OA-7K3M-9QX2"] {
+            assert_eq!(
+                TrackingNumber::find_in(text).map(TrackingNumber::into_string),
+                Some("OA-7K3M-9QX2".to_owned()),
+                "{text:?}"
+            );
+        }
+        let key = PermutationKey::derive(b"secret");
+        let number = (0..)
+            .find_map(|seq| TrackingNumber::issue(&key, 1, seq))
+            .expect("a number");
+        assert_eq!(
+            TrackingNumber::find_in(&format!("Ответ на {number}")),
+            Some(number)
+        );
+    }
+
+    #[test]
+    fn a_damaged_number_in_a_text_is_not_taken_for_one() {
+        for text in ["OA-*K3M-9QX2", "Re: OA-7K3M#9QX2", "OA-7K3M-9QX"] {
+            assert_eq!(TrackingNumber::find_in(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_permutation_key_never_shows_in_debug_output() {
+        let key = PermutationKey::derive(b"secret");
+        assert_eq!(format!("{key:?}"), "PermutationKey(..)");
     }
 
     #[test]

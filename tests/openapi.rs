@@ -103,9 +103,13 @@ async fn every_documented_operation_is_routed_and_answers_a_documented_status() 
     let client = reqwest::Client::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            // A well-formed request without a token: the API's answer (401), the probe's
-            // (200), never the router's 404.
-            let concrete = path.replace("{sha256}", &"ab".repeat(32));
+            // A well-formed request without a token: the API's answer (401, Open311's
+            // 400 or 403), the probe's (200), never the router's 404 for a route it lacks.
+            let concrete = path
+                .replace("{sha256}", &"ab".repeat(32))
+                .replace("{format}", "json")
+                .replace("{service_code}", "roads")
+                .replace("{service_request_id}", "OA-0000-0000");
             let url = gw.url(&concrete);
             let request = match method.as_str() {
                 "get" => client.get(&url),

@@ -1,255 +1,40 @@
-//! The OpenAPI 3.1 document of the gateway's HTTP APIs, generated with `utoipa` from the
-//! Rust types: served at `GET /api/v1/openapi.json`, committed as `docs/openapi.json`
-//! (`appeal-gateway openapi` writes it; a test fails when the two drift), validated and
-//! fuzzed with Schemathesis in `.ci/run`.
+//! The OpenAPI 3.1 document of the gateway's HTTP APIs, generated with `utoipa`: served
+//! at `GET /api/v1/openapi.json`, committed as `docs/openapi.json` (a test fails when
+//! the two drift), validated and fuzzed with Schemathesis in `.ci/run`.
+//!
+//! **The schemas are the code's own types**: the request types the handlers deserialize
+//! (`crate::channels::api::AppealSubmission`, `…::agent_console::json_api::*`, whose
+//! members are read leniently, see `crate::http::lenient`), the answers they serialize
+//! (`crate::pipeline::Answer`, `crate::http::error::ProblemDocument`, the Open311
+//! documents, the probes'), and the model's enums (`crate::appeal`, `crate::subject`).
 //!
 //! **Why the operations are described here.** The handlers read their bodies as raw
 //! bytes (size limits, media types and syntax are checked by hand, so that every refusal
 //! is a localized `problem+json`), so nothing about them could be inferred from their
 //! signatures: each operation's `#[utoipa::path]` sits on a documentation item in
-//! [`operations`], next to the others, while the schemas are the model's own types
-//! (`crate::appeal`, `crate::subject`) and the answer types the handlers serialize
-//! ([`Accepted`], [`ProblemDocument`], …).
+//! [`operations`], next to the others, naming the types above.
 //!
 //! The channels' own endpoints (web form pages, the consoles, Telegram and WhatsApp
 //! webhooks) are not APIs for integrators and are not in the document.
 
-use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
-use crate::appeal::{
-    Applicant, AttachmentKind, Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel,
-    ReplyTo,
+use crate::app::ops::{Alive, Health, Readiness, ReadyState, RedisState, ReplicaState};
+use crate::appeal::ReplyChannel;
+use crate::channels::agent_console::json_api::{
+    AgentAnswer, AgentAppealSubmission, CallAnnouncement, CallQueued, CallState,
 };
-use crate::subject::SubjectRequestKind;
-
-/// `POST /api/v1/appeals`: an appeal as the integrator sends it — the stream's appeal
-/// without what the gateway sets (`id`, `tracking_number`, `received_at`,
-/// `dropped_fields`, `consent.id`, `consent.policy_version`). Other top-level keys are
-/// accepted and dropped; their names are recorded in `dropped_fields`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(examples(json!({
-    "category": "roads",
-    "subject": "Яма на дороге",
-    "text": "На пр. Абая, 10 большая яма, машины объезжают по встречной.",
-    "location": {"address": "пр. Абая, 10", "lat": 43.238, "lon": 76.945},
-    "applicant": {"last_name": "Иванов", "first_name": "Иван", "phones": ["8 701 123 45 67"]},
-    "consent": {"method": "api", "purposes": ["appeal", "notifications"]},
-    "reply_to": {"channel": "sms", "address": "+77011234567"}
-})))]
-pub struct AppealSubmission {
-    /// The channel the integrator took the appeal on; `api` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<Channel>,
-    /// Detected from the text when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<Language>,
-    /// A category of the service catalogue (`channels/catalogue.toml`) or one of the
-    /// channel's aliases, e.g. `roads`; `other` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// What happened, in the citizen's words.
-    pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-    /// Photos already stored by the case system, by content.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<AttachmentReference>,
-    /// Only the fields of regulation 5.1; phones in any usual form (normalized to E.164).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applicant: Option<Applicant>,
-    /// Required: no consent, no appeal.
-    pub consent: ConsentSubmission,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<ReplyTo>,
-    /// The agent who took the appeal, for the consoles' integrations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
-}
-
-/// A photo of an appeal, by content.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AttachmentReference {
-    pub kind: AttachmentKind,
-    /// `image/jpeg` or `image/png`.
-    pub content_type: String,
-    pub size: u64,
-    /// Lower-case hex SHA-256 of the file.
-    pub sha256: String,
-}
-
-/// The citizen's consent as the integrator recorded it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConsentSubmission {
-    pub method: ConsentMethod,
-    pub purposes: Vec<Purpose>,
-    /// RFC 3339; the time of the request when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given_at: Option<String>,
-    /// Who captured it; `api:<integrator>` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub captured_by: Option<String>,
-}
-
-/// `POST /api/v1/subject-requests`: a data subject's request (regulation 6).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(examples(json!({
-    "kind": "opt_out_notifications",
-    "channel": "api",
-    "subject": {"phone": "+7 701 123 45 67"}
-})))]
-pub struct SubjectRequestSubmission {
-    pub kind: SubjectRequestKind,
-    /// The channel the request came on, e.g. `api`.
-    pub channel: Channel,
-    /// At least one identifier; each becomes a pseudonymous subject key.
-    pub subject: SubjectIdentifiers,
-    /// The request's own words (kept for `update_data`, `access` and `erasure`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-/// Who the request is about.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubjectIdentifiers {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iin: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub messenger_id: Option<String>,
-}
-
-/// `POST /api/v1/calls/incoming`: the telephony system announces a call.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(examples(json!({"caller": "+7 701 555 44 33", "agent_id": "aigerim"})))]
-pub struct CallAnnouncement {
-    /// The caller's number, in any usual form.
-    pub caller: String,
-    /// The agent whose console takes the call; any agent's when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
-}
-
-/// `POST /api/v1/agent/appeals`: the console's fields as one JSON object — strings, or
-/// booleans for the check boxes. Other fields of the console's form are taken as
-/// strings; a document or attachments are refused (the front office takes the ID
-/// document's number, never a scan).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(examples(json!({
-    "desk": "call",
-    "consent": true,
-    "phone": "+7 701 555 44 33",
-    "first_name": "Нурлан",
-    "category": "utilities",
-    "address": "ул. Толе би, 100",
-    "text": "Нет горячей воды третий день."
-})))]
-pub struct AgentAppealSubmission {
-    /// Read aloud (`verbal`) or signed (`written`): must be `true`.
-    pub consent: bool,
-    pub text: String,
-    /// `call` (1308) or `front` (front office); for supervisors, who work at both.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patronymic: Option<String>,
-    /// `kk`, `ru` or `en`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// The citizen agrees to status updates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<bool>,
-}
-
-/// The answer to an accepted submission (`202`): durable on disk, not yet on Redis.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Accepted {
-    /// The ULID of the appeal or request.
-    pub id: String,
-    /// Appeals only: what the citizen is told, e.g. `OA-7K3M-9QX2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tracking_number: Option<String>,
-    /// Always `accepted`.
-    pub status: String,
-}
-
-/// The answer to an agent's appeal: [`Accepted`] and the appeals at the same address
-/// in the same category in the last days.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AgentAccepted {
-    pub id: String,
-    pub tracking_number: String,
-    pub status: String,
-    /// Tracking numbers of possible duplicates.
-    pub possible_duplicates: Vec<String>,
-}
-
-/// The answer to a call announcement.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CallQueued {
-    /// Always `queued`.
-    pub status: String,
-}
-
-/// An error (RFC 9457, `application/problem+json`). Messages are in the language of
-/// `Accept-Language` (kk, ru, en; ru by default) and never repeat a submitted value.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProblemDocument {
-    /// `https://open-almaty.kz/problems/<code>`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Where to look: a field, a header or `body`.
-    pub errors: Vec<ProblemField>,
-}
-
-/// One problem of a request.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProblemField {
-    /// A JSON path (`applicant.iin`, `attachments[0]`), a header name or `body`.
-    pub field: String,
-    /// A stable code, e.g. `required`, `invalid_iin`, `consent_required`.
-    pub code: String,
-    pub message: String,
-}
-
-/// `GET /healthz`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    /// Always `ok`.
-    pub status: String,
-}
-
-/// `GET /readyz`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Readiness {
-    /// `ready` or `degraded`.
-    pub status: String,
-    /// `up` or `down`.
-    pub redis: String,
-    /// Records waiting in this instance's outbox.
-    pub outbox_depth: u64,
-}
+use crate::channels::api::{
+    AppealSubmission, AttachmentReference, ConsentSubmission, LocationSubmission,
+    ReplyToSubmission, SubjectIdentifiers, SubjectRequestSubmission,
+};
+use crate::channels::open311::{
+    Attribute, AttributeValue, Discovery, Endpoint, Open311ErrorItem, RequestCreated, RequestForm,
+    RequestState, Service, ServiceDefinition, ServiceRequest,
+};
+use crate::http::error::{ProblemDocument, ProblemField};
+use crate::pipeline::{Answer, AnswerStatus};
 
 /// The documentation items of the operations (see the module doc).
 #[allow(dead_code)]
@@ -266,7 +51,7 @@ pub mod operations {
         request_body(content = AppealSubmission, content_type = "application/json"),
         params(IdempotencyKey, AcceptLanguage),
         responses(
-            (status = 202, description = "Accepted and durable", body = Accepted),
+            (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body over `GATEWAY_MAX_BODY_BYTES`", body = ProblemDocument, content_type = "application/problem+json"),
@@ -288,7 +73,7 @@ pub mod operations {
         request_body(content = SubjectRequestSubmission, content_type = "application/json"),
         params(IdempotencyKey, AcceptLanguage),
         responses(
-            (status = 202, description = "Accepted and durable", body = Accepted),
+            (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
@@ -354,7 +139,7 @@ pub mod operations {
         request_body(content = AgentAppealSubmission, content_type = "application/json"),
         params(IdempotencyKey, AcceptLanguage),
         responses(
-            (status = 202, description = "Accepted and durable", body = AgentAccepted),
+            (status = 202, description = "Accepted and durable", body = AgentAnswer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid agent token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
@@ -414,6 +199,235 @@ pub mod operations {
         security(())
     )]
     pub fn openapi() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/discovery.{format}",
+        tag = "open311",
+        operation_id = "open311Discovery",
+        summary = "GeoReport v2 discovery",
+        params(Open311Path, AcceptLanguage),
+        responses(
+            (status = 200, description = "Where the endpoint is and what it speaks", content(
+                (Discovery = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security(())
+    )]
+    pub fn open311_discovery() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/services.{format}",
+        tag = "open311",
+        operation_id = "open311Services",
+        summary = "The catalogue as GeoReport services",
+        params(Open311Path, Open311Common, AcceptLanguage),
+        responses(
+            (status = 200, description = "Every service", content(
+                (Vec<Service> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "Another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security(())
+    )]
+    pub fn open311_services() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/services/{service_code}.{format}",
+        tag = "open311",
+        operation_id = "open311ServiceDefinition",
+        summary = "A service's attributes",
+        description = "Every service has one attribute, `consent`, which a request must carry as `attribute[consent]=agree`.",
+        params(
+            ("service_code" = String, Path, description = "A `service_code` of `GET services`"),
+            Open311Path, Open311Common, AcceptLanguage,
+        ),
+        responses(
+            (status = 200, description = "The service's attributes", content(
+                (ServiceDefinition = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "Another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "No such service, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security(())
+    )]
+    pub fn open311_service_definition() {}
+
+    #[utoipa::path(
+        post,
+        path = "/open311/v2/requests.{format}",
+        tag = "open311",
+        operation_id = "open311PostRequest",
+        summary = "Post a service request",
+        description = "Through the same pipeline as every channel (normalization, the allowlist, consent, the durable outbox). The answer is the tracking number as `service_request_id` and the legal deadline. A repeated `Idempotency-Key`, or the same `device_id` and description within the retry window, gets the first answer (header `Idempotent-Replayed: true`).",
+        request_body(content = RequestForm, content_type = "application/x-www-form-urlencoded"),
+        params(Open311Path, IdempotencyKey, AcceptLanguage),
+        responses(
+            (status = 201, description = "Accepted and durable", content(
+                (Vec<RequestCreated> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "A parameter missing or invalid, no consent, not a form, another `jurisdiction_id`, or an `Idempotency-Key` reused", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 403, description = "`api_key` missing or not allowed to post", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "No such service, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 503, description = "The outbox cannot store it now; retry", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security(("open311_api_key" = []))
+    )]
+    pub fn open311_post_request() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/requests.{format}",
+        tag = "open311",
+        operation_id = "open311GetRequests",
+        summary = "Requests and their status",
+        description = "By `service_request_id` (a comma list, which overrides the rest), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status`. At most 1000. Address and coordinates only for an `api_key` with the `read_private` right.",
+        params(Open311Path, Open311Common, Open311Query, AcceptLanguage),
+        responses(
+            (status = 200, description = "The requests", content(
+                (Vec<ServiceRequest> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "An invalid parameter or another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 403, description = "An unknown `api_key`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 503, description = "The index cannot be read now; retry", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security((), ("open311_api_key" = []))
+    )]
+    pub fn open311_get_requests() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/requests/{service_request_id}.{format}",
+        tag = "open311",
+        operation_id = "open311GetRequest",
+        summary = "One request and its status",
+        params(
+            ("service_request_id" = String, Path, description = "The tracking number, e.g. `OA-7K3M-9QX2`"),
+            Open311Path, Open311Common, AcceptLanguage,
+        ),
+        responses(
+            (status = 200, description = "The request, as a list of one", content(
+                (Vec<ServiceRequest> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "Another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 403, description = "An unknown `api_key`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "No such request, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 503, description = "The index cannot be read now; retry", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security((), ("open311_api_key" = []))
+    )]
+    pub fn open311_get_request() {}
+}
+
+/// The format of an Open311 answer: the path's extension.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct Open311Path {
+    /// `json` or `xml`.
+    #[param(inline)]
+    format: Open311Format,
+}
+
+/// The two formats of every Open311 endpoint.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+enum Open311Format {
+    Json,
+    Xml,
+}
+
+/// The query parameters every Open311 read takes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct Open311Common {
+    /// This endpoint's own (`GATEWAY_OPEN311_JURISDICTION_ID`); another is refused.
+    jurisdiction_id: Option<String>,
+    /// `kk`, `ru` or `en`; before `Accept-Language`.
+    locale: Option<String>,
+    /// An integrator's token; with the `read_private` right, reads show the location.
+    api_key: Option<String>,
+}
+
+/// The filters of `GET requests`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct Open311Query {
+    /// Tracking numbers, comma-separated; overrides the other filters.
+    service_request_id: Option<String>,
+    /// Service codes, comma-separated.
+    service_code: Option<String>,
+    /// RFC 3339.
+    start_date: Option<String>,
+    /// RFC 3339; at most 90 days after `start_date`.
+    end_date: Option<String>,
+    /// `open`, `closed` or both, comma-separated.
+    status: Option<String>,
 }
 
 /// `Idempotency-Key`: a repeat with the same body returns the first answer.
@@ -460,6 +474,13 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "open311_api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "api_key",
+                "An integrator's token from `GATEWAY_API_TOKENS`, as GeoReport v2's `api_key` (a query or form parameter).",
+            ))),
+        );
+        components.add_security_scheme(
             "agent_token",
             SecurityScheme::Http(
                 HttpBuilder::new()
@@ -479,7 +500,7 @@ impl Modify for SecuritySchemes {
     info(
         title = "Open Almaty appeal gateway",
         version = "1",
-        description = "The HTTP APIs of the appeal-intake gateway: integrators' intake, data subjects' requests, photos, the call-center's telephony and CRM, and the operators' probes. The Redis streams are described in docs/contract.md and schemas/.",
+        description = "The HTTP APIs of the appeal-intake gateway: integrators' intake, data subjects' requests, photos, the call-center's telephony and CRM, Open311 GeoReport v2, and the operators' probes. The Redis streams are described in docs/contract.md and schemas/.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -492,29 +513,55 @@ impl Modify for SecuritySchemes {
         operations::readyz,
         operations::metrics,
         operations::openapi,
+        operations::open311_discovery,
+        operations::open311_services,
+        operations::open311_service_definition,
+        operations::open311_post_request,
+        operations::open311_get_requests,
+        operations::open311_get_request,
     ),
     components(schemas(
         AppealSubmission,
+        LocationSubmission,
         AttachmentReference,
         ConsentSubmission,
+        ReplyToSubmission,
         SubjectRequestSubmission,
         SubjectIdentifiers,
         CallAnnouncement,
         AgentAppealSubmission,
-        Accepted,
-        AgentAccepted,
+        Answer,
+        AnswerStatus,
+        AgentAnswer,
         CallQueued,
+        CallState,
         ProblemDocument,
         ProblemField,
         Health,
+        Alive,
         Readiness,
+        ReadyState,
+        RedisState,
+        ReplicaState,
         ReplyChannel,
+        RequestForm,
+        Discovery,
+        Endpoint,
+        Service,
+        ServiceDefinition,
+        Attribute,
+        AttributeValue,
+        RequestCreated,
+        ServiceRequest,
+        RequestState,
+        Open311ErrorItem,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "intake", description = "Appeals and subject requests from integrators (bearer token)"),
         (name = "call center", description = "The 1308 call-center's telephony and CRM"),
         (name = "operations", description = "Probes, metrics and this document"),
+        (name = "open311", description = "Open311 GeoReport v2, in JSON or XML (`.json`, `.xml`)"),
     )
 )]
 struct ApiDoc;

@@ -5,7 +5,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
 
 use std::sync::Arc;
 
@@ -27,24 +27,81 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
         .route("/api/v1/openapi.json", web::get().to(super::openapi::serve));
 }
 
+/// `GET /healthz`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    pub(crate) status: Alive,
+}
+
+/// The process serves.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Alive {
+    Ok,
+}
+
+/// `GET /readyz`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Readiness {
+    /// `degraded` while Redis is unreachable or too few replicas confirm writes.
+    pub(crate) status: ReadyState,
+    pub(crate) redis: RedisState,
+    /// `too_few` while fewer than `GATEWAY_REDIS_MIN_REPLICAS` replicas follow.
+    pub(crate) redis_replicas: ReplicaState,
+    /// Records waiting in this instance's outbox.
+    pub(crate) outbox_depth: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReadyState {
+    Ready,
+    Degraded,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RedisState {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReplicaState {
+    Ok,
+    TooFew,
+}
+
 /// 200 while the process serves.
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: Alive::Ok })
 }
 
 /// 200 when Redis answers and the outbox drains; 503 with the outbox depth otherwise.
 /// Intake goes on either way.
 async fn readyz(state: web::Data<Ops>) -> HttpResponse {
-    let depth = state.gateway.outbox.depth();
     let redis_up = state.queue.redis_up();
     let replicas_ok = state.queue.replicas_ok();
     let up = redis_up && replicas_ok;
-    let body = json!({
-        "status": if up { "ready" } else { "degraded" },
-        "redis": if redis_up { "up" } else { "down" },
-        "redis_replicas": if replicas_ok { "ok" } else { "too_few" },
-        "outbox_depth": depth,
-    });
+    let body = Readiness {
+        status: if up {
+            ReadyState::Ready
+        } else {
+            ReadyState::Degraded
+        },
+        redis: if redis_up {
+            RedisState::Up
+        } else {
+            RedisState::Down
+        },
+        redis_replicas: if replicas_ok {
+            ReplicaState::Ok
+        } else {
+            ReplicaState::TooFew
+        },
+        outbox_depth: state.gateway.outbox.depth(),
+    };
     if up {
         HttpResponse::Ok().json(body)
     } else {

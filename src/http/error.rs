@@ -3,12 +3,37 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::appeal::Language;
 use crate::field_error::FieldError;
 use crate::i18n::MESSAGES;
 use crate::pipeline::SubmitError;
+
+/// An error (RFC 9457, `application/problem+json`): the body of every refusal of the
+/// JSON APIs. Messages are in the language of `Accept-Language` (kk, ru, en; ru by
+/// default) and never repeat a submitted value.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ProblemDocument {
+    /// `https://open-almaty.kz/problems/<code>`.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) title: String,
+    pub(crate) status: u16,
+    pub(crate) detail: String,
+    /// Where to look: a field, a header or `body`.
+    pub(crate) errors: Vec<ProblemField>,
+}
+
+/// One problem of a request.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ProblemField {
+    /// A JSON path (`applicant.iin`, `attachments[0]`), a header name or `body`.
+    pub(crate) field: String,
+    /// A stable code, e.g. `required`, `invalid_iin`, `consent_required`.
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
 
 /// An error answer.
 #[derive(Debug)]
@@ -95,29 +120,27 @@ impl ResponseError for Problem {
         } else {
             MESSAGES.text(lang, &format!("error-{}", self.code), &self.args)
         };
-        let errors: Vec<serde_json::Value> = self
+        let errors = self
             .errors
             .iter()
-            .map(|e| {
-                json!({
-                    "field": e.field,
-                    "code": e.code,
-                    "message": MESSAGES.text(lang, &format!("error-{}", e.code), &self.args),
-                })
+            .map(|e| ProblemField {
+                field: e.field.clone(),
+                code: e.code.to_owned(),
+                message: MESSAGES.text(lang, &format!("error-{}", e.code), &self.args),
             })
             .collect();
         let code = self.errors.first().map_or(self.code, |e| e.code);
-        let body = json!({
-            "type": format!("https://open-almaty.kz/problems/{code}"),
-            "title": title,
-            "status": self.status.as_u16(),
-            "detail": detail,
-            "errors": errors,
-        });
+        let body = ProblemDocument {
+            kind: format!("https://open-almaty.kz/problems/{code}"),
+            title,
+            status: self.status.as_u16(),
+            detail,
+            errors,
+        };
         HttpResponse::build(self.status)
             .content_type("application/problem+json")
             .insert_header(("Content-Language", lang.as_str()))
-            .body(body.to_string())
+            .body(serde_json::to_string(&body).unwrap_or_default())
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod csrf;
 pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod form;
+pub(crate) mod lenient;
 pub(crate) mod negotiate;
 pub(crate) mod pages;
 pub(crate) mod ratelimit;

@@ -17,6 +17,7 @@
 pub mod accounts;
 pub(crate) mod adapter;
 pub(crate) mod calls;
+pub(crate) mod json_api;
 pub(crate) mod recent;
 pub(crate) mod sessions;
 
@@ -34,6 +35,7 @@ use serde_json::{Value, json};
 use self::accounts::{self as agents, AgentStore, Login, Role};
 use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
 use self::calls::Calls;
+use self::json_api::{AgentAnswer, AgentAppealSubmission, CallAnnouncement, CallQueued, CallState};
 use self::recent::Recent;
 use self::sessions::{Session, SessionState, Sessions};
 use crate::appeal::{Channel, Language};
@@ -45,11 +47,12 @@ use crate::http::csrf::CsrfKey;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::form::{self, FormError};
+use crate::http::lenient;
 use crate::http::ratelimit::FormLimiter;
 use crate::i18n::MESSAGES;
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
-use crate::pipeline::{Gateway, SubmitError};
+use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
 
 /// The agent session cookie.
 const COOKIE: &str = "oa_agent";
@@ -954,28 +957,30 @@ async fn call_incoming(
         .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
     let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
-    let caller = value
-        .get("caller")
-        .and_then(Value::as_str)
-        .and_then(|c| crate::normalize::phone(c).ok())
-        .ok_or_else(|| {
-            Problem::invalid(vec![FieldError::new("caller", "invalid_phone")], language)
-        })?;
-    let agent_id = match value.get("agent_id").and_then(Value::as_str) {
-        Some(id) if agents::valid_id(id) => Some(id.to_owned()),
-        Some(_) => {
-            return Err(Problem::invalid(
-                vec![FieldError::new("agent_id", "invalid_value")],
-                language,
-            ));
-        }
-        None => None,
+    let call: CallAnnouncement =
+        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+    let mut errors = Vec::new();
+    let caller = call
+        .caller
+        .take_as("caller", "invalid_phone", &mut errors)
+        .and_then(|c| crate::normalize::phone(&c).ok());
+    if caller.is_none() && errors.is_empty() {
+        errors.push(FieldError::new("caller", "invalid_phone"));
+    }
+    let agent_id = call.agent_id.take("agent_id", &mut errors);
+    if agent_id.as_deref().is_some_and(|id| !agents::valid_id(id)) {
+        errors.push(FieldError::new("agent_id", "invalid_value"));
+    }
+    let (Some(caller), true) = (caller, errors.is_empty()) else {
+        return Err(Problem::invalid(errors, language));
     };
     state.calls.announce(caller, agent_id.clone()).await;
     tracing::info!(target: "audit", action = "call_announced", integrator = %integrator, agent_id = agent_id.as_deref().unwrap_or(""), "telephony event");
     Ok(HttpResponse::Accepted()
         .content_type("application/json")
-        .body(json!({"status": "queued"}).to_string()))
+        .json(CallQueued {
+            status: CallState::Queued,
+        }))
 }
 
 /// `POST /api/v1/agent/appeals` (an agent's API token, `Authorization: Bearer
@@ -1005,29 +1010,9 @@ async fn api_appeal(
     };
     let key = IdempotencyKey::of(&req, language)?;
     let (body, value) = json_body(&req, payload, state.max_body, language).await?;
-    let Value::Object(object) = value else {
-        return Err(Problem::invalid(
-            vec![FieldError::new("body", "invalid_value")],
-            language,
-        ));
-    };
-    let mut fields = BTreeMap::new();
-    let mut errors = Vec::new();
-    for (name, v) in &object {
-        match (name.as_str(), v) {
-            ("document" | "document_scan" | "attachments" | "photos", v) if !v.is_null() => {
-                errors.push(FieldError::new(name.clone(), DOCUMENT_REFUSED));
-            }
-            (_, Value::String(s)) => {
-                fields.insert(name.clone(), s.clone());
-            }
-            (_, Value::Bool(true)) => {
-                fields.insert(name.clone(), "on".to_owned());
-            }
-            (_, Value::Bool(false) | Value::Null) => {}
-            _ => errors.push(FieldError::new(name.clone(), "invalid_value")),
-        }
-    }
+    let submission: AgentAppealSubmission =
+        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+    let (fields, errors) = submission.into_fields();
     let desk = desk_of(role, fields.get("desk").map(String::as_str));
     if !errors.is_empty() {
         if errors.iter().any(|e| e.code == DOCUMENT_REFUSED) {
@@ -1072,16 +1057,20 @@ async fn api_appeal(
                 "accepted",
                 receipt.tracking_number.as_deref(),
             );
-            let mut body: Value = serde_json::from_str(&receipt.response.body).unwrap_or_default();
-            if let Value::Object(map) = &mut body {
-                map.insert("possible_duplicates".into(), json!(duplicates));
-            }
+            let body = AgentAnswer {
+                answer: Answer {
+                    id: receipt.id.clone(),
+                    tracking_number: receipt.tracking_number.clone(),
+                    status: AnswerStatus::Accepted,
+                },
+                possible_duplicates: duplicates,
+            };
             let mut builder = HttpResponse::Accepted();
             builder.content_type("application/json");
             if receipt.replayed {
                 builder.insert_header(("Idempotent-Replayed", "true"));
             }
-            Ok(builder.body(body.to_string()))
+            Ok(builder.json(body))
         }
         Err(e) => Err(Problem::from_submit(e, language)),
     }

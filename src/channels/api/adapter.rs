@@ -1,15 +1,27 @@
 //! The trusted intake API (`POST /api/v1/appeals`, `POST /api/v1/subject-requests`):
 //! an integrator's JSON in, an [`Intake`] or a [`SubjectIntake`] out.
 //!
+//! The request types here are what the handlers deserialize *and* what the OpenAPI
+//! document (`crate::app::openapi`) describes: their members are
+//! [`Field`]s, so that every member at fault is reported by its path in one answer.
+//!
 //! Unknown personal fields are dropped, not refused (the contract): an unknown top-level
 //! key is recorded by name in `dropped_fields`; so is an unknown key of `location`.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
-use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::appeal::{
+    Applicant, AttachmentKind, Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel,
+};
 use crate::field_error::FieldError;
+use crate::http::lenient::{Field, object};
 use crate::intake::{Intake, RawAttachment, RawConsent};
-use crate::subject::{SubjectIntake, SubjectRequestKind};
+use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
 
 /// Keys the gateway sets itself; an integrator sending them is ignored, not recorded.
 const GATEWAY_SET: [&str; 5] = [
@@ -20,94 +32,211 @@ const GATEWAY_SET: [&str; 5] = [
     "schema_version",
 ];
 
+/// `POST /api/v1/appeals`: an appeal as the integrator sends it — the stream's appeal
+/// without what the gateway sets (`id`, `tracking_number`, `received_at`,
+/// `dropped_fields`, `consent.id`, `consent.policy_version`). Other top-level keys are
+/// accepted and dropped; their names are recorded in `dropped_fields`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "category": "roads",
+    "subject": "Яма на дороге",
+    "text": "На пр. Абая, 10 большая яма, машины объезжают по встречной.",
+    "location": {"address": "пр. Абая, 10", "lat": 43.238, "lon": 76.945},
+    "applicant": {"last_name": "Иванов", "first_name": "Иван", "phones": ["8 701 123 45 67"]},
+    "consent": {"method": "api", "purposes": ["appeal", "notifications"]},
+    "reply_to": {"channel": "sms", "address": "+77011234567"}
+})))]
+pub(crate) struct AppealSubmission {
+    /// The channel the integrator took the appeal on; `api` when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Channel>)]
+    channel: Field<Channel>,
+    /// Detected from the text when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Language>)]
+    language: Field<Language>,
+    /// A category of the service catalogue (`channels/catalogue.toml`) or one of the
+    /// channel's aliases, e.g. `roads`; `other` when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    category: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    subject: Field<String>,
+    /// What happened, in the citizen's words.
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    text: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<LocationSubmission>)]
+    location: Field<LocationSubmission>,
+    /// Photos already stored by the case system, by content.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<AttachmentReference>>)]
+    attachments: Field<Vec<Field<AttachmentReference>>>,
+    /// Only the fields of regulation 5.1 are kept; phones in any usual form (normalized
+    /// to E.164). Any other key is dropped and named in `dropped_fields`.
+    #[serde(default)]
+    #[schema(value_type = Option<Applicant>)]
+    applicant: Field<BTreeMap<String, Value>>,
+    /// Required: no consent, no appeal.
+    #[serde(default)]
+    #[schema(value_type = ConsentSubmission, required = true)]
+    consent: Field<ConsentSubmission>,
+    #[serde(default)]
+    #[schema(value_type = Option<ReplyToSubmission>)]
+    reply_to: Field<ReplyToSubmission>,
+    /// The agent who took the appeal, for the consoles' integrations.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    agent_id: Field<String>,
+    /// Any other key: dropped, its name recorded.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: BTreeMap<String, Value>,
+}
+
+/// Where the problem is. Other keys (an apartment, a home address) are dropped and
+/// named in `dropped_fields` as `location.<key>`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct LocationSubmission {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    address: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    lat: Field<f64>,
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    lon: Field<f64>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    other: BTreeMap<String, Value>,
+}
+
+/// A photo of an appeal, by content.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct AttachmentReference {
+    /// Only `photo` is kept (regulation 5.1.8); another kind is dropped and named in
+    /// `dropped_fields` as `attachments.<kind>`.
+    #[schema(value_type = AttachmentKind)]
+    kind: String,
+    /// `image/jpeg` or `image/png`.
+    content_type: String,
+    size: u64,
+    /// Lower-case hex SHA-256 of the file.
+    sha256: String,
+    /// Other keys are ignored. (Also makes the type an object only: serde would read a
+    /// struct from an array, too.)
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _other: BTreeMap<String, IgnoredAny>,
+}
+
+/// The citizen's consent as the integrator recorded it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ConsentSubmission {
+    #[serde(default)]
+    #[schema(value_type = ConsentMethod, required = true)]
+    method: Field<ConsentMethod>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Purpose>, required = true)]
+    purposes: Field<Vec<Purpose>>,
+    /// RFC 3339; the time of the request when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    given_at: Field<String>,
+    /// Who captured it; `api:<integrator>` when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    captured_by: Field<String>,
+    /// Other keys are ignored. (Also makes the type an object only: serde would read a
+    /// struct from an array, too.)
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _other: BTreeMap<String, IgnoredAny>,
+}
+
+/// Where to answer the citizen.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ReplyToSubmission {
+    #[serde(default)]
+    #[schema(value_type = ReplyChannel, required = true)]
+    channel: Field<ReplyChannel>,
+    /// E.164 phone for `sms`/`whatsapp`, an email address, or a Telegram chat id.
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    address: Field<String>,
+    /// Other keys are ignored. (Also makes the type an object only: serde would read a
+    /// struct from an array, too.)
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _other: BTreeMap<String, IgnoredAny>,
+}
+
 /// An appeal's JSON as an intake. `integrator` is the token's name: it stands as the
 /// consent's `captured_by` when the body does not name one.
 pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
-    let Value::Object(mut body) = body else {
-        return Err(vec![FieldError::new("", "invalid_value")]);
-    };
+    let body: AppealSubmission = object(body)?;
     let mut errors = Vec::new();
-    let channel = match body.remove("channel") {
-        None | Some(Value::Null) => Channel::Api,
-        Some(Value::String(name)) => Channel::parse(&name).unwrap_or_else(|| {
-            errors.push(FieldError::new("channel", "invalid_value"));
-            Channel::Api
-        }),
-        Some(_) => {
-            errors.push(FieldError::new("channel", "invalid_value"));
-            Channel::Api
-        }
-    };
+    let channel = body
+        .channel
+        .take("channel", &mut errors)
+        .unwrap_or(Channel::Api);
     let mut intake = Intake::new(channel);
-    intake.language = match optional_string(&mut body, "language", &mut errors) {
-        None => None,
-        Some(tag) => match tag.as_str() {
-            "kk" => Some(Language::Kk),
-            "ru" => Some(Language::Ru),
-            "en" => Some(Language::En),
-            _ => {
-                errors.push(FieldError::new("language", "invalid_value"));
+    intake.language = body.language.take("language", &mut errors);
+    intake.category = body.category.take("category", &mut errors);
+    intake.subject = body.subject.take("subject", &mut errors);
+    intake.text = body.text.take("text", &mut errors).unwrap_or_default();
+    intake.agent_id = body.agent_id.take("agent_id", &mut errors);
+    if let Some(location) = body.location.take("location", &mut errors) {
+        intake
+            .dropped
+            .extend(location.other.keys().map(|k| format!("location.{k}")));
+        intake.location = Some(Location {
+            address: location.address.take("location.address", &mut errors),
+            lat: location.lat.take("location.lat", &mut errors),
+            lon: location.lon.take("location.lon", &mut errors),
+        });
+    }
+    for (i, item) in body
+        .attachments
+        .take("attachments", &mut errors)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("attachments[{i}]");
+        match item {
+            Field::Valid(a) => intake.attachments.push(RawAttachment {
+                kind: a.kind,
+                content_type: a.content_type,
+                size: a.size,
+                sha256: a.sha256,
+            }),
+            Field::Absent | Field::Invalid => errors.push(FieldError::new(path, "invalid_value")),
+        }
+    }
+    if let Some(applicant) = body.applicant.take("applicant", &mut errors) {
+        intake.applicant = applicant;
+    }
+    if let Some(consent) = body.consent.take("consent", &mut errors) {
+        intake.consent = consent_of(consent, integrator, &mut errors);
+    }
+    if let Some(reply) = body.reply_to.take("reply_to", &mut errors) {
+        let channel = match reply.channel {
+            Field::Valid(channel) => Some(channel),
+            Field::Absent | Field::Invalid => {
+                errors.push(FieldError::new("reply_to.channel", "invalid_value"));
                 None
             }
-        },
-    };
-    intake.category = optional_string(&mut body, "category", &mut errors);
-    intake.subject = optional_string(&mut body, "subject", &mut errors);
-    intake.text = optional_string(&mut body, "text", &mut errors).unwrap_or_default();
-    intake.agent_id = optional_string(&mut body, "agent_id", &mut errors);
-
-    match body.remove("location") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(location)) => {
-            intake.location = location_of(location, &mut intake.dropped, &mut errors)
+        };
+        let address = reply.address.require("reply_to.address", &mut errors);
+        if let (Some(channel), Some(address)) = (channel, address) {
+            intake.reply_to = Some((channel, address));
         }
-        Some(_) => errors.push(FieldError::new("location", "invalid_value")),
     }
-    match body.remove("attachments") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.into_iter().enumerate() {
-                match attachment_of(item) {
-                    Some(a) => intake.attachments.push(a),
-                    None => errors.push(FieldError::new(
-                        format!("attachments[{i}]"),
-                        "invalid_value",
-                    )),
-                }
-            }
-        }
-        Some(_) => errors.push(FieldError::new("attachments", "invalid_value")),
-    }
-    match body.remove("applicant") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(applicant)) => intake.applicant = applicant.into_iter().collect(),
-        Some(_) => errors.push(FieldError::new("applicant", "invalid_value")),
-    }
-    match body.remove("consent") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(consent)) => {
-            intake.consent = consent_of(consent, integrator, &mut errors)
-        }
-        Some(_) => errors.push(FieldError::new("consent", "invalid_value")),
-    }
-    match body.remove("reply_to") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(mut reply)) => {
-            let channel = reply
-                .remove("channel")
-                .and_then(|v| serde_json::from_value::<ReplyChannel>(v).ok());
-            let address = reply
-                .remove("address")
-                .and_then(|v| v.as_str().map(str::to_owned));
-            match (channel, address) {
-                (Some(channel), Some(address)) => intake.reply_to = Some((channel, address)),
-                (None, _) => errors.push(FieldError::new("reply_to.channel", "invalid_value")),
-                (_, None) => errors.push(FieldError::new("reply_to.address", "required")),
-            }
-        }
-        Some(_) => errors.push(FieldError::new("reply_to", "invalid_value")),
-    }
-    for key in body.keys() {
+    for key in body.other.keys() {
         if !GATEWAY_SET.contains(&key.as_str()) {
             intake.dropped.push(key.clone());
         }
@@ -119,108 +248,21 @@ pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec
     }
 }
 
-/// A string field of the top level.
-fn optional_string(
-    body: &mut Map<String, Value>,
-    key: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    string_at(body, key, key, errors)
-}
-
-/// A string field, reported at `path`; `null` and absence are the same; another type is
-/// an error.
-fn string_at(
-    map: &mut Map<String, Value>,
-    key: &str,
-    path: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    match map.remove(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(path, "invalid_value"));
-            None
-        }
-    }
-}
-
-fn location_of(
-    mut location: Map<String, Value>,
-    dropped: &mut Vec<String>,
-    errors: &mut Vec<FieldError>,
-) -> Option<Location> {
-    let address = match location.remove("address") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new("location.address", "invalid_value"));
-            None
-        }
-    };
-    let mut coordinate = |key: &str| match location.remove(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(_) => {
-            errors.push(FieldError::new(format!("location.{key}"), "invalid_value"));
-            None
-        }
-    };
-    let lat = coordinate("lat");
-    let lon = coordinate("lon");
-    dropped.extend(location.keys().map(|k| format!("location.{k}")));
-    Some(Location { address, lat, lon })
-}
-
-fn attachment_of(item: Value) -> Option<RawAttachment> {
-    let Value::Object(item) = item else {
-        return None;
-    };
-    Some(RawAttachment {
-        kind: item.get("kind")?.as_str()?.to_owned(),
-        content_type: item.get("content_type")?.as_str()?.to_owned(),
-        size: item.get("size")?.as_u64()?,
-        sha256: item.get("sha256")?.as_str()?.to_owned(),
-    })
-}
-
 fn consent_of(
-    mut consent: Map<String, Value>,
+    consent: ConsentSubmission,
     integrator: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<RawConsent> {
     let before = errors.len();
-    let method = match consent
-        .remove("method")
-        .map(serde_json::from_value::<ConsentMethod>)
-    {
-        Some(Ok(method)) => Some(method),
-        None => {
-            errors.push(FieldError::new("consent.method", "required"));
-            None
-        }
-        Some(Err(_)) => {
-            errors.push(FieldError::new("consent.method", "invalid_value"));
-            None
-        }
-    };
-    let purposes = match consent
-        .remove("purposes")
-        .map(serde_json::from_value::<Vec<Purpose>>)
-    {
-        Some(Ok(purposes)) => purposes,
-        None => {
-            errors.push(FieldError::new("consent.purposes", "required"));
-            Vec::new()
-        }
-        Some(Err(_)) => {
-            errors.push(FieldError::new("consent.purposes", "invalid_value"));
-            Vec::new()
-        }
-    };
-    let given_at = string_at(&mut consent, "given_at", "consent.given_at", errors);
-    let captured_by = string_at(&mut consent, "captured_by", "consent.captured_by", errors)
+    let method = consent.method.require("consent.method", errors);
+    let purposes = consent
+        .purposes
+        .require("consent.purposes", errors)
+        .unwrap_or_default();
+    let given_at = consent.given_at.take("consent.given_at", errors);
+    let captured_by = consent
+        .captured_by
+        .take("consent.captured_by", errors)
         .or_else(|| Some(format!("api:{integrator}")));
     if errors.len() > before {
         return None;
@@ -233,54 +275,89 @@ fn consent_of(
     })
 }
 
-/// A subject request's JSON:
-/// `{"kind", "channel", "subject": {phone?, email?, iin?, messenger_id?}, "text"?}`.
+/// `POST /api/v1/subject-requests`: a data subject's request (regulation 6).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "kind": "opt_out_notifications",
+    "channel": "api",
+    "subject": {"phone": "+7 701 123 45 67"}
+})))]
+pub(crate) struct SubjectRequestSubmission {
+    #[serde(default)]
+    #[schema(value_type = SubjectRequestKind, required = true)]
+    kind: Field<SubjectRequestKind>,
+    /// The channel the request came on; `api` when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Channel>)]
+    channel: Field<Channel>,
+    /// At least one identifier; each becomes a pseudonymous subject key.
+    #[serde(default)]
+    #[schema(value_type = SubjectIdentifiers, required = true)]
+    subject: Field<SubjectIdentifiers>,
+    /// The request's own words (kept for `update_data`, `access` and `erasure`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    text: Field<String>,
+}
+
+/// Who the request is about. Each identifier is a string; a number (an IIN or a phone
+/// typed as a JSON number) is taken as its digits.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SubjectIdentifiers {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    phone: Field<Identifier>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    email: Field<Identifier>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    iin: Field<Identifier>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    messenger_id: Field<Identifier>,
+    /// Other keys are ignored. (Also makes the type an object only: serde would read a
+    /// struct from an array, too.)
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _other: BTreeMap<String, IgnoredAny>,
+}
+
+/// An identifier given as a string or as a JSON number.
+#[derive(Debug)]
+struct Identifier(String);
+
+impl<'de> Deserialize<'de> for Identifier {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Identifier(s)),
+            Value::Number(n) => Ok(Identifier(n.to_string())),
+            _ => Err(serde::de::Error::custom("a string or a number")),
+        }
+    }
+}
+
+/// A subject request's JSON as an intake.
 pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldError>> {
-    let Value::Object(mut body) = body else {
-        return Err(vec![FieldError::new("", "invalid_value")]);
-    };
+    let body: SubjectRequestSubmission = object(body)?;
     let mut errors = Vec::new();
-    let kind = match body
-        .remove("kind")
-        .map(serde_json::from_value::<SubjectRequestKind>)
-    {
-        Some(Ok(kind)) => Some(kind),
-        None => {
-            errors.push(FieldError::new("kind", "required"));
-            None
-        }
-        Some(Err(_)) => {
-            errors.push(FieldError::new("kind", "invalid_value"));
-            None
-        }
-    };
-    let channel = match optional_string(&mut body, "channel", &mut errors) {
-        None => Channel::Api,
-        Some(name) => Channel::parse(&name).unwrap_or_else(|| {
-            errors.push(FieldError::new("channel", "invalid_value"));
-            Channel::Api
-        }),
-    };
-    let text = optional_string(&mut body, "text", &mut errors);
-    let mut raw = crate::subject::RawIdentifiers::default();
-    match body.remove("subject") {
-        Some(Value::Object(mut subject)) => {
-            let mut field = |key: &str| match subject.remove(key) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(s),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                Some(_) => {
-                    errors.push(FieldError::new(format!("subject.{key}"), "invalid_value"));
-                    None
-                }
-            };
-            raw.phone = field("phone");
-            raw.email = field("email");
-            raw.iin = field("iin");
-            raw.messenger_id = field("messenger_id");
-        }
-        None | Some(Value::Null) => errors.push(FieldError::new("subject", "required")),
-        Some(_) => errors.push(FieldError::new("subject", "invalid_value")),
+    let kind = body.kind.require("kind", &mut errors);
+    let channel = body
+        .channel
+        .take("channel", &mut errors)
+        .unwrap_or(Channel::Api);
+    let text = body.text.take("text", &mut errors);
+    let mut raw = RawIdentifiers::default();
+    if let Some(subject) = body.subject.require("subject", &mut errors) {
+        let mut field = |value: Field<Identifier>, key: &str| {
+            value
+                .take(&format!("subject.{key}"), &mut errors)
+                .map(|Identifier(s)| s)
+        };
+        raw.phone = field(subject.phone, "phone");
+        raw.email = field(subject.email, "email");
+        raw.iin = field(subject.iin, "iin");
+        raw.messenger_id = field(subject.messenger_id, "messenger_id");
     }
     match (kind, errors.is_empty()) {
         (Some(kind), true) => Ok(SubjectIntake {

@@ -5,6 +5,11 @@
 mod adapter;
 mod attachments;
 
+pub(crate) use adapter::{
+    AppealSubmission, AttachmentReference, ConsentSubmission, LocationSubmission,
+    ReplyToSubmission, SubjectIdentifiers, SubjectRequestSubmission,
+};
+
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;

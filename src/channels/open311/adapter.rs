@@ -19,8 +19,60 @@ use super::text::Open311Error;
 /// The value of `attribute[consent]` that means "I agree".
 pub(crate) const CONSENT_AGREE: &str = "agree";
 
+/// The fields that become the appeal.
+const READ: [&str; 9] = [
+    "description",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+];
+
 /// Fields of the protocol itself: read by the handler, neither data nor dropped.
 const PROTOCOL: [&str; 4] = ["api_key", "jurisdiction_id", "service_code", "locale"];
+
+/// The fields of a `POST requests` form (`application/x-www-form-urlencoded`) as the
+/// OpenAPI document describes them. The handler reads the form as [`PostedForm`] pairs —
+/// the last non-empty value of a name counts, unknown names are dropped by name — so
+/// this type only names what [`request_intake`] and the handler read; a unit test keeps
+/// the two lists the same.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RequestForm {
+    /// An integrator's token (`GATEWAY_API_TOKENS`); required to post.
+    api_key: String,
+    /// The endpoint's own (`GATEWAY_OPEN311_JURISDICTION_ID`); may be omitted.
+    jurisdiction_id: Option<String>,
+    /// A category of the catalogue (`GET services`).
+    #[schema(example = "roads")]
+    service_code: String,
+    /// `kk`, `ru` or `en`: the language of the answer and of the appeal.
+    locale: Option<String>,
+    /// Required: the citizen's tick on the consent the service definition asks.
+    #[schema(rename = "attribute[consent]", value_type = String, pattern = "^agree$")]
+    attribute_consent: String,
+    /// What happened, in the citizen's words.
+    description: Option<String>,
+    /// With `long`, or give `address_string` or `address_id`.
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    long: Option<f64>,
+    address_string: Option<String>,
+    /// The city's address register key.
+    address_id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// Not stored; a retry from the same device with the same description within
+    /// `GATEWAY_OPEN311_RETRY_WINDOW_SECS` gets the first answer.
+    device_id: Option<String>,
+}
 
 /// A posted form, as name/value pairs in order.
 pub(crate) struct PostedForm(pub(crate) Vec<(String, String)>);
@@ -77,17 +129,6 @@ pub(crate) fn request_intake(
             Value::Array(vec![Value::String(phone.to_owned())]),
         );
     }
-    const READ: [&str; 9] = [
-        "description",
-        "lat",
-        "long",
-        "address_string",
-        "address_id",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-    ];
     let mut dropped: Vec<String> = Vec::new();
     for (name, value) in &form.0 {
         let known = READ.contains(&name.as_str())
@@ -141,6 +182,28 @@ fn location(form: &PostedForm) -> Result<Location, Open311Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_form_names_what_the_gateway_reads() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(RequestForm::schema()).expect("schema");
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        documented.sort_unstable();
+        // What the adapter reads, the protocol's fields, and the handler's retry key.
+        let mut read: Vec<&str> = READ
+            .iter()
+            .chain(PROTOCOL.iter())
+            .copied()
+            .chain(["attribute[consent]", "device_id"])
+            .collect();
+        read.sort_unstable();
+        assert_eq!(documented, read);
+    }
 
     fn form(pairs: &[(&str, &str)]) -> PostedForm {
         PostedForm(

@@ -14,6 +14,7 @@
 //! `[{"code", "description"}]` / `<errors><error>…`. See docs/contract.md, "Open311".
 
 mod adapter;
+mod documents;
 mod index;
 mod text;
 mod xml;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -38,7 +39,12 @@ use crate::outbox::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::reply::CaseStatus;
 
+pub(crate) use adapter::RequestForm;
 use adapter::{CONSENT_AGREE, PostedForm};
+pub(crate) use documents::{
+    Attribute, AttributeValue, Discovery, Endpoint, Open311ErrorItem, RequestCreated, RequestState,
+    Service, ServiceDefinition, ServiceRequest,
+};
 pub(crate) use index::Index;
 use index::Indexed;
 use text::Open311Error;
@@ -226,8 +232,16 @@ impl Ask {
         }
     }
 
-    /// A document: `value` as JSON, or as XML under `root`.
-    fn document(&self, status: StatusCode, root: &str, value: &Value) -> HttpResponse {
+    /// A document: `document` as JSON, or as XML under `root`.
+    fn document<T: Serialize>(&self, status: StatusCode, root: &str, document: &T) -> HttpResponse {
+        let value = match serde_json::to_value(document) {
+            Ok(value) => value,
+            Err(e) => {
+                tracing::error!(error = %e, "open311 document");
+                return HttpResponse::InternalServerError().finish();
+            }
+        };
+        let value = &value;
         match self.format {
             Format::Json => HttpResponse::build(status)
                 .content_type("application/json; charset=utf-8")
@@ -247,8 +261,10 @@ impl Ask {
     /// The specification's error list.
     fn error(&self, error: &Open311Error) -> HttpResponse {
         let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let body =
-            json!([{"code": error.status(), "description": error.description(self.language)}]);
+        let body = [Open311ErrorItem {
+            code: error.status(),
+            description: error.description(self.language),
+        }];
         self.document(status, "errors", &body)
     }
 
@@ -291,18 +307,18 @@ where
 async fn discovery(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
     respond(&req, Vec::new(), |ask| async move {
         let changeset = "2026-12-01T00:00:00Z";
-        let body = json!({
-            "changeset": changeset,
-            "contact": open311.contact,
-            "key_service": "GATEWAY_API_TOKENS: ask the operator for an integrator token",
-            "endpoints": [{
-                "specification": "http://wiki.open311.org/GeoReport_v2",
-                "url": open311.base_url,
-                "changeset": changeset,
-                "type": "production",
-                "formats": ["application/json", "text/xml"],
+        let body = Discovery {
+            changeset: changeset.to_owned(),
+            contact: open311.contact.clone(),
+            key_service: "GATEWAY_API_TOKENS: ask the operator for an integrator token".to_owned(),
+            endpoints: vec![Endpoint {
+                specification: "http://wiki.open311.org/GeoReport_v2".to_owned(),
+                url: open311.base_url.clone(),
+                changeset: changeset.to_owned(),
+                kind: "production".to_owned(),
+                formats: vec!["application/json".to_owned(), "text/xml".to_owned()],
             }],
-        });
+        };
         let answer = ask.document(StatusCode::OK, "discovery", &body);
         (ask, Ok(answer))
     })
@@ -310,21 +326,21 @@ async fn discovery(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespons
 }
 
 /// A catalogue category as a GeoReport service.
-fn service(category: &Category, language: Language) -> Value {
+fn service(category: &Category, language: Language) -> Service {
     let others: Vec<&str> = [Language::Kk, Language::Ru, Language::En]
         .into_iter()
         .filter(|l| *l != language)
         .map(|l| category.name(l))
         .collect();
-    json!({
-        "service_code": category.code,
-        "service_name": category.name(language),
-        "description": category.name(language),
-        "metadata": true,
-        "type": "realtime",
-        "keywords": others.join(", "),
-        "group": group_name(language),
-    })
+    Service {
+        service_code: category.code.clone(),
+        service_name: category.name(language).to_owned(),
+        description: category.name(language).to_owned(),
+        metadata: true,
+        kind: "realtime".to_owned(),
+        keywords: others.join(", "),
+        group: group_name(language).to_owned(),
+    }
 }
 
 /// The one group of the catalogue (it is flat).
@@ -340,7 +356,7 @@ fn group_name(language: Language) -> &'static str {
 async fn services(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
     respond(&req, Vec::new(), |ask| async move {
         let result = ask.check_jurisdiction(&open311).map(|()| {
-            let list: Vec<Value> = open311
+            let list: Vec<Service> = open311
                 .gateway
                 .ctx
                 .catalogue
@@ -348,7 +364,7 @@ async fn services(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse
                 .iter()
                 .map(|c| service(c, ask.language))
                 .collect();
-            ask.document(StatusCode::OK, "services", &Value::Array(list))
+            ask.document(StatusCode::OK, "services", &list)
         });
         (ask, result)
     })
@@ -370,19 +386,22 @@ async fn service_definition(req: HttpRequest, open311: web::Data<Open311>) -> Ht
                 return Err(Open311Error::UnknownService);
             }
             let question = text::consent_question(ask.language, &open311.gateway.regulation_url);
-            let body = json!({
-                "service_code": code,
-                "attributes": [{
-                    "variable": true,
-                    "code": "consent",
-                    "datatype": "singlevaluelist",
-                    "required": true,
-                    "datatype_description": question,
-                    "order": 1,
-                    "description": question,
-                    "values": [{"key": CONSENT_AGREE, "name": text::consent_agree(ask.language)}],
+            let body = ServiceDefinition {
+                service_code: code,
+                attributes: vec![Attribute {
+                    variable: true,
+                    code: "consent".to_owned(),
+                    datatype: "singlevaluelist".to_owned(),
+                    required: true,
+                    datatype_description: question.clone(),
+                    order: 1,
+                    description: question,
+                    values: vec![AttributeValue {
+                        key: CONSENT_AGREE.to_owned(),
+                        name: text::consent_agree(ask.language).to_owned(),
+                    }],
                 }],
-            });
+            };
             Ok(ask.document(StatusCode::OK, "service_definition", &body))
         });
         (ask, result)
@@ -515,11 +534,11 @@ async fn submit(
         .first_deadline(&receipt.id)
         .map(|d| d.to_string())
         .unwrap_or_default();
-    let body = json!([{
-        "service_request_id": tracking,
-        "service_notice": text::service_notice(ask.language, &due),
-        "account_id": null,
-    }]);
+    let body = [RequestCreated {
+        service_request_id: tracking,
+        service_notice: text::service_notice(ask.language, &due),
+        account_id: None,
+    }];
     let mut answer = ask.document(StatusCode::CREATED, "service_requests", &body);
     if receipt.replayed
         && let Ok(value) = actix_web::http::header::HeaderValue::from_str("true")
@@ -573,7 +592,7 @@ async fn request_record(
     indexed: Option<&Indexed>,
     language: Language,
     private: bool,
-) -> Option<(Value, Option<CaseStatus>)> {
+) -> Option<(ServiceRequest, Option<CaseStatus>)> {
     let appeal_id = match indexed {
         Some(i) => Some(i.appeal_id.clone()),
         None => open311
@@ -606,34 +625,26 @@ async fn request_record(
         .as_deref()
         .and_then(|c| open311.gateway.ctx.catalogue.get(c))
         .map(|c| c.name(language).to_owned());
-    let mut record = serde_json::Map::new();
-    record.insert("service_request_id".into(), json!(tracking));
-    record.insert(
-        "status".into(),
-        json!(if closed { "closed" } else { "open" }),
-    );
-    record.insert(
-        "status_notes".into(),
-        json!(text::status_note(status.status, language)),
-    );
-    record.insert("service_name".into(), json!(service_name));
-    record.insert("service_code".into(), json!(service_code));
-    record.insert("agency_responsible".into(), json!(open311.agency));
-    record.insert("requested_datetime".into(), json!(requested));
-    record.insert(
-        "updated_datetime".into(),
-        json!(status.updated_at.clone().or(requested)),
-    );
-    record.insert(
-        "expected_datetime".into(),
-        json!(status.deadline.map(|d| format!("{d}T18:00:00+05:00"))),
-    );
-    if private && let Some(i) = indexed {
-        record.insert("address".into(), json!(i.address));
-        record.insert("lat".into(), json!(i.lat));
-        record.insert("long".into(), json!(i.long));
-    }
-    Some((Value::Object(record), status.status))
+    let located = indexed.filter(|_| private);
+    let record = ServiceRequest {
+        service_request_id: tracking.to_owned(),
+        status: if closed {
+            RequestState::Closed
+        } else {
+            RequestState::Open
+        },
+        status_notes: text::status_note(status.status, language).to_owned(),
+        service_name,
+        service_code,
+        agency_responsible: open311.agency.clone(),
+        updated_datetime: status.updated_at.clone().or_else(|| requested.clone()),
+        requested_datetime: requested,
+        expected_datetime: status.deadline.map(|d| format!("{d}T18:00:00+05:00")),
+        address: located.map(|i| i.address.clone()),
+        lat: located.map(|i| i.lat),
+        long: located.map(|i| i.long),
+    };
+    Some((record, status.status))
 }
 
 /// Whether the `api_key` of a read has the `read_private` right.
@@ -666,7 +677,7 @@ async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespo
             )
             .await
             .ok_or(Open311Error::UnknownRequest)?;
-            Ok(ask.document(StatusCode::OK, "service_requests", &json!([record])))
+            Ok(ask.document(StatusCode::OK, "service_requests", &[record]))
         }
         .await;
         (ask, result)
@@ -734,7 +745,7 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
                 records.push(record);
             }
         }
-        return Ok(ask.document(StatusCode::OK, "service_requests", &Value::Array(records)));
+        return Ok(ask.document(StatusCode::OK, "service_requests", &records));
     }
     let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(names);
     let statuses = match ask.params.get("status") {
@@ -785,12 +796,12 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
             private,
         )
         .await
+            && statuses
+                .as_ref()
+                .is_none_or(|s| s.contains(record.status.as_str()))
         {
-            let status = record["status"].as_str().unwrap_or_default().to_owned();
-            if statuses.as_ref().is_none_or(|s| s.contains(&status)) {
-                records.push(record);
-            }
+            records.push(record);
         }
     }
-    Ok(ask.document(StatusCode::OK, "service_requests", &Value::Array(records)))
+    Ok(ask.document(StatusCode::OK, "service_requests", &records))
 }

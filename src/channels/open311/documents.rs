@@ -1,0 +1,139 @@
+//! The GeoReport v2 documents the Open311 endpoints answer, as types: the handlers
+//! serialize them (to JSON, or through the same JSON tree to the specification's XML,
+//! see [`super::xml`]) and the OpenAPI document (`crate::app::openapi`) describes them.
+//! Field names are the specification's.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `GET discovery`: where the endpoint is and what it speaks.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Discovery {
+    pub(super) changeset: String,
+    pub(super) contact: String,
+    /// How to obtain an `api_key`.
+    pub(super) key_service: String,
+    pub(super) endpoints: Vec<Endpoint>,
+}
+
+/// One endpoint of [`Discovery`].
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Endpoint {
+    pub(super) specification: String,
+    pub(super) url: String,
+    pub(super) changeset: String,
+    /// Always `production`.
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    /// `application/json` and `text/xml`.
+    pub(super) formats: Vec<String>,
+}
+
+/// One service of `GET services`: a category of the city's catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Service {
+    pub(super) service_code: String,
+    /// In the language of `locale` or `Accept-Language`.
+    pub(super) service_name: String,
+    pub(super) description: String,
+    /// Always `true`: every service has the required `consent` attribute.
+    pub(super) metadata: bool,
+    /// Always `realtime`.
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    /// The service's name in the other two languages.
+    pub(super) keywords: String,
+    pub(super) group: String,
+}
+
+/// `GET services/{service_code}`: the attributes a request for the service takes.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ServiceDefinition {
+    pub(super) service_code: String,
+    pub(super) attributes: Vec<Attribute>,
+}
+
+/// One attribute of a [`ServiceDefinition`]; the one there is, `consent`, is required.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Attribute {
+    pub(super) variable: bool,
+    pub(super) code: String,
+    /// `singlevaluelist`.
+    pub(super) datatype: String,
+    pub(super) required: bool,
+    pub(super) datatype_description: String,
+    pub(super) order: u32,
+    pub(super) description: String,
+    pub(super) values: Vec<AttributeValue>,
+}
+
+/// A value an [`Attribute`] may take.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttributeValue {
+    pub(super) key: String,
+    pub(super) name: String,
+}
+
+/// The answer to `POST requests`: the tracking number and the legal deadline.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RequestCreated {
+    /// The tracking number, e.g. `OA-7K3M-9QX2`.
+    pub(super) service_request_id: String,
+    pub(super) service_notice: String,
+    /// Always `null`: the gateway keeps no accounts.
+    pub(super) account_id: Option<String>,
+}
+
+/// One request of `GET requests`: what the case system last said. The location only
+/// for an `api_key` with the `read_private` right.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ServiceRequest {
+    pub(super) service_request_id: String,
+    pub(super) status: RequestState,
+    pub(super) status_notes: String,
+    pub(super) service_name: Option<String>,
+    pub(super) service_code: Option<String>,
+    pub(super) agency_responsible: String,
+    pub(super) requested_datetime: Option<String>,
+    pub(super) updated_datetime: Option<String>,
+    /// The legal deadline, the end of its working day in Almaty.
+    pub(super) expected_datetime: Option<String>,
+    /// Private readers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub(super) address: Option<Option<String>>,
+    /// Private readers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub(super) lat: Option<Option<f64>>,
+    /// Private readers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub(super) long: Option<Option<f64>>,
+}
+
+/// `open` until the case system resolves or rejects the appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RequestState {
+    Open,
+    Closed,
+}
+
+impl RequestState {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Open => "open",
+            RequestState::Closed => "closed",
+        }
+    }
+}
+
+/// One error of the specification's error list.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Open311ErrorItem {
+    /// The HTTP status.
+    pub(super) code: u16,
+    /// In the language of `locale` or `Accept-Language`.
+    pub(super) description: String,
+}
