@@ -143,8 +143,12 @@ impl PhotoError {
 pub(crate) struct CleanPhoto {
     /// JPEG or PNG: the type of the rebuilt file, not of the one sent.
     pub(crate) image_type: ImageType,
+    /// The rebuilt file; empty once it is in the store (a form drops the bytes as soon
+    /// as each photo is stored: issue 17, point 2).
     pub(crate) bytes: Bytes,
     pub(crate) sha256: String,
+    /// The rebuilt file's length in bytes.
+    pub(crate) size: u64,
 }
 
 /// Checks a file's type by content and rebuilds it from its pixels. CPU-bound (tens to
@@ -159,6 +163,7 @@ pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(CleanPhoto {
         image_type,
+        size: bytes.len() as u64,
         bytes,
         sha256,
     })
@@ -545,6 +550,7 @@ mod tests {
         CleanPhoto {
             image_type: ImageType::Jpeg,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
             bytes,
         }
     }

@@ -593,7 +593,14 @@ async fn integrator_tokens_stay_in_their_scope_and_never_speak_for_an_agent() {
             .expect("post")
         }
     };
-    // What the review did: an integrator posting as a call-center agent.
+    // What the review did: an integrator posting as a call-center agent, with the
+    // agent's verbal consent (stored as such before the fix).
+    let mut impersonation = with(json!({"channel": "call_center", "agent_id": "aigerim"}));
+    impersonation["consent"] = json!({"method": "verbal", "purposes": ["appeal"],
+                                      "captured_by": "aigerim"});
+    let refused = post(CRM_TOKEN, impersonation).await;
+    refused.expect_problem(403, Some("channel"), "channel_not_allowed");
+    refused.expect_problem(403, Some("agent_id"), "agent_attribution_not_allowed");
     post(CRM_TOKEN, with(json!({"channel": "call_center"})))
         .await
         .expect_problem(403, Some("channel"), "channel_not_allowed");

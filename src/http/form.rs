@@ -162,7 +162,7 @@ pub(crate) struct Unread {
     _rest: Box<dyn std::any::Any>,
 }
 
-fn unread(rest: impl std::any::Any) -> Unread {
+pub(crate) fn unread(rest: impl std::any::Any) -> Unread {
     Unread {
         _rest: Box::new(rest),
     }

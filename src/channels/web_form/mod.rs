@@ -409,7 +409,16 @@ async fn read_form(
     let mut errors = Vec::new();
     for part in files.into_iter().filter(|f| f.field == "photos") {
         match part.photo(input.photos.len(), max_photos).await {
-            Ok(photo) => input.photos.push(photo),
+            Ok(mut photo) => {
+                // Stored (pending) at once, and its bytes let go: a form holds one
+                // photo in memory at a time, not five.
+                if let Err(e) = state.store.put(&photo).await {
+                    tracing::error!(error = %e, "photo not stored");
+                    return Err((FormError::Spool, form::unread(())));
+                }
+                photo.bytes = web::Bytes::new();
+                input.photos.push(photo);
+            }
             Err(code) => errors.push(FieldError::new("photos", code)),
         }
     }
@@ -555,21 +564,29 @@ async fn submit(
         return refusal(&state, channel, language, &back, FormError::Refused("csrf"));
     };
     // Photos already taken with an earlier try of this form.
-    for sha256 in kept.iter().take(max_photos) {
-        if let Some((image_type, bytes)) = state.store.get(sha256).await {
-            input.photos.push(attachments::CleanPhoto {
-                image_type,
-                sha256: sha256.clone(),
-                bytes: web::Bytes::from(bytes),
-            });
-        }
-    }
-    if input.photos.len() > max_photos {
-        input.photos.truncate(max_photos);
+    if input.photos.len() + kept.len().min(max_photos) > max_photos {
         errors.push(FieldError::new("photos", "too_many_photos"));
     }
-    for photo in &input.photos {
-        if let Err(e) = state.store.put(photo).await {
+    for sha256 in kept.iter().take(max_photos) {
+        if input.photos.len() >= max_photos {
+            break;
+        }
+        let Some((image_type, bytes)) = state.store.get(sha256).await else {
+            continue;
+        };
+        let photo = attachments::CleanPhoto {
+            image_type,
+            sha256: sha256.clone(),
+            size: bytes.len() as u64,
+            bytes: web::Bytes::from(bytes),
+        };
+        // Put again: a kept photo waits in the pending area as long as a new one.
+        let stored = state.store.put(&photo).await;
+        input.photos.push(attachments::CleanPhoto {
+            bytes: web::Bytes::new(),
+            ..photo
+        });
+        if let Err(e) = stored {
             tracing::error!(error = %e, "photo not stored");
             return message(
                 StatusCode::SERVICE_UNAVAILABLE,
