@@ -17,15 +17,18 @@
 //! | --- | --- | --- | --- | --- |
 //! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream | none (consumers trim) | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
 //! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |
-//! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier | operators, the case system |
+//! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
 //! | `gateway:inbound:<channel>:<message id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | webhooks ([`crate::dialogue::dedupe`]) | webhooks |
-//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | notifier | status page, bots' `/status` ([`crate::status`]) |
+//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
 //! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking numbers by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
+//! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
+//! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
+//! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a
@@ -76,6 +79,22 @@ pub(crate) mod name {
     /// `recent` module).
     pub(crate) fn recent(key: &str) -> String {
         format!("gateway:recent:{key}")
+    }
+
+    /// A bot conversation (`user`: the subject key of the messenger id; see
+    /// [`crate::dialogue::store`]).
+    pub(crate) fn conversation(user: &str) -> String {
+        format!("gateway:conversation:{user}")
+    }
+
+    /// What a bot conversation remembers beyond its draft (language, tracking numbers).
+    pub(crate) fn conversation_memory(user: &str) -> String {
+        format!("gateway:conversation-memory:{user}")
+    }
+
+    /// The lease that lets one instance at a time take a turn of a conversation.
+    pub(crate) fn conversation_lock(user: &str) -> String {
+        format!("gateway:conversation-lock:{user}")
     }
 
     /// An open session window of a subject on a channel (WhatsApp's 24-hour
@@ -173,6 +192,9 @@ mod tests {
             ks.key(&name::calls(Some("aigerim"))),
             ks.key(&name::calls(None)),
             ks.key(&name::recent("ab12")),
+            ks.key(&name::conversation("ab12")),
+            ks.key(&name::conversation_memory("ab12")),
+            ks.key(&name::conversation_lock("ab12")),
         ];
         let first = slot(&keys[0]);
         for key in &keys {

@@ -290,7 +290,7 @@ impl Metrics {
         let email_automatic = counter_vec(
             &r,
             "gateway_email_automatic_total",
-            "Automatic mail (auto-replies, bounces, lists), neither kept nor answered, by kind.",
+            "Automatic mail (auto-replies, bounces, lists): never answered, recorded on deadletter.v1 (automatic_mail) or deliveries.v1 (mail_bounced), by kind.",
             &["kind"],
         );
         let email_quarantined = counter_vec(

@@ -106,12 +106,16 @@ pub(crate) struct Bundle {
     pub(crate) marks: Vec<Mark>,
 }
 
-/// A flag `HSET <prefix><key> <field> 1` set atomically with a record's messages.
+/// A field `HSET <prefix><key> <field> <value>` set atomically with a record's
+/// messages: a flag (value `1`) or a fact another instance looks up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Mark {
     /// The hash's key without the deployment prefix.
     pub(crate) key: String,
     pub(crate) field: String,
+    /// `None`: `1` (a flag; records written before values existed are flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<String>,
 }
 
 impl Envelope {

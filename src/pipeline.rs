@@ -172,6 +172,7 @@ impl Gateway {
                     .map(|key| Mark {
                         key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
+                        value: None,
                     })
                     .collect()
             })
@@ -315,7 +316,12 @@ fn appeal_submission(
             messages,
             accepted_at_ms: now_ms(),
             accepted_at_us: now_us(),
-            marks: Vec::new(),
+            // The tracking number's appeal, for the status lookups of every instance.
+            marks: vec![Mark {
+                key: crate::keyspace::name::status(&appeal.tracking_number),
+                field: "appeal_id".to_owned(),
+                value: Some(appeal.id.clone()),
+            }],
         },
         idempotency: claim,
         tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),

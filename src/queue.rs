@@ -39,7 +39,7 @@ use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
 /// ttl in seconds, the number of entries, for each entry the number of its field/value
-/// arguments followed by them, then one field name per mark. Returns the number of
+/// arguments followed by them, then a field name and its value per mark. Returns the number of
 /// entries added (0 for a record already sent).
 const FORWARD_SCRIPT: &str = r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
@@ -53,8 +53,8 @@ for i = 2, streams + 1 do
   at = at + n + 1
 end
 for i = streams + 2, #KEYS do
-  redis.call('HSET', KEYS[i], ARGV[at], '1')
-  at = at + 1
+  redis.call('HSET', KEYS[i], ARGV[at], ARGV[at + 1])
+  at = at + 2
 end
 return streams
 ";
@@ -368,7 +368,8 @@ impl Forwarder {
                 }
             }
             for mark in &bundle.marks {
-                cmd.arg(&mark.field);
+                cmd.arg(&mark.field)
+                    .arg(mark.value.as_deref().unwrap_or("1"));
             }
         }
         if self.min_replicas > 0 {

@@ -8,7 +8,9 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 
 use crate::analytics::AppealStats;
 use crate::appeal::Appeal;
-use crate::channels::email::messages::{AppealAddition, QuarantinedMessage};
+use crate::channels::email::messages::{
+    AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage,
+};
 use crate::consent::ConsentEvent;
 use crate::subject::SubjectRequest;
 
@@ -60,6 +62,20 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             render::<QuarantinedMessage>(
                 "quarantined_message",
                 "A message that could not be read, kept in quarantine, on deadletter.v1.",
+            ),
+        ),
+        (
+            "automatic_mail.schema.json",
+            render::<AutomaticMail>(
+                "automatic_mail",
+                "Mail a machine wrote (auto-reply, report, list), recorded on deadletter.v1 (no content).",
+            ),
+        ),
+        (
+            "mail_bounced.schema.json",
+            render::<MailBounced>(
+                "mail_bounced",
+                "A bounce of one of the gateway's own mails: a failed delivery on deliveries.v1.",
             ),
         ),
         (

@@ -11,6 +11,9 @@ pub(crate) enum Stream {
     Analytics,
     Replies,
     Deadletter,
+    /// Delivery receipts; the gateway's own records there (a bounced mail) go through
+    /// the outbox like every other record.
+    Deliveries,
 }
 
 impl Stream {
@@ -23,6 +26,7 @@ impl Stream {
             Stream::Analytics => "analytics.v1",
             Stream::Replies => "replies.v1",
             Stream::Deadletter => "deadletter.v1",
+            Stream::Deliveries => "deliveries.v1",
         }
     }
 }

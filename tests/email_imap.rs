@@ -59,3 +59,59 @@ async fn mail_is_moved_to_processed_once_its_appeal_is_durable_and_never_doubled
         assert!(metrics.contains(line), "{line}:\n{metrics}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_over_starttls_with_the_citys_own_ca() {
+    let redis = RedisServer::new();
+    let imap = Dovecot::start_starttls();
+    imap.deliver("1.eml", &fixture("koi8r_qp.eml"));
+    // Without the CA, the server's certificate is not trusted: nothing is read, and
+    // verification is not turned off.
+    let untrusting =
+        Gateway::start_with(GatewayOptions::new(&redis.url()).env("GATEWAY_IMAP_URL", &imap.url()))
+            .await;
+    wait_until("the untrusted certificate refused", WAIT, || async {
+        let logs = untrusting.logs();
+        if logs.contains("tls") && logs.contains("imap: will retry") {
+            Ok(())
+        } else {
+            Err(logs)
+        }
+    })
+    .await;
+    assert_eq!(
+        imap.count(""),
+        1,
+        "nothing read over an untrusted connection"
+    );
+    drop(untrusting);
+
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_IMAP_URL", &imap.url())
+            .env("GATEWAY_IMAP_CA_FILE", imap.ca_file().to_str().unwrap()),
+    )
+    .await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert!(
+        appeals[0].data["text"]
+            .as_str()
+            .unwrap()
+            .contains("вода течёт вторые сутки")
+    );
+    wait_until("the mail in Processed", WAIT, || async {
+        match (imap.count(""), imap.count("Processed")) {
+            (0, 1) => Ok(()),
+            other => Err(format!("(inbox, processed) = {other:?}")),
+        }
+    })
+    .await;
+    // Dovecot requires TLS before a login from this address; its log says it was so.
+    let log = imap.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Login: user=<intake>") && l.contains("TLS")),
+        "{log}"
+    );
+    assert_none_in(&gw.logs(), &[IMAP_PASSWORD], "the gateway's log");
+}

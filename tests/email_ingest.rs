@@ -1,5 +1,6 @@
-//! Mail arrives through the MTA's pipe (`appeal-gateway ingest-email`), in whatever
-//! charset and encoding the citizen's mail program chose. The case system sees a clean
+//! Mail arrives through the MTA's pipe (`appeal-gateway ingest-email`, with the same
+//! configuration as the running `serve`), in whatever charset and encoding the citizen's
+//! mail program chose. The case system sees a clean
 //! appeal with consent by submission; the citizen gets an acknowledgement in their
 //! language with the tracking number; machines' mail is never answered; what cannot be
 //! read is kept whole and reported, never dropped.
@@ -25,18 +26,14 @@ fn appeal_with<'a>(entries: &'a [Entry], needle: &str) -> &'a Value {
 async fn mail_in_every_charset_becomes_an_appeal_with_consent_by_submission() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
-    let mut logs = String::new();
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
     for name in [
         "cp1251_plain.eml",
         "koi8r_qp.eml",
         "utf8_base64_kk.eml",
         "html_only.eml",
     ] {
-        let (status, log) = ingest(&opts, &fixture(name));
-        assert_eq!(status.code(), Some(0), "{name}: {log}");
-        logs.push_str(&log);
+        mail.deliver(&fixture(name));
     }
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 4).await;
     assert_eq!(entries.len(), 4);
@@ -76,7 +73,7 @@ async fn mail_in_every_charset_becomes_an_appeal_with_consent_by_submission() {
     }
 
     // One acknowledgement per appeal, in its thread and its language.
-    let acks: Vec<Shown> = smtp.messages().iter().map(|m| show(m)).collect();
+    let acks: Vec<Shown> = smtp.wait_for(4).await.iter().map(|m| show(m)).collect();
     assert_eq!(acks.len(), 4, "{acks:#?}");
     for (name, e) in [("cp1251", cp1251), ("koi8", koi8), ("kk", kk)] {
         let tracking = e["tracking_number"].as_str().unwrap();
@@ -120,9 +117,9 @@ async fn mail_in_every_charset_becomes_an_appeal_with_consent_by_submission() {
 
     // The log tells what happened, not who wrote.
     assert_none_in(
-        &logs,
+        &mail.logs(),
         &["ivanov.cp1251", "Иванов", "aigul.kk", "фонари"],
-        "ingest-email's log",
+        "the logs of ingest-email and serve",
     );
 }
 
@@ -130,10 +127,9 @@ async fn mail_in_every_charset_becomes_an_appeal_with_consent_by_submission() {
 async fn a_photo_is_kept_without_its_exif_and_other_files_are_listed_not_stored() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
-    let (status, log) = ingest(&opts, &fixture("photo_rfc2231.eml"));
-    assert_eq!(status.code(), Some(0), "{log}");
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
+    let data = mail.gw.data_dir();
+    mail.deliver(&fixture("photo_rfc2231.eml"));
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
     let d = &entries[0].data;
     let attachments = d["attachments"].as_array().unwrap();
@@ -142,7 +138,7 @@ async fn a_photo_is_kept_without_its_exif_and_other_files_are_listed_not_stored(
     assert_eq!(attachments[0]["content_type"], "image/jpeg");
     assert!(names_dropped(&d["dropped_fields"], "document"), "{d}");
     let sha = attachments[0]["sha256"].as_str().unwrap();
-    let stored = std::fs::read(data.path().join("attachments").join(&sha[..2]).join(sha))
+    let stored = std::fs::read(data.join("attachments").join(&sha[..2]).join(sha))
         .expect("the photo is stored under its digest");
     assert!(stored.starts_with(&[0xFF, 0xD8]));
     assert!(
@@ -150,9 +146,9 @@ async fn a_photo_is_kept_without_its_exif_and_other_files_are_listed_not_stored(
         "EXIF is stripped"
     );
     assert!(!stored.windows(3).any(|w| w == b"GPS"), "EXIF is stripped");
-    assert_none_in_files(data.path(), &["Ivanov-Camera", "fake document body"]);
+    assert_none_in_files(data, &["Ivanov-Camera", "fake document body"]);
 
-    let acks = smtp.messages();
+    let acks = smtp.wait_for(1).await;
     assert_eq!(acks.len(), 1);
     let ack = show(&acks[0]);
     assert!(
@@ -165,8 +161,7 @@ async fn a_photo_is_kept_without_its_exif_and_other_files_are_listed_not_stored(
 async fn the_three_markers_become_subject_requests_and_no_appeal() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
     let cases = [
         (
             "marker_optout_kk.eml",
@@ -195,8 +190,7 @@ async fn the_three_markers_become_subject_requests_and_no_appeal() {
         ),
     ];
     for (name, _, _) in cases {
-        let (status, log) = ingest(&opts, &fixture(name));
-        assert_eq!(status.code(), Some(0), "{name}: {log}");
+        mail.deliver(&fixture(name));
     }
     let requests = wait_for_stream_len(&redis.url(), "subject.v1", cases.len()).await;
     for (name, kind, email) in cases {
@@ -223,7 +217,12 @@ async fn the_three_markers_become_subject_requests_and_no_appeal() {
     );
     assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 0);
 
-    let acks: Vec<Shown> = smtp.messages().iter().map(|m| show(m)).collect();
+    let acks: Vec<Shown> = smtp
+        .wait_for(cases.len())
+        .await
+        .iter()
+        .map(|m| show(m))
+        .collect();
     assert_eq!(acks.len(), cases.len(), "{acks:#?}");
     let kk = acks
         .iter()
@@ -239,39 +238,42 @@ async fn the_three_markers_become_subject_requests_and_no_appeal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn auto_replies_and_bounces_are_never_answered_nor_appeals() {
+async fn auto_replies_and_bounces_are_never_answered_nor_appeals_but_recorded() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
     for name in ["auto_reply.eml", "bounce_dsn.eml"] {
-        let (status, log) = ingest(&opts, &fixture(name));
-        assert_eq!(status.code(), Some(0), "{name}: {log}");
+        mail.deliver(&fixture(name));
     }
-    // Each run ends after its acknowledgement (if any) was accepted by the server.
-    assert!(smtp.messages().is_empty(), "a machine's mail was answered");
-    // A citizen's mail afterwards is answered: the channel works.
-    let (status, _) = ingest(&opts, &fixture("koi8r_qp.eml"));
-    assert_eq!(status.code(), Some(0));
+    // A citizen's mail afterwards is answered: the channel works, and the spool is taken
+    // in order, so the machines' mail before it was taken and not answered.
+    mail.deliver(&fixture("koi8r_qp.eml"));
     wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
-    assert_eq!(smtp.messages().len(), 1);
+    let acks = smtp.wait_for(1).await;
+    assert_eq!(acks.len(), 1, "a machine's mail was answered");
+    assert_eq!(show(&acks[0]).to, "koi8.sender@example.ru");
     assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 1);
+    // Not dropped without a trace: recorded with the reason, no content.
+    let dead = wait_for_stream_len(&redis.url(), "deadletter.v1", 2).await;
+    for e in &dead {
+        assert_eq!(e.kind, "automatic_mail", "{e:?}");
+        assert_eq!(e.data["channel"], "email");
+        assert!(e.data["reason"].is_string(), "{e:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_message_is_kept_whole_and_reported_on_deadletter() {
     let redis = RedisServer::new();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), None);
+    let mail = MailGateway::start(&redis.url(), None).await;
     let raw = fixture("malformed.eml");
-    let (status, log) = ingest(&opts, &raw);
-    assert_eq!(status.code(), Some(0), "{log}");
+    mail.deliver(&raw);
     let dead = wait_for_stream_len(&redis.url(), "deadletter.v1", 1).await;
     let d = &dead[0].data;
     assert_eq!(dead[0].kind, "quarantined_message");
     assert_eq!(d["channel"], "email");
     assert_eq!(d["reason"], "not_a_message");
-    let file = data.path().join(d["file"].as_str().unwrap());
+    let file = mail.gw.data_dir().join(d["file"].as_str().unwrap());
     assert_eq!(
         std::fs::read(file).expect("quarantined file"),
         raw,
@@ -284,15 +286,18 @@ async fn an_unreadable_message_is_kept_whole_and_reported_on_deadletter() {
 async fn a_redelivered_message_is_one_appeal() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
     for _ in 0..2 {
-        let (status, log) = ingest(&opts, &fixture("cp1251_plain.eml"));
-        assert_eq!(status.code(), Some(0), "{log}");
+        mail.deliver(&fixture("cp1251_plain.eml"));
     }
+    let acks: Vec<Shown> = smtp.wait_for(2).await.iter().map(|m| show(m)).collect();
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
-    assert_eq!(entries.len(), 1, "{entries:#?}");
-    let acks: Vec<Shown> = smtp.messages().iter().map(|m| show(m)).collect();
+    mail.gw.api().wait_drained().await;
+    assert_eq!(
+        try_stream_len(&redis.url(), "appeals.v1").await.unwrap(),
+        1,
+        "{entries:#?}"
+    );
     assert_eq!(acks.len(), 2);
     assert_eq!(
         acks[0].message_id, acks[1].message_id,

@@ -31,22 +31,19 @@ fn rfc2047(s: &str) -> String {
 async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), Some(&smtp));
-    let (status, log) = ingest(&opts, &fixture("cp1251_plain.eml"));
-    assert_eq!(status.code(), Some(0), "{log}");
+    let mail = MailGateway::start(&redis.url(), Some(&smtp)).await;
+    mail.deliver(&fixture("cp1251_plain.eml"));
     let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
     let appeal = &appeals[0];
     let tracking = appeal.data["tracking_number"].as_str().unwrap().to_string();
-    let ack = show(&smtp.messages()[0]);
+    let ack = show(&smtp.wait_for(1).await[0]);
 
     let reply = reply_to(
         &ack,
         "ivanov.cp1251@example.kz",
         "Фонари так и не горят, добавляю: ещё и у остановки.",
     );
-    let (status, log) = ingest(&opts, &reply);
-    assert_eq!(status.code(), Some(0), "{log}");
+    mail.deliver(&reply);
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
     assert_eq!(
         entries.len(),
@@ -71,7 +68,7 @@ async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
     );
 
     // The addition is acknowledged in the same thread; the same reply again adds nothing.
-    let acks: Vec<Shown> = smtp.messages().iter().map(|m| show(m)).collect();
+    let acks: Vec<Shown> = smtp.wait_for(2).await.iter().map(|m| show(m)).collect();
     assert_eq!(acks.len(), 2);
     assert!(
         acks[1].subject.contains(&format!("[{tracking}]")),
@@ -79,19 +76,23 @@ async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
         acks[1]
     );
     assert_eq!(acks[1].in_reply_to, "reply-1@example.kz");
-    let (status, _) = ingest(&opts, &reply);
-    assert_eq!(status.code(), Some(0));
+    mail.deliver(&reply);
+    // Taken (its acknowledgement is sent again, with the same Message-ID), adds nothing.
+    let again = smtp.wait_for(3).await;
+    assert_eq!(show(&again[2]).message_id, acks[1].message_id);
+    mail.gw.api().wait_drained().await;
     assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_tracking_number_is_a_new_appeal() {
     let redis = RedisServer::new();
-    let data = tempfile::tempdir().unwrap();
-    let opts = ingest_options(&redis.url(), data.path(), None);
+    let mail = MailGateway::start(&redis.url(), None).await;
     let ack = Shown {
         subject: "[OA-7K3M-9QX2] Ваше обращение принято".into(),
         from: String::new(),
+        from_name: String::new(),
+        from_raw: String::new(),
         to: String::new(),
         message_id: "ack.x@almatydc.kz".into(),
         in_reply_to: String::new(),
@@ -99,11 +100,11 @@ async fn an_unknown_tracking_number_is_a_new_appeal() {
         auto_submitted: String::new(),
         body: String::new(),
     };
-    let (status, log) = ingest(
-        &opts,
-        &reply_to(&ack, "someone@example.kz", "Новая проблема: нет воды."),
-    );
-    assert_eq!(status.code(), Some(0), "{log}");
+    mail.deliver(&reply_to(
+        &ack,
+        "someone@example.kz",
+        "Новая проблема: нет воды.",
+    ));
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
     assert_eq!(entries[0].kind, "appeal");
 }

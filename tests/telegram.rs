@@ -40,6 +40,18 @@ async fn deliver_with(gw: &Gateway, update: &Value, secret: Option<&str>) -> u16
         .status
 }
 
+/// The bot conversations held in Redis (drafts and what outlives them).
+async fn conversation_keys(redis: &RedisServer) -> Vec<String> {
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{PREFIX}gateway:conversation*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    keys.sort();
+    keys
+}
+
 /// The conversation up to the question "where is it?", in `lang`.
 fn until_location(chat: i64, lang: &str, text: &str) -> Vec<Value> {
     vec![
@@ -218,7 +230,7 @@ async fn a_kazakh_conversation_delivered_twice_makes_one_appeal() {
 async fn no_to_consent_keeps_nothing() {
     let redis = RedisServer::new();
     let api = FakeBotApi::start();
-    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 42_424_242;
     for update in [
         tg::text(1, chat, "ru", "/start"),
@@ -236,11 +248,9 @@ async fn no_to_consent_keeps_nothing() {
             "{stream}"
         );
     }
-    gw.stop();
-    let store =
-        appeal_gateway::dialogue::store::Store::open(gw.data_dir()).expect("dialogue store");
-    assert!(
-        store.load(&format!("telegram:{chat}")).unwrap().is_none(),
+    assert_eq!(
+        conversation_keys(&redis).await,
+        Vec::<String>::new(),
         "the conversation is erased"
     );
 }
@@ -249,7 +259,7 @@ async fn no_to_consent_keeps_nothing() {
 async fn revoke_and_stop_produce_their_subject_requests() {
     let redis = RedisServer::new();
     let api = FakeBotApi::start();
-    let mut gw = Gateway::start_with(options(&redis, &api)).await;
+    let gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 9_000_001;
     for update in &until_location(chat, "en", "Broken bench in the park") {
         assert_eq!(deliver(&gw, update).await, 200);
@@ -282,11 +292,9 @@ async fn revoke_and_stop_produce_their_subject_requests() {
     let consent = wait_for_stream_len(&redis.url(), "consent.v1", 1).await;
     assert_eq!(consent[0].kind, "consent_withdrawn");
     assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap(), 0);
-    gw.stop();
-    let store =
-        appeal_gateway::dialogue::store::Store::open(gw.data_dir()).expect("dialogue store");
-    assert!(
-        store.load(&format!("telegram:{chat}")).unwrap().is_none(),
+    assert_eq!(
+        conversation_keys(&redis).await,
+        Vec::<String>::new(),
         "the dialogue's data is erased"
     );
 }
@@ -309,6 +317,55 @@ async fn a_restart_mid_conversation_resumes_it() {
     api.wait_text(chat, "Номер для отслеживания").await;
     let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
     assert_eq!(appeals[0].data["text"], "Не работает светофор");
+    assert_bot_appeal(&appeals[0].data, chat, "ru");
+}
+
+#[tokio::test]
+async fn with_redis_away_an_update_is_refused_for_a_retry_and_nothing_is_lost() {
+    let mut redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 27_182_818;
+    for update in &until_location(chat, "ru", "Упало дерево на Жандосова") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Где это?").await;
+    // The draft is held in Redis for a day at most, under a key that names no chat.
+    let keys = conversation_keys(&redis).await;
+    assert!(!keys.is_empty());
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    for key in &keys {
+        assert!(!key.contains(&chat.to_string()), "{key}");
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("TTL");
+        assert!(ttl > 0, "{key} has no time to live");
+        if key.contains("gateway:conversation:") {
+            assert!(ttl <= 24 * 3600, "{key}: a draft outlives a day ({ttl} s)");
+        }
+    }
+
+    redis.stop();
+    let location = &from_location(chat, "ru", "Сидоров Павел")[0];
+    let status = deliver(&gw, location).await;
+    assert_eq!(status, 503, "Telegram must deliver the update again later");
+    redis.start();
+    // Telegram's retry of the same update, once Redis is back.
+    wait_until("the retried update is taken", WAIT, || async {
+        match deliver(&gw, location).await {
+            200 => Ok(()),
+            other => Err(format!("status {other}")),
+        }
+    })
+    .await;
+    for update in &from_location(chat, "ru", "Сидоров Павел")[1..] {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["text"], "Упало дерево на Жандосова");
     assert_bot_appeal(&appeals[0].data, chat, "ru");
 }
 

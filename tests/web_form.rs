@@ -179,9 +179,9 @@ async fn the_form_speaks_kazakh_russian_and_english_and_weighs_under_50_kb() {
     let gw = Gateway::start(&redis).await;
     let api = gw.api();
     for (path, lang, label) in [
-        ("/kk/", "kk", "Тегі"),
-        ("/ru/", "ru", "Фамилия"),
-        ("/en/", "en", "Surname"),
+        ("/kk/", "kk", "Тегі *"),
+        ("/ru/", "ru", "Фамилия *"),
+        ("/en/", "en", "Surname *"),
     ] {
         let page = api.get(path).await;
         page.expect_status(200);
@@ -214,7 +214,7 @@ async fn the_form_speaks_kazakh_russian_and_english_and_weighs_under_50_kb() {
             "consent",
         ] {
             assert!(
-                page.text.contains(&format!("<label for=\"f-{id}\">")),
+                page.text.contains(&format!("<label for=\"f-{id}\"")),
                 "{path}: label of {id}"
             );
         }
@@ -269,7 +269,7 @@ async fn the_form_speaks_kazakh_russian_and_english_and_weighs_under_50_kb() {
     assert!(regulation.text.contains(POLICY_VERSION));
     assert!(regulation.text.contains("Мазмұны"), "the Kazakh original");
     assert!(
-        regulation.text.contains("Какие данные"),
+        regulation.text.contains("Что мы собираем"),
         "the Russian summary"
     );
 }
@@ -477,8 +477,10 @@ async fn a_double_submit_or_a_refresh_creates_one_appeal() {
     // In the browser: submit, then refresh the confirmation (POST-redirect-GET).
     let browser = Browser::start(1024, 900).await;
     browser.goto(&gw.url("/ru/")).await;
+    browser.fill("last_name", "Сапаров").await;
     browser.fill("first_name", "Данияр").await;
     browser.fill("email", "daniyar@mail.kz").await;
+    browser.select("category", "greening").await;
     browser.fill("text", "Сломана скамейка в сквере.").await;
     browser.click("#f-consent").await;
     browser.click("button[type=submit]").await;
@@ -510,8 +512,10 @@ async fn a_photo_is_stored_without_its_gps_exif_and_served_to_the_case_system() 
 
     let browser = Browser::start(1024, 900).await;
     browser.goto(&gw.url("/en/")).await;
+    browser.fill("last_name", "Bekov").await;
     browser.fill("first_name", "Arman").await;
     browser.fill("phone", "+7 701 222 33 44").await;
+    browser.select("category", "roads").await;
     browser
         .fill(
             "text",
@@ -662,7 +666,7 @@ async fn forged_forms_and_bots_are_refused() {
 }
 
 #[tokio::test]
-async fn too_many_forms_from_one_address_get_a_friendly_429_page() {
+async fn too_many_forms_from_one_session_get_a_friendly_429_page() {
     let redis = RedisServer::new();
     let gw = Gateway::start_with(
         GatewayOptions::new(&redis.url()).env("GATEWAY_FORM_RATE_PER_MINUTE", "2"),
@@ -675,9 +679,15 @@ async fn too_many_forms_from_one_address_get_a_friendly_429_page() {
     let limited = form.post("/ru/", &GOOD).await;
     assert_eq!(limited.status, 429);
     assert!(
-        limited.html.contains("Слишком много попыток"),
+        limited
+            .html
+            .contains("За минуту отправлено слишком много форм"),
         "{}",
         limited.html
+    );
+    assert!(
+        limited.html.contains("value=\"Сейітқали\""),
+        "the typed text is kept"
     );
     assert_eq!(
         limited

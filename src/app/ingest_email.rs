@@ -1,136 +1,55 @@
 //! `appeal-gateway ingest-email`: one message on standard input, for an MTA's pipe
 //! transport (Postfix `pipe`, Exim `pipe`, a `.forward` or `procmail`).
 //!
-//! The exit code is the MTA's contract (sysexits.h): `0` once the message is durable
-//! (an appeal, a subject request, an addition, a quarantined message) or recognised as
-//! automatic mail; `75` (`EX_TEMPFAIL`) whenever it is not, so the MTA keeps it and tries
-//! again. A repeated delivery is recognised by its Message-ID and adds nothing.
+//! **One configuration, one outbox.** Run it with the same configuration (the same
+//! `GATEWAY_DATA_DIR`) as `serve`. It does not open the outbox — `serve` holds it — and
+//! needs neither Redis nor a running `serve`: it makes the raw message durable in the
+//! mail spool that `serve` owns (`GATEWAY_DATA_DIR/mail-spool/`, a Maildir: written to
+//! `tmp/`, fsynced, renamed into `new/`) and exits. `serve` takes it at once (a file
+//! watch) or when it starts, through the same code path as IMAP, and removes it only once
+//! the result is durable in the outbox (see `channels::email::spool`).
 //!
-//! **Its own outbox.** The outbox is one process's (redb locks its file); `serve` holds
-//! the one in its `GATEWAY_DATA_DIR`. Give the pipe its own `GATEWAY_DATA_DIR`: each run
-//! opens it (waiting a moment while a concurrent delivery holds it), makes the message
-//! durable, then forwards what the outbox holds to Redis before it exits. If Redis is
-//! away, the records wait and the next delivery forwards them.
+//! The exit code is the MTA's contract (sysexits.h): `0` once the message is in the
+//! spool; `75` (`EX_TEMPFAIL`) whenever it is not (configuration errors included), so
+//! the MTA keeps it and tries again. A repeated delivery is spooled again and adds
+//! nothing: `serve` recognises it by its Message-ID.
 
 use std::io::Read;
-use std::time::{Duration, Instant};
-
-use crate::config::Config;
 
 use super::Settings;
-use crate::metrics::Metrics;
-use crate::outbox::{Outbox, OutboxError};
-use crate::queue::{Forwarder, QueueStatus};
-
-use crate::channels::email::EmailChannel;
 use crate::channels::email::parse::MAX_MESSAGE_BYTES;
+use crate::channels::email::spool::Spool;
 
 /// `EX_OK`.
 pub(crate) const EXIT_DURABLE: u8 = 0;
 /// `EX_TEMPFAIL`: the MTA keeps the message and retries.
 pub const EXIT_TEMPFAIL: u8 = 75;
 
-/// How long a delivery waits for another one to let go of the outbox.
-const OPEN_WAIT: Duration = Duration::from_secs(20);
-/// How long a delivery tries to forward to Redis before it leaves the rest waiting.
-const FORWARD_WAIT: Duration = Duration::from_secs(10);
-
-/// Reads one message on stdin and takes it to a durable record. Returns the exit code.
+/// Reads one message on stdin and makes it durable in the spool. Returns the exit code.
 pub fn run(settings: &Settings) -> u8 {
-    let config = &settings.config;
     let mut raw = Vec::new();
+    // One byte more than the gateway reads: `serve` quarantines it whole as `too_large`
+    // rather than reading a cut message as if it were complete.
     let limit = (MAX_MESSAGE_BYTES + 1) as u64;
-    if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
+    let mut stdin = std::io::stdin().lock();
+    if let Err(e) = (&mut stdin).take(limit).read_to_end(&mut raw) {
         tracing::error!(error = %e, "cannot read the message on stdin");
         return EXIT_TEMPFAIL;
     }
-    let acks = settings.mail.acks.clone();
-    if acks.is_none() {
-        tracing::info!(
-            "acknowledgements by email are off: GATEWAY_SMTP_URL and GATEWAY_MAIL_FROM are not set"
-        );
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    // The rest of an oversized message is read and dropped: an MTA that sees its pipe
+    // closed early counts the delivery as failed.
+    let _ = std::io::copy(&mut stdin, &mut std::io::sink());
+    match Spool::new(&settings.config.data_dir).put(&raw) {
+        Ok(_) => {
+            tracing::info!(
+                size = raw.len(),
+                "mail spooled; serve takes it into the outbox"
+            );
+            EXIT_DURABLE
+        }
         Err(e) => {
-            tracing::error!(error = %e, "cannot start the runtime");
-            return EXIT_TEMPFAIL;
-        }
-    };
-    runtime.block_on(async move {
-        let Some(outbox) = open_outbox(config).await else {
-            return EXIT_TEMPFAIL;
-        };
-        let metrics = Metrics::new();
-        let gateway = match super::gateway(config, outbox.clone(), metrics.clone()) {
-            Ok(gateway) => gateway,
-            Err(e) => {
-                tracing::error!(error = %e, "embedded policy unreadable");
-                return EXIT_TEMPFAIL;
-            }
-        };
-        let channel = EmailChannel {
-            data_dir: config.data_dir.clone(),
-            acks,
-        };
-        let disposition = match channel.receive(&gateway, &raw).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "message not stored; the MTA should retry");
-                return EXIT_TEMPFAIL;
-            }
-        };
-        tracing::info!(outcome = disposition.label(), "mail received");
-        forward(config, outbox, metrics).await;
-        EXIT_DURABLE
-    })
-}
-
-async fn open_outbox(config: &Config) -> Option<Outbox> {
-    let start = Instant::now();
-    loop {
-        match Outbox::open(&config.data_dir, config.idempotency_ttl) {
-            Ok(outbox) => return Some(outbox),
-            Err(OutboxError::Locked) if start.elapsed() < OPEN_WAIT => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "GATEWAY_DATA_DIR: the outbox cannot be opened");
-                return None;
-            }
+            tracing::error!(error = %e, "GATEWAY_DATA_DIR: the mail spool cannot take the message; the MTA should retry");
+            EXIT_TEMPFAIL
         }
     }
-}
-
-/// Forwards the outbox to Redis for a bounded time (best effort: it is durable).
-async fn forward(config: &Config, outbox: Outbox, metrics: Metrics) {
-    let Ok(target) = crate::redis_target::RedisTarget::parse(&config.redis_url) else {
-        return;
-    };
-    let forwarder = Forwarder {
-        outbox: outbox.clone(),
-        target,
-        prefix: config.stream_prefix.clone(),
-        dedupe_ttl: config.dedupe_ttl,
-        min_replicas: config.redis_min_replicas,
-        status: std::sync::Arc::new(QueueStatus::default()),
-        metrics,
-    };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(forwarder.run(stopped));
-    let start = Instant::now();
-    while outbox.depth() > 0 && start.elapsed() < FORWARD_WAIT {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    if outbox.depth() > 0 {
-        tracing::warn!(
-            waiting = outbox.depth(),
-            "redis not reached; records wait in the outbox for the next run"
-        );
-    }
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
 }

@@ -86,6 +86,11 @@ impl Settings {
             problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
         if let Some(w) = &web_form
+            && (w.form_address_rate_per_minute == 0 || w.form_address_rate_per_minute > 1_000_000)
+        {
+            problems.push("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE: between 1 and 1000000".to_owned());
+        }
+        if let Some(w) = &web_form
             && (w.status_rate_per_minute == 0 || w.status_rate_per_minute > 100_000)
         {
             problems.push("GATEWAY_STATUS_RATE_PER_MINUTE: between 1 and 100000".to_owned());
@@ -170,15 +175,15 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
         .map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
-    let dialogue_store = dialogue::store::Store::open(&config.data_dir)
-        .map_err(|e| ServeError::DataDir(e.to_string()))?;
     crate::normalize::warm_up();
     let metrics = Metrics::new();
     let gateway =
         Arc::new(gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?);
-    let engine = Arc::new(dialogue::Engine::new(dialogue_store.clone()));
+    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(
+        Some(client.clone()),
+        &config.stream_prefix,
+    )));
     let dedupe = Arc::new(Dedupe::new(
-        dialogue_store.clone(),
         Some(client.clone()),
         &config.stream_prefix,
         config.dedupe_ttl,
@@ -294,11 +299,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
-        actix_web::rt::spawn(dialogue::Engine::sweep_forever(
-            dialogue_store,
-            Duration::from_secs(600),
-            config.dedupe_ttl,
-        ));
         // Photos of forms not accepted within the hour go (issue 17, point 3).
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
@@ -309,11 +309,24 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         if let Some(whatsapp) = &whatsapp {
             whatsapp.clone().into_inner().start();
         }
+        // Mail piped in by the MTA (`ingest-email`) waits in the spool this process owns.
+        let spooled = actix_web::rt::spawn(email::spool::run(
+            email::spool::Spool::new(&config.data_dir),
+            email.clone(),
+            Arc::clone(&gateway),
+            stopped.clone(),
+        ));
         let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
             .map(actix_web::rt::spawn);
         let public_url = config.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(middleware::from_fn(
+                    crate::http::negotiate::pages_for_browsers,
+                ))
+                // Pages and JSON compressed (gzip) when the client accepts it.
+                .wrap(middleware::Compress::default())
+                // Outside the others, so that every answer carries them.
                 .wrap(headers::defaults(&public_url))
                 .wrap(middleware::from_fn(ops::access_log))
                 .configure(|cfg| ops::configure(cfg, ops.clone()))
@@ -336,6 +349,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         if let Some(imap) = imap {
             let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(5), spooled).await;
         tracing::info!("appeal gateway stopped");
         served.map_err(ServeError::Bind)
     })

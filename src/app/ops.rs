@@ -2,15 +2,13 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use std::sync::Arc;
 
-use crate::http::error::Problem;
-use crate::http::language_of;
 use crate::pipeline::Gateway;
 use crate::queue::QueueStatus;
 
@@ -69,13 +67,9 @@ async fn metrics(state: web::Data<Ops>) -> HttpResponse {
         .body(state.gateway.metrics.render())
 }
 
-/// Any other path.
-pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
-    Err(Problem::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        language_of(&req),
-    ))
+/// Any other path: a page for a browser, a problem document for an API client.
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    crate::http::negotiate::not_found(req).await
 }
 
 /// One line per request: method, route pattern (not the path: it may hold a tracking

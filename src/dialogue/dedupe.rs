@@ -4,22 +4,21 @@
 //! set-if-absent before it is processed — never a get followed by a set, which lets two
 //! concurrent deliveries both through.
 //!
-//! The claim is made in the embedded store (always: it survives Redis being away) and
-//! then in Redis with `SET key 1 NX EX ttl` when Redis answers (so several gateway
-//! instances behind one webhook URL share it). A delivery is new only if every store
-//! that answered says so. If its processing fails, the claim is released so that the
-//! provider's retry is taken.
+//! The claim is made in Redis with `SET key 1 NX EX ttl`, so that the gateway
+//! instances behind one webhook URL share it. With Redis away no claim can be made, and
+//! no conversation read either ([`super::store`]): the delivery is refused, and the
+//! provider's retry taken once Redis is back. If its processing fails, the claim is
+//! released so that the retry is taken.
 
 use std::time::Duration;
 
-use super::store::{Store, StoreError};
+use super::store::StoreError;
 
-/// How long to wait for Redis before going on with the embedded store alone.
-const REDIS_WAIT: Duration = Duration::from_millis(300);
+/// How long to wait for Redis before refusing the delivery.
+const REDIS_WAIT: Duration = Duration::from_millis(1500);
 
 /// The dedupe of inbound deliveries.
 pub(crate) struct Dedupe {
-    store: Store,
     conn: crate::queue::LazyConnection,
     prefix: String,
     ttl: Duration,
@@ -27,13 +26,11 @@ pub(crate) struct Dedupe {
 
 impl Dedupe {
     pub(crate) fn new(
-        store: Store,
         redis: Option<crate::redis_target::RedisTarget>,
         prefix: &str,
         ttl: Duration,
     ) -> Dedupe {
         Dedupe {
-            store,
             conn: crate::queue::LazyConnection::new(redis, REDIS_WAIT),
             prefix: prefix.to_owned(),
             ttl,
@@ -46,27 +43,13 @@ impl Dedupe {
 
     /// `true` if this delivery (`channel:id`) was not taken before; it is taken now.
     pub(crate) async fn claim(&self, key: &str) -> Result<bool, StoreError> {
-        let store = self.store.clone();
-        let owned = key.to_owned();
-        let now = super::unix_now();
-        let fresh = tokio::task::spawn_blocking(move || store.claim(&owned, now))
+        self.redis_set_nx(key)
             .await
-            .map_err(|_| StoreError::from_join())??;
-        if !fresh {
-            return Ok(false);
-        }
-        match self.redis_set_nx(key).await {
-            Some(false) => Ok(false),
-            // New in Redis, or Redis away: the embedded claim stands.
-            Some(true) | None => Ok(true),
-        }
+            .ok_or_else(|| StoreError::new("claim: Redis is unavailable"))
     }
 
     /// Forgets a claim whose processing failed.
     pub(crate) async fn release(&self, key: &str) {
-        let store = self.store.clone();
-        let owned = key.to_owned();
-        let _ = tokio::task::spawn_blocking(move || store.release(&owned)).await;
         if let Some(mut conn) = self.connection().await {
             let mut cmd = redis::cmd("DEL");
             cmd.arg(self.redis_key(key));
@@ -112,11 +95,5 @@ impl Dedupe {
 
     async fn connection(&self) -> Option<crate::redis_target::RedisConn> {
         self.conn.get().await
-    }
-}
-
-impl StoreError {
-    pub(crate) fn from_join() -> StoreError {
-        StoreError::new("a storage task stopped")
     }
 }

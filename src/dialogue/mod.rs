@@ -11,10 +11,11 @@
 //! `/language`, `/revoke` (withdraw consent, regulation 4.1 and 9.2), `/stop` (no more
 //! notifications, regulation 6.2).
 //!
-//! Every change is synced to the embedded store ([`store`]) before the transport
-//! answers, so a restart resumes the conversation where it was. A draft untouched for
-//! 24 hours is erased ([`ABANDONED_AFTER`]; regulation 6.9: keep nothing longer than
-//! the purpose needs), and "No" to consent keeps nothing at all.
+//! Every change is stored in Redis ([`store`]) before the transport answers, so the
+//! next update of the chat continues the conversation on whichever instance it lands,
+//! and two updates of one chat are applied one after the other. A draft untouched for
+//! 24 hours expires ([`ABANDONED_AFTER`]; regulation 6.9: keep nothing longer than the
+//! purpose needs), and "No" to consent keeps nothing at all.
 
 pub(crate) mod dedupe;
 pub(crate) mod photo;
@@ -116,20 +117,6 @@ impl Conversation {
     /// Whether an unfinished conversation (personal data in a draft) is held.
     pub(crate) fn has_draft(&self) -> bool {
         self.draft.is_some() || self.step != Step::Idle
-    }
-
-    /// What remains of an abandoned conversation: the language and tracking numbers,
-    /// or nothing.
-    pub(crate) fn abandoned(self) -> Option<Conversation> {
-        if self.appeals.is_empty() {
-            return None;
-        }
-        Some(Conversation {
-            language: self.language,
-            appeals: self.appeals,
-            updated_at: self.updated_at,
-            ..Conversation::default()
-        })
     }
 }
 
@@ -254,37 +241,36 @@ impl Engine {
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Handles one event: the conversation's new state is synced (and an appeal made
-    /// durable) before the replies are returned.
+    /// Handles one event under the chat's lock (shared by every instance): the
+    /// conversation's new state is stored (and an appeal made durable) before the
+    /// replies are returned.
     pub(crate) async fn handle(
         &self,
         gw: &Gateway,
         inbound: Inbound,
     ) -> Result<Vec<Reply>, EngineError> {
-        let key = format!("{}:{}", inbound.channel.as_str(), inbound.user);
+        let messenger_id = format!("{}:{}", inbound.channel.as_str(), inbound.user);
+        let user = gw.ctx.keyer.key("messenger_id", &messenger_id);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
+        user.hash(&mut hasher);
         let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
+        // The local stripe spares Redis the waits of this instance's own updates.
         let _turn = self.locks[stripe].lock().await;
+        let lease = self.store.lock(&user).await?;
+        let result = self.turn_stored(gw, &user, inbound).await;
+        self.store.unlock(lease).await;
+        result
+    }
 
-        let store = self.store.clone();
-        let load_key = key.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load(&load_key))
-            .await
-            .map_err(|_| StoreError::from_join())??;
-        let mut conversation = loaded.unwrap_or_default();
-        let mut replies = Vec::new();
-        let keep = advance(gw, &inbound, &mut conversation, &mut replies).await?;
-        conversation.updated_at = unix_now();
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.save(&key, keep.then_some(&conversation)))
-            .await
-            .map_err(|_| StoreError::from_join())??;
+    async fn turn_stored(
+        &self,
+        gw: &Gateway,
+        user: &str,
+        inbound: Inbound,
+    ) -> Result<Vec<Reply>, EngineError> {
+        let loaded = self.store.load(user).await?;
+        let (kept, replies) = turn(gw, &inbound, loaded).await?;
+        self.store.save(user, kept.as_ref()).await?;
         Ok(replies)
     }
 
@@ -317,24 +303,21 @@ impl Engine {
             }
         }
     }
+}
 
-    /// Erases abandoned drafts and old dedupe ids, every `every`, until the process ends.
-    pub(crate) async fn sweep_forever(store: Store, every: Duration, dedupe_ttl: Duration) {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            let now = unix_now();
-            let abandoned = now.saturating_sub(ABANDONED_AFTER.as_secs());
-            let seen = now.saturating_sub(dedupe_ttl.as_secs());
-            let store = store.clone();
-            match tokio::task::spawn_blocking(move || store.sweep(abandoned, seen)).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(erased = n, "abandoned conversations erased"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "dialogue sweep failed"),
-                Err(_) => tracing::warn!("dialogue sweep stopped"),
-            }
-        }
-    }
+/// One turn of a conversation, without storage: the conversation as loaded (`None`: a
+/// new one) and the event give the conversation to keep (`None`: erase it) and the
+/// replies.
+pub(crate) async fn turn(
+    gw: &Gateway,
+    inbound: &Inbound,
+    loaded: Option<Conversation>,
+) -> Result<(Option<Conversation>, Vec<Reply>), EngineError> {
+    let mut conversation = loaded.unwrap_or_default();
+    let mut replies = Vec::new();
+    let keep = advance(gw, inbound, &mut conversation, &mut replies).await?;
+    conversation.updated_at = unix_now();
+    Ok((keep.then_some(conversation), replies))
 }
 
 /// Moves the conversation on by one event. Returns whether the conversation is kept

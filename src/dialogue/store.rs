@@ -1,26 +1,50 @@
-//! The dialogue's embedded store: a redb file of its own (`dialogue.redb` in
-//! `GATEWAY_DATA_DIR`), apart from the outbox so that a conversation's draft — which is
-//! personal data the citizen has not yet sent — never mixes with accepted appeals.
+//! Where the bot conversations live: in Redis, shared by every gateway instance.
 //!
-//! Two tables: `conversations` (one JSON record per messenger user, synced on every
-//! change so that a restart resumes the conversation) and `seen` (provider message ids
-//! already taken, the embedded half of the exactly-once dedupe; see
-//! [`super::dedupe`]). A write transaction in redb is exclusive, so "insert if absent"
-//! inside one transaction is atomic: no get-then-set race between two deliveries.
+//! Telegram and WhatsApp deliver each update of a chat to whichever instance the load
+//! balancer picks, so a conversation kept by one instance would restart on the next
+//! message. Redis is the one place of shared state (issue 12); with Redis away a
+//! conversation can be neither read nor written, and the webhook answers so that the
+//! provider delivers the update again later (both retry), which loses nothing the
+//! citizen wrote.
+//!
+//! | key (after `GATEWAY_STREAM_PREFIX`) | type | TTL | why |
+//! | --- | --- | --- | --- |
+//! | `gateway:conversation:<user key>` | string: the [`Conversation`] as JSON | [`super::ABANDONED_AFTER`] (24 h) after the last change | a draft is personal data the citizen has not sent yet: untouched for a day, it is gone (regulation 6.9) |
+//! | `gateway:conversation-memory:<user key>` | string: JSON of the language and the tracking numbers | [`REMEMBERED_FOR`] (90 days) after the last change | `/status` and the chosen language outlive a draft, not the purpose |
+//! | `gateway:conversation-lock:<user key>` | string: a random token | [`LOCK_LEASE`] | two updates of one chat on two instances are applied one after the other |
+//!
+//! `<user key>` is the HMAC subject key of the messenger id (`telegram:<chat id>`,
+//! `whatsapp:<phone>`): a WhatsApp user's phone number never appears in a key name
+//! (key names show in `MONITOR`, the slow log and `--bigkeys`), and an erasure by
+//! subject key finds the conversation.
+//!
+//! The lock is a lease: `SET NX PX` with a random token, released by a script that
+//! deletes it only while it still holds that token. A lease outlives any turn of the
+//! conversation (a turn is a read, an outbox write and a write); should an instance die
+//! holding it, the next update waits at most the lease.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
 
 use super::Conversation;
+use crate::appeal::Language;
+use crate::keyspace::{Keyspace, name};
+use crate::queue::LazyConnection;
+use crate::redis_target::{RedisConn, RedisTarget};
 
-const CONVERSATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conversations");
-const SEEN: TableDefinition<&str, u64> = TableDefinition::new("seen");
+/// How long the language and the tracking numbers are remembered for `/status`.
+pub(crate) const REMEMBERED_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How long a conversation's lock is held at most.
+pub(crate) const LOCK_LEASE: Duration = Duration::from_secs(30);
+/// How long an update waits for another instance to finish the same chat's turn.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+/// How long a command may take before Redis is taken to be away.
+const REDIS_WAIT: Duration = Duration::from_millis(1500);
 
 /// A storage failure; it names the operation, never a record's content.
 #[derive(Debug, thiserror::Error)]
-#[error("dialogue store: {0}")]
+#[error("conversation store: {0}")]
 pub struct StoreError(String);
 
 impl StoreError {
@@ -29,132 +53,173 @@ impl StoreError {
     }
 }
 
-fn err<E: Into<redb::Error>>(what: &'static str) -> impl Fn(E) -> StoreError {
-    move |e| StoreError(format!("{what}: {}", e.into()))
+/// What outlives a draft.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Memory {
+    language: Option<Language>,
+    appeals: Vec<String>,
 }
 
-/// The store; cheap to clone.
-#[derive(Clone)]
+/// A held conversation lock; give it back with [`Store::unlock`].
+#[derive(Debug)]
+pub(crate) struct Lease {
+    key: String,
+    token: String,
+}
+
+/// The store; one per process, shared by both bots.
 pub struct Store {
-    db: Arc<Database>,
+    conn: LazyConnection,
+    keys: Keyspace,
 }
 
 impl Store {
-    /// Opens (or creates) `dialogue.redb` in `dir`.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError(format!("create {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("dialogue.redb")).map_err(err("open"))?;
-        let txn = db.begin_write().map_err(err("begin"))?;
-        txn.open_table(CONVERSATIONS).map_err(err("open table"))?;
-        txn.open_table(SEEN).map_err(err("open table"))?;
-        txn.commit().map_err(err("commit"))?;
-        Ok(Store { db: Arc::new(db) })
+    pub fn new(redis: Option<RedisTarget>, prefix: &str) -> Store {
+        Store {
+            conn: LazyConnection::new(redis, REDIS_WAIT),
+            keys: Keyspace::new(prefix),
+        }
     }
 
-    /// The conversation of `user` (`channel:id`), if one is stored and readable.
-    pub fn load(&self, user: &str) -> Result<Option<Conversation>, StoreError> {
-        let txn = self.db.begin_read().map_err(err("begin read"))?;
-        let table = txn.open_table(CONVERSATIONS).map_err(err("open table"))?;
-        let Some(bytes) = table.get(user).map_err(err("read"))? else {
-            return Ok(None);
-        };
-        // An unreadable record (an older format) starts the conversation afresh.
-        Ok(serde_json::from_slice(bytes.value()).ok())
+    async fn connection(&self) -> Result<RedisConn, StoreError> {
+        self.conn
+            .get()
+            .await
+            .ok_or_else(|| StoreError::new("Redis is unavailable"))
     }
 
-    /// Stores (synced) or, with `None`, erases the conversation of `user`.
-    pub(crate) fn save(
+    /// Runs `cmd`, bounded by [`REDIS_WAIT`]; a failed connection is dropped so that
+    /// the next command opens a new one (and finds a promoted primary).
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(REDIS_WAIT, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.conn.reset().await;
+                Err(StoreError(format!("{what}: {:?}", e.kind())))
+            }
+            Err(_) => {
+                self.conn.reset().await;
+                Err(StoreError(format!("{what}: Redis did not answer in time")))
+            }
+        }
+    }
+
+    /// The conversation of the user whose key is `user`, if one is held. An unreadable
+    /// record (an older format) starts the conversation afresh.
+    pub(crate) async fn load(&self, user: &str) -> Result<Option<Conversation>, StoreError> {
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(self.keys.key(&name::conversation(user)))
+            .arg(self.keys.key(&name::conversation_memory(user)));
+        let (conversation, memory): (Option<Vec<u8>>, Option<Vec<u8>>) =
+            self.query("read", &cmd).await?;
+        if let Some(c) = conversation.and_then(|b| serde_json::from_slice(&b).ok()) {
+            return Ok(Some(c));
+        }
+        Ok(memory
+            .and_then(|b| serde_json::from_slice::<Memory>(&b).ok())
+            .map(|m| Conversation {
+                language: m.language,
+                appeals: m.appeals,
+                ..Conversation::default()
+            }))
+    }
+
+    /// Stores the conversation of `user` or, with `None`, erases it; one transaction.
+    pub(crate) async fn save(
         &self,
         user: &str,
         conversation: Option<&Conversation>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(err("begin"))?;
-        {
-            let mut table = txn.open_table(CONVERSATIONS).map_err(err("open table"))?;
-            match conversation {
-                Some(c) => {
+        let key = self.keys.key(&name::conversation(user));
+        let memory_key = self.keys.key(&name::conversation_memory(user));
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match conversation {
+            None => {
+                pipe.del(&key).ignore().del(&memory_key).ignore();
+            }
+            Some(c) => {
+                if c.has_draft() {
                     let bytes =
                         serde_json::to_vec(c).map_err(|e| StoreError(format!("encode: {e}")))?;
-                    table.insert(user, bytes.as_slice()).map_err(err("write"))?;
+                    pipe.set_ex(&key, bytes, super::ABANDONED_AFTER.as_secs())
+                        .ignore();
+                } else {
+                    pipe.del(&key).ignore();
                 }
-                None => {
-                    table.remove(user).map_err(err("remove"))?;
+                if c.language.is_some() || !c.appeals.is_empty() {
+                    let memory = Memory {
+                        language: c.language,
+                        appeals: c.appeals.clone(),
+                    };
+                    let bytes = serde_json::to_vec(&memory)
+                        .map_err(|e| StoreError(format!("encode: {e}")))?;
+                    pipe.set_ex(&memory_key, bytes, REMEMBERED_FOR.as_secs())
+                        .ignore();
+                } else {
+                    pipe.del(&memory_key).ignore();
                 }
             }
         }
-        txn.commit().map_err(err("commit"))
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(REDIS_WAIT, pipe.query_async::<()>(&mut conn)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.conn.reset().await;
+                Err(StoreError(format!("write: {:?}", e.kind())))
+            }
+            Err(_) => {
+                self.conn.reset().await;
+                Err(StoreError::new("write: Redis did not answer in time"))
+            }
+        }
     }
 
-    /// Records `key` as seen at `now`; `true` if it was not seen before. Atomic: the
-    /// read and the write are one exclusive write transaction.
-    pub(crate) fn claim(&self, key: &str, now: u64) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write().map_err(err("begin"))?;
-        let fresh = {
-            let mut table = txn.open_table(SEEN).map_err(err("open table"))?;
-            let fresh = table.get(key).map_err(err("read"))?.is_none();
-            if fresh {
-                table.insert(key, now).map_err(err("write"))?;
+    /// Takes the lock of `user`'s conversation, waiting up to [`LOCK_WAIT`] for another
+    /// instance's turn to end.
+    pub(crate) async fn lock(&self, user: &str) -> Result<Lease, StoreError> {
+        let key = self.keys.key(&name::conversation_lock(user));
+        let token = ulid::Ulid::new().to_string();
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&key)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(u64::try_from(LOCK_LEASE.as_millis()).unwrap_or(u64::MAX));
+            let taken: Option<String> = self.query("lock", &cmd).await?;
+            if taken.is_some() {
+                return Ok(Lease { key, token });
             }
-            fresh
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(StoreError::new("lock: another turn of the chat is running"));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    /// Gives the lock back, if it is still ours (an expired lease may be another's now).
+    pub(crate) async fn unlock(&self, lease: Lease) {
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+        );
+        let Ok(mut conn) = self.connection().await else {
+            return;
         };
-        txn.commit().map_err(err("commit"))?;
-        Ok(fresh)
-    }
-
-    /// Forgets `key` (its processing failed, so the provider's retry must be taken).
-    pub(crate) fn release(&self, key: &str) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(err("begin"))?;
-        {
-            let mut table = txn.open_table(SEEN).map_err(err("open table"))?;
-            table.remove(key).map_err(err("remove"))?;
+        let mut invocation = script.key(&lease.key);
+        invocation.arg(&lease.token);
+        let release = invocation.invoke_async::<i64>(&mut conn);
+        if !matches!(tokio::time::timeout(REDIS_WAIT, release).await, Ok(Ok(_))) {
+            // The lease expires by itself.
+            tracing::debug!("conversation lock not released; it expires with its lease");
         }
-        txn.commit().map_err(err("commit"))
-    }
-
-    /// Erases every conversation whose draft was last touched before `abandoned_before`
-    /// (keeping the user's language and tracking numbers, which are no draft), and every
-    /// seen id older than `seen_before`. Returns how many drafts were erased.
-    pub(crate) fn sweep(
-        &self,
-        abandoned_before: u64,
-        seen_before: u64,
-    ) -> Result<usize, StoreError> {
-        let txn = self.db.begin_write().map_err(err("begin"))?;
-        let mut erased = 0;
-        {
-            let mut table = txn.open_table(CONVERSATIONS).map_err(err("open table"))?;
-            let mut stale = Vec::new();
-            for entry in table.iter().map_err(err("scan"))? {
-                let (key, value) = entry.map_err(err("scan"))?;
-                let conversation: Option<Conversation> = serde_json::from_slice(value.value()).ok();
-                match conversation {
-                    Some(c) if c.updated_at >= abandoned_before || !c.has_draft() => {}
-                    other => stale.push((key.value().to_owned(), other)),
-                }
-            }
-            for (key, conversation) in stale {
-                match conversation.and_then(Conversation::abandoned) {
-                    Some(kept) => {
-                        let bytes = serde_json::to_vec(&kept)
-                            .map_err(|e| StoreError(format!("encode: {e}")))?;
-                        table
-                            .insert(key.as_str(), bytes.as_slice())
-                            .map_err(err("write"))?;
-                    }
-                    None => {
-                        table.remove(key.as_str()).map_err(err("remove"))?;
-                    }
-                }
-                erased += 1;
-            }
-        }
-        {
-            let mut seen = txn.open_table(SEEN).map_err(err("open table"))?;
-            seen.retain(|_, at| at >= seen_before)
-                .map_err(err("sweep seen"))?;
-        }
-        txn.commit().map_err(err("commit"))?;
-        Ok(erased)
     }
 }

@@ -1,5 +1,7 @@
-//! The dialogue as a citizen goes through it, against a real outbox and store in a
-//! temporary directory (no transport, no Redis).
+//! The dialogue as a citizen goes through it, against a real outbox in a temporary
+//! directory (no transport, no Redis: the conversation is held between turns as the
+//! store would hold it; the store itself is tested with a real Redis in
+//! `tests/telegram.rs`, `tests/whatsapp.rs` and `tests/many_instances.rs`).
 
 use super::*;
 use crate::catalogue::Catalogue;
@@ -34,6 +36,30 @@ fn from(user: &str, event: Event) -> Inbound {
     }
 }
 
+/// One chat, held in memory between turns.
+struct Chat {
+    user: &'static str,
+    held: Option<Conversation>,
+}
+
+impl Chat {
+    fn new(user: &'static str) -> Chat {
+        Chat { user, held: None }
+    }
+
+    async fn send(&mut self, gw: &Gateway, event: Event) -> Vec<Reply> {
+        let (kept, replies) = turn(gw, &from(self.user, event), self.held.take())
+            .await
+            .expect("handled");
+        self.held = kept;
+        replies
+    }
+
+    fn kept(&self) -> Conversation {
+        self.held.clone().expect("kept")
+    }
+}
+
 fn text(s: &str) -> Event {
     Event::Text(s.into())
 }
@@ -46,7 +72,7 @@ fn button(s: &str) -> Event {
 async fn a_whole_conversation_ends_with_a_tracking_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = gateway(dir.path());
-    let engine = Engine::new(Store::open(dir.path()).expect("store"));
+    let mut chat42 = Chat::new("42");
     let steps = [
         text("/start"),
         button("lang:kk"),
@@ -63,32 +89,18 @@ async fn a_whole_conversation_ends_with_a_tracking_number() {
         text("Әбілқасымова Айгүл"),
     ];
     for event in steps {
-        engine
-            .handle(&gw, from("42", event))
-            .await
-            .expect("handled");
+        chat42.send(&gw, event).await;
     }
-    let stored = engine
-        .store()
-        .load("telegram:42")
-        .expect("load")
-        .expect("kept");
+    let stored = chat42.kept();
     assert_eq!(stored.step, Step::Summary);
     let draft = stored.draft.expect("draft");
     assert_eq!(draft.category.as_deref(), Some("roads"));
     assert_eq!(draft.phone.as_deref(), Some("+77011234567"));
 
-    let replies = engine
-        .handle(&gw, from("42", button("summary:send")))
-        .await
-        .expect("sent");
+    let replies = chat42.send(&gw, button("summary:send")).await;
     assert!(replies[0].text.contains("OA-"), "{replies:?}");
     assert_eq!(gw.outbox.depth(), 1);
-    let stored = engine
-        .store()
-        .load("telegram:42")
-        .expect("load")
-        .expect("kept");
+    let stored = chat42.kept();
     assert!(stored.draft.is_none());
     assert_eq!(stored.appeals.len(), 1);
 }
@@ -97,24 +109,15 @@ async fn a_whole_conversation_ends_with_a_tracking_number() {
 async fn no_to_consent_keeps_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = gateway(dir.path());
-    let engine = Engine::new(Store::open(dir.path()).expect("store"));
-    engine
-        .handle(&gw, from("7", text("hi")))
-        .await
-        .expect("greeting");
-    engine
-        .handle(&gw, from("7", button("lang:ru")))
-        .await
-        .expect("language");
-    let replies = engine
-        .handle(&gw, from("7", button("consent:no")))
-        .await
-        .expect("declined");
+    let mut chat7 = Chat::new("7");
+    chat7.send(&gw, text("hi")).await;
+    chat7.send(&gw, button("lang:ru")).await;
+    let replies = chat7.send(&gw, button("consent:no")).await;
     assert!(
         replies[0].text.contains("ничего не сохранили"),
         "{replies:?}"
     );
-    assert!(engine.store().load("telegram:7").expect("load").is_none());
+    assert!(chat7.held.is_none());
     assert_eq!(gw.outbox.depth(), 0);
 }
 
@@ -122,90 +125,30 @@ async fn no_to_consent_keeps_nothing() {
 async fn a_too_large_photo_is_refused_and_the_caption_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = gateway(dir.path());
-    let engine = Engine::new(Store::open(dir.path()).expect("store"));
+    let mut chat9 = Chat::new("9");
     for event in [
         text("/start"),
         button("lang:en"),
         button("consent:yes"),
         button("cat:lighting"),
     ] {
-        engine.handle(&gw, from("9", event)).await.expect("handled");
+        chat9.send(&gw, event).await;
     }
-    let replies = engine
-        .handle(
+    let replies = chat9
+        .send(
             &gw,
-            from(
-                "9",
-                Event::Photo {
-                    photo: PhotoResult::TooLarge { limit_mb: 20 },
-                    caption: Some("The lamp is broken".into()),
-                },
-            ),
+            Event::Photo {
+                photo: PhotoResult::TooLarge { limit_mb: 20 },
+                caption: Some("The lamp is broken".into()),
+            },
         )
-        .await
-        .expect("handled");
+        .await;
     assert!(replies[0].text.contains("larger than 20 MB"), "{replies:?}");
-    let stored = engine
-        .store()
-        .load("telegram:9")
-        .expect("load")
-        .expect("kept");
+    let stored = chat9.kept();
     let draft = stored.draft.expect("draft");
     assert_eq!(draft.text.as_deref(), Some("The lamp is broken"));
     assert!(draft.photos.is_empty());
     assert_eq!(stored.step, Step::Location);
-}
-
-#[tokio::test]
-async fn an_abandoned_draft_is_erased_after_a_day() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).expect("store");
-    let day_ago = unix_now() - ABANDONED_AFTER.as_secs() - 60;
-    let abandoned = Conversation {
-        language: Some(Language::Ru),
-        step: Step::Text,
-        draft: Some(Draft {
-            id: "x".into(),
-            text: Some("личное".into()),
-            ..Draft::default()
-        }),
-        updated_at: day_ago,
-        ..Conversation::default()
-    };
-    let with_appeals = Conversation {
-        appeals: vec!["OA-AAAA-BBBB".into()],
-        ..abandoned.clone()
-    };
-    let fresh = Conversation {
-        updated_at: unix_now(),
-        ..abandoned.clone()
-    };
-    store.save("telegram:1", Some(&abandoned)).expect("save");
-    store.save("telegram:2", Some(&with_appeals)).expect("save");
-    store.save("telegram:3", Some(&fresh)).expect("save");
-    let cutoff = unix_now() - ABANDONED_AFTER.as_secs();
-    assert_eq!(store.sweep(cutoff, 0).expect("sweep"), 2);
-    assert!(store.load("telegram:1").expect("load").is_none());
-    let kept = store.load("telegram:2").expect("load").expect("kept");
-    assert!(kept.draft.is_none() && kept.appeals.len() == 1);
-    assert!(
-        store
-            .load("telegram:3")
-            .expect("load")
-            .expect("kept")
-            .draft
-            .is_some()
-    );
-}
-
-#[test]
-fn a_delivery_is_claimed_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).expect("store");
-    assert!(store.claim("telegram:1", 1).expect("claim"));
-    assert!(!store.claim("telegram:1", 2).expect("claim"));
-    store.release("telegram:1").expect("release");
-    assert!(store.claim("telegram:1", 3).expect("claim"));
 }
 
 #[test]

@@ -1,13 +1,20 @@
-//! CSRF protection of the citizen forms. A visitor gets a random session cookie
-//! (`oa_sid`, HttpOnly, SameSite=Lax) with the first page; every form carries
-//! `HMAC-SHA256(key, "csrf:" ‖ sid)` in a hidden field, and a POST is taken only when the
-//! two match (compared in constant time). Another site can make a browser send the
-//! cookie but cannot read it, so it cannot compute the token.
+//! CSRF protection of the citizen forms (and the agents' login page). A visitor gets a
+//! session cookie (`oa_sid`, HttpOnly, SameSite=Lax) with the first page; every form
+//! carries `HMAC-SHA256(key, "csrf:" ‖ sid)` in a hidden field, and a POST is taken only
+//! when the two match (compared in constant time). Another site can make a browser send
+//! the cookie but cannot read it, so it cannot compute the token.
+//!
+//! Session ids are issued by the server only, and signed (issue 17, point 4): the cookie
+//! is `<id>.<HMAC(key, "sid:" ‖ id)>`. An id the server did not sign is ignored and
+//! replaced. Without this, whoever can plant a cookie in the victim's browser (a
+//! sibling subdomain may set cookies for the parent domain) could plant an id of their
+//! choosing, read that id's token from a form opened with it, and forge the victim's
+//! POST. The cookie's `Secure` flag follows `GATEWAY_COOKIE_SECURE`, not the scheme the
+//! request arrived with (behind a TLS-terminating proxy every request looks like HTTP).
 //!
 //! The key is derived from `GATEWAY_SUBJECT_KEY_SECRET` with a label (HMAC as a key
 //! derivation function), so every gateway instance behind a load balancer accepts the
-//! forms of the others without one more secret to configure; knowing the key alone does
-//! not help an attacker, who would still need the victim's cookie.
+//! forms and sessions of the others without one more secret to configure.
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
@@ -18,7 +25,10 @@ use sha2::Sha256;
 /// The name of the session cookie.
 pub(crate) const COOKIE: &str = "oa_sid";
 
-/// The key of the form tokens.
+/// Hex digits of a session id (16 random bytes).
+const ID_HEX: usize = 32;
+
+/// The key of the form tokens and of the session ids' signatures.
 #[derive(Clone)]
 pub(crate) struct CsrfKey([u8; 32]);
 
@@ -35,14 +45,66 @@ impl CsrfKey {
 
     /// True when `token` belongs to `sid`.
     pub(crate) fn verify(&self, sid: &str, token: &str) -> bool {
-        let Ok(presented) = hex::decode(token) else {
+        self.verify_mac(&format!("csrf:{sid}"), token)
+    }
+
+    fn verify_mac(&self, data: &str, presented_hex: &str) -> bool {
+        let Ok(presented) = hex::decode(presented_hex) else {
             return false;
         };
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
             return false;
         };
-        mac.update(format!("csrf:{sid}").as_bytes());
+        mac.update(data.as_bytes());
         mac.verify_slice(&presented).is_ok()
+    }
+
+    /// The cookie value of session `id`: the id and its signature.
+    fn signed(&self, id: &str) -> String {
+        format!(
+            "{id}.{}",
+            hex::encode(hmac(&self.0, format!("sid:{id}").as_bytes()))
+        )
+    }
+
+    /// The session id in a cookie value, when the server signed it.
+    fn id_of<'v>(&self, value: &'v str) -> Option<&'v str> {
+        let (id, signature) = value.split_once('.')?;
+        let well_formed = id.len() == ID_HEX && id.bytes().all(|b| b.is_ascii_hexdigit());
+        (well_formed && self.verify_mac(&format!("sid:{id}"), signature)).then_some(id)
+    }
+
+    /// The request's session id, if it carries one this server signed.
+    pub(crate) fn session_of(&self, req: &HttpRequest) -> Option<String> {
+        // A browser may send two `oa_sid` cookies (one planted for a parent domain):
+        // any that the server signed is the session.
+        req.cookies()
+            .ok()?
+            .iter()
+            .filter(|c| c.name() == COOKIE)
+            .find_map(|c| self.id_of(c.value()).map(str::to_owned))
+    }
+
+    /// The request's session id, or a new one with the cookie that sets it; `secure`
+    /// is `GATEWAY_COOKIE_SECURE`.
+    pub(crate) fn session(
+        &self,
+        req: &HttpRequest,
+        secure: bool,
+    ) -> (String, Option<Cookie<'static>>) {
+        if let Some(sid) = self.session_of(req) {
+            return (sid, None);
+        }
+        let mut raw = [0u8; 16];
+        rand::rng().fill_bytes(&mut raw);
+        let sid = hex::encode(raw);
+        let cookie = Cookie::build(COOKIE, self.signed(&sid))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .finish();
+        (sid, Some(cookie))
     }
 }
 
@@ -54,30 +116,6 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     };
     mac.update(data);
     mac.finalize().into_bytes().into()
-}
-
-/// The request's session id, if it carries a well-formed one.
-pub(crate) fn session_of(req: &HttpRequest) -> Option<String> {
-    req.cookie(COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// The request's session id, or a new one with the cookie that sets it.
-pub(crate) fn session(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
-    if let Some(sid) = session_of(req) {
-        return (sid, None);
-    }
-    let mut raw = [0u8; 16];
-    rand::rng().fill_bytes(&mut raw);
-    let sid = hex::encode(raw);
-    let cookie = Cookie::build(COOKIE, sid.clone())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(req.connection_info().scheme() == "https")
-        .finish();
-    (sid, Some(cookie))
 }
 
 #[cfg(test)]
@@ -93,5 +131,20 @@ mod tests {
         assert!(!key.verify("0123456789abcdef0123456789abcdef", "zz"));
         let other = CsrfKey::derive(b"another-secret-of-another-gateway");
         assert!(!other.verify("0123456789abcdef0123456789abcdef", &token));
+    }
+
+    #[test]
+    fn only_ids_the_server_signed_are_sessions() {
+        let key = CsrfKey::derive(b"a-long-random-secret-for-subject-keys");
+        let id = "0123456789abcdef0123456789abcdef";
+        let signed = key.signed(id);
+        assert_eq!(key.id_of(&signed), Some(id));
+        assert_eq!(key.id_of(id), None, "a bare id chosen by a client");
+        assert_eq!(key.id_of(&format!("{id}.00")), None);
+        let other = CsrfKey::derive(b"another-secret-of-another-gateway");
+        assert_eq!(other.id_of(&signed), None);
+        let mut tampered = signed.clone();
+        tampered.replace_range(0..1, "f");
+        assert_eq!(key.id_of(&tampered), None);
     }
 }

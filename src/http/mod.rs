@@ -1,6 +1,6 @@
 //! The HTTP kit every channel's routes share: problem documents ([`error`]), the
 //! request extractors ([`extract`], [`auth`], [`body`], [`form`]), page rendering
-//! ([`pages`]), CSRF tokens ([`csrf`]) and rate limits ([`ratelimit`]). The server itself
+//! ([`pages`]) and the choice between a page and a problem document ([`negotiate`]), CSRF tokens ([`csrf`]) and rate limits ([`ratelimit`]). The server itself
 //! is assembled in [`crate::app`].
 
 pub(crate) mod auth;
@@ -9,6 +9,7 @@ pub(crate) mod csrf;
 pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod form;
+pub(crate) mod negotiate;
 pub(crate) mod pages;
 pub(crate) mod ratelimit;
 

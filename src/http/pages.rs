@@ -13,7 +13,7 @@ use crate::appeal::Language;
 use crate::i18n::MESSAGES;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     (
         "macros.html",
@@ -40,6 +40,7 @@ const TEMPLATES: [(&str, &str); 8] = [
         "message.html",
         include_str!("../../templates/web/message.html"),
     ),
+    ("error.html", include_str!("../../templates/web/error.html")),
 ];
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| environment(&TEMPLATES));
@@ -84,8 +85,29 @@ pub(crate) fn render(template: &str, mut context: Value) -> Result<String, minij
     PAGES.get_template(template)?.render(context)
 }
 
-/// What the citizens' pages may load: their own photos, inline styles, nothing else.
-pub(crate) const CITIZEN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What the citizens' pages may load: their own photos and icon, inline styles, their own
+/// script file (the progressive enhancements: location, chosen photos), nothing else.
+pub(crate) const CITIZEN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// An error page (404, 405, 500, …) in `language`, with a way home and the status
+/// lookup (issue 18, point 7).
+pub(crate) fn error_page(status: StatusCode, language: Language) -> HttpResponse {
+    let (title, text) = match status.as_u16() {
+        404 => ("not-found-title", "not-found-text"),
+        405 => ("method-title", "method-text"),
+        _ => ("server-title", "server-text"),
+    };
+    let context = json!({
+        "lang": language.as_str(),
+        "langs": language_links(|l| format!("/{l}/")),
+        "title": title,
+        "text": text,
+    });
+    page(status, language, "error.html", context)
+}
+
+/// The last resort when a page's template fails: still HTML, still with a way home.
+const FALLBACK_500: &str = "<!doctype html><html lang=\"kk\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>500 — Open Almaty</title></head><body><main><h1>500</h1><p lang=\"kk\">Бірдеңе дұрыс болмады.</p><p lang=\"ru\">Что-то пошло не так.</p><p lang=\"en\">Something went wrong.</p><p><a href=\"/\">Open Almaty</a></p></main></body></html>";
 
 /// A rendered page as a response: HTML, never cached (forms carry a CSRF token), not
 /// framable, no script, no foreign resource.
@@ -124,8 +146,9 @@ pub(crate) fn respond(
         Err(e) => {
             tracing::error!(template, error = %e, "page not rendered");
             HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("500")
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("Content-Security-Policy", csp))
+                .body(FALLBACK_500)
         }
     }
 }
@@ -147,6 +170,7 @@ mod tests {
                 "categories": [{"code": "roads", "name": "Roads"}],
                 "values": {"phone": "12<b>", "category": "roads"},
                 "errors": {"phone": "Enter a phone number"},
+                "invalid": {"phone": ["e-phone"]},
                 "error_list": [{"field": "phone", "message": "Enter a phone number"}],
             }),
         )

@@ -14,6 +14,12 @@ use tempfile::TempDir;
 
 use super::free_port;
 
+/// WebDriver's key codes.
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+pub const SPACE: &str = " ";
+pub const ARROW_DOWN: &str = "\u{E015}";
+
 /// Where the screenshots are kept.
 pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
@@ -22,7 +28,32 @@ pub fn screenshot_dir() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    driver_port: u16,
     _profile: TempDir,
+}
+
+/// axe-core's script, installed from npm under `target/axe` (by `.ci/run`, or here on
+/// first use when missing).
+fn axe_source() -> String {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe");
+        let script = dir.join("node_modules/axe-core/axe.min.js");
+        if !script.exists() {
+            std::fs::create_dir_all(&dir).expect("target/axe");
+            let status = Command::new("npm")
+                .args(["install", "--prefix"])
+                .arg(&dir)
+                .args(["--no-audit", "--no-fund", "--silent", "axe-core@4.10.3"])
+                .status()
+                .unwrap_or_else(|e| {
+                    panic!("npm is needed for axe-core (apt-get install npm): {e}")
+                });
+            assert!(status.success(), "npm install axe-core failed");
+        }
+        std::fs::read_to_string(&script).expect("axe.min.js")
+    })
+    .clone()
 }
 
 impl Browser {
@@ -79,6 +110,7 @@ impl Browser {
         Browser {
             client,
             driver,
+            driver_port: port,
             _profile: profile,
         }
     }
@@ -177,6 +209,109 @@ impl Browser {
             .await
             .expect("script");
         (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+    }
+
+    /// Runs axe-core (WCAG 2.x A and AA rules and best practices) on the page as it is
+    /// and returns its violations, one line each: rule, impact, the elements at fault.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let loaded = self
+            .client
+            .execute("return typeof window.axe;", vec![])
+            .await
+            .expect("script");
+        if loaded.as_str() != Some("object") {
+            self.client
+                .execute(&axe_source(), vec![])
+                .await
+                .expect("inject axe-core");
+        }
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']})
+                    .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' +
+                        v.nodes.map(n => n.target.join(' ')).join(', '))))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe.run");
+        result
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("axe gave {result}")])
+    }
+
+    /// Presses keys (WebDriver key codes: [`TAB`], [`ENTER`], …) on whatever has focus,
+    /// as a keyboard does.
+    pub async fn press(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("focused element")
+            .send_keys(keys)
+            .await
+            .expect("keys");
+    }
+
+    /// The id of the focused element (`""` when it has none, `"BODY"` for the body).
+    pub async fn focused(&self) -> String {
+        let v = self
+            .client
+            .execute(
+                "const e = document.activeElement; return e === document.body ? 'BODY' : (e ? e.id : '');",
+                vec![],
+            )
+            .await
+            .expect("script");
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// An attribute of the element with id `id`.
+    pub async fn attr(&self, id: &str, name: &str) -> Option<String> {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
+            .attr(name)
+            .await
+            .expect("attribute")
+    }
+
+    /// The document's title.
+    pub async fn title(&self) -> String {
+        self.client.title().await.expect("title")
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver (geolocation,
+    /// permissions: what WebDriver has no command for).
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.driver_port
+        );
+        let r = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .expect("chromedriver");
+        assert!(
+            r.status().is_success(),
+            "{cmd}: {}",
+            r.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn close(mut self) {

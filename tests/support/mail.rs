@@ -1,6 +1,8 @@
 //! Mail helpers for the email channel's tests: a real SMTP server on loopback
 //! (Python's `aiosmtpd`, writing each message it receives to a file), the
-//! `ingest-email` command run as an MTA's pipe would run it, and the fixture corpus.
+//! `ingest-email` command run as an MTA's pipe would run it next to a running `serve`
+//! with the same configuration, a real Dovecot (plain, or STARTTLS with a CA of the
+//! test's own), and the fixture corpus.
 
 use std::fs;
 use std::io::Write;
@@ -10,10 +12,14 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{GatewayOptions, free_port, gateway_bin};
+use super::{Gateway, GatewayOptions, WAIT, free_port, gateway_bin};
 
-/// `GATEWAY_MAIL_FROM` of the tests.
+/// The address of `GATEWAY_MAIL_FROM` of the tests.
 pub const MAIL_FROM: &str = "open-almaty@almatydc.kz";
+/// `GATEWAY_MAIL_FROM` as operators set it: a display name (not ASCII) and the address.
+pub const MAIL_FROM_NAMED: &str = "«Open Almaty — Алматы» <open-almaty@almatydc.kz>";
+/// The display name of [`MAIL_FROM_NAMED`].
+pub const MAIL_FROM_NAME: &str = "«Open Almaty — Алматы»";
 
 /// The bytes of `tests/fixtures/email/<name>`.
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -92,6 +98,20 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// Waits until at least `n` messages arrived (acknowledgements are sent by `serve`
+    /// after the record is durable); returns them all, oldest first.
+    pub async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        super::wait_until(&format!("{n} mails at the SMTP server"), WAIT, || async {
+            let got = self.messages();
+            if got.len() >= n {
+                Ok(got)
+            } else {
+                Err(format!("{} so far", got.len()))
+            }
+        })
+        .await
+    }
+
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let mut names: Vec<PathBuf> = fs::read_dir(self.dir.path())
@@ -117,6 +137,10 @@ impl Drop for SmtpSink {
 pub struct Shown {
     pub subject: String,
     pub from: String,
+    /// The sender's display name, decoded.
+    pub from_name: String,
+    /// The `From` header as written on the wire.
+    pub from_raw: String,
     pub to: String,
     pub message_id: String,
     pub in_reply_to: String,
@@ -145,6 +169,13 @@ pub fn show(raw: &[u8]) -> Shown {
     Shown {
         subject: m.subject().unwrap_or("").to_string(),
         from: addr(m.from()),
+        from_name: m
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.name())
+            .unwrap_or("")
+            .to_string(),
+        from_raw: m.header_raw("From").unwrap_or("").trim().to_string(),
         to: addr(m.to()),
         message_id: m.message_id().unwrap_or("").to_string(),
         in_reply_to: ids(m.in_reply_to()).join(" "),
@@ -166,9 +197,63 @@ pub fn ingest_options(redis_url: &str, data_dir: &Path, smtp: Option<&SmtpSink>)
     if let Some(smtp) = smtp {
         opts = opts
             .env("GATEWAY_SMTP_URL", &smtp.url())
-            .env("GATEWAY_MAIL_FROM", MAIL_FROM);
+            .env("GATEWAY_MAIL_FROM", MAIL_FROM_NAMED);
     }
     opts
+}
+
+/// The gateway as an operator runs it for mail: `serve` (acknowledging through `smtp`,
+/// if given) and, for the MTA's pipe, `ingest-email` with the very same configuration
+/// and data directory.
+pub struct MailGateway {
+    pub gw: Gateway,
+    /// `ingest-email`'s options: `serve`'s environment, the other command.
+    pub pipe: GatewayOptions,
+    logs: std::sync::Mutex<String>,
+    /// Dropped after `gw` (fields drop in order).
+    _data: TempDir,
+}
+
+impl MailGateway {
+    /// Starts `serve` on a fresh data directory.
+    pub async fn start(redis_url: &str, smtp: Option<&SmtpSink>) -> MailGateway {
+        let data = tempfile::Builder::new()
+            .prefix("mail-data-")
+            .tempdir()
+            .unwrap();
+        let serve = ingest_options(redis_url, data.path(), smtp).args(&["serve"]);
+        let pipe = serve.clone().args(&["ingest-email"]);
+        MailGateway {
+            gw: Gateway::start_with(serve).await,
+            pipe,
+            logs: std::sync::Mutex::new(String::new()),
+            _data: data,
+        }
+    }
+
+    /// Pipes `message` into `ingest-email` as the MTA does; asserts exit 0 (spooled).
+    pub fn deliver(&self, message: &[u8]) {
+        let (status, log) = ingest(&self.pipe, message);
+        assert_eq!(status.code(), Some(0), "ingest-email: {log}");
+        self.logs.lock().unwrap().push_str(&log);
+    }
+
+    /// What every run of `ingest-email` and of `serve` logged.
+    pub fn logs(&self) -> String {
+        format!("{}{}", self.logs.lock().unwrap(), self.gw.logs())
+    }
+
+    /// Files waiting in the spool.
+    pub fn spooled(&self) -> usize {
+        spooled(self.gw.data_dir())
+    }
+}
+
+/// Messages waiting in the mail spool of `data_dir`.
+pub fn spooled(data_dir: &Path) -> usize {
+    fs::read_dir(data_dir.join("mail-spool/new"))
+        .map(|r| r.count())
+        .unwrap_or(0)
 }
 
 /// Runs `appeal-gateway ingest-email` with `message` on stdin, as an MTA's pipe does;
@@ -195,18 +280,50 @@ pub fn ingest(opts: &GatewayOptions, message: &[u8]) -> (ExitStatus, String) {
 }
 
 /// A real IMAP server (Debian's `dovecot-imapd`) configured into a temporary directory,
-/// plain IMAP on a free loopback port, one user `intake` with Maildir storage.
+/// on a free loopback port, one user `intake` with Maildir storage: plain IMAP
+/// ([`Dovecot::start`]) or STARTTLS required ([`Dovecot::start_starttls`]).
 pub struct Dovecot {
+    host: &'static str,
     port: u16,
     dir: TempDir,
     child: Child,
+    starttls: bool,
 }
 
 pub const IMAP_USER: &str = "intake";
 pub const IMAP_PASSWORD: &str = "intake-secret";
 
+/// The address of the STARTTLS Dovecot. Not 127.0.0.1: Dovecot counts a connection
+/// whose two ends have the same address as secure and would let a plain-text login
+/// through; from 127.0.0.1 to 127.0.0.2 it requires TLS.
+const TLS_HOST: &str = "127.0.0.2";
+
 impl Dovecot {
+    /// Plain IMAP on 127.0.0.1.
     pub fn start() -> Dovecot {
+        Self::start_on("127.0.0.1", None)
+    }
+
+    /// IMAP on 127.0.0.2 with `ssl = required`: no login before `STARTTLS`. Its
+    /// certificate (for the IP address) is issued by a CA of the test's own, whose PEM
+    /// file is [`Dovecot::ca_file`].
+    pub fn start_starttls() -> Dovecot {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Open Almaty test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![TLS_HOST.to_string()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        Self::start_on(TLS_HOST, Some((ca.pem(), cert.pem(), key.serialize_pem())))
+    }
+
+    fn start_on(host: &'static str, tls: Option<(String, String, String)>) -> Dovecot {
         let dir = tempfile::Builder::new()
             .prefix("dovecot-")
             .tempdir()
@@ -221,9 +338,26 @@ impl Dovecot {
             format!("{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n"),
         )
         .unwrap();
+        let ssl = match &tls {
+            None => "ssl = no\ndisable_plaintext_auth = no\n".to_owned(),
+            Some((ca, cert, key)) => {
+                fs::write(dir.path().join("ca.pem"), ca).unwrap();
+                fs::write(dir.path().join("cert.pem"), cert).unwrap();
+                fs::write(dir.path().join("key.pem"), key).unwrap();
+                let dh = if Path::new("/usr/share/dovecot/dh.pem").exists() {
+                    "ssl_dh = </usr/share/dovecot/dh.pem\n"
+                } else {
+                    ""
+                };
+                format!(
+                    "ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n{dh}\
+                     disable_plaintext_auth = yes\n"
+                )
+            }
+        };
         let conf = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             protocols = imap\nlisten = {host}\n{ssl}\
              auth_mechanisms = plain login\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
@@ -260,7 +394,7 @@ impl Dovecot {
             .spawn()
             .expect("start dovecot (apt-get install dovecot-imapd)");
         let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect((host, port)).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
                 "dovecot did not listen; its log:\n{}",
@@ -268,14 +402,31 @@ impl Dovecot {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Dovecot { port, dir, child }
+        Dovecot {
+            host,
+            port,
+            dir,
+            child,
+            starttls: tls.is_some(),
+        }
+    }
+
+    /// The CA's PEM file (`GATEWAY_IMAP_CA_FILE`) of a STARTTLS Dovecot.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// Dovecot's log (logins name the TLS they used).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
 
     /// `GATEWAY_IMAP_URL` for the user's INBOX.
     pub fn url(&self) -> String {
+        let tls = if self.starttls { "?tls=starttls" } else { "" };
         format!(
-            "imap://{IMAP_USER}:{IMAP_PASSWORD}@127.0.0.1:{}/INBOX",
-            self.port
+            "imap://{IMAP_USER}:{IMAP_PASSWORD}@{}:{}/INBOX{tls}",
+            self.host, self.port
         )
     }
 

@@ -42,7 +42,7 @@ use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
 use crate::field_error::FieldError;
 use crate::http::auth::{Tokens, bearer_token};
-use crate::http::csrf::{self, CsrfKey};
+use crate::http::csrf::CsrfKey;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::form::{self, FormError};
@@ -357,7 +357,7 @@ fn login_view(
     error: Option<&str>,
 ) -> HttpResponse {
     let language = console_language(req);
-    let (sid, cookie) = csrf::session(req);
+    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
     let error = error.map(str::to_owned).or_else(|| {
         query(req, "expired")
             .is_some()
@@ -411,7 +411,7 @@ async fn login_submit(
             Some("agent-login-failed"),
         );
     };
-    let token_ok = match (csrf::session_of(&req), fields.get("csrf")) {
+    let token_ok = match (state.csrf.session_of(&req), fields.get("csrf")) {
         (Some(sid), Some(token)) => state.csrf.verify(&sid, token),
         _ => false,
     };
@@ -547,12 +547,45 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .map(|c| json!({"code": c.code, "name": c.name(language)}))
         .collect();
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    // The fields at fault and the ids of the messages that describe them
+    // (`aria-describedby`, `aria-invalid`), in the order the console shows them.
+    let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let blank = |name: &str| view.values.get(name).is_none_or(|v| v.trim().is_empty());
     for e in view.errors {
         if e.field.starts_with("reply_to") {
             continue;
         }
         let field = agent_console::form_field(&e.field).to_owned();
-        let message = MESSAGES.text(language, &format!("error-{}", e.code), &[]);
+        // The console has no "this is a danger" box: its anonymous message says what
+        // the agent can do (issue 18, point 2).
+        let code = if e.code == "anonymous" {
+            "agent_anonymous"
+        } else {
+            e.code
+        };
+        let message = MESSAGES.text(language, &format!("error-{code}"), &[]);
+        let targets: Vec<&str> = match field.as_str() {
+            "applicant" => {
+                let mut t = Vec::new();
+                if blank("last_name") && blank("first_name") {
+                    t.extend(["last_name", "first_name"]);
+                }
+                if blank("phone") && blank("email") {
+                    t.extend(["phone", "email"]);
+                }
+                t.retain(|f| fields.contains(f));
+                t
+            }
+            "form" => Vec::new(),
+            other => vec![other],
+        };
+        for target in targets {
+            let ids = invalid.entry(target.to_owned()).or_default();
+            let id = format!("e-{field}");
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
         let entry = by_field.entry(field).or_default();
         if !entry.contains(&message) {
             if !entry.is_empty() {
@@ -561,9 +594,26 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
             entry.push_str(&message);
         }
     }
-    // The next field to type in: the first with an error; else the consent box, which
-    // the script comes before; once ticked, the first empty field.
-    let focus = by_field.keys().next().cloned().unwrap_or_else(|| {
+    // The next field to type in: the first at fault in the order shown (never the body:
+    // an error on the whole form focuses its message); else the consent box, which the
+    // script comes before; once ticked, the first empty field.
+    let shown_order: Vec<&str> = ["consent"]
+        .into_iter()
+        .chain(fields.iter().copied())
+        .chain(["category", "address", "text", "photos"])
+        .collect();
+    let first_at_fault = shown_order
+        .iter()
+        .find(|f| invalid.contains_key(**f))
+        .map(|f| (*f).to_owned())
+        .or_else(|| by_field.contains_key("form").then(|| "e-form".to_owned()))
+        .or_else(|| {
+            by_field
+                .contains_key("applicant")
+                .then(|| "e-applicant".to_owned())
+        })
+        .or_else(|| by_field.keys().next().cloned());
+    let focus = first_at_fault.unwrap_or_else(|| {
         if !view.values.contains_key("consent") {
             "consent".to_owned()
         } else {
@@ -601,7 +651,9 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
             "fields": fields,
             "categories": categories,
             "values": shown,
+            "has_errors": !by_field.is_empty(),
             "errors": by_field,
+            "invalid": invalid,
             "focus": focus,
             "duplicates": view.duplicates,
             "call_taken": view.call_taken,

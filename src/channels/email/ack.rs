@@ -87,13 +87,18 @@ impl Acknowledger {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|_| SetupError::SmtpUrl)?
             .build();
-        let from: Mailbox = from.parse().map_err(|_| SetupError::From)?;
+        let from = sender(from).ok_or(SetupError::From)?;
         let domain = from.email.domain().to_owned();
         Ok(Acknowledger {
             transport,
             from,
             domain,
         })
+    }
+
+    /// The domain of our Message-IDs (the sender's).
+    pub(crate) fn domain(&self) -> &str {
+        &self.domain
     }
 
     /// A Message-ID of ours for `token` (a ULID).
@@ -128,6 +133,27 @@ impl Acknowledger {
     }
 }
 
+/// `GATEWAY_MAIL_FROM`: `addr@domain`, `Name <addr@domain>` or `"Name" <addr@domain>`;
+/// a name in any script (lettre writes a non-ASCII one RFC 2047-encoded).
+pub(crate) fn sender(from: &str) -> Option<Mailbox> {
+    let from = from.trim();
+    if let Ok(mailbox) = from.parse::<Mailbox>() {
+        return Some(mailbox);
+    }
+    let (name, rest) = from.rsplit_once('<')?;
+    let address: lettre::Address = rest.trim().strip_suffix('>')?.trim().parse().ok()?;
+    let name = name.trim();
+    let name = name
+        .strip_prefix('"')
+        .and_then(|n| n.strip_suffix('"'))
+        .unwrap_or(name)
+        .trim();
+    Some(Mailbox::new(
+        (!name.is_empty()).then(|| name.to_owned()),
+        address,
+    ))
+}
+
 /// An SMTP error without the server's text (it can echo an address): a 5xx answer or a
 /// permanent failure is final, anything else is worth a retry.
 fn classify(e: &lettre::transport::smtp::Error) -> SendError {
@@ -143,4 +169,32 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
 pub(crate) fn bracketed(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     format!("<{id}>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sender_may_have_a_display_name_in_any_script() {
+        let plain = sender("open-almaty@almatydc.kz").unwrap();
+        assert_eq!(plain.email.to_string(), "open-almaty@almatydc.kz");
+        assert_eq!(plain.name, None);
+        let named = sender("Open Almaty <open-almaty@almatydc.kz>").unwrap();
+        assert_eq!(named.name.as_deref(), Some("Open Almaty"));
+        let cyrillic = sender("«Open Almaty — Алматы» <open-almaty@almatydc.kz>").unwrap();
+        assert_eq!(cyrillic.name.as_deref(), Some("«Open Almaty — Алматы»"));
+        assert_eq!(cyrillic.email.domain(), "almatydc.kz");
+        let quoted = sender("\"Open Almaty, Алматы\" <open-almaty@almatydc.kz>").unwrap();
+        assert_eq!(quoted.name.as_deref(), Some("Open Almaty, Алматы"));
+        assert!(sender("Open Almaty").is_none());
+        assert!(sender("Open Almaty <not an address>").is_none());
+        assert!(
+            Acknowledger::new(
+                "smtp://127.0.0.1:25",
+                "Open Almaty <open-almaty@almatydc.kz>"
+            )
+            .is_ok()
+        );
+    }
 }

@@ -6,12 +6,73 @@
 //! crash before the move leaves the message in the folder: it is fetched again, and its
 //! Message-ID's idempotency key finds the first record, so nothing is added twice. A
 //! message that cannot be made durable stays where it is for the next round.
+//!
+//! **TLS.** `imaps://` speaks TLS from the start (port 993); `imap://…?tls=starttls`
+//! (or `tls=required`) connects in plain text on 143, says `STARTTLS`, and logs in only
+//! over the upgraded connection — a server that refuses `STARTTLS` is an error, never a
+//! plain-text login. Plain `imap://` is allowed on loopback only. Certificates are
+//! checked against the public roots, or against the CA of `GATEWAY_IMAP_CA_FILE`;
+//! verification is never turned off.
+
+use tokio_rustls::rustls::pki_types::CertificateDer;
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Security {
+    /// `imaps://`: TLS from the first byte.
+    Tls,
+    /// `imap://…?tls=starttls`: plain greeting, then `STARTTLS`, then everything else.
+    StartTls,
+    /// `imap://`: plain text, loopback only.
+    Plain,
+}
+
+/// The certificates the server's chain must end in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Roots {
+    /// The public web PKI (webpki-roots).
+    Public,
+    /// The CA certificates of `GATEWAY_IMAP_CA_FILE`.
+    Pem(Vec<CertificateDer<'static>>),
+}
+
+impl Roots {
+    /// Reads every certificate of a PEM file. The error says what is wrong, not what is
+    /// in it.
+    pub(crate) fn from_pem_file(path: &std::path::Path) -> Result<Roots, String> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read it: {e}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not a PEM file of certificates: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in the file".to_owned());
+        }
+        Ok(Roots::Pem(certs))
+    }
+
+    fn store(&self) -> ImapResult<tokio_rustls::rustls::RootCertStore> {
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        match self {
+            Roots::Public => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Roots::Pem(certs) => {
+                for cert in certs {
+                    roots
+                        .add(cert.clone())
+                        .map_err(|e| format!("GATEWAY_IMAP_CA_FILE: {e}"))?;
+                }
+            }
+        }
+        Ok(roots)
+    }
+}
 
 /// Where to read: from `GATEWAY_IMAP_URL`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ImapTarget {
-    /// `imaps` (TLS from the start) or `imap` (STARTTLS, or plain on loopback only).
-    pub(crate) tls: bool,
+    pub(crate) security: Security,
+    /// What the server's certificate must chain to (`GATEWAY_IMAP_CA_FILE`).
+    pub(crate) roots: Roots,
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) user: String,
@@ -26,15 +87,23 @@ impl std::fmt::Debug for ImapTarget {
 }
 
 impl ImapTarget {
-    /// Parses `imaps://user:pass@host:port/INBOX` or `imap://…`; the folder defaults
-    /// to `INBOX`. The error never quotes the URL.
+    /// Parses `imaps://user:pass@host:port/INBOX`, `imap://…?tls=starttls` or
+    /// `imap://…`; the folder defaults to `INBOX`. The error never quotes the URL.
     pub(crate) fn parse(spec: &str) -> Result<ImapTarget, &'static str> {
         let url = url::Url::parse(spec).map_err(|_| "not a URL")?;
-        let tls = match url.scheme() {
-            "imaps" => true,
-            "imap" => false,
+        let tls_param = url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.to_ascii_lowercase());
+        let security = match (url.scheme(), tls_param.as_deref()) {
+            ("imaps", None | Some("implicit" | "wrapper")) => Security::Tls,
+            ("imaps", _) => return Err("imaps:// is TLS from the start: drop ?tls="),
+            ("imap", Some("starttls" | "required")) => Security::StartTls,
+            ("imap", None | Some("none" | "off")) => Security::Plain,
+            ("imap", _) => return Err("tls= takes starttls (or required)"),
             _ => return Err("the scheme is neither imap nor imaps"),
         };
+        let tls = security == Security::Tls;
         let host = url.host_str().ok_or("no host")?.to_owned();
         let decode = |s: &str| percent_decode(s);
         let user = decode(url.username());
@@ -44,7 +113,8 @@ impl ImapTarget {
         let password = decode(url.password().unwrap_or(""));
         let folder = decode(url.path().trim_start_matches('/'));
         Ok(ImapTarget {
-            tls,
+            security,
+            roots: Roots::Public,
             port: url.port().unwrap_or(if tls { 993 } else { 143 }),
             host,
             user,
@@ -110,13 +180,34 @@ pub(crate) async fn run(
             let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
                 .await
                 .map_err(|e| format!("connect: {e}"))?;
-            if target.tls {
-                let tls = tls_connect(&target.host, tcp).await?;
-                session(&target, &processed, &channel, &gateway, tls).await
-            } else if is_loopback(&target.host) {
-                session(&target, &processed, &channel, &gateway, tcp).await
-            } else {
-                Err("imap:// is plain text: use imaps:// for a server beyond loopback".to_owned())
+            match target.security {
+                Security::Tls => {
+                    let tls = tls_connect(&target, tcp).await?;
+                    let mut client = async_imap::Client::new(tls);
+                    greeting(&mut client).await?;
+                    session(&target, &processed, &channel, &gateway, client).await
+                }
+                Security::StartTls => {
+                    let mut client = async_imap::Client::new(tcp);
+                    greeting(&mut client).await?;
+                    client
+                        .run_command_and_check_ok("STARTTLS", None)
+                        .await
+                        .map_err(|e| format!("starttls refused: {e}"))?;
+                    let tls = tls_connect(&target, client.into_inner()).await?;
+                    // No greeting after STARTTLS (RFC 3501 6.2.1).
+                    let client = async_imap::Client::new(tls);
+                    session(&target, &processed, &channel, &gateway, client).await
+                }
+                Security::Plain if is_loopback(&target.host) => {
+                    let mut client = async_imap::Client::new(tcp);
+                    greeting(&mut client).await?;
+                    session(&target, &processed, &channel, &gateway, client).await
+                }
+                Security::Plain => Err(
+                    "imap:// is plain text: use imaps:// or imap://…?tls=starttls for a server beyond loopback"
+                        .to_owned(),
+                ),
             }
         };
         tokio::select! {
@@ -143,11 +234,11 @@ fn is_loopback(host: &str) -> bool {
 }
 
 async fn tls_connect(
-    host: &str,
+    target: &ImapTarget,
     tcp: tokio::net::TcpStream,
 ) -> ImapResult<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let host = target.host.trim_start_matches('[').trim_end_matches(']');
+    let roots = target.roots.store()?;
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))
@@ -163,22 +254,30 @@ async fn tls_connect(
         .map_err(|e| format!("tls: {e}"))
 }
 
+/// Reads the server's greeting.
+async fn greeting<T>(client: &mut async_imap::Client<T>) -> ImapResult<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    client
+        .read_response()
+        .await
+        .map_err(|e| format!("greeting: {e}"))?
+        .ok_or_else(|| "greeting: connection closed".to_owned())?;
+    Ok(())
+}
+
 /// One logged-in session: drain the folder, then wait (IDLE or a pause), again.
 async fn session<T>(
     target: &ImapTarget,
     processed: &str,
     channel: &EmailChannel,
     gateway: &Gateway,
-    stream: T,
+    client: async_imap::Client<T>,
 ) -> ImapResult<()>
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    let mut client = async_imap::Client::new(stream);
-    client
-        .read_response()
-        .await
-        .map_err(|e| format!("greeting: {e}"))?;
     let mut session = client
         .login(&target.user, &target.password)
         .await
@@ -239,5 +338,25 @@ where
             tokio::time::sleep(POLL_EVERY).await;
             session.noop().await.map_err(|e| format!("noop: {e}"))?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_says_how_the_connection_is_protected() {
+        let t = ImapTarget::parse("imaps://u:p@imap.example.kz/INBOX").unwrap();
+        assert_eq!((t.security, t.port), (Security::Tls, 993));
+        let t = ImapTarget::parse("imap://u:p@imap.example.kz/INBOX?tls=starttls").unwrap();
+        assert_eq!((t.security, t.port), (Security::StartTls, 143));
+        assert_eq!(t.folder, "INBOX");
+        let t = ImapTarget::parse("imap://u:p@imap.example.kz:1143?tls=required").unwrap();
+        assert_eq!((t.security, t.port), (Security::StartTls, 1143));
+        let t = ImapTarget::parse("imap://u:p@127.0.0.1/Intake").unwrap();
+        assert_eq!((t.security, t.folder.as_str()), (Security::Plain, "Intake"));
+        assert!(ImapTarget::parse("imap://u:p@h/INBOX?tls=maybe").is_err());
+        assert!(ImapTarget::parse("imaps://u:p@h/INBOX?tls=starttls").is_err());
     }
 }

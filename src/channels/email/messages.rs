@@ -50,8 +50,9 @@ pub(crate) struct QuarantinedMessage {
     /// ULID.
     pub(crate) id: String,
     pub(crate) channel: Channel,
-    /// `not_a_message`, `no_sender`, `too_large`, or `invalid:<code>` when the mail was
-    /// read but is not an acceptable appeal (e.g. `invalid:required`, no text at all).
+    /// `not_a_message`, `no_sender`, `too_large`, `empty` (no subject, no text, no
+    /// photo), `unreadable` (the reader failed on it), or `invalid:<code>` when the mail
+    /// was read but is not an acceptable appeal.
     pub(crate) reason: String,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
@@ -61,4 +62,62 @@ pub(crate) struct QuarantinedMessage {
     pub(crate) size: u64,
     /// SHA-256 of the message as received, lower-case hex.
     pub(crate) sha256: String,
+}
+
+/// Mail a machine wrote — an auto-reply, a delivery report, a list's mail —
+/// (`type: automatic_mail` on `deadletter.v1`): never an appeal and never answered, but
+/// recorded, so a person's mail judged automatic by mistake can be found. No personal
+/// data: the operator opens the file itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AutomaticMail {
+    pub(crate) schema_version: u32,
+    /// ULID.
+    pub(crate) id: String,
+    pub(crate) channel: Channel,
+    /// Why it was judged automatic: `delivery_status`, `report`, `auto_submitted`,
+    /// `auto_reply_header`, `vacation`, `precedence`, `list`, `daemon_sender`,
+    /// `null_sender`, `bounce_subject`, `auto_reply_subject`.
+    pub(crate) reason: String,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub(crate) received_at: String,
+    /// The file under `GATEWAY_DATA_DIR`, e.g. `automatic/<sha256>.eml`.
+    pub(crate) file: String,
+    pub(crate) size: u64,
+    /// SHA-256 of the message as received, lower-case hex.
+    pub(crate) sha256: String,
+}
+
+/// One of the gateway's own mails bounced (`type: mail_bounced` on `deliveries.v1`): a
+/// delivery report that quotes the Message-ID of an acknowledgement or a reply. A failed
+/// delivery: the citizen did not get it. No address, no text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MailBounced {
+    pub(crate) schema_version: u32,
+    /// ULID of this receipt.
+    pub(crate) id: String,
+    /// Always `failed`.
+    pub(crate) status: crate::reply::DeliveryStatus,
+    /// Always `email`.
+    pub(crate) channel: String,
+    /// Always `mail_bounced`.
+    pub(crate) reason: String,
+    /// Which mail bounced: `ack` (an appeal's acknowledgement), `reply` (a case-system
+    /// reply), `addition` (an addition's acknowledgement), `request` (a subject
+    /// request's acknowledgement), `empty` (the answer to an empty mail).
+    pub(crate) mail: String,
+    /// The record the mail answered: the appeal's id for `ack`, the reply's id for
+    /// `reply`, the addition's or the request's id otherwise.
+    pub(crate) record_id: String,
+    /// The appeal, when known (`ack`, and `reply` when the report quotes its thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) appeal_id: Option<String>,
+    /// The reply's id (`reply`): the `id` field of its `replies.v1` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reply_id: Option<String>,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub(crate) at: String,
 }

@@ -1,8 +1,9 @@
 //! The email channel (open-almaty@almatydc.kz): two ways in, one way out.
 //!
-//! - In: `appeal-gateway ingest-email` reads one message on standard input for an MTA's
-//!   pipe transport ([`ingest`]); the IMAP poller reads a mailbox ([`imap`]). Both hand
-//!   the raw bytes to [`EmailChannel::receive`].
+//! - In: the MTA's pipe, `appeal-gateway ingest-email`, puts each message into the mail
+//!   spool under `GATEWAY_DATA_DIR` ([`spool`]), which `serve` takes; the IMAP poller
+//!   reads a mailbox ([`imap`], TLS or STARTTLS). Both hand the raw bytes to
+//!   [`EmailChannel::receive`].
 //! - Out: an acknowledgement in the language of the appeal, threaded under the citizen's
 //!   mail ([`ack`]).
 //!
@@ -11,14 +12,24 @@
 //! 1. Unreadable ([`parse`]): kept whole under `GATEWAY_DATA_DIR/quarantine/` and
 //!    reported on `deadletter.v1` as `quarantined_message` (no personal data). Never
 //!    dropped.
-//! 2. Written by a machine (a DSN, `Auto-Submitted`, `Precedence: bulk`, …): not an
-//!    appeal and never answered, so no mail loop can start.
+//! 2. Written by a machine (a DSN, `Auto-Submitted`, a vacation reply, a list, a daemon
+//!    sender, an auto-reply subject, …): not an appeal and never answered, so no mail
+//!    loop can start; but never dropped without a trace. A bounce of one of our own
+//!    mails ([`bounce`]) is a failed delivery on `deliveries.v1` (`mail_bounced`); any
+//!    other is kept under `GATEWAY_DATA_DIR/automatic/` and recorded on `deadletter.v1`
+//!    as `automatic_mail` with the reason, and counted.
 //! 3. One of the regulation's three markers in the subject ([`markers`]): the subject
 //!    request on `subject.v1` (a withdrawal also on `consent.v1`), acknowledged.
 //! 4. A reply in an appeal's thread (`[OA-XXXX-XXXX]` in the subject, a tracking number
 //!    this gateway issued): an `appeal_addition` on `appeals.v1` with the appeal's id.
 //! 5. Otherwise an appeal, consent by submission (regulation 7.1); photos kept with their
-//!    metadata stripped, other files listed to the citizen by name and size, not stored.
+//!    metadata stripped, other files listed to the citizen by kind, name and size, not
+//!    stored. A mail whose whole message is its subject is an appeal with the subject as
+//!    its text. A mail with no subject, no text and no photo is quarantined (`empty`)
+//!    and its sender told so.
+//!
+//! `X-Auto-Response-Suppress` (Outlook puts it on a person's mail too) makes no mail
+//! automatic: it is taken as what it is, only not acknowledged.
 //!
 //! **Exactly once.** Every record claims an idempotency key made of the Message-ID (or
 //! of the bytes when there is none): a message delivered again — the MTA retrying after
@@ -27,11 +38,13 @@
 //! Message-ID, so a lost acknowledgement is made good and a repeated one is recognisable.
 
 pub(crate) mod ack;
+pub(crate) mod bounce;
 pub(crate) mod imap;
 pub(crate) mod markers;
 pub(crate) mod messages;
 pub(crate) mod parse;
 pub(crate) mod route;
+pub(crate) mod spool;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,16 +66,22 @@ use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestK
 use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
-use self::messages::{AppealAddition, QuarantinedMessage};
+use self::messages::{AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage};
 use self::parse::{Mail, Part};
 
 /// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
 /// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct Settings {
-    /// The mailbox to read (`GATEWAY_IMAP_URL`), `imaps://user:pass@host:993/INBOX`.
+    /// The mailbox to read (`GATEWAY_IMAP_URL`): `imaps://user:pass@host:993/INBOX`
+    /// (TLS from the start), `imap://user:pass@host:143/INBOX?tls=starttls` (STARTTLS,
+    /// required), or plain `imap://…` on loopback only.
     #[serde(default)]
     pub(crate) imap_url: Option<String>,
+    /// A PEM file of the CA certificates to trust for IMAP's TLS instead of the public
+    /// roots (`GATEWAY_IMAP_CA_FILE`), for a server with the city's own CA.
+    #[serde(default)]
+    pub(crate) imap_ca_file: Option<String>,
     /// Where read mail is moved (`GATEWAY_IMAP_PROCESSED_FOLDER`).
     #[serde(default = "default_processed_folder")]
     pub(crate) imap_processed_folder: String,
@@ -94,13 +113,25 @@ impl Settings {
         let set = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let (imap_url, smtp_url, mail_from) =
             (set(self.imap_url), set(self.smtp_url), set(self.mail_from));
+        let roots = match set(self.imap_ca_file) {
+            Some(file) => match imap::Roots::from_pem_file(Path::new(&file)) {
+                Ok(roots) => roots,
+                Err(e) => {
+                    problems.push(format!("GATEWAY_IMAP_CA_FILE: {e}"));
+                    imap::Roots::Public
+                }
+            },
+            None => imap::Roots::Public,
+        };
         let imap = imap_url.and_then(|url| match imap::ImapTarget::parse(&url) {
-            Ok(target) => Some(target),
-            Err(_) => {
-                problems.push(
-                    "GATEWAY_IMAP_URL: not a URL such as imaps://user:pass@host:993/INBOX"
-                        .to_owned(),
-                );
+            Ok(mut target) => {
+                target.roots = roots;
+                Some(target)
+            }
+            Err(why) => {
+                problems.push(format!(
+                    "GATEWAY_IMAP_URL: {why}; a URL such as imaps://user:pass@host:993/INBOX or imap://user:pass@host:143/INBOX?tls=starttls"
+                ));
                 None
             }
         });
@@ -153,7 +184,8 @@ pub(crate) enum Disposition {
         tracking_number: String,
     },
     SubjectRequest(SubjectRequestKind),
-    /// Written by a machine; the reason's code. Not recorded, not answered.
+    /// Written by a machine; the reason's code (`mail_bounced` for a bounce of ours).
+    /// Recorded, never answered.
     Automatic(&'static str),
     /// Kept whole in quarantine; the reason's code.
     Quarantined(String),
@@ -204,18 +236,6 @@ impl EmailChannel {
             Ok(mail) => mail,
             Err(why) => return self.quarantine(gateway, raw, why.code()).await,
         };
-        if let Some(kind) = mail.auto {
-            tracing::info!(
-                kind,
-                "automatic mail (auto-reply or bounce): not an appeal, not answered"
-            );
-            gateway
-                .metrics
-                .email_automatic
-                .with_label_values(&[crate::metrics::label(kind)])
-                .inc();
-            return Ok(Disposition::Automatic(kind));
-        }
         let key = match &mail.message_id {
             Some(id) => format!("email:{}", bracketed(id)),
             None => format!("email-sha256:{}", hex::encode(Sha256::digest(raw))),
@@ -224,6 +244,9 @@ impl EmailChannel {
             fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
             key,
         };
+        if let Some(reason) = mail.auto {
+            return self.automatic(gateway, raw, &mail, reason, claim).await;
+        }
         let subject = mail.subject.as_deref().unwrap_or("");
         if let Some(marker) = markers::find(subject) {
             return self.subject_request(gateway, &mail, marker, claim).await;
@@ -261,9 +284,13 @@ impl EmailChannel {
         intake.language = Some(language);
         intake.subject = subject.clone();
         intake.text = mail.text.clone();
-        // A mail with only a photo is still an appeal: the subject stands for the text.
-        if intake.text.trim().is_empty() && !photos.is_empty() {
+        // A mail whose whole message is its subject (perhaps with a photo or a document)
+        // is an appeal: the subject stands for the text.
+        if intake.text.trim().is_empty() {
             intake.text = subject.clone().unwrap_or_default();
+        }
+        if intake.text.trim().is_empty() && photos.is_empty() {
+            return self.empty(gateway, raw, mail).await;
         }
         intake.attachments = photos
             .iter()
@@ -474,6 +501,132 @@ impl EmailChannel {
         })
     }
 
+    /// Mail a machine wrote: counted, never answered, and recorded — a bounce of one of
+    /// our mails as a failed delivery on `deliveries.v1`, anything else kept whole under
+    /// `automatic/` and reported on `deadletter.v1` (the reason, no content).
+    async fn automatic(
+        &self,
+        gateway: &Gateway,
+        raw: &[u8],
+        mail: &Mail,
+        reason: &'static str,
+        claim: IdempotencyClaim,
+    ) -> Result<Disposition, Unavailable> {
+        let bounced = self
+            .acks
+            .as_ref()
+            .and_then(|acks| bounce::find(&mail.quoted, acks.domain()));
+        let reason = if bounced.is_some() {
+            "mail_bounced"
+        } else {
+            reason
+        };
+        if let Some(bounced) = bounced {
+            let record = MailBounced {
+                schema_version: messages::SCHEMA_VERSION,
+                id: ulid::Ulid::new().to_string(),
+                status: crate::reply::DeliveryStatus::Failed,
+                channel: "email".to_owned(),
+                reason: "mail_bounced".to_owned(),
+                mail: bounced.mail.to_owned(),
+                reply_id: (bounced.mail == "reply").then(|| bounced.record_id.clone()),
+                record_id: bounced.record_id,
+                appeal_id: bounced.appeal_id,
+                at: appeal::now_rfc3339(),
+            };
+            let response = StoredResponse {
+                status: 202,
+                body: json!({"id": record.id}).to_string(),
+            };
+            gateway
+                .submit_message(
+                    Stream::Deliveries,
+                    "mail_bounced",
+                    &record.id,
+                    &record.id,
+                    &record,
+                    claim,
+                    response,
+                )
+                .await
+                .map_err(|_| Unavailable)?;
+            tracing::warn!(
+                mail = record.mail,
+                "one of our mails bounced: a failed delivery"
+            );
+        } else {
+            let sha256 = hex::encode(Sha256::digest(raw));
+            let file = format!("automatic/{sha256}.eml");
+            write_synced(&self.data_dir.join(&file), raw).map_err(|e| {
+                tracing::error!(error = %e, "cannot keep automatic mail");
+                Unavailable
+            })?;
+            let record = AutomaticMail {
+                schema_version: messages::SCHEMA_VERSION,
+                id: ulid::Ulid::new().to_string(),
+                channel: Channel::Email,
+                reason: reason.to_owned(),
+                received_at: appeal::now_rfc3339(),
+                file,
+                size: raw.len() as u64,
+                sha256,
+            };
+            let response = StoredResponse {
+                status: 202,
+                body: json!({"id": record.id}).to_string(),
+            };
+            gateway
+                .submit_message(
+                    Stream::Deadletter,
+                    "automatic_mail",
+                    &record.id,
+                    &record.id,
+                    &record,
+                    claim,
+                    response,
+                )
+                .await
+                .map_err(|_| Unavailable)?;
+            tracing::info!(
+                reason,
+                "automatic mail: recorded on deadletter.v1, not an appeal, not answered"
+            );
+        }
+        gateway
+            .metrics
+            .email_automatic
+            .with_label_values(&[crate::metrics::label(reason)])
+            .inc();
+        Ok(Disposition::Automatic(reason))
+    }
+
+    /// A person's mail with no subject, no text and no photo: quarantined, and the
+    /// sender told in a few words (in kk, ru and en: there is no text to tell the
+    /// language by) that nothing reached us.
+    async fn empty(
+        &self,
+        gateway: &Gateway,
+        raw: &[u8],
+        mail: &Mail,
+    ) -> Result<Disposition, Unavailable> {
+        let disposition = self.quarantine(gateway, raw, "empty").await?;
+        {
+            let token = hex::encode(&Sha256::digest(raw)[..13]).to_ascii_uppercase();
+            let subject = [Language::Kk, Language::Ru, Language::En]
+                .iter()
+                .map(|l| MESSAGES.text(*l, "mail-empty-subject", &[]))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            let body = [Language::Kk, Language::Ru, Language::En]
+                .iter()
+                .map(|l| MESSAGES.text(*l, "mail-empty-body", &[]))
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            self.answer(mail, "empty", &token, subject, body).await;
+        }
+        Ok(disposition)
+    }
+
     /// Stores the photos (metadata stripped); returns them and the parts not kept.
     fn keep_photos(
         &self,
@@ -557,8 +710,13 @@ impl EmailChannel {
 
     /// Sends an acknowledgement in the mail's thread, if acknowledgements are on. A
     /// failure is logged: the record is durable, the citizen's mail is not lost.
+    /// `X-Auto-Response-Suppress` on the mail: nothing is sent.
     async fn answer(&self, mail: &Mail, kind: &str, token: &str, subject: String, body: String) {
         let Some(acks) = &self.acks else { return };
+        if mail.no_auto_reply {
+            tracing::info!(kind, "X-Auto-Response-Suppress: taken, not acknowledged");
+            return;
+        }
         let mut references: Vec<String> = mail.references.iter().map(|r| bracketed(r)).collect();
         let in_reply_to = mail.message_id.as_deref().map(bracketed);
         if let Some(id) = &in_reply_to {
@@ -612,17 +770,18 @@ fn kind_of(content_type: &str) -> &'static str {
     }
 }
 
-/// `name (size bytes)` of each part, one per line.
+/// `name (kind, size bytes)` of each part, one per line.
 fn list(parts: &[Part]) -> String {
     parts
         .iter()
         .map(|p| {
             format!(
-                "- {} ({} B)",
+                "- {} ({}, {} B)",
                 p.name
                     .as_deref()
                     .map(normalize::line)
                     .unwrap_or_else(|| "—".into()),
+                kind_of(&p.content_type),
                 p.bytes.len()
             )
         })

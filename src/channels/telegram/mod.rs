@@ -488,7 +488,9 @@ async fn webhook(
         Ok(()) => HttpResponse::Ok().finish(),
         Err(e) => {
             tracing::error!(error = %e, "telegram update not handled; the provider will retry");
-            HttpResponse::InternalServerError().finish()
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "5"))
+                .finish()
         }
     }
 }

@@ -154,18 +154,47 @@ pub(crate) fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<Fi
     if address.is_some() || lat.is_some() || lon.is_some() {
         intake.location = Some(Location { address, lat, lon });
     }
+    // The category starts on "— choose —": no silent default (issue 18, point 4).
+    if intake.category.is_none() {
+        errors.push(FieldError::new("category", "required"));
+    }
     let anonymous = ["last_name", "first_name", "email", "phone"]
         .iter()
         .all(|f| form.get(f).is_none());
-    if anonymous {
-        if form.ticked("danger") {
+    if form.ticked("danger") {
+        if anonymous {
             intake.flags.push(AppealFlag::AnonymousDanger);
             // Nobody to answer: the consent covers the appeal only.
-        } else {
-            errors.push(FieldError::new("applicant", "anonymous"));
         }
+    } else if anonymous {
+        errors.push(FieldError::new("applicant", "anonymous"));
+    } else if !answerable(form) {
+        // A surname alone is no more answerable than nothing (issue 18, point 3).
+        errors.push(FieldError::new("applicant", "name_and_contact"));
     }
     (intake, errors)
+}
+
+/// What the law needs to consider an appeal: a surname, a first name and a way to
+/// answer (a phone or an email).
+fn answerable(form: &FormInput) -> bool {
+    let named = form.get("last_name").is_some() && form.get("first_name").is_some();
+    let reachable = form.get("email").is_some() || form.get("phone").is_some();
+    named && reachable
+}
+
+/// The fields at fault of an error about the applicant as a whole: the name fields left
+/// blank, and the phone and the email when both are.
+pub(crate) fn applicant_fields_at_fault<'a>(values: &BTreeMap<String, String>) -> Vec<&'a str> {
+    let blank = |name: &str| values.get(name).is_none_or(|v| v.trim().is_empty());
+    let mut fields: Vec<&str> = ["last_name", "first_name"]
+        .into_iter()
+        .filter(|f| blank(f))
+        .collect();
+    if blank("phone") && blank("email") {
+        fields.extend(["phone", "email"]);
+    }
+    fields
 }
 
 /// The budget-portal proposal as an intake: one author (named, with a contact), one
@@ -207,9 +236,7 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
             }
         }
     };
-    let named = form.get("last_name").is_some() && form.get("first_name").is_some();
-    let reachable = form.get("email").is_some() || form.get("phone").is_some();
-    if !(named && reachable) {
+    if !answerable(form) {
         errors.push(FieldError::new("applicant", "budget_author"));
     }
     let (labels_district, labels_cost) = match page {
@@ -278,7 +305,11 @@ mod tests {
 
     #[test]
     fn an_anonymous_appeal_is_refused_unless_it_reports_a_danger() {
-        let plain = form(&[("text", "Открытый люк у школы"), ("consent", "on")]);
+        let plain = form(&[
+            ("text", "Открытый люк у школы"),
+            ("category", "utilities"),
+            ("consent", "on"),
+        ]);
         let (_, errors) = appeal_intake(&plain, Language::Ru);
         assert_eq!(errors, vec![FieldError::new("applicant", "anonymous")]);
         let danger = form(&[
@@ -287,14 +318,41 @@ mod tests {
             ("danger", "on"),
         ]);
         let (intake, errors) = appeal_intake(&danger, Language::Ru);
-        assert!(errors.is_empty());
+        assert_eq!(errors, vec![FieldError::new("category", "required")]);
         assert_eq!(intake.flags, vec![AppealFlag::AnonymousDanger]);
+    }
+
+    #[test]
+    fn a_surname_without_a_way_to_answer_is_refused_and_the_category_is_required() {
+        let surname_only = form(&[
+            ("text", "Открытый люк у школы"),
+            ("last_name", "Иванов"),
+            ("category", "utilities"),
+            ("consent", "on"),
+        ]);
+        let (_, errors) = appeal_intake(&surname_only, Language::Ru);
+        assert_eq!(
+            errors,
+            vec![FieldError::new("applicant", "name_and_contact")]
+        );
+        assert_eq!(
+            applicant_fields_at_fault(&surname_only.fields),
+            vec!["first_name", "phone", "email"]
+        );
+        let mut named = surname_only.clone();
+        named.fields.insert("first_name".into(), "Иван".into());
+        named.fields.insert("email".into(), "ivan@mail.kz".into());
+        named.fields.remove("category");
+        let (_, errors) = appeal_intake(&named, Language::Ru);
+        assert_eq!(errors, vec![FieldError::new("category", "required")]);
+        assert!(applicant_fields_at_fault(&named.fields).is_empty());
     }
 
     #[test]
     fn the_form_becomes_an_intake_with_a_checkbox_consent() {
         let f = form(&[
             ("text", "Көшеде жарық жоқ"),
+            ("last_name", "Серікова"),
             ("first_name", "Айгүл"),
             ("phone", "8 701 123 45 67"),
             ("category", "lighting"),

@@ -32,9 +32,9 @@ pub(crate) mod form_input;
 use self::form_input::{self as web_form, DISTRICTS, FormInput};
 use crate::consent::{POLICY_VERSION, REGULATION_KK};
 use crate::field_error::FieldError;
-use crate::http::csrf::{self, CsrfKey};
+use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
-use crate::http::ratelimit::FormLimiter;
+use crate::http::ratelimit::{FormLimiter, FormLimits};
 use crate::i18n::{self, MESSAGES};
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
@@ -45,16 +45,18 @@ const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// The cookie that remembers the language a citizen chose.
 const LANG_COOKIE: &str = "oa_lang";
 
-/// The web form channel: the pipeline, the CSRF key, the rate limiter and the photo
+/// The web form channel: the pipeline, the CSRF key, the rate limits and the photo
 /// store.
 pub(crate) struct WebForm {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) csrf: CsrfKey,
-    pub(crate) limiter: FormLimiter,
+    pub(crate) limiter: FormLimits,
     /// Status lookups per address (issue 17, point 7): tracking numbers are short, so
     /// guessing them must be slow.
     pub(crate) status_limiter: FormLimiter,
     pub(crate) store: AttachmentStore,
+    /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
+    pub(crate) cookie_secure: bool,
     /// The budget of upload bytes in flight, the slowest rate taken, the spool.
     pub(crate) uploads: Uploads,
 }
@@ -76,8 +78,12 @@ impl WebForm {
         Ok(WebForm {
             uploads,
             csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
-            limiter: FormLimiter::per_minute(settings.form_rate_per_minute),
+            limiter: FormLimits::per_minute(
+                settings.form_rate_per_minute,
+                settings.form_address_rate_per_minute,
+            ),
             status_limiter: FormLimiter::per_minute(settings.status_rate_per_minute),
+            cookie_secure: settings.cookie_secure,
             store,
             gateway,
         })
@@ -92,12 +98,29 @@ impl WebForm {
 /// The web form's settings.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct Settings {
-    /// Form submissions per client address and minute (`GATEWAY_FORM_RATE_PER_MINUTE`).
+    /// Form submissions per form session (the `oa_sid` cookie) and minute
+    /// (`GATEWAY_FORM_RATE_PER_MINUTE`).
     #[serde(
         default = "default_form_rate",
         deserialize_with = "crate::config::number"
     )]
     pub(crate) form_rate_per_minute: u32,
+    /// Form submissions per client address and minute, all sessions together
+    /// (`GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE`): higher than the per-session limit, since
+    /// a carrier's NAT puts a whole neighbourhood of phones behind one address.
+    #[serde(
+        default = "default_form_address_rate",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) form_address_rate_per_minute: u32,
+    /// Whether the form session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`,
+    /// default true; false only for plain-HTTP development). Not taken from the request's
+    /// scheme: behind a TLS-terminating proxy every request arrives as HTTP.
+    #[serde(
+        default = "default_cookie_secure",
+        deserialize_with = "crate::config::flag"
+    )]
+    pub(crate) cookie_secure: bool,
     /// Status page lookups per client address and minute
     /// (`GATEWAY_STATUS_RATE_PER_MINUTE`).
     #[serde(
@@ -143,6 +166,14 @@ fn default_form_rate() -> u32 {
     10
 }
 
+fn default_form_address_rate() -> u32 {
+    60
+}
+
+fn default_cookie_secure() -> bool {
+    true
+}
+
 fn default_status_rate() -> u32 {
     30
 }
@@ -169,6 +200,13 @@ impl Form {
         }
     }
 
+    fn channel(self) -> Channel {
+        match self {
+            Form::Appeal => Channel::WebForm,
+            Form::Budget => Channel::BudgetPortal,
+        }
+    }
+
     /// The idempotency scope of the form's key.
     fn scope(self) -> &'static str {
         match self {
@@ -178,24 +216,73 @@ impl Form {
     }
 }
 
-/// Registers the pages. `/budget/` comes before the language paths.
+/// Registers the pages, their assets (script, icon, `robots.txt`). Each page is a
+/// resource whose other methods answer 405 (a page for a browser, a problem document
+/// for an API client); `HEAD` is routed as `GET` by `http::negotiate`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebForm>) {
     cfg.app_data(web_form)
-        .route("/", web::get().to(form_negotiated))
-        .route("/budget/", web::get().to(budget_form))
-        .route("/budget/", web::post().to(budget_submit))
-        .route("/budget", web::get().to(budget_form))
-        .route("/regulation", web::get().to(regulation))
-        .route("/status/{tracking}", web::get().to(status));
+        .service(page_resource("/").route(web::get().to(form_negotiated)))
+        .service(
+            page_resource("/budget/")
+                .route(web::get().to(budget_form))
+                .route(web::post().to(budget_submit)),
+        )
+        .service(page_resource("/budget").route(web::get().to(budget_form)))
+        .service(page_resource("/regulation").route(web::get().to(regulation)))
+        .service(page_resource("/status").route(web::get().to(status_lookup)))
+        .service(page_resource("/status/").route(web::get().to(status_lookup)))
+        .service(page_resource("/status/{tracking}").route(web::get().to(status)))
+        .service(page_resource("/assets/form.js").route(web::get().to(form_js)))
+        .service(page_resource("/favicon.ico").route(web::get().to(favicon)))
+        .service(page_resource("/robots.txt").route(web::get().to(robots)));
     for lang in ["kk", "ru", "en"] {
-        cfg.route(&format!("/{lang}/"), web::get().to(form_in_path))
-            .route(&format!("/{lang}/"), web::post().to(appeal_submit))
-            .route(&format!("/{lang}"), web::get().to(form_in_path))
-            .route(
-                &format!("/{lang}/received/{{tracking}}"),
-                web::get().to(received),
-            );
+        cfg.service(
+            page_resource(&format!("/{lang}/"))
+                .route(web::get().to(form_in_path))
+                .route(web::post().to(appeal_submit)),
+        )
+        .service(page_resource(&format!("/{lang}")).route(web::get().to(form_in_path)))
+        .service(
+            page_resource(&format!("/{lang}/received/{{tracking}}")).route(web::get().to(received)),
+        );
     }
+}
+
+/// A page's resource: methods it has no route for answer 405.
+fn page_resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|req: HttpRequest| async move {
+        let allow = if matches!(req.path(), "/budget/" | "/kk/" | "/ru/" | "/en/") {
+            "GET, HEAD, POST"
+        } else {
+            "GET, HEAD"
+        };
+        crate::http::negotiate::method_not_allowed(&req, allow)
+    }))
+}
+
+/// `GET /assets/form.js`: the forms' progressive enhancements.
+async fn form_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(include_str!("../../../templates/web/assets/form.js"))
+}
+
+/// `GET /favicon.ico`.
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(&include_bytes!("../../../templates/web/assets/favicon.ico")[..])
+}
+
+/// `GET /robots.txt`: the forms may be indexed, status pages and APIs may not.
+async fn robots() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(include_str!("../../../templates/web/assets/robots.txt"))
 }
 
 /// The language of a page: the path (or `?lang=`), then the cookie, then
@@ -292,7 +379,29 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "website"))
         .collect();
     ctx.insert("values".into(), json!(shown));
+    let ErrorView {
+        by_field,
+        invalid,
+        list,
+    } = error_view(errors, values, language, form);
+    ctx.insert("errors".into(), json!(by_field));
+    ctx.insert("invalid".into(), json!(invalid));
+    ctx.insert("error_list".into(), json!(list));
+    page(status, language, form.template(), Value::Object(ctx))
+}
+
+/// The errors as a page shows them (issue 18, point 2): the message of each field or
+/// group by its name (shown as `e-<name>`), the ids of the messages that describe each
+/// field at fault (`aria-describedby`, `aria-invalid` on those fields only), and the
+/// summary's list, each item linking to the first field at fault.
+fn error_view(
+    errors: &[FieldError],
+    values: &BTreeMap<String, String>,
+    language: Language,
+    form: Form,
+) -> ErrorView {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut list = Vec::new();
     for e in errors {
         // The reply address is made of the phone or email: their own error says it.
@@ -301,18 +410,84 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         }
         let field = web_form::form_field(&e.field).to_owned();
         let message = MESSAGES.text(language, &format!("error-{}", e.code), &[]);
+        // The fields an error is about: an error on the applicant as a whole is about
+        // the name and contact fields left blank; one on the whole form, about none.
+        let targets: Vec<String> = match field.as_str() {
+            "applicant" => {
+                let blank = web_form::applicant_fields_at_fault(values);
+                if blank.is_empty() {
+                    vec!["last_name".to_owned()]
+                } else {
+                    blank.into_iter().map(str::to_owned).collect()
+                }
+            }
+            "form" => Vec::new(),
+            other => vec![other.to_owned()],
+        };
+        for target in &targets {
+            let ids = invalid.entry(target.clone()).or_default();
+            let id = format!("e-{field}");
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
         let entry = by_field.entry(field.clone()).or_default();
         if !entry.contains(&message) {
             if !entry.is_empty() {
                 entry.push(' ');
             }
             entry.push_str(&message);
-            list.push(json!({"field": field, "message": message}));
+            let href = targets.first().map(|t| format!("#f-{t}"));
+            // "Please fill in this field" says which field in the summary.
+            let shown = match label_of(&field, form) {
+                Some(key) => {
+                    let label = MESSAGES.text(language, key, &[]);
+                    format!("{}: {message}", label.trim_end_matches(" *"))
+                }
+                None => message.clone(),
+            };
+            list.push(json!({"field": field, "message": shown, "href": href}));
         }
     }
-    ctx.insert("errors".into(), json!(by_field));
-    ctx.insert("error_list".into(), json!(list));
-    page(status, language, form.template(), Value::Object(ctx))
+    ErrorView {
+        by_field,
+        invalid,
+        list,
+    }
+}
+
+/// The label of a field, to name it in the error summary; `None` for the groups and
+/// the boxes whose messages name themselves.
+fn label_of(field: &str, form: Form) -> Option<&'static str> {
+    Some(match field {
+        "last_name" => "label-last_name",
+        "first_name" => "label-first_name",
+        "patronymic" => "label-patronymic",
+        "phone" => "label-phone",
+        "email" => "label-email",
+        "iin" => "label-iin",
+        "category" => "label-category",
+        "text" => "label-text",
+        "address" if form == Form::Budget => "label-budget-address",
+        "address" => "label-address",
+        "photos" if form == Form::Budget => "label-sketch",
+        "photos" => "label-photos",
+        "title" => "label-title",
+        "description" => "label-description",
+        "district" => "label-district",
+        "cost" => "label-cost",
+        _ => return None,
+    })
+}
+
+/// What [`error_view`] gives a page.
+struct ErrorView {
+    /// The message of each field or group, by name (shown as `e-<name>`).
+    by_field: BTreeMap<String, String>,
+    /// The ids of the messages that describe each field at fault.
+    invalid: BTreeMap<String, Vec<String>>,
+    /// The summary's items.
+    list: Vec<Value>,
 }
 
 /// A page with a title, a sentence and a link back.
@@ -334,7 +509,7 @@ fn message(
 
 /// A blank form; sets the session cookie when there is none.
 fn blank_form(req: &HttpRequest, state: &WebForm, form: Form, language: Language) -> HttpResponse {
-    let (sid, cookie) = csrf::session(req);
+    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
     let mut response = render_form(
         state,
         FormView {
@@ -488,6 +663,66 @@ fn refusal(
     response
 }
 
+/// The answer to a form over its rate limit (issue 18, point 9): the form again, with
+/// what the citizen typed and a form-level error, so nothing typed is lost; photos
+/// chosen this time are not read (a refused request must stay cheap) and the page says
+/// so. Without a valid CSRF token, only a page that says to wait.
+async fn rate_limited(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &WebForm,
+    form: Form,
+    language: Language,
+    session: Option<String>,
+) -> HttpResponse {
+    let plain = || {
+        message(
+            StatusCode::TOO_MANY_REQUESTS,
+            language,
+            "rate-title",
+            "rate-text",
+            &form.href(language.as_str()),
+            "csrf-again",
+        )
+    };
+    let max_form = state.max_photos(form.channel()).max(1) * MAX_PHOTO_BYTES + MAX_TEXT_BYTES;
+    let Ok(body) = form::read(req, payload, max_form, MAX_TEXT_BYTES, &["kept_photo"]).await else {
+        return plain();
+    };
+    let Some(sid) = session.filter(|sid| {
+        body.fields
+            .get("csrf")
+            .is_some_and(|token| state.csrf.verify(sid, token))
+    }) else {
+        return plain();
+    };
+    let kept: Vec<String> = body
+        .repeated
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    let idem = body
+        .fields
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .cloned()
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    render_form(
+        state,
+        FormView {
+            form,
+            language,
+            sid: &sid,
+            idem,
+            values: &body.fields,
+            errors: &[FieldError::new("form", "rate_limited")],
+            kept_photos: &kept,
+        },
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+}
+
 /// `POST /{kk,ru,en}/`.
 async fn appeal_submit(
     req: HttpRequest,
@@ -513,28 +748,22 @@ async fn submit(
     form: Form,
 ) -> HttpResponse {
     let language = page_language(&req);
-    let channel = match form {
-        Form::Appeal => crate::appeal::Channel::WebForm,
-        Form::Budget => crate::appeal::Channel::BudgetPortal,
-    };
+    let channel = form.channel();
     let back = form.href(language.as_str());
-    if !state.limiter.allow(req.peer_addr().map(|a| a.ip())) {
+    let session = state.csrf.session_of(&req);
+    if !state
+        .limiter
+        .allow(req.peer_addr().map(|a| a.ip()), session.as_deref())
+    {
         state.gateway.refused(channel, "rate_limited");
-        let mut response = message(
-            StatusCode::TOO_MANY_REQUESTS,
-            language,
-            "rate-title",
-            "rate-text",
-            &back,
-            "csrf-again",
-        );
+        let mut response = rate_limited(&req, payload, &state, form, language, session).await;
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return response;
     }
     let max_photos = state.max_photos(channel);
-    let sid = csrf::session_of(&req);
+    let sid = session;
     let csrf_key = &state.csrf;
     let gate = |fields: &BTreeMap<String, String>| {
         let token_ok = match (&sid, fields.get("csrf")) {
@@ -671,7 +900,12 @@ async fn submit(
             Some(tracking) => HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,
-                    format!("/{}/received/{tracking}", language.as_str()),
+                    match form {
+                        Form::Appeal => format!("/{}/received/{tracking}", language.as_str()),
+                        Form::Budget => {
+                            format!("/{}/received/{tracking}?form=budget", language.as_str())
+                        }
+                    },
                 ))
                 .finish(),
             None => message(
@@ -717,9 +951,18 @@ async fn received(
     let Some(tracking) = known(&state, &path) else {
         return not_found_page(language);
     };
-    let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}"));
+    // The budget form's confirmation speaks of a proposal and leads back to that form.
+    let budget = query_param(&req, "form").as_deref() == Some("budget");
+    let suffix = if budget { "?form=budget" } else { "" };
+    let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}{suffix}"));
     ctx.insert("tracking".into(), tracking.clone().into());
-    ctx.insert("again".into(), format!("/{}/", language.as_str()).into());
+    let (kind, again) = if budget {
+        ("budget", Form::Budget.href(language.as_str()))
+    } else {
+        ("appeal", Form::Appeal.href(language.as_str()))
+    };
+    ctx.insert("kind".into(), kind.into());
+    ctx.insert("again".into(), again.into());
     page(
         StatusCode::OK,
         language,
@@ -786,14 +1029,62 @@ async fn status(
 }
 
 fn not_found_page(language: Language) -> HttpResponse {
-    message(
-        StatusCode::NOT_FOUND,
-        language,
-        "not-found-title",
-        "",
-        &format!("/{}/", language.as_str()),
-        "regulation-back",
-    )
+    crate::http::pages::error_page(StatusCode::NOT_FOUND, language)
+}
+
+/// A query parameter of the request.
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get(name).cloned())
+}
+
+/// A tracking number as a citizen may type it into the lookup box: what
+/// [`TrackingNumber::parse`] forgives (case, spaces, missing dashes, O→0, I/L→1), and
+/// also any other space or dash a phone's keyboard or a copy from a message puts in
+/// (no-break spaces, en dashes), and a number typed without its `OA` prefix.
+fn lookup_number(raw: &str) -> Option<TrackingNumber> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace() && !matches!(c, '-' | '‐' | '‑' | '‒' | '–' | '—' | '−' | '_' | '.')
+        })
+        .collect();
+    TrackingNumber::parse(&cleaned).or_else(|| TrackingNumber::parse(&format!("OA{cleaned}")))
+}
+
+/// `GET /status?number=…`: the lookup box's answer, without JavaScript. A number that
+/// reads as one goes to its status page (`303`, the canonical address); anything else
+/// shows the box again with the input and what is wrong with it.
+async fn status_lookup(req: HttpRequest) -> HttpResponse {
+    let language = page_language(&req);
+    let raw = query_param(&req, "number").unwrap_or_default();
+    if let Some(number) = lookup_number(&raw) {
+        return HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/status/{}?lang={}", number.as_str(), language.as_str()),
+            ))
+            .finish();
+    }
+    let mut ctx = base_context(language, |l| format!("/status?lang={l}"));
+    ctx.insert("known".into(), false.into());
+    let (code, error) = if raw.trim().is_empty() {
+        let asked = query_param(&req, "number").is_some();
+        (StatusCode::OK, asked.then_some("lookup-empty"))
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("lookup-invalid"))
+    };
+    if let Some(error) = error {
+        ctx.insert("lookup_error".into(), error.into());
+        // The page's title says there is an error, as the forms' do.
+        ctx.insert("error_list".into(), json!([{"field": "number"}]));
+        ctx.insert(
+            "lookup_value".into(),
+            raw.chars().take(64).collect::<String>().into(),
+        );
+    }
+    page(code, language, "status.html", Value::Object(ctx))
 }
 
 /// Markdown of our own shipped texts to HTML (their raw HTML is ours too).
@@ -806,19 +1097,27 @@ fn markdown(source: &str) -> String {
 static REGULATION_HTML: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| markdown(REGULATION_KK));
 
-/// `GET /regulation`: the Kazakh original (the authority) and a summary in Russian or
-/// English, with the version hash recorded with every consent.
+/// `GET /regulation`: a plain-language summary in the page's language (kk, ru, en), the
+/// Kazakh original (the authority) below it, and the edition: its date and the version
+/// hash recorded with every consent.
 async fn regulation(req: HttpRequest) -> HttpResponse {
     let language = page_language(&req);
     let summary = match language {
-        Language::Kk => String::new(),
+        Language::Kk => markdown(include_str!("../../../templates/regulation/summary-kk.md")),
         Language::Ru => markdown(include_str!("../../../templates/regulation/summary-ru.md")),
-        Language::En => markdown(include_str!("../../../templates/regulation/DIGEST.md")),
+        Language::En => markdown(include_str!("../../../templates/regulation/summary-en.md")),
     };
     let mut ctx = base_context(language, |l| format!("/regulation?lang={l}"));
     ctx.insert("summary".into(), summary.into());
     ctx.insert("original".into(), REGULATION_HTML.as_str().into());
     ctx.insert("version".into(), POLICY_VERSION.as_str().into());
+    // The edition by its date, and a hash short enough for a phone's line; the whole
+    // hash (what a consent record carries) is one tap away.
+    let version: &str = POLICY_VERSION.as_str();
+    ctx.insert(
+        "short_version".into(),
+        version.get(..12).unwrap_or(version).into(),
+    );
     let mut response = page(
         StatusCode::OK,
         language,
@@ -836,6 +1135,35 @@ async fn regulation(req: HttpRequest) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lookup_forgives_what_people_type() {
+        let number = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+            .chars()
+            .find_map(|c| TrackingNumber::parse(&format!("OA-0000-1111-{c}")))
+            .expect("one check symbol fits")
+            .into_string();
+        let check = number.chars().last().unwrap_or('0');
+        for typed in [
+            number.clone(),
+            number.to_lowercase(),
+            number.replace('-', ""),
+            number.replace('-', " "),
+            number.replace('-', "\u{2013}"),
+            format!("\u{a0}{}\u{a0}", number.replace('-', "\u{a0}")),
+            format!("oo oo ii il {check}").to_lowercase(),
+            format!("0000-1111-{check}"),
+        ] {
+            assert_eq!(
+                lookup_number(&typed).map(TrackingNumber::into_string),
+                Some(number.clone()),
+                "{typed:?}"
+            );
+        }
+        for wrong in ["", "OA-12", "hello", "OA-0000-1112-Z-Z"] {
+            assert!(lookup_number(wrong).is_none(), "{wrong:?}");
+        }
+    }
 
     #[test]
     fn the_regulation_renders() {

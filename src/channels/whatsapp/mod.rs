@@ -558,7 +558,9 @@ async fn webhook(
                 Ok(None) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
-                    return HttpResponse::InternalServerError().finish();
+                    return HttpResponse::ServiceUnavailable()
+                        .insert_header(("Retry-After", "5"))
+                        .finish();
                 }
             }
         }

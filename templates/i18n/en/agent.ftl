@@ -54,3 +54,7 @@ agent-form-name = Surname, first name, patronymic
 agent-form-date = Date
 agent-form-signature = Signature
 error-identity_document_scan = A scan or photo of an identity document cannot be taken (personal-data law). Enter the document number only.
+agent-form-document = Identity document number (no copy is taken)
+agent-form-tracking = Tracking number of the appeal
+agent-form-operator = Operator who took the consent
+error-agent_anonymous = An anonymous appeal cannot be considered: ask for the surname or first name and a phone or an email.

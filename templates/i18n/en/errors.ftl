@@ -34,3 +34,5 @@ error-idempotency_key_reused = This Idempotency-Key was already used for a diffe
 error-invalid_idempotency_key = An Idempotency-Key has 1 to 200 printable ASCII characters.
 error-not_found = There is no such address.
 error-unavailable = The appeal could not be saved. Please try again later.
+title-method_not_allowed = Method not allowed
+error-method_not_allowed = This address does not take this method; see the Allow header.

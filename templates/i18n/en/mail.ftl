@@ -13,3 +13,5 @@ mail-marker-update_data-subject = Your request to update your personal data is r
 mail-marker-update_data-body = Your request to update your personal data is received; the operator will contact you at this address.
 mail-marker-withdraw_consent-subject = Your withdrawal of consent is received
 mail-marker-withdraw_consent-body = Your withdrawal of consent to the processing of your personal data is received and recorded.
+mail-empty-subject = Your mail was empty
+mail-empty-body = Your mail had no subject, no text and no photo, so no appeal was registered. Please describe the problem and send it again.

@@ -34,3 +34,5 @@ error-idempotency_key_reused = Бұл Idempotency-Key басқа сұрау үш
 error-invalid_idempotency_key = Idempotency-Key 1-ден 200-ге дейін басып шығарылатын ASCII таңбасынан тұруы керек.
 error-not_found = Мұндай мекенжай жоқ.
 error-unavailable = Өтінішті сақтау мүмкін болмады. Кейінірек қайталап көріңіз.
+title-method_not_allowed = Әдіс қолданылмайды
+error-method_not_allowed = Бұл мекенжай мұндай әдісті қабылдамайды; Allow тақырыбын қараңыз.

@@ -34,3 +34,5 @@ error-idempotency_key_reused = Этот ключ Idempotency-Key уже испо
 error-invalid_idempotency_key = Idempotency-Key должен содержать от 1 до 200 печатных символов ASCII.
 error-not_found = Такого адреса нет.
 error-unavailable = Не удалось сохранить обращение. Повторите попытку позже.
+title-method_not_allowed = Метод не поддерживается
+error-method_not_allowed = Этот адрес не принимает такой метод; см. заголовок Allow.
