@@ -73,6 +73,16 @@ impl ImageType {
         }
     }
 
+    /// The usual file name extension of the type.
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "jpg",
+            ImageType::Png => "png",
+            ImageType::Webp => "webp",
+            ImageType::Heic => "heic",
+        }
+    }
+
     /// The type by the file's first bytes (its "magic"), or `None`.
     pub(crate) fn sniff(bytes: &[u8]) -> Option<ImageType> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -133,8 +143,12 @@ impl PhotoError {
 pub(crate) struct CleanPhoto {
     /// JPEG or PNG: the type of the rebuilt file, not of the one sent.
     pub(crate) image_type: ImageType,
+    /// The rebuilt file; empty once it is in the store (a form drops the bytes as soon
+    /// as each photo is stored: issue 17, point 2).
     pub(crate) bytes: Bytes,
     pub(crate) sha256: String,
+    /// The rebuilt file's length in bytes.
+    pub(crate) size: u64,
 }
 
 /// Checks a file's type by content and rebuilds it from its pixels. CPU-bound (tens to
@@ -149,19 +163,25 @@ pub(crate) fn clean(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(CleanPhoto {
         image_type,
+        size: bytes.len() as u64,
         bytes,
         sha256,
     })
+}
+
+/// The process's rebuild slots, [`MAX_CONCURRENT_REBUILDS`] of them.
+fn rebuild_slots() -> Arc<tokio::sync::Semaphore> {
+    static REBUILDS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    REBUILDS
+        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REBUILDS)))
+        .clone()
 }
 
 /// [`clean`] off the async threads, at most [`MAX_CONCURRENT_REBUILDS`] at a time
 /// across the process (the rest wait their turn), so that photos neither stall the
 /// HTTP workers nor add up to more than a bounded amount of decoded pixels.
 pub(crate) async fn clean_async(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
-    static REBUILDS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
-    let permits = REBUILDS
-        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REBUILDS)))
-        .clone();
+    let permits = rebuild_slots();
     // The semaphore is never closed: a failed acquire cannot happen, and would only mean
     // running unbounded, which is still correct.
     let permit = permits.acquire_owned().await.ok();
@@ -172,6 +192,31 @@ pub(crate) async fn clean_async(raw: Bytes) -> Result<CleanPhoto, PhotoError> {
     })
     .await;
     // A panic in a decoder is a file we do not take, not a crash.
+    done.unwrap_or(Err(PhotoError::Type))
+}
+
+/// [`clean_async`] of a photo spooled to a temporary file by the form reader: the file
+/// is read into memory only once a rebuild slot is free, so photos waiting their turn
+/// wait on disk, not in memory (issue 17, point 2).
+pub(crate) async fn clean_spooled(mut file: std::fs::File) -> Result<CleanPhoto, PhotoError> {
+    let permits = rebuild_slots();
+    let permit = permits.acquire_owned().await.ok();
+    let done = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let mut raw = Vec::new();
+        let read = file.rewind().and_then(|()| {
+            (&mut file)
+                .take(MAX_PHOTO_BYTES as u64 + 1)
+                .read_to_end(&mut raw)
+        });
+        let photo = match read {
+            Ok(_) => clean(Bytes::from(raw)),
+            Err(_) => Err(PhotoError::Type),
+        };
+        drop(permit);
+        photo
+    })
+    .await;
     done.unwrap_or(Err(PhotoError::Type))
 }
 
@@ -505,6 +550,7 @@ mod tests {
         CleanPhoto {
             image_type: ImageType::Jpeg,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
             bytes,
         }
     }

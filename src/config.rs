@@ -11,6 +11,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::appeal::Channel;
+
 /// Used when `GATEWAY_SUBJECT_KEY_SECRET` is unset, with a loud warning at start: subject
 /// keys made with it are not pseudonymous to anyone who reads this file.
 pub(crate) const DEVELOPMENT_SUBJECT_SECRET: &str = "development-only-subject-key-secret";
@@ -117,8 +119,8 @@ pub struct Config {
     pub(crate) subject_key_secret: String,
     /// True when the development secret is in use.
     pub(crate) subject_key_is_default: bool,
-    /// Integrator tokens by name.
-    pub(crate) api_tokens: BTreeMap<String, String>,
+    /// Integrator tokens by name, with their scopes.
+    pub(crate) api_tokens: BTreeMap<String, ApiToken>,
     pub log: String,
     pub log_format: LogFormat,
     pub(crate) max_body_bytes: usize,
@@ -404,7 +406,22 @@ impl Config {
 
 /// `name:token,name:token`; names are `[A-Za-z0-9_-]`, tokens at least 16 characters.
 /// The problem never quotes a token.
-fn parse_tokens(spec: &str) -> Result<BTreeMap<String, String>, String> {
+/// One integrator token of `GATEWAY_API_TOKENS` and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiToken {
+    pub(crate) token: String,
+    /// The channels the token may submit appeals and subject requests for (`channel`
+    /// of the body); `api` unless the entry names others. Never an agent's desk.
+    pub(crate) channels: Vec<Channel>,
+}
+
+/// The channels only an agent's own token may name (issue 17, point 6).
+pub(crate) const AGENT_CHANNELS: [Channel; 2] = [Channel::CallCenter, Channel::FrontOffice];
+
+/// `GATEWAY_API_TOKENS`: entries `name:token` or `name:token:channels=a+b`, separated by
+/// commas. A name is letters, digits, `_` and `-`; a token at least 16 characters (it may
+/// hold `:` unless a scope follows it).
+fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
     let mut tokens = BTreeMap::new();
     for (i, item) in spec
         .split(',')
@@ -412,7 +429,7 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, String>, String> {
         .filter(|s| !s.is_empty())
         .enumerate()
     {
-        let Some((name, token)) = item.split_once(':') else {
+        let Some((name, rest)) = item.split_once(':') else {
             return Err(format!("entry {} is not name:token", i + 1));
         };
         if name.is_empty()
@@ -425,10 +442,36 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, String>, String> {
                 i + 1
             ));
         }
+        let (token, channels) = match rest.rsplit_once(":channels=") {
+            None => (rest, vec![Channel::Api]),
+            Some((token, list)) => {
+                let mut channels = Vec::new();
+                for channel in list.split('+').map(str::trim) {
+                    let Some(channel) = Channel::parse(channel) else {
+                        return Err(format!(
+                            "token `{name}`: `{channel}` is not a channel (api, web_form, budget_portal, telegram, whatsapp, email, open311)"
+                        ));
+                    };
+                    if AGENT_CHANNELS.contains(&channel) {
+                        return Err(format!(
+                            "token `{name}`: {channel} appeals are entered by agents, with their own tokens (`appeal-gateway agents add … --token`)"
+                        ));
+                    }
+                    if !channels.contains(&channel) {
+                        channels.push(channel);
+                    }
+                }
+                (token, channels)
+            }
+        };
         if token.len() < 16 {
             return Err(format!("token `{name}` is shorter than 16 characters"));
         }
-        if tokens.insert(name.to_owned(), token.to_owned()).is_some() {
+        let entry = ApiToken {
+            token: token.to_owned(),
+            channels,
+        };
+        if tokens.insert(name.to_owned(), entry).is_some() {
             return Err(format!("the name `{name}` appears twice"));
         }
     }
@@ -496,7 +539,8 @@ mod tests {
             assert_eq!(config.max_body_bytes, 4096);
             assert_eq!(config.subject_key_secret, "1234567890123456");
             assert_eq!(config.api_tokens.len(), 2);
-            assert_eq!(config.api_tokens["portal"], "qrstuvwxyz012345");
+            assert_eq!(config.api_tokens["portal"].token, "qrstuvwxyz012345");
+            assert_eq!(config.api_tokens["portal"].channels, vec![Channel::Api]);
             Ok(())
         });
     }
@@ -530,5 +574,27 @@ mod tests {
             assert!(!problems[0].contains("tooshort"), "{problems:?}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_token_names_the_channels_it_may_submit_for_and_never_an_agents_desk() {
+        let tokens = parse_tokens(
+            "crm:abcdefghijklmnop, portal:qrstuvwxyz012345:channels=budget_portal+api, odd:with:colon:inside",
+        )
+        .expect("parsed");
+        assert_eq!(tokens["crm"].channels, vec![Channel::Api]);
+        assert_eq!(tokens["portal"].token, "qrstuvwxyz012345");
+        assert_eq!(
+            tokens["portal"].channels,
+            vec![Channel::BudgetPortal, Channel::Api]
+        );
+        assert_eq!(tokens["odd"].token, "with:colon:inside");
+        let agent = parse_tokens("crm:abcdefghijklmnop:channels=api+call_center")
+            .expect_err("an agent's desk");
+        assert!(agent.contains("call_center"), "{agent}");
+        assert!(!agent.contains("abcdefghijklmnop"), "{agent}");
+        let unknown =
+            parse_tokens("crm:abcdefghijklmnop:channels=pigeon").expect_err("no such channel");
+        assert!(unknown.contains("pigeon"), "{unknown}");
     }
 }

@@ -25,6 +25,10 @@ pub(crate) const MAX_TEXT_CHARS: usize = 20_000;
 pub(crate) const MAX_LINE_CHARS: usize = 300;
 /// How far in the future a consent time may be (clock skew between systems).
 const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+/// The day the regulation in force was approved (25 September 2024, Almaty time): no
+/// consent under it can be older (issue 17, point 8).
+pub(crate) const REGULATION_EDITION: time::OffsetDateTime =
+    time::macros::datetime!(2024-09-25 00:00:00 +05:00);
 
 /// Consent as the channel captured it.
 #[derive(Debug, Clone)]
@@ -269,8 +273,19 @@ fn check_consent(
         Some(text) => {
             match time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             {
-                Ok(at) if at <= now + CLOCK_SKEW => appeal::rfc3339(at),
-                _ => {
+                Ok(at) if at > now + CLOCK_SKEW => {
+                    errors.push(FieldError::new("consent.given_at", "consent_in_future"));
+                    String::new()
+                }
+                Ok(at) if at < REGULATION_EDITION => {
+                    errors.push(FieldError::new(
+                        "consent.given_at",
+                        "consent_before_regulation",
+                    ));
+                    String::new()
+                }
+                Ok(at) => appeal::rfc3339(at),
+                Err(_) => {
                     errors.push(FieldError::new("consent.given_at", "invalid_date"));
                     String::new()
                 }
@@ -634,7 +649,14 @@ mod tests {
         assert_eq!(skewed.appeal.consent.given_at, "2026-11-25T09:35:00Z");
         assert_eq!(
             fields(&given_at("2026-11-25T09:35:01Z").expect_err("in the future")),
-            vec![("consent.given_at", "invalid_date")]
+            vec![("consent.given_at", "consent_in_future")]
+        );
+        // Before the regulation in force was approved there was nothing to consent to.
+        let first_day = given_at("2024-09-25T00:00:00+05:00").expect("the first day");
+        assert_eq!(first_day.appeal.consent.given_at, "2024-09-24T19:00:00Z");
+        assert_eq!(
+            fields(&given_at("2024-09-24T23:59:59+05:00").expect_err("before the edition")),
+            vec![("consent.given_at", "consent_before_regulation")]
         );
         assert_eq!(
             fields(&given_at("yesterday").expect_err("not a time")),

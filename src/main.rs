@@ -85,6 +85,11 @@ enum AgentsCommand {
     },
     /// Disable an account: no login, no token; open sessions end.
     Disable { id: String },
+    /// Lock an account until `agents unlock`: no login, no token; open sessions end.
+    /// (Failed logins never lock an account: they slow the address that fails.)
+    Lock { id: String },
+    /// Unlock an account locked with `agents lock`.
+    Unlock { id: String },
     /// List accounts (id, role, state); no secrets.
     List,
 }
@@ -188,6 +193,12 @@ fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCo
         AgentsCommand::Disable { id } => {
             store.disable(&id).map(|()| println!("agent {id} disabled"))
         }
+        AgentsCommand::Lock { id } => store
+            .lock(&id, true)
+            .map(|()| println!("agent {id} locked")),
+        AgentsCommand::Unlock { id } => store
+            .lock(&id, false)
+            .map(|()| println!("agent {id} unlocked")),
         AgentsCommand::List => store.list().map(|agents| {
             for a in agents {
                 println!(

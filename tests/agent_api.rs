@@ -1,5 +1,5 @@
 //! The agents' HTTP surface without a browser: the JSON intake with an agent's API
-//! token, the telephony announcement, the session cookie's attributes, the lockout
+//! token, the telephony announcement, the session cookie's attributes, the throttle
 //! after repeated failed logins, and an audit log without citizen data.
 
 mod support;
@@ -161,24 +161,25 @@ async fn calls_are_announced_by_the_integrator_and_logins_are_guarded() {
     );
     assert!(html.contains("autofocus"), "the next field has the focus");
 
-    // Five wrong passwords lock the account, even against the right one afterwards.
-    for _ in 0..4 {
+    // Wrong passwords lock nobody out (issue 17, point 5): after three, that id from
+    // this address waits, with the same answer an unknown id gets
+    // (`tests/hardening.rs` pins the details).
+    for _ in 0..3 {
         let (status, cookie, _) = http_login(&gw, "bolat", "wrong password!").await;
         assert_eq!(status, 401);
         assert!(cookie.is_none());
     }
-    let (status, _, html) = http_login(&gw, "bolat", "wrong password!").await;
-    assert_eq!(status, 403);
+    let (status, cookie, html) = http_login(&gw, "bolat", PASSWORD).await;
+    assert_eq!(status, 429);
     assert!(html.contains("login-error"));
-    let (status, cookie, _) = http_login(&gw, "bolat", PASSWORD).await;
-    assert_eq!(status, 403);
     assert!(cookie.is_none());
-    assert!(agents_cmd(data.path(), &["list"]).contains("bolat\tcall_center_agent\tactive,locked"));
+    assert!(agents_cmd(data.path(), &["list"]).contains("bolat\tcall_center_agent\tactive"));
+    assert!(!agents_cmd(data.path(), &["list"]).contains("locked"));
 
     // Beyond ten logins a minute from one address, the answer is 429 (the quota
     // refills one login every six seconds, so a few more may pass on a slow machine).
     let mut limited = false;
-    for _ in 0..8 {
+    for _ in 0..9 {
         let (status, _, _) = http_login(&gw, "aigerim", PASSWORD).await;
         if status == 429 {
             limited = true;
@@ -193,7 +194,11 @@ async fn calls_are_announced_by_the_integrator_and_logins_are_guarded() {
         .lines()
         .filter(|l| l.contains("\"target\":\"audit\""))
         .collect();
-    assert!(audit.iter().any(|l| l.contains("\"outcome\":\"locked\"")));
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.contains("\"outcome\":\"throttled\""))
+    );
     assert!(audit.iter().any(|l| l.contains("call_announced")));
     for secret in ["7011234567", PASSWORD, "wrong password!"] {
         assert!(!logs.contains(secret), "the log holds {secret}");

@@ -3,6 +3,7 @@
 //! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
 //! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`].
 
+mod headers;
 pub mod ingest_email;
 pub(crate) mod openapi;
 mod ops;
@@ -88,6 +89,11 @@ impl Settings {
             && (w.form_address_rate_per_minute == 0 || w.form_address_rate_per_minute > 1_000_000)
         {
             problems.push("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE: between 1 and 1000000".to_owned());
+        }
+        if let Some(w) = &web_form
+            && (w.status_rate_per_minute == 0 || w.status_rate_per_minute > 100_000)
+        {
+            problems.push("GATEWAY_STATUS_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
         if let Some(a) = &agent_console
             && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
@@ -224,11 +230,15 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         routes = routes.with(ReplyChannel::Sms, Arc::new(sms));
     }
     let queue = Arc::new(QueueStatus::default());
-    let web_form = web::Data::new(WebForm::new(
-        Arc::clone(&gateway),
-        &web_form_settings,
-        store.clone(),
-    ));
+    let web_form = web::Data::new(
+        WebForm::new(
+            Arc::clone(&gateway),
+            &web_form_settings,
+            store.clone(),
+            &config.data_dir,
+        )
+        .map_err(|e| ServeError::DataDir(e.to_string()))?,
+    );
     let agents = web::Data::new(AgentConsole::new(
         Arc::clone(&gateway),
         &agent_settings,
@@ -308,6 +318,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         ));
         let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
             .map(actix_web::rt::spawn);
+        let public_url = config.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(middleware::from_fn(
@@ -315,6 +326,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 ))
                 // Pages and JSON compressed (gzip) when the client accepts it.
                 .wrap(middleware::Compress::default())
+                // Outside the others, so that every answer carries them.
+                .wrap(headers::defaults(&public_url))
                 .wrap(middleware::from_fn(ops::access_log))
                 .configure(|cfg| ops::configure(cfg, ops.clone()))
                 .configure(|cfg| api::configure(cfg, api.clone()))

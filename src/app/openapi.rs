@@ -54,6 +54,7 @@ pub mod operations {
             (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 403, description = "The token's scope does not hold the `channel` (code `channel_not_allowed`), or the body names an agent (`agent_id`, `consent.captured_by`: code `agent_attribution_not_allowed`; only an agent's own token may, at `/api/v1/agent/appeals`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body over `GATEWAY_MAX_BODY_BYTES`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields, no consent, or an `Idempotency-Key` reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
@@ -76,6 +77,7 @@ pub mod operations {
             (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 403, description = "The token's scope does not hold the `channel` (code `channel_not_allowed`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields", body = ProblemDocument, content_type = "application/problem+json"),
@@ -468,7 +470,7 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An integrator's token from `GATEWAY_API_TOKENS` (`name:token`).",
+                        "An integrator's token from `GATEWAY_API_TOKENS` (`name:token`, or `name:token:channels=api+budget_portal` to submit for other channels than `api`; never `call_center` or `front_office`, which only agents' own tokens enter).",
                     ))
                     .build(),
             ),

@@ -1,6 +1,7 @@
 //! Bearer tokens of integrators (`GATEWAY_API_TOKENS`). Tokens are compared as SHA-256
 //! digests in constant time (`subtle`), so neither a token's content nor its length
-//! shows in the time an answer takes.
+//! shows in the time an answer takes. Each token carries its scope: the channels it may
+//! submit for (issue 17, point 6); agents' desks are never among them.
 
 use std::collections::BTreeMap;
 
@@ -8,19 +9,32 @@ use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::appeal::Channel;
+use crate::config::ApiToken;
+
 /// The configured tokens, as digests, with the integrator's name.
 pub(crate) struct Tokens {
     digests: Vec<(String, [u8; 32])>,
+    scopes: BTreeMap<String, Vec<Channel>>,
 }
 
 impl Tokens {
-    pub(crate) fn new(tokens: &BTreeMap<String, String>) -> Tokens {
+    pub(crate) fn new(tokens: &BTreeMap<String, ApiToken>) -> Tokens {
         Tokens {
             digests: tokens
                 .iter()
-                .map(|(name, token)| (name.clone(), Sha256::digest(token.as_bytes()).into()))
+                .map(|(name, t)| (name.clone(), Sha256::digest(t.token.as_bytes()).into()))
+                .collect(),
+            scopes: tokens
+                .iter()
+                .map(|(name, t)| (name.clone(), t.channels.clone()))
                 .collect(),
         }
+    }
+
+    /// The channels the integrator `name` may submit for.
+    pub(crate) fn channels_of(&self, name: &str) -> &[Channel] {
+        self.scopes.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The name of the integrator whose token the request carries.

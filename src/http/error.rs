@@ -82,6 +82,24 @@ impl Problem {
         )
     }
 
+    /// 401 of a webhook: the provider's secret or signature in `header` is missing or
+    /// wrong. The same shape and `type` as every other 401 (issue 17, point 8); the
+    /// field names the header and its code says what to fix.
+    pub(crate) fn bad_signature(header: &str, language: Language) -> Problem {
+        Problem {
+            errors: vec![FieldError::new(header, "invalid_signature")],
+            ..Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", language)
+        }
+    }
+
+    /// 403: the token is valid but may not submit this (a field out of its scope).
+    pub(crate) fn forbidden(errors: Vec<FieldError>, language: Language) -> Problem {
+        Problem {
+            errors,
+            ..Problem::new(StatusCode::FORBIDDEN, "forbidden", language)
+        }
+    }
+
     /// 422 with field errors.
     pub(crate) fn invalid(errors: Vec<FieldError>, language: Language) -> Problem {
         Problem {
@@ -115,10 +133,10 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let lang = self.language;
         let title = MESSAGES.text(lang, &format!("title-{}", self.code), &[]);
-        let detail = if self.code == "validation" {
-            title.clone()
-        } else {
-            MESSAGES.text(lang, &format!("error-{}", self.code), &self.args)
+        let detail = match self.errors.first() {
+            _ if self.code == "validation" => title.clone(),
+            Some(first) => MESSAGES.text(lang, &format!("error-{}", first.code), &self.args),
+            None => MESSAGES.text(lang, &format!("error-{}", self.code), &self.args),
         };
         let errors = self
             .errors
@@ -129,7 +147,12 @@ impl ResponseError for Problem {
                 message: MESSAGES.text(lang, &format!("error-{}", e.code), &self.args),
             })
             .collect();
-        let code = self.errors.first().map_or(self.code, |e| e.code);
+        // Every 401 is one kind of problem, whatever credential was wrong.
+        let code = if self.status == StatusCode::UNAUTHORIZED {
+            self.code
+        } else {
+            self.errors.first().map_or(self.code, |e| e.code)
+        };
         let body = ProblemDocument {
             kind: format!("https://open-almaty.kz/problems/{code}"),
             title,
@@ -137,7 +160,14 @@ impl ResponseError for Problem {
             detail,
             errors,
         };
-        HttpResponse::build(self.status)
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED
+            && self.errors.iter().any(|e| e.field == "Authorization")
+        {
+            // RFC 9110 §11.6.1: a 401 names the scheme it wants.
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response
             .content_type("application/problem+json")
             .insert_header(("Content-Language", lang.as_str()))
             .body(serde_json::to_string(&body).unwrap_or_default())

@@ -32,10 +32,8 @@ use subtle::ConstantTimeEq;
 const AGENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("agents");
 const RECENT: TableDefinition<&str, &[u8]> = TableDefinition::new("recent");
 
-/// Failed logins in a row before an account is locked.
-pub(crate) const MAX_FAILURES: u32 = 5;
-/// How long a locked account stays locked.
-pub(crate) const LOCK_DURATION: Duration = Duration::from_secs(15 * 60);
+/// `locked_until_ms` of an account an operator locked (`agents lock`), until unlocked.
+const LOCKED_FOR_GOOD: u64 = u64::MAX;
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,
 /// but a repeated report of one problem comes within days of the first.
 pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
@@ -83,8 +81,19 @@ pub(crate) struct Agent {
     /// SHA-256 (hex) of the agent's API token, if one was issued.
     token_sha256: Option<String>,
     pub(crate) disabled: bool,
+    /// Kept for records written before issue 17: failed logins no longer lock an account
+    /// (they slow the address that fails, see [`super::throttle`]).
+    #[serde(default)]
     failures: u32,
+    /// Set by `agents lock`; no login and no token until it passes or `agents unlock`.
+    #[serde(default)]
     locked_until_ms: u64,
+}
+
+impl Agent {
+    fn usable(&self, now: u64) -> bool {
+        !self.disabled && self.locked_until_ms <= now
+    }
 }
 
 /// One line of `agents list`.
@@ -120,9 +129,10 @@ fn store_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> AgentErr
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Login {
     Ok(Role),
-    /// Unknown id, wrong password or disabled account: one answer for all three.
+    /// Unknown id, wrong password, disabled or locked account: one answer for all (the
+    /// audit log tells them apart, the citizen-facing answer does not).
     Refused,
-    /// Too many failures; the account opens again later.
+    /// The right password of a locked account (for the audit log only).
     Locked,
 }
 
@@ -280,6 +290,17 @@ impl AgentStore {
         })
     }
 
+    /// Locks an account (`agents lock`): no login and no API token until unlocked.
+    pub fn lock(&self, id: &str, locked: bool) -> Result<(), AgentError> {
+        self.with_db(|db| {
+            let mut agent =
+                Self::read_agent(db, id)?.ok_or_else(|| AgentError::Unknown(id.to_owned()))?;
+            agent.locked_until_ms = if locked { LOCKED_FOR_GOOD } else { 0 };
+            agent.failures = 0;
+            Self::write_agent(db, &agent)
+        })
+    }
+
     /// Every account, without secrets.
     pub fn list(&self) -> Result<Vec<AgentSummary>, AgentError> {
         let now = now_ms();
@@ -307,48 +328,31 @@ impl AgentStore {
         })
     }
 
-    /// Checks a password, counting failures and locking after [`MAX_FAILURES`].
+    /// Checks a password. Failures are not counted here: the caller slows the address
+    /// that fails ([`super::throttle`]), so that nobody can lock an agent out.
     pub(crate) fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
         let now = now_ms();
         self.with_db(|db| {
-            let Some(mut agent) = Self::read_agent(db, id)? else {
+            let Some(agent) = Self::read_agent(db, id)? else {
                 let _ = verify_password(password, &DUMMY_HASH);
                 return Ok(Login::Refused);
             };
-            if agent.locked_until_ms > now {
-                return Ok(Login::Locked);
-            }
+            // The hash is checked in every case, so the time does not tell the states.
             let good = verify_password(password, &agent.password_hash);
-            if good && !agent.disabled {
-                if agent.failures != 0 {
-                    agent.failures = 0;
-                    Self::write_agent(db, &agent)?;
-                }
-                return Ok(Login::Ok(agent.role));
-            }
-            if good {
-                return Ok(Login::Refused); // disabled
-            }
-            agent.failures += 1;
-            let locked = agent.failures >= MAX_FAILURES;
-            if locked {
-                agent.failures = 0;
-                agent.locked_until_ms = now + LOCK_DURATION.as_millis() as u64;
-            }
-            Self::write_agent(db, &agent)?;
-            Ok(if locked {
-                Login::Locked
-            } else {
-                Login::Refused
+            Ok(match (good, agent.usable(now)) {
+                (true, true) => Login::Ok(agent.role),
+                (true, false) if !agent.disabled => Login::Locked,
+                _ => Login::Refused,
             })
         })
     }
 
     /// The active agent with this id (`None` when unknown or disabled).
     pub(crate) fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
+        let now = now_ms();
         self.with_db(|db| {
             Ok(Self::read_agent(db, id)?
-                .filter(|a| !a.disabled)
+                .filter(|a| a.usable(now))
                 .map(|a| a.role))
         })
     }
@@ -356,6 +360,7 @@ impl AgentStore {
     /// The active agent whose API token this is.
     pub(crate) fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = now_ms();
         self.with_db(|db| {
             let txn = db.begin_read().map_err(store_err("begin read"))?;
             let table = match txn.open_table(AGENTS) {
@@ -376,7 +381,8 @@ impl AgentStore {
                 else {
                     continue;
                 };
-                if bool::from(digest.as_slice().ct_eq(&presented)) && !agent.disabled {
+                // A disabled or locked agent's token is refused (issue 17, point 5).
+                if bool::from(digest.as_slice().ct_eq(&presented)) && agent.usable(now) {
                     found = Some((agent.id.clone(), agent.role));
                 }
             }
@@ -507,27 +513,41 @@ mod tests {
             Some(("aigerim".into(), Role::CallCenterAgent))
         );
         assert_eq!(store.login("nobody", "x").expect("login"), Login::Refused);
-        for _ in 0..MAX_FAILURES - 1 {
+        // Failures lock nothing: the right password still opens the account (five locked
+        // it before issue 17).
+        for _ in 0..6 {
             assert_eq!(
                 store.login("aigerim", "wrong").expect("login"),
                 Login::Refused
             );
         }
         assert_eq!(
-            store.login("aigerim", "wrong").expect("login"),
-            Login::Locked
+            store
+                .login("aigerim", "correct horse battery")
+                .expect("login"),
+            Login::Ok(Role::CallCenterAgent)
         );
+        // An operator's lock stops the login and the token; unlocking restores both.
+        store.lock("aigerim", true).expect("lock");
         assert_eq!(
             store
                 .login("aigerim", "correct horse battery")
                 .expect("login"),
             Login::Locked
         );
+        assert_eq!(
+            store.login("aigerim", "wrong").expect("login"),
+            Login::Refused
+        );
+        assert_eq!(store.by_token(&token).expect("token"), None);
+        assert!(store.list().expect("list")[0].locked);
+        store.lock("aigerim", false).expect("unlock");
+        assert!(store.by_token(&token).expect("token").is_some());
         store.disable("aigerim").expect("disable");
         assert_eq!(store.by_token(&token).expect("token"), None);
         assert_eq!(store.active("aigerim").expect("active"), None);
         let list = store.list().expect("list");
-        assert!(list[0].disabled && list[0].locked && list[0].has_token);
+        assert!(list[0].disabled && !list[0].locked && list[0].has_token);
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub(crate) fn intake(
         .map(|p| RawAttachment {
             kind: "photo".into(),
             content_type: p.image_type.content_type().into(),
-            size: p.bytes.len() as u64,
+            size: p.size,
             sha256: p.sha256.clone(),
         })
         .collect();

@@ -20,6 +20,7 @@ pub(crate) mod calls;
 pub(crate) mod json_api;
 pub(crate) mod recent;
 pub(crate) mod sessions;
+pub(crate) mod throttle;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -58,7 +59,8 @@ use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
 const COOKIE: &str = "oa_agent";
 /// Largest text part of a console form.
 const MAX_TEXT_BYTES: usize = 128 * 1024;
-/// Login attempts per client address and minute (the lockout counts per account).
+/// Login attempts per client address and minute (failures of one id also slow that id
+/// from that address: [`throttle`]).
 const LOGIN_RATE_PER_MINUTE: u32 = 10;
 
 /// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
@@ -71,6 +73,8 @@ pub(crate) struct AgentConsole {
     /// The duplicates hint's index.
     pub(crate) recent: Recent,
     pub(crate) login_limiter: FormLimiter,
+    /// Failed logins slow the next try of that id from that address.
+    pub(crate) login_throttle: throttle::LoginThrottle,
     pub(crate) cookie_secure: bool,
     pub(crate) csrf: CsrfKey,
     pub(crate) store: AttachmentStore,
@@ -129,6 +133,7 @@ impl AgentConsole {
             ),
             calls: Calls::new(redis, prefix),
             login_limiter: FormLimiter::per_minute(LOGIN_RATE_PER_MINUTE),
+            login_throttle: throttle::LoginThrottle::default(),
             cookie_secure: settings.cookie_secure,
             store: AttachmentStore::new(data_dir),
             gateway,
@@ -378,8 +383,10 @@ async fn login_page(req: HttpRequest, state: web::Data<AgentConsole>) -> HttpRes
     login_view(&req, &state, StatusCode::OK, None)
 }
 
-/// `POST /agent/login`: rate limit, CSRF, then the password (Argon2id, off the event
-/// loop); five failures in a row lock the account for 15 minutes.
+/// `POST /agent/login`: rate limit, CSRF, the (id, address) throttle, then the password
+/// (Argon2id, off the event loop). An unknown id, a wrong password, a disabled or a
+/// locked account get one answer; failures slow that id from that address with growing
+/// delays (429 with `Retry-After`), and lock nothing (issue 17, point 5).
 async fn login_submit(
     req: HttpRequest,
     payload: web::Payload,
@@ -427,11 +434,17 @@ async fn login_submit(
             Some("agent-login-failed"),
         );
     }
+    let address = req.peer_addr().map(|a| a.ip());
+    if let Err(wait) = state.login_throttle.check(&id, address) {
+        audit("login", &id, "throttled", None);
+        return throttled(&req, &state, wait);
+    }
     let store = state.accounts.clone();
     let checked_id = id.clone();
     let outcome = web::block(move || store.login(&checked_id, &password)).await;
     match outcome {
         Ok(Ok(Login::Ok(role))) => {
+            state.login_throttle.succeeded(&id, address);
             let sid = state.sessions.open(&id, role).await;
             audit("login", &id, "ok", None);
             let mut response =
@@ -439,22 +452,19 @@ async fn login_submit(
             let _ = response.add_cookie(&session_cookie(sid, state.cookie_secure, false));
             response
         }
-        Ok(Ok(Login::Refused)) => {
-            audit("login", &id, "refused", None);
+        Ok(Ok(outcome @ (Login::Refused | Login::Locked))) => {
+            let what = if outcome == Login::Locked {
+                "locked"
+            } else {
+                "refused"
+            };
+            audit("login", &id, what, None);
+            state.login_throttle.failed(&id, address);
             login_view(
                 &req,
                 &state,
                 StatusCode::UNAUTHORIZED,
                 Some("agent-login-failed"),
-            )
-        }
-        Ok(Ok(Login::Locked)) => {
-            audit("login", &id, "locked", None);
-            login_view(
-                &req,
-                &state,
-                StatusCode::FORBIDDEN,
-                Some("agent-login-locked"),
             )
         }
         _ => login_view(
@@ -464,6 +474,21 @@ async fn login_submit(
             Some("unavailable-text"),
         ),
     }
+}
+
+/// The answer while an id is throttled from this address: the same for every id.
+fn throttled(req: &HttpRequest, state: &AgentConsole, wait: Duration) -> HttpResponse {
+    let mut response = login_view(
+        req,
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some("agent-login-locked"),
+    );
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// `POST /agent/logout`.
@@ -731,7 +756,9 @@ async fn console_submit(
         Err(e) => {
             let status = match e {
                 FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                FormError::Malformed => StatusCode::BAD_REQUEST,
+                FormError::Malformed | FormError::Refused(_) => StatusCode::BAD_REQUEST,
+                FormError::TooSlow => StatusCode::REQUEST_TIMEOUT,
+                FormError::Busy | FormError::Spool => StatusCode::SERVICE_UNAVAILABLE,
             };
             return HttpResponse::build(status)
                 .content_type("text/plain; charset=utf-8")

@@ -174,6 +174,36 @@ pub(crate) struct ReplyToSubmission {
     _other: BTreeMap<String, IgnoredAny>,
 }
 
+/// What an integrator's token may not claim (issue 17, point 6): a `channel` outside its
+/// scope (no `channel` means `api`), and an agent's attribution — `agent_id` or
+/// `consent.captured_by` — which only an agent's own token carries
+/// (`POST /api/v1/agent/appeals`). A value of the wrong type is left to the adapter.
+pub(super) fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let channel = match body.get("channel") {
+        None | Some(Value::Null) => Some(Channel::Api),
+        Some(Value::String(name)) => Channel::parse(name),
+        Some(_) => None,
+    };
+    if channel.is_some_and(|c| !allowed.contains(&c)) {
+        errors.push(FieldError::new("channel", "channel_not_allowed"));
+    }
+    if body.get("agent_id").is_some_and(|v| !v.is_null()) {
+        errors.push(FieldError::new("agent_id", "agent_attribution_not_allowed"));
+    }
+    if body
+        .get("consent")
+        .and_then(|c| c.get("captured_by"))
+        .is_some_and(|v| !v.is_null())
+    {
+        errors.push(FieldError::new(
+            "consent.captured_by",
+            "agent_attribution_not_allowed",
+        ));
+    }
+    errors
+}
+
 /// An appeal's JSON as an intake. `integrator` is the token's name: it stands as the
 /// consent's `captured_by` when the body does not name one.
 pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
@@ -391,6 +421,23 @@ mod tests {
         assert_eq!(dropped, vec!["home_address", "location.apartment"]);
         let consent = intake.consent.expect("consent");
         assert_eq!(consent.captured_by.as_deref(), Some("api:crm"));
+    }
+
+    #[test]
+    fn an_integrator_claims_neither_another_channel_nor_an_agent() {
+        let api = [Channel::Api];
+        assert!(out_of_scope(&json!({"text": "x"}), &api).is_empty());
+        assert!(out_of_scope(&json!({"channel": "api", "agent_id": null}), &api).is_empty());
+        let claimed = out_of_scope(
+            &json!({"channel": "call_center", "agent_id": "aigerim",
+                    "consent": {"method": "verbal", "captured_by": "aigerim"}}),
+            &api,
+        );
+        let fields: Vec<&str> = claimed.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["channel", "agent_id", "consent.captured_by"]);
+        let portal = [Channel::BudgetPortal];
+        assert_eq!(out_of_scope(&json!({"text": "x"}), &portal).len(), 1);
+        assert!(out_of_scope(&json!({"channel": "budget_portal"}), &portal).is_empty());
     }
 
     #[test]

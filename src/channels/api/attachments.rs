@@ -28,5 +28,15 @@ pub(super) async fn get_attachment(
         .insert_header(("Cache-Control", "private, max-age=31536000, immutable"))
         .insert_header(("ETag", format!("\"{sha256}\"")))
         .insert_header(("X-Content-Type-Options", "nosniff"))
+        // Opened from a link, the photo is saved, not shown in the gateway's origin; and
+        // even shown, it runs nothing (issue 17, point 7).
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"{sha256}.{}\"",
+                image_type.extension()
+            ),
+        ))
+        .insert_header(("Content-Security-Policy", "sandbox"))
         .body(bytes))
 }

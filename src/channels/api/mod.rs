@@ -1,6 +1,8 @@
 //! The integrators' API: `POST /api/v1/appeals`, `POST /api/v1/subject-requests` and
 //! `GET /api/v1/attachments/{sha256}`, each behind an integrator token
 //! (`GATEWAY_API_TOKENS`). 202 means durable on disk (the outbox), not yet on Redis.
+//! A token submits only for the channels of its scope, and never as an agent: that is
+//! 403 before anything is stored.
 
 mod adapter;
 mod attachments;
@@ -96,6 +98,10 @@ async fn post_appeal(
     let (integrator, claim, body) = preamble(&req, payload, &api, language)
         .await
         .map_err(refuse)?;
+    let forbidden = adapter::out_of_scope(&body, api.tokens.channels_of(&integrator));
+    if !forbidden.is_empty() {
+        return Err(refuse(Problem::forbidden(forbidden, language)));
+    }
     let intake = adapter::appeal_intake(body, &integrator)
         .map_err(|errors| refuse(Problem::invalid(errors, language)))?;
     answer(api.gateway.submit_appeal(intake, claim).await, language)
@@ -108,7 +114,15 @@ async fn post_subject_request(
     api: web::Data<Api>,
 ) -> Result<HttpResponse, Problem> {
     let language = language_of(&req);
-    let (_, claim, body) = preamble(&req, payload, &api, language).await?;
+    let (integrator, claim, body) = preamble(&req, payload, &api, language).await?;
+    let allowed = api.tokens.channels_of(&integrator);
+    let forbidden: Vec<_> = adapter::out_of_scope(&body, allowed)
+        .into_iter()
+        .filter(|e| e.field == "channel")
+        .collect();
+    if !forbidden.is_empty() {
+        return Err(Problem::forbidden(forbidden, language));
+    }
     let intake =
         adapter::subject_intake(body).map_err(|errors| Problem::invalid(errors, language))?;
     answer(

@@ -33,6 +33,7 @@ pub(crate) mod route;
 use crate::appeal::{Channel, Language};
 use crate::dialogue::dedupe::Dedupe;
 use crate::dialogue::{Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, photo};
+use crate::http::error::Problem;
 use crate::pipeline::Gateway;
 
 /// The Telegram channel's settings; the channel is off without a bot token.
@@ -471,7 +472,10 @@ async fn webhook(
         // Logged without the payload: it is unauthenticated and may hold anything.
         tracing::warn!("telegram webhook refused: wrong or missing secret token");
         telegram.gateway.refused(Channel::Telegram, "bad_secret");
-        return HttpResponse::Unauthorized().finish();
+        return actix_web::ResponseError::error_response(&Problem::bad_signature(
+            "X-Telegram-Bot-Api-Secret-Token",
+            crate::http::language_of(&req),
+        ));
     }
     let update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,

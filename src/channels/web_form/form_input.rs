@@ -112,7 +112,7 @@ fn attachments_of(photos: &[CleanPhoto]) -> Vec<RawAttachment> {
         .map(|p| RawAttachment {
             kind: "photo".into(),
             content_type: p.image_type.content_type().into(),
-            size: p.bytes.len() as u64,
+            size: p.size,
             sha256: p.sha256.clone(),
         })
         .collect()

@@ -3,8 +3,11 @@
 //! (`/status/{tracking_number}`) and the regulation (`/regulation`). Server-rendered
 //! HTML that works without JavaScript.
 //!
-//! A POST goes: rate limit → bounded body (photos checked by content and cleaned in
-//! memory) → CSRF token → honeypot → the channel adapter and the pipeline's checks
+//! A POST goes: rate limit → the body, read within the form's byte budget, the budget of
+//! upload bytes in flight and the minimum rate (see [`crate::http::form`]) → CSRF token
+//! and honeypot, checked on the fields before the first photo, so that a forged form's
+//! photos are never read → photos, spooled to disk, rebuilt a bounded number at a time
+//! → the channel adapter and the pipeline's checks
 //! (all errors at once, shown next to their fields with the input kept) → photos synced
 //! to disk → `submit_appeal` with an idempotency key the form carried → 303 to the
 //! confirmation (POST-redirect-GET): a double click or a refresh creates one appeal.
@@ -21,7 +24,7 @@ use std::sync::Arc;
 
 use crate::appeal::{Channel, Language};
 use crate::attachments::{self, AttachmentStore, MAX_PHOTO_BYTES};
-use crate::http::form::{self, FormError};
+use crate::http::form::{self, FormError, Unread, Uploads};
 use crate::pipeline::Gateway;
 use crate::tracking::TrackingNumber;
 pub(crate) mod form_input;
@@ -31,7 +34,7 @@ use crate::consent::{POLICY_VERSION, REGULATION_KK};
 use crate::field_error::FieldError;
 use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
-use crate::http::ratelimit::FormLimits;
+use crate::http::ratelimit::{FormLimiter, FormLimits};
 use crate::i18n::{self, MESSAGES};
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
@@ -48,27 +51,42 @@ pub(crate) struct WebForm {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) csrf: CsrfKey,
     pub(crate) limiter: FormLimits,
+    /// Status lookups per address (issue 17, point 7): tracking numbers are short, so
+    /// guessing them must be slow.
+    pub(crate) status_limiter: FormLimiter,
     pub(crate) store: AttachmentStore,
     /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
     pub(crate) cookie_secure: bool,
+    /// The budget of upload bytes in flight, the slowest rate taken, the spool.
+    pub(crate) uploads: Uploads,
 }
 
 impl WebForm {
+    /// Uploads are spooled under `data_dir/attachments/incoming` (created here).
     pub(crate) fn new(
         gateway: Arc<Gateway>,
         settings: &Settings,
         store: AttachmentStore,
-    ) -> WebForm {
-        WebForm {
+        data_dir: &std::path::Path,
+    ) -> std::io::Result<WebForm> {
+        let uploads = Uploads::new(
+            settings.upload_bytes_in_flight,
+            settings.upload_min_bytes_per_sec,
+            std::time::Duration::from_secs(settings.upload_grace_secs),
+            &data_dir.join("attachments").join("incoming"),
+        )?;
+        Ok(WebForm {
+            uploads,
             csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
             limiter: FormLimits::per_minute(
                 settings.form_rate_per_minute,
                 settings.form_address_rate_per_minute,
             ),
+            status_limiter: FormLimiter::per_minute(settings.status_rate_per_minute),
             cookie_secure: settings.cookie_secure,
             store,
             gateway,
-        }
+        })
     }
 
     /// The photos a form of this channel takes (`attachments.max_count` of its policy).
@@ -103,6 +121,45 @@ pub(crate) struct Settings {
         deserialize_with = "crate::config::flag"
     )]
     pub(crate) cookie_secure: bool,
+    /// Status page lookups per client address and minute
+    /// (`GATEWAY_STATUS_RATE_PER_MINUTE`).
+    #[serde(
+        default = "default_status_rate",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) status_rate_per_minute: u32,
+    /// Bytes of form uploads in flight across the process, at most
+    /// (`GATEWAY_UPLOAD_BYTES_IN_FLIGHT`); a form beyond it gets 503 with `Retry-After`.
+    #[serde(
+        default = "default_upload_bytes_in_flight",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) upload_bytes_in_flight: usize,
+    /// The slowest average rate of a form body, after the grace
+    /// (`GATEWAY_UPLOAD_MIN_BYTES_PER_SEC`).
+    #[serde(
+        default = "default_upload_min_rate",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) upload_min_bytes_per_sec: u64,
+    /// Seconds a form body may take before its rate counts (`GATEWAY_UPLOAD_GRACE_SECS`).
+    #[serde(
+        default = "default_upload_grace",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) upload_grace_secs: u64,
+}
+
+fn default_upload_bytes_in_flight() -> usize {
+    256 * 1024 * 1024
+}
+
+fn default_upload_min_rate() -> u64 {
+    10 * 1024
+}
+
+fn default_upload_grace() -> u64 {
+    10
 }
 
 fn default_form_rate() -> u32 {
@@ -115,6 +172,10 @@ fn default_form_address_rate() -> u32 {
 
 fn default_cookie_secure() -> bool {
     true
+}
+
+fn default_status_rate() -> u32 {
+    30
 }
 
 /// The two forms.
@@ -494,29 +555,112 @@ async fn budget_form(req: HttpRequest, state: web::Data<WebForm>) -> HttpRespons
     response
 }
 
-/// A submitted form, read within its limits; photos are cleaned as they arrive and
-/// their problems are returned as field errors. Also the hashes of photos kept from an
-/// earlier try of the form.
+/// A submitted form, read within its limits (see [`crate::http::form::read_upload`]);
+/// `gate` checks the form's CSRF token and honeypot before the first photo is read.
+/// Photos are cleaned one after the other from their spool files and their problems
+/// returned as field errors. Also the hashes of photos kept from an earlier try.
 async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
+    state: &WebForm,
     max_photos: usize,
-) -> Result<(FormInput, Vec<String>, Vec<FieldError>), FormError> {
+    gate: impl FnOnce(&BTreeMap<String, String>) -> Result<(), &'static str>,
+) -> Result<(FormInput, Vec<String>, Vec<FieldError>), (FormError, Unread)> {
     let max_form = max_photos * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
-    let body = form::read(req, payload, max_form, MAX_TEXT_BYTES, &["kept_photo"]).await?;
+    let mut body = form::read_upload(
+        req,
+        payload,
+        &state.uploads,
+        (max_form, MAX_TEXT_BYTES),
+        &["kept_photo"],
+        gate,
+    )
+    .await?;
+    let files = std::mem::take(&mut body.files);
     let mut input = FormInput {
-        fields: body.fields,
+        fields: std::mem::take(&mut body.fields),
         ..FormInput::default()
     };
     let mut errors = Vec::new();
-    for part in body.files.into_iter().filter(|f| f.field == "photos") {
+    for part in files.into_iter().filter(|f| f.field == "photos") {
         match part.photo(input.photos.len(), max_photos).await {
-            Ok(photo) => input.photos.push(photo),
+            Ok(mut photo) => {
+                // Stored (pending) at once, and its bytes let go: a form holds one
+                // photo in memory at a time, not five.
+                if let Err(e) = state.store.put(&photo).await {
+                    tracing::error!(error = %e, "photo not stored");
+                    return Err((FormError::Spool, form::unread(())));
+                }
+                photo.bytes = web::Bytes::new();
+                input.photos.push(photo);
+            }
             Err(code) => errors.push(FieldError::new("photos", code)),
         }
     }
-    let kept = body.repeated.into_iter().map(|(_, v)| v).collect();
+    let kept = std::mem::take(&mut body.repeated)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    // `body` (its share of the bytes in flight) goes only now, the photos done.
+    drop(body);
     Ok((input, kept, errors))
+}
+
+/// The page of a form refused while it was read.
+fn refusal(
+    state: &WebForm,
+    channel: Channel,
+    language: Language,
+    back: &str,
+    error: FormError,
+) -> HttpResponse {
+    let (status, reason, title, text) = match error {
+        FormError::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "too-large-title",
+            "too-large-text",
+        ),
+        FormError::Malformed => (
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "honeypot-title",
+            "honeypot-text",
+        ),
+        FormError::Refused("csrf") => (StatusCode::FORBIDDEN, "csrf", "csrf-title", "csrf-text"),
+        FormError::Refused(_) => (
+            StatusCode::BAD_REQUEST,
+            "honeypot",
+            "honeypot-title",
+            "honeypot-text",
+        ),
+        FormError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "uploads_busy",
+            "busy-title",
+            "busy-text",
+        ),
+        FormError::TooSlow => (
+            StatusCode::REQUEST_TIMEOUT,
+            "upload_too_slow",
+            "slow-title",
+            "slow-text",
+        ),
+        FormError::Spool => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "unavailable-title",
+            "unavailable-text",
+        ),
+    };
+    state.gateway.refused(channel, reason);
+    let mut response = message(status, language, title, text, back, "csrf-again");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    }
+    response
 }
 
 /// The answer to a form over its rate limit (issue 18, point 9): the form again, with
@@ -619,74 +763,59 @@ async fn submit(
         return response;
     }
     let max_photos = state.max_photos(channel);
-    let (mut input, kept, mut errors) = match read_form(&req, payload, max_photos).await {
-        Ok(read) => read,
-        Err(FormError::TooLarge) => {
-            state.gateway.refused(channel, "payload_too_large");
-            return message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                language,
-                "too-large-title",
-                "too-large-text",
-                &back,
-                "csrf-again",
-            );
-        }
-        Err(FormError::Malformed) => {
-            state.gateway.refused(channel, "malformed");
-            return message(
-                StatusCode::BAD_REQUEST,
-                language,
-                "honeypot-title",
-                "honeypot-text",
-                &back,
-                "csrf-again",
-            );
-        }
-    };
     let sid = session;
-    let token_ok = match (&sid, input.get("csrf")) {
-        (Some(sid), Some(token)) => state.csrf.verify(sid, token),
-        _ => false,
-    };
-    let Some(sid) = sid.filter(|_| token_ok) else {
-        state.gateway.refused(channel, "csrf");
-        return message(
-            StatusCode::FORBIDDEN,
-            language,
-            "csrf-title",
-            "csrf-text",
-            &back,
-            "csrf-again",
-        );
-    };
-    if input.get("website").is_some() {
-        state.gateway.refused(channel, "honeypot");
-        return message(
-            StatusCode::BAD_REQUEST,
-            language,
-            "honeypot-title",
-            "honeypot-text",
-            &back,
-            "csrf-again",
-        );
-    }
-    // Photos already taken with an earlier try of this form.
-    for sha256 in kept.iter().take(max_photos) {
-        if let Some((image_type, bytes)) = state.store.get(sha256).await {
-            input.photos.push(attachments::CleanPhoto {
-                image_type,
-                sha256: sha256.clone(),
-                bytes: web::Bytes::from(bytes),
-            });
+    let csrf_key = &state.csrf;
+    let gate = |fields: &BTreeMap<String, String>| {
+        let token_ok = match (&sid, fields.get("csrf")) {
+            (Some(sid), Some(token)) => csrf_key.verify(sid, token),
+            _ => false,
+        };
+        if !token_ok {
+            return Err("csrf");
         }
-    }
-    if input.photos.len() > max_photos {
-        input.photos.truncate(max_photos);
+        if fields.get("website").is_some_and(|v| !v.trim().is_empty()) {
+            return Err("honeypot");
+        }
+        Ok(())
+    };
+    let (mut input, kept, mut errors) =
+        match read_form(&req, payload, &state, max_photos, gate).await {
+            Ok(read) => read,
+            Err((error, unread)) => {
+                let mut response = refusal(&state, channel, language, &back, error);
+                // What the client still sends is not read: the connection closes.
+                unread.close(&mut response);
+                return response;
+            }
+        };
+    let Some(sid) = sid else {
+        // The gate let no form without a session through.
+        return refusal(&state, channel, language, &back, FormError::Refused("csrf"));
+    };
+    // Photos already taken with an earlier try of this form.
+    if input.photos.len() + kept.len().min(max_photos) > max_photos {
         errors.push(FieldError::new("photos", "too_many_photos"));
     }
-    for photo in &input.photos {
-        if let Err(e) = state.store.put(photo).await {
+    for sha256 in kept.iter().take(max_photos) {
+        if input.photos.len() >= max_photos {
+            break;
+        }
+        let Some((image_type, bytes)) = state.store.get(sha256).await else {
+            continue;
+        };
+        let photo = attachments::CleanPhoto {
+            image_type,
+            sha256: sha256.clone(),
+            size: bytes.len() as u64,
+            bytes: web::Bytes::from(bytes),
+        };
+        // Put again: a kept photo waits in the pending area as long as a new one.
+        let stored = state.store.put(&photo).await;
+        input.photos.push(attachments::CleanPhoto {
+            bytes: web::Bytes::new(),
+            ..photo
+        });
+        if let Err(e) = stored {
             tracing::error!(error = %e, "photo not stored");
             return message(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -851,6 +980,20 @@ async fn status(
     state: web::Data<WebForm>,
 ) -> HttpResponse {
     let language = page_language(&req);
+    if !state.status_limiter.allow(req.peer_addr().map(|a| a.ip())) {
+        let mut response = message(
+            StatusCode::TOO_MANY_REQUESTS,
+            language,
+            "rate-title",
+            "status-rate-text",
+            &format!("/{}/", language.as_str()),
+            "regulation-back",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
     let tracking = TrackingNumber::parse(&path).map(TrackingNumber::into_string);
     let appeal_id = tracking
         .as_deref()

@@ -30,6 +30,7 @@ pub(crate) mod route;
 use crate::appeal::{Channel, ReplyChannel};
 use crate::dialogue::dedupe::Dedupe;
 use crate::dialogue::{Ask, Engine, Event, Inbound, PhotoResult, Reply, photo};
+use crate::http::error::Problem;
 use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
 
@@ -459,6 +460,8 @@ async fn verify(
     match (param("hub.mode"), token_ok, param("hub.challenge")) {
         (Some("subscribe"), true, Some(challenge)) if challenge.len() <= 256 => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
+            // The echo is the caller's text: never let a browser sniff it into HTML.
+            .insert_header(("X-Content-Type-Options", "nosniff"))
             .body(challenge.to_owned()),
         _ => {
             tracing::warn!("whatsapp verification refused");
@@ -484,7 +487,10 @@ async fn webhook(
             "whatsapp webhook refused: bad signature"
         );
         whatsapp.gateway.refused(Channel::Whatsapp, "bad_signature");
-        return HttpResponse::Unauthorized().finish();
+        return actix_web::ResponseError::error_response(&Problem::bad_signature(
+            "X-Hub-Signature-256",
+            crate::http::language_of(&req),
+        ));
     }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         tracing::warn!("whatsapp webhook: body is not JSON");
