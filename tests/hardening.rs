@@ -708,7 +708,7 @@ async fn headers_keep_tracking_numbers_photos_and_echoes_to_themselves() {
         let h = resp.headers();
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
         let permissions = h["permissions-policy"].to_str().unwrap_or_default();
-        for feature in ["camera=()", "microphone=()", "geolocation=()"] {
+        for feature in ["camera=()", "microphone=()", "geolocation=(self)"] {
             assert!(permissions.contains(feature), "{path}: {permissions}");
         }
         assert_eq!(h["strict-transport-security"], "max-age=31536000", "{path}");

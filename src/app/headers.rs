@@ -7,9 +7,11 @@
 
 use actix_web::middleware::DefaultHeaders;
 
-/// The browser features no page uses: no script asks for them, so nothing may.
+/// The browser features the pages do not use are turned off.
+/// Geolocation stays open to the gateway's own pages: the citizen form's "Use my
+/// location" asks for it (and for nothing else); embedded frames get nothing.
 pub(crate) const PERMISSIONS_POLICY: &str =
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()";
+    "camera=(), microphone=(), geolocation=(self), payment=(), usb=(), interest-cohort=()";
 
 /// HSTS for one year; not `includeSubDomains`: sibling hosts of the city are not ours
 /// to pin.

@@ -159,15 +159,26 @@ impl Browser {
     }
 
     /// Waits for an element (the next page after a submit) and returns its text.
+    /// After a submit from a page that has the same element, the element found may be
+    /// the old page's, gone by the time its text is read: then it is looked up again.
     pub async fn text_of(&self, css: &str) -> String {
-        let element = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(30))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css} appeared: {e}"));
-        element.text().await.expect("text")
+        let started = std::time::Instant::now();
+        loop {
+            let element = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(30))
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no {css} appeared: {e}"));
+            match element.text().await {
+                Ok(text) => return text,
+                Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                    panic!("the text of {css} could not be read: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// The value of the field with id `f-<name>` as the browser holds it.
