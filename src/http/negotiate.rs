@@ -19,7 +19,7 @@ use crate::http::pages::error_page;
 use crate::i18n;
 
 /// The cookie in which the citizen pages remember the chosen language.
-const LANG_COOKIE: &str = "oa_lang";
+pub(crate) const LANG_COOKIE: &str = "oa_lang";
 
 /// True when the client asked for HTML (a browser's navigation).
 pub(crate) fn wants_html(req: &HttpRequest) -> bool {
@@ -44,22 +44,32 @@ pub(crate) fn wants_html(req: &HttpRequest) -> bool {
 /// The language of an error page: `?lang=`, the language path (`/ru/…`), the citizen's
 /// chosen language (cookie), `Accept-Language`, else Kazakh, the state language.
 pub(crate) fn page_language(req: &HttpRequest) -> Language {
-    let from_path = req
-        .path()
+    query_language(req)
+        .or_else(|| path_language(req))
+        .unwrap_or_else(|| remembered_language(req))
+}
+
+/// The language the path names (`/ru/…`).
+pub(crate) fn path_language(req: &HttpRequest) -> Option<Language> {
+    req.path()
         .split('/')
         .nth(1)
         .filter(|s| s.len() == 2)
-        .and_then(Language::parse);
-    let from_query =
-        web::Query::<std::collections::BTreeMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)));
-    from_query
-        .or(from_path)
-        .or_else(|| {
-            req.cookie(LANG_COOKIE)
-                .and_then(|c| Language::parse(c.value()))
-        })
+        .and_then(Language::parse)
+}
+
+/// The language of `?lang=`.
+pub(crate) fn query_language(req: &HttpRequest) -> Option<Language> {
+    web::Query::<std::collections::BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)))
+}
+
+/// Without a language in the address: the citizen's chosen language (cookie), then
+/// `Accept-Language`, else Kazakh, the state language.
+pub(crate) fn remembered_language(req: &HttpRequest) -> Language {
+    req.cookie(LANG_COOKIE)
+        .and_then(|c| Language::parse(c.value()))
         .or_else(|| {
             req.headers()
                 .get(header::ACCEPT_LANGUAGE)

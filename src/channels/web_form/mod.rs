@@ -35,7 +35,7 @@ use crate::field_error::FieldError;
 use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
 use crate::http::ratelimit::{FormLimiter, FormLimits};
-use crate::i18n::{self, MESSAGES};
+use crate::i18n::MESSAGES;
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
 use crate::pipeline::SubmitError;
@@ -43,7 +43,7 @@ use crate::pipeline::SubmitError;
 /// Largest text part of a form (all fields but the photos), in bytes.
 const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// The cookie that remembers the language a citizen chose.
-const LANG_COOKIE: &str = "oa_lang";
+use crate::http::negotiate::{self, LANG_COOKIE};
 
 /// The web form channel: the pipeline, the CSRF key, the rate limits and the photo
 /// store.
@@ -288,28 +288,9 @@ async fn robots() -> HttpResponse {
 /// The language of a page: the path (or `?lang=`), then the cookie, then
 /// `Accept-Language`, else Kazakh, the state language.
 fn page_language(req: &HttpRequest) -> Language {
-    let from_path = req
-        .path()
-        .split('/')
-        .nth(1)
-        .filter(|s| s.len() == 2)
-        .and_then(Language::parse);
-    let from_query = web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)));
-    from_path
-        .or(from_query)
-        .or_else(|| {
-            req.cookie(LANG_COOKIE)
-                .and_then(|c| Language::parse(c.value()))
-        })
-        .or_else(|| {
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(i18n::negotiate)
-        })
-        .unwrap_or(Language::Kk)
+    negotiate::path_language(req)
+        .or_else(|| negotiate::query_language(req))
+        .unwrap_or_else(|| negotiate::remembered_language(req))
 }
 
 fn lang_cookie(language: Language) -> Cookie<'static> {
