@@ -11,6 +11,8 @@
 //! - the outbox: `gateway_outbox_depth`, `gateway_outbox_oldest_age_seconds`,
 //!   `gateway_forward_latency_seconds`, `gateway_forwarded_records_total`,
 //!   `gateway_forward_failures_total`;
+//! - uploads: `gateway_upload_bytes_in_flight` (the citizen forms' share of
+//!   `GATEWAY_UPLOAD_BYTES_IN_FLIGHT` taken now; at the budget, forms get 503);
 //! - health: `gateway_ready`, `gateway_redis_up`, `gateway_build_info`,
 //!   `gateway_start_time_seconds`;
 //! - the way back: `gateway_replies_total{route,outcome}`,
@@ -80,6 +82,8 @@ pub(crate) struct Metrics {
     pub(crate) messages: IntCounterVec,
     /// Records waiting in the outbox.
     pub(crate) outbox_depth: IntGauge,
+    /// Bytes of citizen-form uploads reserved from the budget of bytes in flight now.
+    pub(crate) upload_bytes_in_flight: IntGauge,
     /// Seconds since the oldest record still in the outbox was accepted (0 when empty).
     pub(crate) outbox_oldest_age: Gauge,
     /// Seconds from acceptance to the record being on its Redis stream.
@@ -173,6 +177,14 @@ impl Metrics {
             &r,
             IntGauge::new("gateway_outbox_depth", "Records waiting in the outbox.")
                 .expect("valid metric"),
+        );
+        let upload_bytes_in_flight = register(
+            &r,
+            IntGauge::new(
+                "gateway_upload_bytes_in_flight",
+                "Bytes of form uploads reserved from GATEWAY_UPLOAD_BYTES_IN_FLIGHT now.",
+            )
+            .expect("valid metric"),
         );
         let outbox_oldest_age = register(
             &r,
@@ -335,6 +347,7 @@ impl Metrics {
             subject_requests,
             messages,
             outbox_depth,
+            upload_bytes_in_flight,
             outbox_oldest_age,
             forward_latency,
             forwarded,

@@ -18,6 +18,10 @@
 //! - a body slower on average than `GATEWAY_UPLOAD_MIN_BYTES_PER_SEC` after a grace of
 //!   `GATEWAY_UPLOAD_GRACE_SECS` (or silent for [`MAX_IDLE`]) is cut off: a slow-loris
 //!   upload holds a connection for seconds, not for ever.
+//!
+//! A form over its rate limit is read with [`read_fields`]: its text comes back (to show
+//! the form again with what the citizen typed), its file parts are read past and thrown
+//! away, so a refused request costs neither memory, disk nor the budget.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -33,6 +37,7 @@ use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::{Stream, StreamExt};
+use prometheus::IntGauge;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 
@@ -100,6 +105,8 @@ pub(crate) struct FormBody {
 /// and where files are spooled.
 pub(crate) struct Uploads {
     budget: Arc<Semaphore>,
+    /// `gateway_upload_bytes_in_flight`: what the budget lends now.
+    gauge: IntGauge,
     min_rate: u64,
     grace: Duration,
     spool: PathBuf,
@@ -109,6 +116,7 @@ pub(crate) struct Uploads {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     budget: Arc<Semaphore>,
+    gauge: IntGauge,
     bytes: Cell<usize>,
 }
 
@@ -122,6 +130,7 @@ impl InFlight {
             Ok(permit) => {
                 permit.forget();
                 self.bytes.set(self.bytes.get() + n);
+                self.gauge.add(i64::from(n32));
                 true
             }
             Err(_) => false,
@@ -132,22 +141,27 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.budget.add_permits(self.bytes.get());
+        self.gauge
+            .sub(i64::try_from(self.bytes.get()).unwrap_or(i64::MAX));
     }
 }
 
 impl Uploads {
     /// `capacity` bytes in flight at most, bodies slower than `min_rate` bytes a second
-    /// on average after `grace` cut off, files spooled under `spool` (created).
+    /// on average after `grace` cut off, files spooled under `spool` (created); `gauge`
+    /// shows the bytes lent.
     pub(crate) fn new(
         capacity: usize,
         min_rate: u64,
         grace: Duration,
         spool: &Path,
+        gauge: IntGauge,
     ) -> std::io::Result<Uploads> {
         std::fs::create_dir_all(spool)?;
         let capacity = capacity.min(Semaphore::MAX_PERMITS);
         Ok(Uploads {
             budget: Arc::new(Semaphore::new(capacity)),
+            gauge,
             min_rate: min_rate.max(1),
             grace,
             spool: spool.to_owned(),
@@ -177,11 +191,12 @@ impl Unread {
 
 type Chunk = Result<web::Bytes, PayloadError>;
 
-/// The request body, counted as read, checked against the limit, the budget and the
-/// rate. A fault is recorded in `fault` and ends the stream with an error.
+/// The request body, counted as read, checked against the limit, the budget (when it
+/// draws on one) and the rate. A fault is recorded in `fault` and ends the stream with an
+/// error.
 struct Metered {
     inner: Pin<Box<dyn Stream<Item = Chunk>>>,
-    held: Rc<InFlight>,
+    held: Option<Rc<InFlight>>,
     read: usize,
     max: usize,
     min_rate: u64,
@@ -224,9 +239,11 @@ impl Stream for Metered {
                 if this.read > this.max {
                     return this.fail(FormError::TooLarge);
                 }
-                let held = this.held.bytes.get();
-                if this.read > held && !this.held.take(this.read - held) {
-                    return this.fail(FormError::Busy);
+                if let Some(held) = &this.held {
+                    let lent = held.bytes.get();
+                    if this.read > lent && !held.take(this.read - lent) {
+                        return this.fail(FormError::Busy);
+                    }
                 }
                 this.last = now;
                 let deadline = this.deadline();
@@ -314,15 +331,26 @@ async fn spool_write(
     })
 }
 
-/// Reads one part into `form`: a text field within the text budget, or a file (kept in
-/// memory, or spooled under `spool`) within [`MAX_PHOTO_BYTES`].
+/// What becomes of a form's file parts.
+#[derive(Clone, Copy)]
+enum Files<'a> {
+    /// Kept in memory (the agents' consoles, behind a login).
+    Memory,
+    /// Spooled to unnamed temporary files under this directory.
+    Spool(&'a Path),
+    /// Read past and thrown away (a form answered without its files).
+    Discard,
+}
+
+/// Reads one part into `form`: a text field within the text budget, or a file (kept as
+/// `files` says) within [`MAX_PHOTO_BYTES`].
 async fn read_part(
     mut field: actix_multipart::Field,
     form: &mut FormBody,
     text_bytes: &mut usize,
     max_text: usize,
     repeatable: &[&str],
-    spool: Option<&Path>,
+    files: Files<'_>,
 ) -> Result<(), FormError> {
     let name = field.name().unwrap_or_default().to_owned();
     let file_name = field
@@ -340,26 +368,28 @@ async fn read_part(
     let mut over = false;
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|_| FormError::Malformed)?;
-        if size + chunk.len() > limit {
-            over = true;
+        let discard = file_name.is_some() && matches!(files, Files::Discard);
+        if discard || size + chunk.len() > limit {
+            over = !discard;
             continue; // drain the part, keep nothing of it
         }
         size += chunk.len();
         data.extend_from_slice(&chunk);
-        if let (Some(dir), true) = (spool, file_name.is_some() && data.len() >= SPOOL_CHUNK) {
+        if let (Files::Spool(dir), true) = (files, file_name.is_some() && data.len() >= SPOOL_CHUNK)
+        {
             spooled = Some(spool_write(spooled.take(), dir, data.split()).await?);
         }
     }
     if let Some(file_name) = file_name {
         if size == 0 && !over {
-            return Ok(()); // an empty file input
+            return Ok(()); // an empty file input, or a file thrown away
         }
-        let content = match (over, spool) {
-            (true, _) => None,
-            (false, Some(dir)) => Some(Content::Spooled(
+        let content = match (over, files) {
+            (true, _) | (false, Files::Discard) => None,
+            (false, Files::Spool(dir)) => Some(Content::Spooled(
                 spool_write(spooled.take(), dir, data).await?,
             )),
-            (false, None) => Some(Content::Memory(data.freeze())),
+            (false, Files::Memory) => Some(Content::Memory(data.freeze())),
         };
         form.files.push(FilePart {
             field: name,
@@ -406,7 +436,7 @@ pub(crate) async fn read(
             &mut text_bytes,
             max_text,
             repeatable,
-            None,
+            Files::Memory,
         )
         .await?;
     }
@@ -426,13 +456,13 @@ pub(crate) async fn read_upload(
     repeatable: &[&str],
     gate: impl FnOnce(&BTreeMap<String, String>) -> Result<(), &'static str>,
 ) -> Result<FormBody, (FormError, Unread)> {
-    let (max_form, max_text) = limits;
     let declared = declared_length(req);
-    if declared.is_some_and(|n| n > max_form) {
+    if declared.is_some_and(|n| n > limits.0) {
         return Err((FormError::TooLarge, unread(payload)));
     }
     let held = Rc::new(InFlight {
         budget: Arc::clone(&uploads.budget),
+        gauge: uploads.gauge.clone(),
         bytes: Cell::new(0),
     });
     // A declared length is reserved at once: over the budget, nothing is read.
@@ -441,11 +471,59 @@ pub(crate) async fn read_upload(
     {
         return Err((FormError::Busy, unread(payload)));
     }
+    let files = Files::Spool(uploads.spool.as_path());
+    read_metered(
+        req,
+        payload,
+        uploads,
+        limits,
+        repeatable,
+        gate,
+        files,
+        Some(held),
+    )
+    .await
+}
+
+/// Reads the text fields of a form of `req` within `max_form` bytes actually read and the
+/// rate of [`Uploads`], reading past its file parts and keeping none: for a form answered
+/// without its files (over its rate limit). `gate` runs as for [`read_upload`] (a forged
+/// form is not read past its first file). Draws nothing from the budget of bytes in
+/// flight, since nothing it reads stays.
+pub(crate) async fn read_fields(
+    req: &HttpRequest,
+    payload: web::Payload,
+    uploads: &Uploads,
+    limits: (usize, usize),
+    repeatable: &[&str],
+    gate: impl FnOnce(&BTreeMap<String, String>) -> Result<(), &'static str>,
+) -> Result<FormBody, (FormError, Unread)> {
+    if declared_length(req).is_some_and(|n| n > limits.0) {
+        return Err((FormError::TooLarge, unread(payload)));
+    }
+    let files = Files::Discard;
+    read_metered(req, payload, uploads, limits, repeatable, gate, files, None).await
+}
+
+/// The reading behind [`read_upload`] and [`read_fields`]: the body metered (limit,
+/// rate, and the budget when `held` draws on one), `gate` run before the first file part,
+/// files kept as `files` says.
+#[allow(clippy::too_many_arguments)] // the two public readers above are the interface
+async fn read_metered(
+    req: &HttpRequest,
+    payload: web::Payload,
+    uploads: &Uploads,
+    (max_form, max_text): (usize, usize),
+    repeatable: &[&str],
+    gate: impl FnOnce(&BTreeMap<String, String>) -> Result<(), &'static str>,
+    files: Files<'_>,
+    held: Option<Rc<InFlight>>,
+) -> Result<FormBody, (FormError, Unread)> {
     let start = Instant::now();
     let fault = Rc::new(Cell::new(None));
     let mut metered = Metered {
         inner: Box::pin(payload),
-        held: Rc::clone(&held),
+        held: held.clone(),
         read: 0,
         max: max_form,
         min_rate: uploads.min_rate,
@@ -456,7 +534,7 @@ pub(crate) async fn read_upload(
         fault: Rc::clone(&fault),
     };
     let mut form = FormBody {
-        _held: Some(held),
+        _held: held,
         ..FormBody::default()
     };
     let mut gate = Some(gate);
@@ -480,14 +558,13 @@ pub(crate) async fn read_upload(
                     match gate.take_if(|_| is_file).map(|gate| gate(&form.fields)) {
                         Some(Err(code)) => Err(FormError::Refused(code)),
                         _ => {
-                            let spool = Some(uploads.spool.as_path());
                             read_part(
                                 field,
                                 &mut form,
                                 &mut text_bytes,
                                 max_text,
                                 repeatable,
-                                spool,
+                                files,
                             )
                             .await
                         }

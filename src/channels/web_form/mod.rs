@@ -74,6 +74,7 @@ impl WebForm {
             settings.upload_min_bytes_per_sec,
             std::time::Duration::from_secs(settings.upload_grace_secs),
             &data_dir.join("attachments").join("incoming"),
+            gateway.metrics.upload_bytes_in_flight.clone(),
         )?;
         Ok(WebForm {
             uploads,
@@ -646,8 +647,9 @@ fn refusal(
 
 /// The answer to a form over its rate limit (issue 18, point 9): the form again, with
 /// what the citizen typed and a form-level error, so nothing typed is lost; photos
-/// chosen this time are not read (a refused request must stay cheap) and the page says
-/// so. Without a valid CSRF token, only a page that says to wait.
+/// chosen this time are read past and thrown away (a refused request must stay cheap:
+/// no memory, disk or upload budget) and the page says so. Without a valid CSRF token,
+/// only a page that says to wait, and nothing read past the first photo.
 async fn rate_limited(
     req: &HttpRequest,
     payload: web::Payload,
@@ -667,16 +669,24 @@ async fn rate_limited(
         )
     };
     let max_form = state.max_photos(form.channel()).max(1) * MAX_PHOTO_BYTES + MAX_TEXT_BYTES;
-    let Ok(body) = form::read(req, payload, max_form, MAX_TEXT_BYTES, &["kept_photo"]).await else {
+    let limits = (max_form, MAX_TEXT_BYTES);
+    let Some(sid) = session else {
         return plain();
     };
-    let Some(sid) = session.filter(|sid| {
-        body.fields
-            .get("csrf")
-            .is_some_and(|token| state.csrf.verify(sid, token))
-    }) else {
-        return plain();
+    let genuine = |fields: &BTreeMap<String, String>| match fields.get("csrf") {
+        Some(token) if state.csrf.verify(&sid, token) => Ok(()),
+        _ => Err("csrf"),
     };
+    let repeatable = &["kept_photo"];
+    let body =
+        match form::read_fields(req, payload, &state.uploads, limits, repeatable, genuine).await {
+            Ok(body) => body,
+            Err((_, unread)) => {
+                let mut response = plain();
+                unread.close(&mut response);
+                return response;
+            }
+        };
     let kept: Vec<String> = body
         .repeated
         .into_iter()
