@@ -1,5 +1,5 @@
 //! Helpers of the agent-console tests: accounts made with the real `appeal-gateway
-//! agents` command, calls announced as the telephony system does, and a plain-HTTP
+//! agents` command (in the test's Redis, as every instance shares them), calls announced as the telephony system does, and a plain-HTTP
 //! login that keeps the cookies by hand.
 
 use std::path::Path;
@@ -8,38 +8,49 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CRM_TOKEN, Gateway, gateway_bin};
+use super::{CRM_TOKEN, Gateway, PREFIX, RedisServer, gateway_bin};
 
 /// A password long enough for the account rules.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs `appeal-gateway agents <args>` on `data_dir`; returns its stdout, panics on failure.
-pub fn agents_cmd(data_dir: &Path, args: &[&str]) -> String {
+/// Runs `appeal-gateway agents <args>` against `redis_url` with `data_dir` as its
+/// `GATEWAY_DATA_DIR`: its exit status, stdout and stderr.
+pub fn agents_cmd_in(data_dir: &Path, redis_url: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(gateway_bin())
         .arg("agents")
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GATEWAY_DATA_DIR", data_dir)
+        .env("REDIS_URL", redis_url)
+        .env("GATEWAY_STREAM_PREFIX", PREFIX)
         .env("GATEWAY_AGENT_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .expect("run appeal-gateway agents");
-    assert!(
+    (
         out.status.success(),
-        "agents {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `appeal-gateway agents <args>` on the test's Redis; returns its stdout, panics
+/// on failure.
+pub fn agents_cmd(redis: &RedisServer, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("data dir of the command");
+    let (ok, out, err) = agents_cmd_in(dir.path(), &redis.url(), args);
+    assert!(ok, "agents {args:?} failed: {err}");
+    out
 }
 
 /// Adds an agent; returns the API token when `--token` was asked.
-pub fn add_agent(data_dir: &Path, id: &str, role: &str, token: bool) -> Option<String> {
+pub fn add_agent(redis: &RedisServer, id: &str, role: &str, token: bool) -> Option<String> {
     let mut args = vec!["add", id, "--role", role];
     if token {
         args.push("--token");
     }
-    let out = agents_cmd(data_dir, &args);
+    let out = agents_cmd(redis, &args);
     out.lines()
         .find_map(|l| l.strip_prefix("api token (shown once): "))
         .map(str::to_owned)
