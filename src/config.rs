@@ -143,7 +143,7 @@ pub struct Config {
     /// Replicas that must confirm a record before it leaves the outbox.
     pub(crate) redis_min_replicas: u32,
     /// Proxies whose forwarded client address is believed.
-    pub(crate) trusted_proxies: crate::http::client_addr::TrustedProxies,
+    pub(crate) trusted_proxies: crate::trusted_proxies::TrustedProxies,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -373,7 +373,7 @@ impl Config {
             problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
             crate::deadline::Calendar::default()
         });
-        let trusted_proxies = crate::http::client_addr::TrustedProxies::parse(&raw.trusted_proxies)
+        let trusted_proxies = crate::trusted_proxies::TrustedProxies::parse(&raw.trusted_proxies)
             .unwrap_or_else(|e| {
                 problems.push(format!("GATEWAY_TRUSTED_PROXIES: {e}"));
                 Default::default()
