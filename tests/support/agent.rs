@@ -93,12 +93,17 @@ pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
 
 /// A login over plain HTTP: the answer's status, its `oa_agent` Set-Cookie and body.
 pub async fn http_login(gw: &Gateway, id: &str, password: &str) -> (u16, Option<String>, String) {
+    http_login_at(&gw.url(""), id, password).await
+}
+
+/// [`http_login`] at `base` (`http://host:port`: a gateway or a balancer in front).
+pub async fn http_login_at(base: &str, id: &str, password: &str) -> (u16, Option<String>, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
     let page = client
-        .get(gw.url("/agent/login?lang=ru"))
+        .get(format!("{base}/agent/login?lang=ru"))
         .send()
         .await
         .expect("login page");
@@ -108,7 +113,7 @@ pub async fn http_login(gw: &Gateway, id: &str, password: &str) -> (u16, Option<
     let html = page.text().await.expect("body");
     let csrf = hidden(&html, "csrf").expect("csrf token");
     let resp = client
-        .post(gw.url("/agent/login?lang=ru"))
+        .post(format!("{base}/agent/login?lang=ru"))
         .header("Cookie", sid)
         .form(&[
             ("csrf", csrf.as_str()),
