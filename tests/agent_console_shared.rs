@@ -154,6 +154,23 @@ async fn two_instances_share_sessions_calls_and_the_duplicates_hint() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_logins_spread_over_two_instances_slow_the_guesser_as_one() {
+    let redis = RedisServer::new();
+    add_agent(&redis, "aigerim", "call_center_agent", false);
+    let a = Gateway::start(&redis).await;
+    let b = Gateway::start(&redis).await;
+    // Three failures (the free ones), alternating between the instances…
+    for gw in [&a, &b, &a] {
+        let (status, _, _) = http_login(gw, "aigerim", "wrong password!").await;
+        assert_eq!(status, 401);
+    }
+    // …and the next try is delayed on the other instance too, even with the right
+    // password.
+    let (status, _, page) = http_login(&b, "aigerim", PASSWORD).await;
+    assert_eq!(status, 429, "{page}");
+}
+
 /// Writes `agents.redb` as gateways kept it before accounts moved to Redis: one JSON
 /// record per agent in the `agents` table.
 fn legacy_agents_redb(data_dir: &std::path::Path, agents: &[serde_json::Value]) {

@@ -366,7 +366,8 @@ async fn agents_status_and_form_limits_behind_haproxy_are_one_service() {
         let opts = instance(&redis, n)
             .env("GATEWAY_TRUSTED_PROXIES", "127.0.0.1")
             .env("GATEWAY_FORM_RATE_PER_MINUTE", "1")
-            .env("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE", "3");
+            .env("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE", "3")
+            .env("GATEWAY_STATUS_RATE_PER_MINUTE", "4");
         gateways.push(Gateway::start_with(opts).await);
     }
     let ports: Vec<u16> = gateways.iter().map(Gateway::port).collect();
@@ -477,6 +478,10 @@ async fn agents_status_and_form_limits_behind_haproxy_are_one_service() {
         assert_eq!(page.status().as_u16(), 200, "{url}");
         assert!(page.text().await.unwrap_or_default().contains(&number));
     }
+    // Four lookups a minute per address, counted across the instances: the fifth is
+    // refused, though no instance answered more than two of them.
+    let fifth = http.get(&status_urls[0]).send().await.expect("status page");
+    assert_eq!(fifth.status().as_u16(), 429);
 
     // The form's per-address limit (3 a minute) is counted across the instances: three
     // citizens' forms from one address land on three instances, the fourth is refused
