@@ -7,6 +7,11 @@
 //! is a form control reachable by Tab and Enter, the main ones have access keys. An
 //! announced call is picked up on the agent's next load of `/agent/`.
 //!
+//! Everything an instance needs of the agents is in Redis, shared by every instance:
+//! accounts and API tokens ([`accounts`], imported once from an old `agents.redb` by
+//! [`legacy`]), sessions ([`sessions`]), announced calls ([`calls`]), the duplicates
+//! hint ([`recent`]), the login limit and the failed-login throttle ([`throttle`]).
+//!
 //! Sessions: a signed `oa_agent` cookie (HttpOnly, SameSite=Strict, Secure unless
 //! `GATEWAY_COOKIE_SECURE=false`) whose state lives in Redis for every instance (see
 //! [`sessions`]), ended after `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity, at
