@@ -171,6 +171,20 @@ async fn failed_logins_spread_over_two_instances_slow_the_guesser_as_one() {
     assert_eq!(status, 429, "{page}");
 }
 
+#[test]
+fn the_agents_command_says_so_when_redis_does_not_answer() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let port = free_port();
+    let (ok, _, err) = agents_cmd_in(
+        dir.path(),
+        &format!("redis://127.0.0.1:{port}"),
+        &["add", "aigerim", "--role", "call_center_agent"],
+    );
+    assert!(!ok);
+    assert!(err.contains("Redis (REDIS_URL) does not answer"), "{err}");
+    assert!(!err.contains(PASSWORD));
+}
+
 /// Writes `agents.redb` as gateways kept it before accounts moved to Redis: one JSON
 /// record per agent in the `agents` table.
 fn legacy_agents_redb(data_dir: &std::path::Path, agents: &[serde_json::Value]) {
