@@ -46,8 +46,8 @@
 //! - [`channels`] — one folder per channel: settings, routes, inbound adapter, outbound
 //!   route.
 //! - [`app`] — assembles the service from the configuration (`app::serve`), shared by
-//!   `serve`, `ingest-email`, `agents …` and `outbox inspect|drain`; health, readiness and metrics
-//!   endpoints.
+//!   `serve`, `ingest-email`, `agents …` and `outbox inspect|drain`; health, readiness
+//!   and metrics endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
 pub(crate) mod analytics;
