@@ -1,7 +1,11 @@
-//! Two gateway instances on one Redis behave as one agent console: a session opened on
-//! one is good on the other, a call announced through one shows on the other's console,
-//! the duplicates hint sees what was entered through the other, a logout through one
-//! refuses the cookie on both, and with Redis away an agent already logged in stays so.
+//! Two gateway instances on one Redis behave as one agent console: accounts added once
+//! (by the `agents` command, in Redis) are known to both, a session opened on one is
+//! good on the other, a call announced through one shows on the other's console, the
+//! duplicates hint sees what was entered through the other, a logout through one
+//! refuses the cookie on both, failed logins spread over both slow the guesser as one.
+//! With Redis away an agent already logged in stays so, a token already read keeps
+//! working, a login gets a 503 page that says why. An old `agents.redb` is imported
+//! once without losing anything an operator set up.
 
 mod support;
 
