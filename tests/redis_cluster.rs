@@ -119,6 +119,24 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     assert_eq!(status, redis::Value::BulkString(b"resolved".to_vec()));
     let page = api.get(&format!("/status/{tracking}")).await;
     assert_eq!(page.status, 200);
+    // The lookup was counted on the cluster (the shared limit's script ran there, it
+    // did not fall back to the instance's own count).
+    let mut keys = redis::cmd("KEYS");
+    keys.arg(format!("{CLUSTER_PREFIX}gateway:rate:status-address:*"));
+    let counted = query(
+        owner
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port"),
+        &keys,
+    )
+    .await
+    .expect("rate keys");
+    assert!(
+        matches!(&counted, redis::Value::Array(found) if found.len() == 1),
+        "{counted:?}"
+    );
 
     // The citizen withdraws consent: the mark is set in the forwarder's script (same
     // slot as its streams), and the notifier of the cluster reads it.
