@@ -195,6 +195,58 @@ async fn add_reply(
         .expect("XADD reply");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_sessions_and_limits_work_on_a_cluster() {
+    use support::agent::{PASSWORD, agents_cmd_with, http_login};
+    let cluster = Cluster::start(3).await;
+    let dir = tempfile::tempdir().expect("data dir of the command");
+    let agents = |args: &[&str]| {
+        let (ok, out, err) = agents_cmd_with(dir.path(), &cluster.url(), CLUSTER_PREFIX, args);
+        assert!(ok, "agents {args:?}: {err}");
+        out
+    };
+    // The account, its token and the index are written by one script: one slot.
+    let out = agents(&["add", "aigerim", "--role", "supervisor", "--token"]);
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("api token (shown once): "))
+        .expect("token")
+        .to_owned();
+    assert!(agents(&["list"]).contains("aigerim\tsupervisor\tactive,token"));
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&cluster.url()).env("GATEWAY_STREAM_PREFIX", CLUSTER_PREFIX),
+    )
+    .await;
+    // Login (limit, throttle, account, session: scripts on the cluster).
+    let (status, cookie, page) = http_login(&gw, "aigerim", PASSWORD).await;
+    assert_eq!(status, 303, "{page}");
+    assert!(cookie.is_some());
+    let entered = reqwest::Client::new()
+        .post(gw.url("/api/v1/agent/appeals"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "consent": true,
+            "phone": "+7 701 555 44 33",
+            "first_name": "Нурлан",
+            "category": "utilities",
+            "address": "ул. Толе би, 100",
+            "text": "Нет горячей воды третий день.",
+        }))
+        .send()
+        .await
+        .expect("agent appeal");
+    assert_eq!(entered.status().as_u16(), 202);
+    agents(&["disable", "aigerim"]);
+    let refused = reqwest::Client::new()
+        .post(gw.url("/api/v1/agent/appeals"))
+        .bearer_auth(&token)
+        .json(&json!({"consent": true}))
+        .send()
+        .await
+        .expect("agent appeal");
+    assert_eq!(refused.status().as_u16(), 401, "disabled on the cluster");
+}
+
 #[test]
 fn a_cluster_url_without_a_hash_tag_in_the_prefix_stops_the_start() {
     let opts = GatewayOptions::new("redis+cluster://127.0.0.1:7000,127.0.0.1:7001")

@@ -16,6 +16,16 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// Runs `appeal-gateway agents <args>` against `redis_url` with `data_dir` as its
 /// `GATEWAY_DATA_DIR`: its exit status, stdout and stderr.
 pub fn agents_cmd_in(data_dir: &Path, redis_url: &str, args: &[&str]) -> (bool, String, String) {
+    agents_cmd_with(data_dir, redis_url, PREFIX, args)
+}
+
+/// [`agents_cmd_in`] with another `GATEWAY_STREAM_PREFIX` (a cluster's needs a hash tag).
+pub fn agents_cmd_with(
+    data_dir: &Path,
+    redis_url: &str,
+    prefix: &str,
+    args: &[&str],
+) -> (bool, String, String) {
     let out = Command::new(gateway_bin())
         .arg("agents")
         .args(args)
@@ -23,7 +33,7 @@ pub fn agents_cmd_in(data_dir: &Path, redis_url: &str, args: &[&str]) -> (bool, 
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GATEWAY_DATA_DIR", data_dir)
         .env("REDIS_URL", redis_url)
-        .env("GATEWAY_STREAM_PREFIX", PREFIX)
+        .env("GATEWAY_STREAM_PREFIX", prefix)
         .env("GATEWAY_AGENT_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
