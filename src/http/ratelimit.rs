@@ -100,7 +100,16 @@ impl SharedCounters {
         let answer = invocation.invoke_async::<i64>(&mut conn);
         match tokio::time::timeout(REDIS_WAIT, answer).await {
             Ok(Ok(n)) => Some(n),
-            _ => {
+            Ok(Err(e)) => {
+                // Redis answered with an error (not an outage): say so, or the fallback
+                // would hide it. The error names no key and no subject.
+                if !e.is_io_error() && !e.is_timeout() && !e.is_connection_dropped() {
+                    tracing::warn!(kind = ?e.kind(), "shared limit refused by Redis: this instance counts alone");
+                }
+                self.conn.reset().await;
+                None
+            }
+            Err(_) => {
                 self.conn.reset().await;
                 None
             }
