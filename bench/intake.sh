@@ -2,7 +2,8 @@
 # Intake benchmark of appeal-gateway (a benchmark, not a test).
 #
 # Builds the release binary, starts a private redis-server and the gateway on
-# free loopback ports, posts realistic appeals with wrk (bench/appeal.lua,
+# free loopback ports (INSTANCES>1: that many gateways behind a private HAProxy,
+# round robin, as deploy/haproxy.cfg balances them), posts realistic appeals with wrk (bench/appeal.lua,
 # body bench/appeal.json) for DURATION seconds at CONNECTIONS connections,
 # waits for the outbox to drain, checks that XLEN appeals.v1 equals the number
 # of accepted appeals exactly, then measures raw XADD throughput of the same
@@ -11,6 +12,7 @@
 # stopped on exit.
 #
 # Environment (all optional):
+#   INSTANCES=1        gateways; more than 1 puts them behind HAProxy
 #   DURATION=20        seconds of posting
 #   CONNECTIONS=64     wrk connections (also redis-benchmark clients)
 #   THREADS=2          wrk threads
@@ -24,6 +26,7 @@
 # Exit status: 0 when the count matches, 1 on MISMATCH or any failure.
 set -euo pipefail
 
+INSTANCES=${INSTANCES:-1}
 DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
@@ -52,11 +55,17 @@ for tool in cargo redis-server redis-cli redis-benchmark wrk curl jq awk; do
     esac
   }
 done
+if (( INSTANCES > 1 )); then
+  command -v haproxy >/dev/null 2>&1 || die "haproxy not found: apt-get install -y haproxy"
+fi
+[[ $INSTANCES =~ ^[1-9][0-9]*$ ]] || die "INSTANCES must be 1 or more"
 [[ $CONNECTIONS -ge $THREADS ]] || die "CONNECTIONS ($CONNECTIONS) must be >= THREADS ($THREADS)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/appeal-bench.XXXXXX")
 REDIS_PID=""
-GATEWAY_PID=""
+GATEWAY_PIDS=()
+GATEWAY_BASES=()
+HAPROXY_PID=""
 WRK_PID=""
 RB_PID=""
 
@@ -77,10 +86,11 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$RB_PID" redis-benchmark
   stop_pid "$WRK_PID" wrk
-  stop_pid "$GATEWAY_PID" appeal-gateway
+  stop_pid "$HAPROXY_PID" haproxy
+  for pid in "${GATEWAY_PIDS[@]}"; do stop_pid "$pid" appeal-gateway; done
   stop_pid "$REDIS_PID" redis-server
   if [[ $rc -ne 0 || -n ${KEEP_TMP:-} ]]; then
-    log "kept $TMP (gateway.log, redis.log, wrk.txt, stored-appeal.json)"
+    log "kept $TMP (gateway-*.log, redis.log, wrk.txt, stored-appeal.json)"
   else
     rm -rf "$TMP"
   fi
@@ -125,29 +135,63 @@ done
 [[ $(rcli ping 2>/dev/null) == PONG ]] || die "redis-server on 127.0.0.1:$RPORT did not answer"
 log "redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$RPORT (pid $REDIS_PID)"
 
-# --- gateway -----------------------------------------------------------------
-GPORT=$(free_port)
-while [[ $GPORT == "$RPORT" ]]; do GPORT=$(free_port); done
-BASE=http://127.0.0.1:$GPORT
+# --- gateways ----------------------------------------------------------------
 # Drop every GATEWAY_* of the caller's environment so the run is reproducible.
 unset_args=()
 while IFS= read -r name; do unset_args+=(-u "$name"); done < <(compgen -e | grep '^GATEWAY_' || true)
-env "${unset_args[@]}" \
-  GATEWAY_BIND="127.0.0.1:$GPORT" \
-  REDIS_URL="redis://127.0.0.1:$RPORT" \
-  GATEWAY_DATA_DIR="$TMP/data" \
-  GATEWAY_SUBJECT_KEY_SECRET=bench-secret-0123456789abcdef \
-  GATEWAY_API_TOKENS="bench:$TOKEN" \
-  GATEWAY_LOG=warn \
-  "$BIN" serve >"$TMP/gateway.log" 2>&1 &
-GATEWAY_PID=$!
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break
-  kill -0 "$GATEWAY_PID" 2>/dev/null || { cat "$TMP/gateway.log" >&2; die "appeal-gateway exited before serving"; }
-  sleep 0.1
+used_ports=" $RPORT "
+for i in $(seq 1 "$INSTANCES"); do
+  GPORT=$(free_port)
+  while [[ $used_ports == *" $GPORT "* ]]; do GPORT=$(free_port); done
+  used_ports+="$GPORT "
+  base=http://127.0.0.1:$GPORT
+  # Each instance its own outbox and tracking-number slot, one Redis, one secret.
+  env "${unset_args[@]}" \
+    GATEWAY_BIND="127.0.0.1:$GPORT" \
+    REDIS_URL="redis://127.0.0.1:$RPORT" \
+    GATEWAY_DATA_DIR="$TMP/data-$i" \
+    GATEWAY_INSTANCE="gateway-$i" \
+    GATEWAY_SUBJECT_KEY_SECRET=bench-secret-0123456789abcdef \
+    GATEWAY_API_TOKENS="bench:$TOKEN" \
+    GATEWAY_LOG=warn \
+    "$BIN" serve >"$TMP/gateway-$i.log" 2>&1 &
+  GATEWAY_PIDS+=($!)
+  GATEWAY_BASES+=("$base")
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break
+    kill -0 "${GATEWAY_PIDS[-1]}" 2>/dev/null || { cat "$TMP/gateway-$i.log" >&2; die "appeal-gateway $i exited before serving"; }
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null "$base/healthz" || { tail -20 "$TMP/gateway-$i.log" >&2; die "no 200 from $base/healthz"; }
+  log "appeal-gateway $i on $base (pid ${GATEWAY_PIDS[-1]})"
 done
-curl -fsS -o /dev/null "$BASE/healthz" || { tail -20 "$TMP/gateway.log" >&2; die "no 200 from $BASE/healthz"; }
-log "appeal-gateway on $BASE (pid $GATEWAY_PID)"
+
+if (( INSTANCES == 1 )); then
+  BASE=${GATEWAY_BASES[0]}
+else
+  # --- haproxy: round robin, no stickiness, like deploy/haproxy.cfg ------------
+  HPORT=$(free_port)
+  while [[ $used_ports == *" $HPORT "* ]]; do HPORT=$(free_port); done
+  {
+    printf 'global\n    maxconn 4096\n\ndefaults\n    mode http\n    option forwardfor\n'
+    printf '    timeout connect 3s\n    timeout client 60s\n    timeout server 60s\n\n'
+    printf 'frontend gateway\n    bind 127.0.0.1:%s\n    default_backend gateways\n\n' "$HPORT"
+    printf 'backend gateways\n    balance roundrobin\n'
+    for i in $(seq 1 "$INSTANCES"); do
+      printf '    server g%s %s\n' "$i" "${GATEWAY_BASES[$((i - 1))]#http://}"
+    done
+  } >"$TMP/haproxy.cfg"
+  haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+  HAPROXY_PID=$!
+  BASE=http://127.0.0.1:$HPORT
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break
+    kill -0 "$HAPROXY_PID" 2>/dev/null || { cat "$TMP/haproxy.log" >&2; die "haproxy exited"; }
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null "$BASE/healthz" || die "no 200 from haproxy on $BASE"
+  log "haproxy $(haproxy -v | awk 'NR==1{print $3}') on $BASE over $INSTANCES gateways (pid $HAPROXY_PID)"
+fi
 
 post_appeal() { # prints "STATUS BODY"
   curl -sS -o "$TMP/smoke.json" -w '%{http_code}' -X POST "$BASE/api/v1/appeals" \
@@ -187,18 +231,24 @@ RATE=$(field rate)
 POST_SECONDS=$(field seconds)
 P50=$(field p50_ms)
 P99=$(field p99_ms)
-kill -0 "$GATEWAY_PID" 2>/dev/null || { tail -20 "$TMP/gateway.log" >&2; die "appeal-gateway died during the run"; }
+for i in $(seq 1 "$INSTANCES"); do
+  kill -0 "${GATEWAY_PIDS[$((i - 1))]}" 2>/dev/null || { tail -20 "$TMP/gateway-$i.log" >&2; die "appeal-gateway $i died during the run"; }
+done
 
 # --- drain -------------------------------------------------------------------
-log "waiting for the outbox to drain (/readyz 200 and outbox_depth 0)"
+log "waiting for every outbox to drain (/readyz 200 and outbox_depth 0 on each instance)"
 drain_start=$(date +%s.%N)
 drained=""
 depth="?"
 deadline=$(( $(date +%s) + DRAIN_TIMEOUT ))
 while (( $(date +%s) < deadline )); do
-  code=$(curl -sS -o "$TMP/readyz.json" -w '%{http_code}' "$BASE/readyz" 2>/dev/null || echo 000)
-  depth=$(jq -r '.outbox_depth // "?"' "$TMP/readyz.json" 2>/dev/null || echo "?")
-  if [[ $code == 200 && $depth == 0 ]]; then drained=1; break; fi
+  all=1
+  for base in "${GATEWAY_BASES[@]}"; do
+    code=$(curl -sS -o "$TMP/readyz.json" -w '%{http_code}' "$base/readyz" 2>/dev/null || echo 000)
+    depth=$(jq -r '.outbox_depth // "?"' "$TMP/readyz.json" 2>/dev/null || echo "?")
+    if [[ $code != 200 || $depth != 0 ]]; then all=""; break; fi
+  done
+  if [[ -n $all ]]; then drained=1; break; fi
   sleep 0.2
 done
 DRAIN_SECONDS=$(awk -v a="$drain_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
@@ -256,7 +306,8 @@ RATIO=$(awk -v g="$RATE" -v r="$RAW_RATE" 'BEGIN { if (r > 0) printf "%.3f", g /
 cat <<EOF
 
 ================ appeal-gateway intake benchmark ================
-machine              $(nproc) cores; wrk, gateway and redis share them
+machine              $(nproc) cores; wrk, every gateway, haproxy and redis share them
+instances            $INSTANCES$( (( INSTANCES > 1 )) && echo " behind HAProxy (round robin)")
 load                 $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s of POSTs (+${GRACE}s grace)
 request body         $REQUEST_BYTES B (bench/appeal.json)
 accepted (202)       $ACCEPTED

@@ -74,6 +74,11 @@ pub(crate) struct RawConfig {
     /// With Sentinel, 1 or more: replication is asynchronous (see [`crate::queue`]).
     #[serde(deserialize_with = "number")]
     pub(crate) redis_min_replicas: u64,
+    /// Proxies whose `X-Forwarded-For` names the client (`GATEWAY_TRUSTED_PROXIES`):
+    /// addresses or CIDR ranges, comma-separated. Empty (the default): the peer is the
+    /// client and no forwarded header is believed. Behind HAProxy, its address(es), so
+    /// that the per-address limits count clients, not the proxy.
+    pub(crate) trusted_proxies: String,
 }
 
 impl Default for RawConfig {
@@ -98,6 +103,7 @@ impl Default for RawConfig {
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
             redis_min_replicas: 0,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -136,6 +142,8 @@ pub struct Config {
     pub(crate) calendar: crate::deadline::Calendar,
     /// Replicas that must confirm a record before it leaves the outbox.
     pub(crate) redis_min_replicas: u32,
+    /// Proxies whose forwarded client address is believed.
+    pub(crate) trusted_proxies: crate::trusted_proxies::TrustedProxies,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -365,6 +373,11 @@ impl Config {
             problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
             crate::deadline::Calendar::default()
         });
+        let trusted_proxies = crate::trusted_proxies::TrustedProxies::parse(&raw.trusted_proxies)
+            .unwrap_or_else(|e| {
+                problems.push(format!("GATEWAY_TRUSTED_PROXIES: {e}"));
+                Default::default()
+            });
         let instance = raw
             .instance
             .filter(|i| !i.trim().is_empty())
@@ -399,6 +412,7 @@ impl Config {
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
+            trusted_proxies,
             source,
         })
     }

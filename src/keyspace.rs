@@ -29,6 +29,11 @@
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
 //! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
+//! | `gateway:agent:<agent id>` | hash `role`, `password` (Argon2id), `token` (SHA-256 of the API token), `disabled`, `locked` | none (an account stays until disabled, and then as a record) | `appeal-gateway agents …`, the import of `agents.redb` | agent consoles, `POST /api/v1/agent/appeals` ([`crate::channels::agent_console`]'s `accounts`) |
+//! | `gateway:agent-token:<SHA-256 of the token>` | string: the agent id | none | the same, with the account (one script) | `POST /api/v1/agent/appeals` |
+//! | `gateway:agents` | set of agent ids | none | the same, with the account | `agents list` |
+//! | `gateway:rate:<limit>:<HMAC of the address or form session>` | string: the limit's next free time (µs, Redis clock; GCRA) | until that time | the citizen forms, the status lookup, the agent login ([`crate::http::ratelimit`]) | the same, on every instance |
+//! | `gateway:login-throttle:<HMAC of agent id and address>` | hash `failures`, `not_before` (ms, Redis clock) | twice the longest delay after the last failure | agent login (the consoles' `throttle`) | the same |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a
@@ -67,6 +72,30 @@ pub(crate) mod name {
     /// An agent's console session (see the consoles' `sessions` module).
     pub(crate) fn agent_session(sid: &str) -> String {
         format!("gateway:agent-session:{sid}")
+    }
+
+    /// An agent's account (see the consoles' `accounts` module).
+    pub(crate) fn agent(agent_id: &str) -> String {
+        format!("gateway:agent:{agent_id}")
+    }
+
+    /// The agent id of an API token, by the token's SHA-256 (hex).
+    pub(crate) fn agent_token(digest: &str) -> String {
+        format!("gateway:agent-token:{digest}")
+    }
+
+    /// Every agent id.
+    pub(crate) const AGENTS: &str = "gateway:agents";
+
+    /// One subject's state under a shared rate limit (`subject`: a keyed hash, never an
+    /// address or a session id itself; see [`crate::http::ratelimit`]).
+    pub(crate) fn rate(limit: &str, subject: &str) -> String {
+        format!("gateway:rate:{limit}:{subject}")
+    }
+
+    /// The failed logins of one (agent id, address) pair, by a keyed hash of both.
+    pub(crate) fn login_throttle(pair: &str) -> String {
+        format!("gateway:login-throttle:{pair}")
     }
 
     /// Announced calls waiting for one agent (`Some`) or for anyone (`None`: `*`, which
@@ -195,6 +224,11 @@ mod tests {
             ks.key(&name::conversation("ab12")),
             ks.key(&name::conversation_memory("ab12")),
             ks.key(&name::conversation_lock("ab12")),
+            ks.key(&name::agent("aigerim")),
+            ks.key(&name::agent_token("ab12")),
+            ks.key(name::AGENTS),
+            ks.key(&name::rate("form-address", "ab12")),
+            ks.key(&name::login_throttle("ab12")),
         ];
         let first = slot(&keys[0]);
         for key in &keys {

@@ -31,7 +31,8 @@
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
-//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing.
+//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing;
+//!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
 //! Above the core:
 //!
@@ -41,12 +42,12 @@
 //!   [`notify::Route`] each channel provides.
 //! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp.
 //! - [`http`] — the HTTP kit every channel uses: problems, extractors, pages, CSRF,
-//!   rate limits.
+//!   the client address, rate limits shared by every instance.
 //! - [`channels`] — one folder per channel: settings, routes, inbound adapter, outbound
 //!   route.
 //! - [`app`] — assembles the service from the configuration (`app::serve`), shared by
-//!   `serve`, `ingest-email` and `outbox inspect|drain`; health, readiness and metrics
-//!   endpoints.
+//!   `serve`, `ingest-email`, `agents …` and `outbox inspect|drain`; health, readiness
+//!   and metrics endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
 pub(crate) mod analytics;
@@ -84,3 +85,4 @@ pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod subject;
 pub(crate) mod tracking;
+pub(crate) mod trusted_proxies;

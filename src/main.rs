@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use appeal_gateway::app::agents_admin::{self, AgentsAction};
 use appeal_gateway::app::{self, Settings, ingest_email, outbox_admin};
-use appeal_gateway::channels::agent_console::accounts::{AgentStore, Role};
 use appeal_gateway::config::Config;
 use appeal_gateway::{logging, schemas};
 
@@ -38,8 +38,8 @@ enum Command {
     /// Read one email message on standard input (an MTA's pipe transport). Exit 0 once
     /// it is durable, 75 (EX_TEMPFAIL) when it is not, so the MTA retries.
     IngestEmail,
-    /// Manage agent accounts of the call-center and the front office (agents.redb in
-    /// GATEWAY_DATA_DIR); works beside a running gateway.
+    /// Manage agent accounts of the call-center and the front office, kept in Redis
+    /// (REDIS_URL) for every instance; run it from any machine that reaches Redis.
     Agents {
         #[command(subcommand)]
         action: AgentsCommand,
@@ -166,15 +166,8 @@ fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCo
         Ok(config) => config,
         Err(problems) => return refuse(&problems),
     };
-    let store = AgentStore::new(&config.data_dir);
-    let result = match action {
+    let action = match action {
         AgentsCommand::Add { id, role, token } => {
-            let Some(role) = Role::parse(&role) else {
-                eprintln!(
-                    "appeal-gateway: --role: call_center_agent, front_office_operator or supervisor"
-                );
-                return ExitCode::from(2);
-            };
             let password = match std::env::var("GATEWAY_AGENT_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -183,42 +176,19 @@ fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCo
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            store.add(&id, role, &password, token).map(|issued| {
-                println!("agent {id} added ({})", role.as_str());
-                if let Some(t) = issued {
-                    println!("api token (shown once): {t}");
-                }
-            })
-        }
-        AgentsCommand::Disable { id } => {
-            store.disable(&id).map(|()| println!("agent {id} disabled"))
-        }
-        AgentsCommand::Lock { id } => store
-            .lock(&id, true)
-            .map(|()| println!("agent {id} locked")),
-        AgentsCommand::Unlock { id } => store
-            .lock(&id, false)
-            .map(|()| println!("agent {id} unlocked")),
-        AgentsCommand::List => store.list().map(|agents| {
-            for a in agents {
-                println!(
-                    "{}\t{}\t{}{}{}",
-                    a.id,
-                    a.role.as_str(),
-                    if a.disabled { "disabled" } else { "active" },
-                    if a.locked { ",locked" } else { "" },
-                    if a.has_token { ",token" } else { "" }
-                );
+            AgentsAction::Add {
+                id,
+                role,
+                password,
+                token,
             }
-        }),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("appeal-gateway: agents: {e}");
-            ExitCode::FAILURE
         }
-    }
+        AgentsCommand::Disable { id } => AgentsAction::Disable { id },
+        AgentsCommand::Lock { id } => AgentsAction::Lock { id, locked: true },
+        AgentsCommand::Unlock { id } => AgentsAction::Lock { id, locked: false },
+        AgentsCommand::List => AgentsAction::List,
+    };
+    ExitCode::from(agents_admin::run(&config, action))
 }
 
 /// Refuses the start with one line per problem.

@@ -33,7 +33,7 @@ async fn post_agent_appeal(gw: &Gateway, token: &str, body: &serde_json::Value) 
 async fn an_integration_enters_appeals_with_an_agent_token() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    let token = add_agent(data.path(), "crm-bot", "supervisor", true).expect("a token");
+    let token = add_agent(&redis, "crm-bot", "supervisor", true).expect("a token");
     let gw = Gateway::start_with(
         GatewayOptions::new(&redis.url())
             .env("GATEWAY_DATA_DIR", &data.path().display().to_string()),
@@ -112,7 +112,7 @@ async fn an_integration_enters_appeals_with_an_agent_token() {
         .expect_status(401);
 
     // A disabled agent's token stops working at once.
-    agents_cmd(data.path(), &["disable", "crm-bot"]);
+    agents_cmd(&redis, &["disable", "crm-bot"]);
     post_agent_appeal(&gw, &token, &appeal)
         .await
         .expect_status(401);
@@ -122,8 +122,8 @@ async fn an_integration_enters_appeals_with_an_agent_token() {
 async fn calls_are_announced_by_the_integrator_and_logins_are_guarded() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    add_agent(data.path(), "aigerim", "call_center_agent", false);
-    add_agent(data.path(), "bolat", "call_center_agent", false);
+    add_agent(&redis, "aigerim", "call_center_agent", false);
+    add_agent(&redis, "bolat", "call_center_agent", false);
     // Default settings: the session cookie is Secure.
     let gw = Gateway::start_with(
         GatewayOptions::new(&redis.url())
@@ -173,8 +173,8 @@ async fn calls_are_announced_by_the_integrator_and_logins_are_guarded() {
     assert_eq!(status, 429);
     assert!(html.contains("login-error"));
     assert!(cookie.is_none());
-    assert!(agents_cmd(data.path(), &["list"]).contains("bolat\tcall_center_agent\tactive"));
-    assert!(!agents_cmd(data.path(), &["list"]).contains("locked"));
+    assert!(agents_cmd(&redis, &["list"]).contains("bolat\tcall_center_agent\tactive"));
+    assert!(!agents_cmd(&redis, &["list"]).contains("locked"));
 
     // Beyond ten logins a minute from one address, the answer is 429 (the quota
     // refills one login every six seconds, so a few more may pass on a slow machine).

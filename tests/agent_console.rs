@@ -88,7 +88,7 @@ async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value {
 async fn a_call_center_agent_takes_a_call_and_the_caller_gets_a_tracking_number() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    add_agent(data.path(), "aigerim", "call_center_agent", false);
+    add_agent(&redis, "aigerim", "call_center_agent", false);
     let gw = start(data.path(), &redis, "900").await;
     assert_eq!(
         announce_call(&gw, "8 701 123 45 67", Some("aigerim")).await,
@@ -188,7 +188,7 @@ async fn a_call_center_agent_takes_a_call_and_the_caller_gets_a_tracking_number(
 async fn the_front_office_takes_a_document_number_and_refuses_a_document_scan() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    add_agent(data.path(), "dana", "front_office_operator", false);
+    add_agent(&redis, "dana", "front_office_operator", false);
     let gw = start(data.path(), &redis, "900").await;
     let browser = Browser::start(1280, 1100).await;
 
@@ -294,15 +294,15 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 async fn a_disabled_agent_cannot_log_in_and_an_idle_session_expires() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    add_agent(data.path(), "timur", "call_center_agent", false);
-    add_agent(data.path(), "asel", "supervisor", false);
+    add_agent(&redis, "timur", "call_center_agent", false);
+    add_agent(&redis, "asel", "supervisor", false);
     let gw = start(data.path(), &redis, "3").await;
     let browser = Browser::start(1280, 900).await;
 
     // Disabled beside the running gateway: the open session ends, no new login.
     log_in(&browser, &gw, "timur").await;
     browser.text_of("#consent-script").await;
-    let listed = agents_cmd(data.path(), &["disable", "timur"]);
+    let listed = agents_cmd(&redis, &["disable", "timur"]);
     assert!(listed.contains("disabled"));
     browser.goto(&gw.url("/agent/?lang=ru")).await;
     assert!(browser.url().await.contains("/agent/login"));
@@ -310,7 +310,7 @@ async fn a_disabled_agent_cannot_log_in_and_an_idle_session_expires() {
     let error = browser.text_of("#login-error").await;
     assert!(error.contains("Неверный"), "{error}");
     browser.screenshot("agent-disabled-refused-ru").await;
-    let list = agents_cmd(data.path(), &["list"]);
+    let list = agents_cmd(&redis, &["list"]);
     assert!(
         list.contains("timur\tcall_center_agent\tdisabled"),
         "{list}"

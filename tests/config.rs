@@ -46,12 +46,15 @@ fn a_wrong_value_stops_the_start_with_one_line_naming_the_key() {
 fn every_wrong_value_is_named_at_once() {
     let opts = good()
         .env("GATEWAY_BIND", "notanaddress")
-        .env("GATEWAY_API_TOKENS", "broken");
+        .env("GATEWAY_API_TOKENS", "broken")
+        .env("GATEWAY_TRUSTED_PROXIES", "10.0.0.1, proxy.local");
     let (status, _stdout, stderr) = run_to_exit(&opts, Duration::from_secs(15));
     assert!(!status.success(), "exit status {status}");
     assert!(
-        stderr.contains("GATEWAY_BIND") && stderr.contains("GATEWAY_API_TOKENS"),
-        "both wrong keys are named: {stderr}"
+        stderr.contains("GATEWAY_BIND")
+            && stderr.contains("GATEWAY_API_TOKENS")
+            && stderr.contains("GATEWAY_TRUSTED_PROXIES: `proxy.local` is not an address"),
+        "every wrong key is named: {stderr}"
     );
 }
 

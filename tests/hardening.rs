@@ -569,7 +569,7 @@ fn login_error(html: &str) -> String {
 async fn agent_logins_tell_no_ids_apart_and_lock_nobody_out() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    let token = add_agent(data.path(), "bolat", "call_center_agent", true).expect("a token");
+    let token = add_agent(&redis, "bolat", "call_center_agent", true).expect("a token");
     let gw = Gateway::start_with(
         GatewayOptions::new(&redis.url())
             .env("GATEWAY_DATA_DIR", &data.path().display().to_string())
@@ -642,7 +642,7 @@ async fn agent_logins_tell_no_ids_apart_and_lock_nobody_out() {
                 .as_u16()
         }
     };
-    agents_cmd(data.path(), &["lock", "bolat"]);
+    agents_cmd(&redis, &["lock", "bolat"]);
     assert_eq!(
         post(token.clone()).await,
         401,
@@ -651,9 +651,9 @@ async fn agent_logins_tell_no_ids_apart_and_lock_nobody_out() {
     let (status, _, locked_page) = login_from(&gw, desk, "bolat", PASSWORD).await;
     assert_eq!(status, 401);
     assert_eq!(login_error(&locked_page), login_error(&known_page));
-    agents_cmd(data.path(), &["unlock", "bolat"]);
+    agents_cmd(&redis, &["unlock", "bolat"]);
     assert_eq!(post(token.clone()).await, 202);
-    agents_cmd(data.path(), &["disable", "bolat"]);
+    agents_cmd(&redis, &["disable", "bolat"]);
     assert_eq!(post(token).await, 401, "a disabled agent's token works");
 
     let logs = gw.logs();
@@ -915,7 +915,7 @@ async fn no_hsts_over_plain_http() {
 async fn every_401_has_one_shape_and_consent_dates_are_checked() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    let agent_token = add_agent(data.path(), "crm-bot", "supervisor", true).expect("a token");
+    let agent_token = add_agent(&redis, "crm-bot", "supervisor", true).expect("a token");
     let bot = support::fake_telegram::FakeBotApi::start();
     let graph = support::fake_whatsapp::FakeGraph::start();
     let gw = Gateway::start_with(

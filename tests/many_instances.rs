@@ -262,3 +262,247 @@ async fn photos_of_one_chat_sent_to_three_instances_at_once_are_all_kept() {
         appeals[0].data
     );
 }
+
+/// How many `method` requests to `route` each instance answered, whatever the status
+/// (each instance's own metrics, read directly, so the balancer's turn is not moved).
+async fn served(gateways: &[Gateway], method: &str, route: &str) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for gw in gateways {
+        let text = client()
+            .get(gw.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics");
+        let (route, method) = (format!("route=\"{route}\""), format!("method=\"{method}\""));
+        counts.push(
+            text.lines()
+                .filter(|l| {
+                    l.starts_with("gateway_http_request_duration_seconds_count")
+                        && l.contains(&route)
+                        && l.contains(&method)
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum(),
+        );
+    }
+    counts
+}
+
+/// The instance that answered one more `method` to `route` since `before`.
+async fn which(gateways: &[Gateway], method: &str, route: &str, before: &[u64]) -> usize {
+    let after = served(gateways, method, route).await;
+    let grown: Vec<usize> = (0..after.len()).filter(|&i| after[i] > before[i]).collect();
+    assert_eq!(
+        grown.len(),
+        1,
+        "one instance answered {method} {route}: {after:?}"
+    );
+    grown[0]
+}
+
+/// A client whose connections leave from `source` (a loopback address of its own: the
+/// balancer sees each such client as another citizen).
+fn client_from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().expect("cookie").to_owned()
+}
+
+/// Opens the citizen form (a new form session) and sends a complete appeal: the status.
+async fn form_appeal(http: &reqwest::Client, base: &str, forged_for: Option<&str>) -> u16 {
+    let page = http
+        .get(format!("{base}/ru/"))
+        .send()
+        .await
+        .expect("GET /ru/");
+    let session = support::agent::set_cookie(&page, "oa_sid")
+        .map(|c| cookie_pair(&c))
+        .expect("form session");
+    let html = page.text().await.expect("form");
+    let csrf = support::agent::hidden(&html, "csrf").expect("csrf");
+    let mut post = http
+        .post(format!("{base}/ru/"))
+        .header("Cookie", session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("last_name", "Сейітқали"),
+            ("first_name", "Әйгерім"),
+            ("phone", "8 701 555 12 34"),
+            ("category", "roads"),
+            (
+                "text",
+                "Абай даңғылы мен Сейфуллин көшесінің қиылысында шұңқыр бар.",
+            ),
+            ("consent", "on"),
+        ]);
+    if let Some(forged) = forged_for {
+        post = post.header("X-Forwarded-For", forged);
+    }
+    post.send().await.expect("POST /ru/").status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_status_and_form_limits_behind_haproxy_are_one_service() {
+    use support::agent::{PASSWORD, add_agent, hidden, http_login, http_login_at};
+    if !haproxy::available() {
+        eprintln!("haproxy is not installed: skipped (.ci/run installs it)");
+        return;
+    }
+    let redis = RedisServer::new();
+    // Added once, from a machine of its own, before any instance runs.
+    let token = add_agent(&redis, "aigerim", "call_center_agent", true).expect("token");
+    let mut gateways = Vec::new();
+    for n in 1..=3 {
+        let opts = instance(&redis, n)
+            .env("GATEWAY_TRUSTED_PROXIES", "127.0.0.1")
+            .env("GATEWAY_FORM_RATE_PER_MINUTE", "1")
+            .env("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE", "3")
+            .env("GATEWAY_STATUS_RATE_PER_MINUTE", "4");
+        gateways.push(Gateway::start_with(opts).await);
+    }
+    let ports: Vec<u16> = gateways.iter().map(Gateway::port).collect();
+    let lb = Haproxy::start(&ports);
+    let base = lb.url("");
+    let http = client_from([127, 0, 0, 1]);
+
+    // The agent is known on every instance.
+    for gw in &gateways {
+        let (status, _, _) = http_login(gw, "aigerim", PASSWORD).await;
+        assert_eq!(status, 303, "login on {}", gw.port());
+    }
+
+    // Through the balancer: the login lands on one instance, the call is announced
+    // through a second, the appeal entered through a third.
+    let logins = served(&gateways, "POST", "/agent/login").await;
+    let (status, cookie, _) = http_login_at(&base, "aigerim", PASSWORD).await;
+    assert_eq!(status, 303);
+    let session = cookie_pair(&cookie.expect("session cookie"));
+    let logged_in_on = which(&gateways, "POST", "/agent/login", &logins).await;
+
+    let calls = served(&gateways, "POST", "/api/v1/calls/incoming").await;
+    let announced = http
+        .post(lb.url("/api/v1/calls/incoming"))
+        .bearer_auth(CRM_TOKEN)
+        .json(&serde_json::json!({"caller": "+7 701 765 43 21", "agent_id": "aigerim"}))
+        .send()
+        .await
+        .expect("announce");
+    assert_eq!(announced.status().as_u16(), 202);
+    let announced_on = which(&gateways, "POST", "/api/v1/calls/incoming", &calls).await;
+
+    let entries = served(&gateways, "POST", "/api/v1/agent/appeals").await;
+    let entered = http
+        .post(lb.url("/api/v1/agent/appeals"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "consent": true,
+            "phone": "+7 701 765 43 21",
+            "first_name": "Нурлан",
+            "category": "utilities",
+            "address": "ул. Толе би, 100",
+            "text": "Нет горячей воды третий день.",
+        }))
+        .send()
+        .await
+        .expect("agent appeal");
+    assert_eq!(entered.status().as_u16(), 202);
+    let entered_on = which(&gateways, "POST", "/api/v1/agent/appeals", &entries).await;
+    let mut on = vec![logged_in_on, announced_on, entered_on];
+    on.sort_unstable();
+    on.dedup();
+    assert_eq!(
+        on.len(),
+        3,
+        "three instances: {logged_in_on} {announced_on} {entered_on}"
+    );
+
+    // The console, on whichever instance, picks up the call announced elsewhere.
+    let console = http
+        .get(lb.url("/agent/?lang=ru"))
+        .header("Cookie", &session)
+        .send()
+        .await
+        .expect("console");
+    assert_eq!(console.status().as_u16(), 200);
+    let html = console.text().await.expect("console page");
+    assert!(
+        html.contains("value=\"+77017654321\""),
+        "the call is on the console"
+    );
+
+    // Logout through one refuses the cookie on all.
+    let csrf = hidden(&html, "csrf").expect("csrf");
+    let out = http
+        .post(lb.url("/agent/logout?lang=ru"))
+        .header("Cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status().as_u16(), 303);
+    for gw in &gateways {
+        let again = http
+            .get(gw.url("/agent/?lang=ru"))
+            .header("Cookie", &session)
+            .send()
+            .await
+            .expect("console");
+        assert_eq!(again.status().as_u16(), 303, "logged out on {}", gw.port());
+    }
+
+    // The appeal's status is found on every instance and through the balancer.
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["channel"], "call_center");
+    assert_eq!(appeals[0].data["applicant"]["phones"][0], "+77017654321");
+    let number = appeals[0].data["tracking_number"]
+        .as_str()
+        .expect("tracking number")
+        .to_owned();
+    let status_urls: Vec<String> = gateways
+        .iter()
+        .map(|gw| gw.url(&format!("/status/{number}?lang=ru")))
+        .chain([lb.url(&format!("/status/{number}?lang=ru"))])
+        .collect();
+    for url in &status_urls {
+        let page = http.get(url).send().await.expect("status page");
+        assert_eq!(page.status().as_u16(), 200, "{url}");
+        assert!(page.text().await.unwrap_or_default().contains(&number));
+    }
+    // Four lookups a minute per address, counted across the instances: the fifth is
+    // refused, though no instance answered more than two of them.
+    let fifth = http.get(&status_urls[0]).send().await.expect("status page");
+    assert_eq!(fifth.status().as_u16(), 429);
+
+    // The form's per-address limit (3 a minute) is counted across the instances: three
+    // citizens' forms from one address land on three instances, the fourth is refused
+    // whichever instance gets it, a forged X-Forwarded-For changes nothing, and another
+    // address is not affected (the proxy's own address is not the key).
+    let citizen = client_from([127, 0, 0, 2]);
+    let forms = served(&gateways, "POST", "/ru/").await;
+    for _ in 0..3 {
+        assert_eq!(form_appeal(&citizen, &base, None).await, 303);
+    }
+    let after = served(&gateways, "POST", "/ru/").await;
+    assert!(
+        (0..3).all(|i| after[i] == forms[i] + 1),
+        "one form on each instance: {forms:?} → {after:?}"
+    );
+    assert_eq!(form_appeal(&citizen, &base, None).await, 429);
+    assert_eq!(
+        form_appeal(&citizen, &base, Some("198.51.100.9")).await,
+        429
+    );
+    let neighbour = client_from([127, 0, 0, 3]);
+    assert_eq!(form_appeal(&neighbour, &base, None).await, 303);
+    wait_for_stream_len(&redis.url(), "appeals.v1", 5).await;
+}

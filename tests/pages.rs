@@ -902,7 +902,7 @@ async fn the_consoles_announce_errors_keep_the_focus_off_the_body_and_pass_axe()
     use support::agent::{PASSWORD, add_agent};
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
-    add_agent(data.path(), "aigerim", "supervisor", false);
+    add_agent(&redis, "aigerim", "supervisor", false);
     let gw = Gateway::start_with(
         options(&redis).env("GATEWAY_DATA_DIR", &data.path().display().to_string()),
     )

@@ -119,6 +119,24 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     assert_eq!(status, redis::Value::BulkString(b"resolved".to_vec()));
     let page = api.get(&format!("/status/{tracking}")).await;
     assert_eq!(page.status, 200);
+    // The lookup was counted on the cluster (the shared limit's script ran there, it
+    // did not fall back to the instance's own count).
+    let mut keys = redis::cmd("KEYS");
+    keys.arg(format!("{CLUSTER_PREFIX}gateway:rate:status-address:*"));
+    let counted = query(
+        owner
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port"),
+        &keys,
+    )
+    .await
+    .expect("rate keys");
+    assert!(
+        matches!(&counted, redis::Value::Array(found) if found.len() == 1),
+        "{counted:?}"
+    );
 
     // The citizen withdraws consent: the mark is set in the forwarder's script (same
     // slot as its streams), and the notifier of the cluster reads it.
@@ -175,6 +193,58 @@ async fn add_reply(
         .query_async::<String>(conn)
         .await
         .expect("XADD reply");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_sessions_and_limits_work_on_a_cluster() {
+    use support::agent::{PASSWORD, agents_cmd_with, http_login};
+    let cluster = Cluster::start(3).await;
+    let dir = tempfile::tempdir().expect("data dir of the command");
+    let agents = |args: &[&str]| {
+        let (ok, out, err) = agents_cmd_with(dir.path(), &cluster.url(), CLUSTER_PREFIX, args);
+        assert!(ok, "agents {args:?}: {err}");
+        out
+    };
+    // The account, its token and the index are written by one script: one slot.
+    let out = agents(&["add", "aigerim", "--role", "supervisor", "--token"]);
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("api token (shown once): "))
+        .expect("token")
+        .to_owned();
+    assert!(agents(&["list"]).contains("aigerim\tsupervisor\tactive,token"));
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&cluster.url()).env("GATEWAY_STREAM_PREFIX", CLUSTER_PREFIX),
+    )
+    .await;
+    // Login (limit, throttle, account, session: scripts on the cluster).
+    let (status, cookie, page) = http_login(&gw, "aigerim", PASSWORD).await;
+    assert_eq!(status, 303, "{page}");
+    assert!(cookie.is_some());
+    let entered = reqwest::Client::new()
+        .post(gw.url("/api/v1/agent/appeals"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "consent": true,
+            "phone": "+7 701 555 44 33",
+            "first_name": "Нурлан",
+            "category": "utilities",
+            "address": "ул. Толе би, 100",
+            "text": "Нет горячей воды третий день.",
+        }))
+        .send()
+        .await
+        .expect("agent appeal");
+    assert_eq!(entered.status().as_u16(), 202);
+    agents(&["disable", "aigerim"]);
+    let refused = reqwest::Client::new()
+        .post(gw.url("/api/v1/agent/appeals"))
+        .bearer_auth(&token)
+        .json(&json!({"consent": true}))
+        .send()
+        .await
+        .expect("agent appeal");
+    assert_eq!(refused.status().as_u16(), 401, "disabled on the cluster");
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Assembles the service from the configuration: the pipeline, every channel whose
 //! settings are given, the forwarder, the notifier and the HTTP server. `main.rs`,
 //! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
-//! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`].
+//! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`]; the operators' commands
+//! in [`agents_admin`] and [`outbox_admin`].
 
+pub mod agents_admin;
 mod headers;
 pub mod ingest_email;
 pub(crate) mod openapi;
@@ -29,6 +31,7 @@ use crate::channels::whatsapp::{self, Whatsapp, WhatsappConfig, route::WhatsappR
 use crate::config::Config;
 use crate::dialogue::{self, dedupe::Dedupe};
 use crate::http::auth::Tokens;
+use crate::http::ratelimit::SharedCounters;
 use crate::metrics::Metrics;
 use crate::notify::route::Routes;
 use crate::notify::{Notifier, NotifierConfig};
@@ -190,6 +193,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     ));
     let tokens = Arc::new(Tokens::new(&config.api_tokens));
     let store = AttachmentStore::new(&config.data_dir);
+    // The form and status limits, counted in Redis by every instance.
+    let shared_limits = SharedCounters::new(
+        Some(client.clone()),
+        &config.stream_prefix,
+        config.subject_key_secret.as_bytes(),
+    );
+    let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
 
     let mut routes = Routes::default();
     if telegram.is_none() {
@@ -236,6 +246,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             &web_form_settings,
             store.clone(),
             &config.data_dir,
+            Some(shared_limits),
         )
         .map_err(|e| ServeError::DataDir(e.to_string()))?,
     );
@@ -303,6 +314,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
         );
+        // Accounts of an `agents.redb` from before Redis held them, once.
+        let importing = agents.clone();
+        let data_dir = config.data_dir.clone();
+        actix_web::rt::spawn(async move {
+            agent_console::legacy::import_at_start(&importing.accounts, &data_dir).await;
+        });
         if let Some(telegram) = &telegram {
             telegram.clone().into_inner().start();
         }
@@ -321,6 +338,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let public_url = config.public_url.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .app_data(trusted_proxies.clone())
                 .wrap(middleware::from_fn(
                     crate::http::negotiate::pages_for_browsers,
                 ))

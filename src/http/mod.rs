@@ -1,10 +1,12 @@
 //! The HTTP kit every channel's routes share: problem documents ([`error`]), the
 //! request extractors ([`extract`], [`auth`], [`body`], [`form`]), page rendering
-//! ([`pages`]) and the choice between a page and a problem document ([`negotiate`]), CSRF tokens ([`csrf`]) and rate limits ([`ratelimit`]). The server itself
+//! ([`pages`]) and the choice between a page and a problem document ([`negotiate`]), CSRF tokens ([`csrf`]), the client's address behind trusted proxies ([`client_addr`]) and rate limits
+//! shared by every instance ([`ratelimit`]). The server itself
 //! is assembled in [`crate::app`].
 
 pub(crate) mod auth;
 pub(crate) mod body;
+pub(crate) mod client_addr;
 pub(crate) mod csrf;
 pub(crate) mod error;
 pub(crate) mod extract;

@@ -1,36 +1,194 @@
-//! A per-address rate limit of the citizen forms' POSTs (`governor`, MIT; not
-//! `actix-governor`, which is GPL). The key is the connection's peer address: a
-//! forwarded-for header is not trusted, since anyone can send one; behind a proxy the
-//! limit is the proxy's job or needs a list of trusted proxies.
+//! Rate limits counted across every gateway instance: the citizen forms' POSTs (per
+//! form session and per address), the status lookup (per address) and the agent login
+//! (per address). Behind a round-robin balancer a limit counted by each instance alone
+//! would let N instances take N times the limit.
+//!
+//! **In Redis** ([`crate::keyspace`]): `gateway:rate:<limit>:<subject>` holds the
+//! limit's "theoretical arrival time" of the Generic Cell Rate Algorithm (the one
+//! `governor` runs in memory): `n` a minute means a burst of `n`, then one more every
+//! `60/n` s. One script reads Redis's own clock (`TIME`, so the instances' clocks do
+//! not matter), decides, and moves the time on; the key expires when that time passes.
+//! `<subject>` is an HMAC-SHA256 (key derived from `GATEWAY_SUBJECT_KEY_SECRET`) of the
+//! client address or the form session: Redis holds no address and no session id.
+//! Unlike a fixed window, a burst cannot double at a minute's boundary.
+//!
+//! **Redis away** (no answer within [`REDIS_WAIT`]): each instance falls back to its own
+//! in-memory limit of the same quota (`governor`, MIT; not `actix-governor`, which is
+//! GPL), so a flood meets N times the limit at most, and citizens are never refused
+//! because Redis is down.
+//!
+//! The address is the client's, from [`super::client_addr`]: the peer, or the
+//! `X-Forwarded-For` entry a trusted proxy (`GATEWAY_TRUSTED_PROXIES`) added.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
-/// Form submissions allowed per address and minute, with a burst of the same size.
-pub(crate) struct FormLimiter {
-    limiter: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
+use crate::keyspace::{Keyspace, name};
+use crate::queue::LazyConnection;
+use crate::redis_target::RedisTarget;
+
+/// How long a request waits for Redis before its instance's own limit decides.
+pub(crate) const REDIS_WAIT: Duration = Duration::from_millis(300);
+
+/// GCRA over Redis's clock. KEYS[1] the subject's key; ARGV: the emission interval (µs)
+/// and the burst. Returns 1 (allowed, counted) or 0 (refused, nothing written).
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local next_tat = tat + interval
+if next_tat - now > interval * tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000))
+return 1
+";
+
+/// The Redis side every shared limit (and the login throttle) uses: one lazy
+/// connection, the keyspace and the key of the subjects' HMAC.
+pub(crate) struct SharedCounters {
+    conn: LazyConnection,
+    keyspace: Keyspace,
+    key: [u8; 32],
 }
 
-impl FormLimiter {
-    pub(crate) fn per_minute(n: u32) -> FormLimiter {
-        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        FormLimiter {
-            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+impl SharedCounters {
+    /// `secret`: the subject key secret, from which the HMAC key is derived.
+    pub(crate) fn new(redis: Option<RedisTarget>, prefix: &str, secret: &[u8]) -> Arc<Self> {
+        Arc::new(SharedCounters {
+            conn: LazyConnection::new(redis, REDIS_WAIT),
+            keyspace: Keyspace::new(prefix),
+            key: hmac(secret, b"open-almaty shared limits v1"),
+        })
+    }
+
+    /// The HMAC (hex) of a subject, under one limit's label.
+    pub(crate) fn subject(&self, label: &str, raw: &str) -> String {
+        let mut data = Vec::with_capacity(label.len() + raw.len() + 1);
+        data.extend_from_slice(label.as_bytes());
+        data.push(0);
+        data.extend_from_slice(raw.as_bytes());
+        hex::encode(hmac(&self.key, &data))
+    }
+
+    /// The full key of a name from [`crate::keyspace::name`].
+    pub(crate) fn key(&self, name: &str) -> String {
+        self.keyspace.key(name)
+    }
+
+    /// Runs a one-key script with integer arguments; `None` when Redis does not answer
+    /// in time.
+    pub(crate) async fn eval(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[u64],
+    ) -> Option<i64> {
+        let mut conn = self.conn.get().await?;
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let answer = invocation.invoke_async::<i64>(&mut conn);
+        match tokio::time::timeout(REDIS_WAIT, answer).await {
+            Ok(Ok(n)) => Some(n),
+            Ok(Err(e)) => {
+                // Redis answered with an error (not an outage): say so, or the fallback
+                // would hide it. The error names no key and no subject.
+                if !e.is_io_error() && !e.is_timeout() && !e.is_connection_dropped() {
+                    tracing::warn!(kind = ?e.kind(), "shared limit refused by Redis: this instance counts alone");
+                }
+                self.conn.reset().await;
+                None
+            }
+            Err(_) => {
+                self.conn.reset().await;
+                None
+            }
         }
     }
 
-    /// True when this address may submit now (and counts the submission).
-    pub(crate) fn allow(&self, address: Option<IpAddr>) -> bool {
-        let key = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let allowed = self.limiter.check_key(&key).is_ok();
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
+    /// Deletes a key; false when Redis does not answer.
+    pub(crate) async fn delete(&self, key: &str) -> bool {
+        let Some(mut conn) = self.conn.get().await else {
+            return false;
+        };
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(key);
+        let done = cmd.query_async::<i64>(&mut conn);
+        if matches!(tokio::time::timeout(REDIS_WAIT, done).await, Ok(Ok(_))) {
+            true
+        } else {
+            self.conn.reset().await;
+            false
+        }
+    }
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return [0; 32],
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// `n` a minute per subject, with a burst of `n`: in Redis for every instance, else in
+/// this instance's memory.
+pub(crate) struct Limit {
+    /// The limit's name in its keys (`form-session`, `form-address`, …).
+    name: &'static str,
+    per_minute: u32,
+    local: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
+    shared: Option<Arc<SharedCounters>>,
+}
+
+impl Limit {
+    pub(crate) fn per_minute(
+        name: &'static str,
+        n: u32,
+        shared: Option<Arc<SharedCounters>>,
+    ) -> Limit {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Limit {
+            name,
+            per_minute: n.get(),
+            local: RateLimiter::keyed(Quota::per_minute(n)),
+            shared,
+        }
+    }
+
+    /// True when `subject` may go on now (and counts it).
+    pub(crate) async fn allow(&self, subject: &str) -> bool {
+        if let Some(shared) = &self.shared {
+            let key = shared.key(&name::rate(self.name, &shared.subject(self.name, subject)));
+            let interval_us = 60_000_000 / u64::from(self.per_minute);
+            let args = [interval_us.max(1), u64::from(self.per_minute)];
+            if let Some(allowed) = shared.eval(&redis::Script::new(GCRA), &key, &args).await {
+                return allowed == 1;
+            }
+        }
+        let allowed = self.local.check_key(&subject.to_owned()).is_ok();
+        if self.local.len() > 100_000 {
+            self.local.retain_recent();
         }
         allowed
+    }
+
+    /// [`Limit::allow`] for a client address (`None`: one shared bucket).
+    pub(crate) async fn allow_address(&self, address: Option<IpAddr>) -> bool {
+        let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.allow(&address.to_string()).await
     }
 }
 
@@ -39,35 +197,32 @@ impl FormLimiter {
 /// per address blocked a neighbourhood behind one carrier NAT address; now each phone
 /// has its own session's quota, and the address's ceiling only stops a flood.
 pub(crate) struct FormLimits {
-    sessions: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
-    addresses: FormLimiter,
+    sessions: Limit,
+    addresses: Limit,
 }
 
 impl FormLimits {
     /// `per_session` and `per_address` submissions a minute.
-    pub(crate) fn per_minute(per_session: u32, per_address: u32) -> FormLimits {
-        let n = NonZeroU32::new(per_session).unwrap_or(NonZeroU32::MIN);
+    pub(crate) fn per_minute(
+        per_session: u32,
+        per_address: u32,
+        shared: Option<Arc<SharedCounters>>,
+    ) -> FormLimits {
         FormLimits {
-            sessions: RateLimiter::keyed(Quota::per_minute(n)),
-            addresses: FormLimiter::per_minute(per_address.max(per_session)),
+            sessions: Limit::per_minute("form-session", per_session, shared.clone()),
+            addresses: Limit::per_minute("form-address", per_address.max(per_session), shared),
         }
     }
 
     /// True when this session (if any) and this address may submit now; counts the
     /// submission against both.
-    pub(crate) fn allow(&self, address: Option<IpAddr>, session: Option<&str>) -> bool {
+    pub(crate) async fn allow(&self, address: Option<IpAddr>, session: Option<&str>) -> bool {
         let session_ok = match session {
-            Some(sid) => {
-                let ok = self.sessions.check_key(&sid.to_owned()).is_ok();
-                if self.sessions.len() > 100_000 {
-                    self.sessions.retain_recent();
-                }
-                ok
-            }
+            Some(sid) => self.sessions.allow(sid).await,
             None => true,
         };
         // A refused session does not use up its neighbours' address quota.
-        session_ok && self.addresses.allow(address)
+        session_ok && self.addresses.allow_address(address).await
     }
 }
 
@@ -75,28 +230,54 @@ impl FormLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sessions_behind_one_address_each_get_their_quota_under_the_address_ceiling() {
-        let limits = FormLimits::per_minute(2, 5);
+    #[tokio::test]
+    async fn sessions_behind_one_address_each_get_their_quota_under_the_address_ceiling() {
+        let limits = FormLimits::per_minute(2, 5, None);
         let nat = Some(IpAddr::from([100, 64, 0, 1]));
-        assert!(limits.allow(nat, Some("a")));
-        assert!(limits.allow(nat, Some("a")));
-        assert!(!limits.allow(nat, Some("a")), "the session's quota");
-        assert!(limits.allow(nat, Some("b")));
-        assert!(limits.allow(nat, Some("b")));
-        assert!(limits.allow(nat, Some("c")));
-        assert!(!limits.allow(nat, Some("d")), "the address's ceiling");
-        assert!(limits.allow(Some(IpAddr::from([10, 0, 0, 9])), Some("d")));
+        assert!(limits.allow(nat, Some("a")).await);
+        assert!(limits.allow(nat, Some("a")).await);
+        assert!(!limits.allow(nat, Some("a")).await, "the session's quota");
+        assert!(limits.allow(nat, Some("b")).await);
+        assert!(limits.allow(nat, Some("b")).await);
+        assert!(limits.allow(nat, Some("c")).await);
+        assert!(!limits.allow(nat, Some("d")).await, "the address's ceiling");
+        assert!(
+            limits
+                .allow(Some(IpAddr::from([10, 0, 0, 9])), Some("d"))
+                .await
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_gets_its_quota_and_no_more() {
+        let limit = Limit::per_minute("t", 2, None);
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        let b = Some(IpAddr::from([10, 0, 0, 2]));
+        assert!(limit.allow_address(a).await);
+        assert!(limit.allow_address(a).await);
+        assert!(!limit.allow_address(a).await);
+        assert!(limit.allow_address(b).await);
+    }
+
+    #[tokio::test]
+    async fn with_redis_unreachable_each_instance_counts_alone() {
+        // Nothing listens on port 1: the shared count does not answer, the local one
+        // decides.
+        let target = RedisTarget::parse("redis://127.0.0.1:1").ok();
+        let shared = SharedCounters::new(target, "t:", b"secret-of-sixteen-bytes");
+        let limit = Limit::per_minute("t", 1, Some(shared));
+        assert!(limit.allow("x").await);
+        assert!(!limit.allow("x").await);
     }
 
     #[test]
-    fn an_address_gets_its_quota_and_no_more() {
-        let limiter = FormLimiter::per_minute(2);
-        let a = Some(IpAddr::from([10, 0, 0, 1]));
-        let b = Some(IpAddr::from([10, 0, 0, 2]));
-        assert!(limiter.allow(a));
-        assert!(limiter.allow(a));
-        assert!(!limiter.allow(a));
-        assert!(limiter.allow(b));
+    fn subjects_are_keyed_hashes_per_limit() {
+        let shared = SharedCounters::new(None, "t:", b"secret-of-sixteen-bytes");
+        let a = shared.subject("form-address", "10.0.0.1");
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("10.0.0.1"));
+        assert_ne!(a, shared.subject("status-address", "10.0.0.1"));
+        let other = SharedCounters::new(None, "t:", b"another-secret-of-bytes");
+        assert_ne!(a, other.subject("form-address", "10.0.0.1"));
     }
 }

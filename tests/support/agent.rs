@@ -1,5 +1,5 @@
 //! Helpers of the agent-console tests: accounts made with the real `appeal-gateway
-//! agents` command, calls announced as the telephony system does, and a plain-HTTP
+//! agents` command (in the test's Redis, as every instance shares them), calls announced as the telephony system does, and a plain-HTTP
 //! login that keeps the cookies by hand.
 
 use std::path::Path;
@@ -8,38 +8,59 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CRM_TOKEN, Gateway, gateway_bin};
+use super::{CRM_TOKEN, Gateway, PREFIX, RedisServer, gateway_bin};
 
 /// A password long enough for the account rules.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs `appeal-gateway agents <args>` on `data_dir`; returns its stdout, panics on failure.
-pub fn agents_cmd(data_dir: &Path, args: &[&str]) -> String {
+/// Runs `appeal-gateway agents <args>` against `redis_url` with `data_dir` as its
+/// `GATEWAY_DATA_DIR`: its exit status, stdout and stderr.
+pub fn agents_cmd_in(data_dir: &Path, redis_url: &str, args: &[&str]) -> (bool, String, String) {
+    agents_cmd_with(data_dir, redis_url, PREFIX, args)
+}
+
+/// [`agents_cmd_in`] with another `GATEWAY_STREAM_PREFIX` (a cluster's needs a hash tag).
+pub fn agents_cmd_with(
+    data_dir: &Path,
+    redis_url: &str,
+    prefix: &str,
+    args: &[&str],
+) -> (bool, String, String) {
     let out = Command::new(gateway_bin())
         .arg("agents")
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GATEWAY_DATA_DIR", data_dir)
+        .env("REDIS_URL", redis_url)
+        .env("GATEWAY_STREAM_PREFIX", prefix)
         .env("GATEWAY_AGENT_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .expect("run appeal-gateway agents");
-    assert!(
+    (
         out.status.success(),
-        "agents {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `appeal-gateway agents <args>` on the test's Redis; returns its stdout, panics
+/// on failure.
+pub fn agents_cmd(redis: &RedisServer, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("data dir of the command");
+    let (ok, out, err) = agents_cmd_in(dir.path(), &redis.url(), args);
+    assert!(ok, "agents {args:?} failed: {err}");
+    out
 }
 
 /// Adds an agent; returns the API token when `--token` was asked.
-pub fn add_agent(data_dir: &Path, id: &str, role: &str, token: bool) -> Option<String> {
+pub fn add_agent(redis: &RedisServer, id: &str, role: &str, token: bool) -> Option<String> {
     let mut args = vec!["add", id, "--role", role];
     if token {
         args.push("--token");
     }
-    let out = agents_cmd(data_dir, &args);
+    let out = agents_cmd(redis, &args);
     out.lines()
         .find_map(|l| l.strip_prefix("api token (shown once): "))
         .map(str::to_owned)
@@ -82,12 +103,17 @@ pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
 
 /// A login over plain HTTP: the answer's status, its `oa_agent` Set-Cookie and body.
 pub async fn http_login(gw: &Gateway, id: &str, password: &str) -> (u16, Option<String>, String) {
+    http_login_at(&gw.url(""), id, password).await
+}
+
+/// [`http_login`] at `base` (`http://host:port`: a gateway or a balancer in front).
+pub async fn http_login_at(base: &str, id: &str, password: &str) -> (u16, Option<String>, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
     let page = client
-        .get(gw.url("/agent/login?lang=ru"))
+        .get(format!("{base}/agent/login?lang=ru"))
         .send()
         .await
         .expect("login page");
@@ -97,7 +123,7 @@ pub async fn http_login(gw: &Gateway, id: &str, password: &str) -> (u16, Option<
     let html = page.text().await.expect("body");
     let csrf = hidden(&html, "csrf").expect("csrf token");
     let resp = client
-        .post(gw.url("/agent/login?lang=ru"))
+        .post(format!("{base}/agent/login?lang=ru"))
         .header("Cookie", sid)
         .form(&[
             ("csrf", csrf.as_str()),

@@ -1,6 +1,8 @@
 //! A real HAProxy (Debian's `haproxy`, installed by `.ci/run`) in front of several
 //! gateway instances, round robin with no stickiness: consecutive requests land on
-//! consecutive instances, as a city deployment's balancer would send them.
+//! consecutive instances, as a city deployment's balancer would send them. Like
+//! `deploy/haproxy.cfg`, it appends the client's address to `X-Forwarded-For` (`option
+//! forwardfor`); the gateways believe it with `GATEWAY_TRUSTED_PROXIES=127.0.0.1`.
 
 use std::fs;
 use std::net::TcpStream;
@@ -41,7 +43,7 @@ impl Haproxy {
             .expect("temp dir for haproxy");
         let port = free_port();
         let mut cfg = format!(
-            "global\n    maxconn 2000\n\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\nfrontend gateway\n    bind 127.0.0.1:{port}\n    default_backend gateways\n\nbackend gateways\n    balance roundrobin\n"
+            "global\n    maxconn 2000\n\ndefaults\n    mode http\n    option forwardfor\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\nfrontend gateway\n    bind 127.0.0.1:{port}\n    default_backend gateways\n\nbackend gateways\n    balance roundrobin\n"
         );
         for (i, backend) in backends.iter().enumerate() {
             cfg.push_str(&format!("    server g{} 127.0.0.1:{backend}\n", i + 1));

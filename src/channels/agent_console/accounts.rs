@@ -1,44 +1,48 @@
-//! Agents of the 1308 call-center and the front office: their accounts, sessions, the
-//! calls the telephony system announces, and the small index behind the duplicates hint.
+//! Agents' accounts and API tokens, in Redis, shared by every gateway instance and by
+//! `appeal-gateway agents add|disable|lock|unlock|list` run from any machine.
 //!
-//! Accounts live in their own redb file, `agents.redb` in `GATEWAY_DATA_DIR`, apart from
-//! the outbox and the dialogue store. The file is opened for each operation and closed
-//! after it (redb locks a file for one process), so that `appeal-gateway agents add|
-//! disable|list` can run beside a serving gateway: disabling an agent takes effect on the
-//! agent's next request. Passwords are Argon2id hashes (PHC strings, OWASP's first
-//! choice); API tokens are kept as SHA-256 digests and compared in constant time.
+//! **What is stored where** ([`crate::keyspace`]; no TTL: an account lives until it is
+//! disabled, and a disabled one stays so that its id is not given to someone else):
 //!
-//! Sessions and announced calls live in Redis, shared by every instance (see
-//! [`super::sessions`] and [`super::calls`]; a caller's number is kept for at most
-//! [`super::calls::CALL_TTL`]).
+//! | key | type | content |
+//! | --- | --- | --- |
+//! | `gateway:agent:<id>` | hash | `role`, `password` (Argon2id PHC string, OWASP's first choice), `token` (SHA-256 hex of the API token, absent without one), `disabled` and `locked` (`0`/`1`) |
+//! | `gateway:agent-token:<SHA-256 hex of the token>` | string | the agent's id: a token finds its account in one read |
+//! | `gateway:agents` | set | every id (`agents list`) |
 //!
-//! The duplicates index holds no personal data: a SHA-256 of the normalized address and
-//! the category, the time and the tracking number of appeals agents entered. This file
-//! keeps this instance's entries; the index every instance shares is in Redis
-//! ([`super::recent`]).
+//! An account is created by one script with its token and its index entry, so the three
+//! keys share one slot on a cluster through the prefix's hash tag, as every key does. A
+//! token itself is never stored; the digest found is compared again in constant time.
+//!
+//! **Redis away.** A login needs Redis: the password hash is read there, and the login
+//! page says so (503, "log in again in a few minutes"). An agent already logged in stays
+//! logged in: the session cookie is signed ([`super::sessions`]), and the account check
+//! of each request answers from the last-known copy this instance holds of it (or trusts
+//! the signed cookie when the instance never read it). An API token keeps working from
+//! the same last-known copy: each successful read refreshes it, an answer that the token
+//! is unknown or its account disabled drops it. A token this instance never saw is
+//! refused with 503 while Redis is away, so the client tries again. The copy holds the
+//! role, the token's digest and whether the account may be used; never a password hash.
+//! A disable or a lock reaches an instance with Redis: while Redis is away, an instance
+//! knows only what it read last.
+//!
+//! **Before Redis** accounts were kept in `agents.redb` in `GATEWAY_DATA_DIR`; they are
+//! imported once (see [`super::legacy`]).
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-const AGENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("agents");
-const RECENT: TableDefinition<&str, &[u8]> = TableDefinition::new("recent");
-
-/// `locked_until_ms` of an account an operator locked (`agents lock`), until unlocked.
-const LOCKED_FOR_GOOD: u64 = u64::MAX;
-/// How far back the duplicates hint looks: an appeal is decided within 15 working days,
-/// but a repeated report of one problem comes within days of the first.
-pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
-/// How long the duplicates index keeps an entry.
-pub(crate) const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
+use crate::keyspace::{Keyspace, name};
+use crate::queue::LazyConnection;
+use crate::redis_target::RedisTarget;
 
 /// What an agent may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,28 +75,36 @@ impl Role {
     }
 }
 
-/// An account as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Agent {
+/// An account as stored in Redis.
+#[derive(Debug, Clone)]
+pub(crate) struct Account {
     pub(crate) id: String,
     pub(crate) role: Role,
     /// Argon2id PHC string.
-    password_hash: String,
+    pub(crate) password_hash: String,
     /// SHA-256 (hex) of the agent's API token, if one was issued.
-    token_sha256: Option<String>,
+    pub(crate) token_sha256: Option<String>,
     pub(crate) disabled: bool,
-    /// Kept for records written before issue 17: failed logins no longer lock an account
-    /// (they slow the address that fails, see [`super::throttle`]).
-    #[serde(default)]
-    failures: u32,
-    /// Set by `agents lock`; no login and no token until it passes or `agents unlock`.
-    #[serde(default)]
-    locked_until_ms: u64,
+    /// Set by `agents lock`: no login and no token until `agents unlock`.
+    pub(crate) locked: bool,
 }
 
-impl Agent {
-    fn usable(&self, now: u64) -> bool {
-        !self.disabled && self.locked_until_ms <= now
+impl Account {
+    fn usable(&self) -> bool {
+        !self.disabled && !self.locked
+    }
+
+    /// The account of a `gateway:agent:<id>` hash (`None` when empty or unreadable).
+    fn from_hash(id: &str, mut fields: HashMap<String, String>) -> Option<Account> {
+        let flag = |v: Option<String>| v.as_deref() == Some("1");
+        Some(Account {
+            id: id.to_owned(),
+            role: Role::parse(fields.get("role")?)?,
+            password_hash: fields.remove("password")?,
+            token_sha256: fields.remove("token").filter(|t| !t.is_empty()),
+            disabled: flag(fields.remove("disabled")),
+            locked: flag(fields.remove("locked")),
+        })
     }
 }
 
@@ -117,6 +129,8 @@ pub enum AgentError {
     Exists(String),
     #[error("no agent {0}")]
     Unknown(String),
+    #[error("agents store: Redis (REDIS_URL) does not answer")]
+    Unavailable,
     #[error("agents store: {0}")]
     Store(String),
 }
@@ -170,78 +184,137 @@ fn verify_password(password: &str, phc: &str) -> bool {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("not-a-password-of-anyone").unwrap_or_default());
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    crate::clock::now_ms()
+/// SHA-256 (hex) of an API token: what is stored and looked up.
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The accounts and the duplicates index in `agents.redb`.
-#[derive(Clone)]
+/// Creates an account with its token and its index entry, unless the id exists.
+/// KEYS: the account, the index, the token key (the account again without a token).
+/// ARGV: id, role, password hash, token digest (empty: none), disabled, locked.
+const ADD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password', ARGV[3], 'disabled', ARGV[5], 'locked', ARGV[6])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'token', ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[1])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+";
+
+/// Sets one field of an existing account. KEYS[1] the account; ARGV field, value.
+const SET_FIELD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+
+/// What this instance last read of an account (see the module doc): no password hash.
+#[derive(Debug, Clone)]
+struct Known {
+    role: Role,
+    token_sha256: Option<String>,
+    usable: bool,
+}
+
+/// The accounts in Redis, with this instance's last-known copies.
 pub struct AgentStore {
-    path: PathBuf,
-    lock: Arc<Mutex<()>>,
+    conn: LazyConnection,
+    keyspace: Keyspace,
+    wait: Duration,
+    known: Mutex<HashMap<String, Known>>,
 }
 
 impl AgentStore {
-    pub fn new(data_dir: &Path) -> AgentStore {
+    /// `wait`: how long one operation waits for Redis (short for a request, longer for
+    /// the admin command).
+    pub fn new(redis: Option<RedisTarget>, prefix: &str, wait: Duration) -> AgentStore {
         AgentStore {
-            path: data_dir.join("agents.redb"),
-            lock: Arc::new(Mutex::new(())),
+            conn: LazyConnection::new(redis, wait),
+            keyspace: Keyspace::new(prefix),
+            wait,
+            known: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Runs `f` on the opened file; waits up to 5 s for another process (the admin
-    /// command or the server) to close it.
-    fn with_db<T>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T, AgentError>,
-    ) -> Result<T, AgentError> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(store_err("create dir"))?;
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let db = loop {
-            match Database::create(&self.path) {
-                Ok(db) => break db,
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(AgentError::Store(format!("open: {e}"))),
+    fn account_key(&self, id: &str) -> String {
+        self.keyspace.key(&name::agent(id))
+    }
+
+    /// Runs one command or script on Redis; `Unavailable` when it does not answer in
+    /// time (the connection is then dropped, the next call opens another).
+    async fn run<T: redis::FromRedisValue>(&self, request: Request<'_>) -> Result<T, AgentError> {
+        let mut conn = self.conn.get().await.ok_or(AgentError::Unavailable)?;
+        let answer = match request {
+            Request::Cmd(cmd) => tokio::time::timeout(self.wait, cmd.query_async(&mut conn)).await,
+            Request::Script(invocation) => {
+                tokio::time::timeout(self.wait, invocation.invoke_async(&mut conn)).await
             }
         };
-        f(&db)
-    }
-
-    fn read_agent(db: &Database, id: &str) -> Result<Option<Agent>, AgentError> {
-        let txn = db.begin_read().map_err(store_err("begin read"))?;
-        let table = match txn.open_table(AGENTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(AgentError::Store(format!("open table: {e}"))),
-        };
-        let Some(bytes) = table.get(id).map_err(store_err("read"))? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(bytes.value())
-            .map(Some)
-            .map_err(store_err("decode"))
-    }
-
-    fn write_agent(db: &Database, agent: &Agent) -> Result<(), AgentError> {
-        let bytes = serde_json::to_vec(agent).map_err(store_err("encode"))?;
-        let txn = db.begin_write().map_err(store_err("begin"))?;
-        {
-            let mut table = txn.open_table(AGENTS).map_err(store_err("open table"))?;
-            table
-                .insert(agent.id.as_str(), bytes.as_slice())
-                .map_err(store_err("write"))?;
+        match answer {
+            Ok(Ok(value)) => Ok(value),
+            _ => {
+                self.conn.reset().await;
+                Err(AgentError::Unavailable)
+            }
         }
-        txn.commit().map_err(store_err("commit"))
+    }
+
+    /// The account with this id, read from Redis; the last-known copy is refreshed.
+    async fn read(&self, id: &str) -> Result<Option<Account>, AgentError> {
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.account_key(id));
+        let fields: HashMap<String, String> = self.run(Request::Cmd(&cmd)).await?;
+        let account = Account::from_hash(id, fields);
+        let mut known = self.known();
+        match &account {
+            Some(a) => {
+                known.insert(
+                    a.id.clone(),
+                    Known {
+                        role: a.role,
+                        token_sha256: a.token_sha256.clone(),
+                        usable: a.usable(),
+                    },
+                );
+            }
+            None => {
+                known.remove(id);
+            }
+        }
+        Ok(account)
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes an account unless its id exists; false when it exists.
+    pub(crate) async fn insert(&self, account: &Account) -> Result<bool, AgentError> {
+        let token = account.token_sha256.clone().unwrap_or_default();
+        let token_key = if token.is_empty() {
+            self.account_key(&account.id)
+        } else {
+            self.keyspace.key(&name::agent_token(&token))
+        };
+        let script = redis::Script::new(ADD);
+        let mut invocation = script.key(self.account_key(&account.id));
+        invocation
+            .key(self.keyspace.key(name::AGENTS))
+            .key(token_key)
+            .arg(&account.id)
+            .arg(account.role.as_str())
+            .arg(&account.password_hash)
+            .arg(&token)
+            .arg(u8::from(account.disabled))
+            .arg(u8::from(account.locked));
+        let added: i64 = self.run(Request::Script(&invocation)).await?;
+        Ok(added == 1)
     }
 
     /// Creates an account; with `with_token`, also an API token, returned once.
-    pub fn add(
+    pub async fn add(
         &self,
         id: &str,
         role: Role,
@@ -254,314 +327,165 @@ impl AgentStore {
         if password.chars().count() < 12 {
             return Err(AgentError::WeakPassword);
         }
-        let password_hash = hash_password(password)?;
+        let password = password.to_owned();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(store_err("hash"))??;
         let token = with_token.then(|| {
             let mut raw = [0u8; 32];
             rand::rng().fill_bytes(&mut raw);
             format!("oa_agent_{}", hex::encode(raw))
         });
-        let agent = Agent {
+        let account = Account {
             id: id.to_owned(),
             role,
             password_hash,
-            token_sha256: token
-                .as_ref()
-                .map(|t| hex::encode(Sha256::digest(t.as_bytes()))),
+            token_sha256: token.as_deref().map(token_digest),
             disabled: false,
-            failures: 0,
-            locked_until_ms: 0,
+            locked: false,
         };
-        self.with_db(|db| {
-            if Self::read_agent(db, id)?.is_some() {
-                return Err(AgentError::Exists(id.to_owned()));
-            }
-            Self::write_agent(db, &agent)
-        })?;
+        if !self.insert(&account).await? {
+            return Err(AgentError::Exists(id.to_owned()));
+        }
         Ok(token)
     }
 
-    /// Disables an account: no login, no token, its sessions end at their next request.
-    pub fn disable(&self, id: &str) -> Result<(), AgentError> {
-        self.with_db(|db| {
-            let mut agent =
-                Self::read_agent(db, id)?.ok_or_else(|| AgentError::Unknown(id.to_owned()))?;
-            agent.disabled = true;
-            Self::write_agent(db, &agent)
-        })
+    async fn set(&self, id: &str, field: &str, on: bool) -> Result<(), AgentError> {
+        let script = redis::Script::new(SET_FIELD);
+        let mut invocation = script.key(self.account_key(id));
+        invocation.arg(field).arg(u8::from(on));
+        let found: i64 = self.run(Request::Script(&invocation)).await?;
+        if found == 1 {
+            Ok(())
+        } else {
+            Err(AgentError::Unknown(id.to_owned()))
+        }
+    }
+
+    /// Disables an account: no login, no token, its sessions end at their next request
+    /// on every instance.
+    pub async fn disable(&self, id: &str) -> Result<(), AgentError> {
+        self.set(id, "disabled", true).await
     }
 
     /// Locks an account (`agents lock`): no login and no API token until unlocked.
-    pub fn lock(&self, id: &str, locked: bool) -> Result<(), AgentError> {
-        self.with_db(|db| {
-            let mut agent =
-                Self::read_agent(db, id)?.ok_or_else(|| AgentError::Unknown(id.to_owned()))?;
-            agent.locked_until_ms = if locked { LOCKED_FOR_GOOD } else { 0 };
-            agent.failures = 0;
-            Self::write_agent(db, &agent)
-        })
+    pub async fn lock(&self, id: &str, locked: bool) -> Result<(), AgentError> {
+        self.set(id, "locked", locked).await
     }
 
-    /// Every account, without secrets.
-    pub fn list(&self) -> Result<Vec<AgentSummary>, AgentError> {
-        let now = now_ms();
-        self.with_db(|db| {
-            let txn = db.begin_read().map_err(store_err("begin read"))?;
-            let table = match txn.open_table(AGENTS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(AgentError::Store(format!("open table: {e}"))),
-            };
-            let mut out = Vec::new();
-            for item in table.iter().map_err(store_err("iterate"))? {
-                let (_, v) = item.map_err(store_err("read"))?;
-                if let Ok(a) = serde_json::from_slice::<Agent>(v.value()) {
-                    out.push(AgentSummary {
+    /// Every account, without secrets, by id.
+    pub async fn list(&self) -> Result<Vec<AgentSummary>, AgentError> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(self.keyspace.key(name::AGENTS));
+        let ids: Vec<String> = self.run(Request::Cmd(&cmd)).await?;
+        let mut out = BTreeMap::new();
+        for id in ids {
+            if let Some(a) = self.read(&id).await? {
+                out.insert(
+                    a.id.clone(),
+                    AgentSummary {
                         id: a.id,
                         role: a.role,
                         disabled: a.disabled,
                         has_token: a.token_sha256.is_some(),
-                        locked: a.locked_until_ms > now,
-                    });
-                }
+                        locked: a.locked,
+                    },
+                );
             }
-            Ok(out)
-        })
-    }
-
-    /// Checks a password. Failures are not counted here: the caller slows the address
-    /// that fails ([`super::throttle`]), so that nobody can lock an agent out.
-    pub(crate) fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
-        let now = now_ms();
-        self.with_db(|db| {
-            let Some(agent) = Self::read_agent(db, id)? else {
-                let _ = verify_password(password, &DUMMY_HASH);
-                return Ok(Login::Refused);
-            };
-            // The hash is checked in every case, so the time does not tell the states.
-            let good = verify_password(password, &agent.password_hash);
-            Ok(match (good, agent.usable(now)) {
-                (true, true) => Login::Ok(agent.role),
-                (true, false) if !agent.disabled => Login::Locked,
-                _ => Login::Refused,
-            })
-        })
-    }
-
-    /// The active agent with this id (`None` when unknown or disabled).
-    pub(crate) fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
-        let now = now_ms();
-        self.with_db(|db| {
-            Ok(Self::read_agent(db, id)?
-                .filter(|a| a.usable(now))
-                .map(|a| a.role))
-        })
-    }
-
-    /// The active agent whose API token this is.
-    pub(crate) fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
-        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let now = now_ms();
-        self.with_db(|db| {
-            let txn = db.begin_read().map_err(store_err("begin read"))?;
-            let table = match txn.open_table(AGENTS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(AgentError::Store(format!("open table: {e}"))),
-            };
-            let mut found = None;
-            for item in table.iter().map_err(store_err("iterate"))? {
-                let (_, v) = item.map_err(store_err("read"))?;
-                let Ok(agent) = serde_json::from_slice::<Agent>(v.value()) else {
-                    continue;
-                };
-                let Some(digest) = agent
-                    .token_sha256
-                    .as_deref()
-                    .and_then(|d| hex::decode(d).ok())
-                else {
-                    continue;
-                };
-                // A disabled or locked agent's token is refused (issue 17, point 5).
-                if bool::from(digest.as_slice().ct_eq(&presented)) && agent.usable(now) {
-                    found = Some((agent.id.clone(), agent.role));
-                }
-            }
-            Ok(found)
-        })
-    }
-
-    /// Remembers an appeal entered at `key` (see [`duplicate_key`]).
-    pub(crate) fn remember(&self, key: &str, tracking: &str) -> Result<(), AgentError> {
-        let now = now_ms();
-        let record = serde_json::to_vec(&(tracking, now)).map_err(store_err("encode"))?;
-        self.with_db(|db| {
-            let txn = db.begin_write().map_err(store_err("begin"))?;
-            {
-                let mut table = txn.open_table(RECENT).map_err(store_err("open table"))?;
-                let entry = format!("{key}|{now:020}|{tracking}");
-                table
-                    .insert(entry.as_str(), record.as_slice())
-                    .map_err(store_err("write"))?;
-                // Forget this key's entries past keeping.
-                let cutoff = now.saturating_sub(RECENT_KEEP.as_millis() as u64);
-                let old_end = format!("{key}|{cutoff:020}");
-                let old: Vec<String> = table
-                    .range(format!("{key}|").as_str()..old_end.as_str())
-                    .map_err(store_err("range"))?
-                    .filter_map(|i| i.ok().map(|(k, _)| k.value().to_owned()))
-                    .collect();
-                for k in old {
-                    table.remove(k.as_str()).map_err(store_err("remove"))?;
-                }
-            }
-            txn.commit().map_err(store_err("commit"))
-        })
-    }
-
-    /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
-    /// first.
-    pub(crate) fn recent(&self, key: &str) -> Result<Vec<String>, AgentError> {
-        let since = now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
-        self.with_db(|db| {
-            let txn = db.begin_read().map_err(store_err("begin read"))?;
-            let table = match txn.open_table(RECENT) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(AgentError::Store(format!("open table: {e}"))),
-            };
-            let start = format!("{key}|{since:020}");
-            let end = format!("{key}}}");
-            let mut out: Vec<String> = table
-                .range(start.as_str()..end.as_str())
-                .map_err(store_err("range"))?
-                .filter_map(|i| i.ok())
-                .filter_map(|(_, v)| serde_json::from_slice::<(String, u64)>(v.value()).ok())
-                .map(|(tracking, _)| tracking)
-                .collect();
-            out.reverse();
-            Ok(out)
-        })
-    }
-}
-
-/// The key of the duplicates index: SHA-256 of the category and the address reduced to
-/// its words, without the words every address has ("улица", "көшесі", "д.").
-pub(crate) fn duplicate_key(address: &str, category: &str) -> Option<String> {
-    const NOISE: [&str; 16] = [
-        "ул",
-        "улица",
-        "көше",
-        "көшесі",
-        "пр",
-        "просп",
-        "проспект",
-        "даңғылы",
-        "д",
-        "дом",
-        "үй",
-        "г",
-        "город",
-        "алматы",
-        "мкр",
-        "кв",
-    ];
-    let cleaned = crate::normalize::line(address).to_lowercase();
-    let words: Vec<&str> = cleaned
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !NOISE.contains(w))
-        .collect();
-    if words.is_empty() || category.is_empty() {
-        return None;
-    }
-    let digest = Sha256::digest(format!("{category}\n{}", words.join(" ")).as_bytes());
-    Some(hex::encode(digest))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accounts_log_in_lock_and_disable() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = AgentStore::new(dir.path());
-        let token = store
-            .add(
-                "aigerim",
-                Role::CallCenterAgent,
-                "correct horse battery",
-                true,
-            )
-            .expect("add")
-            .expect("token");
-        assert!(matches!(
-            store.add("aigerim", Role::Supervisor, "another long password", false),
-            Err(AgentError::Exists(_))
-        ));
-        assert!(matches!(
-            store.add("Bad Id", Role::Supervisor, "another long password", false),
-            Err(AgentError::BadId)
-        ));
-        assert_eq!(
-            store
-                .login("aigerim", "correct horse battery")
-                .expect("login"),
-            Login::Ok(Role::CallCenterAgent)
-        );
-        assert_eq!(
-            store.by_token(&token).expect("token"),
-            Some(("aigerim".into(), Role::CallCenterAgent))
-        );
-        assert_eq!(store.login("nobody", "x").expect("login"), Login::Refused);
-        // Failures lock nothing: the right password still opens the account (five locked
-        // it before issue 17).
-        for _ in 0..6 {
-            assert_eq!(
-                store.login("aigerim", "wrong").expect("login"),
-                Login::Refused
-            );
         }
-        assert_eq!(
-            store
-                .login("aigerim", "correct horse battery")
-                .expect("login"),
-            Login::Ok(Role::CallCenterAgent)
-        );
-        // An operator's lock stops the login and the token; unlocking restores both.
-        store.lock("aigerim", true).expect("lock");
-        assert_eq!(
-            store
-                .login("aigerim", "correct horse battery")
-                .expect("login"),
-            Login::Locked
-        );
-        assert_eq!(
-            store.login("aigerim", "wrong").expect("login"),
-            Login::Refused
-        );
-        assert_eq!(store.by_token(&token).expect("token"), None);
-        assert!(store.list().expect("list")[0].locked);
-        store.lock("aigerim", false).expect("unlock");
-        assert!(store.by_token(&token).expect("token").is_some());
-        store.disable("aigerim").expect("disable");
-        assert_eq!(store.by_token(&token).expect("token"), None);
-        assert_eq!(store.active("aigerim").expect("active"), None);
-        let list = store.list().expect("list");
-        assert!(list[0].disabled && !list[0].locked && list[0].has_token);
+        Ok(out.into_values().collect())
     }
 
-    #[test]
-    fn the_duplicates_index_matches_the_same_place_written_differently() {
-        let a = duplicate_key("ул. Абая, д. 10", "roads");
-        let b = duplicate_key("Абая 10", "roads");
-        assert_eq!(a, b);
-        assert_ne!(a, duplicate_key("Абая 10", "lighting"));
-        assert_eq!(duplicate_key("ул.", "roads"), None);
-        let dir = tempfile::tempdir().expect("dir");
-        let store = AgentStore::new(dir.path());
-        let key = a.expect("key");
-        assert!(store.recent(&key).expect("recent").is_empty());
-        store.remember(&key, "OA-AAAA-BBBB").expect("remember");
-        assert_eq!(store.recent(&key).expect("recent"), vec!["OA-AAAA-BBBB"]);
+    /// Checks a password (Argon2id, off the event loop). Needs Redis. Failures are not
+    /// counted here: the caller slows the address that fails ([`super::throttle`]), so
+    /// that nobody can lock an agent out.
+    pub(crate) async fn login(&self, id: &str, password: &str) -> Result<Login, AgentError> {
+        let account = self.read(id).await?;
+        let password = password.to_owned();
+        let (hash, state) = match account {
+            Some(a) => (a.password_hash.clone(), Some(a)),
+            None => (DUMMY_HASH.clone(), None),
+        };
+        // The hash is checked in every case, so the time does not tell the states.
+        let good = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(match state {
+            None => Login::Refused,
+            Some(a) => match (good, a.usable()) {
+                (true, true) => Login::Ok(a.role),
+                (true, false) if !a.disabled => Login::Locked,
+                _ => Login::Refused,
+            },
+        })
     }
+
+    /// The role of the active agent with this id (`None` when unknown, disabled or
+    /// locked). Redis away: the last-known copy answers; `Unavailable` when there is none.
+    pub(crate) async fn active(&self, id: &str) -> Result<Option<Role>, AgentError> {
+        match self.read(id).await {
+            Ok(account) => Ok(account.filter(Account::usable).map(|a| a.role)),
+            Err(AgentError::Unavailable) => match self.known().get(id) {
+                Some(k) => Ok(k.usable.then_some(k.role)),
+                None => Err(AgentError::Unavailable),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The active agent whose API token this is. Redis away: the last-known copy
+    /// answers; `Unavailable` for a token this instance never saw.
+    pub(crate) async fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
+        let digest = token_digest(token);
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.keyspace.key(&name::agent_token(&digest)));
+        let owner = match self.run::<Option<String>>(Request::Cmd(&cmd)).await {
+            Ok(owner) => owner,
+            Err(AgentError::Unavailable) => return self.known_token(&digest),
+            Err(e) => return Err(e),
+        };
+        let account = match owner {
+            Some(id) => match self.read(&id).await {
+                Ok(account) => account,
+                Err(AgentError::Unavailable) => return self.known_token(&digest),
+                Err(e) => return Err(e),
+            },
+            None => {
+                // Unknown in Redis: no last-known copy may answer for it later.
+                self.known()
+                    .retain(|_, k| k.token_sha256.as_deref() != Some(digest.as_str()));
+                None
+            }
+        };
+        // The stored digest must be this one (compared in constant time): a token
+        // replaced or an index entry left behind finds nothing.
+        let found = account.filter(|a| {
+            a.usable()
+                && a.token_sha256
+                    .as_deref()
+                    .is_some_and(|d| bool::from(d.as_bytes().ct_eq(digest.as_bytes())))
+        });
+        Ok(found.map(|a| (a.id, a.role)))
+    }
+
+    /// A token's agent from the last-known copies (Redis away).
+    fn known_token(&self, digest: &str) -> Result<Option<(String, Role)>, AgentError> {
+        let known = self.known();
+        let found = known.iter().find(|(_, k)| {
+            k.token_sha256
+                .as_deref()
+                .is_some_and(|d| bool::from(d.as_bytes().ct_eq(digest.as_bytes())))
+        });
+        match found {
+            Some((id, k)) if k.usable => Ok(Some((id.clone(), k.role))),
+            Some(_) => Ok(None),
+            None => Err(AgentError::Unavailable),
+        }
+    }
+}
+
+/// A command or a script for [`AgentStore::run`].
+enum Request<'a> {
+    Cmd(&'a redis::Cmd),
+    Script(&'a redis::ScriptInvocation<'a>),
 }

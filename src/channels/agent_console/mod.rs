@@ -7,6 +7,11 @@
 //! is a form control reachable by Tab and Enter, the main ones have access keys. An
 //! announced call is picked up on the agent's next load of `/agent/`.
 //!
+//! Everything an instance needs of the agents is in Redis, shared by every instance:
+//! accounts and API tokens ([`accounts`], imported once from an old `agents.redb` by
+//! [`legacy`]), sessions ([`sessions`]), announced calls ([`calls`]), the duplicates
+//! hint ([`recent`]), the login limit and the failed-login throttle ([`throttle`]).
+//!
 //! Sessions: a signed `oa_agent` cookie (HttpOnly, SameSite=Strict, Secure unless
 //! `GATEWAY_COOKIE_SECURE=false`) whose state lives in Redis for every instance (see
 //! [`sessions`]), ended after `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity, at
@@ -18,6 +23,7 @@ pub mod accounts;
 pub(crate) mod adapter;
 pub(crate) mod calls;
 pub(crate) mod json_api;
+pub(crate) mod legacy;
 pub(crate) mod recent;
 pub(crate) mod sessions;
 pub(crate) mod throttle;
@@ -33,7 +39,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::Environment;
 use serde_json::{Value, json};
 
-use self::accounts::{self as agents, AgentStore, Login, Role};
+use self::accounts::{self as agents, AgentError, AgentStore, Login, Role};
 use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
 use self::calls::Calls;
 use self::json_api::{AgentAnswer, AgentAppealSubmission, CallAnnouncement, CallQueued, CallState};
@@ -44,12 +50,13 @@ use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
 use crate::field_error::FieldError;
 use crate::http::auth::{Tokens, bearer_token};
+use crate::http::client_addr::client_ip;
 use crate::http::csrf::CsrfKey;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::form::{self, FormError};
 use crate::http::lenient;
-use crate::http::ratelimit::FormLimiter;
+use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
@@ -62,6 +69,9 @@ const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// Login attempts per client address and minute (failures of one id also slow that id
 /// from that address: [`throttle`]).
 const LOGIN_RATE_PER_MINUTE: u32 = 10;
+/// How long a request waits for the accounts in Redis before the last-known copy (or a
+/// 503) answers.
+const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
 /// the login limiter, the forms' CSRF key and the photo store.
@@ -72,9 +82,10 @@ pub(crate) struct AgentConsole {
     pub(crate) calls: Calls,
     /// The duplicates hint's index.
     pub(crate) recent: Recent,
-    pub(crate) login_limiter: FormLimiter,
+    /// Login attempts per client address, counted across instances.
+    pub(crate) login_limiter: Limit,
     /// Failed logins slow the next try of that id from that address.
-    pub(crate) login_throttle: throttle::LoginThrottle,
+    pub(crate) login_throttle: throttle::SharedThrottle,
     pub(crate) cookie_secure: bool,
     pub(crate) csrf: CsrfKey,
     pub(crate) store: AttachmentStore,
@@ -121,10 +132,12 @@ impl AgentConsole {
         redis: Option<crate::redis_target::RedisTarget>,
         prefix: &str,
     ) -> AgentConsole {
+        // The login limit and throttle, counted in Redis by every instance.
+        let shared = SharedCounters::new(redis.clone(), prefix, gateway.ctx.keyer.secret());
         AgentConsole {
             csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
-            accounts: AgentStore::new(data_dir),
-            recent: Recent::new(AgentStore::new(data_dir), redis.clone(), prefix),
+            accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
+            recent: Recent::new(redis.clone(), prefix),
             sessions: Sessions::new(
                 gateway.ctx.keyer.secret(),
                 Duration::from_secs(settings.agent_session_idle_secs),
@@ -132,8 +145,12 @@ impl AgentConsole {
                 prefix,
             ),
             calls: Calls::new(redis, prefix),
-            login_limiter: FormLimiter::per_minute(LOGIN_RATE_PER_MINUTE),
-            login_throttle: throttle::LoginThrottle::default(),
+            login_limiter: Limit::per_minute(
+                "login-address",
+                LOGIN_RATE_PER_MINUTE,
+                Some(Arc::clone(&shared)),
+            ),
+            login_throttle: throttle::SharedThrottle::new(Some(shared)),
             cookie_secure: settings.cookie_secure,
             store: AttachmentStore::new(data_dir),
             gateway,
@@ -321,19 +338,19 @@ async fn authenticate(req: &HttpRequest, state: &AgentConsole) -> Result<SignedI
         }
         SessionState::None => return Err(login()),
     };
-    let accounts = state.accounts.clone();
-    let id = session.agent_id.clone();
-    match web::block(move || accounts.active(&id)).await {
-        Ok(Ok(Some(_))) => Ok(SignedIn {
+    match state.accounts.active(&session.agent_id).await {
+        // Redis away and the account never read here: the signed cookie is trusted
+        // (see the `accounts` module doc).
+        Ok(Some(_)) | Err(AgentError::Unavailable) => Ok(SignedIn {
             sid: session.sid.clone(),
             session,
         }),
-        Ok(Ok(None)) => {
+        Ok(None) => {
             state.sessions.close(&session, "disabled").await;
             audit("session_ended_disabled", &session.agent_id, "refused", None);
             Err(login())
         }
-        _ => Err(NotSignedIn::Unavailable),
+        Err(_) => Err(NotSignedIn::Unavailable),
     }
 }
 
@@ -392,7 +409,8 @@ async fn login_submit(
     payload: web::Payload,
     state: web::Data<AgentConsole>,
 ) -> HttpResponse {
-    if !state.login_limiter.allow(req.peer_addr().map(|a| a.ip())) {
+    let address = client_ip(&req);
+    if !state.login_limiter.allow_address(address).await {
         let mut response = login_view(
             &req,
             &state,
@@ -434,17 +452,13 @@ async fn login_submit(
             Some("agent-login-failed"),
         );
     }
-    let address = req.peer_addr().map(|a| a.ip());
-    if let Err(wait) = state.login_throttle.check(&id, address) {
+    if let Err(wait) = state.login_throttle.check(&id, address).await {
         audit("login", &id, "throttled", None);
         return throttled(&req, &state, wait);
     }
-    let store = state.accounts.clone();
-    let checked_id = id.clone();
-    let outcome = web::block(move || store.login(&checked_id, &password)).await;
-    match outcome {
-        Ok(Ok(Login::Ok(role))) => {
-            state.login_throttle.succeeded(&id, address);
+    match state.accounts.login(&id, &password).await {
+        Ok(Login::Ok(role)) => {
+            state.login_throttle.succeeded(&id, address).await;
             let sid = state.sessions.open(&id, role).await;
             audit("login", &id, "ok", None);
             let mut response =
@@ -452,14 +466,14 @@ async fn login_submit(
             let _ = response.add_cookie(&session_cookie(sid, state.cookie_secure, false));
             response
         }
-        Ok(Ok(outcome @ (Login::Refused | Login::Locked))) => {
+        Ok(outcome @ (Login::Refused | Login::Locked)) => {
             let what = if outcome == Login::Locked {
                 "locked"
             } else {
                 "refused"
             };
             audit("login", &id, what, None);
-            state.login_throttle.failed(&id, address);
+            state.login_throttle.failed(&id, address).await;
             login_view(
                 &req,
                 &state,
@@ -467,12 +481,20 @@ async fn login_submit(
                 Some("agent-login-failed"),
             )
         }
-        _ => login_view(
-            &req,
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some("unavailable-text"),
-        ),
+        // The accounts are in Redis: no login without it (an agent already logged in
+        // stays so).
+        Err(_) => {
+            let mut response = login_view(
+                &req,
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("agent-login-unavailable"),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            response
+        }
     }
 }
 
@@ -910,7 +932,7 @@ fn agent_console_key(address: &str, category: &str) -> Option<String> {
     } else {
         category
     };
-    agents::duplicate_key(address, category)
+    recent::duplicate_key(address, category)
 }
 
 /// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen: the number,
@@ -1023,10 +1045,9 @@ async fn api_appeal(
     let language = crate::http::language_of(&req);
     let unauthorized = || Problem::unauthorized(language);
     let token = bearer_token(&req).ok_or_else(unauthorized)?.to_owned();
-    let accounts = state.accounts.clone();
-    let (agent_id, role) = match web::block(move || accounts.by_token(&token)).await {
-        Ok(Ok(Some(found))) => found,
-        Ok(Ok(None)) => return Err(unauthorized()),
+    let (agent_id, role) = match state.accounts.by_token(&token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(unauthorized()),
         _ => {
             return Err(Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -3,85 +3,72 @@
 //!
 //! In Redis ([`crate::keyspace`]): `gateway:recent:<key>` is a sorted set whose members
 //! are tracking numbers scored by the time (ms) they were entered, `<key>` being the
-//! SHA-256 of the place and the category ([`super::accounts::duplicate_key`]): no
-//! personal data. Entries older than [`RECENT_KEEP`] are dropped at each write and the
-//! set expires [`RECENT_KEEP`] after its last write.
+//! SHA-256 of the place and the category ([`duplicate_key`]): no personal data. Entries
+//! older than [`RECENT_KEEP`] are dropped at each write and the set expires
+//! [`RECENT_KEEP`] after its last write.
 //!
-//! Every entry is also written to `agents.redb` (as before there were several
-//! instances), which answers when Redis does not: the hint is a hint, and an instance
-//! without Redis still knows what was entered through it.
+//! Redis away: no hint (the agent is not told of a duplicate) and the entry is not
+//! written. The hint is a hint; the appeal is accepted all the same.
 
 use std::time::Duration;
 
-use actix_web::web;
+use sha2::{Digest, Sha256};
 
-use super::accounts::{AgentStore, DUPLICATE_WINDOW, RECENT_KEEP};
 use crate::keyspace::{Keyspace, name};
 use crate::queue::LazyConnection;
 use crate::redis_target::RedisTarget;
 
+/// How far back the duplicates hint looks: an appeal is decided within 15 working days,
+/// but a repeated report of one problem comes within days of the first.
+pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
+/// How long the duplicates index keeps an entry.
+pub(crate) const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long a request waits for Redis before going on without it.
 const REDIS_WAIT: Duration = Duration::from_millis(300);
 
-/// The duplicates index: Redis first, `agents.redb` when Redis is away.
+/// The duplicates index in Redis.
 pub(crate) struct Recent {
     conn: LazyConnection,
     keyspace: Keyspace,
-    local: AgentStore,
 }
 
 impl Recent {
-    pub(crate) fn new(local: AgentStore, redis: Option<RedisTarget>, prefix: &str) -> Recent {
+    pub(crate) fn new(redis: Option<RedisTarget>, prefix: &str) -> Recent {
         Recent {
             conn: LazyConnection::new(redis, REDIS_WAIT),
             keyspace: Keyspace::new(prefix),
-            local,
         }
     }
 
-    /// Remembers an appeal entered at `key`, in Redis and in the local index.
+    /// Remembers an appeal entered at `key`.
     pub(crate) async fn remember(&self, key: &str, tracking: &str) {
         let now = crate::clock::now_ms();
-        if let Some(mut conn) = self.conn.get().await {
-            let redis_key = self.keyspace.key(&name::recent(key));
-            let cutoff = now.saturating_sub(RECENT_KEEP.as_millis() as u64);
-            let mut pipe = redis::pipe();
-            pipe.atomic()
-                .zadd(&redis_key, tracking, now)
-                .ignore()
-                .zrembyscore(&redis_key, 0, cutoff)
-                .ignore()
-                .pexpire(&redis_key, RECENT_KEEP.as_millis() as i64)
-                .ignore();
-            let written = pipe.query_async::<()>(&mut conn);
-            if !matches!(tokio::time::timeout(REDIS_WAIT, written).await, Ok(Ok(()))) {
-                self.conn.reset().await;
-            }
-        }
-        let store = self.local.clone();
-        let (key, tracking) = (key.to_owned(), tracking.to_owned());
-        if let Ok(Err(e)) = web::block(move || store.remember(&key, &tracking)).await {
-            tracing::warn!(error = %e, "duplicates index: local entry not written");
+        let Some(mut conn) = self.conn.get().await else {
+            return;
+        };
+        let redis_key = self.keyspace.key(&name::recent(key));
+        let cutoff = now.saturating_sub(RECENT_KEEP.as_millis() as u64);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .zadd(&redis_key, tracking, now)
+            .ignore()
+            .zrembyscore(&redis_key, 0, cutoff)
+            .ignore()
+            .pexpire(&redis_key, RECENT_KEEP.as_millis() as i64)
+            .ignore();
+        let written = pipe.query_async::<()>(&mut conn);
+        if !matches!(tokio::time::timeout(REDIS_WAIT, written).await, Ok(Ok(()))) {
+            tracing::warn!("duplicates index: entry not written, Redis does not answer");
+            self.conn.reset().await;
         }
     }
 
     /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
-    /// first; empty when no index answers.
+    /// first; empty when Redis does not answer.
     pub(crate) async fn recent(&self, key: &str) -> Vec<String> {
-        if let Some(found) = self.redis_recent(key).await {
-            return found;
-        }
-        let store = self.local.clone();
-        let key = key.to_owned();
-        web::block(move || store.recent(&key))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-    }
-
-    async fn redis_recent(&self, key: &str) -> Option<Vec<String>> {
-        let mut conn = self.conn.get().await?;
+        let Some(mut conn) = self.conn.get().await else {
+            return Vec::new();
+        };
         let since = crate::clock::now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
         let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
         cmd.arg(self.keyspace.key(&name::recent(key)))
@@ -89,11 +76,58 @@ impl Recent {
             .arg(since);
         let read = cmd.query_async::<Vec<String>>(&mut conn);
         match tokio::time::timeout(REDIS_WAIT, read).await {
-            Ok(Ok(found)) => Some(found),
+            Ok(Ok(found)) => found,
             _ => {
                 self.conn.reset().await;
-                None
+                Vec::new()
             }
         }
+    }
+}
+
+/// The key of the duplicates index: SHA-256 of the category and the address reduced to
+/// its words, without the words every address has ("улица", "көшесі", "д.").
+pub(crate) fn duplicate_key(address: &str, category: &str) -> Option<String> {
+    const NOISE: [&str; 16] = [
+        "ул",
+        "улица",
+        "көше",
+        "көшесі",
+        "пр",
+        "просп",
+        "проспект",
+        "даңғылы",
+        "д",
+        "дом",
+        "үй",
+        "г",
+        "город",
+        "алматы",
+        "мкр",
+        "кв",
+    ];
+    let cleaned = crate::normalize::line(address).to_lowercase();
+    let words: Vec<&str> = cleaned
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !NOISE.contains(w))
+        .collect();
+    if words.is_empty() || category.is_empty() {
+        return None;
+    }
+    let digest = Sha256::digest(format!("{category}\n{}", words.join(" ")).as_bytes());
+    Some(hex::encode(digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_duplicates_index_matches_the_same_place_written_differently() {
+        let a = duplicate_key("ул. Абая, д. 10", "roads");
+        let b = duplicate_key("Абая 10", "roads");
+        assert_eq!(a, b);
+        assert_ne!(a, duplicate_key("Абая 10", "lighting"));
+        assert_eq!(duplicate_key("ул.", "roads"), None);
     }
 }

@@ -4,14 +4,107 @@
 //! guesser only slows himself, and the agent at her own desk logs in as usual.
 //!
 //! The throttle knows nothing of which ids exist: an unknown id is throttled exactly
-//! like a known one, so the answers do not tell them apart. State is per instance, in
-//! memory (like the per-address login limit); behind a balancer each instance slows a
-//! guesser on its own.
+//! like a known one, so the answers do not tell them apart.
+//!
+//! **Shared by every instance**: `gateway:login-throttle:<HMAC of id and address>`
+//! ([`crate::keyspace`]) is a hash `failures`, `not_before` (ms, Redis's clock), expiring
+//! twice [`MAX_DELAY`] after the last failure (a pair quiet that long starts afresh);
+//! a guesser spreading his tries over the instances behind the balancer is slowed as
+//! one. A successful login deletes it. **Redis away**: each instance counts in its own
+//! memory, from zero (the same rule, per instance).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::http::ratelimit::SharedCounters;
+use crate::keyspace::name;
+
+/// KEYS[1] the pair. Returns the ms to wait before the next try (0: go).
+const CHECK: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nb = tonumber(redis.call('HGET', KEYS[1], 'not_before') or '0')
+if nb > now then return nb - now end
+return 0
+";
+
+/// KEYS[1] the pair; ARGV: free failures, first delay, longest delay, keep (ms).
+/// Counts a failure; returns the delay (ms) before the next try.
+const FAILED: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local free = tonumber(ARGV[1])
+local delay = 0
+if failures >= free then
+  delay = math.min(tonumber(ARGV[2]) * 2 ^ math.min(failures - free, 20), tonumber(ARGV[3]))
+end
+redis.call('HSET', KEYS[1], 'not_before', string.format('%.0f', now + delay))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return delay
+";
+
+/// The throttle: in Redis for every instance, in memory while Redis is away.
+pub(crate) struct SharedThrottle {
+    shared: Option<Arc<SharedCounters>>,
+    local: LoginThrottle,
+}
+
+impl SharedThrottle {
+    pub(crate) fn new(shared: Option<Arc<SharedCounters>>) -> SharedThrottle {
+        SharedThrottle {
+            shared,
+            local: LoginThrottle::default(),
+        }
+    }
+
+    fn pair_key(shared: &SharedCounters, id: &str, address: Option<IpAddr>) -> String {
+        let (id, address) = key(id, address);
+        let subject = shared.subject("login-throttle", &format!("{id}\n{address}"));
+        shared.key(&name::login_throttle(&subject))
+    }
+
+    /// `Err(wait)` while this id may not be tried from this address.
+    pub(crate) async fn check(&self, id: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            let key = Self::pair_key(shared, id, address);
+            if let Some(wait) = shared.eval(&redis::Script::new(CHECK), &key, &[]).await {
+                return match u64::try_from(wait) {
+                    Ok(ms) if ms > 0 => Err(Duration::from_millis(ms)),
+                    _ => Ok(()),
+                };
+            }
+        }
+        self.local.check(id, address)
+    }
+
+    /// Counts a failure; returns the delay before the next try.
+    pub(crate) async fn failed(&self, id: &str, address: Option<IpAddr>) -> Duration {
+        if let Some(shared) = &self.shared {
+            let key = Self::pair_key(shared, id, address);
+            let args = [
+                u64::from(FREE_FAILURES),
+                FIRST_DELAY.as_millis() as u64,
+                MAX_DELAY.as_millis() as u64,
+                (MAX_DELAY * 2).as_millis() as u64,
+            ];
+            if let Some(delay) = shared.eval(&redis::Script::new(FAILED), &key, &args).await {
+                return Duration::from_millis(u64::try_from(delay).unwrap_or(0));
+            }
+        }
+        self.local.failed(id, address)
+    }
+
+    /// A successful login clears the pair (here and in Redis).
+    pub(crate) async fn succeeded(&self, id: &str, address: Option<IpAddr>) {
+        if let Some(shared) = &self.shared {
+            shared.delete(&Self::pair_key(shared, id, address)).await;
+        }
+        self.local.succeeded(id, address);
+    }
+}
 
 /// Failures of one id from one address before any delay.
 pub(crate) const FREE_FAILURES: u32 = 3;

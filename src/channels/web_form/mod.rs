@@ -32,9 +32,10 @@ pub(crate) mod form_input;
 use self::form_input::{self as web_form, DISTRICTS, FormInput};
 use crate::consent::{POLICY_VERSION, REGULATION_KK};
 use crate::field_error::FieldError;
+use crate::http::client_addr::client_ip;
 use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
-use crate::http::ratelimit::{FormLimiter, FormLimits};
+use crate::http::ratelimit::{FormLimits, Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::intake;
 use crate::outbox::IdempotencyClaim;
@@ -53,7 +54,7 @@ pub(crate) struct WebForm {
     pub(crate) limiter: FormLimits,
     /// Status lookups per address (issue 17, point 7): tracking numbers are short, so
     /// guessing them must be slow.
-    pub(crate) status_limiter: FormLimiter,
+    pub(crate) status_limiter: Limit,
     pub(crate) store: AttachmentStore,
     /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
     pub(crate) cookie_secure: bool,
@@ -68,6 +69,7 @@ impl WebForm {
         settings: &Settings,
         store: AttachmentStore,
         data_dir: &std::path::Path,
+        shared: Option<Arc<SharedCounters>>,
     ) -> std::io::Result<WebForm> {
         let uploads = Uploads::new(
             settings.upload_bytes_in_flight,
@@ -82,8 +84,13 @@ impl WebForm {
             limiter: FormLimits::per_minute(
                 settings.form_rate_per_minute,
                 settings.form_address_rate_per_minute,
+                shared.clone(),
             ),
-            status_limiter: FormLimiter::per_minute(settings.status_rate_per_minute),
+            status_limiter: Limit::per_minute(
+                "status-address",
+                settings.status_rate_per_minute,
+                shared,
+            ),
             cookie_secure: settings.cookie_secure,
             store,
             gateway,
@@ -744,7 +751,8 @@ async fn submit(
     let session = state.csrf.session_of(&req);
     if !state
         .limiter
-        .allow(req.peer_addr().map(|a| a.ip()), session.as_deref())
+        .allow(client_ip(&req), session.as_deref())
+        .await
     {
         state.gateway.refused(channel, "rate_limited");
         let mut response = rate_limited(&req, payload, &state, form, language, session).await;
@@ -971,7 +979,7 @@ async fn status(
     state: web::Data<WebForm>,
 ) -> HttpResponse {
     let language = page_language(&req);
-    if !state.status_limiter.allow(req.peer_addr().map(|a| a.ip())) {
+    if !state.status_limiter.allow_address(client_ip(&req)).await {
         let mut response = message(
             StatusCode::TOO_MANY_REQUESTS,
             language,

@@ -7,6 +7,7 @@ agent-login = Log in
 agent-login-failed = Wrong agent id or password.
 agent-login-locked = Too many failed attempts for this id from here. Wait a little (the wait grows with each failure) or call your supervisor.
 agent-login-rate = Too many login attempts. Wait a minute.
+agent-login-unavailable = Logging in is not possible right now: the accounts store does not answer. Try again in a few minutes. If you are already logged in, carry on working.
 agent-session-expired = The session ended after a period of inactivity. Log in again.
 agent-desk-call = 1308 call-center
 agent-desk-front = Front office
