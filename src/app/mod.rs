@@ -188,6 +188,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.stream_prefix,
         config.dedupe_ttl,
     ));
+    let deferred = Arc::new(dialogue::deferred::Deferred::new(
+        Some(client.clone()),
+        &config.stream_prefix,
+        &config.instance,
+    ));
     let tokens = Arc::new(Tokens::new(&config.api_tokens));
     let store = AttachmentStore::new(&config.data_dir);
 
@@ -210,6 +215,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             c,
             Arc::clone(&engine),
             Arc::clone(&dedupe),
+            Arc::clone(&deferred),
             Arc::clone(&gateway),
         ))
     });
@@ -220,6 +226,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             c,
             Arc::clone(&engine),
             Arc::clone(&dedupe),
+            Arc::clone(&deferred),
             Arc::clone(&gateway),
         ))
     });

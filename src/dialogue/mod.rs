@@ -18,6 +18,7 @@
 //! purpose needs), and "No" to consent keeps nothing at all.
 
 pub(crate) mod dedupe;
+pub(crate) mod deferred;
 pub(crate) mod photo;
 pub mod store;
 
@@ -148,7 +149,20 @@ pub(crate) enum Event {
     },
     /// A shared contact's phone number.
     Contact(String),
-    /// Anything else (a sticker, a voice note): the step is asked again.
+    /// A kind of message the dialogue cannot take (a voice note, a sticker, a poll): the
+    /// citizen is told once why, and the step is asked again.
+    Unsupported(Unsupported),
+    /// Anything else (a button press without data): the step is asked again.
+    Other,
+}
+
+/// Why a message cannot be taken, as the citizen is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unsupported {
+    /// Voice notes, round videos, videos, audio: a voice or a face is not on the
+    /// regulation's allowlist (5.1), so it is refused, not stored.
+    VoiceOrVideo,
+    /// Stickers, documents, polls, contacts, anything else.
     Other,
 }
 
@@ -249,8 +263,7 @@ impl Engine {
         gw: &Gateway,
         inbound: Inbound,
     ) -> Result<Vec<Reply>, EngineError> {
-        let messenger_id = format!("{}:{}", inbound.channel.as_str(), inbound.user);
-        let user = gw.ctx.keyer.key("messenger_id", &messenger_id);
+        let user = user_key(gw, inbound.channel, &inbound.user);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         user.hash(&mut hasher);
         let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
@@ -284,15 +297,7 @@ impl Engine {
         delivery: &str,
         inbound: Inbound,
     ) -> Result<Option<Vec<Reply>>, EngineError> {
-        if !dedupe.claim(delivery).await? {
-            tracing::debug!(
-                channel = inbound.channel.as_str(),
-                "duplicate delivery ignored"
-            );
-            gw.metrics
-                .webhook_duplicates
-                .with_label_values(&[inbound.channel.as_str()])
-                .inc();
+        if !first_time(gw, dedupe, delivery, inbound.channel).await? {
             return Ok(None);
         }
         match self.handle(gw, inbound).await {
@@ -303,6 +308,32 @@ impl Engine {
             }
         }
     }
+}
+
+/// The key a chat is stored under: the subject key of its messenger id (no chat id or
+/// phone in a Redis key).
+pub(crate) fn user_key(gw: &Gateway, channel: Channel, user: &str) -> String {
+    let messenger_id = format!("{}:{user}", channel.as_str());
+    gw.ctx.keyer.key("messenger_id", &messenger_id)
+}
+
+/// Claims a provider delivery (`channel:id`); `false` for a duplicate, counted. Comes
+/// before anything is downloaded.
+pub(crate) async fn first_time(
+    gw: &Gateway,
+    dedupe: &dedupe::Dedupe,
+    delivery: &str,
+    channel: Channel,
+) -> Result<bool, EngineError> {
+    if dedupe.claim(delivery).await? {
+        return Ok(true);
+    }
+    tracing::debug!(channel = channel.as_str(), "duplicate delivery ignored");
+    gw.metrics
+        .webhook_duplicates
+        .with_label_values(&[channel.as_str()])
+        .inc();
+    Ok(false)
 }
 
 /// One turn of a conversation, without storage: the conversation as loaded (`None`: a
@@ -371,8 +402,23 @@ async fn advance(
                 replies.push(Reply::text(t(lang, "bot-stopped")));
                 return Ok(true);
             }
-            _ => {}
+            // `/register HR John Doe` is no complaint's text: it is not taken as an answer.
+            _ => {
+                replies.push(Reply::text(t(lang, "bot-unknown-command")));
+                ask_again(gw, c, lang, replies);
+                return Ok(true);
+            }
         }
+    }
+
+    if let Event::Unsupported(kind) = &inbound.event {
+        let id = match kind {
+            Unsupported::VoiceOrVideo => "bot-voice-not-accepted",
+            Unsupported::Other => "bot-kind-not-accepted",
+        };
+        replies.push(Reply::text(t(lang, id)));
+        ask_again(gw, c, lang, replies);
+        return Ok(true);
     }
 
     match c.step {
@@ -530,6 +576,15 @@ fn command_of(text: &str) -> Option<String> {
     }
     let name = word.split('@').next().unwrap_or(word);
     Some(name.to_lowercase())
+}
+
+/// Asks the current step's question again (a conversation not yet begun starts with the
+/// choice of language).
+fn ask_again(gw: &Gateway, c: &mut Conversation, lang: Language, replies: &mut Vec<Reply>) {
+    if c.step == Step::Idle {
+        c.step = Step::Language;
+    }
+    replies.push(prompt(gw, c.step, lang, c));
 }
 
 /// The draft (made if missing: a step after consent always has one).

@@ -548,7 +548,7 @@ pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> 
 }
 
 /// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
-fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
+pub(crate) fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
     let redis::Value::Array(parts) = value else {
         return Vec::new();
     };

@@ -29,7 +29,11 @@ pub(crate) mod route;
 
 use crate::appeal::{Channel, ReplyChannel};
 use crate::dialogue::dedupe::Dedupe;
-use crate::dialogue::{Ask, Engine, Event, Inbound, PhotoResult, Reply, photo};
+use crate::dialogue::deferred::Deferred;
+use crate::dialogue::{
+    Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, Unsupported, first_time, photo,
+    user_key,
+};
 use crate::http::error::Problem;
 use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
@@ -190,6 +194,7 @@ pub(crate) struct Whatsapp {
     client: reqwest::Client,
     engine: Arc<Engine>,
     dedupe: Arc<Dedupe>,
+    deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
@@ -200,6 +205,7 @@ impl Whatsapp {
         config: WhatsappConfig,
         engine: Arc<Engine>,
         dedupe: Arc<Dedupe>,
+        deferred: Arc<Deferred>,
         gateway: Arc<Gateway>,
     ) -> Whatsapp {
         let (outgoing, queued) = mpsc::unbounded_channel();
@@ -212,6 +218,7 @@ impl Whatsapp {
             client,
             engine,
             dedupe,
+            deferred,
             gateway,
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
@@ -231,6 +238,11 @@ impl Whatsapp {
                 }
             });
         }
+        let this = Arc::clone(self);
+        self.deferred.run("whatsapp", move |payload| {
+            let this = Arc::clone(&this);
+            async move { this.take_deferred(payload).await }
+        });
         tracing::info!("whatsapp channel on (webhook)");
     }
 
@@ -316,8 +328,8 @@ impl Whatsapp {
         .await
     }
 
-    /// The event a message stands for.
-    async fn event_of(&self, message: &Value) -> Event {
+    /// The event a message stands for, when no media has to be fetched for it.
+    fn event_of(message: &Value) -> Event {
         let kind = message["type"].as_str().unwrap_or_default();
         match kind {
             "text" => Event::Text(
@@ -356,21 +368,145 @@ impl Whatsapp {
                     _ => Event::Other,
                 }
             }
-            "image" => {
-                let image = &message["image"];
-                let photo = self
-                    .fetch_image(
-                        image["id"].as_str().unwrap_or_default(),
-                        image["mime_type"].as_str().unwrap_or("image/jpeg"),
-                    )
-                    .await;
-                Event::Photo {
-                    photo,
-                    caption: image["caption"].as_str().map(str::to_owned),
-                }
-            }
-            _ => Event::Other,
+            // Regulation 5.1: a voice or a face is not on the allowlist.
+            "audio" | "video" => Event::Unsupported(Unsupported::VoiceOrVideo),
+            // Stickers, documents, contacts, polls and what the Cloud API itself cannot
+            // render (`unsupported`, formerly `unknown`).
+            _ => Event::Unsupported(Unsupported::Other),
         }
+    }
+
+    /// Takes a deferred message (its image fetched now); `false` when the
+    /// conversation could not be stored (taken again later).
+    async fn take_deferred(&self, payload: String) -> bool {
+        let Ok(message) = serde_json::from_str::<Value>(&payload) else {
+            return true;
+        };
+        let Some(from) = sender_of(&message).map(str::to_owned) else {
+            return true;
+        };
+        let event = match image_of(&message) {
+            Some((media_id, mime_type)) => Event::Photo {
+                photo: self.fetch_image(media_id, mime_type).await,
+                caption: message[message["type"].as_str().unwrap_or("image")]["caption"]
+                    .as_str()
+                    .map(str::to_owned),
+            },
+            None => Self::event_of(&message),
+        };
+        match self
+            .engine
+            .handle(&self.gateway, inbound(&from, event))
+            .await
+        {
+            Ok(replies) => {
+                let _ = self.outgoing.send(Outgoing { to: from, replies });
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "whatsapp photo not handled; taken again later");
+                false
+            }
+        }
+    }
+
+    /// Takes one message of a notification. Only messages a citizen wrote reach the
+    /// dialogue; reactions, system notices (a number change is not answered at the old
+    /// number) and edits are counted by kind and never answered.
+    async fn take_message(&self, message: &Value) -> Result<(), EngineError> {
+        let kind = message["type"].as_str().unwrap_or("none");
+        let id = message["id"].as_str();
+        let (Some(id), Some(from)) = (id, sender_of(message)) else {
+            // Kind and id only: the rest is the citizen's.
+            tracing::warn!(
+                kind = crate::metrics::label(kind),
+                id = id.unwrap_or_default(),
+                "whatsapp message without an id or a usable sender; not taken"
+            );
+            self.gateway.bot_ignored(Channel::Whatsapp, "no_sender");
+            return Ok(());
+        };
+        if matches!(
+            kind,
+            "reaction" | "system" | "edit" | "revoke" | "request_welcome"
+        ) {
+            self.gateway.bot_ignored(Channel::Whatsapp, kind);
+            return Ok(());
+        }
+        // The citizen's 24-hour customer-service window is open (the notifier sends
+        // free-form replies inside it, an approved template outside it).
+        if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
+            let key = self.gateway.ctx.keyer.key("phone", &phone);
+            self.dedupe
+                .mark(
+                    &session_window_key(ReplyChannel::Whatsapp, &key),
+                    std::time::Duration::from_secs(24 * 3600),
+                )
+                .await;
+        }
+        let delivery = format!("whatsapp:{id}");
+        let user = user_key(&self.gateway, Channel::Whatsapp, from);
+        if image_of(message).is_some() || self.deferred.waiting(&user).await? {
+            // Claimed before any download; taken once the webhook has answered, in the
+            // order of the chat.
+            if !first_time(&self.gateway, &self.dedupe, &delivery, Channel::Whatsapp).await? {
+                return Ok(());
+            }
+            let payload = message.to_string();
+            if let Err(e) = self
+                .deferred
+                .push(Channel::Whatsapp.as_str(), &user, &payload)
+                .await
+            {
+                self.dedupe.release(&delivery).await;
+                return Err(e.into());
+            }
+            return Ok(());
+        }
+        let inbound = inbound(from, Self::event_of(message));
+        if let Some(replies) = self
+            .engine
+            .take(&self.gateway, &self.dedupe, &delivery, inbound)
+            .await?
+        {
+            let _ = self.outgoing.send(Outgoing {
+                to: from.to_owned(),
+                replies,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The sender's WhatsApp id (digits), when the message has a usable one.
+fn sender_of(message: &Value) -> Option<&str> {
+    message["from"]
+        .as_str()
+        .filter(|f| !f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The media id and type of an image, sent as a photo or as a document of an image
+/// type.
+fn image_of(message: &Value) -> Option<(&str, &str)> {
+    let media = match message["type"].as_str()? {
+        "image" => &message["image"],
+        "document" => &message["document"],
+        _ => return None,
+    };
+    let mime = media["mime_type"].as_str().unwrap_or("image/jpeg");
+    if !mime.starts_with("image/") {
+        return None;
+    }
+    Some((media["id"].as_str()?, mime))
+}
+
+fn inbound(from: &str, event: Event) -> Inbound {
+    Inbound {
+        channel: Channel::Whatsapp,
+        user: from.to_owned(),
+        language_hint: None,
+        sender_phone: Some(format!("+{from}")),
+        event,
     }
 }
 
@@ -513,55 +649,17 @@ async fn webhook(
         // Delivery receipts of what the gateway sent: counted, never taken for messages.
         for status in value["statuses"].as_array().into_iter().flatten() {
             statuses += 1;
+            whatsapp.gateway.bot_ignored(Channel::Whatsapp, "status");
             if status["status"] == "failed" {
                 tracing::warn!("whatsapp reports a reply as failed");
             }
         }
         for message in value["messages"].as_array().into_iter().flatten() {
-            let (Some(id), Some(from)) = (message["id"].as_str(), message["from"].as_str()) else {
-                continue;
-            };
-            if from.is_empty() || from.len() > 32 || !from.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let inbound = Inbound {
-                channel: Channel::Whatsapp,
-                user: from.to_owned(),
-                language_hint: None,
-                sender_phone: Some(format!("+{from}")),
-                event: whatsapp.event_of(message).await,
-            };
-            // The citizen's 24-hour customer-service window is open (the notifier sends
-            // free-form replies inside it, an approved template outside it).
-            if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
-                let key = whatsapp.gateway.ctx.keyer.key("phone", &phone);
-                whatsapp
-                    .dedupe
-                    .mark(
-                        &session_window_key(ReplyChannel::Whatsapp, &key),
-                        std::time::Duration::from_secs(24 * 3600),
-                    )
-                    .await;
-            }
-            let delivery = format!("whatsapp:{id}");
-            match whatsapp
-                .engine
-                .take(&whatsapp.gateway, &whatsapp.dedupe, &delivery, inbound)
-                .await
-            {
-                Ok(Some(replies)) => {
-                    let _ = whatsapp.outgoing.send(Outgoing {
-                        to: from.to_owned(),
-                        replies,
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
-                    return HttpResponse::ServiceUnavailable()
-                        .insert_header(("Retry-After", "5"))
-                        .finish();
-                }
+            if let Err(e) = whatsapp.take_message(message).await {
+                tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header(("Retry-After", "5"))
+                    .finish();
             }
         }
     }

@@ -40,3 +40,7 @@ bot-use-buttons = Please choose an option with a button (or its number).
 bot-need-text = Please type the text as a message.
 bot-invalid = The appeal could not be accepted: please check the details and try again.
 bot-choice-hint = Answer with the number of an option.
+bot-voice-not-accepted = Voice and video messages can't be accepted under the personal-data rules. Please type your message, or send a photo.
+bot-kind-not-accepted = This kind of message can't be accepted here. Please type your message, or send a photo.
+bot-unknown-command = Unknown command. The commands are /start, /status, /language, /cancel, /stop and /revoke.
+bot-group-invite = Appeals are taken only in a private chat, so that your contacts stay private. Please write to me directly.
