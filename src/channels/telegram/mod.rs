@@ -10,7 +10,16 @@
 //!   actix-web, and parsed with teloxide's types.
 //! - `polling`: `getUpdates` in a loop, for small deployments without a public URL.
 //!
-//! Photos are fetched with `getFile` and hashed, never kept; the Bot API serves files up
+//! Only private chats are conversations: in a group the bot says once that appeals are
+//! taken privately and keeps nothing (a draft keyed to a group would be moved on by any
+//! member, in front of everyone). Voice notes, videos and other kinds it cannot take get
+//! one short answer and the question again; edits, reactions, service messages and
+//! commands addressed to another bot (`/cmd@other_bot`; our name from `getMe`) are
+//! counted by kind (`gateway_bot_ignored_total`) and never answered, and an update
+//! teloxide cannot read is logged by kind and id only.
+//!
+//! Photos are claimed (dedupe) before any download and fetched after the webhook has
+//! answered ([`crate::dialogue::deferred`]). They are fetched with `getFile` and hashed, never kept; the Bot API serves files up
 //! to 20 MB, and a larger one is refused politely while the message's text is kept.
 //! Replies go out through teloxide's `Bot` (its API URL set by
 //! `GATEWAY_TELEGRAM_API_URL`), in order, by one sender task.

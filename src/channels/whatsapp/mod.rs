@@ -7,8 +7,15 @@
 //!   the raw body under the app secret, checked in constant time before anything is
 //!   parsed; unsigned or wrongly signed: 401 and nothing processed. Messages
 //!   (`entry[].changes[].value.messages[]`: text, image, location, interactive button
-//!   and list replies) go to the dialogue; status webhooks (`statuses[]`: sent,
-//!   delivered, read, failed) are counted and never taken for messages.
+//!   and list replies) go to the dialogue; voice notes, videos, stickers, documents and
+//!   contacts get one short answer saying why they cannot be taken, and the question
+//!   again. Reactions, system notices (a number change is never answered at the old
+//!   number), edits and status webhooks (`statuses[]`) are counted by kind
+//!   (`gateway_bot_ignored_total`) and never answered; a message without a usable
+//!   sender is logged by kind and id only.
+//! - An image is claimed (dedupe) before anything is downloaded and fetched after the
+//!   webhook has answered, with whatever the chat sends meanwhile waiting behind it
+//!   ([`crate::dialogue::deferred`]).
 //! - Replies and buttons go out through `POST /{phone-number-id}/messages` on the Graph
 //!   API, in order, by one sender task, after the webhook has been answered.
 //!
