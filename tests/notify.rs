@@ -533,3 +533,55 @@ async fn the_status_page_shows_the_last_status_and_the_legal_deadline() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_reply_is_parked_with_the_field_and_the_rule_never_a_value() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    let gw = gateway(&redis, &sms, &[]).await;
+    let mut without_version = reply("resolved", json!({}));
+    without_version
+        .as_object_mut()
+        .unwrap()
+        .remove("schema_version");
+    send_reply(&redis, &without_version).await;
+    send_reply(
+        &redis,
+        &reply(
+            "resolved",
+            json!({"reply_to": {"channel": "viber", "address": PHONE}}),
+        ),
+    )
+    .await;
+    send_reply(
+        &redis,
+        &reply("resolved", json!({"schema_version": "Абая 10, заделана"})),
+    )
+    .await;
+    let parked = wait_for_stream_len(&redis.url(), "deadletter.v1", 3).await;
+    let details: Vec<&str> = parked
+        .iter()
+        .map(|p| {
+            assert_eq!(p.data["reason"], "malformed");
+            p.data["detail"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "schema_version: missing",
+            "reply_to.channel: unknown variant \"viber\"",
+            "schema_version: invalid type, expected u32",
+        ]
+    );
+    for p in &parked {
+        for secret in [PHONE, "Абая", "заделана"] {
+            assert!(!p.raw.contains(secret), "{}", p.raw);
+        }
+    }
+    let logs = gw.logs();
+    assert!(logs.contains("reply_to.channel: unknown variant"), "{logs}");
+    assert!(!logs.contains("Абая") && !logs.contains(PHONE));
+    assert_eq!(sms_count(&state), 0);
+    assert_eq!(pending(&redis).await, 0, "parked replies are acknowledged");
+}

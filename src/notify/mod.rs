@@ -227,17 +227,23 @@ impl Notifier {
         fields: &Fields,
     ) -> redis::RedisResult<()> {
         let reply_id = field(fields, "id").unwrap_or_else(|| entry_id.to_owned());
-        let parsed = field(fields, "data")
-            .filter(|_| field(fields, "type").as_deref() == Some("reply"))
-            .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
-        let Some(reply) = parsed else {
-            tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
-            self.metrics
-                .replies_dead_lettered
-                .with_label_values(&["none", "malformed"])
-                .inc();
-            self.park(conn, &reply_id, None, "malformed", 0).await?;
-            return self.ack(conn, stream, entry_id).await;
+        let parsed = crate::reply::parse(
+            field(fields, "type").as_deref(),
+            field(fields, "data").as_deref(),
+        );
+        let reply = match parsed {
+            Ok(reply) => reply,
+            Err(detail) => {
+                // The detail names a field and a rule, never a value: safe to log.
+                tracing::warn!(reply_id = %reply_id, detail = %detail, "notifier: malformed reply parked");
+                self.metrics
+                    .replies_dead_lettered
+                    .with_label_values(&["none", "malformed"])
+                    .inc();
+                self.park(conn, &reply_id, None, "malformed", Some(detail), 0)
+                    .await?;
+                return self.ack(conn, stream, entry_id).await;
+            }
         };
         let lease_key = self.keys().delivery(&reply_id);
         let state: Option<String> = conn.get(&lease_key).await?;
@@ -330,8 +336,15 @@ impl Notifier {
                     .replies_dead_lettered
                     .with_label_values(&[channel, crate::metrics::label(error.reason())])
                     .inc();
-                self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
-                    .await?;
+                self.park(
+                    conn,
+                    &reply_id,
+                    Some(&reply.id),
+                    error.reason(),
+                    None,
+                    attempts,
+                )
+                .await?;
                 self.finish(
                     conn,
                     stream,
@@ -436,6 +449,7 @@ impl Notifier {
         reply_id: &str,
         appeal_id: Option<&str>,
         reason: &str,
+        detail: Option<String>,
         attempts: u32,
     ) -> redis::RedisResult<()> {
         let message = Undeliverable {
@@ -444,6 +458,7 @@ impl Notifier {
             reply_id: reply_id.to_owned(),
             appeal_id: appeal_id.map(str::to_owned),
             reason: reason.to_owned(),
+            detail,
             attempts,
             at: appeal::now_rfc3339(),
         };
