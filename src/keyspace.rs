@@ -26,6 +26,7 @@
 //! | `gateway:group-invited:<subject key of the group>` | string | 90 days | Telegram webhook (a group was told once to write privately) | Telegram webhook |
 //! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
+//! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
@@ -72,6 +73,11 @@ pub(crate) mod name {
     /// The worker draining a chat's waiting messages.
     pub(crate) fn inbound_pending_lock(user: &str) -> String {
         format!("gateway:inbound-pending-lock:{user}")
+    }
+
+    /// How many parts of a long reply a route took (`<route>:<count>`).
+    pub(crate) fn delivery_parts(reply_id: &str) -> String {
+        format!("gateway:delivery-parts:{reply_id}")
     }
 
     /// The public status of a tracking number.

@@ -585,3 +585,113 @@ async fn a_malformed_reply_is_parked_with_the_field_and_the_rule_never_a_value()
     assert_eq!(sms_count(&state), 0);
     assert_eq!(pending(&redis).await, 0, "parked replies are acknowledged");
 }
+
+/// An answer of about 10,000 characters: paragraphs of sentences, numbered so that
+/// order and completeness can be read back.
+fn long_answer() -> String {
+    (1..=13)
+        .map(|p| {
+            (1..=10)
+                .map(|s| format!("Абзац {p}, предложение {s}: подрядчик заделал яму на пр. Абая и восстановил разметку."))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The answer's text read back from the parts (headings and the status link removed).
+fn reassembled(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            let body = p.split_once("\n\n").map_or(p.as_str(), |(_, b)| b);
+            body.split("\n\nhttps://").next().unwrap_or(body).to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn words(s: &str) -> Vec<&str> {
+    s.split_whitespace().collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let bot = FakeBotApi::start();
+    let graph = FakeGraph::start();
+    let gw = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN),
+            ("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET),
+            ("GATEWAY_TELEGRAM_API_URL", &bot.api_url()),
+            ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET),
+            ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN),
+            ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN),
+            ("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID),
+            ("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
+        ],
+    )
+    .await;
+    let answer = long_answer();
+    assert!(
+        answer.chars().count() >= 10_000,
+        "{}",
+        answer.chars().count()
+    );
+    // The WhatsApp citizen wrote today: the window is open.
+    let from = "77015550123";
+    let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
+    let bytes = serde_json::to_vec(&hello).expect("json");
+    let signature = wa::sign(wa::APP_SECRET, &bytes);
+    let status = gw
+        .api()
+        .try_post(
+            "/whatsapp/webhook",
+            None,
+            Some(JSON),
+            bytes,
+            &[("X-Hub-Signature-256", signature.as_str())],
+        )
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status;
+    assert_eq!(status, 200);
+    graph.wait_text(from, "Выберите язык").await;
+    let before = graph.texts_to(from).len();
+
+    let mut to_telegram = reply_to("telegram", "555000111", "resolved");
+    to_telegram["text"] = json!(answer);
+    send_reply(&redis, &to_telegram).await;
+    let mut to_whatsapp = reply_to("whatsapp", PHONE, "resolved");
+    to_whatsapp["text"] = json!(answer);
+    send_reply(&redis, &to_whatsapp).await;
+    let receipts = receipts(&redis, 2).await;
+    assert!(receipts.iter().all(|r| r.data["status"] == "delivered"));
+    settle().await;
+
+    let telegram = bot.texts_to(555000111);
+    let whatsapp: Vec<String> = graph.texts_to(from)[before..].to_vec();
+    for (route, parts) in [("telegram", &telegram), ("whatsapp", &whatsapp)] {
+        assert!(parts.len() >= 3, "{route}: {} parts", parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            assert!(part.encode_utf16().count() <= 4096, "{route} part {i}");
+            assert!(
+                part.starts_with("OA-7K3M-9QX2 — ")
+                    && part.contains(&format!("({}/{})", i + 1, parts.len())),
+                "{route} part {i}: {}",
+                &part[..80]
+            );
+        }
+        assert_eq!(
+            words(&reassembled(parts)),
+            words(&answer),
+            "{route}: complete, in order, each part once"
+        );
+    }
+    assert!(whatsapp.last().unwrap().contains("/status/OA-7K3M-9QX2"));
+}

@@ -26,6 +26,7 @@
 
 pub(crate) mod lag;
 pub(crate) mod route;
+pub(crate) mod split;
 
 /// The working calendar, where the tests and the status page look for it.
 pub use crate::deadline;
@@ -385,7 +386,7 @@ impl Notifier {
             reply.tracking_number
         );
         let session_open = self.session_window_open(conn, reply).await;
-        let ctx = route::Context {
+        let mut ctx = route::Context {
             reply_id,
             appeal_id: &reply.id,
             tracking_number: &reply.tracking_number,
@@ -393,6 +394,7 @@ impl Notifier {
             status: reply.status,
             status_link: &link,
             session_open,
+            part: (1, 1),
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -404,20 +406,44 @@ impl Notifier {
         let mut attempts = 0;
         let mut last = Err(RouteError::Permanent("route_unavailable"));
         let mut channel = route::name(reply.reply_to.channel);
-        for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
+        let progress_key = self
+            .keys()
+            .key(&crate::keyspace::name::delivery_parts(reply_id));
+        'targets: for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
             channel = route::name(target.channel);
-            for attempt in 0..self.config.max_attempts {
-                attempts += 1;
-                last = self.routes.send(target, text, &ctx).await;
-                match last {
-                    Ok(()) => return (Ok(()), channel, attempts),
-                    Err(RouteError::Permanent(_)) => break,
-                    Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
-                        tokio::time::sleep(self.retry_delay(attempt)).await;
+            let parts = match self.routes.get(target.channel).and_then(|r| r.max_text()) {
+                Some(limit) => split::split(text, limit),
+                None => vec![text.to_owned()],
+            };
+            // Parts this route already took (an instance stopped mid-answer): each
+            // part is sent once.
+            let done: Option<String> = conn.get(&progress_key).await.unwrap_or(None);
+            let mut next = done
+                .as_deref()
+                .and_then(|d| d.strip_prefix(channel)?.strip_prefix(':')?.parse().ok())
+                .unwrap_or(0usize);
+            while next < parts.len() {
+                ctx.part = (next + 1, parts.len());
+                for attempt in 0..self.config.max_attempts {
+                    attempts += 1;
+                    last = self.routes.send(target, &parts[next], &ctx).await;
+                    match last {
+                        Ok(()) => break,
+                        Err(RouteError::Permanent(_)) => continue 'targets,
+                        Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
+                            tokio::time::sleep(self.retry_delay(attempt)).await;
+                        }
+                        Err(RouteError::Temporary(_)) => continue 'targets,
                     }
-                    Err(RouteError::Temporary(_)) => {}
+                }
+                next += 1;
+                if parts.len() > 1 {
+                    let _: redis::RedisResult<()> = conn
+                        .set_ex(&progress_key, format!("{channel}:{next}"), DONE_TTL_SECS)
+                        .await;
                 }
             }
+            return (Ok(()), channel, attempts);
         }
         let last = match last {
             Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),

@@ -87,7 +87,7 @@ const MAX_BUTTON_TITLE: usize = 20;
 /// Characters of an interactive message's body (Cloud API limit).
 const MAX_INTERACTIVE_BODY: usize = 1024;
 /// Characters of a text message (Cloud API limit).
-const MAX_TEXT: usize = 4096;
+pub(crate) const MAX_TEXT: usize = 4096;
 
 /// The WhatsApp line's settings. Secrets never show in `Debug`.
 #[derive(Clone)]

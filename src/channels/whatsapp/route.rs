@@ -41,11 +41,18 @@ impl Route for WhatsappRoute {
         async move {
             let digits: String = address.chars().filter(char::is_ascii_digit).collect();
             let body = if ctx.session_open {
+                let mut body = format!("{}\n\n{text}", ctx.heading());
+                if ctx.is_last_part() {
+                    body.push_str(&format!("\n\n{}", ctx.status_link));
+                }
                 json!({
                     "messaging_product": "whatsapp", "recipient_type": "individual", "to": digits,
                     "type": "text",
-                    "text": {"preview_url": true, "body": format!("{} — {}\n\n{text}\n\n{}", ctx.tracking_number, ctx.status_name(), ctx.status_link)},
+                    "text": {"preview_url": true, "body": body},
                 })
+            } else if ctx.part.0 > 1 {
+                // Outside the window the template stands for the whole answer: once.
+                return Ok(());
             } else {
                 json!({
                     "messaging_product": "whatsapp", "recipient_type": "individual", "to": digits,
@@ -73,4 +80,12 @@ impl Route for WhatsappRoute {
         }
         .boxed()
     }
+
+    /// A text message takes 4,096 characters; the heading and the status link the rest.
+    fn max_text(&self) -> Option<usize> {
+        Some(super::MAX_TEXT - FRAME_RESERVE)
+    }
 }
+
+/// Room left for the heading and the status link of a session message.
+const FRAME_RESERVE: usize = 512;
