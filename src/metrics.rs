@@ -51,7 +51,7 @@ const FORWARD_BUCKETS: &[f64] = &[
 /// The reply routes (see `notify::routes::name`).
 const ROUTES: [&str; 4] = ["telegram", "whatsapp", "email", "sms"];
 /// What became of a reply (see `notify::reply::DeliveryStatus`).
-const REPLY_OUTCOMES: [&str; 4] = ["delivered", "failed", "suppressed", "recorded"];
+const REPLY_OUTCOMES: [&str; 5] = ["delivered", "notified", "failed", "suppressed", "recorded"];
 /// What became of a mail (see `channels::email::Disposition::label`).
 const EMAIL_DISPOSITIONS: [&str; 5] = [
     "appeal",

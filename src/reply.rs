@@ -107,7 +107,12 @@ impl Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DeliveryStatus {
+    /// The answer's text reached the citizen's messenger, SMS or mailbox.
     Delivered,
+    /// Only a notice that an answer waits went out (a WhatsApp template outside the
+    /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
+    /// asks for it.
+    Notified,
     Failed,
     /// Not sent because the citizen opted out or withdrew consent.
     Suppressed,
@@ -120,6 +125,7 @@ impl DeliveryStatus {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Notified => "notified",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Suppressed => "suppressed",
             DeliveryStatus::Recorded => "recorded",

@@ -406,12 +406,12 @@ async fn whatsapp_uses_a_template_outside_the_24_hour_window_and_text_inside_it(
         "outside the window: {template}"
     );
     assert_eq!(template["to"], from);
-    assert_eq!(template["template"]["name"], "appeal_status_update");
+    // A short answer fits the template: it carries the answer itself.
+    assert_eq!(template["template"]["name"], "appeal_answer");
     assert_eq!(template["template"]["language"]["code"], "ru");
-    assert_eq!(
-        template["template"]["components"][0]["parameters"][0]["text"],
-        "OA-7K3M-9QX2"
-    );
+    let parameters = &template["template"]["components"][0]["parameters"];
+    assert_eq!(parameters[0]["text"], "OA-7K3M-9QX2");
+    assert_eq!(parameters[2]["text"], REPLY_TEXT);
 
     // The citizen writes to the line: the window opens.
     let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
@@ -694,4 +694,121 @@ async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
         );
     }
     assert!(whatsapp.last().unwrap().contains("/status/OA-7K3M-9QX2"));
+}
+
+fn whatsapp_options() -> Vec<(&'static str, String)> {
+    vec![
+        ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET.to_owned()),
+        ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN.to_owned()),
+        ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN.to_owned()),
+        (
+            "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
+            wa::PHONE_NUMBER_ID.to_owned(),
+        ),
+    ]
+}
+
+async fn post_whatsapp(gw: &Gateway, message: Value) {
+    let from = message["from"].as_str().unwrap().to_owned();
+    let body = wa::message(&from, "Айгүл", message);
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let signature = wa::sign(wa::APP_SECRET, &bytes);
+    let status = gw
+        .api()
+        .try_post(
+            "/whatsapp/webhook",
+            None,
+            Some(JSON),
+            bytes,
+            &[("X-Hub-Signature-256", signature.as_str())],
+        )
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status;
+    assert_eq!(status, 200);
+}
+
+/// A citizen who last wrote three days ago (no window) gets a long answer: the template
+/// says it waits, the receipt says `notified`; the held answer follows, whole, when the
+/// citizen taps "Show answer" (`tap`) or writes anything, even across a restart.
+async fn a_held_answer_reaches_the_citizen(tap: bool) {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let graph = FakeGraph::start();
+    let api_url = graph.api_url();
+    let mut extra: Vec<(&str, String)> = whatsapp_options();
+    extra.push(("GATEWAY_WHATSAPP_API_URL", api_url));
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut gw = gateway(&redis, &sms, &extra).await;
+    let from = "77015550123";
+    let answer = long_answer();
+    let mut long = reply_to("whatsapp", PHONE, "resolved");
+    long["text"] = json!(answer);
+    send_reply(&redis, &long).await;
+    let notice = receipts(&redis, 1).await.remove(0);
+    assert_eq!(
+        notice.data["status"], "notified",
+        "only the notice went out"
+    );
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let template = &sent[0]["template"];
+    assert_eq!(template["name"], "appeal_status_update");
+    assert_eq!(template["components"][1]["sub_type"], "quick_reply");
+    assert_eq!(
+        template["components"][1]["parameters"][0]["payload"],
+        "show_answer"
+    );
+    assert!(
+        !sent[0].to_string().contains("Абзац"),
+        "no answer text in the notice"
+    );
+
+    // Held in Redis: a restart loses nothing.
+    gw.kill9();
+    gw.restart().await;
+    let message = if tap {
+        wa::quick_reply(from, "wamid.TAP1", "show_answer", "Показать ответ")
+    } else {
+        wa::text(from, "wamid.HI1", "Здравствуйте, есть ответ?")
+    };
+    post_whatsapp(&gw, message.clone()).await;
+    let delivered = receipts(&redis, 2).await.remove(1);
+    assert_eq!(delivered.data["status"], "delivered");
+    assert_eq!(delivered.data["reply_id"], notice.data["reply_id"]);
+    let parts = wait_until("the held answer sent", WAIT, || async {
+        let texts = graph.texts_to(from);
+        match texts.last() {
+            Some(t) if t.contains("/status/OA-7K3M-9QX2") => Ok(texts[1..].to_vec()),
+            _ => Err(format!("{texts:?}")),
+        }
+    })
+    .await;
+    assert!(parts.len() >= 3, "{}", parts.len());
+    assert_eq!(
+        words(&reassembled(&parts)),
+        words(&answer),
+        "complete, in order, once"
+    );
+    // It did not start a conversation, and a second tap or the redelivery sends nothing.
+    post_whatsapp(&gw, message).await;
+    post_whatsapp(
+        &gw,
+        wa::quick_reply(from, "wamid.TAP2", "show_answer", "Показать ответ"),
+    )
+    .await;
+    settle().await;
+    let texts = graph.texts_to(from);
+    assert_eq!(texts.len(), 1 + parts.len(), "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("Выберите язык")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_answer_outside_the_window_is_held_and_sent_when_the_citizen_taps() {
+    a_held_answer_reaches_the_citizen(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_answer_outside_the_window_is_sent_when_the_citizen_writes_anything() {
+    a_held_answer_reaches_the_citizen(false).await;
 }

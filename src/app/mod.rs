@@ -228,6 +228,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             Arc::clone(&dedupe),
             Arc::clone(&deferred),
             Arc::clone(&gateway),
+            Some(client.clone()),
+            &config.stream_prefix,
         ))
     });
     if let Some(acks) = &mail.acks {

@@ -24,6 +24,7 @@
 //! failover the round fails, and the next connection reaches the new primary. Every key
 //! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
+pub(crate) mod held;
 pub(crate) mod lag;
 pub(crate) mod route;
 pub(crate) mod split;
@@ -317,15 +318,15 @@ impl Notifier {
         }
         let (outcome, channel, attempts) = self.deliver(conn, &reply_id, &reply).await;
         match outcome {
-            Ok(()) => {
-                tracing::info!(reply_id = %reply_id, channel, attempts, "reply delivered");
+            Ok(status) => {
+                tracing::info!(reply_id = %reply_id, channel, attempts, outcome = status.as_str(), "reply delivered");
                 self.finish(
                     conn,
                     stream,
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Delivered,
+                    status,
                     Some(channel),
                     attempts,
                 )
@@ -379,7 +380,7 @@ impl Notifier {
         conn: &mut RedisConn,
         reply_id: &str,
         reply: &Reply,
-    ) -> (Result<(), RouteError>, &'static str, u32) {
+    ) -> (Result<DeliveryStatus, RouteError>, &'static str, u32) {
         let link = format!(
             "{}/status/{}",
             self.config.public_url.trim_end_matches('/'),
@@ -395,6 +396,7 @@ impl Notifier {
             status_link: &link,
             session_open,
             part: (1, 1),
+            withheld: std::sync::atomic::AtomicBool::new(false),
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -443,11 +445,36 @@ impl Notifier {
                         .await;
                 }
             }
-            return (Ok(()), channel, attempts);
+            if ctx.withheld.load(std::sync::atomic::Ordering::Relaxed) {
+                let answer = held::HeldAnswer {
+                    reply_id: reply_id.to_owned(),
+                    appeal_id: reply.id.clone(),
+                    tracking_number: reply.tracking_number.clone(),
+                    status_name: ctx.status_name(),
+                    text: text.to_owned(),
+                    status_link: link.clone(),
+                };
+                let Some(subject) = subject_key(&self.keyer, target) else {
+                    continue 'targets;
+                };
+                if held::hold(conn, &self.keys(), &subject, &answer)
+                    .await
+                    .is_err()
+                {
+                    // Held nowhere: retried with the reply (the notice may repeat).
+                    return (
+                        Err(RouteError::Temporary("redis_unavailable")),
+                        channel,
+                        attempts,
+                    );
+                }
+                return (Ok(DeliveryStatus::Notified), channel, attempts);
+            }
+            return (Ok(DeliveryStatus::Delivered), channel, attempts);
         }
         let last = match last {
             Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),
-            other => other,
+            other => other.map(|()| DeliveryStatus::Delivered),
         };
         (last, channel, attempts)
     }

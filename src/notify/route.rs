@@ -30,7 +30,7 @@ impl RouteError {
 }
 
 /// What a route needs besides the address and the text.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Context<'a> {
     pub(crate) reply_id: &'a str,
     pub(crate) appeal_id: &'a str,
@@ -45,6 +45,9 @@ pub(crate) struct Context<'a> {
     pub(crate) session_open: bool,
     /// Which part of a long answer this is, and of how many (`(1, 1)`: the whole).
     pub(crate) part: (usize, usize),
+    /// Set by a route that could send only a notice that an answer waits (a WhatsApp
+    /// template outside the window): the notifier holds the text for the citizen.
+    pub(crate) withheld: std::sync::atomic::AtomicBool,
 }
 
 impl Context<'_> {
@@ -68,6 +71,12 @@ impl Context<'_> {
                 self.status_name()
             ),
         }
+    }
+
+    /// Marks the answer's text as not sent (see [`Context::withheld`]).
+    pub(crate) fn withhold(&self) {
+        self.withheld
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether this is the answer's last part (the status link closes it).

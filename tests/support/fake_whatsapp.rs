@@ -283,3 +283,11 @@ pub fn edit(from: &str, id: &str, original: &str, body: &str) -> Value {
            "edit": {"original_message_id": original,
                     "message": {"type": "text", "text": {"body": body}}}})
 }
+
+/// The citizen tapped a template's quick-reply button (`button`, with the payload the
+/// business set when sending the template).
+pub fn quick_reply(from: &str, id: &str, payload: &str, text: &str) -> Value {
+    json!({"context": {"from": "77273383388", "id": "wamid.TEMPLATE"},
+           "from": from, "id": id, "timestamp": "1764063000", "type": "button",
+           "button": {"payload": payload, "text": text}})
+}

@@ -42,6 +42,7 @@ use crate::dialogue::{
     user_key,
 };
 use crate::http::error::Problem;
+use crate::notify::held;
 use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
 
@@ -63,15 +64,24 @@ pub(crate) struct Settings {
     /// The Graph API's base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
     #[serde(default)]
     pub(crate) whatsapp_api_url: Option<String>,
-    /// The approved template the way back uses outside the 24-hour window
-    /// (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`); its body takes the tracking number and the
-    /// status.
+    /// The approved utility template that says an answer waits, outside the 24-hour
+    /// window (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`): body `{{1}}` tracking number, `{{2}}`
+    /// status; a quick-reply button "Show answer" (see `docs/whatsapp-templates.md`).
     #[serde(default = "default_reply_template")]
     pub(crate) whatsapp_reply_template: String,
+    /// The approved utility template that carries a short answer itself, outside the
+    /// window (`GATEWAY_WHATSAPP_ANSWER_TEMPLATE`): body `{{1}}` tracking number, `{{2}}`
+    /// status, `{{3}}` the answer.
+    #[serde(default = "default_answer_template")]
+    pub(crate) whatsapp_answer_template: String,
 }
 
 fn default_reply_template() -> String {
     "appeal_status_update".to_owned()
+}
+
+fn default_answer_template() -> String {
+    "appeal_answer".to_owned()
 }
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -97,8 +107,10 @@ pub(crate) struct WhatsappConfig {
     pub(crate) access_token: String,
     pub(crate) phone_number_id: String,
     pub(crate) api_url: String,
-    /// The approved template of the way back.
+    /// The approved template that says an answer waits (with a "Show answer" button).
     pub(crate) reply_template: String,
+    /// The approved template that carries a short answer.
+    pub(crate) answer_template: String,
 }
 
 impl std::fmt::Debug for WhatsappConfig {
@@ -185,6 +197,7 @@ impl WhatsappConfig {
             phone_number_id: value(3),
             api_url,
             reply_template: raw.whatsapp_reply_template.clone(),
+            answer_template: raw.whatsapp_answer_template.clone(),
         })
     }
 }
@@ -203,6 +216,9 @@ pub(crate) struct Whatsapp {
     dedupe: Arc<Dedupe>,
     deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
+    /// Redis, for the answers held for citizens outside the window (`notify::held`).
+    redis: crate::queue::LazyConnection,
+    keys: crate::keyspace::Keyspace,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
@@ -214,6 +230,8 @@ impl Whatsapp {
         dedupe: Arc<Dedupe>,
         deferred: Arc<Deferred>,
         gateway: Arc<Gateway>,
+        redis: Option<crate::redis_target::RedisTarget>,
+        prefix: &str,
     ) -> Whatsapp {
         let (outgoing, queued) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder()
@@ -227,6 +245,8 @@ impl Whatsapp {
             dedupe,
             deferred,
             gateway,
+            redis: crate::queue::LazyConnection::new(redis, std::time::Duration::from_millis(1500)),
+            keys: crate::keyspace::Keyspace::new(prefix),
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
@@ -442,16 +462,23 @@ impl Whatsapp {
         }
         // The citizen's 24-hour customer-service window is open (the notifier sends
         // free-form replies inside it, an approved template outside it).
-        if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
-            let key = self.gateway.ctx.keyer.key("phone", &phone);
+        let subject = crate::normalize::phone(&format!("+{from}"))
+            .ok()
+            .map(|phone| self.gateway.ctx.keyer.key("phone", &phone));
+        if let Some(key) = &subject {
             self.dedupe
                 .mark(
-                    &session_window_key(ReplyChannel::Whatsapp, &key),
+                    &session_window_key(ReplyChannel::Whatsapp, key),
                     std::time::Duration::from_secs(24 * 3600),
                 )
                 .await;
         }
         let delivery = format!("whatsapp:{id}");
+        if let Some(key) = &subject
+            && self.deliver_held(&delivery, from, key, message).await?
+        {
+            return Ok(());
+        }
         let user = user_key(&self.gateway, Channel::Whatsapp, from);
         if image_of(message).is_some() || self.deferred.waiting(&user).await? {
             // Claimed before any download; taken once the webhook has answered, in the
@@ -482,6 +509,66 @@ impl Whatsapp {
             });
         }
         Ok(())
+    }
+}
+
+impl Whatsapp {
+    /// Answers held for the citizen (outside the window, too long for a template) go
+    /// out as session messages before anything else, whatever the citizen sent: the tap
+    /// on "Show answer" or any message (which does not start a conversation then).
+    /// `true` when the message was taken this way.
+    async fn deliver_held(
+        &self,
+        delivery: &str,
+        from: &str,
+        subject: &str,
+        message: &Value,
+    ) -> Result<bool, EngineError> {
+        let unavailable = || {
+            EngineError::Store(crate::dialogue::store::StoreError::new(
+                "held answers: Redis is unavailable",
+            ))
+        };
+        let mut conn = self.redis.get().await.ok_or_else(unavailable)?;
+        let Ok(held) = held::held(&mut conn, &self.keys, subject).await else {
+            self.redis.reset().await;
+            return Err(unavailable());
+        };
+        let tapped =
+            message["type"] == "button" && message["button"]["payload"] == route::SHOW_ANSWER;
+        if held.is_empty() {
+            if tapped {
+                // Tapped again after the answer came: nothing more to send.
+                self.gateway
+                    .bot_ignored(Channel::Whatsapp, "show_answer_again");
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        if !first_time(&self.gateway, &self.dedupe, delivery, Channel::Whatsapp).await? {
+            return Ok(true);
+        }
+        let replies: Vec<Reply> = held
+            .iter()
+            .flat_map(|answer| answer.messages(MAX_TEXT - 512))
+            .map(|text| Reply {
+                text,
+                ..Reply::default()
+            })
+            .collect();
+        if held::delivered(&mut conn, &self.keys, subject, &held)
+            .await
+            .is_err()
+        {
+            self.redis.reset().await;
+            self.dedupe.release(delivery).await;
+            return Err(unavailable());
+        }
+        let _ = self.outgoing.send(Outgoing {
+            to: from.to_owned(),
+            replies,
+        });
+        Ok(true)
     }
 }
 
