@@ -49,7 +49,8 @@ fn conversation(from: &str, lang: &str, text: &str, name: &str) -> Vec<Value> {
             "…",
         )),
         m(wa::button_reply(from, "wamid.A3", "consent:yes", "…")),
-        // 14 categories are more than 3 reply buttons: a numbered list, answered by number.
+        // 14 categories are more than 3 reply buttons: an interactive list of numbered
+        // rows; typing the number works as well.
         m(wa::text(from, "wamid.A4", "3")),
         m(wa::text(from, "wamid.A5", text)),
         m(wa::location(
@@ -115,13 +116,16 @@ async fn a_whole_conversation_in_russian_with_replays_and_statuses_makes_one_app
         1,
         "{texts:?}"
     );
-    // Reply buttons for consent; a numbered list for the catalogue.
+    // Reply buttons for consent; an interactive list for the catalogue (typing the
+    // number "3" took the third).
     assert!(
         texts.iter().any(|t| t.contains("[Согласен|consent:yes]")),
         "{texts:?}"
     );
     assert!(
-        texts.iter().any(|t| t.contains("\n3. Дороги и тротуары")),
+        texts
+            .iter()
+            .any(|t| t.contains("[3. Дороги и тротуары|cat:roads]")),
         "{texts:?}"
     );
     let location_requests = graph
@@ -405,4 +409,63 @@ async fn a_redelivered_photo_is_fetched_once_after_the_webhook_answered() {
         appeals[0].data["attachments"][0]["sha256"],
         hex::encode(Sha256::digest(&jpeg))
     );
+}
+
+#[tokio::test]
+async fn the_catalogue_is_an_interactive_list_with_other_opening_the_rest() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77016667788";
+    let m = |v: Value| wa::message(from, "Айгүл", v);
+    for body in conversation(from, "en", "-", "-").iter().take(3) {
+        deliver(&gw, body).await;
+    }
+    graph.wait_text(from, "What is your appeal about?").await;
+    let list = graph.sent().last().cloned().unwrap();
+    assert_eq!(list["interactive"]["type"], "list");
+    assert_eq!(list["interactive"]["action"]["button"], "Categories");
+    let rows = list["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), 10, "nine categories and Other…");
+    for row in &rows {
+        assert!(
+            row["title"].as_str().unwrap().chars().count() <= 24,
+            "{row}"
+        );
+    }
+    assert_eq!(rows[9]["title"], "Other…");
+    assert_eq!(rows[9]["id"], "more:9");
+    // "Other…" brings the rest, numbered on.
+    deliver(
+        &gw,
+        &m(wa::list_reply(from, "wamid.L1", "more:9", "Other…")),
+    )
+    .await;
+    let rest = wait_until("the rest of the catalogue", WAIT, || async {
+        let sent = graph.sent();
+        let last = sent.last().cloned().unwrap();
+        let rows = last["interactive"]["action"]["sections"][0]["rows"].clone();
+        match rows[0]["title"].as_str() {
+            Some(t) if t.starts_with("10.") => Ok(rows.as_array().unwrap().clone()),
+            _ => Err(last.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(rest.len(), 5, "categories 10 to 14");
+    let last_row = rest[4].clone();
+    assert!(last_row["title"].as_str().unwrap().starts_with("14."));
+    deliver(
+        &gw,
+        &m(wa::list_reply(
+            from,
+            "wamid.L2",
+            last_row["id"].as_str().unwrap(),
+            last_row["title"].as_str().unwrap(),
+        )),
+    )
+    .await;
+    graph.wait_text(from, "Describe the problem").await;
 }

@@ -197,12 +197,28 @@ pub(crate) enum Ask {
     Contact(String),
 }
 
+/// The labels of a long choice shown as a list (WhatsApp's interactive list: up to ten
+/// rows behind a menu button).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ListLabels {
+    /// The button that opens the list.
+    pub(crate) open: String,
+    /// The last row when there are more choices than rows ("Other…"); pressing it sends
+    /// `more:<index of the next choice>`.
+    pub(crate) more: String,
+    /// The number of the first button (the choices are numbered across pages, so that
+    /// typing a number keeps working).
+    pub(crate) first_number: usize,
+}
+
 /// One message to the citizen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Reply {
     pub(crate) text: String,
     pub(crate) buttons: Vec<Button>,
     pub(crate) ask: Ask,
+    /// Set for a long choice a transport may show as a list.
+    pub(crate) list: Option<ListLabels>,
 }
 
 impl Reply {
@@ -461,6 +477,20 @@ async fn advance(
         },
         Step::Category => {
             let buttons = category_buttons(gw, lang);
+            if let Event::Button(id) = &inbound.event
+                && let Some(from) = id
+                    .strip_prefix("more:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            {
+                // "Other…" of a list: the rest of the catalogue, numbered on.
+                let mut reply = prompt(gw, Step::Category, lang, c);
+                reply.buttons = buttons.get(from..).unwrap_or_default().to_vec();
+                if let Some(list) = reply.list.as_mut() {
+                    list.first_number = from + 1;
+                }
+                replies.push(reply);
+                return Ok(true);
+            }
             match choice(&inbound.event, &buttons) {
                 Some(id) => {
                     let code = id.strip_prefix("cat:").unwrap_or("other").to_owned();
@@ -698,22 +728,30 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             text: t(lang, "bot-greeting"),
             buttons: language_buttons(),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Consent => Reply {
             text: ta(lang, "bot-consent", &[("url", gw.regulation_url.clone())]),
             buttons: consent_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Category => Reply {
             text: t(lang, "bot-ask-category"),
             buttons: category_buttons(gw, lang),
             ask: Ask::Nothing,
+            list: Some(ListLabels {
+                open: t(lang, "bot-button-categories"),
+                more: t(lang, "bot-button-more"),
+                first_number: 1,
+            }),
         },
         Step::Text => Reply::text(t(lang, "bot-ask-text")),
         Step::Location => Reply {
             text: t(lang, "bot-ask-location"),
             buttons: Vec::new(),
             ask: Ask::Location(t(lang, "bot-button-share-location")),
+            list: None,
         },
         Step::Photos => Reply {
             text: ta(
@@ -723,17 +761,20 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ),
             buttons: photos_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Contact => Reply {
             text: t(lang, "bot-ask-contact"),
             buttons: Vec::new(),
             ask: Ask::Contact(t(lang, "bot-button-share-contact")),
+            list: None,
         },
         Step::Name => Reply::text(t(lang, "bot-ask-name")),
         Step::Summary => Reply {
             text: summary_text(gw, lang, c),
             buttons: summary_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
     }
 }

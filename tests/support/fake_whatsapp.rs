@@ -177,6 +177,19 @@ pub fn readable(m: &Value) -> String {
         .or(m["interactive"]["body"]["text"].as_str())
         .unwrap_or_default()
         .to_owned();
+    for section in m["interactive"]["action"]["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for row in section["rows"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                " [{}|{}]",
+                row["title"].as_str().unwrap_or_default(),
+                row["id"].as_str().unwrap_or_default()
+            ));
+        }
+    }
     for b in m["interactive"]["action"]["buttons"]
         .as_array()
         .into_iter()
@@ -290,4 +303,13 @@ pub fn quick_reply(from: &str, id: &str, payload: &str, text: &str) -> Value {
     json!({"context": {"from": "77273383388", "id": "wamid.TEMPLATE"},
            "from": from, "id": id, "timestamp": "1764063000", "type": "button",
            "button": {"payload": payload, "text": text}})
+}
+
+/// The citizen chose a row of an interactive list (`interactive`, `list_reply`).
+pub fn list_reply(from: &str, id: &str, row_id: &str, title: &str) -> Value {
+    json!({
+        "context": {"from": "77273383388", "id": "wamid.LIST"},
+        "from": from, "id": id, "timestamp": "1764063000", "type": "interactive",
+        "interactive": {"type": "list_reply", "list_reply": {"id": row_id, "title": title}}
+    })
 }

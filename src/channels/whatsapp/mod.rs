@@ -16,6 +16,9 @@
 //! - An image is claimed (dedupe) before anything is downloaded and fetched after the
 //!   webhook has answered, with whatever the chat sends meanwhile waiting behind it
 //!   ([`crate::dialogue::deferred`]).
+//! - A long choice (the catalogue) is an interactive list: up to ten rows, else the
+//!   first nine and "Other…" (`more:<index>`) bringing the rest; rows are numbered as
+//!   the choices, so typing a number keeps working.
 //! - Replies and buttons go out through `POST /{phone-number-id}/messages` on the Graph
 //!   API, in order, by one sender task, after the webhook has been answered.
 //!
@@ -38,8 +41,8 @@ use crate::appeal::{Channel, ReplyChannel};
 use crate::dialogue::dedupe::Dedupe;
 use crate::dialogue::deferred::Deferred;
 use crate::dialogue::{
-    Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, Unsupported, first_time, photo,
-    user_key,
+    Ask, Button, Engine, EngineError, Event, Inbound, ListLabels, PhotoResult, Reply, Unsupported,
+    first_time, photo, user_key,
 };
 use crate::http::error::Problem;
 use crate::notify::held;
@@ -627,6 +630,9 @@ fn message_body(to: &str, reply: &Reply) -> Value {
             "body": {"text": truncate(&reply.text, MAX_INTERACTIVE_BODY)},
             "action": {"buttons": buttons}
         });
+    } else if let Some(list) = reply.list.as_ref().filter(|_| !reply.buttons.is_empty()) {
+        body = base("interactive");
+        body["interactive"] = list_message(&reply.text, &reply.buttons, list);
     } else {
         // More choices than reply buttons allow: a numbered list, answered by number.
         let mut text = reply.text.clone();
@@ -637,6 +643,64 @@ fn message_body(to: &str, reply: &Reply) -> Value {
         body["text"] = json!({"preview_url": true, "body": truncate(&text, MAX_TEXT)});
     }
     body
+}
+
+/// Rows of an interactive list (Cloud API limit, over all sections).
+const MAX_ROWS: usize = 10;
+/// Characters of a row's title, of its description, of the list's button (Cloud API
+/// limits).
+const MAX_ROW_TITLE: usize = 24;
+const MAX_ROW_DESCRIPTION: usize = 72;
+const MAX_LIST_BUTTON: usize = 20;
+
+/// An interactive list of the choices: up to ten rows; with more, the first nine and
+/// "Other…" (`more:<index>`, which brings the rest). Rows are numbered as the choices
+/// are, so that typing the number works as well; a title cut to the row's 24
+/// characters is given whole in the description.
+fn list_message(text: &str, buttons: &[Button], list: &ListLabels) -> Value {
+    let first = list.first_number.max(1);
+    let shown = if buttons.len() > MAX_ROWS {
+        MAX_ROWS - 1
+    } else {
+        buttons.len()
+    };
+    let mut rows: Vec<Value> = buttons[..shown]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let title = format!("{}. {}", first + i, b.title);
+            let mut row = json!({"id": b.id, "title": shorten(&title, MAX_ROW_TITLE)});
+            if title.chars().count() > MAX_ROW_TITLE {
+                row["description"] = json!(truncate(&b.title, MAX_ROW_DESCRIPTION));
+            }
+            row
+        })
+        .collect();
+    if shown < buttons.len() {
+        rows.push(json!({
+            "id": format!("more:{}", first - 1 + shown),
+            "title": truncate(&list.more, MAX_ROW_TITLE),
+        }));
+    }
+    json!({
+        "type": "list",
+        "body": {"text": truncate(text, MAX_INTERACTIVE_BODY)},
+        "action": {
+            "button": truncate(&list.open, MAX_LIST_BUTTON),
+            "sections": [{"title": truncate(&list.open, MAX_ROW_TITLE), "rows": rows}],
+        }
+    })
+}
+
+/// `text` within `max` characters, an ellipsis marking a cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.truncate(short.trim_end().len());
+    short.push('…');
+    short
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -781,6 +845,44 @@ mod tests {
     }
 
     #[test]
+    fn a_long_choice_is_a_list_of_nine_rows_and_other() {
+        let labels = ListLabels {
+            open: "Categories".into(),
+            more: "Other…".into(),
+            first_number: 1,
+        };
+        let buttons: Vec<Button> = (1..=14)
+            .map(|i| Button {
+                id: format!("cat:{i}"),
+                title: format!("Construction quality and safety {i}"),
+            })
+            .collect();
+        let list = list_message("Choose", &buttons, &labels);
+        let rows = list["action"]["sections"][0]["rows"]
+            .as_array()
+            .expect("rows");
+        assert_eq!(rows.len(), 10);
+        assert_eq!(rows[0]["title"], "1. Construction quality…");
+        assert_eq!(rows[0]["description"], "Construction quality and safety 1");
+        assert_eq!(rows[9]["id"], "more:9");
+        let rest = ListLabels {
+            first_number: 10,
+            ..labels
+        };
+        let page = list_message("Choose", &buttons[9..], &rest);
+        let rows = page["action"]["sections"][0]["rows"]
+            .as_array()
+            .expect("rows");
+        assert_eq!(rows.len(), 5);
+        assert!(
+            rows[4]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("14.")
+        );
+    }
+
+    #[test]
     fn more_choices_than_buttons_become_a_numbered_list() {
         let reply = Reply {
             text: "Choose".into(),
@@ -791,6 +893,7 @@ mod tests {
                 })
                 .collect(),
             ask: Ask::Nothing,
+            list: None,
         };
         let body = message_body("77011234567", &reply);
         assert_eq!(body["type"], "text");

@@ -44,3 +44,5 @@ bot-voice-not-accepted = Voice and video messages can't be accepted under the pe
 bot-kind-not-accepted = This kind of message can't be accepted here. Please type your message, or send a photo.
 bot-unknown-command = Unknown command. The commands are /start, /status, /language, /cancel, /stop and /revoke.
 bot-group-invite = Appeals are taken only in a private chat, so that your contacts stay private. Please write to me directly.
+bot-button-categories = Categories
+bot-button-more = Other…

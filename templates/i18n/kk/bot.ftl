@@ -44,3 +44,5 @@ bot-voice-not-accepted = Дауыстық хабарламалар мен бей
 bot-kind-not-accepted = Мұндай хабарламалар мұнда қабылданбайды. Мәтінмен жазыңыз немесе фото жіберіңіз.
 bot-unknown-command = Белгісіз команда. Командалар: /start, /status, /language, /cancel, /stop және /revoke.
 bot-group-invite = Өтініштер тек жеке чатта қабылданады, байланыс деректеріңізді басқалар көрмеуі үшін. Маған тікелей жазыңыз.
+bot-button-categories = Санаттар
+bot-button-more = Басқа…

@@ -44,3 +44,5 @@ bot-voice-not-accepted = Голосовые сообщения и видео н�
 bot-kind-not-accepted = Такие сообщения здесь не принимаются. Пожалуйста, напишите текстом или отправьте фото.
 bot-unknown-command = Неизвестная команда. Команды: /start, /status, /language, /cancel, /stop и /revoke.
 bot-group-invite = Обращения принимаются только в личном чате, чтобы ваши контакты не видели другие. Напишите мне напрямую.
+bot-button-categories = Категории
+bot-button-more = Другое…
