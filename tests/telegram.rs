@@ -677,3 +677,57 @@ async fn a_redelivered_photo_is_fetched_once_after_the_webhook_answered() {
     );
     assert_eq!(appeals[0].data["attachments"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn status_shows_what_the_case_system_last_said_and_the_deadline() {
+    use appeal_gateway::notify::deadline::Calendar;
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 4_040_404;
+    let mut updates = until_location(chat, "ru", "Не вывозят мусор");
+    updates.extend(from_location(chat, "ru", "Ким Ольга"));
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeal = wait_for_stream_len(&redis.url(), "appeals.v1", 1)
+        .await
+        .remove(0)
+        .data;
+    let tracking = appeal["tracking_number"].as_str().unwrap().to_owned();
+    // The case system says it is in progress.
+    let reply = serde_json::json!({
+        "schema_version": 1, "id": appeal["id"], "tracking_number": tracking,
+        "reply_to": appeal["reply_to"], "status": "in_progress", "language": "ru",
+        "text": "Передано в управление коммунального хозяйства.", "notify": false
+    });
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    redis::cmd("XADD")
+        .arg(stream_key("replies.v1"))
+        .arg("*")
+        .arg("id")
+        .arg(ulid::Ulid::new().to_string())
+        .arg("type")
+        .arg("reply")
+        .arg("data")
+        .arg(reply.to_string())
+        .query_async::<String>(&mut conn)
+        .await
+        .expect("XADD");
+    wait_for_stream_len(&redis.url(), "deliveries.v1", 1).await;
+    assert_eq!(
+        deliver(&gw, &tg::text(30, chat, "ru", "/status")).await,
+        200
+    );
+    let status = api.wait_text(chat, "рассматривается").await;
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap())
+        .date();
+    let due = Calendar::default()
+        .deadline(today, false)
+        .format(time::macros::format_description!("[day].[month].[year]"))
+        .unwrap();
+    assert!(status.contains(&tracking), "{status}");
+    assert!(status.contains(&due), "the deadline {due}: {status}");
+}
