@@ -231,7 +231,9 @@ impl Deferred {
     }
 
     /// Takes the chat's waiting messages in order; `false` when one could not be taken
-    /// or another worker drains the chat (the entry stays pending and is tried again).
+    /// or another worker drains the chat (the entry stays pending and is looked at again
+    /// after [`RECLAIM_AFTER`]; by then the other worker has taken what waited, as it
+    /// looks at the list again after letting go of it).
     async fn drain<F, Fut>(
         &self,
         conn: &mut RedisConn,
@@ -244,34 +246,41 @@ impl Deferred {
     {
         let lock = self.keys.key(&name::inbound_pending_lock(user));
         let list = self.keys.key(&name::inbound_pending(user));
-        let leased: Option<String> = redis::cmd("SET")
-            .arg(&lock)
-            .arg(&self.consumer)
-            .arg("NX")
-            .arg("PX")
-            .arg(DRAIN_LEASE.as_millis() as u64)
-            .query_async(conn)
-            .await?;
-        if leased.is_none() {
-            return Ok(false);
-        }
-        let mut done = true;
         loop {
-            let next: Option<String> = redis::cmd("LINDEX")
-                .arg(&list)
-                .arg(0)
+            let leased: Option<String> = redis::cmd("SET")
+                .arg(&lock)
+                .arg(&self.consumer)
+                .arg("NX")
+                .arg("PX")
+                .arg(DRAIN_LEASE.as_millis() as u64)
                 .query_async(conn)
                 .await?;
-            let Some(payload) = next else {
-                break;
-            };
-            if !take(payload).await {
-                done = false;
-                break;
+            if leased.is_none() {
+                return Ok(false);
             }
-            let _: Option<String> = redis::cmd("LPOP").arg(&list).query_async(conn).await?;
+            let mut done = true;
+            loop {
+                let next: Option<String> = redis::cmd("LINDEX")
+                    .arg(&list)
+                    .arg(0)
+                    .query_async(conn)
+                    .await?;
+                let Some(payload) = next else {
+                    break;
+                };
+                if !take(payload).await {
+                    done = false;
+                    break;
+                }
+                let _: Option<String> = redis::cmd("LPOP").arg(&list).query_async(conn).await?;
+            }
+            let _: i64 = redis::cmd("DEL").arg(&lock).query_async(conn).await?;
+            // A message pushed while this worker held the lease was perhaps turned away
+            // by another worker: look again.
+            let left: i64 = redis::cmd("LLEN").arg(&list).query_async(conn).await?;
+            if !done || left == 0 {
+                return Ok(done);
+            }
         }
-        let _: i64 = redis::cmd("DEL").arg(&lock).query_async(conn).await?;
-        Ok(done)
     }
 }
