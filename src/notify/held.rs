@@ -4,7 +4,9 @@
 //! answer does not fit the template's body parameter, the template says an answer is
 //! waiting (with a quick-reply button), and the answer itself is held here until the
 //! citizen taps the button or writes anything: the WhatsApp webhook then sends it as
-//! session messages before anything else, and writes the `delivered` receipt.
+//! session messages before anything else (sent before the answers are forgotten: a crash
+//! in between repeats them at the next message, never loses them), and writes the
+//! `delivered` receipt.
 //!
 //! Stored in Redis so that it survives a restart and any instance can deliver it:
 //! `<prefix>gateway:held-answers:<subject key of the phone>`, a list of JSON

@@ -282,7 +282,7 @@ impl Whatsapp {
 
     /// Sends one reply; a failure is logged (with the provider's status, never the
     /// text) and retried a few times.
-    async fn send(&self, to: &str, reply: &Reply) {
+    async fn send(&self, to: &str, reply: &Reply) -> bool {
         let body = message_body(to, reply);
         for attempt in 1..=3u64 {
             let sent = self
@@ -293,7 +293,7 @@ impl Whatsapp {
                 .send()
                 .await;
             match sent {
-                Ok(r) if r.status().is_success() => return,
+                Ok(r) if r.status().is_success() => return true,
                 Ok(r) => {
                     tracing::warn!(
                         status = r.status().as_u16(),
@@ -301,13 +301,14 @@ impl Whatsapp {
                         "whatsapp send refused"
                     );
                     if r.status().is_client_error() {
-                        return;
+                        return false;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e.without_url(), attempt, "whatsapp send failed"),
             }
             tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
         }
+        false
     }
 
     /// Describes an image: its metadata from `GET /{media-id}`, then its bytes from the
@@ -559,18 +560,21 @@ impl Whatsapp {
                 ..Reply::default()
             })
             .collect();
+        // Sent before the answers are forgotten: a crash in between sends them again at
+        // the citizen's next message; they are never lost.
+        for reply in &replies {
+            if !self.send(from, reply).await {
+                tracing::warn!("whatsapp held answer not sent; kept for the next message");
+                return Ok(true);
+            }
+        }
         if held::delivered(&mut conn, &self.keys, subject, &held)
             .await
             .is_err()
         {
             self.redis.reset().await;
-            self.dedupe.release(delivery).await;
-            return Err(unavailable());
+            tracing::warn!("whatsapp held answer sent but not yet forgotten");
         }
-        let _ = self.outgoing.send(Outgoing {
-            to: from.to_owned(),
-            replies,
-        });
         Ok(true)
     }
 }
