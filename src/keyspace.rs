@@ -20,8 +20,14 @@
 //! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
 //! | `gateway:inbound:<channel>:<message id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | webhooks ([`crate::dialogue::dedupe`]) | webhooks |
+//! | `gateway:inbound-pending:<subject key>` | list: a chat's messages waiting to be taken after the webhook answered (a photo to fetch, and what follows it) | 1 day; popped within seconds | webhooks ([`crate::dialogue::deferred`]) | bots' workers of every instance |
+//! | `gateway:inbound-pending-lock:<subject key>` | string: the worker draining the list | 80 s | bots' workers | bots' workers |
+//! | `gateway:inbound-media:<channel>` | stream (field `user`: a subject key with waiting messages), group `gateway` | none: each entry is deleted once taken | webhooks | bots' workers of every instance |
+//! | `gateway:group-invited:<subject key of the group>` | string | 90 days | Telegram webhook (a group was told once to write privately) | Telegram webhook |
 //! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
+//! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
+//! | `gateway:held-answers:<subject key>` | list of JSON answers (text, heading, ids; no address) | 90 days after the last added; deleted once delivered | notifier (WhatsApp outside the window, answer too long for the template) | WhatsApp webhook (the citizen taps "Show answer" or writes) |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
@@ -52,6 +58,37 @@ pub(crate) mod name {
     /// The claim of a provider delivery, `claim` being `<channel>:<message id>`.
     pub(crate) fn inbound(claim: &str) -> String {
         format!("gateway:inbound:{claim}")
+    }
+
+    /// The messages of a bot waiting for their media to be fetched (see
+    /// [`crate::dialogue::deferred`]).
+    pub(crate) fn inbound_media(channel: &str) -> String {
+        format!("gateway:inbound-media:{channel}")
+    }
+
+    /// The mark that a group chat was invited once to write privately.
+    pub(crate) fn group_invited(group_key: &str) -> String {
+        format!("gateway:group-invited:{group_key}")
+    }
+
+    /// A chat's messages waiting to be taken after the webhook answered.
+    pub(crate) fn inbound_pending(user: &str) -> String {
+        format!("gateway:inbound-pending:{user}")
+    }
+
+    /// The worker draining a chat's waiting messages.
+    pub(crate) fn inbound_pending_lock(user: &str) -> String {
+        format!("gateway:inbound-pending-lock:{user}")
+    }
+
+    /// How many parts of a long reply a route took (`<route>:<count>`).
+    pub(crate) fn delivery_parts(reply_id: &str) -> String {
+        format!("gateway:delivery-parts:{reply_id}")
+    }
+
+    /// Answers held for a WhatsApp citizen outside the 24-hour window.
+    pub(crate) fn held_answers(subject_key: &str) -> String {
+        format!("gateway:held-answers:{subject_key}")
     }
 
     /// The public status of a tracking number.

@@ -19,6 +19,7 @@
 //!   `gateway_replies_dead_lettered_total{route,reason}`, `gateway_notifier_lag`,
 //!   `gateway_notifier_pending`;
 //! - channels: `gateway_webhook_duplicates_total{channel}`,
+//!   `gateway_bot_ignored_total{channel,kind}`,
 //!   `gateway_email_messages_total{disposition}`, `gateway_email_automatic_total{kind}`,
 //!   `gateway_email_quarantined_total{reason}`.
 //!
@@ -52,7 +53,7 @@ const FORWARD_BUCKETS: &[f64] = &[
 /// The reply routes (see `notify::routes::name`).
 const ROUTES: [&str; 4] = ["telegram", "whatsapp", "email", "sms"];
 /// What became of a reply (see `notify::reply::DeliveryStatus`).
-const REPLY_OUTCOMES: [&str; 4] = ["delivered", "failed", "suppressed", "recorded"];
+const REPLY_OUTCOMES: [&str; 5] = ["delivered", "notified", "failed", "suppressed", "recorded"];
 /// What became of a mail (see `channels::email::Disposition::label`).
 const EMAIL_DISPOSITIONS: [&str; 5] = [
     "appeal",
@@ -109,6 +110,10 @@ pub(crate) struct Metrics {
     pub(crate) notifier_pending: IntGauge,
     /// Provider deliveries (webhooks, polled updates) taken before and ignored, by channel.
     pub(crate) webhook_duplicates: IntCounterVec,
+    /// Bot updates and messages not taken into a conversation, by channel and kind
+    /// (`edited_message`, `reaction`, `system`, `group_chat`, `unparsable`, …): a change of
+    /// the Bot API or the Graph API shows here instead of dropping messages silently.
+    pub(crate) bot_ignored: IntCounterVec,
     /// Mail read by the gateway, by what became of it.
     pub(crate) email_messages: IntCounterVec,
     /// Automatic mail (auto-replies, bounces, lists), by kind: neither kept nor answered.
@@ -290,6 +295,15 @@ impl Metrics {
         for channel in WEBHOOK_CHANNELS {
             webhook_duplicates.with_label_values(&[channel]);
         }
+        let bot_ignored = counter_vec(
+            &r,
+            "gateway_bot_ignored_total",
+            "Bot updates and messages not taken into a conversation, by channel and kind.",
+            &["channel", "kind"],
+        );
+        for channel in WEBHOOK_CHANNELS {
+            bot_ignored.with_label_values(&[channel, "unparsable"]);
+        }
         let email_messages = counter_vec(
             &r,
             "gateway_email_messages_total",
@@ -360,6 +374,7 @@ impl Metrics {
             notifier_lag,
             notifier_pending,
             webhook_duplicates,
+            bot_ignored,
             email_messages,
             email_automatic,
             email_quarantined,

@@ -308,6 +308,15 @@ impl Gateway {
             .with_label_values(&[channel.as_str(), reason])
             .inc();
     }
+
+    /// Counts a bot update or message of `kind` that no conversation takes (a code,
+    /// never content: see [`crate::metrics::label`]).
+    pub(crate) fn bot_ignored(&self, channel: Channel, kind: &str) {
+        self.metrics
+            .bot_ignored
+            .with_label_values(&[channel.as_str(), crate::metrics::label(kind)])
+            .inc();
+    }
 }
 
 fn receipt(response: StoredResponse, replayed: bool) -> Receipt {

@@ -107,7 +107,12 @@ impl Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DeliveryStatus {
+    /// The answer's text reached the citizen's messenger, SMS or mailbox.
     Delivered,
+    /// Only a notice that an answer waits went out (a WhatsApp template outside the
+    /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
+    /// asks for it.
+    Notified,
     Failed,
     /// Not sent because the citizen opted out or withdrew consent.
     Suppressed,
@@ -120,6 +125,7 @@ impl DeliveryStatus {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Notified => "notified",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Suppressed => "suppressed",
             DeliveryStatus::Recorded => "recorded",
@@ -161,7 +167,143 @@ pub(crate) struct Undeliverable {
     /// A code: `malformed`, `route_unavailable`, `rejected_by_provider`,
     /// `retries_exhausted`.
     pub(crate) reason: String,
+    /// For `malformed`: the field path and the rule broken (`schema_version: missing`,
+    /// `reply_to.channel: unknown variant "viber"`), never a value the reply carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) detail: Option<String>,
     pub(crate) attempts: u32,
     #[schemars(extend("format" = "date-time"))]
     pub(crate) at: String,
+}
+
+/// Reads a `replies.v1` entry (its `type` and `data` fields); the error is the dead
+/// letter's `detail`: where the entry is wrong and which rule it breaks, never a value
+/// (a reply holds the citizen's answer and address).
+pub(crate) fn parse(kind: Option<&str>, data: Option<&str>) -> Result<Reply, String> {
+    match kind {
+        None => return Err("type: missing".to_owned()),
+        Some("reply") => {}
+        Some(_) => return Err("type: expected \"reply\"".to_owned()),
+    }
+    let data = data.ok_or("data: missing")?;
+    let mut json = serde_json::Deserializer::from_str(data);
+    let reply: Reply = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let rule = rule_of(&e.inner().to_string());
+        if rule == "not JSON" {
+            return "data: not JSON".to_owned();
+        }
+        match path.as_str() {
+            // A missing field is reported by the object that lacks it.
+            "." if rule.starts_with("missing field") => rule.replacen("missing field ", "", 1),
+            "." => format!("data: {rule}"),
+            _ if rule.starts_with("missing field") => {
+                format!("{path}.{}", rule.replacen("missing field ", "", 1))
+            }
+            _ => format!("{path}: {rule}"),
+        }
+    })?;
+    if reply.text_for().is_none_or(|t| t.trim().is_empty()) {
+        return Err("text: empty".to_owned());
+    }
+    Ok(reply)
+}
+
+/// The rule of a serde error, without the value it quotes: `invalid type: string
+/// "Иванов", expected u32` becomes `invalid type, expected u32`. Variant and field names
+/// are kept only when they look like codes (`viber`), never free text.
+fn rule_of(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = |rest: &str| -> Option<String> {
+        let name = rest.strip_prefix('`')?.split('`').next()?.to_owned();
+        let code_like = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        code_like.then_some(name)
+    };
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return match quoted(rest) {
+            Some(name) => format!("missing field {name}: missing"),
+            None => "missing".to_owned(),
+        };
+    }
+    for (prefix, rule) in [
+        ("unknown variant ", "unknown variant"),
+        ("unknown field ", "unknown field"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return match quoted(rest) {
+                Some(name) => format!("{rule} \"{name}\""),
+                None => rule.to_owned(),
+            };
+        }
+    }
+    for rule in ["invalid type", "invalid value", "invalid length"] {
+        if message.starts_with(rule) {
+            return match message.split_once(", expected ") {
+                Some((_, expected)) => format!("{rule}, expected {expected}"),
+                None => rule.to_owned(),
+            };
+        }
+    }
+    if message.starts_with("EOF")
+        || message.starts_with("expected")
+        || message.contains("key must be")
+    {
+        return "not JSON".to_owned();
+    }
+    if message.starts_with("data did not match any variant") {
+        return "matches no allowed form".to_owned();
+    }
+    "invalid".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(data: &str) -> String {
+        parse(Some("reply"), Some(data)).expect_err("malformed")
+    }
+
+    const GOOD: &str = r#"{"schema_version":1,"id":"01K","tracking_number":"OA-7K3M-9QX2","reply_to":{"channel":"sms","address":"+77011234567"},"text":"Яма заделана."}"#;
+
+    #[test]
+    fn a_good_reply_is_read() {
+        assert!(parse(Some("reply"), Some(GOOD)).is_ok());
+    }
+
+    #[test]
+    fn details_name_the_field_and_the_rule_never_a_value() {
+        let without_version = GOOD.replace(r#""schema_version":1,"#, "");
+        assert_eq!(detail(&without_version), "schema_version: missing");
+        let viber = GOOD.replace(r#""channel":"sms""#, r#""channel":"viber""#);
+        assert_eq!(
+            detail(&viber),
+            "reply_to.channel: unknown variant \"viber\""
+        );
+        let no_address = GOOD.replace(r#","address":"+77011234567""#, "");
+        assert_eq!(detail(&no_address), "reply_to.address: missing");
+        let typed_name = GOOD.replace(r#""schema_version":1"#, r#""schema_version":"Иванов Иван""#);
+        let d = detail(&typed_name);
+        assert_eq!(d, "schema_version: invalid type, expected u32");
+        let phone_as_variant =
+            GOOD.replace(r#""channel":"sms""#, r#""channel":"+7 701 123 45 67""#);
+        assert_eq!(
+            detail(&phone_as_variant),
+            "reply_to.channel: unknown variant"
+        );
+        let status = GOOD.replace(r#""text""#, r#""status":"done","text""#);
+        assert_eq!(detail(&status), "status: unknown variant \"done\"");
+        assert_eq!(detail("{not json"), "data: not JSON");
+        assert_eq!(detail(&GOOD.replace("Яма заделана.", " ")), "text: empty");
+        assert_eq!(parse(Some("reply"), None).unwrap_err(), "data: missing");
+        assert_eq!(parse(None, Some(GOOD)).unwrap_err(), "type: missing");
+        assert_eq!(
+            parse(Some("note"), Some(GOOD)).unwrap_err(),
+            "type: expected \"reply\""
+        );
+    }
 }

@@ -406,12 +406,12 @@ async fn whatsapp_uses_a_template_outside_the_24_hour_window_and_text_inside_it(
         "outside the window: {template}"
     );
     assert_eq!(template["to"], from);
-    assert_eq!(template["template"]["name"], "appeal_status_update");
+    // A short answer fits the template: it carries the answer itself.
+    assert_eq!(template["template"]["name"], "appeal_answer");
     assert_eq!(template["template"]["language"]["code"], "ru");
-    assert_eq!(
-        template["template"]["components"][0]["parameters"][0]["text"],
-        "OA-7K3M-9QX2"
-    );
+    let parameters = &template["template"]["components"][0]["parameters"];
+    assert_eq!(parameters[0]["text"], "OA-7K3M-9QX2");
+    assert_eq!(parameters[2]["text"], REPLY_TEXT);
 
     // The citizen writes to the line: the window opens.
     let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
@@ -532,4 +532,283 @@ async fn the_status_page_shows_the_last_status_and_the_legal_deadline() {
             "the status page shows {secret}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_reply_is_parked_with_the_field_and_the_rule_never_a_value() {
+    let redis = RedisServer::new();
+    let (sms, state) = sms_provider(0, 200);
+    let gw = gateway(&redis, &sms, &[]).await;
+    let mut without_version = reply("resolved", json!({}));
+    without_version
+        .as_object_mut()
+        .unwrap()
+        .remove("schema_version");
+    send_reply(&redis, &without_version).await;
+    send_reply(
+        &redis,
+        &reply(
+            "resolved",
+            json!({"reply_to": {"channel": "viber", "address": PHONE}}),
+        ),
+    )
+    .await;
+    send_reply(
+        &redis,
+        &reply("resolved", json!({"schema_version": "Абая 10, заделана"})),
+    )
+    .await;
+    let parked = wait_for_stream_len(&redis.url(), "deadletter.v1", 3).await;
+    let details: Vec<&str> = parked
+        .iter()
+        .map(|p| {
+            assert_eq!(p.data["reason"], "malformed");
+            p.data["detail"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "schema_version: missing",
+            "reply_to.channel: unknown variant \"viber\"",
+            "schema_version: invalid type, expected u32",
+        ]
+    );
+    for p in &parked {
+        for secret in [PHONE, "Абая", "заделана"] {
+            assert!(!p.raw.contains(secret), "{}", p.raw);
+        }
+    }
+    let logs = gw.logs();
+    assert!(logs.contains("reply_to.channel: unknown variant"), "{logs}");
+    assert!(!logs.contains("Абая") && !logs.contains(PHONE));
+    assert_eq!(sms_count(&state), 0);
+    assert_eq!(pending(&redis).await, 0, "parked replies are acknowledged");
+}
+
+/// An answer of about 10,000 characters: paragraphs of sentences, numbered so that
+/// order and completeness can be read back.
+fn long_answer() -> String {
+    (1..=13)
+        .map(|p| {
+            (1..=10)
+                .map(|s| format!("Абзац {p}, предложение {s}: подрядчик заделал яму на пр. Абая и восстановил разметку."))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The answer's text read back from the parts (headings and the status link removed).
+fn reassembled(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            let body = p.split_once("\n\n").map_or(p.as_str(), |(_, b)| b);
+            body.split("\n\nhttps://").next().unwrap_or(body).to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn words(s: &str) -> Vec<&str> {
+    s.split_whitespace().collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let bot = FakeBotApi::start();
+    let graph = FakeGraph::start();
+    let gw = gateway(
+        &redis,
+        &sms,
+        &[
+            ("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN),
+            ("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET),
+            ("GATEWAY_TELEGRAM_API_URL", &bot.api_url()),
+            ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET),
+            ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN),
+            ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN),
+            ("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID),
+            ("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
+        ],
+    )
+    .await;
+    let answer = long_answer();
+    assert!(
+        answer.chars().count() >= 10_000,
+        "{}",
+        answer.chars().count()
+    );
+    // The WhatsApp citizen wrote today: the window is open.
+    let from = "77015550123";
+    let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
+    let bytes = serde_json::to_vec(&hello).expect("json");
+    let signature = wa::sign(wa::APP_SECRET, &bytes);
+    let status = gw
+        .api()
+        .try_post(
+            "/whatsapp/webhook",
+            None,
+            Some(JSON),
+            bytes,
+            &[("X-Hub-Signature-256", signature.as_str())],
+        )
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status;
+    assert_eq!(status, 200);
+    graph.wait_text(from, "Выберите язык").await;
+    let before = graph.texts_to(from).len();
+
+    let mut to_telegram = reply_to("telegram", "555000111", "resolved");
+    to_telegram["text"] = json!(answer);
+    send_reply(&redis, &to_telegram).await;
+    let mut to_whatsapp = reply_to("whatsapp", PHONE, "resolved");
+    to_whatsapp["text"] = json!(answer);
+    send_reply(&redis, &to_whatsapp).await;
+    let receipts = receipts(&redis, 2).await;
+    assert!(receipts.iter().all(|r| r.data["status"] == "delivered"));
+    settle().await;
+
+    let telegram = bot.texts_to(555000111);
+    let whatsapp: Vec<String> = graph.texts_to(from)[before..].to_vec();
+    for (route, parts) in [("telegram", &telegram), ("whatsapp", &whatsapp)] {
+        assert!(parts.len() >= 3, "{route}: {} parts", parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            assert!(part.encode_utf16().count() <= 4096, "{route} part {i}");
+            assert!(
+                part.starts_with("OA-7K3M-9QX2 — ")
+                    && part.contains(&format!("({}/{})", i + 1, parts.len())),
+                "{route} part {i}: {}",
+                &part[..80]
+            );
+        }
+        assert_eq!(
+            words(&reassembled(parts)),
+            words(&answer),
+            "{route}: complete, in order, each part once"
+        );
+    }
+    assert!(whatsapp.last().unwrap().contains("/status/OA-7K3M-9QX2"));
+}
+
+fn whatsapp_options() -> Vec<(&'static str, String)> {
+    vec![
+        ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET.to_owned()),
+        ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN.to_owned()),
+        ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN.to_owned()),
+        (
+            "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
+            wa::PHONE_NUMBER_ID.to_owned(),
+        ),
+    ]
+}
+
+async fn post_whatsapp(gw: &Gateway, message: Value) {
+    let from = message["from"].as_str().unwrap().to_owned();
+    let body = wa::message(&from, "Айгүл", message);
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let signature = wa::sign(wa::APP_SECRET, &bytes);
+    let status = gw
+        .api()
+        .try_post(
+            "/whatsapp/webhook",
+            None,
+            Some(JSON),
+            bytes,
+            &[("X-Hub-Signature-256", signature.as_str())],
+        )
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status;
+    assert_eq!(status, 200);
+}
+
+/// A citizen who last wrote three days ago (no window) gets a long answer: the template
+/// says it waits, the receipt says `notified`; the held answer follows, whole, when the
+/// citizen taps "Show answer" (`tap`) or writes anything, even across a restart.
+async fn a_held_answer_reaches_the_citizen(tap: bool) {
+    let redis = RedisServer::new();
+    let (sms, _) = sms_provider(0, 200);
+    let graph = FakeGraph::start();
+    let api_url = graph.api_url();
+    let mut extra: Vec<(&str, String)> = whatsapp_options();
+    extra.push(("GATEWAY_WHATSAPP_API_URL", api_url));
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut gw = gateway(&redis, &sms, &extra).await;
+    let from = "77015550123";
+    let answer = long_answer();
+    let mut long = reply_to("whatsapp", PHONE, "resolved");
+    long["text"] = json!(answer);
+    send_reply(&redis, &long).await;
+    let notice = receipts(&redis, 1).await.remove(0);
+    assert_eq!(
+        notice.data["status"], "notified",
+        "only the notice went out"
+    );
+    let sent = graph.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let template = &sent[0]["template"];
+    assert_eq!(template["name"], "appeal_status_update");
+    assert_eq!(template["components"][1]["sub_type"], "quick_reply");
+    assert_eq!(
+        template["components"][1]["parameters"][0]["payload"],
+        "show_answer"
+    );
+    assert!(
+        !sent[0].to_string().contains("Абзац"),
+        "no answer text in the notice"
+    );
+
+    // Held in Redis: a restart loses nothing.
+    gw.kill9();
+    gw.restart().await;
+    let message = if tap {
+        wa::quick_reply(from, "wamid.TAP1", "show_answer", "Показать ответ")
+    } else {
+        wa::text(from, "wamid.HI1", "Здравствуйте, есть ответ?")
+    };
+    post_whatsapp(&gw, message.clone()).await;
+    let delivered = receipts(&redis, 2).await.remove(1);
+    assert_eq!(delivered.data["status"], "delivered");
+    assert_eq!(delivered.data["reply_id"], notice.data["reply_id"]);
+    let parts = wait_until("the held answer sent", WAIT, || async {
+        let texts = graph.texts_to(from);
+        match texts.last() {
+            Some(t) if t.contains("/status/OA-7K3M-9QX2") => Ok(texts[1..].to_vec()),
+            _ => Err(format!("{texts:?}")),
+        }
+    })
+    .await;
+    assert!(parts.len() >= 3, "{}", parts.len());
+    assert_eq!(
+        words(&reassembled(&parts)),
+        words(&answer),
+        "complete, in order, once"
+    );
+    // It did not start a conversation, and a second tap or the redelivery sends nothing.
+    post_whatsapp(&gw, message).await;
+    post_whatsapp(
+        &gw,
+        wa::quick_reply(from, "wamid.TAP2", "show_answer", "Показать ответ"),
+    )
+    .await;
+    settle().await;
+    let texts = graph.texts_to(from);
+    assert_eq!(texts.len(), 1 + parts.len(), "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("Выберите язык")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_answer_outside_the_window_is_held_and_sent_when_the_citizen_taps() {
+    a_held_answer_reaches_the_citizen(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_answer_outside_the_window_is_sent_when_the_citizen_writes_anything() {
+    a_held_answer_reaches_the_citizen(false).await;
 }

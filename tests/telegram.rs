@@ -459,3 +459,275 @@ async fn long_polling_takes_updates_without_a_webhook() {
     // No webhook in polling mode.
     assert_eq!(deliver(&gw, &tg::text(1, chat, "en", "/start")).await, 404);
 }
+
+/// The bot's counter of ignored updates of `kind`, as `/metrics` shows it.
+async fn ignored(gw: &Gateway, kind: &str) -> u64 {
+    let metrics = gw.api().metrics().await;
+    let series = format!("gateway_bot_ignored_total{{channel=\"telegram\",kind=\"{kind}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn in_a_group_the_bot_invites_members_to_write_privately_once_and_keeps_nothing() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let group = -1_001_234_567_890;
+    for update in [
+        tg::group_text(1, group, 501, "/start"),
+        tg::group_text(2, group, 502, "/start@OpenAlmatyBot"),
+        tg::group_text(3, group, 503, "+7 701 123 45 67 Иванов Иван"),
+    ] {
+        assert_eq!(deliver(&gw, &update).await, 200);
+    }
+    api.wait_text(group, "только в личном чате").await;
+    wait_until("every group message counted", WAIT, || async {
+        match ignored(&gw, "group_chat").await {
+            3 => Ok(()),
+            n => Err(format!("{n}")),
+        }
+    })
+    .await;
+    let sent = api.calls("sendMessage");
+    assert_eq!(sent.len(), 1, "answered at most once: {sent:?}");
+    assert!(sent[0]["reply_markup"].is_null(), "no buttons in a group");
+    assert_eq!(conversation_keys(&redis).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn voice_notes_videos_and_stickers_are_answered_with_why_and_the_question_again() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 6_060_606;
+    let mut updates = until_location(chat, "en", "");
+    updates.pop();
+    updates.push(tg::voice(5, chat, "en"));
+    updates.push(tg::video_note(6, chat, "en"));
+    updates.push(tg::sticker(7, chat, "en"));
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    wait_until("three answers after the category", WAIT, || async {
+        let texts = api.texts_to(chat);
+        if texts.iter().any(|t| t.contains("This kind of message")) {
+            Ok(())
+        } else {
+            Err(format!("{texts:?}"))
+        }
+    })
+    .await;
+    let texts = api.texts_to(chat);
+    let after: Vec<&String> = texts
+        .iter()
+        .skip_while(|t| !t.contains("Describe the problem"))
+        .skip(1)
+        .collect();
+    assert_eq!(after.len(), 6, "{after:?}");
+    for pair in [&after[0..2], &after[2..4]] {
+        assert!(
+            pair[0].contains("Voice and video messages can't be accepted")
+                && pair[0].contains("send a photo"),
+            "{pair:?}"
+        );
+        assert!(pair[1].contains("Describe the problem"), "{pair:?}");
+    }
+    assert!(after[4].contains("This kind of message can't be accepted"));
+    assert!(after[5].contains("Describe the problem"));
+    // The conversation goes on where it was.
+    assert_eq!(
+        deliver(&gw, &tg::text(8, chat, "en", "A bench is broken")).await,
+        200
+    );
+    api.wait_text(chat, "Where is it?").await;
+}
+
+#[tokio::test]
+async fn unknown_commands_and_commands_for_other_bots_are_not_taken_as_answers() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 7_070_707;
+    let mut updates = until_location(chat, "ru", "");
+    updates.pop();
+    updates.push(tg::text(5, chat, "ru", "/register HR John Doe"));
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Неизвестная команда").await;
+    assert_eq!(
+        deliver(&gw, &tg::text(6, chat, "ru", "Сломан светофор")).await,
+        200
+    );
+    api.wait_text(chat, "Где это?").await;
+    let before = api.texts_to(chat).len();
+    assert_eq!(
+        deliver(&gw, &tg::text(7, chat, "ru", "/test@other_bot")).await,
+        200
+    );
+    wait_until("the command for another bot counted", WAIT, || async {
+        match ignored(&gw, "command_for_other_bot").await {
+            1 => Ok(()),
+            n => Err(format!("{n}")),
+        }
+    })
+    .await;
+    assert_eq!(api.texts_to(chat).len(), before, "not answered");
+    for update in &from_location(chat, "ru", "Петрова Анна") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["text"], "Сломан светофор");
+    assert!(appeals[0].data["location"].get("address").is_none());
+}
+
+#[tokio::test]
+async fn edits_reactions_and_unreadable_updates_are_counted_never_answered() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 8_181_818;
+    for update in until_location(chat, "en", "A lamp is out").iter().take(5) {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Where is it?").await;
+    let before = api.texts_to(chat).len();
+    assert_eq!(
+        deliver(
+            &gw,
+            &tg::edited_text(6, chat, "en", "A lamp is out, secret-edit")
+        )
+        .await,
+        200
+    );
+    assert_eq!(deliver(&gw, &tg::reaction(7, chat, "en")).await, 200);
+    // A message the Bot API types do not describe (no `chat`): logged by kind and id.
+    let mut broken = tg::text(8, chat, "en", "unparsable-marker");
+    broken["message"].as_object_mut().unwrap().remove("chat");
+    assert_eq!(deliver(&gw, &broken).await, 200);
+    wait_until("each kind counted", WAIT, || async {
+        let counts = (
+            ignored(&gw, "edited_message").await,
+            ignored(&gw, "message_reaction").await,
+            ignored(&gw, "unparsable").await,
+        );
+        if counts == (1, 1, 1) {
+            Ok(())
+        } else {
+            Err(format!("{counts:?}"))
+        }
+    })
+    .await;
+    assert_eq!(api.texts_to(chat).len(), before, "nothing answered");
+    let logs = gw.logs();
+    assert!(logs.contains("telegram update not understood"), "{logs}");
+    assert!(logs.contains("\"update_id\":8"), "{logs}");
+    assert!(logs.contains("\"kind\":\"message\""), "{logs}");
+    assert!(!logs.contains("unparsable-marker") && !logs.contains("secret-edit"));
+}
+
+#[tokio::test]
+async fn a_redelivered_photo_is_fetched_once_after_the_webhook_answered() {
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let jpeg = b"\xFF\xD8\xFF\xE0 a photo of a broken swing \xFF\xD9".to_vec();
+    api.add_file("AgACAgIAAxkBAAIBswing", jpeg.len() as u64, jpeg.clone());
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 9_191_919;
+    for update in until_location(chat, "en", "A swing is broken") {
+        assert_eq!(deliver(&gw, &update).await, 200);
+    }
+    api.wait_text(chat, "Where is it?").await;
+    // The file server is slow: the webhook answers all the same, and Telegram's
+    // redelivery of the update is not fetched again.
+    api.hold_downloads();
+    let photo = tg::photo(
+        6,
+        chat,
+        "en",
+        "AgACAgIAAxkBAAIBswing",
+        jpeg.len() as u64,
+        None,
+    );
+    assert_eq!(deliver(&gw, &photo).await, 200);
+    assert_eq!(deliver(&gw, &photo).await, 200);
+    wait_until("the download started", WAIT, || async {
+        match api.downloads() {
+            0 => Err("none yet".to_owned()),
+            n => Ok(n),
+        }
+    })
+    .await;
+    api.release_downloads();
+    api.wait_text(chat, "Photo added (1)").await;
+    for update in &from_location(chat, "en", "Smith John") {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Tracking number").await;
+    assert_eq!(api.downloads(), 1);
+    assert_eq!(api.calls("getFile").len(), 1);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(
+        appeals[0].data["attachments"][0]["sha256"],
+        hex::encode(Sha256::digest(&jpeg))
+    );
+    assert_eq!(appeals[0].data["attachments"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn status_shows_what_the_case_system_last_said_and_the_deadline() {
+    use appeal_gateway::notify::deadline::Calendar;
+    let redis = RedisServer::new();
+    let api = FakeBotApi::start();
+    let gw = Gateway::start_with(options(&redis, &api)).await;
+    let chat = 4_040_404;
+    let mut updates = until_location(chat, "ru", "Не вывозят мусор");
+    updates.extend(from_location(chat, "ru", "Ким Ольга"));
+    for update in &updates {
+        assert_eq!(deliver(&gw, update).await, 200);
+    }
+    api.wait_text(chat, "Номер для отслеживания").await;
+    let appeal = wait_for_stream_len(&redis.url(), "appeals.v1", 1)
+        .await
+        .remove(0)
+        .data;
+    let tracking = appeal["tracking_number"].as_str().unwrap().to_owned();
+    // The case system says it is in progress.
+    let reply = serde_json::json!({
+        "schema_version": 1, "id": appeal["id"], "tracking_number": tracking,
+        "reply_to": appeal["reply_to"], "status": "in_progress", "language": "ru",
+        "text": "Передано в управление коммунального хозяйства.", "notify": false
+    });
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    redis::cmd("XADD")
+        .arg(stream_key("replies.v1"))
+        .arg("*")
+        .arg("id")
+        .arg(ulid::Ulid::new().to_string())
+        .arg("type")
+        .arg("reply")
+        .arg("data")
+        .arg(reply.to_string())
+        .query_async::<String>(&mut conn)
+        .await
+        .expect("XADD");
+    wait_for_stream_len(&redis.url(), "deliveries.v1", 1).await;
+    assert_eq!(
+        deliver(&gw, &tg::text(30, chat, "ru", "/status")).await,
+        200
+    );
+    let status = api.wait_text(chat, "рассматривается").await;
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap())
+        .date();
+    let due = Calendar::default()
+        .deadline(today, false)
+        .format(time::macros::format_description!("[day].[month].[year]"))
+        .unwrap();
+    assert!(status.contains(&tracking), "{status}");
+    assert!(status.contains(&due), "the deadline {due}: {status}");
+}

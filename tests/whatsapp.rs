@@ -49,7 +49,8 @@ fn conversation(from: &str, lang: &str, text: &str, name: &str) -> Vec<Value> {
             "…",
         )),
         m(wa::button_reply(from, "wamid.A3", "consent:yes", "…")),
-        // 14 categories are more than 3 reply buttons: a numbered list, answered by number.
+        // 14 categories are more than 3 reply buttons: an interactive list of numbered
+        // rows; typing the number works as well.
         m(wa::text(from, "wamid.A4", "3")),
         m(wa::text(from, "wamid.A5", text)),
         m(wa::location(
@@ -115,13 +116,16 @@ async fn a_whole_conversation_in_russian_with_replays_and_statuses_makes_one_app
         1,
         "{texts:?}"
     );
-    // Reply buttons for consent; a numbered list for the catalogue.
+    // Reply buttons for consent; an interactive list for the catalogue (typing the
+    // number "3" took the third).
     assert!(
         texts.iter().any(|t| t.contains("[Согласен|consent:yes]")),
         "{texts:?}"
     );
     assert!(
-        texts.iter().any(|t| t.contains("\n3. Дороги и тротуары")),
+        texts
+            .iter()
+            .any(|t| t.contains("[3. Дороги и тротуары|cat:roads]")),
         "{texts:?}"
     );
     let location_requests = graph
@@ -255,4 +259,213 @@ fn a_half_configured_line_refuses_to_start() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("GATEWAY_WHATSAPP_APP_SECRET"), "{stderr}");
     assert!(stderr.contains("GATEWAY_WHATSAPP_VERIFY_TOKEN"), "{stderr}");
+}
+
+/// The line's counter of ignored messages of `kind`, as `/metrics` shows it.
+async fn ignored(gw: &Gateway, kind: &str) -> u64 {
+    let metrics = gw.api().metrics().await;
+    let series = format!("gateway_bot_ignored_total{{channel=\"whatsapp\",kind=\"{kind}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn reactions_system_notices_edits_and_statuses_are_never_answered() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77015556677";
+    let new_number = "77019998877";
+    let m = |v: Value| wa::message(from, "Айгүл", v);
+    for body in conversation(from, "en", "Water leaks in the entrance", "-")
+        .iter()
+        .take(5)
+    {
+        deliver(&gw, body).await;
+    }
+    graph.wait_text(from, "Where is it?").await;
+    let before = graph.sent().len();
+    deliver(&gw, &m(wa::reaction(from, "wamid.R1", "wamid.FAKE3"))).await;
+    deliver(&gw, &m(wa::number_changed(from, "wamid.S1", new_number))).await;
+    deliver(
+        &gw,
+        &m(wa::edit(from, "wamid.E1", "wamid.A5", "secret-edit-marker")),
+    )
+    .await;
+    deliver(&gw, &wa::status(from, "wamid.FAKE3", "read")).await;
+    // A sender Meta gives no number for: logged by kind and id, counted, not answered.
+    let mut anonymous = wa::text(from, "wamid.N1", "no-sender-marker");
+    anonymous.as_object_mut().unwrap().remove("from");
+    deliver(&gw, &m(anonymous)).await;
+    wait_until("each kind counted", WAIT, || async {
+        let counts = (
+            ignored(&gw, "reaction").await,
+            ignored(&gw, "system").await,
+            ignored(&gw, "edit").await,
+            ignored(&gw, "status").await,
+            ignored(&gw, "no_sender").await,
+        );
+        if counts == (1, 1, 1, 1, 1) {
+            Ok(())
+        } else {
+            Err(format!("{counts:?}"))
+        }
+    })
+    .await;
+    // The conversation goes on untouched: the next message is the place.
+    deliver(&gw, &m(wa::text(from, "wamid.A6", "Абай даңғылы, 52"))).await;
+    graph.wait_text(from, "You may attach photos").await;
+    let sent = graph.sent();
+    assert_eq!(sent.len(), before + 1, "{:?}", &sent[before..]);
+    assert!(graph.texts_to(new_number).is_empty());
+    let logs = gw.logs();
+    assert!(logs.contains("wamid.N1"), "{logs}");
+    assert!(!logs.contains("no-sender-marker") && !logs.contains("secret-edit-marker"));
+}
+
+#[tokio::test]
+async fn a_voice_note_is_answered_with_why_and_the_question_again() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77017778899";
+    let mut bodies: Vec<Value> = conversation(from, "ru", "", "-")
+        .into_iter()
+        .take(4)
+        .collect();
+    bodies.push(wa::message(from, "Айгүл", wa::voice(from, "wamid.V1")));
+    for body in &bodies {
+        deliver(&gw, body).await;
+    }
+    graph
+        .wait_text(from, "Голосовые сообщения и видео не принимаются")
+        .await;
+    wait_until("the question again", WAIT, || async {
+        let texts = graph.texts_to(from);
+        match texts.last() {
+            Some(t) if t.contains("Опишите проблему") && texts.len() >= 2 => {
+                Ok(texts[texts.len() - 2].clone())
+            }
+            _ => Err(format!("{texts:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        graph.media_fetches(),
+        (0, 0),
+        "a voice note is never fetched"
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_photo_is_fetched_once_after_the_webhook_answered() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let jpeg = b"\xFF\xD8\xFF\xE0 a photo of a broken bench \xFF\xD9".to_vec();
+    graph.add_media("1038574229876012", jpeg.clone());
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77013334455";
+    let all = conversation(from, "en", "A bench is broken", "Smith John");
+    for body in &all[..6] {
+        deliver(&gw, body).await;
+    }
+    graph.wait_text(from, "You may attach photos").await;
+    // The media server is slow: the webhook answers all the same; Meta's redelivery is
+    // not fetched again, and "Done" pressed meanwhile waits behind the photo.
+    graph.hold_downloads();
+    deliver(&gw, &all[6]).await;
+    deliver(&gw, &all[6]).await;
+    deliver(&gw, &all[7]).await;
+    wait_until("the download started", WAIT, || async {
+        match graph.media_fetches() {
+            (_, 0) => Err("none yet".to_owned()),
+            fetches => Ok(fetches),
+        }
+    })
+    .await;
+    assert!(
+        graph
+            .texts_to(from)
+            .iter()
+            .all(|t| !t.contains("How should we address you"))
+    );
+    graph.release_downloads();
+    graph.wait_text(from, "Photo added (1)").await;
+    for body in &all[8..] {
+        deliver(&gw, body).await;
+    }
+    graph.wait_text(from, "Tracking number").await;
+    assert_eq!(graph.media_fetches(), (1, 1));
+    let texts = graph.texts_to(from);
+    let added = texts.iter().position(|t| t.contains("Photo added (1)"));
+    let name = texts
+        .iter()
+        .position(|t| t.contains("How should we address you"));
+    assert!(added < name, "the photo before Done: {texts:?}");
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(
+        appeals[0].data["attachments"][0]["sha256"],
+        hex::encode(Sha256::digest(&jpeg))
+    );
+}
+
+#[tokio::test]
+async fn the_catalogue_is_an_interactive_list_with_other_opening_the_rest() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77016667788";
+    let m = |v: Value| wa::message(from, "Айгүл", v);
+    for body in conversation(from, "en", "-", "-").iter().take(3) {
+        deliver(&gw, body).await;
+    }
+    graph.wait_text(from, "What is your appeal about?").await;
+    let list = graph.sent().last().cloned().unwrap();
+    assert_eq!(list["interactive"]["type"], "list");
+    assert_eq!(list["interactive"]["action"]["button"], "Categories");
+    let rows = list["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), 10, "nine categories and Other…");
+    for row in &rows {
+        assert!(
+            row["title"].as_str().unwrap().chars().count() <= 24,
+            "{row}"
+        );
+    }
+    assert_eq!(rows[9]["title"], "Other…");
+    assert_eq!(rows[9]["id"], "more:9");
+    // "Other…" brings the rest, numbered on.
+    deliver(
+        &gw,
+        &m(wa::list_reply(from, "wamid.L1", "more:9", "Other…")),
+    )
+    .await;
+    let rest = wait_until("the rest of the catalogue", WAIT, || async {
+        let sent = graph.sent();
+        let last = sent.last().cloned().unwrap();
+        let rows = last["interactive"]["action"]["sections"][0]["rows"].clone();
+        match rows[0]["title"].as_str() {
+            Some(t) if t.starts_with("10.") => Ok(rows.as_array().unwrap().clone()),
+            _ => Err(last.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(rest.len(), 5, "categories 10 to 14");
+    let last_row = rest[4].clone();
+    assert!(last_row["title"].as_str().unwrap().starts_with("14."));
+    deliver(
+        &gw,
+        &m(wa::list_reply(
+            from,
+            "wamid.L2",
+            last_row["id"].as_str().unwrap(),
+            last_row["title"].as_str().unwrap(),
+        )),
+    )
+    .await;
+    graph.wait_text(from, "Describe the problem").await;
 }

@@ -191,6 +191,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.stream_prefix,
         config.dedupe_ttl,
     ));
+    let deferred = Arc::new(dialogue::deferred::Deferred::new(
+        Some(client.clone()),
+        &config.stream_prefix,
+        &config.instance,
+    ));
     let tokens = Arc::new(Tokens::new(&config.api_tokens));
     let store = AttachmentStore::new(&config.data_dir);
     // The form and status limits, counted in Redis by every instance.
@@ -220,6 +225,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             c,
             Arc::clone(&engine),
             Arc::clone(&dedupe),
+            Arc::clone(&deferred),
             Arc::clone(&gateway),
         ))
     });
@@ -230,7 +236,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             c,
             Arc::clone(&engine),
             Arc::clone(&dedupe),
+            Arc::clone(&deferred),
             Arc::clone(&gateway),
+            Some(client.clone()),
+            &config.stream_prefix,
         ))
     });
     if let Some(acks) = &mail.acks {

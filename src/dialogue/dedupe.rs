@@ -73,16 +73,28 @@ impl Dedupe {
         let _ = tokio::time::timeout(REDIS_WAIT, set).await;
     }
 
+    /// Sets `<prefix><name>` for `ttl` unless it is set: `true` only the first time
+    /// (and never when Redis does not answer: what is done "at most once" is then not
+    /// done).
+    pub(crate) async fn first_mark(&self, name: &str, ttl: Duration) -> bool {
+        let key = crate::keyspace::Keyspace::new(&self.prefix).key(name);
+        self.set_nx(&key, ttl).await == Some(true)
+    }
+
     /// `Some(true)` if Redis set the key, `Some(false)` if it existed, `None` if Redis
     /// did not answer in time.
     async fn redis_set_nx(&self, key: &str) -> Option<bool> {
+        self.set_nx(&self.redis_key(key), self.ttl).await
+    }
+
+    async fn set_nx(&self, full_key: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.connection().await?;
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.redis_key(key))
+        cmd.arg(full_key)
             .arg(1)
             .arg("NX")
             .arg("EX")
-            .arg(self.ttl.as_secs().max(1));
+            .arg(ttl.as_secs().max(1));
         let set = cmd.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(REDIS_WAIT, set).await {
             Ok(Ok(reply)) => Some(reply.is_some()),

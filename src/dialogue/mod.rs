@@ -18,6 +18,7 @@
 //! purpose needs), and "No" to consent keeps nothing at all.
 
 pub(crate) mod dedupe;
+pub(crate) mod deferred;
 pub(crate) mod photo;
 pub mod store;
 
@@ -148,7 +149,20 @@ pub(crate) enum Event {
     },
     /// A shared contact's phone number.
     Contact(String),
-    /// Anything else (a sticker, a voice note): the step is asked again.
+    /// A kind of message the dialogue cannot take (a voice note, a sticker, a poll): the
+    /// citizen is told once why, and the step is asked again.
+    Unsupported(Unsupported),
+    /// Anything else (a button press without data): the step is asked again.
+    Other,
+}
+
+/// Why a message cannot be taken, as the citizen is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unsupported {
+    /// Voice notes, round videos, videos, audio: a voice or a face is not on the
+    /// regulation's allowlist (5.1), so it is refused, not stored.
+    VoiceOrVideo,
+    /// Stickers, documents, polls, contacts, anything else.
     Other,
 }
 
@@ -183,12 +197,28 @@ pub(crate) enum Ask {
     Contact(String),
 }
 
+/// The labels of a long choice shown as a list (WhatsApp's interactive list: up to ten
+/// rows behind a menu button).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ListLabels {
+    /// The button that opens the list.
+    pub(crate) open: String,
+    /// The last row when there are more choices than rows ("Other…"); pressing it sends
+    /// `more:<index of the next choice>`.
+    pub(crate) more: String,
+    /// The number of the first button (the choices are numbered across pages, so that
+    /// typing a number keeps working).
+    pub(crate) first_number: usize,
+}
+
 /// One message to the citizen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Reply {
     pub(crate) text: String,
     pub(crate) buttons: Vec<Button>,
     pub(crate) ask: Ask,
+    /// Set for a long choice a transport may show as a list.
+    pub(crate) list: Option<ListLabels>,
 }
 
 impl Reply {
@@ -249,8 +279,7 @@ impl Engine {
         gw: &Gateway,
         inbound: Inbound,
     ) -> Result<Vec<Reply>, EngineError> {
-        let messenger_id = format!("{}:{}", inbound.channel.as_str(), inbound.user);
-        let user = gw.ctx.keyer.key("messenger_id", &messenger_id);
+        let user = user_key(gw, inbound.channel, &inbound.user);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         user.hash(&mut hasher);
         let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
@@ -284,15 +313,7 @@ impl Engine {
         delivery: &str,
         inbound: Inbound,
     ) -> Result<Option<Vec<Reply>>, EngineError> {
-        if !dedupe.claim(delivery).await? {
-            tracing::debug!(
-                channel = inbound.channel.as_str(),
-                "duplicate delivery ignored"
-            );
-            gw.metrics
-                .webhook_duplicates
-                .with_label_values(&[inbound.channel.as_str()])
-                .inc();
+        if !first_time(gw, dedupe, delivery, inbound.channel).await? {
             return Ok(None);
         }
         match self.handle(gw, inbound).await {
@@ -303,6 +324,32 @@ impl Engine {
             }
         }
     }
+}
+
+/// The key a chat is stored under: the subject key of its messenger id (no chat id or
+/// phone in a Redis key).
+pub(crate) fn user_key(gw: &Gateway, channel: Channel, user: &str) -> String {
+    let messenger_id = format!("{}:{user}", channel.as_str());
+    gw.ctx.keyer.key("messenger_id", &messenger_id)
+}
+
+/// Claims a provider delivery (`channel:id`); `false` for a duplicate, counted. Comes
+/// before anything is downloaded.
+pub(crate) async fn first_time(
+    gw: &Gateway,
+    dedupe: &dedupe::Dedupe,
+    delivery: &str,
+    channel: Channel,
+) -> Result<bool, EngineError> {
+    if dedupe.claim(delivery).await? {
+        return Ok(true);
+    }
+    tracing::debug!(channel = channel.as_str(), "duplicate delivery ignored");
+    gw.metrics
+        .webhook_duplicates
+        .with_label_values(&[channel.as_str()])
+        .inc();
+    Ok(false)
 }
 
 /// One turn of a conversation, without storage: the conversation as loaded (`None`: a
@@ -371,8 +418,23 @@ async fn advance(
                 replies.push(Reply::text(t(lang, "bot-stopped")));
                 return Ok(true);
             }
-            _ => {}
+            // `/register HR John Doe` is no complaint's text: it is not taken as an answer.
+            _ => {
+                replies.push(Reply::text(t(lang, "bot-unknown-command")));
+                ask_again(gw, c, lang, replies);
+                return Ok(true);
+            }
         }
+    }
+
+    if let Event::Unsupported(kind) = &inbound.event {
+        let id = match kind {
+            Unsupported::VoiceOrVideo => "bot-voice-not-accepted",
+            Unsupported::Other => "bot-kind-not-accepted",
+        };
+        replies.push(Reply::text(t(lang, id)));
+        ask_again(gw, c, lang, replies);
+        return Ok(true);
     }
 
     match c.step {
@@ -415,6 +477,20 @@ async fn advance(
         },
         Step::Category => {
             let buttons = category_buttons(gw, lang);
+            if let Event::Button(id) = &inbound.event
+                && let Some(from) = id
+                    .strip_prefix("more:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            {
+                // "Other…" of a list: the rest of the catalogue, numbered on.
+                let mut reply = prompt(gw, Step::Category, lang, c);
+                reply.buttons = buttons.get(from..).unwrap_or_default().to_vec();
+                if let Some(list) = reply.list.as_mut() {
+                    list.first_number = from + 1;
+                }
+                replies.push(reply);
+                return Ok(true);
+            }
             match choice(&inbound.event, &buttons) {
                 Some(id) => {
                     let code = id.strip_prefix("cat:").unwrap_or("other").to_owned();
@@ -532,6 +608,15 @@ fn command_of(text: &str) -> Option<String> {
     Some(name.to_lowercase())
 }
 
+/// Asks the current step's question again (a conversation not yet begun starts with the
+/// choice of language).
+fn ask_again(gw: &Gateway, c: &mut Conversation, lang: Language, replies: &mut Vec<Reply>) {
+    if c.step == Step::Idle {
+        c.step = Step::Language;
+    }
+    replies.push(prompt(gw, c.step, lang, c));
+}
+
 /// The draft (made if missing: a step after consent always has one).
 fn draft(c: &mut Conversation) -> &mut Draft {
     c.draft.get_or_insert_with(Draft::default)
@@ -643,22 +728,30 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             text: t(lang, "bot-greeting"),
             buttons: language_buttons(),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Consent => Reply {
             text: ta(lang, "bot-consent", &[("url", gw.regulation_url.clone())]),
             buttons: consent_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Category => Reply {
             text: t(lang, "bot-ask-category"),
             buttons: category_buttons(gw, lang),
             ask: Ask::Nothing,
+            list: Some(ListLabels {
+                open: t(lang, "bot-button-categories"),
+                more: t(lang, "bot-button-more"),
+                first_number: 1,
+            }),
         },
         Step::Text => Reply::text(t(lang, "bot-ask-text")),
         Step::Location => Reply {
             text: t(lang, "bot-ask-location"),
             buttons: Vec::new(),
             ask: Ask::Location(t(lang, "bot-button-share-location")),
+            list: None,
         },
         Step::Photos => Reply {
             text: ta(
@@ -668,17 +761,20 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             ),
             buttons: photos_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
         Step::Contact => Reply {
             text: t(lang, "bot-ask-contact"),
             buttons: Vec::new(),
             ask: Ask::Contact(t(lang, "bot-button-share-contact")),
+            list: None,
         },
         Step::Name => Reply::text(t(lang, "bot-ask-name")),
         Step::Summary => Reply {
             text: summary_text(gw, lang, c),
             buttons: summary_buttons(lang),
             ask: Ask::Nothing,
+            list: None,
         },
     }
 }

@@ -160,3 +160,34 @@ fn commands_are_recognised_with_a_bot_name() {
     assert_eq!(command_of("  /STOP").as_deref(), Some("/stop"));
     assert_eq!(command_of("hello /start"), None);
 }
+
+#[tokio::test]
+async fn a_voice_note_or_an_unknown_command_is_no_answer_and_the_question_comes_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path());
+    let mut chat = Chat::new("11");
+    for event in [
+        text("/start"),
+        button("lang:en"),
+        button("consent:yes"),
+        button("cat:roads"),
+    ] {
+        chat.send(&gw, event).await;
+    }
+    let replies = chat
+        .send(&gw, Event::Unsupported(Unsupported::VoiceOrVideo))
+        .await;
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(replies[0].text.contains("personal-data rules"));
+    assert!(replies[1].text.contains("Describe the problem"));
+    let replies = chat.send(&gw, text("/register HR John Doe")).await;
+    assert!(replies[0].text.contains("Unknown command"), "{replies:?}");
+    assert!(replies[1].text.contains("Describe the problem"));
+    let kept = chat.kept();
+    assert_eq!(kept.step, Step::Text);
+    assert_eq!(
+        kept.draft.expect("draft").text,
+        None,
+        "not taken as the text"
+    );
+}

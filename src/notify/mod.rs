@@ -24,8 +24,10 @@
 //! failover the round fails, and the next connection reaches the new primary. Every key
 //! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
+pub(crate) mod held;
 pub(crate) mod lag;
 pub(crate) mod route;
+pub(crate) mod split;
 
 /// The working calendar, where the tests and the status page look for it.
 pub use crate::deadline;
@@ -227,17 +229,23 @@ impl Notifier {
         fields: &Fields,
     ) -> redis::RedisResult<()> {
         let reply_id = field(fields, "id").unwrap_or_else(|| entry_id.to_owned());
-        let parsed = field(fields, "data")
-            .filter(|_| field(fields, "type").as_deref() == Some("reply"))
-            .and_then(|data| serde_json::from_str::<Reply>(&data).ok());
-        let Some(reply) = parsed else {
-            tracing::warn!(reply_id = %reply_id, "notifier: malformed reply parked");
-            self.metrics
-                .replies_dead_lettered
-                .with_label_values(&["none", "malformed"])
-                .inc();
-            self.park(conn, &reply_id, None, "malformed", 0).await?;
-            return self.ack(conn, stream, entry_id).await;
+        let parsed = crate::reply::parse(
+            field(fields, "type").as_deref(),
+            field(fields, "data").as_deref(),
+        );
+        let reply = match parsed {
+            Ok(reply) => reply,
+            Err(detail) => {
+                // The detail names a field and a rule, never a value: safe to log.
+                tracing::warn!(reply_id = %reply_id, detail = %detail, "notifier: malformed reply parked");
+                self.metrics
+                    .replies_dead_lettered
+                    .with_label_values(&["none", "malformed"])
+                    .inc();
+                self.park(conn, &reply_id, None, "malformed", Some(detail), 0)
+                    .await?;
+                return self.ack(conn, stream, entry_id).await;
+            }
         };
         let lease_key = self.keys().delivery(&reply_id);
         let state: Option<String> = conn.get(&lease_key).await?;
@@ -310,15 +318,15 @@ impl Notifier {
         }
         let (outcome, channel, attempts) = self.deliver(conn, &reply_id, &reply).await;
         match outcome {
-            Ok(()) => {
-                tracing::info!(reply_id = %reply_id, channel, attempts, "reply delivered");
+            Ok(status) => {
+                tracing::info!(reply_id = %reply_id, channel, attempts, outcome = status.as_str(), "reply delivered");
                 self.finish(
                     conn,
                     stream,
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Delivered,
+                    status,
                     Some(channel),
                     attempts,
                 )
@@ -330,8 +338,15 @@ impl Notifier {
                     .replies_dead_lettered
                     .with_label_values(&[channel, crate::metrics::label(error.reason())])
                     .inc();
-                self.park(conn, &reply_id, Some(&reply.id), error.reason(), attempts)
-                    .await?;
+                self.park(
+                    conn,
+                    &reply_id,
+                    Some(&reply.id),
+                    error.reason(),
+                    None,
+                    attempts,
+                )
+                .await?;
                 self.finish(
                     conn,
                     stream,
@@ -365,14 +380,14 @@ impl Notifier {
         conn: &mut RedisConn,
         reply_id: &str,
         reply: &Reply,
-    ) -> (Result<(), RouteError>, &'static str, u32) {
+    ) -> (Result<DeliveryStatus, RouteError>, &'static str, u32) {
         let link = format!(
             "{}/status/{}",
             self.config.public_url.trim_end_matches('/'),
             reply.tracking_number
         );
         let session_open = self.session_window_open(conn, reply).await;
-        let ctx = route::Context {
+        let mut ctx = route::Context {
             reply_id,
             appeal_id: &reply.id,
             tracking_number: &reply.tracking_number,
@@ -380,6 +395,8 @@ impl Notifier {
             status: reply.status,
             status_link: &link,
             session_open,
+            part: (1, 1),
+            withheld: std::sync::atomic::AtomicBool::new(false),
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -391,24 +408,73 @@ impl Notifier {
         let mut attempts = 0;
         let mut last = Err(RouteError::Permanent("route_unavailable"));
         let mut channel = route::name(reply.reply_to.channel);
-        for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
+        let progress_key = self
+            .keys()
+            .key(&crate::keyspace::name::delivery_parts(reply_id));
+        'targets: for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
             channel = route::name(target.channel);
-            for attempt in 0..self.config.max_attempts {
-                attempts += 1;
-                last = self.routes.send(target, text, &ctx).await;
-                match last {
-                    Ok(()) => return (Ok(()), channel, attempts),
-                    Err(RouteError::Permanent(_)) => break,
-                    Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
-                        tokio::time::sleep(self.retry_delay(attempt)).await;
+            let parts = match self.routes.get(target.channel).and_then(|r| r.max_text()) {
+                Some(limit) => split::split(text, limit),
+                None => vec![text.to_owned()],
+            };
+            // Parts this route already took (an instance stopped mid-answer): each
+            // part is sent once.
+            let done: Option<String> = conn.get(&progress_key).await.unwrap_or(None);
+            let mut next = done
+                .as_deref()
+                .and_then(|d| d.strip_prefix(channel)?.strip_prefix(':')?.parse().ok())
+                .unwrap_or(0usize);
+            while next < parts.len() {
+                ctx.part = (next + 1, parts.len());
+                for attempt in 0..self.config.max_attempts {
+                    attempts += 1;
+                    last = self.routes.send(target, &parts[next], &ctx).await;
+                    match last {
+                        Ok(()) => break,
+                        Err(RouteError::Permanent(_)) => continue 'targets,
+                        Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
+                            tokio::time::sleep(self.retry_delay(attempt)).await;
+                        }
+                        Err(RouteError::Temporary(_)) => continue 'targets,
                     }
-                    Err(RouteError::Temporary(_)) => {}
+                }
+                next += 1;
+                if parts.len() > 1 {
+                    let _: redis::RedisResult<()> = conn
+                        .set_ex(&progress_key, format!("{channel}:{next}"), DONE_TTL_SECS)
+                        .await;
                 }
             }
+            if ctx.withheld.load(std::sync::atomic::Ordering::Relaxed) {
+                let answer = held::HeldAnswer {
+                    reply_id: reply_id.to_owned(),
+                    appeal_id: reply.id.clone(),
+                    tracking_number: reply.tracking_number.clone(),
+                    status_name: ctx.status_name(),
+                    text: text.to_owned(),
+                    status_link: link.clone(),
+                };
+                let Some(subject) = subject_key(&self.keyer, target) else {
+                    continue 'targets;
+                };
+                if held::hold(conn, &self.keys(), &subject, &answer)
+                    .await
+                    .is_err()
+                {
+                    // Held nowhere: retried with the reply (the notice may repeat).
+                    return (
+                        Err(RouteError::Temporary("redis_unavailable")),
+                        channel,
+                        attempts,
+                    );
+                }
+                return (Ok(DeliveryStatus::Notified), channel, attempts);
+            }
+            return (Ok(DeliveryStatus::Delivered), channel, attempts);
         }
         let last = match last {
             Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),
-            other => other,
+            other => other.map(|()| DeliveryStatus::Delivered),
         };
         (last, channel, attempts)
     }
@@ -436,6 +502,7 @@ impl Notifier {
         reply_id: &str,
         appeal_id: Option<&str>,
         reason: &str,
+        detail: Option<String>,
         attempts: u32,
     ) -> redis::RedisResult<()> {
         let message = Undeliverable {
@@ -444,6 +511,7 @@ impl Notifier {
             reply_id: reply_id.to_owned(),
             appeal_id: appeal_id.map(str::to_owned),
             reason: reason.to_owned(),
+            detail,
             attempts,
             at: appeal::now_rfc3339(),
         };
@@ -548,7 +616,7 @@ pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> 
 }
 
 /// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
-fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
+pub(crate) fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
     let redis::Value::Array(parts) = value else {
         return Vec::new();
     };

@@ -30,7 +30,7 @@ impl RouteError {
 }
 
 /// What a route needs besides the address and the text.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Context<'a> {
     pub(crate) reply_id: &'a str,
     pub(crate) appeal_id: &'a str,
@@ -43,6 +43,11 @@ pub(crate) struct Context<'a> {
     /// a free-form message through (WhatsApp's 24-hour customer-service window; the
     /// channel marks it, see [`session_window_key`]).
     pub(crate) session_open: bool,
+    /// Which part of a long answer this is, and of how many (`(1, 1)`: the whole).
+    pub(crate) part: (usize, usize),
+    /// Set by a route that could send only a notice that an answer waits (a WhatsApp
+    /// template outside the window): the notifier holds the text for the citizen.
+    pub(crate) withheld: std::sync::atomic::AtomicBool,
 }
 
 impl Context<'_> {
@@ -53,6 +58,30 @@ impl Context<'_> {
             self.status.map_or("answer", CaseStatus::as_str)
         );
         MESSAGES.text(self.language, &id, &[])
+    }
+
+    /// The first line of each message: the tracking number and the status, and the
+    /// part's number when the answer comes in several.
+    pub(crate) fn heading(&self) -> String {
+        match self.part {
+            (_, 1) => format!("{} — {}", self.tracking_number, self.status_name()),
+            (i, n) => format!(
+                "{} — {} ({i}/{n})",
+                self.tracking_number,
+                self.status_name()
+            ),
+        }
+    }
+
+    /// Marks the answer's text as not sent (see [`Context::withheld`]).
+    pub(crate) fn withhold(&self) {
+        self.withheld
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this is the answer's last part (the status link closes it).
+    pub(crate) fn is_last_part(&self) -> bool {
+        self.part.0 >= self.part.1
     }
 }
 
@@ -69,6 +98,13 @@ pub(crate) trait Route: Send + Sync {
     /// Hours `(from, to)`, Almaty time, during which non-urgent messages wait (SMS at
     /// night); `None` for routes that may be used at any hour.
     fn quiet_hours(&self) -> Option<(u8, u8)> {
+        None
+    }
+
+    /// The longest text one message of this route carries, after its own heading;
+    /// a longer answer is sent in parts ([`super::split`]). `None`: the route takes any
+    /// length (email; SMS concatenates by itself).
+    fn max_text(&self) -> Option<usize> {
         None
     }
 }

@@ -20,6 +20,8 @@ use super::wait_until;
 
 pub const TOKEN: &str = "123456789:AAFakeTokenForTheTests_x";
 pub const SECRET: &str = "test-webhook-secret_4711";
+/// The bot's username, as `getMe` gives it.
+pub const BOT_USERNAME: &str = "OpenAlmatyBot";
 /// The Bot API's download limit.
 pub const FILE_LIMIT: u64 = 20 * 1024 * 1024;
 
@@ -34,6 +36,10 @@ struct State {
     files: HashMap<String, File>,
     updates: VecDeque<Value>,
     next_message_id: i64,
+    /// File downloads started (the bytes, not `getFile`).
+    downloads: usize,
+    /// While set, downloads wait (a slow file server).
+    hold_downloads: bool,
 }
 
 pub struct FakeBotApi {
@@ -58,6 +64,7 @@ async fn method(
     // Method names are case-insensitive in the Bot API (teloxide sends `SendMessage`).
     let method = [
         "sendMessage",
+        "getMe",
         "answerCallbackQuery",
         "deleteWebhook",
         "getFile",
@@ -92,6 +99,11 @@ fn answer(state: &Mutex<State>, method: &str, params: Value) -> (HttpResponse, b
             }))
         }
         "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+        "getMe" => ok(json!({
+            "id": 123456789, "is_bot": true, "first_name": "Open Almaty", "username": BOT_USERNAME,
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+            "can_connect_to_business": false, "has_main_web_app": false
+        })),
         "getFile" => {
             let id = params["file_id"].as_str().unwrap_or_default().to_owned();
             match guard.files.get(&id) {
@@ -125,6 +137,11 @@ async fn download(
         return HttpResponse::Unauthorized().finish();
     }
     let id = file.trim_end_matches(".jpg");
+    state.lock().unwrap().downloads += 1;
+    // A slow file server: the download waits while the test holds it.
+    while state.lock().unwrap().hold_downloads {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let state = state.lock().unwrap();
     match state.files.get(id) {
         Some(f) => HttpResponse::Ok()
@@ -159,6 +176,20 @@ impl FakeBotApi {
             .unwrap()
             .files
             .insert(id.into(), File { size, bytes });
+    }
+
+    /// Makes file downloads wait until [`FakeBotApi::release_downloads`].
+    pub fn hold_downloads(&self) {
+        self.state.lock().unwrap().hold_downloads = true;
+    }
+
+    pub fn release_downloads(&self) {
+        self.state.lock().unwrap().hold_downloads = false;
+    }
+
+    /// File downloads started so far.
+    pub fn downloads(&self) -> usize {
+        self.state.lock().unwrap().downloads
     }
 
     /// An update for `getUpdates` (long polling).
@@ -348,4 +379,67 @@ pub fn photo_document(
         fields["caption"] = json!(c);
     }
     message(update_id, chat_id, language, fields)
+}
+
+/// A message in a supergroup, from a member (`chat.type` `supergroup`, as the Bot API
+/// documents `Chat`).
+pub fn group_text(update_id: i64, group_id: i64, member: i64, text: &str) -> Value {
+    let mut update = self::text(update_id, member, "ru", text);
+    update["message"]["chat"] =
+        json!({"id": group_id, "type": "supergroup", "title": "Алмалы ауданы тұрғындары"});
+    update
+}
+
+/// A voice note (`Voice`: OGG/Opus, as Telegram records them).
+pub fn voice(update_id: i64, chat_id: i64, language: &str) -> Value {
+    message(
+        update_id,
+        chat_id,
+        language,
+        json!({"voice": {"file_id": "AwACAgIAAxkBAAIBvoice", "file_unique_id": "AgADvoice", "duration": 7, "mime_type": "audio/ogg", "file_size": 23150}}),
+    )
+}
+
+/// A round video message (`VideoNote`).
+pub fn video_note(update_id: i64, chat_id: i64, language: &str) -> Value {
+    message(
+        update_id,
+        chat_id,
+        language,
+        json!({"video_note": {"file_id": "DQACAgIAAxkBAAIBnote", "file_unique_id": "AgADnote", "length": 240, "duration": 4, "file_size": 181234}}),
+    )
+}
+
+/// A sticker (`Sticker`, a regular static one).
+pub fn sticker(update_id: i64, chat_id: i64, language: &str) -> Value {
+    message(
+        update_id,
+        chat_id,
+        language,
+        json!({"sticker": {"file_id": "CAACAgIAAxkBAAIBsticker", "file_unique_id": "AgADsticker", "type": "regular", "width": 512, "height": 512, "is_animated": false, "is_video": false, "emoji": "👍", "set_name": "HotCherry", "file_size": 20480}}),
+    )
+}
+
+/// The citizen edited an earlier message (`edited_message`, with `edit_date`).
+pub fn edited_text(update_id: i64, chat_id: i64, language: &str, text: &str) -> Value {
+    let mut update = self::text(update_id, chat_id, language, text);
+    let mut message = update["message"].take();
+    message["edit_date"] = json!(1764063060);
+    json!({"update_id": update_id, "edited_message": message})
+}
+
+/// The citizen reacted to a message of the bot (`message_reaction`,
+/// `MessageReactionUpdated`).
+pub fn reaction(update_id: i64, chat_id: i64, language: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "message_reaction": {
+            "chat": chat(chat_id),
+            "message_id": 3,
+            "user": user(chat_id, language),
+            "date": 1764063070,
+            "old_reaction": [],
+            "new_reaction": [{"type": "emoji", "emoji": "👍"}]
+        }
+    })
 }

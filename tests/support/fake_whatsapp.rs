@@ -30,6 +30,11 @@ struct State {
     sent: Vec<Value>,
     media: HashMap<String, Vec<u8>>,
     base: String,
+    /// Media lookups (`GET /{media-id}`) and downloads started.
+    media_lookups: usize,
+    downloads: usize,
+    /// While set, downloads wait (a slow media server).
+    hold_downloads: bool,
 }
 
 /// The fake Graph API.
@@ -63,7 +68,8 @@ async fn send_message(
 }
 
 async fn media_meta(state: web::Data<Arc<Mutex<State>>>, path: web::Path<String>) -> HttpResponse {
-    let state = state.lock().unwrap();
+    let mut state = state.lock().unwrap();
+    state.media_lookups += 1;
     match state.media.get(path.as_str()) {
         Some(bytes) => HttpResponse::Ok().json(json!({
             "messaging_product": "whatsapp",
@@ -81,6 +87,10 @@ async fn media_download(
     state: web::Data<Arc<Mutex<State>>>,
     path: web::Path<String>,
 ) -> HttpResponse {
+    state.lock().unwrap().downloads += 1;
+    while state.lock().unwrap().hold_downloads {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let state = state.lock().unwrap();
     match state.media.get(path.as_str()) {
         Some(bytes) => HttpResponse::Ok()
@@ -111,6 +121,21 @@ impl FakeGraph {
 
     pub fn add_media(&self, id: &str, bytes: Vec<u8>) {
         self.state.lock().unwrap().media.insert(id.into(), bytes);
+    }
+
+    /// Makes media downloads wait until [`FakeGraph::release_downloads`].
+    pub fn hold_downloads(&self) {
+        self.state.lock().unwrap().hold_downloads = true;
+    }
+
+    pub fn release_downloads(&self) {
+        self.state.lock().unwrap().hold_downloads = false;
+    }
+
+    /// Media lookups and downloads started so far.
+    pub fn media_fetches(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        (state.media_lookups, state.downloads)
     }
 
     /// Every message the gateway sent, in order.
@@ -152,6 +177,19 @@ pub fn readable(m: &Value) -> String {
         .or(m["interactive"]["body"]["text"].as_str())
         .unwrap_or_default()
         .to_owned();
+    for section in m["interactive"]["action"]["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for row in section["rows"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                " [{}|{}]",
+                row["title"].as_str().unwrap_or_default(),
+                row["id"].as_str().unwrap_or_default()
+            ));
+        }
+    }
     for b in m["interactive"]["action"]["buttons"]
         .as_array()
         .into_iter()
@@ -232,4 +270,46 @@ pub fn status(recipient: &str, wamid: &str, status: &str) -> Value {
             "pricing": {"billable": true, "pricing_model": "PMP", "category": "service"}
         }]
     }))
+}
+
+/// A voice note (`audio` with `voice: true`, OGG/Opus).
+pub fn voice(from: &str, id: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "audio",
+           "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "3pXb0bOXGlGmSDT7dfYHqvtwzbRHpP4kFCEbVKjDRxo=", "id": "1191374495612094", "voice": true}})
+}
+
+/// The citizen reacted to a message of the business (`reaction`).
+pub fn reaction(from: &str, id: &str, to_message: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "reaction",
+           "reaction": {"message_id": to_message, "emoji": "\u{1F44D}"}})
+}
+
+/// A system notice: the citizen changed their number (`system`, `user_changed_number`).
+pub fn number_changed(from: &str, id: &str, new_wa_id: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "system",
+           "system": {"body": format!("User A changed from {from} to {new_wa_id}"), "new_wa_id": new_wa_id, "type": "user_changed_number"}})
+}
+
+/// The citizen edited an earlier text (`edit`, with the edited message inside).
+pub fn edit(from: &str, id: &str, original: &str, body: &str) -> Value {
+    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "edit",
+           "edit": {"original_message_id": original,
+                    "message": {"type": "text", "text": {"body": body}}}})
+}
+
+/// The citizen tapped a template's quick-reply button (`button`, with the payload the
+/// business set when sending the template).
+pub fn quick_reply(from: &str, id: &str, payload: &str, text: &str) -> Value {
+    json!({"context": {"from": "77273383388", "id": "wamid.TEMPLATE"},
+           "from": from, "id": id, "timestamp": "1764063000", "type": "button",
+           "button": {"payload": payload, "text": text}})
+}
+
+/// The citizen chose a row of an interactive list (`interactive`, `list_reply`).
+pub fn list_reply(from: &str, id: &str, row_id: &str, title: &str) -> Value {
+    json!({
+        "context": {"from": "77273383388", "id": "wamid.LIST"},
+        "from": from, "id": id, "timestamp": "1764063000", "type": "interactive",
+        "interactive": {"type": "list_reply", "list_reply": {"id": row_id, "title": title}}
+    })
 }

@@ -10,7 +10,16 @@
 //!   actix-web, and parsed with teloxide's types.
 //! - `polling`: `getUpdates` in a loop, for small deployments without a public URL.
 //!
-//! Photos are fetched with `getFile` and hashed, never kept; the Bot API serves files up
+//! Only private chats are conversations: in a group the bot says once that appeals are
+//! taken privately and keeps nothing (a draft keyed to a group would be moved on by any
+//! member, in front of everyone). Voice notes, videos and other kinds it cannot take get
+//! one short answer and the question again; edits, reactions, service messages and
+//! commands addressed to another bot (`/cmd@other_bot`; our name from `getMe`) are
+//! counted by kind (`gateway_bot_ignored_total`) and never answered, and an update
+//! teloxide cannot read is logged by kind and id only.
+//!
+//! Photos are claimed (dedupe) before any download and fetched after the webhook has
+//! answered ([`crate::dialogue::deferred`]). They are fetched with `getFile` and hashed, never kept; the Bot API serves files up
 //! to 20 MB, and a larger one is refused politely while the message's text is kept.
 //! Replies go out through teloxide's `Bot` (its API URL set by
 //! `GATEWAY_TELEGRAM_API_URL`), in order, by one sender task.
@@ -24,7 +33,8 @@ use subtle::ConstantTimeEq;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, CallbackQueryId, FileMeta, InlineKeyboardButton, InlineKeyboardMarkup,
-    KeyboardButton, KeyboardMarkup, Message, ReplyMarkup, Update, UpdateKind,
+    KeyboardButton, KeyboardMarkup, MediaKind, Message, MessageKind, ReplyMarkup, Update,
+    UpdateKind,
 };
 use tokio::sync::mpsc;
 
@@ -32,7 +42,11 @@ pub(crate) mod route;
 
 use crate::appeal::{Channel, Language};
 use crate::dialogue::dedupe::Dedupe;
-use crate::dialogue::{Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, photo};
+use crate::dialogue::deferred::Deferred;
+use crate::dialogue::{
+    Ask, Engine, EngineError, Event, Inbound, PhotoResult, Reply, Unsupported, first_time, photo,
+    user_key,
+};
 use crate::http::error::Problem;
 use crate::pipeline::Gateway;
 
@@ -161,7 +175,10 @@ pub(crate) struct Telegram {
     client: reqwest::Client,
     engine: Arc<Engine>,
     dedupe: Arc<Dedupe>,
+    deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
+    /// The bot's own username (`getMe`), to tell commands addressed to other bots.
+    username: tokio::sync::OnceCell<String>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
@@ -171,6 +188,7 @@ impl Telegram {
         config: TelegramConfig,
         engine: Arc<Engine>,
         dedupe: Arc<Dedupe>,
+        deferred: Arc<Deferred>,
         gateway: Arc<Gateway>,
     ) -> Telegram {
         let bot = Bot::new(config.token.clone()).set_api_url(config.api_url.clone());
@@ -185,7 +203,9 @@ impl Telegram {
             client,
             engine,
             dedupe,
+            deferred,
             gateway,
+            username: tokio::sync::OnceCell::new(),
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
@@ -214,6 +234,11 @@ impl Telegram {
                     }
                 }
             }
+        });
+        let this = Arc::clone(self);
+        self.deferred.run("telegram", move |payload| {
+            let this = Arc::clone(&this);
+            async move { this.take_deferred(payload).await }
         });
         match self.config.mode {
             Mode::Webhook => tracing::info!("telegram channel on (webhook)"),
@@ -261,9 +286,37 @@ impl Telegram {
         }
     }
 
-    /// Takes one update exactly once and queues its replies.
+    /// Takes one update exactly once and queues its replies. Only messages and button
+    /// presses of private chats reach the dialogue; every other kind is counted by kind
+    /// (`gateway_bot_ignored_total`) and left unanswered. A photo, and whatever of the
+    /// same chat follows it while it waits, is taken after the webhook has answered
+    /// ([`crate::dialogue::deferred`]).
     async fn take(&self, update: Update) -> Result<(), EngineError> {
         let delivery = format!("telegram:{}", update.id.0);
+        let Some(chat) = self.private_chat(&update).await else {
+            return Ok(());
+        };
+        let user = user_key(&self.gateway, Channel::Telegram, &chat.to_string());
+        let photo = matches!(&update.kind, UpdateKind::Message(m) if photo_of(m).is_some());
+        if photo || self.deferred.waiting(&user).await? {
+            // Claimed before any download.
+            if !first_time(&self.gateway, &self.dedupe, &delivery, Channel::Telegram).await? {
+                return Ok(());
+            }
+            let payload = serde_json::to_string(&update).unwrap_or_default();
+            if let Err(e) = self
+                .deferred
+                .push(Channel::Telegram.as_str(), &user, &payload)
+                .await
+            {
+                self.dedupe.release(&delivery).await;
+                return Err(e.into());
+            }
+            if let UpdateKind::CallbackQuery(query) = update.kind {
+                let _ = self.outgoing.send(Outgoing::AnswerCallback(query.id));
+            }
+            return Ok(());
+        }
         let Some((chat, inbound, callback)) = self.inbound_of(update).await else {
             return Ok(());
         };
@@ -280,17 +333,87 @@ impl Telegram {
         Ok(())
     }
 
-    /// The chat, the event and the callback query to answer; `None` for updates the
-    /// bot does not take (edits, channel posts, reactions).
-    async fn inbound_of(&self, update: Update) -> Option<(i64, Inbound, Option<CallbackQueryId>)> {
-        let (chat, hint, event, callback) = match update.kind {
+    /// The private chat an update belongs to; `None` for everything the dialogue does
+    /// not take (counted by kind; a group is invited once to write privately).
+    async fn private_chat(&self, update: &Update) -> Option<i64> {
+        let update_id = update.id.0;
+        match &update.kind {
             UpdateKind::Message(message) => {
-                let hint = message
-                    .from
+                if let Some(text) = message.text()
+                    && self.for_another_bot(text).await
+                {
+                    self.gateway
+                        .bot_ignored(Channel::Telegram, "command_for_other_bot");
+                    return None;
+                }
+                if !message.chat.is_private() {
+                    self.invite_group(message).await;
+                    return None;
+                }
+                if !matches!(message.kind, MessageKind::Common(_)) {
+                    self.gateway
+                        .bot_ignored(Channel::Telegram, "service_message");
+                    return None;
+                }
+                Some(message.chat.id.0)
+            }
+            UpdateKind::CallbackQuery(query) => {
+                let private = query.message.as_ref().is_none_or(|m| m.chat().is_private());
+                let chat = query
+                    .message
                     .as_ref()
-                    .and_then(|u| u.language_code.as_deref())
-                    .and_then(language_of);
-                (message.chat.id.0, hint, self.event_of(&message).await, None)
+                    .map(|m| m.chat().id.0)
+                    .or_else(|| i64::try_from(query.from.id.0).ok())
+                    .filter(|_| private);
+                if chat.is_none() {
+                    // A button under a message in a group: the spinner stops, nothing
+                    // is kept.
+                    let _ = self
+                        .outgoing
+                        .send(Outgoing::AnswerCallback(query.id.clone()));
+                    self.gateway.bot_ignored(Channel::Telegram, "group_chat");
+                }
+                chat
+            }
+            UpdateKind::Error(raw) => {
+                let kind = kind_of(raw);
+                tracing::warn!(
+                    kind = crate::metrics::label(&kind),
+                    update_id,
+                    "telegram update not understood"
+                );
+                self.gateway.bot_ignored(Channel::Telegram, "unparsable");
+                None
+            }
+            other => {
+                let kind = serde_json::to_value(other)
+                    .map(|v| kind_of(&v))
+                    .unwrap_or_default();
+                tracing::debug!(
+                    kind = crate::metrics::label(&kind),
+                    update_id,
+                    "telegram update ignored"
+                );
+                self.gateway.bot_ignored(Channel::Telegram, &kind);
+                None
+            }
+        }
+    }
+
+    /// The chat, the event (a photo fetched) and the callback query to answer.
+    async fn inbound_of(&self, update: Update) -> Option<(i64, Inbound, Option<CallbackQueryId>)> {
+        match update.kind {
+            UpdateKind::Message(message) => {
+                let chat = message.chat.id.0;
+                let event = match (photo_of(&message), &message.kind) {
+                    (Some((file, content_type)), _) => Event::Photo {
+                        photo: self.fetch(&file, &content_type).await,
+                        caption: message.caption().map(str::to_owned),
+                    },
+                    (None, MessageKind::Common(common)) => event_of(&message, &common.media_kind),
+                    (None, _) => return None,
+                };
+                Some((chat, inbound(chat, hint_of(&message), event), None))
             }
             UpdateKind::CallbackQuery(query) => {
                 let chat = query
@@ -303,65 +426,96 @@ impl Telegram {
                     Some(data) => Event::Button(data),
                     None => Event::Other,
                 };
-                (chat, hint, event, Some(query.id))
+                Some((chat, inbound(chat, hint, event), Some(query.id)))
             }
-            _ => return None,
-        };
-        Some((
-            chat,
-            Inbound {
-                channel: Channel::Telegram,
-                user: chat.to_string(),
-                language_hint: hint,
-                sender_phone: None,
-                event,
-            },
-            callback,
-        ))
+            _ => None,
+        }
     }
 
-    async fn event_of(&self, message: &Message) -> Event {
-        if let Some(text) = message.text() {
-            return Event::Text(text.to_owned());
+    /// A message in a group: appeals are taken only in private chats (a draft keyed to
+    /// the group would be moved on by any member, and phones and names typed in front
+    /// of everyone). The group is told so once, and nothing of the message is kept.
+    async fn invite_group(&self, message: &Message) {
+        self.gateway.bot_ignored(Channel::Telegram, "group_chat");
+        if message.chat.is_channel() {
+            return;
         }
-        if let Some(location) = message.location() {
-            return Event::Location {
-                lat: location.latitude,
-                lon: location.longitude,
-                address: None,
-            };
+        let chat = message.chat.id.0;
+        let group = self
+            .gateway
+            .ctx
+            .keyer
+            .key("messenger_id", &format!("telegram-group:{chat}"));
+        let first = self
+            .dedupe
+            .first_mark(
+                &crate::keyspace::name::group_invited(&group),
+                GROUP_INVITE_TTL,
+            )
+            .await;
+        if first {
+            let lang = hint_of(message).unwrap_or(Language::Ru);
+            let text = crate::i18n::MESSAGES.text(lang, "bot-group-invite", &[]);
+            let _ = self.outgoing.send(Outgoing::Replies {
+                chat,
+                replies: vec![Reply {
+                    text,
+                    ..Reply::default()
+                }],
+            });
         }
-        if let Some(venue) = message.venue() {
-            return Event::Location {
-                lat: venue.location.latitude,
-                lon: venue.location.longitude,
-                address: Some(venue.address.clone()),
-            };
+    }
+
+    /// Whether `text` is a command addressed to another bot (`/test@other_bot`, as in
+    /// a group with several bots). Our own name comes from `getMe`, asked once; while
+    /// it is unknown every addressed command is taken for ours.
+    async fn for_another_bot(&self, text: &str) -> bool {
+        let Some(word) = text
+            .split_whitespace()
+            .next()
+            .filter(|w| w.starts_with('/'))
+        else {
+            return false;
+        };
+        let Some((_, addressee)) = word.split_once('@') else {
+            return false;
+        };
+        let me = self
+            .username
+            .get_or_try_init(|| async {
+                self.bot.get_me().await.map(|me| me.username().to_owned())
+            })
+            .await;
+        match me {
+            Ok(name) => !addressee.eq_ignore_ascii_case(name),
+            Err(e) => {
+                tracing::warn!(error = describe(&e), "telegram getMe failed");
+                false
+            }
         }
-        if let Some(contact) = message.contact() {
-            return Event::Contact(contact.phone_number.clone());
+    }
+
+    /// Takes a deferred update (a photo fetched now); `false` when the conversation
+    /// could not be stored (taken again later).
+    async fn take_deferred(&self, payload: String) -> bool {
+        let Ok(update) = serde_json::from_str::<Update>(&payload) else {
+            tracing::warn!("telegram deferred update not understood");
+            self.gateway.bot_ignored(Channel::Telegram, "unparsable");
+            return true;
+        };
+        let Some((chat, inbound, _)) = self.inbound_of(update).await else {
+            return true;
+        };
+        match self.engine.handle(&self.gateway, inbound).await {
+            Ok(replies) => {
+                let _ = self.outgoing.send(Outgoing::Replies { chat, replies });
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "telegram update not handled; taken again later");
+                false
+            }
         }
-        let caption = message.caption().map(str::to_owned);
-        // The Bot API lists a photo's sizes smallest first: the last is the original.
-        if let Some(largest) = message
-            .photo()
-            .and_then(|sizes| sizes.iter().max_by_key(|p| p.file.size))
-        {
-            return Event::Photo {
-                photo: self.fetch(&largest.file, "image/jpeg").await,
-                caption,
-            };
-        }
-        // A photo sent "as a file" keeps its full size: a document of an image type.
-        if let Some(document) = message.document()
-            && let Some(mime) = document.mime_type.as_ref().filter(|m| m.type_() == "image")
-        {
-            return Event::Photo {
-                photo: self.fetch(&document.file, mime.essence_str()).await,
-                caption,
-            };
-        }
-        Event::Other
     }
 
     /// `getFile`, then the download, both under the Bot API's 20 MB limit.
@@ -440,6 +594,80 @@ impl Telegram {
     }
 }
 
+/// How long a group remembers that it was told to write privately.
+const GROUP_INVITE_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+fn inbound(chat: i64, hint: Option<Language>, event: Event) -> Inbound {
+    Inbound {
+        channel: Channel::Telegram,
+        user: chat.to_string(),
+        language_hint: hint,
+        sender_phone: None,
+        event,
+    }
+}
+
+/// The language the sender's Telegram app is set to.
+fn hint_of(message: &Message) -> Option<Language> {
+    message
+        .from
+        .as_ref()
+        .and_then(|u| u.language_code.as_deref())
+        .and_then(language_of)
+}
+
+/// The kind of an update or message as the Bot API names it: its first field other than
+/// `update_id` (`edited_message`, `message_reaction`, …).
+fn kind_of(raw: &serde_json::Value) -> String {
+    raw.as_object()
+        .and_then(|o| o.keys().find(|k| k.as_str() != "update_id").cloned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The photo of a message, if it has one: the largest size of a compressed photo (the
+/// Bot API lists them smallest first), or a document of an image type (a photo sent
+/// "as a file" keeps its full size).
+fn photo_of(message: &Message) -> Option<(FileMeta, String)> {
+    if let Some(largest) = message
+        .photo()
+        .and_then(|sizes| sizes.iter().max_by_key(|p| p.file.size))
+    {
+        return Some((largest.file.clone(), "image/jpeg".to_owned()));
+    }
+    let document = message.document()?;
+    let mime = document
+        .mime_type
+        .as_ref()
+        .filter(|m| m.type_() == "image")?;
+    Some((document.file.clone(), mime.essence_str().to_owned()))
+}
+
+/// The event of a message without media to fetch.
+fn event_of(message: &Message, media: &MediaKind) -> Event {
+    if let Some(text) = message.text() {
+        return Event::Text(text.to_owned());
+    }
+    match media {
+        MediaKind::Location(l) => Event::Location {
+            lat: l.location.latitude,
+            lon: l.location.longitude,
+            address: None,
+        },
+        MediaKind::Venue(v) => Event::Location {
+            lat: v.venue.location.latitude,
+            lon: v.venue.location.longitude,
+            address: Some(v.venue.address.clone()),
+        },
+        MediaKind::Contact(c) => Event::Contact(c.contact.phone_number.clone()),
+        // Regulation 5.1: a voice or a face is not on the allowlist.
+        MediaKind::Voice(_)
+        | MediaKind::VideoNote(_)
+        | MediaKind::Video(_)
+        | MediaKind::Audio(_) => Event::Unsupported(Unsupported::VoiceOrVideo),
+        _ => Event::Unsupported(Unsupported::Other),
+    }
+}
+
 fn language_of(code: &str) -> Option<Language> {
     Language::parse(code.split(['-', '_']).next().unwrap_or(code))
 }
@@ -477,13 +705,33 @@ async fn webhook(
             crate::http::language_of(&req),
         ));
     }
-    let update: Update = match serde_json::from_slice(&body) {
+    let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        tracing::warn!("telegram webhook: body is not JSON");
+        return HttpResponse::BadRequest().finish();
+    };
+    // Parsed from the bytes: teloxide's `Update` does not read from a `Value`.
+    let mut update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,
         Err(_) => {
-            tracing::warn!("telegram webhook: body is not an Update");
-            return HttpResponse::BadRequest().finish();
+            let update_id = raw["update_id"].as_i64();
+            let kind = kind_of(&raw);
+            // Answered 200 (a retry would not parse better), but never silently: the
+            // kind and the id only, the content may be anyone's.
+            tracing::warn!(
+                kind = crate::metrics::label(&kind),
+                update_id,
+                "telegram update not understood"
+            );
+            telegram
+                .gateway
+                .bot_ignored(Channel::Telegram, "unparsable");
+            return HttpResponse::Ok().finish();
         }
     };
+    // An update teloxide could not type keeps what is needed to log its kind.
+    if let UpdateKind::Error(unread) = &mut update.kind {
+        *unread = raw;
+    }
     match telegram.take(update).await {
         Ok(()) => HttpResponse::Ok().finish(),
         Err(e) => {

@@ -32,7 +32,7 @@ impl Route for TelegramRoute {
             let Ok(chat) = address.parse::<i64>() else {
                 return Err(RouteError::Permanent("invalid_address"));
             };
-            let body = format!("{} — {}\n\n{text}", ctx.tracking_number, ctx.status_name());
+            let body = format!("{}\n\n{text}", ctx.heading());
             match self
                 .bot
                 .send_message(teloxide::types::ChatId(chat), body)
@@ -47,4 +47,14 @@ impl Route for TelegramRoute {
         }
         .boxed()
     }
+
+    /// `sendMessage` takes 4,096 characters; the heading takes the rest.
+    fn max_text(&self) -> Option<usize> {
+        Some(MAX_MESSAGE - HEADING_RESERVE)
+    }
 }
+
+/// Characters of one `sendMessage` text (Bot API).
+const MAX_MESSAGE: usize = 4096;
+/// Room left for the heading (tracking number, status, part number).
+const HEADING_RESERVE: usize = 128;

@@ -7,8 +7,18 @@
 //!   the raw body under the app secret, checked in constant time before anything is
 //!   parsed; unsigned or wrongly signed: 401 and nothing processed. Messages
 //!   (`entry[].changes[].value.messages[]`: text, image, location, interactive button
-//!   and list replies) go to the dialogue; status webhooks (`statuses[]`: sent,
-//!   delivered, read, failed) are counted and never taken for messages.
+//!   and list replies) go to the dialogue; voice notes, videos, stickers, documents and
+//!   contacts get one short answer saying why they cannot be taken, and the question
+//!   again. Reactions, system notices (a number change is never answered at the old
+//!   number), edits and status webhooks (`statuses[]`) are counted by kind
+//!   (`gateway_bot_ignored_total`) and never answered; a message without a usable
+//!   sender is logged by kind and id only.
+//! - An image is claimed (dedupe) before anything is downloaded and fetched after the
+//!   webhook has answered, with whatever the chat sends meanwhile waiting behind it
+//!   ([`crate::dialogue::deferred`]).
+//! - A long choice (the catalogue) is an interactive list: up to ten rows, else the
+//!   first nine and "Other…" (`more:<index>`) bringing the rest; rows are numbered as
+//!   the choices, so typing a number keeps working.
 //! - Replies and buttons go out through `POST /{phone-number-id}/messages` on the Graph
 //!   API, in order, by one sender task, after the webhook has been answered.
 //!
@@ -29,8 +39,13 @@ pub(crate) mod route;
 
 use crate::appeal::{Channel, ReplyChannel};
 use crate::dialogue::dedupe::Dedupe;
-use crate::dialogue::{Ask, Engine, Event, Inbound, PhotoResult, Reply, photo};
+use crate::dialogue::deferred::Deferred;
+use crate::dialogue::{
+    Ask, Button, Engine, EngineError, Event, Inbound, ListLabels, PhotoResult, Reply, Unsupported,
+    first_time, photo, user_key,
+};
 use crate::http::error::Problem;
+use crate::notify::held;
 use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
 
@@ -52,15 +67,24 @@ pub(crate) struct Settings {
     /// The Graph API's base URL with its version (`GATEWAY_WHATSAPP_API_URL`).
     #[serde(default)]
     pub(crate) whatsapp_api_url: Option<String>,
-    /// The approved template the way back uses outside the 24-hour window
-    /// (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`); its body takes the tracking number and the
-    /// status.
+    /// The approved utility template that says an answer waits, outside the 24-hour
+    /// window (`GATEWAY_WHATSAPP_REPLY_TEMPLATE`): body `{{1}}` tracking number, `{{2}}`
+    /// status; a quick-reply button "Show answer" (see `docs/whatsapp-templates.md`).
     #[serde(default = "default_reply_template")]
     pub(crate) whatsapp_reply_template: String,
+    /// The approved utility template that carries a short answer itself, outside the
+    /// window (`GATEWAY_WHATSAPP_ANSWER_TEMPLATE`): body `{{1}}` tracking number, `{{2}}`
+    /// status, `{{3}}` the answer.
+    #[serde(default = "default_answer_template")]
+    pub(crate) whatsapp_answer_template: String,
 }
 
 fn default_reply_template() -> String {
     "appeal_status_update".to_owned()
+}
+
+fn default_answer_template() -> String {
+    "appeal_answer".to_owned()
 }
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -76,7 +100,7 @@ const MAX_BUTTON_TITLE: usize = 20;
 /// Characters of an interactive message's body (Cloud API limit).
 const MAX_INTERACTIVE_BODY: usize = 1024;
 /// Characters of a text message (Cloud API limit).
-const MAX_TEXT: usize = 4096;
+pub(crate) const MAX_TEXT: usize = 4096;
 
 /// The WhatsApp line's settings. Secrets never show in `Debug`.
 #[derive(Clone)]
@@ -86,8 +110,10 @@ pub(crate) struct WhatsappConfig {
     pub(crate) access_token: String,
     pub(crate) phone_number_id: String,
     pub(crate) api_url: String,
-    /// The approved template of the way back.
+    /// The approved template that says an answer waits (with a "Show answer" button).
     pub(crate) reply_template: String,
+    /// The approved template that carries a short answer.
+    pub(crate) answer_template: String,
 }
 
 impl std::fmt::Debug for WhatsappConfig {
@@ -174,6 +200,7 @@ impl WhatsappConfig {
             phone_number_id: value(3),
             api_url,
             reply_template: raw.whatsapp_reply_template.clone(),
+            answer_template: raw.whatsapp_answer_template.clone(),
         })
     }
 }
@@ -190,7 +217,11 @@ pub(crate) struct Whatsapp {
     client: reqwest::Client,
     engine: Arc<Engine>,
     dedupe: Arc<Dedupe>,
+    deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
+    /// Redis, for the answers held for citizens outside the window (`notify::held`).
+    redis: crate::queue::LazyConnection,
+    keys: crate::keyspace::Keyspace,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
@@ -200,7 +231,10 @@ impl Whatsapp {
         config: WhatsappConfig,
         engine: Arc<Engine>,
         dedupe: Arc<Dedupe>,
+        deferred: Arc<Deferred>,
         gateway: Arc<Gateway>,
+        redis: Option<crate::redis_target::RedisTarget>,
+        prefix: &str,
     ) -> Whatsapp {
         let (outgoing, queued) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder()
@@ -212,7 +246,10 @@ impl Whatsapp {
             client,
             engine,
             dedupe,
+            deferred,
             gateway,
+            redis: crate::queue::LazyConnection::new(redis, std::time::Duration::from_millis(1500)),
+            keys: crate::keyspace::Keyspace::new(prefix),
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
@@ -231,6 +268,11 @@ impl Whatsapp {
                 }
             });
         }
+        let this = Arc::clone(self);
+        self.deferred.run("whatsapp", move |payload| {
+            let this = Arc::clone(&this);
+            async move { this.take_deferred(payload).await }
+        });
         tracing::info!("whatsapp channel on (webhook)");
     }
 
@@ -240,7 +282,7 @@ impl Whatsapp {
 
     /// Sends one reply; a failure is logged (with the provider's status, never the
     /// text) and retried a few times.
-    async fn send(&self, to: &str, reply: &Reply) {
+    async fn send(&self, to: &str, reply: &Reply) -> bool {
         let body = message_body(to, reply);
         for attempt in 1..=3u64 {
             let sent = self
@@ -251,7 +293,7 @@ impl Whatsapp {
                 .send()
                 .await;
             match sent {
-                Ok(r) if r.status().is_success() => return,
+                Ok(r) if r.status().is_success() => return true,
                 Ok(r) => {
                     tracing::warn!(
                         status = r.status().as_u16(),
@@ -259,13 +301,14 @@ impl Whatsapp {
                         "whatsapp send refused"
                     );
                     if r.status().is_client_error() {
-                        return;
+                        return false;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e.without_url(), attempt, "whatsapp send failed"),
             }
             tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
         }
+        false
     }
 
     /// Describes an image: its metadata from `GET /{media-id}`, then its bytes from the
@@ -316,8 +359,8 @@ impl Whatsapp {
         .await
     }
 
-    /// The event a message stands for.
-    async fn event_of(&self, message: &Value) -> Event {
+    /// The event a message stands for, when no media has to be fetched for it.
+    fn event_of(message: &Value) -> Event {
         let kind = message["type"].as_str().unwrap_or_default();
         match kind {
             "text" => Event::Text(
@@ -356,21 +399,215 @@ impl Whatsapp {
                     _ => Event::Other,
                 }
             }
-            "image" => {
-                let image = &message["image"];
-                let photo = self
-                    .fetch_image(
-                        image["id"].as_str().unwrap_or_default(),
-                        image["mime_type"].as_str().unwrap_or("image/jpeg"),
-                    )
-                    .await;
-                Event::Photo {
-                    photo,
-                    caption: image["caption"].as_str().map(str::to_owned),
-                }
-            }
-            _ => Event::Other,
+            // Regulation 5.1: a voice or a face is not on the allowlist.
+            "audio" | "video" => Event::Unsupported(Unsupported::VoiceOrVideo),
+            // Stickers, documents, contacts, polls and what the Cloud API itself cannot
+            // render (`unsupported`, formerly `unknown`).
+            _ => Event::Unsupported(Unsupported::Other),
         }
+    }
+
+    /// Takes a deferred message (its image fetched now); `false` when the
+    /// conversation could not be stored (taken again later).
+    async fn take_deferred(&self, payload: String) -> bool {
+        let Ok(message) = serde_json::from_str::<Value>(&payload) else {
+            return true;
+        };
+        let Some(from) = sender_of(&message).map(str::to_owned) else {
+            return true;
+        };
+        let event = match image_of(&message) {
+            Some((media_id, mime_type)) => Event::Photo {
+                photo: self.fetch_image(media_id, mime_type).await,
+                caption: message[message["type"].as_str().unwrap_or("image")]["caption"]
+                    .as_str()
+                    .map(str::to_owned),
+            },
+            None => Self::event_of(&message),
+        };
+        match self
+            .engine
+            .handle(&self.gateway, inbound(&from, event))
+            .await
+        {
+            Ok(replies) => {
+                let _ = self.outgoing.send(Outgoing { to: from, replies });
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "whatsapp photo not handled; taken again later");
+                false
+            }
+        }
+    }
+
+    /// Takes one message of a notification. Only messages a citizen wrote reach the
+    /// dialogue; reactions, system notices (a number change is not answered at the old
+    /// number) and edits are counted by kind and never answered.
+    async fn take_message(&self, message: &Value) -> Result<(), EngineError> {
+        let kind = message["type"].as_str().unwrap_or("none");
+        let id = message["id"].as_str();
+        let (Some(id), Some(from)) = (id, sender_of(message)) else {
+            // Kind and id only: the rest is the citizen's.
+            tracing::warn!(
+                kind = crate::metrics::label(kind),
+                id = id.unwrap_or_default(),
+                "whatsapp message without an id or a usable sender; not taken"
+            );
+            self.gateway.bot_ignored(Channel::Whatsapp, "no_sender");
+            return Ok(());
+        };
+        if matches!(
+            kind,
+            "reaction" | "system" | "edit" | "revoke" | "request_welcome"
+        ) {
+            self.gateway.bot_ignored(Channel::Whatsapp, kind);
+            return Ok(());
+        }
+        // The citizen's 24-hour customer-service window is open (the notifier sends
+        // free-form replies inside it, an approved template outside it).
+        let subject = crate::normalize::phone(&format!("+{from}"))
+            .ok()
+            .map(|phone| self.gateway.ctx.keyer.key("phone", &phone));
+        if let Some(key) = &subject {
+            self.dedupe
+                .mark(
+                    &session_window_key(ReplyChannel::Whatsapp, key),
+                    std::time::Duration::from_secs(24 * 3600),
+                )
+                .await;
+        }
+        let delivery = format!("whatsapp:{id}");
+        if let Some(key) = &subject
+            && self.deliver_held(&delivery, from, key, message).await?
+        {
+            return Ok(());
+        }
+        let user = user_key(&self.gateway, Channel::Whatsapp, from);
+        if image_of(message).is_some() || self.deferred.waiting(&user).await? {
+            // Claimed before any download; taken once the webhook has answered, in the
+            // order of the chat.
+            if !first_time(&self.gateway, &self.dedupe, &delivery, Channel::Whatsapp).await? {
+                return Ok(());
+            }
+            let payload = message.to_string();
+            if let Err(e) = self
+                .deferred
+                .push(Channel::Whatsapp.as_str(), &user, &payload)
+                .await
+            {
+                self.dedupe.release(&delivery).await;
+                return Err(e.into());
+            }
+            return Ok(());
+        }
+        let inbound = inbound(from, Self::event_of(message));
+        if let Some(replies) = self
+            .engine
+            .take(&self.gateway, &self.dedupe, &delivery, inbound)
+            .await?
+        {
+            let _ = self.outgoing.send(Outgoing {
+                to: from.to_owned(),
+                replies,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Whatsapp {
+    /// Answers held for the citizen (outside the window, too long for a template) go
+    /// out as session messages before anything else, whatever the citizen sent: the tap
+    /// on "Show answer" or any message (which does not start a conversation then).
+    /// `true` when the message was taken this way.
+    async fn deliver_held(
+        &self,
+        delivery: &str,
+        from: &str,
+        subject: &str,
+        message: &Value,
+    ) -> Result<bool, EngineError> {
+        let unavailable = || {
+            EngineError::Store(crate::dialogue::store::StoreError::new(
+                "held answers: Redis is unavailable",
+            ))
+        };
+        let mut conn = self.redis.get().await.ok_or_else(unavailable)?;
+        let Ok(held) = held::held(&mut conn, &self.keys, subject).await else {
+            self.redis.reset().await;
+            return Err(unavailable());
+        };
+        let tapped =
+            message["type"] == "button" && message["button"]["payload"] == route::SHOW_ANSWER;
+        if held.is_empty() {
+            if tapped {
+                // Tapped again after the answer came: nothing more to send.
+                self.gateway
+                    .bot_ignored(Channel::Whatsapp, "show_answer_again");
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        if !first_time(&self.gateway, &self.dedupe, delivery, Channel::Whatsapp).await? {
+            return Ok(true);
+        }
+        let replies: Vec<Reply> = held
+            .iter()
+            .flat_map(|answer| answer.messages(MAX_TEXT - 512))
+            .map(|text| Reply {
+                text,
+                ..Reply::default()
+            })
+            .collect();
+        // Sent before the answers are forgotten: a crash in between sends them again at
+        // the citizen's next message; they are never lost.
+        for reply in &replies {
+            if !self.send(from, reply).await {
+                tracing::warn!("whatsapp held answer not sent; kept for the next message");
+                return Ok(true);
+            }
+        }
+        if held::delivered(&mut conn, &self.keys, subject, &held)
+            .await
+            .is_err()
+        {
+            self.redis.reset().await;
+            tracing::warn!("whatsapp held answer sent but not yet forgotten");
+        }
+        Ok(true)
+    }
+}
+
+/// The sender's WhatsApp id (digits), when the message has a usable one.
+fn sender_of(message: &Value) -> Option<&str> {
+    message["from"]
+        .as_str()
+        .filter(|f| !f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The media id and type of an image, sent as a photo or as a document of an image
+/// type.
+fn image_of(message: &Value) -> Option<(&str, &str)> {
+    let media = match message["type"].as_str()? {
+        "image" => &message["image"],
+        "document" => &message["document"],
+        _ => return None,
+    };
+    let mime = media["mime_type"].as_str().unwrap_or("image/jpeg");
+    if !mime.starts_with("image/") {
+        return None;
+    }
+    Some((media["id"].as_str()?, mime))
+}
+
+fn inbound(from: &str, event: Event) -> Inbound {
+    Inbound {
+        channel: Channel::Whatsapp,
+        user: from.to_owned(),
+        language_hint: None,
+        sender_phone: Some(format!("+{from}")),
+        event,
     }
 }
 
@@ -397,6 +634,9 @@ fn message_body(to: &str, reply: &Reply) -> Value {
             "body": {"text": truncate(&reply.text, MAX_INTERACTIVE_BODY)},
             "action": {"buttons": buttons}
         });
+    } else if let Some(list) = reply.list.as_ref().filter(|_| !reply.buttons.is_empty()) {
+        body = base("interactive");
+        body["interactive"] = list_message(&reply.text, &reply.buttons, list);
     } else {
         // More choices than reply buttons allow: a numbered list, answered by number.
         let mut text = reply.text.clone();
@@ -407,6 +647,64 @@ fn message_body(to: &str, reply: &Reply) -> Value {
         body["text"] = json!({"preview_url": true, "body": truncate(&text, MAX_TEXT)});
     }
     body
+}
+
+/// Rows of an interactive list (Cloud API limit, over all sections).
+const MAX_ROWS: usize = 10;
+/// Characters of a row's title, of its description, of the list's button (Cloud API
+/// limits).
+const MAX_ROW_TITLE: usize = 24;
+const MAX_ROW_DESCRIPTION: usize = 72;
+const MAX_LIST_BUTTON: usize = 20;
+
+/// An interactive list of the choices: up to ten rows; with more, the first nine and
+/// "Other…" (`more:<index>`, which brings the rest). Rows are numbered as the choices
+/// are, so that typing the number works as well; a title cut to the row's 24
+/// characters is given whole in the description.
+fn list_message(text: &str, buttons: &[Button], list: &ListLabels) -> Value {
+    let first = list.first_number.max(1);
+    let shown = if buttons.len() > MAX_ROWS {
+        MAX_ROWS - 1
+    } else {
+        buttons.len()
+    };
+    let mut rows: Vec<Value> = buttons[..shown]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let title = format!("{}. {}", first + i, b.title);
+            let mut row = json!({"id": b.id, "title": shorten(&title, MAX_ROW_TITLE)});
+            if title.chars().count() > MAX_ROW_TITLE {
+                row["description"] = json!(truncate(&b.title, MAX_ROW_DESCRIPTION));
+            }
+            row
+        })
+        .collect();
+    if shown < buttons.len() {
+        rows.push(json!({
+            "id": format!("more:{}", first - 1 + shown),
+            "title": truncate(&list.more, MAX_ROW_TITLE),
+        }));
+    }
+    json!({
+        "type": "list",
+        "body": {"text": truncate(text, MAX_INTERACTIVE_BODY)},
+        "action": {
+            "button": truncate(&list.open, MAX_LIST_BUTTON),
+            "sections": [{"title": truncate(&list.open, MAX_ROW_TITLE), "rows": rows}],
+        }
+    })
+}
+
+/// `text` within `max` characters, an ellipsis marking a cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.truncate(short.trim_end().len());
+    short.push('…');
+    short
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -513,55 +811,17 @@ async fn webhook(
         // Delivery receipts of what the gateway sent: counted, never taken for messages.
         for status in value["statuses"].as_array().into_iter().flatten() {
             statuses += 1;
+            whatsapp.gateway.bot_ignored(Channel::Whatsapp, "status");
             if status["status"] == "failed" {
                 tracing::warn!("whatsapp reports a reply as failed");
             }
         }
         for message in value["messages"].as_array().into_iter().flatten() {
-            let (Some(id), Some(from)) = (message["id"].as_str(), message["from"].as_str()) else {
-                continue;
-            };
-            if from.is_empty() || from.len() > 32 || !from.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let inbound = Inbound {
-                channel: Channel::Whatsapp,
-                user: from.to_owned(),
-                language_hint: None,
-                sender_phone: Some(format!("+{from}")),
-                event: whatsapp.event_of(message).await,
-            };
-            // The citizen's 24-hour customer-service window is open (the notifier sends
-            // free-form replies inside it, an approved template outside it).
-            if let Ok(phone) = crate::normalize::phone(&format!("+{from}")) {
-                let key = whatsapp.gateway.ctx.keyer.key("phone", &phone);
-                whatsapp
-                    .dedupe
-                    .mark(
-                        &session_window_key(ReplyChannel::Whatsapp, &key),
-                        std::time::Duration::from_secs(24 * 3600),
-                    )
-                    .await;
-            }
-            let delivery = format!("whatsapp:{id}");
-            match whatsapp
-                .engine
-                .take(&whatsapp.gateway, &whatsapp.dedupe, &delivery, inbound)
-                .await
-            {
-                Ok(Some(replies)) => {
-                    let _ = whatsapp.outgoing.send(Outgoing {
-                        to: from.to_owned(),
-                        replies,
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
-                    return HttpResponse::ServiceUnavailable()
-                        .insert_header(("Retry-After", "5"))
-                        .finish();
-                }
+            if let Err(e) = whatsapp.take_message(message).await {
+                tracing::error!(error = %e, "whatsapp message not handled; the provider will retry");
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header(("Retry-After", "5"))
+                    .finish();
             }
         }
     }
@@ -589,6 +849,44 @@ mod tests {
     }
 
     #[test]
+    fn a_long_choice_is_a_list_of_nine_rows_and_other() {
+        let labels = ListLabels {
+            open: "Categories".into(),
+            more: "Other…".into(),
+            first_number: 1,
+        };
+        let buttons: Vec<Button> = (1..=14)
+            .map(|i| Button {
+                id: format!("cat:{i}"),
+                title: format!("Construction quality and safety {i}"),
+            })
+            .collect();
+        let list = list_message("Choose", &buttons, &labels);
+        let rows = list["action"]["sections"][0]["rows"]
+            .as_array()
+            .expect("rows");
+        assert_eq!(rows.len(), 10);
+        assert_eq!(rows[0]["title"], "1. Construction quality…");
+        assert_eq!(rows[0]["description"], "Construction quality and safety 1");
+        assert_eq!(rows[9]["id"], "more:9");
+        let rest = ListLabels {
+            first_number: 10,
+            ..labels
+        };
+        let page = list_message("Choose", &buttons[9..], &rest);
+        let rows = page["action"]["sections"][0]["rows"]
+            .as_array()
+            .expect("rows");
+        assert_eq!(rows.len(), 5);
+        assert!(
+            rows[4]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("14.")
+        );
+    }
+
+    #[test]
     fn more_choices_than_buttons_become_a_numbered_list() {
         let reply = Reply {
             text: "Choose".into(),
@@ -599,6 +897,7 @@ mod tests {
                 })
                 .collect(),
             ask: Ask::Nothing,
+            list: None,
         };
         let body = message_body("77011234567", &reply);
         assert_eq!(body["type"], "text");

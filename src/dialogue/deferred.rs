@@ -1,0 +1,286 @@
+//! Messages taken *after* the webhook has answered: those with a photo to fetch, and
+//! every later message of the same chat until they are done (so that a photo followed
+//! by "Done" is still a photo, then "Done").
+//!
+//! A download can take seconds (Telegram's `getFile` and file server, the Graph API's
+//! media URL); Telegram and Meta retry a webhook that does not answer quickly, which
+//! would start the download again. So the webhook claims the delivery first (the dedupe
+//! comes before any download), makes the message durable here, answers 200, and a worker
+//! of whichever instance reads it fetches the media and takes the turn of the
+//! conversation.
+//!
+//! What is stored where (each key behind the prefix, see [`crate::keyspace`]):
+//! - `gateway:inbound-pending:<subject key of the chat>`: a list of the chat's waiting
+//!   messages, oldest first, each the provider's own payload of that one message (what
+//!   the citizen sent, as a conversation holds it); popped as each is taken, so it lives
+//!   seconds; a day at most ([`PENDING_TTL`]) if every worker stopped.
+//! - `gateway:inbound-media:<channel>`: a stream (field `user`: the subject key) telling
+//!   the workers which chat has work; consumer group `gateway`, one consumer per
+//!   instance. An entry an instance left pending (it stopped mid-download) is claimed by
+//!   another after [`RECLAIM_AFTER`].
+//! - `gateway:inbound-pending-lock:<subject key>`: the worker draining a chat's list
+//!   (one at a time, in order), for [`DRAIN_LEASE`].
+//!
+//! Redis away at the webhook: the delivery is refused (503) and the provider retries, as
+//! for any other message.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::keyspace::{Keyspace, name};
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+
+use super::store::StoreError;
+
+/// Consumer group of every instance.
+const GROUP: &str = "gateway";
+/// Entries read at once.
+const BATCH: usize = 8;
+/// A pending entry idle this long is taken over (longer than any download: the
+/// clients give up after 60 s).
+const RECLAIM_AFTER: Duration = Duration::from_secs(90);
+/// How long a worker may drain one chat before another may.
+const DRAIN_LEASE: Duration = Duration::from_secs(80);
+/// How long waiting messages are kept if no worker takes them.
+const PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long the webhook waits for Redis.
+const REDIS_WAIT: Duration = Duration::from_millis(1500);
+
+/// The deferred messages of every bot.
+pub(crate) struct Deferred {
+    target: Option<RedisTarget>,
+    conn: crate::queue::LazyConnection,
+    keys: Keyspace,
+    consumer: String,
+}
+
+impl Deferred {
+    pub(crate) fn new(target: Option<RedisTarget>, prefix: &str, consumer: &str) -> Deferred {
+        Deferred {
+            conn: crate::queue::LazyConnection::new(target.clone(), REDIS_WAIT),
+            target,
+            keys: Keyspace::new(prefix),
+            consumer: consumer.to_owned(),
+        }
+    }
+
+    async fn connection(&self) -> Result<RedisConn, StoreError> {
+        self.conn
+            .get()
+            .await
+            .ok_or_else(|| StoreError::new("deferred: Redis is unavailable"))
+    }
+
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        conn: &mut RedisConn,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(REDIS_WAIT, pipe.query_async::<T>(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            _ => {
+                self.conn.reset().await;
+                Err(StoreError::new("deferred: Redis did not answer"))
+            }
+        }
+    }
+
+    /// Whether messages of the chat `user` wait: a new one must wait behind them.
+    pub(crate) async fn waiting(&self, user: &str) -> Result<bool, StoreError> {
+        let mut conn = self.connection().await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("LLEN")
+            .arg(self.keys.key(&name::inbound_pending(user)));
+        let (len,): (i64,) = self.query(&mut conn, &pipe).await?;
+        Ok(len > 0)
+    }
+
+    /// Makes one message of the chat `user` durable, behind the chat's waiting ones.
+    pub(crate) async fn push(
+        &self,
+        channel: &str,
+        user: &str,
+        payload: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection().await?;
+        let list = self.keys.key(&name::inbound_pending(user));
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("RPUSH")
+            .arg(&list)
+            .arg(payload)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&list)
+            .arg(PENDING_TTL.as_secs())
+            .ignore()
+            .cmd("XADD")
+            .arg(self.keys.key(&name::inbound_media(channel)))
+            .arg("*")
+            .arg("user")
+            .arg(user)
+            .ignore();
+        self.query::<()>(&mut conn, &pipe).await
+    }
+
+    /// Runs the worker of `channel` for ever: `take` gets each waiting payload, in the
+    /// order of its chat, and answers whether it is done with it (`false`: kept, and
+    /// taken again later).
+    pub(crate) fn run<F, Fut>(self: &Arc<Self>, channel: &'static str, take: F)
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send,
+    {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let Some(target) = this.target.clone() else {
+                return;
+            };
+            let stream = this.keys.key(&name::inbound_media(channel));
+            loop {
+                let conn = target.connect(Timeouts::default()).await;
+                if let Ok(mut conn) = conn
+                    && this.group(&mut conn, &stream).await.is_ok()
+                {
+                    // Ends with an error of Redis; connects again.
+                    while this.round(&mut conn, &stream, &take).await.is_ok() {}
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn group(&self, conn: &mut RedisConn, stream: &str) -> redis::RedisResult<()> {
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(conn)
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn round<F, Fut>(
+        &self,
+        conn: &mut RedisConn,
+        stream: &str,
+        take: &F,
+    ) -> redis::RedisResult<()>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
+            .arg(stream)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(RECLAIM_AFTER.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        let mut entries = crate::notify::entries_of_autoclaim(claimed);
+        if entries.is_empty() {
+            let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(BATCH)
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(stream)
+                .arg(">")
+                .query_async(conn)
+                .await?;
+            entries = read
+                .keys
+                .into_iter()
+                .flat_map(|k| k.ids)
+                .map(|id| (id.id, id.map))
+                .collect();
+        }
+        for (id, fields) in entries {
+            let user = match fields.get("user") {
+                Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            if user.is_empty() || self.drain(conn, &user, take).await? {
+                let _: i64 = redis::cmd("XACK")
+                    .arg(stream)
+                    .arg(GROUP)
+                    .arg(&id)
+                    .query_async(conn)
+                    .await?;
+                let _: i64 = redis::cmd("XDEL")
+                    .arg(stream)
+                    .arg(&id)
+                    .query_async(conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the chat's waiting messages in order; `false` when one could not be taken
+    /// or another worker drains the chat (the entry stays pending and is looked at again
+    /// after [`RECLAIM_AFTER`]; by then the other worker has taken what waited, as it
+    /// looks at the list again after letting go of it).
+    async fn drain<F, Fut>(
+        &self,
+        conn: &mut RedisConn,
+        user: &str,
+        take: &F,
+    ) -> redis::RedisResult<bool>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let lock = self.keys.key(&name::inbound_pending_lock(user));
+        let list = self.keys.key(&name::inbound_pending(user));
+        loop {
+            let leased: Option<String> = redis::cmd("SET")
+                .arg(&lock)
+                .arg(&self.consumer)
+                .arg("NX")
+                .arg("PX")
+                .arg(DRAIN_LEASE.as_millis() as u64)
+                .query_async(conn)
+                .await?;
+            if leased.is_none() {
+                return Ok(false);
+            }
+            let mut done = true;
+            loop {
+                let next: Option<String> = redis::cmd("LINDEX")
+                    .arg(&list)
+                    .arg(0)
+                    .query_async(conn)
+                    .await?;
+                let Some(payload) = next else {
+                    break;
+                };
+                if !take(payload).await {
+                    done = false;
+                    break;
+                }
+                let _: Option<String> = redis::cmd("LPOP").arg(&list).query_async(conn).await?;
+            }
+            let _: i64 = redis::cmd("DEL").arg(&lock).query_async(conn).await?;
+            // A message pushed while this worker held the lease was perhaps turned away
+            // by another worker: look again.
+            let left: i64 = redis::cmd("LLEN").arg(&list).query_async(conn).await?;
+            if !done || left == 0 {
+                return Ok(done);
+            }
+        }
+    }
+}
