@@ -14,6 +14,8 @@
 //!   that turns it into an accepted appeal; [`field_error`] is how every stage says what
 //!   is wrong with a field.
 //! - [`normalize`] — Unicode clean-up, phones to E.164, emails, IIN check digit, language.
+//! - [`free_text_guard`] — card numbers, IBANs and other people's IINs masked in the
+//!   free text, special categories flagged (issue 16).
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
@@ -61,6 +63,7 @@ pub(crate) mod consent;
 pub mod deadline;
 pub mod dialogue;
 pub(crate) mod field_error;
+pub(crate) mod free_text_guard;
 pub(crate) mod http;
 pub(crate) mod i18n;
 pub(crate) mod intake;
