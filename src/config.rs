@@ -74,6 +74,10 @@ pub(crate) struct RawConfig {
     /// With Sentinel, 1 or more: replication is asynchronous (see [`crate::queue`]).
     #[serde(deserialize_with = "number")]
     pub(crate) redis_min_replicas: u64,
+    /// The k of `analytics.v2` (`GATEWAY_ANALYTICS_K`, 2–1000): no published count is
+    /// below it (see [`crate::aggregates`]).
+    #[serde(deserialize_with = "number")]
+    pub(crate) analytics_k: u64,
 }
 
 impl Default for RawConfig {
@@ -98,6 +102,7 @@ impl Default for RawConfig {
             notify_claim_timeout_secs: 60,
             holidays: String::new(),
             redis_min_replicas: 0,
+            analytics_k: u64::from(crate::aggregates::DEFAULT_K),
         }
     }
 }
@@ -136,6 +141,8 @@ pub struct Config {
     pub(crate) calendar: crate::deadline::Calendar,
     /// Replicas that must confirm a record before it leaves the outbox.
     pub(crate) redis_min_replicas: u32,
+    /// The k of `analytics.v2`.
+    pub(crate) analytics_k: u32,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -302,6 +309,9 @@ impl Config {
         {
             problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
         }
+        if !(2..=1000).contains(&raw.analytics_k) {
+            problems.push("GATEWAY_ANALYTICS_K: between 2 and 1000".to_owned());
+        }
         if raw.redis_min_replicas > 16 {
             problems.push("GATEWAY_REDIS_MIN_REPLICAS: between 0 and 16".to_owned());
         }
@@ -399,6 +409,7 @@ impl Config {
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
+            analytics_k: u32::try_from(raw.analytics_k).unwrap_or(crate::aggregates::DEFAULT_K),
             source,
         })
     }

@@ -29,6 +29,8 @@
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
 //! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
+//! | `analytics.v2` | stream | none (consumers trim) | the aggregates' publisher ([`crate::aggregates`]) | analytics |
+//! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a

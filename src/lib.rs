@@ -25,7 +25,8 @@
 //!   short number a citizen is given.
 //! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
 //!   within limits, pending until their appeal is accepted, content-addressed on disk.
-//! - [`analytics`] — the `appeal_stats` message, with no personal data.
+//! - [`analytics`] — the `appeal_stats` message of `analytics.v1` (deprecated);
+//!   [`aggregates`] — `analytics.v2`: counts per hour and day with k-anonymity.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
@@ -51,6 +52,7 @@
 //!   endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
+pub(crate) mod aggregates;
 pub(crate) mod analytics;
 pub mod app;
 pub(crate) mod appeal;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use appeal_gateway::app::{self, Settings, ingest_email, outbox_admin};
+use appeal_gateway::app::{self, Settings, analytics_admin, ingest_email, outbox_admin};
 use appeal_gateway::channels::agent_console::accounts::{AgentStore, Role};
 use appeal_gateway::config::Config;
 use appeal_gateway::{logging, schemas};
@@ -49,6 +49,21 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         action: OutboxCommand,
+    },
+    /// The depersonalized aggregates on analytics.v2 (serve publishes them every minute).
+    Analytics {
+        #[command(subcommand)]
+        action: AnalyticsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnalyticsCommand {
+    /// Publish every ended period not yet published, once, and exit (prints the count).
+    Publish {
+        /// Publish as if it were this time (RFC 3339): the periods ended by then.
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -102,7 +117,20 @@ fn main() -> ExitCode {
         Command::IngestEmail => ingest_email(cli.config),
         Command::Agents { action } => agents_command(cli.config, action),
         Command::Outbox { action } => outbox_command(cli.config, action),
+        Command::Analytics { action } => analytics_command(cli.config, action),
     }
+}
+
+fn analytics_command(config_file: Option<PathBuf>, action: AnalyticsCommand) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    let code = match action {
+        AnalyticsCommand::Publish { at } => analytics_admin::publish(&config, at.as_deref()),
+    };
+    ExitCode::from(code)
 }
 
 fn outbox_command(config_file: Option<PathBuf>, action: OutboxCommand) -> ExitCode {

@@ -18,7 +18,9 @@
 //!   `gateway_notifier_pending`;
 //! - channels: `gateway_webhook_duplicates_total{channel}`,
 //!   `gateway_email_messages_total{disposition}`, `gateway_email_automatic_total{kind}`,
-//!   `gateway_email_quarantined_total{reason}`.
+//!   `gateway_email_quarantined_total{reason}`;
+//! - analytics: `gateway_analytics_periods_published_total` (aggregates on
+//!   `analytics.v2`).
 //!
 //! Counters whose label values form a small closed set are created at zero, so that a
 //! rate or an "increase over an hour is zero" alert has a series to look at before the
@@ -111,6 +113,8 @@ pub(crate) struct Metrics {
     pub(crate) email_automatic: IntCounterVec,
     /// Mail kept whole in quarantine and reported on `deadletter.v1`, by reason.
     pub(crate) email_quarantined: IntCounterVec,
+    /// Periods whose aggregates went to `analytics.v2`.
+    pub(crate) analytics_published: IntCounter,
 }
 
 /// `value` if it looks like a code of ours (lower-case ASCII letters, digits, `_`, `:`,
@@ -302,6 +306,14 @@ impl Metrics {
         for reason in UNREADABLE_MAIL {
             email_quarantined.with_label_values(&[reason]);
         }
+        let analytics_published = register(
+            &r,
+            IntCounter::new(
+                "gateway_analytics_periods_published_total",
+                "Periods (hours and days) whose aggregates went to analytics.v2.",
+            )
+            .expect("valid metric"),
+        );
         let build_info = register(
             &r,
             IntGaugeVec::new(
@@ -350,6 +362,7 @@ impl Metrics {
             email_messages,
             email_automatic,
             email_quarantined,
+            analytics_published,
         }
     }
 

@@ -107,7 +107,9 @@ pub(crate) struct Bundle {
 }
 
 /// A field `HSET <prefix><key> <field> <value>` set atomically with a record's
-/// messages: a flag (value `1`) or a fact another instance looks up.
+/// messages: a flag (value `1`) or a fact another instance looks up; or, with
+/// `count_ttl_secs`, a counter `HINCRBY <key> <field> 1` whose hash then lives that long
+/// (the analytics counts, [`crate::aggregates`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Mark {
     /// The hash's key without the deployment prefix.
@@ -116,6 +118,21 @@ pub(crate) struct Mark {
     /// `None`: `1` (a flag; records written before values existed are flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
+    /// `Some`: a counter, incremented, the hash expiring this many seconds later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) count_ttl_secs: Option<u64>,
+}
+
+impl Mark {
+    /// A counter mark: `field` of `key` goes up by one, the hash lives `ttl` more.
+    pub(crate) fn count(key: &str, field: &str, ttl: std::time::Duration) -> Mark {
+        Mark {
+            key: key.to_owned(),
+            field: field.to_owned(),
+            value: None,
+            count_ttl_secs: Some(ttl.as_secs().max(1)),
+        }
+    }
 }
 
 impl Envelope {

@@ -3,6 +3,7 @@
 //! `ingest-email` and the tests share this one wiring. Health, readiness and metrics are
 //! in [`ops`]; the OpenAPI document of the HTTP APIs in [`openapi`].
 
+pub mod analytics_admin;
 mod headers;
 pub mod ingest_email;
 pub(crate) mod openapi;
@@ -291,6 +292,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         },
         metrics: forwarder.metrics.clone(),
     };
+    let publisher = crate::aggregates::Publisher {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        k: config.analytics_k,
+    };
+    let publisher_metrics = forwarder.metrics.clone();
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
@@ -299,6 +306,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
+        // Depersonalized aggregates of ended periods (issue 16, point 5).
+        actix_web::rt::spawn(publisher.run(
+            Duration::from_secs(60),
+            publisher_metrics,
+            stopped.clone(),
+        ));
         // Photos of forms not accepted within the hour go (issue 17, point 3).
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
