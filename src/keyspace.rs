@@ -15,7 +15,9 @@
 //!
 //! | key (after the prefix) | type | TTL | written by | read by |
 //! | --- | --- | --- | --- | --- |
-//! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream | none (consumers trim) | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
+//! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream; entries trimmed by [`crate::retention`] past `GATEWAY_STREAM_RETENTION_DAYS` (`consent.v1`: `GATEWAY_CONSENT_RETENTION_DAYS`) once every group acknowledged them | none | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
+//! | `gateway:consent-checkpoint:<chain>` | hash `entry_id`, `hash`, `at`: the last trimmed entry of a consent chain | none (the ledger's anchor) | retention sweep | auditors |
+//! | `gateway:retention-lease` | string: the sweeping instance | 5 minutes, given back when done | retention sweep | retention sweep of every instance |
 //! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |
 //! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |

@@ -34,6 +34,8 @@
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
+//! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
+//!   every consumer group; the consent ledger's checkpoint.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing.
 //!
 //! Above the core:
@@ -84,6 +86,7 @@ mod properties;
 pub(crate) mod queue;
 pub(crate) mod redis_target;
 pub(crate) mod reply;
+pub(crate) mod retention;
 pub mod schemas;
 pub(crate) mod status;
 pub(crate) mod stream;

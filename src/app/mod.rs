@@ -9,6 +9,7 @@ pub mod ingest_email;
 pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;
+pub mod retention_admin;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -298,6 +299,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         k: config.analytics_k,
     };
     let publisher_metrics = forwarder.metrics.clone();
+    let retention = crate::retention::Retention {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        streams: config.stream_retention,
+        consent: config.consent_retention,
+        instance: config.instance.clone(),
+    };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
@@ -309,7 +317,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         // Depersonalized aggregates of ended periods (issue 16, point 5).
         actix_web::rt::spawn(publisher.run(
             Duration::from_secs(60),
-            publisher_metrics,
+            publisher_metrics.clone(),
+            stopped.clone(),
+        ));
+        // Stream entries past their retention and acknowledged by every group (issue 16).
+        actix_web::rt::spawn(retention.run(
+            Duration::from_secs(600),
+            publisher_metrics.clone(),
             stopped.clone(),
         ));
         // Photos of forms not accepted within the hour go (issue 17, point 3).
