@@ -20,7 +20,9 @@
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
 //! - [`consent`] — the consent record and the regulation's version hash.
-//! - [`subject`] — pseudonymous subject keys and the data subject's requests.
+//! - [`subject`] — pseudonymous subject keys and the data subject's requests;
+//!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
+//!   gateway holds, reported on `subject.v1`.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
 //!   short number a citizen is given.
 //! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
@@ -91,4 +93,5 @@ pub mod schemas;
 pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod subject;
+pub(crate) mod subject_fulfilment;
 pub(crate) mod tracking;

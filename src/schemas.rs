@@ -87,6 +87,13 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "subject_report.schema.json",
+            render::<crate::subject_fulfilment::SubjectReport>(
+                "subject_report",
+                "What the gateway did for a subject request (erasure_done, access_report) on subject.v1.",
+            ),
+        ),
+        (
             "appeal_aggregate.schema.json",
             render_version::<AppealAggregate>(
                 "appeal_aggregate",

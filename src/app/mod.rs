@@ -299,6 +299,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         k: config.analytics_k,
     };
     let publisher_metrics = forwarder.metrics.clone();
+    let subject_worker = crate::subject_fulfilment::SubjectWorker {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        consumer: config.instance.clone(),
+    };
     let retention = crate::retention::Retention {
         target: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
@@ -320,6 +325,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             publisher_metrics.clone(),
             stopped.clone(),
         ));
+        // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
+        actix_web::rt::spawn(subject_worker.run(stopped.clone()));
         // Stream entries past their retention and acknowledged by every group (issue 16).
         actix_web::rt::spawn(retention.run(
             Duration::from_secs(600),
