@@ -86,6 +86,10 @@ pub(crate) struct RawConfig {
     /// term of the consent evidence.
     #[serde(deserialize_with = "number")]
     pub(crate) consent_retention_days: u64,
+    /// Days the photos of an accepted appeal are kept after it
+    /// (`GATEWAY_ATTACHMENT_RETENTION_DAYS`).
+    #[serde(deserialize_with = "number")]
+    pub(crate) attachment_retention_days: u64,
 }
 
 impl Default for RawConfig {
@@ -113,6 +117,7 @@ impl Default for RawConfig {
             analytics_k: u64::from(crate::aggregates::DEFAULT_K),
             stream_retention_days: 30,
             consent_retention_days: 5 * 365,
+            attachment_retention_days: 90,
         }
     }
 }
@@ -157,6 +162,8 @@ pub struct Config {
     pub(crate) stream_retention: Duration,
     /// Retention of `consent.v1` entries.
     pub(crate) consent_retention: Duration,
+    /// Retention of the photos of accepted appeals.
+    pub(crate) attachment_retention: Duration,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -326,6 +333,9 @@ impl Config {
         if !(1..=36_500).contains(&raw.stream_retention_days) {
             problems.push("GATEWAY_STREAM_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
+        if !(1..=36_500).contains(&raw.attachment_retention_days) {
+            problems.push("GATEWAY_ATTACHMENT_RETENTION_DAYS: between 1 and 36500".to_owned());
+        }
         if !(1..=36_500).contains(&raw.consent_retention_days) {
             problems.push("GATEWAY_CONSENT_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
@@ -432,6 +442,7 @@ impl Config {
             analytics_k: u32::try_from(raw.analytics_k).unwrap_or(crate::aggregates::DEFAULT_K),
             stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
             consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),
+            attachment_retention: Duration::from_secs(raw.attachment_retention_days * 86_400),
             source,
         })
     }

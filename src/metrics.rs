@@ -329,6 +329,7 @@ impl Metrics {
             "subject.v1",
             "analytics.v1",
             "analytics.v2",
+            "attachments",
         ] {
             retention_removed.with_label_values(&[store]);
         }

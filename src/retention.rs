@@ -16,6 +16,11 @@
 //!   that the first remaining entry's `prev_hash` equals the checkpoint's `hash`, and the
 //!   chain stays verifiable from there.
 //!
+//! Photos of accepted appeals (`GATEWAY_DATA_DIR/attachments/<xx>/<sha256>`) are erased
+//! `GATEWAY_ATTACHMENT_RETENTION_DAYS` after their last appeal was accepted (the case
+//! system fetches them with the appeal; its copy is its own). Each instance sweeps its
+//! own data directory, lease or not.
+//!
 //! One instance at a time: the sweep runs only while it holds the lease
 //! `gateway:retention-lease` (`SET NX PX`, [`LEASE`], given back when done); the others
 //! skip that round. What
@@ -54,6 +59,10 @@ pub(crate) struct Retention {
     pub(crate) consent: Duration,
     /// This instance's name, the lease's value.
     pub(crate) instance: String,
+    /// This instance's data directory (its photos).
+    pub(crate) data_dir: std::path::PathBuf,
+    /// Photos of accepted appeals.
+    pub(crate) attachments: Duration,
 }
 
 /// What one sweep removed, by store (the stream's name).
@@ -106,8 +115,15 @@ impl Retention {
         .collect()
     }
 
-    /// One sweep as if it were `now`, if this instance gets the lease (else `None`).
-    pub(crate) async fn sweep(&self, now: OffsetDateTime) -> redis::RedisResult<Option<Removed>> {
+    /// One sweep as if it were `now`: this instance's photos always (they are its own,
+    /// in its data directory), the streams only if this instance gets the lease.
+    pub(crate) async fn sweep(&self, now: OffsetDateTime) -> redis::RedisResult<Removed> {
+        let mut removed = Removed::new();
+        let photos = self.sweep_photos(now).await;
+        if photos > 0 {
+            tracing::info!(erased = photos, "photos past their retention erased");
+            removed.insert("attachments".to_owned(), photos);
+        }
         let keys = Keyspace::new(&self.prefix);
         let mut conn = self.target.connect(Timeouts::default()).await?;
         let lease: Option<String> = redis::cmd("SET")
@@ -119,9 +135,8 @@ impl Retention {
             .query_async(&mut conn)
             .await?;
         if lease.is_none() {
-            return Ok(None);
+            return Ok(removed);
         }
-        let mut removed = Removed::new();
         for (stream, keep) in self.streams() {
             let name = keys.key(stream.name());
             let cutoff_ms = (now - keep).unix_timestamp_nanos() / 1_000_000;
@@ -147,7 +162,21 @@ impl Retention {
             .arg(&self.instance)
             .invoke_async::<i64>(&mut conn)
             .await?;
-        Ok(Some(removed))
+        Ok(removed)
+    }
+
+    /// Erases this instance's kept photos past their retention; returns how many.
+    async fn sweep_photos(&self, now: OffsetDateTime) -> u64 {
+        let store = crate::attachments::AttachmentStore::new(&self.data_dir);
+        let cutoff = std::time::SystemTime::from(now - self.attachments);
+        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff)).await {
+            Ok(Ok(n)) => n as u64,
+            Ok(Err(e)) => {
+                tracing::warn!(error_kind = ?e.kind(), "photo retention sweep failed");
+                0
+            }
+            Err(_) => 0,
+        }
     }
 
     /// Sweeps every `every` until `stop` turns true, counting what went.
@@ -159,7 +188,7 @@ impl Retention {
     ) {
         loop {
             match self.sweep(OffsetDateTime::now_utc()).await {
-                Ok(Some(removed)) => {
+                Ok(removed) => {
                     for (store, n) in removed {
                         metrics
                             .retention_removed
@@ -167,7 +196,6 @@ impl Retention {
                             .inc_by(n);
                     }
                 }
-                Ok(None) => {}
                 Err(e) => tracing::warn!(
                     error = %crate::queue::describe(&e),
                     "retention sweep: redis unavailable; will try again"

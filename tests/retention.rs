@@ -172,3 +172,33 @@ async fn the_consent_ledger_keeps_its_term_and_a_checkpoint_of_the_chain() {
         "the first remaining entry links to the checkpoint"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_photo_past_its_retention_is_erased_from_the_data_directory() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let old = format!("ab{}", "0".repeat(62));
+    let recent = format!("cd{}", "1".repeat(62));
+    let path = |sha: &str| gw.data_dir().join("attachments").join(&sha[..2]).join(sha);
+    for sha in [&old, &recent] {
+        std::fs::create_dir_all(path(sha).parent().expect("parent")).expect("dir");
+        std::fs::write(path(sha), b"\xFF\xD8 a kept photo").expect("write");
+    }
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(91 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path(&old))
+        .and_then(|f| f.set_modified(long_ago))
+        .expect("mtime");
+
+    let dir = gw.data_dir().to_string_lossy().into_owned();
+    let opts = GatewayOptions::new(&redis.url())
+        .env("GATEWAY_DATA_DIR", &dir)
+        .args(&["retention", "sweep"]);
+    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
+    assert!(status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    assert_eq!(report["removed"]["attachments"], 1, "{stdout}");
+    assert!(!path(&old).exists(), "kept 91 days, retention 90: erased");
+    assert!(path(&recent).exists(), "within its retention: kept");
+}

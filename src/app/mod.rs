@@ -310,6 +310,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         streams: config.stream_retention,
         consent: config.consent_retention,
         instance: config.instance.clone(),
+        data_dir: config.data_dir.clone(),
+        attachments: config.attachment_retention,
     };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),

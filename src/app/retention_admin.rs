@@ -8,8 +8,8 @@ use crate::retention::Retention;
 /// Exit status when Redis cannot be reached or `--at` cannot be read.
 const EXIT_FAILED: u8 = 1;
 
-/// Sweeps once; prints `{"removed": {store: n}}` (or `{"lease": "busy"}` when another
-/// instance is sweeping); returns the exit status.
+/// Sweeps once; prints `{"removed": {store: n}}` (the streams only when no other
+/// instance is sweeping them); returns the exit status.
 pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
     let now = match at {
         None => time::OffsetDateTime::now_utc(),
@@ -37,6 +37,8 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
         streams: config.stream_retention,
         consent: config.consent_retention,
         instance: format!("{}-cli", config.instance),
+        data_dir: config.data_dir.clone(),
+        attachments: config.attachment_retention,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -49,12 +51,8 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
         }
     };
     match runtime.block_on(retention.sweep(now)) {
-        Ok(Some(removed)) => {
+        Ok(removed) => {
             println!("{}", serde_json::json!({ "removed": removed }));
-            0
-        }
-        Ok(None) => {
-            println!("{}", serde_json::json!({ "lease": "busy" }));
             0
         }
         Err(e) => {
