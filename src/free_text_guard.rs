@@ -3,9 +3,9 @@
 //!
 //! - **Payment card numbers** (regulation 5.1 has no bank data; 6.7 forbids excess): 13 to
 //!   19 digits, unbroken or in the groups cards are printed in (fours, or 4-6-5 / 4-6-4),
-//!   that pass the Luhn check, are masked to their last four digits: `**** 1234`.
+//!   that pass the Luhn check, are masked to their last four digits: `[**** 1234]`.
 //! - **Kazakhstan IBANs**: `KZ`, two check digits and sixteen letters or digits (spaces
-//!   between groups allowed) that are valid mod 97, are masked to `KZ** **** 1234`.
+//!   between groups allowed) that are valid mod 97, are masked to `[KZ** **** 1234]`.
 //! - **Other people's IINs**: twelve digits (unbroken, 4-4-4 or 6-6) with a valid check
 //!   digit ([`normalize::iin`]) that are not the applicant's own IIN *as the channel's
 //!   policy kept it* are masked to `************`. An IIN typed on a channel that does
@@ -144,8 +144,8 @@ fn mask_number_run(
             let sizes: Vec<usize> = window.iter().map(|(a, b)| b - a).collect();
             if is_card_shape(&sizes) && luhn(&digits) {
                 let last4 = &digits[digits.len() - 4..];
-                Some((h, RedactionKind::Card, format!("**** {last4}")))
-            } else if !company_number
+                Some((h, RedactionKind::Card, format!("[**** {last4}]")))
+            } else if !(company_number && g == 0)
                 && is_iin_shape(&sizes)
                 && normalize::iin(&digits).is_ok()
                 && own_iin != Some(digits.as_str())
@@ -250,7 +250,7 @@ fn iban_at(chars: &[char], start: usize) -> Option<(usize, String)> {
         return None;
     }
     let last4 = &body[body.len() - 4..];
-    Some((i, format!("KZ** **** {last4}")))
+    Some((i, format!("[KZ** **** {last4}]")))
 }
 
 /// ISO 13616: move the first four characters to the end, letters to 10..35, the number
@@ -402,18 +402,18 @@ mod tests {
     #[test]
     fn card_numbers_are_masked_to_their_last_four_digits_in_kk_ru_and_en() {
         let (out, found) = run("Деньги списали с карты 4400 4301 2345 6789, верните.");
-        assert_eq!(out, "Деньги списали с карты **** 6789, верните.");
+        assert_eq!(out, "Деньги списали с карты [**** 6789], верните.");
         assert_eq!(counts(&found), [(RedactionKind::Card, 1)]);
 
         let (out, found) = run("Картамнан 5169-4931-1234-5676 ақша алынды");
-        assert_eq!(out, "Картамнан **** 5676 ақша алынды");
+        assert_eq!(out, "Картамнан [**** 5676] ақша алынды");
         assert_eq!(counts(&found), [(RedactionKind::Card, 1)]);
 
         let (out, found) =
             run("My card 4111111111111111 and my wife's 3782 822463 10005 were charged.");
         assert_eq!(
             out,
-            "My card **** 1111 and my wife's **** 0005 were charged."
+            "My card [**** 1111] and my wife's [**** 0005] were charged."
         );
         assert_eq!(counts(&found), [(RedactionKind::Card, 2)]);
     }
@@ -427,15 +427,15 @@ mod tests {
     #[test]
     fn kazakh_ibans_valid_mod_97_are_masked() {
         let (out, found) = run("Переведите на счёт KZ86125KZT5004100100, ИП Абаев");
-        assert_eq!(out, "Переведите на счёт KZ** **** 0100, ИП Абаев");
+        assert_eq!(out, "Переведите на счёт [KZ** **** 0100], ИП Абаев");
         assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
 
         let (out, found) = run("Шот: KZ86 125K ZT50 0410 0100 (Halyk)");
-        assert_eq!(out, "Шот: KZ** **** 0100 (Halyk)");
+        assert_eq!(out, "Шот: [KZ** **** 0100] (Halyk)");
         assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
 
         let (out, found) = run("account kz86125kzt5004100100.");
-        assert_eq!(out, "account KZ** **** 0100.");
+        assert_eq!(out, "account [KZ** **** 0100].");
         assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
     }
 

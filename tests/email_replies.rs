@@ -64,7 +64,7 @@ async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
     );
     // Issue 16, point 4: the free-text guard covers additions too.
     let text = addition.data["text"].as_str().unwrap_or_default();
-    assert!(text.contains("с карты **** 1111."), "{text}");
+    assert!(text.contains("с карты [**** 1111]."), "{text}");
     assert!(!text.contains("4111 1111"), "{text}");
     assert_eq!(
         addition.data["redactions"],
