@@ -23,7 +23,7 @@
 //! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
 //! | `gateway:inbound:<channel>:<message id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | webhooks ([`crate::dialogue::dedupe`]) | webhooks |
-//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
+//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | 400 days after the last change (`crate::status::STATUS_TTL`) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |

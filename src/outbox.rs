@@ -107,9 +107,9 @@ pub(crate) struct Bundle {
 }
 
 /// A field `HSET <prefix><key> <field> <value>` set atomically with a record's
-/// messages: a flag (value `1`) or a fact another instance looks up; or, with
-/// `count_ttl_secs`, a counter `HINCRBY <key> <field> 1` whose hash then lives that long
-/// (the analytics counts, [`crate::aggregates`]).
+/// messages: a flag (value `1`) or a fact another instance looks up; or, with `count`,
+/// a counter `HINCRBY <key> <field> 1` (the analytics counts, [`crate::aggregates`]).
+/// With `ttl_secs` the hash then lives that long (issue 16: every store has an end).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Mark {
     /// The hash's key without the deployment prefix.
@@ -118,9 +118,12 @@ pub(crate) struct Mark {
     /// `None`: `1` (a flag; records written before values existed are flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
-    /// `Some`: a counter, incremented, the hash expiring this many seconds later.
+    /// A counter: incremented by one instead of set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) count: bool,
+    /// `Some`: the hash expires this many seconds after this write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) count_ttl_secs: Option<u64>,
+    pub(crate) ttl_secs: Option<u64>,
 }
 
 impl Mark {
@@ -130,7 +133,8 @@ impl Mark {
             key: key.to_owned(),
             field: field.to_owned(),
             value: None,
-            count_ttl_secs: Some(ttl.as_secs().max(1)),
+            count: true,
+            ttl_secs: Some(ttl.as_secs().max(1)),
         }
     }
 }

@@ -208,7 +208,8 @@ impl Gateway {
                         key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
                         value: None,
-                        count_ttl_secs: None,
+                        count: false,
+                        ttl_secs: None,
                     })
                     .collect()
             })
@@ -364,7 +365,8 @@ fn appeal_submission(
                 key: crate::keyspace::name::status(&appeal.tracking_number),
                 field: "appeal_id".to_owned(),
                 value: Some(appeal.id.clone()),
-                count_ttl_secs: None,
+                count: false,
+                ttl_secs: Some(crate::status::STATUS_TTL.as_secs()),
             })
             .chain(crate::aggregates::count_marks(appeal, received_at(appeal)))
             .collect(),

@@ -202,3 +202,29 @@ async fn a_kept_photo_past_its_retention_is_erased_from_the_data_directory() {
     assert!(!path(&old).exists(), "kept 91 days, retention 90: erased");
     assert!(path(&recent).exists(), "within its retention: kept");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_status_entry_ends_400_days_after_its_last_change() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let reply = gw
+        .api()
+        .post_appeal(CRM_TOKEN, &tagged_appeal("ttl"), None)
+        .await;
+    reply.expect_status(202);
+    let tracking = reply.json()["tracking_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("{PREFIX}gateway:status:{tracking}"))
+        .query_async(&mut conn)
+        .await
+        .expect("TTL");
+    assert!(
+        (399 * 86_400..=400 * 86_400).contains(&ttl),
+        "TTL {ttl} s: 400 days less the seconds since"
+    );
+}
