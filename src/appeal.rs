@@ -347,7 +347,8 @@ pub(crate) struct Appeal {
     pub(crate) category: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) subject: Option<String>,
-    /// The citizen's own words, as written.
+    /// The citizen's own words, as written, but for card numbers, IBANs and other
+    /// people's IINs, which are masked (see `redactions`).
     pub(crate) text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) location: Option<Location>,
@@ -364,16 +365,53 @@ pub(crate) struct Appeal {
     /// What the case system must notice; absent when there is nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) flags: Vec<AppealFlag>,
+    /// What the free-text guard masked in `subject` and `text`, counted by kind (never
+    /// the values); absent when nothing was masked (`crate::free_text_guard`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) redactions: Vec<Redaction>,
 }
 
 /// Something the case system must notice about an appeal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AppealFlag {
     /// No name and no contact: by the Administrative Procedural Code an anonymous appeal
     /// is not considered, except a report of a danger or a crime. The citizen said it
     /// reports a danger (a gas leak, an open manhole), so it was taken.
     AnonymousDanger,
+    /// The text speaks of someone's health (a diagnosis, a disability, a pregnancy).
+    /// The text is kept; the case system decides who may read it.
+    SpecialCategoryHealth,
+    /// The text speaks of someone's religion or belief.
+    SpecialCategoryReligion,
+    /// The text speaks of someone's political views.
+    SpecialCategoryPoliticalViews,
+    /// The text speaks of someone's criminal record.
+    SpecialCategoryCriminalRecord,
+}
+
+/// What the free-text guard masks.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RedactionKind {
+    /// A payment card number (Luhn-valid), masked to its last four digits.
+    Card,
+    /// A Kazakhstan IBAN (valid mod 97), masked but for its last four characters.
+    Iban,
+    /// An IIN that is not the applicant's own, masked whole.
+    Iin,
+}
+
+/// How many values of one kind the free-text guard masked in an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Redaction {
+    pub(crate) kind: RedactionKind,
+    pub(crate) count: u32,
 }
 
 /// The current time as RFC 3339 in UTC with second precision, as the contract shows.

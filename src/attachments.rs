@@ -362,7 +362,13 @@ impl AttachmentStore {
                 return Err(std::io::Error::other("bad sha256"));
             };
             if to.exists() {
-                continue; // the same photo in an earlier appeal: kept already
+                // The same photo in an earlier appeal: kept already; its retention
+                // starts again with this appeal (issue 16).
+                std::fs::File::options()
+                    .write(true)
+                    .open(&to)?
+                    .set_modified(SystemTime::now())?;
+                continue;
             }
             let dir = to
                 .parent()
@@ -425,6 +431,40 @@ impl AttachmentStore {
                     // Kept or erased meanwhile.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Erases the photos of accepted appeals kept since before `cutoff` (their
+    /// retention, `GATEWAY_ATTACHMENT_RETENTION_DAYS`, is over; issue 16); returns how
+    /// many. A photo attached again to a later appeal was touched then and stays.
+    pub(crate) fn sweep_kept(&self, cutoff: SystemTime) -> std::io::Result<usize> {
+        let dirs = match std::fs::read_dir(&self.dir) {
+            Ok(dirs) => dirs,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut erased = 0;
+        for dir in dirs {
+            let dir = dir?;
+            let name = dir.file_name();
+            let is_shard = name.len() == 2
+                && name
+                    .to_str()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !is_shard || !dir.file_type()?.is_dir() {
+                continue; // `pending`, `incoming`: not kept photos
+            }
+            for entry in std::fs::read_dir(dir.path())? {
+                let entry = entry?;
+                if entry.metadata()?.modified()? < cutoff {
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => erased += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -513,6 +553,45 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_photos_past_their_retention_are_erased_the_others_stay() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let store = AttachmentStore::new(data.path());
+        let old = format!("ab{}", "0".repeat(62));
+        let new = format!("cd{}", "1".repeat(62));
+        let pending = format!("ef{}", "2".repeat(62));
+        for sha in [&old, &new] {
+            let path = store.path(sha).expect("path");
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+            std::fs::write(&path, b"photo").expect("write");
+        }
+        let pending_path = store.pending_path(&pending).expect("path");
+        std::fs::create_dir_all(pending_path.parent().expect("parent")).expect("dir");
+        std::fs::write(&pending_path, b"photo").expect("write");
+        let long_ago = SystemTime::now() - Duration::from_secs(100 * 86_400);
+        for path in [store.path(&old), Some(pending_path.clone())]
+            .into_iter()
+            .flatten()
+        {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_modified(long_ago))
+                .expect("mtime");
+        }
+        let cutoff = SystemTime::now() - Duration::from_secs(90 * 86_400);
+        assert_eq!(store.sweep_kept(cutoff).expect("sweep"), 1);
+        assert!(
+            !store.path(&old).expect("path").exists(),
+            "past retention: erased"
+        );
+        assert!(
+            store.path(&new).expect("path").exists(),
+            "within retention: kept"
+        );
+        assert!(pending_path.exists(), "the pending area has its own sweep");
+    }
 
     #[test]
     fn types_are_known_by_content() {

@@ -79,6 +79,22 @@ pub(crate) struct RawConfig {
     /// client and no forwarded header is believed. Behind HAProxy, its address(es), so
     /// that the per-address limits count clients, not the proxy.
     pub(crate) trusted_proxies: String,
+    /// The k of `analytics.v2` (`GATEWAY_ANALYTICS_K`, 2–1000): no published count is
+    /// below it (see [`crate::aggregates`]).
+    #[serde(deserialize_with = "number")]
+    pub(crate) analytics_k: u64,
+    /// Days a stream entry is kept once every consumer group acknowledged it
+    /// (`GATEWAY_STREAM_RETENTION_DAYS`), every stream but `consent.v1`.
+    #[serde(deserialize_with = "number")]
+    pub(crate) stream_retention_days: u64,
+    /// Days a `consent.v1` entry is kept (`GATEWAY_CONSENT_RETENTION_DAYS`): the legal
+    /// term of the consent evidence.
+    #[serde(deserialize_with = "number")]
+    pub(crate) consent_retention_days: u64,
+    /// Days the photos of an accepted appeal are kept after it
+    /// (`GATEWAY_ATTACHMENT_RETENTION_DAYS`).
+    #[serde(deserialize_with = "number")]
+    pub(crate) attachment_retention_days: u64,
 }
 
 impl Default for RawConfig {
@@ -104,6 +120,10 @@ impl Default for RawConfig {
             holidays: String::new(),
             redis_min_replicas: 0,
             trusted_proxies: String::new(),
+            analytics_k: u64::from(crate::aggregates::DEFAULT_K),
+            stream_retention_days: 30,
+            consent_retention_days: 5 * 365,
+            attachment_retention_days: 90,
         }
     }
 }
@@ -144,6 +164,14 @@ pub struct Config {
     pub(crate) redis_min_replicas: u32,
     /// Proxies whose forwarded client address is believed.
     pub(crate) trusted_proxies: crate::trusted_proxies::TrustedProxies,
+    /// The k of `analytics.v2`.
+    pub(crate) analytics_k: u32,
+    /// Retention of stream entries acknowledged by every group (`consent.v1` aside).
+    pub(crate) stream_retention: Duration,
+    /// Retention of `consent.v1` entries.
+    pub(crate) consent_retention: Duration,
+    /// Retention of the photos of accepted appeals.
+    pub(crate) attachment_retention: Duration,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -310,6 +338,18 @@ impl Config {
         {
             problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
         }
+        if !(1..=36_500).contains(&raw.stream_retention_days) {
+            problems.push("GATEWAY_STREAM_RETENTION_DAYS: between 1 and 36500".to_owned());
+        }
+        if !(1..=36_500).contains(&raw.attachment_retention_days) {
+            problems.push("GATEWAY_ATTACHMENT_RETENTION_DAYS: between 1 and 36500".to_owned());
+        }
+        if !(1..=36_500).contains(&raw.consent_retention_days) {
+            problems.push("GATEWAY_CONSENT_RETENTION_DAYS: between 1 and 36500".to_owned());
+        }
+        if !(2..=1000).contains(&raw.analytics_k) {
+            problems.push("GATEWAY_ANALYTICS_K: between 2 and 1000".to_owned());
+        }
         if raw.redis_min_replicas > 16 {
             problems.push("GATEWAY_REDIS_MIN_REPLICAS: between 0 and 16".to_owned());
         }
@@ -413,6 +453,10 @@ impl Config {
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
             trusted_proxies,
+            analytics_k: u32::try_from(raw.analytics_k).unwrap_or(crate::aggregates::DEFAULT_K),
+            stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
+            consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),
+            attachment_retention: Duration::from_secs(raw.attachment_retention_days * 86_400),
             source,
         })
     }

@@ -15,6 +15,7 @@ use crate::appeal::{
 use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
 use crate::consent::{ConsentEvent, POLICY_VERSION};
 use crate::field_error::FieldError;
+use crate::free_text_guard;
 use crate::normalize;
 use crate::policy::{Policies, safe_field_name};
 use crate::subject::{Identifiers, SubjectKeyer};
@@ -222,6 +223,16 @@ pub(crate) fn accept(
         .language
         .or_else(|| normalize::language(&format!("{} {}", subject.as_deref().unwrap_or(""), text)))
         .unwrap_or(Language::Ru);
+    // Issue 16, point 4: after the policy, so that "the applicant's own IIN" is the one
+    // the channel kept; the length checks above saw the text as written.
+    let mut findings = free_text_guard::Findings::default();
+    let own_iin = filtered.applicant.iin.as_deref();
+    let subject = subject.map(|s| free_text_guard::guard(&s, own_iin, &mut findings));
+    let text = free_text_guard::guard(&text, own_iin, &mut findings);
+    let mut flags = intake.flags.clone();
+    flags.extend(findings.flags());
+    flags.sort();
+    flags.dedup();
     let id = ulid::Ulid::new().to_string();
     let appeal = Appeal {
         schema_version: appeal::SCHEMA_VERSION,
@@ -241,7 +252,8 @@ pub(crate) fn accept(
         reply_to,
         agent_id,
         dropped_fields: dropped,
-        flags: intake.flags.clone(),
+        flags,
+        redactions: findings.redactions(),
     };
     let consent = ConsentEvent::given(&appeal.consent, &id, appeal.channel);
     let stats = AppealStats::of(&appeal, ulid::Ulid::new().to_string());

@@ -15,7 +15,10 @@
 //!
 //! | key (after the prefix) | type | TTL | written by | read by |
 //! | --- | --- | --- | --- | --- |
-//! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream | none (consumers trim) | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
+//! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream; entries trimmed by [`crate::retention`] past `GATEWAY_STREAM_RETENTION_DAYS` (`consent.v1`: `GATEWAY_CONSENT_RETENTION_DAYS`) once every group acknowledged them | none | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
+//! | `subject.v1`, consumer group `gateway-subject` | the gateway's own reading of subject requests | — | [`crate::subject_fulfilment`] (adds `erasure_done`, `access_report`) | DPO |
+//! | `gateway:consent-checkpoint:<chain>` | hash `entry_id`, `hash`, `at`: the last trimmed entry of a consent chain | none (the ledger's anchor) | retention sweep | auditors |
+//! | `gateway:retention-lease` | string: the sweeping instance | 5 minutes, given back when done | retention sweep | retention sweep of every instance |
 //! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |
 //! | `deadletter.v1`, `deliveries.v1` | stream | none | notifier; forwarder (the email channel's `quarantined_message`, `automatic_mail`, `mail_bounced`) | operators, the case system |
 //! | `gateway:sent:<record id>` | string | `GATEWAY_DEDUPE_TTL_SECS` | forwarder (in its script, with the `XADD`s) | forwarder, `outbox drain` |
@@ -24,7 +27,7 @@
 //! | `gateway:inbound-pending-lock:<subject key>` | string: the worker draining the list | 80 s | bots' workers | bots' workers |
 //! | `gateway:inbound-media:<channel>` | stream (field `user`: a subject key with waiting messages), group `gateway` | none: each entry is deleted once taken | webhooks | bots' workers of every instance |
 //! | `gateway:group-invited:<subject key of the group>` | string | 90 days | Telegram webhook (a group was told once to write privately) | Telegram webhook |
-//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | none (a status stays true) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
+//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | 400 days after the last change (`crate::status::STATUS_TTL`) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
 //! | `gateway:held-answers:<subject key>` | list of JSON answers (text, heading, ids; no address) | 90 days after the last added; deleted once delivered | notifier (WhatsApp outside the window, answer too long for the template) | WhatsApp webhook (the citizen taps "Show answer" or writes) |
@@ -40,6 +43,8 @@
 //! | `gateway:agents` | set of agent ids | none | the same, with the account | `agents list` |
 //! | `gateway:rate:<limit>:<HMAC of the address or form session>` | string: the limit's next free time (µs, Redis clock; GCRA) | until that time | the citizen forms, the status lookup, the agent login ([`crate::http::ratelimit`]) | the same, on every instance |
 //! | `gateway:login-throttle:<HMAC of agent id and address>` | hash `failures`, `not_before` (ms, Redis clock) | twice the longest delay after the last failure | agent login (the consoles' `throttle`) | the same |
+//! | `analytics.v2` | stream | none (consumers trim) | the aggregates' publisher ([`crate::aggregates`]) | analytics |
+//! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a

@@ -14,16 +14,21 @@
 //!   that turns it into an accepted appeal; [`field_error`] is how every stage says what
 //!   is wrong with a field.
 //! - [`normalize`] — Unicode clean-up, phones to E.164, emails, IIN check digit, language.
+//! - [`free_text_guard`] — card numbers, IBANs and other people's IINs masked in the
+//!   free text, special categories flagged (issue 16).
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
 //! - [`catalogue`] — the city's service catalogue (categories of appeals).
 //! - [`consent`] — the consent record and the regulation's version hash.
-//! - [`subject`] — pseudonymous subject keys and the data subject's requests.
+//! - [`subject`] — pseudonymous subject keys and the data subject's requests;
+//!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
+//!   gateway holds, reported on `subject.v1`.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
 //!   short number a citizen is given.
 //! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
 //!   within limits, pending until their appeal is accepted, content-addressed on disk.
-//! - [`analytics`] — the `appeal_stats` message, with no personal data.
+//! - [`analytics`] — the `appeal_stats` message of `analytics.v1` (deprecated);
+//!   [`aggregates`] — `analytics.v2`: counts per hour and day with k-anonymity.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
 //!   hash-chained consent ledger.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
@@ -31,6 +36,8 @@
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
+//! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
+//!   every consumer group; the consent ledger's checkpoint.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing;
 //!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
@@ -50,6 +57,7 @@
 //!   and metrics endpoints.
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
+pub(crate) mod aggregates;
 pub(crate) mod analytics;
 pub mod app;
 pub(crate) mod appeal;
@@ -62,6 +70,7 @@ pub(crate) mod consent;
 pub mod deadline;
 pub mod dialogue;
 pub(crate) mod field_error;
+pub(crate) mod free_text_guard;
 pub(crate) mod http;
 pub(crate) mod i18n;
 pub(crate) mod intake;
@@ -80,9 +89,11 @@ mod properties;
 pub(crate) mod queue;
 pub(crate) mod redis_target;
 pub(crate) mod reply;
+pub(crate) mod retention;
 pub mod schemas;
 pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod subject;
+pub(crate) mod subject_fulfilment;
 pub(crate) mod tracking;
 pub(crate) mod trusted_proxies;

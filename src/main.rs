@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use appeal_gateway::app::agents_admin::{self, AgentsAction};
-use appeal_gateway::app::{self, Settings, ingest_email, outbox_admin};
+use appeal_gateway::app::{
+    self, Settings, analytics_admin, ingest_email, outbox_admin, retention_admin,
+};
 use appeal_gateway::config::Config;
 use appeal_gateway::{logging, schemas};
 
@@ -49,6 +51,37 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         action: OutboxCommand,
+    },
+    /// The depersonalized aggregates on analytics.v2 (serve publishes them every minute).
+    Analytics {
+        #[command(subcommand)]
+        action: AnalyticsCommand,
+    },
+    /// The retention of the Redis streams (serve sweeps every ten minutes).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Trim every stream's entries past their retention that every consumer group has
+    /// acknowledged, once, and exit (prints what went, by stream).
+    Sweep {
+        /// Sweep as if it were this time (RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnalyticsCommand {
+    /// Publish every ended period not yet published, once, and exit (prints the count).
+    Publish {
+        /// Publish as if it were this time (RFC 3339): the periods ended by then.
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -102,7 +135,33 @@ fn main() -> ExitCode {
         Command::IngestEmail => ingest_email(cli.config),
         Command::Agents { action } => agents_command(cli.config, action),
         Command::Outbox { action } => outbox_command(cli.config, action),
+        Command::Analytics { action } => analytics_command(cli.config, action),
+        Command::Retention { action } => retention_command(cli.config, action),
     }
+}
+
+fn retention_command(config_file: Option<PathBuf>, action: RetentionCommand) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    let code = match action {
+        RetentionCommand::Sweep { at } => retention_admin::sweep(&config, at.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+fn analytics_command(config_file: Option<PathBuf>, action: AnalyticsCommand) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    let code = match action {
+        AnalyticsCommand::Publish { at } => analytics_admin::publish(&config, at.as_deref()),
+    };
+    ExitCode::from(code)
 }
 
 fn outbox_command(config_file: Option<PathBuf>, action: OutboxCommand) -> ExitCode {

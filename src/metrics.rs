@@ -21,7 +21,10 @@
 //! - channels: `gateway_webhook_duplicates_total{channel}`,
 //!   `gateway_bot_ignored_total{channel,kind}`,
 //!   `gateway_email_messages_total{disposition}`, `gateway_email_automatic_total{kind}`,
-//!   `gateway_email_quarantined_total{reason}`.
+//!   `gateway_email_quarantined_total{reason}`;
+//! - analytics: `gateway_analytics_periods_published_total` (aggregates on
+//!   `analytics.v2`);
+//! - retention: `gateway_retention_removed_total{store}` (stream entries trimmed).
 //!
 //! Counters whose label values form a small closed set are created at zero, so that a
 //! rate or an "increase over an hour is zero" alert has a series to look at before the
@@ -120,6 +123,10 @@ pub(crate) struct Metrics {
     pub(crate) email_automatic: IntCounterVec,
     /// Mail kept whole in quarantine and reported on `deadletter.v1`, by reason.
     pub(crate) email_quarantined: IntCounterVec,
+    /// Periods whose aggregates went to `analytics.v2`.
+    pub(crate) analytics_published: IntCounter,
+    /// What the retention sweep removed, by store (a stream's name).
+    pub(crate) retention_removed: IntCounterVec,
 }
 
 /// `value` if it looks like a code of ours (lower-case ASCII letters, digits, `_`, `:`,
@@ -328,6 +335,30 @@ impl Metrics {
         for reason in UNREADABLE_MAIL {
             email_quarantined.with_label_values(&[reason]);
         }
+        let analytics_published = register(
+            &r,
+            IntCounter::new(
+                "gateway_analytics_periods_published_total",
+                "Periods (hours and days) whose aggregates went to analytics.v2.",
+            )
+            .expect("valid metric"),
+        );
+        let retention_removed = counter_vec(
+            &r,
+            "gateway_retention_removed_total",
+            "Items the retention sweep removed, by store.",
+            &["store"],
+        );
+        for store in [
+            "appeals.v1",
+            "consent.v1",
+            "subject.v1",
+            "analytics.v1",
+            "analytics.v2",
+            "attachments",
+        ] {
+            retention_removed.with_label_values(&[store]);
+        }
         let build_info = register(
             &r,
             IntGaugeVec::new(
@@ -378,6 +409,8 @@ impl Metrics {
             email_messages,
             email_automatic,
             email_quarantined,
+            analytics_published,
+            retention_removed,
         }
     }
 

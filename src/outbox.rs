@@ -107,7 +107,9 @@ pub(crate) struct Bundle {
 }
 
 /// A field `HSET <prefix><key> <field> <value>` set atomically with a record's
-/// messages: a flag (value `1`) or a fact another instance looks up.
+/// messages: a flag (value `1`) or a fact another instance looks up; or, with `count`,
+/// a counter `HINCRBY <key> <field> 1` (the analytics counts, [`crate::aggregates`]).
+/// With `ttl_secs` the hash then lives that long (issue 16: every store has an end).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Mark {
     /// The hash's key without the deployment prefix.
@@ -116,6 +118,25 @@ pub(crate) struct Mark {
     /// `None`: `1` (a flag; records written before values existed are flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
+    /// A counter: incremented by one instead of set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) count: bool,
+    /// `Some`: the hash expires this many seconds after this write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ttl_secs: Option<u64>,
+}
+
+impl Mark {
+    /// A counter mark: `field` of `key` goes up by one, the hash lives `ttl` more.
+    pub(crate) fn count(key: &str, field: &str, ttl: std::time::Duration) -> Mark {
+        Mark {
+            key: key.to_owned(),
+            field: field.to_owned(),
+            value: None,
+            count: true,
+            ttl_secs: Some(ttl.as_secs().max(1)),
+        }
+    }
 }
 
 impl Envelope {

@@ -208,6 +208,8 @@ impl Gateway {
                         key: crate::keyspace::name::subject(key),
                         field: field.to_owned(),
                         value: None,
+                        count: false,
+                        ttl_secs: None,
                     })
                     .collect()
             })
@@ -329,6 +331,15 @@ fn receipt(response: StoredResponse, replayed: bool) -> Receipt {
     }
 }
 
+/// When the appeal was received, from its `received_at` (now if it cannot be read).
+fn received_at(appeal: &crate::appeal::Appeal) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        &appeal.received_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+}
+
 /// The outbox record of an accepted appeal and the answer to give.
 fn appeal_submission(
     accepted: &Accepted,
@@ -357,12 +368,17 @@ fn appeal_submission(
             messages,
             accepted_at_ms: now_ms(),
             accepted_at_us: now_us(),
-            // The tracking number's appeal, for the status lookups of every instance.
-            marks: vec![Mark {
+            // The tracking number's appeal, for the status lookups of every instance;
+            // then the depersonalized counts of `analytics.v2`.
+            marks: std::iter::once(Mark {
                 key: crate::keyspace::name::status(&appeal.tracking_number),
                 field: "appeal_id".to_owned(),
                 value: Some(appeal.id.clone()),
-            }],
+                count: false,
+                ttl_secs: Some(crate::status::STATUS_TTL.as_secs()),
+            })
+            .chain(crate::aggregates::count_marks(appeal, received_at(appeal)))
+            .collect(),
         },
         idempotency: claim,
         tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),

@@ -16,6 +16,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::appeal::Channel;
 use crate::channels::email::{self, markers, parse};
+use crate::free_text_guard;
 use crate::normalize;
 use crate::policy::Policies;
 use crate::tracking::TrackingNumber;
@@ -84,6 +85,27 @@ proptest! {
         prop_assert!(!out.contains('\r'));
         prop_assert_eq!(out.trim(), out.as_str());
         prop_assert_eq!(normalize::text(&out), out.clone(), "normalizing twice changes it");
+    }
+
+    /// Issue 16, point 4: the guard never panics on what a citizen writes, and guarding
+    /// its own output finds nothing more (a mask is never mistaken for a number).
+    #[test]
+    fn the_free_text_guard_is_stable(
+        pieces in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}",
+            "KZ[0-9]{2}[ ]?[0-9A-Z]{4}[ ]?[0-9A-Z]{4}[ ]?[0-9A-Z]{4}[ ]?[0-9A-Z]{4}",
+            "[0-9]{12}",
+            "[+]?[0-9]{1,3}",
+        ], 0..8)
+    ) {
+        let input = normalize::text(&pieces.concat());
+        let mut first = free_text_guard::Findings::default();
+        let once = free_text_guard::guard(&input, None, &mut first);
+        let mut second = free_text_guard::Findings::default();
+        let twice = free_text_guard::guard(&once, None, &mut second);
+        prop_assert_eq!(&twice, &once, "guarding twice changes it");
+        prop_assert!(second.redactions().is_empty(), "{once:?}");
     }
 
     #[test]

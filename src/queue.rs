@@ -39,8 +39,9 @@ use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 /// Sets the dedupe key and adds every entry of the record, or does nothing if the key
 /// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
 /// ttl in seconds, the number of entries, for each entry the number of its field/value
-/// arguments followed by them, then a field name and its value per mark. Returns the number of
-/// entries added (0 for a record already sent).
+/// arguments followed by them, then per mark a field name, its value, `1` for a counter
+/// (`HINCRBY` by the value) or `0` (`HSET`), and the hash's time to live (`0`: none).
+/// Returns the number of entries added (0 for a record already sent).
 const FORWARD_SCRIPT: &str = r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
@@ -53,8 +54,16 @@ for i = 2, streams + 1 do
   at = at + n + 1
 end
 for i = streams + 2, #KEYS do
-  redis.call('HSET', KEYS[i], ARGV[at], ARGV[at + 1])
-  at = at + 2
+  if ARGV[at + 2] == '1' then
+    redis.call('HINCRBY', KEYS[i], ARGV[at], ARGV[at + 1])
+  else
+    redis.call('HSET', KEYS[i], ARGV[at], ARGV[at + 1])
+  end
+  local ttl = tonumber(ARGV[at + 3])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[i], ttl)
+  end
+  at = at + 4
 end
 return streams
 ";
@@ -146,7 +155,7 @@ pub(crate) struct DrainReport {
 
 /// What may be logged of a Redis error: its kind and code, and the text of connection
 /// errors (which are about sockets). A server error's text is left out on principle.
-fn describe(e: &redis::RedisError) -> String {
+pub(crate) fn describe(e: &redis::RedisError) -> String {
     if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
         e.to_string()
     } else {
@@ -369,7 +378,9 @@ impl Forwarder {
             }
             for mark in &bundle.marks {
                 cmd.arg(&mark.field)
-                    .arg(mark.value.as_deref().unwrap_or("1"));
+                    .arg(mark.value.as_deref().unwrap_or("1"))
+                    .arg(u8::from(mark.count))
+                    .arg(mark.ttl_secs.unwrap_or(0));
             }
         }
         if self.min_replicas > 0 {

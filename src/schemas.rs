@@ -6,6 +6,7 @@ use std::path::Path;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
+use crate::aggregates::AppealAggregate;
 use crate::analytics::AppealStats;
 use crate::appeal::Appeal;
 use crate::channels::email::messages::{
@@ -82,18 +83,37 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             "appeal_stats.schema.json",
             render::<AppealStats>(
                 "appeal_stats",
-                "Depersonalized statistics of an appeal on analytics.v1.",
+                "Statistics of one appeal on analytics.v1 (deprecated: analytics.v2 replaces it).",
+            ),
+        ),
+        (
+            "subject_report.schema.json",
+            render::<crate::subject_fulfilment::SubjectReport>(
+                "subject_report",
+                "What the gateway did for a subject request (erasure_done, access_report) on subject.v1.",
+            ),
+        ),
+        (
+            "appeal_aggregate.schema.json",
+            render_version::<AppealAggregate>(
+                "appeal_aggregate",
+                2,
+                "Counts of appeals per period and dimension with k-anonymity, on analytics.v2.",
             ),
         ),
     ]
 }
 
 fn render<T: JsonSchema>(name: &str, description: &str) -> String {
+    render_version::<T>(name, 1, description)
+}
+
+fn render_version<T: JsonSchema>(name: &str, version: u32, description: &str) -> String {
     let generator = SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<T>();
     schema.insert(
         "$id".into(),
-        format!("https://open-almaty.kz/schemas/{name}.v1.json").into(),
+        format!("https://open-almaty.kz/schemas/{name}.v{version}.json").into(),
     );
     schema.insert("description".into(), description.into());
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

@@ -13,6 +13,11 @@ use crate::reply::CaseStatus;
 /// How long a page waits for Redis before showing what it knows without it.
 const REDIS_WAIT: Duration = Duration::from_millis(500);
 
+/// How long a status hash lives after its last change (issue 16: every store has an
+/// end): past the answer's legal term, its extension and an appeal against it, the
+/// status page says "unknown number".
+pub(crate) const STATUS_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+
 /// The status hash of a tracking number (without the deployment prefix).
 pub(crate) fn key(tracking_number: &str) -> String {
     crate::keyspace::name::status(tracking_number)

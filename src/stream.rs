@@ -8,7 +8,10 @@ pub(crate) enum Stream {
     Appeals,
     Consent,
     Subject,
+    /// Per-appeal statistics, deprecated: `analytics.v2` replaces it (issue 16).
     Analytics,
+    /// Depersonalized aggregates with k-anonymity ([`crate::aggregates`]).
+    AnalyticsV2,
     Replies,
     Deadletter,
     /// Delivery receipts; the gateway's own records there (a bounced mail) go through
@@ -24,6 +27,7 @@ impl Stream {
             Stream::Consent => "consent.v1",
             Stream::Subject => "subject.v1",
             Stream::Analytics => "analytics.v1",
+            Stream::AnalyticsV2 => "analytics.v2",
             Stream::Replies => "replies.v1",
             Stream::Deadletter => "deadletter.v1",
             Stream::Deliveries => "deliveries.v1",

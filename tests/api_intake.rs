@@ -268,3 +268,56 @@ async fn consent_records_are_hash_chained() {
         );
     }
 }
+
+/// Issue 16, point 4: a citizen pastes a card number, an IBAN and a neighbour's IIN into
+/// a complaint; the case system gets them masked and counted, the applicant's own IIN,
+/// the phone, the amount and the cadastral number as written, and a flag for the words
+/// about health. The raw values reach neither Redis, nor the data directory, nor a log.
+#[tokio::test(flavor = "multi_thread")]
+async fn card_numbers_ibans_and_other_peoples_iins_are_masked_in_the_text() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let mut appeal = valid_appeal();
+    appeal["subject"] = json!("Двойное списание с карты 4400 4301 2345 6789");
+    appeal["text"] = json!(
+        "С карты 4400 4301 2345 6789 дважды списали 1 500 000 тенге за участок \
+         20-311-012-345. Возврат прошу на счёт KZ86 125K ZT50 0410 0100. Мой ИИН \
+         900101300017, сосед (ИИН 850501300011) тоже пострадал, он инвалид. \
+         Телефон 8 701 123 45 67, обращение OA-7K3M-9QX2."
+    );
+    let reply = gw.api().post_appeal(CRM_TOKEN, &appeal, None).await;
+    reply.expect_status(202);
+
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    let a = &appeals[0].data;
+    assert_eq!(a["subject"], "Двойное списание с карты [**** 6789]", "{a}");
+    assert_eq!(
+        a["text"],
+        "С карты [**** 6789] дважды списали 1 500 000 тенге за участок 20-311-012-345. \
+         Возврат прошу на счёт [KZ** **** 0100]. Мой ИИН 900101300017, сосед (ИИН \
+         ************) тоже пострадал, он инвалид. Телефон 8 701 123 45 67, обращение \
+         OA-7K3M-9QX2.",
+        "{a}"
+    );
+    assert_eq!(
+        a["redactions"],
+        json!([
+            {"kind": "card", "count": 2},
+            {"kind": "iban", "count": 1},
+            {"kind": "iin", "count": 1}
+        ]),
+        "counted by kind, subject and text together: {a}"
+    );
+    assert_eq!(a["flags"], json!(["special_category_health"]), "{a}");
+    assert_eq!(a["applicant"]["iin"], "900101300017");
+
+    let masked = [
+        "4400 4301 2345 6789",
+        "4400430123456789",
+        "KZ86",
+        "850501300011",
+    ];
+    assert_none_in(&redis_dump(&redis.url()).await, &masked, "Redis");
+    assert_none_in_files(gw.data_dir(), &masked);
+    assert_none_in(&gw.logs(), &masked, "the gateway's log");
+}

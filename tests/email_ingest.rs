@@ -192,7 +192,8 @@ async fn the_three_markers_become_subject_requests_and_no_appeal() {
     for (name, _, _) in cases {
         mail.deliver(&fixture(name));
     }
-    let requests = wait_for_stream_len(&redis.url(), "subject.v1", cases.len()).await;
+    let requests =
+        wait_for_entries_of(&redis.url(), "subject.v1", "subject_request", cases.len()).await;
     for (name, kind, email) in cases {
         let key = subject_key("email", email);
         let r = requests

@@ -41,7 +41,8 @@ async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
     let reply = reply_to(
         &ack,
         "ivanov.cp1251@example.kz",
-        "Фонари так и не горят, добавляю: ещё и у остановки.",
+        "Фонари так и не горят, добавляю: ещё и у остановки. Штраф за парковку \
+         списали с карты 4111 1111 1111 1111.",
     );
     mail.deliver(&reply);
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
@@ -60,6 +61,14 @@ async fn a_reply_in_the_thread_is_an_addition_to_the_same_appeal() {
             .as_str()
             .unwrap()
             .contains("у остановки")
+    );
+    // Issue 16, point 4: the free-text guard covers additions too.
+    let text = addition.data["text"].as_str().unwrap_or_default();
+    assert!(text.contains("с карты [**** 1111]."), "{text}");
+    assert!(!text.contains("4111 1111"), "{text}");
+    assert_eq!(
+        addition.data["redactions"],
+        serde_json::json!([{"kind": "card", "count": 1}])
     );
     assert_eq!(
         addition.data["sender_keys"]["email"],

@@ -15,6 +15,7 @@ fn schema_file(kind: &str) -> &'static str {
         "consent_given" | "consent_withdrawn" => "consent_event",
         "subject_request" => "subject_request",
         "appeal_stats" => "appeal_stats",
+        "erasure_done" | "access_report" => "subject_report",
         other => panic!("unexpected message type {other:?} on a stream"),
     }
 }
@@ -30,7 +31,14 @@ fn load_schema(name: &str) -> Value {
 
 #[test]
 fn every_schema_is_a_2020_12_json_schema() {
-    for name in ["appeal", "consent_event", "subject_request", "appeal_stats"] {
+    for name in [
+        "appeal",
+        "consent_event",
+        "subject_request",
+        "appeal_stats",
+        "subject_report",
+        "appeal_aggregate",
+    ] {
         let schema = load_schema(name);
         assert!(
             schema["$schema"]

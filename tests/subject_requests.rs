@@ -49,7 +49,8 @@ async fn every_kind_is_accepted_and_carries_subject_keys() {
         ids.push((kind, id));
     }
 
-    let entries = wait_for_stream_len(&redis.url(), "subject.v1", kinds.len()).await;
+    let entries =
+        wait_for_entries_of(&redis.url(), "subject.v1", "subject_request", kinds.len()).await;
     for (kind, id) in ids {
         let e = entries
             .iter()

@@ -271,7 +271,7 @@ async fn revoke_and_stop_produce_their_subject_requests() {
     );
     api.wait_text(chat, "Notifications are turned off").await;
     api.wait_text(chat, "Consent withdrawn").await;
-    let requests = wait_for_stream_len(&redis.url(), "subject.v1", 2).await;
+    let requests = wait_for_entries_of(&redis.url(), "subject.v1", "subject_request", 2).await;
     let kinds: Vec<&str> = requests
         .iter()
         .map(|r| r.data["kind"].as_str().unwrap())

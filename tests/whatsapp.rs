@@ -235,7 +235,7 @@ async fn stop_and_revoke_produce_their_subject_requests() {
     deliver(&gw, &m("wamid.R1", "/stop")).await;
     deliver(&gw, &m("wamid.R2", "/revoke")).await;
     graph.wait_text(from, "Согласие отозвано").await;
-    let requests = wait_for_stream_len(&redis.url(), "subject.v1", 2).await;
+    let requests = wait_for_entries_of(&redis.url(), "subject.v1", "subject_request", 2).await;
     let kinds: Vec<&str> = requests
         .iter()
         .map(|r| r.data["kind"].as_str().unwrap())

@@ -5,11 +5,13 @@
 //! in [`agents_admin`] and [`outbox_admin`].
 
 pub mod agents_admin;
+pub mod analytics_admin;
 mod headers;
 pub mod ingest_email;
 pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;
+pub mod retention_admin;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -311,6 +313,26 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         },
         metrics: forwarder.metrics.clone(),
     };
+    let publisher = crate::aggregates::Publisher {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        k: config.analytics_k,
+    };
+    let publisher_metrics = forwarder.metrics.clone();
+    let subject_worker = crate::subject_fulfilment::SubjectWorker {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        consumer: config.instance.clone(),
+    };
+    let retention = crate::retention::Retention {
+        target: forwarder.target.clone(),
+        prefix: config.stream_prefix.clone(),
+        streams: config.stream_retention,
+        consent: config.consent_retention,
+        instance: config.instance.clone(),
+        data_dir: config.data_dir.clone(),
+        attachments: config.attachment_retention,
+    };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
@@ -319,6 +341,20 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
+        // Depersonalized aggregates of ended periods (issue 16, point 5).
+        actix_web::rt::spawn(publisher.run(
+            Duration::from_secs(60),
+            publisher_metrics.clone(),
+            stopped.clone(),
+        ));
+        // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
+        actix_web::rt::spawn(subject_worker.run(stopped.clone()));
+        // Stream entries past their retention and acknowledged by every group (issue 16).
+        actix_web::rt::spawn(retention.run(
+            Duration::from_secs(600),
+            publisher_metrics.clone(),
+            stopped.clone(),
+        ));
         // Photos of forms not accepted within the hour go (issue 17, point 3).
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),

@@ -264,6 +264,8 @@ impl Notifier {
                 fields.push(("extended", "1".to_owned()));
             }
             let _: () = conn.hset_multiple(&key, &fields).await?;
+            let ttl = i64::try_from(crate::status::STATUS_TTL.as_secs()).unwrap_or(i64::MAX);
+            let _: () = conn.expire(&key, ttl).await?;
         }
         if reply.notify == Some(false) {
             return self

@@ -386,6 +386,25 @@ pub async fn wait_for_stream_len(url: &str, stream: &str, n: usize) -> Vec<Entry
     wait_for_stream_len_within(url, stream, n, WAIT).await
 }
 
+/// Waits until `stream` holds at least `n` entries of type `kind`; returns those. For
+/// streams that carry several types, such as `subject.v1` (requests and the gateway's
+/// `erasure_done` / `access_report`).
+pub async fn wait_for_entries_of(url: &str, stream: &str, kind: &str, n: usize) -> Vec<Entry> {
+    wait_until(&format!("{n} {kind} entries on {stream}"), WAIT, || async {
+        let entries: Vec<Entry> = read_stream(url, stream)
+            .await
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect();
+        if entries.len() >= n {
+            Ok(entries)
+        } else {
+            Err(format!("{} so far", entries.len()))
+        }
+    })
+    .await
+}
+
 /// Everything Redis holds, rendered as text: every key (SCAN) with its value, whatever
 /// its type. Used to prove a value never reached Redis.
 pub async fn redis_dump(url: &str) -> String {

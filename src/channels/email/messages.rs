@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::appeal::{Attachment, Channel};
+use crate::appeal::{AppealFlag, Attachment, Channel, Redaction};
 
 /// Version of these messages' schemas.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -29,7 +29,9 @@ pub(crate) struct AppealAddition {
     #[schemars(extend("format" = "date-time"))]
     pub(crate) received_at: String,
     pub(crate) channel: Channel,
-    /// The citizen's new text (quoted earlier mail included, as sent).
+    /// The citizen's new text (quoted earlier mail included, as sent), card numbers,
+    /// IBANs and IINs masked by the free-text guard (an addition carries no applicant,
+    /// so every IIN in it is masked).
     pub(crate) text: String,
     /// New photos, metadata stripped, by content hash.
     pub(crate) attachments: Vec<Attachment>,
@@ -39,6 +41,12 @@ pub(crate) struct AppealAddition {
     /// Kinds of attachments that were not kept (e.g. `attachments.document`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) dropped_fields: Vec<String>,
+    /// Special categories the text speaks of, as on an appeal; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) flags: Vec<AppealFlag>,
+    /// What the free-text guard masked, as on an appeal; absent when nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) redactions: Vec<Redaction>,
 }
 
 /// A message the gateway could not read (`type: quarantined_message` on

@@ -56,6 +56,7 @@ use crate::appeal::{
     self, Attachment, AttachmentKind, Channel, ConsentMethod, Language, Purpose, ReplyChannel,
 };
 use crate::attachments;
+use crate::free_text_guard;
 use crate::i18n::MESSAGES;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
@@ -430,6 +431,8 @@ impl EmailChannel {
             ..Identifiers::default()
         };
         let addition_id = ulid::Ulid::new().to_string();
+        let mut findings = free_text_guard::Findings::default();
+        let text = free_text_guard::guard(&normalize::text(&mail.text), None, &mut findings);
         let addition = AppealAddition {
             schema_version: messages::SCHEMA_VERSION,
             id: appeal_id.to_owned(),
@@ -437,7 +440,7 @@ impl EmailChannel {
             tracking_number: tracking.to_owned(),
             received_at: appeal::now_rfc3339(),
             channel: Channel::Email,
-            text: normalize::text(&mail.text),
+            text,
             attachments: photos
                 .iter()
                 .map(|p| Attachment {
@@ -449,6 +452,8 @@ impl EmailChannel {
                 .collect(),
             sender_keys: gateway.ctx.keyer.keys(&sender),
             dropped_fields: dropped,
+            flags: findings.flags().collect(),
+            redactions: findings.redactions(),
         };
         let response = StoredResponse {
             status: 202,

@@ -1,0 +1,593 @@
+//! The free-text guard: what a citizen pastes into the `subject` and `text` of an appeal
+//! that the regulation does not let the gateway keep or forward (issue 16, point 4).
+//!
+//! - **Payment card numbers** (regulation 5.1 has no bank data; 6.7 forbids excess): 13 to
+//!   19 digits, unbroken or in the groups cards are printed in (fours, or 4-6-5 / 4-6-4),
+//!   that pass the Luhn check, are masked to their last four digits: `[**** 1234]`.
+//! - **Kazakhstan IBANs**: `KZ`, two check digits and sixteen letters or digits (spaces
+//!   between groups allowed) that are valid mod 97, are masked to `[KZ** **** 1234]`.
+//! - **Other people's IINs**: twelve digits (unbroken, 4-4-4 or 6-6) with a valid check
+//!   digit ([`normalize::iin`]) that are not the applicant's own IIN *as the channel's
+//!   policy kept it* are masked to `************`. An IIN typed on a channel that does
+//!   not take IINs is masked too: otherwise the text would carry what the policy dropped.
+//!   A number right after «БИН», «БСН» or «BIN» is a company's number and is kept.
+//!
+//! Each masking is counted by kind on the appeal (`redactions`), never with the value.
+//!
+//! Words of the special categories (health, religion, political views, criminal record)
+//! in kk, ru and en only raise a [`AppealFlag`] for the case system; the text is kept as
+//! written, because the citizen may need to write them (a complaint about a clinic, about
+//! a disabled person's ramp). Nationality is on the allowlist (5.1.7) and is not flagged.
+//!
+//! What is *not* touched, and tested: phone numbers (11 digits, or `+` and up to 15),
+//! dates, house and flat numbers, tracking numbers (`OA-…`, `RR…KZ`), amounts such as
+//! «1 500 000 тенге» and cadastral numbers such as `20-311-012-345`. A number glued to a
+//! letter, or right after a `+`, is never masked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::appeal::{AppealFlag, Redaction, RedactionKind};
+use crate::normalize;
+
+/// What the guard found in every field of one appeal.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Findings {
+    counts: BTreeMap<RedactionKind, u32>,
+    flags: BTreeSet<AppealFlag>,
+}
+
+impl Findings {
+    /// The maskings by kind, in a stable order; empty when nothing was masked.
+    pub(crate) fn redactions(&self) -> Vec<Redaction> {
+        self.counts
+            .iter()
+            .map(|(kind, count)| Redaction {
+                kind: *kind,
+                count: *count,
+            })
+            .collect()
+    }
+
+    /// The special-category flags raised.
+    pub(crate) fn flags(&self) -> impl Iterator<Item = AppealFlag> + '_ {
+        self.flags.iter().copied()
+    }
+
+    fn count(&mut self, kind: RedactionKind) {
+        *self.counts.entry(kind).or_default() += 1;
+    }
+}
+
+/// Guards one free-text field: returns the text with card numbers, IBANs and other
+/// people's IINs masked, and adds what it masked and flagged to `findings`.
+/// `own_iin` is the applicant's IIN as kept by the policy (12 digits).
+pub(crate) fn guard(text: &str, own_iin: Option<&str>, findings: &mut Findings) -> String {
+    flag_special_categories(text, findings);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if starts_token(&chars, i) {
+            if let Some((end, masked)) = iban_at(&chars, i) {
+                findings.count(RedactionKind::Iban);
+                out.push_str(&masked);
+                i = end;
+                continue;
+            }
+            if chars[i].is_ascii_digit() && chars.get(i.wrapping_sub(1)) != Some(&'+') {
+                let (end, masked) = mask_number_run(&chars, i, own_iin, findings);
+                out.push_str(&masked);
+                i = end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether a token may start at `i`: the character before is not a letter or a digit.
+fn starts_token(chars: &[char], i: usize) -> bool {
+    i == 0 || !chars[i - 1].is_alphanumeric()
+}
+
+/// Separators people put between groups of digits: space, no-break spaces, dash.
+fn is_group_separator(c: char) -> bool {
+    matches!(c, ' ' | '\u{00A0}' | '\u{202F}' | '-')
+}
+
+/// A run of digit groups starting at `start`: digits separated by one separator each,
+/// ending where the next character is neither. Returns the groups as
+/// `(start, end)` char indices and the end of the run.
+fn digit_groups(chars: &[char], start: usize) -> (Vec<(usize, usize)>, usize) {
+    let mut groups = Vec::new();
+    let mut i = start;
+    loop {
+        let group_start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        groups.push((group_start, i));
+        let next_is_group =
+            i + 1 < chars.len() && is_group_separator(chars[i]) && chars[i + 1].is_ascii_digit();
+        if !next_is_group {
+            break;
+        }
+        i += 1;
+    }
+    (groups, i)
+}
+
+/// Masks card numbers and IINs found among the digit groups starting at `start`; the
+/// rest of the run is copied as it was. A run glued to a letter at its end is copied
+/// whole (a tracking or document number, not a card).
+fn mask_number_run(
+    chars: &[char],
+    start: usize,
+    own_iin: Option<&str>,
+    findings: &mut Findings,
+) -> (usize, String) {
+    let (groups, end) = digit_groups(chars, start);
+    let copy = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
+    if chars.get(end).is_some_and(|c| c.is_alphabetic()) {
+        return (end, copy(start, end));
+    }
+    let company_number = preceded_by_company_marker(chars, start);
+    let mut out = String::new();
+    let mut copied_to = start;
+    let mut g = 0;
+    while g < groups.len() {
+        let found = (g + 1..=groups.len()).rev().find_map(|h| {
+            let window = &groups[g..h];
+            let digits: String = window.iter().map(|(a, b)| copy(*a, *b)).collect();
+            let sizes: Vec<usize> = window.iter().map(|(a, b)| b - a).collect();
+            if is_card_shape(&sizes) && luhn(&digits) {
+                let last4 = &digits[digits.len() - 4..];
+                Some((h, RedactionKind::Card, format!("[**** {last4}]")))
+            } else if !(company_number && g == 0)
+                && is_iin_shape(&sizes)
+                && normalize::iin(&digits).is_ok()
+                && own_iin != Some(digits.as_str())
+            {
+                Some((h, RedactionKind::Iin, "*".repeat(12)))
+            } else {
+                None
+            }
+        });
+        match found {
+            Some((h, kind, masked)) => {
+                out.push_str(&copy(copied_to, groups[g].0));
+                out.push_str(&masked);
+                findings.count(kind);
+                copied_to = groups[h - 1].1;
+                g = h;
+            }
+            None => g += 1,
+        }
+    }
+    out.push_str(&copy(copied_to, end));
+    (end, out)
+}
+
+/// Card numbers as printed: unbroken 13–19 digits, fours with a shorter last group
+/// (16 and 19 digits, 13 as 4-4-4-1), or the 4-6-5 (American Express) and 4-6-4
+/// (Diners) layouts.
+fn is_card_shape(sizes: &[usize]) -> bool {
+    let total: usize = sizes.iter().sum();
+    if !(13..=19).contains(&total) {
+        return false;
+    }
+    match sizes {
+        [_] => true,
+        [4, 6, 5] | [4, 6, 4] => true,
+        [init @ .., last] => init.iter().all(|s| *s == 4) && (1..=4).contains(last),
+        [] => false,
+    }
+}
+
+/// IINs as written: unbroken, 4-4-4 or 6-6 (date part and serial part).
+fn is_iin_shape(sizes: &[usize]) -> bool {
+    matches!(sizes, [12] | [4, 4, 4] | [6, 6])
+}
+
+/// The Luhn check of payment cards (ISO/IEC 7812-1).
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Whether the word before `start` names a business identification number (a company's,
+/// not a person's): «БИН» (ru), «БСН» (kk), «BIN» (en), with an optional colon or «№».
+fn preceded_by_company_marker(chars: &[char], start: usize) -> bool {
+    let before: String = chars[start.saturating_sub(8)..start].iter().collect();
+    let word = before
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '№' | '-'))
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    matches!(word.as_str(), "бин" | "бсн" | "bin")
+}
+
+/// A Kazakhstan IBAN starting at `start`: `KZ`, two check digits, sixteen letters or
+/// digits, single spaces between groups allowed, valid mod 97 (ISO 13616). Returns its
+/// end and the masked text.
+fn iban_at(chars: &[char], start: usize) -> Option<(usize, String)> {
+    let country: String = chars.get(start..start + 2)?.iter().collect();
+    if !country.eq_ignore_ascii_case("KZ") {
+        return None;
+    }
+    let mut body = String::with_capacity(18);
+    let mut i = start + 2;
+    while body.len() < 18 && i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_alphanumeric() {
+            body.push(c.to_ascii_uppercase());
+        } else if !(c == ' ' && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric)) {
+            break;
+        }
+        i += 1;
+    }
+    let check_digits = body.get(..2)?;
+    if body.len() != 18
+        || !check_digits.bytes().all(|b| b.is_ascii_digit())
+        || chars.get(i).is_some_and(|c| c.is_alphanumeric())
+        || !iban_mod97_valid(&format!("KZ{body}"))
+    {
+        return None;
+    }
+    let last4 = &body[body.len() - 4..];
+    Some((i, format!("[KZ** **** {last4}]")))
+}
+
+/// ISO 13616: move the first four characters to the end, letters to 10..35, the number
+/// mod 97 is 1.
+fn iban_mod97_valid(iban: &str) -> bool {
+    let rearranged = iban[4..].chars().chain(iban[..4].chars());
+    let mut remainder: u32 = 0;
+    for c in rearranged {
+        let Some(value) = c.to_digit(36) else {
+            return false;
+        };
+        remainder = if value >= 10 {
+            (remainder * 100 + value) % 97
+        } else {
+            (remainder * 10 + value) % 97
+        };
+    }
+    remainder == 1
+}
+
+/// Word beginnings that mark a special category, by flag. Lower case; a word matches
+/// when it starts with one of them, or, for an entry written `=word`, when it is that
+/// word. Words that also name a crime or a court in general (уголовное дело, қылмыстық)
+/// are left out: a complaint about a builder's crime is not about anyone's record. Chosen so that places (больница, аурухана, мечеть,
+/// церковь) and nationality (ұлты, национальность, казах, русский) are not among them.
+const SPECIAL_CATEGORY_STEMS: &[(AppealFlag, &[&str])] = &[
+    (
+        AppealFlag::SpecialCategoryHealth,
+        &[
+            // ru
+            "диагноз",
+            "инвалид",
+            "болезн",
+            "заболев",
+            "болен",
+            "больна",
+            "онколог",
+            "беремен",
+            "психиатр",
+            "диабет",
+            "туберкул",
+            "инсульт",
+            "инфаркт",
+            "эпилепс",
+            "вич",
+            // kk
+            "мүгедек",
+            "науқас",
+            "сырқат",
+            "аурумен",
+            "ауруым",
+            "ауруы",
+            "жүктілі",
+            "диабеті",
+            // en
+            "diagnos",
+            "disabilit",
+            "disabled",
+            "illness",
+            "pregnan",
+            "hiv",
+        ],
+    ),
+    (
+        AppealFlag::SpecialCategoryReligion,
+        &[
+            "религи",
+            "вероисповед",
+            "мусульман",
+            "православ",
+            "христиан",
+            "атеист",
+            "намаз",
+            "хиджаб",
+            // «дін» (religion) with its endings; not a bare prefix: Дінмұхамед Қонаев
+            // is one of Almaty's main streets.
+            "=дін",
+            "діни",
+            "дінге",
+            "дінім",
+            "дінін",
+            "дінді",
+            "діннің",
+            "дінсіз",
+            "мұсылман",
+            "religio",
+            "muslim",
+            "christian",
+        ],
+    ),
+    (
+        AppealFlag::SpecialCategoryPoliticalViews,
+        &["политическ", "оппозиц", "саяси", "political", "opposition"],
+    ),
+    (
+        AppealFlag::SpecialCategoryCriminalRecord,
+        &[
+            "судимост",
+            "судим",
+            "осужден",
+            "осуждён",
+            "сотталған",
+            "сотталды",
+            "сотталып",
+            "convicted",
+            "conviction",
+        ],
+    ),
+];
+
+/// Raises a flag for every special category a word of `text` belongs to.
+fn flag_special_categories(text: &str, findings: &mut Findings) {
+    let lower = text.to_lowercase();
+    for word in lower.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        for (flag, stems) in SPECIAL_CATEGORY_STEMS {
+            let matches = |stem: &&str| match stem.strip_prefix('=') {
+                Some(exact) => word == exact,
+                None => word.starts_with(stem),
+            };
+            if stems.iter().any(matches) {
+                findings.flags.insert(*flag);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guards `text` as if the applicant had no IIN.
+    fn run(text: &str) -> (String, Findings) {
+        let mut findings = Findings::default();
+        let out = guard(text, None, &mut findings);
+        (out, findings)
+    }
+
+    fn counts(findings: &Findings) -> Vec<(RedactionKind, u32)> {
+        findings
+            .redactions()
+            .into_iter()
+            .map(|r| (r.kind, r.count))
+            .collect()
+    }
+
+    #[test]
+    fn card_numbers_are_masked_to_their_last_four_digits_in_kk_ru_and_en() {
+        let (out, found) = run("Деньги списали с карты 4400 4301 2345 6789, верните.");
+        assert_eq!(out, "Деньги списали с карты [**** 6789], верните.");
+        assert_eq!(counts(&found), [(RedactionKind::Card, 1)]);
+
+        let (out, found) = run("Картамнан 5169-4931-1234-5676 ақша алынды");
+        assert_eq!(out, "Картамнан [**** 5676] ақша алынды");
+        assert_eq!(counts(&found), [(RedactionKind::Card, 1)]);
+
+        let (out, found) =
+            run("My card 4111111111111111 and my wife's 3782 822463 10005 were charged.");
+        assert_eq!(
+            out,
+            "My card [**** 1111] and my wife's [**** 0005] were charged."
+        );
+        assert_eq!(counts(&found), [(RedactionKind::Card, 2)]);
+    }
+
+    #[test]
+    fn a_card_like_number_that_fails_the_luhn_check_is_kept() {
+        let text = "Номер договора 4400 4301 2345 6786";
+        assert_eq!(run(text), (text.to_owned(), Findings::default()));
+    }
+
+    #[test]
+    fn kazakh_ibans_valid_mod_97_are_masked() {
+        let (out, found) = run("Переведите на счёт KZ86125KZT5004100100, ИП Абаев");
+        assert_eq!(out, "Переведите на счёт [KZ** **** 0100], ИП Абаев");
+        assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
+
+        let (out, found) = run("Шот: KZ86 125K ZT50 0410 0100 (Halyk)");
+        assert_eq!(out, "Шот: [KZ** **** 0100] (Halyk)");
+        assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
+
+        let (out, found) = run("account kz86125kzt5004100100.");
+        assert_eq!(out, "account [KZ** **** 0100].");
+        assert_eq!(counts(&found), [(RedactionKind::Iban, 1)]);
+    }
+
+    #[test]
+    fn an_iban_with_wrong_check_digits_is_kept() {
+        let text = "Счёт KZ87125KZT5004100100";
+        assert_eq!(run(text).0, text);
+    }
+
+    #[test]
+    fn another_persons_iin_is_masked_and_the_applicants_own_is_kept() {
+        let mut found = Findings::default();
+        let out = guard(
+            "Мой ИИН 900101300017, сосед ИИН 850501300011 шумит по ночам.",
+            Some("900101300017"),
+            &mut found,
+        );
+        assert_eq!(
+            out,
+            "Мой ИИН 900101300017, сосед ИИН ************ шумит по ночам."
+        );
+        assert_eq!(counts(&found), [(RedactionKind::Iin, 1)]);
+
+        let (out, found) = run("Көршімнің ЖСН 8505 0130 0011 екен");
+        assert_eq!(out, "Көршімнің ЖСН ************ екен");
+        assert_eq!(counts(&found), [(RedactionKind::Iin, 1)]);
+    }
+
+    #[test]
+    fn an_iin_when_the_channel_kept_none_is_masked() {
+        let (out, found) = run("my IIN is 061211600012");
+        assert_eq!(out, "my IIN is ************");
+        assert_eq!(counts(&found), [(RedactionKind::Iin, 1)]);
+    }
+
+    #[test]
+    fn a_company_business_number_is_not_an_iin() {
+        // A BIN uses the same check digit; after «БИН»/«БСН»/«BIN» it is a company's.
+        for text in [
+            "ТОО «Алсеко», БИН 900101300017, не делает перерасчёт",
+            "ЖШС БСН: 900101300017",
+            "company BIN № 900101300017",
+        ] {
+            assert_eq!(run(text), (text.to_owned(), Findings::default()), "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_people_write_in_appeals_are_not_masked() {
+        for text in [
+            // phones
+            "Звоните: 8 701 123 45 67 или +7 (701) 123-45-67, 87011234567",
+            "Телефон +998901234567 (Ташкент), +77011234567",
+            "Хабарласыңыз: +7 727 272 13 08",
+            // dates and times
+            "12.05.2024 с 10:00 до 18:00, с 2024-05-12 по 2024-06-01",
+            // house and flat numbers, addresses
+            "ул. Абая, дом 150/230, кв. 45, подъезд 3, мкр. Самал-2, 58",
+            "Төле би көшесі 286/4, 12 пәтер",
+            // tracking numbers
+            "Моё обращение OA-7K3M-9QX2-5 и посылка RR123456785KZ",
+            // amounts
+            "Сумма 1 500 000 тенге, а в прошлом году 1\u{00A0}250\u{00A0}000 тг",
+            "Budget 12 000 000 000 tenge",
+            // cadastral numbers
+            "Кадастровый номер 20-311-012-345, участок 20:311:012:345",
+            "Кадастрлық нөмірі 20-311-012-345-1/2",
+        ] {
+            let (out, found) = run(text);
+            assert_eq!(out, text, "{text}");
+            assert!(found.redactions().is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_number_glued_to_letters_is_a_code_not_a_card() {
+        let text = "Код 4111111111111111AB и AB4111111111111111";
+        assert_eq!(run(text).0, text);
+    }
+
+    #[test]
+    fn special_categories_raise_flags_and_keep_the_text() {
+        let cases: &[(&str, &[AppealFlag])] = &[
+            (
+                "Мой сын инвалид, пандуса у подъезда нет",
+                &[AppealFlag::SpecialCategoryHealth],
+            ),
+            (
+                "Анам мүгедек, лифт істемейді",
+                &[AppealFlag::SpecialCategoryHealth],
+            ),
+            (
+                "Соседа не берут на работу из-за судимости",
+                &[AppealFlag::SpecialCategoryCriminalRecord],
+            ),
+            (
+                "Ол бұрын сотталған, енді жұмыс таппай жүр",
+                &[AppealFlag::SpecialCategoryCriminalRecord],
+            ),
+            (
+                "Меня уволили за мои политические взгляды и вероисповедание",
+                &[
+                    AppealFlag::SpecialCategoryReligion,
+                    AppealFlag::SpecialCategoryPoliticalViews,
+                ],
+            ),
+            (
+                "Діни көзқарасым үшін, саяси себеппен",
+                &[
+                    AppealFlag::SpecialCategoryReligion,
+                    AppealFlag::SpecialCategoryPoliticalViews,
+                ],
+            ),
+            (
+                "My neighbour is disabled and cannot get out",
+                &[AppealFlag::SpecialCategoryHealth],
+            ),
+        ];
+        for (text, flags) in cases {
+            let (out, found) = run(text);
+            assert_eq!(&out, text, "text kept");
+            assert_eq!(found.flags().collect::<Vec<_>>(), *flags, "{text}");
+            assert!(found.redactions().is_empty());
+        }
+    }
+
+    #[test]
+    fn nationality_places_and_everyday_words_raise_no_flag() {
+        for text in [
+            "По национальности казах, прошу ответ на казахском",
+            "Ұлтым қазақ, жауапты қазақ тілінде беріңіз",
+            "Nationality: Kazakh",
+            "Яма у больницы №7 и у мечети на Райымбека",
+            "Аурухана жанындағы жол бұзылған",
+            "Дорога к церкви не освещена",
+            "Судно на реке, судья района",
+            "Жүк көлігі түнде шулайды",
+            "Дінмұхамед Қонаев көшесінде жарық жоқ",
+            "Жүкті түсіріп, көлікті қалдырды",
+            "Я осуждаю действия подрядчика, возбуждено уголовное дело",
+        ] {
+            let (_, found) = run(text);
+            assert_eq!(found.flags().count(), 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn luhn_and_mod_97() {
+        assert!(luhn("4111111111111111"));
+        assert!(!luhn("4111111111111112"));
+        assert!(iban_mod97_valid("KZ86125KZT5004100100"));
+        assert!(iban_mod97_valid("GB82WEST12345698765432"));
+        assert!(!iban_mod97_valid("KZ86125KZT5004100101"));
+    }
+}

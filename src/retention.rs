@@ -1,0 +1,316 @@
+//! Retention of the Redis streams (issue 16, point 1; regulation 6.9: data is kept no
+//! longer than its purpose needs). What it removes, and what it never removes:
+//!
+//! - An entry of a stream is removed once it is older than the stream's retention
+//!   (`GATEWAY_STREAM_RETENTION_DAYS`, `consent.v1`: `GATEWAY_CONSENT_RETENTION_DAYS`)
+//!   **and** every consumer group of the stream has read and acknowledged it: the trim
+//!   point is the oldest of the retention cut-off and, per group, its first pending
+//!   entry (`XPENDING`) or, with nothing pending, the entry after its last delivered one
+//!   (`XINFO GROUPS`). `XTRIM MINID` then removes only what lies before it. An entry a
+//!   group has not read, or read and not acknowledged, stays, however old.
+//! - A stream without any consumer group is never trimmed: whoever reads it (with
+//!   `XREAD`, no group) leaves no trace the gateway could go by.
+//! - `consent.v1` is a hash chain per instance (`chain`, `prev_hash`, `hash`). Before its
+//!   entries go, the last removed entry of each chain is written to
+//!   `gateway:consent-checkpoint:<chain>` (`entry_id`, `hash`, `at`): an auditor checks
+//!   that the first remaining entry's `prev_hash` equals the checkpoint's `hash`, and the
+//!   chain stays verifiable from there.
+//!
+//! Photos of accepted appeals (`GATEWAY_DATA_DIR/attachments/<xx>/<sha256>`) are erased
+//! `GATEWAY_ATTACHMENT_RETENTION_DAYS` after their last appeal was accepted (the case
+//! system fetches them with the appeal; its copy is its own). Each instance sweeps its
+//! own data directory, lease or not.
+//!
+//! One instance at a time: the sweep runs only while it holds the lease
+//! `gateway:retention-lease` (`SET NX PX`, [`LEASE`], given back when done); the others
+//! skip that round. What
+//! it removed is counted in `gateway_retention_removed_total{store}`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use redis::streams::{StreamInfoGroupsReply, StreamPendingReply, StreamRangeReply};
+use time::OffsetDateTime;
+
+use crate::keyspace::Keyspace;
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::stream::Stream;
+
+/// How long one instance holds the sweep.
+const LEASE: Duration = Duration::from_secs(300);
+/// Gives the lease back if this instance still holds it.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+/// Entries read per page when the consent ledger's checkpoint is taken.
+const PAGE: usize = 500;
+
+/// The streams the sweep looks after, with the retention of each.
+#[derive(Debug, Clone)]
+pub(crate) struct Retention {
+    pub(crate) target: RedisTarget,
+    pub(crate) prefix: String,
+    /// Every stream but `consent.v1`.
+    pub(crate) streams: Duration,
+    /// `consent.v1`: the legal term of the consent evidence.
+    pub(crate) consent: Duration,
+    /// This instance's name, the lease's value.
+    pub(crate) instance: String,
+    /// This instance's data directory (its photos).
+    pub(crate) data_dir: std::path::PathBuf,
+    /// Photos of accepted appeals.
+    pub(crate) attachments: Duration,
+}
+
+/// What one sweep removed, by store (the stream's name).
+pub(crate) type Removed = BTreeMap<String, u64>;
+
+/// A stream entry id `ms-seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EntryId(u64, u64);
+
+impl EntryId {
+    fn parse(text: &str) -> Option<EntryId> {
+        let (ms, seq) = text.split_once('-')?;
+        Some(EntryId(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
+    /// The smallest id after this one.
+    fn next(self) -> EntryId {
+        match self.1.checked_add(1) {
+            Some(seq) => EntryId(self.0, seq),
+            None => EntryId(self.0 + 1, 0),
+        }
+    }
+
+    fn render(self) -> String {
+        format!("{}-{}", self.0, self.1)
+    }
+}
+
+impl Retention {
+    fn streams(&self) -> Vec<(Stream, Duration)> {
+        [
+            Stream::Appeals,
+            Stream::Consent,
+            Stream::Subject,
+            Stream::Analytics,
+            Stream::AnalyticsV2,
+            Stream::Replies,
+            Stream::Deadletter,
+            Stream::Deliveries,
+        ]
+        .into_iter()
+        .map(|s| {
+            let keep = if s == Stream::Consent {
+                self.consent
+            } else {
+                self.streams
+            };
+            (s, keep)
+        })
+        .collect()
+    }
+
+    /// One sweep as if it were `now`: this instance's photos always (they are its own,
+    /// in its data directory), the streams only if this instance gets the lease.
+    pub(crate) async fn sweep(&self, now: OffsetDateTime) -> redis::RedisResult<Removed> {
+        let mut removed = Removed::new();
+        let photos = self.sweep_photos(now).await;
+        if photos > 0 {
+            tracing::info!(erased = photos, "photos past their retention erased");
+            removed.insert("attachments".to_owned(), photos);
+        }
+        let keys = Keyspace::new(&self.prefix);
+        let mut conn = self.target.connect(Timeouts::default()).await?;
+        let lease: Option<String> = redis::cmd("SET")
+            .arg(keys.key("gateway:retention-lease"))
+            .arg(&self.instance)
+            .arg("NX")
+            .arg("PX")
+            .arg(LEASE.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        if lease.is_none() {
+            return Ok(removed);
+        }
+        for (stream, keep) in self.streams() {
+            let name = keys.key(stream.name());
+            let cutoff_ms = (now - keep).unix_timestamp_nanos() / 1_000_000;
+            let cutoff = EntryId(u64::try_from(cutoff_ms).unwrap_or(0), 0);
+            let Some(until) = trim_point(&mut conn, &name, cutoff).await? else {
+                continue;
+            };
+            if stream == Stream::Consent {
+                checkpoint(&mut conn, &keys, &name, until, now).await?;
+            }
+            let n: u64 = redis::cmd("XTRIM")
+                .arg(&name)
+                .arg("MINID")
+                .arg(until.render())
+                .query_async(&mut conn)
+                .await?;
+            if n > 0 {
+                removed.insert(stream.name().to_owned(), n);
+            }
+        }
+        redis::Script::new(RELEASE_SCRIPT)
+            .key(keys.key("gateway:retention-lease"))
+            .arg(&self.instance)
+            .invoke_async::<i64>(&mut conn)
+            .await?;
+        Ok(removed)
+    }
+
+    /// Erases this instance's kept photos past their retention; returns how many.
+    async fn sweep_photos(&self, now: OffsetDateTime) -> u64 {
+        let store = crate::attachments::AttachmentStore::new(&self.data_dir);
+        let cutoff = std::time::SystemTime::from(now - self.attachments);
+        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff)).await {
+            Ok(Ok(n)) => n as u64,
+            Ok(Err(e)) => {
+                tracing::warn!(error_kind = ?e.kind(), "photo retention sweep failed");
+                0
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Sweeps every `every` until `stop` turns true, counting what went.
+    pub(crate) async fn run(
+        self,
+        every: Duration,
+        metrics: crate::metrics::Metrics,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match self.sweep(OffsetDateTime::now_utc()).await {
+                Ok(removed) => {
+                    for (store, n) in removed {
+                        metrics
+                            .retention_removed
+                            .with_label_values(&[crate::metrics::label(&store)])
+                            .inc_by(n);
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    error = %crate::queue::describe(&e),
+                    "retention sweep: redis unavailable; will try again"
+                ),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// The id before which every entry of `stream` may go: `cutoff`, or earlier where a
+/// group has not read or not acknowledged. `None` when nothing may go (no stream, no
+/// group).
+async fn trim_point(
+    conn: &mut RedisConn,
+    stream: &str,
+    cutoff: EntryId,
+) -> redis::RedisResult<Option<EntryId>> {
+    let exists: bool = redis::cmd("EXISTS").arg(stream).query_async(conn).await?;
+    if !exists {
+        return Ok(None);
+    }
+    let info: StreamInfoGroupsReply = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(stream)
+        .query_async(conn)
+        .await?;
+    if info.groups.is_empty() {
+        return Ok(None);
+    }
+    let mut until = cutoff;
+    for group in &info.groups {
+        let read_up_to =
+            EntryId::parse(&group.last_delivered_id).map_or(EntryId(0, 0), EntryId::next);
+        until = until.min(read_up_to);
+        if group.pending > 0 {
+            let pending: StreamPendingReply = redis::cmd("XPENDING")
+                .arg(stream)
+                .arg(&group.name)
+                .query_async(conn)
+                .await?;
+            if let StreamPendingReply::Data(data) = pending {
+                let first = EntryId::parse(&data.start_id).unwrap_or(EntryId(0, 0));
+                until = until.min(first);
+            }
+        }
+    }
+    Ok((until > EntryId(0, 0)).then_some(until))
+}
+
+/// Records, per chain, the last `consent.v1` entry before `until`.
+async fn checkpoint(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    stream: &str,
+    until: EntryId,
+    now: OffsetDateTime,
+) -> redis::RedisResult<()> {
+    let mut last: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut from = "-".to_owned();
+    let end = format!("({}", until.render());
+    loop {
+        let page: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&from)
+            .arg(&end)
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(conn)
+            .await?;
+        let Some(tail) = page.ids.last() else {
+            break;
+        };
+        for entry in &page.ids {
+            let chain: Option<String> = entry.get("chain");
+            let hash: Option<String> = entry.get("hash");
+            if let (Some(chain), Some(hash)) = (chain, hash) {
+                last.insert(chain, (entry.id.clone(), hash));
+            }
+        }
+        from = format!("({}", tail.id);
+        if page.ids.len() < PAGE {
+            break;
+        }
+    }
+    for (chain, (entry_id, hash)) in last {
+        redis::cmd("HSET")
+            .arg(keys.key(&format!("gateway:consent-checkpoint:{chain}")))
+            .arg("entry_id")
+            .arg(entry_id)
+            .arg("hash")
+            .arg(hash)
+            .arg("at")
+            .arg(crate::appeal::rfc3339(now))
+            .query_async::<()>(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_order_and_follow() {
+        let a = EntryId::parse("1700000000000-5").expect("id");
+        assert_eq!(a.next().render(), "1700000000000-6");
+        assert!(EntryId::parse("1700000000000-6") > Some(a));
+        assert!(EntryId::parse("1699999999999-99") < Some(a));
+        assert_eq!(EntryId(1, u64::MAX).next(), EntryId(2, 0));
+        assert_eq!(EntryId::parse("0-0"), Some(EntryId(0, 0)));
+        assert_eq!(EntryId::parse("x"), None);
+    }
+}

@@ -1,0 +1,363 @@
+//! Carrying out a data subject's `erasure`, `withdraw_consent` and `access` requests on
+//! what the gateway itself holds (issue 16, points 2 and 3; regulation 4.1, 3.2).
+//!
+//! The gateway reads its own `subject.v1` through the consumer group `gateway-subject`
+//! (one consumer per instance; an entry read by a crashed instance is read again by
+//! that instance's next start, so a report may, rarely, come twice). For each
+//! `subject_request` it looks up the request's subject keys — pseudonymous, the raw
+//! identifiers are not needed — and writes a report on `subject.v1`, then acknowledges:
+//!
+//! - `erasure`, `withdraw_consent` → `erasure_done`: the bot conversation
+//!   (`gateway:conversation:<key>`), what the bot remembers (`…conversation-memory…`), its
+//!   lease, and the WhatsApp session window (`gateway:whatsapp-window:<key>`) are
+//!   deleted; the report lists each store and how many items went, never a value.
+//!   Appeals already accepted (`appeals.v1`) keep their legal course: the case system
+//!   decides on them (regulation 3.1; the Law on personal data, art. 18, lets the
+//!   operator keep what the law requires), so they are counted as kept, not erased. The
+//!   withdrawal mark `gateway:subject:<key>` stays: it is what stops notifications.
+//! - `access` → `access_report`: which stores hold something under the keys, the
+//!   appeals (`id`, `tracking_number`, `received_at`, `channel`) and the consent ledger
+//!   entries (`id`, `type`, `at`, `policy_version`) whose subject keys are among the
+//!   request's — never another subject's data: only entries carrying one of the
+//!   request's keys are listed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use redis::streams::{StreamRangeReply, StreamReadReply};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::keyspace::{Keyspace, name};
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::stream::Stream;
+use crate::subject::{SubjectRequest, SubjectRequestKind};
+
+/// The gateway's consumer group on `subject.v1`.
+pub(crate) const GROUP: &str = "gateway-subject";
+/// Entries read per page when a stream is searched for a subject's entries.
+const PAGE: usize = 500;
+
+/// One store the gateway looked at for the subject, and how many items it found there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreItems {
+    /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `appeals.v1`,
+    /// `consent.v1`.
+    pub(crate) store: String,
+    pub(crate) items: u64,
+    /// True when the items were erased by this request; false when they are kept
+    /// (accepted appeals, the consent evidence) or only reported (`access`).
+    pub(crate) erased: bool,
+}
+
+/// An appeal of the subject, as listed in an access report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppealRef {
+    pub(crate) id: String,
+    pub(crate) tracking_number: String,
+    pub(crate) received_at: String,
+    pub(crate) channel: String,
+}
+
+/// A consent ledger entry of the subject, as listed in an access report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsentRef {
+    pub(crate) id: String,
+    /// `consent_given` or `consent_withdrawn`.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) at: String,
+    pub(crate) policy_version: String,
+}
+
+/// What the gateway did for a subject request (`type: erasure_done` or `access_report`
+/// on `subject.v1`). Counts and references, never a personal value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubjectReport {
+    pub(crate) schema_version: u32,
+    /// ULID of this report.
+    pub(crate) id: String,
+    /// The `subject_request` answered.
+    pub(crate) request_id: String,
+    pub(crate) request_kind: SubjectRequestKind,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub(crate) completed_at: String,
+    pub(crate) stores: Vec<StoreItems>,
+    /// `access` only: the subject's appeals still on `appeals.v1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) appeals: Vec<AppealRef>,
+    /// `access` only: the subject's entries still on `consent.v1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) consents: Vec<ConsentRef>,
+}
+
+/// Reads `subject.v1` and carries out what it finds.
+#[derive(Debug, Clone)]
+pub(crate) struct SubjectWorker {
+    pub(crate) target: RedisTarget,
+    pub(crate) prefix: String,
+    /// This instance's consumer name.
+    pub(crate) consumer: String,
+}
+
+impl SubjectWorker {
+    /// Runs until `stop` turns true; on a Redis error waits and connects again.
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            if let Err(e) = self.serve(&mut stop).await {
+                tracing::warn!(
+                    error = %crate::queue::describe(&e),
+                    "subject requests: redis unavailable; will try again"
+                );
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn serve(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> redis::RedisResult<()> {
+        let keys = Keyspace::new(&self.prefix);
+        let stream = keys.key(Stream::Subject.name());
+        let mut conn = self
+            .target
+            .connect(Timeouts {
+                connect: Duration::from_secs(2),
+                response: Duration::from_secs(5),
+            })
+            .await?;
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&stream)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(e);
+        }
+        // First what this consumer read before and did not finish, then new entries.
+        let mut from = "0".to_owned();
+        while !*stop.borrow() {
+            let reply: StreamReadReply = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(16)
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(&from)
+                .query_async(&mut conn)
+                .await?;
+            let entries: Vec<_> = reply.keys.into_iter().flat_map(|k| k.ids).collect();
+            if entries.is_empty() && from == "0" {
+                from = ">".to_owned();
+                continue;
+            }
+            for entry in entries {
+                let kind: Option<String> = entry.get("type");
+                let data: Option<String> = entry.get("data");
+                if let (Some("subject_request"), Some(data)) = (kind.as_deref(), data)
+                    && let Ok(request) = serde_json::from_str::<SubjectRequest>(&data)
+                    && let Some(report) = self.carry_out(&mut conn, &keys, &request).await?
+                {
+                    let kind = match request.kind {
+                        SubjectRequestKind::Access => "access_report",
+                        _ => "erasure_done",
+                    };
+                    redis::cmd("XADD")
+                        .arg(&stream)
+                        .arg("*")
+                        .arg("id")
+                        .arg(&report.id)
+                        .arg("type")
+                        .arg(kind)
+                        .arg("data")
+                        .arg(serde_json::to_string(&report).unwrap_or_default())
+                        .query_async::<()>(&mut conn)
+                        .await?;
+                }
+                redis::cmd("XACK")
+                    .arg(&stream)
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .query_async::<()>(&mut conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out one request; `None` for kinds the gateway has nothing to do for.
+    async fn carry_out(
+        &self,
+        conn: &mut RedisConn,
+        keys: &Keyspace,
+        request: &SubjectRequest,
+    ) -> redis::RedisResult<Option<SubjectReport>> {
+        let erase = match request.kind {
+            SubjectRequestKind::Erasure | SubjectRequestKind::WithdrawConsent => true,
+            SubjectRequestKind::Access => false,
+            SubjectRequestKind::OptOutNotifications | SubjectRequestKind::UpdateData => {
+                return Ok(None);
+            }
+        };
+        let subject: BTreeSet<&str> = request.subject_keys.values().map(String::as_str).collect();
+        let mut stores = Vec::new();
+        for (store, key_of) in [
+            ("bot_conversation", name::conversation as fn(&str) -> String),
+            ("bot_memory", name::conversation_memory),
+            ("bot_lease", name::conversation_lock),
+            ("whatsapp_window", |k: &str| {
+                name::session_window("whatsapp", k)
+            }),
+        ] {
+            let names: Vec<String> = subject.iter().map(|k| keys.key(&key_of(k))).collect();
+            let items: u64 = if erase {
+                redis::cmd("DEL").arg(&names).query_async(conn).await?
+            } else {
+                redis::cmd("EXISTS").arg(&names).query_async(conn).await?
+            };
+            stores.push(StoreItems {
+                store: store.to_owned(),
+                items,
+                erased: erase,
+            });
+        }
+        let appeals = find(conn, &keys.key(Stream::Appeals.name()), &subject, |data| {
+            keys_of(&data["consent"]["subject_keys"])
+        })
+        .await?;
+        let consents = find(conn, &keys.key(Stream::Consent.name()), &subject, |data| {
+            keys_of(&data["subject_keys"])
+        })
+        .await?;
+        stores.push(StoreItems {
+            store: Stream::Appeals.name().to_owned(),
+            items: appeals.len() as u64,
+            erased: false,
+        });
+        stores.push(StoreItems {
+            store: Stream::Consent.name().to_owned(),
+            items: consents.len() as u64,
+            erased: false,
+        });
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let (appeals, consents) = if erase {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                appeals
+                    .iter()
+                    .filter(|a| a["tracking_number"].is_string())
+                    .map(|a| AppealRef {
+                        id: text(&a["id"]),
+                        tracking_number: text(&a["tracking_number"]),
+                        received_at: text(&a["received_at"]),
+                        channel: text(&a["channel"]),
+                    })
+                    .collect(),
+                consents
+                    .iter()
+                    .map(|c| ConsentRef {
+                        id: text(&c["id"]),
+                        kind: text(&c["type"]),
+                        at: text(&c["at"]),
+                        policy_version: text(&c["policy_version"]),
+                    })
+                    .collect(),
+            )
+        };
+        Ok(Some(SubjectReport {
+            schema_version: crate::appeal::SCHEMA_VERSION,
+            id: ulid::Ulid::new().to_string(),
+            request_id: request.id.clone(),
+            request_kind: request.kind,
+            completed_at: crate::appeal::now_rfc3339(),
+            stores,
+            appeals,
+            consents,
+        }))
+    }
+}
+
+/// The values of a `subject_keys` object.
+fn keys_of(value: &Value) -> Vec<String> {
+    value
+        .as_object()
+        .map(|o| {
+            o.values()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The messages (`data`, parsed) of `stream` whose subject keys, as `subject_keys_of`
+/// reads them from a message, include one of `subject`.
+async fn find(
+    conn: &mut RedisConn,
+    stream: &str,
+    subject: &BTreeSet<&str>,
+    subject_keys_of: impl Fn(&Value) -> Vec<String>,
+) -> redis::RedisResult<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut from = "-".to_owned();
+    loop {
+        let page: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&from)
+            .arg("+")
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(conn)
+            .await?;
+        let Some(tail) = page.ids.last() else {
+            break;
+        };
+        for entry in &page.ids {
+            let data: Option<String> = entry.get("data");
+            let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
+                continue;
+            };
+            if subject_keys_of(&parsed)
+                .iter()
+                .any(|k| subject.contains(k.as_str()))
+            {
+                out.push(parsed);
+            }
+        }
+        from = format!("({}", tail.id);
+        if page.ids.len() < PAGE {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_keys_are_read_from_an_object() {
+        let v = serde_json::json!({"phone": "a", "email": "b", "bad": 1});
+        let mut keys = keys_of(&v);
+        keys.sort();
+        assert_eq!(keys, ["a", "b"]);
+        assert!(keys_of(&Value::Null).is_empty());
+    }
+}
