@@ -9,8 +9,9 @@
 //!
 //! - `erasure`, `withdraw_consent` → `erasure_done`: the bot conversation
 //!   (`gateway:conversation:<key>`), what the bot remembers (`…conversation-memory…`), its
-//!   lease, and the WhatsApp session window (`gateway:whatsapp-window:<key>`) are
-//!   deleted; the report lists each store and how many items went, never a value.
+//!   lease, the WhatsApp session window (`gateway:whatsapp-window:<key>`), the case
+//!   system's answers held for the citizen (`gateway:held-answers:<key>`) and the chat's
+//!   messages waiting to be taken (`gateway:inbound-pending:<key>`) are deleted; the report lists each store and how many items went, never a value.
 //!   Appeals already accepted (`appeals.v1`) keep their legal course: the case system
 //!   decides on them (regulation 3.1; the Law on personal data, art. 18, lets the
 //!   operator keep what the law requires), so they are counted as kept, not erased. The
@@ -43,8 +44,8 @@ const PAGE: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreItems {
-    /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `appeals.v1`,
-    /// `consent.v1`.
+    /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `held_answers`,
+    /// `bot_pending_messages`, `appeals.v1`, `consent.v1`.
     pub(crate) store: String,
     pub(crate) items: u64,
     /// True when the items were erased by this request; false when they are kept
@@ -224,6 +225,8 @@ impl SubjectWorker {
             ("whatsapp_window", |k: &str| {
                 name::session_window("whatsapp", k)
             }),
+            ("held_answers", name::held_answers),
+            ("bot_pending_messages", name::inbound_pending),
         ] {
             let names: Vec<String> = subject.iter().map(|k| keys.key(&key_of(k))).collect();
             let items: u64 = if erase {

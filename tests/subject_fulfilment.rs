@@ -111,6 +111,14 @@ async fn an_erasure_clears_the_bot_conversation_and_reports_counts_only() {
             .await
             .expect("SET");
     }
+    // An answer of the case system held for them (WhatsApp, outside the window).
+    let held = "Ответ: проверка по жалобе на Аскарова назначена";
+    redis::cmd("RPUSH")
+        .arg(format!("{PREFIX}gateway:held-answers:{user}"))
+        .arg(json!({"text": held}).to_string())
+        .query_async::<()>(&mut conn)
+        .await
+        .expect("RPUSH");
     // Someone else's conversation stays.
     let other = subject_key("messenger_id", "telegram:555002");
     redis::cmd("SET")
@@ -143,9 +151,13 @@ async fn an_erasure_clears_the_bot_conversation_and_reports_counts_only() {
         stores.contains(&json!({"store": "appeals.v1", "items": 0, "erased": false})),
         "{r}"
     );
+    assert!(
+        stores.contains(&json!({"store": "held_answers", "items": 1, "erased": true})),
+        "{r}"
+    );
 
     let dump = redis_dump(&redis.url()).await;
-    assert_none_in(&dump, &[draft, "Аскаров"], "Redis after the erasure");
+    assert_none_in(&dump, &[draft, held, "Аскаров"], "Redis after the erasure");
     assert_none_in_files(gw.data_dir(), &[draft, "Аскаров"]);
     assert!(
         dump.contains(&other),
