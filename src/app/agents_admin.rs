@@ -37,15 +37,8 @@ pub enum AgentsAction {
 
 /// Runs the action; returns the exit status (0, 1 on failure, 2 on a bad argument).
 pub fn run(config: &Config, action: AgentsAction) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("appeal-gateway: agents: {e}");
-            return 1;
-        }
+    let Some(runtime) = super::command::runtime("agents") else {
+        return 1;
     };
     match runtime.block_on(run_async(config, action)) {
         Ok(()) => 0,

@@ -6,6 +6,7 @@
 
 pub mod agents_admin;
 pub mod analytics_admin;
+mod command;
 mod headers;
 pub mod ingest_email;
 pub(crate) mod openapi;

@@ -95,12 +95,8 @@ pub fn drain(config: &Config) -> u8 {
             return EXIT_FAILED;
         }
     };
-    let target = match crate::redis_target::RedisTarget::parse(&config.redis_url) {
-        Ok(target) => target,
-        Err(e) => {
-            eprintln!("appeal-gateway: REDIS_URL: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(target) = super::command::redis_target(config) else {
+        return EXIT_FAILED;
     };
     let forwarder = Forwarder {
         outbox: outbox.clone(),
@@ -111,15 +107,8 @@ pub fn drain(config: &Config) -> u8 {
         status: std::sync::Arc::new(QueueStatus::default()),
         metrics: Metrics::new(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("appeal-gateway: outbox drain: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(runtime) = super::command::runtime("outbox drain") else {
+        return EXIT_FAILED;
     };
     let before = outbox.depth();
     let result = runtime.block_on(forwarder.drain(DRAIN_TRIES));

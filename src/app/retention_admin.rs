@@ -2,6 +2,7 @@
 //! ([`crate::retention`]) from the command line, as `serve` runs it every ten minutes;
 //! `--at` sweeps as if it were a later time (what would be past its retention then).
 
+use super::command;
 use crate::config::Config;
 use crate::retention::Retention;
 
@@ -11,25 +12,11 @@ const EXIT_FAILED: u8 = 1;
 /// Sweeps once; prints `{"removed": {store: n}}` (the streams only when no other
 /// instance is sweeping them); returns the exit status.
 pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
-    let now = match at {
-        None => time::OffsetDateTime::now_utc(),
-        Some(text) => {
-            match time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            {
-                Ok(at) => at,
-                Err(_) => {
-                    eprintln!("appeal-gateway: retention sweep: --at is not an RFC 3339 time");
-                    return EXIT_FAILED;
-                }
-            }
-        }
+    let Some(now) = command::at_time("retention sweep", at) else {
+        return EXIT_FAILED;
     };
-    let target = match crate::redis_target::RedisTarget::parse(&config.redis_url) {
-        Ok(target) => target,
-        Err(e) => {
-            eprintln!("appeal-gateway: REDIS_URL: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(target) = command::redis_target(config) else {
+        return EXIT_FAILED;
     };
     let retention = Retention {
         target,
@@ -40,15 +27,8 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
         data_dir: config.data_dir.clone(),
         attachments: config.attachment_retention,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("appeal-gateway: retention sweep: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(runtime) = command::runtime("retention sweep") else {
+        return EXIT_FAILED;
     };
     match runtime.block_on(retention.sweep(now)) {
         Ok(removed) => {
