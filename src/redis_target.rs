@@ -312,6 +312,27 @@ pub fn has_hash_tag(prefix: &str) -> bool {
         .is_some_and(|len| len > 0)
 }
 
+/// Creates the consumer group `group` on `stream` (and the stream), reading from its
+/// start; a group that exists already is left as it is.
+pub(crate) async fn ensure_group(
+    conn: &mut RedisConn,
+    stream: &str,
+    group: &str,
+) -> redis::RedisResult<()> {
+    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream)
+        .arg(group)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Err(e) if e.code() != Some("BUSYGROUP") => Err(e),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,19 +134,7 @@ impl SubjectWorker {
                 response: Duration::from_secs(5),
             })
             .await?;
-        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        if let Err(e) = created
-            && e.code() != Some("BUSYGROUP")
-        {
-            return Err(e);
-        }
+        crate::redis_target::ensure_group(&mut conn, &stream, GROUP).await?;
         // First what this consumer read before and did not finish, then new entries.
         let mut from = "0".to_owned();
         while !*stop.borrow() {

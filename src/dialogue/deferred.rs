@@ -141,7 +141,9 @@ impl Deferred {
             loop {
                 let conn = target.connect(Timeouts::default()).await;
                 if let Ok(mut conn) = conn
-                    && this.group(&mut conn, &stream).await.is_ok()
+                    && crate::redis_target::ensure_group(&mut conn, &stream, GROUP)
+                        .await
+                        .is_ok()
                 {
                     // Ends with an error of Redis; connects again.
                     while this.round(&mut conn, &stream, &take).await.is_ok() {}
@@ -149,21 +151,6 @@ impl Deferred {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
-    }
-
-    async fn group(&self, conn: &mut RedisConn, stream: &str) -> redis::RedisResult<()> {
-        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(conn)
-            .await;
-        match created {
-            Err(e) if e.code() != Some("BUSYGROUP") => Err(e),
-            _ => Ok(()),
-        }
     }
 
     async fn round<F, Fut>(

@@ -156,19 +156,7 @@ impl Notifier {
     async fn connect(&self, stream: &str) -> redis::RedisResult<(RedisConn, RedisConn)> {
         let reader = self.client.connect(Timeouts::default()).await?;
         let mut conn = self.client.connect(Timeouts::default()).await?;
-        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        if let Err(e) = created
-            && e.code() != Some("BUSYGROUP")
-        {
-            return Err(e);
-        }
+        crate::redis_target::ensure_group(&mut conn, stream, GROUP).await?;
         Ok((reader, conn))
     }
 
