@@ -205,11 +205,20 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Opens (or creates) the outbox in `dir` and starts its writer thread.
-    pub(crate) fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
+    /// Opens (or creates) the outbox in `dir` and starts its writer thread. redb keeps
+    /// at most `cache_bytes` of pages in memory (`GATEWAY_STORE_CACHE_BYTES`; its own
+    /// default, 1 GiB, filled up while Redis was away and stayed).
+    pub(crate) fn open(
+        dir: &Path,
+        idempotency_ttl: Duration,
+        cache_bytes: usize,
+    ) -> Result<Outbox, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError::Storage(format!("create {}: {e}", dir.display())))?;
-        let db = match Database::create(dir.join("outbox.redb")) {
+        let db = match redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(dir.join("outbox.redb"))
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OutboxError::Locked),
             Err(e) => return Err(storage("open")(e.into())),
@@ -528,6 +537,8 @@ fn sweep_idempotency(shared: &Shared) -> Result<(), OutboxError> {
 mod tests {
     use super::*;
 
+    const TEST_CACHE: usize = 1024 * 1024;
+
     fn envelope(stream: &str, data: &str) -> Envelope {
         Envelope {
             stream: stream.into(),
@@ -566,7 +577,8 @@ mod tests {
     async fn stored_records_survive_reopening_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+            let outbox =
+                Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
             for i in 0..3 {
                 let outcome = outbox
                     .submit(submission(None, &format!("OA-0000-000{i}")))
@@ -576,13 +588,13 @@ mod tests {
             assert_eq!(outbox.depth(), 3);
         }
         // The writer thread lets go of the file once it sees the handle dropped.
-        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
         for _ in 0..100 {
             if reopened.is_ok() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
-            reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+            reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
         }
         let outbox = reopened.expect("reopen");
         assert_eq!(outbox.depth(), 3);
@@ -604,7 +616,7 @@ mod tests {
     #[tokio::test]
     async fn the_consent_ledger_is_chained() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         outbox
             .submit(submission(None, "OA-0000-0001"))
             .await
@@ -630,7 +642,7 @@ mod tests {
     #[tokio::test]
     async fn idempotency_keys_replay_and_refuse_other_bodies() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         let first = outbox
             .submit(submission(Some(("k1", "body-a")), "OA-0000-0001"))
             .await;
@@ -656,7 +668,7 @@ mod tests {
     #[tokio::test]
     async fn a_taken_tracking_number_writes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         outbox
             .submit(submission(None, "OA-0000-0001"))
             .await
@@ -669,7 +681,7 @@ mod tests {
     #[tokio::test]
     async fn concurrent_submissions_share_commits() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let outbox = outbox.clone();
