@@ -83,7 +83,7 @@ pub(crate) struct Envelope {
     /// The message, UTF-8 JSON.
     pub(crate) data: String,
     /// Set by the outbox on ledger entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) link: Option<ChainLink>,
 }
 
@@ -102,7 +102,7 @@ pub(crate) struct Bundle {
     pub(crate) accepted_at_us: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub(crate) marks: Vec<Mark>,
 }
 
@@ -114,7 +114,7 @@ pub(crate) struct Mark {
     pub(crate) key: String,
     pub(crate) field: String,
     /// `None`: `1` (a flag; records written before values existed are flags).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) value: Option<String>,
 }
 
@@ -294,8 +294,8 @@ impl Outbox {
         let mut out = Vec::new();
         for entry in db!("scan", table.iter())?.take(limit) {
             let (seq, bytes) = db!("scan", entry)?;
-            match serde_json::from_slice::<Bundle>(bytes.value()) {
-                Ok(envelope) => out.push((seq.value(), envelope)),
+            match decode_record(bytes.value()) {
+                Ok(bundle) => out.push((seq.value(), bundle)),
                 Err(e) => {
                     return Err(OutboxError::Storage(format!(
                         "record {} unreadable: {e}",
@@ -382,8 +382,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
-        match write_batch(shared, &submissions) {
+        match write_batch(shared, &mut jobs) {
             Ok((outcomes, added)) => {
                 shared.depth.fetch_add(added, Ordering::Relaxed);
                 tracing::trace!(batch = jobs.len(), added, "outbox batch committed");
@@ -405,8 +404,9 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>) {
 }
 
 /// Writes a batch in one synced transaction. Returns each submission's outcome and how
-/// many records were added.
-fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, u64), OutboxError> {
+/// many records were added. The ledger's links are set on the submissions' own bundles
+/// (no copy of the messages).
+fn write_batch(shared: &Shared, batch: &mut [Job]) -> Result<(Vec<Outcome>, u64), OutboxError> {
     let now = unix_now();
     let txn = db!("begin", shared.db.begin_write())?;
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -420,7 +420,8 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
         let mut head = read_meta(&meta, "chain_head")?;
         let mut seq: u64 = read_meta(&meta, "next_seq")?.parse().unwrap_or(1);
 
-        for submission in batch {
+        let mut bytes = Vec::with_capacity(4096);
+        for Job { submission, .. } in batch.iter_mut() {
             if let Some(claim) = &submission.idempotency
                 && let Some(outcome) = remembered(&idempotency, claim, now, shared.idempotency_ttl)?
             {
@@ -437,8 +438,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                     tracking.insert(number.as_str(), appeal_id.as_str())
                 )?;
             }
-            let mut bundle = submission.bundle.clone();
-            for envelope in &mut bundle.messages {
+            for envelope in &mut submission.bundle.messages {
                 if envelope.stream == crate::stream::Stream::Consent.name() {
                     let hash = chain_hash(&head, envelope.data.as_bytes());
                     envelope.link = Some(ChainLink {
@@ -448,8 +448,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                     });
                 }
             }
-            let bytes = serde_json::to_vec(&bundle)
-                .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+            encode_record(&submission.bundle, &mut bytes)?;
             db!("write", outbox.insert(seq, bytes.as_slice()))?;
             seq += 1;
             added += 1;
@@ -481,6 +480,32 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
     }
     db!("commit", txn.commit())?;
     Ok((outcomes, added))
+}
+
+/// First byte of a record in the binary form; a record written by an older gateway is
+/// JSON and starts with `{`.
+const RECORD_POSTCARD: u8 = 1;
+
+/// A record as stored: [`RECORD_POSTCARD`] then the bundle in postcard's compact binary
+/// form, where each message's JSON is a length and its bytes — stored as it was
+/// serialized in the request's task, never escaped into another JSON document and
+/// unescaped again by the forwarder. `out` is reused from record to record.
+fn encode_record(bundle: &Bundle, out: &mut Vec<u8>) -> Result<(), OutboxError> {
+    out.clear();
+    out.push(RECORD_POSTCARD);
+    let taken = std::mem::take(out);
+    *out = postcard::to_extend(bundle, taken)
+        .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+    Ok(())
+}
+
+/// A stored record, in either form (an outbox written before the binary form keeps
+/// draining after an upgrade).
+fn decode_record(bytes: &[u8]) -> Result<Bundle, String> {
+    match bytes.split_first() {
+        Some((&RECORD_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        _ => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+    }
 }
 
 /// The answer to a claim whose key is still remembered.
@@ -662,6 +687,40 @@ mod tests {
             outbox.depth(),
             1,
             "only the first submission added a record"
+        );
+    }
+
+    #[tokio::test]
+    async fn records_of_an_older_gateway_in_json_are_still_forwarded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
+        // What a gateway before the binary form wrote: the bundle as JSON, each
+        // message's JSON escaped inside it.
+        let old = r#"{"id":"01OLD","messages":[{"stream":"appeals.v1","id":"01OLD","type":"appeal","data":"{\"text\":\"Яма\"}"}],"accepted_at_ms":5}"#;
+        {
+            let txn = outbox.shared.db.begin_write().expect("begin");
+            txn.open_table(OUTBOX)
+                .expect("table")
+                .insert(0, old.as_bytes())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        outbox
+            .submit(submission(None, "OA-0000-0001"))
+            .await
+            .expect("stored");
+        let records = outbox.peek(10).expect("peek");
+        assert_eq!(records.len(), 2);
+        let (seq, first) = &records[0];
+        assert_eq!(*seq, 0);
+        assert_eq!(first.messages[0].data, r#"{"text":"Яма"}"#);
+        assert_eq!(first.messages[0].kind, "appeal");
+        assert!(first.marks.is_empty() && first.messages[0].link.is_none());
+        let (_, second) = &records[1];
+        assert_eq!(second.messages[1].data, "{\"a\":1}");
+        assert!(
+            second.messages[1].link.is_some(),
+            "the ledger entry is chained"
         );
     }
 
