@@ -15,7 +15,12 @@
 //! **Draining.** The forwarder ([`crate::queue`]) reads records in order and removes
 //! them once Redis has them. Removals are committed without a sync: after a crash a
 //! removed record may come back and be sent again, which the forwarder's idempotent
-//! `XADD` turns into a no-op. So a removal never costs an fsync.
+//! `XADD` turns into a no-op. Only a large removal (a backlog draining) is synced, once
+//! per few hundred records, so that redb can reuse the freed pages (see
+//! [`Outbox::remove`]).
+//!
+//! **Memory.** redb keeps at most `GATEWAY_STORE_CACHE_BYTES` of pages in memory (its
+//! own default is 1 GiB), so the gateway's memory stays flat while the outbox grows.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +36,8 @@ use crate::consent::{GENESIS_HASH, chain_hash};
 
 /// Most submissions written in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
+/// A removal of at least this many records is synced (see [`Outbox::remove`]).
+const SYNCED_REMOVAL_AT: usize = 128;
 /// How often expired idempotency answers are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -316,11 +323,17 @@ impl Outbox {
             .map(|(_, bundle)| bundle.accepted_at_ms))
     }
 
-    /// Removes forwarded records. Not synced: see the module doc.
+    /// Removes forwarded records. Not synced (see the module doc) unless the batch is a
+    /// large one ([`SYNCED_REMOVAL_AT`]): while a backlog drains nothing else commits
+    /// durably, and redb reuses the pages an unsynced commit freed only after a synced
+    /// one — the file and the gateway's memory grew through a whole drain. One fsync
+    /// per few hundred records is cheap.
     pub(crate) fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
         let mut txn = db!("begin", self.shared.db.begin_write())?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+        if seqs.len() < SYNCED_REMOVAL_AT {
+            txn.set_durability(Durability::None)
+                .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+        }
         let mut removed = 0;
         {
             let mut table = db!("open table", txn.open_table(OUTBOX))?;
