@@ -23,6 +23,17 @@
 #   SKIP_BUILD=1       use the existing target/release/appeal-gateway
 #   BENCH_BIN=PATH     run this binary instead (no build)
 #
+#   HEALTH_DURATION=5  seconds of GET /healthz before the appeals (same wrk settings),
+#                      the ceiling of the HTTP stack on this machine in this run
+#   PROFILE=FILE       record the first gateway with `perf record -g` while wrk posts
+#                      (perf report -i FILE); costs CPU, so its run's figures are not kept
+#
+# CPU per appeal: utime+stime of every gateway (and of redis-server) from
+# /proc/<pid>/stat, taken when wrk starts posting and again when the outbox has
+# drained, divided by the accepted count: what one durable appeal costs, forwarding
+# included, whatever else shares the machine. RSS: the gateways' VmRSS sampled every
+# 0.5 s while wrk posts (peak and at the end) and VmHWM at the end.
+#
 # Exit status: 0 when the count matches, 1 on MISMATCH or any failure.
 set -euo pipefail
 
@@ -31,6 +42,7 @@ DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 GRACE=${GRACE:-3}
+HEALTH_DURATION=${HEALTH_DURATION:-5}
 RAW_REQUESTS=${RAW_REQUESTS:-100000}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
 # The gateway refuses integrator tokens shorter than 16 characters.
@@ -68,6 +80,8 @@ GATEWAY_BASES=()
 HAPROXY_PID=""
 WRK_PID=""
 RB_PID=""
+PERF_PID=""
+SAMPLER_PID=""
 
 stop_pid() { # pid name
   local pid=$1
@@ -85,6 +99,8 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$RB_PID" redis-benchmark
+  stop_pid "$SAMPLER_PID" rss-sampler
+  [[ -n $PERF_PID ]] && { kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; }
   stop_pid "$WRK_PID" wrk
   stop_pid "$HAPROXY_PID" haproxy
   for pid in "${GATEWAY_PIDS[@]}"; do stop_pid "$pid" appeal-gateway; done
@@ -209,7 +225,42 @@ fi
 SMOKE_ACCEPTED=1
 log "smoke POST: 202 $(cat "$TMP/smoke.json")"
 
+# --- process accounting ------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+# utime+stime of a process in clock ticks (fields 14 and 15 after the command name).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+gateways_ticks() {
+  local sum=0 pid
+  for pid in "${GATEWAY_PIDS[@]}"; do sum=$(( sum + $(cpu_ticks "$pid") )); done
+  echo "$sum"
+}
+kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; } # pid VmRSS|VmHWM
+gateways_kib() {
+  local sum=0 pid
+  for pid in "${GATEWAY_PIDS[@]}"; do sum=$(( sum + $(kib "$pid" "$1") )); done
+  echo "$sum"
+}
+
+# --- /healthz: the HTTP stack's ceiling in this run ---------------------------------
+HEALTH_RATE=0
+if (( HEALTH_DURATION > 0 )); then
+  log "wrk: GET /healthz, $CONNECTIONS connections, ${HEALTH_DURATION}s"
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${HEALTH_DURATION}s" --timeout 30s \
+    "$BASE/healthz" >"$TMP/wrk-healthz.txt" 2>&1 || { cat "$TMP/wrk-healthz.txt" >&2; die "wrk /healthz failed"; }
+  HEALTH_RATE=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk-healthz.txt")
+  log "/healthz: $HEALTH_RATE req/s"
+fi
+
 # --- wrk -----------------------------------------------------------------------
+GW_TICKS0=$(gateways_ticks)
+REDIS_TICKS0=$(cpu_ticks "$REDIS_PID")
+RSS_BEFORE=$(gateways_kib VmRSS)
+( while :; do gateways_kib VmRSS; sleep 0.5; done ) >"$TMP/rss.txt" 2>/dev/null &
+SAMPLER_PID=$!
+if [[ -n ${PROFILE:-} ]]; then
+  perf record -q -F 499 -g -o "$PROFILE" -p "${GATEWAY_PIDS[0]}" >"$TMP/perf.log" 2>&1 &
+  PERF_PID=$!
+fi
 log "wrk: $CONNECTIONS connections, $THREADS threads, ${DURATION}s of POSTs + ${GRACE}s grace"
 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$(( DURATION + GRACE ))s" --timeout 30s --latency \
   -s "$LUA" "$BASE/api/v1/appeals" -- "$BODY" "$TOKEN" "$DURATION" \
@@ -217,6 +268,16 @@ wrk -t "$THREADS" -c "$CONNECTIONS" -d "$(( DURATION + GRACE ))s" --timeout 30s 
 WRK_PID=$!
 wait "$WRK_PID" || { cat "$TMP/wrk.txt" >&2; WRK_PID=""; die "wrk failed"; }
 WRK_PID=""
+if [[ -n $PERF_PID ]]; then
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+  log "profile in $PROFILE (perf report -i $PROFILE --no-children)"
+fi
+stop_pid "$SAMPLER_PID" rss-sampler
+SAMPLER_PID=""
+RSS_LOAD_END=$(gateways_kib VmRSS)
+RSS_PEAK=$(sort -n "$TMP/rss.txt" | tail -1)
 echo
 echo "=== wrk output (its Requests/sec counts the ${GRACE}s grace too; see accepted/s) ==="
 grep -v '^@result' "$TMP/wrk.txt"
@@ -254,6 +315,14 @@ done
 DRAIN_SECONDS=$(awk -v a="$drain_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 [[ -n $drained ]] || { cat "$TMP/readyz.json" >&2; echo >&2; die "outbox not drained after ${DRAIN_TIMEOUT}s (outbox_depth $depth)"; }
 log "drained in ${DRAIN_SECONDS}s after wrk stopped"
+GW_TICKS=$(( $(gateways_ticks) - GW_TICKS0 ))
+REDIS_TICKS=$(( $(cpu_ticks "$REDIS_PID") - REDIS_TICKS0 ))
+GW_HWM=$(gateways_kib VmHWM)
+per_appeal_us() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }'; }
+GW_US=$(per_appeal_us "$GW_TICKS" "$(( ACCEPTED + 1 ))")
+REDIS_US=$(per_appeal_us "$REDIS_TICKS" "$(( ACCEPTED + 1 ))")
+HEALTH_RATIO=$(awk -v g="$RATE" -v h="$HEALTH_RATE" 'BEGIN { if (h > 0) printf "%.3f", g / h; else print "n/a" }')
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # --- exactly-once check ---------------------------------------------------------
 XLEN=$(rcli XLEN "$STREAM")
@@ -301,6 +370,15 @@ RAW_P50=$(grep -ao 'p50=[0-9.]* msec' "$TMP/redis-benchmark.txt" | tail -1 | sed
 [[ -n $RAW_RATE ]] || { tail -c 2000 "$TMP/redis-benchmark.txt" >&2; die "no rate in redis-benchmark output"; }
 rcli DEL benchstream >/dev/null
 RATIO=$(awk -v g="$RATE" -v r="$RAW_RATE" 'BEGIN { if (r > 0) printf "%.3f", g / r; else print "n/a" }')
+log "redis-benchmark: the same XADD pipelined 16 deep (the ceiling of a batched forwarder)"
+redis-benchmark -h 127.0.0.1 -p "$RPORT" -c "$CONNECTIONS" -n "$RAW_REQUESTS" -P 16 -q \
+  XADD benchstream '*' id "$ENTRY_ID" type "$ENTRY_TYPE" data "$(cat "$TMP/field.data")" \
+  >"$TMP/redis-benchmark-p16.txt" 2>&1 &
+RB_PID=$!
+wait "$RB_PID" || { tail -c 2000 "$TMP/redis-benchmark-p16.txt" >&2; RB_PID=""; die "redis-benchmark -P 16 failed"; }
+RB_PID=""
+RAW_P16_RATE=$(grep -ao '[0-9.]* requests per second' "$TMP/redis-benchmark-p16.txt" | tail -1 | awk '{print $1}')
+rcli DEL benchstream >/dev/null
 
 # --- summary ------------------------------------------------------------------------
 cat <<EOF
@@ -319,7 +397,13 @@ outbox drained       ${DRAIN_SECONDS}s after wrk stopped
 XLEN $STREAM      $XLEN (expected $EXPECTED incl. 1 smoke POST): $VERDICT
 stored appeal        data $DATA_BYTES B, entry ~$ENTRY_BYTES B
 raw XADD             $RAW_RATE req/s, p50 ${RAW_P50:-?} ms (redis-benchmark -c $CONNECTIONS -n $RAW_REQUESTS -P 1)
+raw XADD, -P 16      ${RAW_P16_RATE:-?} req/s
 gateway / raw        $RATIO
+GET /healthz         $HEALTH_RATE req/s (${HEALTH_DURATION}s, same connections, before the appeals)
+gateway / healthz    $HEALTH_RATIO
+gateway CPU/appeal   $GW_US µs  ($(awk -v t="$GW_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s user+sys from wrk start to drained, all gateways)
+redis CPU/appeal     $REDIS_US µs  ($(awk -v t="$REDIS_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s)
+gateway RSS          $(mib "$RSS_BEFORE") MiB before, peak $(mib "$RSS_PEAK") MiB under load, $(mib "$RSS_LOAD_END") MiB at the end of load; VmHWM $(mib "$GW_HWM") MiB
 =================================================================
 EOF
 

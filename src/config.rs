@@ -95,7 +95,17 @@ pub(crate) struct RawConfig {
     /// (`GATEWAY_ATTACHMENT_RETENTION_DAYS`).
     #[serde(deserialize_with = "number")]
     pub(crate) attachment_retention_days: u64,
+    /// Page cache of each embedded store (the outbox, the Open311 index), in bytes
+    /// (`GATEWAY_STORE_CACHE_BYTES`). redb's own default is 1 GiB per file, filled by an
+    /// outbox that grows while Redis is away and never given back: a small container
+    /// was killed exactly when the outbox mattered. Bounded, memory stays flat.
+    #[serde(deserialize_with = "number")]
+    pub(crate) store_cache_bytes: u64,
 }
+
+/// Default of `GATEWAY_STORE_CACHE_BYTES`: 16 MiB per store holds the outbox's head and
+/// tail pages and the recent idempotency and tracking pages, and fits a 256 MiB container.
+pub(crate) const DEFAULT_STORE_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Default for RawConfig {
     fn default() -> Self {
@@ -124,6 +134,7 @@ impl Default for RawConfig {
             stream_retention_days: 30,
             consent_retention_days: 5 * 365,
             attachment_retention_days: 90,
+            store_cache_bytes: DEFAULT_STORE_CACHE_BYTES,
         }
     }
 }
@@ -172,6 +183,8 @@ pub struct Config {
     pub(crate) consent_retention: Duration,
     /// Retention of the photos of accepted appeals.
     pub(crate) attachment_retention: Duration,
+    /// Page cache of each embedded store, bytes.
+    pub(crate) store_cache_bytes: usize,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -403,6 +416,9 @@ impl Config {
         if raw.idempotency_ttl_secs < 60 {
             problems.push("GATEWAY_IDEMPOTENCY_TTL_SECS: at least 60".to_owned());
         }
+        if raw.store_cache_bytes < 1024 * 1024 || usize::try_from(raw.store_cache_bytes).is_err() {
+            problems.push("GATEWAY_STORE_CACHE_BYTES: at least 1048576 (1 MiB)".to_owned());
+        }
         if raw.notify_max_attempts == 0 || raw.notify_max_attempts > 20 {
             problems.push("GATEWAY_NOTIFY_MAX_ATTEMPTS: between 1 and 20".to_owned());
         }
@@ -457,6 +473,8 @@ impl Config {
             stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
             consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),
             attachment_retention: Duration::from_secs(raw.attachment_retention_days * 86_400),
+            store_cache_bytes: usize::try_from(raw.store_cache_bytes)
+                .unwrap_or(DEFAULT_STORE_CACHE_BYTES as usize),
             source,
         })
     }
@@ -574,6 +592,7 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("./data"));
             assert!(config.subject_key_is_default);
             assert_eq!(config.max_body_bytes, 1024 * 1024);
+            assert_eq!(config.store_cache_bytes, 16 * 1024 * 1024);
             Ok(())
         });
     }
@@ -630,6 +649,23 @@ mod tests {
             jail.set_env("GATEWAY_API_TOKENS", "crm:tooshort");
             let problems = Config::load(None).expect_err("refused");
             assert!(!problems[0].contains("tooshort"), "{problems:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_store_cache_is_bounded_and_configurable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEWAY_STORE_CACHE_BYTES", "8388608");
+            let config = Config::load(None).map_err(|e| e.join("\n"))?;
+            assert_eq!(config.store_cache_bytes, 8 * 1024 * 1024);
+            jail.set_env("GATEWAY_STORE_CACHE_BYTES", "4096");
+            let problems = Config::load(None).expect_err("too small to be a cache");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].starts_with("GATEWAY_STORE_CACHE_BYTES: "),
+                "{problems:?}"
+            );
             Ok(())
         });
     }

@@ -15,7 +15,12 @@
 //! **Draining.** The forwarder ([`crate::queue`]) reads records in order and removes
 //! them once Redis has them. Removals are committed without a sync: after a crash a
 //! removed record may come back and be sent again, which the forwarder's idempotent
-//! `XADD` turns into a no-op. So a removal never costs an fsync.
+//! `XADD` turns into a no-op. Only a large removal (a backlog draining) is synced, once
+//! per few hundred records, so that redb can reuse the freed pages (see
+//! [`Outbox::remove`]).
+//!
+//! **Memory.** redb keeps at most `GATEWAY_STORE_CACHE_BYTES` of pages in memory (its
+//! own default is 1 GiB), so the gateway's memory stays flat while the outbox grows.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +36,8 @@ use crate::consent::{GENESIS_HASH, chain_hash};
 
 /// Most submissions written in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
+/// A removal of at least this many records is synced (see [`Outbox::remove`]).
+const SYNCED_REMOVAL_AT: usize = 128;
 /// How often expired idempotency answers are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -83,7 +90,7 @@ pub(crate) struct Envelope {
     /// The message, UTF-8 JSON.
     pub(crate) data: String,
     /// Set by the outbox on ledger entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) link: Option<ChainLink>,
 }
 
@@ -102,7 +109,7 @@ pub(crate) struct Bundle {
     pub(crate) accepted_at_us: u64,
     /// Flags set in Redis with the messages, e.g. a subject's withdrawal, read by the
     /// notifier of every instance.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub(crate) marks: Vec<Mark>,
 }
 
@@ -116,7 +123,7 @@ pub(crate) struct Mark {
     pub(crate) key: String,
     pub(crate) field: String,
     /// `None`: `1` (a flag; records written before values existed are flags).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) value: Option<String>,
     /// A counter: incremented by one instead of set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -226,11 +233,20 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Opens (or creates) the outbox in `dir` and starts its writer thread.
-    pub(crate) fn open(dir: &Path, idempotency_ttl: Duration) -> Result<Outbox, OutboxError> {
+    /// Opens (or creates) the outbox in `dir` and starts its writer thread. redb keeps
+    /// at most `cache_bytes` of pages in memory (`GATEWAY_STORE_CACHE_BYTES`; its own
+    /// default, 1 GiB, filled up while Redis was away and stayed).
+    pub(crate) fn open(
+        dir: &Path,
+        idempotency_ttl: Duration,
+        cache_bytes: usize,
+    ) -> Result<Outbox, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError::Storage(format!("create {}: {e}", dir.display())))?;
-        let db = match Database::create(dir.join("outbox.redb")) {
+        let db = match redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(dir.join("outbox.redb"))
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(OutboxError::Locked),
             Err(e) => return Err(storage("open")(e.into())),
@@ -306,8 +322,8 @@ impl Outbox {
         let mut out = Vec::new();
         for entry in db!("scan", table.iter())?.take(limit) {
             let (seq, bytes) = db!("scan", entry)?;
-            match serde_json::from_slice::<Bundle>(bytes.value()) {
-                Ok(envelope) => out.push((seq.value(), envelope)),
+            match decode_record(bytes.value()) {
+                Ok(bundle) => out.push((seq.value(), bundle)),
                 Err(e) => {
                     return Err(OutboxError::Storage(format!(
                         "record {} unreadable: {e}",
@@ -328,11 +344,17 @@ impl Outbox {
             .map(|(_, bundle)| bundle.accepted_at_ms))
     }
 
-    /// Removes forwarded records. Not synced: see the module doc.
+    /// Removes forwarded records. Not synced (see the module doc) unless the batch is a
+    /// large one ([`SYNCED_REMOVAL_AT`]): while a backlog drains nothing else commits
+    /// durably, and redb reuses the pages an unsynced commit freed only after a synced
+    /// one — the file and the gateway's memory grew through a whole drain. One fsync
+    /// per few hundred records is cheap.
     pub(crate) fn remove(&self, seqs: &[u64]) -> Result<(), OutboxError> {
         let mut txn = db!("begin", self.shared.db.begin_write())?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+        if seqs.len() < SYNCED_REMOVAL_AT {
+            txn.set_durability(Durability::None)
+                .map_err(|e| OutboxError::Storage(format!("durability: {e}")))?;
+        }
         let mut removed = 0;
         {
             let mut table = db!("open table", txn.open_table(OUTBOX))?;
@@ -394,8 +416,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
-        match write_batch(shared, &submissions) {
+        match write_batch(shared, &mut jobs) {
             Ok((outcomes, added)) => {
                 shared.depth.fetch_add(added, Ordering::Relaxed);
                 tracing::trace!(batch = jobs.len(), added, "outbox batch committed");
@@ -417,8 +438,9 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>) {
 }
 
 /// Writes a batch in one synced transaction. Returns each submission's outcome and how
-/// many records were added.
-fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, u64), OutboxError> {
+/// many records were added. The ledger's links are set on the submissions' own bundles
+/// (no copy of the messages).
+fn write_batch(shared: &Shared, batch: &mut [Job]) -> Result<(Vec<Outcome>, u64), OutboxError> {
     let now = unix_now();
     let txn = db!("begin", shared.db.begin_write())?;
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -432,7 +454,8 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
         let mut head = read_meta(&meta, "chain_head")?;
         let mut seq: u64 = read_meta(&meta, "next_seq")?.parse().unwrap_or(1);
 
-        for submission in batch {
+        let mut bytes = Vec::with_capacity(4096);
+        for Job { submission, .. } in batch.iter_mut() {
             if let Some(claim) = &submission.idempotency
                 && let Some(outcome) = remembered(&idempotency, claim, now, shared.idempotency_ttl)?
             {
@@ -449,8 +472,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                     tracking.insert(number.as_str(), appeal_id.as_str())
                 )?;
             }
-            let mut bundle = submission.bundle.clone();
-            for envelope in &mut bundle.messages {
+            for envelope in &mut submission.bundle.messages {
                 if envelope.stream == crate::stream::Stream::Consent.name() {
                     let hash = chain_hash(&head, envelope.data.as_bytes());
                     envelope.link = Some(ChainLink {
@@ -460,8 +482,7 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
                     });
                 }
             }
-            let bytes = serde_json::to_vec(&bundle)
-                .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+            encode_record(&submission.bundle, &mut bytes)?;
             db!("write", outbox.insert(seq, bytes.as_slice()))?;
             seq += 1;
             added += 1;
@@ -493,6 +514,32 @@ fn write_batch(shared: &Shared, batch: &[&Submission]) -> Result<(Vec<Outcome>, 
     }
     db!("commit", txn.commit())?;
     Ok((outcomes, added))
+}
+
+/// First byte of a record in the binary form; a record written by an older gateway is
+/// JSON and starts with `{`.
+const RECORD_POSTCARD: u8 = 1;
+
+/// A record as stored: [`RECORD_POSTCARD`] then the bundle in postcard's compact binary
+/// form, where each message's JSON is a length and its bytes — stored as it was
+/// serialized in the request's task, never escaped into another JSON document and
+/// unescaped again by the forwarder. `out` is reused from record to record.
+fn encode_record(bundle: &Bundle, out: &mut Vec<u8>) -> Result<(), OutboxError> {
+    out.clear();
+    out.push(RECORD_POSTCARD);
+    let taken = std::mem::take(out);
+    *out = postcard::to_extend(bundle, taken)
+        .map_err(|e| OutboxError::Storage(format!("encode: {e}")))?;
+    Ok(())
+}
+
+/// A stored record, in either form (an outbox written before the binary form keeps
+/// draining after an upgrade).
+fn decode_record(bytes: &[u8]) -> Result<Bundle, String> {
+    match bytes.split_first() {
+        Some((&RECORD_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        _ => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+    }
 }
 
 /// The answer to a claim whose key is still remembered.
@@ -549,6 +596,8 @@ fn sweep_idempotency(shared: &Shared) -> Result<(), OutboxError> {
 mod tests {
     use super::*;
 
+    const TEST_CACHE: usize = 1024 * 1024;
+
     fn envelope(stream: &str, data: &str) -> Envelope {
         Envelope {
             stream: stream.into(),
@@ -587,7 +636,8 @@ mod tests {
     async fn stored_records_survive_reopening_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+            let outbox =
+                Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
             for i in 0..3 {
                 let outcome = outbox
                     .submit(submission(None, &format!("OA-0000-000{i}")))
@@ -597,13 +647,13 @@ mod tests {
             assert_eq!(outbox.depth(), 3);
         }
         // The writer thread lets go of the file once it sees the handle dropped.
-        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
         for _ in 0..100 {
             if reopened.is_ok() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
-            reopened = Outbox::open(dir.path(), Duration::from_secs(60));
+            reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
         }
         let outbox = reopened.expect("reopen");
         assert_eq!(outbox.depth(), 3);
@@ -625,7 +675,7 @@ mod tests {
     #[tokio::test]
     async fn the_consent_ledger_is_chained() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         outbox
             .submit(submission(None, "OA-0000-0001"))
             .await
@@ -651,7 +701,7 @@ mod tests {
     #[tokio::test]
     async fn idempotency_keys_replay_and_refuse_other_bodies() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         let first = outbox
             .submit(submission(Some(("k1", "body-a")), "OA-0000-0001"))
             .await;
@@ -675,9 +725,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_of_an_older_gateway_in_json_are_still_forwarded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
+        // What a gateway before the binary form wrote: the bundle as JSON, each
+        // message's JSON escaped inside it.
+        let old = r#"{"id":"01OLD","messages":[{"stream":"appeals.v1","id":"01OLD","type":"appeal","data":"{\"text\":\"Яма\"}"}],"accepted_at_ms":5}"#;
+        {
+            let txn = outbox.shared.db.begin_write().expect("begin");
+            txn.open_table(OUTBOX)
+                .expect("table")
+                .insert(0, old.as_bytes())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        outbox
+            .submit(submission(None, "OA-0000-0001"))
+            .await
+            .expect("stored");
+        let records = outbox.peek(10).expect("peek");
+        assert_eq!(records.len(), 2);
+        let (seq, first) = &records[0];
+        assert_eq!(*seq, 0);
+        assert_eq!(first.messages[0].data, r#"{"text":"Яма"}"#);
+        assert_eq!(first.messages[0].kind, "appeal");
+        assert!(first.marks.is_empty() && first.messages[0].link.is_none());
+        let (_, second) = &records[1];
+        assert_eq!(second.messages[1].data, "{\"a\":1}");
+        assert!(
+            second.messages[1].link.is_some(),
+            "the ledger entry is chained"
+        );
+    }
+
+    #[tokio::test]
     async fn a_taken_tracking_number_writes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         outbox
             .submit(submission(None, "OA-0000-0001"))
             .await
@@ -690,7 +774,7 @@ mod tests {
     #[tokio::test]
     async fn concurrent_submissions_share_commits() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path(), Duration::from_secs(60)).expect("open");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let outbox = outbox.clone();

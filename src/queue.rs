@@ -6,7 +6,8 @@
 //! `XADD`s only when the key was new. A record sent again — after a crash that lost the
 //! outbox's removal, or a retry after a connection dropped mid-pipeline, or by
 //! `outbox drain` from another machine — is recognised and not added twice. Records are
-//! sent in batches, one pipeline of `EVALSHA` per batch.
+//! sent in batches, one `EVALSHA` of the script per batch (each record in it still all or
+//! nothing, and once).
 //!
 //! **Replicas before forgetting (`GATEWAY_REDIS_MIN_REPLICAS`).** Redis replication is
 //! asynchronous: the primary answers a write before any replica has it, and a primary
@@ -36,36 +37,54 @@ use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Outbox};
 use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 
-/// Sets the dedupe key and adds every entry of the record, or does nothing if the key
-/// exists. KEYS: the dedupe key, one stream per entry, then one hash per mark. ARGV: the
-/// ttl in seconds, the number of entries, for each entry the number of its field/value
-/// arguments followed by them, then per mark a field name, its value, `1` for a counter
-/// (`HINCRBY` by the value) or `0` (`HSET`), and the hash's time to live (`0`: none).
-/// Returns the number of entries added (0 for a record already sent).
+/// Adds a batch of records, each exactly once: for each record it sets the record's
+/// dedupe key and, only when the key was new, adds the record's entries and sets its
+/// marks. One call per batch, not per record: the script's fixed cost (lookup, call,
+/// reply) is paid once, and Redis runs the whole batch atomically.
+///
+/// KEYS, per record in order: the dedupe key, one stream per entry, one hash per mark.
+/// ARGV: the ttl in seconds, the number of records, then per record: its number of
+/// entries and of marks, for each entry the number of its field/value arguments
+/// followed by them, then per mark a field name, its value, `1` for a counter (`HINCRBY`
+/// by the value) or `0` (`HSET`), and the hash's time to live (`0`: none). Returns the
+/// number of records added (a record already sent counts 0).
 const FORWARD_SCRIPT: &str = r"
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return 0
-end
-local streams = tonumber(ARGV[2])
-local at = 3
-for i = 2, streams + 1 do
-  local n = tonumber(ARGV[at])
-  redis.call('XADD', KEYS[i], '*', unpack(ARGV, at + 1, at + n))
-  at = at + n + 1
-end
-for i = streams + 2, #KEYS do
-  if ARGV[at + 2] == '1' then
-    redis.call('HINCRBY', KEYS[i], ARGV[at], ARGV[at + 1])
-  else
-    redis.call('HSET', KEYS[i], ARGV[at], ARGV[at + 1])
+local ttl = ARGV[1]
+local records = tonumber(ARGV[2])
+local k, at, added = 1, 3, 0
+for r = 1, records do
+  local streams, marks = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  at = at + 2
+  local fresh = redis.call('SET', KEYS[k], '1', 'NX', 'EX', ttl)
+  k = k + 1
+  for i = 1, streams do
+    local n = tonumber(ARGV[at])
+    if fresh then
+      redis.call('XADD', KEYS[k], '*', unpack(ARGV, at + 1, at + n))
+    end
+    at = at + n + 1
+    k = k + 1
   end
-  local ttl = tonumber(ARGV[at + 3])
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[i], ttl)
+  for i = 1, marks do
+    if fresh then
+      if ARGV[at + 2] == '1' then
+        redis.call('HINCRBY', KEYS[k], ARGV[at], ARGV[at + 1])
+      else
+        redis.call('HSET', KEYS[k], ARGV[at], ARGV[at + 1])
+      end
+      local hash_ttl = tonumber(ARGV[at + 3])
+      if hash_ttl > 0 then
+        redis.call('EXPIRE', KEYS[k], hash_ttl)
+      end
+    end
+    at = at + 4
+    k = k + 1
   end
-  at = at + 4
+  if fresh then
+    added = added + 1
+  end
 end
-return streams
+return added
 ";
 
 /// Most records in one pipeline.
@@ -333,9 +352,9 @@ impl Forwarder {
         Ok(())
     }
 
-    /// One pipeline: an `EVALSHA` per record, then `WAIT` when replicas are required.
-    /// On a cluster the whole pipeline goes to the node of the prefix's hash tag (every
-    /// key shares it, see [`crate::keyspace`]), `WAIT` included.
+    /// One pipeline: one `EVALSHA` for the whole batch, then `WAIT` when replicas are
+    /// required. On a cluster the whole pipeline goes to the node of the prefix's hash
+    /// tag (every key shares it, see [`crate::keyspace`]), `WAIT` included.
     async fn send(
         &self,
         conn: &mut RedisConn,
@@ -344,20 +363,24 @@ impl Forwarder {
     ) -> Result<(), ForwardError> {
         let keys = Keyspace::new(&self.prefix);
         let ttl = self.dedupe_ttl.as_secs().max(1);
+        let key_count: usize = batch
+            .iter()
+            .map(|(_, b)| 1 + b.messages.len() + b.marks.len())
+            .sum();
         let mut pipe = redis::pipe();
+        let cmd = pipe.cmd("EVALSHA").arg(script.get_hash()).arg(key_count);
         for (_, bundle) in batch {
-            let cmd = pipe
-                .cmd("EVALSHA")
-                .arg(script.get_hash())
-                .arg(1 + bundle.messages.len() + bundle.marks.len())
-                .arg(keys.sent(&bundle.id));
+            cmd.arg(keys.sent(&bundle.id));
             for envelope in &bundle.messages {
                 cmd.arg(keys.key(&envelope.stream));
             }
             for mark in &bundle.marks {
                 cmd.arg(keys.key(&mark.key));
             }
-            cmd.arg(ttl).arg(bundle.messages.len());
+        }
+        cmd.arg(ttl).arg(batch.len());
+        for (_, bundle) in batch {
+            cmd.arg(bundle.messages.len()).arg(bundle.marks.len());
             for envelope in &bundle.messages {
                 let fields = if envelope.link.is_some() { 12 } else { 6 };
                 cmd.arg(fields)

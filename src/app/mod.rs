@@ -178,8 +178,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     if config.api_tokens.is_empty() {
         tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
     }
-    let outbox = Outbox::open(&config.data_dir, config.idempotency_ttl)
-        .map_err(|e| ServeError::DataDir(e.to_string()))?;
+    let outbox = Outbox::open(
+        &config.data_dir,
+        config.idempotency_ttl,
+        config.store_cache_bytes,
+    )
+    .map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
     crate::normalize::warm_up();
     let metrics = Metrics::new();
@@ -271,8 +275,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         Some(client.clone()),
         &config.stream_prefix,
     ));
-    let open311_index =
-        open311::Index::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
+    let open311_index = open311::Index::open(&config.data_dir, config.store_cache_bytes)
+        .map_err(|e| ServeError::DataDir(e.to_string()))?;
     let open311 = web::Data::new(Open311::new(
         Arc::clone(&gateway),
         Arc::clone(&tokens),

@@ -54,7 +54,12 @@ pub(crate) fn open(config: &Config) -> Result<Outbox, AdminError> {
     if !config.data_dir.join("outbox.redb").is_file() {
         return Err(AdminError::Missing(dir));
     }
-    Outbox::open(&config.data_dir, config.idempotency_ttl).map_err(|e| match e {
+    Outbox::open(
+        &config.data_dir,
+        config.idempotency_ttl,
+        config.store_cache_bytes,
+    )
+    .map_err(|e| match e {
         OutboxError::Locked => AdminError::InUse(dir),
         e => AdminError::Outbox(e),
     })

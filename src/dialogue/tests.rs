@@ -18,7 +18,7 @@ fn gateway(dir: &std::path::Path) -> Gateway {
             catalogue: Catalogue::embedded().expect("catalogue"),
             keyer: SubjectKeyer::new(b"test-secret"),
         },
-        outbox: Outbox::open(dir, Duration::from_secs(3600)).expect("outbox"),
+        outbox: Outbox::open(dir, Duration::from_secs(3600), 1024 * 1024).expect("outbox"),
         metrics: Metrics::new(),
         status: crate::status::StatusBoard::new(None, "", Default::default()),
         regulation_url: "https://open-almaty.kz/regulation".to_owned(),

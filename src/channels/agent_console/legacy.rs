@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Deserialize;
 
 use super::accounts::{Account, AgentError, AgentStore, Role};
@@ -26,6 +26,8 @@ const LOCKED_FOR_GOOD: u64 = u64::MAX;
 /// The file, and its name once imported.
 const FILE: &str = "agents.redb";
 const IMPORTED: &str = "agents.redb.imported";
+/// Page cache while the file is read.
+const LEGACY_CACHE_BYTES: usize = 1024 * 1024;
 
 /// An account as `agents.redb` stored it (JSON).
 #[derive(Deserialize)]
@@ -50,7 +52,12 @@ fn read(data_dir: &Path) -> Result<Option<Vec<Account>>, AgentError> {
     // Another process (an admin command importing too) may hold it for a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
     let db = loop {
-        match Database::open(&path) {
+        // Read once from start to end: no page is read twice, so a small cache does
+        // (redb's default would be 1 GiB).
+        match redb::Builder::new()
+            .set_cache_size(LEGACY_CACHE_BYTES)
+            .open(&path)
+        {
             Ok(db) => break db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));

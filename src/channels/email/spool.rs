@@ -157,7 +157,7 @@ pub(crate) async fn run(
 fn watch(dir: &Path, wake: Arc<tokio::sync::Notify>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        if event.is_ok_and(|e| wakes(&e.kind)) {
             wake.notify_one();
         }
     })
@@ -168,6 +168,13 @@ fn watch(dir: &Path, wake: Arc<tokio::sync::Notify>) -> Option<notify::Recommend
         .map_err(|e| tracing::warn!(error = %e, "mail spool: no file watch, polling only"))
         .ok()?;
     Some(watcher)
+}
+
+/// Whether a file event in `new/` may mean mail arrived. The loop's own look at the
+/// directory (`read_dir` opens it: an access event) must not wake it again: that made an
+/// idle gateway list `new/` thousands of times a second, half a core for nothing.
+fn wakes(kind: &notify::EventKind) -> bool {
+    !kind.is_access()
 }
 
 /// Takes every waiting message. `Err` when the outbox could not take one: it stays in
@@ -223,6 +230,22 @@ async fn drain(spool: &Spool, channel: &EmailChannel, gateway: &Gateway) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_arrival_wakes_the_loop_not_its_own_look_at_the_directory() {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+        // What read_dir of new/ reports: the loop must not wake itself with it.
+        assert!(!wakes(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!wakes(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        // What a delivery reports: a file renamed (or written) into new/.
+        assert!(wakes(&EventKind::Modify(ModifyKind::Name(RenameMode::To))));
+        assert!(wakes(&EventKind::Create(CreateKind::File)));
+    }
 
     #[test]
     fn a_put_message_waits_in_new_whole_and_in_order() {

@@ -49,10 +49,14 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// Opens (or creates) the index in `dir`.
-    pub(crate) fn open(dir: &Path) -> Result<Index, IndexError> {
+    /// Opens (or creates) the index in `dir`, keeping at most `cache_bytes` of its pages
+    /// in memory (`GATEWAY_STORE_CACHE_BYTES`).
+    pub(crate) fn open(dir: &Path, cache_bytes: usize) -> Result<Index, IndexError> {
         std::fs::create_dir_all(dir).map_err(failed("create dir"))?;
-        let db = Database::create(dir.join("open311.redb")).map_err(failed("open"))?;
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(dir.join("open311.redb"))
+            .map_err(failed("open"))?;
         let txn = db.begin_write().map_err(failed("begin"))?;
         txn.open_table(REQUESTS).map_err(failed("open table"))?;
         txn.commit().map_err(failed("commit"))?;
