@@ -126,10 +126,12 @@ pub(crate) struct Mark {
     #[serde(default)]
     pub(crate) value: Option<String>,
     /// A counter: incremented by one instead of set.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    // `default` reads the JSON records of an older gateway; never `skip_serializing_if`:
+    // postcard (the record's form) has no field names, a skipped field shifts the rest.
+    #[serde(default)]
     pub(crate) count: bool,
     /// `Some`: the hash expires this many seconds after this write.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) ttl_secs: Option<u64>,
 }
 
@@ -722,6 +724,35 @@ mod tests {
             1,
             "only the first submission added a record"
         );
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written_with_every_kind_of_mark() {
+        let mut bundle = submission(None, "OA-1").bundle;
+        bundle.marks = vec![
+            Mark {
+                key: "gateway:status:OA-1".into(),
+                field: "appeal_id".into(),
+                value: Some("01APPEAL".into()),
+                count: false,
+                ttl_secs: Some(400 * 86_400),
+            },
+            Mark::count(
+                "gateway:analytics:day:2026-12-05",
+                "all",
+                Duration::from_secs(60),
+            ),
+            Mark {
+                key: "gateway:subject:k".into(),
+                field: "withdrawn".into(),
+                value: None,
+                count: false,
+                ttl_secs: None,
+            },
+        ];
+        let mut bytes = Vec::new();
+        encode_record(&bundle, &mut bytes).expect("encode");
+        assert_eq!(decode_record(&bytes), Ok(bundle));
     }
 
     #[tokio::test]
