@@ -46,7 +46,7 @@
 //! - [`pipeline`] — `Gateway`, the one writer to the outbox: appeals, subject requests,
 //!   additions and quarantined messages, counted in the metrics.
 //! - [`notify`] — the way back: the case system's replies delivered through the
-//!   [`notify::Route`] each channel provides.
+//!   [`notify::route::Route`] each channel provides.
 //! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp.
 //! - [`http`] — the HTTP kit every channel uses: problems, extractors, pages, CSRF,
 //!   the client address, rate limits shared by every instance.

@@ -1,7 +1,7 @@
 //! One folder per channel. Each holds its typed settings, its routes
 //! (`configure(&mut ServiceConfig)`), its inbound adapter (protocol in, an
 //! [`crate::intake::Intake`] out) and, where the channel carries answers back, its
-//! outbound [`crate::notify::Route`]. Channels use the core, the pipeline, the notifier's
+//! outbound [`crate::notify::route::Route`]. Channels use the core, the pipeline, the notifier's
 //! trait, the dialogue engine and the HTTP kit; nothing below them knows they exist.
 
 pub mod agent_console;

@@ -916,7 +916,7 @@ async fn send(
     }
 }
 
-/// The applicant as typed: "Surname Name [Patronymic]". The channel's policy decides
+/// The applicant as typed: "Surname Name \[Patronymic\]". The channel's policy decides
 /// what of it is kept (the patronymic is not on the bots' list, and is dropped by name).
 fn applicant(d: &Draft) -> BTreeMap<String, Value> {
     let mut applicant = BTreeMap::new();

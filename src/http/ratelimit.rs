@@ -38,7 +38,7 @@ use crate::redis_target::RedisTarget;
 /// How long a request waits for Redis before its instance's own limit decides.
 pub(crate) const REDIS_WAIT: Duration = Duration::from_millis(300);
 
-/// GCRA over Redis's clock. KEYS[1] the subject's key; ARGV: the emission interval (µs)
+/// GCRA over Redis's clock. `KEYS[1]` the subject's key; ARGV: the emission interval (µs)
 /// and the burst. Returns 1 (allowed, counted) or 0 (refused, nothing written).
 const GCRA: &str = r"
 local t = redis.call('TIME')

@@ -16,7 +16,7 @@
 //! **The citizen's wishes.** Subject requests leave marks in
 //! `<prefix>gateway:subject:<subject key>` (written with the request, see the outbox's
 //! `Mark`): a withdrawal of consent stops everything; an opt-out stops informational
-//! updates but not the answer to the appeal (see [`reply::Reply::is_informational`]).
+//! updates but not the answer to the appeal (see [`crate::reply::Reply::is_informational`]).
 //! SMS waits out quiet hours (Almaty time) unless the reply is urgent.
 //!
 //! **Where Redis is.** Connections come from [`crate::redis_target`] (single server,

@@ -203,7 +203,7 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 ";
 
-/// Sets one field of an existing account. KEYS[1] the account; ARGV field, value.
+/// Sets one field of an existing account. `KEYS[1]` the account; ARGV field, value.
 const SET_FIELD: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

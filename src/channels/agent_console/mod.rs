@@ -15,7 +15,7 @@
 //! Sessions: a signed `oa_agent` cookie (HttpOnly, SameSite=Strict, Secure unless
 //! `GATEWAY_COOKIE_SECURE=false`) whose state lives in Redis for every instance (see
 //! [`sessions`]), ended after `GATEWAY_AGENT_SESSION_IDLE_SECS` of inactivity, at
-//! logout on any instance, and at once when the account is disabled. Forms carry a CSRF token bound to the session (see [`super::csrf`]).
+//! logout on any instance, and at once when the account is disabled. Forms carry a CSRF token bound to the session (see [`crate::http::csrf`]).
 //! Agent actions go to the `audit` log target with the agent's id and never a citizen's
 //! data.
 

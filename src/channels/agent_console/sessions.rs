@@ -41,7 +41,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(300);
 /// The cookie format's version tag.
 const VERSION: &str = "v1";
 
-/// Checks and touches a session in one step (see the module doc). KEYS[1] the session;
+/// Checks and touches a session in one step (see the module doc). `KEYS[1]` the session;
 /// ARGV: now (ms), idle (ms), agent id, expiry (unix s). Returns `ok` or why it ended.
 const TOUCH: &str = r"
 local h = redis.call('HMGET', KEYS[1], 'ended', 'seen')

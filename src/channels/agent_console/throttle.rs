@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::http::ratelimit::SharedCounters;
 use crate::keyspace::name;
 
-/// KEYS[1] the pair. Returns the ms to wait before the next try (0: go).
+/// `KEYS[1]` the pair. Returns the ms to wait before the next try (0: go).
 const CHECK: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -30,7 +30,7 @@ if nb > now then return nb - now end
 return 0
 ";
 
-/// KEYS[1] the pair; ARGV: free failures, first delay, longest delay, keep (ms).
+/// `KEYS[1]` the pair; ARGV: free failures, first delay, longest delay, keep (ms).
 /// Counts a failure; returns the delay (ms) before the next try.
 const FAILED: &str = r"
 local t = redis.call('TIME')

@@ -2,7 +2,7 @@
 //! windows-1251, KOI8-R/U and the other legacy charsets, quoted-printable and base64,
 //! RFC 2047 encoded words and RFC 2231 parameters (Cyrillic attachment names), and turns
 //! HTML into readable text with scripts and styles dropped. What comes out is plain
-//! Rust strings; nothing here decides what the message *is* (see [`super::classify`]).
+//! Rust strings; nothing here decides what the message *is* (see [`super::Disposition`]).
 //!
 //! Built with `full_encoding`: IBM866, x-mac-cyrillic, UTF-7 and the CJK legacy charsets
 //! (EUC-KR/ks_c_5601-1987, ISO-2022-JP, Shift_JIS, GB2312/GBK, Big5) decode, not only the
