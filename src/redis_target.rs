@@ -333,6 +333,98 @@ pub(crate) async fn ensure_group(
     }
 }
 
+/// The fields of a stream entry as Redis gave them.
+pub(crate) type Fields = std::collections::HashMap<String, redis::Value>;
+
+/// One consumer of a consumer group on a stream.
+pub(crate) struct Group<'a> {
+    pub(crate) stream: &'a str,
+    pub(crate) group: &'a str,
+    pub(crate) consumer: &'a str,
+}
+
+impl Group<'_> {
+    /// Up to `count` entries for this consumer: first those another consumer left
+    /// unacknowledged for `min_idle` (`XAUTOCLAIM`: a dead instance's work is taken
+    /// over), else new ones, waiting up to a second for them (`XREADGROUP … BLOCK`, on
+    /// `reader`, so that a blocked read does not hold up other commands on `conn`).
+    pub(crate) async fn claim_or_read(
+        &self,
+        conn: &mut RedisConn,
+        reader: &mut RedisConn,
+        min_idle: std::time::Duration,
+        count: usize,
+    ) -> redis::RedisResult<Vec<(String, Fields)>> {
+        let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
+            .arg(self.stream)
+            .arg(self.group)
+            .arg(self.consumer)
+            .arg(min_idle.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(conn)
+            .await?;
+        let entries = entries_of_autoclaim(claimed);
+        if !entries.is_empty() {
+            return Ok(entries);
+        }
+        let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(self.group)
+            .arg(self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(1000)
+            .arg("STREAMS")
+            .arg(self.stream)
+            .arg(">")
+            .query_async(reader)
+            .await?;
+        Ok(read
+            .keys
+            .into_iter()
+            .flat_map(|k| k.ids)
+            .map(|id| (id.id, id.map))
+            .collect())
+    }
+}
+
+/// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
+fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
+    let redis::Value::Array(parts) = value else {
+        return Vec::new();
+    };
+    let Some(redis::Value::Array(items)) = parts.into_iter().nth(1) else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let redis::Value::Array(pair) = item else {
+                return None;
+            };
+            let mut pair = pair.into_iter();
+            let id = match pair.next()? {
+                redis::Value::BulkString(b) => String::from_utf8(b).ok()?,
+                redis::Value::SimpleString(s) => s,
+                _ => return None,
+            };
+            let mut fields = Fields::new();
+            if let Some(redis::Value::Array(kv)) = pair.next() {
+                let mut kv = kv.into_iter();
+                while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                    if let redis::Value::BulkString(k) = k {
+                        fields.insert(String::from_utf8_lossy(&k).into_owned(), v);
+                    }
+                }
+            }
+            Some((id, fields))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,38 +163,15 @@ impl Deferred {
         F: Fn(String) -> Fut,
         Fut: Future<Output = bool>,
     {
-        let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
-            .arg(stream)
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg(RECLAIM_AFTER.as_millis() as u64)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(conn)
+        let group = crate::redis_target::Group {
+            stream,
+            group: GROUP,
+            consumer: &self.consumer,
+        };
+        let mut reader = conn.clone();
+        let entries = group
+            .claim_or_read(conn, &mut reader, RECLAIM_AFTER, BATCH)
             .await?;
-        let mut entries = crate::notify::entries_of_autoclaim(claimed);
-        if entries.is_empty() {
-            let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(&self.consumer)
-                .arg("COUNT")
-                .arg(BATCH)
-                .arg("BLOCK")
-                .arg(1000)
-                .arg("STREAMS")
-                .arg(stream)
-                .arg(">")
-                .query_async(conn)
-                .await?;
-            entries = read
-                .keys
-                .into_iter()
-                .flat_map(|k| k.ids)
-                .map(|id| (id.id, id.map))
-                .collect();
-        }
         for (id, fields) in entries {
             let user = match fields.get("user") {
                 Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),

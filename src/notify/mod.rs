@@ -79,7 +79,7 @@ pub(crate) struct Notifier {
     pub(crate) metrics: crate::metrics::Metrics,
 }
 
-type Fields = std::collections::HashMap<String, redis::Value>;
+use crate::redis_target::Fields;
 
 fn field(fields: &Fields, name: &str) -> Option<String> {
     match fields.get(name)? {
@@ -167,38 +167,14 @@ impl Notifier {
         reader: &mut RedisConn,
         conn: &mut RedisConn,
     ) -> redis::RedisResult<()> {
-        let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
-            .arg(stream)
-            .arg(GROUP)
-            .arg(&self.config.consumer)
-            .arg(self.config.claim_timeout.as_millis() as u64)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(conn)
+        let group = crate::redis_target::Group {
+            stream,
+            group: GROUP,
+            consumer: &self.config.consumer,
+        };
+        let entries = group
+            .claim_or_read(conn, reader, self.config.claim_timeout, BATCH)
             .await?;
-        let mut entries = entries_of_autoclaim(claimed);
-        if entries.is_empty() {
-            let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(&self.config.consumer)
-                .arg("COUNT")
-                .arg(BATCH)
-                .arg("BLOCK")
-                .arg(1000)
-                .arg("STREAMS")
-                .arg(stream)
-                .arg(">")
-                .query_async(reader)
-                .await?;
-            entries = read
-                .keys
-                .into_iter()
-                .flat_map(|k| k.ids)
-                .map(|id| (id.id, id.map))
-                .collect();
-        }
         let work = entries.into_iter().map(|(entry_id, fields)| {
             let mut conn = conn.clone();
             async move { self.process(stream, &mut conn, &entry_id, &fields).await }
@@ -603,40 +579,6 @@ pub(crate) fn subject_key(keyer: &SubjectKeyer, to: &ReplyTo) -> Option<String> 
         iin: None,
     };
     keyer.keys(&ids).remove(kind)
-}
-
-/// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
-pub(crate) fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
-    let redis::Value::Array(parts) = value else {
-        return Vec::new();
-    };
-    let Some(redis::Value::Array(items)) = parts.into_iter().nth(1) else {
-        return Vec::new();
-    };
-    items
-        .into_iter()
-        .filter_map(|item| {
-            let redis::Value::Array(pair) = item else {
-                return None;
-            };
-            let mut pair = pair.into_iter();
-            let id = match pair.next()? {
-                redis::Value::BulkString(b) => String::from_utf8(b).ok()?,
-                redis::Value::SimpleString(s) => s,
-                _ => return None,
-            };
-            let mut fields = Fields::new();
-            if let Some(redis::Value::Array(kv)) = pair.next() {
-                let mut kv = kv.into_iter();
-                while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
-                    if let redis::Value::BulkString(k) = k {
-                        fields.insert(String::from_utf8_lossy(&k).into_owned(), v);
-                    }
-                }
-            }
-            Some((id, fields))
-        })
-        .collect()
 }
 
 #[cfg(test)]
