@@ -24,8 +24,7 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install --locked cargo-mutants
 fi
 
-# Add the free-text guard here when it lands.
-core=(src/normalize.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/tracking.rs)
+core=(src/normalize.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/tracking.rs src/free_text_guard.rs)
 if [ "$#" -gt 0 ]; then
     files=("$@")
 else
