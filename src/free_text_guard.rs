@@ -511,6 +511,29 @@ mod tests {
     }
 
     #[test]
+    fn numbers_joined_by_commas_slashes_or_dots_are_separate_numbers() {
+        // 4400 4301 2345 6789 passes the card check when its groups are spaced; joined
+        // by other marks the same digits are a list of accounts, flats or dates.
+        for text in [
+            "Лицевые счета 4400,4301,2345,6789 не найдены",
+            "Квартиры 4400/4301/2345/6789 без воды",
+            "Шоттар 4400.4301.2345.6789 табылмады",
+        ] {
+            let (out, found) = run(text);
+            assert_eq!(out, text, "{text}");
+            assert!(found.redactions().is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_text_that_ends_in_a_number_and_a_separator_is_kept() {
+        assert_eq!(run("Квартира 45-").0, "Квартира 45-");
+        assert_eq!(run("Дом 150 ").0, "Дом 150 ");
+        assert_eq!(run("card 4400 4301 2345 6789 ").0, "card [**** 6789] ");
+        assert_eq!(run("card 4400-4301-2345-6789-").0, "card [**** 6789]-");
+    }
+
+    #[test]
     fn a_number_glued_to_letters_is_a_code_not_a_card() {
         let text = "Код 4111111111111111AB и AB4111111111111111";
         assert_eq!(run(text).0, text);
