@@ -38,7 +38,14 @@ pub(super) async fn get_attachment(
             (image_type, bytes)
         }
         // Erased for its subject or past its retention: the case system stops asking.
-        Lookup::Gone(why) => return Err(Problem::new(StatusCode::GONE, why.code(), language)),
+        Lookup::Gone(why) => {
+            return Err(Problem::request(
+                StatusCode::GONE,
+                why.code(),
+                "sha256",
+                language,
+            ));
+        }
         Lookup::NotFound => {
             return Err(Problem::new(StatusCode::NOT_FOUND, "not_found", language));
         }
