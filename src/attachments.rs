@@ -496,9 +496,7 @@ impl AttachmentStore {
                 },
                 None => Lookup::NotFound,
             },
-            Ok(Err(Some(reason))) if reason == GONE_ERASED.as_bytes() => {
-                Lookup::Gone(Gone::Erased)
-            }
+            Ok(Err(Some(reason))) if reason == GONE_ERASED.as_bytes() => Lookup::Gone(Gone::Erased),
             Ok(Err(Some(_))) => Lookup::Gone(Gone::Expired),
             _ => Lookup::NotFound,
         }
@@ -536,8 +534,11 @@ impl AttachmentStore {
     /// Where a photo erased or expired leaves a note for later fetches (410): named by
     /// the SHA-256 of its SHA-256, so that the note does not name the photo.
     fn gone_path(&self, sha256: &str) -> Option<PathBuf> {
-        valid_sha256(sha256)
-            .then(|| self.dir.join("gone").join(hex::encode(Sha256::digest(sha256.as_bytes()))))
+        valid_sha256(sha256).then(|| {
+            self.dir
+                .join("gone")
+                .join(hex::encode(Sha256::digest(sha256.as_bytes())))
+        })
     }
 
     /// Erases a kept photo (and its fetch note) and leaves the note for later fetches;
@@ -569,7 +570,10 @@ impl AttachmentStore {
                 Some(path) => remove_if_there(&path)?,
                 None => false,
             };
-            if pending && !kept && let Some(gone) = self.gone_path(sha256) {
+            if pending
+                && !kept
+                && let Some(gone) = self.gone_path(sha256)
+            {
                 leave_note(&gone, GONE_ERASED)?;
             }
             if kept || pending {
@@ -891,18 +895,28 @@ mod tests {
             .expect("keep");
         store.record_fetch(&fetched.sha256).await.expect("fetch");
         let marker = store.fetched_path(&fetched.sha256).expect("path");
-        let first = std::fs::metadata(&marker).and_then(|m| m.modified()).expect("mtime");
+        let first = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .expect("mtime");
         // A second fetch leaves the first fetch's time.
         std::thread::sleep(Duration::from_millis(20));
         store.record_fetch(&fetched.sha256).await.expect("fetch");
-        let again = std::fs::metadata(&marker).and_then(|m| m.modified()).expect("mtime");
+        let again = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .expect("mtime");
         assert_eq!(first, again);
 
         let long_ago = SystemTime::now() - Duration::from_secs(90 * 86_400);
         let before_the_fetch = first - Duration::from_secs(1);
-        assert_eq!(store.sweep_kept(long_ago, before_the_fetch).expect("sweep"), 0);
+        assert_eq!(
+            store.sweep_kept(long_ago, before_the_fetch).expect("sweep"),
+            0
+        );
         let after_the_fetch = SystemTime::now() + Duration::from_secs(1);
-        assert_eq!(store.sweep_kept(long_ago, after_the_fetch).expect("sweep"), 1);
+        assert_eq!(
+            store.sweep_kept(long_ago, after_the_fetch).expect("sweep"),
+            1
+        );
         assert!(!marker.exists(), "the note goes with its photo");
         assert!(matches!(
             store.lookup(&fetched.sha256).await,
@@ -933,7 +947,10 @@ mod tests {
                 Lookup::Gone(Gone::Erased)
             ));
         }
-        assert!(store.get(&other.sha256).await.is_some(), "another's photo stays");
+        assert!(
+            store.get(&other.sha256).await.is_some(),
+            "another's photo stays"
+        );
         let mut stack = vec![dir.path().to_path_buf()];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).expect("read dir").flatten() {

@@ -218,6 +218,9 @@ struct Job {
 }
 
 /// What the writer thread is asked to do.
+// `Submit` is nearly every message and was this size before; boxing it would allocate
+// once per submission for the sake of a rare rewrite.
+#[allow(clippy::large_enum_variant)]
 enum Work {
     Submit(Job),
     /// Rewrite the file (see [`Outbox::rewrite`]).
@@ -545,7 +548,9 @@ fn old_path(path: &Path) -> PathBuf {
 
 /// See [`Outbox::rewrite`]. Runs on the writer thread.
 fn rewrite(shared: &Shared) -> Result<Rewritten, OutboxError> {
-    let io = |what: &'static str| move |e: std::io::Error| OutboxError::Storage(format!("rewrite, {what}: {e}"));
+    let io = |what: &'static str| {
+        move |e: std::io::Error| OutboxError::Storage(format!("rewrite, {what}: {e}"))
+    };
     let started = Instant::now();
     let bytes_before = std::fs::metadata(&shared.path).map_or(0, |m| m.len());
     let new = new_path(&shared.path);
@@ -1088,7 +1093,10 @@ mod tests {
         // Everything still works on the new file, and survives a reopening.
         assert_eq!(outbox.depth(), 1);
         assert_eq!(
-            outbox.appeal_for_tracking("OA-GONE-0001").expect("read").as_deref(),
+            outbox
+                .appeal_for_tracking("OA-GONE-0001")
+                .expect("read")
+                .as_deref(),
             Some("01APPEAL")
         );
         let again = outbox
@@ -1096,8 +1104,16 @@ mod tests {
             .await
             .expect("ok");
         assert!(matches!(again, Outcome::Replayed(_)), "idempotency kept");
-        outbox.submit(submission(None, "OA-NEXT-0004")).await.expect("stored");
-        let seqs: Vec<u64> = outbox.peek(10).expect("peek").iter().map(|(s, _)| *s).collect();
+        outbox
+            .submit(submission(None, "OA-NEXT-0004"))
+            .await
+            .expect("stored");
+        let seqs: Vec<u64> = outbox
+            .peek(10)
+            .expect("peek")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
         assert_eq!(seqs, vec![2, 3], "sequence numbers go on");
         drop(outbox);
         let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
@@ -1150,7 +1166,8 @@ mod tests {
                     let outbox = outbox.clone();
                     tokio::spawn(async move {
                         let mut s = submission(None, &format!("OA-{chunk:04}-{i:04}"));
-                        s.bundle.messages[0].data = format!("{{\"text\":\"{}\"}}", "x".repeat(1500));
+                        s.bundle.messages[0].data =
+                            format!("{{\"text\":\"{}\"}}", "x".repeat(1500));
                         outbox.submit(s).await
                     })
                 })
@@ -1158,7 +1175,12 @@ mod tests {
             for task in tasks {
                 task.await.expect("join").expect("stored");
             }
-            let seqs: Vec<u64> = outbox.peek(1000).expect("peek").iter().map(|(s, _)| *s).collect();
+            let seqs: Vec<u64> = outbox
+                .peek(1000)
+                .expect("peek")
+                .iter()
+                .map(|(s, _)| *s)
+                .collect();
             outbox.remove(&seqs).expect("remove");
         }
         outbox.sync().expect("sync");

@@ -185,8 +185,7 @@ impl Retention {
         let store = crate::attachments::AttachmentStore::new(&self.data_dir);
         let cutoff = std::time::SystemTime::from(now - self.attachments);
         let fetched_cutoff = std::time::SystemTime::from(now - self.fetched_attachments);
-        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff, fetched_cutoff)).await
-        {
+        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff, fetched_cutoff)).await {
             Ok(Ok(n)) => n as u64,
             Ok(Err(e)) => {
                 tracing::warn!(error_kind = ?e.kind(), "photo retention sweep failed");

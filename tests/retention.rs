@@ -271,6 +271,9 @@ async fn a_photo_goes_its_set_hours_after_the_case_system_first_fetched_it() {
     let gone = get(&gw, &fetched).await.expect("GET");
     assert_eq!(gone.status(), 410);
     let problem: Value = gone.json().await.expect("problem");
-    assert_eq!(problem["errors"][0]["code"], "attachment_expired", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["code"], "attachment_expired",
+        "{problem}"
+    );
     assert_eq!(get(&gw, &unfetched).await.expect("GET").status(), 200);
 }

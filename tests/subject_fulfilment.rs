@@ -205,7 +205,13 @@ async fn deliver(gw: &Gateway, updates: &[Value]) {
 
 /// The citizen's side of a Telegram conversation from `/start` to the summary, with
 /// update ids from `first`.
-fn dialogue(first: i64, chat: i64, text: &str, photo: Option<(&str, u64)>, name: &str) -> Vec<Value> {
+fn dialogue(
+    first: i64,
+    chat: i64,
+    text: &str,
+    photo: Option<(&str, u64)>,
+    name: &str,
+) -> Vec<Value> {
     let mut updates = vec![
         tg::text(first, chat, "ru", "/start"),
         tg::callback(first + 1, chat, "ru", "lang:ru"),
@@ -278,7 +284,9 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     // A Telegram appeal, sent.
     deliver(&gw, &dialogue(1, chat, &sent_text, None, name)).await;
     wait_until("the first summary", WAIT, || async {
-        (summaries(&api, chat) == 1).then_some(()).ok_or_else(|| "not yet".to_owned())
+        (summaries(&api, chat) == 1)
+            .then_some(())
+            .ok_or_else(|| "not yet".to_owned())
     })
     .await;
     deliver(&gw, &[tg::callback(20, chat, "ru", "summary:send")]).await;
@@ -287,7 +295,11 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     gw.api().wait_drained().await;
     let form_photo = appeals
         .iter()
-        .find_map(|a| a.data["attachments"][0]["sha256"].as_str().map(str::to_owned))
+        .find_map(|a| {
+            a.data["attachments"][0]["sha256"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .expect("the form's photo on its appeal");
     let photo_url = gw.url(&format!("/api/v1/attachments/{form_photo}"));
     let client = reqwest::Client::new();
@@ -307,9 +319,14 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     );
 
     // A second conversation with a photo, left at the summary.
-    let draft_photo = b"\xFF\xD8\xFF\xE0 the draft's own photo, a neighbour's window \xFF\xD9".to_vec();
+    let draft_photo =
+        b"\xFF\xD8\xFF\xE0 the draft's own photo, a neighbour's window \xFF\xD9".to_vec();
     let draft_photo_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&draft_photo));
-    api.add_file("AgACdraftphoto", draft_photo.len() as u64, draft_photo.clone());
+    api.add_file(
+        "AgACdraftphoto",
+        draft_photo.len() as u64,
+        draft_photo.clone(),
+    );
     deliver(
         &gw,
         &dialogue(
@@ -322,7 +339,9 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     )
     .await;
     wait_until("the draft's summary", WAIT, || async {
-        (summaries(&api, chat) == 2).then_some(()).ok_or_else(|| "not yet".to_owned())
+        (summaries(&api, chat) == 2)
+            .then_some(())
+            .ok_or_else(|| "not yet".to_owned())
     })
     .await;
     assert!(
@@ -342,7 +361,10 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
     let in_redis = report(&redis, "erasure_done", &request_id).await;
     let in_files = report_of(&redis, "erasure_done", &request_id, true).await;
-    let stores = in_redis.data["stores"].as_array().cloned().unwrap_or_default();
+    let stores = in_redis.data["stores"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
         stores.contains(&json!({"store": "bot_conversation", "items": 1, "erased": true})),
         "{}",
@@ -353,7 +375,10 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
         "{}",
         in_redis.data
     );
-    let stores = in_files.data["stores"].as_array().cloned().unwrap_or_default();
+    let stores = in_files.data["stores"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
         stores.contains(&json!({"store": "attachments", "items": 1, "erased": true})),
         "{}",
@@ -375,7 +400,10 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
         .expect("GET");
     assert_eq!(gone.status(), 410);
     let problem: Value = gone.json().await.expect("a problem document");
-    assert_eq!(problem["errors"][0]["code"], "attachment_erased", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["code"], "attachment_erased",
+        "{problem}"
+    );
     assert_none_in(&problem.to_string(), &[&form_photo], "the 410 answer");
 
     // Every file under the data directory, byte by byte.

@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::Value;
 use support::browser::Browser;

@@ -77,7 +77,12 @@ impl FormSession {
 
     /// POSTs `fields` and `photos` as `multipart/form-data`, the way a browser sends a
     /// form with files (the body written by hand: reqwest is built without multipart).
-    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], photos: &[&[u8]]) -> Page {
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        photos: &[&[u8]],
+    ) -> Page {
         let boundary = "----photo-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         let all = [("csrf", self.csrf.as_str()), ("idem", self.idem.as_str())];
@@ -120,7 +125,12 @@ impl FormSession {
         }
     }
 
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Page {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Page {
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
@@ -144,4 +154,3 @@ impl FormSession {
         }
     }
 }
-
