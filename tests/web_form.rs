@@ -613,6 +613,7 @@ async fn a_budget_proposal_is_accepted_with_its_district_and_cost() {
     assert_eq!(appeal["subject"], "Детская площадка во дворе");
     let text = appeal["text"].as_str().unwrap_or_default();
     assert!(text.contains("Район: Жетысуский"), "{text}");
+    assert_eq!(appeal["location"]["district"], "zhetysu", "{appeal}");
     assert!(text.contains("4500000"), "{text}");
     assert_eq!(appeal["consent"]["method"], "checkbox");
     // Without the author's name the proposal is refused, in the page's language.
