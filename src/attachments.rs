@@ -419,11 +419,15 @@ impl AttachmentStore {
             };
             if to.exists() {
                 // The same photo in an earlier appeal: kept already; its retention
-                // starts again with this appeal (issue 16).
+                // starts again with this appeal (issue 16), and so does the wait for
+                // the case system's first fetch of it.
                 std::fs::File::options()
                     .write(true)
                     .open(&to)?
                     .set_modified(SystemTime::now())?;
+                if let Some(marker) = self.fetched_path(sha256) {
+                    remove_if_there(&marker)?;
+                }
                 continue;
             }
             let dir = to
@@ -614,7 +618,7 @@ impl AttachmentStore {
     /// case system first fetched before `fetched_cutoff`
     /// (`GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`: its copy is its own); returns how
     /// many. A photo attached again to a later appeal was touched then and stays for its
-    /// retention (a fetch noted before still counts). The notes of photos gone
+    /// retention, and waits for a fetch again. The notes of photos gone
     /// ([`Gone`]) are kept as long as a photo would be, then go too.
     pub(crate) fn sweep_kept(
         &self,
@@ -969,5 +973,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_photo_attached_again_waits_for_a_fetch_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let p = photo(9);
+        store.put(&p).await.expect("put");
+        let _first = store.keep([p.sha256.as_str()]).await.expect("keep");
+        store.record_fetch(&p.sha256).await.expect("fetch");
+        let marker = store.fetched_path(&p.sha256).expect("path");
+        assert!(marker.exists());
+        store.put(&p).await.expect("put again");
+        let _second = store.keep([p.sha256.as_str()]).await.expect("keep again");
+        assert!(
+            !marker.exists(),
+            "the later appeal's photo is not fetched yet"
+        );
+        let later = SystemTime::now() + Duration::from_secs(1);
+        let long_ago = SystemTime::now() - Duration::from_secs(90 * 86_400);
+        assert_eq!(store.sweep_kept(long_ago, later).expect("sweep"), 0);
     }
 }
