@@ -480,7 +480,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Work>) {
             Ok(Work::Rewrite(reply)) => {
                 let done = rewrite(shared);
                 if let Err(e) = &done {
-                    tracing::error!(error = %e, "outbox rewrite failed; the file is as it was");
+                    tracing::error!(error = %e, "outbox rewrite failed; no record lost");
                 }
                 let _ = reply.send(done);
                 None
@@ -529,7 +529,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Work>) {
         if let Some(reply) = rewrite_asked {
             let done = rewrite(shared);
             if let Err(e) = &done {
-                tracing::error!(error = %e, "outbox rewrite failed; the file is as it was");
+                tracing::error!(error = %e, "outbox rewrite failed; no record lost");
             }
             let _ = reply.send(done);
         }
@@ -555,11 +555,13 @@ fn rewrite(shared: &Shared) -> Result<Rewritten, OutboxError> {
     let bytes_before = std::fs::metadata(&shared.path).map_or(0, |m| m.len());
     let new = new_path(&shared.path);
     let old = old_path(&shared.path);
+    let dir = shared
+        .path
+        .parent()
+        .ok_or_else(|| OutboxError::Storage("rewrite: no directory".into()))?;
     let mut slot = shared.db.write().unwrap_or_else(PoisonError::into_inner);
-    match std::fs::remove_file(&new) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("stale copy")(e)),
-        _ => {}
-    }
+    // What an earlier rewrite left (a copy, an old file not yet overwritten).
+    finish_interrupted_rewrite(&shared.path).map_err(io("clean up"))?;
     let fresh = redb::Builder::new()
         .set_cache_size(shared.cache_bytes)
         .create(&new)
@@ -570,24 +572,25 @@ fn rewrite(shared: &Shared) -> Result<Rewritten, OutboxError> {
         let _ = std::fs::remove_file(&new);
         return Err(e);
     }
-    let dir = shared
-        .path
-        .parent()
-        .ok_or_else(|| OutboxError::Storage("rewrite: no directory".into()))?;
     // The old file keeps a name until it is overwritten: a crash after the rename leaves
     // it for the next start to overwrite.
-    match std::fs::remove_file(&old) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("stale old file")(e)),
-        _ => {}
-    }
     std::fs::hard_link(&shared.path, &old).map_err(io("link"))?;
-    std::fs::rename(&new, &shared.path).map_err(io("rename"))?;
-    sync_dir(dir).map_err(io("sync directory"))?;
+    if let Err(e) = std::fs::rename(&new, &shared.path) {
+        // Nothing changed: `outbox.redb` is the old file, still open.
+        drop(fresh);
+        let _ = std::fs::remove_file(&new);
+        let _ = std::fs::remove_file(&old);
+        return Err(io("rename")(e));
+    }
+    // From the rename on, `outbox.redb` is the new file: every later write goes there,
+    // whatever fails next.
+    let synced = sync_dir(dir);
     let previous = std::mem::replace(&mut *slot, Arc::new(fresh));
     drop(slot);
     // The last handle of the old file: redb lets go of it here.
     drop(previous);
     let pause = started.elapsed();
+    synced.map_err(io("sync directory"))?;
     shred(&old).map_err(io("overwrite the old file"))?;
     sync_dir(dir).map_err(io("sync directory"))?;
     let bytes_after = std::fs::metadata(&shared.path).map_or(0, |m| m.len());
