@@ -21,7 +21,14 @@
 //! before the appeal is handed to the outbox ([`AttachmentStore::keep`]), and moved back
 //! to the pending area when the appeal is refused after all
 //! ([`AttachmentStore::release`]). The case system fetches a photo with
-//! `GET /api/v1/attachments/{sha256}` (docs/contract.md).
+//! `GET /api/v1/attachments/{sha256}` (docs/contract.md); its first fetch is noted
+//! beside the photo (`<sha256>.fetched`, [`AttachmentStore::record_fetch`]), and the
+//! retention sweep erases a kept photo `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`
+//! after it or `GATEWAY_ATTACHMENT_RETENTION_DAYS` after its last appeal, whichever
+//! comes first ([`AttachmentStore::sweep_kept`]). A data subject's erasure erases their
+//! photos at once ([`AttachmentStore::erase`]). A photo erased leaves a note in
+//! `attachments/gone/` named by the SHA-256 of its SHA-256 (not the photo's own name),
+//! so that a later fetch gets 410 with the reason ([`Gone`]).
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
