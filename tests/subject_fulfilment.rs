@@ -436,3 +436,70 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
         "Redis after the erasure",
     );
 }
+
+/// Each instance erases the photos in its own data directory and says so in a report of
+/// its own: two gateways, each holding one photo of the subject's appeals, and a third
+/// photo of someone else.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_instance_erases_the_subjects_photos_it_holds_and_reports_them() {
+    let redis = RedisServer::new();
+    let start = |n: u8| {
+        Gateway::start_with(
+            GatewayOptions::new(&redis.url()).env("GATEWAY_INSTANCE", &format!("gateway-{n}")),
+        )
+    };
+    let (one, two) = (start(1).await, start(2).await);
+    let sha = |n: u8| format!("{:02x}{}", 0xa0 + n, format!("{n}").repeat(62));
+    let kept =
+        |gw: &Gateway, sha: &str| gw.data_dir().join("attachments").join(&sha[..2]).join(sha);
+    // Each instance took an appeal with a photo; the other's photo is someone else's.
+    for (gw, photo, phone) in [
+        (&one, sha(1), "+7 701 333 44 55"),
+        (&two, sha(2), "+7 701 333 44 55"),
+        (&two, sha(3), "+7 701 999 00 11"),
+    ] {
+        let path = kept(gw, &photo);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, b"\xFF\xD8\xFF\xE0 a kept photo").expect("write");
+        let mut appeal = tagged_appeal(&photo[..8]);
+        appeal["applicant"]["phones"] = json!([phone]);
+        appeal["attachments"] =
+            json!([{"kind": "photo", "content_type": "image/jpeg", "size": 21, "sha256": photo}]);
+        gw.api()
+            .post_appeal(CRM_TOKEN, &appeal, None)
+            .await
+            .expect_status(202);
+    }
+    wait_for_stream_len(&redis.url(), "appeals.v1", 3).await;
+
+    let reply = one
+        .api()
+        .post_subject_request(&json!({
+            "kind": "withdraw_consent", "channel": "api", "subject": {"phone": "+7 701 333 44 55"}
+        }))
+        .await;
+    reply.expect_status(202);
+    let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
+    for instance in ["gateway-1", "gateway-2"] {
+        let entry = wait_until(&format!("the report of {instance}"), WAIT, || async {
+            read_stream(&redis.url(), "subject.v1")
+                .await
+                .into_iter()
+                .find(|e| {
+                    e.data["request_id"] == request_id.as_str() && e.data["instance"] == instance
+                })
+                .ok_or_else(|| "not yet".to_owned())
+        })
+        .await;
+        assert_eq!(entry.kind, "erasure_done");
+        assert!(
+            entry.data["stores"].as_array().is_some_and(
+                |s| s.contains(&json!({"store": "attachments", "items": 1, "erased": true}))
+            ),
+            "{}",
+            entry.data
+        );
+    }
+    assert!(!kept(&one, &sha(1)).exists() && !kept(&two, &sha(2)).exists());
+    assert!(kept(&two, &sha(3)).exists(), "someone else's photo stays");
+}
