@@ -450,6 +450,40 @@ impl Outbox {
         Ok(())
     }
 
+    /// Forgets the idempotent answers that name one of `tracking_numbers` (a data
+    /// subject's erasure: the answer holds the appeal's tracking number); returns how
+    /// many. A replay of such a key is then taken as a new request. Rewrite the file
+    /// after ([`Outbox::rewrite`]) so that nothing of them stays in its free pages.
+    pub(crate) fn forget_answers(&self, tracking_numbers: &[String]) -> Result<u64, OutboxError> {
+        if tracking_numbers.is_empty() {
+            return Ok(0);
+        }
+        let db = self.shared.db();
+        let txn = db!("begin", db.begin_write())?;
+        let mut forgotten = 0;
+        {
+            let mut table = db!("open table", txn.open_table(IDEMPOTENCY))?;
+            db!(
+                "forget",
+                table.retain(|_, bytes| {
+                    let names_one = serde_json::from_slice::<IdempotencyEntry>(bytes)
+                        .map(|e| {
+                            tracking_numbers
+                                .iter()
+                                .any(|t| e.response.body.contains(t.as_str()))
+                        })
+                        .unwrap_or(false);
+                    if names_one {
+                        forgotten += 1;
+                    }
+                    !names_one
+                })
+            )?;
+        }
+        db!("commit", txn.commit())?;
+        Ok(forgotten)
+    }
+
     /// The appeal id a tracking number stands for, if this instance issued it.
     pub(crate) fn appeal_for_tracking(
         &self,
@@ -1196,5 +1230,34 @@ mod tests {
                 done.pause.as_millis()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn answers_naming_a_subjects_tracking_numbers_are_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE).expect("open");
+        for (key, tracking) in [("k1", "OA-0000-0001"), ("k2", "OA-0000-0002")] {
+            outbox
+                .submit(submission(Some((key, "f")), tracking))
+                .await
+                .expect("stored");
+        }
+        let forgotten = outbox
+            .forget_answers(&["OA-0000-0001".to_owned()])
+            .expect("forget");
+        assert_eq!(forgotten, 1);
+        let again = outbox
+            .submit(submission(Some(("k1", "f")), "OA-0000-0003"))
+            .await
+            .expect("ok");
+        assert_eq!(again, Outcome::Stored, "forgotten: a new request");
+        let other = outbox
+            .submit(submission(Some(("k2", "f")), "OA-0000-0004"))
+            .await
+            .expect("ok");
+        assert!(
+            matches!(other, Outcome::Replayed(_)),
+            "another's answer stays"
+        );
     }
 }

@@ -10,8 +10,11 @@
 //! - `erasure`, `withdraw_consent` → `erasure_done`: the bot conversation
 //!   (`gateway:conversation:<key>`), what the bot remembers (`…conversation-memory…`), its
 //!   lease, the WhatsApp session window (`gateway:whatsapp-window:<key>`), the case
-//!   system's answers held for the citizen (`gateway:held-answers:<key>`) and the chat's
-//!   messages waiting to be taken (`gateway:inbound-pending:<key>`) are deleted; the report lists each store and how many items went, never a value.
+//!   system's answers held for the citizen (`gateway:held-answers:<key>`), the chat's
+//!   messages waiting to be taken (`gateway:inbound-pending:<key>`) and the public
+//!   status of the subject's appeals (`gateway:status:<tracking number>`; the case
+//!   system's next answer writes it again) are deleted; the report lists each store and
+//!   how many items went, never a value.
 //!   Appeals already accepted (`appeals.v1`) keep their legal course: the case system
 //!   decides on them (regulation 3.1; the Law on personal data, art. 18, lets the
 //!   operator keep what the law requires), so they are counted as kept, not erased. The
@@ -26,11 +29,13 @@
 //! every instance also reads `subject.v1` through a consumer group of its own,
 //! `gateway-files:<instance>` ([`FILES_GROUP`]). For `erasure` and `withdraw_consent`
 //! it erases the photos of the subject's appeals on `appeals.v1` that it holds (kept
-//! or pending; a later fetch gets 410 `attachment_erased`) and rewrites its
+//! or pending; a later fetch gets 410 `attachment_erased`), forgets the idempotent
+//! answers naming the subject's appeals (their tracking numbers), and rewrites its
 //! `outbox.redb` with the live records only, once every record accepted before the
 //! request has been forwarded (the subject's forwarded appeals and drafts leave nothing
 //! in the file's free pages); then it writes its own `erasure_done` with `instance` set,
-//! listing `attachments` (photos erased) and `outbox.redb` (1: rewritten). The bots keep
+//! listing `attachments` (photos erased), `idempotency_answers` and `outbox.redb` (1:
+//! rewritten). The bots keep
 //! no photo bytes (a photo sent in a chat is described — size, SHA-256 — in the
 //! conversation in Redis, which the shared group erases). An instance retired for good
 //! leaves its group behind, which holds `subject.v1`'s trimming: remove it with
@@ -64,8 +69,10 @@ const PAGE: usize = 500;
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreItems {
     /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `held_answers`,
-    /// `bot_pending_messages`, `appeals.v1`, `consent.v1`; on an instance's own report,
-    /// `attachments` (photos erased) and `outbox.redb` (1: rewritten without free pages).
+    /// `bot_pending_messages`, `status_entries` (the public status of the subject's
+    /// appeals), `appeals.v1`, `consent.v1`; on an instance's own report, `attachments`
+    /// (photos erased), `idempotency_answers` (answers naming the subject's appeals) and
+    /// `outbox.redb` (1: rewritten without free pages).
     pub(crate) store: String,
     pub(crate) items: u64,
     /// True when the items were erased by this request; false when they are kept
@@ -292,6 +299,28 @@ impl SubjectWorker {
             keys_of(&data["subject_keys"])
         })
         .await?;
+        // The public status of the subject's appeals: erased with the rest (the
+        // case system's next answer writes it again, the appeal being its to decide).
+        let statuses: Vec<String> = appeals
+            .iter()
+            .filter_map(|a| a["tracking_number"].as_str())
+            .map(|t| keys.status(t))
+            .collect();
+        let items: u64 = match (statuses.is_empty(), erase) {
+            (true, _) => 0,
+            (false, true) => redis::cmd("DEL").arg(&statuses).query_async(conn).await?,
+            (false, false) => {
+                redis::cmd("EXISTS")
+                    .arg(&statuses)
+                    .query_async(conn)
+                    .await?
+            }
+        };
+        stores.push(StoreItems {
+            store: "status_entries".to_owned(),
+            items,
+            erased: erase,
+        });
         stores.push(StoreItems {
             store: Stream::Appeals.name().to_owned(),
             items: appeals.len() as u64,
@@ -380,6 +409,16 @@ impl SubjectWorker {
                 )));
             }
         };
+        // Idempotent answers naming the subject's appeals (their tracking numbers).
+        let tracking: Vec<String> = appeals
+            .iter()
+            .filter_map(|a| a["tracking_number"].as_str().map(str::to_owned))
+            .collect();
+        let answers = self.outbox.forget_answers(&tracking).map_err(|e| {
+            redis::RedisError::from(std::io::Error::other(format!(
+                "forgetting a subject's idempotent answers: {e}"
+            )))
+        })?;
         // What the outbox held when the request came is forwarded (and removed) first:
         // the rewrite then leaves none of it in the file.
         let arrived_ms = crate::outbox::unix_now_ms();
@@ -420,6 +459,11 @@ impl SubjectWorker {
                 StoreItems {
                     store: "attachments".to_owned(),
                     items: erased,
+                    erased: true,
+                },
+                StoreItems {
+                    store: "idempotency_answers".to_owned(),
+                    items: answers,
                     erased: true,
                 },
                 StoreItems {

@@ -375,6 +375,11 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
         "{}",
         in_redis.data
     );
+    assert!(
+        stores.contains(&json!({"store": "status_entries", "items": 2, "erased": true})),
+        "{}",
+        in_redis.data
+    );
     let stores = in_files.data["stores"]
         .as_array()
         .cloned()
@@ -386,6 +391,12 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     );
     assert!(
         stores.contains(&json!({"store": "outbox.redb", "items": 1, "erased": true})),
+        "{}",
+        in_files.data
+    );
+    // The form's and the bot's idempotent answers (each names its tracking number).
+    assert!(
+        stores.contains(&json!({"store": "idempotency_answers", "items": 2, "erased": true})),
         "{}",
         in_files.data
     );
