@@ -59,7 +59,7 @@ callgrind_control -i off "$GW" >/dev/null
 callgrind_control -d "$GW" >/dev/null
 kill -TERM "$GW"; wait "$GW" 2>/dev/null || true; GW=""
 profile=$(ls -S "$TMP"/cg.out* | head -1)
-for f in "$TMP"/cg.out*; do grep -h '^totals:\|^summary:' "$f" | head -1; done >"$TMP/totals"
+for f in "$TMP"/cg.out*; do grep -h "^totals:" "$f" | head -1; done >"$TMP/totals"
 ir=$(awk '{s += $2} END {print s}' "$TMP/totals")
 echo "accepted $accepted  Ir $ir  Ir/appeal $(( ir / accepted ))"
 if [[ -n ${OUT:-} ]]; then cp "$profile" "$OUT"; fi
