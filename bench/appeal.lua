@@ -7,6 +7,11 @@
 -- BODY_FILE     JSON body to post (default bench/appeal.json)
 -- TOKEN         integrator bearer token (default bench-token-0123456789abcdef)
 -- POST_SECONDS  how long to post appeals (default: all of wrk's -d)
+-- COUNT         optional: appeals each wrk thread posts; once all of its COUNT have
+--               been answered the thread stops and appends a line to DONE_FILE
+--               (bench/outbox.sh waits for one line per thread, then stops wrk
+--               with SIGINT: wrk itself only knows durations)
+-- DONE_FILE     see COUNT
 --
 -- Why POST_SECONDS: wrk stops at -d without waiting for the requests in
 -- flight, so up to one appeal per connection would be accepted by the gateway
@@ -48,7 +53,10 @@ first_sent = 0   -- monotonic time of the first POST (0: none)
 last_answer = 0  -- monotonic time of the last answer
 sample_error = "" -- first non-202 body, cut short, for diagnosis
 
-local req, deadline, armed
+local req, deadline
+local quota, done_file, finished
+reserved = 0     -- requests let through by delay()
+armed = 0        -- of those, not yet handed to wrk by request()
 
 function init(args)
   local body_file = args[1] or "bench/appeal.json"
@@ -65,22 +73,25 @@ function init(args)
   req = wrk.format("POST", wrk.path, headers, body)
   local seconds = tonumber(args[3] or "")
   deadline = seconds and (now() + seconds) or math.huge
+  quota = tonumber(args[4] or "")
+  done_file = args[5]
 end
 
 -- wrk calls delay() before every request of a connection (also its first),
 -- and request() once more at start only to check the script: count a POST
 -- only after a delay() has let one through.
 function delay()
-  if now() >= deadline then
-    armed = false
+  if now() >= deadline or (quota and reserved >= quota) then
     return 3600 * 1000 -- parked until wrk stops
   end
-  armed = true
+  armed = armed + 1
+  reserved = reserved + 1
   return 0
 end
 
 function request()
-  if armed then
+  if armed > 0 then
+    armed = armed - 1
     sent = sent + 1
     if first_sent == 0 then first_sent = now() end
   end
@@ -98,6 +109,15 @@ function response(status, headers, body)
     if sample_error == "" then
       sample_error = k .. " " .. string.sub(body or "", 1, 300)
     end
+  end
+  if quota and not finished and accepted + other >= quota then
+    finished = true
+    if done_file then
+      local f = assert(io.open(done_file, "a"))
+      f:write("done\n")
+      f:close()
+    end
+    wrk.thread:stop()
   end
 end
 

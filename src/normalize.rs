@@ -76,14 +76,47 @@ pub(crate) fn text(input: &str) -> String {
 }
 
 /// NFC, skipping the composition pass for text that is already NFC (nearly all of it:
-/// keyboards and phones produce composed text).
+/// keyboards and phones produce composed text). Only the runs of characters other than
+/// [`composes_with_nothing`] ones are quick-checked, by table (the quick check costs ~70
+/// instructions a character, a third of the normalization of an appeal: issue 19).
 fn nfc(text: String) -> String {
-    if unicode_normalization::is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
-    {
+    // Each run of other characters follows a character of combining class 0 (or the
+    // start), which is where the quick check of the whole text would stand too.
+    let quick = |run: &str| {
+        unicode_normalization::is_nfc_quick(run.chars()) == unicode_normalization::IsNormalized::Yes
+    };
+    if text.split(composes_with_nothing).all(quick) {
         text
     } else {
         text.nfc().collect()
     }
+}
+
+/// Characters that are NFC by themselves and that no following character composes with or
+/// reorders (canonical combining class 0, NFC_Quick_Check = Yes): everything below the
+/// combining diacritics (ASCII, Latin-1, Latin Extended) and the Cyrillic block but for
+/// its combining marks U+0483–U+0489. A string of these alone is NFC. Ranges written by
+/// hand (the crates answer only per character, by table); a test checks every character
+/// of them against `unicode_normalization`.
+fn composes_with_nothing(c: char) -> bool {
+    matches!(c, '\0'..='\u{02FF}' | '\u{0400}'..='\u{0482}' | '\u{048A}'..='\u{04FF}')
+}
+
+/// `char::is_alphabetic`, answered without the standard library's table search for the
+/// letters of the Cyrillic block (that search costs ~300 instructions a character, and an
+/// appeal is mostly Cyrillic: issue 19). Written by hand for that one block; a test checks
+/// it against `char::is_alphabetic` for every character of the block.
+pub(crate) fn is_letter(c: char) -> bool {
+    match c {
+        '\u{0400}'..='\u{0481}' | '\u{048A}'..='\u{04FF}' => true,
+        '\u{0482}'..='\u{0489}' => false,
+        c => c.is_alphabetic(),
+    }
+}
+
+/// `char::is_alphanumeric` with the fast Cyrillic path of [`is_letter`].
+pub(crate) fn is_letter_or_digit(c: char) -> bool {
+    is_letter(c) || c.is_numeric()
 }
 
 /// A one-line value (a name, an address): like [`text`], but any run of white space,
@@ -310,7 +343,7 @@ pub(crate) fn language(text: &str) -> Option<Language> {
     }
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphabetic())
+        .split(|c: char| !is_letter(c))
         .filter(|w| !w.is_empty())
         .collect();
     let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
@@ -325,6 +358,42 @@ pub(crate) fn language(text: &str) -> Option<Language> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nfc_fast_path_takes_only_characters_that_compose_with_nothing() {
+        use unicode_normalization::char::canonical_combining_class;
+        let mut taken = 0;
+        for c in (0..=0x04FF).filter_map(char::from_u32) {
+            if !composes_with_nothing(c) {
+                continue;
+            }
+            taken += 1;
+            assert_eq!(canonical_combining_class(c), 0, "U+{:04X}", c as u32);
+            assert_eq!(
+                unicode_normalization::is_nfc_quick(std::iter::once(c)),
+                unicode_normalization::IsNormalized::Yes,
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        assert_eq!(taken, 0x0300 + 0x0483 - 0x0400 + 0x0500 - 0x048A);
+        // Cyrillic followed by a combining mark still composes: й written as и + U+0306.
+        assert_eq!(text("и\u{0306}"), "й");
+        assert_eq!(line(" Е\u{0308}лка "), "Ёлка");
+    }
+
+    #[test]
+    fn the_fast_letter_test_agrees_with_the_standard_library() {
+        for c in (0..=0x0600).filter_map(char::from_u32) {
+            assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
+            assert_eq!(
+                is_letter_or_digit(c),
+                c.is_alphanumeric(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
 
     #[test]
     fn phones_people_type_become_e164() {

@@ -24,6 +24,10 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 #[derive(Clone)]
 pub(crate) struct SubjectKeyer {
     secret: Vec<u8>,
+    /// The HMAC keyed once: each key clones it instead of hashing the padded secret
+    /// again (half of an HMAC's compressions; issue 19).
+    /// `None` only if the HMAC refused the key, which it does for none.
+    mac: Option<HmacSha256>,
 }
 
 impl std::fmt::Debug for SubjectKeyer {
@@ -34,8 +38,10 @@ impl std::fmt::Debug for SubjectKeyer {
 
 impl SubjectKeyer {
     pub(crate) fn new(secret: &[u8]) -> SubjectKeyer {
+        let mac = HmacSha256::new_from_slice(secret).ok();
         SubjectKeyer {
             secret: secret.to_vec(),
+            mac,
         }
     }
 
@@ -47,9 +53,8 @@ impl SubjectKeyer {
     /// The key of one normalized identifier.
     pub(crate) fn key(&self, kind: &str, normalized: &str) -> String {
         // HMAC accepts a key of any length; this cannot fail.
-        let mut mac = match HmacSha256::new_from_slice(&self.secret) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
+        let Some(mut mac) = self.mac.clone() else {
+            return String::new();
         };
         mac.update(kind.as_bytes());
         mac.update(b":");

@@ -192,7 +192,12 @@ fn digit(c: char) -> u64 {
 /// Hand-written: no maintained crate offers format-preserving permutation of a 40-bit
 /// domain in a few lines.
 #[derive(Clone)]
-pub(crate) struct PermutationKey([u8; 32]);
+pub(crate) struct PermutationKey {
+    /// The round function's HMAC, keyed once (each round clones it: half of an HMAC's
+    /// compressions; issue 19). `None` only if the HMAC refused the key, which it does
+    /// for none.
+    mac: Option<hmac::Hmac<sha2::Sha256>>,
+}
 
 impl std::fmt::Debug for PermutationKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,17 +210,21 @@ impl PermutationKey {
     /// deployment shares that secret, so every instance permutes alike).
     pub(crate) fn derive(secret: &[u8]) -> PermutationKey {
         use hmac::{KeyInit, Mac};
-        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
-            Ok(mac) => mac,
-            Err(_) => return PermutationKey([0; 32]),
+        let key: [u8; 32] = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
+            Ok(mut mac) => {
+                mac.update(b"tracking-number-permutation");
+                mac.finalize().into_bytes().into()
+            }
+            Err(_) => [0; 32],
         };
-        mac.update(b"tracking-number-permutation");
-        PermutationKey(mac.finalize().into_bytes().into())
+        PermutationKey {
+            mac: hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok(),
+        }
     }
 
     fn round(&self, round: u8, half: u64) -> u64 {
-        use hmac::{KeyInit, Mac};
-        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0) else {
+        use hmac::Mac;
+        let Some(mut mac) = self.mac.clone() else {
             return 0;
         };
         mac.update(&[round]);
@@ -419,6 +428,24 @@ mod tests {
     fn a_damaged_number_in_a_text_is_not_taken_for_one() {
         for text in ["OA-*K3M-9QX2", "Re: OA-7K3M#9QX2", "OA-7K3M-9QX"] {
             assert_eq!(TrackingNumber::find_in(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_round_is_the_hmac_of_the_derived_key_as_numbers_already_issued_were() {
+        use hmac::{KeyInit, Mac};
+        let secret = b"deployment-secret";
+        let mut derive = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key");
+        derive.update(b"tracking-number-permutation");
+        let derived = derive.finalize().into_bytes();
+        let key = PermutationKey::derive(secret);
+        for (round, half) in [(0u8, 0u64), (1, 12_345), (3, HALF_MASK)] {
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&derived).expect("any key");
+            mac.update(&[round]);
+            mac.update(&half.to_be_bytes());
+            let out = mac.finalize().into_bytes();
+            let expected = u64::from_be_bytes([0, 0, 0, 0, 0, out[0], out[1], out[2]]) & HALF_MASK;
+            assert_eq!(key.round(round, half), expected);
         }
     }
 
