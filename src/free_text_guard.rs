@@ -561,6 +561,36 @@ mod tests {
     }
 
     #[test]
+    fn digits_grouped_otherwise_than_a_card_or_an_iin_are_kept() {
+        // Both pass their checks unbroken (4400430123456789 the card's, 850501300011
+        // the IIN's); grouped in threes or pairs they are an account, a code, a reading.
+        for text in [
+            "Лицевой счёт 440 043 012 345 678 9",
+            "Показания счётчика 85 05 01 30 00 11",
+        ] {
+            let (out, found) = run(text);
+            assert_eq!(out, text, "{text}");
+            assert!(found.redactions().is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_text_that_ends_inside_the_start_of_an_iban_is_kept() {
+        for text in ["Счёт KZ86 125", "шот KZ", "KZ86125KZT50041001"] {
+            assert_eq!(run(text).0, text, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_longer_code_that_starts_like_an_iban_is_kept() {
+        for text in ["Код KZ86125KZT5004100100ABC", "Код KZ86125KZT50041001007"] {
+            let (out, found) = run(text);
+            assert_eq!(out, text, "{text}");
+            assert!(found.redactions().is_empty(), "{text}");
+        }
+    }
+
+    #[test]
     fn a_number_glued_to_letters_is_a_code_not_a_card() {
         let text = "Код 4111111111111111AB и AB4111111111111111";
         assert_eq!(run(text).0, text);
