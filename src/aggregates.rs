@@ -3,8 +3,10 @@
 //! record per appeal, with k-anonymity.
 //!
 //! **Counting.** Every accepted appeal's outbox record carries counting marks
-//! ([`count_marks`]): `HINCRBY` of the fields `all`, `channel:<c>`, `category:<c>` and
-//! `language:<l>` in two hashes, `gateway:analytics:hour:<YYYY-MM-DDTHH>` and
+//! ([`count_marks`]): `HINCRBY` of the fields `all`, `channel:<c>`, `category:<c>`,
+//! `language:<l>` and `district:<d>` (`unknown` when the appeal has no
+//! `location.district`, so that a dimension's cells still add up to the total) in two
+//! hashes, `gateway:analytics:hour:<YYYY-MM-DDTHH>` and
 //! `gateway:analytics:day:<YYYY-MM-DD>` (UTC), done by the forwarder in the same script
 //! as the appeal's `XADD`, so exactly once. The hashes live [`HOUR_TTL`] and
 //! [`DAY_TTL`]: long enough to be published, no longer. They hold counts only.
@@ -29,8 +31,10 @@
 //! one dimension each (marginals), never crossed: a cross table of hour × category ×
 //! language is where single appeals show.
 //!
-//! District: appeals carry no district yet (the budget form writes it into the text and
-//! the address), so there is no district dimension; adding one is a new counting field.
+//! District: `location.district` where known ([`crate::district`]: the budget form, an
+//! integrator, an address that names one district as such); counted with the same
+//! k-suppression as the other dimensions. Periods counted before the district was are
+//! published without it (no `district:*` field: no cell, nothing to subtract).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,7 +64,9 @@ pub(crate) const HOUR_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Life of a day's counts: its lookback and a margin.
 pub(crate) const DAY_TTL: Duration = Duration::from_secs(10 * 24 * 3600);
 /// The dimensions counted, in the order they are published.
-const DIMENSIONS: [&str; 3] = ["channel", "category", "language"];
+const DIMENSIONS: [&str; 4] = ["channel", "category", "language", "district"];
+/// The district counted for an appeal without one.
+const UNKNOWN_DISTRICT: &str = "unknown";
 /// The hash field of a period's total.
 const TOTAL: &str = "all";
 /// The hash field that marks a published period.
@@ -127,6 +133,14 @@ pub(crate) fn count_marks(appeal: &Appeal, received: OffsetDateTime) -> Vec<Mark
         format!("channel:{}", appeal.channel.as_str()),
         format!("category:{}", appeal.category),
         format!("language:{}", appeal.language.as_str()),
+        format!(
+            "district:{}",
+            appeal
+                .location
+                .as_ref()
+                .and_then(|l| l.district)
+                .map_or(UNKNOWN_DISTRICT, |d| d.code())
+        ),
     ];
     [Period::Hour, Period::Day]
         .into_iter()
@@ -143,7 +157,7 @@ pub(crate) fn count_marks(appeal: &Appeal, received: OffsetDateTime) -> Vec<Mark
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cell {
-    /// `channel`, `category` or `language`.
+    /// `channel`, `category`, `language` or `district` (`unknown`: appeals without one).
     pub(crate) dimension: String,
     /// The value counted; absent on the cell of merged values.
     #[serde(default, skip_serializing_if = "Option::is_none")]

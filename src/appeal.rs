@@ -184,6 +184,10 @@ pub(crate) struct Location {
     pub(crate) lat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) lon: Option<f64>,
+    /// The district of Almaty, where known: chosen on the budget form, sent by an
+    /// integrator, or named as a district by the address ([`crate::district`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) district: Option<crate::district::District>,
 }
 
 /// What kind of file an attachment is; only photographs are allowed (regulation 5.1.8).

@@ -21,7 +21,14 @@
 //! before the appeal is handed to the outbox ([`AttachmentStore::keep`]), and moved back
 //! to the pending area when the appeal is refused after all
 //! ([`AttachmentStore::release`]). The case system fetches a photo with
-//! `GET /api/v1/attachments/{sha256}` (docs/contract.md).
+//! `GET /api/v1/attachments/{sha256}` (docs/contract.md); its first fetch is noted
+//! beside the photo (`<sha256>.fetched`, [`AttachmentStore::record_fetch`]), and the
+//! retention sweep erases a kept photo `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`
+//! after it or `GATEWAY_ATTACHMENT_RETENTION_DAYS` after its last appeal, whichever
+//! comes first ([`AttachmentStore::sweep_kept`]). A data subject's erasure erases their
+//! photos at once ([`AttachmentStore::erase`]). A photo erased leaves a note in
+//! `attachments/gone/` named by the SHA-256 of its SHA-256 (not the photo's own name),
+//! so that a later fetch gets 410 with the reason ([`Gone`]).
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -301,6 +308,62 @@ pub(crate) struct Kept {
     moved: Vec<String>,
 }
 
+/// A photo looked up by [`AttachmentStore::get`].
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    Found {
+        image_type: ImageType,
+        bytes: Vec<u8>,
+        /// A photo of an accepted appeal (not one pending).
+        kept: bool,
+    },
+    /// This instance held it and erased it.
+    Gone(Gone),
+    NotFound,
+}
+
+/// Why a photo this instance held is gone: the answer's machine-readable reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// Erased for the data subject's erasure or withdrawal.
+    Erased,
+    /// Past its retention, or fetched by the case system long enough ago.
+    Expired,
+}
+
+impl Gone {
+    /// The error code of the 410 answer (docs/contract.md).
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Gone::Erased => "attachment_erased",
+            Gone::Expired => "attachment_expired",
+        }
+    }
+}
+
+/// A kept photo's first-fetch note: `<sha256>.fetched`.
+const FETCHED_SUFFIX: &str = ".fetched";
+/// What the note of a gone photo says.
+const GONE_ERASED: &str = "erased";
+const GONE_EXPIRED: &str = "expired";
+
+fn remove_if_there(path: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the note a later fetch of a gone photo finds.
+fn leave_note(path: &Path, why: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(path, why)
+}
+
 fn valid_sha256(sha256: &str) -> bool {
     sha256.len() == 64
         && sha256
@@ -363,11 +426,15 @@ impl AttachmentStore {
             };
             if to.exists() {
                 // The same photo in an earlier appeal: kept already; its retention
-                // starts again with this appeal (issue 16).
+                // starts again with this appeal (issue 16), and so does the wait for
+                // the case system's first fetch of it.
                 std::fs::File::options()
                     .write(true)
                     .open(&to)?
                     .set_modified(SystemTime::now())?;
+                if let Some(marker) = self.fetched_path(sha256) {
+                    remove_if_there(&marker)?;
+                }
                 continue;
             }
             let dir = to
@@ -404,14 +471,130 @@ impl AttachmentStore {
     /// A stored photo and its media type, by its SHA-256 (lower-case hex): a photo of an
     /// accepted appeal, or one pending (the form being corrected).
     pub(crate) async fn get(&self, sha256: &str) -> Option<(ImageType, Vec<u8>)> {
-        let paths = [self.path(sha256)?, self.pending_path(sha256)?];
-        let bytes = tokio::task::spawn_blocking(move || {
-            paths.iter().find_map(|path| std::fs::read(path).ok())
+        match self.lookup(sha256).await {
+            Lookup::Found {
+                image_type, bytes, ..
+            } => Some((image_type, bytes)),
+            _ => None,
+        }
+    }
+
+    /// [`get`](Self::get), or why a photo this instance held is gone.
+    pub(crate) async fn lookup(&self, sha256: &str) -> Lookup {
+        let (Some(kept), Some(pending), Some(gone)) = (
+            self.path(sha256),
+            self.pending_path(sha256),
+            self.gone_path(sha256),
+        ) else {
+            return Lookup::NotFound;
+        };
+        let found = tokio::task::spawn_blocking(move || {
+            if let Ok(bytes) = std::fs::read(&kept) {
+                return Ok((bytes, true));
+            }
+            if let Ok(bytes) = std::fs::read(&pending) {
+                return Ok((bytes, false));
+            }
+            Err(std::fs::read(&gone).ok())
+        })
+        .await;
+        match found {
+            Ok(Ok((bytes, kept))) => match ImageType::sniff(&bytes) {
+                Some(image_type) => Lookup::Found {
+                    image_type,
+                    bytes,
+                    kept,
+                },
+                None => Lookup::NotFound,
+            },
+            Ok(Err(Some(reason))) if reason == GONE_ERASED.as_bytes() => Lookup::Gone(Gone::Erased),
+            Ok(Err(Some(_))) => Lookup::Gone(Gone::Expired),
+            _ => Lookup::NotFound,
+        }
+    }
+
+    /// Notes the first time the case system fetched a kept photo (an empty file
+    /// `<sha256>.fetched` beside it, whose time is that of the first fetch): the photo
+    /// then goes `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS` later. Later fetches change
+    /// nothing.
+    pub(crate) async fn record_fetch(&self, sha256: &str) -> std::io::Result<()> {
+        let Some(marker) = self.fetched_path(sha256) else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || {
+            match std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .open(&marker)
+            {
+                Ok(file) => file.sync_all(),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(e),
+            }
         })
         .await
-        .ok()??;
-        let image_type = ImageType::sniff(&bytes)?;
-        Some((image_type, bytes))
+        .map_err(std::io::Error::other)?
+    }
+
+    /// Where the first fetch of a kept photo is noted.
+    fn fetched_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.path(sha256)
+            .map(|p| p.with_file_name(format!("{sha256}{FETCHED_SUFFIX}")))
+    }
+
+    /// Where a photo erased or expired leaves a note for later fetches (410): named by
+    /// the SHA-256 of its SHA-256, so that the note does not name the photo.
+    fn gone_path(&self, sha256: &str) -> Option<PathBuf> {
+        valid_sha256(sha256).then(|| {
+            self.dir
+                .join("gone")
+                .join(hex::encode(Sha256::digest(sha256.as_bytes())))
+        })
+    }
+
+    /// Erases a kept photo (and its fetch note) and leaves the note for later fetches;
+    /// true if the photo was there.
+    fn erase_kept(&self, sha256: &str, why: &str) -> std::io::Result<bool> {
+        let (Some(path), Some(marker), Some(gone)) = (
+            self.path(sha256),
+            self.fetched_path(sha256),
+            self.gone_path(sha256),
+        ) else {
+            return Ok(false);
+        };
+        let erased = remove_if_there(&path)?;
+        remove_if_there(&marker)?;
+        if erased {
+            leave_note(&gone, why)?;
+        }
+        Ok(erased)
+    }
+
+    /// Erases the photos with these SHA-256s wherever this instance holds them (kept or
+    /// pending), for a data subject's erasure or withdrawal (issue 16, point 2); later
+    /// fetches get 410 `attachment_erased`. Returns how many photos went.
+    pub(crate) fn erase(&self, sha256s: &[String]) -> std::io::Result<usize> {
+        let mut erased = 0;
+        for sha256 in sha256s {
+            let kept = self.erase_kept(sha256, GONE_ERASED)?;
+            let pending = match self.pending_path(sha256) {
+                Some(path) => remove_if_there(&path)?,
+                None => false,
+            };
+            if pending
+                && !kept
+                && let Some(gone) = self.gone_path(sha256)
+            {
+                leave_note(&gone, GONE_ERASED)?;
+            }
+            if kept || pending {
+                erased += 1;
+            }
+        }
+        if erased > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(erased)
     }
 
     /// Erases pending photos written before `cutoff`; returns how many.
@@ -438,9 +621,17 @@ impl AttachmentStore {
     }
 
     /// Erases the photos of accepted appeals kept since before `cutoff` (their
-    /// retention, `GATEWAY_ATTACHMENT_RETENTION_DAYS`, is over; issue 16); returns how
-    /// many. A photo attached again to a later appeal was touched then and stays.
-    pub(crate) fn sweep_kept(&self, cutoff: SystemTime) -> std::io::Result<usize> {
+    /// retention, `GATEWAY_ATTACHMENT_RETENTION_DAYS`, is over; issue 16), and those the
+    /// case system first fetched before `fetched_cutoff`
+    /// (`GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`: its copy is its own); returns how
+    /// many. A photo attached again to a later appeal was touched then and stays for its
+    /// retention, and waits for a fetch again. The notes of photos gone
+    /// ([`Gone`]) are kept as long as a photo would be, then go too.
+    pub(crate) fn sweep_kept(
+        &self,
+        cutoff: SystemTime,
+        fetched_cutoff: SystemTime,
+    ) -> std::io::Result<usize> {
         let dirs = match std::fs::read_dir(&self.dir) {
             Ok(dirs) => dirs,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -450,6 +641,15 @@ impl AttachmentStore {
         for dir in dirs {
             let dir = dir?;
             let name = dir.file_name();
+            if name == "gone" {
+                for entry in std::fs::read_dir(dir.path())? {
+                    let entry = entry?;
+                    if entry.metadata()?.modified()? < cutoff {
+                        remove_if_there(&entry.path())?;
+                    }
+                }
+                continue;
+            }
             let is_shard = name.len() == 2
                 && name
                     .to_str()
@@ -459,12 +659,18 @@ impl AttachmentStore {
             }
             for entry in std::fs::read_dir(dir.path())? {
                 let entry = entry?;
-                if entry.metadata()?.modified()? < cutoff {
-                    match std::fs::remove_file(entry.path()) {
-                        Ok(()) => erased += 1,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
+                let file_name = entry.file_name();
+                let Some(sha256) = file_name.to_str().filter(|n| valid_sha256(n)) else {
+                    continue; // a fetch note: goes with its photo
+                };
+                let expired = entry.metadata()?.modified()? < cutoff;
+                let fetched_long_ago = self
+                    .fetched_path(sha256)
+                    .and_then(|m| std::fs::metadata(m).ok())
+                    .and_then(|m| m.modified().ok())
+                    .is_some_and(|at| at < fetched_cutoff);
+                if (expired || fetched_long_ago) && self.erase_kept(sha256, GONE_EXPIRED)? {
+                    erased += 1;
                 }
             }
         }
@@ -581,7 +787,8 @@ mod tests {
                 .expect("mtime");
         }
         let cutoff = SystemTime::now() - Duration::from_secs(90 * 86_400);
-        assert_eq!(store.sweep_kept(cutoff).expect("sweep"), 1);
+        let fetched_cutoff = SystemTime::now() - Duration::from_secs(72 * 3600);
+        assert_eq!(store.sweep_kept(cutoff, fetched_cutoff).expect("sweep"), 1);
         assert!(
             !store.path(&old).expect("path").exists(),
             "past retention: erased"
@@ -683,5 +890,116 @@ mod tests {
             store.get(&accepted.sha256).await.is_some(),
             "an accepted appeal's stays"
         );
+    }
+
+    #[tokio::test]
+    async fn a_fetched_photo_goes_after_the_fetched_retention_and_answers_gone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let (fetched, unfetched) = (photo(4), photo(5));
+        for p in [&fetched, &unfetched] {
+            store.put(p).await.expect("put");
+        }
+        let _kept = store
+            .keep([fetched.sha256.as_str(), unfetched.sha256.as_str()])
+            .await
+            .expect("keep");
+        store.record_fetch(&fetched.sha256).await.expect("fetch");
+        let marker = store.fetched_path(&fetched.sha256).expect("path");
+        let first = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        // A second fetch leaves the first fetch's time.
+        std::thread::sleep(Duration::from_millis(20));
+        store.record_fetch(&fetched.sha256).await.expect("fetch");
+        let again = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(first, again);
+
+        let long_ago = SystemTime::now() - Duration::from_secs(90 * 86_400);
+        let before_the_fetch = first - Duration::from_secs(1);
+        assert_eq!(
+            store.sweep_kept(long_ago, before_the_fetch).expect("sweep"),
+            0
+        );
+        let after_the_fetch = SystemTime::now() + Duration::from_secs(1);
+        assert_eq!(
+            store.sweep_kept(long_ago, after_the_fetch).expect("sweep"),
+            1
+        );
+        assert!(!marker.exists(), "the note goes with its photo");
+        assert!(matches!(
+            store.lookup(&fetched.sha256).await,
+            Lookup::Gone(Gone::Expired)
+        ));
+        assert!(
+            store.get(&unfetched.sha256).await.is_some(),
+            "never fetched: kept for its retention"
+        );
+    }
+
+    #[tokio::test]
+    async fn erased_photos_answer_gone_and_leave_no_byte_behind() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let (kept, pending, other) = (photo(6), photo(7), photo(8));
+        for p in [&kept, &pending, &other] {
+            store.put(p).await.expect("put");
+        }
+        let _kept = store.keep([kept.sha256.as_str()]).await.expect("keep");
+        let erased = store
+            .erase(&[kept.sha256.clone(), pending.sha256.clone(), "ab".repeat(32)])
+            .expect("erase");
+        assert_eq!(erased, 2);
+        for p in [&kept, &pending] {
+            assert!(matches!(
+                store.lookup(&p.sha256).await,
+                Lookup::Gone(Gone::Erased)
+            ));
+        }
+        assert!(
+            store.get(&other.sha256).await.is_some(),
+            "another's photo stays"
+        );
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                    continue;
+                }
+                let bytes = std::fs::read(e.path()).expect("read");
+                for p in [&kept, &pending] {
+                    assert_ne!(bytes, p.bytes.to_vec(), "{}", e.path().display());
+                    assert!(
+                        !bytes.windows(64).any(|w| w == p.sha256.as_bytes()),
+                        "{}",
+                        e.path().display()
+                    );
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_photo_attached_again_waits_for_a_fetch_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = AttachmentStore::new(dir.path());
+        let p = photo(9);
+        store.put(&p).await.expect("put");
+        let _first = store.keep([p.sha256.as_str()]).await.expect("keep");
+        store.record_fetch(&p.sha256).await.expect("fetch");
+        let marker = store.fetched_path(&p.sha256).expect("path");
+        assert!(marker.exists());
+        store.put(&p).await.expect("put again");
+        let _second = store.keep([p.sha256.as_str()]).await.expect("keep again");
+        assert!(
+            !marker.exists(),
+            "the later appeal's photo is not fetched yet"
+        );
+        let later = SystemTime::now() + Duration::from_secs(1);
+        let long_ago = SystemTime::now() - Duration::from_secs(90 * 86_400);
+        assert_eq!(store.sweep_kept(long_ago, later).expect("sweep"), 0);
     }
 }

@@ -95,6 +95,10 @@ pub(crate) struct RawConfig {
     /// (`GATEWAY_ATTACHMENT_RETENTION_DAYS`).
     #[serde(deserialize_with = "number")]
     pub(crate) attachment_retention_days: u64,
+    /// Hours a kept photo stays after the case system first fetched it
+    /// (`GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`).
+    #[serde(deserialize_with = "number")]
+    pub(crate) attachment_fetched_retention_hours: u64,
     /// Page cache of each embedded store (the outbox, the Open311 index), in bytes
     /// (`GATEWAY_STORE_CACHE_BYTES`). redb's own default is 1 GiB per file, filled by an
     /// outbox that grows while Redis is away and never given back: a small container
@@ -134,6 +138,7 @@ impl Default for RawConfig {
             stream_retention_days: 30,
             consent_retention_days: 5 * 365,
             attachment_retention_days: 90,
+            attachment_fetched_retention_hours: 72,
             store_cache_bytes: DEFAULT_STORE_CACHE_BYTES,
         }
     }
@@ -183,6 +188,8 @@ pub struct Config {
     pub(crate) consent_retention: Duration,
     /// Retention of the photos of accepted appeals.
     pub(crate) attachment_retention: Duration,
+    /// How long a kept photo stays after its first fetch by the case system.
+    pub(crate) attachment_fetched_retention: Duration,
     /// Page cache of each embedded store, bytes.
     pub(crate) store_cache_bytes: usize,
     /// Every source merged (defaults, the file, the environment): each channel reads
@@ -357,6 +364,11 @@ impl Config {
         if !(1..=36_500).contains(&raw.attachment_retention_days) {
             problems.push("GATEWAY_ATTACHMENT_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
+        if !(1..=876_000).contains(&raw.attachment_fetched_retention_hours) {
+            problems.push(
+                "GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS: between 1 and 876000".to_owned(),
+            );
+        }
         if !(1..=36_500).contains(&raw.consent_retention_days) {
             problems.push("GATEWAY_CONSENT_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
@@ -473,6 +485,9 @@ impl Config {
             stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
             consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),
             attachment_retention: Duration::from_secs(raw.attachment_retention_days * 86_400),
+            attachment_fetched_retention: Duration::from_secs(
+                raw.attachment_fetched_retention_hours * 3600,
+            ),
             store_cache_bytes: usize::try_from(raw.store_cache_bytes)
                 .unwrap_or(DEFAULT_STORE_CACHE_BYTES as usize),
             source,

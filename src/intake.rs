@@ -354,13 +354,19 @@ fn check_location(raw: &Location, errors: &mut Vec<FieldError>) -> Option<Locati
         (None, Some(_)) => errors.push(FieldError::new("location.lat", "required")),
         (Some(_), None) => errors.push(FieldError::new("location.lon", "required")),
     }
-    if address.is_none() && raw.lat.is_none() {
+    if address.is_none() && raw.lat.is_none() && raw.district.is_none() {
         return None;
     }
+    let district = raw.district.or_else(|| {
+        address
+            .as_deref()
+            .and_then(crate::district::District::named_in)
+    });
     Some(Location {
         address,
         lat: raw.lat,
         lon: raw.lon,
+        district,
     })
 }
 
@@ -481,6 +487,7 @@ mod tests {
             address: None,
             lat: Some(91.0),
             lon: Some(76.9),
+            district: None,
         });
         raw.reply_to = Some((ReplyChannel::Email, "not-an-email".into()));
         let errors = accept(&ctx(), raw, time::OffsetDateTime::now_utc()).expect_err("refused");
@@ -582,6 +589,7 @@ mod tests {
             address: Some("  ".into()),
             lat: None,
             lon: None,
+            district: None,
         });
         if let Some(consent) = raw.consent.as_mut() {
             consent.captured_by = Some(" ".into());
@@ -605,6 +613,7 @@ mod tests {
                 address: Some("ж".repeat(MAX_LINE_CHARS)),
                 lat: None,
                 lon: None,
+                district: None,
             });
             // The api channel keeps up to ten photos.
             raw.attachments = (0..10).map(|_| photo(&"a".repeat(64))).collect();
@@ -625,6 +634,7 @@ mod tests {
             address: Some("ж".repeat(MAX_LINE_CHARS + 1)),
             lat: None,
             lon: None,
+            district: None,
         });
         over.attachments.push(photo(&"a".repeat(64)));
         over.agent_id = Some("a".repeat(65));
@@ -684,6 +694,7 @@ mod tests {
                 address: address.map(str::to_owned),
                 lat,
                 lon,
+                district: None,
             });
             accept(&ctx(), raw, time::OffsetDateTime::now_utc())
         };
@@ -693,7 +704,8 @@ mod tests {
             Some(Location {
                 address: Some("пр. Абая, 10".into()),
                 lat: None,
-                lon: None
+                lon: None,
+                district: None
             })
         );
         let point = located(None, Some(43.238), Some(76.945)).expect("a point in Almaty");
@@ -702,7 +714,8 @@ mod tests {
             Some(Location {
                 address: None,
                 lat: Some(43.238),
-                lon: Some(76.945)
+                lon: Some(76.945),
+                district: None
             })
         );
         located(None, Some(-90.0), Some(-180.0)).expect("the far corner of the map");

@@ -17,6 +17,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | `appeals.v1`, `consent.v1`, `subject.v1`, `analytics.v1` | stream; entries trimmed by [`crate::retention`] past `GATEWAY_STREAM_RETENTION_DAYS` (`consent.v1`: `GATEWAY_CONSENT_RETENTION_DAYS`) once every group acknowledged them | none | forwarder ([`crate::queue`]) | the case system, audit, DPO, analytics |
 //! | `subject.v1`, consumer group `gateway-subject` | the gateway's own reading of subject requests | — | [`crate::subject_fulfilment`] (adds `erasure_done`, `access_report`) | DPO |
+//! | `subject.v1`, consumer group `gateway-files:<instance>` | each instance's reading of erasures, for its own photos and `outbox.redb` | — (remove a retired instance's group: it holds back trimming) | [`crate::subject_fulfilment`] (adds `erasure_done` with `instance`) | DPO |
 //! | `gateway:consent-checkpoint:<chain>` | hash `entry_id`, `hash`, `at`: the last trimmed entry of a consent chain | none (the ledger's anchor) | retention sweep | auditors |
 //! | `gateway:retention-lease` | string: the sweeping instance | 5 minutes, given back when done | retention sweep | retention sweep of every instance |
 //! | `replies.v1` | stream, group `gateway` | none | the case system | notifier ([`crate::notify`]) |

@@ -24,20 +24,23 @@
 //!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
 //!   gateway holds, reported on `subject.v1`.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
-//!   short number a citizen is given.
+//!   short number a citizen is given; [`district`] — Almaty's districts, from a form or
+//!   an address.
 //! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
 //!   within limits, pending until their appeal is accepted, content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message of `analytics.v1` (deprecated);
 //!   [`aggregates`] — `analytics.v2`: counts per hour and day with k-anonymity.
 //! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
-//!   hash-chained consent ledger.
+//!   hash-chained consent ledger; rewritten with its live records only, so nothing
+//!   removed stays in its free pages.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
 //!   to them, exactly once.
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`status`] — an appeal's public status and legal deadline.
 //! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
-//!   every consumer group; the consent ledger's checkpoint.
+//!   every consumer group; the consent ledger's checkpoint; photos past their retention
+//!   or fetched long enough ago; the outbox rewritten.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing;
 //!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
@@ -69,6 +72,7 @@ pub mod config;
 pub(crate) mod consent;
 pub mod deadline;
 pub mod dialogue;
+pub(crate) mod district;
 pub(crate) mod field_error;
 pub(crate) mod free_text_guard;
 pub(crate) mod http;

@@ -24,7 +24,9 @@
 //!   `gateway_email_quarantined_total{reason}`;
 //! - analytics: `gateway_analytics_periods_published_total` (aggregates on
 //!   `analytics.v2`);
-//! - retention: `gateway_retention_removed_total{store}` (stream entries trimmed).
+//! - retention: `gateway_retention_removed_total{store}` (stream entries trimmed, photos
+//!   erased), `gateway_store_rewrites_total{reason}` (`outbox.redb` rewritten with its
+//!   live records only: `sweep` or `erasure`).
 //!
 //! Counters whose label values form a small closed set are created at zero, so that a
 //! rate or an "increase over an hour is zero" alert has a series to look at before the
@@ -127,6 +129,8 @@ pub(crate) struct Metrics {
     pub(crate) analytics_published: IntCounter,
     /// What the retention sweep removed, by store (a stream's name).
     pub(crate) retention_removed: IntCounterVec,
+    /// Rewrites of `outbox.redb` that left no removed record in it, by reason.
+    pub(crate) store_rewrites: IntCounterVec,
 }
 
 /// `value` if it looks like a code of ours (lower-case ASCII letters, digits, `_`, `:`,
@@ -359,6 +363,15 @@ impl Metrics {
         ] {
             retention_removed.with_label_values(&[store]);
         }
+        let store_rewrites = counter_vec(
+            &r,
+            "gateway_store_rewrites_total",
+            "Rewrites of outbox.redb with its live records only (nothing removed left in its free pages), by reason: sweep or erasure.",
+            &["reason"],
+        );
+        for reason in ["sweep", "erasure"] {
+            store_rewrites.with_label_values(&[reason]);
+        }
         let build_info = register(
             &r,
             IntGaugeVec::new(
@@ -411,6 +424,7 @@ impl Metrics {
             email_quarantined,
             analytics_published,
             retention_removed,
+            store_rewrites,
         }
     }
 

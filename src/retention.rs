@@ -17,9 +17,16 @@
 //!   chain stays verifiable from there.
 //!
 //! Photos of accepted appeals (`GATEWAY_DATA_DIR/attachments/<xx>/<sha256>`) are erased
-//! `GATEWAY_ATTACHMENT_RETENTION_DAYS` after their last appeal was accepted (the case
-//! system fetches them with the appeal; its copy is its own). Each instance sweeps its
-//! own data directory, lease or not.
+//! `GATEWAY_ATTACHMENT_RETENTION_DAYS` after their last appeal was accepted, or
+//! `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS` after the case system first fetched them
+//! (its copy is its own), whichever comes first. Each instance sweeps its own data
+//! directory, lease or not.
+//!
+//! Each round `serve` also rewrites its `outbox.redb` with its live records only
+//! ([`crate::outbox::Outbox::rewrite`]): redb copies on write, and what the forwarder
+//! removed stays readable in the file's free pages until then. Only while the file is at
+//! most [`REWRITE_UP_TO_BYTES`] (the pause it costs is measured in the README); a larger
+//! file — a backlog while Redis was away — is rewritten once it has drained.
 //!
 //! One instance at a time: the sweep runs only while it holds the lease
 //! `gateway:retention-lease` (`SET NX PX`, [`LEASE`], given back when done); the others
@@ -47,6 +54,10 @@ return 0
 ";
 /// Entries read per page when the consent ledger's checkpoint is taken.
 const PAGE: usize = 500;
+/// Largest `outbox.redb` the sweep rewrites: writes and reads of the outbox wait while it
+/// runs, 0.2 s for a 4.4 MB file of 100,000 tracking numbers (release build, README,
+/// "Retention"), so under a second up to this size if the time grows with the file.
+pub(crate) const REWRITE_UP_TO_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The streams the sweep looks after, with the retention of each.
 #[derive(Debug, Clone)]
@@ -63,6 +74,11 @@ pub(crate) struct Retention {
     pub(crate) data_dir: std::path::PathBuf,
     /// Photos of accepted appeals.
     pub(crate) attachments: Duration,
+    /// Photos of accepted appeals, after the case system first fetched them.
+    pub(crate) fetched_attachments: Duration,
+    /// This instance's outbox, rewritten each round (`serve`; `None` from the command
+    /// line, where the running gateway holds it).
+    pub(crate) outbox: Option<crate::outbox::Outbox>,
 }
 
 /// What one sweep removed, by store (the stream's name).
@@ -169,7 +185,8 @@ impl Retention {
     async fn sweep_photos(&self, now: OffsetDateTime) -> u64 {
         let store = crate::attachments::AttachmentStore::new(&self.data_dir);
         let cutoff = std::time::SystemTime::from(now - self.attachments);
-        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff)).await {
+        let fetched_cutoff = std::time::SystemTime::from(now - self.fetched_attachments);
+        match tokio::task::spawn_blocking(move || store.sweep_kept(cutoff, fetched_cutoff)).await {
             Ok(Ok(n)) => n as u64,
             Ok(Err(e)) => {
                 tracing::warn!(error_kind = ?e.kind(), "photo retention sweep failed");
@@ -200,6 +217,25 @@ impl Retention {
                     error = %crate::queue::describe(&e),
                     "retention sweep: redis unavailable; will try again"
                 ),
+            }
+            if let Some(outbox) = &self.outbox {
+                let bytes = outbox.file_bytes();
+                if bytes <= REWRITE_UP_TO_BYTES {
+                    match outbox.rewrite().await {
+                        Ok(done) => {
+                            metrics.store_rewrites.with_label_values(&["sweep"]).inc();
+                            tracing::debug!(
+                                pause_ms = done.pause.as_millis() as u64,
+                                bytes_before = done.bytes_before,
+                                bytes_after = done.bytes_after,
+                                "outbox rewritten"
+                            );
+                        }
+                        Err(e) => tracing::warn!(error = %e, "outbox rewrite failed"),
+                    }
+                } else {
+                    tracing::info!(bytes, "outbox too large to rewrite now; after it drains");
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

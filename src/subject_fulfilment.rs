@@ -10,8 +10,11 @@
 //! - `erasure`, `withdraw_consent` → `erasure_done`: the bot conversation
 //!   (`gateway:conversation:<key>`), what the bot remembers (`…conversation-memory…`), its
 //!   lease, the WhatsApp session window (`gateway:whatsapp-window:<key>`), the case
-//!   system's answers held for the citizen (`gateway:held-answers:<key>`) and the chat's
-//!   messages waiting to be taken (`gateway:inbound-pending:<key>`) are deleted; the report lists each store and how many items went, never a value.
+//!   system's answers held for the citizen (`gateway:held-answers:<key>`), the chat's
+//!   messages waiting to be taken (`gateway:inbound-pending:<key>`) and the public
+//!   status of the subject's appeals (`gateway:status:<tracking number>`; the case
+//!   system's next answer writes it again) are deleted; the report lists each store and
+//!   how many items went, never a value.
 //!   Appeals already accepted (`appeals.v1`) keep their legal course: the case system
 //!   decides on them (regulation 3.1; the Law on personal data, art. 18, lets the
 //!   operator keep what the law requires), so they are counted as kept, not erased. The
@@ -21,6 +24,22 @@
 //!   entries (`id`, `type`, `at`, `policy_version`) whose subject keys are among the
 //!   request's — never another subject's data: only entries carrying one of the
 //!   request's keys are listed.
+//!
+//! **Files.** What an instance holds in its own data directory only it can erase, so
+//! every instance also reads `subject.v1` through a consumer group of its own,
+//! `gateway-files:<instance>` ([`FILES_GROUP`]). For `erasure` and `withdraw_consent`
+//! it erases the photos of the subject's appeals on `appeals.v1` that it holds (kept
+//! or pending; a later fetch gets 410 `attachment_erased`), forgets the idempotent
+//! answers naming the subject's appeals (their tracking numbers), and rewrites its
+//! `outbox.redb` with the live records only, once every record accepted before the
+//! request has been forwarded (the subject's forwarded appeals and drafts leave nothing
+//! in the file's free pages); then it writes its own `erasure_done` with `instance` set,
+//! listing `attachments` (photos erased), `idempotency_answers` and `outbox.redb` (1:
+//! rewritten). The bots keep
+//! no photo bytes (a photo sent in a chat is described — size, SHA-256 — in the
+//! conversation in Redis, which the shared group erases). An instance retired for good
+//! leaves its group behind, which holds `subject.v1`'s trimming: remove it with
+//! `XGROUP DESTROY <prefix>subject.v1 gateway-files:<instance>`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -37,6 +56,11 @@ use crate::subject::{SubjectRequest, SubjectRequestKind};
 
 /// The gateway's consumer group on `subject.v1`.
 pub(crate) const GROUP: &str = "gateway-subject";
+/// Each instance's own consumer group on `subject.v1` (followed by `:<instance>`), for
+/// what it holds in its data directory.
+pub(crate) const FILES_GROUP: &str = "gateway-files";
+/// Longest wait for the outbox to forward what it held when an erasure arrived.
+const FORWARDED_WITHIN: Duration = Duration::from_secs(10);
 /// Entries read per page when a stream is searched for a subject's entries.
 const PAGE: usize = 500;
 
@@ -45,7 +69,10 @@ const PAGE: usize = 500;
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreItems {
     /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `held_answers`,
-    /// `bot_pending_messages`, `appeals.v1`, `consent.v1`.
+    /// `bot_pending_messages`, `status_entries` (the public status of the subject's
+    /// appeals), `appeals.v1`, `consent.v1`; on an instance's own report, `attachments`
+    /// (photos erased), `idempotency_answers` (answers naming the subject's appeals) and
+    /// `outbox.redb` (1: rewritten without free pages).
     pub(crate) store: String,
     pub(crate) items: u64,
     /// True when the items were erased by this request; false when they are kept
@@ -89,6 +116,10 @@ pub(crate) struct SubjectReport {
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub(crate) completed_at: String,
+    /// Set on the report of one instance's data directory (its photos and its
+    /// `outbox.redb`); absent on the report of what is in Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) instance: Option<String>,
     pub(crate) stores: Vec<StoreItems>,
     /// `access` only: the subject's appeals still on `appeals.v1`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -99,19 +130,39 @@ pub(crate) struct SubjectReport {
 }
 
 /// Reads `subject.v1` and carries out what it finds.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SubjectWorker {
     pub(crate) target: RedisTarget,
     pub(crate) prefix: String,
     /// This instance's consumer name.
     pub(crate) consumer: String,
+    /// This instance's data directory (its photos) and outbox.
+    pub(crate) data_dir: std::path::PathBuf,
+    pub(crate) outbox: crate::outbox::Outbox,
+    pub(crate) metrics: crate::metrics::Metrics,
+}
+
+/// Which part of a request a reader of `subject.v1` carries out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// What Redis holds (one instance does it, [`GROUP`]).
+    Redis,
+    /// What this instance's data directory holds ([`FILES_GROUP`]).
+    Files,
 }
 
 impl SubjectWorker {
     /// Runs until `stop` turns true; on a Redis error waits and connects again.
-    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
+        tokio::join!(
+            self.run_part(Part::Redis, stop.clone()),
+            self.run_part(Part::Files, stop)
+        );
+    }
+
+    async fn run_part(&self, part: Part, mut stop: tokio::sync::watch::Receiver<bool>) {
         while !*stop.borrow() {
-            if let Err(e) = self.serve(&mut stop).await {
+            if let Err(e) = self.serve(part, &mut stop).await {
                 tracing::warn!(
                     error = %crate::queue::describe(&e),
                     "subject requests: redis unavailable; will try again"
@@ -124,7 +175,16 @@ impl SubjectWorker {
         }
     }
 
-    async fn serve(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> redis::RedisResult<()> {
+    async fn serve(
+        &self,
+        part: Part,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> redis::RedisResult<()> {
+        let group = match part {
+            Part::Redis => GROUP.to_owned(),
+            Part::Files => format!("{FILES_GROUP}:{}", self.consumer),
+        };
+        let group = group.as_str();
         let keys = Keyspace::new(&self.prefix);
         let stream = keys.key(Stream::Subject.name());
         let mut conn = self
@@ -134,13 +194,13 @@ impl SubjectWorker {
                 response: Duration::from_secs(5),
             })
             .await?;
-        crate::redis_target::ensure_group(&mut conn, &stream, GROUP).await?;
+        crate::redis_target::ensure_group(&mut conn, &stream, group).await?;
         // First what this consumer read before and did not finish, then new entries.
         let mut from = "0".to_owned();
         while !*stop.borrow() {
             let reply: StreamReadReply = redis::cmd("XREADGROUP")
                 .arg("GROUP")
-                .arg(GROUP)
+                .arg(group)
                 .arg(&self.consumer)
                 .arg("COUNT")
                 .arg(16)
@@ -161,7 +221,10 @@ impl SubjectWorker {
                 let data: Option<String> = entry.get("data");
                 if let (Some("subject_request"), Some(data)) = (kind.as_deref(), data)
                     && let Ok(request) = serde_json::from_str::<SubjectRequest>(&data)
-                    && let Some(report) = self.carry_out(&mut conn, &keys, &request).await?
+                    && let Some(report) = match part {
+                        Part::Redis => self.carry_out(&mut conn, &keys, &request).await?,
+                        Part::Files => self.carry_out_files(&mut conn, &keys, &request).await?,
+                    }
                 {
                     let kind = match request.kind {
                         SubjectRequestKind::Access => "access_report",
@@ -181,7 +244,7 @@ impl SubjectWorker {
                 }
                 redis::cmd("XACK")
                     .arg(&stream)
-                    .arg(GROUP)
+                    .arg(group)
                     .arg(&entry.id)
                     .query_async::<()>(&mut conn)
                     .await?;
@@ -236,6 +299,28 @@ impl SubjectWorker {
             keys_of(&data["subject_keys"])
         })
         .await?;
+        // The public status of the subject's appeals: erased with the rest (the
+        // case system's next answer writes it again, the appeal being its to decide).
+        let statuses: Vec<String> = appeals
+            .iter()
+            .filter_map(|a| a["tracking_number"].as_str())
+            .map(|t| keys.status(t))
+            .collect();
+        let items: u64 = match (statuses.is_empty(), erase) {
+            (true, _) => 0,
+            (false, true) => redis::cmd("DEL").arg(&statuses).query_async(conn).await?,
+            (false, false) => {
+                redis::cmd("EXISTS")
+                    .arg(&statuses)
+                    .query_async(conn)
+                    .await?
+            }
+        };
+        stores.push(StoreItems {
+            store: "status_entries".to_owned(),
+            items,
+            erased: erase,
+        });
         stores.push(StoreItems {
             store: Stream::Appeals.name().to_owned(),
             items: appeals.len() as u64,
@@ -278,9 +363,117 @@ impl SubjectWorker {
             request_id: request.id.clone(),
             request_kind: request.kind,
             completed_at: crate::appeal::now_rfc3339(),
+            instance: None,
             stores,
             appeals,
             consents,
+        }))
+    }
+
+    /// Erases what this instance's data directory holds for an `erasure` or
+    /// `withdraw_consent` (see the module doc); `None` for the other kinds.
+    async fn carry_out_files(
+        &self,
+        conn: &mut RedisConn,
+        keys: &Keyspace,
+        request: &SubjectRequest,
+    ) -> redis::RedisResult<Option<SubjectReport>> {
+        if !matches!(
+            request.kind,
+            SubjectRequestKind::Erasure | SubjectRequestKind::WithdrawConsent
+        ) {
+            return Ok(None);
+        }
+        let subject: BTreeSet<&str> = request.subject_keys.values().map(String::as_str).collect();
+        let appeals = find(conn, &keys.key(Stream::Appeals.name()), &subject, |data| {
+            keys_of(&data["consent"]["subject_keys"])
+        })
+        .await?;
+        let photos: Vec<String> = appeals
+            .iter()
+            .flat_map(|a| a["attachments"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["sha256"].as_str().map(str::to_owned))
+            .collect();
+        let store = crate::attachments::AttachmentStore::new(&self.data_dir);
+        let erased = match tokio::task::spawn_blocking(move || store.erase(&photos)).await {
+            Ok(Ok(n)) => n as u64,
+            Ok(Err(e)) => {
+                return Err(redis::RedisError::from(std::io::Error::new(
+                    e.kind(),
+                    "erasing a subject's photos",
+                )));
+            }
+            Err(_) => {
+                return Err(redis::RedisError::from(std::io::Error::other(
+                    "erasing a subject's photos stopped",
+                )));
+            }
+        };
+        // Idempotent answers naming the subject's appeals (their tracking numbers).
+        let tracking: Vec<String> = appeals
+            .iter()
+            .filter_map(|a| a["tracking_number"].as_str().map(str::to_owned))
+            .collect();
+        let answers = self.outbox.forget_answers(&tracking).map_err(|e| {
+            redis::RedisError::from(std::io::Error::other(format!(
+                "forgetting a subject's idempotent answers: {e}"
+            )))
+        })?;
+        // What the outbox held when the request came is forwarded (and removed) first:
+        // the rewrite then leaves none of it in the file.
+        let arrived_ms = crate::outbox::unix_now_ms();
+        let waited = tokio::time::Instant::now();
+        while self
+            .outbox
+            .oldest_accepted_at_ms()
+            .ok()
+            .flatten()
+            .is_some_and(|at| at <= arrived_ms)
+            && waited.elapsed() < FORWARDED_WITHIN
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let rewritten = match self.outbox.rewrite().await {
+            Ok(_) => {
+                self.metrics
+                    .store_rewrites
+                    .with_label_values(&["erasure"])
+                    .inc();
+                1
+            }
+            Err(e) => {
+                // Not acknowledged: the request is read again and the rewrite retried.
+                return Err(redis::RedisError::from(std::io::Error::other(format!(
+                    "rewriting the outbox for an erasure: {e}"
+                ))));
+            }
+        };
+        Ok(Some(SubjectReport {
+            schema_version: crate::appeal::SCHEMA_VERSION,
+            id: ulid::Ulid::new().to_string(),
+            request_id: request.id.clone(),
+            request_kind: request.kind,
+            completed_at: crate::appeal::now_rfc3339(),
+            instance: Some(self.consumer.clone()),
+            stores: vec![
+                StoreItems {
+                    store: "attachments".to_owned(),
+                    items: erased,
+                    erased: true,
+                },
+                StoreItems {
+                    store: "idempotency_answers".to_owned(),
+                    items: answers,
+                    erased: true,
+                },
+                StoreItems {
+                    store: "outbox.redb".to_owned(),
+                    items: rewritten,
+                    erased: true,
+                },
+            ],
+            appeals: Vec::new(),
+            consents: Vec::new(),
         }))
     }
 }

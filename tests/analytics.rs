@@ -1,6 +1,6 @@
 //! Analytics reads `analytics.v2` (issue 16, point 5): counts of appeals per hour and
-//! day and per channel, category and language, never one record per appeal, and no
-//! published count below `GATEWAY_ANALYTICS_K`.
+//! day and per channel, category, language and district, never one record per appeal,
+//! and no published count below `GATEWAY_ANALYTICS_K`.
 
 mod support;
 
@@ -11,9 +11,15 @@ use support::*;
 
 /// Posts an appeal in `category` and `language`; returns its tracking number.
 async fn post(gw: &Gateway, category: &str, language: &str) -> String {
+    post_at(gw, category, language, json!({"address": "пр. Абая, 10"})).await
+}
+
+/// [`post`] with this `location`.
+async fn post_at(gw: &Gateway, category: &str, language: &str, location: Value) -> String {
     let mut appeal = tagged_appeal(&format!("{category}-{language}"));
     appeal["category"] = json!(category);
     appeal["language"] = json!(language);
+    appeal["location"] = location;
     let reply = gw.api().post_appeal(CRM_TOKEN, &appeal, None).await;
     reply.expect_status(202);
     reply.json()["tracking_number"]
@@ -73,16 +79,26 @@ async fn the_day_and_the_hour_are_published_once_with_no_cell_below_k() {
     let redis = RedisServer::new();
     let gw = Gateway::start(&redis).await;
     let mut tracking = Vec::new();
+    // Districts: given by the integrator (6), named by the address (3), unknown (2).
     for _ in 0..6 {
-        tracking.push(post(&gw, "roads", "ru").await);
+        let at = json!({"address": "Толе би, 100", "district": "almaly"});
+        tracking.push(post_at(&gw, "roads", "ru", at).await);
     }
     for _ in 0..3 {
-        tracking.push(post(&gw, "lighting", "kk").await);
+        let at = json!({"address": "Медеу ауданы, Достық даңғылы 5"});
+        tracking.push(post_at(&gw, "lighting", "kk", at).await);
     }
     for _ in 0..2 {
         tracking.push(post(&gw, "animals", "kk").await);
     }
-    wait_for_stream_len(&redis.url(), "appeals.v1", 11).await;
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 11).await;
+    let districts: Vec<&Value> = appeals
+        .iter()
+        .map(|a| &a.data["location"]["district"])
+        .collect();
+    assert_eq!(districts.iter().filter(|d| **d == "almaly").count(), 6);
+    assert_eq!(districts.iter().filter(|d| **d == "medeu").count(), 3);
+    assert_eq!(districts.iter().filter(|d| d.is_null()).count(), 2);
 
     // Nothing has ended yet: nothing is published.
     let now = time::OffsetDateTime::now_utc();
@@ -111,15 +127,24 @@ async fn the_day_and_the_hour_are_published_once_with_no_cell_below_k() {
         );
         assert!(cells.contains(&json!({"dimension": "language", "value": "ru", "count": 6})));
         assert!(cells.contains(&json!({"dimension": "language", "value": "kk", "count": 5})));
+        assert!(cells.contains(&json!({"dimension": "district", "value": "almaly", "count": 6})));
+        // medeu (3) and the unknown district (2): merged as well.
+        assert!(
+            cells.contains(&json!({"dimension": "district", "count": 5, "merged": 2})),
+            "{day}"
+        );
         assert_eq!(
             day["suppressed"],
-            json!([{"dimension": "category", "values": 2}]),
+            json!([
+                {"dimension": "category", "values": 2},
+                {"dimension": "district", "values": 2}
+            ]),
             "the suppression is reported: {day}"
         );
         assert!(
-            !cells
-                .iter()
-                .any(|c| c["value"] == "lighting" || c["value"] == "animals"),
+            !cells.iter().any(|c| c["value"] == "lighting"
+                || c["value"] == "animals"
+                || c["value"] == "medeu"),
             "{day}"
         );
     }
@@ -162,7 +187,8 @@ async fn a_period_with_fewer_than_k_appeals_is_withheld_and_says_so() {
             json!([
                 {"dimension": "channel", "values": 1},
                 {"dimension": "category", "values": 1},
-                {"dimension": "language", "values": 1}
+                {"dimension": "language", "values": 1},
+                {"dimension": "district", "values": 1}
             ]),
             "{a}"
         );

@@ -230,3 +230,50 @@ async fn a_status_entry_ends_400_days_after_its_last_change() {
         "TTL {ttl} s: 400 days less the seconds since"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_goes_its_set_hours_after_the_case_system_first_fetched_it() {
+    let redis = RedisServer::new();
+    let mut gw = Gateway::start(&redis).await;
+    let fetched = format!("ab{}", "2".repeat(62));
+    let unfetched = format!("cd{}", "3".repeat(62));
+    let data = gw.data_dir().to_path_buf();
+    let path = |sha: &str| data.join("attachments").join(&sha[..2]).join(sha);
+    for sha in [&fetched, &unfetched] {
+        std::fs::create_dir_all(path(sha).parent().expect("parent")).expect("dir");
+        std::fs::write(path(sha), b"\xFF\xD8\xFF\xE0 a kept photo").expect("write");
+    }
+    let client = reqwest::Client::new();
+    let get = |gw: &Gateway, sha: &str| {
+        client
+            .get(gw.url(&format!("/api/v1/attachments/{sha}")))
+            .bearer_auth(CRM_TOKEN)
+            .send()
+    };
+    assert_eq!(get(&gw, &fetched).await.expect("GET").status(), 200);
+    let dir = data.to_string_lossy().into_owned();
+    gw.stop();
+
+    // 73 hours later (72 by default): the fetched photo goes, the other stays (90 days).
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::hours(73))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let opts = GatewayOptions::new(&redis.url())
+        .env("GATEWAY_DATA_DIR", &dir)
+        .args(&["retention", "sweep", "--at", &at]);
+    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
+    assert!(status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    assert_eq!(report["removed"]["attachments"], 1, "{stdout}");
+    assert!(!path(&fetched).exists() && path(&unfetched).exists());
+
+    gw.restart().await;
+    let gone = get(&gw, &fetched).await.expect("GET");
+    assert_eq!(gone.status(), 410);
+    let problem: Value = gone.json().await.expect("problem");
+    assert_eq!(
+        problem["errors"][0]["code"], "attachment_expired",
+        "{problem}"
+    );
+    assert_eq!(get(&gw, &unfetched).await.expect("GET").status(), 200);
+}

@@ -296,7 +296,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         queue: Arc::clone(&queue),
     });
     let forwarder = Forwarder {
-        outbox,
+        outbox: outbox.clone(),
         target: client,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
@@ -328,6 +328,9 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         target: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
         consumer: config.instance.clone(),
+        data_dir: config.data_dir.clone(),
+        outbox: outbox.clone(),
+        metrics: publisher_metrics.clone(),
     };
     let retention = crate::retention::Retention {
         target: forwarder.target.clone(),
@@ -337,6 +340,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         instance: config.instance.clone(),
         data_dir: config.data_dir.clone(),
         attachments: config.attachment_retention,
+        fetched_attachments: config.attachment_fetched_retention,
+        outbox: Some(outbox.clone()),
     };
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),

@@ -93,7 +93,7 @@ pub mod operations {
         tag = "intake",
         operation_id = "getAttachment",
         summary = "Fetch a photo of an appeal",
-        description = "The photo an appeal names by `sha256`, stored without metadata. Content-addressed: cache it for good.",
+        description = "The photo an appeal names by `sha256`, stored without metadata. Content-addressed: cache it for good. The first fetch is noted; the gateway erases its copy `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS` later.",
         params(
             ("sha256" = String, Path, description = "Lower-case hex SHA-256 from the appeal's `attachments`"),
             AcceptLanguage,
@@ -105,6 +105,7 @@ pub mod operations {
             )),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 404, description = "No such photo", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 410, description = "The photo was erased: `code` is `attachment_erased` (its data subject's erasure) or `attachment_expired` (its retention is over, or the case system fetched it long enough ago)", body = ProblemDocument, content_type = "application/problem+json"),
         ),
         security(("integrator_token" = []))
     )]

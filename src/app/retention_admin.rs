@@ -26,6 +26,8 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
         instance: format!("{}-cli", config.instance),
         data_dir: config.data_dir.clone(),
         attachments: config.attachment_retention,
+        fetched_attachments: config.attachment_fetched_retention,
+        outbox: None,
     };
     let Some(runtime) = command::runtime("retention sweep") else {
         return EXIT_FAILED;

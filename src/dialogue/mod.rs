@@ -527,6 +527,7 @@ async fn advance(
                     address: address.clone(),
                     lat: Some(*lat),
                     lon: Some(*lon),
+                    district: None,
                 });
                 go(gw, c, Step::Photos, replies);
             }
@@ -535,6 +536,7 @@ async fn advance(
                     address: Some(text.clone()),
                     lat: None,
                     lon: None,
+                    district: None,
                 });
                 go(gw, c, Step::Photos, replies);
             }

@@ -15,6 +15,7 @@ pub mod browser;
 pub mod fake_http;
 pub mod fake_telegram;
 pub mod fake_whatsapp;
+pub mod form_session;
 pub mod haproxy;
 pub mod photos;
 pub mod prometheus;

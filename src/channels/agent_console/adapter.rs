@@ -161,6 +161,7 @@ pub(crate) fn intake(
             address: Some(address.to_owned()),
             lat: None,
             lon: None,
+            district: None,
         });
     }
     // Appeals law: an anonymous appeal is not considered; the agent asks for a name and

@@ -109,6 +109,11 @@ pub(crate) struct LocationSubmission {
     #[serde(default)]
     #[schema(value_type = Option<f64>)]
     lon: Field<f64>,
+    /// One of the eight district codes (`alatau`, `almaly`, `auezov`, `bostandyk`,
+    /// `zhetysu`, `medeu`, `nauryzbay`, `turksib`).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::district::District>)]
+    district: Field<crate::district::District>,
     #[serde(flatten)]
     #[schema(ignore)]
     other: BTreeMap<String, Value>,
@@ -227,6 +232,7 @@ pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec
             address: location.address.take("location.address", &mut errors),
             lat: location.lat.take("location.lat", &mut errors),
             lon: location.lon.take("location.lon", &mut errors),
+            district: location.district.take("location.district", &mut errors),
         });
     }
     for (i, item) in body

@@ -175,7 +175,12 @@ fn location(form: &PostedForm) -> Result<Location, Open311Error> {
         (Some(_), None, _) => Err(Open311Error::Missing("long")),
         (None, Some(_), _) => Err(Open311Error::Missing("lat")),
         (None, None, None) => Err(Open311Error::Missing("lat")),
-        (lat, lon, address) => Ok(Location { address, lat, lon }),
+        (lat, lon, address) => Ok(Location {
+            address,
+            lat,
+            lon,
+            district: None,
+        }),
     }
 }
 

@@ -152,7 +152,12 @@ pub(crate) fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<Fi
     let lon = coordinate(form, "lon", &mut errors);
     let address = form.get("address").map(str::to_owned);
     if address.is_some() || lat.is_some() || lon.is_some() {
-        intake.location = Some(Location { address, lat, lon });
+        intake.location = Some(Location {
+            address,
+            lat,
+            lon,
+            district: None,
+        });
     }
     // The category starts on "— choose —": no silent default (issue 18, point 4).
     if intake.category.is_none() {
@@ -256,14 +261,21 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
     intake.consent = consent_of(form);
     intake.reply_to = reply_of(form);
     intake.attachments = attachments_of(&form.photos);
-    intake.location = address.map(|a| Location {
-        address: Some(match district {
-            Some(d) => format!("{a}, {d}"),
-            None => a,
+    let code = form
+        .get("district")
+        .and_then(crate::district::District::from_code);
+    intake.location = match (address, code) {
+        (None, None) => None,
+        (address, code) => Some(Location {
+            address: address.map(|a| match district {
+                Some(d) => format!("{a}, {d}"),
+                None => a,
+            }),
+            lat: None,
+            lon: None,
+            district: code,
         }),
-        lat: None,
-        lon: None,
-    });
+    };
     (intake, errors)
 }
 

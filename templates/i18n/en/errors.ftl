@@ -36,3 +36,7 @@ error-not_found = There is no such address.
 error-unavailable = The appeal could not be saved. Please try again later.
 title-method_not_allowed = Method not allowed
 error-method_not_allowed = This address does not take this method; see the Allow header.
+title-attachment_erased = Photo erased
+error-attachment_erased = The photo was erased at the request of its data subject.
+title-attachment_expired = Photo expired
+error-attachment_expired = The photo's retention is over; it was erased.

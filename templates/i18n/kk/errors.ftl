@@ -36,3 +36,7 @@ error-not_found = Мұндай мекенжай жоқ.
 error-unavailable = Өтінішті сақтау мүмкін болмады. Кейінірек қайталап көріңіз.
 title-method_not_allowed = Әдіс қолданылмайды
 error-method_not_allowed = Бұл мекенжай мұндай әдісті қабылдамайды; Allow тақырыбын қараңыз.
+title-attachment_erased = Фото жойылды
+error-attachment_erased = Фото дербес деректер субъектісінің талабы бойынша жойылды.
+title-attachment_expired = Фотоны сақтау мерзімі өтті
+error-attachment_expired = Фотоны сақтау мерзімі өтті; ол жойылды.

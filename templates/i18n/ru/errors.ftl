@@ -36,3 +36,7 @@ error-not_found = Такого адреса нет.
 error-unavailable = Не удалось сохранить обращение. Повторите попытку позже.
 title-method_not_allowed = Метод не поддерживается
 error-method_not_allowed = Этот адрес не принимает такой метод; см. заголовок Allow.
+title-attachment_erased = Фото удалено
+error-attachment_erased = Фото удалено по требованию субъекта персональных данных.
+title-attachment_expired = Срок хранения фото истёк
+error-attachment_expired = Срок хранения фото истёк; оно удалено.

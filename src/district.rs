@@ -1,0 +1,154 @@
+//! The eight districts of Almaty, as an appeal's `location.district` (issue 16, point 5:
+//! `analytics.v2` counts appeals by district where it is known). Known from the budget
+//! form, which asks for it, from an integrator that sends it, or from an address that
+//! names exactly one district as a district: «Алмалинский район», «Алмалы ауданы»,
+//! «Almaly district» (the Russian adjective alone, «Алмалинский», names only the
+//! district). A bare name is not enough: «Медеу» is also a skating rink, «Алатау» a
+//! street and a mountain range. Hand-written: no crate knows Almaty's districts.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A district of Almaty, by its code.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum District {
+    Alatau,
+    Almaly,
+    Auezov,
+    Bostandyk,
+    Zhetysu,
+    Medeu,
+    Nauryzbay,
+    Turksib,
+}
+
+/// Every district with its code, its Kazakh and English name and the stem of its
+/// Russian adjective (lower case).
+const NAMES: [(District, &str, &str, &str, &str); 8] = [
+    (District::Alatau, "alatau", "алатау", "alatau", "алатауск"),
+    (District::Almaly, "almaly", "алмалы", "almaly", "алмалинск"),
+    (District::Auezov, "auezov", "әуезов", "auezov", "ауэзовск"),
+    (
+        District::Bostandyk,
+        "bostandyk",
+        "бостандық",
+        "bostandyk",
+        "бостандыкск",
+    ),
+    (
+        District::Zhetysu,
+        "zhetysu",
+        "жетісу",
+        "zhetysu",
+        "жетысуск",
+    ),
+    (District::Medeu, "medeu", "медеу", "medeu", "медеуск"),
+    (
+        District::Nauryzbay,
+        "nauryzbay",
+        "наурызбай",
+        "nauryzbay",
+        "наурызбайск",
+    ),
+    (
+        District::Turksib,
+        "turksib",
+        "түрксіб",
+        "turksib",
+        "турксибск",
+    ),
+];
+
+/// What follows a Kazakh or English name when it names the district.
+const KK_DISTRICT: [&str; 2] = [" ауданы", " ауд."];
+const EN_DISTRICT: [&str; 2] = [" district", " dist."];
+
+impl District {
+    /// The code, as on the appeal and in `analytics.v2`.
+    pub(crate) fn code(self) -> &'static str {
+        NAMES.iter().find(|n| n.0 == self).map_or("", |n| n.1)
+    }
+
+    /// The district of a code.
+    pub(crate) fn from_code(code: &str) -> Option<District> {
+        NAMES.iter().find(|n| n.1 == code).map(|n| n.0)
+    }
+
+    /// The one district `address` names as a district; `None` when it names none or
+    /// more than one.
+    pub(crate) fn named_in(address: &str) -> Option<District> {
+        let text = address.to_lowercase();
+        let mut found = NAMES.iter().filter(|(_, _, kk, en, ru_stem)| {
+            text.contains(ru_stem)
+                || KK_DISTRICT
+                    .iter()
+                    .any(|s| text.contains(&format!("{kk}{s}")))
+                || EN_DISTRICT
+                    .iter()
+                    .any(|s| text.contains(&format!("{en}{s}")))
+                || text.contains(&format!("{kk} р-н"))
+                || text.contains(&format!("{kk} район"))
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_naming_one_district_gives_it() {
+        for (address, district) in [
+            ("ул. Жандосова 55, Ауэзовский район", District::Auezov),
+            ("Алмалинский р-н, Толе би 100", District::Almaly),
+            ("Бостандық ауданы, Тимирязев к-сі 42", District::Bostandyk),
+            ("Zhetysu district, Rayymbek ave 200", District::Zhetysu),
+            ("МЕДЕУСКИЙ РАЙОН, пр. Достык", District::Medeu),
+            ("Турксибский район, Сейфуллина 1", District::Turksib),
+        ] {
+            assert_eq!(District::named_in(address), Some(district), "{address}");
+        }
+    }
+
+    #[test]
+    fn a_bare_name_or_two_districts_give_none() {
+        for address in [
+            "каток Медеу",
+            "ул. Алатау 5",
+            "мкр. Айнабулак-3, 15",
+            "Abay ave 10",
+            "на границе Алмалинского и Бостандыкского районов",
+            "",
+        ] {
+            assert_eq!(District::named_in(address), None, "{address}");
+        }
+    }
+
+    #[test]
+    fn codes_go_both_ways() {
+        for (district, code, ..) in NAMES {
+            assert_eq!(district.code(), code);
+            assert_eq!(District::from_code(code), Some(district));
+            assert_eq!(
+                serde_json::to_value(district).ok(),
+                Some(serde_json::Value::String(code.to_owned()))
+            );
+        }
+        assert_eq!(District::from_code("astana"), None);
+    }
+}
