@@ -347,7 +347,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
     };
-    actix_web::rt::System::new().block_on(async move {
+    let served = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
@@ -425,5 +425,8 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let _ = tokio::time::timeout(Duration::from_secs(5), spooled).await;
         tracing::info!("appeal gateway stopped");
         served.map_err(ServeError::Bind)
-    })
+    });
+    // Closed cleanly, the outbox opens at once next time (see `Outbox::close`).
+    outbox.close();
+    served
 }

@@ -79,7 +79,12 @@ pub(crate) fn look(outbox: &Outbox) -> Result<Inspection, AdminError> {
 
 /// `outbox inspect`: prints one JSON line; returns the exit status.
 pub fn inspect(config: &Config) -> u8 {
-    match open(config).and_then(|outbox| look(&outbox)) {
+    let looked = open(config).and_then(|outbox| {
+        let found = look(&outbox);
+        outbox.close();
+        found
+    });
+    match looked {
         Ok(found) => {
             println!("{}", serde_json::json!(found));
             0
@@ -122,18 +127,19 @@ pub fn drain(config: &Config) -> u8 {
     if let Err(e) = outbox.sync() {
         eprintln!("appeal-gateway: outbox drain: {e}");
     }
+    let depth = outbox.depth();
+    outbox.close();
     match result {
         Ok(report) => {
             println!(
                 "{}",
-                serde_json::json!({"forwarded": report.records, "depth": outbox.depth()})
+                serde_json::json!({"forwarded": report.records, "depth": depth})
             );
             0
         }
         Err(e) => {
             eprintln!(
-                "appeal-gateway: outbox drain: stopped with {} of {before} records left: {e}",
-                outbox.depth()
+                "appeal-gateway: outbox drain: stopped with {depth} of {before} records left: {e}"
             );
             EXIT_FAILED
         }
