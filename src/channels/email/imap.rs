@@ -295,6 +295,8 @@ where
         .map_err(|e| format!("select: {e}"))?;
     tracing::info!(folder = %target.folder, idle, "imap: reading the mailbox");
     loop {
+        // The search sees everything announced so far.
+        announced_new_mail(&session);
         let mut uids: Vec<u32> = session
             .uid_search("ALL")
             .await
@@ -328,6 +330,12 @@ where
                 }
             }
         }
+        // Mail delivered while this round worked was announced (EXISTS) in the answer
+        // to one of its commands, and IDLE does not announce it again: it waited for
+        // the next IDLE timeout, a minute. Look again at once instead.
+        if announced_new_mail(&session) {
+            continue;
+        }
         if idle {
             let mut handle = session.idle();
             handle.init().await.map_err(|e| format!("idle: {e}"))?;
@@ -339,6 +347,24 @@ where
             session.noop().await.map_err(|e| format!("noop: {e}"))?;
         }
     }
+}
+
+/// Takes what the server announced unasked since the last call (async-imap keeps at most
+/// 100 such responses and drops the rest, so they are taken every round); true if new
+/// mail was among them.
+fn announced_new_mail<T>(session: &async_imap::Session<T>) -> bool
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let mut new_mail = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        new_mail |= matches!(
+            response,
+            async_imap::types::UnsolicitedResponse::Exists(_)
+                | async_imap::types::UnsolicitedResponse::Recent(_)
+        );
+    }
+    new_mail
 }
 
 #[cfg(test)]
