@@ -19,8 +19,9 @@
 //! Photos of accepted appeals (`GATEWAY_DATA_DIR/attachments/<xx>/<sha256>`) are erased
 //! `GATEWAY_ATTACHMENT_RETENTION_DAYS` after their last appeal was accepted, or
 //! `GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS` after the case system first fetched them
-//! (its copy is its own), whichever comes first. Each instance sweeps its own data
-//! directory, lease or not.
+//! (its copy is its own), whichever comes first. Mail kept whole (`quarantine/`,
+//! `automatic/`) is erased at the streams' retention, with the `deadletter.v1` record
+//! that points to it. Each instance sweeps its own data directory, lease or not.
 //!
 //! Each round `serve` also rewrites its `outbox.redb` with its live records only
 //! ([`crate::outbox::Outbox::rewrite`]): redb copies on write, and what the forwarder
@@ -84,6 +85,31 @@ pub(crate) struct Retention {
 /// What one sweep removed, by store (the stream's name).
 pub(crate) type Removed = BTreeMap<String, u64>;
 
+/// Deletes the files of `dir` last written before `cutoff`; returns how many. A missing
+/// directory (no mail kept yet) is nothing to do; a file that cannot be read or deleted
+/// is left for the next round, with a warning that names no file (its name is a hash of
+/// the mail, its directory says what it is).
+fn erase_older(dir: &std::path::Path, cutoff: std::time::SystemTime) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut erased = 0;
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at < cutoff);
+        if !old {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => erased += 1,
+            Err(e) => tracing::warn!(error_kind = ?e.kind(), "kept mail not erased"),
+        }
+    }
+    erased
+}
+
 /// A stream entry id `ms-seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct EntryId(u64, u64);
@@ -140,6 +166,10 @@ impl Retention {
             tracing::info!(erased = photos, "photos past their retention erased");
             removed.insert("attachments".to_owned(), photos);
         }
+        for (store, n) in self.sweep_kept_mail(now).await {
+            tracing::info!(store, erased = n, "kept mail past its retention erased");
+            removed.insert(store.to_owned(), n);
+        }
         let keys = Keyspace::new(&self.prefix);
         let mut conn = self.target.connect(Timeouts::default()).await?;
         let lease: Option<String> = redis::cmd("SET")
@@ -194,6 +224,27 @@ impl Retention {
             }
             Err(_) => 0,
         }
+    }
+
+    /// Erases this instance's mail kept whole (`quarantine/`, `automatic/`) once older
+    /// than the streams' retention: the `deadletter.v1` record that points to a file,
+    /// and says why it was kept, goes at that age too. Returns the count per store
+    /// (`mail_quarantine`, `mail_automatic`), only those with something erased.
+    async fn sweep_kept_mail(&self, now: OffsetDateTime) -> Vec<(&'static str, u64)> {
+        let data_dir = self.data_dir.clone();
+        let cutoff = std::time::SystemTime::from(now - self.streams);
+        let swept = tokio::task::spawn_blocking(move || {
+            [
+                ("mail_quarantine", "quarantine"),
+                ("mail_automatic", "automatic"),
+            ]
+            .into_iter()
+            .map(|(store, dir)| (store, erase_older(&data_dir.join(dir), cutoff)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+        })
+        .await;
+        swept.unwrap_or_default()
     }
 
     /// Sweeps every `every` until `stop` turns true, counting what went.

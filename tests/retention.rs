@@ -277,3 +277,46 @@ async fn a_photo_goes_its_set_hours_after_the_case_system_first_fetched_it() {
     );
     assert_eq!(get(&gw, &unfetched).await.expect("GET").status(), 200);
 }
+
+/// Mail kept whole because it could not be read as an appeal (`quarantine/`) or was sent
+/// by a machine (`automatic/`) goes with its `deadletter.v1` record, at the streams'
+/// retention (30 days by default); younger mail stays for the operator to look at.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_kept_whole_goes_at_the_streams_retention() {
+    let redis = RedisServer::new();
+    let data = tempfile::tempdir().expect("data dir");
+    let file = |dir: &str, name: &str| data.path().join(dir).join(format!("{name}.eml"));
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(31 * 86_400);
+    for dir in ["quarantine", "automatic"] {
+        std::fs::create_dir_all(data.path().join(dir)).expect("dir");
+        for name in ["old", "recent"] {
+            std::fs::write(file(dir, name), b"From: someone@example.kz\r\n\r\nkept")
+                .expect("write");
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(file(dir, "old"))
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("mtime");
+    }
+
+    let dir = data.path().to_string_lossy().into_owned();
+    let opts = GatewayOptions::new(&redis.url())
+        .env("GATEWAY_DATA_DIR", &dir)
+        .args(&["retention", "sweep"]);
+    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
+    assert!(status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    assert_eq!(report["removed"]["mail_quarantine"], 1, "{stdout}");
+    assert_eq!(report["removed"]["mail_automatic"], 1, "{stdout}");
+    for dir in ["quarantine", "automatic"] {
+        assert!(
+            !file(dir, "old").exists(),
+            "{dir}: kept 31 days, retention 30: erased"
+        );
+        assert!(
+            file(dir, "recent").exists(),
+            "{dir}: within its retention: kept"
+        );
+    }
+}
