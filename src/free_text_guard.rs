@@ -226,7 +226,8 @@ fn preceded_by_company_marker(chars: &[char], start: usize) -> bool {
 }
 
 /// A Kazakhstan IBAN starting at `start`: `KZ`, two check digits, sixteen letters or
-/// digits, single spaces between groups allowed, valid mod 97 (ISO 13616). Returns its
+/// digits, one separator between groups allowed (a space, a no-break space or a dash,
+/// as between a card's groups), valid mod 97 (ISO 13616). Returns its
 /// end and the masked text.
 fn iban_at(chars: &[char], start: usize) -> Option<(usize, String)> {
     let country: String = chars.get(start..start + 2)?.iter().collect();
@@ -239,7 +240,9 @@ fn iban_at(chars: &[char], start: usize) -> Option<(usize, String)> {
         let c = chars[i];
         if c.is_ascii_alphanumeric() {
             body.push(c.to_ascii_uppercase());
-        } else if !(c == ' ' && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric)) {
+        } else if !(is_group_separator(c)
+            && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric))
+        {
             break;
         }
         i += 1;
@@ -578,6 +581,29 @@ mod tests {
     fn a_text_that_ends_inside_the_start_of_an_iban_is_kept() {
         for text in ["Счёт KZ86 125", "шот KZ", "KZ86125KZT50041001"] {
             assert_eq!(run(text).0, text, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_iban_with_dashes_or_no_break_spaces_between_its_groups_is_masked() {
+        for text in [
+            "Счёт KZ86-125K-ZT50-0410-0100, Halyk",
+            "Счёт KZ86\u{00A0}125K\u{00A0}ZT50\u{00A0}0410\u{00A0}0100, Halyk",
+        ] {
+            let (out, found) = run(text);
+            assert_eq!(out, "Счёт [KZ** **** 0100], Halyk", "{text}");
+            assert_eq!(counts(&found), [(RedactionKind::Iban, 1)], "{text}");
+        }
+    }
+
+    #[test]
+    fn characters_joined_by_dots_or_slashes_are_not_one_iban() {
+        // As with card numbers: dots and slashes join separate codes, not groups.
+        for text in [
+            "Код KZ86.125K.ZT50.0410.0100",
+            "Код KZ86/125K/ZT50/0410/0100",
+        ] {
+            assert_eq!(run(text), (text.to_owned(), Findings::default()), "{text}");
         }
     }
 
