@@ -9,6 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::appeal::Language;
+
 /// A district of Almaty, by its code.
 #[derive(
     Debug,
@@ -35,40 +37,47 @@ pub(crate) enum District {
     Turksib,
 }
 
-/// Every district with its code, its Kazakh and English name and the stem of its
-/// Russian adjective (lower case).
+/// Every district: its code and its name in Kazakh, Russian and English, as the budget
+/// form shows it. An address is matched against their lower case; the Russian name is
+/// the adjective («Алатауский»), and its stem («алатауск») also matches its other forms.
 const NAMES: [(District, &str, &str, &str, &str); 8] = [
-    (District::Alatau, "alatau", "алатау", "alatau", "алатауск"),
-    (District::Almaly, "almaly", "алмалы", "almaly", "алмалинск"),
-    (District::Auezov, "auezov", "әуезов", "auezov", "ауэзовск"),
+    (District::Alatau, "alatau", "Алатау", "Алатауский", "Alatau"),
+    (
+        District::Almaly,
+        "almaly",
+        "Алмалы",
+        "Алмалинский",
+        "Almaly",
+    ),
+    (District::Auezov, "auezov", "Әуезов", "Ауэзовский", "Auezov"),
     (
         District::Bostandyk,
         "bostandyk",
-        "бостандық",
-        "bostandyk",
-        "бостандыкск",
+        "Бостандық",
+        "Бостандыкский",
+        "Bostandyk",
     ),
     (
         District::Zhetysu,
         "zhetysu",
-        "жетісу",
-        "zhetysu",
-        "жетысуск",
+        "Жетісу",
+        "Жетысуский",
+        "Zhetysu",
     ),
-    (District::Medeu, "medeu", "медеу", "medeu", "медеуск"),
+    (District::Medeu, "medeu", "Медеу", "Медеуский", "Medeu"),
     (
         District::Nauryzbay,
         "nauryzbay",
-        "наурызбай",
-        "nauryzbay",
-        "наурызбайск",
+        "Наурызбай",
+        "Наурызбайский",
+        "Nauryzbay",
     ),
     (
         District::Turksib,
         "turksib",
-        "түрксіб",
-        "turksib",
-        "турксибск",
+        "Түрксіб",
+        "Турксибский",
+        "Turksib",
     ),
 ];
 
@@ -87,11 +96,30 @@ impl District {
         NAMES.iter().find(|n| n.1 == code).map(|n| n.0)
     }
 
+    /// Every district, in the order the budget form lists them.
+    pub(crate) fn all() -> impl Iterator<Item = District> {
+        NAMES.iter().map(|n| n.0)
+    }
+
+    /// The district's name in `language`.
+    pub(crate) fn name(self, language: Language) -> &'static str {
+        NAMES
+            .iter()
+            .find(|n| n.0 == self)
+            .map_or("", |n| match language {
+                Language::Kk => n.2,
+                Language::Ru => n.3,
+                Language::En => n.4,
+            })
+    }
+
     /// The one district `address` names as a district; `None` when it names none or
     /// more than one.
     pub(crate) fn named_in(address: &str) -> Option<District> {
         let text = address.to_lowercase();
-        let mut found = NAMES.iter().filter(|(_, _, kk, en, ru_stem)| {
+        let mut found = NAMES.iter().filter(|(_, _, kk, ru, en)| {
+            let (kk, ru, en) = (kk.to_lowercase(), ru.to_lowercase(), en.to_lowercase());
+            let ru_stem = ru.strip_suffix("ий").unwrap_or(&ru);
             text.contains(ru_stem)
                 || KK_DISTRICT
                     .iter()

@@ -20,30 +20,6 @@ use crate::field_error::FieldError;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
-/// The eight districts of Almaty, for budget proposals (code, kk, ru, en).
-pub(crate) const DISTRICTS: [(&str, &str, &str, &str); 8] = [
-    ("alatau", "Алатау", "Алатауский", "Alatau"),
-    ("almaly", "Алмалы", "Алмалинский", "Almaly"),
-    ("auezov", "Әуезов", "Ауэзовский", "Auezov"),
-    ("bostandyk", "Бостандық", "Бостандыкский", "Bostandyk"),
-    ("zhetysu", "Жетісу", "Жетысуский", "Zhetysu"),
-    ("medeu", "Медеу", "Медеуский", "Medeu"),
-    ("nauryzbay", "Наурызбай", "Наурызбайский", "Nauryzbay"),
-    ("turksib", "Түрксіб", "Турксибский", "Turksib"),
-];
-
-/// The district's name in a language.
-pub(crate) fn district_name(code: &str, language: Language) -> Option<&'static str> {
-    DISTRICTS
-        .iter()
-        .find(|d| d.0 == code)
-        .map(|d| match language {
-            Language::Kk => d.1,
-            Language::Ru => d.2,
-            Language::En => d.3,
-        })
-}
-
 /// A submitted form: its text fields by name and its photos, already cleaned.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FormInput {
@@ -217,7 +193,10 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
     if title.is_none() {
         errors.push(FieldError::new("title", "required"));
     }
-    let district = form.get("district").and_then(|d| district_name(d, page));
+    let code = form
+        .get("district")
+        .and_then(crate::district::District::from_code);
+    let district = code.map(|d| d.name(page));
     if district.is_none() {
         errors.push(FieldError::new("district", "required"));
     }
@@ -261,9 +240,6 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
     intake.consent = consent_of(form);
     intake.reply_to = reply_of(form);
     intake.attachments = attachments_of(&form.photos);
-    let code = form
-        .get("district")
-        .and_then(crate::district::District::from_code);
     intake.location = match (address, code) {
         (None, None) => None,
         (address, code) => Some(Location {

@@ -29,7 +29,7 @@ use crate::pipeline::Gateway;
 use crate::tracking::TrackingNumber;
 pub(crate) mod form_input;
 
-use self::form_input::{self as web_form, DISTRICTS, FormInput};
+use self::form_input::{self as web_form, FormInput};
 use crate::consent::{POLICY_VERSION, REGULATION_KK};
 use crate::field_error::FieldError;
 use crate::http::client_addr::client_ip;
@@ -355,11 +355,8 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         .map(|c| json!({"code": c.code, "name": c.name(language)}))
         .collect();
     ctx.insert("categories".into(), categories.into());
-    let districts: Vec<Value> = DISTRICTS
-        .iter()
-        .map(
-            |d| json!({"code": d.0, "name": web_form::district_name(d.0, language).unwrap_or(d.0)}),
-        )
+    let districts: Vec<Value> = crate::district::District::all()
+        .map(|d| json!({"code": d.code(), "name": d.name(language)}))
         .collect();
     ctx.insert("districts".into(), districts.into());
     // Values are shown back as typed, except the secrets of the form itself.
