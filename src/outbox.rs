@@ -929,6 +929,20 @@ mod tests {
 
     const TEST_CACHE: usize = 1024 * 1024;
 
+    /// Opens the outbox of `dir` again once the writer thread of the handle dropped
+    /// before has let go of the file (it does when it sees the handle gone).
+    fn reopen(dir: &Path) -> Outbox {
+        let mut reopened = Outbox::open(dir, Duration::from_secs(60), TEST_CACHE);
+        for _ in 0..100 {
+            if reopened.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            reopened = Outbox::open(dir, Duration::from_secs(60), TEST_CACHE);
+        }
+        reopened.expect("reopen")
+    }
+
     fn envelope(stream: &str, data: &str) -> Envelope {
         Envelope {
             stream: stream.into(),
@@ -977,16 +991,7 @@ mod tests {
             }
             assert_eq!(outbox.depth(), 3);
         }
-        // The writer thread lets go of the file once it sees the handle dropped.
-        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
-        for _ in 0..100 {
-            if reopened.is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
-        }
-        let outbox = reopened.expect("reopen");
+        let outbox = reopen(dir.path());
         assert_eq!(outbox.depth(), 3);
         let records = outbox.peek(100).expect("peek");
         let seqs: Vec<u64> = records.iter().map(|(s, _)| *s).collect();
@@ -1209,15 +1214,7 @@ mod tests {
             .collect();
         assert_eq!(seqs, vec![2, 3], "sequence numbers go on");
         drop(outbox);
-        let mut reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
-        for _ in 0..100 {
-            if reopened.is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            reopened = Outbox::open(dir.path(), Duration::from_secs(60), TEST_CACHE);
-        }
-        let reopened = reopened.expect("reopen");
+        let reopened = reopen(dir.path());
         assert_eq!(reopened.depth(), 2);
     }
 
