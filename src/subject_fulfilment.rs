@@ -129,6 +129,24 @@ pub(crate) struct SubjectReport {
     pub(crate) consents: Vec<ConsentRef>,
 }
 
+impl SubjectReport {
+    /// A report, made now, of what was done for `request` (by `instance`, for one
+    /// data directory; `None` for Redis); `appeals` and `consents` empty.
+    fn new(request: &SubjectRequest, instance: Option<String>, stores: Vec<StoreItems>) -> Self {
+        SubjectReport {
+            schema_version: crate::appeal::SCHEMA_VERSION,
+            id: ulid::Ulid::new().to_string(),
+            request_id: request.id.clone(),
+            request_kind: request.kind,
+            completed_at: crate::appeal::now_rfc3339(),
+            instance,
+            stores,
+            appeals: Vec::new(),
+            consents: Vec::new(),
+        }
+    }
+}
+
 /// Reads `subject.v1` and carries out what it finds.
 #[derive(Clone)]
 pub(crate) struct SubjectWorker {
@@ -358,15 +376,9 @@ impl SubjectWorker {
             )
         };
         Ok(Some(SubjectReport {
-            schema_version: crate::appeal::SCHEMA_VERSION,
-            id: ulid::Ulid::new().to_string(),
-            request_id: request.id.clone(),
-            request_kind: request.kind,
-            completed_at: crate::appeal::now_rfc3339(),
-            instance: None,
-            stores,
             appeals,
             consents,
+            ..SubjectReport::new(request, None, stores)
         }))
     }
 
@@ -448,14 +460,10 @@ impl SubjectWorker {
                 ))));
             }
         };
-        Ok(Some(SubjectReport {
-            schema_version: crate::appeal::SCHEMA_VERSION,
-            id: ulid::Ulid::new().to_string(),
-            request_id: request.id.clone(),
-            request_kind: request.kind,
-            completed_at: crate::appeal::now_rfc3339(),
-            instance: Some(self.consumer.clone()),
-            stores: vec![
+        Ok(Some(SubjectReport::new(
+            request,
+            Some(self.consumer.clone()),
+            vec![
                 StoreItems {
                     store: "attachments".to_owned(),
                     items: erased,
@@ -472,9 +480,7 @@ impl SubjectWorker {
                     erased: true,
                 },
             ],
-            appeals: Vec::new(),
-            consents: Vec::new(),
-        }))
+        )))
     }
 }
 
