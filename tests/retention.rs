@@ -11,15 +11,35 @@ use support::*;
 
 /// Runs `appeal-gateway retention sweep --at <now + days>`; returns what it removed.
 fn sweep_after_days(redis: &RedisServer, days: i64) -> Value {
-    let at = (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+    sweep_at(redis, None, time::Duration::days(days))
+}
+
+/// Runs `appeal-gateway retention sweep --at <now + later>` on `data_dir` (or a
+/// directory of its own); returns what it removed.
+fn sweep_at(redis: &RedisServer, data_dir: Option<&str>, later: time::Duration) -> Value {
+    let at = (time::OffsetDateTime::now_utc() + later)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let opts = GatewayOptions::new(&redis.url()).args(&["retention", "sweep", "--at", &at]);
+    let mut opts = GatewayOptions::new(&redis.url()).args(&["retention", "sweep", "--at", &at]);
+    if let Some(dir) = data_dir {
+        opts = opts.env("GATEWAY_DATA_DIR", dir);
+    }
     let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
     assert!(status.success(), "retention sweep failed: {stderr}");
     let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
     assert!(report["removed"].is_object(), "{stdout}");
     report["removed"].clone()
+}
+
+/// Sets a file's last change `days` back.
+fn backdate(path: &std::path::Path, days: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| {
+            f.set_modified(std::time::SystemTime::now() - Duration::from_secs(days * 86_400))
+        })
+        .expect("mtime");
 }
 
 async fn group(conn: &mut redis::aio::MultiplexedConnection, stream: &str, name: &str) {
@@ -186,21 +206,11 @@ async fn a_kept_photo_past_its_retention_is_erased_from_the_data_directory() {
         std::fs::create_dir_all(path(sha).parent().expect("parent")).expect("dir");
         std::fs::write(path(sha), b"\xFF\xD8 a kept photo").expect("write");
     }
-    let long_ago = std::time::SystemTime::now() - Duration::from_secs(91 * 86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(path(&old))
-        .and_then(|f| f.set_modified(long_ago))
-        .expect("mtime");
+    backdate(&path(&old), 91);
 
     let dir = data.path().to_string_lossy().into_owned();
-    let opts = GatewayOptions::new(&redis.url())
-        .env("GATEWAY_DATA_DIR", &dir)
-        .args(&["retention", "sweep"]);
-    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
-    assert!(status.success(), "{stderr}");
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    assert_eq!(report["removed"]["attachments"], 1, "{stdout}");
+    let removed = sweep_at(&redis, Some(&dir), time::Duration::ZERO);
+    assert_eq!(removed["attachments"], 1, "{removed}");
     assert!(!path(&old).exists(), "kept 91 days, retention 90: erased");
     assert!(path(&recent).exists(), "within its retention: kept");
 }
@@ -255,16 +265,8 @@ async fn a_photo_goes_its_set_hours_after_the_case_system_first_fetched_it() {
     gw.stop();
 
     // 73 hours later (72 by default): the fetched photo goes, the other stays (90 days).
-    let at = (time::OffsetDateTime::now_utc() + time::Duration::hours(73))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let opts = GatewayOptions::new(&redis.url())
-        .env("GATEWAY_DATA_DIR", &dir)
-        .args(&["retention", "sweep", "--at", &at]);
-    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
-    assert!(status.success(), "{stderr}");
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    assert_eq!(report["removed"]["attachments"], 1, "{stdout}");
+    let removed = sweep_at(&redis, Some(&dir), time::Duration::hours(73));
+    assert_eq!(removed["attachments"], 1, "{removed}");
     assert!(!path(&fetched).exists() && path(&unfetched).exists());
 
     gw.restart().await;
@@ -286,29 +288,19 @@ async fn mail_kept_whole_goes_at_the_streams_retention() {
     let redis = RedisServer::new();
     let data = tempfile::tempdir().expect("data dir");
     let file = |dir: &str, name: &str| data.path().join(dir).join(format!("{name}.eml"));
-    let long_ago = std::time::SystemTime::now() - Duration::from_secs(31 * 86_400);
     for dir in ["quarantine", "automatic"] {
         std::fs::create_dir_all(data.path().join(dir)).expect("dir");
         for name in ["old", "recent"] {
             std::fs::write(file(dir, name), b"From: someone@example.kz\r\n\r\nkept")
                 .expect("write");
         }
-        std::fs::File::options()
-            .write(true)
-            .open(file(dir, "old"))
-            .and_then(|f| f.set_modified(long_ago))
-            .expect("mtime");
+        backdate(&file(dir, "old"), 31);
     }
 
     let dir = data.path().to_string_lossy().into_owned();
-    let opts = GatewayOptions::new(&redis.url())
-        .env("GATEWAY_DATA_DIR", &dir)
-        .args(&["retention", "sweep"]);
-    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
-    assert!(status.success(), "{stderr}");
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    assert_eq!(report["removed"]["mail_quarantine"], 1, "{stdout}");
-    assert_eq!(report["removed"]["mail_automatic"], 1, "{stdout}");
+    let removed = sweep_at(&redis, Some(&dir), time::Duration::ZERO);
+    assert_eq!(removed["mail_quarantine"], 1, "{removed}");
+    assert_eq!(removed["mail_automatic"], 1, "{removed}");
     for dir in ["quarantine", "automatic"] {
         assert!(
             !file(dir, "old").exists(),
