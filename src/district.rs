@@ -9,8 +9,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::appeal::Language;
-
 /// A district of Almaty, by its code.
 #[derive(
     Debug,
@@ -101,16 +99,13 @@ impl District {
         NAMES.iter().map(|n| n.0)
     }
 
-    /// The district's name in `language`.
-    pub(crate) fn name(self, language: Language) -> &'static str {
+    /// The district's name in Kazakh, Russian and English (the caller picks by its
+    /// language; this module stays below `appeal`, which uses it).
+    pub(crate) fn names(self) -> (&'static str, &'static str, &'static str) {
         NAMES
             .iter()
             .find(|n| n.0 == self)
-            .map_or("", |n| match language {
-                Language::Kk => n.2,
-                Language::Ru => n.3,
-                Language::En => n.4,
-            })
+            .map_or(("", "", ""), |n| (n.2, n.3, n.4))
     }
 
     /// The one district `address` names as a district; `None` when it names none or

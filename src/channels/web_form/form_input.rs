@@ -20,6 +20,19 @@ use crate::field_error::FieldError;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 
+/// A district's name in a page's language.
+pub(crate) fn district_name(
+    district: crate::district::District,
+    language: Language,
+) -> &'static str {
+    let (kk, ru, en) = district.names();
+    match language {
+        Language::Kk => kk,
+        Language::Ru => ru,
+        Language::En => en,
+    }
+}
+
 /// A submitted form: its text fields by name and its photos, already cleaned.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FormInput {
@@ -196,7 +209,7 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
     let code = form
         .get("district")
         .and_then(crate::district::District::from_code);
-    let district = code.map(|d| d.name(page));
+    let district = code.map(|d| district_name(d, page));
     if district.is_none() {
         errors.push(FieldError::new("district", "required"));
     }

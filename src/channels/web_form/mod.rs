@@ -356,7 +356,7 @@ fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCode) -> HttpR
         .collect();
     ctx.insert("categories".into(), categories.into());
     let districts: Vec<Value> = crate::district::District::all()
-        .map(|d| json!({"code": d.code(), "name": d.name(language)}))
+        .map(|d| json!({"code": d.code(), "name": web_form::district_name(d, language)}))
         .collect();
     ctx.insert("districts".into(), districts.into());
     // Values are shown back as typed, except the secrets of the form itself.
