@@ -51,11 +51,9 @@ pub(crate) struct RawConfig {
     /// This instance's name in the notifier's consumer group (`GATEWAY_INSTANCE`);
     /// keep it stable across restarts.
     pub(crate) instance: Option<String>,
-    /// This instance's slot of the tracking-number space (`GATEWAY_INSTANCE_NUMBER`),
-    /// 0–31: every instance of a deployment needs its own, which is what makes numbers
-    /// unique without asking anyone at intake (see `crate::tracking`). Default: the
-    /// digits that end the instance's name (`gateway-2` → 2, as the compose file and a
-    /// Kubernetes StatefulSet name them), else 0.
+    /// No longer read (`GATEWAY_INSTANCE_NUMBER`): tracking numbers are unique by
+    /// construction now, whatever the configuration (see `crate::tracking::issuer`). A
+    /// value still set is accepted and named in a warning at start.
     #[serde(default, deserialize_with = "optional_number")]
     pub(crate) instance_number: Option<u64>,
     /// Tries per route (`GATEWAY_NOTIFY_MAX_ATTEMPTS`).
@@ -99,17 +97,12 @@ pub(crate) struct RawConfig {
     /// (`GATEWAY_ATTACHMENT_FETCHED_RETENTION_HOURS`).
     #[serde(deserialize_with = "number")]
     pub(crate) attachment_fetched_retention_hours: u64,
-    /// Page cache of each embedded store (the outbox, the Open311 index), in bytes
-    /// (`GATEWAY_STORE_CACHE_BYTES`). redb's own default is 1 GiB per file, filled by an
-    /// outbox that grows while Redis is away and never given back: a small container
-    /// was killed exactly when the outbox mattered. Bounded, memory stays flat.
-    #[serde(deserialize_with = "number")]
-    pub(crate) store_cache_bytes: u64,
+    /// No longer read (`GATEWAY_STORE_CACHE_BYTES`): the outbox is a log whose memory is
+    /// bounded by itself, and the Open311 index lives in Redis. A value still set is
+    /// accepted and named in a warning at start.
+    #[serde(default, deserialize_with = "optional_number")]
+    pub(crate) store_cache_bytes: Option<u64>,
 }
-
-/// Default of `GATEWAY_STORE_CACHE_BYTES`: 16 MiB per store holds the outbox's head and
-/// tail pages and the recent idempotency and tracking pages, and fits a 256 MiB container.
-pub(crate) const DEFAULT_STORE_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Default for RawConfig {
     fn default() -> Self {
@@ -139,7 +132,7 @@ impl Default for RawConfig {
             consent_retention_days: 5 * 365,
             attachment_retention_days: 90,
             attachment_fetched_retention_hours: 72,
-            store_cache_bytes: DEFAULT_STORE_CACHE_BYTES,
+            store_cache_bytes: None,
         }
     }
 }
@@ -171,7 +164,8 @@ pub struct Config {
     pub(crate) public_url: String,
     pub(crate) instance: String,
     /// This instance's slot of the tracking-number space.
-    pub(crate) instance_number: u8,
+    /// Settings still given that this release no longer reads (a warning at start).
+    pub(crate) ignored: Vec<&'static str>,
     pub(crate) notify_max_attempts: u32,
     pub(crate) notify_retry_base: Duration,
     pub(crate) notify_claim_timeout: Duration,
@@ -190,8 +184,6 @@ pub struct Config {
     pub(crate) attachment_retention: Duration,
     /// How long a kept photo stays after its first fetch by the case system.
     pub(crate) attachment_fetched_retention: Duration,
-    /// Page cache of each embedded store, bytes.
-    pub(crate) store_cache_bytes: usize,
     /// Every source merged (defaults, the file, the environment): each channel reads
     /// its own settings from it ([`Config::section`]).
     pub(crate) source: Figment,
@@ -267,12 +259,6 @@ where
             .map(Some)
             .map_err(|_| serde::de::Error::custom("not a whole number")),
     }
-}
-
-/// The number that ends a name (`gateway-12` → 12).
-fn trailing_number(name: &str) -> Option<u64> {
-    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    name[name.len() - digits..].parse().ok()
 }
 
 /// A yes/no setting: `true`/`false`, `1`/`0`, `yes`/`no`, as a boolean or as text.
@@ -352,12 +338,6 @@ impl Config {
             }
             Ok(_) => {}
         }
-        if raw
-            .instance_number
-            .is_some_and(|n| n >= u64::from(crate::tracking::SLOTS))
-        {
-            problems.push("GATEWAY_INSTANCE_NUMBER: between 0 and 31".to_owned());
-        }
         if !(1..=36_500).contains(&raw.stream_retention_days) {
             problems.push("GATEWAY_STREAM_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
@@ -428,9 +408,6 @@ impl Config {
         if raw.idempotency_ttl_secs < 60 {
             problems.push("GATEWAY_IDEMPOTENCY_TTL_SECS: at least 60".to_owned());
         }
-        if raw.store_cache_bytes < 1024 * 1024 || usize::try_from(raw.store_cache_bytes).is_err() {
-            problems.push("GATEWAY_STORE_CACHE_BYTES: at least 1048576 (1 MiB)".to_owned());
-        }
         if raw.notify_max_attempts == 0 || raw.notify_max_attempts > 20 {
             problems.push("GATEWAY_NOTIFY_MAX_ATTEMPTS: between 1 and 20".to_owned());
         }
@@ -454,11 +431,13 @@ impl Config {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let instance_number = raw
-            .instance_number
-            .or_else(|| trailing_number(&instance))
-            .and_then(|n| u8::try_from(n % u64::from(crate::tracking::SLOTS)).ok())
-            .unwrap_or(0);
+        let ignored = [
+            ("GATEWAY_INSTANCE_NUMBER", raw.instance_number.is_some()),
+            ("GATEWAY_STORE_CACHE_BYTES", raw.store_cache_bytes.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect();
         Ok(Config {
             bind,
             redis_url: raw.redis_url,
@@ -474,7 +453,7 @@ impl Config {
             idempotency_ttl: Duration::from_secs(raw.idempotency_ttl_secs),
             public_url: raw.public_url,
             instance,
-            instance_number,
+            ignored,
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
@@ -488,8 +467,6 @@ impl Config {
             attachment_fetched_retention: Duration::from_secs(
                 raw.attachment_fetched_retention_hours * 3600,
             ),
-            store_cache_bytes: usize::try_from(raw.store_cache_bytes)
-                .unwrap_or(DEFAULT_STORE_CACHE_BYTES as usize),
             source,
         })
     }
@@ -577,22 +554,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_instance_takes_its_tracking_slot_from_its_name_unless_told() {
-        assert_eq!(trailing_number("gateway-2"), Some(2));
-        assert_eq!(trailing_number("appeal-gateway-31"), Some(31));
-        assert_eq!(trailing_number("gateway"), None);
+    fn settings_no_longer_read_are_accepted_and_named() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env("GATEWAY_INSTANCE", "gateway-3");
             let config = Config::load(None).map_err(|e| e.join("\n"))?;
-            assert_eq!(config.instance_number, 3);
+            assert!(config.ignored.is_empty());
             jail.set_env("GATEWAY_INSTANCE_NUMBER", "7");
+            jail.set_env("GATEWAY_STORE_CACHE_BYTES", "8388608");
             let config = Config::load(None).map_err(|e| e.join("\n"))?;
-            assert_eq!(config.instance_number, 7);
-            jail.set_env("GATEWAY_INSTANCE_NUMBER", "32");
-            let problems = Config::load(None).expect_err("refused");
-            assert!(
-                problems[0].starts_with("GATEWAY_INSTANCE_NUMBER: "),
-                "{problems:?}"
+            assert_eq!(
+                config.ignored,
+                ["GATEWAY_INSTANCE_NUMBER", "GATEWAY_STORE_CACHE_BYTES"]
             );
             Ok(())
         });
@@ -607,7 +578,6 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("./data"));
             assert!(config.subject_key_is_default);
             assert_eq!(config.max_body_bytes, 1024 * 1024);
-            assert_eq!(config.store_cache_bytes, 16 * 1024 * 1024);
             Ok(())
         });
     }
@@ -664,23 +634,6 @@ mod tests {
             jail.set_env("GATEWAY_API_TOKENS", "crm:tooshort");
             let problems = Config::load(None).expect_err("refused");
             assert!(!problems[0].contains("tooshort"), "{problems:?}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn the_store_cache_is_bounded_and_configurable() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("GATEWAY_STORE_CACHE_BYTES", "8388608");
-            let config = Config::load(None).map_err(|e| e.join("\n"))?;
-            assert_eq!(config.store_cache_bytes, 8 * 1024 * 1024);
-            jail.set_env("GATEWAY_STORE_CACHE_BYTES", "4096");
-            let problems = Config::load(None).expect_err("too small to be a cache");
-            assert_eq!(problems.len(), 1, "{problems:?}");
-            assert!(
-                problems[0].starts_with("GATEWAY_STORE_CACHE_BYTES: "),
-                "{problems:?}"
-            );
             Ok(())
         });
     }

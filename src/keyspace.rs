@@ -28,7 +28,11 @@
 //! | `gateway:inbound-pending-lock:<subject key>` | string: the worker draining the list | 80 s | bots' workers | bots' workers |
 //! | `gateway:inbound-media:<channel>` | stream (field `user`: a subject key with waiting messages), group `gateway` | none: each entry is deleted once taken | webhooks | bots' workers of every instance |
 //! | `gateway:group-invited:<subject key of the group>` | string | 90 days | Telegram webhook (a group was told once to write privately) | Telegram webhook |
-//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id`, `extended` | 400 days after the last change (`crate::status::STATUS_TTL`) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status` ([`crate::status`]) |
+//! | `gateway:status:<tracking number>` | hash `status`, `at`, `appeal_id` (never replaced: a second appeal under a number is a collision, reported), `alias_of` (instead of `appeal_id`: the number of the appeal a repeat of its `Idempotency-Key` turned out to be), `idempotency` (the key's name, for an erasure), `extended` | 400 days after the last change (`crate::status::STATUS_TTL`) | forwarder (`appeal_id`, with the appeal: every instance finds the number), notifier | status page, bots' `/status`, Open311 ([`crate::status`]) |
+//! | `gateway:idempotency:<SHA-256 of scope and key>` | hash `record` (the outbox record that holds the key), `fp` (SHA-256 of the request), `answer` (the JSON answer), `tracking` | `GATEWAY_IDEMPOTENCY_TTL_SECS` | the pipeline (claim after the durable write), forwarder (claim of a record spooled while Redis was away) | the pipeline of every instance ([`crate::idempotency`]) |
+//! | `gateway:tracking-blocks` | string: a counter | none (never reset: a block is never leased twice) | every instance, at start and when its block runs low ([`crate::tracking::issuer`]) | the same |
+//! | `gateway:open311:requests` | sorted set: tracking numbers of Open311 requests by time received (ms) | none (a member per request: a number and a time) | forwarder (an index mark of the request's record) | Open311 `GET requests` of every instance |
+//! | `gateway:open311:request:<tracking number>` | hash `appeal_id`, `service_code`, `requested_datetime`; `address`, `lat`, `long` only when the deployment names private readers | 400 days, as the status | forwarder | Open311 of every instance |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
 //! | `gateway:held-answers:<subject key>` | list of JSON answers (text, heading, ids; no address) | 90 days after the last added; deleted once delivered | notifier (WhatsApp outside the window, answer too long for the template) | WhatsApp webhook (the citizen taps "Show answer" or writes) |
@@ -100,6 +104,25 @@ pub(crate) mod name {
     /// The public status of a tracking number.
     pub(crate) fn status(tracking_number: &str) -> String {
         format!("gateway:status:{tracking_number}")
+    }
+
+    /// The claim of an `Idempotency-Key` (`digest`: the SHA-256 of the integrator's
+    /// scope and key; see [`crate::idempotency`]).
+    pub(crate) fn idempotency(digest: &str) -> String {
+        format!("gateway:idempotency:{digest}")
+    }
+
+    /// The counter from which blocks of tracking numbers are leased
+    /// ([`crate::tracking::issuer`]).
+    pub(crate) const TRACKING_BLOCKS: &str = "gateway:tracking-blocks";
+
+    /// Every Open311 request of every instance, by time (see the Open311 channel's
+    /// `index`).
+    pub(crate) const OPEN311_REQUESTS: &str = "gateway:open311:requests";
+
+    /// What the Open311 channel keeps of one request.
+    pub(crate) fn open311_request(tracking_number: &str) -> String {
+        format!("gateway:open311:request:{tracking_number}")
     }
 
     /// The notifier's lease (then `done` marker) of a reply.
@@ -272,6 +295,10 @@ mod tests {
             ks.key(name::AGENTS),
             ks.key(&name::rate("form-address", "ab12")),
             ks.key(&name::login_throttle("ab12")),
+            ks.key(&name::idempotency("ab12")),
+            ks.key(name::TRACKING_BLOCKS),
+            ks.key(name::OPEN311_REQUESTS),
+            ks.key(&name::open311_request("OA-1")),
         ];
         let first = slot(&keys[0]);
         for key in &keys {

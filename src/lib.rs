@@ -24,15 +24,17 @@
 //!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
 //!   gateway holds, reported on `subject.v1`.
 //! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
-//!   short number a citizen is given; [`district`] — Almaty's districts, from a form or
+//!   short number a citizen is given, from blocks no two processes share
+//!   ([`tracking::issuer`]); [`district`] — Almaty's districts, from a form or
 //!   an address.
 //! - [`attachments`] — citizens' photos: type by content, rebuilt from their pixels
 //!   within limits, pending until their appeal is accepted, content-addressed on disk.
 //! - [`analytics`] — the `appeal_stats` message of `analytics.v1` (deprecated);
 //!   [`aggregates`] — `analytics.v2`: counts per hour and day with k-anonymity.
-//! - [`outbox`] — the durable embedded store: group commit, idempotency keys, the
-//!   hash-chained consent ledger; rewritten with its live records only, so nothing
-//!   removed stays in its free pages.
+//! - [`outbox`] — the durable log of what was accepted and not yet forwarded: segment
+//!   files appended with group commit, a ledger of what was forwarded, the
+//!   hash-chained consent ledger; a forwarded record leaves the disk with its segment.
+//! - [`idempotency`] — `Idempotency-Key` claims in Redis, shared by every instance.
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
 //!   to them, exactly once.
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
@@ -77,6 +79,7 @@ pub(crate) mod field_error;
 pub(crate) mod free_text_guard;
 pub(crate) mod http;
 pub(crate) mod i18n;
+pub(crate) mod idempotency;
 pub(crate) mod intake;
 pub(crate) mod keyspace;
 pub mod logging;

@@ -10,7 +10,12 @@
 //!   `gateway_http_request_duration_seconds{method,route,status}`;
 //! - the outbox: `gateway_outbox_depth`, `gateway_outbox_oldest_age_seconds`,
 //!   `gateway_forward_latency_seconds`, `gateway_forwarded_records_total`,
-//!   `gateway_forward_failures_total`;
+//!   `gateway_forward_failures_total`, `gateway_forward_reconciled_total{outcome}` (records
+//!   the forwarder did not add as they came: `idempotent_duplicate` — a repeat of an
+//!   `Idempotency-Key` spooled on another instance while Redis was away, now an alias —,
+//!   `idempotency_conflict` — added although its key named another request —,
+//!   `tracking_collision` — a tracking number already taken by another appeal: never
+//!   expected, alert on it);
 //! - uploads: `gateway_upload_bytes_in_flight` (the citizen forms' share of
 //!   `GATEWAY_UPLOAD_BYTES_IN_FLIGHT` taken now; at the budget, forms get 503);
 //! - health: `gateway_ready`, `gateway_redis_up`, `gateway_build_info`,
@@ -70,6 +75,12 @@ const EMAIL_DISPOSITIONS: [&str; 5] = [
 /// Why mail cannot be read (see `channels::email::parse::Unreadable::code`); invalid
 /// mail adds `invalid:<code>` reasons as they occur.
 const UNREADABLE_MAIL: [&str; 3] = ["not_a_message", "no_sender", "too_large"];
+/// What the forwarder reconciles (see `queue`).
+pub(crate) const RECONCILED: [&str; 3] = [
+    "idempotent_duplicate",
+    "idempotency_conflict",
+    "tracking_collision",
+];
 /// The channels whose provider delivers webhooks more than once.
 const WEBHOOK_CHANNELS: [&str; 2] = ["telegram", "whatsapp"];
 
@@ -98,6 +109,8 @@ pub(crate) struct Metrics {
     pub(crate) forwarded: IntCounter,
     /// Forwarding attempts that failed (Redis away or refusing); each is retried.
     pub(crate) forward_failures: IntCounter,
+    /// Records the forwarder reconciled, by outcome (see the module doc).
+    pub(crate) forward_reconciled: IntCounterVec,
     /// Seconds from a request's arrival to its answer, by method, route pattern and status.
     pub(crate) http_duration: HistogramVec,
     /// 1 when `/readyz` would answer 200.
@@ -237,6 +250,20 @@ impl Metrics {
             )
             .expect("valid metric"),
         );
+        let forward_reconciled = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "gateway_forward_reconciled_total",
+                    "Records the forwarder did not add as they came, by outcome: idempotent_duplicate (an alias of the first appeal), idempotency_conflict (added although its key named another request), tracking_collision (a number already taken: never expected).",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+        );
+        for outcome in RECONCILED {
+            forward_reconciled.with_label_values(&[outcome]);
+        }
         let http_duration = register(
             &r,
             HistogramVec::new(
@@ -410,6 +437,7 @@ impl Metrics {
             forward_latency,
             forwarded,
             forward_failures,
+            forward_reconciled,
             http_duration,
             ready,
             redis_up,

@@ -6,22 +6,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::appeal::Channel;
-use crate::clock::{now_ms, now_us};
+use crate::clock::now_us;
 use crate::field_error::FieldError;
+use crate::idempotency::{Claims, IdempotencyClaim, Verdict};
 use crate::intake::{self, Accepted, Context, Intake};
 use crate::metrics::Metrics;
-use crate::outbox::{
-    Bundle, Envelope, IdempotencyClaim, Mark, Outbox, Outcome, StoredResponse, Submission,
-};
-use crate::status::StatusBoard;
+use crate::outbox::{Appended, Bundle, Envelope, Mark, MarkOp, Outbox, Settled};
+use crate::queue::QueueStatus;
+use crate::status::{PublicStatus, StatusBoard, Unreachable};
 use crate::stream::Stream;
 use crate::subject::{self, SubjectIntake, SubjectKeyer};
-use crate::tracking::{PermutationKey, TrackingNumber};
-
-/// Attempts at storing under a free tracking number: a new number can only meet one
-/// issued before the scheme of [`crate::tracking`] (random), and rarely.
-const TRACKING_ATTEMPTS: usize = 5;
+use crate::tracking::TrackingNumber;
+use crate::tracking::issuer::Issuer;
 
 /// Why a submission was not stored.
 #[derive(Debug)]
@@ -30,8 +29,19 @@ pub(crate) enum SubmitError {
     Invalid(Vec<FieldError>),
     /// The idempotency key was used before with another request.
     KeyReused,
-    /// The outbox could not store it; the caller should try again later.
+    /// A request with the same idempotency key is being taken right now (409: try again
+    /// in a moment, the first one's answer is then given).
+    InProgress,
+    /// The outbox could not store it, or the key's claim could not be settled; the
+    /// caller should try again later.
     Unavailable,
+}
+
+/// The answer kept for an `Idempotency-Key` replay: the status and the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredResponse {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 /// The JSON answer to a stored submission (`202 Accepted`): durable on disk, not yet on
@@ -95,9 +105,21 @@ pub(crate) struct Gateway {
     /// Where citizens read the regulation (`GATEWAY_PUBLIC_URL/regulation`): the link a
     /// consent question and an acknowledgement give.
     pub(crate) regulation_url: String,
-    /// The tracking-number issuer: the deployment's permutation key and this instance's
-    /// slot (`GATEWAY_INSTANCE_NUMBER`).
-    pub(crate) tracking: (PermutationKey, u8),
+    /// Where new tracking numbers come from (blocks no two processes share).
+    pub(crate) tracking: Arc<Issuer>,
+    /// `Idempotency-Key` claims in Redis, shared by every instance.
+    claims: Claims,
+    /// Whether Redis answered the forwarder last: when it did not, a key is claimed
+    /// only here, at once, without waiting for Redis.
+    queue: Arc<QueueStatus>,
+}
+
+/// How a stored request was answered.
+enum Stored {
+    /// As a new request: its own answer.
+    Fresh,
+    /// As a repeat of an earlier one: that one's answer.
+    Replayed(StoredResponse),
 }
 
 impl Gateway {
@@ -109,9 +131,12 @@ impl Gateway {
         metrics: Metrics,
         status: StatusBoard,
         public_url: &str,
-        instance_number: u8,
+        claims: Claims,
+        queue: Arc<QueueStatus>,
     ) -> Result<Gateway, String> {
-        let tracking = (PermutationKey::derive(keyer.secret()), instance_number);
+        let tracking = Arc::new(Issuer::new(crate::tracking::PermutationKey::derive(
+            keyer.secret(),
+        )));
         let policies = crate::policy::Policies::embedded()?;
         let catalogue = crate::catalogue::Catalogue::embedded()?;
         Ok(Gateway {
@@ -125,7 +150,44 @@ impl Gateway {
             status,
             regulation_url: format!("{}/regulation", public_url.trim_end_matches('/')),
             tracking,
+            claims,
+            queue,
         })
+    }
+
+    /// A token that proves this deployment issued `number` (carried by the address a
+    /// form or a console redirects to after the submission): the confirmation then
+    /// shows on whichever instance the citizen's next request reaches, before the
+    /// appeal is forwarded, and no lookup is needed (no number is confirmed to whoever
+    /// guesses it).
+    pub(crate) fn receipt_token(&self, number: &str) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(self.ctx.keyer.secret()) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(b"receipt:");
+        mac.update(number.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..12])
+    }
+
+    /// Whether `token` is [`Gateway::receipt_token`] of `number` (compared in constant
+    /// time).
+    pub(crate) fn receipt_token_valid(&self, number: &str, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.receipt_token(number);
+        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+    }
+
+    /// What a citizen may see of a tracking number: from Redis (every instance's
+    /// appeals), or from this instance's own records while Redis is away. `Err` when
+    /// the number cannot be looked up now (issue 26, point 3).
+    pub(crate) async fn public_status(
+        &self,
+        number: &TrackingNumber,
+    ) -> Result<PublicStatus, Unreachable> {
+        let waiting = self.outbox.waiting_appeal(number.as_str());
+        self.status.lookup(number.as_str(), waiting.as_deref()).await
     }
 
     /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
@@ -134,43 +196,55 @@ impl Gateway {
         intake: Intake,
         claim: Option<IdempotencyClaim>,
     ) -> Result<Receipt, SubmitError> {
+        self.submit_appeal_indexed(intake, claim, |_| Vec::new())
+            .await
+    }
+
+    /// [`Gateway::submit_appeal`], with what a channel's own index sets in Redis with
+    /// the appeal (`index`: marks made of the accepted appeal, such as the Open311
+    /// request index), forwarded atomically with it.
+    pub(crate) async fn submit_appeal_indexed(
+        &self,
+        intake: Intake,
+        claim: Option<IdempotencyClaim>,
+        index: impl FnOnce(&crate::appeal::Appeal) -> Vec<Mark>,
+    ) -> Result<Receipt, SubmitError> {
         let channel = intake.channel;
         let mut accepted = intake::accept(&self.ctx, intake, time::OffsetDateTime::now_utc())
             .map_err(|errors| {
                 self.refused(channel, errors.first().map_or("invalid", |e| e.code));
                 SubmitError::Invalid(errors)
             })?;
-        for _ in 0..TRACKING_ATTEMPTS {
-            accepted.appeal.tracking_number = self.issue_tracking_number().into_string();
-            let (submission, fresh) = appeal_submission(&accepted, claim.clone())
-                .map_err(|_| SubmitError::Unavailable)?;
-            match self.store(submission).await? {
-                Outcome::TrackingTaken => {}
-                Outcome::Stored => {
-                    self.metrics
-                        .accepted
-                        .with_label_values(&[channel.as_str()])
-                        .inc();
-                    tracing::info!(
-                        appeal_id = %accepted.appeal.id,
-                        channel = channel.as_str(),
-                        category = %accepted.appeal.category,
-                        dropped = accepted.appeal.dropped_fields.len(),
-                        "appeal accepted"
-                    );
-                    return Ok(receipt(fresh, false));
-                }
-                Outcome::Replayed(first) => {
-                    tracing::debug!(channel = channel.as_str(), "idempotent replay");
-                    return Ok(receipt(first, true));
-                }
-                Outcome::KeyReused => {
+        accepted.appeal.tracking_number = self.tracking.issue().into_string();
+        let (mut bundle, fresh) =
+            appeal_record(&accepted).map_err(|_| SubmitError::Unavailable)?;
+        bundle.marks.extend(index(&accepted.appeal));
+        match self.store(bundle, claim.as_ref(), &fresh).await {
+            Ok(Stored::Fresh) => {
+                self.metrics
+                    .accepted
+                    .with_label_values(&[channel.as_str()])
+                    .inc();
+                tracing::info!(
+                    appeal_id = %accepted.appeal.id,
+                    channel = channel.as_str(),
+                    category = %accepted.appeal.category,
+                    dropped = accepted.appeal.dropped_fields.len(),
+                    "appeal accepted"
+                );
+                Ok(receipt(fresh, false))
+            }
+            Ok(Stored::Replayed(first)) => {
+                tracing::debug!(channel = channel.as_str(), "idempotent replay");
+                Ok(receipt(first, true))
+            }
+            Err(e) => {
+                if matches!(e, SubmitError::KeyReused) {
                     self.refused(channel, "idempotency_key_reused");
-                    return Err(SubmitError::KeyReused);
                 }
+                Err(e)
             }
         }
-        Err(SubmitError::Unavailable)
     }
 
     /// Accepts a data subject's request; a withdrawal also enters the consent ledger.
@@ -204,30 +278,20 @@ impl Gateway {
                 request
                     .subject_keys
                     .values()
-                    .map(|key| Mark {
-                        key: crate::keyspace::name::subject(key),
-                        field: field.to_owned(),
-                        value: None,
-                        count: false,
-                        ttl_secs: None,
-                    })
+                    .map(|key| Mark::set(crate::keyspace::name::subject(key), field, "1", None))
                     .collect()
             })
             .unwrap_or_default();
-        let submission = Submission {
-            bundle: Bundle {
-                id: request.id.clone(),
-                messages,
-                accepted_at_ms: now_ms(),
-                accepted_at_us: now_us(),
-                marks,
-            },
-            idempotency: claim,
+        let bundle = Bundle {
+            id: request.id.clone(),
+            messages,
+            accepted_at_us: now_us(),
+            marks,
             tracking: None,
-            response: response.clone(),
+            claim: None,
         };
-        match self.store(submission).await? {
-            Outcome::Stored => {
+        match self.store(bundle, claim.as_ref(), &response).await? {
+            Stored::Fresh => {
                 self.metrics
                     .subject_requests
                     .with_label_values(&[request.kind.as_str()])
@@ -235,9 +299,7 @@ impl Gateway {
                 tracing::info!(request_id = %request.id, kind = request.kind.as_str(), "subject request accepted");
                 Ok(receipt(response, false))
             }
-            Outcome::Replayed(first) => Ok(receipt(first, true)),
-            Outcome::KeyReused => Err(SubmitError::KeyReused),
-            Outcome::TrackingTaken => Err(SubmitError::Unavailable),
+            Stored::Replayed(first) => Ok(receipt(first, true)),
         }
     }
 
@@ -259,46 +321,102 @@ impl Gateway {
     ) -> Result<Receipt, SubmitError> {
         let envelope = Envelope::new(stream, entry_id, message_type, message)
             .map_err(|_| SubmitError::Unavailable)?;
-        let submission = Submission {
-            bundle: Bundle {
-                id: record_id.to_owned(),
-                messages: vec![envelope],
-                accepted_at_ms: now_ms(),
-                accepted_at_us: now_us(),
-                marks: Vec::new(),
-            },
-            idempotency: Some(claim),
+        let bundle = Bundle {
+            id: record_id.to_owned(),
+            messages: vec![envelope],
+            accepted_at_us: now_us(),
+            marks: Vec::new(),
             tracking: None,
-            response: response.clone(),
+            claim: None,
         };
-        match self.store(submission).await? {
-            Outcome::Stored => {
+        match self.store(bundle, Some(&claim), &response).await? {
+            Stored::Fresh => {
                 self.metrics
                     .messages
                     .with_label_values(&[message_type])
                     .inc();
                 Ok(receipt(response, false))
             }
-            Outcome::Replayed(first) => Ok(receipt(first, true)),
-            Outcome::KeyReused => Err(SubmitError::KeyReused),
-            Outcome::TrackingTaken => Err(SubmitError::Unavailable),
+            Stored::Replayed(first) => Ok(receipt(first, true)),
         }
     }
 
-    async fn store(&self, submission: Submission) -> Result<Outcome, SubmitError> {
-        self.outbox.submit(submission).await.map_err(|e| {
+    /// Writes a record durably and settles its `Idempotency-Key` (see
+    /// [`crate::idempotency`]): claimed in Redis after the write, so that the key
+    /// always names a record that exists; claimed here only while Redis is away.
+    async fn store(
+        &self,
+        mut bundle: Bundle,
+        claim: Option<&IdempotencyClaim>,
+        own: &StoredResponse,
+    ) -> Result<Stored, SubmitError> {
+        let record = claim.map(|c| c.record(own.body.clone()));
+        if let (Some(record), Some(number)) = (&record, &bundle.tracking) {
+            // Found by the erasure of the appeal's subject, which forgets the answer too.
+            bundle.marks.push(Mark::set(
+                crate::keyspace::name::status(number),
+                "idempotency",
+                &record.key,
+                Some(crate::status::STATUS_TTL),
+            ));
+        }
+        bundle.claim = record.clone();
+        let record_id = bundle.id.clone();
+        let tracking = bundle.tracking.clone();
+        let appended = self.outbox.append(bundle).await.map_err(|e| {
             tracing::error!(error = %e, "outbox write failed");
             SubmitError::Unavailable
-        })
-    }
-
-    /// This instance's next tracking number (see [`crate::tracking`]).
-    fn issue_tracking_number(&self) -> TrackingNumber {
-        let (key, slot) = &self.tracking;
-        loop {
-            if let Some(number) = TrackingNumber::issue(key, *slot, self.outbox.next_tracking_seq())
-            {
-                return number;
+        })?;
+        let (Some(claim), Some(record)) = (claim, record) else {
+            return Ok(Stored::Fresh);
+        };
+        match appended {
+            Appended::Stored(seq) => {
+                let verdict = if self.queue.redis_up() {
+                    self.claims.claim(&record_id, &record, tracking.as_deref()).await
+                } else {
+                    Verdict::NotReached
+                };
+                match verdict {
+                    Verdict::Holds | Verdict::NotReached => {
+                        self.outbox.settle(&record.key, seq, Settled::Holds);
+                        Ok(Stored::Fresh)
+                    }
+                    Verdict::Replay(answer) => {
+                        self.outbox.settle(&record.key, seq, Settled::Superseded);
+                        Ok(Stored::Replayed(StoredResponse {
+                            status: own.status,
+                            body: answer,
+                        }))
+                    }
+                    Verdict::Reused => {
+                        self.outbox.settle(&record.key, seq, Settled::Superseded);
+                        Err(SubmitError::KeyReused)
+                    }
+                    // Left unsettled: a repeat here waits (409) until the record is
+                    // forwarded, which settles the key in Redis either way.
+                    Verdict::Unknown => Err(SubmitError::Unavailable),
+                }
+            }
+            Appended::Held { settled: false, .. } => Err(SubmitError::InProgress),
+            Appended::Held { seq, settled: true } => {
+                let outbox = self.outbox.clone();
+                let held = tokio::task::spawn_blocking(move || outbox.record(seq))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten();
+                match held.as_ref().and_then(|b| b.claim.as_ref()) {
+                    Some(first) if first.fingerprint == claim.fingerprint => {
+                        Ok(Stored::Replayed(StoredResponse {
+                            status: own.status,
+                            body: first.answer.clone(),
+                        }))
+                    }
+                    Some(_) => Err(SubmitError::KeyReused),
+                    // Forwarded meanwhile: Redis holds the key now; the retry finds it.
+                    None => Err(SubmitError::InProgress),
+                }
             }
         }
     }
@@ -341,10 +459,7 @@ fn received_at(appeal: &crate::appeal::Appeal) -> time::OffsetDateTime {
 }
 
 /// The outbox record of an accepted appeal and the answer to give.
-fn appeal_submission(
-    accepted: &Accepted,
-    claim: Option<IdempotencyClaim>,
-) -> Result<(Submission, StoredResponse), serde_json::Error> {
+fn appeal_record(accepted: &Accepted) -> Result<(Bundle, StoredResponse), serde_json::Error> {
     let appeal = &accepted.appeal;
     let response = Answer::stored(&appeal.id, Some(&appeal.tracking_number))?;
     let messages = vec![
@@ -362,27 +477,24 @@ fn appeal_submission(
             &accepted.stats,
         )?,
     ];
-    let submission = Submission {
-        bundle: Bundle {
-            id: appeal.id.clone(),
-            messages,
-            accepted_at_ms: now_ms(),
-            accepted_at_us: now_us(),
-            // The tracking number's appeal, for the status lookups of every instance;
-            // then the depersonalized counts of `analytics.v2`.
-            marks: std::iter::once(Mark {
-                key: crate::keyspace::name::status(&appeal.tracking_number),
-                field: "appeal_id".to_owned(),
-                value: Some(appeal.id.clone()),
-                count: false,
-                ttl_secs: Some(crate::status::STATUS_TTL.as_secs()),
-            })
-            .chain(crate::aggregates::count_marks(appeal, received_at(appeal)))
-            .collect(),
-        },
-        idempotency: claim,
-        tracking: Some((appeal.tracking_number.clone(), appeal.id.clone())),
-        response: response.clone(),
+    let bundle = Bundle {
+        id: appeal.id.clone(),
+        messages,
+        accepted_at_us: now_us(),
+        // The tracking number's appeal, for the status lookups of every instance (never
+        // replaced: another appeal under the same number is a collision, reported);
+        // then the depersonalized counts of `analytics.v2`.
+        marks: std::iter::once(Mark {
+            key: crate::keyspace::name::status(&appeal.tracking_number),
+            op: MarkOp::First,
+            field: "appeal_id".to_owned(),
+            value: appeal.id.clone(),
+            ttl_secs: Some(crate::status::STATUS_TTL.as_secs()),
+        })
+        .chain(crate::aggregates::count_marks(appeal, received_at(appeal)))
+        .collect(),
+        tracking: Some(appeal.tracking_number.clone()),
+        claim: None,
     };
-    Ok((submission, response))
+    Ok((bundle, response))
 }

@@ -24,6 +24,19 @@
 //! arrives once, in the order it was accepted. After a failover the next connection goes
 //! to the new primary ([`crate::redis_target`]).
 //!
+//! **Idempotency-Keys and tracking numbers, settled where every instance sees them.**
+//! A record carrying an `Idempotency-Key` (see [`crate::idempotency`]) claims it in the
+//! same script, unless it holds it already: a key still free is taken; a key held by
+//! another record made of the same request means this record is a repeat spooled while
+//! Redis was away — it is not added, its tracking number becomes an alias of the first
+//! appeal's (`alias_of` in its status hash), and `deadletter.v1` gets an
+//! `idempotent_duplicate`; a key held for another request is noted as an
+//! `idempotency_conflict` and the record is added (it was answered 202). A tracking
+//! number whose status hash already names another appeal is a collision (never
+//! expected, see [`crate::tracking::issuer`]): the first appeal keeps the number, the
+//! second is added and a `tracking_collision` is noted. Each is counted in
+//! `gateway_forward_reconciled_total{outcome}` and logged.
+//!
 //! **Cluster.** The script's keys (dedupe key, streams, subject marks) must share a hash
 //! slot: the prefix carries a hash tag such as `{oa}` (see [`crate::keyspace`]).
 
@@ -34,57 +47,108 @@ use std::time::Duration;
 use crate::clock::now_us;
 use crate::keyspace::Keyspace;
 use crate::metrics::Metrics;
-use crate::outbox::{Bundle, Outbox};
+use crate::outbox::{Bundle, Cursor, MarkOp, Outbox, OutboxError};
 use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 
 /// Adds a batch of records, each exactly once: for each record it sets the record's
-/// dedupe key and, only when the key was new, adds the record's entries and sets its
-/// marks. One call per batch, not per record: the script's fixed cost (lookup, call,
-/// reply) is paid once, and Redis runs the whole batch atomically.
+/// dedupe key and, only when the key was new, settles the record's `Idempotency-Key`,
+/// adds the record's entries and applies its marks (see the module doc). One call per
+/// batch, not per record: the script's fixed cost (lookup, call, reply) is paid once,
+/// and Redis runs the whole batch atomically.
 ///
-/// KEYS, per record in order: the dedupe key, one stream per entry, one hash per mark.
-/// ARGV: the ttl in seconds, the number of records, then per record: its number of
-/// entries and of marks, for each entry the number of its field/value arguments
-/// followed by them, then per mark a field name, its value, `1` for a counter (`HINCRBY`
-/// by the value) or `0` (`HSET`), and the hash's time to live (`0`: none). Returns the
-/// number of records added (a record already sent counts 0).
+/// KEYS: `deadletter.v1`, then per record in order: the dedupe key, with a key claim
+/// the claim's hash and the status hash of the record's tracking number, one stream per
+/// entry, one key per mark. ARGV: the dedupe ttl, the number of records, now (RFC 3339),
+/// the status ttl; then per record: its number of entries and of marks, `1` with a key
+/// claim (`0` without), its id and tracking number (may be empty), with a claim its
+/// fingerprint, answer and the claim's ttl; for each entry the number of its
+/// field/value arguments followed by them; per mark its operation (`S` set, `C` count,
+/// `F` first, `I` index), field, value and time to live (`0`: none). Returns one code
+/// per record: 0 added, 1 sent before (nothing done), 2 a repeat made an alias (not
+/// added); plus 4 when added despite a key held for another request, 8 when the
+/// tracking number already named another appeal.
 const FORWARD_SCRIPT: &str = r"
-local ttl = ARGV[1]
-local records = tonumber(ARGV[2])
-local k, at, added = 1, 3, 0
+local ttl, records, now, status_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local k, at = 2, 5
+local codes = {}
+local function note(kind, id, data)
+  data['schema_version'] = 1
+  data['type'] = kind
+  data['detected_at'] = now
+  redis.call('XADD', KEYS[1], '*', 'id', id, 'type', kind, 'data', cjson.encode(data))
+end
 for r = 1, records do
-  local streams, marks = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
-  at = at + 2
-  local fresh = redis.call('SET', KEYS[k], '1', 'NX', 'EX', ttl)
+  local streams, marks, claimed = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), ARGV[at + 2] == '1'
+  local id, tracking = ARGV[at + 3], ARGV[at + 4]
+  at = at + 5
+  local code = 0
+  local add = redis.call('SET', KEYS[k], '1', 'NX', 'EX', ttl)
+  if not add then
+    code = 1
+  end
   k = k + 1
+  if claimed then
+    local claim_key, status_key = KEYS[k], KEYS[k + 1]
+    local fp, answer, claim_ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+    k, at = k + 2, at + 3
+    if add then
+      local held = redis.call('HMGET', claim_key, 'record', 'fp', 'tracking')
+      if not held[1] then
+        redis.call('HSET', claim_key, 'record', id, 'fp', fp, 'answer', answer, 'tracking', tracking)
+        redis.call('EXPIRE', claim_key, claim_ttl)
+      elseif held[1] ~= id then
+        local first = held[3] or ''
+        if held[2] == fp then
+          add = false
+          code = 2
+          if tracking ~= '' and first ~= '' then
+            redis.call('HSET', status_key, 'alias_of', first)
+            redis.call('EXPIRE', status_key, status_ttl)
+          end
+          note('idempotent_duplicate', id, {appeal_id = id, tracking_number = tracking, duplicate_of = first})
+        else
+          code = 4
+          note('idempotency_conflict', id, {appeal_id = id, tracking_number = tracking, key_held_by = first})
+        end
+      end
+    end
+  end
   for i = 1, streams do
     local n = tonumber(ARGV[at])
-    if fresh then
+    if add then
       redis.call('XADD', KEYS[k], '*', unpack(ARGV, at + 1, at + n))
     end
     at = at + n + 1
     k = k + 1
   end
   for i = 1, marks do
-    if fresh then
-      if ARGV[at + 2] == '1' then
-        redis.call('HINCRBY', KEYS[k], ARGV[at], ARGV[at + 1])
+    if add then
+      local op, field, value, mark_ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
+      if op == 'C' then
+        redis.call('HINCRBY', KEYS[k], field, value)
+      elseif op == 'I' then
+        redis.call('ZADD', KEYS[k], value, field)
+      elseif op == 'F' then
+        local was = redis.call('HGET', KEYS[k], field)
+        if not was then
+          redis.call('HSET', KEYS[k], field, value)
+        elseif was ~= value then
+          code = code + 8
+          note('tracking_collision', id, {appeal_id = id, tracking_number = tracking, number_held_by = was})
+        end
       else
-        redis.call('HSET', KEYS[k], ARGV[at], ARGV[at + 1])
+        redis.call('HSET', KEYS[k], field, value)
       end
-      local hash_ttl = tonumber(ARGV[at + 3])
-      if hash_ttl > 0 then
-        redis.call('EXPIRE', KEYS[k], hash_ttl)
+      if mark_ttl > 0 then
+        redis.call('EXPIRE', KEYS[k], mark_ttl)
       end
     end
     at = at + 4
     k = k + 1
   end
-  if fresh then
-    added = added + 1
-  end
+  codes[r] = code
 end
-return added
+return codes
 ";
 
 /// Most records in one pipeline.
@@ -142,12 +206,17 @@ pub(crate) struct Forwarder {
     pub(crate) target: RedisTarget,
     pub(crate) prefix: String,
     pub(crate) dedupe_ttl: Duration,
+    /// How long an `Idempotency-Key` claimed by the forwarder is kept.
+    pub(crate) idempotency_ttl: Duration,
     /// Replicas that must hold a record before it leaves the outbox (`WAIT`); 0 trusts
     /// the primary alone (`GATEWAY_REDIS_MIN_REPLICAS`).
     pub(crate) min_replicas: u32,
     pub(crate) status: Arc<QueueStatus>,
     pub(crate) metrics: Metrics,
 }
+
+/// A batch read from the outbox.
+type Batch = Vec<(u64, Arc<Bundle>)>;
 
 /// How long one `WAIT` waits for the replicas before the batch is tried again.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -162,7 +231,7 @@ pub(crate) enum ForwardError {
     #[error("only {acked} of {wanted} replicas confirmed the batch")]
     NotReplicated { acked: i64, wanted: u32 },
     #[error(transparent)]
-    Outbox(#[from] crate::outbox::OutboxError),
+    Outbox(#[from] OutboxError),
 }
 
 /// What `outbox drain` did.
@@ -188,6 +257,7 @@ impl Forwarder {
         let script = redis::Script::new(FORWARD_SCRIPT);
         let mut conn: Option<RedisConn> = None;
         let mut backoff = Duration::from_millis(100);
+        let mut cursor = Some(Cursor::default());
         while !*shutdown.borrow() {
             let Some(c) = conn.as_mut() else {
                 match self.connect().await {
@@ -203,7 +273,7 @@ impl Forwarder {
                 }
                 continue;
             };
-            let batch = match self.peek().await {
+            let batch = match self.next_batch(&mut cursor).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "outbox read failed");
@@ -266,6 +336,7 @@ impl Forwarder {
         let mut report = DrainReport::default();
         let mut failures = 0;
         let mut backoff = Duration::from_millis(100);
+        let mut cursor = Some(Cursor::default());
         // Never signalled: `pause` then only sleeps.
         let (_keep, mut never) = tokio::sync::watch::channel(false);
         loop {
@@ -274,7 +345,7 @@ impl Forwarder {
                     Some(c) => c,
                     None => conn.insert(self.connect().await?),
                 };
-                let batch = self.peek().await?;
+                let batch = self.next_batch(&mut cursor).await?;
                 if !batch.is_empty() {
                     self.forward(c, &script, &batch).await?;
                 }
@@ -314,36 +385,40 @@ impl Forwarder {
         Ok(conn)
     }
 
-    /// The oldest records; redb calls block, so off the async thread.
-    async fn peek(&self) -> Result<Vec<(u64, Bundle)>, crate::outbox::OutboxError> {
+    /// The next records to send, from the first not yet forwarded: from memory when
+    /// they are recent, else read from disk off the async thread.
+    async fn next_batch(&self, cursor: &mut Option<Cursor>) -> Result<Batch, OutboxError> {
+        let from = self.outbox.forwarded_through();
+        if let Some(batch) = self.outbox.read_recent(from, BATCH) {
+            return Ok(batch);
+        }
         let outbox = self.outbox.clone();
-        tokio::task::spawn_blocking(move || outbox.peek(BATCH))
-            .await
-            .unwrap_or_else(|e| Err(crate::outbox::OutboxError::Storage(e.to_string())))
+        let mut taken = cursor.take().unwrap_or_default();
+        let (read, taken) = tokio::task::spawn_blocking(move || {
+            let read = outbox.read(from, BATCH, &mut taken);
+            (read, taken)
+        })
+        .await
+        .map_err(|e| OutboxError::Storage(e.to_string()))?;
+        *cursor = Some(taken);
+        read
     }
 
-    /// Sends a batch, waits for the replicas, then removes it from the outbox.
+    /// Sends a batch, waits for the replicas, then marks it forwarded.
     async fn forward(
         &self,
         conn: &mut RedisConn,
         script: &redis::Script,
-        batch: &[(u64, Bundle)],
+        batch: &Batch,
     ) -> Result<(), ForwardError> {
-        self.send(conn, script, batch).await?;
-        let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
-        let outbox = self.outbox.clone();
-        // A removal waits for the writer's fsync: off the async thread.
-        let removed = tokio::task::spawn_blocking(move || outbox.remove(&seqs)).await;
-        if !matches!(removed, Ok(Ok(()))) {
-            tracing::error!("outbox removal failed; the records will be re-sent and deduplicated");
+        let codes = self.send(conn, script, batch).await?;
+        for ((_, bundle), code) in batch.iter().zip(&codes) {
+            self.reconciled(bundle, *code);
         }
+        self.outbox.ack(batch)?;
         let now = now_us();
         for (_, bundle) in batch {
-            let accepted_us = match bundle.accepted_at_us {
-                0 => bundle.accepted_at_ms.saturating_mul(1000),
-                us => us,
-            };
-            let us = now.saturating_sub(accepted_us);
+            let us = now.saturating_sub(bundle.accepted_at_us);
             self.metrics.forward_latency.observe(us as f64 / 1e6);
         }
         self.metrics.forwarded.inc_by(batch.len() as u64);
@@ -352,25 +427,56 @@ impl Forwarder {
         Ok(())
     }
 
+    /// Counts and logs what the script reconciled of one record (no value: ids only).
+    fn reconciled(&self, bundle: &Bundle, code: i64) {
+        let count = |outcome: &str| {
+            self.metrics
+                .forward_reconciled
+                .with_label_values(&[outcome])
+                .inc();
+        };
+        if code & 2 != 0 {
+            count("idempotent_duplicate");
+            tracing::info!(appeal_id = %bundle.id, "a repeat of an Idempotency-Key spooled while Redis was away: not added, its number is an alias of the first appeal's");
+        }
+        if code & 4 != 0 {
+            count("idempotency_conflict");
+            tracing::warn!(appeal_id = %bundle.id, "an Idempotency-Key held for another request: the record was answered 202, so it is added");
+        }
+        if code & 8 != 0 {
+            count("tracking_collision");
+            tracing::error!(appeal_id = %bundle.id, "a tracking number already names another appeal: the first keeps it (see deadletter.v1, tracking_collision)");
+        }
+    }
+
     /// One pipeline: one `EVALSHA` for the whole batch, then `WAIT` when replicas are
     /// required. On a cluster the whole pipeline goes to the node of the prefix's hash
-    /// tag (every key shares it, see [`crate::keyspace`]), `WAIT` included.
+    /// tag (every key shares it, see [`crate::keyspace`]), `WAIT` included. Returns the
+    /// script's code per record.
     async fn send(
         &self,
         conn: &mut RedisConn,
         script: &redis::Script,
-        batch: &[(u64, Bundle)],
-    ) -> Result<(), ForwardError> {
+        batch: &Batch,
+    ) -> Result<Vec<i64>, ForwardError> {
         let keys = Keyspace::new(&self.prefix);
         let ttl = self.dedupe_ttl.as_secs().max(1);
-        let key_count: usize = batch
+        let key_count: usize = 1 + batch
             .iter()
-            .map(|(_, b)| 1 + b.messages.len() + b.marks.len())
-            .sum();
+            .map(|(_, b)| {
+                1 + if b.claim.is_some() { 2 } else { 0 } + b.messages.len() + b.marks.len()
+            })
+            .sum::<usize>();
         let mut pipe = redis::pipe();
         let cmd = pipe.cmd("EVALSHA").arg(script.get_hash()).arg(key_count);
+        cmd.arg(keys.key(crate::stream::Stream::Deadletter.name()));
         for (_, bundle) in batch {
             cmd.arg(keys.sent(&bundle.id));
+            if bundle.claim.is_some() {
+                let claim = bundle.claim.as_ref().map_or("", |c| c.key.as_str());
+                cmd.arg(keys.key(claim))
+                    .arg(keys.status(bundle.tracking.as_deref().unwrap_or("")));
+            }
             for envelope in &bundle.messages {
                 cmd.arg(keys.key(&envelope.stream));
             }
@@ -378,9 +484,21 @@ impl Forwarder {
                 cmd.arg(keys.key(&mark.key));
             }
         }
-        cmd.arg(ttl).arg(batch.len());
+        cmd.arg(ttl)
+            .arg(batch.len())
+            .arg(crate::appeal::now_rfc3339())
+            .arg(crate::status::STATUS_TTL.as_secs());
         for (_, bundle) in batch {
-            cmd.arg(bundle.messages.len()).arg(bundle.marks.len());
+            cmd.arg(bundle.messages.len())
+                .arg(bundle.marks.len())
+                .arg(u8::from(bundle.claim.is_some()))
+                .arg(&bundle.id)
+                .arg(bundle.tracking.as_deref().unwrap_or(""));
+            if let Some(claim) = &bundle.claim {
+                cmd.arg(&claim.fingerprint)
+                    .arg(&claim.answer)
+                    .arg(self.idempotency_ttl.as_secs().max(1));
+            }
             for envelope in &bundle.messages {
                 let fields = if envelope.link.is_some() { 12 } else { 6 };
                 cmd.arg(fields)
@@ -400,9 +518,15 @@ impl Forwarder {
                 }
             }
             for mark in &bundle.marks {
-                cmd.arg(&mark.field)
-                    .arg(mark.value.as_deref().unwrap_or("1"))
-                    .arg(u8::from(mark.count))
+                let op = match mark.op {
+                    MarkOp::Set => "S",
+                    MarkOp::Count => "C",
+                    MarkOp::First => "F",
+                    MarkOp::Index => "I",
+                };
+                cmd.arg(op)
+                    .arg(&mark.field)
+                    .arg(&mark.value)
                     .arg(mark.ttl_secs.unwrap_or(0));
             }
         }
@@ -414,6 +538,16 @@ impl Forwarder {
                 .arg(WAIT_TIMEOUT.as_millis() as u64);
         }
         let replies = pipe.query_async::<Vec<redis::Value>>(conn).await?;
+        let codes = match replies.first() {
+            Some(redis::Value::Array(codes)) => codes
+                .iter()
+                .map(|c| match c {
+                    redis::Value::Int(n) => *n,
+                    _ => 0,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         if self.min_replicas > 0 {
             let acked = match replies.last() {
                 Some(redis::Value::Int(n)) => *n,
@@ -426,7 +560,7 @@ impl Forwarder {
                 });
             }
         }
-        Ok(())
+        Ok(codes)
     }
 }
 

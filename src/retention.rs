@@ -23,11 +23,11 @@
 //! `automatic/`) is erased at the streams' retention, with the `deadletter.v1` record
 //! that points to it. Each instance sweeps its own data directory, lease or not.
 //!
-//! Each round `serve` also rewrites its `outbox.redb` with its live records only
-//! ([`crate::outbox::Outbox::rewrite`]): redb copies on write, and what the forwarder
-//! removed stays readable in the file's free pages until then. Only while the file is at
-//! most [`REWRITE_UP_TO_BYTES`] (the pause it costs is measured in the README); a larger
-//! file — a backlog while Redis was away — is rewritten once it has drained.
+//! Each round `serve` also compacts its outbox ([`crate::outbox::Outbox::compact`]): a
+//! forwarded record leaves the disk with its segment, and the compaction seals the
+//! segment being written and rewrites the first one with its waiting records only, so
+//! that no forwarded record stays in a file of the data directory for longer than a
+//! round.
 //!
 //! One instance at a time: the sweep runs only while it holds the lease
 //! `gateway:retention-lease` (`SET NX PX`, [`LEASE`], given back when done); the others
@@ -55,11 +55,6 @@ return 0
 ";
 /// Entries read per page when the consent ledger's checkpoint is taken.
 const PAGE: usize = 500;
-/// Largest `outbox.redb` the sweep rewrites: writes and reads of the outbox wait while it
-/// runs, 0.2 s for a 4.4 MB file of 100,000 tracking numbers (release build, README,
-/// "Retention"), so under a second up to this size if the time grows with the file.
-pub(crate) const REWRITE_UP_TO_BYTES: u64 = 16 * 1024 * 1024;
-
 /// The streams the sweep looks after, with the retention of each.
 #[derive(Debug, Clone)]
 pub(crate) struct Retention {
@@ -269,23 +264,21 @@ impl Retention {
                     "retention sweep: redis unavailable; will try again"
                 ),
             }
+            // No forwarded record stays in a file of the outbox: the segment being
+            // written is sealed, the first one rewritten with its waiting records only
+            // (at most a segment's copy, whatever the backlog).
             if let Some(outbox) = &self.outbox {
-                let bytes = outbox.file_bytes();
-                if bytes <= REWRITE_UP_TO_BYTES {
-                    match outbox.rewrite().await {
-                        Ok(done) => {
-                            metrics.store_rewrites.with_label_values(&["sweep"]).inc();
-                            tracing::debug!(
-                                pause_ms = done.pause.as_millis() as u64,
-                                bytes_before = done.bytes_before,
-                                bytes_after = done.bytes_after,
-                                "outbox rewritten"
-                            );
-                        }
-                        Err(e) => tracing::warn!(error = %e, "outbox rewrite failed"),
+                match outbox.compact().await {
+                    Ok(done) => {
+                        metrics.store_rewrites.with_label_values(&["sweep"]).inc();
+                        tracing::debug!(
+                            pause_ms = done.pause.as_millis() as u64,
+                            bytes_before = done.bytes_before,
+                            bytes_after = done.bytes_after,
+                            "outbox compacted"
+                        );
                     }
-                } else {
-                    tracing::info!(bytes, "outbox too large to rewrite now; after it drains");
+                    Err(e) => tracing::warn!(error = %e, "outbox compaction failed"),
                 }
             }
             tokio::select! {

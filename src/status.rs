@@ -34,7 +34,15 @@ pub(crate) struct PublicStatus {
     pub(crate) known: bool,
     /// When the case system last wrote the status (RFC 3339), if it did.
     pub(crate) updated_at: Option<String>,
+    /// The appeal the number stands for, when known.
+    pub(crate) appeal_id: Option<String>,
 }
+
+/// Redis could not be asked, and this instance does not hold the number: the status
+/// cannot be shown now (issue 26, point 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the status cannot be read now")]
+pub(crate) struct Unreachable;
 
 /// Reads statuses from Redis; computes deadlines with the working calendar.
 pub(crate) struct StatusBoard {
@@ -64,20 +72,31 @@ impl StatusBoard {
         }
     }
 
-    /// The status of `tracking_number`; `appeal_id` when this instance knows it.
+    /// The status of `tracking_number`; `appeal_id` when this instance knows it (a
+    /// record of its own not yet forwarded). A number that a repeated
+    /// `Idempotency-Key` made an alias (`alias_of`) shows its first appeal's status.
+    /// `Err` when Redis cannot be asked and this instance does not know the number: a
+    /// well-formed number is then "registered, status not shown now", never "unknown".
     pub(crate) async fn lookup(
         &self,
         tracking_number: &str,
         appeal_id: Option<&str>,
-    ) -> PublicStatus {
-        let mut record = std::collections::HashMap::<String, String>::new();
-        if let Some(mut conn) = self.conn.get().await {
-            let key = crate::keyspace::Keyspace::new(&self.prefix).status(tracking_number);
-            match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
-                Ok(Ok(found)) => record = found,
-                _ => self.conn.reset().await,
+    ) -> Result<PublicStatus, Unreachable> {
+        let found = match self.read(tracking_number).await {
+            Ok(mut record) => {
+                if let Some(first) = record.remove("alias_of") {
+                    record = self.read(&first).await.unwrap_or_default();
+                }
+                Ok(record)
             }
-        }
+            Err(e) => Err(e),
+        };
+        let record = match (found, appeal_id) {
+            (Ok(record), _) => record,
+            // What this instance holds is known without Redis: received, and its deadline.
+            (Err(_), Some(_)) => std::collections::HashMap::new(),
+            (Err(e), None) => return Err(e),
+        };
         let status = record.get("status").and_then(|s| {
             serde_json::from_value::<CaseStatus>(serde_json::Value::String(s.clone())).ok()
         });
@@ -89,11 +108,30 @@ impl StatusBoard {
             .as_deref()
             .and_then(received_on)
             .map(|received| self.calendar.deadline(received, extended));
-        PublicStatus {
+        Ok(PublicStatus {
             status,
             deadline,
             known: appeal_id.is_some(),
             updated_at: record.get("at").cloned(),
+            appeal_id,
+        })
+    }
+
+    /// The status hash of a number, or `Err` when Redis does not answer in time.
+    async fn read(
+        &self,
+        tracking_number: &str,
+    ) -> Result<std::collections::HashMap<String, String>, Unreachable> {
+        let Some(mut conn) = self.conn.get().await else {
+            return Err(Unreachable);
+        };
+        let key = crate::keyspace::Keyspace::new(&self.prefix).status(tracking_number);
+        match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
+            Ok(Ok(found)) => Ok(found),
+            _ => {
+                self.conn.reset().await;
+                Err(Unreachable)
+            }
         }
     }
 

@@ -30,12 +30,13 @@
 //! `gateway-files:<instance>` ([`FILES_GROUP`]). For `erasure` and `withdraw_consent`
 //! it erases the photos of the subject's appeals on `appeals.v1` that it holds (kept
 //! or pending; a later fetch gets 410 `attachment_erased`), forgets the idempotent
-//! answers naming the subject's appeals (their tracking numbers), and rewrites its
-//! `outbox.redb` with the live records only, once every record accepted before the
-//! request has been forwarded (the subject's forwarded appeals and drafts leave nothing
-//! in the file's free pages); then it writes its own `erasure_done` with `instance` set,
-//! listing `attachments` (photos erased), `idempotency_answers` and `outbox.redb` (1:
-//! rewritten). The bots keep
+//! answers its waiting records hold for the subject's appeals, and compacts its outbox
+//! once every record accepted before the request has been forwarded (no forwarded
+//! appeal of the subject stays in a file); then it writes its own `erasure_done` with
+//! `instance` set, listing `attachments` (photos erased), `idempotency_answers` and
+//! `outbox` (1: compacted; `outbox.redb` before 2026-12). The shared report lists the
+//! `idempotency_answers` in Redis that name the subject's appeals (`gateway:idempotency:*`,
+//! erased). The bots keep
 //! no photo bytes (a photo sent in a chat is described — size, SHA-256 — in the
 //! conversation in Redis, which the shared group erases). An instance retired for good
 //! leaves its group behind, which holds `subject.v1`'s trimming: remove it with
@@ -71,8 +72,9 @@ pub(crate) struct StoreItems {
     /// `bot_conversation`, `bot_memory`, `bot_lease`, `whatsapp_window`, `held_answers`,
     /// `bot_pending_messages`, `status_entries` (the public status of the subject's
     /// appeals), `appeals.v1`, `consent.v1`; on an instance's own report, `attachments`
-    /// (photos erased), `idempotency_answers` (answers naming the subject's appeals) and
-    /// `outbox.redb` (1: rewritten without free pages).
+    /// (photos erased), `idempotency_answers` (answers naming the subject's appeals; in
+    /// Redis on the shared report) and `outbox` (1: compacted, no forwarded record left
+    /// in a file; `outbox.redb` before 2026-12).
     pub(crate) store: String,
     pub(crate) items: u64,
     /// True when the items were erased by this request; false when they are kept
@@ -324,6 +326,33 @@ impl SubjectWorker {
             .filter_map(|a| a["tracking_number"].as_str())
             .map(|t| keys.status(t))
             .collect();
+        // The `Idempotency-Key` answers naming those appeals: the status hash names them.
+        let mut answers = 0;
+        for status in &statuses {
+            let named: Option<String> = redis::cmd("HGET")
+                .arg(status)
+                .arg("idempotency")
+                .query_async(conn)
+                .await?;
+            if let Some(name) = named {
+                answers += if erase {
+                    redis::cmd("DEL")
+                        .arg(keys.key(&name))
+                        .query_async::<u64>(conn)
+                        .await?
+                } else {
+                    redis::cmd("EXISTS")
+                        .arg(keys.key(&name))
+                        .query_async::<u64>(conn)
+                        .await?
+                };
+            }
+        }
+        stores.push(StoreItems {
+            store: "idempotency_answers".to_owned(),
+            items: answers,
+            erased: erase,
+        });
         let items: u64 = match (statuses.is_empty(), erase) {
             (true, _) => 0,
             (false, true) => redis::cmd("DEL").arg(&statuses).query_async(conn).await?,
@@ -426,14 +455,10 @@ impl SubjectWorker {
             .iter()
             .filter_map(|a| a["tracking_number"].as_str().map(str::to_owned))
             .collect();
-        let answers = self.outbox.forget_answers(&tracking).map_err(|e| {
-            redis::RedisError::from(std::io::Error::other(format!(
-                "forgetting a subject's idempotent answers: {e}"
-            )))
-        })?;
-        // What the outbox held when the request came is forwarded (and removed) first:
-        // the rewrite then leaves none of it in the file.
-        let arrived_ms = crate::outbox::unix_now_ms();
+        let answers = self.outbox.forget_answers(&tracking);
+        // What the outbox held when the request came is forwarded first: the compaction
+        // then leaves none of it in a file.
+        let arrived_ms = crate::clock::now_ms();
         let waited = tokio::time::Instant::now();
         while self
             .outbox
@@ -445,7 +470,7 @@ impl SubjectWorker {
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let rewritten = match self.outbox.rewrite().await {
+        let rewritten = match self.outbox.compact().await {
             Ok(_) => {
                 self.metrics
                     .store_rewrites
@@ -456,7 +481,7 @@ impl SubjectWorker {
             Err(e) => {
                 // Not acknowledged: the request is read again and the rewrite retried.
                 return Err(redis::RedisError::from(std::io::Error::other(format!(
-                    "rewriting the outbox for an erasure: {e}"
+                    "compacting the outbox for an erasure: {e}"
                 ))));
             }
         };
@@ -475,7 +500,7 @@ impl SubjectWorker {
                     erased: true,
                 },
                 StoreItems {
-                    store: "outbox.redb".to_owned(),
+                    store: "outbox".to_owned(),
                     items: rewritten,
                     erased: true,
                 },

@@ -124,16 +124,25 @@ impl Settings {
     }
 }
 
-/// The pipeline over `outbox`, as the configuration describes it.
+/// The pipeline over `outbox`, as the configuration describes it; `queue` says whether
+/// the forwarder reaches Redis.
 pub(crate) fn gateway(
     config: &Config,
     outbox: Outbox,
     metrics: Metrics,
+    queue: Arc<QueueStatus>,
 ) -> Result<Gateway, String> {
+    let target = RedisTarget::parse(&config.redis_url).ok();
     let status = StatusBoard::new(
-        RedisTarget::parse(&config.redis_url).ok(),
+        target.clone(),
         &config.stream_prefix,
         config.calendar.clone(),
+    );
+    let claims = crate::idempotency::Claims::new(
+        target,
+        &config.stream_prefix,
+        config.idempotency_ttl,
+        config.dedupe_ttl,
     );
     Gateway::new(
         SubjectKeyer::new(config.subject_key_secret.as_bytes()),
@@ -141,7 +150,8 @@ pub(crate) fn gateway(
         metrics,
         status,
         &config.public_url,
-        config.instance_number,
+        claims,
+        queue,
     )
 }
 
@@ -175,20 +185,21 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             "GATEWAY_SUBJECT_KEY_SECRET is not set: using the DEVELOPMENT secret; subject keys are NOT pseudonymous. Never run like this in production."
         );
     }
+    for key in &config.ignored {
+        tracing::warn!(key, "this setting is no longer read by this release; remove it");
+    }
     if config.api_tokens.is_empty() {
         tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
     }
-    let outbox = Outbox::open(
-        &config.data_dir,
-        config.idempotency_ttl,
-        config.store_cache_bytes,
-    )
-    .map_err(|e| ServeError::DataDir(e.to_string()))?;
+    let outbox = Outbox::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
     crate::normalize::warm_up();
     let metrics = Metrics::new();
-    let gateway =
-        Arc::new(gateway(&config, outbox.clone(), metrics.clone()).map_err(ServeError::Policy)?);
+    let queue = Arc::new(QueueStatus::default());
+    let gateway = Arc::new(
+        gateway(&config, outbox.clone(), metrics.clone(), Arc::clone(&queue))
+            .map_err(ServeError::Policy)?,
+    );
     let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(
         Some(client.clone()),
         &config.stream_prefix,
@@ -255,7 +266,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     if let Some(sms) = sms {
         routes = routes.with(ReplyChannel::Sms, Arc::new(sms));
     }
-    let queue = Arc::new(QueueStatus::default());
     let web_form = web::Data::new(
         WebForm::new(
             Arc::clone(&gateway),
@@ -275,12 +285,14 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         Some(client.clone()),
         &config.stream_prefix,
     ));
-    let open311_index = open311::Index::open(&config.data_dir, config.store_cache_bytes)
-        .map_err(|e| ServeError::DataDir(e.to_string()))?;
     let open311 = web::Data::new(Open311::new(
         Arc::clone(&gateway),
         Arc::clone(&tokens),
-        open311_index,
+        open311::Index::new(
+            Some(client.clone()),
+            &config.stream_prefix,
+            open311_settings.keeps_locations(),
+        ),
         config.max_body_bytes,
         &open311_settings,
         &config.public_url,
@@ -300,6 +312,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         target: client,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        idempotency_ttl: config.idempotency_ttl,
         min_replicas: config.redis_min_replicas,
         status: queue,
         metrics,
@@ -349,6 +362,22 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     };
     let served = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Tracking numbers from a block leased in Redis when it answers within a second;
+        // else from an offline block until it does (see `tracking::issuer`).
+        let issuer = Arc::clone(&gateway.tracking);
+        let leased = tokio::time::timeout(
+            Duration::from_secs(2),
+            issuer.lease(&forwarder.target, &config.stream_prefix),
+        )
+        .await;
+        if !matches!(leased, Ok(Ok(()))) {
+            tracing::warn!("no block of tracking numbers leased at start (Redis did not answer); issuing from an offline block until it does");
+        }
+        actix_web::rt::spawn(issuer.run(
+            forwarder.target.clone(),
+            config.stream_prefix.clone(),
+            stopped.clone(),
+        ));
         let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
         let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
         // Depersonalized aggregates of ended periods (issue 16, point 5).
@@ -369,6 +398,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         actix_web::rt::spawn(
             AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
         );
+        // The requests of an `open311.redb` from before Redis held the index, once.
+        let importing = open311.clone();
+        let data_dir = config.data_dir.clone();
+        actix_web::rt::spawn(async move {
+            importing.index().import_legacy(&data_dir).await;
+        });
         // Accounts of an `agents.redb` from before Redis held them, once.
         let importing = agents.clone();
         let data_dir = config.data_dir.clone();

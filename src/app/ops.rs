@@ -50,6 +50,16 @@ pub(crate) struct Readiness {
     pub(crate) redis_replicas: ReplicaState,
     /// Records waiting in this instance's outbox.
     pub(crate) outbox_depth: u64,
+    /// Where this instance's new tracking numbers come from: `leased` (a block leased in
+    /// Redis) or `offline` (a block drawn at random while Redis did not answer).
+    pub(crate) tracking_numbers: TrackingSource,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TrackingSource {
+    Leased,
+    Offline,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -101,6 +111,11 @@ async fn readyz(state: web::Data<Ops>) -> HttpResponse {
             ReplicaState::TooFew
         },
         outbox_depth: state.gateway.outbox.depth(),
+        tracking_numbers: if state.gateway.tracking.offline() {
+            TrackingSource::Offline
+        } else {
+            TrackingSource::Leased
+        },
     };
     if up {
         HttpResponse::Ok().json(body)

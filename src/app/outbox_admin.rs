@@ -14,8 +14,9 @@
 //!   recognised by its dedupe key in Redis and not added again — as long as the drain
 //!   runs within `GATEWAY_DEDUPE_TTL_SECS` (7 days by default) of the loss.
 //!
-//! The outbox file is locked by whoever has it open: both commands refuse to run on the
+//! The outbox is locked by whoever has it open: both commands refuse to run on the
 //! data directory of a gateway that is still running (that gateway forwards it itself).
+//! An `outbox.redb` of a gateway from before the log is imported first, as a start does.
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -51,15 +52,11 @@ pub(crate) struct Inspection {
 /// Opens the outbox of `config.data_dir` if there is one (never creates it).
 pub(crate) fn open(config: &Config) -> Result<Outbox, AdminError> {
     let dir = config.data_dir.display().to_string();
-    if !config.data_dir.join("outbox.redb").is_file() {
+    if !config.data_dir.join("outbox").is_dir() && !config.data_dir.join("outbox.redb").is_file()
+    {
         return Err(AdminError::Missing(dir));
     }
-    Outbox::open(
-        &config.data_dir,
-        config.idempotency_ttl,
-        config.store_cache_bytes,
-    )
-    .map_err(|e| match e {
+    Outbox::open(&config.data_dir).map_err(|e| match e {
         OutboxError::Locked => AdminError::InUse(dir),
         e => AdminError::Outbox(e),
     })
@@ -67,13 +64,11 @@ pub(crate) fn open(config: &Config) -> Result<Outbox, AdminError> {
 
 /// Depth and age of the oldest record.
 pub(crate) fn look(outbox: &Outbox) -> Result<Inspection, AdminError> {
-    let oldest = outbox.peek(1)?;
+    let oldest = outbox.oldest_accepted_at_ms()?;
     let now = crate::clock::now_ms();
     Ok(Inspection {
         depth: outbox.depth(),
-        oldest_age_secs: oldest
-            .first()
-            .map(|(_, bundle)| now.saturating_sub(bundle.accepted_at_ms) / 1000),
+        oldest_age_secs: oldest.map(|at| now.saturating_sub(at) / 1000),
     })
 }
 
@@ -113,6 +108,7 @@ pub fn drain(config: &Config) -> u8 {
         target,
         prefix: config.stream_prefix.clone(),
         dedupe_ttl: config.dedupe_ttl,
+        idempotency_ttl: config.idempotency_ttl,
         min_replicas: config.redis_min_replicas,
         status: std::sync::Arc::new(QueueStatus::default()),
         metrics: Metrics::new(),
@@ -122,8 +118,8 @@ pub fn drain(config: &Config) -> u8 {
     };
     let before = outbox.depth();
     let result = runtime.block_on(forwarder.drain(DRAIN_TRIES));
-    // Removals are committed without a sync (see `crate::outbox`): make them durable,
-    // or the next look at this directory would find the records again.
+    // The ledger is written without a sync (see `crate::outbox`): make it durable, or
+    // the next look at this directory would find the records again.
     if let Err(e) = outbox.sync() {
         eprintln!("appeal-gateway: outbox drain: {e}");
     }

@@ -33,7 +33,7 @@ use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyCh
 use crate::i18n::MESSAGES;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::outbox::IdempotencyClaim;
+use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
 
@@ -823,12 +823,18 @@ async fn status_text(gw: &Gateway, lang: Language, c: &Conversation) -> String {
     let format = time::macros::format_description!("[day].[month].[year]");
     let mut lines = Vec::new();
     for tracking in c.appeals.iter().rev() {
-        let appeal_id = gw.outbox.appeal_for_tracking(tracking).ok().flatten();
-        let public = gw.status.lookup(tracking, appeal_id.as_deref()).await;
-        let state = match public.status {
-            Some(status) => t(lang, &format!("notify-status-{}", status.as_str())),
-            None => t(lang, "bot-status-accepted"),
+        let Some(number) = crate::tracking::TrackingNumber::parse(tracking) else {
+            continue;
         };
+        let public = gw.public_status(&number).await;
+        let state = match &public {
+            Ok(found) => match found.status {
+                Some(status) => t(lang, &format!("notify-status-{}", status.as_str())),
+                None => t(lang, "bot-status-accepted"),
+            },
+            Err(_) => t(lang, "bot-status-unavailable"),
+        };
+        let public = public.unwrap_or_default();
         let deadline = public
             .deadline
             .and_then(|d| d.format(&format).ok())
@@ -914,7 +920,9 @@ async fn send(
             replies.push(prompt(gw, Step::Summary, lang, c));
             Ok(())
         }
-        Err(SubmitError::KeyReused | SubmitError::Unavailable) => Err(EngineError::Unavailable),
+        Err(SubmitError::KeyReused | SubmitError::Unavailable | SubmitError::InProgress) => {
+            Err(EngineError::Unavailable)
+        }
     }
 }
 

@@ -4,26 +4,26 @@
 //! `tests/telegram.rs`, `tests/whatsapp.rs` and `tests/many_instances.rs`).
 
 use super::*;
-use crate::catalogue::Catalogue;
-use crate::intake::Context;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::policy::Policies;
 use crate::subject::SubjectKeyer;
 
 fn gateway(dir: &std::path::Path) -> Gateway {
-    Gateway {
-        ctx: Context {
-            policies: Policies::embedded().expect("policies"),
-            catalogue: Catalogue::embedded().expect("catalogue"),
-            keyer: SubjectKeyer::new(b"test-secret"),
-        },
-        outbox: Outbox::open(dir, Duration::from_secs(3600), 1024 * 1024).expect("outbox"),
-        metrics: Metrics::new(),
-        status: crate::status::StatusBoard::new(None, "", Default::default()),
-        regulation_url: "https://open-almaty.kz/regulation".to_owned(),
-        tracking: (crate::tracking::PermutationKey::derive(b"test-secret"), 0),
-    }
+    Gateway::new(
+        SubjectKeyer::new(b"test-secret"),
+        Outbox::open(dir).expect("outbox"),
+        Metrics::new(),
+        crate::status::StatusBoard::new(None, "", Default::default()),
+        "https://open-almaty.kz",
+        crate::idempotency::Claims::new(
+            None,
+            "",
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        ),
+        std::sync::Arc::new(crate::queue::QueueStatus::default()),
+    )
+    .expect("gateway")
 }
 
 fn from(user: &str, event: Event) -> Inbound {

@@ -185,6 +185,12 @@ impl Problem {
                 vec![FieldError::new("Idempotency-Key", "idempotency_key_reused")],
                 language,
             ),
+            SubmitError::InProgress => Problem::request(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_progress",
+                "Idempotency-Key",
+                language,
+            ),
             SubmitError::Unavailable => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", language)
             }

@@ -59,7 +59,7 @@ use crate::http::lenient;
 use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::intake;
-use crate::outbox::IdempotencyClaim;
+use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
 
 /// The agent session cookie.
@@ -901,9 +901,10 @@ async fn console_submit(
                     Some(&tracking),
                 );
                 see_other(&format!(
-                    "/agent/receipt/{tracking}?lang={}&desk={}",
+                    "/agent/receipt/{tracking}?lang={}&desk={}&r={}",
                     language.as_str(),
-                    desk.as_str()
+                    desk.as_str(),
+                    state.gateway.receipt_token(&tracking)
                 ))
             }
             None => again(
@@ -918,7 +919,7 @@ async fn console_submit(
             &[],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(SubmitError::Unavailable) => again(
+        Err(SubmitError::Unavailable | SubmitError::InProgress) => again(
             &[FieldError::new("form", "unavailable")],
             &[],
             StatusCode::SERVICE_UNAVAILABLE,
@@ -944,12 +945,19 @@ async fn receipt(
     SignedIn { session, .. }: SignedIn,
 ) -> HttpResponse {
     let language = console_language(&req);
-    let known = crate::tracking::TrackingNumber::parse(&path).filter(|t| {
-        matches!(
-            state.gateway.outbox.appeal_for_tracking(t.as_str()),
-            Ok(Some(_))
-        )
-    });
+    // Issued by this deployment (the redirect's token), or known; while it cannot be
+    // looked up, any well-formed number (the receipt holds nothing but the number).
+    let number = crate::tracking::TrackingNumber::parse(&path);
+    let known = match number {
+        Some(n) if query(&req, "r").is_some_and(|t| state.gateway.receipt_token_valid(n.as_str(), &t)) => {
+            Some(n)
+        }
+        Some(n) => match state.gateway.public_status(&n).await {
+            Ok(found) if !found.known => None,
+            _ => Some(n),
+        },
+        None => None,
+    };
     let Some(tracking) = known else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")

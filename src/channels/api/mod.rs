@@ -23,7 +23,7 @@ use crate::http::auth::Tokens;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::language_of;
-use crate::outbox::IdempotencyClaim;
+use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Gateway, Receipt, SubmitError};
 
 /// What the API's handlers share.

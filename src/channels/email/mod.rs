@@ -60,7 +60,8 @@ use crate::free_text_guard;
 use crate::i18n::MESSAGES;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::outbox::{IdempotencyClaim, StoredResponse};
+use crate::idempotency::IdempotencyClaim;
+use crate::pipeline::StoredResponse;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::stream::Stream;
 use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind};
@@ -252,14 +253,13 @@ impl EmailChannel {
         if let Some(marker) = markers::find(subject) {
             return self.subject_request(gateway, &mail, marker, claim).await;
         }
-        if let Some(tracking) = TrackingNumber::find_in(subject).map(TrackingNumber::into_string) {
-            let appeal_id = gateway.outbox.appeal_for_tracking(&tracking).map_err(|e| {
-                tracing::error!(error = %e, "outbox read failed");
-                Unavailable
-            })?;
-            if let Some(appeal_id) = appeal_id {
+        if let Some(number) = TrackingNumber::find_in(subject) {
+            // Redis away: the mail waits (and is read again) rather than becoming a new
+            // appeal when it adds to one another instance took.
+            let found = gateway.public_status(&number).await.map_err(|_| Unavailable)?;
+            if let Some(appeal_id) = found.appeal_id {
                 return self
-                    .addition(gateway, &mail, &appeal_id, &tracking, claim)
+                    .addition(gateway, &mail, &appeal_id, number.as_str(), claim)
                     .await;
             }
         }
@@ -371,7 +371,7 @@ impl EmailChannel {
             Err(SubmitError::KeyReused) => Ok(Disposition::Appeal {
                 tracking_number: String::new(),
             }),
-            Err(SubmitError::Unavailable) => Err(Unavailable),
+            Err(SubmitError::Unavailable | SubmitError::InProgress) => Err(Unavailable),
         }
     }
 
@@ -402,7 +402,7 @@ impl EmailChannel {
                     .await;
                 Ok(Disposition::SubjectRequest(marker.kind))
             }
-            Err(SubmitError::Unavailable) => Err(Unavailable),
+            Err(SubmitError::Unavailable | SubmitError::InProgress) => Err(Unavailable),
             Err(SubmitError::KeyReused) => Ok(Disposition::SubjectRequest(marker.kind)),
             Err(SubmitError::Invalid(errors)) => {
                 let code = errors.first().map_or("invalid", |e| e.code);

@@ -1,31 +1,40 @@
-//! The Open311 channel's own index of the requests it took: GeoReport v2 lets a client
-//! list requests by `service_code` and date, which the status board (keyed by tracking
-//! number only) cannot answer. One redb file (`open311.redb` in `GATEWAY_DATA_DIR`), one
-//! table, tracking number → [`Indexed`].
+//! The Open311 channel's index of the requests it took, shared by every instance
+//! (issue 26, point 6): GeoReport v2 lets a client list requests by `service_code` and
+//! date, which the status hashes (keyed by tracking number only) cannot answer.
 //!
-//! Personal data: the index holds the problem's address and coordinates only when the
-//! deployment names private readers (`GATEWAY_OPEN311_PRIVATE_READERS`); otherwise it
-//! holds no more than a public read shows (regulation 6.7: no excess). The index belongs
-//! to the instance that took the request, like the outbox's tracking table.
+//! In Redis (names in [`crate::keyspace`]): a hash per request,
+//! `gateway:open311:request:<tracking number>` (`appeal_id`, `service_code`,
+//! `requested_datetime`; `address`, `lat`, `long` only when the deployment names
+//! private readers), and the sorted set `gateway:open311:requests` of tracking numbers
+//! by the time received. Both are written by the forwarder with the appeal itself
+//! ([`Index::marks`]: marks of the appeal's outbox record), so a request is listed by
+//! every instance once it is on `appeals.v1`, and never before.
+//!
+//! Personal data: the address and coordinates only for private readers (regulation
+//! 6.7: no excess); the hash lives as long as the appeal's status (400 days); the sorted
+//! set holds a number and a time per request, trimmed at the same age by the retention
+//! sweep. An `open311.redb` of a gateway from before this index is imported once
+//! ([`Index::import_legacy`]), then erased.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
-const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("open311_requests");
+use crate::appeal::Appeal;
+use crate::keyspace::{Keyspace, name};
+use crate::outbox::{Mark, MarkOp};
+use crate::queue::LazyConnection;
+use crate::redis_target::RedisTarget;
+use crate::status::Unreachable;
 
-/// A storage failure; it names the operation, never a record.
-#[derive(Debug, thiserror::Error)]
-#[error("open311 index: {0}")]
-pub(crate) struct IndexError(String);
+/// How long a read waits for Redis.
+const WAIT: Duration = Duration::from_millis(1500);
+/// Tracking numbers read from the sorted set per round of a listing.
+const PAGE: usize = 500;
 
-fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> IndexError {
-    move |e| IndexError(format!("{what}: {e}"))
-}
-
-/// What the channel remembers of one request.
+/// What the channel keeps of one request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Indexed {
     pub(crate) tracking_number: String,
@@ -42,68 +51,243 @@ pub(crate) struct Indexed {
     pub(crate) long: Option<f64>,
 }
 
-/// The index handle; cheap to clone.
-#[derive(Clone)]
+impl Indexed {
+    fn from_hash(tracking_number: &str, mut hash: std::collections::HashMap<String, String>) -> Option<Indexed> {
+        Some(Indexed {
+            tracking_number: tracking_number.to_owned(),
+            appeal_id: hash.remove("appeal_id")?,
+            service_code: hash.remove("service_code")?,
+            requested_datetime: hash.remove("requested_datetime")?,
+            address: hash.remove("address"),
+            lat: hash.get("lat").and_then(|v| v.parse().ok()),
+            long: hash.get("long").and_then(|v| v.parse().ok()),
+        })
+    }
+
+    /// The request as marks of its appeal's record (see the module doc).
+    fn marks(&self) -> Vec<Mark> {
+        let key = name::open311_request(&self.tracking_number);
+        let ttl = Some(crate::status::STATUS_TTL);
+        let mut marks = vec![
+            Mark::set(key.clone(), "appeal_id", &self.appeal_id, ttl),
+            Mark::set(key.clone(), "service_code", &self.service_code, ttl),
+            Mark::set(key.clone(), "requested_datetime", &self.requested_datetime, ttl),
+        ];
+        if let Some(address) = &self.address {
+            marks.push(Mark::set(key.clone(), "address", address, ttl));
+        }
+        if let (Some(lat), Some(long)) = (self.lat, self.long) {
+            marks.push(Mark::set(key.clone(), "lat", &lat.to_string(), ttl));
+            marks.push(Mark::set(key, "long", &long.to_string(), ttl));
+        }
+        let at_ms = time::OffsetDateTime::parse(
+            &self.requested_datetime,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0);
+        marks.push(Mark {
+            key: name::OPEN311_REQUESTS.to_owned(),
+            op: MarkOp::Index,
+            field: self.tracking_number.clone(),
+            value: at_ms.to_string(),
+            ttl_secs: None,
+        });
+        marks
+    }
+}
+
+/// The index, read from Redis.
 pub(crate) struct Index {
-    db: Arc<Database>,
+    keys: Keyspace,
+    conn: LazyConnection,
+    /// Whether addresses and coordinates are kept (the deployment names private readers).
+    keep_location: bool,
 }
 
 impl Index {
-    /// Opens (or creates) the index in `dir`, keeping at most `cache_bytes` of its pages
-    /// in memory (`GATEWAY_STORE_CACHE_BYTES`).
-    pub(crate) fn open(dir: &Path, cache_bytes: usize) -> Result<Index, IndexError> {
-        std::fs::create_dir_all(dir).map_err(failed("create dir"))?;
-        let db = redb::Builder::new()
-            .set_cache_size(cache_bytes)
-            .create(dir.join("open311.redb"))
-            .map_err(failed("open"))?;
-        let txn = db.begin_write().map_err(failed("begin"))?;
-        txn.open_table(REQUESTS).map_err(failed("open table"))?;
-        txn.commit().map_err(failed("commit"))?;
-        Ok(Index { db: Arc::new(db) })
-    }
-
-    /// Remembers a request (blocking: call it off the async executor).
-    pub(crate) fn put(&self, record: &Indexed) -> Result<(), IndexError> {
-        let bytes = serde_json::to_vec(record).map_err(failed("encode"))?;
-        let txn = self.db.begin_write().map_err(failed("begin"))?;
-        {
-            let mut table = txn.open_table(REQUESTS).map_err(failed("open table"))?;
-            table
-                .insert(record.tracking_number.as_str(), bytes.as_slice())
-                .map_err(failed("insert"))?;
+    pub(crate) fn new(target: Option<RedisTarget>, prefix: &str, keep_location: bool) -> Index {
+        Index {
+            keys: Keyspace::new(prefix),
+            conn: LazyConnection::new(target, WAIT),
+            keep_location,
         }
-        txn.commit().map_err(failed("commit"))
     }
 
-    /// The request with this tracking number, if this instance took it.
-    pub(crate) fn get(&self, tracking_number: &str) -> Result<Option<Indexed>, IndexError> {
-        let txn = self.db.begin_read().map_err(failed("begin read"))?;
-        let table = txn.open_table(REQUESTS).map_err(failed("open table"))?;
-        let found = table.get(tracking_number).map_err(failed("read"))?;
-        Ok(found.and_then(|v| serde_json::from_slice(v.value()).ok()))
+    /// What the appeal's record sets in Redis for the index.
+    pub(crate) fn marks(&self, appeal: &Appeal) -> Vec<Mark> {
+        let location = appeal.location.as_ref().filter(|_| self.keep_location);
+        Indexed {
+            tracking_number: appeal.tracking_number.clone(),
+            appeal_id: appeal.id.clone(),
+            service_code: appeal.category.clone(),
+            requested_datetime: appeal.received_at.clone(),
+            address: location.and_then(|l| l.address.clone()),
+            lat: location.and_then(|l| l.lat),
+            long: location.and_then(|l| l.lon),
+        }
+        .marks()
     }
 
-    /// Every request that `keep` accepts, newest first, at most `limit`.
-    pub(crate) fn scan(
-        &self,
-        limit: usize,
-        keep: impl Fn(&Indexed) -> bool,
-    ) -> Result<Vec<Indexed>, IndexError> {
-        let txn = self.db.begin_read().map_err(failed("begin read"))?;
-        let table = txn.open_table(REQUESTS).map_err(failed("open table"))?;
-        let mut found = Vec::new();
-        for entry in table.iter().map_err(failed("scan"))? {
-            let (_, value) = entry.map_err(failed("scan"))?;
-            if let Ok(record) = serde_json::from_slice::<Indexed>(value.value())
-                && keep(&record)
-            {
-                found.push(record);
+    async fn conn(&self) -> Result<crate::redis_target::RedisConn, Unreachable> {
+        self.conn.get().await.ok_or(Unreachable)
+    }
+
+    /// The request with this tracking number, if an Open311 client sent it.
+    pub(crate) async fn get(&self, tracking_number: &str) -> Result<Option<Indexed>, Unreachable> {
+        let mut conn = self.conn().await?;
+        let key = self.keys.key(&name::open311_request(tracking_number));
+        match tokio::time::timeout(WAIT, conn.hgetall(key)).await {
+            Ok(Ok(hash)) => Ok(Indexed::from_hash(tracking_number, hash)),
+            _ => {
+                self.conn.reset().await;
+                Err(Unreachable)
             }
         }
-        // ULIDs sort by time: the newest appeal has the greatest id.
-        found.sort_by(|a, b| b.appeal_id.cmp(&a.appeal_id));
-        found.truncate(limit);
+    }
+
+    /// The requests received from `start` to `end` (Unix ms) that `keep` accepts, newest
+    /// first, at most `limit`.
+    pub(crate) async fn scan(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        limit: usize,
+        keep: impl Fn(&Indexed) -> bool,
+    ) -> Result<Vec<Indexed>, Unreachable> {
+        let mut conn = self.conn().await?;
+        let set = self.keys.key(name::OPEN311_REQUESTS);
+        let mut found = Vec::new();
+        let mut offset = 0;
+        while found.len() < limit {
+            let page: Vec<String> = tokio::time::timeout(
+                WAIT,
+                redis::cmd("ZREVRANGEBYSCORE")
+                    .arg(&set)
+                    .arg(end_ms)
+                    .arg(start_ms)
+                    .arg("LIMIT")
+                    .arg(offset)
+                    .arg(PAGE)
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(|_| Unreachable)?
+            .map_err(|_| Unreachable)?;
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len();
+            let mut pipe = redis::pipe();
+            for number in &page {
+                pipe.hgetall(self.keys.key(&name::open311_request(number)));
+            }
+            let hashes: Vec<std::collections::HashMap<String, String>> =
+                tokio::time::timeout(WAIT, pipe.query_async(&mut conn))
+                    .await
+                    .map_err(|_| Unreachable)?
+                    .map_err(|_| Unreachable)?;
+            for (number, hash) in page.iter().zip(hashes) {
+                if let Some(record) = Indexed::from_hash(number, hash)
+                    && keep(&record)
+                {
+                    found.push(record);
+                    if found.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
         Ok(found)
     }
+
+    /// Moves the requests of an `open311.redb` left by an earlier gateway into Redis,
+    /// then erases the file; retried until Redis answers (the file stays until then).
+    pub(crate) async fn import_legacy(&self, data_dir: &Path) {
+        let path = data_dir.join("open311.redb");
+        if !path.is_file() {
+            return;
+        }
+        let read = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || legacy_records(&path)).await
+        };
+        let records = match read {
+            Ok(Ok(records)) => records,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "open311.redb of an earlier gateway cannot be read; left in place");
+                return;
+            }
+            Err(_) => return,
+        };
+        loop {
+            match self.write_legacy(&records).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %crate::queue::describe(&e), "open311.redb import waits for Redis");
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            }
+        }
+        match crate::outbox::shred(&path) {
+            Ok(()) => tracing::info!(
+                requests = records.len(),
+                "open311.redb of an earlier gateway imported into Redis and erased"
+            ),
+            Err(e) => tracing::error!(error = %e, "open311.redb imported but not erased"),
+        }
+    }
+
+    async fn write_legacy(&self, records: &[Indexed]) -> redis::RedisResult<()> {
+        let Some(mut conn) = self.conn.get().await else {
+            return Err(redis::RedisError::from(std::io::Error::other("redis unreachable")));
+        };
+        for chunk in records.chunks(200) {
+            let mut pipe = redis::pipe();
+            for record in chunk {
+                let mut record = record.clone();
+                if !self.keep_location {
+                    (record.address, record.lat, record.long) = (None, None, None);
+                }
+                for mark in record.marks() {
+                    let key = self.keys.key(&mark.key);
+                    match mark.op {
+                        MarkOp::Index => {
+                            pipe.cmd("ZADD").arg(&key).arg(&mark.value).arg(&mark.field).ignore();
+                        }
+                        _ => {
+                            pipe.cmd("HSET").arg(&key).arg(&mark.field).arg(&mark.value).ignore();
+                            if let Some(ttl) = mark.ttl_secs {
+                                pipe.cmd("EXPIRE").arg(&key).arg(ttl).ignore();
+                            }
+                        }
+                    }
+                }
+            }
+            pipe.query_async::<()>(&mut conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Every request of an `open311.redb`.
+fn legacy_records(path: &Path) -> Result<Vec<Indexed>, String> {
+    use redb::{ReadableDatabase, ReadableTable};
+    const REQUESTS: redb::TableDefinition<&str, &[u8]> =
+        redb::TableDefinition::new("open311_requests");
+    let db = redb::Database::open(path).map_err(|e| e.to_string())?;
+    let txn = db.begin_read().map_err(|e| e.to_string())?;
+    let table = match txn.open_table(REQUESTS) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(|e| e.to_string())? {
+        let (_, value) = entry.map_err(|e| e.to_string())?;
+        if let Ok(record) = serde_json::from_slice::<Indexed>(value.value()) {
+            out.push(record);
+        }
+    }
+    Ok(out)
 }

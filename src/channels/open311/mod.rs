@@ -35,7 +35,7 @@ use crate::catalogue::Category;
 use crate::http::auth::Tokens;
 use crate::http::body::read_limited;
 use crate::http::extract::IdempotencyKey;
-use crate::outbox::IdempotencyClaim;
+use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::reply::CaseStatus;
 
@@ -104,6 +104,12 @@ fn default_retry_window() -> u64 {
 }
 
 impl Settings {
+    /// Whether the index keeps a request's address and coordinates: only when some
+    /// integrator may read them (`GATEWAY_OPEN311_PRIVATE_READERS`).
+    pub(crate) fn keeps_locations(&self) -> bool {
+        !names(&self.open311_private_readers).is_empty()
+    }
+
     /// Checks the values; pushes one line per problem, naming the key.
     pub(crate) fn check(&self, problems: &mut Vec<String>) {
         if self.open311_jurisdiction_id.trim().is_empty() {
@@ -161,6 +167,13 @@ impl Open311 {
             retry_window_secs: settings.open311_retry_window_secs.max(1),
             base_url: format!("{}/open311/v2", public_url.trim_end_matches('/')),
         }
+    }
+}
+
+impl Open311 {
+    /// The request index shared by every instance.
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
     }
 }
 
@@ -489,11 +502,11 @@ async fn submit(
         return Err(Open311Error::UnknownService);
     }
     let intake = adapter::request_intake(&ask.params, &service_code, &integrator, ask.language)?;
-    let location = intake.location.clone();
     let claim = claim(req, open311, ask, &integrator, body)?;
+    // The request enters the index shared by every instance with the appeal itself.
     let receipt = open311
         .gateway
-        .submit_appeal(intake, claim)
+        .submit_appeal_indexed(intake, claim, |appeal| open311.index.marks(appeal))
         .await
         .map_err(|e| match e {
             SubmitError::Invalid(errors) => {
@@ -502,32 +515,12 @@ async fn submit(
                 Open311Error::Invalid(fields.join(", "))
             }
             SubmitError::KeyReused => Open311Error::KeyReused,
-            SubmitError::Unavailable => Open311Error::Unavailable,
+            SubmitError::Unavailable | SubmitError::InProgress => Open311Error::Unavailable,
         })?;
     let tracking = receipt
         .tracking_number
         .clone()
         .ok_or(Open311Error::Unavailable)?;
-    if !receipt.replayed {
-        let keep = !open311.private_readers.is_empty();
-        let location = location.filter(|_| keep).unwrap_or_default();
-        let record = Indexed {
-            tracking_number: tracking.clone(),
-            appeal_id: receipt.id.clone(),
-            service_code,
-            requested_datetime: rfc3339(OffsetDateTime::now_utc()),
-            address: location.address,
-            lat: location.lat,
-            long: location.lon,
-        };
-        let index = open311.index.clone();
-        // The appeal is durable already: a failure here only hides it from listings.
-        match web::block(move || index.put(&record)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "open311 index write failed"),
-            Err(e) => tracing::error!(error = %e, "open311 index write failed"),
-        }
-    }
     let due = open311
         .gateway
         .status
@@ -592,24 +585,23 @@ async fn request_record(
     indexed: Option<&Indexed>,
     language: Language,
     private: bool,
-) -> Option<(ServiceRequest, Option<CaseStatus>)> {
-    let appeal_id = match indexed {
-        Some(i) => Some(i.appeal_id.clone()),
-        None => open311
-            .gateway
-            .outbox
-            .appeal_for_tracking(tracking)
-            .ok()
-            .flatten(),
+) -> Result<Option<(ServiceRequest, Option<CaseStatus>)>, Open311Error> {
+    let Some(number) = crate::tracking::TrackingNumber::parse(tracking) else {
+        return Ok(None);
     };
-    let status = open311
+    let mut status = open311
         .gateway
-        .status
-        .lookup(tracking, appeal_id.as_deref())
-        .await;
-    if !status.known {
-        return None;
+        .public_status(&number)
+        .await
+        .map_err(|_| Open311Error::Unavailable)?;
+    if let Some(i) = indexed {
+        status.appeal_id = Some(i.appeal_id.clone());
+        status.known = true;
     }
+    if !status.known {
+        return Ok(None);
+    }
+    let appeal_id = status.appeal_id.clone();
     let closed = matches!(
         status.status,
         Some(CaseStatus::Resolved | CaseStatus::Rejected)
@@ -644,7 +636,7 @@ async fn request_record(
         lat: located.map(|i| i.lat),
         long: located.map(|i| i.long),
     };
-    Some((record, status.status))
+    Ok(Some((record, status.status)))
 }
 
 /// Whether the `api_key` of a read has the `read_private` right.
@@ -675,7 +667,7 @@ async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespo
                 ask.language,
                 private,
             )
-            .await
+            .await?
             .ok_or(Open311Error::UnknownRequest)?;
             Ok(ask.document(StatusCode::OK, "service_requests", &[record]))
         }
@@ -686,15 +678,11 @@ async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespo
 }
 
 async fn index_get(open311: &Open311, tracking: &str) -> Result<Option<Indexed>, Open311Error> {
-    let index = open311.index.clone();
-    let tracking = tracking.to_owned();
-    web::block(move || index.get(&tracking))
+    open311
+        .index
+        .get(tracking)
         .await
-        .map_err(|_| Open311Error::Unavailable)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "open311 index read failed");
-            Open311Error::Unavailable
-        })
+        .map_err(|_| Open311Error::Unavailable)
 }
 
 /// A `start_date` / `end_date` parameter (W3C / RFC 3339 datetime).
@@ -740,7 +728,7 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
                 ask.language,
                 private,
             )
-            .await
+            .await?
             {
                 records.push(record);
             }
@@ -773,20 +761,14 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
     if end < start || end - start > range {
         return Err(Open311Error::Invalid("start_date, end_date".into()));
     }
-    let index = open311.index.clone();
-    let found = web::block(move || {
-        index.scan(MAX_LISTED, |r| {
-            let at = OffsetDateTime::parse(&r.requested_datetime, &Rfc3339).ok();
+    let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+    let found = open311
+        .index
+        .scan(ms(start), ms(end), MAX_LISTED, |r| {
             codes.as_ref().is_none_or(|c| c.contains(&r.service_code))
-                && at.is_some_and(|at| at >= start && at <= end)
         })
-    })
-    .await
-    .map_err(|_| Open311Error::Unavailable)?
-    .map_err(|e| {
-        tracing::error!(error = %e, "open311 index scan failed");
-        Open311Error::Unavailable
-    })?;
+        .await
+        .map_err(|_| Open311Error::Unavailable)?;
     for indexed in &found {
         if let Some((record, _)) = request_record(
             open311,
@@ -795,7 +777,7 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
             ask.language,
             private,
         )
-        .await
+        .await?
             && statuses
                 .as_ref()
                 .is_none_or(|s| s.contains(record.status.as_str()))

@@ -38,7 +38,7 @@ use crate::http::pages::{language_links, page};
 use crate::http::ratelimit::{FormLimits, Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::intake;
-use crate::outbox::IdempotencyClaim;
+use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::SubmitError;
 
 /// Largest text part of a form (all fields but the photos), in bytes.
@@ -896,10 +896,16 @@ async fn submit(
             Some(tracking) => HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,
-                    match form {
-                        Form::Appeal => format!("/{}/received/{tracking}", language.as_str()),
-                        Form::Budget => {
-                            format!("/{}/received/{tracking}?form=budget", language.as_str())
+                    {
+                        let token = state.gateway.receipt_token(&tracking);
+                        match form {
+                            Form::Appeal => {
+                                format!("/{}/received/{tracking}?r={token}", language.as_str())
+                            }
+                            Form::Budget => format!(
+                                "/{}/received/{tracking}?form=budget&r={token}",
+                                language.as_str()
+                            ),
                         }
                     },
                 ))
@@ -917,7 +923,7 @@ async fn submit(
         Err(SubmitError::KeyReused) => {
             again(&[FieldError::new("form", "already_sent")], fresh_idem())
         }
-        Err(SubmitError::Unavailable) => message(
+        Err(SubmitError::Unavailable | SubmitError::InProgress) => message(
             StatusCode::SERVICE_UNAVAILABLE,
             language,
             "unavailable-title",
@@ -928,11 +934,18 @@ async fn submit(
     }
 }
 
-fn known(state: &WebForm, tracking: &str) -> Option<String> {
-    let tracking = TrackingNumber::parse(tracking)?.into_string();
-    match state.gateway.outbox.appeal_for_tracking(&tracking) {
-        Ok(Some(_)) => Some(tracking),
-        _ => None,
+/// The number of a confirmation page, if it is one to confirm: issued by this
+/// deployment (the redirect's token), or known; while it cannot be looked up, any
+/// well-formed number (the page then confirms nothing anyone could not type).
+async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) -> Option<String> {
+    let number = TrackingNumber::parse(tracking)?;
+    if query_param(req, "r").is_some_and(|t| state.gateway.receipt_token_valid(number.as_str(), &t)) {
+        return Some(number.into_string());
+    }
+    match state.gateway.public_status(&number).await {
+        Ok(found) if found.known => Some(number.into_string()),
+        Ok(_) => None,
+        Err(_) => Some(number.into_string()),
     }
 }
 
@@ -944,12 +957,18 @@ async fn received(
     state: web::Data<WebForm>,
 ) -> HttpResponse {
     let language = page_language(&req);
-    let Some(tracking) = known(&state, &path) else {
+    let Some(tracking) = known(&state, &req, &path).await else {
         return not_found_page(language);
     };
     // The budget form's confirmation speaks of a proposal and leads back to that form.
     let budget = query_param(&req, "form").as_deref() == Some("budget");
-    let suffix = if budget { "?form=budget" } else { "" };
+    // The language links keep the token: the page shows on any instance at once.
+    let token = state.gateway.receipt_token(&tracking);
+    let suffix = if budget {
+        format!("?form=budget&r={token}")
+    } else {
+        format!("?r={token}")
+    };
     let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}{suffix}"));
     ctx.insert("tracking".into(), tracking.clone().into());
     let (kind, again) = if budget {
@@ -990,17 +1009,20 @@ async fn status(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return response;
     }
-    let tracking = TrackingNumber::parse(&path).map(TrackingNumber::into_string);
-    let appeal_id = tracking
-        .as_deref()
-        .and_then(|t| state.gateway.outbox.appeal_for_tracking(t).ok().flatten());
-    let public = match &tracking {
-        Some(t) => state.gateway.status.lookup(t, appeal_id.as_deref()).await,
-        None => crate::status::PublicStatus::default(),
+    let number = TrackingNumber::parse(&path);
+    let tracking = number.clone().map(TrackingNumber::into_string);
+    let (public, unavailable) = match &number {
+        Some(n) => match state.gateway.public_status(n).await {
+            Ok(found) => (found, false),
+            // Registered perhaps, but not to be looked up now: never "unknown".
+            Err(_) => (crate::status::PublicStatus::default(), true),
+        },
+        None => (crate::status::PublicStatus::default(), false),
     };
     let shown = tracking.clone().unwrap_or_default();
     let mut ctx = base_context(language, |l| format!("/status/{shown}?lang={l}"));
     ctx.insert("known".into(), public.known.into());
+    ctx.insert("unavailable".into(), unavailable.into());
     ctx.insert("tracking".into(), shown.clone().into());
     let state_text = match public.status {
         Some(status) => {
@@ -1018,10 +1040,18 @@ async fn status(
     }
     let code = if public.known {
         StatusCode::OK
+    } else if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::NOT_FOUND
     };
-    page(code, language, "status.html", Value::Object(ctx))
+    let mut response = page(code, language, "status.html", Value::Object(ctx));
+    if unavailable {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+    }
+    response
 }
 
 fn not_found_page(language: Language) -> HttpResponse {

@@ -34,6 +34,7 @@ bot-cancelled = The appeal is cancelled and the draft deleted.
 bot-status-none = You have no appeals yet.
 bot-status-line = { $tracking }: { $state }. Answer due by { $deadline }.
 bot-status-accepted = accepted
+bot-status-unavailable = registered; the status cannot be shown right now, try again in a few minutes
 bot-revoked = Consent withdrawn. The data of this dialogue is erased and the request is passed to the operator.
 bot-stopped = Notifications are turned off.
 bot-use-buttons = Please choose an option with a button (or its number).

@@ -40,3 +40,7 @@ title-attachment_erased = Photo erased
 error-attachment_erased = The photo was erased at the request of its data subject.
 title-attachment_expired = Photo expired
 error-attachment_expired = The photo's retention is over; it was erased.
+title-idempotency_key_in_progress = A request with this idempotency key is being taken
+error-idempotency_key_in_progress = A request with this Idempotency-Key is being taken right now. Send it again in a moment: you will get its answer.
+title-status_unavailable = The status cannot be shown right now
+error-status_unavailable = This number is registered, but its status cannot be shown right now. Try again in a few minutes.

@@ -49,6 +49,7 @@ status-state = Status
 status-deadline = Answer due by
 status-received = Received and registered. The answer is due within 15 working days.
 status-unknown = There is no appeal with this number.
+status-unavailable = This number is registered, but its status cannot be shown right now. Please try again in a few minutes.
 regulation-title = Regulation on personal data
 regulation-summary = Summary
 regulation-original = Original text (Kazakh, authoritative)

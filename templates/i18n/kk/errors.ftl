@@ -40,3 +40,7 @@ title-attachment_erased = Фото жойылды
 error-attachment_erased = Фото дербес деректер субъектісінің талабы бойынша жойылды.
 title-attachment_expired = Фотоны сақтау мерзімі өтті
 error-attachment_expired = Фотоны сақтау мерзімі өтті; ол жойылды.
+title-idempotency_key_in_progress = Осы идемпотенттік кілтпен сұрау өңделуде
+error-idempotency_key_in_progress = Осы Idempotency-Key кілтімен сұрау дәл қазір өңделуде. Оны сәлден кейін қайта жіберіңіз — оның жауабын аласыз.
+title-status_unavailable = Мәртебені қазір көрсету мүмкін емес
+error-status_unavailable = Бұл нөмір тіркелген, бірақ оның мәртебесін қазір көрсету мүмкін емес. Бірнеше минуттан кейін қайталап көріңіз.

@@ -40,3 +40,7 @@ title-attachment_erased = Фото удалено
 error-attachment_erased = Фото удалено по требованию субъекта персональных данных.
 title-attachment_expired = Срок хранения фото истёк
 error-attachment_expired = Срок хранения фото истёк; оно удалено.
+title-idempotency_key_in_progress = Запрос с этим ключом идемпотентности уже обрабатывается
+error-idempotency_key_in_progress = Запрос с этим Idempotency-Key обрабатывается прямо сейчас. Повторите его через мгновение — вы получите его ответ.
+title-status_unavailable = Статус сейчас не может быть показан
+error-status_unavailable = Этот номер зарегистрирован, но его статус сейчас не может быть показан. Попробуйте через несколько минут.

@@ -8,14 +8,18 @@
 //! [`TrackingNumber::parse`] (a whole input) or [`TrackingNumber::find_in`] (a number
 //! inside a mail subject).
 //!
-//! **Unique across instances, with no coordination at intake.** A number is 40 bits: the
-//! instance's slot (`GATEWAY_INSTANCE_NUMBER`, 0–31, one per instance of a deployment)
-//! and the instance's own counter (35 bits, persisted by the outbox), put through a keyed
-//! permutation (a four-round Feistel network over the 40 bits, keyed from the
-//! deployment's subject-key secret). A permutation of distinct inputs gives distinct
-//! outputs, so two instances never issue the same number, and the numbers do not reveal
-//! how many appeals came before. Numbers issued before (`OA-XXXX-XXXX`, 40 random bits)
-//! still parse and resolve.
+//! **Unique across instances by construction.** A number is a 40-bit value put through
+//! a keyed permutation (a four-round Feistel network over the 40 bits, keyed from the
+//! deployment's subject-key secret): distinct values give distinct numbers, and the
+//! numbers do not reveal how many appeals came before. The values come from blocks that
+//! no two processes share ([`issuer`]): leased from a counter in Redis, or, while Redis
+//! cannot be reached, drawn at random from a region of their own — whatever the
+//! configuration, and from a copied data directory too. The value space is read as a
+//! slot (5 bits) and a counter (35 bits), as numbers were issued before (one slot per
+//! `GATEWAY_INSTANCE_NUMBER`, counters from 0): new values have the counter's top bit
+//! set, which no earlier instance reached, so they never meet an earlier number. Numbers
+//! issued before the permutation (`OA-XXXX-XXXX`, 40 random bits) still parse and
+//! resolve.
 //!
 //! **A check symbol.** New numbers end with Crockford's check symbol: the 40-bit value
 //! modulo 37 (`OA-7K3M-9QX2-5`). 37 is a prime above the alphabet's 32, so every
@@ -23,6 +27,8 @@
 //! mistyped number is caught before any lookup. Only values whose check falls on one of
 //! the 32 letters and digits are issued (Crockford's five extra check symbols `*~$=U` are
 //! hard to read over the phone); the counter skips the others.
+
+pub(crate) mod issuer;
 
 use std::fmt;
 
@@ -34,8 +40,9 @@ const SYMBOLS: usize = 8;
 const LEN: usize = 12;
 /// `OA-XXXX-XXXX-C`.
 const CHECKED_LEN: usize = 14;
-/// Instances of one deployment (slots of the number space).
-pub(crate) const SLOTS: u8 = 32;
+/// Slots of the number space (one per instance, as numbers were issued before).
+#[cfg(test)]
+const SLOTS: u8 = 32;
 /// Bits of an instance's counter.
 const SEQ_BITS: u32 = 35;
 
