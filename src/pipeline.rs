@@ -108,7 +108,7 @@ pub(crate) struct Gateway {
     /// Where new tracking numbers come from (blocks no two processes share).
     pub(crate) tracking: Arc<Issuer>,
     /// `Idempotency-Key` claims in Redis, shared by every instance.
-    claims: Claims,
+    claims: Arc<Claims>,
     /// Whether Redis answered the forwarder last: when it did not, a key is claimed
     /// only here, at once, without waiting for Redis.
     queue: Arc<QueueStatus>,
@@ -150,7 +150,7 @@ impl Gateway {
             status,
             regulation_url: format!("{}/regulation", public_url.trim_end_matches('/')),
             tracking,
-            claims,
+            claims: Arc::new(claims),
             queue,
         })
     }
@@ -372,29 +372,36 @@ impl Gateway {
         };
         match appended {
             Appended::Stored(seq) => {
-                let verdict = if self.queue.redis_up() {
-                    self.claims.claim(&record_id, &record, tracking.as_deref()).await
-                } else {
-                    Verdict::NotReached
-                };
-                match verdict {
-                    Verdict::Holds | Verdict::NotReached => {
-                        self.outbox.settle(&record.key, seq, Settled::Holds);
-                        Ok(Stored::Fresh)
-                    }
-                    Verdict::Replay(answer) => {
-                        self.outbox.settle(&record.key, seq, Settled::Superseded);
-                        Ok(Stored::Replayed(StoredResponse {
-                            status: own.status,
-                            body: answer,
-                        }))
-                    }
-                    Verdict::Reused => {
-                        self.outbox.settle(&record.key, seq, Settled::Superseded);
-                        Err(SubmitError::KeyReused)
-                    }
-                    // Left unsettled: a repeat here waits (409) until the record is
-                    // forwarded, which settles the key in Redis either way.
+                // Claimed and settled in a task of its own: a client that hangs up does
+                // not leave the claim halfway (the forwarder waits for it).
+                let (claims, outbox, up) = (
+                    Arc::clone(&self.claims),
+                    self.outbox.clone(),
+                    self.queue.redis_up(),
+                );
+                let settling = tokio::spawn(async move {
+                    let verdict = if up {
+                        claims.claim(&record_id, &record, tracking.as_deref()).await
+                    } else {
+                        Verdict::NotReached
+                    };
+                    let settled = match verdict {
+                        Verdict::Holds | Verdict::NotReached => Settled::Holds,
+                        Verdict::Replay(_) | Verdict::Reused => Settled::Superseded,
+                        // The forwarder settles the key in Redis either way; a repeat
+                        // here waits (409) until then.
+                        Verdict::Unknown => Settled::Unknown,
+                    };
+                    outbox.settle(&record.key, seq, settled);
+                    verdict
+                });
+                match settling.await.unwrap_or(Verdict::Unknown) {
+                    Verdict::Holds | Verdict::NotReached => Ok(Stored::Fresh),
+                    Verdict::Replay(answer) => Ok(Stored::Replayed(StoredResponse {
+                        status: own.status,
+                        body: answer,
+                    })),
+                    Verdict::Reused => Err(SubmitError::KeyReused),
                     Verdict::Unknown => Err(SubmitError::Unavailable),
                 }
             }

@@ -388,6 +388,14 @@ impl Forwarder {
     /// The next records to send, from the first not yet forwarded: from memory when
     /// they are recent, else read from disk off the async thread.
     async fn next_batch(&self, cursor: &mut Option<Cursor>) -> Result<Batch, OutboxError> {
+        let mut batch = self.read_batch(cursor).await?;
+        // Not past a record whose key is still being claimed: its claim may lose, and
+        // then the record must not be added (see `crate::idempotency`).
+        batch.truncate(self.outbox.sendable(&batch));
+        Ok(batch)
+    }
+
+    async fn read_batch(&self, cursor: &mut Option<Cursor>) -> Result<Batch, OutboxError> {
         let from = self.outbox.forwarded_through();
         if let Some(batch) = self.outbox.read_recent(from, BATCH) {
             return Ok(batch);

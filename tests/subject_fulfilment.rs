@@ -243,7 +243,7 @@ fn summaries(api: &FakeBotApi, chat: i64) -> usize {
 /// and a Telegram appeal (accepted, forwarded), then a Telegram draft with a photo left
 /// before "Send"; an erasure request for the subject. Afterwards none of the subject's
 /// values is in any file under the data directory (the forwarded appeals' records were
-/// in `outbox.redb`'s free pages, the form's photo in `attachments/`), and nothing of
+/// in a segment of the outbox, the form's photo in `attachments/`), and nothing of
 /// the draft is in Redis. The accepted appeals stay on `appeals.v1` (their legal
 /// course), so only the draft's values are looked for there.
 #[tokio::test(flavor = "multi_thread")]
@@ -390,15 +390,25 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
         in_files.data
     );
     assert!(
-        stores.contains(&json!({"store": "outbox.redb", "items": 1, "erased": true})),
+        stores.contains(&json!({"store": "outbox", "items": 1, "erased": true})),
         "{}",
         in_files.data
     );
-    // The form's and the bot's idempotent answers (each names its tracking number).
+    // The form's and the bot's idempotent answers, kept in Redis for every instance
+    // (each names its tracking number); none waits in this instance's outbox any more.
     assert!(
-        stores.contains(&json!({"store": "idempotency_answers", "items": 2, "erased": true})),
+        stores.contains(&json!({"store": "idempotency_answers", "items": 0, "erased": true})),
         "{}",
         in_files.data
+    );
+    assert!(
+        in_redis.data["stores"]
+            .as_array()
+            .is_some_and(|s| s.contains(
+                &json!({"store": "idempotency_answers", "items": 2, "erased": true})
+            )),
+        "{}",
+        in_redis.data
     );
     assert_none_in(&in_files.raw, &[&form_photo, "77019876543"], "the report");
 

@@ -93,7 +93,25 @@ pub(crate) enum Settled {
     Holds,
     /// Another record holds it; this one is never added (Redis knows it too).
     Superseded,
+    /// Nobody knows (Redis went away in the middle of the claim): the forwarder settles
+    /// it in Redis; until then a repeat here is told to come again.
+    Unknown,
 }
+
+/// Where a waiting record's claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimState {
+    /// Being claimed in Redis: the forwarder waits for it (at most [`CLAIM_PATIENCE`]),
+    /// so that a record whose claim will lose is never sent before it lost.
+    InFlight,
+    Holds,
+    Unknown,
+}
+
+/// How long the forwarder waits for a record's claim to settle before it sends the
+/// record anyway (its own script settles the key then): a claim whose request was
+/// dropped halfway must not hold the whole outbox back.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What one compaction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +129,8 @@ struct LocalClaim {
     seq: u64,
     /// The slot of the record's tracking number (0: none), for an erasure.
     tracking: u64,
-    settled: bool,
+    state: ClaimState,
+    since: Instant,
 }
 
 /// A segment as the outbox knows it.
@@ -360,13 +379,35 @@ impl Outbox {
         let slot = claim_slot(key);
         match state.claims.get_mut(&slot) {
             Some(claim) if claim.seq == seq => match settled {
-                Settled::Holds => claim.settled = true,
+                Settled::Holds => claim.state = ClaimState::Holds,
+                Settled::Unknown => claim.state = ClaimState::Unknown,
                 Settled::Superseded => {
                     state.claims.remove(&slot);
                 }
             },
             _ => {}
         }
+        drop(state);
+        // The forwarder may be waiting for this claim.
+        self.shared.notify.notify_one();
+    }
+
+    /// How many records from the start of `batch` may be sent now: up to the first whose
+    /// `Idempotency-Key` is still being claimed (for at most [`CLAIM_PATIENCE`]).
+    pub(crate) fn sendable(&self, batch: &[(u64, Arc<Bundle>)]) -> usize {
+        let state = self.shared.state();
+        batch
+            .iter()
+            .position(|(seq, bundle)| {
+                bundle.claim.as_ref().is_some_and(|claim| {
+                    state.claims.get(&claim_slot(&claim.key)).is_some_and(|c| {
+                        c.seq == *seq
+                            && c.state == ClaimState::InFlight
+                            && c.since.elapsed() < CLAIM_PATIENCE
+                    })
+                })
+            })
+            .unwrap_or(batch.len())
     }
 
     /// Records waiting to be forwarded.
@@ -716,7 +757,7 @@ impl Writer {
                     match state.claims.get(&slot) {
                         Some(c) => Some(Appended::Held {
                             seq: c.seq,
-                            settled: c.settled,
+                            settled: c.state == ClaimState::Holds,
                         }),
                         None => {
                             let tracking = job.bundle.tracking.as_deref().map_or(0, tracking_slot);
@@ -725,7 +766,8 @@ impl Writer {
                                 LocalClaim {
                                     seq,
                                     tracking,
-                                    settled: false,
+                                    state: ClaimState::InFlight,
+                                    since: Instant::now(),
                                 },
                             );
                             None
@@ -1033,7 +1075,8 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
                 state.claims.entry(slot).or_insert(LocalClaim {
                     seq,
                     tracking: tracking_of,
-                    settled: true,
+                    state: ClaimState::Holds,
+                    since: Instant::now(),
                 });
             }
         }
