@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::keyspace::{Keyspace, name};
 use crate::outbox::ClaimRecord;
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 
 /// How long a claim waits for Redis before the request gets 503.
@@ -120,6 +120,29 @@ impl Claims {
             script: redis::Script::new(CLAIM_SCRIPT),
             ttl,
             dedupe_ttl,
+        }
+    }
+
+    /// Who holds `claim`'s key in Redis, without claiming it: the fingerprint and the
+    /// answer, `None` when nobody does or Redis cannot be asked.
+    pub(crate) async fn lookup(&self, claim: &ClaimRecord) -> Option<(String, String)> {
+        let mut conn = self.conn.get().await?;
+        let found = tokio::time::timeout(
+            CLAIM_WAIT,
+            redis::cmd("HMGET")
+                .arg(self.keys.key(&claim.key))
+                .arg("fp")
+                .arg("answer")
+                .query_async::<(Option<String>, Option<String>)>(&mut conn),
+        )
+        .await;
+        match found {
+            Ok(Ok((Some(fingerprint), Some(answer)))) => Some((fingerprint, answer)),
+            Ok(Ok(_)) => None,
+            _ => {
+                self.conn.reset().await;
+                None
+            }
         }
     }
 

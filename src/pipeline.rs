@@ -187,7 +187,9 @@ impl Gateway {
         number: &TrackingNumber,
     ) -> Result<PublicStatus, Unreachable> {
         let waiting = self.outbox.waiting_appeal(number.as_str());
-        self.status.lookup(number.as_str(), waiting.as_deref()).await
+        self.status
+            .lookup(number.as_str(), waiting.as_deref())
+            .await
     }
 
     /// Accepts an appeal from any channel: normalized, filtered, consented, durable.
@@ -216,8 +218,7 @@ impl Gateway {
                 SubmitError::Invalid(errors)
             })?;
         accepted.appeal.tracking_number = self.tracking.issue().into_string();
-        let (mut bundle, fresh) =
-            appeal_record(&accepted).map_err(|_| SubmitError::Unavailable)?;
+        let (mut bundle, fresh) = appeal_record(&accepted).map_err(|_| SubmitError::Unavailable)?;
         bundle.marks.extend(index(&accepted.appeal));
         match self.store(bundle, claim.as_ref(), &fresh).await {
             Ok(Stored::Fresh) => {
@@ -413,15 +414,19 @@ impl Gateway {
                     .ok()
                     .and_then(Result::ok)
                     .flatten();
-                match held.as_ref().and_then(|b| b.claim.as_ref()) {
-                    Some(first) if first.fingerprint == claim.fingerprint => {
+                let first = match held.as_ref().and_then(|b| b.claim.as_ref()) {
+                    Some(first) => Some((first.fingerprint.clone(), first.answer.clone())),
+                    // Forwarded and gone from the disk meanwhile: its key is in Redis.
+                    None => self.claims.lookup(&record).await,
+                };
+                match first {
+                    Some((fingerprint, answer)) if fingerprint == claim.fingerprint => {
                         Ok(Stored::Replayed(StoredResponse {
                             status: own.status,
-                            body: first.answer.clone(),
+                            body: answer,
                         }))
                     }
                     Some(_) => Err(SubmitError::KeyReused),
-                    // Forwarded meanwhile: Redis holds the key now; the retry finds it.
                     None => Err(SubmitError::InProgress),
                 }
             }

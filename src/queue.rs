@@ -151,6 +151,51 @@ end
 return codes
 ";
 
+/// What the forwarder notes on `deadletter.v1` when it does not add a record as it came
+/// (`type`: `idempotent_duplicate`, `idempotency_conflict`, `tracking_collision`; see
+/// the module doc). Built by [`FORWARD_SCRIPT`] in Redis; this type is its schema. Ids
+/// and numbers only: nothing of the appeal's content.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reconciliation {
+    pub(crate) schema_version: u32,
+    #[serde(rename = "type")]
+    pub(crate) kind: ReconciliationKind,
+    /// The record the note is about: the appeal not added, or added despite the note.
+    pub(crate) appeal_id: String,
+    /// Its tracking number (empty for a record that is not an appeal).
+    pub(crate) tracking_number: String,
+    /// `idempotent_duplicate`: the number of the first appeal, which this number now
+    /// stands for (its status hash says `alias_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duplicate_of: Option<String>,
+    /// `idempotency_conflict`: the number of the appeal the key was claimed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) key_held_by: Option<String>,
+    /// `tracking_collision`: the appeal that holds the number (and keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) number_held_by: Option<String>,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub(crate) detected_at: String,
+}
+
+/// The kinds of [`Reconciliation`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReconciliationKind {
+    /// A repeat of an `Idempotency-Key` spooled while Redis was away: not added.
+    IdempotentDuplicate,
+    /// A key held for another request: added, as it was answered 202.
+    IdempotencyConflict,
+    /// A tracking number that already named another appeal: added, the first keeps it.
+    TrackingCollision,
+}
+
 /// Most records in one pipeline.
 const BATCH: usize = 256;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -578,44 +623,4 @@ async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, backoff: &mut 
         _ = shutdown.changed() => {}
     }
     *backoff = (*backoff * 2).min(MAX_BACKOFF);
-}
-
-/// A Redis connection opened on first use and again after a failure, for the parts that
-/// must answer quickly with Redis or without it (webhooks, pages): each attempt is
-/// bounded by `wait`, and `None` means "go on without Redis".
-pub(crate) struct LazyConnection {
-    target: Option<RedisTarget>,
-    slot: tokio::sync::Mutex<Option<RedisConn>>,
-    wait: Duration,
-}
-
-impl LazyConnection {
-    pub(crate) fn new(target: Option<RedisTarget>, wait: Duration) -> LazyConnection {
-        LazyConnection {
-            target,
-            slot: tokio::sync::Mutex::new(None),
-            wait,
-        }
-    }
-
-    /// The connection, opened now if there is none.
-    pub(crate) async fn get(&self) -> Option<RedisConn> {
-        let target = self.target.as_ref()?;
-        let mut slot = self.slot.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Some(conn.clone());
-        }
-        let connect = target.connect(Timeouts {
-            connect: self.wait,
-            response: self.wait,
-        });
-        let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
-        *slot = Some(conn.clone());
-        Some(conn)
-    }
-
-    /// Forgets a connection that failed; the next `get` opens a new one.
-    pub(crate) async fn reset(&self) {
-        *self.slot.lock().await = None;
-    }
 }

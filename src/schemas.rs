@@ -94,6 +94,13 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "reconciliation.schema.json",
+            render::<crate::queue::Reconciliation>(
+                "reconciliation",
+                "What the forwarder noted on deadletter.v1 when it did not add a record as it came: an idempotent_duplicate, an idempotency_conflict or a tracking_collision (ids and numbers only).",
+            ),
+        ),
+        (
             "appeal_aggregate.schema.json",
             render_version::<AppealAggregate>(
                 "appeal_aggregate",

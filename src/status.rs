@@ -48,7 +48,7 @@ pub(crate) struct Unreachable;
 pub(crate) struct StatusBoard {
     prefix: String,
     calendar: Calendar,
-    conn: crate::queue::LazyConnection,
+    conn: crate::redis_target::LazyConnection,
 }
 
 /// The date an appeal was received, Almaty time, from its ULID.
@@ -68,7 +68,7 @@ impl StatusBoard {
         StatusBoard {
             prefix: prefix.to_owned(),
             calendar,
-            conn: crate::queue::LazyConnection::new(client, REDIS_WAIT),
+            conn: crate::redis_target::LazyConnection::new(client, REDIS_WAIT),
         }
     }
 

@@ -52,7 +52,8 @@ fn the_compose_file_is_valid_and_has_every_part() {
             "gateway-3",
             "haproxy",
             "redis-primary",
-            "redis-replica",
+            "redis-replica-1",
+            "redis-replica-2",
             "sentinel-1",
             "sentinel-2",
             "sentinel-3"

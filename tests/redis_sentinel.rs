@@ -14,15 +14,43 @@ use std::time::Duration;
 use support::redis_ha::SentinelSet;
 use support::*;
 
+/// The shipped topology (`docker-compose.yml`): how many replicas it runs and the
+/// `GATEWAY_REDIS_MIN_REPLICAS` its gateways wait for.
+fn shipped_topology() -> (usize, u32) {
+    let compose = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml"),
+    )
+    .expect("docker-compose.yml");
+    let replicas = compose
+        .lines()
+        .filter_map(|l| l.strip_prefix("  redis-replica-")?.split(':').next())
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        .count();
+    let min: u32 = compose
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- GATEWAY_REDIS_MIN_REPLICAS="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("GATEWAY_REDIS_MIN_REPLICAS in docker-compose.yml");
+    (replicas, min)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
     const TASKS: usize = 4;
     const PER_TASK: usize = 150;
-    // Two replicas: after the failover the new primary still has one to confirm `WAIT`.
-    let mut set = SentinelSet::start(2).await;
-    let gw =
-        Gateway::start_with(GatewayOptions::new(&set.url()).env("GATEWAY_REDIS_MIN_REPLICAS", "1"))
-            .await;
+    // The shipped settings: more replicas than the gateways wait for, so that after the
+    // failover the new primary still has replicas to confirm `WAIT`.
+    let (replicas, min_replicas) = shipped_topology();
+    assert!(
+        replicas > min_replicas as usize,
+        "docker-compose.yml runs {replicas} replicas for GATEWAY_REDIS_MIN_REPLICAS={min_replicas}"
+    );
+    let mut set = SentinelSet::start(replicas).await;
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&set.url())
+            .env("GATEWAY_REDIS_MIN_REPLICAS", &min_replicas.to_string()),
+    )
+    .await;
     let api = gw.api();
     api.wait_drained().await;
 
@@ -35,6 +63,21 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
     wait_count(&done, 150, "150 answers before the kill").await;
     let old = set.primary.port();
     set.primary.kill9();
+    let new = set.wait_promotion(old).await;
+    // Forwarding resumes within 15 s of the promotion (the load goes on meanwhile).
+    wait_until("forwarding resumed", Duration::from_secs(15), || async {
+        let url = format!("redis://127.0.0.1:{new}");
+        let before = try_stream_len(&url, "appeals.v1").await.unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = try_stream_len(&url, "appeals.v1").await.unwrap_or(0);
+        let (_, ready) = api.readyz().await;
+        (after > before || ready["outbox_depth"] == 0)
+            .then_some(())
+            .ok_or(format!(
+                "{before} → {after} appeals on the new primary; {ready}"
+            ))
+    })
+    .await;
     let outcomes = load.await.expect("load");
 
     let accepted: Vec<String> = outcomes.iter().filter_map(Outcome::accepted_id).collect();
@@ -50,10 +93,7 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
             .take(5)
             .collect::<Vec<_>>()
     );
-
-    let new = set.wait_failover(old, 1).await;
-    assert_ne!(new, old);
-    api.wait_drained_within(Duration::from_secs(120)).await;
+    api.wait_drained_within(Duration::from_secs(60)).await;
 
     let url = format!("redis://127.0.0.1:{new}");
     let appeals = read_stream(&url, "appeals.v1").await;

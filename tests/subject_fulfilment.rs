@@ -404,9 +404,8 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
     assert!(
         in_redis.data["stores"]
             .as_array()
-            .is_some_and(|s| s.contains(
-                &json!({"store": "idempotency_answers", "items": 2, "erased": true})
-            )),
+            .is_some_and(|s| s
+                .contains(&json!({"store": "idempotency_answers", "items": 2, "erased": true}))),
         "{}",
         in_redis.data
     );

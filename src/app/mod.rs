@@ -186,7 +186,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         );
     }
     for key in &config.ignored {
-        tracing::warn!(key, "this setting is no longer read by this release; remove it");
+        tracing::warn!(
+            key,
+            "this setting is no longer read by this release; remove it"
+        );
     }
     if config.api_tokens.is_empty() {
         tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");

@@ -47,7 +47,7 @@ pub mod operations {
         tag = "intake",
         operation_id = "submitAppeal",
         summary = "Submit an appeal",
-        description = "Normalizes the appeal, keeps only the fields regulation 5.1 and the channel allow, records the consent, and answers 202 once it is durable on disk. A repeated `Idempotency-Key` with the same body returns the first answer (header `Idempotent-Replayed: true`).",
+        description = "Normalizes the appeal, keeps only the fields regulation 5.1 and the channel allow, records the consent, and answers 202 once it is durable on disk. A repeated `Idempotency-Key` with the same body returns the first answer (header `Idempotent-Replayed: true`), through any instance of the deployment: keys are claimed in Redis, shared by every instance.",
         request_body(content = AppealSubmission, content_type = "application/json"),
         params(IdempotencyKey, AcceptLanguage),
         responses(
@@ -58,6 +58,7 @@ pub mod operations {
             (status = 413, description = "Body over `GATEWAY_MAX_BODY_BYTES`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields, no consent, or an `Idempotency-Key` reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 409, description = "A request with the same `Idempotency-Key` is being taken right now (code `idempotency_key_in_progress`): send it again in a moment to get its answer", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 503, description = "The outbox cannot store it now; retry", body = ProblemDocument, content_type = "application/problem+json"),
         ),
         security(("integrator_token" = []))
@@ -81,6 +82,7 @@ pub mod operations {
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 409, description = "A request with the same `Idempotency-Key` is being taken right now (code `idempotency_key_in_progress`): send it again in a moment to get its answer", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 503, description = "The outbox cannot store it now; retry", body = ProblemDocument, content_type = "application/problem+json"),
         ),
         security(("integrator_token" = []))
@@ -148,6 +150,7 @@ pub mod operations {
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields, no consent, or a document", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 409, description = "A request with the same `Idempotency-Key` is being taken right now (code `idempotency_key_in_progress`): send it again in a moment to get its answer", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 503, description = "Storage unavailable; retry", body = ProblemDocument, content_type = "application/problem+json"),
         ),
         security(("agent_token" = []))

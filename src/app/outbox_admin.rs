@@ -52,8 +52,7 @@ pub(crate) struct Inspection {
 /// Opens the outbox of `config.data_dir` if there is one (never creates it).
 pub(crate) fn open(config: &Config) -> Result<Outbox, AdminError> {
     let dir = config.data_dir.display().to_string();
-    if !config.data_dir.join("outbox").is_dir() && !config.data_dir.join("outbox.redb").is_file()
-    {
+    if !config.data_dir.join("outbox").is_dir() && !config.data_dir.join("outbox.redb").is_file() {
         return Err(AdminError::Missing(dir));
     }
     Outbox::open(&config.data_dir).map_err(|e| match e {

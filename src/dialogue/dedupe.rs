@@ -19,7 +19,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(1500);
 
 /// The dedupe of inbound deliveries.
 pub(crate) struct Dedupe {
-    conn: crate::queue::LazyConnection,
+    conn: crate::redis_target::LazyConnection,
     prefix: String,
     ttl: Duration,
 }
@@ -31,7 +31,7 @@ impl Dedupe {
         ttl: Duration,
     ) -> Dedupe {
         Dedupe {
-            conn: crate::queue::LazyConnection::new(redis, REDIS_WAIT),
+            conn: crate::redis_target::LazyConnection::new(redis, REDIS_WAIT),
             prefix: prefix.to_owned(),
             ttl,
         }

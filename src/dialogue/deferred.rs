@@ -50,7 +50,7 @@ const REDIS_WAIT: Duration = Duration::from_millis(1500);
 /// The deferred messages of every bot.
 pub(crate) struct Deferred {
     target: Option<RedisTarget>,
-    conn: crate::queue::LazyConnection,
+    conn: crate::redis_target::LazyConnection,
     keys: Keyspace,
     consumer: String,
 }
@@ -58,7 +58,7 @@ pub(crate) struct Deferred {
 impl Deferred {
     pub(crate) fn new(target: Option<RedisTarget>, prefix: &str, consumer: &str) -> Deferred {
         Deferred {
-            conn: crate::queue::LazyConnection::new(target.clone(), REDIS_WAIT),
+            conn: crate::redis_target::LazyConnection::new(target.clone(), REDIS_WAIT),
             target,
             keys: Keyspace::new(prefix),
             consumer: consumer.to_owned(),

@@ -31,9 +31,9 @@ use serde_json::{Value, json};
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
 use crate::i18n::MESSAGES;
+use crate::idempotency::IdempotencyClaim;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
 

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::Conversation;
 use crate::appeal::Language;
 use crate::keyspace::{Keyspace, name};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::{RedisConn, RedisTarget};
 
 /// How long the language and the tracking numbers are remembered for `/status`.

@@ -32,7 +32,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::keyspace::{Keyspace, name};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 
 /// How long a request waits for Redis before its instance's own limit decides.

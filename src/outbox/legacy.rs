@@ -89,7 +89,11 @@ impl From<OldBundle> for Bundle {
 }
 
 /// Imports `<data_dir>/outbox.redb` into the log's last segment, if there is one.
-pub(super) fn import(data_dir: &Path, shared: &Shared, active: &mut File) -> Result<(), OutboxError> {
+pub(super) fn import(
+    data_dir: &Path,
+    shared: &Shared,
+    active: &mut File,
+) -> Result<(), OutboxError> {
     let path = data_dir.join("outbox.redb");
     if !path.is_file() {
         return Ok(());
@@ -110,8 +114,8 @@ pub(super) fn import(data_dir: &Path, shared: &Shared, active: &mut File) -> Res
                     .iter()
                     .map_err(|e| OutboxError::Storage(format!("read outbox.redb: {e}")))?;
                 for entry in iter {
-                    let (_, bytes) =
-                        entry.map_err(|e| OutboxError::Storage(format!("read outbox.redb: {e}")))?;
+                    let (_, bytes) = entry
+                        .map_err(|e| OutboxError::Storage(format!("read outbox.redb: {e}")))?;
                     match decode(bytes.value()) {
                         Ok(old) => records.push(Bundle::from(old)),
                         Err(e) => {
@@ -146,6 +150,9 @@ pub(super) fn import(data_dir: &Path, shared: &Shared, active: &mut File) -> Res
     }
     super::shred(&path).map_err(io("erase outbox.redb"))?;
     segment::sync_dir(data_dir).map_err(io("sync the data directory"))?;
-    tracing::info!(records = records.len(), "outbox.redb of an earlier gateway imported into the outbox log");
+    tracing::info!(
+        records = records.len(),
+        "outbox.redb of an earlier gateway imported into the outbox log"
+    );
     Ok(())
 }

@@ -309,7 +309,9 @@ impl Outbox {
         if forwarded > next_seq {
             // A ledger ahead of the log: the log lost its end (a disk that lied about a
             // sync). Send everything there is.
-            tracing::error!("the outbox's ledger is ahead of its log; forwarding every record kept");
+            tracing::error!(
+                "the outbox's ledger is ahead of its log; forwarding every record kept"
+            );
             forwarded = files.first().map_or(next_seq, |f| f.first_seq);
         }
         let mut segments: Vec<Segment> = Vec::with_capacity(files.len());
@@ -472,7 +474,11 @@ impl Outbox {
                 let Some(segment) = state.segments.get(i) else {
                     return Ok(out);
                 };
-                (segment.path.clone(), segment.first_seq, segment.offset_for(from))
+                (
+                    segment.path.clone(),
+                    segment.first_seq,
+                    segment.offset_for(from),
+                )
             };
             let reuse =
                 matches!(&cursor.at, Some((next, seg, _)) if *next == from && *seg == first_seq);
@@ -911,7 +917,11 @@ impl Writer {
     fn rotate(&mut self) -> Result<(), OutboxError> {
         let first_seq = self.shared.next_seq.load(Ordering::SeqCst);
         let mut state = self.shared.state();
-        if state.segments.last().is_some_and(|s| s.first_seq == first_seq) {
+        if state
+            .segments
+            .last()
+            .is_some_and(|s| s.first_seq == first_seq)
+        {
             return Ok(()); // Empty: nothing to seal.
         }
         let file = segment::create(&self.shared.dir, first_seq).map_err(io("create a segment"))?;
@@ -995,7 +1005,8 @@ impl Writer {
         let mut sparse = Vec::new();
         let mut offset = segment::HEADER_LEN;
         while let Next::Record(_, bytes) = reader.next_record().map_err(io("read a segment"))? {
-            let (seq, _) = record::decode(bytes).map_err(|e| OutboxError::Storage(e.to_string()))?;
+            let (seq, _) =
+                record::decode(bytes).map_err(|e| OutboxError::Storage(e.to_string()))?;
             if seq < from {
                 continue;
             }
@@ -1042,7 +1053,9 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
         let mut sparse = Vec::new();
         let mut claims = Vec::new();
         let mut tracking = Vec::new();
-        while let Next::Record(offset, bytes) = reader.next_record().map_err(io("read a segment"))? {
+        while let Next::Record(offset, bytes) =
+            reader.next_record().map_err(io("read a segment"))?
+        {
             let Ok((seq, bundle)) = record::decode(bytes) else {
                 continue;
             };
@@ -1059,7 +1072,8 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
             if let Some(claim) = &bundle.claim {
                 claims.push((claim_slot(&claim.key), seq, tracking_slot_of));
             }
-            if let (Some(number), Ok(id)) = (&bundle.tracking, ulid::Ulid::from_string(&bundle.id)) {
+            if let (Some(number), Ok(id)) = (&bundle.tracking, ulid::Ulid::from_string(&bundle.id))
+            {
                 tracking.push((tracking_slot(number), seq, id.0));
             }
         }

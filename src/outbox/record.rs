@@ -85,7 +85,12 @@ pub(crate) struct Mark {
 
 impl Mark {
     /// `field` of the hash `key` set to `value`.
-    pub(crate) fn set(key: String, field: &str, value: &str, ttl: Option<std::time::Duration>) -> Mark {
+    pub(crate) fn set(
+        key: String,
+        field: &str,
+        value: &str,
+        ttl: Option<std::time::Duration>,
+    ) -> Mark {
         Mark {
             key,
             op: MarkOp::Set,
@@ -189,7 +194,11 @@ mod tests {
             accepted_at_us: 1_795_000_000_000_000,
             marks: vec![
                 Mark::set("gateway:subject:k".into(), "withdrawn", "1", None),
-                Mark::count("gateway:analytics:day:2026-12-05", "all", std::time::Duration::from_secs(60)),
+                Mark::count(
+                    "gateway:analytics:day:2026-12-05",
+                    "all",
+                    std::time::Duration::from_secs(60),
+                ),
                 Mark {
                     key: "gateway:status:OA-1".into(),
                     op: MarkOp::First,

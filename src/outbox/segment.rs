@@ -194,7 +194,11 @@ impl Ledger {
             Ok(()) => {
                 let seq = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
                 let crc = u32::from_le_bytes(bytes[8..].try_into().unwrap_or([0; 4]));
-                if crc32fast::hash(&bytes[..8]) == crc { seq } else { 0 }
+                if crc32fast::hash(&bytes[..8]) == crc {
+                    seq
+                } else {
+                    0
+                }
             }
             Err(_) => 0,
         };
@@ -308,7 +312,10 @@ mod tests {
         out[second + 9] ^= 0xff;
         file.write_all(&out).expect("write");
         let mut reader = Reader::open(&path_of(dir.path(), 1), HEADER_LEN).expect("open");
-        assert!(matches!(reader.next_record().expect("read"), Next::Record(_, b"first")));
+        assert!(matches!(
+            reader.next_record().expect("read"),
+            Next::Record(_, b"first")
+        ));
         assert!(matches!(reader.next_record().expect("read"), Next::End));
     }
 

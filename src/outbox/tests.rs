@@ -70,7 +70,10 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn texts(records: &[(u64, Arc<Bundle>)]) -> Vec<String> {
-    records.iter().map(|(_, b)| b.messages[0].data.clone()).collect()
+    records
+        .iter()
+        .map(|(_, b)| b.messages[0].data.clone())
+        .collect()
 }
 
 fn stored(appended: Result<Appended, OutboxError>) -> u64 {
@@ -94,7 +97,14 @@ async fn records_survive_reopening_in_order_and_leave_once_forwarded() {
     let outbox = reopen(dir.path());
     assert_eq!(outbox.depth(), 3);
     let records = read_all(&outbox);
-    assert_eq!(texts(&records), ["{\"text\":\"r0\"}", "{\"text\":\"r1\"}", "{\"text\":\"r2\"}"]);
+    assert_eq!(
+        texts(&records),
+        [
+            "{\"text\":\"r0\"}",
+            "{\"text\":\"r1\"}",
+            "{\"text\":\"r2\"}"
+        ]
+    );
     outbox.ack(&records[..2]).expect("ack");
     assert_eq!(outbox.depth(), 1);
     outbox.close();
@@ -115,14 +125,25 @@ async fn a_start_after_a_crash_cuts_a_torn_record_and_keeps_the_rest() {
         // No close: as after `kill -9`. Then half a frame, as a write cut by a crash.
         drop(outbox);
     }
-    let last = segment::list(&dir.path().join("outbox")).expect("list").pop().expect("a segment");
-    let mut file = std::fs::OpenOptions::new().append(true).open(&last.path).expect("open");
-    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 5]).expect("write");
+    let last = segment::list(&dir.path().join("outbox"))
+        .expect("list")
+        .pop()
+        .expect("a segment");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last.path)
+        .expect("open");
+    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 5])
+        .expect("write");
     drop(file);
     let outbox = reopen(dir.path());
     assert_eq!(outbox.depth(), 5);
     stored(outbox.append(bundle("after", None, None)).await);
-    assert_eq!(read_all(&outbox).len(), 6, "the new record follows the whole ones");
+    assert_eq!(
+        read_all(&outbox).len(),
+        6,
+        "the new record follows the whole ones"
+    );
 }
 
 #[tokio::test]
@@ -154,11 +175,29 @@ async fn a_key_held_by_a_waiting_record_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outbox = Outbox::open(dir.path()).expect("open");
     let first = stored(outbox.append(bundle("a", Some("OA-1"), Some("k1"))).await);
-    let again = outbox.append(bundle("a", Some("OA-2"), Some("k1"))).await.expect("append");
-    assert_eq!(again, Appended::Held { seq: first, settled: false });
+    let again = outbox
+        .append(bundle("a", Some("OA-2"), Some("k1")))
+        .await
+        .expect("append");
+    assert_eq!(
+        again,
+        Appended::Held {
+            seq: first,
+            settled: false
+        }
+    );
     outbox.settle("gateway:idempotency:k1", first, Settled::Holds);
-    let again = outbox.append(bundle("a", Some("OA-3"), Some("k1"))).await.expect("append");
-    assert_eq!(again, Appended::Held { seq: first, settled: true });
+    let again = outbox
+        .append(bundle("a", Some("OA-3"), Some("k1")))
+        .await
+        .expect("append");
+    assert_eq!(
+        again,
+        Appended::Held {
+            seq: first,
+            settled: true
+        }
+    );
     assert_eq!(outbox.depth(), 1);
     // Another record won the key in Redis: this one no longer holds it here either.
     outbox.settle("gateway:idempotency:k1", first, Settled::Superseded);
@@ -173,7 +212,11 @@ async fn two_appends_of_one_key_in_one_batch_see_each_other() {
     let appends: Vec<_> = (0..8)
         .map(|i| {
             let outbox = outbox.clone();
-            tokio::spawn(async move { outbox.append(bundle(&format!("{i}"), None, Some("same"))).await })
+            tokio::spawn(async move {
+                outbox
+                    .append(bundle(&format!("{i}"), None, Some("same")))
+                    .await
+            })
         })
         .collect();
     let mut stored_count = 0;
@@ -205,11 +248,21 @@ async fn waiting_records_are_known_again_after_a_start() {
     }
     assert!(outbox.recovered());
     assert_eq!(outbox.waiting_appeal("OA-7K3M-9QX2-5"), Some(id));
-    let again = outbox.append(bundle("a", None, Some("k9"))).await.expect("append");
-    assert!(matches!(again, Appended::Held { settled: true, .. }), "{again:?}");
+    let again = outbox
+        .append(bundle("a", None, Some("k9")))
+        .await
+        .expect("append");
+    assert!(
+        matches!(again, Appended::Held { settled: true, .. }),
+        "{again:?}"
+    );
     let records = read_all(&outbox);
     outbox.ack(&records).expect("ack");
-    assert_eq!(outbox.waiting_appeal("OA-7K3M-9QX2-5"), None, "forwarded: Redis knows it");
+    assert_eq!(
+        outbox.waiting_appeal("OA-7K3M-9QX2-5"),
+        None,
+        "forwarded: Redis knows it"
+    );
 }
 
 #[tokio::test]
@@ -219,16 +272,27 @@ async fn records_span_segments_and_whole_segments_go_once_forwarded() {
     // About 100 KiB each: a segment holds some 80.
     let big = "x".repeat(100 << 10);
     for i in 0..200 {
-        stored(outbox.append(bundle(&format!("{i}{big}"), None, None)).await);
+        stored(
+            outbox
+                .append(bundle(&format!("{i}{big}"), None, None))
+                .await,
+        );
     }
-    let segments = || segment::list(&dir.path().join("outbox")).expect("list").len();
+    let segments = || {
+        segment::list(&dir.path().join("outbox"))
+            .expect("list")
+            .len()
+    };
     assert!(segments() >= 3, "{} segments", segments());
     outbox.close();
     drop(outbox);
     let outbox = reopen(dir.path());
     let records = read_all(&outbox);
     assert_eq!(records.len(), 200);
-    assert!(records.windows(2).all(|w| w[1].0 == w[0].0 + 1), "in order, none missed");
+    assert!(
+        records.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "in order, none missed"
+    );
     outbox.ack(&records[..150]).expect("ack");
     assert!(segments() <= 2, "{} segments left", segments());
     assert_eq!(read_all(&outbox).len(), 50);
@@ -239,10 +303,18 @@ async fn a_compaction_leaves_no_forwarded_record_in_any_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outbox = Outbox::open(dir.path()).expect("open");
     for i in 0..10 {
-        stored(outbox.append(bundle(&format!("forwarded-secret-{i}"), None, None)).await);
+        stored(
+            outbox
+                .append(bundle(&format!("forwarded-secret-{i}"), None, None))
+                .await,
+        );
     }
     for i in 0..3 {
-        stored(outbox.append(bundle(&format!("waiting-{i}"), None, None)).await);
+        stored(
+            outbox
+                .append(bundle(&format!("waiting-{i}"), None, None))
+                .await,
+        );
     }
     let records = read_all(&outbox);
     outbox.ack(&records[..10]).expect("ack");
@@ -250,7 +322,11 @@ async fn a_compaction_leaves_no_forwarded_record_in_any_file() {
     assert!(done.bytes_after < done.bytes_before);
     for (path, bytes) in files_under(dir.path()) {
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("forwarded-secret"), "{} holds a forwarded record", path.display());
+        assert!(
+            !text.contains("forwarded-secret"),
+            "{} holds a forwarded record",
+            path.display()
+        );
     }
     stored(outbox.append(bundle("later", None, None)).await);
     outbox.close();
@@ -258,7 +334,12 @@ async fn a_compaction_leaves_no_forwarded_record_in_any_file() {
     let outbox = reopen(dir.path());
     assert_eq!(
         texts(&read_all(&outbox)),
-        ["{\"text\":\"waiting-0\"}", "{\"text\":\"waiting-1\"}", "{\"text\":\"waiting-2\"}", "{\"text\":\"later\"}"]
+        [
+            "{\"text\":\"waiting-0\"}",
+            "{\"text\":\"waiting-1\"}",
+            "{\"text\":\"waiting-2\"}",
+            "{\"text\":\"later\"}"
+        ]
     );
 }
 
@@ -284,7 +365,10 @@ async fn an_outbox_redb_of_an_earlier_gateway_is_imported_once() {
         txn.commit().expect("commit");
     }
     let outbox = Outbox::open(dir.path()).expect("open");
-    assert!(!dir.path().join("outbox.redb").exists(), "the old file is gone");
+    assert!(
+        !dir.path().join("outbox.redb").exists(),
+        "the old file is gone"
+    );
     let records = read_all(&outbox);
     assert_eq!(records.len(), 1);
     let b = &records[0].1;
@@ -294,4 +378,19 @@ async fn an_outbox_redb_of_an_earlier_gateway_is_imported_once() {
     assert_eq!(b.marks[0].op, MarkOp::First);
     stored(outbox.append(bundle("new", None, None)).await);
     assert_eq!(outbox.depth(), 2);
+}
+
+#[tokio::test]
+async fn a_record_still_on_disk_reads_back_after_it_was_forwarded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path()).expect("open");
+    let seq = stored(outbox.append(bundle("a", None, Some("k"))).await);
+    stored(outbox.append(bundle("b", None, None)).await);
+    let records = read_all(&outbox);
+    outbox.ack(&records[..1]).expect("ack");
+    let back = outbox
+        .record(seq)
+        .expect("read")
+        .expect("still in the segment");
+    assert_eq!(back.messages[0].data, "{\"text\":\"a\"}");
 }

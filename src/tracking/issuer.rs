@@ -128,7 +128,8 @@ impl Issuer {
                 let n = blocks.current.next;
                 blocks.current.next += 1;
                 if blocks.spare.is_none()
-                    && (blocks.current.left() < BLOCK / 2 || blocks.current.region == Region::Offline)
+                    && (blocks.current.left() < BLOCK / 2
+                        || blocks.current.region == Region::Offline)
                 {
                     self.low.notify_one();
                 }
@@ -181,10 +182,17 @@ impl Issuer {
             let wanted = {
                 let blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
                 blocks.spare.is_none()
-                    && (blocks.current.left() < BLOCK / 2 || blocks.current.region == Region::Offline)
+                    && (blocks.current.left() < BLOCK / 2
+                        || blocks.current.region == Region::Offline)
             };
             if wanted && let Err(e) = self.lease(&target, &prefix).await {
                 tracing::debug!(error = %crate::queue::describe(&e), "tracking numbers: no block leased");
+                // Not again at once: every number issued meanwhile asks for a lease.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
             }
             tokio::select! {
                 () = self.low.notified() => {}

@@ -255,6 +255,24 @@ impl SentinelSet {
 
     /// Waits until the sentinels name another primary than `old`, that primary answers
     /// as one, and (when `replicas` > 0) that many replicas follow it.
+    /// Waits until the sentinels name another primary than `old` and it says it is one
+    /// (the moment of the promotion, before the other replicas follow it).
+    pub async fn wait_promotion(&self, old: u16) -> u16 {
+        wait_until("a promoted primary", Duration::from_secs(60), || async {
+            let port = self.primary_port().await?;
+            if port == old {
+                return Err(format!("sentinels still name {port}"));
+            }
+            let text = info(port, "replication").await?;
+            if text.contains("role:master") {
+                Ok(port)
+            } else {
+                Err(text)
+            }
+        })
+        .await
+    }
+
     pub async fn wait_failover(&self, old: u16, replicas: usize) -> u16 {
         wait_until("a promoted primary", Duration::from_secs(60), || async {
             let port = self.primary_port().await?;

@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::keyspace::{Keyspace, name};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 
 /// What an agent may do.

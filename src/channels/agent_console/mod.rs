@@ -58,8 +58,8 @@ use crate::http::form::{self, FormError};
 use crate::http::lenient;
 use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
-use crate::intake;
 use crate::idempotency::IdempotencyClaim;
+use crate::intake;
 use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
 
 /// The agent session cookie.
@@ -949,7 +949,10 @@ async fn receipt(
     // looked up, any well-formed number (the receipt holds nothing but the number).
     let number = crate::tracking::TrackingNumber::parse(&path);
     let known = match number {
-        Some(n) if query(&req, "r").is_some_and(|t| state.gateway.receipt_token_valid(n.as_str(), &t)) => {
+        Some(n)
+            if query(&req, "r")
+                .is_some_and(|t| state.gateway.receipt_token_valid(n.as_str(), &t)) =>
+        {
             Some(n)
         }
         Some(n) => match state.gateway.public_status(&n).await {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::keyspace::{Keyspace, name};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,

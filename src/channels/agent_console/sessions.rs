@@ -31,7 +31,7 @@ use sha2::Sha256;
 
 use super::accounts::Role;
 use crate::keyspace::{Keyspace, name};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 
 /// The longest a session lives, active or not: a working shift.

@@ -58,9 +58,9 @@ use crate::appeal::{
 use crate::attachments;
 use crate::free_text_guard;
 use crate::i18n::MESSAGES;
+use crate::idempotency::IdempotencyClaim;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::StoredResponse;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::stream::Stream;
@@ -256,7 +256,10 @@ impl EmailChannel {
         if let Some(number) = TrackingNumber::find_in(subject) {
             // Redis away: the mail waits (and is read again) rather than becoming a new
             // appeal when it adds to one another instance took.
-            let found = gateway.public_status(&number).await.map_err(|_| Unavailable)?;
+            let found = gateway
+                .public_status(&number)
+                .await
+                .map_err(|_| Unavailable)?;
             if let Some(appeal_id) = found.appeal_id {
                 return self
                     .addition(gateway, &mail, &appeal_id, number.as_str(), claim)

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::appeal::Appeal;
 use crate::keyspace::{Keyspace, name};
 use crate::outbox::{Mark, MarkOp};
-use crate::queue::LazyConnection;
+use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 use crate::status::Unreachable;
 
@@ -52,7 +52,10 @@ pub(crate) struct Indexed {
 }
 
 impl Indexed {
-    fn from_hash(tracking_number: &str, mut hash: std::collections::HashMap<String, String>) -> Option<Indexed> {
+    fn from_hash(
+        tracking_number: &str,
+        mut hash: std::collections::HashMap<String, String>,
+    ) -> Option<Indexed> {
         Some(Indexed {
             tracking_number: tracking_number.to_owned(),
             appeal_id: hash.remove("appeal_id")?,
@@ -71,7 +74,12 @@ impl Indexed {
         let mut marks = vec![
             Mark::set(key.clone(), "appeal_id", &self.appeal_id, ttl),
             Mark::set(key.clone(), "service_code", &self.service_code, ttl),
-            Mark::set(key.clone(), "requested_datetime", &self.requested_datetime, ttl),
+            Mark::set(
+                key.clone(),
+                "requested_datetime",
+                &self.requested_datetime,
+                ttl,
+            ),
         ];
         if let Some(address) = &self.address {
             marks.push(Mark::set(key.clone(), "address", address, ttl));
@@ -240,7 +248,9 @@ impl Index {
 
     async fn write_legacy(&self, records: &[Indexed]) -> redis::RedisResult<()> {
         let Some(mut conn) = self.conn.get().await else {
-            return Err(redis::RedisError::from(std::io::Error::other("redis unreachable")));
+            return Err(redis::RedisError::from(std::io::Error::other(
+                "redis unreachable",
+            )));
         };
         for chunk in records.chunks(200) {
             let mut pipe = redis::pipe();
@@ -253,10 +263,18 @@ impl Index {
                     let key = self.keys.key(&mark.key);
                     match mark.op {
                         MarkOp::Index => {
-                            pipe.cmd("ZADD").arg(&key).arg(&mark.value).arg(&mark.field).ignore();
+                            pipe.cmd("ZADD")
+                                .arg(&key)
+                                .arg(&mark.value)
+                                .arg(&mark.field)
+                                .ignore();
                         }
                         _ => {
-                            pipe.cmd("HSET").arg(&key).arg(&mark.field).arg(&mark.value).ignore();
+                            pipe.cmd("HSET")
+                                .arg(&key)
+                                .arg(&mark.field)
+                                .arg(&mark.value)
+                                .ignore();
                             if let Some(ttl) = mark.ttl_secs {
                                 pipe.cmd("EXPIRE").arg(&key).arg(ttl).ignore();
                             }

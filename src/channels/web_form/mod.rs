@@ -37,8 +37,8 @@ use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
 use crate::http::ratelimit::{FormLimits, Limit, SharedCounters};
 use crate::i18n::MESSAGES;
-use crate::intake;
 use crate::idempotency::IdempotencyClaim;
+use crate::intake;
 use crate::pipeline::SubmitError;
 
 /// Largest text part of a form (all fields but the photos), in bytes.
@@ -894,21 +894,18 @@ async fn submit(
     match submitted {
         Ok(receipt) => match receipt.tracking_number {
             Some(tracking) => HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    {
-                        let token = state.gateway.receipt_token(&tracking);
-                        match form {
-                            Form::Appeal => {
-                                format!("/{}/received/{tracking}?r={token}", language.as_str())
-                            }
-                            Form::Budget => format!(
-                                "/{}/received/{tracking}?form=budget&r={token}",
-                                language.as_str()
-                            ),
+                .insert_header((header::LOCATION, {
+                    let token = state.gateway.receipt_token(&tracking);
+                    match form {
+                        Form::Appeal => {
+                            format!("/{}/received/{tracking}?r={token}", language.as_str())
                         }
-                    },
-                ))
+                        Form::Budget => format!(
+                            "/{}/received/{tracking}?form=budget&r={token}",
+                            language.as_str()
+                        ),
+                    }
+                }))
                 .finish(),
             None => message(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -939,7 +936,8 @@ async fn submit(
 /// well-formed number (the page then confirms nothing anyone could not type).
 async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) -> Option<String> {
     let number = TrackingNumber::parse(tracking)?;
-    if query_param(req, "r").is_some_and(|t| state.gateway.receipt_token_valid(number.as_str(), &t)) {
+    if query_param(req, "r").is_some_and(|t| state.gateway.receipt_token_valid(number.as_str(), &t))
+    {
         return Some(number.into_string());
     }
     match state.gateway.public_status(&number).await {

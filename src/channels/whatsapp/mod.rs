@@ -220,7 +220,7 @@ pub(crate) struct Whatsapp {
     deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
     /// Redis, for the answers held for citizens outside the window (`notify::held`).
-    redis: crate::queue::LazyConnection,
+    redis: crate::redis_target::LazyConnection,
     keys: crate::keyspace::Keyspace,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
@@ -248,7 +248,10 @@ impl Whatsapp {
             dedupe,
             deferred,
             gateway,
-            redis: crate::queue::LazyConnection::new(redis, std::time::Duration::from_millis(1500)),
+            redis: crate::redis_target::LazyConnection::new(
+                redis,
+                std::time::Duration::from_millis(1500),
+            ),
             keys: crate::keyspace::Keyspace::new(prefix),
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
