@@ -378,7 +378,7 @@ impl Gateway {
                 let (claims, outbox, up) = (
                     Arc::clone(&self.claims),
                     self.outbox.clone(),
-                    self.queue.redis_up(),
+                    !self.queue.known_down(),
                 );
                 let settling = tokio::spawn(async move {
                     let verdict = if up {

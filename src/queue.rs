@@ -215,6 +215,12 @@ impl QueueStatus {
         self.redis_up.load(Ordering::Relaxed)
     }
 
+    /// Whether the forwarder found Redis away the last time it tried (false before it
+    /// tried at all): what is not known to be away is worth asking.
+    pub(crate) fn known_down(&self) -> bool {
+        self.known.load(Ordering::Relaxed) && !self.redis_up()
+    }
+
     /// False while Redis answers but too few replicas confirm: the outbox does not drain.
     pub(crate) fn replicas_ok(&self) -> bool {
         !self.replicas_short.load(Ordering::Relaxed)
@@ -308,6 +314,7 @@ impl Forwarder {
                 match self.connect().await {
                     Ok(c) => {
                         conn = Some(c);
+                        self.status.set(true);
                         backoff = Duration::from_millis(100);
                     }
                     Err(e) => {
