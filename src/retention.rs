@@ -198,6 +198,18 @@ impl Retention {
                 removed.insert(stream.name().to_owned(), n);
             }
         }
+        // The Open311 index's members past the status's life: their hashes expired
+        // with it (see the Open311 channel's `index`).
+        let cutoff_ms = (now - crate::status::STATUS_TTL).unix_timestamp_nanos() / 1_000_000;
+        let n: u64 = redis::cmd("ZREMRANGEBYSCORE")
+            .arg(keys.key(crate::keyspace::name::OPEN311_REQUESTS))
+            .arg("-inf")
+            .arg(format!("({cutoff_ms}"))
+            .query_async(&mut conn)
+            .await?;
+        if n > 0 {
+            removed.insert("open311_index".to_owned(), n);
+        }
         redis::Script::new(RELEASE_SCRIPT)
             .key(keys.key("gateway:retention-lease"))
             .arg(&self.instance)
