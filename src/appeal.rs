@@ -345,6 +345,20 @@ pub(crate) struct Appeal {
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub(crate) received_at: String,
+    /// The date the answer is due (Almaty): fifteen working days after registration
+    /// (Administrative Procedural Code, art. 76 p. 1), counted in the working calendar of
+    /// `crate::deadline`. Later than this only when the body extends the term (up to two
+    /// months, with notice to the applicant). Absent on appeals accepted before the
+    /// gateway set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date"))]
+    pub(crate) answer_by: Option<String>,
+    /// The date (Almaty) by which an appeal the city is not competent to answer must be
+    /// forwarded to the competent body, the applicant told: three working days after
+    /// registration, in the same calendar. Absent as `answer_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date"))]
+    pub(crate) forward_by: Option<String>,
     pub(crate) channel: Channel,
     pub(crate) language: Language,
     /// A code of the service catalogue (`channels/catalogue.toml`).
@@ -373,6 +387,21 @@ pub(crate) struct Appeal {
     /// the values); absent when nothing was masked (`crate::free_text_guard`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) redactions: Vec<Redaction>,
+}
+
+impl Appeal {
+    /// Sets `answer_by` and `forward_by` from `received_at` in `calendar` (the
+    /// deployment's: shipped data and `GATEWAY_HOLIDAYS`).
+    pub(crate) fn set_deadlines(&mut self, calendar: &crate::deadline::Calendar) {
+        let received = time::OffsetDateTime::parse(
+            &self.received_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let registration = calendar.registration(received);
+        self.answer_by = Some(crate::deadline::iso(registration.answer_by));
+        self.forward_by = Some(crate::deadline::iso(registration.forward_by));
+    }
 }
 
 /// Something the case system must notice about an appeal.

@@ -64,6 +64,11 @@ impl StatusBoard {
         }
     }
 
+    /// The working calendar the deadlines are counted in.
+    pub(crate) fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
     /// The status of `tracking_number`; `appeal_id` when this instance knows it.
     pub(crate) async fn lookup(
         &self,
