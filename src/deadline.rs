@@ -310,10 +310,31 @@ pub(crate) struct Registration {
     pub(crate) forward_by: Date,
 }
 
+impl Registration {
+    /// The time an appeal with this ULID was received (a ULID holds its creation time,
+    /// and the intake creates it with the appeal).
+    pub(crate) fn received_at_of(appeal_id: &str) -> Option<OffsetDateTime> {
+        let id = ulid::Ulid::from_string(appeal_id).ok()?;
+        Some(OffsetDateTime::from(id.datetime()))
+    }
+}
+
 /// `2026-11-25` as the contract writes a date.
 pub(crate) fn iso(date: Date) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     date.format(&format).unwrap_or_default()
+}
+
+/// `25.11.2026` as people in Kazakhstan write a date.
+pub(crate) fn local(date: Date) -> String {
+    let format = time::macros::format_description!("[day].[month].[year]");
+    date.format(&format).unwrap_or_default()
+}
+
+/// `25.11.2026 14:30` as people in Kazakhstan write a time (Almaty time).
+pub(crate) fn local_time(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
+    at.to_offset(ALMATY).format(&format).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -464,5 +485,6 @@ mod tests {
         assert_eq!(r.forward_by, date!(2026 - 12 - 03));
         assert_eq!(r.answer_by, calendar.answer_by(date!(2026 - 11 - 28)));
         assert_eq!(iso(r.answer_by), "2026-12-22");
+        assert_eq!(local_time(r.received), "28.11.2026 01:30");
     }
 }

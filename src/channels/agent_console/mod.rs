@@ -807,6 +807,11 @@ async fn console_submit(
     let (intake, adapter_errors) =
         agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
     errors.extend(adapter_errors);
+    let category = intake
+        .category
+        .clone()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| crate::catalogue::DEFAULT_CATEGORY.to_owned());
     let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
         render_console(
             &state,
@@ -900,11 +905,13 @@ async fn console_submit(
                     "accepted",
                     Some(&tracking),
                 );
-                see_other(&format!(
-                    "/agent/receipt/{tracking}?lang={}&desk={}",
-                    language.as_str(),
-                    desk.as_str()
-                ))
+                let facts = ReceiptFacts {
+                    tracking,
+                    appeal_id: receipt.id,
+                    category,
+                    desk,
+                };
+                see_other(&facts.url(&state.csrf, &session.agent_id, language))
             }
             None => again(
                 &[FieldError::new("form", "unavailable")],
@@ -935,8 +942,67 @@ fn agent_console_key(address: &str, category: &str) -> Option<String> {
     recent::duplicate_key(address, category)
 }
 
-/// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen: the number,
-/// the date and where to follow it; nothing of the person.
+/// What a receipt states that its URL carries: the appeal, its category, the desk that
+/// took it. Signed with the agent who took it ([`CsrfKey`] under its own label), so the
+/// page is that agent's to print, and states only what was registered; the time of
+/// registration comes from the appeal's id (a ULID holds its creation time), so the page
+/// is the same on every instance and whenever it is printed again.
+struct ReceiptFacts {
+    tracking: String,
+    appeal_id: String,
+    category: String,
+    desk: Desk,
+}
+
+impl ReceiptFacts {
+    fn signed_text(&self, agent_id: &str) -> String {
+        format!(
+            "receipt|{}|{}|{}|{}|{agent_id}",
+            self.tracking,
+            self.appeal_id,
+            self.category,
+            self.desk.as_str()
+        )
+    }
+
+    /// The receipt's URL for the agent who took the appeal.
+    fn url(&self, key: &CsrfKey, agent_id: &str, language: Language) -> String {
+        let query = serde_urlencoded::to_string([
+            ("lang", language.as_str()),
+            ("desk", self.desk.as_str()),
+            ("appeal", self.appeal_id.as_str()),
+            ("category", self.category.as_str()),
+            ("sig", key.token(&self.signed_text(agent_id)).as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/agent/receipt/{}?{query}", self.tracking)
+    }
+
+    /// The facts of a receipt URL, if `agent_id` took that appeal.
+    fn of(req: &HttpRequest, tracking: &str, key: &CsrfKey, agent_id: &str) -> Option<Self> {
+        let tracking = crate::tracking::TrackingNumber::parse(tracking)?;
+        let desk = match query(req, "desk").as_deref() {
+            Some("front") => Desk::FrontOffice,
+            Some("call") => Desk::CallCenter,
+            _ => return None,
+        };
+        let facts = ReceiptFacts {
+            tracking: tracking.as_str().to_owned(),
+            appeal_id: query(req, "appeal")?,
+            category: query(req, "category")?,
+            desk,
+        };
+        let sig = query(req, "sig")?;
+        key.verify(&facts.signed_text(agent_id), &sig)
+            .then_some(facts)
+    }
+}
+
+/// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen (APPK art. 64
+/// p. 2: the number, the date and time, who accepted it): the number, the time of
+/// registration (Almaty) and, for an appeal received on a non-working day, the day it is
+/// registered; the category; the answer's due date; the office and the agent's position
+/// and display name (never the login id); where to follow it. Nothing of the citizen.
 async fn receipt(
     req: HttpRequest,
     path: web::Path<String>,
@@ -944,30 +1010,47 @@ async fn receipt(
     SignedIn { session, .. }: SignedIn,
 ) -> HttpResponse {
     let language = console_language(&req);
-    let known = crate::tracking::TrackingNumber::parse(&path).filter(|t| {
-        matches!(
-            state.gateway.outbox.appeal_for_tracking(t.as_str()),
-            Ok(Some(_))
-        )
-    });
-    let Some(tracking) = known else {
+    let facts = ReceiptFacts::of(&req, &path, &state.csrf, &session.agent_id);
+    let received = facts
+        .as_ref()
+        .and_then(|f| crate::deadline::Registration::received_at_of(&f.appeal_id));
+    let (Some(facts), Some(received)) = (facts, received) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("404");
     };
-    let date = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC))
-        .date()
-        .to_string();
+    let registration = state.gateway.status.calendar().registration(received);
+    let next_day = (registration.registered_on != registration.received.date()).then(|| {
+        MESSAGES.text(
+            language,
+            "agent-receipt-next-day",
+            &[("date", crate::deadline::local(registration.registered_on))],
+        )
+    });
+    let category = state
+        .gateway
+        .ctx
+        .catalogue
+        .get(&facts.category)
+        .map_or(facts.category.clone(), |c| c.name(language).to_owned());
+    let agent_name = state.accounts.display_name(&session.agent_id).await;
     page(
         StatusCode::OK,
         language,
         "receipt.html",
         json!({
-            "tracking": tracking.as_str(),
-            "date": date,
-            "agent_id": session.agent_id,
-            "desk": desk_of(session.role, query(&req, "desk").as_deref()).as_str(),
+            "tracking": facts.tracking,
+            "received": MESSAGES.text(
+                language,
+                "agent-receipt-at",
+                &[("time", crate::deadline::local_time(registration.received))],
+            ),
+            "next_day": next_day,
+            "category": category,
+            "answer_by": crate::deadline::local(registration.answer_by),
+            "desk": facts.desk.as_str(),
+            "role": session.role.as_str(),
+            "agent_name": agent_name,
         }),
     )
 }
