@@ -282,6 +282,12 @@ impl Calendar {
         self.next_working_day(date)
     }
 
+    /// The procedure's dates of the appeal with this id: its ULID holds when the intake
+    /// created it, with the appeal.
+    pub(crate) fn registration_of(&self, appeal_id: &str) -> Option<Registration> {
+        Registration::received_at_of(appeal_id).map(|at| self.registration(at))
+    }
+
     /// The procedure's dates of an appeal received at `at`.
     pub(crate) fn registration(&self, at: OffsetDateTime) -> Registration {
         let received = at.to_offset(ALMATY);

@@ -896,12 +896,39 @@ async fn send(
     match gw.submit_appeal(intake, Some(claim)).await {
         Ok(receipt) => {
             let tracking = receipt.tracking_number.unwrap_or_default();
+            // What a receipt states (issue 33, point 2), as far as a chat needs it.
+            let (registered, answer_by) = gw
+                .status
+                .calendar()
+                .registration_of(&receipt.id)
+                .map(|r| {
+                    (
+                        crate::deadline::local_time(r.received),
+                        crate::deadline::local(r.answer_by),
+                    )
+                })
+                .unwrap_or_default();
+            let category = d
+                .category
+                .as_deref()
+                .and_then(|code| gw.ctx.catalogue.get(code))
+                .map(|cat| cat.name(lang).to_owned())
+                .unwrap_or_default();
             c.appeals.push(tracking.clone());
             let excess = c.appeals.len().saturating_sub(REMEMBERED_APPEALS);
             c.appeals.drain(..excess);
             c.draft = None;
             c.step = Step::Idle;
-            replies.push(Reply::text(ta(lang, "bot-sent", &[("tracking", tracking)])));
+            replies.push(Reply::text(ta(
+                lang,
+                "bot-sent",
+                &[
+                    ("tracking", tracking),
+                    ("registered", registered),
+                    ("category", category),
+                    ("answer_by", answer_by),
+                ],
+            )));
             Ok(())
         }
         Err(SubmitError::Invalid(errors)) => {

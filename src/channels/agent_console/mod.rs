@@ -1011,15 +1011,15 @@ async fn receipt(
 ) -> HttpResponse {
     let language = console_language(&req);
     let facts = ReceiptFacts::of(&req, &path, &state.csrf, &session.agent_id);
-    let received = facts
+    let calendar = state.gateway.status.calendar();
+    let registration = facts
         .as_ref()
-        .and_then(|f| crate::deadline::Registration::received_at_of(&f.appeal_id));
-    let (Some(facts), Some(received)) = (facts, received) else {
+        .and_then(|f| calendar.registration_of(&f.appeal_id));
+    let (Some(facts), Some(registration)) = (facts, registration) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("404");
     };
-    let registration = state.gateway.status.calendar().registration(received);
     let next_day = (registration.registered_on != registration.received.date()).then(|| {
         MESSAGES.text(
             language,

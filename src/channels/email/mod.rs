@@ -334,11 +334,27 @@ impl EmailChannel {
         match submitted {
             Ok(receipt) => {
                 let tracking_number = receipt.tracking_number.unwrap_or_default();
+                // What a receipt states (issue 33, point 2), as far as a mail needs it.
+                let (registered, answer_by) = gateway
+                    .status
+                    .calendar()
+                    .registration_of(&receipt.id)
+                    .map(|r| {
+                        (
+                            crate::deadline::local_time(r.received),
+                            crate::deadline::local(r.answer_by),
+                        )
+                    })
+                    .unwrap_or_default();
                 let mut body = vec![
                     MESSAGES.text(
                         language,
                         "mail-ack-body",
-                        &[("tracking", tracking_number.clone())],
+                        &[
+                            ("tracking", tracking_number.clone()),
+                            ("registered", registered),
+                            ("answer_by", answer_by),
+                        ],
                     ),
                     MESSAGES.text(
                         language,
