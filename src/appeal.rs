@@ -346,8 +346,8 @@ pub(crate) struct Appeal {
     #[schemars(extend("format" = "date-time"))]
     pub(crate) received_at: String,
     /// The date the answer is due (Almaty): fifteen working days after registration
-    /// (Administrative Procedural Code, art. 76 p. 1), counted in the working calendar of
-    /// `crate::deadline`. Later than this only when the body extends the term (up to two
+    /// (Administrative Procedural Code, art. 76 p. 1), counted in the deployment's working
+    /// calendar (`src/deadline.rs`). Later only when the body extends the term (up to two
     /// months, with notice to the applicant). Absent on appeals accepted before the
     /// gateway set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -387,21 +387,6 @@ pub(crate) struct Appeal {
     /// the values); absent when nothing was masked (`crate::free_text_guard`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) redactions: Vec<Redaction>,
-}
-
-impl Appeal {
-    /// Sets `answer_by` and `forward_by` from `received_at` in `calendar` (the
-    /// deployment's: shipped data and `GATEWAY_HOLIDAYS`).
-    pub(crate) fn set_deadlines(&mut self, calendar: &crate::deadline::Calendar) {
-        let received = time::OffsetDateTime::parse(
-            &self.received_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-        let registration = calendar.registration(received);
-        self.answer_by = Some(crate::deadline::iso(registration.answer_by));
-        self.forward_by = Some(crate::deadline::iso(registration.forward_by));
-    }
 }
 
 /// Something the case system must notice about an appeal.

@@ -282,6 +282,18 @@ impl Calendar {
         self.next_working_day(date)
     }
 
+    /// Sets the appeal's `answer_by` and `forward_by` from its `received_at`.
+    pub(crate) fn stamp(&self, appeal: &mut crate::appeal::Appeal) {
+        let received = OffsetDateTime::parse(
+            &appeal.received_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let registration = self.registration(received);
+        appeal.answer_by = Some(iso(registration.answer_by));
+        appeal.forward_by = Some(iso(registration.forward_by));
+    }
+
     /// The procedure's dates of the appeal with this id: its ULID holds when the intake
     /// created it, with the appeal.
     pub(crate) fn registration_of(&self, appeal_id: &str) -> Option<Registration> {

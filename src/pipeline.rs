@@ -140,7 +140,7 @@ impl Gateway {
                 self.refused(channel, errors.first().map_or("invalid", |e| e.code));
                 SubmitError::Invalid(errors)
             })?;
-        accepted.appeal.set_deadlines(self.status.calendar());
+        self.status.calendar().stamp(&mut accepted.appeal);
         for _ in 0..TRACKING_ATTEMPTS {
             accepted.appeal.tracking_number = self.issue_tracking_number().into_string();
             let (submission, fresh) = appeal_submission(&accepted, claim.clone())

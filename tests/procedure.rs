@@ -150,3 +150,199 @@ async fn the_receipt_states_when_what_until_when_where_and_who_in_kazakh_and_rus
     let forged = receipt_url.replace("category=roads", "category=lighting");
     assert_eq!(console.get(&forged).await.status, 404);
 }
+
+/// The day (UTC) an analytics hash counts `at` in, as the gateway names it.
+fn day_hash(kind: &str, at: time::OffsetDateTime) -> String {
+    let day = at.to_offset(time::UtcOffset::UTC).date();
+    match kind {
+        "appeal" => format!("{PREFIX}gateway:analytics:day:{day}"),
+        _ => format!("{PREFIX}gateway:analytics:consultation:day:{day}"),
+    }
+}
+
+/// `field` of the Redis hash `key`, 0 when absent.
+async fn count_in(redis: &RedisServer, key: &str, field: &str) -> i64 {
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    redis::cmd("HGET")
+        .arg(key)
+        .arg(field)
+        .query_async::<Option<i64>>(&mut conn)
+        .await
+        .expect("HGET")
+        .unwrap_or(0)
+}
+
+/// The id of the consultation a console page carries (its hidden `consultation` token:
+/// id, category, topic, language, signature).
+fn consultation_id(page: &Page) -> String {
+    hidden(&page.html, "consultation")
+        .and_then(|t| t.split('.').next().map(str::to_owned))
+        .expect("the page carries the consultation just recorded")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_answered_on_the_spot_is_counted_as_a_consultation_and_is_no_appeal() {
+    let redis = RedisServer::new();
+    add_agent(&redis, "aigerim", "call_center_agent", false);
+    let gw = start(&redis).await;
+    let console = Console::log_in(&gw, "aigerim").await;
+
+    // Five calls answered on the spot. The agent had begun to type the caller's details:
+    // none of them is kept.
+    let mut recorded = 0;
+    for category in ["roads", "roads", "roads", "lighting", "lighting"] {
+        let form = console.get("/agent/?lang=kk").await;
+        let mut fields = CALLER.to_vec();
+        fields.retain(|(name, _)| *name != "consent" && *name != "category");
+        fields.extend([("category", category), ("topic", "procedure")]);
+        let page = console
+            .post(&form, "/agent/consultation?lang=kk", &fields)
+            .await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("id=\"consulted\""), "{}", page.html);
+        assert!(
+            page.html.contains("Кеңес жазылды")
+                && page.html.contains("Қайда және қалай жүгіну керек"),
+            "the notice names the topic: {}",
+            page.html
+        );
+        recorded += 1;
+        if recorded == 1 {
+            // A double click: the same form again counts nothing more.
+            let again = console
+                .post(&form, "/agent/consultation?lang=kk", &fields)
+                .await;
+            assert_eq!(again.status, 200);
+            assert_eq!(consultation_id(&again), consultation_id(&page));
+        }
+    }
+    // No topic: said next to the field, in the console's language, nothing counted.
+    let form = console.get("/agent/?lang=ru").await;
+    let refused = console
+        .post(
+            &form,
+            "/agent/consultation?lang=ru",
+            &[("category", "roads")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.html.contains("Выберите тему консультации."),
+        "{}",
+        refused.html
+    );
+
+    gw.api().wait_drained().await;
+    assert_eq!(
+        try_stream_len(&redis.url(), "appeals.v1").await,
+        Ok(0),
+        "a consultation is never an appeal"
+    );
+    let now = time::OffsetDateTime::now_utc();
+    assert!(publish_at(&redis, now + time::Duration::hours(26)) >= 2);
+    let all = aggregates(&redis, 5).await;
+    assert!(
+        all.iter().all(|a| a["kind"] == "consultation"),
+        "no appeal was counted: {all:?}"
+    );
+    let days: Vec<&Value> = all.iter().filter(|a| a["period"] == "day").collect();
+    if days.len() == 1 {
+        // (Two days only if the test ran across midnight UTC.)
+        let day = days[0];
+        assert_eq!(day["total"], 5, "{day}");
+        let cells = day["cells"].as_array().cloned().unwrap_or_default();
+        for cell in [
+            serde_json::json!({"dimension": "channel", "value": "call_center", "count": 5}),
+            serde_json::json!({"dimension": "language", "value": "kk", "count": 5}),
+            serde_json::json!({"dimension": "topic", "value": "procedure", "count": 5}),
+            // roads 3 and lighting 2 are each below k: one merged cell.
+            serde_json::json!({"dimension": "category", "count": 5, "merged": 2}),
+        ] {
+            assert!(cells.contains(&cell), "{cell} in {day}");
+        }
+    }
+    // Nothing of the caller anywhere: not in Redis, not in the outbox, not in the log.
+    let dump = redis_dump(&redis.url()).await;
+    let secrets = ["Сейткали", "Айгерим", "7011234567", "Яма на дороге"];
+    assert_none_in(&dump, &secrets, "Redis");
+    assert_none_in(&gw.logs(), &secrets, "the log");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consultation_turned_into_an_appeal_with_verbal_consent_counts_as_the_appeal() {
+    let redis = RedisServer::new();
+    add_agent(&redis, "aigerim", "call_center_agent", false);
+    let gw = start(&redis).await;
+    let console = Console::log_in(&gw, "aigerim").await;
+
+    // The agent answers, records a consultation; then the caller wants an appeal after
+    // all. The form is still filled in: the agent reads the consent script, ticks the
+    // caller's verbal consent and registers.
+    let form = console.get("/agent/?lang=ru").await;
+    let mut fields = CALLER.to_vec();
+    fields.retain(|(name, _)| *name != "consent");
+    fields.push(("topic", "other_service"));
+    let consulted = console
+        .post(&form, "/agent/consultation?lang=ru", &fields)
+        .await;
+    assert_eq!(consulted.status, 200, "{}", consulted.html);
+    assert!(
+        consulted.html.contains("Консультация записана"),
+        "{}",
+        consulted.html
+    );
+    assert!(
+        consulted.html.contains("value=\"+7 701 123 45 67\""),
+        "the caller's details stay in the form for the appeal"
+    );
+    let consultation = consultation_id(&consulted);
+    // Without consent there is no appeal, as always.
+    let without = console.post(&consulted, "/agent/?lang=ru", &fields).await;
+    assert_eq!(without.status, 422);
+    let sent = console.post(&consulted, "/agent/?lang=ru", &CALLER).await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let receipt = console
+        .get(&sent.location.expect("the way to the receipt"))
+        .await;
+    let tracking = receipt
+        .html
+        .split("id=\"tracking\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("a tracking number")
+        .to_owned();
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    assert_eq!(appeal["channel"], "call_center");
+    assert_eq!(appeal["category"], "roads");
+    assert_eq!(appeal["consent"]["method"], "verbal");
+    assert_eq!(appeal["consent"]["captured_by"], "aigerim");
+    assert_eq!(appeal["applicant"]["phones"][0], "+77011234567");
+
+    // The call counts once, as the appeal it became.
+    gw.api().wait_drained().await;
+    let consulted_at = time::OffsetDateTime::from(
+        ulid::Ulid::from_string(&consultation)
+            .expect("a ULID")
+            .datetime(),
+    );
+    let received_at = time::OffsetDateTime::parse(
+        appeal["received_at"].as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("received_at");
+    let consultations = day_hash("consultation", consulted_at);
+    assert_eq!(count_in(&redis, &consultations, "all").await, 0);
+    assert_eq!(
+        count_in(&redis, &consultations, "topic:other_service").await,
+        0
+    );
+    assert_eq!(
+        count_in(&redis, &day_hash("appeal", received_at), "all").await,
+        1
+    );
+    assert_eq!(
+        read_stream(&redis.url(), "appeals.v1").await.len(),
+        1,
+        "one appeal"
+    );
+}

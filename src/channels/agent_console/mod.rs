@@ -48,6 +48,7 @@ use self::sessions::{Session, SessionState, Sessions};
 use crate::appeal::{Channel, Language};
 use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
+use crate::consultation::Consultation;
 use crate::field_error::FieldError;
 use crate::http::auth::{Tokens, bearer_token};
 use crate::http::client_addr::client_ip;
@@ -179,6 +180,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentCo
         .route("/agent/", web::post().to(console_submit))
         .route("/agent", web::get().to(|| async { see_other("/agent/") }))
         .route("/agent/receipt/{tracking}", web::get().to(receipt))
+        .route("/agent/consultation", web::post().to(consultation_submit))
         .route("/agent/consent-form", web::get().to(consent_form))
         .route("/api/v1/calls/incoming", web::post().to(call_incoming))
         .route("/api/v1/agent/appeals", web::post().to(api_appeal));
@@ -553,6 +555,8 @@ struct ConsoleView<'a> {
     errors: &'a [FieldError],
     duplicates: &'a [String],
     call_taken: bool,
+    /// The consultation just recorded, as the notice says it.
+    consulted: Option<String>,
 }
 
 fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
@@ -625,7 +629,7 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
     let shown_order: Vec<&str> = ["consent"]
         .into_iter()
         .chain(fields.iter().copied())
-        .chain(["category", "address", "text", "photos"])
+        .chain(["category", "address", "text", "photos", "topic"])
         .collect();
     let first_at_fault = shown_order
         .iter()
@@ -655,6 +659,14 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
         .collect();
+    let topics: Vec<Value> = state
+        .gateway
+        .ctx
+        .catalogue
+        .topics
+        .iter()
+        .map(|t| json!({"code": t.code, "name": t.name(language)}))
+        .collect();
     let idem = view
         .values
         .get("idem")
@@ -682,6 +694,8 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
             "focus": focus,
             "duplicates": view.duplicates,
             "call_taken": view.call_taken,
+            "topics": topics,
+            "consulted": view.consulted,
             "policy_version": POLICY_VERSION.as_str(),
         }),
     )
@@ -716,6 +730,7 @@ async fn console_page(
             errors: &[],
             duplicates: &[],
             call_taken,
+            consulted: None,
         },
         StatusCode::OK,
     );
@@ -824,6 +839,7 @@ async fn console_submit(
                 errors,
                 duplicates,
                 call_taken: false,
+                consulted: None,
             },
             status,
         )
@@ -866,7 +882,11 @@ async fn console_submit(
         .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(|key| IdempotencyClaim {
             key: format!("agent:{}:{key}", session.agent_id),
-            fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
+            fingerprint: form::fingerprint(
+                &fields,
+                &photos,
+                &["csrf", "idem", "dup_ack", "consultation", "topic"],
+            ),
         });
     // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
     let kept = match state
@@ -898,6 +918,12 @@ async fn console_submit(
                     && !receipt.replayed
                 {
                     state.recent.remember(&key, &tracking).await;
+                }
+                if let Some(consultation) = fields
+                    .get("consultation")
+                    .and_then(|t| recorded_consultation(&state, t, &session.agent_id))
+                {
+                    turned_into_appeal(&state, &consultation, &session.agent_id).await;
                 }
                 audit(
                     "appeal_submit",
@@ -940,6 +966,209 @@ fn agent_console_key(address: &str, category: &str) -> Option<String> {
         category
     };
     recent::duplicate_key(address, category)
+}
+
+/// The signed text of a recorded consultation's token (see [`consultation_token`]).
+fn consultation_signed_text(c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "consultation|{}|{}|{}|{}|{agent_id}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str()
+    )
+}
+
+/// What the console form carries of the consultation just recorded, so that the appeal
+/// the caller may want next takes its place in one step: its id, category, topic and
+/// language, signed with the agent's id (codes of the catalogue hold no `.`).
+fn consultation_token(key: &CsrfKey, c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "{}.{}.{}.{}.{}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str(),
+        key.token(&consultation_signed_text(c, agent_id))
+    )
+}
+
+/// The consultation a console form's token names, if this agent recorded it.
+fn recorded_consultation(
+    state: &AgentConsole,
+    token: &str,
+    agent_id: &str,
+) -> Option<Consultation> {
+    let mut parts = token.split('.');
+    let (id, category, topic, language, sig) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        Language::parse(parts.next()?)?,
+        parts.next()?,
+    );
+    let consultation = Consultation::with_id(
+        &state.gateway.ctx.catalogue,
+        id.to_owned(),
+        Some(category),
+        Some(topic),
+        language,
+    )
+    .ok()?;
+    state
+        .csrf
+        .verify(&consultation_signed_text(&consultation, agent_id), sig)
+        .then_some(consultation)
+}
+
+/// The caller wanted an appeal after the consultation: the appeal is registered, the
+/// consultation counted down (once, whatever the retries). Should the outbox refuse,
+/// the appeal stands and the call is counted twice, which the log says.
+async fn turned_into_appeal(state: &AgentConsole, consultation: &Consultation, agent_id: &str) {
+    let claim = IdempotencyClaim {
+        key: format!(
+            "agent:{agent_id}:consultation-taken-back:{}",
+            consultation.id
+        ),
+        fingerprint: consultation.id.clone(),
+    };
+    match state
+        .gateway
+        .take_back_consultation(consultation, claim)
+        .await
+    {
+        Ok(_) => audit("consultation_to_appeal", agent_id, "ok", None),
+        Err(_) => {
+            tracing::warn!("a consultation turned into an appeal stays counted as one");
+            audit("consultation_to_appeal", agent_id, "unavailable", None);
+        }
+    }
+}
+
+/// `POST /agent/consultation` (the call desk's "Record a consultation" button, which
+/// posts the console's form): the call was answered on the spot. Only the category,
+/// the topic and the console's language are read; every other field of the form is
+/// left alone and shown again, so that the agent can still register an appeal in one
+/// step if the caller wants one.
+async fn consultation_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
+    let language = console_language(&req);
+    let Ok(form::FormBody { fields, .. }) = form::read(
+        &req,
+        payload,
+        MAX_TEXT_BYTES + 64 * 1024,
+        MAX_TEXT_BYTES,
+        &[],
+    )
+    .await
+    else {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body("400");
+    };
+    if !fields
+        .get("csrf")
+        .is_some_and(|t| state.csrf.verify(&sid, t))
+    {
+        audit("consultation", &session.agent_id, "csrf", None);
+        return HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body(MESSAGES.text(language, "csrf-text", &[]));
+    }
+    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
+    let recorded = if desk == Desk::CallCenter {
+        Consultation::new(
+            &state.gateway.ctx.catalogue,
+            fields.get("category").map(String::as_str),
+            fields.get("topic").map(String::as_str),
+            language,
+        )
+    } else {
+        // Consultations are the call-center's (1308); the front office registers appeals.
+        Err(vec![FieldError::new("form", "invalid_value")])
+    };
+    let mut values = fields.clone();
+    let outcome = match recorded {
+        Err(errors) => Err((errors, StatusCode::UNPROCESSABLE_ENTITY)),
+        Ok(consultation) => {
+            let claim = fields
+                .get("idem")
+                .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .map(|key| IdempotencyClaim {
+                    key: format!("agent:{}:consultation:{key}", session.agent_id),
+                    fingerprint: format!("{}|{}", consultation.category, consultation.topic),
+                });
+            match state
+                .gateway
+                .submit_consultation(&consultation, claim)
+                .await
+            {
+                Ok(receipt) => {
+                    // A repeat (a refresh) names the consultation first recorded.
+                    let consultation = Consultation {
+                        id: receipt.id,
+                        ..consultation
+                    };
+                    Ok(consultation)
+                }
+                Err(SubmitError::KeyReused) => Err((
+                    vec![FieldError::new("form", "already_sent")],
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )),
+                Err(_) => Err((
+                    vec![FieldError::new("form", "unavailable")],
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )),
+            }
+        }
+    };
+    let (errors, consulted, status) = match outcome {
+        Ok(consultation) => {
+            audit("consultation", &session.agent_id, "recorded", None);
+            let catalogue = &state.gateway.ctx.catalogue;
+            let name = |c: Option<&crate::catalogue::Category>| {
+                c.map(|c| c.name(language).to_owned()).unwrap_or_default()
+            };
+            let notice = MESSAGES.text(
+                language,
+                "agent-consultation-recorded",
+                &[
+                    ("category", name(catalogue.get(&consultation.category))),
+                    ("topic", name(catalogue.topic(&consultation.topic))),
+                ],
+            );
+            values.insert(
+                "consultation".to_owned(),
+                consultation_token(&state.csrf, &consultation, &session.agent_id),
+            );
+            // The next submission (an appeal, or another consultation) is a new one.
+            values.remove("idem");
+            (Vec::new(), Some(notice), StatusCode::OK)
+        }
+        Err((errors, status)) => {
+            audit("consultation", &session.agent_id, "refused", None);
+            (errors, None, status)
+        }
+    };
+    render_console(
+        &state,
+        ConsoleView {
+            language,
+            sid: &sid,
+            session: &session,
+            desk,
+            values: &values,
+            errors: &errors,
+            duplicates: &[],
+            call_taken: false,
+            consulted,
+        },
+        status,
+    )
 }
 
 /// What a receipt states that its URL carries: the appeal, its category, the desk that

@@ -40,3 +40,4 @@ title-attachment_erased = Photo erased
 error-attachment_erased = The photo was erased at the request of its data subject.
 title-attachment_expired = Photo expired
 error-attachment_expired = The photo's retention is over; it was erased.
+error-consultation_topic = Choose the topic of the consultation.

@@ -40,3 +40,4 @@ title-attachment_erased = Фото жойылды
 error-attachment_erased = Фото дербес деректер субъектісінің талабы бойынша жойылды.
 title-attachment_expired = Фотоны сақтау мерзімі өтті
 error-attachment_expired = Фотоны сақтау мерзімі өтті; ол жойылды.
+error-consultation_topic = Кеңестің тақырыбын таңдаңыз.

@@ -40,3 +40,4 @@ title-attachment_erased = Фото удалено
 error-attachment_erased = Фото удалено по требованию субъекта персональных данных.
 title-attachment_expired = Срок хранения фото истёк
 error-attachment_expired = Срок хранения фото истёк; оно удалено.
+error-consultation_topic = Выберите тему консультации.
