@@ -1417,6 +1417,7 @@ async fn api_appeal(
                 "accepted",
                 receipt.tracking_number.as_deref(),
             );
+            let registration = state.gateway.status.calendar().registration_of(&receipt.id);
             let body = AgentAnswer {
                 answer: Answer {
                     id: receipt.id.clone(),
@@ -1424,6 +1425,8 @@ async fn api_appeal(
                     status: AnswerStatus::Accepted,
                 },
                 possible_duplicates: duplicates,
+                answer_by: registration.map(|r| crate::deadline::iso(r.answer_by)),
+                forward_by: registration.map(|r| crate::deadline::iso(r.forward_by)),
             };
             let mut builder = HttpResponse::Accepted();
             builder.content_type("application/json");
