@@ -56,38 +56,28 @@ impl Consultation {
     }
 
     /// A consultation recorded before under `id` (a ULID), e.g. to take it back.
-    pub(crate) fn with_id(
+    pub(crate) fn with_id<'a>(
         catalogue: &Catalogue,
         id: String,
-        category: Option<&str>,
-        topic: Option<&str>,
+        category: Option<&'a str>,
+        topic: Option<&'a str>,
         language: Language,
     ) -> Result<Consultation, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let category = match category.map(str::trim).filter(|c| !c.is_empty()) {
-            None => {
-                errors.push(FieldError::new("category", "required"));
-                ""
-            }
-            Some(code) => {
-                if catalogue.get(code).is_none() {
-                    errors.push(FieldError::new("category", "unknown_category"));
-                }
-                code
-            }
-        };
-        let topic = match topic.map(str::trim).filter(|t| !t.is_empty()) {
-            None => {
-                errors.push(FieldError::new("topic", "consultation_topic"));
-                ""
-            }
-            Some(code) => {
-                if catalogue.topic(code).is_none() {
-                    errors.push(FieldError::new("topic", "consultation_topic"));
-                }
-                code
-            }
-        };
+        let category = catalogue_code(
+            category,
+            |c| catalogue.get(c).is_some(),
+            "category",
+            ("required", "unknown_category"),
+            &mut errors,
+        );
+        let topic = catalogue_code(
+            topic,
+            |t| catalogue.topic(t).is_some(),
+            "topic",
+            ("consultation_topic", "consultation_topic"),
+            &mut errors,
+        );
         if ulid::Ulid::from_string(&id).is_err() {
             errors.push(FieldError::new("consultation", "invalid_value"));
         }
@@ -120,6 +110,28 @@ impl Consultation {
         ulid::Ulid::from_string(&self.id)
             .map(|id| OffsetDateTime::from(id.datetime()))
             .unwrap_or_else(|_| OffsetDateTime::now_utc())
+    }
+}
+
+/// `value` when the catalogue has it (`known`); else the error `missing` (no value) or
+/// `unknown` on `field`, and an empty code.
+fn catalogue_code<'a>(
+    value: Option<&'a str>,
+    known: impl Fn(&str) -> bool,
+    field: &str,
+    (missing, unknown): (&'static str, &'static str),
+    errors: &mut Vec<FieldError>,
+) -> &'a str {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(code) if known(code) => code,
+        Some(_) => {
+            errors.push(FieldError::new(field, unknown));
+            ""
+        }
+        None => {
+            errors.push(FieldError::new(field, missing));
+            ""
+        }
     }
 }
 

@@ -300,6 +300,15 @@ impl Calendar {
         Registration::received_at_of(appeal_id).map(|at| self.registration(at))
     }
 
+    /// What an acknowledgement states of the appeal with this id, as people write it:
+    /// when it was received (`25.11.2026 14:30`, Almaty) and the answer's due date
+    /// (`17.12.2026`). Empty when the id is not a ULID.
+    pub(crate) fn acknowledged(&self, appeal_id: &str) -> (String, String) {
+        self.registration_of(appeal_id)
+            .map(|r| (local_time(r.received), local(r.answer_by)))
+            .unwrap_or_default()
+    }
+
     /// The procedure's dates of an appeal received at `at`.
     pub(crate) fn registration(&self, at: OffsetDateTime) -> Registration {
         let received = at.to_offset(ALMATY);

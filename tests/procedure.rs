@@ -9,6 +9,7 @@ mod support;
 
 use serde_json::Value;
 use support::agent::*;
+use support::form_session::Page;
 use support::*;
 
 async fn start(redis: &RedisServer) -> Gateway {
@@ -16,17 +17,15 @@ async fn start(redis: &RedisServer) -> Gateway {
         .await
 }
 
-/// The appeal with `tracking` on `appeals.v1`.
-async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value {
-    wait_until("the appeal on appeals.v1", WAIT, || async {
-        try_read_stream(&redis.url(), "appeals.v1")
-            .await?
-            .into_iter()
-            .find(|e| e.data["tracking_number"] == tracking)
-            .map(|e| e.data)
-            .ok_or_else(|| format!("no appeal {tracking} yet"))
-    })
-    .await
+/// The tracking number a receipt shows.
+fn tracking_on(receipt: &Page) -> String {
+    receipt
+        .html
+        .split("id=\"tracking\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("a receipt with a tracking number")
+        .to_owned()
 }
 
 /// `25.11.2026` from `2026-11-25`.
@@ -88,13 +87,7 @@ async fn the_receipt_states_when_what_until_when_where_and_who_in_kazakh_and_rus
     let receipt_url = sent.location.expect("the way to the receipt");
     let kk = console.get(&receipt_url).await;
     assert_eq!(kk.status, 200);
-    let tracking = kk
-        .html
-        .split("id=\"tracking\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .expect("the tracking number")
-        .to_owned();
+    let tracking = tracking_on(&kk);
     let appeal = appeal_with_tracking(&redis, &tracking).await;
     let registered = registered_at(appeal["id"].as_str().unwrap_or_default());
     let answer_by = local_date(appeal["answer_by"].as_str().expect("answer_by"));
@@ -304,13 +297,7 @@ async fn a_consultation_turned_into_an_appeal_with_verbal_consent_counts_as_the_
     let receipt = console
         .get(&sent.location.expect("the way to the receipt"))
         .await;
-    let tracking = receipt
-        .html
-        .split("id=\"tracking\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .expect("a tracking number")
-        .to_owned();
+    let tracking = tracking_on(&receipt);
     let appeal = appeal_with_tracking(&redis, &tracking).await;
     assert_eq!(appeal["channel"], "call_center");
     assert_eq!(appeal["category"], "roads");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::form_session::Page;
 use super::{CRM_TOKEN, Gateway, PREFIX, RedisServer, gateway_bin};
 
 /// A password long enough for the account rules.
@@ -146,13 +147,6 @@ pub struct Console {
     client: reqwest::Client,
 }
 
-/// What the console answered: status, `Location` and body.
-pub struct Page {
-    pub status: u16,
-    pub location: Option<String>,
-    pub html: String,
-}
-
 impl Console {
     /// Logs `id` in with [`PASSWORD`] on `gw`.
     pub async fn log_in(gw: &Gateway, id: &str) -> Console {
@@ -172,20 +166,6 @@ impl Console {
         }
     }
 
-    async fn page(resp: reqwest::Response) -> Page {
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Page {
-            status,
-            location,
-            html: resp.text().await.unwrap_or_default(),
-        }
-    }
-
     /// `GET path` (e.g. `/agent/?lang=kk`, or a `Location` the console gave).
     pub async fn get(&self, path: &str) -> Page {
         let resp = self
@@ -195,7 +175,7 @@ impl Console {
             .send()
             .await
             .expect("console GET");
-        Console::page(resp).await
+        Page::of(resp).await
     }
 
     /// Posts `page`'s form as the agent would fill it: its hidden fields (CSRF token,
@@ -220,6 +200,6 @@ impl Console {
             .send()
             .await
             .expect("console POST");
-        Console::page(resp).await
+        Page::of(resp).await
     }
 }

@@ -406,6 +406,19 @@ pub async fn wait_for_entries_of(url: &str, stream: &str, kind: &str, n: usize) 
     .await
 }
 
+/// The appeal with `tracking` on `appeals.v1`, once it is there.
+pub async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value {
+    wait_until("the appeal on appeals.v1", WAIT, || async {
+        try_read_stream(&redis.url(), "appeals.v1")
+            .await?
+            .into_iter()
+            .find(|e| e.data["tracking_number"] == tracking)
+            .map(|e| e.data)
+            .ok_or_else(|| format!("no appeal {tracking} yet"))
+    })
+    .await
+}
+
 /// Everything Redis holds, rendered as text: every key (SCAN) with its value, whatever
 /// its type. Used to prove a value never reached Redis.
 pub async fn redis_dump(url: &str) -> String {

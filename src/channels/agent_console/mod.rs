@@ -667,10 +667,7 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .iter()
         .map(|t| json!({"code": t.code, "name": t.name(language)}))
         .collect();
-    let idem = view
-        .values
-        .get("idem")
-        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let idem = form_idem(view.values)
         .cloned()
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
     page(
@@ -778,6 +775,38 @@ async fn read_console_form(
     Ok((body.fields, photos, errors, document))
 }
 
+/// The idempotency key a console form carries (`idem`), when it has the shape the
+/// console gives it.
+fn form_idem(fields: &BTreeMap<String, String>) -> Option<&String> {
+    fields
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The answer to a console form whose CSRF token is not the session's (audited as
+/// `action`), or `None` when it is.
+fn csrf_refused(
+    state: &AgentConsole,
+    sid: &str,
+    fields: &BTreeMap<String, String>,
+    action: &str,
+    session: &Session,
+    language: Language,
+) -> Option<HttpResponse> {
+    if fields
+        .get("csrf")
+        .is_some_and(|t| state.csrf.verify(sid, t))
+    {
+        return None;
+    }
+    audit(action, &session.agent_id, "csrf", None);
+    Some(
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body(MESSAGES.text(language, "csrf-text", &[])),
+    )
+}
+
 /// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
 /// input kept) → the duplicates hint (once) → `submit_appeal` → 303 to the receipt.
 async fn console_submit(
@@ -802,14 +831,9 @@ async fn console_submit(
                 .body(status.as_str().to_owned());
         }
     };
-    if !fields
-        .get("csrf")
-        .is_some_and(|t| state.csrf.verify(&sid, t))
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "appeal_submit", &session, language)
     {
-        audit("appeal_submit", &session.agent_id, "csrf", None);
-        return HttpResponse::Forbidden()
-            .content_type("text/plain; charset=utf-8")
-            .body(MESSAGES.text(language, "csrf-text", &[]));
+        return refused;
     }
     let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
     if document {
@@ -877,17 +901,14 @@ async fn console_submit(
             );
         }
     }
-    let claim = fields
-        .get("idem")
-        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(|key| IdempotencyClaim {
-            key: format!("agent:{}:{key}", session.agent_id),
-            fingerprint: form::fingerprint(
-                &fields,
-                &photos,
-                &["csrf", "idem", "dup_ack", "consultation", "topic"],
-            ),
-        });
+    let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+        key: format!("agent:{}:{key}", session.agent_id),
+        fingerprint: form::fingerprint(
+            &fields,
+            &photos,
+            &["csrf", "idem", "dup_ack", "consultation", "topic"],
+        ),
+    });
     // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
     let kept = match state
         .store
@@ -1070,14 +1091,8 @@ async fn consultation_submit(
             .content_type("text/plain; charset=utf-8")
             .body("400");
     };
-    if !fields
-        .get("csrf")
-        .is_some_and(|t| state.csrf.verify(&sid, t))
-    {
-        audit("consultation", &session.agent_id, "csrf", None);
-        return HttpResponse::Forbidden()
-            .content_type("text/plain; charset=utf-8")
-            .body(MESSAGES.text(language, "csrf-text", &[]));
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "consultation", &session, language) {
+        return refused;
     }
     let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
     let recorded = if desk == Desk::CallCenter {
@@ -1095,13 +1110,10 @@ async fn consultation_submit(
     let outcome = match recorded {
         Err(errors) => Err((errors, StatusCode::UNPROCESSABLE_ENTITY)),
         Ok(consultation) => {
-            let claim = fields
-                .get("idem")
-                .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
-                .map(|key| IdempotencyClaim {
-                    key: format!("agent:{}:consultation:{key}", session.agent_id),
-                    fingerprint: format!("{}|{}", consultation.category, consultation.topic),
-                });
+            let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+                key: format!("agent:{}:consultation:{key}", session.agent_id),
+                fingerprint: format!("{}|{}", consultation.category, consultation.topic),
+            });
             match state
                 .gateway
                 .submit_consultation(&consultation, claim)

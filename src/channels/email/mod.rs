@@ -335,17 +335,7 @@ impl EmailChannel {
             Ok(receipt) => {
                 let tracking_number = receipt.tracking_number.unwrap_or_default();
                 // What a receipt states (issue 33, point 2), as far as a mail needs it.
-                let (registered, answer_by) = gateway
-                    .status
-                    .calendar()
-                    .registration_of(&receipt.id)
-                    .map(|r| {
-                        (
-                            crate::deadline::local_time(r.received),
-                            crate::deadline::local(r.answer_by),
-                        )
-                    })
-                    .unwrap_or_default();
+                let (registered, answer_by) = gateway.status.calendar().acknowledged(&receipt.id);
                 let mut body = vec![
                     MESSAGES.text(
                         language,
