@@ -31,6 +31,15 @@
 //! one dimension each (marginals), never crossed: a cross table of hour × category ×
 //! language is where single appeals show.
 //!
+//! **Consultations** (issue 33): a call to 1308 answered on the spot is no appeal and
+//! never reaches `appeals.v1`, but it is counted: the same way, in hashes of their own
+//! (`gateway:analytics:consultation:hour:<…>`, `…:day:<…>`), over the dimensions
+//! `channel`, `category`, `language` and `topic` (a closed list of the catalogue), and
+//! published as `consultation_aggregate` entries (`kind: consultation`) beside the
+//! appeals' `appeal_aggregate` (`kind: appeal`), with the same k. A consultation the
+//! caller then turns into an appeal is counted down again ([`consultation_marks`] with
+//! `-1`), so a call is counted once, as what it ended as.
+//!
 //! District: `location.district` where known ([`crate::district`]: the budget form, an
 //! integrator, an address that names one district as such); counted with the same
 //! k-suppression as the other dimensions. Periods counted before the district was are
@@ -43,7 +52,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::appeal::Appeal;
+use crate::appeal::{Appeal, Channel, Language};
 use crate::keyspace::Keyspace;
 use crate::outbox::Mark;
 use crate::redis_target::{RedisTarget, Timeouts};
@@ -63,8 +72,45 @@ const DAY_LOOKBACK: i64 = 8;
 pub(crate) const HOUR_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Life of a day's counts: its lookback and a margin.
 pub(crate) const DAY_TTL: Duration = Duration::from_secs(10 * 24 * 3600);
-/// The dimensions counted, in the order they are published.
-const DIMENSIONS: [&str; 4] = ["channel", "category", "language", "district"];
+/// What a period's counts are of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Kind {
+    /// Accepted appeals.
+    #[default]
+    Appeal,
+    /// Consultations: calls to 1308 answered on the spot, never on `appeals.v1`.
+    Consultation,
+}
+
+impl Kind {
+    /// Every kind, in the order they are published.
+    const ALL: [Kind; 2] = [Kind::Appeal, Kind::Consultation];
+
+    /// The dimensions counted, in the order they are published.
+    fn dimensions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Appeal => &["channel", "category", "language", "district"],
+            Kind::Consultation => &["channel", "category", "language", "topic"],
+        }
+    }
+
+    /// The `type` of the entries on `analytics.v2`.
+    pub(crate) fn entry_type(self) -> &'static str {
+        match self {
+            Kind::Appeal => "appeal_aggregate",
+            Kind::Consultation => "consultation_aggregate",
+        }
+    }
+
+    /// The start of the names of the period hashes.
+    fn hashes(self) -> &'static str {
+        match self {
+            Kind::Appeal => "gateway:analytics",
+            Kind::Consultation => "gateway:analytics:consultation",
+        }
+    }
+}
 /// The district counted for an appeal without one.
 const UNKNOWN_DISTRICT: &str = "unknown";
 /// The hash field of a period's total.
@@ -106,7 +152,7 @@ impl Period {
     }
 
     /// The period's hash name (without the prefix).
-    fn key(self, start: OffsetDateTime) -> String {
+    fn key(self, kind: Kind, start: OffsetDateTime) -> String {
         let stamp = match self {
             Period::Hour => format!(
                 "{}T{:02}",
@@ -115,7 +161,7 @@ impl Period {
             ),
             Period::Day => start.date().to_string(),
         };
-        format!("gateway:analytics:{}:{stamp}", self.as_str())
+        format!("{}:{}:{stamp}", kind.hashes(), self.as_str())
     }
 
     fn ttl(self) -> Duration {
@@ -145,10 +191,39 @@ pub(crate) fn count_marks(appeal: &Appeal, received: OffsetDateTime) -> Vec<Mark
     [Period::Hour, Period::Day]
         .into_iter()
         .flat_map(|period| {
-            let key = period.key(period.start_of(received));
+            let key = period.key(Kind::Appeal, period.start_of(received));
             fields
                 .iter()
                 .map(move |field| Mark::count(&key, field, period.ttl()))
+        })
+        .collect()
+}
+
+/// The counting marks of a consultation (`delta` 1), or of taking it back when it
+/// became an appeal (`delta` -1), in the period of `at`, its time.
+pub(crate) fn consultation_marks(
+    channel: Channel,
+    category: &str,
+    language: Language,
+    topic: &str,
+    at: OffsetDateTime,
+    delta: i64,
+) -> Vec<Mark> {
+    let fields = [
+        TOTAL.to_owned(),
+        format!("channel:{}", channel.as_str()),
+        format!("category:{category}"),
+        format!("language:{}", language.as_str()),
+        format!("topic:{topic}"),
+    ];
+    [Period::Hour, Period::Day]
+        .into_iter()
+        .flat_map(|period| {
+            let key = period.key(Kind::Consultation, period.start_of(at));
+            fields.iter().map(move |field| Mark {
+                value: delta.to_string(),
+                ..Mark::count(&key, field, period.ttl())
+            })
         })
         .collect()
 }
@@ -157,12 +232,13 @@ pub(crate) fn count_marks(appeal: &Appeal, received: OffsetDateTime) -> Vec<Mark
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cell {
-    /// `channel`, `category`, `language` or `district` (`unknown`: appeals without one).
+    /// `channel`, `category`, `language`, and `district` (`unknown`: appeals without
+    /// one) for appeals or `topic` for consultations.
     pub(crate) dimension: String,
     /// The value counted; absent on the cell of merged values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
-    /// Appeals, at least `k`.
+    /// Appeals (consultations), at least `k`.
     pub(crate) count: u64,
     /// On the cell of merged values: how many values it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,7 +255,8 @@ pub(crate) struct Suppression {
     pub(crate) values: u32,
 }
 
-/// The counts of one period (`type: appeal_aggregate` on `analytics.v2`).
+/// The counts of one period (`type: appeal_aggregate` on `analytics.v2`, or
+/// `consultation_aggregate` for consultations).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppealAggregate {
@@ -187,6 +264,11 @@ pub(crate) struct AppealAggregate {
     pub(crate) schema_version: u32,
     /// ULID of this message.
     pub(crate) id: String,
+    /// What is counted: `appeal` (entries of type `appeal_aggregate`) or `consultation`
+    /// (`consultation_aggregate`). Absent in messages published before consultations
+    /// were counted: appeals.
+    #[serde(default)]
+    pub(crate) kind: Kind,
     pub(crate) period: Period,
     /// The period's start, RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
@@ -196,10 +278,10 @@ pub(crate) struct AppealAggregate {
     pub(crate) end: String,
     /// The k applied: no published count is below it.
     pub(crate) k: u32,
-    /// Appeals in the period; absent when it is below k.
+    /// Appeals (consultations) in the period; absent when it is below k.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) total: Option<u64>,
-    /// True when the period had fewer than k appeals and no count is published.
+    /// True when the period had fewer than k and no count is published.
     pub(crate) withheld: bool,
     pub(crate) cells: Vec<Cell>,
     /// Per dimension, the values not published on their own; absent when none.
@@ -207,17 +289,18 @@ pub(crate) struct AppealAggregate {
     pub(crate) suppressed: Vec<Suppression>,
 }
 
-/// Applies k-anonymity to a period's counts (the hash's fields): returns the total to
-/// publish, the cells and what was suppressed.
+/// Applies k-anonymity to a period's counts (the hash's fields) of `kind`: returns the
+/// total to publish, the cells and what was suppressed.
 pub(crate) fn cells_of(
     counts: &BTreeMap<String, u64>,
     k: u32,
+    kind: Kind,
 ) -> (Option<u64>, Vec<Cell>, Vec<Suppression>) {
     let k = u64::from(k);
     let total = counts.get(TOTAL).copied().unwrap_or(0);
     let mut cells = Vec::new();
     let mut suppressed = Vec::new();
-    for dimension in DIMENSIONS {
+    for &dimension in kind.dimensions() {
         let prefix = format!("{dimension}:");
         let mut values: Vec<(String, u64)> = counts
             .iter()
@@ -308,11 +391,15 @@ impl Publisher {
         let script = redis::Script::new(PUBLISH_SCRIPT);
         let cutoff = now - PUBLISH_DELAY;
         let mut published = 0;
-        for (period, lookback) in [(Period::Hour, HOUR_LOOKBACK), (Period::Day, DAY_LOOKBACK)] {
+        let periods = [(Period::Hour, HOUR_LOOKBACK), (Period::Day, DAY_LOOKBACK)];
+        for (kind, (period, lookback)) in Kind::ALL
+            .into_iter()
+            .flat_map(|kind| periods.map(|p| (kind, p)))
+        {
             let last = period.start_of(cutoff) - period.length();
             for back in 0..lookback {
                 let start = last - period.length() * back as i32;
-                let name = period.key(start);
+                let name = period.key(kind, start);
                 let counts: BTreeMap<String, String> = redis::cmd("HGETALL")
                     .arg(keys.key(&name))
                     .query_async(&mut conn)
@@ -320,14 +407,17 @@ impl Publisher {
                 if counts.is_empty() || counts.contains_key(PUBLISHED) {
                     continue;
                 }
+                // A count taken back below zero (a consultation turned into an appeal
+                // after its period was published) counts as none.
                 let counts: BTreeMap<String, u64> = counts
                     .into_iter()
-                    .filter_map(|(f, v)| Some((f, v.parse().ok()?)))
+                    .filter_map(|(f, v)| Some((f, v.parse::<i64>().ok()?.max(0) as u64)))
                     .collect();
-                let (total, cells, suppressed) = cells_of(&counts, self.k);
+                let (total, cells, suppressed) = cells_of(&counts, self.k, kind);
                 let message = AppealAggregate {
                     schema_version: SCHEMA_VERSION,
                     id: ulid::Ulid::new().to_string(),
+                    kind,
                     period,
                     start: crate::appeal::rfc3339(start),
                     end: crate::appeal::rfc3339(start + period.length()),
@@ -346,7 +436,7 @@ impl Publisher {
                     .arg("id")
                     .arg(&message.id)
                     .arg("type")
-                    .arg("appeal_aggregate")
+                    .arg(kind.entry_type())
                     .arg("data")
                     .arg(data)
                     .invoke_async(&mut conn)
@@ -406,7 +496,7 @@ mod tests {
             ("language:ru", 19),
             ("language:kk", 1),
         ]);
-        let (total, cells, suppressed) = cells_of(&c, 5);
+        let (total, cells, suppressed) = cells_of(&c, 5, Kind::Appeal);
         assert_eq!(total, Some(20));
         assert_k_anonymous(&cells, 5);
         let of = |d: &str| -> Vec<(Option<&str>, u64)> {
@@ -443,7 +533,7 @@ mod tests {
     #[test]
     fn a_period_below_k_publishes_no_count() {
         let c = counts(&[("all", 4), ("channel:telegram", 4), ("category:roads", 4)]);
-        let (total, cells, suppressed) = cells_of(&c, 5);
+        let (total, cells, suppressed) = cells_of(&c, 5, Kind::Appeal);
         assert_eq!(total, None);
         assert!(cells.is_empty());
         assert_eq!(suppressed.len(), 2);
@@ -452,7 +542,7 @@ mod tests {
     #[test]
     fn values_at_k_are_published_as_they_are() {
         let c = counts(&[("all", 10), ("language:ru", 5), ("language:kk", 5)]);
-        let (total, cells, suppressed) = cells_of(&c, 5);
+        let (total, cells, suppressed) = cells_of(&c, 5, Kind::Appeal);
         assert_eq!(total, Some(10));
         assert_eq!(cells.len(), 2);
         assert!(cells.iter().all(|c| c.value.is_some() && c.count == 5));
@@ -475,7 +565,7 @@ mod tests {
                                 ("channel:c", c),
                                 ("channel:d", d),
                             ]);
-                            let (published_total, cells, _) = cells_of(&map, k);
+                            let (published_total, cells, _) = cells_of(&map, k, Kind::Appeal);
                             assert_k_anonymous(&cells, k);
                             if let Some(t) = published_total {
                                 assert!(t >= u64::from(k));
@@ -495,12 +585,16 @@ mod tests {
     fn marks_count_the_hour_and_the_day() {
         let at = time::macros::datetime!(2026-12-05 19:42:10 UTC);
         assert_eq!(
-            Period::Hour.key(Period::Hour.start_of(at)),
+            Period::Hour.key(Kind::Appeal, Period::Hour.start_of(at)),
             "gateway:analytics:hour:2026-12-05T19"
         );
         assert_eq!(
-            Period::Day.key(Period::Day.start_of(at)),
+            Period::Day.key(Kind::Appeal, Period::Day.start_of(at)),
             "gateway:analytics:day:2026-12-05"
+        );
+        assert_eq!(
+            Period::Day.key(Kind::Consultation, Period::Day.start_of(at)),
+            "gateway:analytics:consultation:day:2026-12-05"
         );
     }
 }

@@ -345,6 +345,20 @@ pub(crate) struct Appeal {
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub(crate) received_at: String,
+    /// The date the answer is due (Almaty): fifteen working days after registration
+    /// (Administrative Procedural Code, art. 76 p. 1), counted in the deployment's working
+    /// calendar (`src/deadline.rs`). Later only when the body extends the term (up to two
+    /// months, with notice to the applicant). Absent on appeals accepted before the
+    /// gateway set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date"))]
+    pub(crate) answer_by: Option<String>,
+    /// The date (Almaty) by which an appeal the city is not competent to answer must be
+    /// forwarded to the competent body, the applicant told: three working days after
+    /// registration, in the same calendar. Absent as `answer_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date"))]
+    pub(crate) forward_by: Option<String>,
     pub(crate) channel: Channel,
     pub(crate) language: Language,
     /// A code of the service catalogue (`channels/catalogue.toml`).

@@ -1,5 +1,5 @@
-//! The service catalogue: the categories an appeal is filed under, read from
-//! `channels/catalogue.toml` (policy is data, reviewed like code).
+//! The service catalogue: the categories an appeal is filed under and the topics of a
+//! consultation, read from `channels/catalogue.toml` (policy is data, reviewed like code).
 
 use serde::Deserialize;
 
@@ -31,6 +31,10 @@ impl Category {
 pub(crate) struct Catalogue {
     #[serde(rename = "category")]
     pub(crate) categories: Vec<Category>,
+    /// What a consultation at 1308 was about ([`crate::consultation`]): a closed list,
+    /// named as categories are.
+    #[serde(rename = "consultation_topic", default)]
+    pub(crate) topics: Vec<Category>,
 }
 
 /// The code used when a channel does not say.
@@ -55,6 +59,11 @@ impl Catalogue {
         if codes.windows(2).any(|w| w[0] == w[1]) {
             return Err("channels/catalogue.toml: a category code appears twice".into());
         }
+        let mut topics: Vec<&str> = catalogue.topics.iter().map(|t| t.code.as_str()).collect();
+        topics.sort_unstable();
+        if topics.windows(2).any(|w| w[0] == w[1]) {
+            return Err("channels/catalogue.toml: a consultation topic appears twice".into());
+        }
         if catalogue.get(DEFAULT_CATEGORY).is_none() {
             return Err("channels/catalogue.toml: the category `other` is missing".into());
         }
@@ -64,6 +73,11 @@ impl Catalogue {
     /// The category with this code.
     pub(crate) fn get(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The consultation topic with this code.
+    pub(crate) fn topic(&self, code: &str) -> Option<&Category> {
+        self.topics.iter().find(|t| t.code == code)
     }
 }
 
@@ -86,5 +100,9 @@ mod tests {
         let roads = catalogue.get("roads").expect("roads");
         assert_eq!(roads.name(Language::Ru), "Дороги и тротуары");
         assert!(catalogue.get("potholes").is_none());
+        assert_eq!(catalogue.topics.len(), 6);
+        let topic = catalogue.topic("procedure").expect("procedure");
+        assert!(topic.name(Language::Kk).contains("құжаттар"));
+        assert!(catalogue.topic("roads").is_none());
     }
 }

@@ -65,7 +65,9 @@ pub(crate) struct RawConfig {
     /// Idle seconds before another instance takes a pending reply (`GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS`).
     #[serde(deserialize_with = "number")]
     pub(crate) notify_claim_timeout_secs: u64,
-    /// Extra non-working days `YYYY-MM-DD,...` such as Kurban Ait (`GATEWAY_HOLIDAYS`).
+    /// What the shipped working calendar (`calendar/kazakhstan.toml`) does not know yet
+    /// (`GATEWAY_HOLIDAYS`): `YYYY-MM-DD` days off that carry nothing (a Kurban Ait) and
+    /// `YYYY-MM-DD>YYYY-MM-DD` transfers of a day of rest, comma-separated.
     pub(crate) holidays: String,
     /// Replicas that must confirm a record (`WAIT`) before the forwarder removes it from
     /// the outbox (`GATEWAY_REDIS_MIN_REPLICAS`), default 0: the primary's word is enough.

@@ -240,6 +240,9 @@ pub(crate) fn accept(
         // Issued by the pipeline when it stores the appeal (see `crate::tracking`).
         tracking_number: String::new(),
         received_at: appeal::rfc3339(now),
+        // Set by the pipeline in the deployment's working calendar (`crate::deadline`).
+        answer_by: None,
+        forward_by: None,
         channel: intake.channel,
         language,
         category,

@@ -43,13 +43,14 @@
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
 //! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
-//! | `gateway:agent:<agent id>` | hash `role`, `password` (Argon2id), `token` (SHA-256 of the API token), `disabled`, `locked` | none (an account stays until disabled, and then as a record) | `appeal-gateway agents …`, the import of `agents.redb` | agent consoles, `POST /api/v1/agent/appeals` ([`crate::channels::agent_console`]'s `accounts`) |
+//! | `gateway:agent:<agent id>` | hash `role`, `password` (Argon2id), `token` (SHA-256 of the API token), `disabled`, `locked`, `name` (the display name receipts print) | none (an account stays until disabled, and then as a record) | `appeal-gateway agents …`, the import of `agents.redb` | agent consoles, `POST /api/v1/agent/appeals` ([`crate::channels::agent_console`]'s `accounts`) |
 //! | `gateway:agent-token:<SHA-256 of the token>` | string: the agent id | none | the same, with the account (one script) | `POST /api/v1/agent/appeals` |
 //! | `gateway:agents` | set of agent ids | none | the same, with the account | `agents list` |
 //! | `gateway:rate:<limit>:<HMAC of the address or form session>` | string: the limit's next free time (µs, Redis clock; GCRA) | until that time | the citizen forms, the status lookup, the agent login ([`crate::http::ratelimit`]) | the same, on every instance |
 //! | `gateway:login-throttle:<HMAC of agent id and address>` | hash `failures`, `not_before` (ms, Redis clock) | twice the longest delay after the last failure | agent login (the consoles' `throttle`) | the same |
 //! | `analytics.v2` | stream | none (consumers trim) | the aggregates' publisher ([`crate::aggregates`]) | analytics |
 //! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
+//! | `gateway:analytics:consultation:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:consultation:day:<YYYY-MM-DD>` | hash: counts of consultations `all`, `channel:<c>`, `category:<c>`, `language:<l>`, `topic:<t>` (down by one when a consultation became an appeal); `_published` | as above | forwarder (counter marks of a consultation's record, [`crate::consultation`]) | the aggregates' publisher |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a

@@ -39,7 +39,8 @@
 //!   to them, exactly once.
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
-//! - [`status`] — an appeal's public status and legal deadline.
+//! - [`deadline`] — Kazakhstan's working calendar and the terms the law counts in it;
+//!   [`status`] — an appeal's public status and legal deadline.
 //! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
 //!   every consumer group; the consent ledger's checkpoint; photos past their retention
 //!   or fetched long enough ago; the outbox rewritten.
@@ -49,7 +50,8 @@
 //! Above the core:
 //!
 //! - [`pipeline`] — `Gateway`, the one writer to the outbox: appeals, subject requests,
-//!   additions and quarantined messages, counted in the metrics.
+//!   additions and quarantined messages, counted in the metrics; [`consultation`] — calls
+//!   to 1308 answered on the spot: no appeal, counted on `analytics.v2`.
 //! - [`notify`] — the way back: the case system's replies delivered through the
 //!   [`notify::route::Route`] each channel provides.
 //! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp.
@@ -72,6 +74,7 @@ pub mod channels;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod consent;
+pub(crate) mod consultation;
 pub mod deadline;
 pub mod dialogue;
 pub(crate) mod district;

@@ -115,6 +115,17 @@ enum AgentsCommand {
         /// Also issue an API token for /api/v1/agent/appeals (printed once).
         #[arg(long)]
         token: bool,
+        /// The display name receipts print as the person who accepted the appeal
+        /// (e.g. "Сейткали А."); the id never appears on them.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Change an account's display name (what receipts print).
+    Update {
+        id: String,
+        /// The new display name.
+        #[arg(long)]
+        name: String,
     },
     /// Disable an account: no login, no token; open sessions end.
     Disable { id: String },
@@ -123,7 +134,7 @@ enum AgentsCommand {
     Lock { id: String },
     /// Unlock an account locked with `agents lock`.
     Unlock { id: String },
-    /// List accounts (id, role, state); no secrets.
+    /// List accounts (id, role, state, display name); no secrets.
     List,
 }
 
@@ -226,7 +237,12 @@ fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCo
         Err(problems) => return refuse(&problems),
     };
     let action = match action {
-        AgentsCommand::Add { id, role, token } => {
+        AgentsCommand::Add {
+            id,
+            role,
+            token,
+            name,
+        } => {
             let password = match std::env::var("GATEWAY_AGENT_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -240,8 +256,10 @@ fn agents_command(config_file: Option<PathBuf>, action: AgentsCommand) -> ExitCo
                 role,
                 password,
                 token,
+                name,
             }
         }
+        AgentsCommand::Update { id, name } => AgentsAction::Update { id, name },
         AgentsCommand::Disable { id } => AgentsAction::Disable { id },
         AgentsCommand::Lock { id } => AgentsAction::Lock { id, locked: true },
         AgentsCommand::Unlock { id } => AgentsAction::Lock { id, locked: false },

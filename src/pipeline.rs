@@ -217,6 +217,7 @@ impl Gateway {
                 self.refused(channel, errors.first().map_or("invalid", |e| e.code));
                 SubmitError::Invalid(errors)
             })?;
+        self.status.calendar().stamp(&mut accepted.appeal);
         accepted.appeal.tracking_number = self.tracking.issue().into_string();
         let (mut bundle, fresh) = appeal_record(&accepted).map_err(|_| SubmitError::Unavailable)?;
         bundle.marks.extend(index(&accepted.appeal));
@@ -338,6 +339,20 @@ impl Gateway {
                     .inc();
                 Ok(receipt(response, false))
             }
+            Stored::Replayed(first) => Ok(receipt(first, true)),
+        }
+    }
+
+    /// Writes a record of the caller's making (a consultation's counting marks) under
+    /// `claim`, answering `response` (or the first answer to a repeat).
+    pub(crate) async fn submit_record(
+        &self,
+        bundle: Bundle,
+        claim: Option<&IdempotencyClaim>,
+        response: &StoredResponse,
+    ) -> Result<Receipt, SubmitError> {
+        match self.store(bundle, claim, response).await? {
+            Stored::Fresh => Ok(receipt(response.clone(), false)),
             Stored::Replayed(first) => Ok(receipt(first, true)),
         }
     }

@@ -108,6 +108,14 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
                 "Counts of appeals per period and dimension with k-anonymity, on analytics.v2.",
             ),
         ),
+        (
+            "consultation_aggregate.schema.json",
+            render_version::<AppealAggregate>(
+                "consultation_aggregate",
+                2,
+                "Counts of consultations (calls to 1308 answered on the spot, never appeals) per period and dimension with k-anonymity, on analytics.v2.",
+            ),
+        ),
     ]
 }
 

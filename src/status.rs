@@ -72,6 +72,11 @@ impl StatusBoard {
         }
     }
 
+    /// The working calendar the deadlines are counted in.
+    pub(crate) fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
     /// The status of `tracking_number`; `appeal_id` when this instance knows it (a
     /// record of its own not yet forwarded). A number that a repeated
     /// `Idempotency-Key` made an alias (`alias_of`) shows its first appeal's status.

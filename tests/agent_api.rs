@@ -63,6 +63,11 @@ async fn an_integration_enters_appeals_with_an_agent_token() {
 
     let entries = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
     let stored = &entries[0].data;
+    // The dates the CRM's own receipt prints are the appeal's (issue 33).
+    for date in ["answer_by", "forward_by"] {
+        assert!(stored[date].is_string(), "{stored}");
+        assert_eq!(first.json()[date], stored[date], "{date}");
+    }
     assert_eq!(stored["channel"], "front_office");
     assert_eq!(stored["agent_id"], "crm-bot");
     assert_eq!(stored["consent"]["method"], "written");

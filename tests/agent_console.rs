@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use fantoccini::Locator;
-use serde_json::Value;
 use support::agent::*;
 use support::browser::Browser;
 use support::*;
@@ -70,18 +69,6 @@ async fn log_in(browser: &Browser, gw: &Gateway, id: &str) {
     browser.fill("agent_id", id).await;
     browser.fill("password", PASSWORD).await;
     browser.click("#login").await;
-}
-
-async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value {
-    wait_until("the appeal on appeals.v1", WAIT, || async {
-        try_read_stream(&redis.url(), "appeals.v1")
-            .await?
-            .into_iter()
-            .find(|e| e.data["tracking_number"] == tracking)
-            .map(|e| e.data)
-            .ok_or_else(|| format!("no appeal {tracking} yet"))
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

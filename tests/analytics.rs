@@ -28,52 +28,6 @@ async fn post_at(gw: &Gateway, category: &str, language: &str, location: Value) 
         .to_owned()
 }
 
-/// Runs `appeal-gateway analytics publish --at <at>` against `redis`; returns how many
-/// periods it published.
-fn publish_at(redis: &RedisServer, at: time::OffsetDateTime) -> u64 {
-    let at = at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let opts = GatewayOptions::new(&redis.url()).args(&["analytics", "publish", "--at", &at]);
-    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
-    assert!(status.success(), "analytics publish failed: {stderr}");
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    report["published"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{stdout}"))
-}
-
-/// Every message on `analytics.v2`, checked against its schema and against k.
-async fn aggregates(redis: &RedisServer, k: u64) -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schemas")
-        .join("appeal_aggregate.schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
-        .unwrap_or_default();
-    let validator = jsonschema::validator_for(&schema).expect("appeal_aggregate schema");
-    let entries = read_stream(&redis.url(), "analytics.v2").await;
-    entries
-        .into_iter()
-        .map(|e| {
-            assert_eq!(e.kind, "appeal_aggregate");
-            let a = e.data;
-            let errors: Vec<String> = validator.iter_errors(&a).map(|e| e.to_string()).collect();
-            assert!(errors.is_empty(), "{errors:?}: {a}");
-            assert_eq!(a["id"], e.id.as_str());
-            assert_eq!(a["schema_version"], 2, "{a}");
-            assert_eq!(a["k"], k, "{a}");
-            for cell in a["cells"].as_array().into_iter().flatten() {
-                let count = cell["count"].as_u64().unwrap_or(0);
-                assert!(count >= k, "a published cell counts {count} < k={k}: {a}");
-            }
-            if let Some(total) = a["total"].as_u64() {
-                assert!(total >= k, "{a}");
-            }
-            a
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_day_and_the_hour_are_published_once_with_no_cell_below_k() {
     let redis = RedisServer::new();

@@ -42,6 +42,30 @@ async fn an_accepted_appeal_arrives_normalized_with_its_consent_and_stats() {
     assert_eq!(a["id"], id.as_str());
     assert_eq!(a["tracking_number"], tracking.as_str());
     assert!(a["received_at"].is_string(), "received_at: {a}");
+    // The dates the law sets, counted from the day of receipt in Almaty (the working
+    // calendar itself is tested in `src/deadline.rs`).
+    let received = time::OffsetDateTime::parse(
+        a["received_at"].as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("received_at is RFC 3339")
+    .to_offset(time::macros::offset!(+5))
+    .date();
+    let calendar = appeal_gateway::deadline::Calendar::default();
+    assert_eq!(
+        a["answer_by"],
+        calendar.answer_by(received).to_string(),
+        "15 working days: {a}"
+    );
+    assert_eq!(
+        a["forward_by"],
+        calendar.forward_by(received).to_string(),
+        "3 working days: {a}"
+    );
+    assert!(
+        a["forward_by"].as_str() < a["answer_by"].as_str(),
+        "forwarding comes before the answer: {a}"
+    );
     assert_eq!(a["channel"], "api");
     assert_eq!(a["language"], "ru", "a Russian text is detected as ru");
     assert_eq!(a["category"], "roads");

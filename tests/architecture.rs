@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The layer of a module: a module may use its own layer and those below.
 fn layer(module: &str) -> u8 {
     match module.split("::").next().unwrap_or(module) {
-        "pipeline" | "notify" => 1,
+        "pipeline" | "notify" | "consultation" => 1,
         "dialogue" | "http" => 2,
         "channels" => 3,
         "app" | "schemas" => 4,

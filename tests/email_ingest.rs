@@ -84,6 +84,9 @@ async fn mail_in_every_charset_becomes_an_appeal_with_consent_by_submission() {
             .unwrap_or_else(|| panic!("{name}: no acknowledgement to {to}: {acks:#?}"));
         assert!(ack.subject.contains(&format!("[{tracking}]")), "{ack:?}");
         assert!(ack.body.contains(tracking), "{ack:?}");
+        // The answer's due date, as a receipt states it (issue 33, point 2).
+        let due: Vec<&str> = e["answer_by"].as_str().unwrap().split('-').rev().collect();
+        assert!(ack.body.contains(&due.join(".")), "{ack:?}");
         assert!(
             ack.body.contains("https://open-almaty.kz/regulation"),
             "{ack:?}"

@@ -947,6 +947,21 @@ async fn the_consoles_announce_errors_keep_the_focus_off_the_body_and_pass_axe()
     );
     assert_eq!(browser.attr("f-patronymic", "aria-invalid").await, None);
     check_page(&browser, "agent-errors-ru").await;
+    // A call answered on the spot, recorded as a consultation (issue 33): the notice is
+    // announced, the form is kept for an appeal the caller may still want.
+    browser.select("category", "public_transport").await;
+    browser.select("topic", "service_info").await;
+    browser.click("#consult").await;
+    let notice = browser.text_of("#consulted").await;
+    assert!(notice.contains("Консультация записана"), "{notice}");
+    check_page(&browser, "agent-consultation-recorded-ru").await;
+    // The caller wants an appeal after all: the receipt of it.
+    browser.fill("phone", "+7 701 123 45 67").await;
+    browser.fill("first_name", "Айгерим").await;
+    browser.click("#submit").await;
+    browser.text_of("#tracking").await;
+    browser.text_of("#answer-by").await;
+    check_page(&browser, "agent-receipt-ru").await;
     for desk in ["front"] {
         browser
             .goto(&gw.url(&format!("/agent/?lang=kk&desk={desk}")))

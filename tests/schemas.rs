@@ -16,6 +16,8 @@ fn schema_file(kind: &str) -> &'static str {
         "subject_request" => "subject_request",
         "appeal_stats" => "appeal_stats",
         "erasure_done" | "access_report" => "subject_report",
+        "appeal_aggregate" => "appeal_aggregate",
+        "consultation_aggregate" => "consultation_aggregate",
         other => panic!("unexpected message type {other:?} on a stream"),
     }
 }
@@ -38,6 +40,7 @@ fn every_schema_is_a_2020_12_json_schema() {
         "appeal_stats",
         "subject_report",
         "appeal_aggregate",
+        "consultation_aggregate",
     ] {
         let schema = load_schema(name);
         assert!(

@@ -153,6 +153,21 @@ async fn a_whole_conversation_in_russian_ends_with_a_tracking_number_and_an_appe
     let appeal = &appeals[0].data;
     assert_bot_appeal(appeal, chat, "ru");
     assert_eq!(appeal["tracking_number"], tracking.as_str());
+    // The acknowledgement states what a receipt does, as far as a chat needs it: when,
+    // in which category, until when (issue 33, point 2).
+    let answer_by: Vec<&str> = appeal["answer_by"]
+        .as_str()
+        .unwrap_or_default()
+        .split('-')
+        .rev()
+        .collect();
+    for fact in [
+        "(время Алматы)",
+        "категория: Дороги и тротуары",
+        &answer_by.join("."),
+    ] {
+        assert!(sent.contains(fact), "{fact:?} in {sent}");
+    }
     assert_eq!(appeal["text"], "Яма на дороге 🕳️🚗, ул. Сәтбаев");
     assert_eq!(appeal["applicant"]["last_name"], "Иванов");
     assert_eq!(appeal["applicant"]["first_name"], "Иван");

@@ -1,4 +1,4 @@
-//! `appeal-gateway agents add|disable|lock|unlock|list`: the agents' accounts, in Redis
+//! `appeal-gateway agents add|update|disable|lock|unlock|list`: the agents' accounts, in Redis
 //! (`REDIS_URL`, see [`crate::channels::agent_console::accounts`]), so a change made
 //! from any machine holds on every instance at the agent's next request.
 //!
@@ -24,6 +24,13 @@ pub enum AgentsAction {
         role: String,
         password: String,
         token: bool,
+        /// The display name receipts print.
+        name: Option<String>,
+    },
+    /// Changes what can change without a new account: the display name.
+    Update {
+        id: String,
+        name: String,
     },
     Disable {
         id: String,
@@ -77,15 +84,22 @@ async fn run_async(config: &Config, action: AgentsAction) -> Result<(), Failure>
             role,
             password,
             token,
+            name,
         } => {
             let role = Role::parse(&role).ok_or(Failure::Usage(
                 "--role: call_center_agent, front_office_operator or supervisor",
             ))?;
-            let issued = store.add(&id, role, &password, token).await?;
+            let issued = store
+                .add(&id, role, &password, token, name.as_deref())
+                .await?;
             println!("agent {id} added ({})", role.as_str());
             if let Some(t) = issued {
                 println!("api token (shown once): {t}");
             }
+        }
+        AgentsAction::Update { id, name } => {
+            store.rename(&id, &name).await?;
+            println!("agent {id} updated");
         }
         AgentsAction::Disable { id } => {
             store.disable(&id).await?;
@@ -98,12 +112,13 @@ async fn run_async(config: &Config, action: AgentsAction) -> Result<(), Failure>
         AgentsAction::List => {
             for a in store.list().await? {
                 println!(
-                    "{}\t{}\t{}{}{}",
+                    "{}\t{}\t{}{}{}{}",
                     a.id,
                     a.role.as_str(),
                     if a.disabled { "disabled" } else { "active" },
                     if a.locked { ",locked" } else { "" },
-                    if a.has_token { ",token" } else { "" }
+                    if a.has_token { ",token" } else { "" },
+                    a.name.map(|n| format!("\t{n}")).unwrap_or_default()
                 );
             }
         }

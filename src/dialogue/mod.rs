@@ -781,14 +781,16 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
     }
 }
 
+/// The name of a category code in `lang` (empty for none).
+fn category_name(gw: &Gateway, lang: Language, code: Option<&str>) -> String {
+    code.and_then(|code| gw.ctx.catalogue.get(code))
+        .map(|cat| cat.name(lang).to_owned())
+        .unwrap_or_default()
+}
+
 fn summary_text(gw: &Gateway, lang: Language, c: &Conversation) -> String {
     let d = c.draft.clone().unwrap_or_default();
-    let category = d
-        .category
-        .as_deref()
-        .and_then(|code| gw.ctx.catalogue.get(code))
-        .map(|cat| cat.name(lang).to_owned())
-        .unwrap_or_default();
+    let category = category_name(gw, lang, d.category.as_deref());
     let location = match &d.location {
         Some(Location {
             address: Some(a), ..
@@ -902,12 +904,24 @@ async fn send(
     match gw.submit_appeal(intake, Some(claim)).await {
         Ok(receipt) => {
             let tracking = receipt.tracking_number.unwrap_or_default();
+            // What a receipt states (issue 33, point 2), as far as a chat needs it.
+            let (registered, answer_by) = gw.status.calendar().acknowledged(&receipt.id);
+            let category = category_name(gw, lang, d.category.as_deref());
             c.appeals.push(tracking.clone());
             let excess = c.appeals.len().saturating_sub(REMEMBERED_APPEALS);
             c.appeals.drain(..excess);
             c.draft = None;
             c.step = Step::Idle;
-            replies.push(Reply::text(ta(lang, "bot-sent", &[("tracking", tracking)])));
+            replies.push(Reply::text(ta(
+                lang,
+                "bot-sent",
+                &[
+                    ("tracking", tracking),
+                    ("registered", registered),
+                    ("category", category),
+                    ("answer_by", answer_by),
+                ],
+            )));
             Ok(())
         }
         Err(SubmitError::Invalid(errors)) => {

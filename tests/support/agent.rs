@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::form_session::Page;
 use super::{CRM_TOKEN, Gateway, PREFIX, RedisServer, gateway_bin};
 
 /// A password long enough for the account rules.
@@ -136,4 +137,69 @@ pub async fn http_login_at(base: &str, id: &str, password: &str) -> (u16, Option
     let status = resp.status().as_u16();
     let cookie = set_cookie(&resp, "oa_agent");
     (status, cookie, resp.text().await.unwrap_or_default())
+}
+
+/// An agent's console over plain HTTP (no browser): the agent's session cookie and a
+/// client that shows redirects rather than following them.
+pub struct Console {
+    base: String,
+    cookie: String,
+    client: reqwest::Client,
+}
+
+impl Console {
+    /// Logs `id` in with [`PASSWORD`] on `gw`.
+    pub async fn log_in(gw: &Gateway, id: &str) -> Console {
+        let (status, cookie, body) = http_login(gw, id, PASSWORD).await;
+        assert_eq!(status, 303, "login of {id}: {body}");
+        let cookie = cookie
+            .and_then(|c| c.split(';').next().map(str::to_owned))
+            .expect("a session cookie");
+        Console {
+            base: gw.url(""),
+            cookie,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// `GET path` (e.g. `/agent/?lang=kk`, or a `Location` the console gave).
+    pub async fn get(&self, path: &str) -> Page {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .expect("console GET");
+        Page::of(resp).await
+    }
+
+    /// Posts `page`'s form as the agent would fill it: its hidden fields (CSRF token,
+    /// idempotency key, desk, …) with `fields`, to `action` (a path).
+    pub async fn post(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(String, String)> = Vec::new();
+        for name in ["csrf", "idem", "desk", "consultation"] {
+            if let Some(value) = hidden(&page.html, name) {
+                form.push((name.to_owned(), value));
+            }
+        }
+        form.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let resp = self
+            .client
+            .post(format!("{}{action}", self.base))
+            .header("Cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("console POST");
+        Page::of(resp).await
+    }
 }

@@ -35,6 +35,24 @@ pub struct Page {
     pub html: String,
 }
 
+impl Page {
+    /// What a response shows: status, `Location`, headers and body.
+    pub async fn of(r: reqwest::Response) -> Page {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Page {
+            status,
+            location,
+            headers,
+            html: r.text().await.unwrap_or_default(),
+        }
+    }
+}
+
 impl FormSession {
     pub async fn open(gw: &Gateway, path: &str) -> FormSession {
         let client = reqwest::Client::builder()
@@ -113,16 +131,7 @@ impl FormSession {
             .send()
             .await
             .expect("POST form");
-        Page {
-            status: r.status().as_u16(),
-            location: r
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            headers: r.headers().clone(),
-            html: r.text().await.expect("body"),
-        }
+        Page::of(r).await
     }
 
     pub async fn post_raw(
@@ -138,19 +147,6 @@ impl FormSession {
         if let Some(c) = cookie {
             req = req.header("Cookie", c);
         }
-        let r = req.send().await.expect("POST form");
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Page {
-            status,
-            location,
-            headers,
-            html: r.text().await.expect("body"),
-        }
+        Page::of(req.send().await.expect("POST form")).await
     }
 }

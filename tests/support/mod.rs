@@ -406,6 +406,19 @@ pub async fn wait_for_entries_of(url: &str, stream: &str, kind: &str, n: usize) 
     .await
 }
 
+/// The appeal with `tracking` on `appeals.v1`, once it is there.
+pub async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value {
+    wait_until("the appeal on appeals.v1", WAIT, || async {
+        try_read_stream(&redis.url(), "appeals.v1")
+            .await?
+            .into_iter()
+            .find(|e| e.data["tracking_number"] == tracking)
+            .map(|e| e.data)
+            .ok_or_else(|| format!("no appeal {tracking} yet"))
+    })
+    .await
+}
+
 /// Everything Redis holds, rendered as text: every key (SCAN) with its value, whatever
 /// its type. Used to prove a value never reached Redis.
 pub async fn redis_dump(url: &str) -> String {
@@ -994,6 +1007,68 @@ impl Api {
     pub async fn metrics(&self) -> String {
         self.get("/metrics").await.expect_status(200).text.clone()
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Analytics (`analytics.v2`)
+// ---------------------------------------------------------------------------------------
+
+/// Runs `appeal-gateway analytics publish --at <at>` against `redis`; returns how many
+/// periods it published.
+pub fn publish_at(redis: &RedisServer, at: time::OffsetDateTime) -> u64 {
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let opts = GatewayOptions::new(&redis.url()).args(&["analytics", "publish", "--at", &at]);
+    let (status, stdout, stderr) = run_to_exit(&opts, Duration::from_secs(60));
+    assert!(status.success(), "analytics publish failed: {stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    report["published"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{stdout}"))
+}
+
+/// Every message on `analytics.v2` (`appeal_aggregate` with `kind: appeal`,
+/// `consultation_aggregate` with `kind: consultation`), each checked against its schema
+/// and against k.
+pub async fn aggregates(redis: &RedisServer, k: u64) -> Vec<Value> {
+    let validator = |kind: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(format!("{kind}.schema.json"));
+        let schema: Value =
+            serde_json::from_str(&fs::read_to_string(path).unwrap_or_default()).unwrap_or_default();
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{kind} schema: {e}"))
+    };
+    let entries = read_stream(&redis.url(), "analytics.v2").await;
+    entries
+        .into_iter()
+        .map(|e| {
+            let kind = match e.kind.as_str() {
+                "appeal_aggregate" => "appeal",
+                "consultation_aggregate" => "consultation",
+                other => panic!("{other} on analytics.v2"),
+            };
+            let a = e.data;
+            let errors: Vec<String> = validator(&e.kind)
+                .iter_errors(&a)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{errors:?}: {a}");
+            assert_eq!(a["kind"], kind, "{a}");
+            assert_eq!(a["id"], e.id.as_str());
+            assert_eq!(a["schema_version"], 2, "{a}");
+            assert_eq!(a["k"], k, "{a}");
+            for cell in a["cells"].as_array().into_iter().flatten() {
+                let count = cell["count"].as_u64().unwrap_or(0);
+                assert!(count >= k, "a published cell counts {count} < k={k}: {a}");
+            }
+            if let Some(total) = a["total"].as_u64() {
+                assert!(total >= k, "{a}");
+            }
+            a
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

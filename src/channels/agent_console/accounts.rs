@@ -6,7 +6,7 @@
 //!
 //! | key | type | content |
 //! | --- | --- | --- |
-//! | `gateway:agent:<id>` | hash | `role`, `password` (Argon2id PHC string, OWASP's first choice), `token` (SHA-256 hex of the API token, absent without one), `disabled` and `locked` (`0`/`1`) |
+//! | `gateway:agent:<id>` | hash | `role`, `password` (Argon2id PHC string, OWASP's first choice), `token` (SHA-256 hex of the API token, absent without one), `disabled` and `locked` (`0`/`1`), `name` (the display name printed on receipts, absent until set) |
 //! | `gateway:agent-token:<SHA-256 hex of the token>` | string | the agent's id: a token finds its account in one read |
 //! | `gateway:agents` | set | every id (`agents list`) |
 //!
@@ -25,6 +25,11 @@
 //! role, the token's digest and whether the account may be used; never a password hash.
 //! A disable or a lock reaches an instance with Redis: while Redis is away, an instance
 //! knows only what it read last.
+//!
+//! **The display name.** The Administrative Procedural Code (art. 64 p. 2) has the
+//! receipt name the person who accepted the appeal; the agent id is a login, kept off
+//! every page a citizen sees. `agents add --name` and `agents update --name` set the
+//! name a receipt prints ("Сейткали А."), see [`valid_name`].
 //!
 //! **Before Redis** accounts were kept in `agents.redb` in `GATEWAY_DATA_DIR`; they are
 //! imported once (see [`super::legacy`]).
@@ -87,6 +92,8 @@ pub(crate) struct Account {
     pub(crate) disabled: bool,
     /// Set by `agents lock`: no login and no token until `agents unlock`.
     pub(crate) locked: bool,
+    /// The display name receipts print; `None` until set.
+    pub(crate) name: Option<String>,
 }
 
 impl Account {
@@ -104,6 +111,7 @@ impl Account {
             token_sha256: fields.remove("token").filter(|t| !t.is_empty()),
             disabled: flag(fields.remove("disabled")),
             locked: flag(fields.remove("locked")),
+            name: fields.remove("name").filter(|n| !n.is_empty()),
         })
     }
 }
@@ -116,6 +124,8 @@ pub struct AgentSummary {
     pub disabled: bool,
     pub has_token: bool,
     pub locked: bool,
+    /// The display name, if set.
+    pub name: Option<String>,
 }
 
 /// A storage or input failure; it never holds a password or a token.
@@ -125,6 +135,8 @@ pub enum AgentError {
     BadId,
     #[error("password: at least 12 characters")]
     WeakPassword,
+    #[error("--name: 2 to 80 characters, letters first (as a receipt prints it)")]
+    BadName,
     #[error("agent {0} exists already")]
     Exists(String),
     #[error("no agent {0}")]
@@ -159,6 +171,15 @@ pub(crate) fn valid_id(id: &str) -> bool {
         })
 }
 
+/// The display name as it is kept: one line, NFC, no invisible characters; `None` when
+/// it is not 2 to 80 characters starting with a letter (it is printed for citizens).
+pub(crate) fn valid_name(name: &str) -> Option<String> {
+    let name = crate::normalize::line(name);
+    let length = name.chars().count();
+    ((2..=80).contains(&length) && name.chars().next().is_some_and(char::is_alphabetic))
+        .then_some(name)
+}
+
 fn hash_password(password: &str) -> Result<String, AgentError> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
@@ -191,10 +212,14 @@ fn token_digest(token: &str) -> String {
 
 /// Creates an account with its token and its index entry, unless the id exists.
 /// KEYS: the account, the index, the token key (the account again without a token).
-/// ARGV: id, role, password hash, token digest (empty: none), disabled, locked.
+/// ARGV: id, role, password hash, token digest (empty: none), disabled, locked, display
+/// name (empty: none).
 const ADD: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password', ARGV[3], 'disabled', ARGV[5], 'locked', ARGV[6])
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'name', ARGV[7])
+end
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'token', ARGV[4])
   redis.call('SET', KEYS[3], ARGV[1])
@@ -216,6 +241,7 @@ struct Known {
     role: Role,
     token_sha256: Option<String>,
     usable: bool,
+    name: Option<String>,
 }
 
 /// The accounts in Redis, with this instance's last-known copies.
@@ -276,6 +302,7 @@ impl AgentStore {
                         role: a.role,
                         token_sha256: a.token_sha256.clone(),
                         usable: a.usable(),
+                        name: a.name.clone(),
                     },
                 );
             }
@@ -308,22 +335,28 @@ impl AgentStore {
             .arg(&account.password_hash)
             .arg(&token)
             .arg(u8::from(account.disabled))
-            .arg(u8::from(account.locked));
+            .arg(u8::from(account.locked))
+            .arg(account.name.as_deref().unwrap_or_default());
         let added: i64 = self.run(Request::Script(&invocation)).await?;
         Ok(added == 1)
     }
 
-    /// Creates an account; with `with_token`, also an API token, returned once.
+    /// Creates an account, with its display name if given; with `with_token`, also an
+    /// API token, returned once.
     pub async fn add(
         &self,
         id: &str,
         role: Role,
         password: &str,
         with_token: bool,
+        name: Option<&str>,
     ) -> Result<Option<String>, AgentError> {
         if !valid_id(id) {
             return Err(AgentError::BadId);
         }
+        let name = name
+            .map(|n| valid_name(n).ok_or(AgentError::BadName))
+            .transpose()?;
         if password.chars().count() < 12 {
             return Err(AgentError::WeakPassword);
         }
@@ -343,6 +376,7 @@ impl AgentStore {
             token_sha256: token.as_deref().map(token_digest),
             disabled: false,
             locked: false,
+            name,
         };
         if !self.insert(&account).await? {
             return Err(AgentError::Exists(id.to_owned()));
@@ -350,10 +384,10 @@ impl AgentStore {
         Ok(token)
     }
 
-    async fn set(&self, id: &str, field: &str, on: bool) -> Result<(), AgentError> {
+    async fn set(&self, id: &str, field: &str, value: &str) -> Result<(), AgentError> {
         let script = redis::Script::new(SET_FIELD);
         let mut invocation = script.key(self.account_key(id));
-        invocation.arg(field).arg(u8::from(on));
+        invocation.arg(field).arg(value);
         let found: i64 = self.run(Request::Script(&invocation)).await?;
         if found == 1 {
             Ok(())
@@ -365,12 +399,27 @@ impl AgentStore {
     /// Disables an account: no login, no token, its sessions end at their next request
     /// on every instance.
     pub async fn disable(&self, id: &str) -> Result<(), AgentError> {
-        self.set(id, "disabled", true).await
+        self.set(id, "disabled", "1").await
     }
 
     /// Locks an account (`agents lock`): no login and no API token until unlocked.
     pub async fn lock(&self, id: &str, locked: bool) -> Result<(), AgentError> {
-        self.set(id, "locked", locked).await
+        self.set(id, "locked", if locked { "1" } else { "0" }).await
+    }
+
+    /// Sets the display name receipts print (`agents update --name`).
+    pub async fn rename(&self, id: &str, name: &str) -> Result<(), AgentError> {
+        let name = valid_name(name).ok_or(AgentError::BadName)?;
+        self.set(id, "name", &name).await
+    }
+
+    /// The display name of the agent with this id, for a receipt. Redis away: the
+    /// last-known copy's; `None` when unknown or not set.
+    pub(crate) async fn display_name(&self, id: &str) -> Option<String> {
+        match self.read(id).await {
+            Ok(account) => account.and_then(|a| a.name),
+            Err(_) => self.known().get(id).and_then(|k| k.name.clone()),
+        }
     }
 
     /// Every account, without secrets, by id.
@@ -389,6 +438,7 @@ impl AgentStore {
                         disabled: a.disabled,
                         has_token: a.token_sha256.is_some(),
                         locked: a.locked,
+                        name: a.name,
                     },
                 );
             }

@@ -159,6 +159,16 @@ pub(crate) struct AgentAnswer {
     pub(super) answer: Answer,
     /// Tracking numbers of possible duplicates.
     pub(super) possible_duplicates: Vec<String>,
+    /// The answer's due date (`YYYY-MM-DD`, Almaty), as the appeal carries it: what a
+    /// CRM front end's own receipt prints (issue 33).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date, example = "2026-12-17")]
+    pub(super) answer_by: Option<String>,
+    /// The date (`YYYY-MM-DD`, Almaty) by which the appeal is forwarded if the city is
+    /// not competent to answer it, as the appeal carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date, example = "2026-11-30")]
+    pub(super) forward_by: Option<String>,
 }
 
 /// `POST /api/v1/calls/incoming`: the telephony system announces a call.

@@ -85,6 +85,8 @@ fn read(data_dir: &Path) -> Result<Option<Vec<Account>>, AgentError> {
             token_sha256: stored.token_sha256,
             disabled: stored.disabled,
             locked: stored.locked_until_ms == LOCKED_FOR_GOOD,
+            // Names came with Redis-held accounts (issue 33): set with `agents update`.
+            name: None,
         });
     }
     Ok(Some(accounts))

@@ -48,6 +48,7 @@ use self::sessions::{Session, SessionState, Sessions};
 use crate::appeal::{Channel, Language};
 use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
+use crate::consultation::Consultation;
 use crate::field_error::FieldError;
 use crate::http::auth::{Tokens, bearer_token};
 use crate::http::client_addr::client_ip;
@@ -179,6 +180,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentCo
         .route("/agent/", web::post().to(console_submit))
         .route("/agent", web::get().to(|| async { see_other("/agent/") }))
         .route("/agent/receipt/{tracking}", web::get().to(receipt))
+        .route("/agent/consultation", web::post().to(consultation_submit))
         .route("/agent/consent-form", web::get().to(consent_form))
         .route("/api/v1/calls/incoming", web::post().to(call_incoming))
         .route("/api/v1/agent/appeals", web::post().to(api_appeal));
@@ -553,6 +555,8 @@ struct ConsoleView<'a> {
     errors: &'a [FieldError],
     duplicates: &'a [String],
     call_taken: bool,
+    /// The consultation just recorded, as the notice says it.
+    consulted: Option<String>,
 }
 
 fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
@@ -625,7 +629,7 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
     let shown_order: Vec<&str> = ["consent"]
         .into_iter()
         .chain(fields.iter().copied())
-        .chain(["category", "address", "text", "photos"])
+        .chain(["category", "address", "text", "photos", "topic"])
         .collect();
     let first_at_fault = shown_order
         .iter()
@@ -655,10 +659,15 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
         .collect();
-    let idem = view
-        .values
-        .get("idem")
-        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let topics: Vec<Value> = state
+        .gateway
+        .ctx
+        .catalogue
+        .topics
+        .iter()
+        .map(|t| json!({"code": t.code, "name": t.name(language)}))
+        .collect();
+    let idem = form_idem(view.values)
         .cloned()
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
     page(
@@ -682,6 +691,8 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
             "focus": focus,
             "duplicates": view.duplicates,
             "call_taken": view.call_taken,
+            "topics": topics,
+            "consulted": view.consulted,
             "policy_version": POLICY_VERSION.as_str(),
         }),
     )
@@ -716,6 +727,7 @@ async fn console_page(
             errors: &[],
             duplicates: &[],
             call_taken,
+            consulted: None,
         },
         StatusCode::OK,
     );
@@ -763,6 +775,38 @@ async fn read_console_form(
     Ok((body.fields, photos, errors, document))
 }
 
+/// The idempotency key a console form carries (`idem`), when it has the shape the
+/// console gives it.
+fn form_idem(fields: &BTreeMap<String, String>) -> Option<&String> {
+    fields
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The answer to a console form whose CSRF token is not the session's (audited as
+/// `action`), or `None` when it is.
+fn csrf_refused(
+    state: &AgentConsole,
+    sid: &str,
+    fields: &BTreeMap<String, String>,
+    action: &str,
+    session: &Session,
+    language: Language,
+) -> Option<HttpResponse> {
+    if fields
+        .get("csrf")
+        .is_some_and(|t| state.csrf.verify(sid, t))
+    {
+        return None;
+    }
+    audit(action, &session.agent_id, "csrf", None);
+    Some(
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body(MESSAGES.text(language, "csrf-text", &[])),
+    )
+}
+
 /// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
 /// input kept) → the duplicates hint (once) → `submit_appeal` → 303 to the receipt.
 async fn console_submit(
@@ -787,14 +831,9 @@ async fn console_submit(
                 .body(status.as_str().to_owned());
         }
     };
-    if !fields
-        .get("csrf")
-        .is_some_and(|t| state.csrf.verify(&sid, t))
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "appeal_submit", &session, language)
     {
-        audit("appeal_submit", &session.agent_id, "csrf", None);
-        return HttpResponse::Forbidden()
-            .content_type("text/plain; charset=utf-8")
-            .body(MESSAGES.text(language, "csrf-text", &[]));
+        return refused;
     }
     let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
     if document {
@@ -807,6 +846,11 @@ async fn console_submit(
     let (intake, adapter_errors) =
         agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
     errors.extend(adapter_errors);
+    let category = intake
+        .category
+        .clone()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| crate::catalogue::DEFAULT_CATEGORY.to_owned());
     let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
         render_console(
             &state,
@@ -819,6 +863,7 @@ async fn console_submit(
                 errors,
                 duplicates,
                 call_taken: false,
+                consulted: None,
             },
             status,
         )
@@ -856,13 +901,14 @@ async fn console_submit(
             );
         }
     }
-    let claim = fields
-        .get("idem")
-        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(|key| IdempotencyClaim {
-            key: format!("agent:{}:{key}", session.agent_id),
-            fingerprint: form::fingerprint(&fields, &photos, &["csrf", "idem", "dup_ack"]),
-        });
+    let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+        key: format!("agent:{}:{key}", session.agent_id),
+        fingerprint: form::fingerprint(
+            &fields,
+            &photos,
+            &["csrf", "idem", "dup_ack", "consultation", "topic"],
+        ),
+    });
     // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
     let kept = match state
         .store
@@ -894,18 +940,25 @@ async fn console_submit(
                 {
                     state.recent.remember(&key, &tracking).await;
                 }
+                if let Some(consultation) = fields
+                    .get("consultation")
+                    .and_then(|t| recorded_consultation(&state, t, &session.agent_id))
+                {
+                    turned_into_appeal(&state, &consultation, &session.agent_id).await;
+                }
                 audit(
                     "appeal_submit",
                     &session.agent_id,
                     "accepted",
                     Some(&tracking),
                 );
-                see_other(&format!(
-                    "/agent/receipt/{tracking}?lang={}&desk={}&r={}",
-                    language.as_str(),
-                    desk.as_str(),
-                    state.gateway.receipt_token(&tracking)
-                ))
+                let facts = ReceiptFacts {
+                    tracking,
+                    appeal_id: receipt.id,
+                    category,
+                    desk,
+                };
+                see_other(&facts.url(&state.csrf, &session.agent_id, language))
             }
             None => again(
                 &[FieldError::new("form", "unavailable")],
@@ -936,8 +989,261 @@ fn agent_console_key(address: &str, category: &str) -> Option<String> {
     recent::duplicate_key(address, category)
 }
 
-/// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen: the number,
-/// the date and where to follow it; nothing of the person.
+/// The signed text of a recorded consultation's token (see [`consultation_token`]).
+fn consultation_signed_text(c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "consultation|{}|{}|{}|{}|{agent_id}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str()
+    )
+}
+
+/// What the console form carries of the consultation just recorded, so that the appeal
+/// the caller may want next takes its place in one step: its id, category, topic and
+/// language, signed with the agent's id (codes of the catalogue hold no `.`).
+fn consultation_token(key: &CsrfKey, c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "{}.{}.{}.{}.{}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str(),
+        key.token(&consultation_signed_text(c, agent_id))
+    )
+}
+
+/// The consultation a console form's token names, if this agent recorded it.
+fn recorded_consultation(
+    state: &AgentConsole,
+    token: &str,
+    agent_id: &str,
+) -> Option<Consultation> {
+    let mut parts = token.split('.');
+    let (id, category, topic, language, sig) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        Language::parse(parts.next()?)?,
+        parts.next()?,
+    );
+    let consultation = Consultation::with_id(
+        &state.gateway.ctx.catalogue,
+        id.to_owned(),
+        Some(category),
+        Some(topic),
+        language,
+    )
+    .ok()?;
+    state
+        .csrf
+        .verify(&consultation_signed_text(&consultation, agent_id), sig)
+        .then_some(consultation)
+}
+
+/// The caller wanted an appeal after the consultation: the appeal is registered, the
+/// consultation counted down (once, whatever the retries). Should the outbox refuse,
+/// the appeal stands and the call is counted twice, which the log says.
+async fn turned_into_appeal(state: &AgentConsole, consultation: &Consultation, agent_id: &str) {
+    let claim = IdempotencyClaim {
+        key: format!(
+            "agent:{agent_id}:consultation-taken-back:{}",
+            consultation.id
+        ),
+        fingerprint: consultation.id.clone(),
+    };
+    match state
+        .gateway
+        .take_back_consultation(consultation, claim)
+        .await
+    {
+        Ok(_) => audit("consultation_to_appeal", agent_id, "ok", None),
+        Err(_) => {
+            tracing::warn!("a consultation turned into an appeal stays counted as one");
+            audit("consultation_to_appeal", agent_id, "unavailable", None);
+        }
+    }
+}
+
+/// `POST /agent/consultation` (the call desk's "Record a consultation" button, which
+/// posts the console's form): the call was answered on the spot. Only the category,
+/// the topic and the console's language are read; every other field of the form is
+/// left alone and shown again, so that the agent can still register an appeal in one
+/// step if the caller wants one.
+async fn consultation_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
+    let language = console_language(&req);
+    let Ok(form::FormBody { fields, .. }) = form::read(
+        &req,
+        payload,
+        MAX_TEXT_BYTES + 64 * 1024,
+        MAX_TEXT_BYTES,
+        &[],
+    )
+    .await
+    else {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body("400");
+    };
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "consultation", &session, language) {
+        return refused;
+    }
+    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
+    let recorded = if desk == Desk::CallCenter {
+        Consultation::new(
+            &state.gateway.ctx.catalogue,
+            fields.get("category").map(String::as_str),
+            fields.get("topic").map(String::as_str),
+            language,
+        )
+    } else {
+        // Consultations are the call-center's (1308); the front office registers appeals.
+        Err(vec![FieldError::new("form", "invalid_value")])
+    };
+    let mut values = fields.clone();
+    let outcome = match recorded {
+        Err(errors) => Err((errors, StatusCode::UNPROCESSABLE_ENTITY)),
+        Ok(consultation) => {
+            let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+                key: format!("agent:{}:consultation:{key}", session.agent_id),
+                fingerprint: format!("{}|{}", consultation.category, consultation.topic),
+            });
+            match state
+                .gateway
+                .submit_consultation(&consultation, claim)
+                .await
+            {
+                Ok(receipt) => {
+                    // A repeat (a refresh) names the consultation first recorded.
+                    let consultation = Consultation {
+                        id: receipt.id,
+                        ..consultation
+                    };
+                    Ok(consultation)
+                }
+                Err(SubmitError::KeyReused) => Err((
+                    vec![FieldError::new("form", "already_sent")],
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )),
+                Err(_) => Err((
+                    vec![FieldError::new("form", "unavailable")],
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )),
+            }
+        }
+    };
+    let (errors, consulted, status) = match outcome {
+        Ok(consultation) => {
+            audit("consultation", &session.agent_id, "recorded", None);
+            let catalogue = &state.gateway.ctx.catalogue;
+            let name = |c: Option<&crate::catalogue::Category>| {
+                c.map(|c| c.name(language).to_owned()).unwrap_or_default()
+            };
+            let notice = MESSAGES.text(
+                language,
+                "agent-consultation-recorded",
+                &[
+                    ("category", name(catalogue.get(&consultation.category))),
+                    ("topic", name(catalogue.topic(&consultation.topic))),
+                ],
+            );
+            values.insert(
+                "consultation".to_owned(),
+                consultation_token(&state.csrf, &consultation, &session.agent_id),
+            );
+            // The next submission (an appeal, or another consultation) is a new one.
+            values.remove("idem");
+            (Vec::new(), Some(notice), StatusCode::OK)
+        }
+        Err((errors, status)) => {
+            audit("consultation", &session.agent_id, "refused", None);
+            (errors, None, status)
+        }
+    };
+    render_console(
+        &state,
+        ConsoleView {
+            language,
+            sid: &sid,
+            session: &session,
+            desk,
+            values: &values,
+            errors: &errors,
+            duplicates: &[],
+            call_taken: false,
+            consulted,
+        },
+        status,
+    )
+}
+
+/// What a receipt states that its URL carries: the appeal, its category, the desk that
+/// took it. Signed with the agent who took it ([`CsrfKey`] under its own label), so the
+/// page is that agent's to print, and states only what was registered; the time of
+/// registration comes from the appeal's id (a ULID holds its creation time), so the page
+/// is the same on every instance and whenever it is printed again.
+struct ReceiptFacts {
+    tracking: String,
+    appeal_id: String,
+    category: String,
+    desk: Desk,
+}
+
+impl ReceiptFacts {
+    fn signed_text(&self, agent_id: &str) -> String {
+        format!(
+            "receipt|{}|{}|{}|{}|{agent_id}",
+            self.tracking,
+            self.appeal_id,
+            self.category,
+            self.desk.as_str()
+        )
+    }
+
+    /// The receipt's URL for the agent who took the appeal.
+    fn url(&self, key: &CsrfKey, agent_id: &str, language: Language) -> String {
+        let query = serde_urlencoded::to_string([
+            ("lang", language.as_str()),
+            ("desk", self.desk.as_str()),
+            ("appeal", self.appeal_id.as_str()),
+            ("category", self.category.as_str()),
+            ("sig", key.token(&self.signed_text(agent_id)).as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/agent/receipt/{}?{query}", self.tracking)
+    }
+
+    /// The facts of a receipt URL, if `agent_id` took that appeal.
+    fn of(req: &HttpRequest, tracking: &str, key: &CsrfKey, agent_id: &str) -> Option<Self> {
+        let tracking = crate::tracking::TrackingNumber::parse(tracking)?;
+        let desk = match query(req, "desk").as_deref() {
+            Some("front") => Desk::FrontOffice,
+            Some("call") => Desk::CallCenter,
+            _ => return None,
+        };
+        let facts = ReceiptFacts {
+            tracking: tracking.as_str().to_owned(),
+            appeal_id: query(req, "appeal")?,
+            category: query(req, "category")?,
+            desk,
+        };
+        let sig = query(req, "sig")?;
+        key.verify(&facts.signed_text(agent_id), &sig)
+            .then_some(facts)
+    }
+}
+
+/// `GET /agent/receipt/{tracking}`: the printable receipt for the citizen (APPK art. 64
+/// p. 2: the number, the date and time, who accepted it): the number, the time of
+/// registration (Almaty) and, for an appeal received on a non-working day, the day it is
+/// registered; the category; the answer's due date; the office and the agent's position
+/// and display name (never the login id); where to follow it. Nothing of the citizen.
 async fn receipt(
     req: HttpRequest,
     path: web::Path<String>,
@@ -945,40 +1251,47 @@ async fn receipt(
     SignedIn { session, .. }: SignedIn,
 ) -> HttpResponse {
     let language = console_language(&req);
-    // Issued by this deployment (the redirect's token), or known; while it cannot be
-    // looked up, any well-formed number (the receipt holds nothing but the number).
-    let number = crate::tracking::TrackingNumber::parse(&path);
-    let known = match number {
-        Some(n)
-            if query(&req, "r")
-                .is_some_and(|t| state.gateway.receipt_token_valid(n.as_str(), &t)) =>
-        {
-            Some(n)
-        }
-        Some(n) => match state.gateway.public_status(&n).await {
-            Ok(found) if !found.known => None,
-            _ => Some(n),
-        },
-        None => None,
-    };
-    let Some(tracking) = known else {
+    let facts = ReceiptFacts::of(&req, &path, &state.csrf, &session.agent_id);
+    let calendar = state.gateway.status.calendar();
+    let registration = facts
+        .as_ref()
+        .and_then(|f| calendar.registration_of(&f.appeal_id));
+    let (Some(facts), Some(registration)) = (facts, registration) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("404");
     };
-    let date = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC))
-        .date()
-        .to_string();
+    let next_day = (registration.registered_on != registration.received.date()).then(|| {
+        MESSAGES.text(
+            language,
+            "agent-receipt-next-day",
+            &[("date", crate::deadline::local(registration.registered_on))],
+        )
+    });
+    let category = state
+        .gateway
+        .ctx
+        .catalogue
+        .get(&facts.category)
+        .map_or(facts.category.clone(), |c| c.name(language).to_owned());
+    let agent_name = state.accounts.display_name(&session.agent_id).await;
     page(
         StatusCode::OK,
         language,
         "receipt.html",
         json!({
-            "tracking": tracking.as_str(),
-            "date": date,
-            "agent_id": session.agent_id,
-            "desk": desk_of(session.role, query(&req, "desk").as_deref()).as_str(),
+            "tracking": facts.tracking,
+            "received": MESSAGES.text(
+                language,
+                "agent-receipt-at",
+                &[("time", crate::deadline::local_time(registration.received))],
+            ),
+            "next_day": next_day,
+            "category": category,
+            "answer_by": crate::deadline::local(registration.answer_by),
+            "desk": facts.desk.as_str(),
+            "role": session.role.as_str(),
+            "agent_name": agent_name,
         }),
     )
 }
@@ -1116,6 +1429,7 @@ async fn api_appeal(
                 "accepted",
                 receipt.tracking_number.as_deref(),
             );
+            let registration = state.gateway.status.calendar().registration_of(&receipt.id);
             let body = AgentAnswer {
                 answer: Answer {
                     id: receipt.id.clone(),
@@ -1123,6 +1437,8 @@ async fn api_appeal(
                     status: AnswerStatus::Accepted,
                 },
                 possible_duplicates: duplicates,
+                answer_by: registration.map(|r| crate::deadline::iso(r.answer_by)),
+                forward_by: registration.map(|r| crate::deadline::iso(r.forward_by)),
             };
             let mut builder = HttpResponse::Accepted();
             builder.content_type("application/json");

@@ -337,11 +337,17 @@ impl EmailChannel {
         match submitted {
             Ok(receipt) => {
                 let tracking_number = receipt.tracking_number.unwrap_or_default();
+                // What a receipt states (issue 33, point 2), as far as a mail needs it.
+                let (registered, answer_by) = gateway.status.calendar().acknowledged(&receipt.id);
                 let mut body = vec![
                     MESSAGES.text(
                         language,
                         "mail-ack-body",
-                        &[("tracking", tracking_number.clone())],
+                        &[
+                            ("tracking", tracking_number.clone()),
+                            ("registered", registered),
+                            ("answer_by", answer_by),
+                        ],
                     ),
                     MESSAGES.text(
                         language,

@@ -44,3 +44,4 @@ title-idempotency_key_in_progress = A request with this idempotency key is being
 error-idempotency_key_in_progress = A request with this Idempotency-Key is being taken right now. Send it again in a moment: you will get its answer.
 title-status_unavailable = The status cannot be shown right now
 error-status_unavailable = This number is registered, but its status cannot be shown right now. Try again in a few minutes.
+error-consultation_topic = Choose the topic of the consultation.

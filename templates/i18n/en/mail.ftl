@@ -1,6 +1,6 @@
 # Acknowledgements of the email channel.
 mail-ack-subject = Your appeal is received
-mail-ack-body = Hello! Your appeal is registered under the number { $tracking }. You will get an answer within 15 working days.
+mail-ack-body = Hello! Your appeal was received on { $registered } (Almaty time) and registered under the number { $tracking }. You will get an answer by { $answer_by } (15 working days).
 mail-ack-consent = By sending your mail you consented to the processing of your personal data (clause 7.1 of the Open Almaty personal-data regulation): { $regulation }
 mail-ack-not-kept = These attachments were not kept (only photographs are accepted):
     { $files }

@@ -44,3 +44,4 @@ title-idempotency_key_in_progress = Осы идемпотенттік кілтп
 error-idempotency_key_in_progress = Осы Idempotency-Key кілтімен сұрау дәл қазір өңделуде. Оны сәлден кейін қайта жіберіңіз — оның жауабын аласыз.
 title-status_unavailable = Мәртебені қазір көрсету мүмкін емес
 error-status_unavailable = Бұл нөмір тіркелген, бірақ оның мәртебесін қазір көрсету мүмкін емес. Бірнеше минуттан кейін қайталап көріңіз.
+error-consultation_topic = Кеңестің тақырыбын таңдаңыз.

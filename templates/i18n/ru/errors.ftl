@@ -44,3 +44,4 @@ title-idempotency_key_in_progress = Запрос с этим ключом иде
 error-idempotency_key_in_progress = Запрос с этим Idempotency-Key обрабатывается прямо сейчас. Повторите его через мгновение — вы получите его ответ.
 title-status_unavailable = Статус сейчас не может быть показан
 error-status_unavailable = Этот номер зарегистрирован, но его статус сейчас не может быть показан. Попробуйте через несколько минут.
+error-consultation_topic = Выберите тему консультации.
