@@ -504,14 +504,39 @@ pub(crate) struct ApiToken {
     /// The channels the token may submit appeals and subject requests for (`channel`
     /// of the body); `api` unless the entry names others. Never an agent's desk.
     pub(crate) channels: Vec<Channel>,
+    /// What else the token may do beyond submitting appeals (issue 34): none unless the
+    /// entry names them.
+    pub(crate) scopes: Vec<Scope>,
+}
+
+/// A right of an integrator token beyond submitting appeals, named in its entry of
+/// `GATEWAY_API_TOKENS` (`:scopes=subject_requests+calls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `POST /api/v1/subject-requests`: erasure, withdrawal, access and the others on a
+    /// person's behalf — the data-protection officer's system, not every integrator.
+    SubjectRequests,
+    /// `POST /api/v1/calls/incoming`: announcing a caller to an agent (telephony).
+    Calls,
+}
+
+impl Scope {
+    fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "subject_requests" => Some(Scope::SubjectRequests),
+            "calls" => Some(Scope::Calls),
+            _ => None,
+        }
+    }
 }
 
 /// The channels only an agent's own token may name (issue 17, point 6).
 pub(crate) const AGENT_CHANNELS: [Channel; 2] = [Channel::CallCenter, Channel::FrontOffice];
 
-/// `GATEWAY_API_TOKENS`: entries `name:token` or `name:token:channels=a+b`, separated by
-/// commas. A name is letters, digits, `_` and `-`; a token at least 16 characters (it may
-/// hold `:` unless a scope follows it).
+/// `GATEWAY_API_TOKENS`: entries `name:token`, optionally followed by
+/// `:channels=a+b` and `:scopes=x+y` (either order), separated by commas. A name is
+/// letters, digits, `_` and `-`; a token at least 16 characters (it may hold `:` unless
+/// an option follows it).
 fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
     let mut tokens = BTreeMap::new();
     for (i, item) in spec
@@ -533,10 +558,13 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                 i + 1
             ));
         }
-        let (token, channels) = match rest.rsplit_once(":channels=") {
-            None => (rest, vec![Channel::Api]),
-            Some((token, list)) => {
-                let mut channels = Vec::new();
+        let mut token = rest;
+        let mut channels = vec![Channel::Api];
+        let mut scopes = Vec::new();
+        // Options are peeled off the end: a token may itself hold `:`.
+        loop {
+            if let Some((before, list)) = token.rsplit_once(":channels=") {
+                channels = Vec::new();
                 for channel in list.split('+').map(str::trim) {
                     let Some(channel) = Channel::parse(channel) else {
                         return Err(format!(
@@ -552,15 +580,30 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                         channels.push(channel);
                     }
                 }
-                (token, channels)
+                token = before;
+            } else if let Some((before, list)) = token.rsplit_once(":scopes=") {
+                for scope in list.split('+').map(str::trim) {
+                    let Some(scope) = Scope::parse(scope) else {
+                        return Err(format!(
+                            "token `{name}`: `{scope}` is not a scope (subject_requests, calls)"
+                        ));
+                    };
+                    if !scopes.contains(&scope) {
+                        scopes.push(scope);
+                    }
+                }
+                token = before;
+            } else {
+                break;
             }
-        };
+        }
         if token.len() < 16 {
             return Err(format!("token `{name}` is shorter than 16 characters"));
         }
         let entry = ApiToken {
             token: token.to_owned(),
             channels,
+            scopes,
         };
         if tokens.insert(name.to_owned(), entry).is_some() {
             return Err(format!("the name `{name}` appears twice"));

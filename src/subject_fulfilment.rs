@@ -28,8 +28,10 @@
 //! **Files.** What an instance holds in its own data directory only it can erase, so
 //! every instance also reads `subject.v1` through a consumer group of its own,
 //! `gateway-files:<instance>` ([`FILES_GROUP`]). For `erasure` and `withdraw_consent`
-//! it erases the photos of the subject's appeals on `appeals.v1` that it holds (kept
-//! or pending; a later fetch gets 410 `attachment_erased`), forgets the idempotent
+//! it erases the photos of the subject's appeals and additions on `appeals.v1` that it
+//! holds (kept or pending; a later fetch gets 410 `attachment_erased`) — except a photo
+//! another message on `appeals.v1` still holds: photos are stored once by content, and
+//! another citizen who sent the same photo keeps it (issue 34) — forgets the idempotent
 //! answers naming the subject's appeals (their tracking numbers), and rewrites its
 //! `outbox.redb` with the live records only, once every record accepted before the
 //! request has been forwarded (the subject's forwarded appeals and drafts leave nothing
@@ -397,14 +399,31 @@ impl SubjectWorker {
             return Ok(None);
         }
         let subject: BTreeSet<&str> = request.subject_keys.values().map(String::as_str).collect();
-        let appeals = find(conn, &keys.key(Stream::Appeals.name()), &subject, |data| {
-            keys_of(&data["consent"]["subject_keys"])
-        })
-        .await?;
+        // What the outbox held when the request came is forwarded (and removed) first:
+        // the subject's latest appeals are then on the stream to be found, and the
+        // rewrite below leaves none of it in the file.
+        let arrived_ms = crate::outbox::unix_now_ms();
+        let waited = tokio::time::Instant::now();
+        while self
+            .outbox
+            .oldest_accepted_at_ms()
+            .ok()
+            .flatten()
+            .is_some_and(|at| at <= arrived_ms)
+            && waited.elapsed() < FORWARDED_WITHIN
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (appeals, others) =
+            photo_holders(conn, &keys.key(Stream::Appeals.name()), &subject).await?;
+        // Issue 34, point 2: photos are stored once by content, so two citizens who sent
+        // the same photo share one file; it goes only when no one else's appeal (or
+        // addition) still holds it.
         let photos: Vec<String> = appeals
             .iter()
             .flat_map(|a| a["attachments"].as_array().cloned().unwrap_or_default())
             .filter_map(|p| p["sha256"].as_str().map(str::to_owned))
+            .filter(|sha| !others.contains(sha))
             .collect();
         let store = crate::attachments::AttachmentStore::new(&self.data_dir);
         let erased = match tokio::task::spawn_blocking(move || store.erase(&photos)).await {
@@ -431,20 +450,6 @@ impl SubjectWorker {
                 "forgetting a subject's idempotent answers: {e}"
             )))
         })?;
-        // What the outbox held when the request came is forwarded (and removed) first:
-        // the rewrite then leaves none of it in the file.
-        let arrived_ms = crate::outbox::unix_now_ms();
-        let waited = tokio::time::Instant::now();
-        while self
-            .outbox
-            .oldest_accepted_at_ms()
-            .ok()
-            .flatten()
-            .is_some_and(|at| at <= arrived_ms)
-            && waited.elapsed() < FORWARDED_WITHIN
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let rewritten = match self.outbox.rewrite().await {
             Ok(_) => {
                 self.metrics
@@ -494,6 +499,60 @@ fn keys_of(value: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The messages of `stream` (`appeals.v1`) that hold the subject's photos — appeals
+/// whose consent names one of `subject`'s keys, additions whose sender does — and the
+/// photos (SHA-256) that any other message holds: another citizen's appeal, an
+/// anonymous one, another's addition.
+async fn photo_holders(
+    conn: &mut RedisConn,
+    stream: &str,
+    subject: &BTreeSet<&str>,
+) -> redis::RedisResult<(Vec<Value>, BTreeSet<String>)> {
+    let holders = |data: &Value| {
+        let mut keys = keys_of(&data["consent"]["subject_keys"]);
+        keys.extend(keys_of(&data["sender_keys"]));
+        keys
+    };
+    let mut mine = Vec::new();
+    let mut others = BTreeSet::new();
+    let mut from = "-".to_owned();
+    loop {
+        let page: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&from)
+            .arg("+")
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(conn)
+            .await?;
+        let Some(tail) = page.ids.last() else {
+            break;
+        };
+        for entry in &page.ids {
+            let data: Option<String> = entry.get("data");
+            let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
+                continue;
+            };
+            if holders(&parsed).iter().any(|k| subject.contains(k.as_str())) {
+                mine.push(parsed);
+            } else {
+                others.extend(
+                    parsed["attachments"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["sha256"].as_str().map(str::to_owned)),
+                );
+            }
+        }
+        from = format!("({}", tail.id);
+        if page.ids.len() < PAGE {
+            break;
+        }
+    }
+    Ok((mine, others))
 }
 
 /// The messages (`data`, parsed) of `stream` whose subject keys, as `subject_keys_of`

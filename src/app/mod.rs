@@ -346,6 +346,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
+        trusted: mail.trusted.clone(),
+        confirmations: Arc::new(email::confirm::Confirmations::new(
+            Some(forwarder.target.clone()),
+            &config.stream_prefix,
+        )),
     };
     let served = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);

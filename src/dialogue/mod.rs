@@ -35,7 +35,7 @@ use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 use crate::outbox::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
-use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 
 use store::{Store, StoreError};
 
@@ -965,6 +965,8 @@ async fn subject_request(
             ..RawIdentifiers::default()
         },
         text: None,
+        // The chat (and WhatsApp's number) is the channel's own proof of who asks.
+        verified_by: Some(VerifiedBy::ChannelSession),
     };
     match gw.submit_subject_request(intake, None).await {
         Ok(_) => Ok(()),
@@ -978,6 +980,7 @@ async fn subject_request(
                     ..RawIdentifiers::default()
                 },
                 text: None,
+                verified_by: Some(VerifiedBy::ChannelSession),
             };
             gw.submit_subject_request(intake, None)
                 .await

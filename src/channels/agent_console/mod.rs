@@ -1005,6 +1005,17 @@ async fn call_incoming(
         .authenticate(&req)
         .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
+    // Issue 34: only the telephony system announces callers (`:scopes=calls`); any
+    // other integrator could put a number of its choosing before an agent.
+    if !state
+        .tokens
+        .has_scope(&integrator, crate::config::Scope::Calls)
+    {
+        return Err(Problem::forbidden(
+            vec![FieldError::new("Authorization", "scope_required")],
+            language,
+        ));
+    }
     let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
     let call: CallAnnouncement =
         lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
