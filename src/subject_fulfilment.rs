@@ -414,11 +414,18 @@ impl SubjectWorker {
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (appeals, others) =
-            photo_holders(conn, &keys.key(Stream::Appeals.name()), &subject).await?;
         // Issue 34, point 2: photos are stored once by content, so two citizens who sent
         // the same photo share one file; it goes only when no one else's appeal (or
-        // addition) still holds it.
+        // addition) still holds it — no one whose own erasure or withdrawal did not
+        // already let go of it (their appeals stay on `appeals.v1`, photo and all).
+        let released = released_subjects(conn, &keys.key(Stream::Subject.name())).await?;
+        let (appeals, others) = photo_holders(
+            conn,
+            &keys.key(Stream::Appeals.name()),
+            &subject,
+            &released,
+        )
+        .await?;
         let photos: Vec<String> = appeals
             .iter()
             .flat_map(|a| a["attachments"].as_array().cloned().unwrap_or_default())
@@ -501,57 +508,59 @@ fn keys_of(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The subject keys of every erasure and withdrawal on `stream` (`subject.v1`): their
+/// appeals no longer hold their photos.
+async fn released_subjects(
+    conn: &mut RedisConn,
+    stream: &str,
+) -> redis::RedisResult<BTreeSet<String>> {
+    // Only requests carry `kind` (the reports carry `request_kind`).
+    let requests = find_where(conn, stream, |data| {
+        matches!(
+            data["kind"].as_str(),
+            Some("erasure" | "withdraw_consent")
+        )
+    })
+    .await?;
+    Ok(requests
+        .iter()
+        .flat_map(|r| keys_of(&r["subject_keys"]))
+        .collect())
+}
+
 /// The messages of `stream` (`appeals.v1`) that hold the subject's photos — appeals
 /// whose consent names one of `subject`'s keys, additions whose sender does — and the
 /// photos (SHA-256) that any other message holds: another citizen's appeal, an
-/// anonymous one, another's addition.
+/// anonymous one, another's addition; not one of a subject in `released`.
 async fn photo_holders(
     conn: &mut RedisConn,
     stream: &str,
     subject: &BTreeSet<&str>,
+    released: &BTreeSet<String>,
 ) -> redis::RedisResult<(Vec<Value>, BTreeSet<String>)> {
     let holders = |data: &Value| {
         let mut keys = keys_of(&data["consent"]["subject_keys"]);
         keys.extend(keys_of(&data["sender_keys"]));
         keys
     };
-    let mut mine = Vec::new();
     let mut others = BTreeSet::new();
-    let mut from = "-".to_owned();
-    loop {
-        let page: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(&from)
-            .arg("+")
-            .arg("COUNT")
-            .arg(PAGE)
-            .query_async(conn)
-            .await?;
-        let Some(tail) = page.ids.last() else {
-            break;
-        };
-        for entry in &page.ids {
-            let data: Option<String> = entry.get("data");
-            let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
-                continue;
-            };
-            if holders(&parsed).iter().any(|k| subject.contains(k.as_str())) {
-                mine.push(parsed);
-            } else {
-                others.extend(
-                    parsed["attachments"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|p| p["sha256"].as_str().map(str::to_owned)),
-                );
-            }
+    let mine = find_where(conn, stream, |data| {
+        let keys = holders(data);
+        if keys.iter().any(|k| subject.contains(k.as_str())) {
+            return true;
         }
-        from = format!("({}", tail.id);
-        if page.ids.len() < PAGE {
-            break;
+        if !keys.iter().any(|k| released.contains(k)) {
+            others.extend(
+                data["attachments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["sha256"].as_str().map(str::to_owned)),
+            );
         }
-    }
+        false
+    })
+    .await?;
     Ok((mine, others))
 }
 
@@ -562,6 +571,20 @@ async fn find(
     stream: &str,
     subject: &BTreeSet<&str>,
     subject_keys_of: impl Fn(&Value) -> Vec<String>,
+) -> redis::RedisResult<Vec<Value>> {
+    find_where(conn, stream, |data| {
+        subject_keys_of(data)
+            .iter()
+            .any(|k| subject.contains(k.as_str()))
+    })
+    .await
+}
+
+/// The messages (`data`, parsed) of `stream` that `wanted` takes.
+async fn find_where(
+    conn: &mut RedisConn,
+    stream: &str,
+    mut wanted: impl FnMut(&Value) -> bool,
 ) -> redis::RedisResult<Vec<Value>> {
     let mut out = Vec::new();
     let mut from = "-".to_owned();
@@ -582,10 +605,7 @@ async fn find(
             let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
                 continue;
             };
-            if subject_keys_of(&parsed)
-                .iter()
-                .any(|k| subject.contains(k.as_str()))
-            {
+            if wanted(&parsed) {
                 out.push(parsed);
             }
         }

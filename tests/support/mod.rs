@@ -38,6 +38,8 @@ use tempfile::TempDir;
 pub const PREFIX: &str = "t:";
 /// Bearer token of the integrator `crm`.
 pub const CRM_TOKEN: &str = "crm-secret-token-0001";
+/// The `authserv-id` of the test deployment's MTA (`GATEWAY_MAIL_TRUSTED_AUTHSERV`).
+pub const MTA_AUTHSERV: &str = "mx.test.open-almaty.kz";
 /// Bearer token of the integrator `portal`.
 pub const PORTAL_TOKEN: &str = "portal-secret-token-0002";
 /// `GATEWAY_SUBJECT_KEY_SECRET` of the tests, so they can recompute subject keys.
@@ -511,10 +513,17 @@ impl GatewayOptions {
             ("REDIS_URL", redis_url),
             ("GATEWAY_STREAM_PREFIX", PREFIX),
             ("GATEWAY_SUBJECT_KEY_SECRET", SUBJECT_KEY_SECRET),
+            // The CRM is the city's own system: it also files subject requests for the
+            // data-protection officer and announces calls (issue 34's scopes).
             (
                 "GATEWAY_API_TOKENS",
-                &format!("crm:{CRM_TOKEN},portal:{PORTAL_TOKEN}"),
+                &format!(
+                    "crm:{CRM_TOKEN}:scopes=subject_requests+calls,portal:{PORTAL_TOKEN}"
+                ),
             ),
+            // The test deployment's MTA, whose DMARC verdicts prove a mail's sender
+            // (`tests/fixtures/email/marker_*.eml` carry one).
+            ("GATEWAY_MAIL_TRUSTED_AUTHSERV", MTA_AUTHSERV),
             ("GATEWAY_LOG", "debug"),
             ("GATEWAY_LOG_FORMAT", "json"),
         ]
@@ -931,12 +940,20 @@ impl Api {
     }
 
     /// POST `/api/v1/subject-requests` with the `crm` token; panics on a transport error.
+    /// A body that does not say how the person was identified gets `verified_by: egov`,
+    /// as the DPO's system sends it (the refusals without it are tested on their own).
     pub async fn post_subject_request(&self, body: &Value) -> Reply {
+        let mut body = body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object
+                .entry("verified_by")
+                .or_insert_with(|| Value::from("egov"));
+        }
         self.try_post(
             "/api/v1/subject-requests",
             Some(CRM_TOKEN),
             Some(JSON),
-            serde_json::to_vec(body).unwrap(),
+            serde_json::to_vec(&body).unwrap(),
             &[],
         )
         .await

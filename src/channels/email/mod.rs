@@ -513,7 +513,7 @@ impl EmailChannel {
         let language = marker.language;
         let request = MESSAGES.text(
             language,
-            &format!("mail-marker-{}-subject", marker.kind.as_str()),
+            &format!("mail-confirm-kind-{}", marker.kind.as_str()),
             &[],
         );
         let reply = Reply {

@@ -21,3 +21,6 @@ mail-confirm-body = A request "{ $request }" came for this address. We carry it 
     If you sent nothing, do nothing: without a reply nothing changes.
 mail-confirm-invalid-subject = Confirmation not taken
 mail-confirm-invalid-body = This confirmation was already used, has expired or came from another address, so nothing changed. If you still need the request, send it again.
+mail-confirm-kind-withdraw_consent = Withdrawal of consent to the processing of personal data
+mail-confirm-kind-opt_out_notifications = Stop informational messages
+mail-confirm-kind-update_data = Update of personal data
