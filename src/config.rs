@@ -79,6 +79,18 @@ pub(crate) struct RawConfig {
     /// client and no forwarded header is believed. Behind HAProxy, its address(es), so
     /// that the per-address limits count clients, not the proxy.
     pub(crate) trusted_proxies: String,
+    /// How many leading bits of a client's IPv6 address make one client for the
+    /// per-address limits (status lookups, logins, forms): `GATEWAY_CLIENT_IPV6_PREFIX`,
+    /// 32–128, default 64. A home or a phone gets a whole /64 from its provider and may
+    /// use any address in it: counted one by one, 1,600 of 1,600 guesses got through
+    /// (issue 34).
+    #[serde(deserialize_with = "number")]
+    pub(crate) client_ipv6_prefix: u64,
+    /// Where `/metrics` is served (`GATEWAY_METRICS_BIND`), default `127.0.0.1:9464`:
+    /// loopback, apart from the service's port, so that the public never reads it (it
+    /// showed the upload budget in use, which helps time an attack: issue 34). In a
+    /// container, an address of the internal network Prometheus scrapes.
+    pub(crate) metrics_bind: String,
     /// The k of `analytics.v2` (`GATEWAY_ANALYTICS_K`, 2–1000): no published count is
     /// below it (see [`crate::aggregates`]).
     #[serde(deserialize_with = "number")]
@@ -134,6 +146,8 @@ impl Default for RawConfig {
             holidays: String::new(),
             redis_min_replicas: 0,
             trusted_proxies: String::new(),
+            client_ipv6_prefix: 64,
+            metrics_bind: "127.0.0.1:9464".into(),
             analytics_k: u64::from(crate::aggregates::DEFAULT_K),
             stream_retention_days: 30,
             consent_retention_days: 5 * 365,
@@ -180,6 +194,10 @@ pub struct Config {
     pub(crate) redis_min_replicas: u32,
     /// Proxies whose forwarded client address is believed.
     pub(crate) trusted_proxies: crate::trusted_proxies::TrustedProxies,
+    /// Leading bits of an IPv6 address that make one client for the limits.
+    pub(crate) client_ipv6_prefix: u8,
+    /// The listen address of `/metrics`.
+    pub(crate) metrics_bind: SocketAddr,
     /// The k of `analytics.v2`.
     pub(crate) analytics_k: u32,
     /// Retention of stream entries acknowledged by every group (`consent.v1` aside).
@@ -372,6 +390,15 @@ impl Config {
         if !(1..=36_500).contains(&raw.consent_retention_days) {
             problems.push("GATEWAY_CONSENT_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
+        if !(32..=128).contains(&raw.client_ipv6_prefix) {
+            problems.push("GATEWAY_CLIENT_IPV6_PREFIX: between 32 and 128".to_owned());
+        }
+        let metrics_bind = raw.metrics_bind.trim().parse::<SocketAddr>();
+        if metrics_bind.is_err() {
+            problems.push(
+                "GATEWAY_METRICS_BIND: not an address and port such as 127.0.0.1:9464".to_owned(),
+            );
+        }
         if !(2..=1000).contains(&raw.analytics_k) {
             problems.push("GATEWAY_ANALYTICS_K: between 2 and 1000".to_owned());
         }
@@ -481,6 +508,8 @@ impl Config {
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
             trusted_proxies,
+            client_ipv6_prefix: u8::try_from(raw.client_ipv6_prefix).unwrap_or(64),
+            metrics_bind: metrics_bind.unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9464))),
             analytics_k: u32::try_from(raw.analytics_k).unwrap_or(crate::aggregates::DEFAULT_K),
             stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
             consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),

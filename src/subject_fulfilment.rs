@@ -419,13 +419,8 @@ impl SubjectWorker {
         // addition) still holds it — no one whose own erasure or withdrawal did not
         // already let go of it (their appeals stay on `appeals.v1`, photo and all).
         let released = released_subjects(conn, &keys.key(Stream::Subject.name())).await?;
-        let (appeals, others) = photo_holders(
-            conn,
-            &keys.key(Stream::Appeals.name()),
-            &subject,
-            &released,
-        )
-        .await?;
+        let (appeals, others) =
+            photo_holders(conn, &keys.key(Stream::Appeals.name()), &subject, &released).await?;
         let photos: Vec<String> = appeals
             .iter()
             .flat_map(|a| a["attachments"].as_array().cloned().unwrap_or_default())
@@ -516,10 +511,7 @@ async fn released_subjects(
 ) -> redis::RedisResult<BTreeSet<String>> {
     // Only requests carry `kind` (the reports carry `request_kind`).
     let requests = find_where(conn, stream, |data| {
-        matches!(
-            data["kind"].as_str(),
-            Some("erasure" | "withdraw_consent")
-        )
+        matches!(data["kind"].as_str(), Some("erasure" | "withdraw_consent"))
     })
     .await?;
     Ok(requests

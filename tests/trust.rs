@@ -66,7 +66,9 @@ async fn a_forged_withdrawal_acts_only_once_the_address_owner_confirms_it() {
         assert_eq!(question.to, "petrov@mail.kz", "{question:?}");
         assert!(question.subject.contains("Подтвердите"), "{question:?}");
         assert!(
-            question.body.contains("«Отзыв согласия на обработку персональных данных»"),
+            question
+                .body
+                .contains("«Отзыв согласия на обработку персональных данных»"),
             "{question:?}"
         );
         assert!(question.message_id.starts_with("confirm."), "{question:?}");
@@ -77,8 +79,16 @@ async fn a_forged_withdrawal_acts_only_once_the_address_owner_confirms_it() {
         );
     }
     // Nothing done: no request, no withdrawal, no mark for the notifier.
-    assert!(entries_of(&redis, "subject.v1", "subject_request").await.is_empty());
-    assert!(entries_of(&redis, "consent.v1", "consent_withdrawn").await.is_empty());
+    assert!(
+        entries_of(&redis, "subject.v1", "subject_request")
+            .await
+            .is_empty()
+    );
+    assert!(
+        entries_of(&redis, "consent.v1", "consent_withdrawn")
+            .await
+            .is_empty()
+    );
 
     // The owner answers the first question: the withdrawal is carried out, proven.
     let question = &asked[0];
@@ -110,12 +120,17 @@ async fn a_forged_withdrawal_acts_only_once_the_address_owner_confirms_it() {
     let answers = smtp.wait_for(5).await;
     let answers: Vec<Shown> = answers[2..].iter().map(|m| show(m)).collect();
     assert_eq!(
-        answers.iter().filter(|a| a.subject.contains("не принято")).count(),
+        answers
+            .iter()
+            .filter(|a| a.subject.contains("не принято"))
+            .count(),
         2,
         "{answers:#?}"
     );
     assert_eq!(
-        entries_of(&redis, "subject.v1", "subject_request").await.len(),
+        entries_of(&redis, "subject.v1", "subject_request")
+            .await
+            .len(),
         1
     );
 
@@ -144,10 +159,7 @@ async fn an_addition_says_whether_its_sender_is_proven_and_no_answer_quotes_the_
     let smtp = SmtpSink::start();
     let mail_gw = MailGateway::start(&redis.url(), Some(&smtp)).await;
     let phishing = "ВНИМАНИЕ! Оплатите сбор http://pay-almaty.example/kaspi.pdf";
-    let encoded: String = phishing
-        .bytes()
-        .map(|b| format!("%{b:02X}"))
-        .collect();
+    let encoded: String = phishing.bytes().map(|b| format!("%{b:02X}")).collect();
     let appeal = format!(
         "{}From: Пётр Петров <petrov@mail.kz>\r\nTo: open-almaty@almatydc.kz\r\n\
          Subject: Не горит фонарь\r\nMessage-ID: <appeal-1@mail.kz>\r\nMIME-Version: 1.0\r\n\
@@ -165,7 +177,10 @@ async fn an_addition_says_whether_its_sender_is_proven_and_no_answer_quotes_the_
         .to_owned();
     let ack = show(&smtp.wait_for(1).await[0]);
     assert!(ack.body.contains(&tracking), "{ack:?}");
-    assert!(ack.body.contains("document"), "the file is listed by kind: {ack:?}");
+    assert!(
+        ack.body.contains("document"),
+        "the file is listed by kind: {ack:?}"
+    );
     assert_none_in(
         &format!("{} {}", ack.subject, ack.body),
         &["pay-almaty", "ВНИМАНИЕ", "Оплатите", "Не горит фонарь"],
@@ -222,7 +237,11 @@ async fn one_citizens_erasure_keeps_the_photo_another_citizen_sent_too() {
     let appeals = wait_for_entries_of(&redis.url(), "appeals.v1", "appeal", 2).await;
     let shas: Vec<&str> = appeals
         .iter()
-        .map(|e| e.data["attachments"][0]["sha256"].as_str().expect("a photo"))
+        .map(|e| {
+            e.data["attachments"][0]["sha256"]
+                .as_str()
+                .expect("a photo")
+        })
         .collect();
     assert_eq!(shas[0], shas[1], "the same photo, stored once");
     let url = mail_gw.gw.url(&format!("/api/v1/attachments/{}", shas[0]));
@@ -257,13 +276,17 @@ async fn one_citizens_erasure_keeps_the_photo_another_citizen_sent_too() {
     })
     .await;
     assert!(
-        report.data["stores"]
-            .as_array()
-            .is_some_and(|s| s.contains(&json!({"store": "attachments", "items": 0, "erased": true}))),
+        report.data["stores"].as_array().is_some_and(
+            |s| s.contains(&json!({"store": "attachments", "items": 0, "erased": true}))
+        ),
         "{}",
         report.data
     );
-    assert_eq!(fetch().await, 200, "the second citizen's appeal keeps its photo");
+    assert_eq!(
+        fetch().await,
+        200,
+        "the second citizen's appeal keeps its photo"
+    );
 
     // Once the second citizen withdraws too, no one holds it: it goes.
     let reply = mail_gw
@@ -321,11 +344,17 @@ async fn tokens_act_on_a_persons_data_or_announce_calls_only_with_the_right_to()
                          "subject": {"phone": "+7 701 123 45 67"}, "verified_by": "egov"});
     let refused = post("/api/v1/subject-requests", PORTAL_TOKEN, erasure.clone()).await;
     let problem = refused.expect_problem(403, Some("Authorization"), "scope_required");
-    assert!(problem.to_string().contains("subject_requests"), "{problem}");
+    assert!(
+        problem.to_string().contains("subject_requests"),
+        "{problem}"
+    );
     // With the right, the request must say how the person was identified, and only by
     // a check an integrator can make.
     let mut unproven = erasure.clone();
-    unproven.as_object_mut().expect("object").remove("verified_by");
+    unproven
+        .as_object_mut()
+        .expect("object")
+        .remove("verified_by");
     post("/api/v1/subject-requests", CRM_TOKEN, unproven)
         .await
         .expect_problem(422, Some("verified_by"), "required");
@@ -359,5 +388,10 @@ async fn tokens_act_on_a_persons_data_or_announce_calls_only_with_the_right_to()
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].data["verified_by"], "egov");
     api.wait_drained().await;
-    assert_eq!(try_stream_len(&redis.url(), "appeals.v1").await.unwrap_or(0), 0);
+    assert_eq!(
+        try_stream_len(&redis.url(), "appeals.v1")
+            .await
+            .unwrap_or(0),
+        0
+    );
 }

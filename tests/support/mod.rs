@@ -517,9 +517,7 @@ impl GatewayOptions {
             // data-protection officer and announces calls (issue 34's scopes).
             (
                 "GATEWAY_API_TOKENS",
-                &format!(
-                    "crm:{CRM_TOKEN}:scopes=subject_requests+calls,portal:{PORTAL_TOKEN}"
-                ),
+                &format!("crm:{CRM_TOKEN}:scopes=subject_requests+calls,portal:{PORTAL_TOKEN}"),
             ),
             // The test deployment's MTA, whose DMARC verdicts prove a mail's sender
             // (`tests/fixtures/email/marker_*.eml` carry one).
@@ -610,6 +608,8 @@ pub struct Gateway {
     data_dir: PathBuf,
     child: Option<Child>,
     port: u16,
+    /// `GATEWAY_METRICS_BIND`'s port: `/metrics` is not on the service's port.
+    metrics_port: u16,
 }
 
 impl Gateway {
@@ -633,6 +633,7 @@ impl Gateway {
             data_dir,
             child: None,
             port: 0,
+            metrics_port: 0,
         };
         gw.spawn();
         gw.wait_healthy().await;
@@ -642,6 +643,10 @@ impl Gateway {
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "gateway already running");
         self.port = match self.opts.env.get("GATEWAY_BIND") {
+            Some(bind) => bind.rsplit(':').next().unwrap().parse().unwrap(),
+            None => free_port(),
+        };
+        self.metrics_port = match self.opts.env.get("GATEWAY_METRICS_BIND") {
             Some(bind) => bind.rsplit(':').next().unwrap().parse().unwrap(),
             None => free_port(),
         };
@@ -658,6 +663,10 @@ impl Gateway {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("GATEWAY_BIND", format!("127.0.0.1:{}", self.port))
             .env("GATEWAY_DATA_DIR", &self.data_dir)
+            .env(
+                "GATEWAY_METRICS_BIND",
+                format!("127.0.0.1:{}", self.metrics_port),
+            )
             .envs(&self.opts.env)
             .current_dir(self.work.path())
             .stdin(Stdio::null())
@@ -756,7 +765,13 @@ impl Gateway {
                 .build()
                 .unwrap(),
             base: format!("http://127.0.0.1:{}", self.port),
+            metrics_url: self.metrics_url(),
         }
+    }
+
+    /// `/metrics`, on its own listen address (`GATEWAY_METRICS_BIND`).
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
 }
 
@@ -852,6 +867,8 @@ impl Reply {
 pub struct Api {
     pub client: reqwest::Client,
     pub base: String,
+    /// Where this gateway serves `/metrics`.
+    pub metrics_url: String,
 }
 
 /// The `Content-Type` of every API request unless a test says otherwise.
@@ -1007,9 +1024,24 @@ impl Api {
         self.wait_drained_within(WAIT).await
     }
 
-    /// The `/metrics` text.
+    /// The `/metrics` text, from the metrics listener (`GATEWAY_METRICS_BIND`).
     pub async fn metrics(&self) -> String {
-        self.get("/metrics").await.expect_status(200).text.clone()
+        self.metrics_reply().await.expect_status(200).text.clone()
+    }
+
+    /// The answer of `GET /metrics` on the metrics listener.
+    pub async fn metrics_reply(&self) -> Reply {
+        let response = self
+            .client
+            .get(&self.metrics_url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {} failed: {e}", self.metrics_url));
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap_or_default(),
+        }
     }
 }
 

@@ -464,7 +464,15 @@ mod tests {
             &api,
         );
         let fields: Vec<&str> = claimed.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["channel", "agent_id", "consent.captured_by"]);
+        assert_eq!(
+            fields,
+            vec![
+                "channel",
+                "agent_id",
+                "consent.captured_by",
+                "consent.method"
+            ]
+        );
         let portal = [Channel::BudgetPortal];
         assert_eq!(out_of_scope(&json!({"text": "x"}), &portal).len(), 1);
         assert!(out_of_scope(&json!({"channel": "budget_portal"}), &portal).is_empty());
@@ -486,8 +494,10 @@ mod tests {
         let errors = subject_intake(json!({"kind": "forget_me"})).expect_err("refused");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["kind", "verified_by", "subject"]);
-        let claimed = subject_intake(json!({"kind": "erasure", "subject": {"phone": "+77011234567"},
-            "verified_by": "email_confirmed"}))
+        let claimed = subject_intake(
+            json!({"kind": "erasure", "subject": {"phone": "+77011234567"},
+            "verified_by": "email_confirmed"}),
+        )
         .expect_err("the gateway's own finding");
         assert_eq!(claimed[0].code, "verified_by_not_accepted");
     }

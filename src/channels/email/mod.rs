@@ -65,16 +65,14 @@ use crate::normalize;
 use crate::outbox::{IdempotencyClaim, StoredResponse};
 use crate::pipeline::{Gateway, SubmitError};
 use crate::stream::Stream;
-use crate::subject::{
-    Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy,
-};
+use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
 use self::confirm::{Confirmations, Pending};
-use self::sender_proof::TrustedAuthServ;
 use self::messages::{AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage};
 use self::parse::{Mail, Part};
+use self::sender_proof::TrustedAuthServ;
 
 /// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
 /// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
@@ -524,12 +522,20 @@ impl EmailChannel {
                 "mail-confirm-body",
                 &[
                     ("request", request),
-                    ("hours", confirm::CONFIRM_TTL.as_secs().div_euclid(3600).to_string()),
+                    (
+                        "hours",
+                        confirm::CONFIRM_TTL.as_secs().div_euclid(3600).to_string(),
+                    ),
                 ],
             ),
             message_id: acks.message_id("confirm", &token),
             in_reply_to: mail.message_id.as_deref().map(bracketed),
-            references: mail.message_id.as_deref().map(bracketed).into_iter().collect(),
+            references: mail
+                .message_id
+                .as_deref()
+                .map(bracketed)
+                .into_iter()
+                .collect(),
         };
         // Sent even under `X-Auto-Response-Suppress`: without it the request can never
         // be carried out, and the sender asked for it.
@@ -566,7 +572,10 @@ impl EmailChannel {
             return Ok(Disposition::ConfirmationInvalid);
         };
         // One request per token, however many replies confirm it.
-        let key = format!("email-confirm:{}", hex::encode(Sha256::digest(token.as_bytes())));
+        let key = format!(
+            "email-confirm:{}",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        );
         let claim = IdempotencyClaim {
             fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
             key,
@@ -966,7 +975,14 @@ fn list(parts: &[Part]) -> String {
     parts
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("- {}: {}, {} B", i + 1, kind_of(&p.content_type), p.bytes.len()))
+        .map(|(i, p)| {
+            format!(
+                "- {}: {}, {} B",
+                i + 1,
+                kind_of(&p.content_type),
+                p.bytes.len()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -248,7 +248,10 @@ mod tests {
             vec!["mx.almatydc.kz; dkim=pass header.d=attacker.example; dmarc=none".to_owned()];
         assert!(!trusted().vouches(&other, "petrov@mail.kz"));
         let suffix = vec!["mx.almatydc.kz; dkim=pass header.d=il.kz".to_owned()];
-        assert!(!trusted().vouches(&suffix, "petrov@mail.kz"), "mail.kz is not under il.kz");
+        assert!(
+            !trusted().vouches(&suffix, "petrov@mail.kz"),
+            "mail.kz is not under il.kz"
+        );
         let tld = vec!["mx.almatydc.kz; dkim=pass header.d=kz".to_owned()];
         assert!(!trusted().vouches(&tld, "petrov@mail.kz"));
     }
@@ -264,8 +267,10 @@ mod tests {
         let failed = vec!["mx.almatydc.kz; dkim=fail header.d=mail.kz".to_owned()];
         assert!(!trusted().vouches(&failed, "ivan@mail.kz"));
         // A comment cannot smuggle a verdict in.
-        let comment =
-            vec!["mx.almatydc.kz; dkim=fail (dmarc=pass header.from=mail.kz) header.d=mail.kz".to_owned()];
+        let comment = vec![
+            "mx.almatydc.kz; dkim=fail (dmarc=pass header.from=mail.kz) header.d=mail.kz"
+                .to_owned(),
+        ];
         assert!(!trusted().vouches(&comment, "ivan@mail.kz"));
     }
 }

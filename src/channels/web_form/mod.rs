@@ -52,9 +52,11 @@ pub(crate) struct WebForm {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) csrf: CsrfKey,
     pub(crate) limiter: FormLimits,
-    /// Status lookups per address (issue 17, point 7): tracking numbers are short, so
-    /// guessing them must be slow.
-    pub(crate) status_limiter: Limit,
+    /// Tracking-number lookups per client (issue 17, point 7; issue 34): numbers are
+    /// short, so guessing them must be slow. One limit for every way to test a number —
+    /// `/status/…`, `/{lang}/received/…`, Open311 by id and by list — shared with the
+    /// Open311 channel.
+    pub(crate) status_limiter: Arc<Limit>,
     pub(crate) store: AttachmentStore,
     /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
     pub(crate) cookie_secure: bool,
@@ -86,11 +88,11 @@ impl WebForm {
                 settings.form_address_rate_per_minute,
                 shared.clone(),
             ),
-            status_limiter: Limit::per_minute(
+            status_limiter: Arc::new(Limit::per_minute(
                 "status-address",
                 settings.status_rate_per_minute,
                 shared,
-            ),
+            )),
             cookie_secure: settings.cookie_secure,
             store,
             gateway,
@@ -944,6 +946,10 @@ async fn received(
     state: web::Data<WebForm>,
 ) -> HttpResponse {
     let language = page_language(&req);
+    // Issue 34: 200 against 404 here tells a number exists as well as the status page.
+    if !state.status_limiter.allow_address(client_ip(&req)).await {
+        return lookups_refused(language);
+    }
     let Some(tracking) = known(&state, &path) else {
         return not_found_page(language);
     };
@@ -977,18 +983,7 @@ async fn status(
 ) -> HttpResponse {
     let language = page_language(&req);
     if !state.status_limiter.allow_address(client_ip(&req)).await {
-        let mut response = message(
-            StatusCode::TOO_MANY_REQUESTS,
-            language,
-            "rate-title",
-            "status-rate-text",
-            &format!("/{}/", language.as_str()),
-            "regulation-back",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return response;
+        return lookups_refused(language);
     }
     let tracking = TrackingNumber::parse(&path).map(TrackingNumber::into_string);
     let appeal_id = tracking
@@ -1022,6 +1017,22 @@ async fn status(
         StatusCode::NOT_FOUND
     };
     page(code, language, "status.html", Value::Object(ctx))
+}
+
+/// 429: too many tracking-number lookups from this client; a page in its language.
+fn lookups_refused(language: Language) -> HttpResponse {
+    let mut response = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        language,
+        "rate-title",
+        "status-rate-text",
+        &format!("/{}/", language.as_str()),
+        "regulation-back",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
 }
 
 fn not_found_page(language: Language) -> HttpResponse {

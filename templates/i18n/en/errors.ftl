@@ -43,4 +43,3 @@ error-attachment_expired = The photo's retention is over; it was erased.
 error-scope_required = This token does not carry the right this request needs; an integrator's rights (scopes=subject_requests, calls) are set in GATEWAY_API_TOKENS.
 error-verified_by_not_accepted = Name how the person's identity was checked: egov, digital_signature, front_office_document or channel_session.
 error-consent_method_agent_only = Verbal or written consent is recorded only by an agent of the call-center or the front office, with the agent's own token.
-error-too_many_ids = At most 50 request ids in one query.

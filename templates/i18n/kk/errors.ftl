@@ -43,4 +43,3 @@ error-attachment_expired = Фотоны сақтау мерзімі өтті; о
 error-scope_required = Бұл токеннің мұндай сұрауға құқығы жоқ; интегратордың құқықтары (scopes=subject_requests, calls) GATEWAY_API_TOKENS ішінде беріледі.
 error-verified_by_not_accepted = Өтініш берушінің жеке басы қалай тексерілгенін көрсетіңіз: egov, digital_signature, front_office_document немесе channel_session.
 error-consent_method_agent_only = Ауызша немесе жазбаша келісімді тек колл-орталықтың немесе фронт-офистің операторы өз токенімен жазады.
-error-too_many_ids = Бір сұрауда 50-ден аспайтын өтініш нөмірі.

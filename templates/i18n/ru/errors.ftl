@@ -43,4 +43,3 @@ error-attachment_expired = Срок хранения фото истёк; оно
 error-scope_required = У этого токена нет права на такой запрос; права интегратора (scopes=subject_requests, calls) задаются в GATEWAY_API_TOKENS.
 error-verified_by_not_accepted = Укажите, как проверена личность заявителя: egov, digital_signature, front_office_document или channel_session.
 error-consent_method_agent_only = Устное или письменное согласие записывает только оператор колл-центра или фронт-офиса, своим собственным токеном.
-error-too_many_ids = Не более 50 номеров обращений в одном запросе.
