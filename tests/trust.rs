@@ -395,3 +395,322 @@ async fn tokens_act_on_a_persons_data_or_announce_calls_only_with_the_right_to()
         0
     );
 }
+
+/// Point 3: one limit for every way to test a tracking number, and an IPv6 client is
+/// its /64. The review guessed 8,232 numbers a second through Open311's list, got 200
+/// against 404 from `/{lang}/received/` unlimited, and rotated addresses in one /64.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_lookup_of_a_tracking_number_counts_against_one_limit_per_ipv6_network() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_STATUS_RATE_PER_MINUTE", "5")
+            // The tests' HAProxy would name the client; here the test names it itself.
+            .env("GATEWAY_TRUSTED_PROXIES", "127.0.0.1"),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let number = "OA-7K3M-9QX2";
+    // Each lookup from another address of one /64, through every door.
+    let doors = [
+        format!("/status/{number}"),
+        format!("/ru/received/{number}"),
+        format!("/open311/v2/requests/{number}.json"),
+        format!("/open311/v2/requests.json?service_request_id={number},OA-AAAA-BBBB"),
+    ];
+    let mut statuses = Vec::new();
+    for (i, door) in doors.iter().enumerate() {
+        let response = client
+            .get(gw.url(door))
+            .header("X-Forwarded-For", format!("2001:db8:7:7::{:x}", i + 1))
+            .send()
+            .await
+            .expect("GET");
+        statuses.push(response.status().as_u16());
+    }
+    // 1 + 1 + 1 + 2 = 5 lookups: the limit, and none was refused …
+    assert!(statuses.iter().all(|s| *s != 429), "{statuses:?}");
+    // … so the next one from the same /64, through any door, is.
+    for door in &doors[..3] {
+        let refused = client
+            .get(gw.url(door))
+            .header("X-Forwarded-For", "2001:db8:7:7:ffff::9")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(refused.status(), 429, "{door}");
+        assert_eq!(
+            refused
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("60"),
+            "{door}"
+        );
+    }
+    // Another network is another client.
+    let other = client
+        .get(gw.url(&doors[0]))
+        .header("X-Forwarded-For", "2001:db8:7:8::1")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(other.status(), 404);
+    // A list of ids is capped: 51 ids are refused whole, before any is looked up.
+    let many: Vec<String> = (0..51).map(|i| format!("OA-AAAA-{i:04}")).collect();
+    let capped = client
+        .get(gw.url(&format!(
+            "/open311/v2/requests.json?service_request_id={}",
+            many.join(",")
+        )))
+        .header("X-Forwarded-For", "2001:db8:7:9::1")
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(capped.status(), 400);
+    assert!(
+        capped
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("At most 50")
+    );
+}
+
+/// A raw upload of the citizen form that declares `length` bytes and then trickles,
+/// from `client` (named by the trusted proxy's `X-Forwarded-For`); returns the status
+/// line the gateway answered with, if it answered while the upload was held.
+fn slow_upload(
+    port: u16,
+    client: &str,
+    session: &support::form_session::FormSession,
+    length: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Option<String>> {
+    use std::io::{Read, Write};
+    let client = client.to_owned();
+    // A genuine form (its session and token first, as the page sends them), so the
+    // gateway reads on into the photo.
+    let (cookie, csrf) = (session.cookie.clone(), session.csrf.clone());
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let head = format!(
+            "POST /ru/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: {client}\r\nCookie: {cookie}\r\n\
+             Content-Type: multipart/form-data; boundary=slowslowslow\r\nContent-Length: {length}\r\n\r\n\
+             --slowslowslow\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --slowslowslow\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.jpg\"\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).ok()?;
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .ok()?;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    break;
+                }
+                // No answer yet: a few more bytes, as a slow phone would send them.
+                Err(_) => {
+                    if stream.write_all(&[0x55; 512]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        text.lines().next().map(str::to_owned)
+    })
+}
+
+/// Point 4: eight slow uploads from one address held the whole budget of bytes in
+/// flight, and a citizen's photo got 503. Now one client has two uploads in flight at
+/// most; the other six are turned away at once and the ninth client's photo is taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_slow_uploads_from_one_client_leave_room_for_a_ninth_clients_photo() {
+    const SHARE: usize = 3 * 1024 * 1024;
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_TRUSTED_PROXIES", "127.0.0.1")
+            // Exactly eight shares: before, the eight slow uploads took all of it.
+            .env("GATEWAY_UPLOAD_BYTES_IN_FLIGHT", &(8 * SHARE).to_string())
+            // Slow, but not slow enough to be cut off while this test runs.
+            .env("GATEWAY_UPLOAD_MIN_BYTES_PER_SEC", "100")
+            .env("GATEWAY_COOKIE_SECURE", "false"),
+    )
+    .await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = support::form_session::FormSession::open(&gw, "/ru/").await;
+    let slow: Vec<_> = (0..8)
+        .map(|_| {
+            slow_upload(
+                gw.port(),
+                "10.9.9.9",
+                &attacker,
+                SHARE,
+                std::sync::Arc::clone(&stop),
+            )
+        })
+        .collect();
+    let api = gw.api();
+    // Every slow upload is either holding its share or has been turned away.
+    wait_until("the eight slow uploads to be seen", WAIT, || async {
+        let metrics = api.metrics().await;
+        let held = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("gateway_upload_bytes_in_flight "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let refused = slow.iter().filter(|h| h.is_finished()).count();
+        if held / SHARE + refused == 8 {
+            Ok(held)
+        } else {
+            Err(format!("{held} bytes held, {refused} refused"))
+        }
+    })
+    .await;
+
+    let session = support::form_session::FormSession::open(&gw, "/ru/").await;
+    let photo = support::photos::plain_jpeg(120, 80);
+    let page = session
+        .post_multipart(
+            "/ru/",
+            &[
+                ("last_name", "Садыкова"),
+                ("first_name", "Айгерим"),
+                ("phone", "+7 701 222 33 44"),
+                ("category", "roads"),
+                ("text", "Яма у остановки, фото прилагаю."),
+                ("consent", "on"),
+            ],
+            &[&photo],
+        )
+        .await;
+    assert_eq!(page.status, 303, "the ninth client's form: {}", page.html);
+    let appeals = wait_for_entries_of(&redis.url(), "appeals.v1", "appeal", 1).await;
+    assert_eq!(appeals[0].data["attachments"][0]["kind"], "photo");
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let answers: Vec<Option<String>> = slow
+        .into_iter()
+        .map(|h| h.join().expect("slow upload thread"))
+        .collect();
+    let turned_away = answers
+        .iter()
+        .filter(|a| a.as_deref().is_some_and(|l| l.contains(" 503 ")))
+        .count();
+    assert_eq!(
+        turned_away, 6,
+        "two uploads of one client in flight: {answers:?}"
+    );
+}
+
+/// The rest of point 7: `/metrics` is not on the service's port; every answer says
+/// `nosniff`; Open311 takes posts only from the integrators named; an email domain that
+/// mixes scripts is refused; the form's session cookie is `__Host-` under HTTPS.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_stay_private_answers_say_nosniff_and_names_are_what_they_seem() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let api = gw.api();
+    api.get("/metrics").await.expect_status(404);
+    let metrics = api.metrics_reply().await;
+    metrics.expect_status(200);
+    assert!(metrics.text.contains("gateway_upload_bytes_in_flight"));
+    assert_eq!(
+        metrics.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    for path in [
+        "/readyz",
+        "/open311/v2/services.xml",
+        "/open311/v2/services.json",
+        "/no/such/page",
+        "/ru/",
+    ] {
+        let reply = api.get(path).await;
+        assert_eq!(
+            reply.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    let refused = api
+        .try_post(
+            "/api/v1/appeals",
+            Some(CRM_TOKEN),
+            Some(JSON),
+            serde_json::to_vec(&{
+                let mut a = valid_appeal();
+                a["applicant"]["email"] = json!("petrov@маil.kz");
+                a
+            })
+            .expect("json"),
+            &[],
+        )
+        .await
+        .expect("post");
+    refused.expect_problem(422, Some("applicant.email"), "invalid_email");
+
+    // Open311: no `GATEWAY_OPEN311_INTEGRATORS`, no one posts, whatever the token.
+    let posted = reqwest::Client::new()
+        .post(gw.url("/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", CRM_TOKEN),
+            ("service_code", "roads"),
+            ("lat", "43.238949"),
+            ("long", "76.945465"),
+            ("description", "Яма на Абая"),
+            ("attribute[consent]", "agree"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(posted.status(), 403);
+
+    // HTTPS (GATEWAY_COOKIE_SECURE, on by default): the session is bound to this host.
+    let page = reqwest::Client::new()
+        .get(gw.url("/ru/"))
+        .send()
+        .await
+        .expect("GET");
+    let set = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("oa_sid="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(set.starts_with("__Host-oa_sid="), "{set}");
+    assert!(
+        set.contains("Path=/") && set.contains("Secure") && !set.contains("Domain"),
+        "{set}"
+    );
+    // The same signed value planted under the plain name is no session: a new one comes.
+    let value = set
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("__Host-");
+    let planted = reqwest::Client::new()
+        .get(gw.url("/ru/"))
+        .header("Cookie", value)
+        .send()
+        .await
+        .expect("GET");
+    assert!(
+        planted
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.starts_with("__Host-oa_sid=")),
+        "a planted oa_sid is ignored"
+    );
+}

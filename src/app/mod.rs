@@ -101,6 +101,11 @@ impl Settings {
         {
             problems.push("GATEWAY_STATUS_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
+        if let Some(w) = &web_form
+            && !(1..=100).contains(&w.upload_max_per_client)
+        {
+            problems.push("GATEWAY_UPLOAD_MAX_PER_CLIENT: between 1 and 100".to_owned());
+        }
         if let Some(a) = &agent_console
             && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
         {

@@ -135,7 +135,7 @@ impl AgentConsole {
         // The login limit and throttle, counted in Redis by every instance.
         let shared = SharedCounters::new(redis.clone(), prefix, gateway.ctx.keyer.secret());
         AgentConsole {
-            csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
+            csrf: CsrfKey::derive(gateway.ctx.keyer.secret(), settings.cookie_secure),
             accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
             recent: Recent::new(redis.clone(), prefix),
             sessions: Sessions::new(
@@ -377,7 +377,7 @@ fn login_view(
     error: Option<&str>,
 ) -> HttpResponse {
     let language = console_language(req);
-    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
+    let (sid, cookie) = state.csrf.session(req);
     let error = error.map(str::to_owned).or_else(|| {
         query(req, "expired")
             .is_some()

@@ -58,8 +58,6 @@ pub(crate) struct WebForm {
     /// Open311 channel.
     pub(crate) status_limiter: Arc<Limit>,
     pub(crate) store: AttachmentStore,
-    /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
-    pub(crate) cookie_secure: bool,
     /// The budget of upload bytes in flight, the slowest rate taken, the spool.
     pub(crate) uploads: Uploads,
 }
@@ -75,6 +73,7 @@ impl WebForm {
     ) -> std::io::Result<WebForm> {
         let uploads = Uploads::new(
             settings.upload_bytes_in_flight,
+            settings.upload_max_per_client,
             settings.upload_min_bytes_per_sec,
             std::time::Duration::from_secs(settings.upload_grace_secs),
             &data_dir.join("attachments").join("incoming"),
@@ -82,7 +81,7 @@ impl WebForm {
         )?;
         Ok(WebForm {
             uploads,
-            csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
+            csrf: CsrfKey::derive(gateway.ctx.keyer.secret(), settings.cookie_secure),
             limiter: FormLimits::per_minute(
                 settings.form_rate_per_minute,
                 settings.form_address_rate_per_minute,
@@ -93,7 +92,6 @@ impl WebForm {
                 settings.status_rate_per_minute,
                 shared,
             )),
-            cookie_secure: settings.cookie_secure,
             store,
             gateway,
         })
@@ -145,6 +143,14 @@ pub(crate) struct Settings {
         deserialize_with = "crate::config::number"
     )]
     pub(crate) upload_bytes_in_flight: usize,
+    /// Uploads one client (an address; an IPv6 /64) may have in flight at once
+    /// (`GATEWAY_UPLOAD_MAX_PER_CLIENT`, 1–100, default 2); beyond, 503 with
+    /// `Retry-After`. One address's slow uploads could hold the whole budget (issue 34).
+    #[serde(
+        default = "default_upload_max_per_client",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) upload_max_per_client: usize,
     /// The slowest average rate of a form body, after the grace
     /// (`GATEWAY_UPLOAD_MIN_BYTES_PER_SEC`).
     #[serde(
@@ -162,6 +168,10 @@ pub(crate) struct Settings {
 
 fn default_upload_bytes_in_flight() -> usize {
     256 * 1024 * 1024
+}
+
+fn default_upload_max_per_client() -> usize {
+    2
 }
 
 fn default_upload_min_rate() -> u64 {
@@ -497,7 +507,7 @@ fn message(
 
 /// A blank form; sets the session cookie when there is none.
 fn blank_form(req: &HttpRequest, state: &WebForm, form: Form, language: Language) -> HttpResponse {
-    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
+    let (sid, cookie) = state.csrf.session(req);
     let mut response = render_form(
         state,
         FormView {
