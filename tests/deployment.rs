@@ -78,7 +78,11 @@ fn the_compose_file_is_valid_and_has_every_part() {
         3,
         "{full}"
     );
-    assert_eq!(full.matches("GATEWAY_OPEN311_INTEGRATORS:").count(), 3, "{full}");
+    assert_eq!(
+        full.matches("GATEWAY_OPEN311_INTEGRATORS:").count(),
+        3,
+        "{full}"
+    );
 }
 
 #[test]

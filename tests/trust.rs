@@ -225,6 +225,27 @@ fn photo_mail(from: &str, id: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The DPO's erasure for the holder of `email`, and this instance's report of it.
+async fn erase(gw: &Gateway, redis: &RedisServer, email: &str) -> Entry {
+    let reply = gw
+        .api()
+        .post_subject_request(&json!({
+            "kind": "erasure", "channel": "api", "subject": {"email": email},
+            "verified_by": "front_office_document"
+        }))
+        .await;
+    reply.expect_status(202);
+    let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
+    wait_until("the instance's erasure report", WAIT, || async {
+        read_stream(&redis.url(), "subject.v1")
+            .await
+            .into_iter()
+            .find(|e| e.data["request_id"] == request_id.as_str() && e.data["instance"].is_string())
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await
+}
+
 /// Point 2: photos are stored once by content. Two citizens mail the same photo; the
 /// first withdraws consent; the second's appeal keeps its photo (it answered 410 before).
 #[tokio::test(flavor = "multi_thread")]
@@ -257,24 +278,7 @@ async fn one_citizens_erasure_keeps_the_photo_another_citizen_sent_too() {
     };
     assert_eq!(fetch().await, 200);
 
-    let reply = mail_gw
-        .gw
-        .api()
-        .post_subject_request(&json!({
-            "kind": "erasure", "channel": "api", "subject": {"email": "first@example.kz"},
-            "verified_by": "front_office_document"
-        }))
-        .await;
-    reply.expect_status(202);
-    let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
-    let report = wait_until("the instance's erasure report", WAIT, || async {
-        read_stream(&redis.url(), "subject.v1")
-            .await
-            .into_iter()
-            .find(|e| e.data["request_id"] == request_id.as_str() && e.data["instance"].is_string())
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
+    let report = erase(&mail_gw.gw, &redis, "first@example.kz").await;
     assert!(
         report.data["stores"].as_array().is_some_and(
             |s| s.contains(&json!({"store": "attachments", "items": 0, "erased": true}))
@@ -289,24 +293,7 @@ async fn one_citizens_erasure_keeps_the_photo_another_citizen_sent_too() {
     );
 
     // Once the second citizen withdraws too, no one holds it: it goes.
-    let reply = mail_gw
-        .gw
-        .api()
-        .post_subject_request(&json!({
-            "kind": "erasure", "channel": "api", "subject": {"email": "second@example.kz"},
-            "verified_by": "front_office_document"
-        }))
-        .await;
-    reply.expect_status(202);
-    let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
-    wait_until("the second erasure report", WAIT, || async {
-        read_stream(&redis.url(), "subject.v1")
-            .await
-            .into_iter()
-            .find(|e| e.data["request_id"] == request_id.as_str() && e.data["instance"].is_string())
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
+    erase(&mail_gw.gw, &redis, "second@example.kz").await;
     assert_eq!(fetch().await, 410);
 }
 
