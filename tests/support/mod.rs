@@ -569,6 +569,9 @@ pub fn run_to_exit(opts: &GatewayOptions, timeout: Duration) -> (ExitStatus, Str
     cmd.args(&opts.args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Any free port for `/metrics`: tests run side by side, and a run that serves
+        // must not find the default port taken by another.
+        .env("GATEWAY_METRICS_BIND", "127.0.0.1:0")
         .envs(&opts.env)
         .current_dir(work.path())
         .stdin(Stdio::null())
