@@ -590,9 +590,13 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
         let mut token = rest;
         let mut channels = vec![Channel::Api];
         let mut scopes = Vec::new();
-        // Options are peeled off the end: a token may itself hold `:`.
+        // Options are peeled off the end, the last one first: a token may itself hold
+        // `:`.
         loop {
-            if let Some((before, list)) = token.rsplit_once(":channels=") {
+            let channels_at = token.rfind(":channels=");
+            let scopes_at = token.rfind(":scopes=");
+            if let Some(at) = channels_at.filter(|c| scopes_at.is_none_or(|s| *c > s)) {
+                let list = &token[at + ":channels=".len()..];
                 channels = Vec::new();
                 for channel in list.split('+').map(str::trim) {
                     let Some(channel) = Channel::parse(channel) else {
@@ -609,8 +613,9 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                         channels.push(channel);
                     }
                 }
-                token = before;
-            } else if let Some((before, list)) = token.rsplit_once(":scopes=") {
+                token = &token[..at];
+            } else if let Some(at) = scopes_at {
+                let list = &token[at + ":scopes=".len()..];
                 for scope in list.split('+').map(str::trim) {
                     let Some(scope) = Scope::parse(scope) else {
                         return Err(format!(
@@ -621,7 +626,7 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                         scopes.push(scope);
                     }
                 }
-                token = before;
+                token = &token[..at];
             } else {
                 break;
             }
@@ -777,5 +782,51 @@ mod tests {
         let unknown =
             parse_tokens("crm:abcdefghijklmnop:channels=pigeon").expect_err("no such channel");
         assert!(unknown.contains("pigeon"), "{unknown}");
+    }
+
+    #[test]
+    fn a_token_names_its_rights_and_has_none_unless_it_does() {
+        let tokens = parse_tokens(
+            "dpo:abcdefghijklmnop:scopes=subject_requests, tel:qrstuvwxyz012345:scopes=calls:channels=api, \
+             both:0123456789abcdef:channels=api+web_form:scopes=calls+subject_requests, crm:abcdefghijklmnop",
+        )
+        .expect("parsed");
+        assert_eq!(tokens["dpo"].scopes, vec![Scope::SubjectRequests]);
+        assert_eq!(tokens["dpo"].token, "abcdefghijklmnop");
+        assert_eq!(tokens["tel"].scopes, vec![Scope::Calls]);
+        assert_eq!(tokens["tel"].token, "qrstuvwxyz012345");
+        assert_eq!(
+            tokens["both"].scopes,
+            vec![Scope::Calls, Scope::SubjectRequests]
+        );
+        assert_eq!(
+            tokens["both"].channels,
+            vec![Channel::Api, Channel::WebForm]
+        );
+        assert!(tokens["crm"].scopes.is_empty());
+        let unknown =
+            parse_tokens("crm:abcdefghijklmnop:scopes=everything").expect_err("no such scope");
+        assert!(unknown.contains("everything") && !unknown.contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn the_metrics_address_and_the_ipv6_client_prefix_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.join("\n"))?;
+            assert_eq!(config.metrics_bind.to_string(), "127.0.0.1:9464");
+            assert_eq!(config.client_ipv6_prefix, 64);
+            jail.set_env("GATEWAY_METRICS_BIND", "everywhere");
+            jail.set_env("GATEWAY_CLIENT_IPV6_PREFIX", "16");
+            let problems = Config::load(None).expect_err("refused");
+            assert!(
+                problems[0].starts_with("GATEWAY_CLIENT_IPV6_PREFIX: "),
+                "{problems:?}"
+            );
+            assert!(
+                problems[1].starts_with("GATEWAY_METRICS_BIND: "),
+                "{problems:?}"
+            );
+            Ok(())
+        });
     }
 }
