@@ -34,7 +34,7 @@ trap cleanup EXIT
 (( COUNT % THREADS == 0 )) || { echo "COUNT must be a multiple of THREADS" >&2; exit 1; }
 redis-server --bind 127.0.0.1 --port "$RPORT" --save "" --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" &
 RS=$!
-env GATEWAY_BIND="127.0.0.1:$GPORT" REDIS_URL="redis://127.0.0.1:$RPORT" GATEWAY_DATA_DIR="$TMP/data" \
+env GATEWAY_BIND="127.0.0.1:$GPORT" GATEWAY_METRICS_BIND=127.0.0.1:0 REDIS_URL="redis://127.0.0.1:$RPORT" GATEWAY_DATA_DIR="$TMP/data" \
   GATEWAY_SUBJECT_KEY_SECRET=bench-secret-0123456789abcdef GATEWAY_API_TOKENS="bench:$TOKEN" \
   GATEWAY_LOG=error valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
   "$BIN" serve >"$TMP/gateway.log" 2>&1 &

@@ -163,7 +163,7 @@ for i in $(seq 1 "$INSTANCES"); do
   base=http://127.0.0.1:$GPORT
   # Each instance its own outbox and tracking-number slot, one Redis, one secret.
   env "${unset_args[@]}" \
-    GATEWAY_BIND="127.0.0.1:$GPORT" \
+    GATEWAY_BIND="127.0.0.1:$GPORT" GATEWAY_METRICS_BIND=127.0.0.1:0 \
     REDIS_URL="redis://127.0.0.1:$RPORT" \
     GATEWAY_DATA_DIR="$TMP/data-$i" \
     GATEWAY_INSTANCE="gateway-$i" \

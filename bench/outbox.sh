@@ -46,7 +46,7 @@ rss() { awk '$1 == "VmRSS:" {printf "%.1f", $2 / 1024}' "/proc/$GW/status"; }
 depth() { curl -s "http://127.0.0.1:$GPORT/readyz" | jq -r .outbox_depth; }
 now() { date +%s.%N; }
 start_gateway() {
-  env GATEWAY_BIND="127.0.0.1:$GPORT" REDIS_URL="redis://127.0.0.1:$RPORT" GATEWAY_DATA_DIR="$TMP/data" \
+  env GATEWAY_BIND="127.0.0.1:$GPORT" GATEWAY_METRICS_BIND=127.0.0.1:0 REDIS_URL="redis://127.0.0.1:$RPORT" GATEWAY_DATA_DIR="$TMP/data" \
     GATEWAY_SUBJECT_KEY_SECRET=bench-secret-0123456789abcdef GATEWAY_API_TOKENS="bench:$TOKEN" \
     GATEWAY_LOG=error "$BIN" serve >>"$TMP/gateway.log" 2>&1 &
   GW=$!

@@ -79,6 +79,18 @@ pub(crate) struct RawConfig {
     /// client and no forwarded header is believed. Behind HAProxy, its address(es), so
     /// that the per-address limits count clients, not the proxy.
     pub(crate) trusted_proxies: String,
+    /// How many leading bits of a client's IPv6 address make one client for the
+    /// per-address limits (status lookups, logins, forms): `GATEWAY_CLIENT_IPV6_PREFIX`,
+    /// 32–128, default 64. A home or a phone gets a whole /64 from its provider and may
+    /// use any address in it: counted one by one, 1,600 of 1,600 guesses got through
+    /// (issue 34).
+    #[serde(deserialize_with = "number")]
+    pub(crate) client_ipv6_prefix: u64,
+    /// Where `/metrics` is served (`GATEWAY_METRICS_BIND`), default `127.0.0.1:9464`:
+    /// loopback, apart from the service's port, so that the public never reads it (it
+    /// showed the upload budget in use, which helps time an attack: issue 34). In a
+    /// container, an address of the internal network Prometheus scrapes.
+    pub(crate) metrics_bind: String,
     /// The k of `analytics.v2` (`GATEWAY_ANALYTICS_K`, 2–1000): no published count is
     /// below it (see [`crate::aggregates`]).
     #[serde(deserialize_with = "number")]
@@ -129,6 +141,8 @@ impl Default for RawConfig {
             holidays: String::new(),
             redis_min_replicas: 0,
             trusted_proxies: String::new(),
+            client_ipv6_prefix: 64,
+            metrics_bind: "127.0.0.1:9464".into(),
             analytics_k: u64::from(crate::aggregates::DEFAULT_K),
             stream_retention_days: 30,
             consent_retention_days: 5 * 365,
@@ -176,6 +190,10 @@ pub struct Config {
     pub(crate) redis_min_replicas: u32,
     /// Proxies whose forwarded client address is believed.
     pub(crate) trusted_proxies: crate::trusted_proxies::TrustedProxies,
+    /// Leading bits of an IPv6 address that make one client for the limits.
+    pub(crate) client_ipv6_prefix: u8,
+    /// The listen address of `/metrics`.
+    pub(crate) metrics_bind: SocketAddr,
     /// The k of `analytics.v2`.
     pub(crate) analytics_k: u32,
     /// Retention of stream entries acknowledged by every group (`consent.v1` aside).
@@ -354,6 +372,15 @@ impl Config {
         if !(1..=36_500).contains(&raw.consent_retention_days) {
             problems.push("GATEWAY_CONSENT_RETENTION_DAYS: between 1 and 36500".to_owned());
         }
+        if !(32..=128).contains(&raw.client_ipv6_prefix) {
+            problems.push("GATEWAY_CLIENT_IPV6_PREFIX: between 32 and 128".to_owned());
+        }
+        let metrics_bind = raw.metrics_bind.trim().parse::<SocketAddr>();
+        if metrics_bind.is_err() {
+            problems.push(
+                "GATEWAY_METRICS_BIND: not an address and port such as 127.0.0.1:9464".to_owned(),
+            );
+        }
         if !(2..=1000).contains(&raw.analytics_k) {
             problems.push("GATEWAY_ANALYTICS_K: between 2 and 1000".to_owned());
         }
@@ -462,6 +489,8 @@ impl Config {
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
             trusted_proxies,
+            client_ipv6_prefix: u8::try_from(raw.client_ipv6_prefix).unwrap_or(64),
+            metrics_bind: metrics_bind.unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9464))),
             analytics_k: u32::try_from(raw.analytics_k).unwrap_or(crate::aggregates::DEFAULT_K),
             stream_retention: Duration::from_secs(raw.stream_retention_days * 86_400),
             consent_retention: Duration::from_secs(raw.consent_retention_days * 86_400),
@@ -483,14 +512,39 @@ pub(crate) struct ApiToken {
     /// The channels the token may submit appeals and subject requests for (`channel`
     /// of the body); `api` unless the entry names others. Never an agent's desk.
     pub(crate) channels: Vec<Channel>,
+    /// What else the token may do beyond submitting appeals (issue 34): none unless the
+    /// entry names them.
+    pub(crate) scopes: Vec<Scope>,
+}
+
+/// A right of an integrator token beyond submitting appeals, named in its entry of
+/// `GATEWAY_API_TOKENS` (`:scopes=subject_requests+calls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `POST /api/v1/subject-requests`: erasure, withdrawal, access and the others on a
+    /// person's behalf — the data-protection officer's system, not every integrator.
+    SubjectRequests,
+    /// `POST /api/v1/calls/incoming`: announcing a caller to an agent (telephony).
+    Calls,
+}
+
+impl Scope {
+    fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "subject_requests" => Some(Scope::SubjectRequests),
+            "calls" => Some(Scope::Calls),
+            _ => None,
+        }
+    }
 }
 
 /// The channels only an agent's own token may name (issue 17, point 6).
 pub(crate) const AGENT_CHANNELS: [Channel; 2] = [Channel::CallCenter, Channel::FrontOffice];
 
-/// `GATEWAY_API_TOKENS`: entries `name:token` or `name:token:channels=a+b`, separated by
-/// commas. A name is letters, digits, `_` and `-`; a token at least 16 characters (it may
-/// hold `:` unless a scope follows it).
+/// `GATEWAY_API_TOKENS`: entries `name:token`, optionally followed by
+/// `:channels=a+b` and `:scopes=x+y` (either order), separated by commas. A name is
+/// letters, digits, `_` and `-`; a token at least 16 characters (it may hold `:` unless
+/// an option follows it).
 fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
     let mut tokens = BTreeMap::new();
     for (i, item) in spec
@@ -512,10 +566,17 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                 i + 1
             ));
         }
-        let (token, channels) = match rest.rsplit_once(":channels=") {
-            None => (rest, vec![Channel::Api]),
-            Some((token, list)) => {
-                let mut channels = Vec::new();
+        let mut token = rest;
+        let mut channels = vec![Channel::Api];
+        let mut scopes = Vec::new();
+        // Options are peeled off the end, the last one first: a token may itself hold
+        // `:`.
+        loop {
+            let channels_at = token.rfind(":channels=");
+            let scopes_at = token.rfind(":scopes=");
+            if let Some(at) = channels_at.filter(|c| scopes_at.is_none_or(|s| *c > s)) {
+                let list = &token[at + ":channels=".len()..];
+                channels = Vec::new();
                 for channel in list.split('+').map(str::trim) {
                     let Some(channel) = Channel::parse(channel) else {
                         return Err(format!(
@@ -531,15 +592,31 @@ fn parse_tokens(spec: &str) -> Result<BTreeMap<String, ApiToken>, String> {
                         channels.push(channel);
                     }
                 }
-                (token, channels)
+                token = &token[..at];
+            } else if let Some(at) = scopes_at {
+                let list = &token[at + ":scopes=".len()..];
+                for scope in list.split('+').map(str::trim) {
+                    let Some(scope) = Scope::parse(scope) else {
+                        return Err(format!(
+                            "token `{name}`: `{scope}` is not a scope (subject_requests, calls)"
+                        ));
+                    };
+                    if !scopes.contains(&scope) {
+                        scopes.push(scope);
+                    }
+                }
+                token = &token[..at];
+            } else {
+                break;
             }
-        };
+        }
         if token.len() < 16 {
             return Err(format!("token `{name}` is shorter than 16 characters"));
         }
         let entry = ApiToken {
             token: token.to_owned(),
             channels,
+            scopes,
         };
         if tokens.insert(name.to_owned(), entry).is_some() {
             return Err(format!("the name `{name}` appears twice"));
@@ -660,5 +737,51 @@ mod tests {
         let unknown =
             parse_tokens("crm:abcdefghijklmnop:channels=pigeon").expect_err("no such channel");
         assert!(unknown.contains("pigeon"), "{unknown}");
+    }
+
+    #[test]
+    fn a_token_names_its_rights_and_has_none_unless_it_does() {
+        let tokens = parse_tokens(
+            "dpo:abcdefghijklmnop:scopes=subject_requests, tel:qrstuvwxyz012345:scopes=calls:channels=api, \
+             both:0123456789abcdef:channels=api+web_form:scopes=calls+subject_requests, crm:abcdefghijklmnop",
+        )
+        .expect("parsed");
+        assert_eq!(tokens["dpo"].scopes, vec![Scope::SubjectRequests]);
+        assert_eq!(tokens["dpo"].token, "abcdefghijklmnop");
+        assert_eq!(tokens["tel"].scopes, vec![Scope::Calls]);
+        assert_eq!(tokens["tel"].token, "qrstuvwxyz012345");
+        assert_eq!(
+            tokens["both"].scopes,
+            vec![Scope::Calls, Scope::SubjectRequests]
+        );
+        assert_eq!(
+            tokens["both"].channels,
+            vec![Channel::Api, Channel::WebForm]
+        );
+        assert!(tokens["crm"].scopes.is_empty());
+        let unknown =
+            parse_tokens("crm:abcdefghijklmnop:scopes=everything").expect_err("no such scope");
+        assert!(unknown.contains("everything") && !unknown.contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn the_metrics_address_and_the_ipv6_client_prefix_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.join("\n"))?;
+            assert_eq!(config.metrics_bind.to_string(), "127.0.0.1:9464");
+            assert_eq!(config.client_ipv6_prefix, 64);
+            jail.set_env("GATEWAY_METRICS_BIND", "everywhere");
+            jail.set_env("GATEWAY_CLIENT_IPV6_PREFIX", "16");
+            let problems = Config::load(None).expect_err("refused");
+            assert!(
+                problems[0].starts_with("GATEWAY_CLIENT_IPV6_PREFIX: "),
+                "{problems:?}"
+            );
+            assert!(
+                problems[1].starts_with("GATEWAY_METRICS_BIND: "),
+                "{problems:?}"
+            );
+            Ok(())
+        });
     }
 }

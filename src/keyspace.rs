@@ -51,6 +51,7 @@
 //! | `analytics.v2` | stream | none (consumers trim) | the aggregates' publisher ([`crate::aggregates`]) | analytics |
 //! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
 //! | `gateway:analytics:consultation:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:consultation:day:<YYYY-MM-DD>` | hash: counts of consultations `all`, `channel:<c>`, `category:<c>`, `language:<l>`, `topic:<t>` (down by one when a consultation became an appeal); `_published` | as above | forwarder (counter marks of a consultation's record, [`crate::consultation`]) | the aggregates' publisher |
+//! | `gateway:mail-confirm:<SHA-256 of the token>` | string: a subject request by mail waiting for its sender's confirmation (JSON: kind, language, the sender's email subject key, the request's text for `update_data`) | 72 hours ([`crate::channels::email`]'s `confirm`); deleted when confirmed | email channel | email channel, when the sender replies |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a
@@ -64,6 +65,12 @@ pub(crate) mod name {
     /// The dedupe key of an outbox record.
     pub(crate) fn sent(record_id: &str) -> String {
         format!("gateway:sent:{record_id}")
+    }
+
+    /// A subject request by mail waiting for its sender's confirmation, by the SHA-256
+    /// (hex) of the token mailed to the sender.
+    pub(crate) fn mail_confirm(token_digest: &str) -> String {
+        format!("gateway:mail-confirm:{token_digest}")
     }
 
     /// The claim of a provider delivery, `claim` being `<channel>:<message id>`.

@@ -13,7 +13,8 @@
 //! - [`intake`] — the channel-neutral `Intake` a channel produces, and the one function
 //!   that turns it into an accepted appeal; [`field_error`] is how every stage says what
 //!   is wrong with a field.
-//! - [`normalize`] — Unicode clean-up, phones to E.164, emails, IIN check digit, language.
+//! - [`normalize`] — Unicode clean-up, phones to E.164, emails (their domains by
+//!   [`email_domain`]: IDNA, one script a label), IIN check digit, language.
 //! - [`free_text_guard`] — card numbers, IBANs and other people's IINs masked in the
 //!   free text, special categories flagged (issue 16).
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
@@ -78,6 +79,7 @@ pub(crate) mod consultation;
 pub mod deadline;
 pub mod dialogue;
 pub(crate) mod district;
+pub(crate) mod email_domain;
 pub(crate) mod field_error;
 pub(crate) mod free_text_guard;
 pub(crate) mod http;

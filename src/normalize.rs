@@ -200,7 +200,9 @@ pub(crate) fn email(input: &str) -> Result<String, Invalid> {
         return Err(Invalid::Email);
     }
     let (local, domain) = cleaned.rsplit_once('@').ok_or(Invalid::Email)?;
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    // Issue 34: IDNA UTS 46, and each label in one script (`маil.kz` is refused).
+    let domain = crate::email_domain::checked(domain).ok_or(Invalid::Email)?;
+    Ok(format!("{local}@{domain}"))
 }
 
 /// An IIN (ЖСН/ИИН): 12 digits (spaces allowed in the input) whose 12th is the check

@@ -425,6 +425,46 @@ fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
         .collect()
 }
 
+/// A Redis connection opened on first use and again after a failure, for the parts that
+/// must answer quickly with Redis or without it (webhooks, pages): each attempt is
+/// bounded by `wait`, and `None` means "go on without Redis".
+pub(crate) struct LazyConnection {
+    target: Option<RedisTarget>,
+    slot: tokio::sync::Mutex<Option<RedisConn>>,
+    wait: Duration,
+}
+
+impl LazyConnection {
+    pub(crate) fn new(target: Option<RedisTarget>, wait: Duration) -> LazyConnection {
+        LazyConnection {
+            target,
+            slot: tokio::sync::Mutex::new(None),
+            wait,
+        }
+    }
+
+    /// The connection, opened now if there is none.
+    pub(crate) async fn get(&self) -> Option<RedisConn> {
+        let target = self.target.as_ref()?;
+        let mut slot = self.slot.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Some(conn.clone());
+        }
+        let connect = target.connect(Timeouts {
+            connect: self.wait,
+            response: self.wait,
+        });
+        let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
+        *slot = Some(conn.clone());
+        Some(conn)
+    }
+
+    /// Forgets a connection that failed; the next `get` opens a new one.
+    pub(crate) async fn reset(&self) {
+        *self.slot.lock().await = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,45 +528,5 @@ mod tests {
         assert!(!has_hash_tag("oa:"));
         assert!(!has_hash_tag("{}oa"));
         assert!(!has_hash_tag("{oa"));
-    }
-}
-
-/// A Redis connection opened on first use and again after a failure, for the parts that
-/// must answer quickly with Redis or without it (webhooks, pages): each attempt is
-/// bounded by `wait`, and `None` means "go on without Redis".
-pub(crate) struct LazyConnection {
-    target: Option<RedisTarget>,
-    slot: tokio::sync::Mutex<Option<RedisConn>>,
-    wait: Duration,
-}
-
-impl LazyConnection {
-    pub(crate) fn new(target: Option<RedisTarget>, wait: Duration) -> LazyConnection {
-        LazyConnection {
-            target,
-            slot: tokio::sync::Mutex::new(None),
-            wait,
-        }
-    }
-
-    /// The connection, opened now if there is none.
-    pub(crate) async fn get(&self) -> Option<RedisConn> {
-        let target = self.target.as_ref()?;
-        let mut slot = self.slot.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Some(conn.clone());
-        }
-        let connect = target.connect(Timeouts {
-            connect: self.wait,
-            response: self.wait,
-        });
-        let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
-        *slot = Some(conn.clone());
-        Some(conn)
-    }
-
-    /// Forgets a connection that failed; the next `get` opens a new one.
-    pub(crate) async fn reset(&self) {
-        *self.slot.lock().await = None;
     }
 }

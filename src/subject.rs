@@ -163,6 +163,44 @@ impl SubjectRequestKind {
     }
 }
 
+/// How the person asking was shown to be the subject (issue 34, point 5): a request
+/// about someone's data is carried out only on proof that they ask. Integrators name
+/// the check they made (`egov`, `digital_signature`, `front_office_document`,
+/// `channel_session`); the gateway's channels record their own (`channel_session` for a
+/// Telegram chat or a WhatsApp number, which only their owner writes from;
+/// `email_authenticated` when the city's mail server vouched for the sender,
+/// `email_confirmed` when the sender answered the confirmation mailed to them).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum VerifiedBy {
+    /// eGov (egov.kz sign-in or eGov Mobile): the state's identity service.
+    Egov,
+    /// A request signed with the person's digital signature (ЭЦП / ЭЦҚ, NCA RK).
+    DigitalSignature,
+    /// The person showed an identity document to an operator of the front office.
+    FrontOfficeDocument,
+    /// The request came in a session only the person holds: a portal account signed
+    /// in with the identifier named, a Telegram chat, a WhatsApp number.
+    ChannelSession,
+    /// The city's mail server vouched for the sender (DMARC, or aligned DKIM).
+    EmailAuthenticated,
+    /// The sender answered a confirmation mailed to their address.
+    EmailConfirmed,
+}
+
+impl VerifiedBy {
+    /// Whether an integrator may name this check; the email ones are the gateway's own
+    /// findings, never an integrator's word.
+    pub(crate) fn integrator_may_claim(self) -> bool {
+        !matches!(
+            self,
+            VerifiedBy::EmailAuthenticated | VerifiedBy::EmailConfirmed
+        )
+    }
+}
+
 /// How to answer the subject, for the kinds that need an answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,6 +232,10 @@ pub(crate) struct SubjectRequest {
     /// The subject's own words; only for `update_data`, `access` and `erasure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) text: Option<String>,
+    /// How the person asking was shown to be the subject (issue 34); absent only on
+    /// requests recorded before it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verified_by: Option<VerifiedBy>,
 }
 
 /// Identifiers as the subject typed them.
@@ -212,6 +254,8 @@ pub(crate) struct SubjectIntake {
     pub(crate) channel: Channel,
     pub(crate) identifiers: RawIdentifiers,
     pub(crate) text: Option<String>,
+    /// How the channel or the integrator checked who asks.
+    pub(crate) verified_by: Option<VerifiedBy>,
 }
 
 /// Longest messenger id and request text.
@@ -295,6 +339,7 @@ pub(crate) fn request(
         subject_keys,
         contact,
         text,
+        verified_by: intake.verified_by,
     };
     Ok((message, withdrawal))
 }
@@ -331,6 +376,7 @@ mod tests {
                 ..RawIdentifiers::default()
             },
             text: Some("Удалите мои данные".into()),
+            verified_by: None,
         }
     }
 
@@ -449,6 +495,7 @@ mod tests {
                     channel: Channel::Api,
                     identifiers,
                     text: None,
+                    verified_by: None,
                 },
                 time::OffsetDateTime::now_utc(),
             )
@@ -471,6 +518,7 @@ mod tests {
                     ..RawIdentifiers::default()
                 },
                 text: None,
+                verified_by: None,
             },
             time::OffsetDateTime::now_utc(),
         )
@@ -489,6 +537,7 @@ mod tests {
                     channel: Channel::Api,
                     identifiers,
                     text: None,
+                    verified_by: None,
                 },
                 time::OffsetDateTime::now_utc(),
             )
@@ -538,6 +587,7 @@ mod tests {
                         ..RawIdentifiers::default()
                     },
                     text: Some(text),
+                    verified_by: None,
                 },
                 time::OffsetDateTime::now_utc(),
             )

@@ -28,8 +28,10 @@
 //! **Files.** What an instance holds in its own data directory only it can erase, so
 //! every instance also reads `subject.v1` through a consumer group of its own,
 //! `gateway-files:<instance>` ([`FILES_GROUP`]). For `erasure` and `withdraw_consent`
-//! it erases the photos of the subject's appeals on `appeals.v1` that it holds (kept
-//! or pending; a later fetch gets 410 `attachment_erased`), forgets the idempotent
+//! it erases the photos of the subject's appeals and additions on `appeals.v1` that it
+//! holds (kept or pending; a later fetch gets 410 `attachment_erased`) — except a photo
+//! another message on `appeals.v1` still holds: photos are stored once by content, and
+//! another citizen who sent the same photo keeps it (issue 34) — forgets the idempotent
 //! answers its waiting records hold for the subject's appeals, and compacts its outbox
 //! once every record accepted before the request has been forwarded (no forwarded
 //! appeal of the subject stays in a file); then it writes its own `erasure_done` with
@@ -426,14 +428,33 @@ impl SubjectWorker {
             return Ok(None);
         }
         let subject: BTreeSet<&str> = request.subject_keys.values().map(String::as_str).collect();
-        let appeals = find(conn, &keys.key(Stream::Appeals.name()), &subject, |data| {
-            keys_of(&data["consent"]["subject_keys"])
-        })
-        .await?;
+        // What the outbox held when the request came is forwarded (and removed) first:
+        // the subject's latest appeals are then on the stream to be found, and the
+        // compaction below leaves none of it in a file.
+        let arrived_ms = crate::clock::now_ms();
+        let waited = tokio::time::Instant::now();
+        while self
+            .outbox
+            .oldest_accepted_at_ms()
+            .ok()
+            .flatten()
+            .is_some_and(|at| at <= arrived_ms)
+            && waited.elapsed() < FORWARDED_WITHIN
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Issue 34, point 2: photos are stored once by content, so two citizens who sent
+        // the same photo share one file; it goes only when no one else's appeal (or
+        // addition) still holds it — no one whose own erasure or withdrawal did not
+        // already let go of it (their appeals stay on `appeals.v1`, photo and all).
+        let released = released_subjects(conn, &keys.key(Stream::Subject.name())).await?;
+        let (appeals, others) =
+            photo_holders(conn, &keys.key(Stream::Appeals.name()), &subject, &released).await?;
         let photos: Vec<String> = appeals
             .iter()
             .flat_map(|a| a["attachments"].as_array().cloned().unwrap_or_default())
             .filter_map(|p| p["sha256"].as_str().map(str::to_owned))
+            .filter(|sha| !others.contains(sha))
             .collect();
         let store = crate::attachments::AttachmentStore::new(&self.data_dir);
         let erased = match tokio::task::spawn_blocking(move || store.erase(&photos)).await {
@@ -456,20 +477,6 @@ impl SubjectWorker {
             .filter_map(|a| a["tracking_number"].as_str().map(str::to_owned))
             .collect();
         let answers = self.outbox.forget_answers(&tracking);
-        // What the outbox held when the request came is forwarded first: the compaction
-        // then leaves none of it in a file.
-        let arrived_ms = crate::clock::now_ms();
-        let waited = tokio::time::Instant::now();
-        while self
-            .outbox
-            .oldest_accepted_at_ms()
-            .ok()
-            .flatten()
-            .is_some_and(|at| at <= arrived_ms)
-            && waited.elapsed() < FORWARDED_WITHIN
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let rewritten = match self.outbox.compact().await {
             Ok(_) => {
                 self.metrics
@@ -521,6 +528,59 @@ fn keys_of(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The subject keys of every erasure and withdrawal on `stream` (`subject.v1`): their
+/// appeals no longer hold their photos.
+async fn released_subjects(
+    conn: &mut RedisConn,
+    stream: &str,
+) -> redis::RedisResult<BTreeSet<String>> {
+    // Only requests carry `kind` (the reports carry `request_kind`).
+    let requests = find_where(conn, stream, |data| {
+        matches!(data["kind"].as_str(), Some("erasure" | "withdraw_consent"))
+    })
+    .await?;
+    Ok(requests
+        .iter()
+        .flat_map(|r| keys_of(&r["subject_keys"]))
+        .collect())
+}
+
+/// The messages of `stream` (`appeals.v1`) that hold the subject's photos — appeals
+/// whose consent names one of `subject`'s keys, additions whose sender does — and the
+/// photos (SHA-256) that any other message holds: another citizen's appeal, an
+/// anonymous one, another's addition; not one of a subject in `released`.
+async fn photo_holders(
+    conn: &mut RedisConn,
+    stream: &str,
+    subject: &BTreeSet<&str>,
+    released: &BTreeSet<String>,
+) -> redis::RedisResult<(Vec<Value>, BTreeSet<String>)> {
+    let holders = |data: &Value| {
+        let mut keys = keys_of(&data["consent"]["subject_keys"]);
+        keys.extend(keys_of(&data["sender_keys"]));
+        keys
+    };
+    let mut others = BTreeSet::new();
+    let mine = find_where(conn, stream, |data| {
+        let keys = holders(data);
+        if keys.iter().any(|k| subject.contains(k.as_str())) {
+            return true;
+        }
+        if !keys.iter().any(|k| released.contains(k)) {
+            others.extend(
+                data["attachments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["sha256"].as_str().map(str::to_owned)),
+            );
+        }
+        false
+    })
+    .await?;
+    Ok((mine, others))
+}
+
 /// The messages (`data`, parsed) of `stream` whose subject keys, as `subject_keys_of`
 /// reads them from a message, include one of `subject`.
 async fn find(
@@ -528,6 +588,20 @@ async fn find(
     stream: &str,
     subject: &BTreeSet<&str>,
     subject_keys_of: impl Fn(&Value) -> Vec<String>,
+) -> redis::RedisResult<Vec<Value>> {
+    find_where(conn, stream, |data| {
+        subject_keys_of(data)
+            .iter()
+            .any(|k| subject.contains(k.as_str()))
+    })
+    .await
+}
+
+/// The messages (`data`, parsed) of `stream` that `wanted` takes.
+async fn find_where(
+    conn: &mut RedisConn,
+    stream: &str,
+    mut wanted: impl FnMut(&Value) -> bool,
 ) -> redis::RedisResult<Vec<Value>> {
     let mut out = Vec::new();
     let mut from = "-".to_owned();
@@ -548,10 +622,7 @@ async fn find(
             let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
                 continue;
             };
-            if subject_keys_of(&parsed)
-                .iter()
-                .any(|k| subject.contains(k.as_str()))
-            {
+            if wanted(&parsed) {
                 out.push(parsed);
             }
         }

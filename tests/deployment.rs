@@ -72,6 +72,18 @@ fn the_compose_file_is_valid_and_has_every_part() {
         3,
         "{full}"
     );
+    // Issue 34: `/metrics` on its own port inside the network, and Open311 posting
+    // closed unless integrators are named.
+    assert_eq!(
+        full.matches("GATEWAY_METRICS_BIND: 0.0.0.0:9464").count(),
+        3,
+        "{full}"
+    );
+    assert_eq!(
+        full.matches("GATEWAY_OPEN311_INTEGRATORS:").count(),
+        3,
+        "{full}"
+    );
 }
 
 #[test]

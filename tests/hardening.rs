@@ -673,7 +673,9 @@ async fn integrator_tokens_stay_in_their_scope_and_never_speak_for_an_agent() {
     let redis = RedisServer::new();
     let gw = Gateway::start_with(GatewayOptions::new(&redis.url()).env(
         "GATEWAY_API_TOKENS",
-        &format!("crm:{CRM_TOKEN},portal:{PORTAL_TOKEN}:channels=budget_portal"),
+        &format!(
+            "crm:{CRM_TOKEN}:scopes=subject_requests,portal:{PORTAL_TOKEN}:channels=budget_portal"
+        ),
     ))
     .await;
     let api = gw.api();
@@ -745,7 +747,8 @@ async fn integrator_tokens_stay_in_their_scope_and_never_speak_for_an_agent() {
         Some(CRM_TOKEN),
         Some("application/json"),
         serde_json::to_vec(&json!({"kind": "erasure", "channel": "call_center",
-                                    "subject": {"phone": "87011234567"}}))
+                                    "subject": {"phone": "87011234567"},
+                                    "verified_by": "front_office_document"}))
         .expect("json"),
         &[],
     )

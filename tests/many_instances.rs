@@ -77,7 +77,7 @@ async fn whatsapp_notification(client: &reqwest::Client, url: &str, body: &Value
 /// How many POSTs to `route` this instance answered with 200 (its own metrics).
 async fn answered(gw: &Gateway, route: &str) -> u64 {
     let text = client()
-        .get(gw.url("/metrics"))
+        .get(gw.metrics_url())
         .send()
         .await
         .expect("GET /metrics")
@@ -269,7 +269,7 @@ async fn served(gateways: &[Gateway], method: &str, route: &str) -> Vec<u64> {
     let mut counts = Vec::new();
     for gw in gateways {
         let text = client()
-            .get(gw.url("/metrics"))
+            .get(gw.metrics_url())
             .send()
             .await
             .expect("GET /metrics")

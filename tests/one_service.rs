@@ -29,6 +29,8 @@ fn balanced(lb: &Haproxy) -> Api {
             .build()
             .expect("client"),
         base: lb.url(""),
+        // `/metrics` is per instance, on its own listener: not through the balancer.
+        metrics_url: String::new(),
     }
 }
 

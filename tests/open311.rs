@@ -157,7 +157,9 @@ fn request_id(reply: &Reply) -> String {
 /// The gateway with `portal` as the one private reader.
 async fn gateway(redis: &RedisServer) -> Gateway {
     Gateway::start_with(
-        GatewayOptions::new(&redis.url()).env("GATEWAY_OPEN311_PRIVATE_READERS", "portal"),
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_OPEN311_PRIVATE_READERS", "portal")
+            .env("GATEWAY_OPEN311_INTEGRATORS", "crm,portal"),
     )
     .await
 }

@@ -54,7 +54,7 @@ async fn metrics_count_accepted_and_refused_appeals() {
         .expect_status(422);
     api.wait_drained().await;
 
-    let reply = api.get("/metrics").await;
+    let reply = api.metrics_reply().await;
     reply.expect_status(200);
     let ct = reply.header("content-type").unwrap_or_default();
     assert!(

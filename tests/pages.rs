@@ -47,7 +47,10 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
+        .find(|c| {
+            // `__Host-oa_sid` where the cookie is Secure (issue 34).
+            c.starts_with(&format!("{name}=")) || c.starts_with(&format!("__Host-{name}="))
+        })
         .map(|c| {
             (
                 c.split(';').next().unwrap_or_default().to_owned(),

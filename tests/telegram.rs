@@ -279,6 +279,14 @@ async fn revoke_and_stop_produce_their_subject_requests() {
     for update in &until_location(chat, "en", "Broken bench in the park") {
         assert_eq!(deliver(&gw, update).await, 200);
     }
+    // Issue 34: a number typed into the draft is anyone's; the requests are the chat's.
+    for update in [
+        tg::location(10, chat, "en", 43.238949, 76.889709),
+        tg::callback(11, chat, "en", "photos:done"),
+        tg::text(12, chat, "en", "+7 701 999 88 77"),
+    ] {
+        assert_eq!(deliver(&gw, &update).await, 200);
+    }
     assert_eq!(deliver(&gw, &tg::text(20, chat, "en", "/stop")).await, 200);
     assert_eq!(
         deliver(&gw, &tg::text(21, chat, "en", "/revoke")).await,
@@ -299,6 +307,8 @@ async fn revoke_and_stop_produce_their_subject_requests() {
             r.data["subject_keys"]["messenger_id"],
             messenger_key.as_str()
         );
+        assert!(r.data["subject_keys"].get("phone").is_none(), "{}", r.data);
+        assert_eq!(r.data["verified_by"], "channel_session");
         assert!(
             !r.raw.contains(&chat.to_string()),
             "no raw chat id on subject.v1"

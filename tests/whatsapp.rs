@@ -469,3 +469,42 @@ async fn the_catalogue_is_an_interactive_list_with_other_opening_the_rest() {
     .await;
     graph.wait_text(from, "Describe the problem").await;
 }
+
+/// Issue 34: a signed message 40 days old (a replay after the 7-day dedupe window forgot
+/// its id) was answered as new. A message older than a day by its own timestamp is
+/// counted as `stale` and not answered; a fresh one from the same number is.
+#[tokio::test]
+async fn a_message_older_than_a_day_is_not_answered_as_new() {
+    let redis = RedisServer::new();
+    let graph = FakeGraph::start();
+    let gw = Gateway::start_with(options(&redis, &graph)).await;
+    let from = "77017778899";
+    let forty_days_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        - 40 * 86_400;
+    let mut old = wa::text(from, "wamid.OLD1", "Сәлем");
+    old["timestamp"] = Value::from(forty_days_ago.to_string());
+    deliver(&gw, &wa::message(from, "Айгүл", old)).await;
+    wait_until("the old message counted", WAIT, || async {
+        match ignored(&gw, "stale").await {
+            1 => Ok(()),
+            n => Err(format!("{n}")),
+        }
+    })
+    .await;
+    deliver(
+        &gw,
+        &wa::message(from, "Айгүл", wa::text(from, "wamid.NEW1", "Сәлем")),
+    )
+    .await;
+    wait_until("the fresh message answered", WAIT, || async {
+        match graph.texts_to(from).len() {
+            0 => Err("no answer yet".to_owned()),
+            _ => Ok(()),
+        }
+    })
+    .await;
+    // One answer, to the fresh message only (its first question).
+    assert_eq!(graph.sent().len(), 1, "{:?}", graph.sent());
+}

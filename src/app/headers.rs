@@ -3,7 +3,9 @@
 //! numbers, which must not leak to another site through `Referer`), a
 //! `Permissions-Policy` that turns off the browser features no page of the gateway uses,
 //! and HSTS when the public URL is https (over plain HTTP the header means nothing and
-//! would pin a development host). A handler's own value of the same header wins.
+//! would pin a development host); `X-Content-Type-Options: nosniff` on every answer —
+//! JSON, XML, `/metrics`, pages, errors — so that no browser reads one as something
+//! else (issue 34). A handler's own value of the same header wins.
 
 use actix_web::middleware::DefaultHeaders;
 
@@ -21,6 +23,7 @@ pub(crate) const HSTS: &str = "max-age=31536000";
 pub(crate) fn defaults(public_url: &str) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
         .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Content-Type-Options", "nosniff"))
         .add(("Permissions-Policy", PERMISSIONS_POLICY));
     if public_url.to_ascii_lowercase().starts_with("https://") {
         headers.add(("Strict-Transport-Security", HSTS))

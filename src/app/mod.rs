@@ -101,6 +101,11 @@ impl Settings {
         {
             problems.push("GATEWAY_STATUS_RATE_PER_MINUTE: between 1 and 100000".to_owned());
         }
+        if let Some(w) = &web_form
+            && !(1..=100).contains(&w.upload_max_per_client)
+        {
+            problems.push("GATEWAY_UPLOAD_MAX_PER_CLIENT: between 1 and 100".to_owned());
+        }
         if let Some(a) = &agent_console
             && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
         {
@@ -166,6 +171,8 @@ pub enum ServeError {
     Policy(String),
     #[error("GATEWAY_BIND: cannot serve: {0}")]
     Bind(#[from] std::io::Error),
+    #[error("GATEWAY_METRICS_BIND: cannot serve: {0}")]
+    MetricsBind(std::io::Error),
 }
 
 /// Runs the service on `listener` until SIGINT or SIGTERM.
@@ -226,6 +233,9 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         config.subject_key_secret.as_bytes(),
     );
     let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
+    let client_networks = web::Data::new(crate::http::client_addr::ClientNetworks {
+        ipv6_prefix: config.client_ipv6_prefix,
+    });
 
     let mut routes = Routes::default();
     if telegram.is_none() {
@@ -299,6 +309,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         config.max_body_bytes,
         &open311_settings,
         &config.public_url,
+        Arc::clone(&web_form.status_limiter),
     ));
     let api = web::Data::new(Api {
         gateway: Arc::clone(&gateway),
@@ -362,6 +373,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     let email = EmailChannel {
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
+        trusted: mail.trusted.clone(),
+        confirmations: Arc::new(email::confirm::Confirmations::new(
+            Some(forwarder.target.clone()),
+            &config.stream_prefix,
+        )),
     };
     let served = actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -429,9 +445,26 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
             .map(actix_web::rt::spawn);
         let public_url = config.public_url.clone();
+        // `/metrics` on its own listener, loopback by default (issue 34); one worker
+        // is plenty for a scrape every few seconds.
+        let metrics_ops = ops.clone();
+        let metrics_headers = public_url.clone();
+        let metrics_server = HttpServer::new(move || {
+            App::new()
+                .wrap(headers::defaults(&metrics_headers))
+                .configure(|cfg| ops::configure_metrics(cfg, metrics_ops.clone()))
+        })
+        .workers(1)
+        .bind(config.metrics_bind)
+        .map_err(ServeError::MetricsBind)?
+        .shutdown_timeout(1)
+        .run();
+        let metrics_handle = metrics_server.handle();
+        actix_web::rt::spawn(metrics_server);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(trusted_proxies.clone())
+                .app_data(client_networks.clone())
                 .wrap(middleware::from_fn(
                     crate::http::negotiate::pages_for_browsers,
                 ))
@@ -454,6 +487,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         .run();
         tracing::info!(data_dir = %config.data_dir.display(), "appeal gateway serving");
         let served = server.await;
+        metrics_handle.stop(true).await;
         let _ = stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), forwarding).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), notifying).await;

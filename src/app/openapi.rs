@@ -54,7 +54,7 @@ pub mod operations {
             (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
-            (status = 403, description = "The token's scope does not hold the `channel` (code `channel_not_allowed`), or the body names an agent (`agent_id`, `consent.captured_by`: code `agent_attribution_not_allowed`; only an agent's own token may, at `/api/v1/agent/appeals`)", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 403, description = "The token's scope does not hold the `channel` (code `channel_not_allowed`), or the body names an agent (`agent_id`, `consent.captured_by`: code `agent_attribution_not_allowed`; only an agent's own token may, at `/api/v1/agent/appeals`), or claims an agent's consent (`consent.method` `verbal` or `written`: code `consent_method_agent_only`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body over `GATEWAY_MAX_BODY_BYTES`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields, no consent, or an `Idempotency-Key` reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
@@ -71,17 +71,17 @@ pub mod operations {
         tag = "intake",
         operation_id = "submitSubjectRequest",
         summary = "Submit a data subject's request",
-        description = "Withdrawal of consent, opt-out of notifications, update, access or erasure (regulation 6), recorded on `subject.v1` under pseudonymous subject keys.",
+        description = "Withdrawal of consent, opt-out of notifications, update, access or erasure (regulation 6), recorded on `subject.v1` under pseudonymous subject keys. Needs a token with the `subject_requests` scope, and `verified_by`: how the integrator checked that the person asking is the subject.",
         request_body(content = SubjectRequestSubmission, content_type = "application/json"),
         params(IdempotencyKey, AcceptLanguage),
         responses(
             (status = 202, description = "Accepted and durable", body = Answer),
             (status = 400, description = "Malformed JSON or `Idempotency-Key`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
-            (status = 403, description = "The token's scope does not hold the `channel` (code `channel_not_allowed`)", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 403, description = "The token lacks the `subject_requests` scope (code `scope_required` on `Authorization`), or its scope does not hold the `channel` (code `channel_not_allowed`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
-            (status = 422, description = "Invalid fields", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 422, description = "Invalid fields; `verified_by` missing or not one an integrator may name (`verified_by_not_accepted`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 409, description = "A request with the same `Idempotency-Key` is being taken right now (code `idempotency_key_in_progress`): send it again in a moment to get its answer", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 503, description = "The outbox cannot store it now; retry", body = ProblemDocument, content_type = "application/problem+json"),
         ),
@@ -119,13 +119,14 @@ pub mod operations {
         tag = "call center",
         operation_id = "announceCall",
         summary = "Announce an incoming call",
-        description = "The telephony system tells the gateway who is calling; the agent's console has the number filled in. Held in memory for 10 minutes at most.",
+        description = "The telephony system tells the gateway who is calling; the agent's console has the number filled in. Held in memory for 10 minutes at most. Needs a token with the `calls` scope.",
         request_body(content = CallAnnouncement, content_type = "application/json"),
         params(AcceptLanguage),
         responses(
             (status = 202, description = "Announced", body = CallQueued),
             (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 401, description = "No valid integrator token", body = ProblemDocument, content_type = "application/problem+json"),
+            (status = 403, description = "The token lacks the `calls` scope (code `scope_required`)", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 413, description = "Body over 16 KiB", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 415, description = "Not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
             (status = 422, description = "Not a phone number, or not an agent id", body = ProblemDocument, content_type = "application/problem+json"),
@@ -182,18 +183,6 @@ pub mod operations {
         security(())
     )]
     pub fn readyz() {}
-
-    #[utoipa::path(
-        get,
-        path = "/metrics",
-        tag = "operations",
-        operation_id = "metrics",
-        summary = "Prometheus metrics",
-        description = "Prometheus text format 0.0.4. No personal data in names or labels; see docs/operations.md.",
-        responses((status = 200, description = "The metrics", body = String, content_type = "text/plain")),
-        security(())
-    )]
-    pub fn metrics() {}
 
     #[utoipa::path(
         get,
@@ -322,14 +311,14 @@ pub mod operations {
         tag = "open311",
         operation_id = "open311GetRequests",
         summary = "Requests and their status",
-        description = "By `service_request_id` (a comma list, which overrides the rest), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status`. At most 1000. Address and coordinates only for an `api_key` with the `read_private` right.",
+        description = "By `service_request_id` (a comma list of at most 50, which overrides the rest; each id counts as one lookup of the client's limit), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status` (one lookup). At most 1000. Address and coordinates only for an `api_key` with the `read_private` right.",
         params(Open311Path, Open311Common, Open311Query, AcceptLanguage),
         responses(
             (status = 200, description = "The requests", content(
                 (Vec<ServiceRequest> = "application/json"),
                 (String = "text/xml"),
             )),
-            (status = 400, description = "An invalid parameter or another `jurisdiction_id`", content(
+            (status = 400, description = "An invalid parameter, more than 50 `service_request_id`s, or another `jurisdiction_id`", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -338,6 +327,10 @@ pub mod operations {
                 (String = "text/xml"),
             )),
             (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 429, description = "Too many tracking-number lookups from this client (the status page's limit, `GATEWAY_STATUS_RATE_PER_MINUTE`, counted per address or IPv6 network); `Retry-After: 60`", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -374,6 +367,10 @@ pub mod operations {
                 (String = "text/xml"),
             )),
             (status = 404, description = "No such request, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 429, description = "Too many tracking-number lookups from this client (the status page's limit, `GATEWAY_STATUS_RATE_PER_MINUTE`, counted per address or IPv6 network); `Retry-After: 60`", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -474,7 +471,7 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An integrator's token from `GATEWAY_API_TOKENS` (`name:token`, or `name:token:channels=api+budget_portal` to submit for other channels than `api`; never `call_center` or `front_office`, which only agents' own tokens enter).",
+                        "An integrator's token from `GATEWAY_API_TOKENS` (`name:token`, or `name:token:channels=api+budget_portal` to submit for other channels than `api`; never `call_center` or `front_office`, which only agents' own tokens enter; `:scopes=subject_requests+calls` for subject requests and call announcements).",
                     ))
                     .build(),
             ),
@@ -517,7 +514,6 @@ impl Modify for SecuritySchemes {
         operations::submit_agent_appeal,
         operations::healthz,
         operations::readyz,
-        operations::metrics,
         operations::openapi,
         operations::open311_discovery,
         operations::open311_services,
@@ -566,7 +562,7 @@ impl Modify for SecuritySchemes {
     tags(
         (name = "intake", description = "Appeals and subject requests from integrators (bearer token)"),
         (name = "call center", description = "The 1308 call-center's telephony and CRM"),
-        (name = "operations", description = "Probes, metrics and this document"),
+        (name = "operations", description = "Probes and this document (`/metrics` is served on `GATEWAY_METRICS_BIND`, not here)"),
         (name = "open311", description = "Open311 GeoReport v2, in JSON or XML (`.json`, `.xml`)"),
     )
 )]

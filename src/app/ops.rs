@@ -23,8 +23,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
     cfg.app_data(ops)
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
         .route("/api/v1/openapi.json", web::get().to(super::openapi::serve));
+}
+
+/// The routes of the metrics listener (`GATEWAY_METRICS_BIND`): `/metrics` only. Not on
+/// the service's port (issue 34): the public reads no gauge of the upload budget in
+/// use, or of anything else.
+pub(crate) fn configure_metrics(cfg: &mut web::ServiceConfig, ops: web::Data<Ops>) {
+    cfg.app_data(ops).route("/metrics", web::get().to(metrics));
 }
 
 /// `GET /healthz`.

@@ -35,7 +35,7 @@ use crate::idempotency::IdempotencyClaim;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
 use crate::pipeline::{Gateway, SubmitError};
-use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 
 use store::{Store, StoreError};
 
@@ -408,13 +408,13 @@ async fn advance(
                 return Ok(true);
             }
             "/revoke" => {
-                subject_request(gw, inbound, c, SubjectRequestKind::WithdrawConsent).await?;
+                subject_request(gw, inbound, SubjectRequestKind::WithdrawConsent).await?;
                 replies.push(Reply::text(t(lang, "bot-revoked")));
                 // Regulation 4.1: the dialogue's data goes with the consent.
                 return Ok(false);
             }
             "/stop" => {
-                subject_request(gw, inbound, c, SubjectRequestKind::OptOutNotifications).await?;
+                subject_request(gw, inbound, SubjectRequestKind::OptOutNotifications).await?;
                 replies.push(Reply::text(t(lang, "bot-stopped")));
                 return Ok(true);
             }
@@ -967,17 +967,16 @@ fn applicant(d: &Draft) -> BTreeMap<String, Value> {
 }
 
 /// `/revoke` and `/stop`: the subject request, keyed by the messenger id and, where
-/// known, the phone (so the withdrawal matches the appeals' consent records).
+/// the messenger gives it, the sender's own number (WhatsApp), so the withdrawal
+/// matches the appeals' consent records. Never a phone typed or shared in the draft
+/// (issue 34): a Telegram user can type or share anyone's number, and a withdrawal
+/// under it would silence that person's answers.
 async fn subject_request(
     gw: &Gateway,
     inbound: &Inbound,
-    c: &Conversation,
     kind: SubjectRequestKind,
 ) -> Result<(), EngineError> {
-    let phone = inbound
-        .sender_phone
-        .clone()
-        .or_else(|| c.draft.as_ref().and_then(|d| d.phone.clone()));
+    let phone = inbound.sender_phone.clone();
     let intake = SubjectIntake {
         kind,
         channel: inbound.channel,
@@ -987,6 +986,8 @@ async fn subject_request(
             ..RawIdentifiers::default()
         },
         text: None,
+        // The chat (and WhatsApp's number) is the channel's own proof of who asks.
+        verified_by: Some(VerifiedBy::ChannelSession),
     };
     match gw.submit_subject_request(intake, None).await {
         Ok(_) => Ok(()),
@@ -1000,6 +1001,7 @@ async fn subject_request(
                     ..RawIdentifiers::default()
                 },
                 text: None,
+                verified_by: Some(VerifiedBy::ChannelSession),
             };
             gw.submit_subject_request(intake, None)
                 .await

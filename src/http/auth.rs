@@ -1,7 +1,8 @@
 //! Bearer tokens of integrators (`GATEWAY_API_TOKENS`). Tokens are compared as SHA-256
 //! digests in constant time (`subtle`), so neither a token's content nor its length
 //! shows in the time an answer takes. Each token carries its scope: the channels it may
-//! submit for (issue 17, point 6); agents' desks are never among them.
+//! submit for (issue 17, point 6); agents' desks are never among them; and its rights
+//! beyond appeals (issue 34): subject requests, call announcements.
 
 use std::collections::BTreeMap;
 
@@ -10,12 +11,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::appeal::Channel;
-use crate::config::ApiToken;
+use crate::config::{ApiToken, Scope};
 
 /// The configured tokens, as digests, with the integrator's name.
 pub(crate) struct Tokens {
     digests: Vec<(String, [u8; 32])>,
     scopes: BTreeMap<String, Vec<Channel>>,
+    rights: BTreeMap<String, Vec<Scope>>,
 }
 
 impl Tokens {
@@ -29,7 +31,16 @@ impl Tokens {
                 .iter()
                 .map(|(name, t)| (name.clone(), t.channels.clone()))
                 .collect(),
+            rights: tokens
+                .iter()
+                .map(|(name, t)| (name.clone(), t.scopes.clone()))
+                .collect(),
         }
+    }
+
+    /// Whether the integrator `name`'s token carries `scope`.
+    pub(crate) fn has_scope(&self, name: &str, scope: Scope) -> bool {
+        self.rights.get(name).is_some_and(|s| s.contains(&scope))
     }
 
     /// The channels the integrator `name` may submit for.

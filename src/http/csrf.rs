@@ -11,6 +11,10 @@
 //! choosing, read that id's token from a form opened with it, and forge the victim's
 //! POST. The cookie's `Secure` flag follows `GATEWAY_COOKIE_SECURE`, not the scheme the
 //! request arrived with (behind a TLS-terminating proxy every request looks like HTTP).
+//! With it (an HTTPS deployment) the cookie is `__Host-oa_sid` (issue 34): browsers
+//! then refuse the name from any other host and any `Domain` — a sibling subdomain can
+//! no longer plant a session at all, not even one the server once signed for the
+//! attacker — and only that name is read.
 //!
 //! The key is derived from `GATEWAY_SUBJECT_KEY_SECRET` with a label (HMAC as a key
 //! derivation function), so every gateway instance behind a load balancer accepts the
@@ -22,20 +26,28 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-/// The name of the session cookie.
+/// The name of the session cookie over plain HTTP (development).
 pub(crate) const COOKIE: &str = "oa_sid";
+/// Its name in an HTTPS deployment: bound to this host (RFC 6265bis, cookie prefixes).
+pub(crate) const HOST_COOKIE: &str = "__Host-oa_sid";
 
 /// Hex digits of a session id (16 random bytes).
 const ID_HEX: usize = 32;
 
-/// The key of the form tokens and of the session ids' signatures.
+/// The key of the form tokens and of the session ids' signatures, and whether the
+/// session cookie is `Secure` (and so `__Host-`).
 #[derive(Clone)]
-pub(crate) struct CsrfKey([u8; 32]);
+pub(crate) struct CsrfKey([u8; 32], bool);
 
 impl CsrfKey {
-    /// Derives the key from the subject-key secret.
-    pub(crate) fn derive(secret: &[u8]) -> CsrfKey {
-        CsrfKey(hmac(secret, b"open-almaty web form csrf v1"))
+    /// Derives the key from the subject-key secret; `secure` is `GATEWAY_COOKIE_SECURE`.
+    pub(crate) fn derive(secret: &[u8], secure: bool) -> CsrfKey {
+        CsrfKey(hmac(secret, b"open-almaty web form csrf v1"), secure)
+    }
+
+    /// The session cookie's name.
+    fn cookie_name(&self) -> &'static str {
+        if self.1 { HOST_COOKIE } else { COOKIE }
     }
 
     /// The token of a session.
@@ -78,31 +90,28 @@ impl CsrfKey {
     pub(crate) fn session_of(&self, req: &HttpRequest) -> Option<String> {
         // A browser may send two `oa_sid` cookies (one planted for a parent domain):
         // any that the server signed is the session.
+        let name = self.cookie_name();
         req.cookies()
             .ok()?
             .iter()
-            .filter(|c| c.name() == COOKIE)
+            .filter(|c| c.name() == name)
             .find_map(|c| self.id_of(c.value()).map(str::to_owned))
     }
 
-    /// The request's session id, or a new one with the cookie that sets it; `secure`
-    /// is `GATEWAY_COOKIE_SECURE`.
-    pub(crate) fn session(
-        &self,
-        req: &HttpRequest,
-        secure: bool,
-    ) -> (String, Option<Cookie<'static>>) {
+    /// The request's session id, or a new one with the cookie that sets it.
+    pub(crate) fn session(&self, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
         if let Some(sid) = self.session_of(req) {
             return (sid, None);
         }
         let mut raw = [0u8; 16];
         rand::rng().fill_bytes(&mut raw);
         let sid = hex::encode(raw);
-        let cookie = Cookie::build(COOKIE, self.signed(&sid))
+        // `__Host-` needs `Secure`, `Path=/` and no `Domain`: all three hold.
+        let cookie = Cookie::build(self.cookie_name(), self.signed(&sid))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(secure)
+            .secure(self.1)
             .finish();
         (sid, Some(cookie))
     }
@@ -124,24 +133,24 @@ mod tests {
 
     #[test]
     fn a_token_fits_its_session_only() {
-        let key = CsrfKey::derive(b"a-long-random-secret-for-subject-keys");
+        let key = CsrfKey::derive(b"a-long-random-secret-for-subject-keys", true);
         let token = key.token("0123456789abcdef0123456789abcdef");
         assert!(key.verify("0123456789abcdef0123456789abcdef", &token));
         assert!(!key.verify("fedcba9876543210fedcba9876543210", &token));
         assert!(!key.verify("0123456789abcdef0123456789abcdef", "zz"));
-        let other = CsrfKey::derive(b"another-secret-of-another-gateway");
+        let other = CsrfKey::derive(b"another-secret-of-another-gateway", true);
         assert!(!other.verify("0123456789abcdef0123456789abcdef", &token));
     }
 
     #[test]
     fn only_ids_the_server_signed_are_sessions() {
-        let key = CsrfKey::derive(b"a-long-random-secret-for-subject-keys");
+        let key = CsrfKey::derive(b"a-long-random-secret-for-subject-keys", true);
         let id = "0123456789abcdef0123456789abcdef";
         let signed = key.signed(id);
         assert_eq!(key.id_of(&signed), Some(id));
         assert_eq!(key.id_of(id), None, "a bare id chosen by a client");
         assert_eq!(key.id_of(&format!("{id}.00")), None);
-        let other = CsrfKey::derive(b"another-secret-of-another-gateway");
+        let other = CsrfKey::derive(b"another-secret-of-another-gateway", true);
         assert_eq!(other.id_of(&signed), None);
         let mut tampered = signed.clone();
         tampered.replace_range(0..1, "f");

@@ -15,6 +15,9 @@
 //!   form's photos wait on disk, not in memory;
 //! - every upload reserves its bytes from one budget of bytes in flight
 //!   (`GATEWAY_UPLOAD_BYTES_IN_FLIGHT`): over it the answer is 503 with `Retry-After`;
+//! - one client (an address, an IPv6 /64) has at most `GATEWAY_UPLOAD_MAX_PER_CLIENT`
+//!   uploads in flight (issue 34): eight slow uploads from one address held the whole
+//!   budget and every citizen's photo got 503; now they hold two shares of it;
 //! - a body slower on average than `GATEWAY_UPLOAD_MIN_BYTES_PER_SEC` after a grace of
 //!   `GATEWAY_UPLOAD_GRACE_SECS` (or silent for [`MAX_IDLE`]) is cut off: a slow-loris
 //!   upload holds a connection for seconds, not for ever.
@@ -26,6 +29,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -105,6 +109,9 @@ pub(crate) struct FormBody {
 /// and where files are spooled.
 pub(crate) struct Uploads {
     budget: Arc<Semaphore>,
+    /// Uploads in flight per client, and how many one client may have.
+    clients: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    per_client: usize,
     /// `gateway_upload_bytes_in_flight`: what the budget lends now.
     gauge: IntGauge,
     min_rate: u64,
@@ -112,12 +119,38 @@ pub(crate) struct Uploads {
     spool: PathBuf,
 }
 
-/// Bytes reserved from the budget of one upload; given back on drop.
+/// Bytes reserved from the budget of one upload; given back on drop, with the client's
+/// upload slot.
 #[derive(Debug)]
 pub(crate) struct InFlight {
     budget: Arc<Semaphore>,
     gauge: IntGauge,
     bytes: Cell<usize>,
+    _slot: Option<ClientSlot>,
+}
+
+/// One of a client's uploads in flight; given back on drop.
+#[derive(Debug)]
+struct ClientSlot {
+    clients: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        // A poisoned map only means another upload panicked while counting: its
+        // numbers are still the right ones.
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = clients.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                clients.remove(&self.client);
+            }
+        }
+    }
 }
 
 impl InFlight {
@@ -147,11 +180,33 @@ impl Drop for InFlight {
 }
 
 impl Uploads {
-    /// `capacity` bytes in flight at most, bodies slower than `min_rate` bytes a second
-    /// on average after `grace` cut off, files spooled under `spool` (created); `gauge`
-    /// shows the bytes lent.
+    /// One more upload of `client` (no address known: not counted), or `Busy` when it
+    /// has its share in flight already.
+    fn client_slot(&self, client: Option<IpAddr>) -> Result<Option<ClientSlot>, FormError> {
+        let Some(client) = client else {
+            return Ok(None);
+        };
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = clients.entry(client).or_insert(0);
+        if *n >= self.per_client {
+            return Err(FormError::Busy);
+        }
+        *n += 1;
+        Ok(Some(ClientSlot {
+            clients: Arc::clone(&self.clients),
+            client,
+        }))
+    }
+
+    /// `capacity` bytes in flight at most, `per_client` uploads of one client, bodies
+    /// slower than `min_rate` bytes a second on average after `grace` cut off, files
+    /// spooled under `spool` (created); `gauge` shows the bytes lent.
     pub(crate) fn new(
         capacity: usize,
+        per_client: usize,
         min_rate: u64,
         grace: Duration,
         spool: &Path,
@@ -161,6 +216,8 @@ impl Uploads {
         let capacity = capacity.min(Semaphore::MAX_PERMITS);
         Ok(Uploads {
             budget: Arc::new(Semaphore::new(capacity)),
+            clients: Arc::default(),
+            per_client: per_client.max(1),
             gauge,
             min_rate: min_rate.max(1),
             grace,
@@ -460,10 +517,15 @@ pub(crate) async fn read_upload(
     if declared.is_some_and(|n| n > limits.0) {
         return Err((FormError::TooLarge, unread(payload)));
     }
+    let slot = match uploads.client_slot(super::client_addr::client_ip(req)) {
+        Ok(slot) => slot,
+        Err(e) => return Err((e, unread(payload))),
+    };
     let held = Rc::new(InFlight {
         budget: Arc::clone(&uploads.budget),
         gauge: uploads.gauge.clone(),
         bytes: Cell::new(0),
+        _slot: slot,
     });
     // A declared length is reserved at once: over the budget, nothing is read.
     if let Some(n) = declared.filter(|&n| n > 0)

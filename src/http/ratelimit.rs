@@ -38,15 +38,16 @@ use crate::redis_target::RedisTarget;
 /// How long a request waits for Redis before its instance's own limit decides.
 pub(crate) const REDIS_WAIT: Duration = Duration::from_millis(300);
 
-/// GCRA over Redis's clock. `KEYS[1]` the subject's key; ARGV: the emission interval (µs)
-/// and the burst. Returns 1 (allowed, counted) or 0 (refused, nothing written).
+/// GCRA over Redis's clock. `KEYS[1]` the subject's key; ARGV: the emission interval (µs),
+/// the burst and the cost (how many units this request takes, e.g. the ids of one
+/// lookup). Returns 1 (allowed, counted) or 0 (refused, nothing written).
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local next_tat = tat + interval
+local next_tat = tat + interval * tonumber(ARGV[3] or '1')
 if next_tat - now > interval * tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000))
 return 1
@@ -170,15 +171,30 @@ impl Limit {
 
     /// True when `subject` may go on now (and counts it).
     pub(crate) async fn allow(&self, subject: &str) -> bool {
+        self.allow_n(subject, 1).await
+    }
+
+    /// True when `subject` may go on now with `cost` units at once (and counts them
+    /// all): a lookup of ten tracking numbers is ten lookups. A cost beyond the burst is
+    /// never allowed.
+    pub(crate) async fn allow_n(&self, subject: &str, cost: u32) -> bool {
+        let cost = NonZeroU32::new(cost).unwrap_or(NonZeroU32::MIN);
         if let Some(shared) = &self.shared {
             let key = shared.key(&name::rate(self.name, &shared.subject(self.name, subject)));
             let interval_us = 60_000_000 / u64::from(self.per_minute);
-            let args = [interval_us.max(1), u64::from(self.per_minute)];
+            let args = [
+                interval_us.max(1),
+                u64::from(self.per_minute),
+                u64::from(cost.get()),
+            ];
             if let Some(allowed) = shared.eval(&redis::Script::new(GCRA), &key, &args).await {
                 return allowed == 1;
             }
         }
-        let allowed = self.local.check_key(&subject.to_owned()).is_ok();
+        let allowed = matches!(
+            self.local.check_key_n(&subject.to_owned(), cost),
+            Ok(Ok(()))
+        );
         if self.local.len() > 100_000 {
             self.local.retain_recent();
         }
@@ -187,8 +203,13 @@ impl Limit {
 
     /// [`Limit::allow`] for a client address (`None`: one shared bucket).
     pub(crate) async fn allow_address(&self, address: Option<IpAddr>) -> bool {
+        self.allow_address_n(address, 1).await
+    }
+
+    /// [`Limit::allow_n`] for a client address (`None`: one shared bucket).
+    pub(crate) async fn allow_address_n(&self, address: Option<IpAddr>, cost: u32) -> bool {
         let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.allow(&address.to_string()).await
+        self.allow_n(&address.to_string(), cost).await
     }
 }
 
@@ -257,6 +278,21 @@ mod tests {
         assert!(limit.allow_address(a).await);
         assert!(!limit.allow_address(a).await);
         assert!(limit.allow_address(b).await);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_of_many_counts_each() {
+        let limit = Limit::per_minute("t", 10, None);
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        assert!(limit.allow_address_n(a, 7).await);
+        assert!(!limit.allow_address_n(a, 4).await, "7 + 4 > 10");
+        assert!(limit.allow_address_n(a, 3).await);
+        assert!(!limit.allow_address(a).await);
+        assert!(
+            !limit
+                .allow_address_n(Some(IpAddr::from([10, 0, 0, 2])), 11)
+                .await
+        );
     }
 
     #[tokio::test]

@@ -852,7 +852,7 @@ impl Writer {
             if let Some(active) = segments.last_mut() {
                 active.bytes = start + self.batch.len() as u64;
                 for &(s, offset) in &offsets {
-                    if (s - active.first_seq) % SPARSE_EVERY == 0 {
+                    if (s - active.first_seq).is_multiple_of(SPARSE_EVERY) {
                         active.sparse.push((s, offset));
                     }
                 }
@@ -961,23 +961,18 @@ impl Writer {
             std::fs::remove_file(&path).map_err(io("delete a forwarded segment"))?;
         }
         if let Some(old) = rewrite {
-            let (path, bytes, sparse) = self.rewrite_from(&old, forwarded)?;
+            let copy = self.rewrite_from(&old, forwarded)?;
             let mut state = self.shared.state();
             match state.segments.first_mut() {
                 // Still the first one (the forwarder may have finished it meanwhile).
                 Some(first) if first.path == old => {
-                    *first = Segment {
-                        first_seq: forwarded,
-                        path,
-                        bytes,
-                        sparse,
-                    };
+                    *first = copy;
                     drop(state);
                     std::fs::remove_file(&old).map_err(io("delete a rewritten segment"))?;
                 }
                 _ => {
                     drop(state);
-                    std::fs::remove_file(&path).map_err(io("delete a copy"))?;
+                    std::fs::remove_file(&copy.path).map_err(io("delete a copy"))?;
                 }
             }
             segment::sync_dir(&self.shared.dir).map_err(io("sync the directory"))?;
@@ -991,12 +986,8 @@ impl Writer {
     }
 
     /// Copies the records of `old` from `from` on into a new segment named after
-    /// `from`; returns its path, size and sparse index.
-    fn rewrite_from(
-        &mut self,
-        old: &Path,
-        from: u64,
-    ) -> Result<(PathBuf, u64, Vec<(u64, u64)>), OutboxError> {
+    /// `from`, and returns it.
+    fn rewrite_from(&mut self, old: &Path, from: u64) -> Result<Segment, OutboxError> {
         let dir = &self.shared.dir;
         let tmp = dir.join(format!("{from:020}.seg.tmp"));
         let path = segment::path_of(dir, from);
@@ -1010,7 +1001,7 @@ impl Writer {
             if seq < from {
                 continue;
             }
-            if (seq - from) % SPARSE_EVERY == 0 {
+            if (seq - from).is_multiple_of(SPARSE_EVERY) {
                 sparse.push((seq, offset));
             }
             let before = copy.len();
@@ -1026,7 +1017,12 @@ impl Writer {
         }
         std::fs::rename(&tmp, &path).map_err(io("rename a copy"))?;
         segment::sync_dir(dir).map_err(io("sync the directory"))?;
-        Ok((path, offset, sparse))
+        Ok(Segment {
+            first_seq: from,
+            path,
+            bytes: offset,
+            sparse,
+        })
     }
 }
 
@@ -1062,7 +1058,7 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
             if seq >= until {
                 break;
             }
-            if (seq - first_seq) % SPARSE_EVERY == 0 {
+            if (seq - first_seq).is_multiple_of(SPARSE_EVERY) {
                 sparse.push((seq, offset));
             }
             if seq < from {

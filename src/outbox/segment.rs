@@ -234,14 +234,9 @@ pub(crate) struct Tail {
 pub(crate) fn recover(path: &Path) -> std::io::Result<Tail> {
     let mut reader = Reader::open(path, HEADER_LEN)?;
     let mut last_seq = None;
-    loop {
-        match reader.next_record()? {
-            Next::Record(_, bytes) => {
-                if let Ok((seq, _)) = super::record::decode(bytes) {
-                    last_seq = Some(seq);
-                }
-            }
-            Next::End => break,
+    while let Next::Record(_, bytes) = reader.next_record()? {
+        if let Ok((seq, _)) = super::record::decode(bytes) {
+            last_seq = Some(seq);
         }
     }
     let whole = reader.offset();

@@ -224,7 +224,7 @@ mod tests {
             for region in [Region::Leased, Region::Offline] {
                 let (slot, seq) = slot_and_seq(region, n);
                 assert!(slot < 32);
-                assert!(seq >= NEW && seq < 1 << SEQ_BITS, "{seq:#x}");
+                assert!((NEW..1 << SEQ_BITS).contains(&seq), "{seq:#x}");
                 assert_eq!(seq & OFFLINE != 0, region == Region::Offline);
             }
         }

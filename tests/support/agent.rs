@@ -98,7 +98,10 @@ pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
+        .find(|c| {
+            // `__Host-oa_sid` where the cookie is Secure (issue 34).
+            c.starts_with(&format!("{name}=")) || c.starts_with(&format!("__Host-{name}="))
+        })
         .map(str::to_owned)
 }
 

@@ -234,19 +234,19 @@ pub fn message(from: &str, name: &str, message: Value) -> Value {
 }
 
 pub fn text(from: &str, id: &str, body: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "text", "text": {"body": body}})
+    json!({"from": from, "id": id, "timestamp": now(), "type": "text", "text": {"body": body}})
 }
 
 pub fn button_reply(from: &str, id: &str, button_id: &str, title: &str) -> Value {
     json!({
         "context": {"from": "77273383388", "id": "wamid.CONTEXT"},
-        "from": from, "id": id, "timestamp": "1764063000", "type": "interactive",
+        "from": from, "id": id, "timestamp": now(), "type": "interactive",
         "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
     })
 }
 
 pub fn location(from: &str, id: &str, lat: f64, lon: f64, address: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "location",
+    json!({"from": from, "id": id, "timestamp": now(), "type": "location",
            "location": {"latitude": lat, "longitude": lon, "name": "", "address": address}})
 }
 
@@ -255,7 +255,7 @@ pub fn image(from: &str, id: &str, media_id: &str, caption: Option<&str>) -> Val
     if let Some(c) = caption {
         image["caption"] = json!(c);
     }
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "image", "image": image})
+    json!({"from": from, "id": id, "timestamp": now(), "type": "image", "image": image})
 }
 
 /// A status notification (`sent`, `delivered`, `read`, `failed`) of a message the
@@ -274,25 +274,25 @@ pub fn status(recipient: &str, wamid: &str, status: &str) -> Value {
 
 /// A voice note (`audio` with `voice: true`, OGG/Opus).
 pub fn voice(from: &str, id: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "audio",
+    json!({"from": from, "id": id, "timestamp": now(), "type": "audio",
            "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "3pXb0bOXGlGmSDT7dfYHqvtwzbRHpP4kFCEbVKjDRxo=", "id": "1191374495612094", "voice": true}})
 }
 
 /// The citizen reacted to a message of the business (`reaction`).
 pub fn reaction(from: &str, id: &str, to_message: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "reaction",
+    json!({"from": from, "id": id, "timestamp": now(), "type": "reaction",
            "reaction": {"message_id": to_message, "emoji": "\u{1F44D}"}})
 }
 
 /// A system notice: the citizen changed their number (`system`, `user_changed_number`).
 pub fn number_changed(from: &str, id: &str, new_wa_id: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "system",
+    json!({"from": from, "id": id, "timestamp": now(), "type": "system",
            "system": {"body": format!("User A changed from {from} to {new_wa_id}"), "new_wa_id": new_wa_id, "type": "user_changed_number"}})
 }
 
 /// The citizen edited an earlier text (`edit`, with the edited message inside).
 pub fn edit(from: &str, id: &str, original: &str, body: &str) -> Value {
-    json!({"from": from, "id": id, "timestamp": "1764063000", "type": "edit",
+    json!({"from": from, "id": id, "timestamp": now(), "type": "edit",
            "edit": {"original_message_id": original,
                     "message": {"type": "text", "text": {"body": body}}}})
 }
@@ -301,7 +301,7 @@ pub fn edit(from: &str, id: &str, original: &str, body: &str) -> Value {
 /// business set when sending the template).
 pub fn quick_reply(from: &str, id: &str, payload: &str, text: &str) -> Value {
     json!({"context": {"from": "77273383388", "id": "wamid.TEMPLATE"},
-           "from": from, "id": id, "timestamp": "1764063000", "type": "button",
+           "from": from, "id": id, "timestamp": now(), "type": "button",
            "button": {"payload": payload, "text": text}})
 }
 
@@ -309,7 +309,16 @@ pub fn quick_reply(from: &str, id: &str, payload: &str, text: &str) -> Value {
 pub fn list_reply(from: &str, id: &str, row_id: &str, title: &str) -> Value {
     json!({
         "context": {"from": "77273383388", "id": "wamid.LIST"},
-        "from": from, "id": id, "timestamp": "1764063000", "type": "interactive",
+        "from": from, "id": id, "timestamp": now(), "type": "interactive",
         "interactive": {"type": "list_reply", "list_reply": {"id": row_id, "title": title}}
     })
+}
+
+/// The `timestamp` of a message sent now (Unix seconds, as a string, as Meta sends it):
+/// the gateway does not answer a message older than a day.
+pub fn now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .to_string()
 }

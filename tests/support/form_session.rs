@@ -72,7 +72,7 @@ impl FormSession {
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("oa_sid="))
+            .find(|c| c.starts_with("oa_sid=") || c.starts_with("__Host-oa_sid="))
             .and_then(|c| c.split(';').next())
             .expect("a session cookie")
             .to_owned();

@@ -38,6 +38,8 @@ use tempfile::TempDir;
 pub const PREFIX: &str = "t:";
 /// Bearer token of the integrator `crm`.
 pub const CRM_TOKEN: &str = "crm-secret-token-0001";
+/// The `authserv-id` of the test deployment's MTA (`GATEWAY_MAIL_TRUSTED_AUTHSERV`).
+pub const MTA_AUTHSERV: &str = "mx.test.open-almaty.kz";
 /// Bearer token of the integrator `portal`.
 pub const PORTAL_TOKEN: &str = "portal-secret-token-0002";
 /// `GATEWAY_SUBJECT_KEY_SECRET` of the tests, so they can recompute subject keys.
@@ -524,10 +526,15 @@ impl GatewayOptions {
             ("REDIS_URL", redis_url),
             ("GATEWAY_STREAM_PREFIX", PREFIX),
             ("GATEWAY_SUBJECT_KEY_SECRET", SUBJECT_KEY_SECRET),
+            // The CRM is the city's own system: it also files subject requests for the
+            // data-protection officer and announces calls (issue 34's scopes).
             (
                 "GATEWAY_API_TOKENS",
-                &format!("crm:{CRM_TOKEN},portal:{PORTAL_TOKEN}"),
+                &format!("crm:{CRM_TOKEN}:scopes=subject_requests+calls,portal:{PORTAL_TOKEN}"),
             ),
+            // The test deployment's MTA, whose DMARC verdicts prove a mail's sender
+            // (`tests/fixtures/email/marker_*.eml` carry one).
+            ("GATEWAY_MAIL_TRUSTED_AUTHSERV", MTA_AUTHSERV),
             ("GATEWAY_LOG", "debug"),
             ("GATEWAY_LOG_FORMAT", "json"),
         ]
@@ -575,6 +582,9 @@ pub fn run_to_exit(opts: &GatewayOptions, timeout: Duration) -> (ExitStatus, Str
     cmd.args(&opts.args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Any free port for `/metrics`: tests run side by side, and a run that serves
+        // must not find the default port taken by another.
+        .env("GATEWAY_METRICS_BIND", "127.0.0.1:0")
         .envs(&opts.env)
         .current_dir(work.path())
         .stdin(Stdio::null())
@@ -614,6 +624,8 @@ pub struct Gateway {
     data_dir: PathBuf,
     child: Option<Child>,
     port: u16,
+    /// `GATEWAY_METRICS_BIND`'s port: `/metrics` is not on the service's port.
+    metrics_port: u16,
 }
 
 impl Gateway {
@@ -637,6 +649,7 @@ impl Gateway {
             data_dir,
             child: None,
             port: 0,
+            metrics_port: 0,
         };
         gw.spawn();
         gw.wait_healthy().await;
@@ -646,6 +659,10 @@ impl Gateway {
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "gateway already running");
         self.port = match self.opts.env.get("GATEWAY_BIND") {
+            Some(bind) => bind.rsplit(':').next().unwrap().parse().unwrap(),
+            None => free_port(),
+        };
+        self.metrics_port = match self.opts.env.get("GATEWAY_METRICS_BIND") {
             Some(bind) => bind.rsplit(':').next().unwrap().parse().unwrap(),
             None => free_port(),
         };
@@ -662,6 +679,10 @@ impl Gateway {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("GATEWAY_BIND", format!("127.0.0.1:{}", self.port))
             .env("GATEWAY_DATA_DIR", &self.data_dir)
+            .env(
+                "GATEWAY_METRICS_BIND",
+                format!("127.0.0.1:{}", self.metrics_port),
+            )
             .envs(&self.opts.env)
             .current_dir(self.work.path())
             .stdin(Stdio::null())
@@ -760,7 +781,13 @@ impl Gateway {
                 .build()
                 .unwrap(),
             base: format!("http://127.0.0.1:{}", self.port),
+            metrics_url: self.metrics_url(),
         }
+    }
+
+    /// `/metrics`, on its own listen address (`GATEWAY_METRICS_BIND`).
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
 }
 
@@ -856,6 +883,8 @@ impl Reply {
 pub struct Api {
     pub client: reqwest::Client,
     pub base: String,
+    /// Where this gateway serves `/metrics`.
+    pub metrics_url: String,
 }
 
 /// The `Content-Type` of every API request unless a test says otherwise.
@@ -944,12 +973,20 @@ impl Api {
     }
 
     /// POST `/api/v1/subject-requests` with the `crm` token; panics on a transport error.
+    /// A body that does not say how the person was identified gets `verified_by: egov`,
+    /// as the DPO's system sends it (the refusals without it are tested on their own).
     pub async fn post_subject_request(&self, body: &Value) -> Reply {
+        let mut body = body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object
+                .entry("verified_by")
+                .or_insert_with(|| Value::from("egov"));
+        }
         self.try_post(
             "/api/v1/subject-requests",
             Some(CRM_TOKEN),
             Some(JSON),
-            serde_json::to_vec(body).unwrap(),
+            serde_json::to_vec(&body).unwrap(),
             &[],
         )
         .await
@@ -1003,9 +1040,24 @@ impl Api {
         self.wait_drained_within(WAIT).await
     }
 
-    /// The `/metrics` text.
+    /// The `/metrics` text, from the metrics listener (`GATEWAY_METRICS_BIND`).
     pub async fn metrics(&self) -> String {
-        self.get("/metrics").await.expect_status(200).text.clone()
+        self.metrics_reply().await.expect_status(200).text.clone()
+    }
+
+    /// The answer of `GET /metrics` on the metrics listener.
+    pub async fn metrics_reply(&self) -> Reply {
+        let response = self
+            .client
+            .get(&self.metrics_url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {} failed: {e}", self.metrics_url));
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap_or_default(),
+        }
     }
 }
 

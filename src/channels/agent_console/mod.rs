@@ -136,7 +136,7 @@ impl AgentConsole {
         // The login limit and throttle, counted in Redis by every instance.
         let shared = SharedCounters::new(redis.clone(), prefix, gateway.ctx.keyer.secret());
         AgentConsole {
-            csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
+            csrf: CsrfKey::derive(gateway.ctx.keyer.secret(), settings.cookie_secure),
             accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
             recent: Recent::new(redis.clone(), prefix),
             sessions: Sessions::new(
@@ -379,7 +379,7 @@ fn login_view(
     error: Option<&str>,
 ) -> HttpResponse {
     let language = console_language(req);
-    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
+    let (sid, cookie) = state.csrf.session(req);
     let error = error.map(str::to_owned).or_else(|| {
         query(req, "expired")
             .is_some()
@@ -1329,6 +1329,17 @@ async fn call_incoming(
         .authenticate(&req)
         .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
+    // Issue 34: only the telephony system announces callers (`:scopes=calls`); any
+    // other integrator could put a number of its choosing before an agent.
+    if !state
+        .tokens
+        .has_scope(&integrator, crate::config::Scope::Calls)
+    {
+        return Err(Problem::forbidden(
+            vec![FieldError::new("Authorization", "scope_required")],
+            language,
+        ));
+    }
     let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
     let call: CallAnnouncement =
         lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;

@@ -21,7 +21,7 @@ use crate::appeal::{
 use crate::field_error::FieldError;
 use crate::http::lenient::{Field, object};
 use crate::intake::{Intake, RawAttachment, RawConsent};
-use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 
 /// Keys the gateway sets itself; an integrator sending them is ignored, not recorded.
 const GATEWAY_SET: [&str; 5] = [
@@ -206,6 +206,19 @@ pub(super) fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError>
             "agent_attribution_not_allowed",
         ));
     }
+    // Consent read aloud or signed on paper is an agent's record (issue 34): an
+    // integrator's word that it was so is not enough.
+    if body
+        .get("consent")
+        .and_then(|c| c.get("method"))
+        .and_then(Value::as_str)
+        .is_some_and(|m| m == "verbal" || m == "written")
+    {
+        errors.push(FieldError::new(
+            "consent.method",
+            "consent_method_agent_only",
+        ));
+    }
     errors
 }
 
@@ -316,7 +329,8 @@ fn consent_of(
 #[schema(examples(json!({
     "kind": "opt_out_notifications",
     "channel": "api",
-    "subject": {"phone": "+7 701 123 45 67"}
+    "subject": {"phone": "+7 701 123 45 67"},
+    "verified_by": "egov"
 })))]
 pub(crate) struct SubjectRequestSubmission {
     #[serde(default)]
@@ -334,6 +348,11 @@ pub(crate) struct SubjectRequestSubmission {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     text: Field<String>,
+    /// How the integrator checked that the person asking is the subject (issue 34):
+    /// `egov`, `digital_signature`, `front_office_document` or `channel_session`.
+    #[serde(default)]
+    #[schema(value_type = VerifiedBy, required = true)]
+    verified_by: Field<VerifiedBy>,
 }
 
 /// Who the request is about. Each identifier is a string; a number (an IIN or a phone
@@ -383,6 +402,10 @@ pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldErro
         .take("channel", &mut errors)
         .unwrap_or(Channel::Api);
     let text = body.text.take("text", &mut errors);
+    let verified_by = body.verified_by.require("verified_by", &mut errors);
+    if verified_by.is_some_and(|v| !v.integrator_may_claim()) {
+        errors.push(FieldError::new("verified_by", "verified_by_not_accepted"));
+    }
     let mut raw = RawIdentifiers::default();
     if let Some(subject) = body.subject.require("subject", &mut errors) {
         let mut field = |value: Field<Identifier>, key: &str| {
@@ -401,6 +424,7 @@ pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldErro
             channel,
             identifiers: raw,
             text,
+            verified_by,
         }),
         _ => Err(errors),
     }
@@ -440,7 +464,15 @@ mod tests {
             &api,
         );
         let fields: Vec<&str> = claimed.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["channel", "agent_id", "consent.captured_by"]);
+        assert_eq!(
+            fields,
+            vec![
+                "channel",
+                "agent_id",
+                "consent.captured_by",
+                "consent.method"
+            ]
+        );
         let portal = [Channel::BudgetPortal];
         assert_eq!(out_of_scope(&json!({"text": "x"}), &portal).len(), 1);
         assert!(out_of_scope(&json!({"channel": "budget_portal"}), &portal).is_empty());
@@ -461,6 +493,12 @@ mod tests {
     fn subject_requests_need_a_kind_and_a_subject() {
         let errors = subject_intake(json!({"kind": "forget_me"})).expect_err("refused");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["kind", "subject"]);
+        assert_eq!(fields, vec!["kind", "verified_by", "subject"]);
+        let claimed = subject_intake(
+            json!({"kind": "erasure", "subject": {"phone": "+77011234567"},
+            "verified_by": "email_confirmed"}),
+        )
+        .expect_err("the gateway's own finding");
+        assert_eq!(claimed[0].code, "verified_by_not_accepted");
     }
 }

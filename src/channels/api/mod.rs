@@ -19,6 +19,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::appeal::{Channel, Language};
 use crate::attachments::AttachmentStore;
+use crate::config::Scope;
+use crate::field_error::FieldError;
 use crate::http::auth::Tokens;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
@@ -115,6 +117,14 @@ async fn post_subject_request(
 ) -> Result<HttpResponse, Problem> {
     let language = language_of(&req);
     let (integrator, claim, body) = preamble(&req, payload, &api, language).await?;
+    // Issue 34, point 5: acting on a person's data on an integrator's word needs the
+    // right to do so, given to the data-protection officer's system only.
+    if !api.tokens.has_scope(&integrator, Scope::SubjectRequests) {
+        return Err(Problem::forbidden(
+            vec![FieldError::new("Authorization", "scope_required")],
+            language,
+        ));
+    }
     let allowed = api.tokens.channels_of(&integrator);
     let forbidden: Vec<_> = adapter::out_of_scope(&body, allowed)
         .into_iter()

@@ -38,6 +38,11 @@ pub(crate) struct AppealAddition {
     /// Subject keys of the sender, by identifier kind (`email`): the case system compares
     /// them with the appeal's consent `subject_keys` to see that the author wrote.
     pub(crate) sender_keys: BTreeMap<String, String>,
+    /// Whether the city's mail server vouched for the sender (`GATEWAY_MAIL_TRUSTED_AUTHSERV`:
+    /// a DMARC pass, or a DKIM pass aligned with `From`). `false`: anyone may have
+    /// written `From` — the addition is kept, but `sender_keys` proves nothing about
+    /// its author (issue 34, point 2).
+    pub(crate) sender_verified: bool,
     /// Kinds of attachments that were not kept (e.g. `attachments.document`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) dropped_fields: Vec<String>,

@@ -39,11 +39,13 @@
 
 pub(crate) mod ack;
 pub(crate) mod bounce;
+pub(crate) mod confirm;
 pub(crate) mod imap;
 pub(crate) mod markers;
 pub(crate) mod messages;
 pub(crate) mod parse;
 pub(crate) mod route;
+pub(crate) mod sender_proof;
 pub(crate) mod spool;
 
 use std::io::Write;
@@ -64,12 +66,14 @@ use crate::normalize;
 use crate::pipeline::StoredResponse;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::stream::Stream;
-use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind};
+use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
+use self::confirm::{Confirmations, Pending};
 use self::messages::{AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage};
 use self::parse::{Mail, Part};
+use self::sender_proof::TrustedAuthServ;
 
 /// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
 /// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
@@ -94,6 +98,14 @@ pub(crate) struct Settings {
     /// `Open Almaty <open-almaty@almatydc.kz>` (a non-ASCII name is RFC 2047-encoded).
     #[serde(default)]
     pub(crate) mail_from: Option<String>,
+    /// The `authserv-id`s of the city's own mail servers, comma-separated
+    /// (`GATEWAY_MAIL_TRUSTED_AUTHSERV`, RFC 8601), e.g. `mx.almatydc.kz`: their
+    /// `Authentication-Results` header (the first from the top) with a DMARC pass, or a
+    /// DKIM pass aligned with `From`, proves a mail's sender. The servers must remove
+    /// such headers that arrive with the mail. Empty (the default): no verdict is
+    /// trusted, and every subject request by mail waits for the sender's confirmation.
+    #[serde(default)]
+    pub(crate) mail_trusted_authserv: String,
 }
 
 fn default_processed_folder() -> String {
@@ -106,6 +118,7 @@ pub(crate) struct MailConfig {
     pub(crate) imap: Option<imap::ImapTarget>,
     pub(crate) imap_processed_folder: String,
     pub(crate) acks: Option<Acknowledger>,
+    pub(crate) trusted: TrustedAuthServ,
 }
 
 impl Settings {
@@ -167,6 +180,7 @@ impl Settings {
             imap,
             imap_processed_folder: self.imap_processed_folder.trim().to_owned(),
             acks,
+            trusted: TrustedAuthServ::parse(&self.mail_trusted_authserv),
         }
     }
 }
@@ -186,6 +200,12 @@ pub(crate) enum Disposition {
         tracking_number: String,
     },
     SubjectRequest(SubjectRequestKind),
+    /// A subject request whose sender is not proven: nothing done yet, a confirmation
+    /// mailed to the sender ([`confirm`]).
+    PendingConfirmation(SubjectRequestKind),
+    /// A reply to a confirmation that is unknown, expired, used, or from another
+    /// address: nothing done, the sender told to write again.
+    ConfirmationInvalid,
     /// Written by a machine; the reason's code (`mail_bounced` for a bounce of ours).
     /// Recorded, never answered.
     Automatic(&'static str),
@@ -200,6 +220,8 @@ impl Disposition {
             Disposition::Appeal { .. } => "appeal",
             Disposition::Addition { .. } => "addition",
             Disposition::SubjectRequest(_) => "subject_request",
+            Disposition::PendingConfirmation(_) => "pending_confirmation",
+            Disposition::ConfirmationInvalid => "confirmation_invalid",
             Disposition::Automatic(_) => "automatic",
             Disposition::Quarantined(_) => "quarantined",
         }
@@ -212,6 +234,10 @@ pub(crate) struct EmailChannel {
     pub(crate) data_dir: PathBuf,
     /// `None` when `GATEWAY_SMTP_URL` is not set: nothing is answered.
     pub(crate) acks: Option<Acknowledger>,
+    /// The mail servers whose verdict proves a sender (`GATEWAY_MAIL_TRUSTED_AUTHSERV`).
+    pub(crate) trusted: TrustedAuthServ,
+    /// Subject requests waiting for their sender's confirmation (Redis).
+    pub(crate) confirmations: std::sync::Arc<Confirmations>,
 }
 
 impl EmailChannel {
@@ -249,9 +275,31 @@ impl EmailChannel {
         if let Some(reason) = mail.auto {
             return self.automatic(gateway, raw, &mail, reason, claim).await;
         }
+        // A reply to one of our confirmations is that, whatever its subject says.
+        if let Some(acks) = &self.acks
+            && let Some(token) = confirm::token_in(
+                mail.in_reply_to.iter().chain(mail.references.iter()),
+                acks.domain(),
+            )
+        {
+            return self.confirmed(gateway, &mail, &token).await;
+        }
         let subject = mail.subject.as_deref().unwrap_or("");
         if let Some(marker) = markers::find(subject) {
-            return self.subject_request(gateway, &mail, marker, claim).await;
+            if self.vouched(&mail) {
+                return self
+                    .subject_request(
+                        gateway,
+                        &mail,
+                        marker.kind,
+                        marker.language,
+                        None,
+                        VerifiedBy::EmailAuthenticated,
+                        claim,
+                    )
+                    .await;
+            }
+            return self.ask_confirmation(gateway, &mail, marker, &claim).await;
         }
         if let Some(number) = TrackingNumber::find_in(subject) {
             // Redis away: the mail waits (and is read again) rather than becoming a new
@@ -384,40 +432,179 @@ impl EmailChannel {
         }
     }
 
+    /// Whether the city's mail server vouches for the mail's one author.
+    fn vouched(&self, mail: &Mail) -> bool {
+        mail.single_author
+            && self
+                .trusted
+                .vouches(&mail.authentication_results, &mail.from)
+    }
+
+    /// Carries a subject request out: its sender is proven (`verified_by`). `text`: the
+    /// request's words kept with a confirmation (else the mail's own).
+    #[allow(clippy::too_many_arguments)]
     async fn subject_request(
         &self,
         gateway: &Gateway,
         mail: &Mail,
-        marker: markers::Marker,
+        kind: SubjectRequestKind,
+        language: Language,
+        text: Option<String>,
+        verified_by: VerifiedBy,
         claim: IdempotencyClaim,
     ) -> Result<Disposition, Unavailable> {
+        let text = text.or_else(|| {
+            (kind.keeps_text() && !mail.text.trim().is_empty()).then(|| mail.text.clone())
+        });
         let intake = SubjectIntake {
-            kind: marker.kind,
+            kind,
             channel: Channel::Email,
             identifiers: RawIdentifiers {
                 email: Some(mail.from.clone()),
                 ..RawIdentifiers::default()
             },
-            text: (marker.kind.keeps_text() && !mail.text.trim().is_empty())
-                .then(|| mail.text.clone()),
+            text,
+            verified_by: Some(verified_by),
         };
         match gateway.submit_subject_request(intake, Some(claim)).await {
             Ok(receipt) => {
-                let language = marker.language;
-                let id = format!("mail-marker-{}", marker.kind.as_str());
+                let id = format!("mail-marker-{}", kind.as_str());
                 let subject = MESSAGES.text(language, &format!("{id}-subject"), &[]);
                 let body = MESSAGES.text(language, &format!("{id}-body"), &[]);
                 self.answer(mail, "request", &receipt.id, subject, body)
                     .await;
-                Ok(Disposition::SubjectRequest(marker.kind))
+                Ok(Disposition::SubjectRequest(kind))
             }
             Err(SubmitError::Unavailable | SubmitError::InProgress) => Err(Unavailable),
-            Err(SubmitError::KeyReused) => Ok(Disposition::SubjectRequest(marker.kind)),
+            Err(SubmitError::KeyReused) => Ok(Disposition::SubjectRequest(kind)),
             Err(SubmitError::Invalid(errors)) => {
                 let code = errors.first().map_or("invalid", |e| e.code);
                 Ok(Disposition::Quarantined(format!("invalid:{code}")))
             }
         }
+    }
+
+    /// A subject request nobody vouched for: kept in Redis under a token, and the token
+    /// mailed to the From address; nothing is carried out until its owner answers
+    /// ([`confirm`]). The token is derived from the mail's own idempotency key under the
+    /// deployment's secret, so a mail delivered twice asks once (the same Message-ID).
+    async fn ask_confirmation(
+        &self,
+        gateway: &Gateway,
+        mail: &Mail,
+        marker: markers::Marker,
+        claim: &IdempotencyClaim,
+    ) -> Result<Disposition, Unavailable> {
+        let Ok(email) = normalize::email(&mail.from) else {
+            return Ok(Disposition::Quarantined("invalid:invalid_email".to_owned()));
+        };
+        let pending = Pending {
+            kind: marker.kind,
+            language: marker.language,
+            email_key: gateway.ctx.keyer.key("email", &email),
+            text: (marker.kind.keeps_text() && !mail.text.trim().is_empty())
+                .then(|| normalize::text(&mail.text)),
+        };
+        let token = gateway.ctx.keyer.key("mail-confirm", &claim.key)[..32].to_owned();
+        self.confirmations
+            .put(&token, &pending)
+            .await
+            .map_err(|_| Unavailable)?;
+        let Some(acks) = &self.acks else {
+            tracing::warn!(
+                kind = marker.kind.as_str(),
+                "subject request by mail not proven and no GATEWAY_SMTP_URL to ask its sender: it waits, then expires"
+            );
+            return Ok(Disposition::PendingConfirmation(marker.kind));
+        };
+        let language = marker.language;
+        let request = MESSAGES.text(
+            language,
+            &format!("mail-confirm-kind-{}", marker.kind.as_str()),
+            &[],
+        );
+        let reply = Reply {
+            to: mail.from.clone(),
+            subject: MESSAGES.text(language, "mail-confirm-subject", &[]),
+            body: MESSAGES.text(
+                language,
+                "mail-confirm-body",
+                &[
+                    ("request", request),
+                    (
+                        "hours",
+                        confirm::CONFIRM_TTL.as_secs().div_euclid(3600).to_string(),
+                    ),
+                ],
+            ),
+            message_id: acks.message_id("confirm", &token),
+            in_reply_to: mail.message_id.as_deref().map(bracketed),
+            references: mail
+                .message_id
+                .as_deref()
+                .map(bracketed)
+                .into_iter()
+                .collect(),
+        };
+        // Sent even under `X-Auto-Response-Suppress`: without it the request can never
+        // be carried out, and the sender asked for it.
+        match acks.send(&reply).await {
+            Ok(()) => tracing::info!(kind = marker.kind.as_str(), "confirmation asked"),
+            Err(e) => tracing::warn!(error = %e, "confirmation not sent"),
+        }
+        Ok(Disposition::PendingConfirmation(marker.kind))
+    }
+
+    /// A reply to one of our confirmations: the request waiting under its token is
+    /// carried out when the reply comes from the address it was mailed to, once.
+    async fn confirmed(
+        &self,
+        gateway: &Gateway,
+        mail: &Mail,
+        token: &str,
+    ) -> Result<Disposition, Unavailable> {
+        let pending = self
+            .confirmations
+            .get(token)
+            .await
+            .map_err(|_| Unavailable)?;
+        let sender_key = normalize::email(&mail.from)
+            .ok()
+            .map(|e| gateway.ctx.keyer.key("email", &e));
+        let Some(pending) = pending.filter(|p| Some(&p.email_key) == sender_key.as_ref()) else {
+            tracing::info!("a reply to a confirmation that is unknown, used or expired");
+            let language = normalize::language(&mail.text).unwrap_or(Language::Ru);
+            let subject = MESSAGES.text(language, "mail-confirm-invalid-subject", &[]);
+            let body = MESSAGES.text(language, "mail-confirm-invalid-body", &[]);
+            self.answer(mail, "confirm-invalid", token, subject, body)
+                .await;
+            return Ok(Disposition::ConfirmationInvalid);
+        };
+        // One request per token, however many replies confirm it.
+        let key = format!(
+            "email-confirm:{}",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        );
+        let claim = IdempotencyClaim {
+            fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
+            key,
+        };
+        let done = self
+            .subject_request(
+                gateway,
+                mail,
+                pending.kind,
+                pending.language,
+                pending.text,
+                VerifiedBy::EmailConfirmed,
+                claim,
+            )
+            .await?;
+        if self.confirmations.done(token).await.is_err() {
+            // The idempotency claim keeps a later reply from acting twice meanwhile.
+            tracing::warn!("a used confirmation could not be forgotten now; it expires");
+        }
+        Ok(done)
     }
 
     async fn addition(
@@ -460,6 +647,7 @@ impl EmailChannel {
                 })
                 .collect(),
             sender_keys: gateway.ctx.keyer.keys(&sender),
+            sender_verified: self.vouched(mail),
             dropped_fields: dropped,
             flags: findings.flags().collect(),
             redactions: findings.redactions(),
@@ -762,6 +950,11 @@ pub(crate) fn imap_poller(
     if mail.acks.is_none() {
         tracing::info!("acknowledgements by email are off: GATEWAY_SMTP_URL is not set");
     }
+    if mail.trusted.is_empty() {
+        tracing::info!(
+            "GATEWAY_MAIL_TRUSTED_AUTHSERV is not set: every subject request by mail waits for its sender's confirmation"
+        );
+    }
     let Some(target) = mail.imap.clone() else {
         tracing::info!("email intake over IMAP is off: GATEWAY_IMAP_URL is not set");
         return None;
@@ -784,17 +977,17 @@ fn kind_of(content_type: &str) -> &'static str {
     }
 }
 
-/// `name (kind, size bytes)` of each part, one per line.
+/// `kind, size bytes` of each part, one per line. Never the file's name: it is the
+/// sender's text, and the city's own address must not repeat it (an attachment named
+/// "Pay the fee at http://…" was quoted to the forged victim: issue 34).
 fn list(parts: &[Part]) -> String {
     parts
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             format!(
-                "- {} ({}, {} B)",
-                p.name
-                    .as_deref()
-                    .map(normalize::line)
-                    .unwrap_or_else(|| "—".into()),
+                "- {}: {}, {} B",
+                i + 1,
                 kind_of(&p.content_type),
                 p.bytes.len()
             )

@@ -43,8 +43,6 @@ impl Unreadable {
 /// A file attached to the message.
 #[derive(Debug, Clone)]
 pub(crate) struct Part {
-    /// The decoded file name (RFC 2231 / RFC 2047), if any.
-    pub(crate) name: Option<String>,
     /// `type/subtype`, lower-case.
     pub(crate) content_type: String,
     pub(crate) bytes: Vec<u8>,
@@ -55,6 +53,15 @@ pub(crate) struct Part {
 pub(crate) struct Mail {
     pub(crate) message_id: Option<String>,
     pub(crate) references: Vec<String>,
+    /// The Message-IDs of `In-Reply-To`: a reply to one of our confirmations names it.
+    pub(crate) in_reply_to: Vec<String>,
+    /// Every `Authentication-Results` header (RFC 8601), unfolded, from the top of the
+    /// message down: the receiving MTA adds its own on top ([`super::sender_proof`]).
+    pub(crate) authentication_results: Vec<String>,
+    /// Whether the message names exactly one author: one `From` header holding one
+    /// address. Two `From` headers, or two addresses in one, are how forged mail slips
+    /// past DMARC (RFC 7489, 6.6.1): such a sender is never taken as proven.
+    pub(crate) single_author: bool,
     /// The sender's address, as written.
     pub(crate) from: String,
     /// The sender's display name, decoded.
@@ -81,6 +88,26 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().map(|t| t.to_string()).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The raw values of every header named `name`, in order, unfolded (line breaks and the
+/// whitespace after them become one space).
+fn header_values(message: &mail_parser::Message<'_>, name: &str) -> Vec<String> {
+    let raw = message.raw_message();
+    message
+        .headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(name))
+        .filter_map(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+        .map(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .split(['\r', '\n'])
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// Parses one message.
@@ -132,7 +159,6 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Mail, Unreadable> {
             })
             .unwrap_or_else(|| "application/octet-stream".to_owned());
         attachments.push(Part {
-            name: part.attachment_name().map(str::to_owned),
             content_type,
             bytes: part.contents().to_vec(),
         });
@@ -152,6 +178,10 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Mail, Unreadable> {
     Ok(Mail {
         message_id: message.message_id().map(str::to_owned),
         references: ids(message.references()),
+        in_reply_to: ids(message.in_reply_to()),
+        authentication_results: header_values(&message, "Authentication-Results"),
+        single_author: header_values(&message, "From").len() == 1
+            && message.from().is_some_and(|a| a.iter().count() == 1),
         from: sender.0.to_owned(),
         from_name: sender.1.map(str::to_owned),
         subject: message.subject().map(str::to_owned),

@@ -34,7 +34,9 @@ use crate::appeal::{Channel, Language, rfc3339};
 use crate::catalogue::Category;
 use crate::http::auth::Tokens;
 use crate::http::body::read_limited;
+use crate::http::client_addr::client_ip;
 use crate::http::extract::IdempotencyKey;
+use crate::http::ratelimit::Limit;
 use crate::idempotency::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::reply::CaseStatus;
@@ -52,6 +54,9 @@ use text::Open311Error;
 /// The largest number of requests one `GET requests` lists (the specification's
 /// suggested default).
 const MAX_LISTED: usize = 1000;
+
+/// The most `service_request_id`s one query may name; each is a lookup of the limit.
+pub(crate) const MAX_IDS_PER_QUERY: usize = 50;
 /// The default and the widest range of `GET requests` (the specification's 90 days).
 const LIST_RANGE_DAYS: i64 = 90;
 
@@ -64,8 +69,9 @@ pub(crate) struct Settings {
     #[serde(default = "default_jurisdiction")]
     pub(crate) open311_jurisdiction_id: String,
     /// Integrators (names of `GATEWAY_API_TOKENS`) whose token may post requests as
-    /// `api_key` (`GATEWAY_OPEN311_INTEGRATORS`, comma-separated; default empty: every
-    /// integrator).
+    /// `api_key` (`GATEWAY_OPEN311_INTEGRATORS`, comma-separated). Empty (the default):
+    /// nobody may post — an integrator is let in by name, never by default (issue 34: a
+    /// budget-only token posted Open311 requests). Reads need no key.
     #[serde(default)]
     pub(crate) open311_integrators: String,
     /// Integrators whose `api_key` has the `read_private` right: they see the address and
@@ -143,6 +149,10 @@ pub(crate) struct Open311 {
     retry_window_secs: u64,
     /// This endpoint's own URL, for discovery (`GATEWAY_PUBLIC_URL/open311/v2`).
     base_url: String,
+    /// The tracking-number lookups per client, shared with the status page
+    /// (`GATEWAY_STATUS_RATE_PER_MINUTE`, issue 34): a read by id counts one, a list by
+    /// ids one per id, a list by date one.
+    lookups: Arc<Limit>,
 }
 
 impl Open311 {
@@ -153,6 +163,7 @@ impl Open311 {
         max_body: usize,
         settings: &Settings,
         public_url: &str,
+        lookups: Arc<Limit>,
     ) -> Open311 {
         Open311 {
             gateway,
@@ -166,6 +177,7 @@ impl Open311 {
             contact: settings.open311_contact.clone(),
             retry_window_secs: settings.open311_retry_window_secs.max(1),
             base_url: format!("{}/open311/v2", public_url.trim_end_matches('/')),
+            lookups,
         }
     }
 }
@@ -278,7 +290,14 @@ impl Ask {
             code: error.status(),
             description: error.description(self.language),
         }];
-        self.document(status, "errors", &body)
+        let mut response = self.document(status, "errors", &body);
+        if matches!(error, Open311Error::RateLimited) {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("60"),
+            );
+        }
+        response
     }
 
     /// `jurisdiction_id`, when given, must be this endpoint's.
@@ -490,7 +509,7 @@ async fn submit(
     ask.check_jurisdiction(open311)?;
     let integrator = ask
         .integrator(open311)?
-        .filter(|name| open311.integrators.is_empty() || open311.integrators.contains(*name))
+        .filter(|name| open311.integrators.contains(*name))
         .ok_or(Open311Error::BadApiKey)?
         .to_owned();
     let service_code = ask
@@ -653,10 +672,12 @@ async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespo
         .get("service_request_id")
         .unwrap_or_default()
         .to_owned();
+    let client = req.clone();
     respond(&req, Vec::new(), |ask| async move {
         let result = async {
             ask.check_jurisdiction(&open311)?;
             let private = private_reader(&ask, &open311)?;
+            lookup_allowed(&client, &open311, 1).await?;
             let tracking =
                 crate::tracking::TrackingNumber::parse(&id).ok_or(Open311Error::UnknownRequest)?;
             let indexed = index_get(&open311, tracking.as_str()).await?;
@@ -699,24 +720,48 @@ fn date_param(ask: &Ask, name: &'static str) -> Result<Option<OffsetDateTime>, O
 /// overrides the rest), else by `service_code`, `start_date`, `end_date` (at most 90
 /// days apart; the last 90 days by default) and `status` (`open`, `closed`).
 async fn get_requests(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
+    let client = req.clone();
     respond(&req, Vec::new(), |ask| async move {
-        let result = list_requests(&open311, &ask).await;
+        let result = list_requests(&client, &open311, &ask).await;
         (ask, result)
     })
     .await
 }
 
-async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Open311Error> {
+/// Counts `ids` tracking-number lookups of this request's client; refused beyond the
+/// limit it shares with the status page (issue 34).
+async fn lookup_allowed(
+    req: &HttpRequest,
+    open311: &Open311,
+    ids: u32,
+) -> Result<(), Open311Error> {
+    if open311.lookups.allow_address_n(client_ip(req), ids).await {
+        Ok(())
+    } else {
+        Err(Open311Error::RateLimited)
+    }
+}
+
+async fn list_requests(
+    req: &HttpRequest,
+    open311: &Open311,
+    ask: &Ask,
+) -> Result<HttpResponse, Open311Error> {
     ask.check_jurisdiction(open311)?;
     let private = private_reader(ask, open311)?;
     let mut records = Vec::new();
     if let Some(ids) = ask.params.get("service_request_id") {
-        for id in ids
+        let ids: Vec<&str> = ids
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .take(MAX_LISTED)
-        {
+            .collect();
+        // Issue 34: 1,000 ids a query made 8,232 guesses a second from one address.
+        if ids.len() > MAX_IDS_PER_QUERY {
+            return Err(Open311Error::TooManyIds);
+        }
+        lookup_allowed(req, open311, u32::try_from(ids.len()).unwrap_or(u32::MAX)).await?;
+        for id in ids {
             let Some(tracking) = crate::tracking::TrackingNumber::parse(id) else {
                 continue;
             };
@@ -735,6 +780,7 @@ async fn list_requests(open311: &Open311, ask: &Ask) -> Result<HttpResponse, Ope
         }
         return Ok(ask.document(StatusCode::OK, "service_requests", &records));
     }
+    lookup_allowed(req, open311, 1).await?;
     let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(names);
     let statuses = match ask.params.get("status") {
         None => None,

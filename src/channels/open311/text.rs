@@ -29,6 +29,12 @@ pub(crate) enum Open311Error {
     KeyReused,
     #[error("unavailable")]
     Unavailable,
+    /// Too many tracking-number lookups from this client (issue 34).
+    #[error("rate limited")]
+    RateLimited,
+    /// More `service_request_id`s in one query than [`super::MAX_IDS_PER_QUERY`].
+    #[error("too many ids")]
+    TooManyIds,
 }
 
 impl Open311Error {
@@ -41,6 +47,7 @@ impl Open311Error {
             | Open311Error::UnknownRequest
             | Open311Error::NotFound => 404,
             Open311Error::Unavailable => 503,
+            Open311Error::RateLimited => 429,
             _ => 400,
         }
     }
@@ -58,6 +65,8 @@ impl Open311Error {
             Open311Error::NotFound => "not_found",
             Open311Error::KeyReused => "idempotency_key_reused",
             Open311Error::Unavailable => "unavailable",
+            Open311Error::RateLimited => "rate_limited",
+            Open311Error::TooManyIds => "too_many_ids",
         }
     }
 
@@ -95,6 +104,12 @@ impl Open311Error {
             (Open311Error::Unavailable, En) => "Temporarily unavailable, please try again".into(),
             (Open311Error::Unavailable, Ru) => "Временно недоступно, повторите попытку".into(),
             (Open311Error::Unavailable, Kk) => "Уақытша қолжетімсіз, қайталап көріңіз".into(),
+            (Open311Error::RateLimited, En) => "Too many lookups from this address; try again in a minute".into(),
+            (Open311Error::RateLimited, Ru) => "Слишком много запросов с этого адреса; повторите через минуту".into(),
+            (Open311Error::RateLimited, Kk) => "Бұл мекенжайдан сұраулар тым көп; бір минуттан кейін қайталаңыз".into(),
+            (Open311Error::TooManyIds, En) => format!("At most {} service_request_id values in one query", super::MAX_IDS_PER_QUERY),
+            (Open311Error::TooManyIds, Ru) => format!("Не более {} значений service_request_id в одном запросе", super::MAX_IDS_PER_QUERY),
+            (Open311Error::TooManyIds, Kk) => format!("Бір сұрауда {} service_request_id мәнінен аспауы керек", super::MAX_IDS_PER_QUERY),
         }
     }
 }

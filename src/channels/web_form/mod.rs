@@ -52,12 +52,12 @@ pub(crate) struct WebForm {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) csrf: CsrfKey,
     pub(crate) limiter: FormLimits,
-    /// Status lookups per address (issue 17, point 7): tracking numbers are short, so
-    /// guessing them must be slow.
-    pub(crate) status_limiter: Limit,
+    /// Tracking-number lookups per client (issue 17, point 7; issue 34): numbers are
+    /// short, so guessing them must be slow. One limit for every way to test a number —
+    /// `/status/…`, `/{lang}/received/…`, Open311 by id and by list — shared with the
+    /// Open311 channel.
+    pub(crate) status_limiter: Arc<Limit>,
     pub(crate) store: AttachmentStore,
-    /// `GATEWAY_COOKIE_SECURE`: the session cookie's `Secure` flag.
-    pub(crate) cookie_secure: bool,
     /// The budget of upload bytes in flight, the slowest rate taken, the spool.
     pub(crate) uploads: Uploads,
 }
@@ -73,6 +73,7 @@ impl WebForm {
     ) -> std::io::Result<WebForm> {
         let uploads = Uploads::new(
             settings.upload_bytes_in_flight,
+            settings.upload_max_per_client,
             settings.upload_min_bytes_per_sec,
             std::time::Duration::from_secs(settings.upload_grace_secs),
             &data_dir.join("attachments").join("incoming"),
@@ -80,18 +81,17 @@ impl WebForm {
         )?;
         Ok(WebForm {
             uploads,
-            csrf: CsrfKey::derive(gateway.ctx.keyer.secret()),
+            csrf: CsrfKey::derive(gateway.ctx.keyer.secret(), settings.cookie_secure),
             limiter: FormLimits::per_minute(
                 settings.form_rate_per_minute,
                 settings.form_address_rate_per_minute,
                 shared.clone(),
             ),
-            status_limiter: Limit::per_minute(
+            status_limiter: Arc::new(Limit::per_minute(
                 "status-address",
                 settings.status_rate_per_minute,
                 shared,
-            ),
-            cookie_secure: settings.cookie_secure,
+            )),
             store,
             gateway,
         })
@@ -143,6 +143,14 @@ pub(crate) struct Settings {
         deserialize_with = "crate::config::number"
     )]
     pub(crate) upload_bytes_in_flight: usize,
+    /// Uploads one client (an address; an IPv6 /64) may have in flight at once
+    /// (`GATEWAY_UPLOAD_MAX_PER_CLIENT`, 1–100, default 2); beyond, 503 with
+    /// `Retry-After`. One address's slow uploads could hold the whole budget (issue 34).
+    #[serde(
+        default = "default_upload_max_per_client",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) upload_max_per_client: usize,
     /// The slowest average rate of a form body, after the grace
     /// (`GATEWAY_UPLOAD_MIN_BYTES_PER_SEC`).
     #[serde(
@@ -160,6 +168,10 @@ pub(crate) struct Settings {
 
 fn default_upload_bytes_in_flight() -> usize {
     256 * 1024 * 1024
+}
+
+fn default_upload_max_per_client() -> usize {
+    2
 }
 
 fn default_upload_min_rate() -> u64 {
@@ -495,7 +507,7 @@ fn message(
 
 /// A blank form; sets the session cookie when there is none.
 fn blank_form(req: &HttpRequest, state: &WebForm, form: Form, language: Language) -> HttpResponse {
-    let (sid, cookie) = state.csrf.session(req, state.cookie_secure);
+    let (sid, cookie) = state.csrf.session(req);
     let mut response = render_form(
         state,
         FormView {
@@ -931,19 +943,34 @@ async fn submit(
     }
 }
 
+/// Whether a confirmation page is one to show.
+enum Known {
+    Yes(String),
+    No,
+    /// A lookup, and the client has made too many (issue 34: 200 against 404 here tells
+    /// that a number exists, as the status page does).
+    Limited,
+}
+
 /// The number of a confirmation page, if it is one to confirm: issued by this
-/// deployment (the redirect's token), or known; while it cannot be looked up, any
-/// well-formed number (the page then confirms nothing anyone could not type).
-async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) -> Option<String> {
-    let number = TrackingNumber::parse(tracking)?;
+/// deployment (the redirect's token: no lookup, not counted), or known (a lookup,
+/// counted against the client's limit); while it cannot be looked up, any well-formed
+/// number (the page then confirms nothing anyone could not type).
+async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) -> Known {
+    let Some(number) = TrackingNumber::parse(tracking) else {
+        return Known::No;
+    };
     if query_param(req, "r").is_some_and(|t| state.gateway.receipt_token_valid(number.as_str(), &t))
     {
-        return Some(number.into_string());
+        return Known::Yes(number.into_string());
+    }
+    if !state.status_limiter.allow_address(client_ip(req)).await {
+        return Known::Limited;
     }
     match state.gateway.public_status(&number).await {
-        Ok(found) if found.known => Some(number.into_string()),
-        Ok(_) => None,
-        Err(_) => Some(number.into_string()),
+        Ok(found) if found.known => Known::Yes(number.into_string()),
+        Ok(_) => Known::No,
+        Err(_) => Known::Yes(number.into_string()),
     }
 }
 
@@ -955,8 +982,10 @@ async fn received(
     state: web::Data<WebForm>,
 ) -> HttpResponse {
     let language = page_language(&req);
-    let Some(tracking) = known(&state, &req, &path).await else {
-        return not_found_page(language);
+    let tracking = match known(&state, &req, &path).await {
+        Known::Yes(tracking) => tracking,
+        Known::No => return not_found_page(language),
+        Known::Limited => return lookups_refused(language),
     };
     // The budget form's confirmation speaks of a proposal and leads back to that form.
     let budget = query_param(&req, "form").as_deref() == Some("budget");
@@ -994,18 +1023,7 @@ async fn status(
 ) -> HttpResponse {
     let language = page_language(&req);
     if !state.status_limiter.allow_address(client_ip(&req)).await {
-        let mut response = message(
-            StatusCode::TOO_MANY_REQUESTS,
-            language,
-            "rate-title",
-            "status-rate-text",
-            &format!("/{}/", language.as_str()),
-            "regulation-back",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return response;
+        return lookups_refused(language);
     }
     let number = TrackingNumber::parse(&path);
     let tracking = number.clone().map(TrackingNumber::into_string);
@@ -1049,6 +1067,22 @@ async fn status(
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
     }
+    response
+}
+
+/// 429: too many tracking-number lookups from this client; a page in its language.
+fn lookups_refused(language: Language) -> HttpResponse {
+    let mut response = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        language,
+        "rate-title",
+        "status-rate-text",
+        &format!("/{}/", language.as_str()),
+        "regulation-back",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     response
 }
 

@@ -50,7 +50,7 @@ use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
 
 /// The WhatsApp line's settings; the line is off when none of the four secrets is set.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct Settings {
     /// The Meta app's secret, for `X-Hub-Signature-256` (`GATEWAY_WHATSAPP_APP_SECRET`).
     #[serde(default)]
@@ -77,6 +77,20 @@ pub(crate) struct Settings {
     /// status, `{{3}}` the answer.
     #[serde(default = "default_answer_template")]
     pub(crate) whatsapp_answer_template: String,
+    /// A message older than this by its own `timestamp` is not answered as new
+    /// (`GATEWAY_WHATSAPP_MAX_MESSAGE_AGE_SECS`, 60 to 604800, default 86400): a signed
+    /// message replayed after the 7-day dedupe window forgot its id was answered 40 days
+    /// on (issue 34). Meta retries an unanswered delivery for up to 7 days, so an honest
+    /// message older than a day is an outage's backlog, better answered by a person.
+    #[serde(
+        default = "default_max_message_age",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) whatsapp_max_message_age_secs: u64,
+}
+
+fn default_max_message_age() -> u64 {
+    24 * 3600
 }
 
 fn default_reply_template() -> String {
@@ -114,6 +128,8 @@ pub(crate) struct WhatsappConfig {
     pub(crate) reply_template: String,
     /// The approved template that carries a short answer.
     pub(crate) answer_template: String,
+    /// The oldest message, by its `timestamp`, answered as new.
+    pub(crate) max_message_age: std::time::Duration,
 }
 
 impl std::fmt::Debug for WhatsappConfig {
@@ -189,6 +205,11 @@ impl WhatsappConfig {
             problems.push("GATEWAY_WHATSAPP_PHONE_NUMBER_ID: digits only".to_owned());
             ok = false;
         }
+        if !(60..=7 * 24 * 3600).contains(&raw.whatsapp_max_message_age_secs) {
+            problems
+                .push("GATEWAY_WHATSAPP_MAX_MESSAGE_AGE_SECS: between 60 and 604800".to_owned());
+            ok = false;
+        }
         if !ok {
             return None;
         }
@@ -201,6 +222,7 @@ impl WhatsappConfig {
             api_url,
             reply_template: raw.whatsapp_reply_template.clone(),
             answer_template: raw.whatsapp_answer_template.clone(),
+            max_message_age: std::time::Duration::from_secs(raw.whatsapp_max_message_age_secs),
         })
     }
 }
@@ -465,6 +487,24 @@ impl Whatsapp {
             "reaction" | "system" | "edit" | "revoke" | "request_welcome"
         ) {
             self.gateway.bot_ignored(Channel::Whatsapp, kind);
+            return Ok(());
+        }
+        // A message is as old as its own `timestamp` says (the signature covers it):
+        // one past the bound, or with no time at all, is a replay or a backlog, not a
+        // conversation to go on with (issue 34).
+        let sent = message["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<u64>().ok());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if sent.is_none_or(|at| now.saturating_sub(at) > self.config.max_message_age.as_secs()) {
+            tracing::info!(
+                kind = crate::metrics::label(kind),
+                id,
+                "whatsapp message too old to answer; not taken"
+            );
+            self.gateway.bot_ignored(Channel::Whatsapp, "stale");
             return Ok(());
         }
         // The citizen's 24-hour customer-service window is open (the notifier sends

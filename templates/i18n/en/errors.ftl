@@ -45,3 +45,6 @@ error-idempotency_key_in_progress = A request with this Idempotency-Key is being
 title-status_unavailable = The status cannot be shown right now
 error-status_unavailable = This number is registered, but its status cannot be shown right now. Try again in a few minutes.
 error-consultation_topic = Choose the topic of the consultation.
+error-scope_required = This token does not carry the right this request needs; an integrator's rights (scopes=subject_requests, calls) are set in GATEWAY_API_TOKENS.
+error-verified_by_not_accepted = Name how the person's identity was checked: egov, digital_signature, front_office_document or channel_session.
+error-consent_method_agent_only = Verbal or written consent is recorded only by an agent of the call-center or the front office, with the agent's own token.

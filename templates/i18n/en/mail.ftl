@@ -15,3 +15,12 @@ mail-marker-withdraw_consent-subject = Your withdrawal of consent is received
 mail-marker-withdraw_consent-body = Your withdrawal of consent to the processing of your personal data is received and recorded.
 mail-empty-subject = Your mail was empty
 mail-empty-body = Your mail had no subject, no text and no photo, so no appeal was registered. Please describe the problem and send it again.
+mail-confirm-subject = Please confirm your request
+mail-confirm-body = A request "{ $request }" came for this address. We carry it out only if you sent it.
+    If it was you, reply to this mail (any text) within { $hours } hours.
+    If you sent nothing, do nothing: without a reply nothing changes.
+mail-confirm-invalid-subject = Confirmation not taken
+mail-confirm-invalid-body = This confirmation was already used, has expired or came from another address, so nothing changed. If you still need the request, send it again.
+mail-confirm-kind-withdraw_consent = Withdrawal of consent to the processing of personal data
+mail-confirm-kind-opt_out_notifications = Stop informational messages
+mail-confirm-kind-update_data = Update of personal data

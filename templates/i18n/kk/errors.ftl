@@ -45,3 +45,6 @@ error-idempotency_key_in_progress = Осы Idempotency-Key кілтімен сұ
 title-status_unavailable = Мәртебені қазір көрсету мүмкін емес
 error-status_unavailable = Бұл нөмір тіркелген, бірақ оның мәртебесін қазір көрсету мүмкін емес. Бірнеше минуттан кейін қайталап көріңіз.
 error-consultation_topic = Кеңестің тақырыбын таңдаңыз.
+error-scope_required = Бұл токеннің мұндай сұрауға құқығы жоқ; интегратордың құқықтары (scopes=subject_requests, calls) GATEWAY_API_TOKENS ішінде беріледі.
+error-verified_by_not_accepted = Өтініш берушінің жеке басы қалай тексерілгенін көрсетіңіз: egov, digital_signature, front_office_document немесе channel_session.
+error-consent_method_agent_only = Ауызша немесе жазбаша келісімді тек колл-орталықтың немесе фронт-офистің операторы өз токенімен жазады.

@@ -45,3 +45,6 @@ error-idempotency_key_in_progress = Запрос с этим Idempotency-Key о�
 title-status_unavailable = Статус сейчас не может быть показан
 error-status_unavailable = Этот номер зарегистрирован, но его статус сейчас не может быть показан. Попробуйте через несколько минут.
 error-consultation_topic = Выберите тему консультации.
+error-scope_required = У этого токена нет права на такой запрос; права интегратора (scopes=subject_requests, calls) задаются в GATEWAY_API_TOKENS.
+error-verified_by_not_accepted = Укажите, как проверена личность заявителя: egov, digital_signature, front_office_document или channel_session.
+error-consent_method_agent_only = Устное или письменное согласие записывает только оператор колл-центра или фронт-офиса, своим собственным токеном.
