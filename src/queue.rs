@@ -71,6 +71,18 @@ const FORWARD_SCRIPT: &str = r"
 local ttl, records, now, status_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local k, at = 2, 5
 local codes = {}
+-- Counters summed over the batch, and each key's time to live set once: a batch of
+-- appeals of one hour touches the same few analytics hashes, and the whole batch is
+-- one atomic script, so the end state is the same as key by key.
+local counts, count_keys, expiry, expiry_keys = {}, {}, {}, {}
+local function expire_once(key, key_ttl)
+  if not expiry[key] then
+    expiry_keys[#expiry_keys + 1] = key
+  end
+  if not expiry[key] or key_ttl > expiry[key] then
+    expiry[key] = key_ttl
+  end
+end
 local function note(kind, id, data)
   data['schema_version'] = 1
   data['type'] = kind
@@ -125,7 +137,13 @@ for r = 1, records do
     if add then
       local op, field, value, mark_ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
       if op == 'C' then
-        redis.call('HINCRBY', KEYS[k], field, value)
+        local per_key = counts[KEYS[k]]
+        if not per_key then
+          per_key = {}
+          counts[KEYS[k]] = per_key
+          count_keys[#count_keys + 1] = KEYS[k]
+        end
+        per_key[field] = (per_key[field] or 0) + tonumber(value)
       elseif op == 'I' then
         redis.call('ZADD', KEYS[k], value, field)
       elseif op == 'F' then
@@ -140,13 +158,21 @@ for r = 1, records do
         redis.call('HSET', KEYS[k], field, value)
       end
       if mark_ttl > 0 then
-        redis.call('EXPIRE', KEYS[k], mark_ttl)
+        expire_once(KEYS[k], mark_ttl)
       end
     end
     at = at + 4
     k = k + 1
   end
   codes[r] = code
+end
+for _, key in ipairs(count_keys) do
+  for field, n in pairs(counts[key]) do
+    redis.call('HINCRBY', key, field, n)
+  end
+end
+for _, key in ipairs(expiry_keys) do
+  redis.call('EXPIRE', key, expiry[key])
 end
 return codes
 ";
