@@ -161,7 +161,7 @@ for i in $(seq 1 "$INSTANCES"); do
   while [[ $used_ports == *" $GPORT "* ]]; do GPORT=$(free_port); done
   used_ports+="$GPORT "
   base=http://127.0.0.1:$GPORT
-  # Each instance its own outbox and tracking-number slot, one Redis, one secret.
+  # Each instance its own outbox, one Redis, one secret.
   env "${unset_args[@]}" \
     GATEWAY_BIND="127.0.0.1:$GPORT" GATEWAY_METRICS_BIND=127.0.0.1:0 \
     REDIS_URL="redis://127.0.0.1:$RPORT" \
@@ -255,7 +255,8 @@ fi
 GW_TICKS0=$(gateways_ticks)
 REDIS_TICKS0=$(cpu_ticks "$REDIS_PID")
 RSS_BEFORE=$(gateways_kib VmRSS)
-( while :; do gateways_kib VmRSS; sleep 0.5; done ) >"$TMP/rss.txt" 2>/dev/null &
+# RSS, and the first instance's outbox depth: what only its disk holds under load.
+( while :; do gateways_kib VmRSS; curl -s "${GATEWAY_BASES[0]}/readyz" | jq -r .outbox_depth >>"$TMP/depth.txt"; sleep 0.5; done ) >"$TMP/rss.txt" 2>/dev/null &
 SAMPLER_PID=$!
 if [[ -n ${PROFILE:-} ]]; then
   perf record -q -F 499 -g -o "$PROFILE" -p "${GATEWAY_PIDS[0]}" >"$TMP/perf.log" 2>&1 &
@@ -404,6 +405,7 @@ gateway / healthz    $HEALTH_RATIO
 gateway CPU/appeal   $GW_US µs  ($(awk -v t="$GW_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s user+sys from wrk start to drained, all gateways)
 redis CPU/appeal     $REDIS_US µs  ($(awk -v t="$REDIS_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s)
 gateway RSS          $(mib "$RSS_BEFORE") MiB before, peak $(mib "$RSS_PEAK") MiB under load, $(mib "$RSS_LOAD_END") MiB at the end of load; VmHWM $(mib "$GW_HWM") MiB
+outbox depth (gw 1)  median $(sort -n "$TMP/depth.txt" | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "?")}'), max $(sort -n "$TMP/depth.txt" | tail -1) records under load (sampled every 0.5 s: what only the instance's disk held)
 =================================================================
 EOF
 

@@ -8,7 +8,8 @@
 #
 # By count (TOTAL=N, e.g. TOTAL=1000000): with Redis stopped, post exactly N appeals
 # in slices of SLICE_COUNT (default N/10) appeals, each slice's accept rate, depth and
-# RSS; then restart the gateway with the N appeals spooled and time, from its exec, the
+# RSS; then kill the gateway (RESTART_SIGNAL, default KILL) with the N appeals spooled
+# and time, from the new exec, the
 # first 200 of /healthz and the first 202 of a POST (one more appeal spooled); then
 # start Redis and time the drain in slices of SLICE_COUNT records (depth read from
 # /readyz every 0.2 s); then the same number of XADDs of a stored appeal's size with
@@ -124,8 +125,9 @@ SPOOLED=$(depth)
 RSS_FULL=$(rss)
 du_data=$(du -sm "$TMP/data" | cut -f1)
 
-# Restart with the outbox full: SIGTERM, then exec and time the first answers.
-kill -TERM "$GW"; wait "$GW" || true
+# Restart with the outbox full: killed (RESTART_SIGNAL, default KILL: as a crash or a
+# power cut leaves it), then exec and time the first answers.
+kill "-${RESTART_SIGNAL:-KILL}" "$GW"; wait "$GW" || true
 t0=$(now)
 start_gateway
 until curl -fs -o /dev/null "http://127.0.0.1:$GPORT/healthz"; do
@@ -139,7 +141,7 @@ SPOOLED=$(depth)
 row restart "" "$SPOOLED" "$(awk -v a="$t_health" -v b="$t0" 'BEGIN{printf "%.3f", a-b}')" "" "" "$(rss)" \
   "exec to first /healthz 200"
 row restart "" "$SPOOLED" "$(awk -v a="$t_post" -v b="$t0" 'BEGIN{printf "%.3f", a-b}')" "" "" "$(rss)" \
-  "exec to first 202 (outbox ${du_data} MiB on disk; RSS before restart $RSS_FULL MiB)"
+  "exec to first 202 (outbox ${du_data} MiB on disk; RSS before the SIG${RESTART_SIGNAL:-KILL} $RSS_FULL MiB)"
 
 # Drain, timed by count.
 start_redis
