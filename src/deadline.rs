@@ -87,6 +87,10 @@ pub struct Calendar {
     days_off: BTreeSet<Date>,
     /// Weekend days made working days by a transfer (its `from`).
     working: BTreeSet<Date>,
+    /// The procedure's dates of the last day asked for (registered on, answer by,
+    /// forward by): every appeal of a day asks the same, and the walk through the
+    /// calendar was 55k instructions an appeal (issue 27).
+    last: std::sync::Arc<std::sync::Mutex<Option<(Date, [Date; 3])>>>,
 }
 
 /// The shipped file's shape.
@@ -123,6 +127,7 @@ impl Default for Calendar {
         Calendar::shipped().unwrap_or(Calendar {
             days_off: BTreeSet::new(),
             working: BTreeSet::new(),
+            last: Default::default(),
         })
     }
 }
@@ -135,6 +140,7 @@ impl Calendar {
         let mut calendar = Calendar {
             days_off: BTreeSet::new(),
             working: BTreeSet::new(),
+            last: Default::default(),
         };
         let bad = |what: &str| format!("calendar/kazakhstan.toml: {what}");
         for day in &file.kurban_ait {
@@ -313,11 +319,25 @@ impl Calendar {
     pub(crate) fn registration(&self, at: OffsetDateTime) -> Registration {
         let received = at.to_offset(ALMATY);
         let day = received.date();
+        let remembered = *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let [registered_on, answer_by, forward_by] = match remembered {
+            Some((d, dates)) if d == day => dates,
+            _ => {
+                let dates = [
+                    self.next_working_day(day),
+                    self.answer_by(day),
+                    self.forward_by(day),
+                ];
+                *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((day, dates));
+                dates
+            }
+        };
         Registration {
             received,
-            registered_on: self.next_working_day(day),
-            answer_by: self.answer_by(day),
-            forward_by: self.forward_by(day),
+            registered_on,
+            answer_by,
+            forward_by,
         }
     }
 }

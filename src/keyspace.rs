@@ -222,7 +222,11 @@ impl Keyspace {
 
     /// `name` behind the prefix (for names from [`name`] or stored in the outbox).
     pub(crate) fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        // Not `format!`: the forwarder names some twenty keys a record (issue 27).
+        let mut key = String::with_capacity(self.prefix.len() + name.len());
+        key.push_str(&self.prefix);
+        key.push_str(name);
+        key
     }
 
     pub(crate) fn sent(&self, record_id: &str) -> String {

@@ -840,6 +840,22 @@ impl Writer {
             return;
         }
         let added = next - first_seq;
+        // Each record moves into the memory the forwarder reads (no copy), and each job
+        // gets its answer.
+        let mut kept = Vec::with_capacity(added as usize);
+        let mut replies = Vec::with_capacity(answers.len());
+        let mut s = first_seq;
+        for (job, held) in answers {
+            let outcome = match held {
+                Some(held) => held,
+                None => {
+                    kept.push((s, Arc::new(job.bundle)));
+                    s += 1;
+                    Appended::Stored(s - 1)
+                }
+            };
+            replies.push((job.reply, outcome));
+        }
         {
             let mut state = self.shared.state();
             let State {
@@ -857,12 +873,7 @@ impl Writer {
                     }
                 }
             }
-            let mut s = first_seq;
-            for (job, held) in &answers {
-                if held.is_some() {
-                    continue;
-                }
-                let bundle = Arc::new(job.bundle.clone());
+            for (s, bundle) in kept {
                 if let (Some(number), Ok(id)) =
                     (&bundle.tracking, ulid::Ulid::from_string(&bundle.id))
                 {
@@ -870,7 +881,6 @@ impl Writer {
                 }
                 *ring_bytes += weight(&bundle);
                 ring.push_back((s, bundle));
-                s += 1;
             }
             while *ring_bytes > RING_BYTES
                 && let Some((_, b)) = ring.pop_front()
@@ -883,17 +893,9 @@ impl Writer {
         if added > 0 {
             self.shared.notify.notify_one();
         }
-        tracing::trace!(batch = answers.len(), added, "outbox batch synced");
-        let mut s = first_seq;
-        for (job, held) in answers {
-            let outcome = match held {
-                Some(held) => held,
-                None => {
-                    s += 1;
-                    Appended::Stored(s - 1)
-                }
-            };
-            let _ = job.reply.send(Ok(outcome));
+        tracing::trace!(batch = replies.len(), added, "outbox batch synced");
+        for (reply, outcome) in replies {
+            let _ = reply.send(Ok(outcome));
         }
     }
 
