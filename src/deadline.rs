@@ -319,7 +319,10 @@ impl Calendar {
     pub(crate) fn registration(&self, at: OffsetDateTime) -> Registration {
         let received = at.to_offset(ALMATY);
         let day = received.date();
-        let remembered = *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let remembered = *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let [registered_on, answer_by, forward_by] = match remembered {
             Some((d, dates)) if d == day => dates,
             _ => {
@@ -328,8 +331,10 @@ impl Calendar {
                     self.answer_by(day),
                     self.forward_by(day),
                 ];
-                *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some((day, dates));
+                *self
+                    .last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((day, dates));
                 dates
             }
         };

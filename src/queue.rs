@@ -147,12 +147,12 @@ for r = 1, records do
       elseif op == 'I' then
         redis.call('ZADD', KEYS[k], value, field)
       elseif op == 'F' then
-        local was = redis.call('HGET', KEYS[k], field)
-        if not was then
-          redis.call('HSET', KEYS[k], field, value)
-        elseif was ~= value then
-          code = code + 8
-          note('tracking_collision', id, {appeal_id = id, tracking_number = tracking, number_held_by = was})
+        if redis.call('HSETNX', KEYS[k], field, value) == 0 then
+          local was = redis.call('HGET', KEYS[k], field)
+          if was ~= value then
+            code = code + 8
+            note('tracking_collision', id, {appeal_id = id, tracking_number = tracking, number_held_by = was})
+          end
         end
       else
         redis.call('HSET', KEYS[k], field, value)

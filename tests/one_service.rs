@@ -434,3 +434,100 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_number_already_taken_keeps_its_first_appeal_and_the_collision_is_reported() {
+    // Never expected (numbers come from blocks no two processes share); made here by
+    // hand: a number spooled while Redis was away, then taken in Redis by another appeal.
+    let mut redis = RedisServer::not_started();
+    let mut gw = Gateway::start(&redis).await;
+    let reply = gw
+        .api()
+        .post_appeal(CRM_TOKEN, &tagged_appeal("collision"), None)
+        .await;
+    reply.expect_status(202);
+    let number = reply.json()["tracking_number"].as_str().unwrap().to_owned();
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    gw.stop();
+    redis.start();
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{PREFIX}gateway:status:{number}"))
+        .arg("appeal_id")
+        .arg("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2")
+        .query_async(&mut conn)
+        .await
+        .expect("HSET");
+    gw.restart().await;
+    gw.api().wait_drained().await;
+
+    // The appeal is not lost: it is added, and the number stays the first appeal's.
+    let appeals = read_stream(&redis.url(), "appeals.v1").await;
+    assert_eq!(appeals.len(), 1);
+    assert_eq!(appeals[0].id, id);
+    let owner: Option<String> = redis::cmd("HGET")
+        .arg(format!("{PREFIX}gateway:status:{number}"))
+        .arg("appeal_id")
+        .query_async(&mut conn)
+        .await
+        .expect("HGET");
+    assert_eq!(owner.as_deref(), Some("01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2"));
+    let notes = wait_for_entries_of(&redis.url(), "deadletter.v1", "tracking_collision", 1).await;
+    assert_eq!(notes[0].data["appeal_id"], id.as_str(), "{}", notes[0].raw);
+    assert_eq!(
+        notes[0].data["number_held_by"],
+        "01JDQ3V8W6Y4Q0Q3J5A1Y9K7M2"
+    );
+    assert_eq!(
+        metric(
+            &gw,
+            "gateway_forward_reconciled_total{outcome=\"tracking_collision\"}"
+        )
+        .await,
+        1.0
+    );
+    assert!(
+        gw.logs()
+            .contains("a tracking number already names another appeal"),
+        "logged as an error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_reused_with_another_body_during_an_outage_is_added_and_noted() {
+    // Answered 202 on each instance (Redis away for one of them): both appeals exist,
+    // and the conflict is on record for the integrator's and the operator's eyes.
+    let mut redis = RedisServer::not_started();
+    let mut a = Gateway::start(&redis).await;
+    a.api()
+        .post_appeal(
+            CRM_TOKEN,
+            &tagged_appeal("conflict-a"),
+            Some("crm-order-77"),
+        )
+        .await
+        .expect_status(202);
+    a.stop();
+    redis.start();
+    let b = Gateway::start(&redis).await;
+    let second = b
+        .api()
+        .post_appeal(
+            CRM_TOKEN,
+            &tagged_appeal("conflict-b"),
+            Some("crm-order-77"),
+        )
+        .await;
+    second.expect_status(202);
+    b.api().wait_drained().await;
+    a.restart().await;
+    a.api().wait_drained().await;
+    assert_eq!(read_stream(&redis.url(), "appeals.v1").await.len(), 2);
+    let notes = wait_for_entries_of(&redis.url(), "deadletter.v1", "idempotency_conflict", 1).await;
+    assert_eq!(
+        notes[0].data["key_held_by"],
+        second.json()["tracking_number"],
+        "{}",
+        notes[0].raw
+    );
+}
