@@ -281,6 +281,9 @@ where
     }
 }
 
+/// The file in `GATEWAY_DATA_DIR` holding the instance's name when none is configured.
+pub(crate) const INSTANCE_NAME_FILE: &str = "instance-name";
+
 /// A yes/no setting: `true`/`false`, `1`/`0`, `yes`/`no`, as a boolean or as text.
 pub(crate) fn flag<'de, D>(deserializer: D) -> Result<bool, D::Error>
 where
@@ -452,11 +455,25 @@ impl Config {
                 problems.push(format!("GATEWAY_TRUSTED_PROXIES: {e}"));
                 Default::default()
             });
+        // Unset and no HOSTNAME: the name this data directory was given at its first
+        // `serve` (`instance-name` in it), so that instances started with the very same
+        // settings still have names of their own (their consumer groups); `serve` gives
+        // one when there is none yet (`app::instance_name`).
         let instance = raw
             .instance
             .filter(|i| !i.trim().is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "gateway-1".to_owned());
+            .or_else(|| {
+                std::env::var("HOSTNAME")
+                    .ok()
+                    .filter(|h| !h.trim().is_empty())
+            })
+            .or_else(|| {
+                std::fs::read_to_string(raw.data_dir.join(INSTANCE_NAME_FILE))
+                    .ok()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+            })
+            .unwrap_or_default();
         if !problems.is_empty() {
             return Err(problems);
         }

@@ -531,3 +531,42 @@ async fn a_key_reused_with_another_body_during_an_outage_is_added_and_noted() {
         notes[0].raw
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_with_identical_settings_each_erase_their_own_files() {
+    // No GATEWAY_INSTANCE and no HOSTNAME: each data directory names its instance, so
+    // each instance reads the erasures for its own files (its own group on subject.v1).
+    let redis = RedisServer::new();
+    let gateways = identical(&redis, 2, &[]).await;
+    let names: HashSet<String> = gateways
+        .iter()
+        .map(|g| {
+            std::fs::read_to_string(g.data_dir().join("instance-name"))
+                .expect("instance-name")
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let reply = gateways[0]
+        .api()
+        .post_subject_request(&serde_json::json!({
+            "kind": "erasure", "channel": "api", "subject": {"phone": "+7 701 555 66 77"}
+        }))
+        .await;
+    reply.expect_status(202);
+    let request_id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
+    let reports = wait_until("a report of each instance", WAIT, || async {
+        let found: HashSet<String> = read_stream(&redis.url(), "subject.v1")
+            .await
+            .into_iter()
+            .filter(|e| e.data["request_id"] == request_id.as_str())
+            .filter_map(|e| e.data["instance"].as_str().map(str::to_owned))
+            .collect();
+        (found.len() == 2)
+            .then_some(found.clone())
+            .ok_or(format!("{found:?}"))
+    })
+    .await;
+    assert_eq!(reports, names);
+}

@@ -160,6 +160,27 @@ pub(crate) fn gateway(
     )
 }
 
+/// A name for an instance configured with none (no `GATEWAY_INSTANCE`, no `HOSTNAME`):
+/// drawn at random at the first start and kept in its data directory
+/// (`instance-name`), so that every instance of a deployment started with the same
+/// settings has a name of its own — its consumer names and its own group on
+/// `subject.v1` (`gateway-files:<instance>`) depend on it. A data directory copied from
+/// another instance carries that one's name: remove the file in the copy (or set
+/// `GATEWAY_INSTANCE`).
+fn instance_name(data_dir: &Path) -> std::io::Result<String> {
+    let path = data_dir.join(crate::config::INSTANCE_NAME_FILE);
+    if let Ok(name) = std::fs::read_to_string(&path)
+        && !name.trim().is_empty()
+    {
+        return Ok(name.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let name = format!("gateway-{:08x}", rand::random::<u32>());
+    std::fs::write(&path, format!("{name}\n"))?;
+    tracing::info!(instance = %name, "no GATEWAY_INSTANCE: this data directory's instance name, kept in instance-name");
+    Ok(name)
+}
+
 /// Why the service did not start or stopped with an error; the message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -200,6 +221,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     if config.api_tokens.is_empty() {
         tracing::warn!("GATEWAY_API_TOKENS is empty: the intake API refuses every request");
+    }
+    let mut config = config;
+    if config.instance.is_empty() {
+        config.instance =
+            instance_name(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
     }
     let outbox = Outbox::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
