@@ -186,9 +186,8 @@ impl Gateway {
         &self,
         number: &TrackingNumber,
     ) -> Result<PublicStatus, Unreachable> {
-        let waiting = self.outbox.waiting_appeal(number.as_str());
         self.status
-            .lookup(number.as_str(), waiting.as_deref())
+            .lookup(number.as_str(), || self.outbox.waiting_since(number))
             .await
     }
 

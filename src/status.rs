@@ -77,15 +77,16 @@ impl StatusBoard {
         &self.calendar
     }
 
-    /// The status of `tracking_number`; `appeal_id` when this instance knows it (a
-    /// record of its own not yet forwarded). A number that a repeated
+    /// The status of `tracking_number`. `waiting` tells, when asked, the day an appeal of
+    /// this instance not yet forwarded was received under that number: asked only when
+    /// Redis does not know the number or cannot be asked. A number that a repeated
     /// `Idempotency-Key` made an alias (`alias_of`) shows its first appeal's status.
-    /// `Err` when Redis cannot be asked and this instance does not know the number: a
+    /// `Err` when Redis cannot be asked and this instance does not hold the number: a
     /// well-formed number is then "registered, status not shown now", never "unknown".
     pub(crate) async fn lookup(
         &self,
         tracking_number: &str,
-        appeal_id: Option<&str>,
+        waiting: impl FnOnce() -> Option<time::Date>,
     ) -> Result<PublicStatus, Unreachable> {
         let found = match self.read(tracking_number).await {
             Ok(mut record) => {
@@ -96,7 +97,12 @@ impl StatusBoard {
             }
             Err(e) => Err(e),
         };
-        let record = match (found, appeal_id) {
+        let known_here = |found: &Result<
+            std::collections::HashMap<String, String>,
+            Unreachable,
+        >| { !found.as_ref().is_ok_and(|r| r.contains_key("appeal_id")) };
+        let received_here = if known_here(&found) { waiting() } else { None };
+        let record = match (found, received_here) {
             (Ok(record), _) => record,
             // What this instance holds is known without Redis: received, and its deadline.
             (Err(_), Some(_)) => std::collections::HashMap::new(),
@@ -105,18 +111,14 @@ impl StatusBoard {
         let status = record.get("status").and_then(|s| {
             serde_json::from_value::<CaseStatus>(serde_json::Value::String(s.clone())).ok()
         });
-        let appeal_id = appeal_id
-            .map(str::to_owned)
-            .or_else(|| record.get("appeal_id").cloned());
+        let appeal_id = record.get("appeal_id").cloned();
         let extended = record.contains_key("extended");
-        let deadline = appeal_id
-            .as_deref()
-            .and_then(received_on)
-            .map(|received| self.calendar.deadline(received, extended));
+        let received = appeal_id.as_deref().and_then(received_on).or(received_here);
+        let deadline = received.map(|received| self.calendar.deadline(received, extended));
         Ok(PublicStatus {
             status,
             deadline,
-            known: appeal_id.is_some(),
+            known: received.is_some(),
             updated_at: record.get("at").cloned(),
             appeal_id,
         })

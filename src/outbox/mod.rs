@@ -162,9 +162,12 @@ struct State {
     ring_bytes: usize,
     /// Claims of waiting records, by the slot of their key ([`claim_slot`]).
     claims: HashMap<u64, LocalClaim>,
-    /// Waiting appeals by the slot of their tracking number: sequence number and the
-    /// appeal's ULID.
-    tracking: HashMap<u64, (u64, u128)>,
+    /// The waiting appeals' tracking numbers with the day each was received, packed
+    /// ([`waiting_entry`]), in the order they were written: eight bytes an appeal,
+    /// 8 MiB for a million waiting (a map was some 50). Read only when Redis cannot
+    /// tell a number (a scan: milliseconds for a million); each leaves from the front
+    /// when forwarded.
+    tracking: VecDeque<u64>,
 }
 
 struct Shared {
@@ -230,9 +233,22 @@ fn claim_slot(key: &str) -> u64 {
         .unwrap_or_else(|| fnv(key))
 }
 
-/// The slot of a tracking number in the in-memory map.
+/// The slot of a tracking number among the claims (0: none), for an erasure.
 fn tracking_slot(number: &str) -> u64 {
     fnv(number).max(1)
+}
+
+/// A waiting appeal's tracking number (its 40-bit value) and the day it was received
+/// (days since 1970, Almaty time) in one `u64`.
+fn waiting_entry(number: &str, accepted_at_us: u64) -> Option<u64> {
+    let value = crate::tracking::TrackingNumber::parse(number)?.value();
+    let day = (accepted_at_us / 1_000_000 + 5 * 3600) / 86_400;
+    Some((value << 24) | (day & 0xFF_FFFF))
+}
+
+/// The tracking value of a [`waiting_entry`].
+fn entry_value(entry: u64) -> u64 {
+    entry >> 24
 }
 
 /// FNV-1a, 64 bits: a map slot, not a secret.
@@ -591,10 +607,16 @@ impl Outbox {
                         state.claims.remove(&slot);
                     }
                 }
-                if let Some(number) = &bundle.tracking {
-                    let slot = tracking_slot(number);
-                    if state.tracking.get(&slot).is_some_and(|(s, _)| s == seq) {
-                        state.tracking.remove(&slot);
+                if let Some(entry) = bundle
+                    .tracking
+                    .as_deref()
+                    .and_then(|n| waiting_entry(n, bundle.accepted_at_us))
+                {
+                    // In order, so at the front; but for a start's scan that raced.
+                    if state.tracking.front() == Some(&entry) {
+                        state.tracking.pop_front();
+                    } else if let Some(at) = state.tracking.iter().position(|e| *e == entry) {
+                        state.tracking.remove(at);
                     }
                 }
             }
@@ -653,14 +675,27 @@ impl Outbox {
         (before - state.claims.len()) as u64
     }
 
-    /// The appeal (ULID) a tracking number stands for, if it is one of this instance's
-    /// records waiting to be forwarded.
-    pub(crate) fn waiting_appeal(&self, tracking_number: &str) -> Option<String> {
-        self.shared
-            .state()
+    /// The day (Almaty) an appeal of this instance still waiting to be forwarded was
+    /// received, if `number` is one's: what a lookup shows while Redis cannot tell.
+    pub(crate) fn waiting_since(
+        &self,
+        number: &crate::tracking::TrackingNumber,
+    ) -> Option<time::Date> {
+        let value = number.value();
+        let state = self.shared.state();
+        let entry = state
             .tracking
-            .get(&tracking_slot(tracking_number))
-            .map(|(_, id)| ulid::Ulid(*id).to_string())
+            .iter()
+            .rev()
+            .find(|e| entry_value(**e) == value)?;
+        let day = i64::try_from(entry & 0xFF_FFFF).ok()?;
+        time::Date::from_julian_day(
+            time::Date::from_calendar_date(1970, time::Month::January, 1)
+                .ok()?
+                .to_julian_day()
+                + i32::try_from(day).ok()?,
+        )
+        .ok()
     }
 
     /// Stops the writer after what it holds, and syncs the ledger. Every later append
@@ -874,10 +909,12 @@ impl Writer {
                 }
             }
             for (s, bundle) in kept {
-                if let (Some(number), Ok(id)) =
-                    (&bundle.tracking, ulid::Ulid::from_string(&bundle.id))
+                if let Some(entry) = bundle
+                    .tracking
+                    .as_deref()
+                    .and_then(|n| waiting_entry(n, bundle.accepted_at_us))
                 {
-                    tracking.insert(tracking_slot(number), (s, id.0));
+                    tracking.push_back(entry);
                 }
                 *ring_bytes += weight(&bundle);
                 ring.push_back((s, bundle));
@@ -1038,6 +1075,7 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
         .iter()
         .map(|s| (s.first_seq, s.path.clone()))
         .collect();
+    let mut tracking = Vec::new();
     for (first_seq, path) in paths {
         if first_seq >= until {
             break;
@@ -1050,7 +1088,6 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
         };
         let mut sparse = Vec::new();
         let mut claims = Vec::new();
-        let mut tracking = Vec::new();
         while let Next::Record(offset, bytes) =
             reader.next_record().map_err(io("read a segment"))?
         {
@@ -1070,9 +1107,12 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
             if let Some(claim) = &bundle.claim {
                 claims.push((claim_slot(&claim.key), seq, tracking_slot_of));
             }
-            if let (Some(number), Ok(id)) = (&bundle.tracking, ulid::Ulid::from_string(&bundle.id))
+            if let Some(entry) = bundle
+                .tracking
+                .as_deref()
+                .and_then(|n| waiting_entry(n, bundle.accepted_at_us))
             {
-                tracking.push((tracking_slot(number), seq, id.0));
+                tracking.push((seq, entry));
             }
         }
         let forwarded = shared.forwarded.load(Ordering::SeqCst);
@@ -1092,11 +1132,17 @@ fn scan_waiting(shared: &Shared, until: u64) -> Result<(), OutboxError> {
                 });
             }
         }
-        for (slot, seq, id) in tracking {
-            if seq >= forwarded {
-                state.tracking.entry(slot).or_insert((seq, id));
-            }
-        }
+    }
+    // Older than anything written since the start: in front, in order (those forwarded
+    // meanwhile left out).
+    let forwarded = shared.forwarded.load(Ordering::SeqCst);
+    let mut state = shared.state();
+    for (_, entry) in tracking
+        .into_iter()
+        .rev()
+        .filter(|(seq, _)| *seq >= forwarded)
+    {
+        state.tracking.push_front(entry);
     }
     Ok(())
 }

@@ -167,6 +167,17 @@ impl TrackingNumber {
         })
     }
 
+    /// The 40-bit value the eight symbols spell (the check symbol aside): the same for a
+    /// number however it was typed, and eight bytes in a table.
+    pub(crate) fn value(&self) -> u64 {
+        self.0
+            .bytes()
+            .skip(3)
+            .filter(|b| *b != b'-')
+            .take(SYMBOLS)
+            .fold(0, |v, b| (v << 5) | digit(b as char))
+    }
+
     /// The number as shown: `OA-XXXX-XXXX-C` (`OA-XXXX-XXXX` for earlier numbers).
     pub(crate) fn as_str(&self) -> &str {
         &self.0
@@ -460,6 +471,19 @@ mod tests {
     fn the_permutation_key_never_shows_in_debug_output() {
         let key = PermutationKey::derive(b"secret");
         assert_eq!(format!("{key:?}"), "PermutationKey(..)");
+    }
+
+    #[test]
+    fn a_number_reads_back_as_the_value_it_spells() {
+        for bits in [0, 1, 0x12_3456_789A, (1 << 40) - 1] {
+            assert_eq!(TrackingNumber::from_bits(bits).value(), bits);
+        }
+        let key = PermutationKey::derive(b"secret");
+        let number = TrackingNumber::issue(&key, 3, 5).expect("a number");
+        let typed = TrackingNumber::parse(&number.as_str().to_lowercase().replace('-', " "))
+            .expect("parses");
+        assert_eq!(typed.value(), number.value());
+        assert_eq!(key.permute((3 << SEQ_BITS) | 5), number.value());
     }
 
     #[test]
