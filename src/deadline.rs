@@ -90,8 +90,11 @@ pub struct Calendar {
     /// The procedure's dates of the last day asked for (registered on, answer by,
     /// forward by): every appeal of a day asks the same, and the walk through the
     /// calendar was 55k instructions an appeal (issue 27).
-    last: std::sync::Arc<std::sync::Mutex<Option<(Date, [Date; 3])>>>,
+    last: std::sync::Arc<std::sync::Mutex<Option<DayDates>>>,
 }
+
+/// A day and its procedure's dates: registered on, answer by, forward by.
+type DayDates = (Date, [Date; 3]);
 
 /// The shipped file's shape.
 #[derive(Debug, Deserialize)]
