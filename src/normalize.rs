@@ -148,7 +148,10 @@ pub(crate) fn line(input: &str) -> String {
 /// as country code 7 followed by 9 digits, so the trunk prefix and the missing country
 /// code are settled here first (DOMAIN.md) and the crate then parses `+digits` with no
 /// default region and checks it against its metadata. A number in another country must
-/// be written with its `+`.
+/// be written with its `+`. Kazakh mobile and Almaty numbers, nearly every number
+/// citizens give, are checked against the numbering plan directly
+/// ([`kazakh_by_plan`]); the crate's regular expressions (a twentieth of an appeal's
+/// cost: issue 27) read the rest.
 pub(crate) fn phone(input: &str) -> Result<String, Invalid> {
     let cleaned = line(input);
     if cleaned.len() > 32 {
@@ -157,28 +160,62 @@ pub(crate) fn phone(input: &str) -> Result<String, Invalid> {
     let plus = cleaned.starts_with('+');
     let body = if plus { &cleaned[1..] } else { &cleaned[..] };
     if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.'))
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'(' | b')' | b'-' | b'.'))
     {
         return Err(Invalid::Phone);
     }
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    let international = if plus {
-        digits
-    } else {
+    // `+`, the country code and the number: the E.164 form when it is valid.
+    let mut e164 = String::with_capacity(16);
+    e164.push('+');
+    e164.extend(body.chars().filter(char::is_ascii_digit));
+    let digits = &e164[1..];
+    if !plus {
         match (digits.len(), digits.as_bytes().first()) {
-            (11, Some(b'8')) => format!("7{}", &digits[1..]),
-            (11, Some(b'7')) => digits,
-            (10, Some(b'7')) => format!("7{digits}"),
+            (11, Some(b'8')) => e164.replace_range(1..2, "7"),
+            (11, Some(b'7')) => {}
+            (10, Some(b'7')) => e164.insert(1, '7'),
             _ => return Err(Invalid::Phone),
         }
-    };
-    let parsed =
-        phonenumber::parse(None, format!("+{international}")).map_err(|_| Invalid::Phone)?;
+    }
+    if kazakh_by_plan(&e164[1..]) {
+        return Ok(e164);
+    }
+    let parsed = phonenumber::parse(None, &e164).map_err(|_| Invalid::Phone)?;
     if !phonenumber::is_valid(&parsed) {
         return Err(Invalid::Phone);
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Whether `digits` (country code and number, no `+`) is a Kazakh mobile number or an
+/// Almaty landline by the numbering plan, as the `phonenumber` crate's metadata states
+/// it (KZ, `mobile` and the `727` part of `fixedLine`):
+/// `7 7(0[0-25-8]|47|6[0-4]|7[15-8]|85) xxxxxxx` and
+/// `7 727([2379]x|40|5[279]) xxxxx`. Written by hand for these two patterns only, which
+/// cover nearly every number citizens give; everything else goes to the crate, and a
+/// property test (`src/properties.rs`) checks that the crate agrees with every number
+/// this takes.
+pub(crate) fn kazakh_by_plan(digits: &str) -> bool {
+    let d = digits.as_bytes();
+    if d.len() != 11 || !d.iter().all(u8::is_ascii_digit) || d[0] != b'7' || d[1] != b'7' {
+        return false;
+    }
+    let mobile = matches!(
+        (d[2], d[3]),
+        (b'0', b'0'..=b'2' | b'5'..=b'8')
+            | (b'4', b'7')
+            | (b'6', b'0'..=b'4')
+            | (b'7', b'1' | b'5'..=b'8')
+            | (b'8', b'5')
+    );
+    let almaty = d[2] == b'2'
+        && d[3] == b'7'
+        && matches!(
+            (d[4], d[5]),
+            (b'2' | b'3' | b'7' | b'9', _) | (b'4', b'0') | (b'5', b'2' | b'7' | b'9')
+        );
+    mobile || almaty
 }
 
 /// Loads the phone-number metadata (hundreds of milliseconds in a debug build) before
@@ -408,6 +445,38 @@ mod tests {
             "\u{200B}+7 701 123 45 67 ",
         ] {
             assert_eq!(phone(input), Ok("+77011234567".to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_numbering_plan_takes_the_mobile_ranges_and_almaty_only() {
+        // DOMAIN.md: 700–702, 705–708, 747, 760–764, 771, 775–778, 785; Almaty is 727.
+        let mobile = [
+            700, 701, 702, 705, 706, 707, 708, 747, 760, 761, 762, 763, 764, 771, 775, 776, 777,
+            778, 785,
+        ];
+        for prefix in 700..800 {
+            let digits = format!("7{prefix}1234567");
+            assert_eq!(
+                kazakh_by_plan(&digits),
+                mobile.contains(&prefix),
+                "{digits}"
+            );
+        }
+        for (digits, taken) in [
+            ("77272721308", true),
+            ("77273001234", true),
+            ("77274012345", true),
+            ("77275212345", true),
+            ("77275312345", false),
+            ("77274112345", false),
+            ("77270012345", false),
+            ("7701123456", false),
+            ("770112345678", false),
+            ("87011234567", false),
+            ("7701123456x", false),
+        ] {
+            assert_eq!(kazakh_by_plan(digits), taken, "{digits}");
         }
     }
 

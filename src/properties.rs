@@ -71,6 +71,29 @@ fn is_nfc(s: &str) -> bool {
     s.nfc().collect::<String>() == s
 }
 
+/// Issue 27: the fast path decides by the first four digits after `+7 7` (the rest are
+/// any digits in both the plan and the crate's metadata), so every one of those
+/// prefixes is checked against the crate, each with another tail.
+#[test]
+fn the_kazakh_fast_path_agrees_with_the_phone_library_on_every_prefix() {
+    let mut taken = 0;
+    for prefix in 0..10_000u32 {
+        let digits = format!("77{prefix:04}{:05}", (prefix * 7919) % 100_000);
+        if !normalize::kazakh_by_plan(&digits) {
+            continue;
+        }
+        taken += 1;
+        let parsed = phonenumber::parse(None, format!("+{digits}")).expect("parses");
+        assert!(phonenumber::is_valid(&parsed), "{digits}");
+        assert_eq!(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+            format!("+{digits}")
+        );
+    }
+    // 19 mobile prefixes of a hundred numbers each, and Almaty's 727 ranges.
+    assert_eq!(taken, 19 * 100 + 4 * 10 + 1 + 3);
+}
+
 proptest! {
     #![proptest_config(config(CASES))]
 
@@ -131,6 +154,35 @@ proptest! {
             prop_assert!((8..=16).contains(&phone.len()), "{phone}");
             prop_assert_eq!(normalize::phone(&phone).ok(), Some(phone.clone()));
         }
+    }
+
+    /// Issue 27: the numbering-plan fast path for Kazakh numbers agrees with the
+    /// `phonenumber` crate on every number it takes, however it was typed. Every
+    /// `+7 7xx` prefix is drawn (the mobile ranges, Almaty's 727 and the others, which
+    /// the fast path must leave to the crate).
+    #[test]
+    fn the_kazakh_fast_path_agrees_with_the_phone_library(
+        prefix in 700u32..800,
+        rest in "[0-9]{7}",
+        typed in 0usize..4,
+    ) {
+        let national = format!("{prefix}{rest}");
+        let digits = format!("7{national}");
+        let by_crate = phonenumber::parse(None, format!("+{digits}"))
+            .ok()
+            .filter(phonenumber::is_valid)
+            .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+        if normalize::kazakh_by_plan(&digits) {
+            prop_assert_eq!(by_crate.clone(), Some(format!("+{digits}")), "{}", digits);
+        }
+        let (a, b, c, d) = (&national[..3], &national[3..6], &national[6..8], &national[8..]);
+        let input = match typed {
+            0 => format!("8 {a} {b} {c} {d}"),
+            1 => format!("+7 ({a}) {b}-{c}-{d}"),
+            2 => national.clone(),
+            _ => format!("7{national}"),
+        };
+        prop_assert_eq!(normalize::phone(&input).ok(), by_crate, "{}", input);
     }
 
     #[test]
