@@ -62,37 +62,75 @@ impl Findings {
 /// Guards one free-text field: returns the text with card numbers, IBANs and other
 /// people's IINs masked, and adds what it masked and flagged to `findings`.
 /// `own_iin` is the applicant's IIN as kept by the policy (12 digits).
+///
+/// Only a digit or the `K` of `KZ` can start what is masked, and both are ASCII: the
+/// text is scanned by byte for them and copied in runs between them (issue 27: decoding
+/// every character into a vector and pushing them back one by one was most of the
+/// guard's cost). Around each candidate the maskers read the characters of
+/// [`window_at`], exactly those they would read in the whole text.
 pub(crate) fn guard(text: &str, own_iin: Option<&str>, findings: &mut Findings) -> String {
     flag_special_categories(text, findings);
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        // Only a digit or the K of `KZ` can start what is masked: the word-boundary test
-        // (a Unicode look-up) is not asked of every character.
-        if (chars[i].is_ascii_digit() || matches!(chars[i], 'K' | 'k')) && starts_token(&chars, i) {
-            if let Some((end, masked)) = iban_at(&chars, i) {
-                findings.count(RedactionKind::Iban);
-                out.push_str(&masked);
-                i = end;
-                continue;
-            }
-            if chars[i].is_ascii_digit() && chars.get(i.wrapping_sub(1)) != Some(&'+') {
-                let (end, masked) = mask_number_run(&chars, i, own_iin, findings);
-                out.push_str(&masked);
-                i = end;
-                continue;
-            }
+    let mut copied = 0;
+    let mut at = 0;
+    let mut window = Vec::new();
+    while let Some(found) = bytes[at..]
+        .iter()
+        .position(|b| b.is_ascii_digit() || matches!(b, b'K' | b'k'))
+    {
+        let start = at + found;
+        at = start + 1;
+        let before = text[..start].chars().next_back();
+        // The word-boundary test (a Unicode look-up) is asked only here.
+        if before.is_some_and(normalize::is_letter_or_digit) {
+            continue;
         }
-        out.push(chars[i]);
-        i += 1;
+        let digit = bytes[start].is_ascii_digit() && before != Some('+');
+        let i = window_at(text, start, digit, &mut window);
+        let masked = match iban_at(&window, i) {
+            Some(found) => {
+                findings.count(RedactionKind::Iban);
+                Some(found)
+            }
+            None if digit => Some(mask_number_run(&window, i, own_iin, findings)),
+            None => None,
+        };
+        if let Some((end, masked)) = masked {
+            out.push_str(&text[copied..start]);
+            out.push_str(&masked);
+            copied = start + window[i..end].iter().map(|c| c.len_utf8()).sum::<usize>();
+            at = copied;
+        }
     }
+    out.push_str(&text[copied..]);
     out
 }
 
-/// Whether a token may start at `i`: the character before is not a letter or a digit.
-fn starts_token(chars: &[char], i: usize) -> bool {
-    i == 0 || !normalize::is_letter_or_digit(chars[i - 1])
+/// The most characters [`iban_at`] reads from where it starts: `KZ`, eighteen letters or
+/// digits with a separator between any two of them, and the character after.
+const IBAN_READS: usize = 2 + 18 + 17 + 2;
+
+/// The characters around a candidate at byte `start` of `text`, into `window`, and the
+/// candidate's index in it: up to eight characters before it (for
+/// [`preceded_by_company_marker`]), then the run of ASCII letters, digits and group
+/// separators that starts there and the one character after the run — all that
+/// [`iban_at`], [`digit_groups`] and [`mask_number_run`] read. A run that is not a
+/// digit run the guard masks (`digits` false: only an IBAN is looked for) is read no
+/// further than an IBAN, so that a long run of candidates is not read again for each.
+fn window_at(text: &str, start: usize, digits: bool, window: &mut Vec<char>) -> usize {
+    window.clear();
+    window.extend(text[..start].chars().rev().take(8));
+    window.reverse();
+    let i = window.len();
+    let limit = if digits { usize::MAX } else { IBAN_READS };
+    for c in text[start..].chars().take(limit) {
+        window.push(c);
+        if !(c.is_ascii_alphanumeric() || is_group_separator(c)) {
+            break;
+        }
+    }
+    i
 }
 
 /// Separators people put between groups of digits: space, no-break spaces, dash.
@@ -388,23 +426,149 @@ static STEMS_BY_FIRST_CHAR: LazyLock<Vec<(char, &'static str, bool, AppealFlag)>
         stems
     });
 
-/// Raises a flag for every special category a word of `text` belongs to.
+/// The longest stem, in bytes: a longer word is decided without reading it further.
+static LONGEST_STEM: LazyLock<usize> = LazyLock::new(|| {
+    STEMS_BY_FIRST_CHAR
+        .iter()
+        .map(|(_, stem, ..)| stem.len())
+        .max()
+        .unwrap_or(0)
+});
+
+/// Raises a flag for every special category a word of `text` belongs to. The words are
+/// those of the lower-cased text (runs of letters and digits); each is lower-cased as it
+/// is read, and only as far as a stem that begins as it does may still match it
+/// (issue 27: lower-casing the whole text was most of the cost of flagging).
 fn flag_special_categories(text: &str, findings: &mut Findings) {
-    let stems = &*STEMS_BY_FIRST_CHAR;
-    let lower = text.to_lowercase();
-    for word in lower.split(|c: char| !normalize::is_letter_or_digit(c)) {
-        let Some(first) = word.chars().next() else {
-            continue;
-        };
-        let from = stems.partition_point(|(c, ..)| *c < first);
-        for (_, stem, exact, flag) in stems[from..].iter().take_while(|(c, ..)| *c == first) {
+    let mut word = Word::default();
+    for c in text.chars() {
+        match normalize::lower_case(c) {
+            Some(lower) => word.read(lower, findings),
+            None => c
+                .to_lowercase()
+                .for_each(|lower| word.read(lower, findings)),
+        }
+    }
+    word.end(findings);
+}
+
+/// A word of [`flag_special_categories`] being read.
+#[derive(Default)]
+struct Word {
+    /// Inside a word.
+    open: bool,
+    /// The stems that begin as the word does, while one of them may still match it.
+    stems: &'static [(char, &'static str, bool, AppealFlag)],
+    /// The word so far, lower-cased, while `stems` is not empty.
+    text: String,
+}
+
+impl Word {
+    /// One character of the lower-cased text.
+    fn read(&mut self, c: char, findings: &mut Findings) {
+        if !normalize::is_letter_or_digit(c) {
+            self.end(findings);
+            return;
+        }
+        if !self.open {
+            self.open = true;
+            self.text.clear();
+            let stems = &*STEMS_BY_FIRST_CHAR;
+            let from = stems.partition_point(|(first, ..)| *first < c);
+            let to = from + stems[from..].partition_point(|(first, ..)| *first == c);
+            self.stems = &stems[from..to];
+        }
+        if self.stems.is_empty() {
+            return;
+        }
+        self.text.push(c);
+        if self.text.len() > *LONGEST_STEM {
+            // Longer than every stem: what matches it as a prefix matches already, and
+            // no whole-word stem can.
+            self.decide(findings);
+            self.stems = &[];
+        }
+    }
+
+    /// The end of the text or of a word.
+    fn end(&mut self, findings: &mut Findings) {
+        if self.open {
+            self.decide(findings);
+            self.open = false;
+            self.stems = &[];
+        }
+    }
+
+    fn decide(&self, findings: &mut Findings) {
+        for (_, stem, exact, flag) in self.stems {
             let matches = if *exact {
-                word == *stem
+                self.text == *stem
             } else {
-                word.starts_with(stem)
+                self.text.starts_with(stem)
             };
             if matches {
                 findings.flags.insert(*flag);
+            }
+        }
+    }
+}
+
+/// The guard as it was before issue 27 (a vector of every character, the whole text
+/// lower-cased for the flags): the oracle the faster one is checked against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    pub(crate) fn guard(text: &str, own_iin: Option<&str>, findings: &mut Findings) -> String {
+        flag_special_categories(text, findings);
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < chars.len() {
+            if (chars[i].is_ascii_digit() || matches!(chars[i], 'K' | 'k'))
+                && starts_token(&chars, i)
+            {
+                if let Some((end, masked)) = iban_at(&chars, i) {
+                    findings.count(RedactionKind::Iban);
+                    out.push_str(&masked);
+                    i = end;
+                    continue;
+                }
+                if chars[i].is_ascii_digit() && chars.get(i.wrapping_sub(1)) != Some(&'+') {
+                    let (end, masked) = mask_number_run(&chars, i, own_iin, findings);
+                    out.push_str(&masked);
+                    i = end;
+                    continue;
+                }
+            }
+            out.push(chars[i]);
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether a token may start at `i`: the character before is not a letter or a digit.
+    fn starts_token(chars: &[char], i: usize) -> bool {
+        i == 0 || !normalize::is_letter_or_digit(chars[i - 1])
+    }
+
+    fn flag_special_categories(text: &str, findings: &mut Findings) {
+        let stems = &*STEMS_BY_FIRST_CHAR;
+        let lower = text.to_lowercase();
+        for word in lower.split(|c: char| !normalize::is_letter_or_digit(c)) {
+            let Some(first) = word.chars().next() else {
+                continue;
+            };
+            let from = stems.partition_point(|(c, ..)| *c < first);
+            for (_, stem, exact, flag) in stems[from..].iter().take_while(|(c, ..)| *c == first) {
+                let matches = if *exact {
+                    word == *stem
+                } else {
+                    word.starts_with(stem)
+                };
+                if matches {
+                    findings.flags.insert(*flag);
+                }
             }
         }
     }

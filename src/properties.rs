@@ -131,6 +131,39 @@ proptest! {
         prop_assert!(second.redactions().is_empty(), "{once:?}");
     }
 
+    /// Issue 27: the guard that scans by byte and reads the words lower-cased as it goes
+    /// masks and flags exactly what the one before it did (kept as the oracle), on text
+    /// built of what it looks for: cards, IBANs (any case, any separator), IINs, company
+    /// markers, numbers after `+`, words of the special categories in any case, the
+    /// letters whose lower case is longer or depends on the word (İ, Σ), and runs of
+    /// candidates.
+    #[test]
+    fn the_free_text_guard_agrees_with_the_one_before_it(
+        pieces in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "[0-9]{4}[ \u{A0}\u{202F}-]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}",
+            "[Kk][Zz][0-9]{2}[ \u{A0}-]?[0-9A-Za-z]{4}[ -]?[0-9A-Z]{4}[ -]?[0-9A-Z]{4}[ ]?[0-9A-Z]{4}",
+            "KZ86125KZT5004100100",
+            "4400 4301 2345 6789",
+            "[0-9]{6}[ -]?[0-9]{6}",
+            "900101300017|061211600012|850501300011",
+            "(БИН|БСН|BIN|бин)[:№ -]{0,2}",
+            "[+]?[0-9]{1,3}[ ,./-]?",
+            "(ДИАГНОЗ|Инвалид|дін|Дінге|İ|Σ|ς|HIV|Political|сотталған|Дінмұхамед)[ .,]?",
+            "([Kk] ){1,12}",
+            "[а-яА-ЯәіңғүұқөһӘІҢҒҮҰҚӨҺa-zA-Z]{1,12}",
+        ], 0..10),
+        own in proptest::option::of(prop_oneof![Just("900101300017"), Just("061211600012")]),
+    ) {
+        let input = pieces.concat();
+        let mut fast = free_text_guard::Findings::default();
+        let out = free_text_guard::guard(&input, own, &mut fast);
+        let mut before = free_text_guard::Findings::default();
+        let expected = free_text_guard::reference::guard(&input, own, &mut before);
+        prop_assert_eq!(&out, &expected, "{:?}", input);
+        prop_assert_eq!(&fast, &before, "{:?}", input);
+    }
+
     #[test]
     fn a_normalized_line_is_one_nfc_line_and_stable(input in hostile_text()) {
         let out = normalize::line(&input);
