@@ -56,23 +56,48 @@ fn is_invisible_format(c: char) -> bool {
 /// Free text (an appeal's body): NFC, invisible and control characters removed, line
 /// breaks kept (CR LF, CR, U+2028 and U+2029 become LF), tabs kept, trimmed. Otherwise
 /// kept exactly as the citizen wrote it.
+///
+/// The characters kept as they are (nearly all) are copied in runs, and text made only
+/// of characters that compose with nothing skips the NFC check (issue 27: pushing each
+/// character and testing it against the invisible ranges was most of the cost).
 pub(crate) fn text(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut composes = false;
+    let mut run = 0;
+    let mut chars = input.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if kept_in_text(c) {
+            composes |= !composes_with_nothing(c);
+            continue;
+        }
+        out.push_str(&input[run..i]);
+        run = i + c.len_utf8();
         match c {
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
-                    out.push('\n');
-                }
-            }
-            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek().map(|(_, next)| *next) != Some('\n') => out.push('\n'),
             '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
-            c if c.is_control() || is_invisible_format(c) => {}
-            c => out.push(c),
+            // CR before LF, control and invisible characters: dropped.
+            _ => {}
         }
     }
-    nfc(out).trim().to_owned()
+    out.push_str(&input[run..]);
+    let mut out = if composes { nfc(out) } else { out };
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
+    out
+}
+
+/// Whether [`text`] keeps `c` as it is: not a control character (but LF and tab), not
+/// invisible, not a line break to be rewritten. ASCII and Cyrillic are answered without
+/// a table search.
+fn kept_in_text(c: char) -> bool {
+    match c {
+        '\n' | '\t' => true,
+        '\0'..='\u{7F}' => !c.is_ascii_control(),
+        '\u{0400}'..='\u{04FF}' => true,
+        '\u{2028}' | '\u{2029}' => false,
+        c => !(c.is_control() || is_invisible_format(c)),
+    }
 }
 
 /// NFC, skipping the composition pass for text that is already NFC (nearly all of it:
@@ -145,22 +170,41 @@ pub(crate) fn is_letter_or_digit(c: char) -> bool {
 /// line breaks included, becomes one space.
 pub(crate) fn line(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
+    let mut composes = false;
     let mut pending_space = false;
-    for c in input.chars() {
-        if c.is_whitespace() {
+    // The start of the run of characters being kept as they are.
+    let mut run = None;
+    for (i, c) in input.char_indices() {
+        let (space, dropped) = match c {
+            '\0'..='\u{7F}' => (
+                c.is_ascii_whitespace() || c == '\u{0B}',
+                c.is_ascii_control(),
+            ),
+            '\u{0400}'..='\u{04FF}' => (false, false),
+            c => (c.is_whitespace(), c.is_control() || is_invisible_format(c)),
+        };
+        if !space && !dropped {
+            if run.is_none() {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                run = Some(i);
+            }
+            composes |= !composes_with_nothing(c);
+            continue;
+        }
+        if let Some(from) = run.take() {
+            out.push_str(&input[from..i]);
+        }
+        if space {
             pending_space = !out.is_empty();
-            continue;
         }
-        if c.is_control() || is_invisible_format(c) {
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
     }
-    nfc(out)
+    if let Some(from) = run {
+        out.push_str(&input[from..]);
+    }
+    if composes { nfc(out) } else { out }
 }
 
 /// A phone number in E.164 (`+77011234567`).
@@ -380,9 +424,19 @@ const RUSSIAN_WORDS: &[&str] = &[
 /// words settle it (each Kazakh-only letter counting as one Kazakh word, a tie going to
 /// Russian); more Latin than Cyrillic letters is taken as English.
 pub(crate) fn language(text: &str) -> Option<Language> {
+    language_of(&[text])
+}
+
+/// [`language`] of several texts read as one, each separated from the next by a space
+/// (a subject and a text), without joining them.
+///
+/// The letters are counted by range and the words lower-cased as they are read, only as
+/// far as a word of the lists is that long (issue 27: lower-casing the whole text and
+/// looking each character up in a string was most of the cost).
+pub(crate) fn language_of(texts: &[&str]) -> Option<Language> {
     let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
-    for c in text.chars() {
-        if KAZAKH_LETTERS.contains(c) {
+    for c in texts.iter().flat_map(|t| t.chars()) {
+        if is_kazakh_letter(c) {
             kazakh += 1;
             cyrillic += 1;
         } else if ('\u{0400}'..='\u{04FF}').contains(&c) {
@@ -400,17 +454,163 @@ pub(crate) fn language(text: &str) -> Option<Language> {
     if kazakh * 100 >= cyrillic * 2 {
         return Some(Language::Kk);
     }
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !is_letter(c))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
-    let ru_hits = words.iter().filter(|w| RUSSIAN_WORDS.contains(w)).count();
-    if kk_hits > ru_hits {
+    let mut words = WordCount {
+        kk: kazakh,
+        ..WordCount::default()
+    };
+    for text in texts {
+        for c in text.chars() {
+            match lower_case(c) {
+                Some(lower) => words.read(lower),
+                None => c.to_lowercase().for_each(|lower| words.read(lower)),
+            }
+        }
+        words.end();
+    }
+    if words.kk > words.ru {
         Some(Language::Kk)
     } else {
         Some(Language::Ru)
+    }
+}
+
+/// The letters of [`KAZAKH_LETTERS`], by range rather than by a search of the string.
+fn is_kazakh_letter(c: char) -> bool {
+    matches!(
+        c,
+        'Ә' | 'ә'
+            | 'Ғ'
+            | 'ғ'
+            | 'Қ'
+            | 'қ'
+            | 'Ң'
+            | 'ң'
+            | 'Ө'
+            | 'ө'
+            | 'Ұ'
+            | 'ұ'
+            | 'Ү'
+            | 'ү'
+            | 'Һ'
+            | 'һ'
+            | 'І'
+            | 'і'
+    )
+}
+
+/// The longest word of [`KAZAKH_WORDS`] and [`RUSSIAN_WORDS`], in bytes.
+const LONGEST_WORD: usize = 14;
+
+/// The words of [`language_of`]'s lower-cased text found in each list.
+#[derive(Default)]
+struct WordCount {
+    kk: usize,
+    ru: usize,
+    /// The word being read, while it is no longer than [`LONGEST_WORD`].
+    word: String,
+    /// Longer than any word of the lists.
+    long: bool,
+}
+
+impl WordCount {
+    fn read(&mut self, c: char) {
+        if !is_letter(c) {
+            self.end();
+        } else if !self.long {
+            self.word.push(c);
+            self.long = self.word.len() > LONGEST_WORD;
+        }
+    }
+
+    fn end(&mut self) {
+        if !self.long && !self.word.is_empty() {
+            let word = self.word.as_str();
+            self.kk += usize::from(KAZAKH_WORDS.contains(&word));
+            self.ru += usize::from(RUSSIAN_WORDS.contains(&word));
+        }
+        self.word.clear();
+        self.long = false;
+    }
+}
+
+/// [`text`] and [`line`] as they were before issue 27 (every character pushed one by
+/// one): the oracle the faster ones are checked against (`src/properties.rs`).
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    pub(crate) fn text(input: &str) -> String {
+        let mut out = String::with_capacity(input.len());
+        let mut chars = input.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' => {
+                    if chars.peek() != Some(&'\n') {
+                        out.push('\n');
+                    }
+                }
+                '\n' | '\t' => out.push(c),
+                '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
+                c if c.is_control() || is_invisible_format(c) => {}
+                c => out.push(c),
+            }
+        }
+        nfc(out).trim().to_owned()
+    }
+
+    pub(crate) fn language(text: &str) -> Option<Language> {
+        let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
+        for c in text.chars() {
+            if KAZAKH_LETTERS.contains(c) {
+                kazakh += 1;
+                cyrillic += 1;
+            } else if ('\u{0400}'..='\u{04FF}').contains(&c) {
+                cyrillic += 1;
+            } else if c.is_ascii_alphabetic() {
+                latin += 1;
+            }
+        }
+        if cyrillic == 0 && latin == 0 {
+            return None;
+        }
+        if latin > cyrillic {
+            return Some(Language::En);
+        }
+        if kazakh * 100 >= cyrillic * 2 {
+            return Some(Language::Kk);
+        }
+        let lower = text.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !is_letter(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
+        let ru_hits = words.iter().filter(|w| RUSSIAN_WORDS.contains(w)).count();
+        if kk_hits > ru_hits {
+            Some(Language::Kk)
+        } else {
+            Some(Language::Ru)
+        }
+    }
+
+    pub(crate) fn line(input: &str) -> String {
+        let mut out = String::with_capacity(input.len());
+        let mut pending_space = false;
+        for c in input.chars() {
+            if c.is_whitespace() {
+                pending_space = !out.is_empty();
+                continue;
+            }
+            if c.is_control() || is_invisible_format(c) {
+                continue;
+            }
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+        nfc(out)
     }
 }
 
@@ -452,6 +652,22 @@ mod tests {
                 c as u32
             );
         }
+    }
+
+    #[test]
+    fn the_word_lists_and_the_kazakh_letters_are_what_the_fast_paths_assume() {
+        let longest = KAZAKH_WORDS
+            .iter()
+            .chain(RUSSIAN_WORDS)
+            .map(|w| w.len())
+            .max();
+        assert_eq!(longest, Some(LONGEST_WORD));
+        let by_range: String = ('\u{0400}'..='\u{04FF}')
+            .filter(|c| is_kazakh_letter(*c))
+            .collect();
+        let mut listed: Vec<char> = KAZAKH_LETTERS.chars().collect();
+        listed.sort_unstable();
+        assert_eq!(by_range.chars().collect::<Vec<_>>(), listed);
     }
 
     #[test]
