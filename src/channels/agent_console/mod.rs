@@ -1005,9 +1005,9 @@ async fn call_incoming(
         .authenticate(&req)
         .ok_or_else(|| Problem::unauthorized(language))?
         .to_owned();
-    let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
+    let body = json_body(&req, payload, 16 * 1024, language).await?;
     let call: CallAnnouncement =
-        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+        lenient::object(&body, language)?.map_err(|errors| Problem::invalid(errors, language))?;
     let mut errors = Vec::new();
     let caller = call
         .caller
@@ -1057,9 +1057,9 @@ async fn api_appeal(
         }
     };
     let key = IdempotencyKey::of(&req, language)?;
-    let (body, value) = json_body(&req, payload, state.max_body, language).await?;
+    let body = json_body(&req, payload, state.max_body, language).await?;
     let submission: AgentAppealSubmission =
-        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+        lenient::object(&body, language)?.map_err(|errors| Problem::invalid(errors, language))?;
     let (fields, errors) = submission.into_fields();
     let desk = desk_of(role, fields.get("desk").map(String::as_str));
     if !errors.is_empty() {
