@@ -405,40 +405,43 @@ const SPECIAL_CATEGORY_STEMS: &[(AppealFlag, &[&str])] = &[
     ),
 ];
 
-/// [`SPECIAL_CATEGORY_STEMS`] by their first character, sorted by it: a word is compared
-/// only with the stems that begin as it does (comparing every word with every stem was a
-/// tenth of the cost of an appeal: issue 19).
-static STEMS_BY_FIRST_CHAR: LazyLock<Vec<(char, &'static str, bool, AppealFlag)>> =
-    LazyLock::new(|| {
-        let mut stems: Vec<_> = SPECIAL_CATEGORY_STEMS
-            .iter()
-            .flat_map(|(flag, stems)| {
-                stems.iter().filter_map(move |stem| {
-                    let (word, exact) = match stem.strip_prefix('=') {
-                        Some(exact) => (exact, true),
-                        None => (*stem, false),
-                    };
-                    Some((word.chars().next()?, word, exact, *flag))
-                })
-            })
-            .collect();
-        stems.sort_by_key(|(first, ..)| *first);
-        stems
-    });
+/// A stem of [`SPECIAL_CATEGORY_STEMS`] as a word is compared with it.
+struct Stem {
+    chars: Vec<char>,
+    /// The whole word must be the stem (`=word`), not only begin with it.
+    exact: bool,
+    flag: AppealFlag,
+}
 
-/// The longest stem, in bytes: a longer word is decided without reading it further.
-static LONGEST_STEM: LazyLock<usize> = LazyLock::new(|| {
-    STEMS_BY_FIRST_CHAR
+/// Every stem, in the order of their characters: the stems that begin with what a word
+/// has so far are then next to each other, and each further character of the word
+/// narrows them by a binary search (issue 27: a word is read once, character by
+/// character, and dropped as soon as no stem begins as it does).
+static STEMS: LazyLock<Vec<Stem>> = LazyLock::new(|| {
+    let mut stems: Vec<Stem> = SPECIAL_CATEGORY_STEMS
         .iter()
-        .map(|(_, stem, ..)| stem.len())
-        .max()
-        .unwrap_or(0)
+        .flat_map(|(flag, stems)| {
+            stems.iter().map(move |stem| {
+                let (word, exact) = match stem.strip_prefix('=') {
+                    Some(exact) => (exact, true),
+                    None => (*stem, false),
+                };
+                Stem {
+                    chars: word.chars().collect(),
+                    exact,
+                    flag: *flag,
+                }
+            })
+        })
+        .collect();
+    stems.sort_by(|a, b| a.chars.cmp(&b.chars));
+    stems
 });
 
 /// Raises a flag for every special category a word of `text` belongs to. The words are
 /// those of the lower-cased text (runs of letters and digits); each is lower-cased as it
-/// is read, and only as far as a stem that begins as it does may still match it
-/// (issue 27: lower-casing the whole text was most of the cost of flagging).
+/// is read, and compared only while a stem begins as it does (issue 27: lower-casing the
+/// whole text was most of the cost of flagging).
 fn flag_special_categories(text: &str, findings: &mut Findings) {
     let mut word = Word::default();
     for c in text.chars() {
@@ -457,59 +460,71 @@ fn flag_special_categories(text: &str, findings: &mut Findings) {
 struct Word {
     /// Inside a word.
     open: bool,
-    /// The stems that begin as the word does, while one of them may still match it.
-    stems: &'static [(char, &'static str, bool, AppealFlag)],
-    /// The word so far, lower-cased, while `stems` is not empty.
-    text: String,
+    /// Characters read.
+    read: usize,
+    /// The stems that begin with the characters read: `STEMS[from..to]`.
+    from: usize,
+    to: usize,
 }
 
 impl Word {
     /// One character of the lower-cased text.
+    #[inline]
     fn read(&mut self, c: char, findings: &mut Findings) {
         if !normalize::is_letter_or_digit(c) {
             self.end(findings);
             return;
         }
         if !self.open {
-            self.open = true;
-            self.text.clear();
-            let stems = &*STEMS_BY_FIRST_CHAR;
-            let from = stems.partition_point(|(first, ..)| *first < c);
-            let to = from + stems[from..].partition_point(|(first, ..)| *first == c);
-            self.stems = &stems[from..to];
-        }
-        if self.stems.is_empty() {
-            return;
-        }
-        self.text.push(c);
-        if self.text.len() > *LONGEST_STEM {
-            // Longer than every stem: what matches it as a prefix matches already, and
-            // no whole-word stem can.
-            self.decide(findings);
-            self.stems = &[];
-        }
-    }
-
-    /// The end of the text or of a word.
-    fn end(&mut self, findings: &mut Findings) {
-        if self.open {
-            self.decide(findings);
-            self.open = false;
-            self.stems = &[];
-        }
-    }
-
-    fn decide(&self, findings: &mut Findings) {
-        for (_, stem, exact, flag) in self.stems {
-            let matches = if *exact {
-                self.text == *stem
-            } else {
-                self.text.starts_with(stem)
+            *self = Word {
+                open: true,
+                read: 0,
+                from: 0,
+                to: STEMS.len(),
             };
-            if matches {
-                findings.flags.insert(*flag);
+        }
+        if self.from < self.to {
+            self.narrow(c, findings);
+        }
+    }
+
+    /// Keeps the stems whose next character is `c`; a stem it completes raises its flag,
+    /// unless it must be the whole word.
+    fn narrow(&mut self, c: char, findings: &mut Findings) {
+        let at = self.read;
+        let stems = &STEMS[self.from..self.to];
+        // They share their first `at` characters; those that have no more come first.
+        let first = stems.partition_point(|s| s.chars.get(at).is_none_or(|x| *x < c));
+        let count = stems[first..].partition_point(|s| s.chars[at] == c);
+        self.from += first;
+        self.to = self.from + count;
+        self.read = at + 1;
+        for stem in STEMS[self.from..self.to]
+            .iter()
+            .take_while(|s| s.chars.len() == self.read)
+        {
+            if !stem.exact {
+                findings.flags.insert(stem.flag);
             }
         }
+    }
+
+    /// The end of the text or of a word: a whole-word stem it completes raises its flag.
+    fn end(&mut self, findings: &mut Findings) {
+        if !self.open {
+            return;
+        }
+        for stem in STEMS[self.from..self.to]
+            .iter()
+            .take_while(|s| s.chars.len() == self.read)
+        {
+            if stem.exact {
+                findings.flags.insert(stem.flag);
+            }
+        }
+        self.open = false;
+        self.from = 0;
+        self.to = 0;
     }
 }
 
@@ -546,6 +561,25 @@ pub(crate) mod reference {
         }
         out
     }
+
+    /// [`SPECIAL_CATEGORY_STEMS`] by their first character, sorted by it.
+    static STEMS_BY_FIRST_CHAR: LazyLock<Vec<(char, &'static str, bool, AppealFlag)>> =
+        LazyLock::new(|| {
+            let mut stems: Vec<_> = SPECIAL_CATEGORY_STEMS
+                .iter()
+                .flat_map(|(flag, stems)| {
+                    stems.iter().filter_map(move |stem| {
+                        let (word, exact) = match stem.strip_prefix('=') {
+                            Some(exact) => (exact, true),
+                            None => (*stem, false),
+                        };
+                        Some((word.chars().next()?, word, exact, *flag))
+                    })
+                })
+                .collect();
+            stems.sort_by_key(|(first, ..)| *first);
+            stems
+        });
 
     /// Whether a token may start at `i`: the character before is not a letter or a digit.
     fn starts_token(chars: &[char], i: usize) -> bool {

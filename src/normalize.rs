@@ -103,17 +103,44 @@ fn kept_in_text(c: char) -> bool {
 /// NFC, skipping the composition pass for text that is already NFC (nearly all of it:
 /// keyboards and phones produce composed text). Only the runs of characters other than
 /// [`composes_with_nothing`] ones are quick-checked, by table (the quick check costs ~70
-/// instructions a character, a third of the normalization of an appeal: issue 19).
+/// instructions a character, a third of the normalization of an appeal: issue 19); the
+/// others are stepped over by their UTF-8 bytes ([`nothing_composes_at`], issue 27).
 fn nfc(text: String) -> String {
     // Each run of other characters follows a character of combining class 0 (or the
     // start), which is where the quick check of the whole text would stand too.
     let quick = |run: &str| {
         unicode_normalization::is_nfc_quick(run.chars()) == unicode_normalization::IsNormalized::Yes
     };
-    if text.split(composes_with_nothing).all(quick) {
-        text
-    } else {
-        text.nfc().collect()
+    let mut i = 0;
+    while i < text.len() {
+        let width = nothing_composes_at(text.as_bytes(), i);
+        if width > 0 {
+            i += width;
+            continue;
+        }
+        let end = text[i..]
+            .find(composes_with_nothing)
+            .map_or(text.len(), |n| i + n);
+        if !quick(&text[i..end]) {
+            return text.nfc().collect();
+        }
+        i = end;
+    }
+    text
+}
+
+/// The length of the character at byte `i` of UTF-8 `bytes` if it is one of
+/// [`composes_with_nothing`], 0 if it is another: told by its first byte (and the second
+/// in U+0480–U+04BF) without decoding it. Those characters are U+0000–U+02FF (ASCII, and
+/// the two-byte forms starting 0xC2–0xCB) and the Cyrillic block (0xD0–0xD3) but for
+/// U+0483–U+0489 (0xD2 0x83–0x89). A test checks it against [`composes_with_nothing`]
+/// for every character.
+fn nothing_composes_at(bytes: &[u8], i: usize) -> usize {
+    match bytes[i] {
+        0x00..=0x7F => 1,
+        0xC2..=0xCB | 0xD0 | 0xD1 | 0xD3 => 2,
+        0xD2 if !matches!(bytes.get(i + 1), Some(0x83..=0x89)) => 2,
+        _ => 0,
     }
 }
 
@@ -150,6 +177,8 @@ pub(crate) fn lower_case(c: char) -> Option<char> {
     let code = u32::from(c);
     let lower = match code {
         0x00..=0x7F => return Some(c.to_ascii_lowercase()),
+        // а–я, ѐ–џ: the most frequent, first.
+        0x0430..=0x045F => return Some(c),
         0x0400..=0x040F => code + 0x50,
         0x0410..=0x042F => code + 0x20,
         0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF if code % 2 == 0 => code + 1,
@@ -641,6 +670,25 @@ mod tests {
         // Cyrillic followed by a combining mark still composes: й written as и + U+0306.
         assert_eq!(text("и\u{0306}"), "й");
         assert_eq!(line(" Е\u{0308}лка "), "Ёлка");
+    }
+
+    #[test]
+    fn the_first_bytes_tell_the_characters_that_compose_with_nothing() {
+        let mut buffer = [0u8; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut buffer).as_bytes();
+            let expected = if composes_with_nothing(c) {
+                c.len_utf8()
+            } else {
+                0
+            };
+            assert_eq!(
+                nothing_composes_at(bytes, 0),
+                expected,
+                "U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]
