@@ -455,6 +455,33 @@ fn flag_special_categories(text: &str, findings: &mut Findings) {
     word.end(findings);
 }
 
+/// The stems that begin with each ASCII or Cyrillic character, as `STEMS[from..to]`, by
+/// [`first_index`]: a word's first character finds them without a search.
+static BY_FIRST: LazyLock<Vec<(u16, u16)>> = LazyLock::new(|| {
+    let mut table = vec![(0, 0); 0x80 + 0x100];
+    for (i, stem) in STEMS.iter().enumerate() {
+        let Some(slot) = stem.chars.first().and_then(|c| first_index(*c)) else {
+            continue;
+        };
+        let i = u16::try_from(i).unwrap_or(u16::MAX);
+        let (from, to) = &mut table[slot];
+        if from == to {
+            *from = i;
+        }
+        *to = i + 1;
+    }
+    table
+});
+
+/// The slot of an ASCII or Cyrillic character in [`BY_FIRST`].
+fn first_index(c: char) -> Option<usize> {
+    match c {
+        '\0'..='\u{7F}' => Some(c as usize),
+        '\u{0400}'..='\u{04FF}' => Some(0x80 + c as usize - 0x400),
+        _ => None,
+    }
+}
+
 /// A word of [`flag_special_categories`] being read.
 #[derive(Default)]
 struct Word {
@@ -468,28 +495,43 @@ struct Word {
 }
 
 impl Word {
-    /// One character of the lower-cased text.
-    #[inline]
+    /// One character of the lower-cased text. Most characters end a word or continue
+    /// one no stem begins as: that is decided here, inline; the rest is not.
+    #[inline(always)]
     fn read(&mut self, c: char, findings: &mut Findings) {
-        if !normalize::is_letter_or_digit(c) {
+        if normalize::is_letter_or_digit(c) {
+            if !self.open {
+                self.start(c, findings);
+            } else if self.from < self.to {
+                self.narrow(c, findings);
+            }
+        } else if self.open {
             self.end(findings);
-            return;
-        }
-        if !self.open {
-            *self = Word {
-                open: true,
-                read: 0,
-                from: 0,
-                to: STEMS.len(),
-            };
-        }
-        if self.from < self.to {
-            self.narrow(c, findings);
         }
     }
 
-    /// Keeps the stems whose next character is `c`; a stem it completes raises its flag,
-    /// unless it must be the whole word.
+    /// The first character of a word.
+    fn start(&mut self, c: char, findings: &mut Findings) {
+        self.open = true;
+        self.read = 0;
+        match first_index(c) {
+            Some(slot) => {
+                let (from, to) = BY_FIRST[slot];
+                (self.from, self.to) = (usize::from(from), usize::from(from));
+                if from < to {
+                    self.to = usize::from(to);
+                    self.read = 1;
+                    self.complete(findings);
+                }
+            }
+            None => {
+                (self.from, self.to) = (0, STEMS.len());
+                self.narrow(c, findings);
+            }
+        }
+    }
+
+    /// Keeps the stems whose next character is `c`.
     fn narrow(&mut self, c: char, findings: &mut Findings) {
         let at = self.read;
         let stems = &STEMS[self.from..self.to];
@@ -499,6 +541,12 @@ impl Word {
         self.from += first;
         self.to = self.from + count;
         self.read = at + 1;
+        self.complete(findings);
+    }
+
+    /// A stem the characters read complete raises its flag, unless it must be the
+    /// whole word.
+    fn complete(&self, findings: &mut Findings) {
         for stem in STEMS[self.from..self.to]
             .iter()
             .take_while(|s| s.chars.len() == self.read)
