@@ -184,7 +184,7 @@ pub(crate) fn lower_case(c: char) -> Option<char> {
         0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF if code % 2 == 0 => code + 1,
         0x04C0 => 0x04CF,
         0x04C1..=0x04CE if code % 2 == 1 => code + 1,
-        0x0430..=0x04FF => code,
+        0x0460..=0x04FF => code,
         _ => return None,
     };
     char::from_u32(lower)
@@ -332,7 +332,11 @@ pub(crate) fn email(input: &str) -> Result<String, Invalid> {
         return Err(Invalid::Email);
     }
     let (local, domain) = cleaned.rsplit_once('@').ok_or(Invalid::Email)?;
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    let mut address = String::with_capacity(cleaned.len());
+    address.push_str(local);
+    address.push('@');
+    address.push_str(&domain.to_lowercase());
+    Ok(address)
 }
 
 /// An IIN (ЖСН/ИИН): 12 digits (spaces allowed in the input) whose 12th is the check
