@@ -171,7 +171,10 @@ fn mask_number_run(
 ) -> (usize, String) {
     let (groups, end) = digit_groups(chars, start);
     let copy = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
-    if chars.get(end).is_some_and(|c| c.is_alphabetic()) {
+    // Fewer digits than an IIN (the shortest that is masked) in the whole run: nothing
+    // to look for, as in most numbers of an appeal (a house, a date, an amount).
+    let digits: usize = groups.iter().map(|(a, b)| b - a).sum();
+    if digits < 12 || chars.get(end).is_some_and(|c| c.is_alphabetic()) {
         return (end, copy(start, end));
     }
     let company_number = preceded_by_company_marker(chars, start);

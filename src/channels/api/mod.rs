@@ -71,6 +71,15 @@ async fn preamble(
     Ok((integrator, claim, body))
 }
 
+/// An appeal's body read into an intake as [`post_appeal`] reads it, for the benches
+/// (`crate::bench`); `None` for a body the handler would refuse.
+pub(crate) fn appeal_of(body: &[u8], integrator: &str) -> Option<crate::intake::Intake> {
+    let submission = lenient::read::<adapter::AppealSubmission>(body)
+        .ok()?
+        .ok()?;
+    adapter::appeal_intake(submission, integrator).ok()
+}
+
 /// The JSON answer to a stored or replayed submission, or its problem.
 fn answer(
     result: Result<Receipt, SubmitError>,
