@@ -26,8 +26,8 @@ export DURATION=${DURATION:-8} HEALTH_DURATION=${HEALTH_DURATION:-0} RAW_REQUEST
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/appeal-ab.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
-summary() { # file key -> the value after the key in intake.sh's summary
-  awk -v k="$2" 'index($0, k) == 1 { sub("^" k " *", ""); print; exit }' "$1"
+summary() { # file key -> the value after the key in intake.sh's summary (the key, then spaces)
+  awk -v k="$2 " 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$1" | sed 's/^ *//'
 }
 
 runs=()
