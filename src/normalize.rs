@@ -61,23 +61,44 @@ fn is_invisible_format(c: char) -> bool {
 /// of characters that compose with nothing skips the NFC check (issue 27: pushing each
 /// character and testing it against the invisible ranges was most of the cost).
 pub(crate) fn text(input: &str) -> String {
+    let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
     let mut composes = false;
     let mut run = 0;
-    let mut chars = input.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Printable ASCII, LF, tab and the Cyrillic block (first bytes 0xD0–0xD3), told by
+        // their first byte: kept as they are, without decoding them.
+        match bytes[i] {
+            0x20..=0x7E | b'\n' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            0xD0..=0xD3 => {
+                composes |= nothing_composes_at(bytes, i) == 0;
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(c) = input[i..].chars().next() else {
+            break;
+        };
+        let width = c.len_utf8();
         if kept_in_text(c) {
             composes |= !composes_with_nothing(c);
+            i += width;
             continue;
         }
         out.push_str(&input[run..i]);
-        run = i + c.len_utf8();
+        run = i + width;
         match c {
-            '\r' if chars.peek().map(|(_, next)| *next) != Some('\n') => out.push('\n'),
+            '\r' if bytes.get(i + 1) != Some(&b'\n') => out.push('\n'),
             '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
             // CR before LF, control and invisible characters: dropped.
             _ => {}
         }
+        i += width;
     }
     out.push_str(&input[run..]);
     let mut out = if composes { nfc(out) } else { out };
