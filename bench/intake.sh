@@ -27,6 +27,14 @@
 #                      the ceiling of the HTTP stack on this machine in this run
 #   PROFILE=FILE       record the first gateway with `perf record -g` while wrk posts
 #                      (perf report -i FILE); costs CPU, so its run's figures are not kept
+#   RAW_REQUESTS=0     skips the redis-benchmark baselines (bench/ab.sh does)
+#
+#   PEER=1             then the FastAPI peer (../shared/peers/fastapi, or PEER_DIR): uvicorn
+#                      with 2 workers on the same Redis (database 1), posted the same body
+#                      with the same wrk settings; prints both rates, the ratio and the
+#                      peer's CPU per appeal. Its venv is target/peer-venv, made and filled
+#                      from PyPI on first use (fastapi, uvicorn[standard], redis, orjson,
+#                      pydantic); the peer's code is not copied into this repository.
 #
 # CPU per appeal: utime+stime of every gateway (and of redis-server) from
 # /proc/<pid>/stat, taken when wrk starts posting and again when the outbox has
@@ -73,6 +81,17 @@ fi
 [[ $INSTANCES =~ ^[1-9][0-9]*$ ]] || die "INSTANCES must be 1 or more"
 [[ $CONNECTIONS -ge $THREADS ]] || die "CONNECTIONS ($CONNECTIONS) must be >= THREADS ($THREADS)"
 
+PEER=${PEER:-}
+if [[ -n $PEER ]]; then
+  if [[ -z ${PEER_DIR:-} ]]; then
+    for dir in "$ROOT/../shared/peers/fastapi" "$ROOT/../../shared/peers/fastapi"; do
+      [[ -f $dir/app.py ]] && { PEER_DIR=$(cd "$dir" && pwd); break; }
+    done
+  fi
+  [[ -f ${PEER_DIR:-}/app.py ]] || die "the FastAPI peer is not found: set PEER_DIR to the folder of its app.py"
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: apt-get install -y python3 python3-venv"
+fi
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/appeal-bench.XXXXXX")
 REDIS_PID=""
 GATEWAY_PIDS=()
@@ -82,6 +101,7 @@ WRK_PID=""
 RB_PID=""
 PERF_PID=""
 SAMPLER_PID=""
+PEER_PID=""
 
 stop_pid() { # pid name
   local pid=$1
@@ -103,6 +123,7 @@ cleanup() {
   [[ -n $PERF_PID ]] && { kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; }
   stop_pid "$WRK_PID" wrk
   stop_pid "$HAPROXY_PID" haproxy
+  stop_pid "$PEER_PID" uvicorn
   for pid in "${GATEWAY_PIDS[@]}"; do stop_pid "$pid" appeal-gateway; done
   stop_pid "$REDIS_PID" redis-server
   if [[ $rc -ne 0 || -n ${KEEP_TMP:-} ]]; then
@@ -359,6 +380,8 @@ echo "  applicant: $APPLICANT_KEYS"
 echo "  dropped_fields: $DROPPED"
 
 # --- raw XADD baseline ------------------------------------------------------------
+RAW_RATE=n/a RAW_P50="" RATIO=n/a RAW_P16_RATE=""
+if (( RAW_REQUESTS > 0 )); then
 log "redis-benchmark: XADD of a $DATA_BYTES-byte data field, $CONNECTIONS clients, $RAW_REQUESTS requests, no pipelining"
 redis-benchmark -h 127.0.0.1 -p "$RPORT" -c "$CONNECTIONS" -n "$RAW_REQUESTS" -P 1 -q \
   XADD benchstream '*' id "$ENTRY_ID" type "$ENTRY_TYPE" data "$(cat "$TMP/field.data")" \
@@ -380,6 +403,54 @@ wait "$RB_PID" || { tail -c 2000 "$TMP/redis-benchmark-p16.txt" >&2; RB_PID=""; 
 RB_PID=""
 RAW_P16_RATE=$(grep -ao '[0-9.]* requests per second' "$TMP/redis-benchmark-p16.txt" | tail -1 | awk '{print $1}')
 rcli DEL benchstream >/dev/null
+fi
+
+# --- the FastAPI peer, same load ----------------------------------------------------
+PEER_SUMMARY=""
+if [[ -n $PEER ]]; then
+  VENV=$ROOT/target/peer-venv
+  if [[ ! -x $VENV/bin/uvicorn ]]; then
+    log "peer: making $VENV from PyPI"
+    python3 -m venv "$VENV" >&2 || die "python3 -m venv failed (apt-get install -y python3-venv)"
+    "$VENV/bin/pip" install -q fastapi 'uvicorn[standard]' 'redis>=5' orjson pydantic >&2 \
+      || die "pip install of the peer's packages failed"
+  fi
+  PPORT=$(free_port)
+  ( cd "$PEER_DIR" && exec env REDIS_URL="redis://127.0.0.1:$RPORT/1" \
+      "$VENV/bin/uvicorn" app:app --host 127.0.0.1 --port "$PPORT" --workers 2 --log-level warning ) \
+    >"$TMP/peer.log" 2>&1 &
+  PEER_PID=$!
+  PEER_BASE=http://127.0.0.1:$PPORT
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$PEER_BASE/healthz" 2>/dev/null && break
+    kill -0 "$PEER_PID" 2>/dev/null || { cat "$TMP/peer.log" >&2; die "the peer exited before serving"; }
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null "$PEER_BASE/healthz" || { tail -20 "$TMP/peer.log" >&2; die "no 200 from the peer"; }
+  # uvicorn's workers are children of its master: their CPU is counted with it.
+  peer_pids() { echo "$PEER_PID"; pgrep -P "$PEER_PID" || true; }
+  peer_ticks() { local sum=0 pid; for pid in $(peer_pids); do sum=$(( sum + $(cpu_ticks "$pid" 2>/dev/null || echo 0) )); done; echo "$sum"; }
+  log "peer (FastAPI, uvicorn --workers 2) on $PEER_BASE: the same POSTs, $CONNECTIONS connections, ${DURATION}s"
+  PEER_TICKS0=$(peer_ticks)
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "$(( DURATION + GRACE ))s" --timeout 30s --latency \
+    -s "$LUA" "$PEER_BASE/api/v1/appeals" -- "$BODY" "$TOKEN" "$DURATION" \
+    >"$TMP/wrk-peer.txt" 2>&1 || { cat "$TMP/wrk-peer.txt" >&2; die "wrk against the peer failed"; }
+  PEER_TICKS=$(( $(peer_ticks) - PEER_TICKS0 ))
+  presult=$(grep '^@result' "$TMP/wrk-peer.txt") || die "no @result line from the peer's run"
+  pfield() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$presult"; }
+  PEER_ACCEPTED=$(pfield accepted)
+  PEER_RATE=$(pfield rate)
+  PEER_XLEN=$(redis-cli -h 127.0.0.1 -p "$RPORT" -n 1 XLEN "$STREAM")
+  PEER_SUMMARY=$(cat <<PEEREOF
+peer accepted/s      $PEER_RATE  ($PEER_ACCEPTED accepted, $(pfield non202) non-202; XLEN $PEER_XLEN)
+peer p50 / p99       $(pfield p50_ms) ms / $(pfield p99_ms) ms
+peer CPU/appeal      $(per_appeal_us "$PEER_TICKS" "$PEER_ACCEPTED") µs (uvicorn and its workers)
+gateway / peer       $(awk -v g="$RATE" -v p="$PEER_RATE" 'BEGIN { if (p > 0) printf "%.2f", g / p; else print "n/a" }') (accepted/s, same machine, same run)
+PEEREOF
+)
+  stop_pid "$PEER_PID" uvicorn
+  PEER_PID=""
+fi
 
 # --- summary ------------------------------------------------------------------------
 cat <<EOF
@@ -406,7 +477,9 @@ gateway CPU/appeal   $GW_US µs  ($(awk -v t="$GW_TICKS" -v hz="$CLK_TCK" 'BEGIN
 redis CPU/appeal     $REDIS_US µs  ($(awk -v t="$REDIS_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s)
 gateway RSS          $(mib "$RSS_BEFORE") MiB before, peak $(mib "$RSS_PEAK") MiB under load, $(mib "$RSS_LOAD_END") MiB at the end of load; VmHWM $(mib "$GW_HWM") MiB
 outbox depth (gw 1)  median $(sort -n "$TMP/depth.txt" | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "?")}'), max $(sort -n "$TMP/depth.txt" | tail -1) records under load (sampled every 0.5 s: what only the instance's disk held)
-=================================================================
+=======
+${PEER_SUMMARY:+$PEER_SUMMARY
+}=================================================================
 EOF
 
 [[ $VERDICT == OK ]] || exit 1

@@ -151,17 +151,34 @@ impl Period {
         }
     }
 
-    /// The period's hash name (without the prefix).
+    /// The period's hash name (without the prefix): `gateway:analytics:hour:2026-12-06T09`
+    /// (`gateway:analytics:consultation:…` for consultations)
+    /// or `gateway:analytics:day:2026-12-06`. Written digit by digit, not formatted: it
+    /// is made for every appeal (issue 27).
     fn key(self, kind: Kind, start: OffsetDateTime) -> String {
-        let stamp = match self {
-            Period::Hour => format!(
-                "{}T{:02}",
-                start.date(),
-                start.to_offset(time::UtcOffset::UTC).hour()
-            ),
-            Period::Day => start.date().to_string(),
-        };
-        format!("{}:{}:{stamp}", kind.hashes(), self.as_str())
+        let date = start.date();
+        let mut key = String::with_capacity(40);
+        key.push_str(kind.hashes());
+        key.push(':');
+        key.push_str(self.as_str());
+        key.push(':');
+        match u32::try_from(date.year()) {
+            Ok(year) if year <= 9999 => {
+                push_digits(&mut key, year, 4);
+                key.push('-');
+                push_digits(&mut key, u32::from(u8::from(date.month())), 2);
+                key.push('-');
+                push_digits(&mut key, u32::from(date.day()), 2);
+            }
+            // The calendar's far ends, as `time` writes them.
+            _ => key.push_str(&date.to_string()),
+        }
+        if self == Period::Hour {
+            key.push('T');
+            let hour = start.to_offset(time::UtcOffset::UTC).hour();
+            push_digits(&mut key, u32::from(hour), 2);
+        }
+        key
     }
 
     fn ttl(self) -> Duration {
@@ -172,21 +189,28 @@ impl Period {
     }
 }
 
+/// `n`'s last `width` decimal digits, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = n / 10u32.pow(place) % 10;
+        out.push(char::from_digit(digit, 10).unwrap_or('0'));
+    }
+}
+
 /// The counting marks of one accepted appeal (see the module documentation).
 pub(crate) fn count_marks(appeal: &Appeal, received: OffsetDateTime) -> Vec<Mark> {
+    let district = appeal
+        .location
+        .as_ref()
+        .and_then(|l| l.district)
+        .map_or(UNKNOWN_DISTRICT, |d| d.code());
+    // Joined, not formatted: this runs for every appeal (issue 27).
     let fields = [
         TOTAL.to_owned(),
-        format!("channel:{}", appeal.channel.as_str()),
-        format!("category:{}", appeal.category),
-        format!("language:{}", appeal.language.as_str()),
-        format!(
-            "district:{}",
-            appeal
-                .location
-                .as_ref()
-                .and_then(|l| l.district)
-                .map_or(UNKNOWN_DISTRICT, |d| d.code())
-        ),
+        ["channel:", appeal.channel.as_str()].concat(),
+        ["category:", &appeal.category].concat(),
+        ["language:", appeal.language.as_str()].concat(),
+        ["district:", district].concat(),
     ];
     [Period::Hour, Period::Day]
         .into_iter()
@@ -596,5 +620,30 @@ mod tests {
             Period::Day.key(Kind::Consultation, Period::Day.start_of(at)),
             "gateway:analytics:consultation:day:2026-12-05"
         );
+    }
+
+    #[test]
+    fn period_keys_are_the_dates_as_time_writes_them() {
+        for at in [
+            time::macros::datetime!(0001-01-01 00:00:00 UTC),
+            time::macros::datetime!(0999-02-03 04:05:06 UTC),
+            time::macros::datetime!(2026-12-31 23:59:59 UTC),
+            time::macros::datetime!(2027-01-01 00:00:00 +05:00),
+            time::macros::datetime!(9999-12-31 23:00:00 UTC),
+            time::macros::datetime!(-0001-06-15 12:00:00 UTC),
+        ] {
+            for period in [Period::Hour, Period::Day] {
+                let start = period.start_of(at);
+                let stamp = match period {
+                    Period::Hour => format!("{}T{:02}", start.date(), start.hour()),
+                    Period::Day => start.date().to_string(),
+                };
+                let expected = format!("gateway:analytics:{}:{stamp}", period.as_str());
+                assert_eq!(period.key(Kind::Appeal, start), expected, "{at}");
+                let expected =
+                    format!("gateway:analytics:consultation:{}:{stamp}", period.as_str());
+                assert_eq!(period.key(Kind::Consultation, start), expected, "{at}");
+            }
+        }
     }
 }

@@ -30,7 +30,7 @@ pub(crate) struct AppealStats {
 impl AppealStats {
     pub(crate) fn of(appeal: &Appeal, id: String) -> AppealStats {
         let hour = match appeal.received_at.get(..13) {
-            Some(prefix) => format!("{prefix}:00:00Z"),
+            Some(prefix) => [prefix, ":00:00Z"].concat(),
             None => appeal.received_at.clone(),
         };
         AppealStats {

@@ -62,37 +62,75 @@ impl Findings {
 /// Guards one free-text field: returns the text with card numbers, IBANs and other
 /// people's IINs masked, and adds what it masked and flagged to `findings`.
 /// `own_iin` is the applicant's IIN as kept by the policy (12 digits).
+///
+/// Only a digit or the `K` of `KZ` can start what is masked, and both are ASCII: the
+/// text is scanned by byte for them and copied in runs between them (issue 27: decoding
+/// every character into a vector and pushing them back one by one was most of the
+/// guard's cost). Around each candidate the maskers read the characters of
+/// [`window_at`], exactly those they would read in the whole text.
 pub(crate) fn guard(text: &str, own_iin: Option<&str>, findings: &mut Findings) -> String {
     flag_special_categories(text, findings);
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        // Only a digit or the K of `KZ` can start what is masked: the word-boundary test
-        // (a Unicode look-up) is not asked of every character.
-        if (chars[i].is_ascii_digit() || matches!(chars[i], 'K' | 'k')) && starts_token(&chars, i) {
-            if let Some((end, masked)) = iban_at(&chars, i) {
-                findings.count(RedactionKind::Iban);
-                out.push_str(&masked);
-                i = end;
-                continue;
-            }
-            if chars[i].is_ascii_digit() && chars.get(i.wrapping_sub(1)) != Some(&'+') {
-                let (end, masked) = mask_number_run(&chars, i, own_iin, findings);
-                out.push_str(&masked);
-                i = end;
-                continue;
-            }
+    let mut copied = 0;
+    let mut at = 0;
+    let mut window = Vec::new();
+    while let Some(found) = bytes[at..]
+        .iter()
+        .position(|b| b.is_ascii_digit() || matches!(b, b'K' | b'k'))
+    {
+        let start = at + found;
+        at = start + 1;
+        let before = text[..start].chars().next_back();
+        // The word-boundary test (a Unicode look-up) is asked only here.
+        if before.is_some_and(normalize::is_letter_or_digit) {
+            continue;
         }
-        out.push(chars[i]);
-        i += 1;
+        let digit = bytes[start].is_ascii_digit() && before != Some('+');
+        let i = window_at(text, start, digit, &mut window);
+        let masked = match iban_at(&window, i) {
+            Some(found) => {
+                findings.count(RedactionKind::Iban);
+                Some(found)
+            }
+            None if digit => Some(mask_number_run(&window, i, own_iin, findings)),
+            None => None,
+        };
+        if let Some((end, masked)) = masked {
+            out.push_str(&text[copied..start]);
+            out.push_str(&masked);
+            copied = start + window[i..end].iter().map(|c| c.len_utf8()).sum::<usize>();
+            at = copied;
+        }
     }
+    out.push_str(&text[copied..]);
     out
 }
 
-/// Whether a token may start at `i`: the character before is not a letter or a digit.
-fn starts_token(chars: &[char], i: usize) -> bool {
-    i == 0 || !normalize::is_letter_or_digit(chars[i - 1])
+/// The most characters [`iban_at`] reads from where it starts: `KZ`, eighteen letters or
+/// digits with a separator between any two of them, and the character after.
+const IBAN_READS: usize = 2 + 18 + 17 + 2;
+
+/// The characters around a candidate at byte `start` of `text`, into `window`, and the
+/// candidate's index in it: up to eight characters before it (for
+/// [`preceded_by_company_marker`]), then the run of ASCII letters, digits and group
+/// separators that starts there and the one character after the run — all that
+/// [`iban_at`], [`digit_groups`] and [`mask_number_run`] read. A run that is not a
+/// digit run the guard masks (`digits` false: only an IBAN is looked for) is read no
+/// further than an IBAN, so that a long run of candidates is not read again for each.
+fn window_at(text: &str, start: usize, digits: bool, window: &mut Vec<char>) -> usize {
+    window.clear();
+    window.extend(text[..start].chars().rev().take(8));
+    window.reverse();
+    let i = window.len();
+    let limit = if digits { usize::MAX } else { IBAN_READS };
+    for c in text[start..].chars().take(limit) {
+        window.push(c);
+        if !(c.is_ascii_alphanumeric() || is_group_separator(c)) {
+            break;
+        }
+    }
+    i
 }
 
 /// Separators people put between groups of digits: space, no-break spaces, dash.
@@ -133,7 +171,10 @@ fn mask_number_run(
 ) -> (usize, String) {
     let (groups, end) = digit_groups(chars, start);
     let copy = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
-    if chars.get(end).is_some_and(|c| c.is_alphabetic()) {
+    // Fewer digits than an IIN (the shortest that is masked) in the whole run: nothing
+    // to look for, as in most numbers of an appeal (a house, a date, an amount).
+    let digits: usize = groups.iter().map(|(a, b)| b - a).sum();
+    if digits < 12 || chars.get(end).is_some_and(|c| c.is_alphabetic()) {
         return (end, copy(start, end));
     }
     let company_number = preceded_by_company_marker(chars, start);
@@ -367,44 +408,252 @@ const SPECIAL_CATEGORY_STEMS: &[(AppealFlag, &[&str])] = &[
     ),
 ];
 
-/// [`SPECIAL_CATEGORY_STEMS`] by their first character, sorted by it: a word is compared
-/// only with the stems that begin as it does (comparing every word with every stem was a
-/// tenth of the cost of an appeal: issue 19).
-static STEMS_BY_FIRST_CHAR: LazyLock<Vec<(char, &'static str, bool, AppealFlag)>> =
-    LazyLock::new(|| {
-        let mut stems: Vec<_> = SPECIAL_CATEGORY_STEMS
-            .iter()
-            .flat_map(|(flag, stems)| {
-                stems.iter().filter_map(move |stem| {
-                    let (word, exact) = match stem.strip_prefix('=') {
-                        Some(exact) => (exact, true),
-                        None => (*stem, false),
-                    };
-                    Some((word.chars().next()?, word, exact, *flag))
-                })
-            })
-            .collect();
-        stems.sort_by_key(|(first, ..)| *first);
-        stems
-    });
+/// A stem of [`SPECIAL_CATEGORY_STEMS`] as a word is compared with it.
+struct Stem {
+    chars: Vec<char>,
+    /// The whole word must be the stem (`=word`), not only begin with it.
+    exact: bool,
+    flag: AppealFlag,
+}
 
-/// Raises a flag for every special category a word of `text` belongs to.
+/// Every stem, in the order of their characters: the stems that begin with what a word
+/// has so far are then next to each other, and each further character of the word
+/// narrows them by a binary search (issue 27: a word is read once, character by
+/// character, and dropped as soon as no stem begins as it does).
+static STEMS: LazyLock<Vec<Stem>> = LazyLock::new(|| {
+    let mut stems: Vec<Stem> = SPECIAL_CATEGORY_STEMS
+        .iter()
+        .flat_map(|(flag, stems)| {
+            stems.iter().map(move |stem| {
+                let (word, exact) = match stem.strip_prefix('=') {
+                    Some(exact) => (exact, true),
+                    None => (*stem, false),
+                };
+                Stem {
+                    chars: word.chars().collect(),
+                    exact,
+                    flag: *flag,
+                }
+            })
+        })
+        .collect();
+    stems.sort_by(|a, b| a.chars.cmp(&b.chars));
+    stems
+});
+
+/// Raises a flag for every special category a word of `text` belongs to. The words are
+/// those of the lower-cased text (runs of letters and digits); each is lower-cased as it
+/// is read, and compared only while a stem begins as it does (issue 27: lower-casing the
+/// whole text was most of the cost of flagging).
 fn flag_special_categories(text: &str, findings: &mut Findings) {
-    let stems = &*STEMS_BY_FIRST_CHAR;
-    let lower = text.to_lowercase();
-    for word in lower.split(|c: char| !normalize::is_letter_or_digit(c)) {
-        let Some(first) = word.chars().next() else {
+    let mut word = Word::default();
+    for c in text.chars() {
+        match normalize::lower_case(c) {
+            Some(lower) => word.read(lower, findings),
+            None => c
+                .to_lowercase()
+                .for_each(|lower| word.read(lower, findings)),
+        }
+    }
+    word.end(findings);
+}
+
+/// The stems that begin with each ASCII or Cyrillic character, as `STEMS[from..to]`, by
+/// [`first_index`]: a word's first character finds them without a search.
+static BY_FIRST: LazyLock<Vec<(u16, u16)>> = LazyLock::new(|| {
+    let mut table = vec![(0, 0); 0x80 + 0x100];
+    for (i, stem) in STEMS.iter().enumerate() {
+        let Some(slot) = stem.chars.first().and_then(|c| first_index(*c)) else {
             continue;
         };
-        let from = stems.partition_point(|(c, ..)| *c < first);
-        for (_, stem, exact, flag) in stems[from..].iter().take_while(|(c, ..)| *c == first) {
-            let matches = if *exact {
-                word == *stem
-            } else {
-                word.starts_with(stem)
+        let i = u16::try_from(i).unwrap_or(u16::MAX);
+        let (from, to) = &mut table[slot];
+        if from == to {
+            *from = i;
+        }
+        *to = i + 1;
+    }
+    table
+});
+
+/// The slot of an ASCII or Cyrillic character in [`BY_FIRST`].
+fn first_index(c: char) -> Option<usize> {
+    match c {
+        '\0'..='\u{7F}' => Some(c as usize),
+        '\u{0400}'..='\u{04FF}' => Some(0x80 + c as usize - 0x400),
+        _ => None,
+    }
+}
+
+/// A word of [`flag_special_categories`] being read.
+#[derive(Default)]
+struct Word {
+    /// Inside a word.
+    open: bool,
+    /// Characters read.
+    read: usize,
+    /// The stems that begin with the characters read: `STEMS[from..to]`.
+    from: usize,
+    to: usize,
+}
+
+impl Word {
+    /// One character of the lower-cased text. Most characters end a word or continue
+    /// one no stem begins as: that is decided here, inline; the rest is not.
+    #[inline(always)]
+    fn read(&mut self, c: char, findings: &mut Findings) {
+        if normalize::is_letter_or_digit(c) {
+            if !self.open {
+                self.start(c, findings);
+            } else if self.from < self.to {
+                self.narrow(c, findings);
+            }
+        } else if self.open {
+            self.end(findings);
+        }
+    }
+
+    /// The first character of a word.
+    fn start(&mut self, c: char, findings: &mut Findings) {
+        self.open = true;
+        self.read = 0;
+        match first_index(c) {
+            Some(slot) => {
+                let (from, to) = BY_FIRST[slot];
+                (self.from, self.to) = (usize::from(from), usize::from(from));
+                if from < to {
+                    self.to = usize::from(to);
+                    self.read = 1;
+                    self.complete(findings);
+                }
+            }
+            None => {
+                (self.from, self.to) = (0, STEMS.len());
+                self.narrow(c, findings);
+            }
+        }
+    }
+
+    /// Keeps the stems whose next character is `c`.
+    fn narrow(&mut self, c: char, findings: &mut Findings) {
+        let at = self.read;
+        let stems = &STEMS[self.from..self.to];
+        // They share their first `at` characters; those that have no more come first.
+        let first = stems.partition_point(|s| s.chars.get(at).is_none_or(|x| *x < c));
+        let count = stems[first..].partition_point(|s| s.chars[at] == c);
+        self.from += first;
+        self.to = self.from + count;
+        self.read = at + 1;
+        self.complete(findings);
+    }
+
+    /// A stem the characters read complete raises its flag, unless it must be the
+    /// whole word.
+    fn complete(&self, findings: &mut Findings) {
+        for stem in STEMS[self.from..self.to]
+            .iter()
+            .take_while(|s| s.chars.len() == self.read)
+        {
+            if !stem.exact {
+                findings.flags.insert(stem.flag);
+            }
+        }
+    }
+
+    /// The end of the text or of a word: a whole-word stem it completes raises its flag.
+    fn end(&mut self, findings: &mut Findings) {
+        if !self.open {
+            return;
+        }
+        for stem in STEMS[self.from..self.to]
+            .iter()
+            .take_while(|s| s.chars.len() == self.read)
+        {
+            if stem.exact {
+                findings.flags.insert(stem.flag);
+            }
+        }
+        self.open = false;
+        self.from = 0;
+        self.to = 0;
+    }
+}
+
+/// The guard as it was before issue 27 (a vector of every character, the whole text
+/// lower-cased for the flags): the oracle the faster one is checked against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    pub(crate) fn guard(text: &str, own_iin: Option<&str>, findings: &mut Findings) -> String {
+        flag_special_categories(text, findings);
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < chars.len() {
+            if (chars[i].is_ascii_digit() || matches!(chars[i], 'K' | 'k'))
+                && starts_token(&chars, i)
+            {
+                if let Some((end, masked)) = iban_at(&chars, i) {
+                    findings.count(RedactionKind::Iban);
+                    out.push_str(&masked);
+                    i = end;
+                    continue;
+                }
+                if chars[i].is_ascii_digit() && chars.get(i.wrapping_sub(1)) != Some(&'+') {
+                    let (end, masked) = mask_number_run(&chars, i, own_iin, findings);
+                    out.push_str(&masked);
+                    i = end;
+                    continue;
+                }
+            }
+            out.push(chars[i]);
+            i += 1;
+        }
+        out
+    }
+
+    /// [`SPECIAL_CATEGORY_STEMS`] by their first character, sorted by it.
+    static STEMS_BY_FIRST_CHAR: LazyLock<Vec<(char, &'static str, bool, AppealFlag)>> =
+        LazyLock::new(|| {
+            let mut stems: Vec<_> = SPECIAL_CATEGORY_STEMS
+                .iter()
+                .flat_map(|(flag, stems)| {
+                    stems.iter().filter_map(move |stem| {
+                        let (word, exact) = match stem.strip_prefix('=') {
+                            Some(exact) => (exact, true),
+                            None => (*stem, false),
+                        };
+                        Some((word.chars().next()?, word, exact, *flag))
+                    })
+                })
+                .collect();
+            stems.sort_by_key(|(first, ..)| *first);
+            stems
+        });
+
+    /// Whether a token may start at `i`: the character before is not a letter or a digit.
+    fn starts_token(chars: &[char], i: usize) -> bool {
+        i == 0 || !normalize::is_letter_or_digit(chars[i - 1])
+    }
+
+    fn flag_special_categories(text: &str, findings: &mut Findings) {
+        let stems = &*STEMS_BY_FIRST_CHAR;
+        let lower = text.to_lowercase();
+        for word in lower.split(|c: char| !normalize::is_letter_or_digit(c)) {
+            let Some(first) = word.chars().next() else {
+                continue;
             };
-            if matches {
-                findings.flags.insert(*flag);
+            let from = stems.partition_point(|(c, ..)| *c < first);
+            for (_, stem, exact, flag) in stems[from..].iter().take_while(|(c, ..)| *c == first) {
+                let matches = if *exact {
+                    word == *stem
+                } else {
+                    word.starts_with(stem)
+                };
+                if matches {
+                    findings.flags.insert(*flag);
+                }
             }
         }
     }

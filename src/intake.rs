@@ -221,7 +221,7 @@ pub(crate) fn accept(
 
     let language = intake
         .language
-        .or_else(|| normalize::language(&format!("{} {}", subject.as_deref().unwrap_or(""), text)))
+        .or_else(|| normalize::language_of(&[subject.as_deref().unwrap_or(""), &text]))
         .unwrap_or(Language::Ru);
     // Issue 16, point 4: after the policy, so that "the applicant's own IIN" is the one
     // the channel kept; the length checks above saw the text as written.

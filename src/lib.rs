@@ -63,6 +63,8 @@
 //! - [`app`] — assembles the service from the configuration (`app::serve`), shared by
 //!   `serve`, `ingest-email`, `agents …` and `outbox inspect|drain`; health, readiness
 //!   and metrics endpoints.
+//! - [`bench`] — the hot functions handed to the Criterion benches in `benches/`
+//!   (hidden: not an API).
 //! - [`schemas`] — JSON Schemas of every stream message, generated from the types.
 
 pub(crate) mod aggregates;
@@ -70,6 +72,8 @@ pub(crate) mod analytics;
 pub mod app;
 pub(crate) mod appeal;
 pub(crate) mod attachments;
+#[doc(hidden)]
+pub mod bench;
 pub(crate) mod catalogue;
 pub mod channels;
 pub(crate) mod clock;

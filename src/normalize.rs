@@ -56,39 +56,112 @@ fn is_invisible_format(c: char) -> bool {
 /// Free text (an appeal's body): NFC, invisible and control characters removed, line
 /// breaks kept (CR LF, CR, U+2028 and U+2029 become LF), tabs kept, trimmed. Otherwise
 /// kept exactly as the citizen wrote it.
+///
+/// The characters kept as they are (nearly all) are copied in runs, and text made only
+/// of characters that compose with nothing skips the NFC check (issue 27: pushing each
+/// character and testing it against the invisible ranges was most of the cost).
 pub(crate) fn text(input: &str) -> String {
+    let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
-                    out.push('\n');
-                }
+    let mut composes = false;
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Printable ASCII, LF, tab and the Cyrillic block (first bytes 0xD0–0xD3), told by
+        // their first byte: kept as they are, without decoding them.
+        match bytes[i] {
+            0x20..=0x7E | b'\n' | b'\t' => {
+                i += 1;
+                continue;
             }
-            '\n' | '\t' => out.push(c),
-            '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
-            c if c.is_control() || is_invisible_format(c) => {}
-            c => out.push(c),
+            0xD0..=0xD3 => {
+                composes |= nothing_composes_at(bytes, i) == 0;
+                i += 2;
+                continue;
+            }
+            _ => {}
         }
+        let Some(c) = input[i..].chars().next() else {
+            break;
+        };
+        let width = c.len_utf8();
+        if kept_in_text(c) {
+            composes |= !composes_with_nothing(c);
+            i += width;
+            continue;
+        }
+        out.push_str(&input[run..i]);
+        run = i + width;
+        match c {
+            '\r' if bytes.get(i + 1) != Some(&b'\n') => out.push('\n'),
+            '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
+            // CR before LF, control and invisible characters: dropped.
+            _ => {}
+        }
+        i += width;
     }
-    nfc(out).trim().to_owned()
+    out.push_str(&input[run..]);
+    let mut out = if composes { nfc(out) } else { out };
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
+    out
+}
+
+/// Whether [`text`] keeps `c` as it is: not a control character (but LF and tab), not
+/// invisible, not a line break to be rewritten. ASCII and Cyrillic are answered without
+/// a table search.
+fn kept_in_text(c: char) -> bool {
+    match c {
+        '\n' | '\t' => true,
+        '\0'..='\u{7F}' => !c.is_ascii_control(),
+        '\u{0400}'..='\u{04FF}' => true,
+        '\u{2028}' | '\u{2029}' => false,
+        c => !(c.is_control() || is_invisible_format(c)),
+    }
 }
 
 /// NFC, skipping the composition pass for text that is already NFC (nearly all of it:
 /// keyboards and phones produce composed text). Only the runs of characters other than
 /// [`composes_with_nothing`] ones are quick-checked, by table (the quick check costs ~70
-/// instructions a character, a third of the normalization of an appeal: issue 19).
+/// instructions a character, a third of the normalization of an appeal: issue 19); the
+/// others are stepped over by their UTF-8 bytes ([`nothing_composes_at`], issue 27).
 fn nfc(text: String) -> String {
     // Each run of other characters follows a character of combining class 0 (or the
     // start), which is where the quick check of the whole text would stand too.
     let quick = |run: &str| {
         unicode_normalization::is_nfc_quick(run.chars()) == unicode_normalization::IsNormalized::Yes
     };
-    if text.split(composes_with_nothing).all(quick) {
-        text
-    } else {
-        text.nfc().collect()
+    let mut i = 0;
+    while i < text.len() {
+        let width = nothing_composes_at(text.as_bytes(), i);
+        if width > 0 {
+            i += width;
+            continue;
+        }
+        let end = text[i..]
+            .find(composes_with_nothing)
+            .map_or(text.len(), |n| i + n);
+        if !quick(&text[i..end]) {
+            return text.nfc().collect();
+        }
+        i = end;
+    }
+    text
+}
+
+/// The length of the character at byte `i` of UTF-8 `bytes` if it is one of
+/// [`composes_with_nothing`], 0 if it is another: told by its first byte (and the second
+/// in U+0480–U+04BF) without decoding it. Those characters are U+0000–U+02FF (ASCII, and
+/// the two-byte forms starting 0xC2–0xCB) and the Cyrillic block (0xD0–0xD3) but for
+/// U+0483–U+0489 (0xD2 0x83–0x89). A test checks it against [`composes_with_nothing`]
+/// for every character.
+fn nothing_composes_at(bytes: &[u8], i: usize) -> usize {
+    match bytes[i] {
+        0x00..=0x7F => 1,
+        0xC2..=0xCB | 0xD0 | 0xD1 | 0xD3 => 2,
+        0xD2 if !matches!(bytes.get(i + 1), Some(0x83..=0x89)) => 2,
+        _ => 0,
     }
 }
 
@@ -114,6 +187,30 @@ pub(crate) fn is_letter(c: char) -> bool {
     }
 }
 
+/// The lower case of an ASCII or Cyrillic character, without the standard library's
+/// table search (~40 instructions a character, most of the cost of flagging an appeal's
+/// words: issue 27); `None` for any other character (ask `char::to_lowercase`). In the
+/// Cyrillic block the capitals are Ѐ–Џ (to ѐ–џ), А–Я (to а–я), Ӏ (to ӏ) and, from Ѡ
+/// on, the first of each pair — the even code points but in Ӂ–Ӎ, where the pairs start
+/// odd. Written by hand for that one block; a test checks every character of it against
+/// `char::to_lowercase`.
+pub(crate) fn lower_case(c: char) -> Option<char> {
+    let code = u32::from(c);
+    let lower = match code {
+        0x00..=0x7F => return Some(c.to_ascii_lowercase()),
+        // а–я, ѐ–џ: the most frequent, first.
+        0x0430..=0x045F => return Some(c),
+        0x0400..=0x040F => code + 0x50,
+        0x0410..=0x042F => code + 0x20,
+        0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF if code % 2 == 0 => code + 1,
+        0x04C0 => 0x04CF,
+        0x04C1..=0x04CE if code % 2 == 1 => code + 1,
+        0x0460..=0x04FF => code,
+        _ => return None,
+    };
+    char::from_u32(lower)
+}
+
 /// `char::is_alphanumeric` with the fast Cyrillic path of [`is_letter`].
 pub(crate) fn is_letter_or_digit(c: char) -> bool {
     is_letter(c) || c.is_numeric()
@@ -123,22 +220,41 @@ pub(crate) fn is_letter_or_digit(c: char) -> bool {
 /// line breaks included, becomes one space.
 pub(crate) fn line(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
+    let mut composes = false;
     let mut pending_space = false;
-    for c in input.chars() {
-        if c.is_whitespace() {
+    // The start of the run of characters being kept as they are.
+    let mut run = None;
+    for (i, c) in input.char_indices() {
+        let (space, dropped) = match c {
+            '\0'..='\u{7F}' => (
+                c.is_ascii_whitespace() || c == '\u{0B}',
+                c.is_ascii_control(),
+            ),
+            '\u{0400}'..='\u{04FF}' => (false, false),
+            c => (c.is_whitespace(), c.is_control() || is_invisible_format(c)),
+        };
+        if !space && !dropped {
+            if run.is_none() {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                run = Some(i);
+            }
+            composes |= !composes_with_nothing(c);
+            continue;
+        }
+        if let Some(from) = run.take() {
+            out.push_str(&input[from..i]);
+        }
+        if space {
             pending_space = !out.is_empty();
-            continue;
         }
-        if c.is_control() || is_invisible_format(c) {
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
     }
-    nfc(out)
+    if let Some(from) = run {
+        out.push_str(&input[from..]);
+    }
+    if composes { nfc(out) } else { out }
 }
 
 /// A phone number in E.164 (`+77011234567`).
@@ -148,7 +264,10 @@ pub(crate) fn line(input: &str) -> String {
 /// as country code 7 followed by 9 digits, so the trunk prefix and the missing country
 /// code are settled here first (DOMAIN.md) and the crate then parses `+digits` with no
 /// default region and checks it against its metadata. A number in another country must
-/// be written with its `+`.
+/// be written with its `+`. Kazakh mobile and Almaty numbers, nearly every number
+/// citizens give, are checked against the numbering plan directly
+/// ([`kazakh_by_plan`]); the crate's regular expressions (a twentieth of an appeal's
+/// cost: issue 27) read the rest.
 pub(crate) fn phone(input: &str) -> Result<String, Invalid> {
     let cleaned = line(input);
     if cleaned.len() > 32 {
@@ -157,28 +276,62 @@ pub(crate) fn phone(input: &str) -> Result<String, Invalid> {
     let plus = cleaned.starts_with('+');
     let body = if plus { &cleaned[1..] } else { &cleaned[..] };
     if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.'))
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'(' | b')' | b'-' | b'.'))
     {
         return Err(Invalid::Phone);
     }
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    let international = if plus {
-        digits
-    } else {
+    // `+`, the country code and the number: the E.164 form when it is valid.
+    let mut e164 = String::with_capacity(16);
+    e164.push('+');
+    e164.extend(body.chars().filter(char::is_ascii_digit));
+    let digits = &e164[1..];
+    if !plus {
         match (digits.len(), digits.as_bytes().first()) {
-            (11, Some(b'8')) => format!("7{}", &digits[1..]),
-            (11, Some(b'7')) => digits,
-            (10, Some(b'7')) => format!("7{digits}"),
+            (11, Some(b'8')) => e164.replace_range(1..2, "7"),
+            (11, Some(b'7')) => {}
+            (10, Some(b'7')) => e164.insert(1, '7'),
             _ => return Err(Invalid::Phone),
         }
-    };
-    let parsed =
-        phonenumber::parse(None, format!("+{international}")).map_err(|_| Invalid::Phone)?;
+    }
+    if kazakh_by_plan(&e164[1..]) {
+        return Ok(e164);
+    }
+    let parsed = phonenumber::parse(None, &e164).map_err(|_| Invalid::Phone)?;
     if !phonenumber::is_valid(&parsed) {
         return Err(Invalid::Phone);
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Whether `digits` (country code and number, no `+`) is a Kazakh mobile number or an
+/// Almaty landline by the numbering plan, as the `phonenumber` crate's metadata states
+/// it (KZ, `mobile` and the `727` part of `fixedLine`):
+/// `7 7(0[0-25-8]|47|6[0-4]|7[15-8]|85) xxxxxxx` and
+/// `7 727([2379]x|40|5[279]) xxxxx`. Written by hand for these two patterns only, which
+/// cover nearly every number citizens give; everything else goes to the crate, and a
+/// property test (`src/properties.rs`) checks that the crate agrees with every number
+/// this takes.
+pub(crate) fn kazakh_by_plan(digits: &str) -> bool {
+    let d = digits.as_bytes();
+    if d.len() != 11 || !d.iter().all(u8::is_ascii_digit) || d[0] != b'7' || d[1] != b'7' {
+        return false;
+    }
+    let mobile = matches!(
+        (d[2], d[3]),
+        (b'0', b'0'..=b'2' | b'5'..=b'8')
+            | (b'4', b'7')
+            | (b'6', b'0'..=b'4')
+            | (b'7', b'1' | b'5'..=b'8')
+            | (b'8', b'5')
+    );
+    let almaty = d[2] == b'2'
+        && d[3] == b'7'
+        && matches!(
+            (d[4], d[5]),
+            (b'2' | b'3' | b'7' | b'9', _) | (b'4', b'0') | (b'5', b'2' | b'7' | b'9')
+        );
+    mobile || almaty
 }
 
 /// Loads the phone-number metadata (hundreds of milliseconds in a debug build) before
@@ -202,7 +355,11 @@ pub(crate) fn email(input: &str) -> Result<String, Invalid> {
     let (local, domain) = cleaned.rsplit_once('@').ok_or(Invalid::Email)?;
     // Issue 34: IDNA UTS 46, and each label in one script (`маil.kz` is refused).
     let domain = crate::email_domain::checked(domain).ok_or(Invalid::Email)?;
-    Ok(format!("{local}@{domain}"))
+    let mut address = String::with_capacity(local.len() + 1 + domain.len());
+    address.push_str(local);
+    address.push('@');
+    address.push_str(&domain);
+    Ok(address)
 }
 
 /// An IIN (ЖСН/ИИН): 12 digits (spaces allowed in the input) whose 12th is the check
@@ -262,7 +419,9 @@ pub(crate) fn chat_id(input: &str) -> Result<String, Invalid> {
     Ok(cleaned)
 }
 
-/// Letters found only in the Kazakh Cyrillic alphabet, not in Russian.
+/// Letters found only in the Kazakh Cyrillic alphabet, not in Russian ([`is_kazakh_letter`]
+/// tells them by range; a test checks the two agree).
+#[cfg(test)]
 const KAZAKH_LETTERS: &str = "ӘәҒғҚқҢңӨөҰұҮүҺһІі";
 
 /// Frequent Kazakh words written without any Kazakh-only letter.
@@ -323,9 +482,19 @@ const RUSSIAN_WORDS: &[&str] = &[
 /// words settle it (each Kazakh-only letter counting as one Kazakh word, a tie going to
 /// Russian); more Latin than Cyrillic letters is taken as English.
 pub(crate) fn language(text: &str) -> Option<Language> {
+    language_of(&[text])
+}
+
+/// [`language`] of several texts read as one, each separated from the next by a space
+/// (a subject and a text), without joining them.
+///
+/// The letters are counted by range and the words lower-cased as they are read, only as
+/// far as a word of the lists is that long (issue 27: lower-casing the whole text and
+/// looking each character up in a string was most of the cost).
+pub(crate) fn language_of(texts: &[&str]) -> Option<Language> {
     let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
-    for c in text.chars() {
-        if KAZAKH_LETTERS.contains(c) {
+    for c in texts.iter().flat_map(|t| t.chars()) {
+        if is_kazakh_letter(c) {
             kazakh += 1;
             cyrillic += 1;
         } else if ('\u{0400}'..='\u{04FF}').contains(&c) {
@@ -343,17 +512,163 @@ pub(crate) fn language(text: &str) -> Option<Language> {
     if kazakh * 100 >= cyrillic * 2 {
         return Some(Language::Kk);
     }
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !is_letter(c))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
-    let ru_hits = words.iter().filter(|w| RUSSIAN_WORDS.contains(w)).count();
-    if kk_hits > ru_hits {
+    let mut words = WordCount {
+        kk: kazakh,
+        ..WordCount::default()
+    };
+    for text in texts {
+        for c in text.chars() {
+            match lower_case(c) {
+                Some(lower) => words.read(lower),
+                None => c.to_lowercase().for_each(|lower| words.read(lower)),
+            }
+        }
+        words.end();
+    }
+    if words.kk > words.ru {
         Some(Language::Kk)
     } else {
         Some(Language::Ru)
+    }
+}
+
+/// Letters found only in the Kazakh Cyrillic alphabet, not in Russian: Ә Ғ Қ Ң Ө Ұ Ү Һ І.
+fn is_kazakh_letter(c: char) -> bool {
+    matches!(
+        c,
+        'Ә' | 'ә'
+            | 'Ғ'
+            | 'ғ'
+            | 'Қ'
+            | 'қ'
+            | 'Ң'
+            | 'ң'
+            | 'Ө'
+            | 'ө'
+            | 'Ұ'
+            | 'ұ'
+            | 'Ү'
+            | 'ү'
+            | 'Һ'
+            | 'һ'
+            | 'І'
+            | 'і'
+    )
+}
+
+/// The longest word of [`KAZAKH_WORDS`] and [`RUSSIAN_WORDS`], in bytes.
+const LONGEST_WORD: usize = 14;
+
+/// The words of [`language_of`]'s lower-cased text found in each list.
+#[derive(Default)]
+struct WordCount {
+    kk: usize,
+    ru: usize,
+    /// The word being read, while it is no longer than [`LONGEST_WORD`].
+    word: String,
+    /// Longer than any word of the lists.
+    long: bool,
+}
+
+impl WordCount {
+    fn read(&mut self, c: char) {
+        if !is_letter(c) {
+            self.end();
+        } else if !self.long {
+            self.word.push(c);
+            self.long = self.word.len() > LONGEST_WORD;
+        }
+    }
+
+    fn end(&mut self) {
+        if !self.long && !self.word.is_empty() {
+            let word = self.word.as_str();
+            self.kk += usize::from(KAZAKH_WORDS.contains(&word));
+            self.ru += usize::from(RUSSIAN_WORDS.contains(&word));
+        }
+        self.word.clear();
+        self.long = false;
+    }
+}
+
+/// [`text`] and [`line`] as they were before issue 27 (every character pushed one by
+/// one): the oracle the faster ones are checked against (`src/properties.rs`).
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    pub(crate) fn text(input: &str) -> String {
+        let mut out = String::with_capacity(input.len());
+        let mut chars = input.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' => {
+                    if chars.peek() != Some(&'\n') {
+                        out.push('\n');
+                    }
+                }
+                '\n' | '\t' => out.push(c),
+                '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
+                c if c.is_control() || is_invisible_format(c) => {}
+                c => out.push(c),
+            }
+        }
+        nfc(out).trim().to_owned()
+    }
+
+    pub(crate) fn language(text: &str) -> Option<Language> {
+        let (mut cyrillic, mut latin, mut kazakh) = (0usize, 0usize, 0usize);
+        for c in text.chars() {
+            if KAZAKH_LETTERS.contains(c) {
+                kazakh += 1;
+                cyrillic += 1;
+            } else if ('\u{0400}'..='\u{04FF}').contains(&c) {
+                cyrillic += 1;
+            } else if c.is_ascii_alphabetic() {
+                latin += 1;
+            }
+        }
+        if cyrillic == 0 && latin == 0 {
+            return None;
+        }
+        if latin > cyrillic {
+            return Some(Language::En);
+        }
+        if kazakh * 100 >= cyrillic * 2 {
+            return Some(Language::Kk);
+        }
+        let lower = text.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !is_letter(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let kk_hits = words.iter().filter(|w| KAZAKH_WORDS.contains(w)).count() + kazakh;
+        let ru_hits = words.iter().filter(|w| RUSSIAN_WORDS.contains(w)).count();
+        if kk_hits > ru_hits {
+            Some(Language::Kk)
+        } else {
+            Some(Language::Ru)
+        }
+    }
+
+    pub(crate) fn line(input: &str) -> String {
+        let mut out = String::with_capacity(input.len());
+        let mut pending_space = false;
+        for c in input.chars() {
+            if c.is_whitespace() {
+                pending_space = !out.is_empty();
+                continue;
+            }
+            if c.is_control() || is_invisible_format(c) {
+                continue;
+            }
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+        nfc(out)
     }
 }
 
@@ -385,6 +700,25 @@ mod tests {
     }
 
     #[test]
+    fn the_first_bytes_tell_the_characters_that_compose_with_nothing() {
+        let mut buffer = [0u8; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut buffer).as_bytes();
+            let expected = if composes_with_nothing(c) {
+                c.len_utf8()
+            } else {
+                0
+            };
+            assert_eq!(
+                nothing_composes_at(bytes, 0),
+                expected,
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    #[test]
     fn the_fast_letter_test_agrees_with_the_standard_library() {
         for c in (0..=0x0600).filter_map(char::from_u32) {
             assert_eq!(is_letter(c), c.is_alphabetic(), "U+{:04X}", c as u32);
@@ -395,6 +729,40 @@ mod tests {
                 c as u32
             );
         }
+    }
+
+    #[test]
+    fn the_word_lists_and_the_kazakh_letters_are_what_the_fast_paths_assume() {
+        let longest = KAZAKH_WORDS
+            .iter()
+            .chain(RUSSIAN_WORDS)
+            .map(|w| w.len())
+            .max();
+        assert_eq!(longest, Some(LONGEST_WORD));
+        let by_range: String = ('\u{0400}'..='\u{04FF}')
+            .filter(|c| is_kazakh_letter(*c))
+            .collect();
+        let mut listed: Vec<char> = KAZAKH_LETTERS.chars().collect();
+        listed.sort_unstable();
+        assert_eq!(by_range.chars().collect::<Vec<_>>(), listed);
+    }
+
+    #[test]
+    fn the_fast_lower_case_agrees_with_the_standard_library() {
+        let mut taken = 0;
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            if let Some(lower) = lower_case(c) {
+                taken += 1;
+                assert_eq!(
+                    c.to_lowercase().collect::<Vec<_>>(),
+                    vec![lower],
+                    "U+{:04X}",
+                    c as u32
+                );
+            }
+        }
+        // Every ASCII and every Cyrillic character is taken.
+        assert_eq!(taken, 0x80 + 0x100);
     }
 
     #[test]
@@ -410,6 +778,38 @@ mod tests {
             "\u{200B}+7 701 123 45 67 ",
         ] {
             assert_eq!(phone(input), Ok("+77011234567".to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_numbering_plan_takes_the_mobile_ranges_and_almaty_only() {
+        // DOMAIN.md: 700–702, 705–708, 747, 760–764, 771, 775–778, 785; Almaty is 727.
+        let mobile = [
+            700, 701, 702, 705, 706, 707, 708, 747, 760, 761, 762, 763, 764, 771, 775, 776, 777,
+            778, 785,
+        ];
+        for prefix in 700..800 {
+            let digits = format!("7{prefix}1234567");
+            assert_eq!(
+                kazakh_by_plan(&digits),
+                mobile.contains(&prefix),
+                "{digits}"
+            );
+        }
+        for (digits, taken) in [
+            ("77272721308", true),
+            ("77273001234", true),
+            ("77274012345", true),
+            ("77275212345", true),
+            ("77275312345", false),
+            ("77274112345", false),
+            ("77270012345", false),
+            ("7701123456", false),
+            ("770112345678", false),
+            ("87011234567", false),
+            ("7701123456x", false),
+        ] {
+            assert_eq!(kazakh_by_plan(digits), taken, "{digits}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! `channels/*.toml`. Every applicant field not allowed is dropped and only its *name* is
 //! recorded (regulation 6.6–6.7: no excess data); its value goes nowhere.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
@@ -222,12 +223,13 @@ impl ChannelPolicy {
                 out.dropped.push(safe_field_name(name));
                 continue;
             };
-            let path = format!("applicant.{name}");
+            // The error's path, made only when there is an error.
+            let path = || format!("applicant.{name}");
             if kind == FieldKind::Phones {
                 match phones(value) {
                     Ok(list) => out.applicant.phones = list,
                     Err((index, invalid)) => out.errors.push(FieldError::new(
-                        index.map_or(path.clone(), |i| format!("{path}[{i}]")),
+                        index.map_or_else(path, |i| format!("{}[{i}]", path())),
                         invalid.code(),
                     )),
                 }
@@ -235,7 +237,7 @@ impl ChannelPolicy {
             }
             let Some(text) = single(value) else {
                 out.errors
-                    .push(FieldError::new(path, Invalid::Value.code()));
+                    .push(FieldError::new(path(), Invalid::Value.code()));
                 continue;
             };
             if text.trim().is_empty() {
@@ -259,7 +261,7 @@ impl ChannelPolicy {
             match normalized {
                 Ok(v) if v.is_empty() => {}
                 Ok(v) => set_field(&mut out.applicant, name, v),
-                Err(invalid) => out.errors.push(FieldError::new(path, invalid.code())),
+                Err(invalid) => out.errors.push(FieldError::new(path(), invalid.code())),
             }
         }
         out.dropped.sort();
@@ -268,22 +270,23 @@ impl ChannelPolicy {
     }
 }
 
-/// A scalar as text: strings as they are, numbers as digits (an IIN sent as a number).
-fn single(value: &Value) -> Option<String> {
+/// A scalar as text: strings as they are (borrowed: each is normalized into a new
+/// string anyway), numbers as digits (an IIN sent as a number).
+fn single(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Null => Some(String::new()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Null => Some(Cow::Borrowed("")),
         _ => None,
     }
 }
 
 /// A list of phones (or one phone as a string), normalized and de-duplicated.
 fn phones(value: &Value) -> Result<Vec<String>, (Option<usize>, Invalid)> {
-    let items: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
+    let items: &[Value] = match value {
+        Value::Array(items) => items,
+        Value::Null => &[],
+        other => std::slice::from_ref(other),
     };
     if items.len() > MAX_PHONES {
         return Err((None, Invalid::TooLong));

@@ -71,6 +71,29 @@ fn is_nfc(s: &str) -> bool {
     s.nfc().collect::<String>() == s
 }
 
+/// Issue 27: the fast path decides by the first four digits after `+7 7` (the rest are
+/// any digits in both the plan and the crate's metadata), so every one of those
+/// prefixes is checked against the crate, each with another tail.
+#[test]
+fn the_kazakh_fast_path_agrees_with_the_phone_library_on_every_prefix() {
+    let mut taken = 0;
+    for prefix in 0..10_000u32 {
+        let digits = format!("77{prefix:04}{:05}", (prefix * 7919) % 100_000);
+        if !normalize::kazakh_by_plan(&digits) {
+            continue;
+        }
+        taken += 1;
+        let parsed = phonenumber::parse(None, format!("+{digits}")).expect("parses");
+        assert!(phonenumber::is_valid(&parsed), "{digits}");
+        assert_eq!(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+            format!("+{digits}")
+        );
+    }
+    // 19 mobile prefixes of a hundred numbers each, and Almaty's 727 ranges.
+    assert_eq!(taken, 19 * 100 + 4 * 10 + 1 + 3);
+}
+
 proptest! {
     #![proptest_config(config(CASES))]
 
@@ -108,6 +131,79 @@ proptest! {
         prop_assert!(second.redactions().is_empty(), "{once:?}");
     }
 
+    /// Issue 27: the guard that scans by byte and reads the words lower-cased as it goes
+    /// masks and flags exactly what the one before it did (kept as the oracle), on text
+    /// built of what it looks for: cards, IBANs (any case, any separator), IINs, company
+    /// markers, numbers after `+`, words of the special categories in any case, the
+    /// letters whose lower case is longer or depends on the word (İ, Σ), and runs of
+    /// candidates.
+    #[test]
+    fn the_free_text_guard_agrees_with_the_one_before_it(
+        pieces in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "[0-9]{4}[ \u{A0}\u{202F}-]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}",
+            "[Kk][Zz][0-9]{2}[ \u{A0}-]?[0-9A-Za-z]{4}[ -]?[0-9A-Z]{4}[ -]?[0-9A-Z]{4}[ ]?[0-9A-Z]{4}",
+            "KZ86125KZT5004100100",
+            "4400 4301 2345 6789",
+            "[0-9]{6}[ -]?[0-9]{6}",
+            "900101300017|061211600012|850501300011",
+            "(БИН|БСН|BIN|бин)[:№ -]{0,2}",
+            "[+]?[0-9]{1,3}[ ,./-]?",
+            "(ДИАГНОЗ|Инвалид|дін|Дінге|İ|Σ|ς|HIV|Political|сотталған|Дінмұхамед)[ .,]?",
+            "([Kk] ){1,12}",
+            "[а-яА-ЯәіңғүұқөһӘІҢҒҮҰҚӨҺa-zA-Z]{1,12}",
+        ], 0..10),
+        own in proptest::option::of(prop_oneof![Just("900101300017"), Just("061211600012")]),
+    ) {
+        let input = pieces.concat();
+        let mut fast = free_text_guard::Findings::default();
+        let out = free_text_guard::guard(&input, own, &mut fast);
+        let mut before = free_text_guard::Findings::default();
+        let expected = free_text_guard::reference::guard(&input, own, &mut before);
+        prop_assert_eq!(&out, &expected, "{:?}", input);
+        prop_assert_eq!(&fast, &before, "{:?}", input);
+    }
+
+    /// Issue 27: text and lines copied in runs normalize exactly as the character by
+    /// character versions did (kept as the oracle), white space and controls of every
+    /// kind included.
+    #[test]
+    fn text_and_lines_normalize_as_before(
+        pieces in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "[ \t\n\r\u{0B}\u{0C}\u{1C}-\u{1F}\u{85}\u{A0}\u{2000}-\u{200F}\u{2028}\u{2029}\u{202F}\u{3000}]{1,4}",
+            "[\u{0300}-\u{036F}\u{0483}-\u{0489}]{1,3}",
+            "[a-zа-яәіңғүұқөһ№—«»]{1,6}",
+        ], 0..12),
+    ) {
+        let input = pieces.concat();
+        prop_assert_eq!(normalize::text(&input), normalize::reference::text(&input), "{:?}", input);
+        prop_assert_eq!(normalize::line(&input), normalize::reference::line(&input), "{:?}", input);
+        prop_assert_eq!(normalize::language(&input), normalize::reference::language(&input), "{:?}", input);
+    }
+
+    /// Issue 27: the language of a subject and a text read as one is the language of the
+    /// two joined by a space, as it was found before; Russian and Kazakh words of the
+    /// lists over-represented, in any case.
+    #[test]
+    fn the_language_of_a_subject_and_a_text_is_found_as_before(
+        subject in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "(и|на|Не|ЧТО|улица|прошу|және|МЕН|жоқ|керек|Үй|су|Σ|İ|ә|[a-z]{1,5})[ ,.]",
+        ], 0..6),
+        text in proptest::collection::vec(prop_oneof![
+            hostile_text(),
+            "(и|на|Не|ЧТО|улица|прошу|және|МЕН|жоқ|керек|Үй|су|Σ|İ|ә|[a-z]{1,5})[ ,.]",
+        ], 0..12),
+    ) {
+        let (subject, text) = (subject.concat(), text.concat());
+        prop_assert_eq!(
+            normalize::language_of(&[&subject, &text]),
+            normalize::reference::language(&format!("{subject} {text}")),
+            "{:?} {:?}", subject, text
+        );
+    }
+
     #[test]
     fn a_normalized_line_is_one_nfc_line_and_stable(input in hostile_text()) {
         let out = normalize::line(&input);
@@ -131,6 +227,35 @@ proptest! {
             prop_assert!((8..=16).contains(&phone.len()), "{phone}");
             prop_assert_eq!(normalize::phone(&phone).ok(), Some(phone.clone()));
         }
+    }
+
+    /// Issue 27: the numbering-plan fast path for Kazakh numbers agrees with the
+    /// `phonenumber` crate on every number it takes, however it was typed. Every
+    /// `+7 7xx` prefix is drawn (the mobile ranges, Almaty's 727 and the others, which
+    /// the fast path must leave to the crate).
+    #[test]
+    fn the_kazakh_fast_path_agrees_with_the_phone_library(
+        prefix in 700u32..800,
+        rest in "[0-9]{7}",
+        typed in 0usize..4,
+    ) {
+        let national = format!("{prefix}{rest}");
+        let digits = format!("7{national}");
+        let by_crate = phonenumber::parse(None, format!("+{digits}"))
+            .ok()
+            .filter(phonenumber::is_valid)
+            .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+        if normalize::kazakh_by_plan(&digits) {
+            prop_assert_eq!(by_crate.clone(), Some(format!("+{digits}")), "{}", digits);
+        }
+        let (a, b, c, d) = (&national[..3], &national[3..6], &national[6..8], &national[8..]);
+        let input = match typed {
+            0 => format!("8 {a} {b} {c} {d}"),
+            1 => format!("+7 ({a}) {b}-{c}-{d}"),
+            2 => national.clone(),
+            _ => format!("7{national}"),
+        };
+        prop_assert_eq!(normalize::phone(&input).ok(), by_crate, "{}", input);
     }
 
     #[test]

@@ -12,7 +12,7 @@ fn layer(module: &str) -> u8 {
         "pipeline" | "notify" | "consultation" => 1,
         "dialogue" | "http" => 2,
         "channels" => 3,
-        "app" | "schemas" => 4,
+        "app" | "schemas" | "bench" => 4,
         _ => 0,
     }
 }

@@ -45,12 +45,10 @@ pub(crate) async fn read_limited(
     Ok(body.freeze())
 }
 
-/// A JSON body, or 400 `malformed_json` with the position only: serde's message may
-/// quote the input.
-pub(crate) fn parse_json(body: &[u8], language: Language) -> Result<serde_json::Value, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
-        Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
-            .with_arg("line", e.line().to_string())
-            .with_arg("column", e.column().to_string())
-    })
+/// 400 `malformed_json` for a body serde_json could not read, with the position only:
+/// serde's message may quote the input.
+pub(crate) fn malformed(e: &serde_json::Error, language: Language) -> Problem {
+    Problem::request(StatusCode::BAD_REQUEST, "malformed_json", "body", language)
+        .with_arg("line", e.line().to_string())
+        .with_arg("column", e.column().to_string())
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, web};
 use sha2::{Digest, Sha256};
 
 use crate::appeal::Language;
-use crate::http::body::{parse_json, read_limited};
+use crate::http::body::read_limited;
 use crate::http::error::Problem;
 use crate::idempotency::IdempotencyClaim;
 
@@ -56,14 +56,15 @@ impl IdempotencyKey {
 }
 
 /// A JSON request body: `Content-Type` `application/json` (or `+json`), at most `limit`
-/// bytes, well-formed. Returns the raw bytes (for the idempotency fingerprint) and the
-/// parsed value.
+/// bytes. Returns the raw bytes (for the idempotency fingerprint), read into the
+/// endpoint's request type by `crate::http::lenient::object`, which refuses a body
+/// that is not well-formed.
 pub(crate) async fn json_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
     language: Language,
-) -> Result<(web::Bytes, serde_json::Value), Problem> {
+) -> Result<web::Bytes, Problem> {
     let is_json = req
         .headers()
         .get(CONTENT_TYPE)
@@ -81,7 +82,5 @@ pub(crate) async fn json_body(
             language,
         ));
     }
-    let body = read_limited(req, payload, limit, language).await?;
-    let value = parse_json(&body, language)?;
-    Ok((body, value))
+    read_limited(req, payload, limit, language).await
 }

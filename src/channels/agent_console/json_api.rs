@@ -204,8 +204,10 @@ mod tests {
     use serde_json::json;
 
     fn fields_of(body: Value) -> Result<BTreeMap<String, String>, Vec<FieldError>> {
-        let (fields, errors) =
-            crate::http::lenient::object::<AgentAppealSubmission>(body)?.into_fields();
+        let body = serde_json::to_vec(&body).expect("json");
+        let (fields, errors) = crate::http::lenient::read::<AgentAppealSubmission>(&body)
+            .expect("well-formed")?
+            .into_fields();
         if errors.is_empty() {
             Ok(fields)
         } else {

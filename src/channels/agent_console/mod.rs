@@ -1340,9 +1340,9 @@ async fn call_incoming(
             language,
         ));
     }
-    let (_, value) = json_body(&req, payload, 16 * 1024, language).await?;
+    let body = json_body(&req, payload, 16 * 1024, language).await?;
     let call: CallAnnouncement =
-        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+        lenient::object(&body, language)?.map_err(|errors| Problem::invalid(errors, language))?;
     let mut errors = Vec::new();
     let caller = call
         .caller
@@ -1392,9 +1392,9 @@ async fn api_appeal(
         }
     };
     let key = IdempotencyKey::of(&req, language)?;
-    let (body, value) = json_body(&req, payload, state.max_body, language).await?;
+    let body = json_body(&req, payload, state.max_body, language).await?;
     let submission: AgentAppealSubmission =
-        lenient::object(value).map_err(|errors| Problem::invalid(errors, language))?;
+        lenient::object(&body, language)?.map_err(|errors| Problem::invalid(errors, language))?;
     let (fields, errors) = submission.into_fields();
     let desk = desk_of(role, fields.get("desk").map(String::as_str));
     if !errors.is_empty() {

@@ -19,7 +19,7 @@ use crate::appeal::{
     Applicant, AttachmentKind, Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel,
 };
 use crate::field_error::FieldError;
-use crate::http::lenient::{Field, object};
+use crate::http::lenient::Field;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 
@@ -90,10 +90,10 @@ pub(crate) struct AppealSubmission {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     agent_id: Field<String>,
-    /// Any other key: dropped, its name recorded.
+    /// Any other key: dropped, its name recorded (the value is skipped, never kept).
     #[serde(flatten)]
     #[schema(ignore)]
-    other: BTreeMap<String, Value>,
+    other: BTreeMap<String, IgnoredAny>,
 }
 
 /// Where the problem is. Other keys (an apartment, a home address) are dropped and
@@ -116,7 +116,7 @@ pub(crate) struct LocationSubmission {
     district: Field<crate::district::District>,
     #[serde(flatten)]
     #[schema(ignore)]
-    other: BTreeMap<String, Value>,
+    other: BTreeMap<String, IgnoredAny>,
 }
 
 /// A photo of an appeal, by content.
@@ -183,24 +183,23 @@ pub(crate) struct ReplyToSubmission {
 /// scope (no `channel` means `api`), and an agent's attribution — `agent_id` or
 /// `consent.captured_by` — which only an agent's own token carries
 /// (`POST /api/v1/agent/appeals`). A value of the wrong type is left to the adapter.
-pub(super) fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let channel = match body.get("channel") {
-        None | Some(Value::Null) => Some(Channel::Api),
-        Some(Value::String(name)) => Channel::parse(name),
-        Some(_) => None,
+/// `None`: the body is not an object (it claims nothing but the default channel).
+pub(super) fn out_of_scope(
+    body: Option<&AppealSubmission>,
+    allowed: &[Channel],
+) -> Vec<FieldError> {
+    let Some(body) = body else {
+        return channel_out_of_scope(&Field::Absent, allowed)
+            .into_iter()
+            .collect();
     };
-    if channel.is_some_and(|c| !allowed.contains(&c)) {
-        errors.push(FieldError::new("channel", "channel_not_allowed"));
-    }
-    if body.get("agent_id").is_some_and(|v| !v.is_null()) {
+    let mut errors: Vec<FieldError> = channel_out_of_scope(&body.channel, allowed)
+        .into_iter()
+        .collect();
+    if !matches!(body.agent_id, Field::Absent) {
         errors.push(FieldError::new("agent_id", "agent_attribution_not_allowed"));
     }
-    if body
-        .get("consent")
-        .and_then(|c| c.get("captured_by"))
-        .is_some_and(|v| !v.is_null())
-    {
+    if matches!(&body.consent, Field::Valid(c) if !matches!(c.captured_by, Field::Absent)) {
         errors.push(FieldError::new(
             "consent.captured_by",
             "agent_attribution_not_allowed",
@@ -208,12 +207,10 @@ pub(super) fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError>
     }
     // Consent read aloud or signed on paper is an agent's record (issue 34): an
     // integrator's word that it was so is not enough.
-    if body
-        .get("consent")
-        .and_then(|c| c.get("method"))
-        .and_then(Value::as_str)
-        .is_some_and(|m| m == "verbal" || m == "written")
-    {
+    if matches!(
+        &body.consent,
+        Field::Valid(c) if matches!(c.method, Field::Valid(ConsentMethod::Verbal | ConsentMethod::Written))
+    ) {
         errors.push(FieldError::new(
             "consent.method",
             "consent_method_agent_only",
@@ -222,10 +219,23 @@ pub(super) fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError>
     errors
 }
 
+/// A `channel` outside the token's scope; absence means `api`, a value that is no
+/// channel is left to the adapter.
+fn channel_out_of_scope(channel: &Field<Channel>, allowed: &[Channel]) -> Option<FieldError> {
+    let channel = match channel {
+        Field::Absent => Channel::Api,
+        Field::Valid(channel) => *channel,
+        Field::Invalid => return None,
+    };
+    (!allowed.contains(&channel)).then(|| FieldError::new("channel", "channel_not_allowed"))
+}
+
 /// An appeal's JSON as an intake. `integrator` is the token's name: it stands as the
 /// consent's `captured_by` when the body does not name one.
-pub(super) fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
-    let body: AppealSubmission = object(body)?;
+pub(super) fn appeal_intake(
+    body: AppealSubmission,
+    integrator: &str,
+) -> Result<Intake, Vec<FieldError>> {
     let mut errors = Vec::new();
     let channel = body
         .channel
@@ -392,9 +402,17 @@ impl<'de> Deserialize<'de> for Identifier {
     }
 }
 
+impl SubjectRequestSubmission {
+    /// A `channel` outside the token's scope (see [`channel_out_of_scope`]).
+    pub(super) fn out_of_scope(&self, allowed: &[Channel]) -> Option<FieldError> {
+        channel_out_of_scope(&self.channel, allowed)
+    }
+}
+
 /// A subject request's JSON as an intake.
-pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldError>> {
-    let body: SubjectRequestSubmission = object(body)?;
+pub(super) fn subject_intake(
+    body: SubjectRequestSubmission,
+) -> Result<SubjectIntake, Vec<FieldError>> {
     let mut errors = Vec::new();
     let kind = body.kind.require("kind", &mut errors);
     let channel = body
@@ -433,7 +451,49 @@ pub(super) fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::DeserializeOwned;
     use serde_json::json;
+
+    /// A body as the handlers read it.
+    fn read<T: DeserializeOwned>(body: &Value) -> T {
+        let bytes = serde_json::to_vec(body).expect("json");
+        crate::http::lenient::read(&bytes)
+            .expect("well-formed")
+            .expect("an object")
+    }
+
+    fn appeal_intake(body: Value, integrator: &str) -> Result<Intake, Vec<FieldError>> {
+        super::appeal_intake(read(&body), integrator)
+    }
+
+    fn out_of_scope(body: &Value, allowed: &[Channel]) -> Vec<FieldError> {
+        super::out_of_scope(Some(&read(body)), allowed)
+    }
+
+    fn subject_intake(body: Value) -> Result<SubjectIntake, Vec<FieldError>> {
+        super::subject_intake(read(&body))
+    }
+
+    #[test]
+    fn a_body_that_is_no_object_claims_only_the_default_channel() {
+        assert!(super::out_of_scope(None, &[Channel::Api]).is_empty());
+        let fields: Vec<String> = super::out_of_scope(None, &[Channel::BudgetPortal])
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, vec!["channel"]);
+    }
+
+    #[test]
+    fn a_repeated_member_counts_by_its_last_value_at_any_depth() {
+        let body = r#"{"text": 5, "text": "Яма", "consent": {"method": "sms", "method": "api", "purposes": ["appeal"]}}"#;
+        let submission = crate::http::lenient::read::<AppealSubmission>(body.as_bytes())
+            .expect("well-formed")
+            .expect("an object");
+        let intake = super::appeal_intake(submission, "crm").expect("intake");
+        assert_eq!(intake.text, "Яма");
+        assert_eq!(intake.consent.map(|c| c.method), Some(ConsentMethod::Api));
+    }
 
     #[test]
     fn unknown_top_level_and_location_keys_are_dropped_by_name() {
