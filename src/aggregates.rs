@@ -482,7 +482,7 @@ impl Publisher {
             match self.run_once(OffsetDateTime::now_utc()).await {
                 Ok(n) => metrics.analytics_published.inc_by(n as u64),
                 Err(e) => {
-                    tracing::warn!(error = %crate::queue::describe(&e), "analytics.v2: redis unavailable; will try again")
+                    tracing::warn!(error = %crate::redis_target::describe(&e), "analytics.v2: redis unavailable; will try again")
                 }
             }
             tokio::select! {

@@ -183,7 +183,7 @@ impl Claims {
                 _ => Verdict::Unknown,
             },
             Ok(Err(e)) => {
-                tracing::warn!(error = %crate::queue::describe(&e), "idempotency claim failed");
+                tracing::warn!(error = %crate::redis_target::describe(&e), "idempotency claim failed");
                 self.conn.reset().await;
                 if e.is_connection_refusal() {
                     Verdict::NotReached

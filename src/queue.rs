@@ -48,7 +48,7 @@ use crate::clock::now_us;
 use crate::keyspace::Keyspace;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Cursor, MarkOp, Outbox, OutboxError};
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::redis_target::{RedisConn, RedisTarget, Timeouts, describe};
 
 /// Adds a batch of records, each exactly once: for each record it sets the record's
 /// dedupe key and, only when the key was new, settles the record's `Idempotency-Key`,
@@ -316,16 +316,6 @@ pub(crate) enum ForwardError {
 pub(crate) struct DrainReport {
     /// Records taken from the outbox (each one now on Redis, once).
     pub(crate) records: u64,
-}
-
-/// What may be logged of a Redis error: its kind and code, and the text of connection
-/// errors (which are about sockets). A server error's text is left out on principle.
-pub(crate) fn describe(e: &redis::RedisError) -> String {
-    if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
-        e.to_string()
-    } else {
-        format!("{:?} {}", e.kind(), e.code().unwrap_or(""))
-    }
 }
 
 impl Forwarder {

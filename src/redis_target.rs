@@ -425,6 +425,16 @@ fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
         .collect()
 }
 
+/// What may be logged of a Redis error: its kind and code, and the text of connection
+/// errors (which are about sockets). A server error's text is left out on principle.
+pub(crate) fn describe(e: &redis::RedisError) -> String {
+    if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
+        e.to_string()
+    } else {
+        format!("{:?} {}", e.kind(), e.code().unwrap_or(""))
+    }
+}
+
 /// A Redis connection opened on first use and again after a failure, for the parts that
 /// must answer quickly with Redis or without it (webhooks, pages): each attempt is
 /// bounded by `wait`, and `None` means "go on without Redis".

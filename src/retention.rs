@@ -272,7 +272,7 @@ impl Retention {
                     }
                 }
                 Err(e) => tracing::warn!(
-                    error = %crate::queue::describe(&e),
+                    error = %crate::redis_target::describe(&e),
                     "retention sweep: redis unavailable; will try again"
                 ),
             }

@@ -186,7 +186,7 @@ impl SubjectWorker {
         while !*stop.borrow() {
             if let Err(e) = self.serve(part, &mut stop).await {
                 tracing::warn!(
-                    error = %crate::queue::describe(&e),
+                    error = %crate::redis_target::describe(&e),
                     "subject requests: redis unavailable; will try again"
                 );
             }

@@ -35,7 +35,7 @@ pub fn publish(config: &Config, at: Option<&str>) -> u8 {
         Err(e) => {
             eprintln!(
                 "appeal-gateway: analytics publish: redis: {}",
-                crate::queue::describe(&e)
+                crate::redis_target::describe(&e)
             );
             EXIT_FAILED
         }

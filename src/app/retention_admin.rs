@@ -40,7 +40,7 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
         Err(e) => {
             eprintln!(
                 "appeal-gateway: retention sweep: redis: {}",
-                crate::queue::describe(&e)
+                crate::redis_target::describe(&e)
             );
             EXIT_FAILED
         }

@@ -186,7 +186,7 @@ impl Issuer {
                         || blocks.current.region == Region::Offline)
             };
             if wanted && let Err(e) = self.lease(&target, &prefix).await {
-                tracing::debug!(error = %crate::queue::describe(&e), "tracking numbers: no block leased");
+                tracing::debug!(error = %crate::redis_target::describe(&e), "tracking numbers: no block leased");
                 // Not again at once: every number issued meanwhile asks for a lease.
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(2)) => {}

@@ -232,7 +232,7 @@ impl Index {
             match self.write_legacy(&records).await {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(error = %crate::queue::describe(&e), "open311.redb import waits for Redis");
+                    tracing::warn!(error = %crate::redis_target::describe(&e), "open311.redb import waits for Redis");
                     tokio::time::sleep(Duration::from_secs(10)).await;
                 }
             }
