@@ -477,7 +477,6 @@ gateway CPU/appeal   $GW_US µs  ($(awk -v t="$GW_TICKS" -v hz="$CLK_TCK" 'BEGIN
 redis CPU/appeal     $REDIS_US µs  ($(awk -v t="$REDIS_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}') s)
 gateway RSS          $(mib "$RSS_BEFORE") MiB before, peak $(mib "$RSS_PEAK") MiB under load, $(mib "$RSS_LOAD_END") MiB at the end of load; VmHWM $(mib "$GW_HWM") MiB
 outbox depth (gw 1)  median $(sort -n "$TMP/depth.txt" | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "?")}'), max $(sort -n "$TMP/depth.txt" | tail -1) records under load (sampled every 0.5 s: what only the instance's disk held)
-=======
 ${PEER_SUMMARY:+$PEER_SUMMARY
 }=================================================================
 EOF
