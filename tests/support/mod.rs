@@ -693,9 +693,12 @@ impl Gateway {
 
     async fn wait_healthy(&mut self) {
         let client = reqwest::Client::new();
-        let url = self.url("/healthz");
         let start = Instant::now();
+        let in_use = "Address already in use";
+        let clashes_before = self.logs().matches(in_use).count();
+        let mut respawns = 0;
         loop {
+            let url = self.url("/healthz");
             if let Ok(r) = client.get(&url).send().await
                 && r.status() == 200
             {
@@ -707,6 +710,17 @@ impl Gateway {
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 self.child = None;
+                // A port picked by `free_port` can be taken by another test's process
+                // between the pick and the gateway's bind; pick again, a few times, unless
+                // the test pinned its ports.
+                let pinned = self.opts.env.contains_key("GATEWAY_BIND")
+                    || self.opts.env.contains_key("GATEWAY_METRICS_BIND");
+                let clashes = self.logs().matches(in_use).count() - clashes_before;
+                if !pinned && respawns < 3 && clashes > respawns {
+                    respawns += 1;
+                    self.spawn();
+                    continue;
+                }
                 panic!(
                     "appeal-gateway exited with {status} before serving /healthz; stderr:\n{}",
                     self.logs()
