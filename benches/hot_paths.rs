@@ -3,7 +3,8 @@
 //! the API body, normalization, the phone fast path and the crate behind it, the policy,
 //! the free-text guard, district detection, `intake::accept` as a whole, and serializing
 //! the messages. They print figures (`cargo bench`, or `cargo bench -- guard` for one
-//! group); nothing here asserts a time. The outbox append is benched with the outbox.
+//! group); nothing here asserts a time. The outbox append (a group of records written
+//! and synced, as requests in flight together make) is benched on the machine's disk.
 //!
 //! Each bench first checks its input does what it is meant to (an appeal that fails to
 //! parse would bench the error path).
@@ -11,7 +12,7 @@
 use std::hint::black_box;
 
 use appeal_gateway::bench::{self, Pipeline};
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 /// The benchmark's appeal: 2.4 KB of Kazakh and Russian text, every allowlisted field,
 /// three fields the policy drops.
@@ -139,6 +140,26 @@ fn accept_and_serialize(c: &mut Criterion) {
     group.finish();
 }
 
+fn outbox_append(c: &mut Criterion) {
+    let pipeline = pipeline();
+    let intake = pipeline.read(BODY).expect("an appeal");
+    let accepted = pipeline.accept(intake).expect("accepted");
+    let dir = tempfile::tempdir().expect("a directory for the outbox");
+    let spool = bench::Spool::open(dir.path(), &accepted).expect("an outbox");
+    assert_eq!(spool.append_group(64), 64, "every record stored");
+    let mut group = c.benchmark_group("outbox");
+    // 64 requests in flight, as `bench/intake.sh`'s connections: one group commit.
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("append 64 appeals, durable", |b| {
+        b.iter(|| spool.append_group(64))
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("append 1 appeal, durable", |b| {
+        b.iter(|| spool.append_group(1))
+    });
+    group.finish();
+}
+
 criterion_group!(
     hot_paths,
     request,
@@ -146,6 +167,7 @@ criterion_group!(
     policy,
     guard,
     district,
-    accept_and_serialize
+    accept_and_serialize,
+    outbox_append
 );
 criterion_main!(hot_paths);

@@ -77,6 +77,50 @@ impl AcceptedAppeal {
     }
 }
 
+/// An outbox in a directory of the bench's, appending the record of one accepted appeal
+/// as the intake does: requests in flight together make one group, one `fdatasync`.
+pub struct Spool {
+    outbox: crate::outbox::Outbox,
+    record: crate::outbox::Bundle,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Spool {
+    /// `None` if the outbox cannot be opened in `dir` or the record not made.
+    pub fn open(dir: &std::path::Path, appeal: &AcceptedAppeal) -> Option<Spool> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let (record, _) = crate::pipeline::appeal_record(&appeal.0).ok()?;
+        Some(Spool {
+            outbox: crate::outbox::Outbox::open(dir).ok()?,
+            record,
+            runtime,
+        })
+    }
+
+    /// Appends `n` copies of the record at once and waits until they are durable, then
+    /// marks them forwarded (so forwarded segments are deleted and the directory stays
+    /// small over a long bench). Returns how many were stored.
+    pub fn append_group(&self, n: usize) -> usize {
+        self.runtime.block_on(async {
+            let appends = (0..n).map(|_| self.outbox.append(self.record.clone()));
+            let mut stored = Vec::with_capacity(n);
+            for appended in futures_util::future::join_all(appends).await {
+                if let Ok(crate::outbox::Appended::Stored(seq)) = appended {
+                    stored.push((seq, std::sync::Arc::new(self.record.clone())));
+                }
+            }
+            stored.sort_by_key(|(seq, _)| *seq);
+            match self.outbox.ack(&stored) {
+                Ok(()) => stored.len(),
+                Err(_) => 0,
+            }
+        })
+    }
+}
+
 /// Free text normalized (`normalize::text`).
 pub fn text(input: &str) -> String {
     normalize::text(input)

@@ -485,7 +485,9 @@ fn received_at(appeal: &crate::appeal::Appeal) -> time::OffsetDateTime {
 }
 
 /// The outbox record of an accepted appeal and the answer to give.
-fn appeal_record(accepted: &Accepted) -> Result<(Bundle, StoredResponse), serde_json::Error> {
+pub(crate) fn appeal_record(
+    accepted: &Accepted,
+) -> Result<(Bundle, StoredResponse), serde_json::Error> {
     let appeal = &accepted.appeal;
     let response = Answer::stored(&appeal.id, Some(&appeal.tracking_number))?;
     let messages = vec![
