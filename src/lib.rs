@@ -24,7 +24,9 @@
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests;
 //!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
 //!   gateway holds, reported on `subject.v1`.
-//! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
+//! - [`appeal`] — the `appeals.v1` message itself (the contract); [`message`] — the
+//!   other messages a channel hands the pipeline (an email's addition, a bounce, a
+//!   quarantined mail), each typed with its stream; [`tracking`] — the
 //!   short number a citizen is given, from blocks no two processes share
 //!   ([`tracking::issuer`]); [`district`] — Almaty's districts, from a form or
 //!   an address.
@@ -92,6 +94,7 @@ pub(crate) mod idempotency;
 pub(crate) mod intake;
 pub(crate) mod keyspace;
 pub mod logging;
+pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod normalize;
 pub mod notify;

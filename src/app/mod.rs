@@ -409,7 +409,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let (stop, stopped) = tokio::sync::watch::channel(false);
         // Tracking numbers from a block leased in Redis when it answers within a second;
         // else from an offline block until it does (see `tracking::issuer`).
-        let issuer = Arc::clone(&gateway.tracking);
+        let issuer = gateway.tracking_issuer();
         let leased = tokio::time::timeout(
             Duration::from_secs(2),
             issuer.lease(&forwarder.target, &config.stream_prefix),

@@ -443,9 +443,7 @@ impl Telegram {
         let chat = message.chat.id.0;
         let group = self
             .gateway
-            .ctx
-            .keyer
-            .key("messenger_id", &format!("telegram-group:{chat}"));
+            .subject_key("messenger_id", &format!("telegram-group:{chat}"));
         let first = self
             .dedupe
             .first_mark(

@@ -511,7 +511,7 @@ impl Whatsapp {
         // free-form replies inside it, an approved template outside it).
         let subject = crate::normalize::phone(&format!("+{from}"))
             .ok()
-            .map(|phone| self.gateway.ctx.keyer.key("phone", &phone));
+            .map(|phone| self.gateway.subject_key("phone", &phone));
         if let Some(key) = &subject {
             self.dedupe
                 .mark(
