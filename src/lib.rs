@@ -47,7 +47,8 @@
 //! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
 //!   every consumer group; the consent ledger's checkpoint; photos past their retention
 //!   or fetched long enough ago; the outbox rewritten.
-//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing;
+//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] (and Almaty's UTC+5),
+//!   [`mac`] (HMAC-SHA256, once) — the plumbing;
 //!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
 //! Above the core:
@@ -94,6 +95,7 @@ pub(crate) mod idempotency;
 pub(crate) mod intake;
 pub(crate) mod keyspace;
 pub mod logging;
+pub(crate) mod mac;
 pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod normalize;

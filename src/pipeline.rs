@@ -175,14 +175,11 @@ impl Gateway {
     /// appeal is forwarded, and no lookup is needed (no number is confirmed to whoever
     /// guesses it).
     pub(crate) fn receipt_token(&self, number: &str) -> String {
-        use hmac::{KeyInit, Mac};
-        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(self.ctx.keyer.secret()) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(b"receipt:");
-        mac.update(number.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..12])
+        let mac = crate::mac::hmac(
+            self.ctx.keyer.secret(),
+            format!("receipt:{number}").as_bytes(),
+        );
+        hex::encode(&mac[..12])
     }
 
     /// Whether `token` is [`Gateway::receipt_token`] of `number` (compared in constant

@@ -243,14 +243,8 @@ impl PermutationKey {
     /// The key of a deployment, derived from its subject-key secret (every instance of a
     /// deployment shares that secret, so every instance permutes alike).
     pub(crate) fn derive(secret: &[u8]) -> PermutationKey {
-        use hmac::{KeyInit, Mac};
-        let key: [u8; 32] = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
-            Ok(mut mac) => {
-                mac.update(b"tracking-number-permutation");
-                mac.finalize().into_bytes().into()
-            }
-            Err(_) => [0; 32],
-        };
+        use hmac::KeyInit;
+        let key = crate::mac::hmac(secret, b"tracking-number-permutation");
         PermutationKey {
             mac: hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok(),
         }
