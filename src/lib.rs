@@ -48,7 +48,8 @@
 //!   every consumer group; the consent ledger's checkpoint; photos past their retention
 //!   or fetched long enough ago; the outbox rewritten.
 //! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] (and Almaty's UTC+5),
-//!   [`mac`] (HMAC-SHA256, once) — the plumbing;
+//!   [`mac`] (HMAC-SHA256, once), [`supervisor`] (every background task and the one
+//!   shutdown signal) — the plumbing;
 //!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
 //! Above the core:
@@ -116,5 +117,6 @@ pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod subject;
 pub(crate) mod subject_fulfilment;
+pub(crate) mod supervisor;
 pub(crate) mod tracking;
 pub(crate) mod trusted_proxies;
