@@ -471,25 +471,22 @@ impl Publisher {
         Ok(published)
     }
 
-    /// Runs [`Publisher::run_once`] every `every` until `stop` turns true.
+    /// Runs [`Publisher::run_once`] every `every` until the shutdown.
     pub(crate) async fn run(
         self,
         every: Duration,
         metrics: crate::metrics::Metrics,
-        mut stop: tokio::sync::watch::Receiver<bool>,
+        shutdown: crate::supervisor::Shutdown,
     ) {
-        loop {
+        crate::supervisor::every(every, shutdown, || async {
             match self.run_once(OffsetDateTime::now_utc()).await {
                 Ok(n) => metrics.analytics_published.inc_by(n as u64),
                 Err(e) => {
                     tracing::warn!(error = %crate::redis_target::describe(&e), "analytics.v2: redis unavailable; will try again")
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => return,
-            }
-        }
+        })
+        .await;
     }
 }
 

@@ -677,13 +677,16 @@ impl AttachmentStore {
         Ok(erased)
     }
 
-    /// Erases pending photos older than [`PENDING_TTL`], every `every`, for good.
-    pub(crate) async fn sweep_forever(self, every: Duration) {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
+    /// Erases pending photos older than [`PENDING_TTL`], every `every`, until the
+    /// shutdown (a sweep cut short is simply done again).
+    pub(crate) async fn sweep_forever(
+        self,
+        every: Duration,
+        shutdown: crate::supervisor::Shutdown,
+    ) {
+        crate::supervisor::every(every, shutdown, || async {
             let Some(cutoff) = SystemTime::now().checked_sub(PENDING_TTL) else {
-                continue;
+                return;
             };
             let store = self.clone();
             match tokio::task::spawn_blocking(move || store.sweep_pending(cutoff)).await {
@@ -692,7 +695,8 @@ impl AttachmentStore {
                 Ok(Err(e)) => tracing::warn!(error = %e, "photo sweep failed"),
                 Err(_) => tracing::warn!("photo sweep stopped"),
             }
-        }
+        })
+        .await;
     }
 }
 

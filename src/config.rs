@@ -65,6 +65,12 @@ pub(crate) struct RawConfig {
     /// Idle seconds before another instance takes a pending reply (`GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS`).
     #[serde(deserialize_with = "number")]
     pub(crate) notify_claim_timeout_secs: u64,
+    /// Seconds from SIGTERM to exit (`GATEWAY_SHUTDOWN_SECS`, default 10, 1–300): the
+    /// HTTP server finishes its requests and every background task what it holds within
+    /// them; what is not finished then is redone at the next start. Keep it below the
+    /// orchestrator's grace period (Kubernetes: 30 s).
+    #[serde(deserialize_with = "number")]
+    pub(crate) shutdown_secs: u64,
     /// What the shipped working calendar (`calendar/kazakhstan.toml`) does not know yet
     /// (`GATEWAY_HOLIDAYS`): `YYYY-MM-DD` days off that carry nothing (a Kurban Ait) and
     /// `YYYY-MM-DD>YYYY-MM-DD` transfers of a day of rest, comma-separated.
@@ -138,6 +144,7 @@ impl Default for RawConfig {
             notify_max_attempts: 5,
             notify_retry_base_ms: 500,
             notify_claim_timeout_secs: 60,
+            shutdown_secs: 10,
             holidays: String::new(),
             redis_min_replicas: 0,
             trusted_proxies: String::new(),
@@ -185,6 +192,8 @@ pub struct Config {
     pub(crate) notify_max_attempts: u32,
     pub(crate) notify_retry_base: Duration,
     pub(crate) notify_claim_timeout: Duration,
+    /// From SIGTERM to exit, at most.
+    pub(crate) shutdown: Duration,
     pub(crate) calendar: crate::deadline::Calendar,
     /// Replicas that must confirm a record before it leaves the outbox.
     pub(crate) redis_min_replicas: u32,
@@ -446,6 +455,9 @@ impl Config {
         if raw.notify_claim_timeout_secs == 0 {
             problems.push("GATEWAY_NOTIFY_CLAIM_TIMEOUT_SECS: at least 1".to_owned());
         }
+        if !(1..=300).contains(&raw.shutdown_secs) {
+            problems.push("GATEWAY_SHUTDOWN_SECS: between 1 and 300".to_owned());
+        }
         let calendar = crate::deadline::Calendar::parse(&raw.holidays).unwrap_or_else(|e| {
             problems.push(format!("GATEWAY_HOLIDAYS: {e}"));
             crate::deadline::Calendar::default()
@@ -503,6 +515,7 @@ impl Config {
             notify_max_attempts: u32::try_from(raw.notify_max_attempts).unwrap_or(5),
             notify_retry_base: Duration::from_millis(raw.notify_retry_base_ms),
             notify_claim_timeout: Duration::from_secs(raw.notify_claim_timeout_secs),
+            shutdown: Duration::from_secs(raw.shutdown_secs),
             calendar,
             redis_min_replicas: u32::try_from(raw.redis_min_replicas).unwrap_or(0),
             trusted_proxies,

@@ -20,8 +20,8 @@ use crate::appeal::{Channel, Language};
 use crate::catalogue::Catalogue;
 use crate::clock::now_us;
 use crate::field_error::FieldError;
-use crate::idempotency::IdempotencyClaim;
 use crate::outbox::Bundle;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Answer, AnswerStatus, Gateway, Receipt, StoredResponse, SubmitError};
 
 /// A consultation: what it was about, nothing of whom.
@@ -194,7 +194,7 @@ impl Gateway {
             .submit_record(bundle, claim.as_ref(), &response)
             .await?;
         if !receipt.replayed {
-            self.metrics.messages.with_label_values(&[kind]).inc();
+            self.metrics().messages.with_label_values(&[kind]).inc();
         }
         // A repeat: the consultation first recorded under the claim.
         Ok(receipt)

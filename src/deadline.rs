@@ -43,7 +43,7 @@
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
-use time::{Date, Duration, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{Date, Duration, Month, OffsetDateTime, Weekday};
 
 /// The national and state holidays with a fixed date, carried when on a weekend (Law
 /// "On holidays", art. 2, 3 and 5): (month, day).
@@ -73,8 +73,7 @@ pub(crate) const ANSWER_WORKING_DAYS: u32 = 15;
 /// Working days within which an appeal outside the body's competence is forwarded.
 pub(crate) const FORWARD_WORKING_DAYS: u32 = 3;
 
-/// Almaty's offset: UTC+5 since 1 March 2024, when Kazakhstan moved to one time zone.
-pub(crate) const ALMATY: UtcOffset = time::macros::offset!(+5);
+pub(crate) use crate::clock::ALMATY;
 
 /// The yearly data shipped with the gateway (`calendar/kazakhstan.toml`).
 const SHIPPED: &str = include_str!("../calendar/kazakhstan.toml");

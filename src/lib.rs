@@ -24,7 +24,9 @@
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests;
 //!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
 //!   gateway holds, reported on `subject.v1`.
-//! - [`appeal`] — the `appeals.v1` message itself (the contract); [`tracking`] — the
+//! - [`appeal`] — the `appeals.v1` message itself (the contract); [`message`] — the
+//!   other messages a channel hands the pipeline (an email's addition, a bounce, a
+//!   quarantined mail), each typed with its stream; [`tracking`] — the
 //!   short number a citizen is given, from blocks no two processes share
 //!   ([`tracking::issuer`]); [`district`] — Almaty's districts, from a form or
 //!   an address.
@@ -45,7 +47,9 @@
 //! - [`retention`] — stream entries trimmed once past their retention and acknowledged by
 //!   every consumer group; the consent ledger's checkpoint; photos past their retention
 //!   or fetched long enough ago; the outbox rewritten.
-//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] — the plumbing;
+//! - [`config`], [`i18n`], [`metrics`], [`logging`], [`clock`] (and Almaty's UTC+5),
+//!   [`mac`] (HMAC-SHA256, once), [`supervisor`] (every background task and the one
+//!   shutdown signal) — the plumbing;
 //!   [`trusted_proxies`] — whose `X-Forwarded-For` names the client.
 //!
 //! Above the core:
@@ -92,6 +96,8 @@ pub(crate) mod idempotency;
 pub(crate) mod intake;
 pub(crate) mod keyspace;
 pub mod logging;
+pub(crate) mod mac;
+pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod normalize;
 pub mod notify;
@@ -111,5 +117,6 @@ pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod subject;
 pub(crate) mod subject_fulfilment;
+pub(crate) mod supervisor;
 pub(crate) mod tracking;
 pub(crate) mod trusted_proxies;

@@ -4,21 +4,32 @@
 //! outbox and count it. A channel adapter calls these and turns the result into its own
 //! kind of answer (a JSON body, a page, a bot message, an email).
 
-use serde::{Deserialize, Serialize};
-
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::appeal::Channel;
+use crate::catalogue::{Catalogue, Category};
 use crate::clock::now_us;
+use crate::deadline::Calendar;
 use crate::field_error::FieldError;
-use crate::idempotency::{Claims, IdempotencyClaim, Verdict};
+/// A submission's `Idempotency-Key` and its fingerprint: the pipeline claims and
+/// settles it with the record, so a channel only hands it over.
+pub(crate) use crate::idempotency::IdempotencyClaim;
+use crate::idempotency::{Claims, Verdict};
 use crate::intake::{self, Accepted, Context, Intake};
+use crate::message::Message;
 use crate::metrics::Metrics;
-use crate::outbox::{Appended, Bundle, Envelope, Mark, MarkOp, Outbox, Settled};
+use crate::outbox::{Appended, Bundle, Envelope, Outbox, Settled};
+/// What a channel's own index sets in Redis with an appeal
+/// ([`Gateway::submit_appeal_indexed`]), forwarded atomically with it.
+pub(crate) use crate::outbox::{Mark, MarkOp};
+use crate::policy::ChannelPolicy;
 use crate::queue::QueueStatus;
 use crate::status::{PublicStatus, StatusBoard, Unreachable};
 use crate::stream::Stream;
-use crate::subject::{self, SubjectIntake, SubjectKeyer};
+use crate::subject::{self, Identifiers, SubjectIntake, SubjectKeyer};
 use crate::tracking::TrackingNumber;
 use crate::tracking::issuer::Issuer;
 
@@ -95,18 +106,21 @@ pub(crate) struct Receipt {
     pub(crate) response: StoredResponse,
 }
 
-/// The pipeline's shared parts.
+/// The pipeline's shared parts. Private: a channel asks the gateway by name
+/// ([`Gateway::validate`], [`Gateway::policy`], [`Gateway::public_status`],
+/// [`Gateway::subject_key`], [`Gateway::submit`] …) and never reaches the outbox, the
+/// policies or the keyer itself, so that every way in runs the same checks (issue 31).
 pub(crate) struct Gateway {
-    pub(crate) ctx: Context,
-    pub(crate) outbox: Outbox,
-    pub(crate) metrics: Metrics,
+    ctx: Context,
+    outbox: Outbox,
+    metrics: Metrics,
     /// What the case system last said of each appeal, and the legal deadline.
-    pub(crate) status: StatusBoard,
+    status: StatusBoard,
     /// Where citizens read the regulation (`GATEWAY_PUBLIC_URL/regulation`): the link a
     /// consent question and an acknowledgement give.
-    pub(crate) regulation_url: String,
+    regulation_url: String,
     /// Where new tracking numbers come from (blocks no two processes share).
-    pub(crate) tracking: Arc<Issuer>,
+    tracking: Arc<Issuer>,
     /// `Idempotency-Key` claims in Redis, shared by every instance.
     claims: Arc<Claims>,
     /// Whether Redis answered the forwarder last: when it did not, a key is claimed
@@ -161,14 +175,11 @@ impl Gateway {
     /// appeal is forwarded, and no lookup is needed (no number is confirmed to whoever
     /// guesses it).
     pub(crate) fn receipt_token(&self, number: &str) -> String {
-        use hmac::{KeyInit, Mac};
-        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(self.ctx.keyer.secret()) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(b"receipt:");
-        mac.update(number.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..12])
+        let mac = crate::mac::hmac(
+            self.ctx.keyer.secret(),
+            format!("receipt:{number}").as_bytes(),
+        );
+        hex::encode(&mac[..12])
     }
 
     /// Whether `token` is [`Gateway::receipt_token`] of `number` (compared in constant
@@ -177,6 +188,83 @@ impl Gateway {
         use subtle::ConstantTimeEq;
         let expected = self.receipt_token(number);
         !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+    }
+
+    /// What the pipeline would say of `intake` without storing it: the accepted appeal,
+    /// or every problem by field. A form that already found problems of its own asks
+    /// this to show all of them at once.
+    pub(crate) fn validate(&self, intake: Intake) -> Result<Accepted, Vec<FieldError>> {
+        intake::accept(&self.ctx, intake, time::OffsetDateTime::now_utc())
+    }
+
+    /// The policy of `channel` (`channels/<name>.toml`): its fields, its limits.
+    pub(crate) fn policy(&self, channel: Channel) -> &ChannelPolicy {
+        self.ctx.policies.channel(channel)
+    }
+
+    /// The categories and consultation topics (`channels/catalogue.toml`).
+    pub(crate) fn catalogue(&self) -> &Catalogue {
+        &self.ctx.catalogue
+    }
+
+    /// The category of `code`, if the catalogue has it.
+    pub(crate) fn category(&self, code: &str) -> Option<&Category> {
+        self.ctx.catalogue.get(code)
+    }
+
+    /// The pseudonymous subject key of an identifier of `kind` (normalized already):
+    /// what every record carries instead of the identifier.
+    pub(crate) fn subject_key(&self, kind: &str, normalized: &str) -> String {
+        self.ctx.keyer.key(kind, normalized)
+    }
+
+    /// The subject keys of every identifier given, by kind.
+    pub(crate) fn subject_keys(&self, ids: &Identifiers) -> BTreeMap<String, String> {
+        self.ctx.keyer.keys(ids)
+    }
+
+    /// The deployment's secret (`GATEWAY_SUBJECT_KEY_SECRET`), from which the keys of
+    /// form sessions, CSRF tokens and shared counters are derived, each for its purpose.
+    pub(crate) fn deployment_secret(&self) -> &[u8] {
+        self.ctx.keyer.secret()
+    }
+
+    /// The working calendar of the legal terms (registration day, answer date).
+    pub(crate) fn calendar(&self) -> &Calendar {
+        self.status.calendar()
+    }
+
+    /// The legal deadline of an appeal just received (not extended), without asking
+    /// Redis: what an acknowledgement promises.
+    pub(crate) fn first_deadline(&self, appeal_id: &str) -> Option<time::Date> {
+        self.status.first_deadline(appeal_id)
+    }
+
+    /// Where citizens read the regulation: the link a consent question gives.
+    pub(crate) fn regulation_url(&self) -> &str {
+        &self.regulation_url
+    }
+
+    /// The service's counters.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// How many records wait in the outbox for the forwarder.
+    pub(crate) fn outbox_depth(&self) -> u64 {
+        self.outbox.depth()
+    }
+
+    /// When the oldest record waiting in the outbox was accepted, in ms since the epoch.
+    pub(crate) fn outbox_oldest_ms(&self) -> Option<u64> {
+        // A failed read leaves the age unknown rather than failing a scrape; the outbox
+        // error is in the log of whoever hit it first.
+        self.outbox.oldest_accepted_at_ms().ok().flatten()
+    }
+
+    /// Where tracking numbers come from: the issuer leases its blocks in Redis.
+    pub(crate) fn tracking_issuer(&self) -> Arc<Issuer> {
+        Arc::clone(&self.tracking)
     }
 
     /// What a citizen may see of a tracking number: from Redis (every instance's
@@ -305,25 +393,21 @@ impl Gateway {
     }
 
     /// Stores one message that is neither an appeal nor a subject request — an email's
-    /// addition to an appeal, the record of a quarantined message — on `stream`, under
-    /// `claim` (a repeat finds the first answer). Counted by its type. `record_id` is the
-    /// outbox record's own id (the forwarder's dedupe key); `entry_id` the stream entry's
-    /// `id` field (an addition carries its appeal's).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn submit_message<T: serde::Serialize>(
+    /// addition to an appeal, the record of a quarantined message — under `claim` (a
+    /// repeat finds the first answer). Its stream, type and ids follow from the
+    /// [`Message`]; it is counted by its type.
+    pub(crate) async fn submit(
         &self,
-        stream: Stream,
-        message_type: &'static str,
-        record_id: &str,
-        entry_id: &str,
-        message: &T,
+        message: Message,
         claim: IdempotencyClaim,
-        response: StoredResponse,
     ) -> Result<Receipt, SubmitError> {
-        let envelope = Envelope::new(stream, entry_id, message_type, message)
-            .map_err(|_| SubmitError::Unavailable)?;
+        let envelope = message.envelope().map_err(|_| SubmitError::Unavailable)?;
+        let response = StoredResponse {
+            status: 202,
+            body: message.answer(),
+        };
         let bundle = Bundle {
-            id: record_id.to_owned(),
+            id: message.record_id().to_owned(),
             messages: vec![envelope],
             accepted_at_us: now_us(),
             marks: Vec::new(),
@@ -334,7 +418,7 @@ impl Gateway {
             Stored::Fresh => {
                 self.metrics
                     .messages
-                    .with_label_values(&[message_type])
+                    .with_label_values(&[message.kind()])
                     .inc();
                 Ok(receipt(response, false))
             }

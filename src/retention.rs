@@ -254,14 +254,14 @@ impl Retention {
         swept.unwrap_or_default()
     }
 
-    /// Sweeps every `every` until `stop` turns true, counting what went.
+    /// Sweeps every `every` until the shutdown, counting what went.
     pub(crate) async fn run(
         self,
         every: Duration,
         metrics: crate::metrics::Metrics,
-        mut stop: tokio::sync::watch::Receiver<bool>,
+        shutdown: crate::supervisor::Shutdown,
     ) {
-        loop {
+        crate::supervisor::every(every, shutdown, || async {
             match self.sweep(OffsetDateTime::now_utc()).await {
                 Ok(removed) => {
                     for (store, n) in removed {
@@ -293,11 +293,8 @@ impl Retention {
                     Err(e) => tracing::warn!(error = %e, "outbox compaction failed"),
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => return,
-            }
-        }
+        })
+        .await;
     }
 }
 

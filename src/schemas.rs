@@ -9,10 +9,8 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 use crate::aggregates::AppealAggregate;
 use crate::analytics::AppealStats;
 use crate::appeal::Appeal;
-use crate::channels::email::messages::{
-    AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage,
-};
 use crate::consent::ConsentEvent;
+use crate::message::{AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage};
 use crate::subject::SubjectRequest;
 
 /// `(file name, schema as pretty JSON)` for every message type.

@@ -55,8 +55,7 @@ pub(crate) struct StatusBoard {
 fn received_on(appeal_id: &str) -> Option<time::Date> {
     let id = ulid::Ulid::from_string(appeal_id).ok()?;
     let at = time::OffsetDateTime::from(id.datetime());
-    let almaty = time::UtcOffset::from_hms(5, 0, 0).ok()?;
-    Some(at.to_offset(almaty).date())
+    Some(at.to_offset(crate::clock::ALMATY).date())
 }
 
 impl StatusBoard {

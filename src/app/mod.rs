@@ -44,6 +44,7 @@ use crate::queue::{Forwarder, QueueStatus};
 use crate::redis_target::RedisTarget;
 use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
+use crate::supervisor::Supervisor;
 
 /// The configuration with every channel's settings checked.
 pub struct Settings {
@@ -196,7 +197,24 @@ pub enum ServeError {
     MetricsBind(std::io::Error),
 }
 
-/// Runs the service on `listener` until SIGINT or SIGTERM.
+/// SIGTERM or SIGINT, whichever comes first.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the service on `listener` until SIGINT or SIGTERM; then stops within
+/// `GATEWAY_SHUTDOWN_SECS` (see [`crate::supervisor`]).
 pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError> {
     let Settings {
         config,
@@ -405,11 +423,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             &config.stream_prefix,
         )),
     };
+    let shutdown_within = config.shutdown;
     let served = actix_web::rt::System::new().block_on(async move {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = Supervisor::new();
+        let stopped = tasks.shutdown().receiver();
         // Tracking numbers from a block leased in Redis when it answers within a second;
         // else from an offline block until it does (see `tracking::issuer`).
-        let issuer = Arc::clone(&gateway.tracking);
+        let issuer = gateway.tracking_issuer();
         let leased = tokio::time::timeout(
             Duration::from_secs(2),
             issuer.lease(&forwarder.target, &config.stream_prefix),
@@ -418,58 +438,74 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         if !matches!(leased, Ok(Ok(()))) {
             tracing::warn!("no block of tracking numbers leased at start (Redis did not answer); issuing from an offline block until it does");
         }
-        actix_web::rt::spawn(issuer.run(
-            forwarder.target.clone(),
-            config.stream_prefix.clone(),
-            stopped.clone(),
-        ));
-        let forwarding = actix_web::rt::spawn(forwarder.run(stopped.clone()));
-        let notifying = actix_web::rt::spawn(notifier.run(stopped.clone()));
-        // Depersonalized aggregates of ended periods (issue 16, point 5).
-        actix_web::rt::spawn(publisher.run(
-            Duration::from_secs(60),
-            publisher_metrics.clone(),
-            stopped.clone(),
-        ));
-        // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
-        actix_web::rt::spawn(subject_worker.run(stopped.clone()));
-        // Stream entries past their retention and acknowledged by every group (issue 16).
-        actix_web::rt::spawn(retention.run(
-            Duration::from_secs(600),
-            publisher_metrics.clone(),
-            stopped.clone(),
-        ));
-        // Photos of forms not accepted within the hour go (issue 17, point 3).
-        actix_web::rt::spawn(
-            AttachmentStore::new(&config.data_dir).sweep_forever(Duration::from_secs(600)),
+        tasks.spawn(
+            "tracking-issuer",
+            issuer.run(
+                forwarder.target.clone(),
+                config.stream_prefix.clone(),
+                stopped.clone(),
+            ),
         );
-        // The requests of an `open311.redb` from before Redis held the index, once.
+        tasks.spawn("forwarder", forwarder.run(stopped.clone()));
+        tasks.spawn("notifier", notifier.run(stopped.clone()));
+        // Depersonalized aggregates of ended periods (issue 16, point 5).
+        tasks.spawn(
+            "analytics-publisher",
+            publisher.run(
+                Duration::from_secs(60),
+                publisher_metrics.clone(),
+                tasks.shutdown(),
+            ),
+        );
+        // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
+        tasks.spawn("subject-requests", subject_worker.run(stopped.clone()));
+        // Stream entries past their retention and acknowledged by every group (issue 16).
+        tasks.spawn(
+            "retention",
+            retention.run(
+                Duration::from_secs(600),
+                publisher_metrics.clone(),
+                tasks.shutdown(),
+            ),
+        );
+        // Photos of forms not accepted within the hour go (issue 17, point 3).
+        tasks.spawn(
+            "photo-sweep",
+            AttachmentStore::new(&config.data_dir)
+                .sweep_forever(Duration::from_secs(600), tasks.shutdown()),
+        );
+        // The requests of an `open311.redb` from before Redis held the index, once (cut
+        // at the shutdown: imported again at the next start).
         let importing = open311.clone();
         let data_dir = config.data_dir.clone();
-        actix_web::rt::spawn(async move {
+        tasks.spawn("open311-import", async move {
             importing.index().import_legacy(&data_dir).await;
         });
         // Accounts of an `agents.redb` from before Redis held them, once.
         let importing = agents.clone();
         let data_dir = config.data_dir.clone();
-        actix_web::rt::spawn(async move {
+        tasks.spawn("agents-import", async move {
             agent_console::legacy::import_at_start(&importing.accounts, &data_dir).await;
         });
         if let Some(telegram) = &telegram {
-            telegram.clone().into_inner().start();
+            telegram.clone().into_inner().start(&mut tasks);
         }
         if let Some(whatsapp) = &whatsapp {
-            whatsapp.clone().into_inner().start();
+            whatsapp.clone().into_inner().start(&mut tasks);
         }
         // Mail piped in by the MTA (`ingest-email`) waits in the spool this process owns.
-        let spooled = actix_web::rt::spawn(email::spool::run(
-            email::spool::Spool::new(&config.data_dir),
-            email.clone(),
-            Arc::clone(&gateway),
-            stopped.clone(),
-        ));
-        let imap = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped)
-            .map(actix_web::rt::spawn);
+        tasks.spawn(
+            "email-spool",
+            email::spool::run(
+                email::spool::Spool::new(&config.data_dir),
+                email.clone(),
+                Arc::clone(&gateway),
+                stopped.clone(),
+            ),
+        );
+        if let Some(imap) = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped) {
+            tasks.spawn("email-imap", imap);
+        }
         let public_url = config.public_url.clone();
         // `/metrics` on its own listener, loopback by default (issue 34); one worker
         // is plenty for a scrape every few seconds.
@@ -483,6 +519,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         .workers(1)
         .bind(config.metrics_bind)
         .map_err(ServeError::MetricsBind)?
+        .disable_signals()
         .shutdown_timeout(1)
         .run();
         let metrics_handle = metrics_server.handle();
@@ -509,18 +546,28 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 .default_service(web::to(ops::not_found))
         })
         .listen(listener)?
-        .shutdown_timeout(10)
+        // The signal is ours: the server and the tasks stop together, within
+        // `GATEWAY_SHUTDOWN_SECS` of it.
+        .disable_signals()
+        .shutdown_timeout(shutdown_within.as_secs())
         .run();
+        let handle = server.handle();
+        let serving = actix_web::rt::spawn(server);
         tracing::info!(data_dir = %config.data_dir.display(), "appeal gateway serving");
-        let served = server.await;
-        metrics_handle.stop(true).await;
-        let _ = stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(5), forwarding).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), notifying).await;
-        if let Some(imap) = imap {
-            let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), spooled).await;
+        let served = tokio::select! {
+            () = termination() => Ok(()),
+            // The server stopped by itself: an error of its listener.
+            ended = serving => ended.unwrap_or(Ok(())),
+        };
+        tracing::info!(
+            within_secs = shutdown_within.as_secs(),
+            "stopping: requests and background tasks finish what they hold"
+        );
+        tokio::join!(
+            handle.stop(true),
+            metrics_handle.stop(true),
+            tasks.stop(shutdown_within)
+        );
         tracing::info!("appeal gateway stopped");
         served.map_err(ServeError::Bind)
     });

@@ -116,8 +116,8 @@ async fn readyz(state: web::Data<Ops>) -> HttpResponse {
         } else {
             ReplicaState::TooFew
         },
-        outbox_depth: state.gateway.outbox.depth(),
-        tracking_numbers: if state.gateway.tracking.offline() {
+        outbox_depth: state.gateway.outbox_depth(),
+        tracking_numbers: if state.gateway.tracking_issuer().offline() {
             TrackingSource::Offline
         } else {
             TrackingSource::Leased
@@ -132,17 +132,16 @@ async fn readyz(state: web::Data<Ops>) -> HttpResponse {
 
 /// Prometheus text.
 async fn metrics(state: web::Data<Ops>) -> HttpResponse {
-    let outbox = &state.gateway.outbox;
-    // A failed read leaves the age at 0 rather than failing the scrape; the outbox
-    // error is in the log of whoever hit it first.
-    let oldest = outbox.oldest_accepted_at_ms().ok().flatten();
-    state
-        .gateway
-        .metrics
-        .refresh(outbox.depth(), oldest, state.queue.redis_up());
+    let gateway = &state.gateway;
+    // An unknown age shows as 0 rather than failing the scrape.
+    gateway.metrics().refresh(
+        gateway.outbox_depth(),
+        gateway.outbox_oldest_ms(),
+        state.queue.redis_up(),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.gateway.metrics.render())
+        .body(state.gateway.metrics().render())
 }
 
 /// Any other path: a page for a browser, a problem document for an API client.
@@ -164,7 +163,7 @@ pub(crate) async fn access_log(
     let ops = req.app_data::<web::Data<Ops>>().cloned();
     let response = next.call(req).await?;
     if let Some(ops) = ops {
-        ops.gateway.metrics.observe_request(
+        ops.gateway.metrics().observe_request(
             method.as_str(),
             &route,
             response.status().as_u16(),

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::keyspace::{Keyspace, name};
 use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::supervisor::Shutdown;
 
 use super::store::StoreError;
 
@@ -53,6 +54,9 @@ pub(crate) struct Deferred {
     conn: crate::redis_target::LazyConnection,
     keys: Keyspace,
     consumer: String,
+    /// The drain leases' holder: the consumer and this process's life
+    /// (`<consumer>#<random>`), so that a lease left by an earlier life is known.
+    holder: String,
 }
 
 impl Deferred {
@@ -62,6 +66,7 @@ impl Deferred {
             target,
             keys: Keyspace::new(prefix),
             consumer: consumer.to_owned(),
+            holder: format!("{consumer}#{:016x}", rand::random::<u64>()),
         }
     }
 
@@ -124,40 +129,67 @@ impl Deferred {
         self.query::<()>(&mut conn, &pipe).await
     }
 
-    /// Runs the worker of `channel` for ever: `take` gets each waiting payload, in the
-    /// order of its chat, and answers whether it is done with it (`false`: kept, and
-    /// taken again later).
-    pub(crate) fn run<F, Fut>(self: &Arc<Self>, channel: &'static str, take: F)
-    where
-        F: Fn(String) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send,
+    /// Runs the worker of `channel` until the shutdown: `take` gets each waiting
+    /// payload, in the order of its chat, and answers whether it is done with it
+    /// (`false`: kept, and taken again later). At the shutdown the payload in hand is
+    /// finished and the rest left waiting; at its start the worker first takes what
+    /// this instance left pending when it stopped (or was cut at
+    /// `GATEWAY_SHUTDOWN_SECS`), so that nothing waits for [`RECLAIM_AFTER`].
+    pub(crate) async fn run<F, Fut>(
+        self: Arc<Self>,
+        channel: &'static str,
+        mut shutdown: Shutdown,
+        take: F,
+    ) where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = bool>,
     {
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let Some(target) = this.target.clone() else {
-                return;
-            };
-            let stream = this.keys.key(&name::inbound_media(channel));
-            loop {
-                let conn = target.connect(Timeouts::default()).await;
-                if let Ok(mut conn) = conn
-                    && crate::redis_target::ensure_group(&mut conn, &stream, GROUP)
-                        .await
-                        .is_ok()
-                {
-                    // Ends with an error of Redis; connects again.
-                    while this.round(&mut conn, &stream, &take).await.is_ok() {}
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        let stream = self.keys.key(&name::inbound_media(channel));
+        let mut history = true;
+        while !shutdown.is_stopping() {
+            let conn = target.connect(Timeouts::default()).await;
+            if let Ok(mut conn) = conn
+                && crate::redis_target::ensure_group(&mut conn, &stream, GROUP)
+                    .await
+                    .is_ok()
+            {
+                // Ends with an error of Redis (connects again) or at the shutdown.
+                loop {
+                    // Not cut by the shutdown: a payload in hand is finished.
+                    let round = self
+                        .round(&mut conn, &stream, &take, history, &shutdown)
+                        .await;
+                    // Its own pending entries are looked at once (a batch); what is
+                    // left then waits for RECLAIM_AFTER as any other's.
+                    match round {
+                        Ok(_) => history = false,
+                        Err(_) => break,
+                    }
+                    if shutdown.is_stopping() {
+                        return;
+                    }
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        });
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = shutdown.stopped() => return,
+            }
+        }
     }
 
+    /// One batch of entries: this consumer's own pending ones while `history`, else
+    /// those idle past [`RECLAIM_AFTER`] or new. The read may be cut by the shutdown;
+    /// a payload being taken is not (see [`Deferred::drain`]).
     async fn round<F, Fut>(
         &self,
         conn: &mut RedisConn,
         stream: &str,
         take: &F,
+        history: bool,
+        shutdown: &Shutdown,
     ) -> redis::RedisResult<()>
     where
         F: Fn(String) -> Fut,
@@ -169,15 +201,25 @@ impl Deferred {
             consumer: &self.consumer,
         };
         let mut reader = conn.clone();
-        let entries = group
-            .claim_or_read(conn, &mut reader, RECLAIM_AFTER, BATCH)
-            .await?;
+        let mut stop = shutdown.clone();
+        let entries = if history {
+            own_pending(conn, stream, &self.consumer).await?
+        } else {
+            // A blocking read (a second at most) is cut by the shutdown.
+            tokio::select! {
+                read = group.claim_or_read(conn, &mut reader, RECLAIM_AFTER, BATCH) => read?,
+                () = stop.stopped() => return Ok(()),
+            }
+        };
         for (id, fields) in entries {
+            if shutdown.is_stopping() {
+                break;
+            }
             let user = match fields.get("user") {
                 Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
                 _ => String::new(),
             };
-            if user.is_empty() || self.drain(conn, &user, take).await? {
+            if user.is_empty() || self.drain(conn, &user, take, shutdown).await? {
                 let _: i64 = redis::cmd("XACK")
                     .arg(stream)
                     .arg(GROUP)
@@ -203,6 +245,7 @@ impl Deferred {
         conn: &mut RedisConn,
         user: &str,
         take: &F,
+        shutdown: &Shutdown,
     ) -> redis::RedisResult<bool>
     where
         F: Fn(String) -> Fut,
@@ -211,15 +254,7 @@ impl Deferred {
         let lock = self.keys.key(&name::inbound_pending_lock(user));
         let list = self.keys.key(&name::inbound_pending(user));
         loop {
-            let leased: Option<String> = redis::cmd("SET")
-                .arg(&lock)
-                .arg(&self.consumer)
-                .arg("NX")
-                .arg("PX")
-                .arg(DRAIN_LEASE.as_millis() as u64)
-                .query_async(conn)
-                .await?;
-            if leased.is_none() {
+            if !self.lease(conn, &lock).await? {
                 return Ok(false);
             }
             let mut done = true;
@@ -237,6 +272,11 @@ impl Deferred {
                     break;
                 }
                 let _: Option<String> = redis::cmd("LPOP").arg(&list).query_async(conn).await?;
+                if shutdown.is_stopping() {
+                    // The rest waits for the next start (the entry stays pending).
+                    done = false;
+                    break;
+                }
             }
             let _: i64 = redis::cmd("DEL").arg(&lock).query_async(conn).await?;
             // A message pushed while this worker held the lease was perhaps turned away
@@ -247,4 +287,64 @@ impl Deferred {
             }
         }
     }
+
+    /// Takes the drain lease of a chat: free, or held by this instance in an earlier
+    /// life (cut at its shutdown while it drained: no one else drains under its name).
+    async fn lease(&self, conn: &mut RedisConn, lock: &str) -> redis::RedisResult<bool> {
+        let leased: Option<String> = redis::cmd("SET")
+            .arg(lock)
+            .arg(&self.holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(DRAIN_LEASE.as_millis() as u64)
+            .query_async(conn)
+            .await?;
+        if leased.is_some() {
+            return Ok(true);
+        }
+        let holder: Option<String> = redis::cmd("GET").arg(lock).query_async(conn).await?;
+        let earlier_life = holder.is_some_and(|h| {
+            h != self.holder
+                && h.strip_prefix(self.consumer.as_str())
+                    .is_some_and(|rest| rest.starts_with('#'))
+        });
+        if !earlier_life {
+            return Ok(false);
+        }
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(lock)
+            .arg(&self.holder)
+            .arg("XX")
+            .arg("PX")
+            .arg(DRAIN_LEASE.as_millis() as u64)
+            .query_async(conn)
+            .await?;
+        Ok(taken.is_some())
+    }
+}
+
+/// The entries delivered to `consumer` and not acknowledged: what it held when it
+/// stopped.
+async fn own_pending(
+    conn: &mut RedisConn,
+    stream: &str,
+    consumer: &str,
+) -> redis::RedisResult<Vec<(String, crate::redis_target::Fields)>> {
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(BATCH)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg("0")
+        .query_async(conn)
+        .await?;
+    Ok(read
+        .keys
+        .into_iter()
+        .flat_map(|k| k.ids)
+        .map(|id| (id.id, id.map))
+        .collect())
 }

@@ -31,9 +31,9 @@ use serde_json::{Value, json};
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose, ReplyChannel};
 use crate::i18n::MESSAGES;
-use crate::idempotency::IdempotencyClaim;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::subject::{RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 
@@ -44,7 +44,7 @@ pub(crate) const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Photos a conversation takes: the smaller of the two bots' `attachments.max_count`
 /// (`channels/telegram.toml`, `channels/whatsapp.toml`), so it reads the same on both.
 fn max_photos(gw: &Gateway) -> usize {
-    let limit = |channel| gw.ctx.policies.channel(channel).max_attachments;
+    let limit = |channel| gw.policy(channel).max_attachments;
     limit(Channel::Telegram).min(limit(Channel::Whatsapp))
 }
 /// Stripes of the per-user lock: two messages of one user are handled one at a time.
@@ -330,7 +330,7 @@ impl Engine {
 /// phone in a Redis key).
 pub(crate) fn user_key(gw: &Gateway, channel: Channel, user: &str) -> String {
     let messenger_id = format!("{}:{user}", channel.as_str());
-    gw.ctx.keyer.key("messenger_id", &messenger_id)
+    gw.subject_key("messenger_id", &messenger_id)
 }
 
 /// Claims a provider delivery (`channel:id`); `false` for a duplicate, counted. Comes
@@ -345,7 +345,7 @@ pub(crate) async fn first_time(
         return Ok(true);
     }
     tracing::debug!(channel = channel.as_str(), "duplicate delivery ignored");
-    gw.metrics
+    gw.metrics()
         .webhook_duplicates
         .with_label_values(&[channel.as_str()])
         .inc();
@@ -703,8 +703,7 @@ fn consent_buttons(lang: Language) -> Vec<Button> {
 }
 
 fn category_buttons(gw: &Gateway, lang: Language) -> Vec<Button> {
-    gw.ctx
-        .catalogue
+    gw.catalogue()
         .categories
         .iter()
         .map(|cat| button(&format!("cat:{}", cat.code), cat.name(lang).to_owned()))
@@ -733,7 +732,11 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
             list: None,
         },
         Step::Consent => Reply {
-            text: ta(lang, "bot-consent", &[("url", gw.regulation_url.clone())]),
+            text: ta(
+                lang,
+                "bot-consent",
+                &[("url", gw.regulation_url().to_owned())],
+            ),
             buttons: consent_buttons(lang),
             ask: Ask::Nothing,
             list: None,
@@ -783,7 +786,7 @@ fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation) -> Reply {
 
 /// The name of a category code in `lang` (empty for none).
 fn category_name(gw: &Gateway, lang: Language, code: Option<&str>) -> String {
-    code.and_then(|code| gw.ctx.catalogue.get(code))
+    code.and_then(|code| gw.category(code))
         .map(|cat| cat.name(lang).to_owned())
         .unwrap_or_default()
 }
@@ -825,7 +828,7 @@ async fn status_text(gw: &Gateway, lang: Language, c: &Conversation) -> String {
     let format = time::macros::format_description!("[day].[month].[year]");
     let mut lines = Vec::new();
     for tracking in c.appeals.iter().rev() {
-        let Some(number) = crate::tracking::TrackingNumber::parse(tracking) else {
+        let Some(number) = crate::tracking::TrackingNumber::parse_lenient(tracking) else {
             continue;
         };
         let public = gw.public_status(&number).await;
@@ -905,7 +908,7 @@ async fn send(
         Ok(receipt) => {
             let tracking = receipt.tracking_number.unwrap_or_default();
             // What a receipt states (issue 33, point 2), as far as a chat needs it.
-            let (registered, answer_by) = gw.status.calendar().acknowledged(&receipt.id);
+            let (registered, answer_by) = gw.calendar().acknowledged(&receipt.id);
             let category = category_name(gw, lang, d.category.as_deref());
             c.appeals.push(tracking.clone());
             let excess = c.appeals.len().saturating_sub(REMEMBERED_APPEALS);

@@ -99,7 +99,7 @@ async fn a_whole_conversation_ends_with_a_tracking_number() {
 
     let replies = chat42.send(&gw, button("summary:send")).await;
     assert!(replies[0].text.contains("OA-"), "{replies:?}");
-    assert_eq!(gw.outbox.depth(), 1);
+    assert_eq!(gw.outbox_depth(), 1);
     let stored = chat42.kept();
     assert!(stored.draft.is_none());
     assert_eq!(stored.appeals.len(), 1);
@@ -118,7 +118,7 @@ async fn no_to_consent_keeps_nothing() {
         "{replies:?}"
     );
     assert!(chat7.held.is_none());
-    assert_eq!(gw.outbox.depth(), 0);
+    assert_eq!(gw.outbox_depth(), 0);
 }
 
 #[tokio::test]

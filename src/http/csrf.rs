@@ -20,11 +20,10 @@
 //! derivation function), so every gateway instance behind a load balancer accepts the
 //! forms and sessions of the others without one more secret to configure.
 
+use crate::mac::hmac;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
-use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 
 /// The name of the session cookie over plain HTTP (development).
 pub(crate) const COOKIE: &str = "oa_sid";
@@ -61,14 +60,7 @@ impl CsrfKey {
     }
 
     fn verify_mac(&self, data: &str, presented_hex: &str) -> bool {
-        let Ok(presented) = hex::decode(presented_hex) else {
-            return false;
-        };
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return false;
-        };
-        mac.update(data.as_bytes());
-        mac.verify_slice(&presented).is_ok()
+        crate::mac::verify(&self.0, data.as_bytes(), presented_hex)
     }
 
     /// The cookie value of session `id`: the id and its signature.
@@ -115,16 +107,6 @@ impl CsrfKey {
             .finish();
         (sid, Some(cookie))
     }
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 32],
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::appeal::Language;
 use crate::http::body::read_limited;
 use crate::http::error::Problem;
-use crate::idempotency::IdempotencyClaim;
+use crate::pipeline::IdempotencyClaim;
 
 /// The `Idempotency-Key` header (RFC draft `httpapi-idempotency-key`): printable ASCII
 /// and spaces, 1 to 200 characters. Anything else is 400 on the header.

@@ -25,11 +25,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::mac::hmac;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use crate::keyspace::{Keyspace, name};
 use crate::redis_target::LazyConnection;
@@ -132,16 +131,6 @@ impl SharedCounters {
             false
         }
     }
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 32],
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
 }
 
 /// `n` a minute per subject, with a burst of `n`: in Redis for every instance, else in

@@ -94,8 +94,7 @@ pub(crate) fn is_quiet(now: time::OffsetDateTime, quiet: Option<(u8, u8)>) -> bo
     let Some((from, to)) = quiet else {
         return false;
     };
-    let almaty = time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let hour = now.to_offset(almaty).hour();
+    let hour = now.to_offset(crate::clock::ALMATY).hour();
     if from <= to {
         (from..to).contains(&hour)
     } else {

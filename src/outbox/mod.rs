@@ -242,7 +242,7 @@ fn tracking_slot(number: &str) -> u64 {
 /// (days since 1970, Almaty time) in one `u64`.
 fn waiting_entry(number: &str, accepted_at_us: u64) -> Option<u64> {
     let value = crate::tracking::TrackingNumber::parse(number)?.value();
-    let day = (accepted_at_us / 1_000_000 + 5 * 3600) / 86_400;
+    let day = crate::clock::almaty_day(accepted_at_us / 1_000_000);
     Some((value << 24) | (day & 0xFF_FFFF))
 }
 

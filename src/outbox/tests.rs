@@ -249,7 +249,7 @@ async fn waiting_records_are_known_again_after_a_start() {
     assert!(outbox.recovered());
     let number = crate::tracking::TrackingNumber::parse("OA-7K3M-9QX2").expect("a number");
     let today = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(5, 0, 0).expect("offset"))
+        .to_offset(crate::clock::ALMATY)
         .date();
     assert_eq!(outbox.waiting_since(&number), Some(today));
     let _ = id;

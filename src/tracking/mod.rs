@@ -117,6 +117,22 @@ impl TrackingNumber {
         Some(TrackingNumber(out))
     }
 
+    /// A number as a citizen may type it into a lookup — a status box, a bot, an
+    /// Open311 client, a console: what [`TrackingNumber::parse`] forgives (case, spaces,
+    /// missing dashes, O→0, I/L→1), and also any other space or dash a phone's keyboard
+    /// or a copy from a message puts in (no-break spaces, en dashes), and a number typed
+    /// without its `OA` prefix. Every lookup reads numbers this way.
+    pub(crate) fn parse_lenient(raw: &str) -> Option<TrackingNumber> {
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace()
+                    && !matches!(c, '-' | '‐' | '‑' | '‒' | '–' | '—' | '−' | '_' | '.')
+            })
+            .collect();
+        TrackingNumber::parse(&cleaned).or_else(|| TrackingNumber::parse(&format!("OA{cleaned}")))
+    }
+
     /// The number of `seq` (this instance's counter) in `slot`, or `None` when its check
     /// would not be a letter or digit (the caller takes the next `seq`).
     pub(crate) fn issue(key: &PermutationKey, slot: u8, seq: u64) -> Option<TrackingNumber> {
@@ -227,14 +243,8 @@ impl PermutationKey {
     /// The key of a deployment, derived from its subject-key secret (every instance of a
     /// deployment shares that secret, so every instance permutes alike).
     pub(crate) fn derive(secret: &[u8]) -> PermutationKey {
-        use hmac::{KeyInit, Mac};
-        let key: [u8; 32] = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
-            Ok(mut mac) => {
-                mac.update(b"tracking-number-permutation");
-                mac.finalize().into_bytes().into()
-            }
-            Err(_) => [0; 32],
-        };
+        use hmac::KeyInit;
+        let key = crate::mac::hmac(secret, b"tracking-number-permutation");
         PermutationKey {
             mac: hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok(),
         }
@@ -304,6 +314,35 @@ mod tests {
             TrackingNumber::parse("OA-1O0L-IIII").map(TrackingNumber::into_string),
             Some("OA-1001-1111".to_owned())
         );
+    }
+
+    #[test]
+    fn the_lookup_forgives_what_people_type() {
+        let number = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+            .chars()
+            .find_map(|c| TrackingNumber::parse(&format!("OA-0000-1111-{c}")))
+            .expect("one check symbol fits")
+            .into_string();
+        let check = number.chars().last().unwrap_or('0');
+        for typed in [
+            number.clone(),
+            number.to_lowercase(),
+            number.replace('-', ""),
+            number.replace('-', " "),
+            number.replace('-', "\u{2013}"),
+            format!("\u{a0}{}\u{a0}", number.replace('-', "\u{a0}")),
+            format!("oo oo ii il {check}").to_lowercase(),
+            format!("0000-1111-{check}"),
+        ] {
+            assert_eq!(
+                TrackingNumber::parse_lenient(&typed).map(TrackingNumber::into_string),
+                Some(number.clone()),
+                "{typed:?}"
+            );
+        }
+        for wrong in ["", "OA-12", "hello", "OA-0000-1112-Z-Z"] {
+            assert!(TrackingNumber::parse_lenient(wrong).is_none(), "{wrong:?}");
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ struct State {
     downloads: usize,
     /// While set, downloads wait (a slow file server).
     hold_downloads: bool,
+    /// While set, `sendMessage` waits after it is recorded (a slow Bot API).
+    hold_sends: bool,
 }
 
 pub struct FakeBotApi {
@@ -75,6 +77,9 @@ async fn method(
     .map_or(method, str::to_owned);
     let params: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let (response, idle_poll) = answer(&state, &method, params);
+    while method == "sendMessage" && state.lock().unwrap().hold_sends {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     if idle_poll {
         // A short long poll, so the gateway does not spin.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -185,6 +190,16 @@ impl FakeBotApi {
 
     pub fn release_downloads(&self) {
         self.state.lock().unwrap().hold_downloads = false;
+    }
+
+    /// Makes `sendMessage` answer only after [`FakeBotApi::release_sends`] (the call
+    /// is recorded when it arrives).
+    pub fn hold_sends(&self) {
+        self.state.lock().unwrap().hold_sends = true;
+    }
+
+    pub fn release_sends(&self) {
+        self.state.lock().unwrap().hold_sends = false;
     }
 
     /// File downloads started so far.

@@ -59,8 +59,7 @@ use crate::http::form::{self, FormError};
 use crate::http::lenient;
 use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
-use crate::idempotency::IdempotencyClaim;
-use crate::intake;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
 
 /// The agent session cookie.
@@ -134,13 +133,13 @@ impl AgentConsole {
         prefix: &str,
     ) -> AgentConsole {
         // The login limit and throttle, counted in Redis by every instance.
-        let shared = SharedCounters::new(redis.clone(), prefix, gateway.ctx.keyer.secret());
+        let shared = SharedCounters::new(redis.clone(), prefix, gateway.deployment_secret());
         AgentConsole {
-            csrf: CsrfKey::derive(gateway.ctx.keyer.secret(), settings.cookie_secure),
+            csrf: CsrfKey::derive(gateway.deployment_secret(), settings.cookie_secure),
             accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
             recent: Recent::new(redis.clone(), prefix),
             sessions: Sessions::new(
-                gateway.ctx.keyer.secret(),
+                gateway.deployment_secret(),
                 Duration::from_secs(settings.agent_session_idle_secs),
                 redis.clone(),
                 prefix,
@@ -162,11 +161,7 @@ impl AgentConsole {
 
     /// The photos the front office takes (`attachments.max_count` of its policy).
     fn max_photos(&self) -> usize {
-        self.gateway
-            .ctx
-            .policies
-            .channel(Channel::FrontOffice)
-            .max_attachments
+        self.gateway.policy(Channel::FrontOffice).max_attachments
     }
 }
 
@@ -561,7 +556,7 @@ struct ConsoleView<'a> {
 
 fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCode) -> HttpResponse {
     let language = view.language;
-    let policy = state.gateway.ctx.policies.channel(view.desk.channel());
+    let policy = state.gateway.policy(view.desk.channel());
     let fields: Vec<&str> = APPLICANT_ORDER
         .iter()
         .filter(|f| policy.fields.contains(**f))
@@ -569,8 +564,7 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .collect();
     let categories: Vec<Value> = state
         .gateway
-        .ctx
-        .catalogue
+        .catalogue()
         .categories
         .iter()
         .map(|c| json!({"code": c.code, "name": c.name(language)}))
@@ -661,8 +655,7 @@ fn render_console(state: &AgentConsole, view: ConsoleView<'_>, status: StatusCod
         .collect();
     let topics: Vec<Value> = state
         .gateway
-        .ctx
-        .catalogue
+        .catalogue()
         .topics
         .iter()
         .map(|t| json!({"code": t.code, "name": t.name(language)}))
@@ -869,9 +862,7 @@ async fn console_submit(
         )
     };
     if !errors.is_empty() {
-        if let Err(more) =
-            intake::accept(&state.gateway.ctx, intake, time::OffsetDateTime::now_utc())
-        {
+        if let Err(more) = state.gateway.validate(intake) {
             errors.extend(more);
         }
         state
@@ -1029,7 +1020,7 @@ fn recorded_consultation(
         parts.next()?,
     );
     let consultation = Consultation::with_id(
-        &state.gateway.ctx.catalogue,
+        state.gateway.catalogue(),
         id.to_owned(),
         Some(category),
         Some(topic),
@@ -1097,7 +1088,7 @@ async fn consultation_submit(
     let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
     let recorded = if desk == Desk::CallCenter {
         Consultation::new(
-            &state.gateway.ctx.catalogue,
+            state.gateway.catalogue(),
             fields.get("category").map(String::as_str),
             fields.get("topic").map(String::as_str),
             language,
@@ -1141,7 +1132,7 @@ async fn consultation_submit(
     let (errors, consulted, status) = match outcome {
         Ok(consultation) => {
             audit("consultation", &session.agent_id, "recorded", None);
-            let catalogue = &state.gateway.ctx.catalogue;
+            let catalogue = state.gateway.catalogue();
             let name = |c: Option<&crate::catalogue::Category>| {
                 c.map(|c| c.name(language).to_owned()).unwrap_or_default()
             };
@@ -1221,7 +1212,7 @@ impl ReceiptFacts {
 
     /// The facts of a receipt URL, if `agent_id` took that appeal.
     fn of(req: &HttpRequest, tracking: &str, key: &CsrfKey, agent_id: &str) -> Option<Self> {
-        let tracking = crate::tracking::TrackingNumber::parse(tracking)?;
+        let tracking = crate::tracking::TrackingNumber::parse_lenient(tracking)?;
         let desk = match query(req, "desk").as_deref() {
             Some("front") => Desk::FrontOffice,
             Some("call") => Desk::CallCenter,
@@ -1252,7 +1243,7 @@ async fn receipt(
 ) -> HttpResponse {
     let language = console_language(&req);
     let facts = ReceiptFacts::of(&req, &path, &state.csrf, &session.agent_id);
-    let calendar = state.gateway.status.calendar();
+    let calendar = state.gateway.calendar();
     let registration = facts
         .as_ref()
         .and_then(|f| calendar.registration_of(&f.appeal_id));
@@ -1270,9 +1261,7 @@ async fn receipt(
     });
     let category = state
         .gateway
-        .ctx
-        .catalogue
-        .get(&facts.category)
+        .category(&facts.category)
         .map_or(facts.category.clone(), |c| c.name(language).to_owned());
     let agent_name = state.accounts.display_name(&session.agent_id).await;
     page(
@@ -1412,9 +1401,7 @@ async fn api_appeal(
         agent_console::intake(desk, &fields, &[], &agent_id, console_lang);
     if !adapter_errors.is_empty() {
         let mut all = adapter_errors;
-        if let Err(more) =
-            intake::accept(&state.gateway.ctx, intake, time::OffsetDateTime::now_utc())
-        {
+        if let Err(more) = state.gateway.validate(intake) {
             all.extend(more);
         }
         return Err(Problem::invalid(all, language));
@@ -1440,7 +1427,7 @@ async fn api_appeal(
                 "accepted",
                 receipt.tracking_number.as_deref(),
             );
-            let registration = state.gateway.status.calendar().registration_of(&receipt.id);
+            let registration = state.gateway.calendar().registration_of(&receipt.id);
             let body = AgentAnswer {
                 answer: Answer {
                     id: receipt.id.clone(),

@@ -25,9 +25,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
+use crate::mac::hmac;
 use rand::RngCore;
-use sha2::Sha256;
 
 use super::accounts::Role;
 use crate::keyspace::{Keyspace, name};
@@ -254,10 +253,9 @@ impl Sessions {
     /// The session a cookie names, if its signature holds (compared in constant time).
     fn verify(&self, cookie: &str) -> Option<Session> {
         let (body, mac) = cookie.rsplit_once(':')?;
-        let presented = hex::decode(mac).ok()?;
-        let mut check = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
-        check.update(body.as_bytes());
-        check.verify_slice(&presented).ok()?;
+        if !crate::mac::verify(&self.key, body.as_bytes(), mac) {
+            return None;
+        }
         let mut parts = body.split(':');
         let (Some(VERSION), Some(sid), Some(agent_id), Some(role), Some(expires), None) = (
             parts.next(),
@@ -283,16 +281,6 @@ enum Touch {
     Ok,
     Idle,
     Ended,
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 32],
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::language_of;
 use crate::http::lenient;
-use crate::idempotency::IdempotencyClaim;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Gateway, Receipt, SubmitError};
 
 /// What the API's handlers share.

@@ -42,7 +42,6 @@ pub(crate) mod bounce;
 pub(crate) mod confirm;
 pub(crate) mod imap;
 pub(crate) mod markers;
-pub(crate) mod messages;
 pub(crate) mod parse;
 pub(crate) mod route;
 pub(crate) mod sender_proof;
@@ -60,20 +59,20 @@ use crate::appeal::{
 use crate::attachments;
 use crate::free_text_guard;
 use crate::i18n::MESSAGES;
-use crate::idempotency::IdempotencyClaim;
 use crate::intake::{Intake, RawAttachment, RawConsent};
 use crate::normalize;
-use crate::pipeline::StoredResponse;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
-use crate::stream::Stream;
 use crate::subject::{Identifiers, RawIdentifiers, SubjectIntake, SubjectRequestKind, VerifiedBy};
 use crate::tracking::TrackingNumber;
 
 use self::ack::{Acknowledger, Reply, bracketed};
 use self::confirm::{Confirmations, Pending};
-use self::messages::{AppealAddition, AutomaticMail, MailBounced, QuarantinedMessage};
 use self::parse::{Mail, Part};
 use self::sender_proof::TrustedAuthServ;
+use crate::message::{
+    self as messages, AppealAddition, AutomaticMail, MailBounced, Message, QuarantinedMessage,
+};
 
 /// The email channel's settings. IMAP intake is on with `GATEWAY_IMAP_URL`;
 /// acknowledgements and the way back with `GATEWAY_SMTP_URL` and `GATEWAY_MAIL_FROM`.
@@ -251,7 +250,7 @@ impl EmailChannel {
         let disposition = self.dispose(gateway, raw).await;
         if let Ok(d) = &disposition {
             gateway
-                .metrics
+                .metrics()
                 .email_messages
                 .with_label_values(&[d.label()])
                 .inc();
@@ -386,7 +385,7 @@ impl EmailChannel {
             Ok(receipt) => {
                 let tracking_number = receipt.tracking_number.unwrap_or_default();
                 // What a receipt states (issue 33, point 2), as far as a mail needs it.
-                let (registered, answer_by) = gateway.status.calendar().acknowledged(&receipt.id);
+                let (registered, answer_by) = gateway.calendar().acknowledged(&receipt.id);
                 let mut body = vec![
                     MESSAGES.text(
                         language,
@@ -400,7 +399,7 @@ impl EmailChannel {
                     MESSAGES.text(
                         language,
                         "mail-ack-consent",
-                        &[("regulation", gateway.regulation_url.clone())],
+                        &[("regulation", gateway.regulation_url().to_owned())],
                     ),
                 ];
                 if !not_kept.is_empty() {
@@ -501,11 +500,11 @@ impl EmailChannel {
         let pending = Pending {
             kind: marker.kind,
             language: marker.language,
-            email_key: gateway.ctx.keyer.key("email", &email),
+            email_key: gateway.subject_key("email", &email),
             text: (marker.kind.keeps_text() && !mail.text.trim().is_empty())
                 .then(|| normalize::text(&mail.text)),
         };
-        let token = gateway.ctx.keyer.key("mail-confirm", &claim.key)[..32].to_owned();
+        let token = gateway.subject_key("mail-confirm", &claim.key)[..32].to_owned();
         self.confirmations
             .put(&token, &pending)
             .await
@@ -570,7 +569,7 @@ impl EmailChannel {
             .map_err(|_| Unavailable)?;
         let sender_key = normalize::email(&mail.from)
             .ok()
-            .map(|e| gateway.ctx.keyer.key("email", &e));
+            .map(|e| gateway.subject_key("email", &e));
         let Some(pending) = pending.filter(|p| Some(&p.email_key) == sender_key.as_ref()) else {
             tracing::info!("a reply to a confirmation that is unknown, used or expired");
             let language = normalize::language(&mail.text).unwrap_or(Language::Ru);
@@ -646,15 +645,11 @@ impl EmailChannel {
                     sha256: p.sha256.clone(),
                 })
                 .collect(),
-            sender_keys: gateway.ctx.keyer.keys(&sender),
+            sender_keys: gateway.subject_keys(&sender),
             sender_verified: self.vouched(mail),
             dropped_fields: dropped,
             flags: findings.flags().collect(),
             redactions: findings.redactions(),
-        };
-        let response = StoredResponse {
-            status: 202,
-            body: json!({"id": addition_id, "tracking_number": tracking}).to_string(),
         };
         // Point 3 of issue 17: the photos of an addition are kept before it is accepted.
         let _kept = attachments::AttachmentStore::new(&self.data_dir)
@@ -666,15 +661,7 @@ impl EmailChannel {
             })?;
         // The stream entry's id is the appeal's, so the case system files it there.
         let receipt = gateway
-            .submit_message(
-                Stream::Appeals,
-                "appeal_addition",
-                &addition_id,
-                appeal_id,
-                &addition,
-                claim,
-                response,
-            )
+            .submit(Message::AppealAddition(addition), claim)
             .await
             .map_err(|_| Unavailable)?;
         let first_id = if receipt.id.is_empty() {
@@ -736,26 +723,12 @@ impl EmailChannel {
                 appeal_id: bounced.appeal_id,
                 at: appeal::now_rfc3339(),
             };
-            let response = StoredResponse {
-                status: 202,
-                body: json!({"id": record.id}).to_string(),
-            };
+            let which = bounced.mail;
             gateway
-                .submit_message(
-                    Stream::Deliveries,
-                    "mail_bounced",
-                    &record.id,
-                    &record.id,
-                    &record,
-                    claim,
-                    response,
-                )
+                .submit(Message::MailBounced(record), claim)
                 .await
                 .map_err(|_| Unavailable)?;
-            tracing::warn!(
-                mail = record.mail,
-                "one of our mails bounced: a failed delivery"
-            );
+            tracing::warn!(mail = which, "one of our mails bounced: a failed delivery");
         } else {
             let sha256 = hex::encode(Sha256::digest(raw));
             let file = format!("automatic/{sha256}.eml");
@@ -773,20 +746,8 @@ impl EmailChannel {
                 size: raw.len() as u64,
                 sha256,
             };
-            let response = StoredResponse {
-                status: 202,
-                body: json!({"id": record.id}).to_string(),
-            };
             gateway
-                .submit_message(
-                    Stream::Deadletter,
-                    "automatic_mail",
-                    &record.id,
-                    &record.id,
-                    &record,
-                    claim,
-                    response,
-                )
+                .submit(Message::AutomaticMail(record), claim)
                 .await
                 .map_err(|_| Unavailable)?;
             tracing::info!(
@@ -795,7 +756,7 @@ impl EmailChannel {
             );
         }
         gateway
-            .metrics
+            .metrics()
             .email_automatic
             .with_label_values(&[crate::metrics::label(reason)])
             .inc();
@@ -885,25 +846,13 @@ impl EmailChannel {
             fingerprint: hex::encode(Sha256::digest(key.as_bytes())),
             key,
         };
-        let response = StoredResponse {
-            status: 202,
-            body: json!({"id": record.id}).to_string(),
-        };
         gateway
-            .submit_message(
-                Stream::Deadletter,
-                "quarantined_message",
-                &record.id,
-                &record.id,
-                &record,
-                claim,
-                response,
-            )
+            .submit(Message::QuarantinedMessage(record), claim)
             .await
             .map_err(|_| Unavailable)?;
         tracing::warn!(reason, sha256 = %sha256, "mail quarantined");
         gateway
-            .metrics
+            .metrics()
             .email_quarantined
             .with_label_values(&[crate::metrics::label(reason)])
             .inc();

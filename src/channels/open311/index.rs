@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::appeal::Appeal;
 use crate::keyspace::{Keyspace, name};
-use crate::outbox::{Mark, MarkOp};
+use crate::pipeline::{Mark, MarkOp};
 use crate::redis_target::LazyConnection;
 use crate::redis_target::RedisTarget;
 use crate::status::Unreachable;

@@ -37,7 +37,7 @@ use crate::http::body::read_limited;
 use crate::http::client_addr::client_ip;
 use crate::http::extract::IdempotencyKey;
 use crate::http::ratelimit::Limit;
-use crate::idempotency::IdempotencyClaim;
+use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Gateway, SubmitError};
 use crate::reply::CaseStatus;
 
@@ -390,8 +390,7 @@ async fn services(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse
         let result = ask.check_jurisdiction(&open311).map(|()| {
             let list: Vec<Service> = open311
                 .gateway
-                .ctx
-                .catalogue
+                .catalogue()
                 .categories
                 .iter()
                 .map(|c| service(c, ask.language))
@@ -413,11 +412,11 @@ async fn service_definition(req: HttpRequest, open311: web::Data<Open311>) -> Ht
         .to_owned();
     respond(&req, Vec::new(), |ask| async move {
         let result = ask.check_jurisdiction(&open311).and_then(|()| {
-            let known = open311.gateway.ctx.catalogue.get(&code).is_some();
+            let known = open311.gateway.category(&code).is_some();
             if !known {
                 return Err(Open311Error::UnknownService);
             }
-            let question = text::consent_question(ask.language, &open311.gateway.regulation_url);
+            let question = text::consent_question(ask.language, open311.gateway.regulation_url());
             let body = ServiceDefinition {
                 service_code: code,
                 attributes: vec![Attribute {
@@ -517,7 +516,7 @@ async fn submit(
         .get("service_code")
         .ok_or(Open311Error::Missing("service_code"))?
         .to_owned();
-    if open311.gateway.ctx.catalogue.get(&service_code).is_none() {
+    if open311.gateway.category(&service_code).is_none() {
         return Err(Open311Error::UnknownService);
     }
     let intake = adapter::request_intake(&ask.params, &service_code, &integrator, ask.language)?;
@@ -542,7 +541,6 @@ async fn submit(
         .ok_or(Open311Error::Unavailable)?;
     let due = open311
         .gateway
-        .status
         .first_deadline(&receipt.id)
         .map(|d| d.to_string())
         .unwrap_or_default();
@@ -605,7 +603,7 @@ async fn request_record(
     language: Language,
     private: bool,
 ) -> Result<Option<(ServiceRequest, Option<CaseStatus>)>, Open311Error> {
-    let Some(number) = crate::tracking::TrackingNumber::parse(tracking) else {
+    let Some(number) = crate::tracking::TrackingNumber::parse_lenient(tracking) else {
         return Ok(None);
     };
     let mut status = open311
@@ -634,7 +632,7 @@ async fn request_record(
     let service_code = indexed.map(|i| i.service_code.clone());
     let service_name = service_code
         .as_deref()
-        .and_then(|c| open311.gateway.ctx.catalogue.get(c))
+        .and_then(|c| open311.gateway.category(c))
         .map(|c| c.name(language).to_owned());
     let located = indexed.filter(|_| private);
     let record = ServiceRequest {
@@ -678,8 +676,8 @@ async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -> HttpRespo
             ask.check_jurisdiction(&open311)?;
             let private = private_reader(&ask, &open311)?;
             lookup_allowed(&client, &open311, 1).await?;
-            let tracking =
-                crate::tracking::TrackingNumber::parse(&id).ok_or(Open311Error::UnknownRequest)?;
+            let tracking = crate::tracking::TrackingNumber::parse_lenient(&id)
+                .ok_or(Open311Error::UnknownRequest)?;
             let indexed = index_get(&open311, tracking.as_str()).await?;
             let (record, _) = request_record(
                 &open311,
@@ -762,7 +760,7 @@ async fn list_requests(
         }
         lookup_allowed(req, open311, u32::try_from(ids.len()).unwrap_or(u32::MAX)).await?;
         for id in ids {
-            let Some(tracking) = crate::tracking::TrackingNumber::parse(id) else {
+            let Some(tracking) = crate::tracking::TrackingNumber::parse_lenient(id) else {
                 continue;
             };
             let indexed = index_get(open311, tracking.as_str()).await?;

@@ -49,6 +49,7 @@ use crate::dialogue::{
 };
 use crate::http::error::Problem;
 use crate::pipeline::Gateway;
+use crate::supervisor::Supervisor;
 
 /// The Telegram channel's settings; the channel is off without a bot token.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -211,41 +212,56 @@ impl Telegram {
         }
     }
 
-    /// Starts the sender task and, in polling mode, the poller (once; inside the
-    /// runtime).
-    pub(crate) fn start(self: &Arc<Self>) {
+    /// Starts the sender task, the worker of deferred messages and, in polling mode,
+    /// the poller (once; inside the runtime), each owned by `tasks`: at the shutdown
+    /// the sender sends what is queued, the worker finishes the message it holds, the
+    /// poller stops between updates.
+    pub(crate) fn start(self: &Arc<Self>, tasks: &mut Supervisor) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
-        let Some(mut queued) = queued else {
+        let Some(queued) = queued else {
             return;
         };
         let this = Arc::clone(self);
-        tokio::spawn(async move {
-            while let Some(out) = queued.recv().await {
-                match out {
-                    Outgoing::AnswerCallback(id) => {
-                        if let Err(e) = this.bot.answer_callback_query(id).await {
-                            tracing::debug!(error = describe(&e), "answerCallbackQuery failed");
+        tasks.spawn(
+            "telegram-sender",
+            crate::supervisor::drain(queued, tasks.shutdown(), move |out| {
+                let this = Arc::clone(&this);
+                async move {
+                    match out {
+                        Outgoing::AnswerCallback(id) => {
+                            if let Err(e) = this.bot.answer_callback_query(id).await {
+                                tracing::debug!(error = describe(&e), "answerCallbackQuery failed");
+                            }
                         }
-                    }
-                    Outgoing::Replies { chat, replies } => {
-                        for reply in &replies {
-                            this.send(chat, reply).await;
+                        Outgoing::Replies { chat, replies } => {
+                            for reply in &replies {
+                                this.send(chat, reply).await;
+                            }
                         }
                     }
                 }
-            }
-        });
+            }),
+        );
         let this = Arc::clone(self);
-        self.deferred.run("telegram", move |payload| {
-            let this = Arc::clone(&this);
-            async move { this.take_deferred(payload).await }
-        });
+        tasks.spawn(
+            "telegram-deferred",
+            Arc::clone(&self.deferred).run("telegram", tasks.shutdown(), move |payload| {
+                let this = Arc::clone(&this);
+                async move { this.take_deferred(payload).await }
+            }),
+        );
         match self.config.mode {
             Mode::Webhook => tracing::info!("telegram channel on (webhook)"),
             Mode::Polling => {
                 tracing::info!("telegram channel on (long polling)");
                 let this = Arc::clone(self);
-                tokio::spawn(async move { this.poll().await });
+                let mut shutdown = tasks.shutdown();
+                tasks.spawn("telegram-poller", async move {
+                    tokio::select! {
+                        () = this.poll() => {}
+                        () = shutdown.stopped() => {}
+                    }
+                });
             }
         }
     }
@@ -443,9 +459,7 @@ impl Telegram {
         let chat = message.chat.id.0;
         let group = self
             .gateway
-            .ctx
-            .keyer
-            .key("messenger_id", &format!("telegram-group:{chat}"));
+            .subject_key("messenger_id", &format!("telegram-group:{chat}"));
         let first = self
             .dedupe
             .first_mark(

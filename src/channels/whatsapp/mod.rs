@@ -48,6 +48,7 @@ use crate::http::error::Problem;
 use crate::notify::held;
 use crate::notify::route::session_window_key;
 use crate::pipeline::Gateway;
+use crate::supervisor::Supervisor;
 
 /// The WhatsApp line's settings; the line is off when none of the four secrets is set.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -280,24 +281,33 @@ impl Whatsapp {
         }
     }
 
-    /// Starts the sender task (once; inside the runtime).
-    pub(crate) fn start(self: &Arc<Self>) {
+    /// Starts the sender task and the worker of deferred messages (once; inside the
+    /// runtime), owned by `tasks`: at the shutdown the sender sends what is queued and
+    /// the worker finishes the message it holds.
+    pub(crate) fn start(self: &Arc<Self>, tasks: &mut Supervisor) {
         let queued = self.queued.lock().ok().and_then(|mut q| q.take());
-        if let Some(mut queued) = queued {
+        if let Some(queued) = queued {
             let this = Arc::clone(self);
-            tokio::spawn(async move {
-                while let Some(out) = queued.recv().await {
-                    for reply in &out.replies {
-                        this.send(&out.to, reply).await;
+            tasks.spawn(
+                "whatsapp-sender",
+                crate::supervisor::drain(queued, tasks.shutdown(), move |out| {
+                    let this = Arc::clone(&this);
+                    async move {
+                        for reply in &out.replies {
+                            this.send(&out.to, reply).await;
+                        }
                     }
-                }
-            });
+                }),
+            );
         }
         let this = Arc::clone(self);
-        self.deferred.run("whatsapp", move |payload| {
-            let this = Arc::clone(&this);
-            async move { this.take_deferred(payload).await }
-        });
+        tasks.spawn(
+            "whatsapp-deferred",
+            Arc::clone(&self.deferred).run("whatsapp", tasks.shutdown(), move |payload| {
+                let this = Arc::clone(&this);
+                async move { this.take_deferred(payload).await }
+            }),
+        );
         tracing::info!("whatsapp channel on (webhook)");
     }
 
@@ -511,7 +521,7 @@ impl Whatsapp {
         // free-form replies inside it, an approved template outside it).
         let subject = crate::normalize::phone(&format!("+{from}"))
             .ok()
-            .map(|phone| self.gateway.ctx.keyer.key("phone", &phone));
+            .map(|phone| self.gateway.subject_key("phone", &phone));
         if let Some(key) = &subject {
             self.dedupe
                 .mark(

@@ -1,6 +1,10 @@
-//! The stream messages the email channel adds to the contract: `appeal_addition` on
-//! `appeals.v1` (a citizen's reply in an appeal's thread) and `quarantined_message` on
-//! `deadletter.v1` (a mail that could not be read, kept whole on disk).
+//! The stream messages that are neither an appeal nor a subject request, and
+//! [`Message`], which names each with its stream and type: what a channel hands to
+//! [`crate::pipeline::Gateway::submit`] instead of a stream, a type string and an id
+//! chosen by hand. Today the email channel writes all of them: `appeal_addition` on
+//! `appeals.v1` (a citizen's reply in an appeal's thread), `mail_bounced` on
+//! `deliveries.v1`, `automatic_mail` and `quarantined_message` on `deadletter.v1` (a
+//! mail kept whole on disk, reported without its content).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::appeal::{AppealFlag, Attachment, Channel, Redaction};
+use crate::outbox::Envelope;
+use crate::stream::Stream;
 
 /// Version of these messages' schemas.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -133,4 +139,83 @@ pub(crate) struct MailBounced {
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub(crate) at: String,
+}
+
+/// One message for a stream, typed: its stream, its `type` and its ids follow from the
+/// variant, so a channel cannot file an addition on the wrong stream or under another
+/// type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Message {
+    /// `appeal_addition` on `appeals.v1`, filed under its appeal's id.
+    AppealAddition(AppealAddition),
+    /// `mail_bounced` on `deliveries.v1`.
+    MailBounced(MailBounced),
+    /// `automatic_mail` on `deadletter.v1`.
+    AutomaticMail(AutomaticMail),
+    /// `quarantined_message` on `deadletter.v1`.
+    QuarantinedMessage(QuarantinedMessage),
+}
+
+impl Message {
+    /// The stream the message goes to.
+    pub(crate) fn stream(&self) -> Stream {
+        match self {
+            Message::AppealAddition(_) => Stream::Appeals,
+            Message::MailBounced(_) => Stream::Deliveries,
+            Message::AutomaticMail(_) | Message::QuarantinedMessage(_) => Stream::Deadletter,
+        }
+    }
+
+    /// The entry's `type` field; also the label it is counted under.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Message::AppealAddition(_) => "appeal_addition",
+            Message::MailBounced(_) => "mail_bounced",
+            Message::AutomaticMail(_) => "automatic_mail",
+            Message::QuarantinedMessage(_) => "quarantined_message",
+        }
+    }
+
+    /// The outbox record's own id (the forwarder's dedupe key): an addition's own id,
+    /// the message's id otherwise.
+    pub(crate) fn record_id(&self) -> &str {
+        match self {
+            Message::AppealAddition(a) => &a.addition_id,
+            Message::MailBounced(m) => &m.id,
+            Message::AutomaticMail(m) => &m.id,
+            Message::QuarantinedMessage(m) => &m.id,
+        }
+    }
+
+    /// The stream entry's `id` field: an addition carries its appeal's, so the case
+    /// system files it with the appeal.
+    fn entry_id(&self) -> &str {
+        match self {
+            Message::AppealAddition(a) => &a.id,
+            _ => self.record_id(),
+        }
+    }
+
+    /// The JSON answer kept for the message's idempotency claim: its record id, and an
+    /// addition's tracking number.
+    pub(crate) fn answer(&self) -> String {
+        match self {
+            Message::AppealAddition(a) => {
+                serde_json::json!({"id": a.addition_id, "tracking_number": a.tracking_number})
+                    .to_string()
+            }
+            _ => serde_json::json!({"id": self.record_id()}).to_string(),
+        }
+    }
+
+    /// The message as the outbox stores it.
+    pub(crate) fn envelope(&self) -> Result<Envelope, serde_json::Error> {
+        let (stream, id, kind) = (self.stream(), self.entry_id(), self.kind());
+        match self {
+            Message::AppealAddition(m) => Envelope::new(stream, id, kind, m),
+            Message::MailBounced(m) => Envelope::new(stream, id, kind, m),
+            Message::AutomaticMail(m) => Envelope::new(stream, id, kind, m),
+            Message::QuarantinedMessage(m) => Envelope::new(stream, id, kind, m),
+        }
+    }
 }
