@@ -13,15 +13,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::agent::*;
+use support::clients::client;
 use support::*;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 /// The console page with a session cookie: its status and body.
 async fn console(gw: &Gateway, session: &str) -> (u16, String) {
@@ -47,20 +40,13 @@ async fn log_in(gw: &Gateway) -> String {
 }
 
 async fn agent_appeal(gw: &Gateway, token: &str) -> serde_json::Value {
-    let resp = client()
-        .post(gw.url("/api/v1/agent/appeals"))
-        .bearer_auth(token)
-        .json(&json!({
-            "consent": true,
-            "phone": "+7 701 555 44 33",
-            "first_name": "Нурлан",
-            "category": "utilities",
-            "address": "ул. Толе би, 100",
-            "text": "Нет горячей воды третий день.",
-        }))
-        .send()
-        .await
-        .expect("post");
+    let resp = enter_appeal(
+        &client(),
+        gw.url("/api/v1/agent/appeals"),
+        token,
+        "+7 701 555 44 33",
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 202);
     resp.json().await.expect("json")
 }

@@ -5,8 +5,6 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use support::*;
@@ -19,12 +17,7 @@ async fn kill_9_mid_load_then_resend_gives_one_appeal_per_key() {
     let mut gw = Gateway::start(&redis).await;
     let api = gw.api();
 
-    let done = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let api = api.clone();
-        let done = done.clone();
-        async move { load(&api, "crash", TASKS, PER_TASK, true, done).await }
-    });
+    let (load, done) = spawn_load(&api, "crash", TASKS, PER_TASK, true);
     wait_count(&done, 150, "150 answers before the kill").await;
     gw.kill9();
     let outcomes = load.await.unwrap();

@@ -17,25 +17,11 @@ fn instance(redis: &RedisServer, n: usize) -> GatewayOptions {
     GatewayOptions::new(&redis.url()).env("GATEWAY_INSTANCE", &format!("gateway-{n}"))
 }
 
-fn telegram(opts: GatewayOptions, api: &FakeBotApi) -> GatewayOptions {
-    opts.env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
-        .env("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET)
-        .env("GATEWAY_TELEGRAM_API_URL", &api.api_url())
-}
-
-fn whatsapp(opts: GatewayOptions, graph: &FakeGraph) -> GatewayOptions {
-    opts.env("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET)
-        .env("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN)
-        .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN)
-        .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID)
-        .env("GATEWAY_WHATSAPP_API_URL", &graph.api_url())
-}
-
 /// Three instances with both bots on, one Redis.
 async fn three(redis: &RedisServer, api: &FakeBotApi, graph: &FakeGraph) -> Vec<Gateway> {
     let mut gateways = Vec::new();
     for n in 1..=3 {
-        let opts = whatsapp(telegram(instance(redis, n), api), graph);
+        let opts = graph.configure(api.configure(instance(redis, n)));
         gateways.push(Gateway::start_with(opts).await);
     }
     gateways
@@ -353,7 +339,7 @@ async fn form_appeal(http: &reqwest::Client, base: &str, forged_for: Option<&str
 
 #[tokio::test(flavor = "multi_thread")]
 async fn agents_status_and_form_limits_behind_haproxy_are_one_service() {
-    use support::agent::{PASSWORD, add_agent, hidden, http_login, http_login_at};
+    use support::agent::{PASSWORD, add_agent, enter_appeal, hidden, http_login, http_login_at};
     if !haproxy::available() {
         eprintln!("haproxy is not installed: skipped (.ci/run installs it)");
         return;
@@ -401,20 +387,13 @@ async fn agents_status_and_form_limits_behind_haproxy_are_one_service() {
     let announced_on = which(&gateways, "POST", "/api/v1/calls/incoming", &calls).await;
 
     let entries = served(&gateways, "POST", "/api/v1/agent/appeals").await;
-    let entered = http
-        .post(lb.url("/api/v1/agent/appeals"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "consent": true,
-            "phone": "+7 701 765 43 21",
-            "first_name": "Нурлан",
-            "category": "utilities",
-            "address": "ул. Толе би, 100",
-            "text": "Нет горячей воды третий день.",
-        }))
-        .send()
-        .await
-        .expect("agent appeal");
+    let entered = enter_appeal(
+        &http,
+        lb.url("/api/v1/agent/appeals"),
+        &token,
+        "+7 701 765 43 21",
+    )
+    .await;
     assert_eq!(entered.status().as_u16(), 202);
     let entered_on = which(&gateways, "POST", "/api/v1/agent/appeals", &entries).await;
     let mut on = vec![logged_in_on, announced_on, entered_on];

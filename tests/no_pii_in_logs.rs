@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::case_system::add_reply;
 use support::prometheus::Exposition;
 use support::*;
 
@@ -237,21 +238,4 @@ fn is_code(value: &str) -> bool {
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_:./{}+-".contains(c))
-}
-
-/// Adds a `reply` entry with `data` to `replies.v1`, as the case system would.
-async fn add_reply(redis: &RedisServer, data: &str) {
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    redis::cmd("XADD")
-        .arg(stream_key("replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(ulid::Ulid::new().to_string())
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(data)
-        .query_async::<String>(&mut conn)
-        .await
-        .expect("XADD reply");
 }

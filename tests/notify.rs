@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
+use support::case_system::send_reply;
 use support::fake_http::FakeServer;
 use support::*;
 
@@ -64,37 +65,23 @@ fn sms_provider(fail_first: usize, fail_status: u16) -> (FakeServer, Arc<Mutex<S
     (server, state)
 }
 
-async fn gateway(redis: &RedisServer, sms: &FakeServer, extra: &[(&str, &str)]) -> Gateway {
-    let mut opts = GatewayOptions::new(&redis.url())
+/// A gateway that answers by SMS through `sms`, the quiet hours off and retries fast.
+fn options(redis: &RedisServer, sms: &FakeServer) -> GatewayOptions {
+    GatewayOptions::new(&redis.url())
         .env("GATEWAY_SMS_API_URL", &format!("{}/send", sms.base()))
         .env("GATEWAY_SMS_API_KEY", "sms-key-for-tests")
         .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
         .env("GATEWAY_SMS_QUIET_HOURS", "off")
         .env("GATEWAY_NOTIFY_RETRY_BASE_MS", "50")
-        .env("GATEWAY_INSTANCE", "gateway-a");
+        .env("GATEWAY_INSTANCE", "gateway-a")
+}
+
+async fn gateway(redis: &RedisServer, sms: &FakeServer, extra: &[(&str, &str)]) -> Gateway {
+    let mut opts = options(redis, sms);
     for (k, v) in extra {
         opts = opts.env(k, v);
     }
     Gateway::start_with(opts).await
-}
-
-/// The case system's side: one reply, as it would `XADD` it.
-async fn send_reply(redis: &RedisServer, reply: &Value) -> String {
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    let id = ulid::Ulid::new().to_string();
-    redis::cmd("XADD")
-        .arg(stream_key("replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(&id)
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(reply.to_string())
-        .query_async::<String>(&mut conn)
-        .await
-        .expect("XADD reply");
-    id
 }
 
 fn reply(status: &str, extra: Value) -> Value {
@@ -344,7 +331,7 @@ async fn sms_waits_out_quiet_hours_unless_urgent() {
 // ---------------------------------------------------------------------------------------
 // The other routes: Telegram, WhatsApp, email.
 
-use support::fake_telegram::{self as tg, FakeBotApi};
+use support::fake_telegram::FakeBotApi;
 use support::fake_whatsapp::{self as wa, FakeGraph};
 use support::mail::SmtpSink;
 
@@ -360,16 +347,7 @@ async fn a_telegram_appeal_is_answered_in_its_chat() {
     let redis = RedisServer::new();
     let (sms, _) = sms_provider(0, 200);
     let bot = FakeBotApi::start();
-    let _gw = gateway(
-        &redis,
-        &sms,
-        &[
-            ("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN),
-            ("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET),
-            ("GATEWAY_TELEGRAM_API_URL", &bot.api_url()),
-        ],
-    )
-    .await;
+    let _gw = Gateway::start_with(bot.configure(options(&redis, &sms))).await;
     send_reply(&redis, &reply_to("telegram", "555000111", "resolved")).await;
     let text = bot.wait_text(555000111, REPLY_TEXT).await;
     assert!(text.contains("OA-7K3M-9QX2"), "{text}");
@@ -384,18 +362,7 @@ async fn whatsapp_uses_a_template_outside_the_24_hour_window_and_text_inside_it(
     let redis = RedisServer::new();
     let (sms, _) = sms_provider(0, 200);
     let graph = FakeGraph::start();
-    let gw = gateway(
-        &redis,
-        &sms,
-        &[
-            ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET),
-            ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN),
-            ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN),
-            ("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID),
-            ("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
-        ],
-    )
-    .await;
+    let gw = Gateway::start_with(graph.configure(options(&redis, &sms))).await;
     let from = "77015550123";
     send_reply(&redis, &reply_to("whatsapp", PHONE, "in_progress")).await;
     receipts(&redis, 1).await;
@@ -414,22 +381,7 @@ async fn whatsapp_uses_a_template_outside_the_24_hour_window_and_text_inside_it(
     assert_eq!(parameters[2]["text"], REPLY_TEXT);
 
     // The citizen writes to the line: the window opens.
-    let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
-    let bytes = serde_json::to_vec(&hello).expect("json");
-    let signature = wa::sign(wa::APP_SECRET, &bytes);
-    let status = gw
-        .api()
-        .try_post(
-            "/whatsapp/webhook",
-            None,
-            Some(JSON),
-            bytes,
-            &[("X-Hub-Signature-256", signature.as_str())],
-        )
-        .await
-        .expect("POST /whatsapp/webhook")
-        .status;
-    assert_eq!(status, 200);
+    post_whatsapp(&gw, wa::text(from, "wamid.HELLO", "Сәлем")).await;
     send_reply(&redis, &reply_to("whatsapp", PHONE, "resolved")).await;
     receipts(&redis, 2).await;
     let texts = graph.texts_to(from);
@@ -622,21 +574,7 @@ async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
     let (sms, _) = sms_provider(0, 200);
     let bot = FakeBotApi::start();
     let graph = FakeGraph::start();
-    let gw = gateway(
-        &redis,
-        &sms,
-        &[
-            ("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN),
-            ("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET),
-            ("GATEWAY_TELEGRAM_API_URL", &bot.api_url()),
-            ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET),
-            ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN),
-            ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN),
-            ("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID),
-            ("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
-        ],
-    )
-    .await;
+    let gw = Gateway::start_with(graph.configure(bot.configure(options(&redis, &sms)))).await;
     let answer = long_answer();
     assert!(
         answer.chars().count() >= 10_000,
@@ -645,22 +583,7 @@ async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
     );
     // The WhatsApp citizen wrote today: the window is open.
     let from = "77015550123";
-    let hello = wa::message(from, "Айгүл", wa::text(from, "wamid.HELLO", "Сәлем"));
-    let bytes = serde_json::to_vec(&hello).expect("json");
-    let signature = wa::sign(wa::APP_SECRET, &bytes);
-    let status = gw
-        .api()
-        .try_post(
-            "/whatsapp/webhook",
-            None,
-            Some(JSON),
-            bytes,
-            &[("X-Hub-Signature-256", signature.as_str())],
-        )
-        .await
-        .expect("POST /whatsapp/webhook")
-        .status;
-    assert_eq!(status, 200);
+    post_whatsapp(&gw, wa::text(from, "wamid.HELLO", "Сәлем")).await;
     graph.wait_text(from, "Выберите язык").await;
     let before = graph.texts_to(from).len();
 
@@ -696,36 +619,10 @@ async fn a_ten_thousand_character_answer_arrives_complete_in_order_and_once() {
     assert!(whatsapp.last().unwrap().contains("/status/OA-7K3M-9QX2"));
 }
 
-fn whatsapp_options() -> Vec<(&'static str, String)> {
-    vec![
-        ("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET.to_owned()),
-        ("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN.to_owned()),
-        ("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN.to_owned()),
-        (
-            "GATEWAY_WHATSAPP_PHONE_NUMBER_ID",
-            wa::PHONE_NUMBER_ID.to_owned(),
-        ),
-    ]
-}
-
+/// The citizen's `message` (from Айгүл) delivered to the webhook, signed, and taken.
 async fn post_whatsapp(gw: &Gateway, message: Value) {
     let from = message["from"].as_str().unwrap().to_owned();
-    let body = wa::message(&from, "Айгүл", message);
-    let bytes = serde_json::to_vec(&body).expect("json");
-    let signature = wa::sign(wa::APP_SECRET, &bytes);
-    let status = gw
-        .api()
-        .try_post(
-            "/whatsapp/webhook",
-            None,
-            Some(JSON),
-            bytes,
-            &[("X-Hub-Signature-256", signature.as_str())],
-        )
-        .await
-        .expect("POST /whatsapp/webhook")
-        .status;
-    assert_eq!(status, 200);
+    wa::deliver(gw, &wa::message(&from, "Айгүл", message)).await;
 }
 
 /// A citizen who last wrote three days ago (no window) gets a long answer: the template
@@ -735,11 +632,7 @@ async fn a_held_answer_reaches_the_citizen(tap: bool) {
     let redis = RedisServer::new();
     let (sms, _) = sms_provider(0, 200);
     let graph = FakeGraph::start();
-    let api_url = graph.api_url();
-    let mut extra: Vec<(&str, String)> = whatsapp_options();
-    extra.push(("GATEWAY_WHATSAPP_API_URL", api_url));
-    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut gw = gateway(&redis, &sms, &extra).await;
+    let mut gw = Gateway::start_with(graph.configure(options(&redis, &sms))).await;
     let from = "77015550123";
     let answer = long_answer();
     let mut long = reply_to("whatsapp", PHONE, "resolved");

@@ -7,6 +7,7 @@ mod support;
 
 use quick_xml::events::Event;
 use serde_json::{Value, json};
+use support::case_system::send_reply;
 use support::*;
 
 const BASE: &str = "/open311/v2";
@@ -175,19 +176,7 @@ async fn case_system_says(redis: &RedisServer, appeal_id: &str, tracking: &str, 
         "notify": false,
         "text": "Статус обновлён.",
     });
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    redis::cmd("XADD")
-        .arg(stream_key("replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(ulid::Ulid::new().to_string())
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(reply.to_string())
-        .query_async::<String>(&mut conn)
-        .await
-        .expect("XADD reply");
+    send_reply(redis, &reply).await;
 }
 
 // ---------------------------------------------------------------------------------------

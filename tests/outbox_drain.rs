@@ -7,8 +7,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -45,12 +43,7 @@ async fn a_killed_gateways_outbox_is_drained_by_another_process_exactly_once() {
     let mut gw = Gateway::start(&redis).await;
     let api = gw.api();
 
-    let done = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let api = api.clone();
-        let done = done.clone();
-        async move { load(&api, "lost", TASKS, PER_TASK, false, done).await }
-    });
+    let (load, done) = spawn_load(&api, "lost", TASKS, PER_TASK, false);
     wait_count(&done, 100, "100 answers with Redis taking them").await;
     // From here Redis takes nothing more from this instance: its outbox fills up.
     client_pause(&redis, true).await;

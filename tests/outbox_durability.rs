@@ -4,8 +4,6 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use support::*;
@@ -68,12 +66,7 @@ async fn a_redis_restart_under_load_loses_and_duplicates_nothing() {
     let gw = Gateway::start(&redis).await;
     let api = gw.api();
 
-    let done = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let api = api.clone();
-        let done = done.clone();
-        async move { load(&api, "restart", TASKS, PER_TASK, false, done).await }
-    });
+    let (load, done) = spawn_load(&api, "restart", TASKS, PER_TASK, false);
 
     wait_count(&done, 300, "300 answers before stopping Redis").await;
     tokio::task::block_in_place(|| redis.stop());

@@ -11,20 +11,13 @@ mod support;
 use std::time::Duration;
 
 use support::browser::{ARROW_DOWN, Browser, ENTER, SPACE, TAB};
+use support::clients::client;
 use support::*;
 
 /// Options of a gateway for the browser: the form cookie without `Secure`, since the
 /// tests speak plain HTTP.
 fn options(redis: &RedisServer) -> GatewayOptions {
     GatewayOptions::new(&redis.url()).env("GATEWAY_COOKIE_SECURE", "false")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 /// The value of the hidden field `name` in a page.

@@ -187,18 +187,9 @@ fn the_forms_and_the_webhooks_answer_random_input_without_a_5xx_or_a_panic() {
     let redis = RedisServer::new();
     let api = FakeBotApi::start();
     let graph = FakeGraph::start();
-    let gw = rt.block_on(Gateway::start_with(
-        GatewayOptions::new(&redis.url())
-            .env("GATEWAY_FORM_RATE_PER_MINUTE", "100000")
-            .env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
-            .env("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET)
-            .env("GATEWAY_TELEGRAM_API_URL", &api.api_url())
-            .env("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET)
-            .env("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN)
-            .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN)
-            .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID)
-            .env("GATEWAY_WHATSAPP_API_URL", &graph.api_url()),
-    ));
+    let gw = rt.block_on(Gateway::start_with(graph.configure(api.configure(
+        GatewayOptions::new(&redis.url()).env("GATEWAY_FORM_RATE_PER_MINUTE", "100000"),
+    ))));
     let client = gw.api();
     let post = |path: &str, content_type: String, body: Vec<u8>, headers: &[(&str, &str)]| {
         rt.block_on(client.try_post(path, None, Some(&content_type), body, headers))

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
+use support::case_system::add_reply_to;
 use support::fake_http::FakeServer;
 use support::redis_ha::{Cluster, query};
 use support::*;
@@ -188,23 +189,17 @@ async fn add_reply(
         "language": "ru",
         "text": {"ru": format!("Ответ {n}")},
     });
-    redis::cmd("XADD")
-        .arg(format!("{CLUSTER_PREFIX}replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(ulid::Ulid::new().to_string())
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(reply.to_string())
-        .query_async::<String>(conn)
-        .await
-        .expect("XADD reply");
+    add_reply_to(
+        conn,
+        &format!("{CLUSTER_PREFIX}replies.v1"),
+        &reply.to_string(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn agents_sessions_and_limits_work_on_a_cluster() {
-    use support::agent::{PASSWORD, agents_cmd_with, http_login};
+    use support::agent::{PASSWORD, agents_cmd_with, enter_appeal, http_login};
     let cluster = Cluster::start(3).await;
     let dir = tempfile::tempdir().expect("data dir of the command");
     let agents = |args: &[&str]| {
@@ -228,20 +223,13 @@ async fn agents_sessions_and_limits_work_on_a_cluster() {
     let (status, cookie, page) = http_login(&gw, "aigerim", PASSWORD).await;
     assert_eq!(status, 303, "{page}");
     assert!(cookie.is_some());
-    let entered = reqwest::Client::new()
-        .post(gw.url("/api/v1/agent/appeals"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "consent": true,
-            "phone": "+7 701 555 44 33",
-            "first_name": "Нурлан",
-            "category": "utilities",
-            "address": "ул. Толе би, 100",
-            "text": "Нет горячей воды третий день.",
-        }))
-        .send()
-        .await
-        .expect("agent appeal");
+    let entered = enter_appeal(
+        &reqwest::Client::new(),
+        gw.url("/api/v1/agent/appeals"),
+        &token,
+        "+7 701 555 44 33",
+    )
+    .await;
     assert_eq!(entered.status().as_u16(), 202);
     agents(&["disable", "aigerim"]);
     let refused = reqwest::Client::new()

@@ -7,8 +7,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use support::redis_ha::SentinelSet;
@@ -54,12 +52,7 @@ async fn the_primary_killed_under_load_loses_no_appeal_and_duplicates_none() {
     let api = gw.api();
     api.wait_drained().await;
 
-    let done = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let api = api.clone();
-        let done = done.clone();
-        async move { load(&api, "sentinel", TASKS, PER_TASK, false, done).await }
-    });
+    let (load, done) = spawn_load(&api, "sentinel", TASKS, PER_TASK, false);
     wait_count(&done, 150, "150 answers before the kill").await;
     let old = set.primary.port();
     set.primary.kill9();

@@ -7,14 +7,12 @@ mod support;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use support::case_system::send_reply;
 use support::fake_telegram::{self as tg, FakeBotApi};
 use support::*;
 
 fn options(redis: &RedisServer, api: &FakeBotApi) -> GatewayOptions {
-    GatewayOptions::new(&redis.url())
-        .env("GATEWAY_TELEGRAM_BOT_TOKEN", tg::TOKEN)
-        .env("GATEWAY_TELEGRAM_WEBHOOK_SECRET", tg::SECRET)
-        .env("GATEWAY_TELEGRAM_API_URL", &api.api_url())
+    api.configure(GatewayOptions::new(&redis.url()))
 }
 
 /// Delivers an update to the webhook as Telegram does; returns the HTTP status.
@@ -731,19 +729,7 @@ async fn status_shows_what_the_case_system_last_said_and_the_deadline() {
         "reply_to": appeal["reply_to"], "status": "in_progress", "language": "ru",
         "text": "Передано в управление коммунального хозяйства.", "notify": false
     });
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    redis::cmd("XADD")
-        .arg(stream_key("replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(ulid::Ulid::new().to_string())
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(reply.to_string())
-        .query_async::<String>(&mut conn)
-        .await
-        .expect("XADD");
+    send_reply(&redis, &reply).await;
     wait_for_stream_len(&redis.url(), "deliveries.v1", 1).await;
     assert_eq!(
         deliver(&gw, &tg::text(30, chat, "ru", "/status")).await,

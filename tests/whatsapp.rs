@@ -6,36 +6,11 @@ mod support;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use support::fake_whatsapp::{self as wa, FakeGraph};
+use support::fake_whatsapp::{self as wa, FakeGraph, deliver, post};
 use support::*;
 
 fn options(redis: &RedisServer, graph: &FakeGraph) -> GatewayOptions {
-    GatewayOptions::new(&redis.url())
-        .env("GATEWAY_WHATSAPP_APP_SECRET", wa::APP_SECRET)
-        .env("GATEWAY_WHATSAPP_VERIFY_TOKEN", wa::VERIFY_TOKEN)
-        .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", wa::ACCESS_TOKEN)
-        .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", wa::PHONE_NUMBER_ID)
-        .env("GATEWAY_WHATSAPP_API_URL", &graph.api_url())
-}
-
-/// POSTs a notification signed with `secret` (unsigned with `None`); the HTTP status.
-async fn post(gw: &Gateway, body: &Value, secret: Option<&str>) -> u16 {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let signature = secret.map(|s| wa::sign(s, &bytes));
-    let headers: Vec<(&str, &str)> = signature
-        .as_deref()
-        .map(|s| ("X-Hub-Signature-256", s))
-        .into_iter()
-        .collect();
-    gw.api()
-        .try_post("/whatsapp/webhook", None, Some(JSON), bytes, &headers)
-        .await
-        .expect("POST /whatsapp/webhook")
-        .status
-}
-
-async fn deliver(gw: &Gateway, body: &Value) {
-    assert_eq!(post(gw, body, Some(wa::APP_SECRET)).await, 200);
+    graph.configure(GatewayOptions::new(&redis.url()))
 }
 
 fn conversation(from: &str, lang: &str, text: &str, name: &str) -> Vec<Value> {

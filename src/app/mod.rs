@@ -12,6 +12,7 @@ pub mod ingest_email;
 pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;
+mod probes;
 pub mod retention_admin;
 
 use std::net::TcpListener;

@@ -20,7 +20,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::app::ops::{Alive, Health, Readiness, ReadyState, RedisState, ReplicaState};
+use crate::app::probes::{Alive, Health, Readiness, ReadyState, RedisState, ReplicaState};
 use crate::appeal::ReplyChannel;
 use crate::channels::agent_console::json_api::{
     AgentAnswer, AgentAppealSubmission, CallAnnouncement, CallQueued, CallState,

@@ -17,11 +17,12 @@ use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
 /// How often the group is looked at.
 const EVERY: Duration = Duration::from_secs(5);
 
-/// Measures until `shutdown` turns true. Redis errors leave the last figures in place
-/// (Redis being away has its own metric and alert).
+/// Measures `group` on `stream` until `shutdown` turns true. Redis errors leave the last
+/// figures in place (Redis being away has its own metric and alert).
 pub(crate) async fn watch(
     client: RedisTarget,
     stream: String,
+    group: &'static str,
     metrics: Metrics,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -42,7 +43,7 @@ pub(crate) async fn watch(
                 .await;
             match info {
                 Ok(info) => {
-                    let group = info.groups.iter().find(|g| g.name == super::GROUP);
+                    let group = info.groups.iter().find(|g| g.name == group);
                     // No group yet: nobody has read, and nobody is behind either (the
                     // notifier creates it on its first connection).
                     let (lag, pending) = group.map_or((0, 0), |g| (g.lag.unwrap_or(0), g.pending));

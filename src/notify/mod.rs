@@ -117,6 +117,7 @@ impl Notifier {
         tokio::spawn(lag::watch(
             self.client.clone(),
             stream.clone(),
+            GROUP,
             self.metrics.clone(),
             shutdown.clone(),
         ));

@@ -206,3 +206,32 @@ impl Console {
         Page::of(resp).await
     }
 }
+
+/// A walk-in appeal as an agent enters it for a citizen who phoned from `phone`.
+pub fn walk_in_appeal(phone: &str) -> serde_json::Value {
+    json!({
+        "consent": true,
+        "phone": phone,
+        "first_name": "Нурлан",
+        "category": "utilities",
+        "address": "ул. Толе би, 100",
+        "text": "Нет горячей воды третий день.",
+    })
+}
+
+/// `POST /api/v1/agent/appeals` at `url` with the agent's API `token`: a
+/// [`walk_in_appeal`] from `phone`, through `http` (a balancer's tests keep their own
+/// client).
+pub async fn enter_appeal(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+    phone: &str,
+) -> reqwest::Response {
+    http.post(url)
+        .bearer_auth(token)
+        .json(&walk_in_appeal(phone))
+        .send()
+        .await
+        .expect("agent appeal")
+}

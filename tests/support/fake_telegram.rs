@@ -16,7 +16,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::fake_http::FakeServer;
-use super::wait_until;
+use super::{GatewayOptions, wait_until};
 
 pub const TOKEN: &str = "123456789:AAFakeTokenForTheTests_x";
 pub const SECRET: &str = "test-webhook-secret_4711";
@@ -169,6 +169,13 @@ impl FakeBotApi {
     }
 
     /// `GATEWAY_TELEGRAM_API_URL`.
+    /// `opts` with the bot on, as a webhook, talking to this stand-in.
+    pub fn configure(&self, opts: GatewayOptions) -> GatewayOptions {
+        opts.env("GATEWAY_TELEGRAM_BOT_TOKEN", TOKEN)
+            .env("GATEWAY_TELEGRAM_WEBHOOK_SECRET", SECRET)
+            .env("GATEWAY_TELEGRAM_API_URL", &self.api_url())
+    }
+
     pub fn api_url(&self) -> String {
         self.server.base()
     }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::fake_http::FakeServer;
-use super::wait_until;
+use super::{Gateway, GatewayOptions, JSON, wait_until};
 
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const APP_SECRET: &str = "test-whatsapp-app-secret";
@@ -115,6 +115,15 @@ impl FakeGraph {
     }
 
     /// `GATEWAY_WHATSAPP_API_URL`.
+    /// `opts` with the WhatsApp line on, talking to this stand-in.
+    pub fn configure(&self, opts: GatewayOptions) -> GatewayOptions {
+        opts.env("GATEWAY_WHATSAPP_APP_SECRET", APP_SECRET)
+            .env("GATEWAY_WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+            .env("GATEWAY_WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN)
+            .env("GATEWAY_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID)
+            .env("GATEWAY_WHATSAPP_API_URL", &self.api_url())
+    }
+
     pub fn api_url(&self) -> String {
         format!("{}/v21.0", self.server.base())
     }
@@ -202,6 +211,28 @@ pub fn readable(m: &Value) -> String {
         ));
     }
     text
+}
+
+/// POSTs a notification to the gateway's webhook signed with `secret` (unsigned with
+/// `None`), as Meta does; the HTTP status.
+pub async fn post(gw: &Gateway, body: &Value, secret: Option<&str>) -> u16 {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let signature = secret.map(|s| sign(s, &bytes));
+    let headers: Vec<(&str, &str)> = signature
+        .as_deref()
+        .map(|s| ("X-Hub-Signature-256", s))
+        .into_iter()
+        .collect();
+    gw.api()
+        .try_post("/whatsapp/webhook", None, Some(JSON), bytes, &headers)
+        .await
+        .expect("POST /whatsapp/webhook")
+        .status
+}
+
+/// Delivers a signed notification, as Meta does, and expects it taken (200).
+pub async fn deliver(gw: &Gateway, body: &Value) {
+    assert_eq!(post(gw, body, Some(APP_SECRET)).await, 200);
 }
 
 /// `X-Hub-Signature-256` of a body.

@@ -756,7 +756,7 @@ async fn list_requests(
             .collect();
         // Issue 34: 1,000 ids a query made 8,232 guesses a second from one address.
         if ids.len() > MAX_IDS_PER_QUERY {
-            return Err(Open311Error::TooManyIds);
+            return Err(Open311Error::TooManyIds(MAX_IDS_PER_QUERY));
         }
         lookup_allowed(req, open311, u32::try_from(ids.len()).unwrap_or(u32::MAX)).await?;
         for id in ids {

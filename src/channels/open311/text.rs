@@ -32,9 +32,9 @@ pub(crate) enum Open311Error {
     /// Too many tracking-number lookups from this client (issue 34).
     #[error("rate limited")]
     RateLimited,
-    /// More `service_request_id`s in one query than [`super::MAX_IDS_PER_QUERY`].
+    /// More `service_request_id`s in one query than the limit it carries.
     #[error("too many ids")]
-    TooManyIds,
+    TooManyIds(usize),
 }
 
 impl Open311Error {
@@ -66,7 +66,7 @@ impl Open311Error {
             Open311Error::KeyReused => "idempotency_key_reused",
             Open311Error::Unavailable => "unavailable",
             Open311Error::RateLimited => "rate_limited",
-            Open311Error::TooManyIds => "too_many_ids",
+            Open311Error::TooManyIds(_) => "too_many_ids",
         }
     }
 
@@ -107,9 +107,9 @@ impl Open311Error {
             (Open311Error::RateLimited, En) => "Too many lookups from this address; try again in a minute".into(),
             (Open311Error::RateLimited, Ru) => "Слишком много запросов с этого адреса; повторите через минуту".into(),
             (Open311Error::RateLimited, Kk) => "Бұл мекенжайдан сұраулар тым көп; бір минуттан кейін қайталаңыз".into(),
-            (Open311Error::TooManyIds, En) => format!("At most {} service_request_id values in one query", super::MAX_IDS_PER_QUERY),
-            (Open311Error::TooManyIds, Ru) => format!("Не более {} значений service_request_id в одном запросе", super::MAX_IDS_PER_QUERY),
-            (Open311Error::TooManyIds, Kk) => format!("Бір сұрауда {} service_request_id мәнінен аспауы керек", super::MAX_IDS_PER_QUERY),
+            (Open311Error::TooManyIds(max), En) => format!("At most {max} service_request_id values in one query"),
+            (Open311Error::TooManyIds(max), Ru) => format!("Не более {max} значений service_request_id в одном запросе"),
+            (Open311Error::TooManyIds(max), Kk) => format!("Бір сұрауда {max} service_request_id мәнінен аспауы керек"),
         }
     }
 }
