@@ -421,6 +421,25 @@ pub async fn appeal_with_tracking(redis: &RedisServer, tracking: &str) -> Value 
     .await
 }
 
+/// The case system's side: one reply on `replies.v1`, as it would `XADD` it; its id.
+pub async fn send_reply(redis: &RedisServer, reply: &Value) -> String {
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let id = ulid::Ulid::new().to_string();
+    redis::cmd("XADD")
+        .arg(stream_key("replies.v1"))
+        .arg("*")
+        .arg("id")
+        .arg(&id)
+        .arg("type")
+        .arg("reply")
+        .arg("data")
+        .arg(reply.to_string())
+        .query_async::<String>(&mut conn)
+        .await
+        .expect("XADD reply");
+    id
+}
+
 /// Everything Redis holds, rendered as text: every key (SCAN) with its value, whatever
 /// its type. Used to prove a value never reached Redis.
 pub async fn redis_dump(url: &str) -> String {
