@@ -336,6 +336,15 @@ pub(crate) async fn ensure_group(
 /// The fields of a stream entry as Redis gave them.
 pub(crate) type Fields = std::collections::HashMap<String, redis::Value>;
 
+/// The entries of an `XREADGROUP` reply, in order.
+fn entries_of_read(read: redis::streams::StreamReadReply) -> Vec<(String, Fields)> {
+    read.keys
+        .into_iter()
+        .flat_map(|k| k.ids)
+        .map(|id| (id.id, id.map))
+        .collect()
+}
+
 /// One consumer of a consumer group on a stream.
 pub(crate) struct Group<'a> {
     pub(crate) stream: &'a str,
@@ -382,12 +391,29 @@ impl Group<'_> {
             .arg(">")
             .query_async(reader)
             .await?;
-        Ok(read
-            .keys
-            .into_iter()
-            .flat_map(|k| k.ids)
-            .map(|id| (id.id, id.map))
-            .collect())
+        Ok(entries_of_read(read))
+    }
+
+    /// Up to `count` entries delivered to this consumer and not acknowledged: what it
+    /// held when it last stopped, taken again at its start without waiting for them to
+    /// be idle long enough to be claimed.
+    pub(crate) async fn own_pending(
+        &self,
+        conn: &mut RedisConn,
+        count: usize,
+    ) -> redis::RedisResult<Vec<(String, Fields)>> {
+        let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(self.group)
+            .arg(self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(self.stream)
+            .arg("0")
+            .query_async(conn)
+            .await?;
+        Ok(entries_of_read(read))
     }
 }
 

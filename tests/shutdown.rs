@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use support::case_system::send_reply;
 use support::fake_telegram::{self as tg, FakeBotApi};
 use support::*;
 
@@ -41,6 +42,28 @@ async fn deliver(gw: &Gateway, update: &Value) {
     assert_eq!(status, 200);
 }
 
+/// A citizen's conversation up to the question "where is it?".
+fn until_location(chat: i64, text: &str) -> Vec<Value> {
+    vec![
+        tg::text(1, chat, "en", "/start"),
+        tg::callback(2, chat, "en", "lang:en"),
+        tg::callback(3, chat, "en", "consent:yes"),
+        tg::callback(4, chat, "en", "cat:roads"),
+        tg::text(5, chat, "en", text),
+    ]
+}
+
+/// The rest of it, from the location to "send".
+fn from_location(chat: i64) -> Vec<Value> {
+    vec![
+        tg::location(10, chat, "en", 43.238949, 76.889709),
+        tg::callback(11, chat, "en", "photos:done"),
+        tg::contact(12, chat, "en", "77011234567"),
+        tg::text(13, chat, "en", "Smith John"),
+        tg::callback(14, chat, "en", "summary:send"),
+    ]
+}
+
 /// Stops the gateway with SIGTERM; asserts it exited within the deadline (and a
 /// second for the process itself).
 fn terminate(gw: &mut Gateway) {
@@ -61,13 +84,7 @@ async fn a_photo_download_cut_by_sigterm_is_done_again_after_the_restart_once() 
     api.add_file("AgACAgIAAxkBAAIBtree", jpeg.len() as u64, jpeg.clone());
     let mut gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 3_131_313;
-    for update in [
-        tg::text(1, chat, "en", "/start"),
-        tg::callback(2, chat, "en", "lang:en"),
-        tg::callback(3, chat, "en", "consent:yes"),
-        tg::callback(4, chat, "en", "cat:roads"),
-        tg::text(5, chat, "en", "A tree fell on the road"),
-    ] {
+    for update in until_location(chat, "A tree fell on the road") {
         deliver(&gw, &update).await;
     }
     api.wait_text(chat, "Where is it?").await;
@@ -101,13 +118,7 @@ async fn a_photo_download_cut_by_sigterm_is_done_again_after_the_restart_once() 
     api.release_downloads();
     gw.restart().await;
     api.wait_text(chat, "Photo added (1)").await;
-    for update in [
-        tg::location(10, chat, "en", 43.238949, 76.889709),
-        tg::callback(11, chat, "en", "photos:done"),
-        tg::contact(12, chat, "en", "77011234567"),
-        tg::text(13, chat, "en", "Smith John"),
-        tg::callback(14, chat, "en", "summary:send"),
-    ] {
+    for update in from_location(chat) {
         deliver(&gw, &update).await;
     }
     api.wait_text(chat, "Tracking number").await;
@@ -130,19 +141,10 @@ async fn a_reply_being_sent_at_sigterm_is_finished_before_the_exit_and_not_sent_
     let api = FakeBotApi::start();
     let mut gw = Gateway::start_with(options(&redis, &api)).await;
     let chat = 3_232_323;
-    for update in [
-        tg::text(1, chat, "en", "/start"),
-        tg::callback(2, chat, "en", "lang:en"),
-        tg::callback(3, chat, "en", "consent:yes"),
-        tg::callback(4, chat, "en", "cat:roads"),
-        tg::text(5, chat, "en", "A pothole on Abay avenue"),
-        tg::location(10, chat, "en", 43.238949, 76.889709),
-        tg::callback(11, chat, "en", "photos:done"),
-        tg::contact(12, chat, "en", "77011234567"),
-        tg::text(13, chat, "en", "Smith John"),
-        tg::callback(14, chat, "en", "summary:send"),
-    ] {
-        deliver(&gw, &update).await;
+    let mut updates = until_location(chat, "A pothole on Abay avenue");
+    updates.extend(from_location(chat));
+    for update in &updates {
+        deliver(&gw, update).await;
     }
     api.wait_text(chat, "Tracking number").await;
     let appeal = wait_for_stream_len(&redis.url(), "appeals.v1", 1)
@@ -157,19 +159,7 @@ async fn a_reply_being_sent_at_sigterm_is_finished_before_the_exit_and_not_sent_
         "reply_to": appeal["reply_to"], "status": "resolved", "language": "en",
         "text": answer
     });
-    let mut conn = redis_conn(&redis.url()).await.expect("redis");
-    redis::cmd("XADD")
-        .arg(stream_key("replies.v1"))
-        .arg("*")
-        .arg("id")
-        .arg(ulid::Ulid::new().to_string())
-        .arg("type")
-        .arg("reply")
-        .arg("data")
-        .arg(reply.to_string())
-        .query_async::<String>(&mut conn)
-        .await
-        .expect("XADD");
+    send_reply(&redis, &reply).await;
     api.wait_text(chat, answer).await;
     // The answer comes a second after SIGTERM, within the deadline.
     let stopping = std::thread::spawn(move || {
@@ -181,6 +171,7 @@ async fn a_reply_being_sent_at_sigterm_is_finished_before_the_exit_and_not_sent_
     let mut gw = stopping.join().expect("stopped");
     // Finished before the exit: nothing left pending in the notifiers' group (its
     // receipt is in the outbox or on `deliveries.v1`).
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
     let pending: Vec<redis::Value> = redis::cmd("XPENDING")
         .arg(stream_key("replies.v1"))
         .arg("gateway")

@@ -203,7 +203,7 @@ impl Deferred {
         let mut reader = conn.clone();
         let mut stop = shutdown.clone();
         let entries = if history {
-            own_pending(conn, stream, &self.consumer).await?
+            group.own_pending(conn, BATCH).await?
         } else {
             // A blocking read (a second at most) is cut by the shutdown.
             tokio::select! {
@@ -321,30 +321,4 @@ impl Deferred {
             .await?;
         Ok(taken.is_some())
     }
-}
-
-/// The entries delivered to `consumer` and not acknowledged: what it held when it
-/// stopped.
-async fn own_pending(
-    conn: &mut RedisConn,
-    stream: &str,
-    consumer: &str,
-) -> redis::RedisResult<Vec<(String, crate::redis_target::Fields)>> {
-    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg(GROUP)
-        .arg(consumer)
-        .arg("COUNT")
-        .arg(BATCH)
-        .arg("STREAMS")
-        .arg(stream)
-        .arg("0")
-        .query_async(conn)
-        .await?;
-    Ok(read
-        .keys
-        .into_iter()
-        .flat_map(|k| k.ids)
-        .map(|id| (id.id, id.map))
-        .collect())
 }
