@@ -22,16 +22,11 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, middleware, web};
 
-use crate::appeal::ReplyChannel;
 use crate::attachments::AttachmentStore;
-use crate::channels::agent_console::{self, AgentConsole};
-use crate::channels::api::{self, Api};
-use crate::channels::email::{self, EmailChannel, MailConfig};
-use crate::channels::open311::{self, Open311};
-use crate::channels::sms::{self, Sms};
-use crate::channels::telegram::{self, Telegram, TelegramConfig, route::TelegramRoute};
-use crate::channels::web_form::{self, WebForm};
-use crate::channels::whatsapp::{self, Whatsapp, WhatsappConfig, route::WhatsappRoute};
+use crate::channels::component::{self, Component, Wiring};
+use crate::channels::{
+    agent_console, api, email, open311, shared, sms, telegram, web_form, whatsapp,
+};
 use crate::config::Config;
 use crate::dialogue::{self, dedupe::Dedupe};
 use crate::http::auth::Tokens;
@@ -47,16 +42,25 @@ use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
 use crate::supervisor::Supervisor;
 
+/// Every channel, in the order its routes are registered: reads and checks its settings.
+const CHANNELS: [Load; 8] = [
+    component::load::<api::settings::Settings>,
+    component::load::<open311::settings::Settings>,
+    component::load::<telegram::component::Bot>,
+    component::load::<whatsapp::component::Line>,
+    component::load::<web_form::settings::Settings>,
+    component::load::<agent_console::settings::Settings>,
+    component::load::<email::component::Mail>,
+    component::load::<sms::Texts>,
+];
+
+type Load = fn(&Config, &mut Vec<String>) -> Option<Box<dyn Component>>;
+
 /// The configuration with every channel's settings checked.
 pub struct Settings {
     pub config: Config,
-    web_form: web_form::Settings,
-    agent_console: agent_console::Settings,
-    telegram: Option<TelegramConfig>,
-    whatsapp: Option<WhatsappConfig>,
-    mail: MailConfig,
-    sms: Option<Sms>,
-    open311: open311::Settings,
+    shared: shared::Settings,
+    channels: Vec<Box<dyn Component>>,
 }
 
 impl Settings {
@@ -65,67 +69,20 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Settings, Vec<String>> {
         let config = Config::load(file)?;
         let mut problems = Vec::new();
-        fn section<T: serde::de::DeserializeOwned>(
-            config: &Config,
-            problems: &mut Vec<String>,
-        ) -> Option<T> {
-            config
-                .section()
-                .map_err(|mut found| problems.append(&mut found))
-                .ok()
+        let shared: Option<shared::Settings> = component::section(&config, &mut problems);
+        if let Some(shared) = &shared {
+            shared.check(&mut problems);
         }
-        let web_form: Option<web_form::Settings> = section(&config, &mut problems);
-        let agent_console: Option<agent_console::Settings> = section(&config, &mut problems);
-        let telegram: Option<telegram::Settings> = section(&config, &mut problems);
-        let whatsapp: Option<whatsapp::Settings> = section(&config, &mut problems);
-        let mail: Option<email::Settings> = section(&config, &mut problems);
-        let sms: Option<sms::Settings> = section(&config, &mut problems);
-        let open311: Option<open311::Settings> = section(&config, &mut problems);
-        if let Some(o) = &open311 {
-            o.check(&mut problems);
-        }
-        let telegram = telegram.and_then(|t| TelegramConfig::check(&t, &mut problems));
-        let whatsapp = whatsapp.and_then(|w| WhatsappConfig::check(&w, &mut problems));
-        let mail = mail.map(|m| m.check(&mut problems)).unwrap_or_default();
-        let sms = sms.and_then(|s| s.route(&mut problems));
-        if let Some(w) = &web_form
-            && (w.form_rate_per_minute == 0 || w.form_rate_per_minute > 100_000)
-        {
-            problems.push("GATEWAY_FORM_RATE_PER_MINUTE: between 1 and 100000".to_owned());
-        }
-        if let Some(w) = &web_form
-            && (w.form_address_rate_per_minute == 0 || w.form_address_rate_per_minute > 1_000_000)
-        {
-            problems.push("GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE: between 1 and 1000000".to_owned());
-        }
-        if let Some(w) = &web_form
-            && (w.status_rate_per_minute == 0 || w.status_rate_per_minute > 100_000)
-        {
-            problems.push("GATEWAY_STATUS_RATE_PER_MINUTE: between 1 and 100000".to_owned());
-        }
-        if let Some(w) = &web_form
-            && !(1..=100).contains(&w.upload_max_per_client)
-        {
-            problems.push("GATEWAY_UPLOAD_MAX_PER_CLIENT: between 1 and 100".to_owned());
-        }
-        if let Some(a) = &agent_console
-            && (a.agent_session_idle_secs == 0 || a.agent_session_idle_secs > 24 * 3600)
-        {
-            problems.push("GATEWAY_AGENT_SESSION_IDLE_SECS: between 1 and 86400".to_owned());
-        }
-        match (web_form, agent_console, open311) {
-            (Some(web_form), Some(agent_console), Some(open311)) if problems.is_empty() => {
-                Ok(Settings {
-                    config,
-                    web_form,
-                    agent_console,
-                    telegram,
-                    whatsapp,
-                    mail,
-                    sms,
-                    open311,
-                })
-            }
+        let channels: Vec<Box<dyn Component>> = CHANNELS
+            .iter()
+            .filter_map(|load| load(&config, &mut problems))
+            .collect();
+        match shared {
+            Some(shared) if problems.is_empty() => Ok(Settings {
+                config,
+                shared,
+                channels,
+            }),
             _ => Err(problems),
         }
     }
@@ -219,13 +176,8 @@ async fn termination() {
 pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError> {
     let Settings {
         config,
-        web_form: web_form_settings,
-        agent_console: agent_settings,
-        telegram,
-        whatsapp,
-        mail,
-        sms,
-        open311: open311_settings,
+        shared,
+        channels,
     } = settings;
     if config.subject_key_is_default {
         tracing::warn!(
@@ -277,90 +229,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.stream_prefix,
         config.subject_key_secret.as_bytes(),
     );
+    let status_limiter = shared.status_limiter(&shared_limits);
     let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
     let client_networks = web::Data::new(crate::http::client_addr::ClientNetworks {
         ipv6_prefix: config.client_ipv6_prefix,
-    });
-
-    let mut routes = Routes::default();
-    if telegram.is_none() {
-        tracing::info!("telegram channel off: GATEWAY_TELEGRAM_BOT_TOKEN is not set");
-    }
-    if whatsapp.is_none() {
-        tracing::info!("whatsapp channel off: GATEWAY_WHATSAPP_* settings are not set");
-    }
-    if sms.is_none() {
-        tracing::info!(
-            "SMS is off: GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER are not set"
-        );
-    }
-    let telegram = telegram.map(|c| {
-        routes = std::mem::take(&mut routes)
-            .with(ReplyChannel::Telegram, Arc::new(TelegramRoute::new(&c)));
-        web::Data::new(Telegram::new(
-            c,
-            Arc::clone(&engine),
-            Arc::clone(&dedupe),
-            Arc::clone(&deferred),
-            Arc::clone(&gateway),
-        ))
-    });
-    let whatsapp = whatsapp.map(|c| {
-        routes = std::mem::take(&mut routes)
-            .with(ReplyChannel::Whatsapp, Arc::new(WhatsappRoute::new(&c)));
-        web::Data::new(Whatsapp::new(
-            c,
-            Arc::clone(&engine),
-            Arc::clone(&dedupe),
-            Arc::clone(&deferred),
-            Arc::clone(&gateway),
-            Some(client.clone()),
-            &config.stream_prefix,
-        ))
-    });
-    if let Some(acks) = &mail.acks {
-        routes = routes.with(ReplyChannel::Email, Arc::new(acks.clone()));
-    }
-    if let Some(sms) = sms {
-        routes = routes.with(ReplyChannel::Sms, Arc::new(sms));
-    }
-    let web_form = web::Data::new(
-        WebForm::new(
-            Arc::clone(&gateway),
-            &web_form_settings,
-            store.clone(),
-            &config.data_dir,
-            Some(shared_limits),
-        )
-        .map_err(|e| ServeError::DataDir(e.to_string()))?,
-    );
-    let agents = web::Data::new(AgentConsole::new(
-        Arc::clone(&gateway),
-        &agent_settings,
-        &config.data_dir,
-        Arc::clone(&tokens),
-        config.max_body_bytes,
-        Some(client.clone()),
-        &config.stream_prefix,
-    ));
-    let open311 = web::Data::new(Open311::new(
-        Arc::clone(&gateway),
-        Arc::clone(&tokens),
-        open311::Index::new(
-            Some(client.clone()),
-            &config.stream_prefix,
-            open311_settings.keeps_locations(),
-        ),
-        config.max_body_bytes,
-        &open311_settings,
-        &config.public_url,
-        Arc::clone(&web_form.status_limiter),
-    ));
-    let api = web::Data::new(Api {
-        gateway: Arc::clone(&gateway),
-        tokens,
-        max_body: config.max_body_bytes,
-        store,
     });
     let ops = web::Data::new(ops::Ops {
         gateway: Arc::clone(&gateway),
@@ -376,10 +248,10 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         status: queue,
         metrics,
     };
-    let notifier = Notifier {
+    let mut notifier = Notifier {
         client: forwarder.target.clone(),
         prefix: config.stream_prefix.clone(),
-        routes,
+        routes: Routes::default(),
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         config: NotifierConfig {
             consumer: config.instance.clone(),
@@ -415,15 +287,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         fetched_attachments: config.attachment_fetched_retention,
         outbox: Some(outbox.clone()),
     };
-    let email = EmailChannel {
-        data_dir: config.data_dir.clone(),
-        acks: mail.acks.clone(),
-        trusted: mail.trusted.clone(),
-        confirmations: Arc::new(email::confirm::Confirmations::new(
-            Some(forwarder.target.clone()),
-            &config.stream_prefix,
-        )),
-    };
     let shutdown_within = config.shutdown;
     let served = actix_web::rt::System::new().block_on(async move {
         let mut tasks = Supervisor::new();
@@ -447,6 +310,30 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 stopped.clone(),
             ),
         );
+        // Every channel built: its tasks spawned, its routes and its way back kept.
+        let wiring = Wiring {
+            config: &config,
+            gateway: &gateway,
+            redis: &forwarder.target,
+            engine: &engine,
+            dedupe: &dedupe,
+            deferred: &deferred,
+            tokens: &tokens,
+            store: &store,
+            shared_limits: &shared_limits,
+            status_limiter: &status_limiter,
+            cookie_secure: shared.cookie_secure,
+        };
+        let mut channel_routes = Vec::new();
+        for channel in channels {
+            let built = channel
+                .build(&wiring, &mut tasks)
+                .map_err(|e| ServeError::DataDir(e.to_string()))?;
+            channel_routes.extend(built.routes);
+            if let Some((channel, route)) = built.reply {
+                notifier.routes = std::mem::take(&mut notifier.routes).with(channel, route);
+            }
+        }
         tasks.spawn("forwarder", forwarder.run(stopped.clone()));
         tasks.spawn("notifier", notifier.run(stopped.clone()));
         // Depersonalized aggregates of ended periods (issue 16, point 5).
@@ -475,38 +362,6 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             AttachmentStore::new(&config.data_dir)
                 .sweep_forever(Duration::from_secs(600), tasks.shutdown()),
         );
-        // The requests of an `open311.redb` from before Redis held the index, once (cut
-        // at the shutdown: imported again at the next start).
-        let importing = open311.clone();
-        let data_dir = config.data_dir.clone();
-        tasks.spawn("open311-import", async move {
-            importing.index().import_legacy(&data_dir).await;
-        });
-        // Accounts of an `agents.redb` from before Redis held them, once.
-        let importing = agents.clone();
-        let data_dir = config.data_dir.clone();
-        tasks.spawn("agents-import", async move {
-            agent_console::legacy::import_at_start(&importing.accounts, &data_dir).await;
-        });
-        if let Some(telegram) = &telegram {
-            telegram.clone().into_inner().start(&mut tasks);
-        }
-        if let Some(whatsapp) = &whatsapp {
-            whatsapp.clone().into_inner().start(&mut tasks);
-        }
-        // Mail piped in by the MTA (`ingest-email`) waits in the spool this process owns.
-        tasks.spawn(
-            "email-spool",
-            email::spool::run(
-                email::spool::Spool::new(&config.data_dir),
-                email.clone(),
-                Arc::clone(&gateway),
-                stopped.clone(),
-            ),
-        );
-        if let Some(imap) = email::imap_poller(&mail, email, Arc::clone(&gateway), stopped) {
-            tasks.spawn("email-imap", imap);
-        }
         let public_url = config.public_url.clone();
         // `/metrics` on its own listener, loopback by default (issue 34); one worker
         // is plenty for a scrape every few seconds.
@@ -538,12 +393,11 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 .wrap(headers::defaults(&public_url))
                 .wrap(middleware::from_fn(ops::access_log))
                 .configure(|cfg| ops::configure(cfg, ops.clone()))
-                .configure(|cfg| api::configure(cfg, api.clone()))
-                .configure(|cfg| open311::configure(cfg, open311.clone()))
-                .configure(|cfg| telegram::configure(cfg, telegram.clone()))
-                .configure(|cfg| whatsapp::configure(cfg, whatsapp.clone()))
-                .configure(|cfg| web_form::configure(cfg, web_form.clone()))
-                .configure(|cfg| agent_console::configure(cfg, agents.clone()))
+                .configure(|cfg| {
+                    for routes in &channel_routes {
+                        routes(cfg);
+                    }
+                })
                 .default_service(web::to(ops::not_found))
         })
         .listen(listener)?

@@ -26,10 +26,12 @@ pub(crate) mod json_api;
 pub(crate) mod legacy;
 pub(crate) mod recent;
 pub(crate) mod sessions;
+pub(crate) mod settings;
+mod state;
 pub(crate) mod throttle;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -39,132 +41,31 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::Environment;
 use serde_json::{Value, json};
 
-use self::accounts::{self as agents, AgentError, AgentStore, Login, Role};
+use self::accounts::{self as agents, AgentError, Login, Role};
 use self::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
-use self::calls::Calls;
 use self::json_api::{AgentAnswer, AgentAppealSubmission, CallAnnouncement, CallQueued, CallState};
-use self::recent::Recent;
-use self::sessions::{Session, SessionState, Sessions};
-use crate::appeal::{Channel, Language};
-use crate::attachments::{AttachmentStore, CleanPhoto, MAX_PHOTO_BYTES};
+use self::sessions::{Session, SessionState};
+use self::state::AgentConsole;
+use crate::appeal::Language;
+use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
 use crate::consultation::Consultation;
 use crate::field_error::FieldError;
-use crate::http::auth::{Tokens, bearer_token};
+use crate::http::auth::bearer_token;
 use crate::http::client_addr::client_ip;
 use crate::http::csrf::CsrfKey;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::form::{self, FormError};
 use crate::http::lenient;
-use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::pipeline::IdempotencyClaim;
-use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
+use crate::pipeline::{Answer, AnswerStatus, SubmitError};
 
 /// The agent session cookie.
 const COOKIE: &str = "oa_agent";
 /// Largest text part of a console form.
 const MAX_TEXT_BYTES: usize = 128 * 1024;
-/// Login attempts per client address and minute (failures of one id also slow that id
-/// from that address: [`throttle`]).
-const LOGIN_RATE_PER_MINUTE: u32 = 10;
-/// How long a request waits for the accounts in Redis before the last-known copy (or a
-/// 503) answers.
-const REDIS_WAIT: Duration = Duration::from_millis(500);
-
-/// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
-/// the login limiter, the forms' CSRF key and the photo store.
-pub(crate) struct AgentConsole {
-    pub(crate) gateway: Arc<Gateway>,
-    pub(crate) accounts: AgentStore,
-    pub(crate) sessions: Sessions,
-    pub(crate) calls: Calls,
-    /// The duplicates hint's index.
-    pub(crate) recent: Recent,
-    /// Login attempts per client address, counted across instances.
-    pub(crate) login_limiter: Limit,
-    /// Failed logins slow the next try of that id from that address.
-    pub(crate) login_throttle: throttle::SharedThrottle,
-    pub(crate) cookie_secure: bool,
-    pub(crate) csrf: CsrfKey,
-    pub(crate) store: AttachmentStore,
-    /// The telephony system's tokens (`GATEWAY_API_TOKENS`) for `/api/v1/calls/incoming`.
-    pub(crate) tokens: Arc<Tokens>,
-    /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
-    pub(crate) max_body: usize,
-}
-
-/// The consoles' settings.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Settings {
-    /// Whether the session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`, default
-    /// true; false only for plain-HTTP development).
-    #[serde(
-        default = "default_cookie_secure",
-        deserialize_with = "crate::config::flag"
-    )]
-    pub(crate) cookie_secure: bool,
-    /// Idle seconds before an agent's session ends (`GATEWAY_AGENT_SESSION_IDLE_SECS`).
-    #[serde(
-        default = "default_session_idle",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) agent_session_idle_secs: u64,
-}
-
-fn default_cookie_secure() -> bool {
-    true
-}
-
-fn default_session_idle() -> u64 {
-    15 * 60
-}
-
-impl AgentConsole {
-    /// `redis` and `prefix` (`GATEWAY_STREAM_PREFIX`) hold what every instance shares.
-    pub(crate) fn new(
-        gateway: Arc<Gateway>,
-        settings: &Settings,
-        data_dir: &std::path::Path,
-        tokens: Arc<Tokens>,
-        max_body: usize,
-        redis: Option<crate::redis_target::RedisTarget>,
-        prefix: &str,
-    ) -> AgentConsole {
-        // The login limit and throttle, counted in Redis by every instance.
-        let shared = SharedCounters::new(redis.clone(), prefix, gateway.deployment_secret());
-        AgentConsole {
-            csrf: CsrfKey::derive(gateway.deployment_secret(), settings.cookie_secure),
-            accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
-            recent: Recent::new(redis.clone(), prefix),
-            sessions: Sessions::new(
-                gateway.deployment_secret(),
-                Duration::from_secs(settings.agent_session_idle_secs),
-                redis.clone(),
-                prefix,
-            ),
-            calls: Calls::new(redis, prefix),
-            login_limiter: Limit::per_minute(
-                "login-address",
-                LOGIN_RATE_PER_MINUTE,
-                Some(Arc::clone(&shared)),
-            ),
-            login_throttle: throttle::SharedThrottle::new(Some(shared)),
-            cookie_secure: settings.cookie_secure,
-            store: AttachmentStore::new(data_dir),
-            gateway,
-            tokens,
-            max_body,
-        }
-    }
-
-    /// The photos the front office takes (`attachments.max_count` of its policy).
-    fn max_photos(&self) -> usize {
-        self.gateway.policy(Channel::FrontOffice).max_attachments
-    }
-}
-
 /// Registers the consoles' routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentConsole>) {
     cfg.app_data(console)

@@ -6,6 +6,8 @@
 
 mod adapter;
 mod attachments;
+// The `Component` of the channel: its settings and how it is built.
+pub(crate) mod settings;
 
 pub(crate) use adapter::{
     AppealSubmission, AttachmentReference, ConsentSubmission, LocationSubmission,

@@ -14,8 +14,10 @@
 //! `[{"code", "description"}]` / `<errors><error>…`. See docs/contract.md, "Open311".
 
 mod adapter;
+// The `Component` of the channel: its settings and how it is built.
 mod documents;
 mod index;
+pub(crate) mod settings;
 mod text;
 mod xml;
 
@@ -60,74 +62,7 @@ pub(crate) const MAX_IDS_PER_QUERY: usize = 50;
 /// The default and the widest range of `GET requests` (the specification's 90 days).
 const LIST_RANGE_DAYS: i64 = 90;
 
-/// The Open311 channel's settings.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Settings {
-    /// The one `jurisdiction_id` this endpoint serves (`GATEWAY_OPEN311_JURISDICTION_ID`,
-    /// default `open-almaty.kz`). A request naming another is refused; omitting it is
-    /// fine.
-    #[serde(default = "default_jurisdiction")]
-    pub(crate) open311_jurisdiction_id: String,
-    /// Integrators (names of `GATEWAY_API_TOKENS`) whose token may post requests as
-    /// `api_key` (`GATEWAY_OPEN311_INTEGRATORS`, comma-separated). Empty (the default):
-    /// nobody may post — an integrator is let in by name, never by default (issue 34: a
-    /// budget-only token posted Open311 requests). Reads need no key.
-    #[serde(default)]
-    pub(crate) open311_integrators: String,
-    /// Integrators whose `api_key` has the `read_private` right: they see the address and
-    /// coordinates of a request (`GATEWAY_OPEN311_PRIVATE_READERS`, comma-separated;
-    /// default empty: nobody, and the channel keeps no locations at all).
-    #[serde(default)]
-    pub(crate) open311_private_readers: String,
-    /// `agency_responsible` of every request (`GATEWAY_OPEN311_AGENCY`, default `Akimat
-    /// of Almaty`).
-    #[serde(default = "default_agency")]
-    pub(crate) open311_agency: String,
-    /// The discovery document's contact (`GATEWAY_OPEN311_CONTACT`).
-    #[serde(default = "default_contact")]
-    pub(crate) open311_contact: String,
-    /// A client retrying a POST without an `Idempotency-Key` (same `device_id` and
-    /// description) gets the first answer within this window
-    /// (`GATEWAY_OPEN311_RETRY_WINDOW_SECS`, default 600, 1 to 86400).
-    #[serde(
-        default = "default_retry_window",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) open311_retry_window_secs: u64,
-}
-
-fn default_jurisdiction() -> String {
-    "open-almaty.kz".into()
-}
-fn default_agency() -> String {
-    "Akimat of Almaty".into()
-}
-fn default_contact() -> String {
-    "open-almaty@almatydc.kz".into()
-}
-fn default_retry_window() -> u64 {
-    600
-}
-
-impl Settings {
-    /// Whether the index keeps a request's address and coordinates: only when some
-    /// integrator may read them (`GATEWAY_OPEN311_PRIVATE_READERS`).
-    pub(crate) fn keeps_locations(&self) -> bool {
-        !names(&self.open311_private_readers).is_empty()
-    }
-
-    /// Checks the values; pushes one line per problem, naming the key.
-    pub(crate) fn check(&self, problems: &mut Vec<String>) {
-        if self.open311_jurisdiction_id.trim().is_empty() {
-            problems.push("GATEWAY_OPEN311_JURISDICTION_ID: must not be empty".to_owned());
-        }
-        if self.open311_retry_window_secs == 0 || self.open311_retry_window_secs > 86_400 {
-            problems.push("GATEWAY_OPEN311_RETRY_WINDOW_SECS: between 1 and 86400".to_owned());
-        }
-    }
-}
-
-fn names(list: &str) -> BTreeSet<String> {
+pub(super) fn names(list: &str) -> BTreeSet<String> {
     list.split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -153,33 +88,6 @@ pub(crate) struct Open311 {
     /// (`GATEWAY_STATUS_RATE_PER_MINUTE`, issue 34): a read by id counts one, a list by
     /// ids one per id, a list by date one.
     lookups: Arc<Limit>,
-}
-
-impl Open311 {
-    pub(crate) fn new(
-        gateway: Arc<Gateway>,
-        tokens: Arc<Tokens>,
-        index: Index,
-        max_body: usize,
-        settings: &Settings,
-        public_url: &str,
-        lookups: Arc<Limit>,
-    ) -> Open311 {
-        Open311 {
-            gateway,
-            tokens,
-            index,
-            max_body,
-            jurisdiction: settings.open311_jurisdiction_id.trim().to_owned(),
-            integrators: names(&settings.open311_integrators),
-            private_readers: names(&settings.open311_private_readers),
-            agency: settings.open311_agency.clone(),
-            contact: settings.open311_contact.clone(),
-            retry_window_secs: settings.open311_retry_window_secs.max(1),
-            base_url: format!("{}/open311/v2", public_url.trim_end_matches('/')),
-            lookups,
-        }
-    }
 }
 
 impl Open311 {

@@ -12,7 +12,13 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use std::sync::Arc;
+
+use crate::appeal::ReplyChannel;
+use crate::channels::component::{BuildError, Built, Component, Wiring, section};
+use crate::config::Config;
 use crate::notify::route::{Context, Route, RouteError, classify};
+use crate::supervisor::Supervisor;
 
 /// The SMS route's settings; all three of URL, key and sender, or none (SMS off).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -45,6 +51,29 @@ fn default_quiet_hours() -> String {
 
 fn default_max_parts() -> u64 {
     3
+}
+
+/// SMS as a channel: only a way back, on (`Some`) or off.
+pub(crate) struct Texts(Option<Sms>);
+
+impl Component for Texts {
+    fn load(config: &Config, problems: &mut Vec<String>) -> Option<Texts> {
+        let settings: Settings = section(config, problems)?;
+        Some(Texts(settings.route(problems)))
+    }
+
+    fn build(self: Box<Self>, _: &Wiring<'_>, _: &mut Supervisor) -> Result<Built, BuildError> {
+        let Some(sms) = self.0 else {
+            tracing::info!(
+                "SMS is off: GATEWAY_SMS_API_URL, GATEWAY_SMS_API_KEY and GATEWAY_SMS_SENDER are not set"
+            );
+            return Ok(Built::default());
+        };
+        Ok(Built {
+            routes: None,
+            reply: Some((ReplyChannel::Sms, Arc::new(sms) as Arc<dyn Route>)),
+        })
+    }
 }
 
 impl Settings {

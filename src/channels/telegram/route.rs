@@ -6,7 +6,7 @@ use teloxide::prelude::Requester;
 
 use crate::notify::route::{Context, Route, RouteError};
 
-use super::TelegramConfig;
+use super::settings::TelegramConfig;
 
 /// Answers through the Bot API.
 pub(crate) struct TelegramRoute {

@@ -20,22 +20,20 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use std::sync::Arc;
-
 use crate::appeal::{Channel, Language};
-use crate::attachments::{self, AttachmentStore, MAX_PHOTO_BYTES};
-use crate::http::form::{self, FormError, Unread, Uploads};
-use crate::pipeline::Gateway;
+use crate::attachments::{self, MAX_PHOTO_BYTES};
+use crate::http::form::{self, FormError, Unread};
 use crate::tracking::TrackingNumber;
 pub(crate) mod form_input;
+pub(crate) mod settings;
+mod state;
 
 use self::form_input::{self as web_form, FormInput};
+use self::state::WebForm;
 use crate::consent::{POLICY_VERSION, REGULATION_KK};
 use crate::field_error::FieldError;
 use crate::http::client_addr::client_ip;
-use crate::http::csrf::CsrfKey;
 use crate::http::pages::{language_links, page};
-use crate::http::ratelimit::{FormLimits, Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::SubmitError;
@@ -44,158 +42,6 @@ use crate::pipeline::SubmitError;
 const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// The cookie that remembers the language a citizen chose.
 use crate::http::negotiate::{self, LANG_COOKIE};
-
-/// The web form channel: the pipeline, the CSRF key, the rate limits and the photo
-/// store.
-pub(crate) struct WebForm {
-    pub(crate) gateway: Arc<Gateway>,
-    pub(crate) csrf: CsrfKey,
-    pub(crate) limiter: FormLimits,
-    /// Tracking-number lookups per client (issue 17, point 7; issue 34): numbers are
-    /// short, so guessing them must be slow. One limit for every way to test a number —
-    /// `/status/…`, `/{lang}/received/…`, Open311 by id and by list — shared with the
-    /// Open311 channel.
-    pub(crate) status_limiter: Arc<Limit>,
-    pub(crate) store: AttachmentStore,
-    /// The budget of upload bytes in flight, the slowest rate taken, the spool.
-    pub(crate) uploads: Uploads,
-}
-
-impl WebForm {
-    /// Uploads are spooled under `data_dir/attachments/incoming` (created here).
-    pub(crate) fn new(
-        gateway: Arc<Gateway>,
-        settings: &Settings,
-        store: AttachmentStore,
-        data_dir: &std::path::Path,
-        shared: Option<Arc<SharedCounters>>,
-    ) -> std::io::Result<WebForm> {
-        let uploads = Uploads::new(
-            settings.upload_bytes_in_flight,
-            settings.upload_max_per_client,
-            settings.upload_min_bytes_per_sec,
-            std::time::Duration::from_secs(settings.upload_grace_secs),
-            &data_dir.join("attachments").join("incoming"),
-            gateway.metrics().upload_bytes_in_flight.clone(),
-        )?;
-        Ok(WebForm {
-            uploads,
-            csrf: CsrfKey::derive(gateway.deployment_secret(), settings.cookie_secure),
-            limiter: FormLimits::per_minute(
-                settings.form_rate_per_minute,
-                settings.form_address_rate_per_minute,
-                shared.clone(),
-            ),
-            status_limiter: Arc::new(Limit::per_minute(
-                "status-address",
-                settings.status_rate_per_minute,
-                shared,
-            )),
-            store,
-            gateway,
-        })
-    }
-
-    /// The photos a form of this channel takes (`attachments.max_count` of its policy).
-    fn max_photos(&self, channel: Channel) -> usize {
-        self.gateway.policy(channel).max_attachments
-    }
-}
-
-/// The web form's settings.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Settings {
-    /// Form submissions per form session (the `oa_sid` cookie) and minute
-    /// (`GATEWAY_FORM_RATE_PER_MINUTE`).
-    #[serde(
-        default = "default_form_rate",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) form_rate_per_minute: u32,
-    /// Form submissions per client address and minute, all sessions together
-    /// (`GATEWAY_FORM_ADDRESS_RATE_PER_MINUTE`): higher than the per-session limit, since
-    /// a carrier's NAT puts a whole neighbourhood of phones behind one address.
-    #[serde(
-        default = "default_form_address_rate",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) form_address_rate_per_minute: u32,
-    /// Whether the form session cookie carries `Secure` (`GATEWAY_COOKIE_SECURE`,
-    /// default true; false only for plain-HTTP development). Not taken from the request's
-    /// scheme: behind a TLS-terminating proxy every request arrives as HTTP.
-    #[serde(
-        default = "default_cookie_secure",
-        deserialize_with = "crate::config::flag"
-    )]
-    pub(crate) cookie_secure: bool,
-    /// Status page lookups per client address and minute
-    /// (`GATEWAY_STATUS_RATE_PER_MINUTE`).
-    #[serde(
-        default = "default_status_rate",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) status_rate_per_minute: u32,
-    /// Bytes of form uploads in flight across the process, at most
-    /// (`GATEWAY_UPLOAD_BYTES_IN_FLIGHT`); a form beyond it gets 503 with `Retry-After`.
-    #[serde(
-        default = "default_upload_bytes_in_flight",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) upload_bytes_in_flight: usize,
-    /// Uploads one client (an address; an IPv6 /64) may have in flight at once
-    /// (`GATEWAY_UPLOAD_MAX_PER_CLIENT`, 1–100, default 2); beyond, 503 with
-    /// `Retry-After`. One address's slow uploads could hold the whole budget (issue 34).
-    #[serde(
-        default = "default_upload_max_per_client",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) upload_max_per_client: usize,
-    /// The slowest average rate of a form body, after the grace
-    /// (`GATEWAY_UPLOAD_MIN_BYTES_PER_SEC`).
-    #[serde(
-        default = "default_upload_min_rate",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) upload_min_bytes_per_sec: u64,
-    /// Seconds a form body may take before its rate counts (`GATEWAY_UPLOAD_GRACE_SECS`).
-    #[serde(
-        default = "default_upload_grace",
-        deserialize_with = "crate::config::number"
-    )]
-    pub(crate) upload_grace_secs: u64,
-}
-
-fn default_upload_bytes_in_flight() -> usize {
-    256 * 1024 * 1024
-}
-
-fn default_upload_max_per_client() -> usize {
-    2
-}
-
-fn default_upload_min_rate() -> u64 {
-    10 * 1024
-}
-
-fn default_upload_grace() -> u64 {
-    10
-}
-
-fn default_form_rate() -> u32 {
-    10
-}
-
-fn default_form_address_rate() -> u32 {
-    60
-}
-
-fn default_cookie_secure() -> bool {
-    true
-}
-
-fn default_status_rate() -> u32 {
-    30
-}
 
 /// The two forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,10 @@ use serde_json::json;
 
 use crate::notify::route::{Context, Route, RouteError, classify};
 
-use super::WhatsappConfig;
+use super::settings::WhatsappConfig;
+
+/// Characters of a text message (Cloud API limit).
+pub(crate) const MAX_TEXT: usize = 4096;
 
 /// Answers through the Cloud API.
 pub(crate) struct WhatsappRoute {
@@ -107,7 +110,7 @@ impl Route for WhatsappRoute {
 
     /// A text message takes 4,096 characters; the heading and the status link the rest.
     fn max_text(&self) -> Option<usize> {
-        Some(super::MAX_TEXT - FRAME_RESERVE)
+        Some(MAX_TEXT - FRAME_RESERVE)
     }
 }
 
