@@ -58,18 +58,28 @@ pub(crate) fn path_language(req: &HttpRequest) -> Option<Language> {
         .and_then(Language::parse)
 }
 
-/// The language of `?lang=`.
-pub(crate) fn query_language(req: &HttpRequest) -> Option<Language> {
+/// A parameter of the request's query string (`None` when absent or unreadable).
+pub(crate) fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
     web::Query::<std::collections::BTreeMap<String, String>>::from_query(req.query_string())
         .ok()
-        .and_then(|q| q.get("lang").and_then(|l| Language::parse(l)))
+        .and_then(|q| q.get(name).cloned())
+}
+
+/// The language of `?lang=`.
+pub(crate) fn query_language(req: &HttpRequest) -> Option<Language> {
+    query_param(req, "lang").and_then(|l| Language::parse(&l))
+}
+
+/// The language the citizen (or agent) chose, kept in the `oa_lang` cookie.
+pub(crate) fn chosen_language(req: &HttpRequest) -> Option<Language> {
+    req.cookie(LANG_COOKIE)
+        .and_then(|c| Language::parse(c.value()))
 }
 
 /// Without a language in the address: the citizen's chosen language (cookie), then
 /// `Accept-Language`, else Kazakh, the state language.
 pub(crate) fn remembered_language(req: &HttpRequest) -> Language {
-    req.cookie(LANG_COOKIE)
-        .and_then(|c| Language::parse(c.value()))
+    chosen_language(req)
         .or_else(|| {
             req.headers()
                 .get(header::ACCEPT_LANGUAGE)

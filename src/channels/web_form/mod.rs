@@ -41,7 +41,7 @@ use crate::pipeline::SubmitError;
 /// Largest text part of a form (all fields but the photos), in bytes.
 const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// The cookie that remembers the language a citizen chose.
-use crate::http::negotiate::{self, LANG_COOKIE};
+use crate::http::negotiate::{self, LANG_COOKIE, query_param};
 
 /// The two forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -930,13 +930,6 @@ fn lookups_refused(language: Language) -> HttpResponse {
 
 fn not_found_page(language: Language) -> HttpResponse {
     crate::http::pages::error_page(StatusCode::NOT_FOUND, language)
-}
-
-/// A query parameter of the request.
-fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get(name).cloned())
 }
 
 /// `GET /status?number=…`: the lookup box's answer, without JavaScript. A number that

@@ -1,0 +1,670 @@
+//! `GET`/`POST /agent/`: the console page and the appeal an agent records with a
+//! citizen at the desk or on the phone; `POST /agent/consultation`: a call or a visit
+//! answered on the spot, recorded as a consultation, signed so that the console can
+//! later turn it into an appeal.
+
+use super::accounts::Role;
+use super::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use super::pages::{MAX_TEXT_BYTES, audit, console_language, page, see_other};
+use super::receipt::ReceiptFacts;
+use super::sessions::Session;
+use super::signed_in::{SignedIn, desk_of};
+use super::state::AgentConsole;
+use crate::appeal::Language;
+use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
+use crate::consent::POLICY_VERSION;
+use crate::consultation::Consultation;
+use crate::field_error::FieldError;
+use crate::http::csrf::CsrfKey;
+use crate::http::form::{self, FormError};
+use crate::http::negotiate::query_param;
+use crate::i18n::MESSAGES;
+use crate::pipeline::IdempotencyClaim;
+use crate::pipeline::SubmitError;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// A console page, blank, prefilled, or with the agent's input and the errors.
+pub(super) struct ConsoleView<'a> {
+    pub(super) language: Language,
+    pub(super) sid: &'a str,
+    pub(super) session: &'a Session,
+    pub(super) desk: Desk,
+    pub(super) values: &'a BTreeMap<String, String>,
+    pub(super) errors: &'a [FieldError],
+    pub(super) duplicates: &'a [String],
+    pub(super) call_taken: bool,
+    /// The consultation just recorded, as the notice says it.
+    pub(super) consulted: Option<String>,
+}
+
+pub(super) fn render_console(
+    state: &AgentConsole,
+    view: ConsoleView<'_>,
+    status: StatusCode,
+) -> HttpResponse {
+    let language = view.language;
+    let policy = state.gateway.policy(view.desk.channel());
+    let fields: Vec<&str> = APPLICANT_ORDER
+        .iter()
+        .filter(|f| policy.fields.contains(**f))
+        .map(|f| if *f == "phones" { "phone" } else { f })
+        .collect();
+    let categories: Vec<Value> = state
+        .gateway
+        .catalogue()
+        .categories
+        .iter()
+        .map(|c| json!({"code": c.code, "name": c.name(language)}))
+        .collect();
+    let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    // The fields at fault and the ids of the messages that describe them
+    // (`aria-describedby`, `aria-invalid`), in the order the console shows them.
+    let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let blank = |name: &str| view.values.get(name).is_none_or(|v| v.trim().is_empty());
+    for e in view.errors {
+        if e.field.starts_with("reply_to") {
+            continue;
+        }
+        let field = agent_console::form_field(&e.field).to_owned();
+        // The console has no "this is a danger" box: its anonymous message says what
+        // the agent can do (issue 18, point 2).
+        let code = if e.code == "anonymous" {
+            "agent_anonymous"
+        } else {
+            e.code
+        };
+        let message = MESSAGES.text(language, &format!("error-{code}"), &[]);
+        let targets: Vec<&str> = match field.as_str() {
+            "applicant" => {
+                let mut t = Vec::new();
+                if blank("last_name") && blank("first_name") {
+                    t.extend(["last_name", "first_name"]);
+                }
+                if blank("phone") && blank("email") {
+                    t.extend(["phone", "email"]);
+                }
+                t.retain(|f| fields.contains(f));
+                t
+            }
+            "form" => Vec::new(),
+            other => vec![other],
+        };
+        for target in targets {
+            let ids = invalid.entry(target.to_owned()).or_default();
+            let id = format!("e-{field}");
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let entry = by_field.entry(field).or_default();
+        if !entry.contains(&message) {
+            if !entry.is_empty() {
+                entry.push(' ');
+            }
+            entry.push_str(&message);
+        }
+    }
+    // The next field to type in: the first at fault in the order shown (never the body:
+    // an error on the whole form focuses its message); else the consent box, which the
+    // script comes before; once ticked, the first empty field.
+    let shown_order: Vec<&str> = ["consent"]
+        .into_iter()
+        .chain(fields.iter().copied())
+        .chain(["category", "address", "text", "photos", "topic"])
+        .collect();
+    let first_at_fault = shown_order
+        .iter()
+        .find(|f| invalid.contains_key(**f))
+        .map(|f| (*f).to_owned())
+        .or_else(|| by_field.contains_key("form").then(|| "e-form".to_owned()))
+        .or_else(|| {
+            by_field
+                .contains_key("applicant")
+                .then(|| "e-applicant".to_owned())
+        })
+        .or_else(|| by_field.keys().next().cloned());
+    let focus = first_at_fault.unwrap_or_else(|| {
+        if !view.values.contains_key("consent") {
+            "consent".to_owned()
+        } else {
+            fields
+                .iter()
+                .chain(["category", "address", "text"].iter())
+                .find(|f| view.values.get(**f).is_none_or(|v| v.trim().is_empty()))
+                .map_or("text", |f| f)
+                .to_owned()
+        }
+    });
+    let shown: BTreeMap<&String, &String> = view
+        .values
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
+        .collect();
+    let topics: Vec<Value> = state
+        .gateway
+        .catalogue()
+        .topics
+        .iter()
+        .map(|t| json!({"code": t.code, "name": t.name(language)}))
+        .collect();
+    let idem = form_idem(view.values)
+        .cloned()
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    page(
+        status,
+        language,
+        "console.html",
+        json!({
+            "csrf": state.csrf.token(view.sid),
+            "idem": idem,
+            "agent_id": view.session.agent_id,
+            "role": view.session.role.as_str(),
+            "supervisor": view.session.role == Role::Supervisor,
+            "desk": view.desk.as_str(),
+            "front": view.desk == Desk::FrontOffice,
+            "fields": fields,
+            "categories": categories,
+            "values": shown,
+            "has_errors": !by_field.is_empty(),
+            "errors": by_field,
+            "invalid": invalid,
+            "focus": focus,
+            "duplicates": view.duplicates,
+            "call_taken": view.call_taken,
+            "topics": topics,
+            "consulted": view.consulted,
+            "policy_version": POLICY_VERSION.as_str(),
+        }),
+    )
+}
+
+/// `GET /agent/`: a blank console; at the call desk, with the next announced call's
+/// number filled in.
+pub(super) async fn console_page(
+    req: HttpRequest,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
+    let language = console_language(&req);
+    let desk = desk_of(session.role, query_param(&req, "desk").as_deref());
+    let mut values = BTreeMap::new();
+    let mut call_taken = false;
+    if desk == Desk::CallCenter
+        && let Some(caller) = state.calls.take(&session.agent_id).await
+    {
+        values.insert("phone".to_owned(), caller);
+        call_taken = true;
+        audit("call_taken", &session.agent_id, "ok", None);
+    }
+    let mut response = render_console(
+        &state,
+        ConsoleView {
+            language,
+            sid: &sid,
+            session: &session,
+            desk,
+            values: &values,
+            errors: &[],
+            duplicates: &[],
+            call_taken,
+            consulted: None,
+        },
+        StatusCode::OK,
+    );
+    let _ = response.add_cookie(
+        &Cookie::build("oa_lang", language.as_str())
+            .path("/")
+            .same_site(SameSite::Lax)
+            .finish(),
+    );
+    response
+}
+
+/// A console form as read: fields, cleaned photos, the photo problems, and whether a
+/// document scan was refused.
+pub(super) async fn read_console_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_photos: usize,
+) -> Result<
+    (
+        BTreeMap<String, String>,
+        Vec<CleanPhoto>,
+        Vec<FieldError>,
+        bool,
+    ),
+    FormError,
+> {
+    let max_form = max_photos * MAX_PHOTO_BYTES + MAX_TEXT_BYTES + 64 * 1024;
+    let body = form::read(req, payload, max_form, MAX_TEXT_BYTES, &[]).await?;
+    let mut photos = Vec::new();
+    let mut errors = Vec::new();
+    let mut document = false;
+    for part in body.files {
+        // Law 94-V: no copies of identity documents. Nothing of it is kept.
+        if agent_console::declared_document(&part.field, &part.file_name) {
+            document = true;
+            errors.push(FieldError::new("photos", DOCUMENT_REFUSED));
+            continue;
+        }
+        match part.photo(photos.len(), max_photos).await {
+            Ok(photo) => photos.push(photo),
+            Err(code) => errors.push(FieldError::new("photos", code)),
+        }
+    }
+    Ok((body.fields, photos, errors, document))
+}
+
+/// The idempotency key a console form carries (`idem`), when it has the shape the
+/// console gives it.
+pub(super) fn form_idem(fields: &BTreeMap<String, String>) -> Option<&String> {
+    fields
+        .get("idem")
+        .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The answer to a console form whose CSRF token is not the session's (audited as
+/// `action`), or `None` when it is.
+pub(super) fn csrf_refused(
+    state: &AgentConsole,
+    sid: &str,
+    fields: &BTreeMap<String, String>,
+    action: &str,
+    session: &Session,
+    language: Language,
+) -> Option<HttpResponse> {
+    if fields
+        .get("csrf")
+        .is_some_and(|t| state.csrf.verify(sid, t))
+    {
+        return None;
+    }
+    audit(action, &session.agent_id, "csrf", None);
+    Some(
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body(MESSAGES.text(language, "csrf-text", &[])),
+    )
+}
+
+/// `POST /agent/`: CSRF → the adapter and the pipeline's checks (all errors at once,
+/// input kept) → the duplicates hint (once) → `submit_appeal` → 303 to the receipt.
+pub(super) async fn console_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
+    let language = console_language(&req);
+    let read = read_console_form(&req, payload, state.max_photos()).await;
+    let (fields, photos, mut errors, document) = match read {
+        Ok(read) => read,
+        Err(e) => {
+            let status = match e {
+                FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                FormError::Malformed | FormError::Refused(_) => StatusCode::BAD_REQUEST,
+                FormError::TooSlow => StatusCode::REQUEST_TIMEOUT,
+                FormError::Busy | FormError::Spool => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(status.as_str().to_owned());
+        }
+    };
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "appeal_submit", &session, language)
+    {
+        return refused;
+    }
+    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
+    if document {
+        state.gateway.refused(desk.channel(), DOCUMENT_REFUSED);
+        audit("document_scan", &session.agent_id, "refused", None);
+    }
+    if desk == Desk::CallCenter && !photos.is_empty() {
+        errors.push(FieldError::new("photos", "too_many_photos"));
+    }
+    let (intake, adapter_errors) =
+        agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
+    errors.extend(adapter_errors);
+    let category = intake
+        .category
+        .clone()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| crate::catalogue::DEFAULT_CATEGORY.to_owned());
+    let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
+        render_console(
+            &state,
+            ConsoleView {
+                language,
+                sid: &sid,
+                session: &session,
+                desk,
+                values: &fields,
+                errors,
+                duplicates,
+                call_taken: false,
+                consulted: None,
+            },
+            status,
+        )
+    };
+    if !errors.is_empty() {
+        if let Err(more) = state.gateway.validate(intake) {
+            errors.extend(more);
+        }
+        state
+            .gateway
+            .refused(desk.channel(), errors.first().map_or("invalid", |e| e.code));
+        return again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let dup_key = fields
+        .get("address")
+        .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
+    if let Some(key) = dup_key.clone()
+        && !fields.contains_key("dup_ack")
+    {
+        let found = state.recent.recent(&key).await;
+        if !found.is_empty() {
+            audit("duplicate_hint", &session.agent_id, "shown", None);
+            return again(&[], &found, StatusCode::OK);
+        }
+    }
+    for photo in &photos {
+        if let Err(e) = state.store.put(photo).await {
+            tracing::error!(error = %e, "photo not stored");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    }
+    let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+        key: format!("agent:{}:{key}", session.agent_id),
+        fingerprint: form::fingerprint(
+            &fields,
+            &photos,
+            &["csrf", "idem", "dup_ack", "consultation", "topic"],
+        ),
+    });
+    // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
+    let kept = match state
+        .store
+        .keep(photos.iter().map(|p| p.sha256.as_str()))
+        .await
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "photo not kept");
+            return again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let submitted = state.gateway.submit_appeal(intake, claim).await;
+    if matches!(
+        submitted,
+        Err(SubmitError::Invalid(_) | SubmitError::KeyReused)
+    ) {
+        state.store.release(kept).await;
+    }
+    match submitted {
+        Ok(receipt) => match receipt.tracking_number {
+            Some(tracking) => {
+                if let Some(key) = dup_key
+                    && !receipt.replayed
+                {
+                    state.recent.remember(&key, &tracking).await;
+                }
+                if let Some(consultation) = fields
+                    .get("consultation")
+                    .and_then(|t| recorded_consultation(&state, t, &session.agent_id))
+                {
+                    turned_into_appeal(&state, &consultation, &session.agent_id).await;
+                }
+                audit(
+                    "appeal_submit",
+                    &session.agent_id,
+                    "accepted",
+                    Some(&tracking),
+                );
+                let facts = ReceiptFacts {
+                    tracking,
+                    appeal_id: receipt.id,
+                    category,
+                    desk,
+                };
+                see_other(&facts.url(&state.csrf, &session.agent_id, language))
+            }
+            None => again(
+                &[FieldError::new("form", "unavailable")],
+                &[],
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        },
+        Err(SubmitError::Invalid(errors)) => again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY),
+        Err(SubmitError::KeyReused) => again(
+            &[FieldError::new("form", "already_sent")],
+            &[],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(SubmitError::Unavailable | SubmitError::InProgress) => again(
+            &[FieldError::new("form", "unavailable")],
+            &[],
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    }
+}
+
+pub(super) fn agent_console_key(address: &str, category: &str) -> Option<String> {
+    let category = if category.is_empty() {
+        crate::catalogue::DEFAULT_CATEGORY
+    } else {
+        category
+    };
+    super::recent::duplicate_key(address, category)
+}
+
+/// The signed text of a recorded consultation's token (see [`consultation_token`]).
+pub(super) fn consultation_signed_text(c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "consultation|{}|{}|{}|{}|{agent_id}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str()
+    )
+}
+
+/// What the console form carries of the consultation just recorded, so that the appeal
+/// the caller may want next takes its place in one step: its id, category, topic and
+/// language, signed with the agent's id (codes of the catalogue hold no `.`).
+pub(super) fn consultation_token(key: &CsrfKey, c: &Consultation, agent_id: &str) -> String {
+    format!(
+        "{}.{}.{}.{}.{}",
+        c.id,
+        c.category,
+        c.topic,
+        c.language.as_str(),
+        key.token(&consultation_signed_text(c, agent_id))
+    )
+}
+
+/// The consultation a console form's token names, if this agent recorded it.
+pub(super) fn recorded_consultation(
+    state: &AgentConsole,
+    token: &str,
+    agent_id: &str,
+) -> Option<Consultation> {
+    let mut parts = token.split('.');
+    let (id, category, topic, language, sig) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        Language::parse(parts.next()?)?,
+        parts.next()?,
+    );
+    let consultation = Consultation::with_id(
+        state.gateway.catalogue(),
+        id.to_owned(),
+        Some(category),
+        Some(topic),
+        language,
+    )
+    .ok()?;
+    state
+        .csrf
+        .verify(&consultation_signed_text(&consultation, agent_id), sig)
+        .then_some(consultation)
+}
+
+/// The caller wanted an appeal after the consultation: the appeal is registered, the
+/// consultation counted down (once, whatever the retries). Should the outbox refuse,
+/// the appeal stands and the call is counted twice, which the log says.
+pub(super) async fn turned_into_appeal(
+    state: &AgentConsole,
+    consultation: &Consultation,
+    agent_id: &str,
+) {
+    let claim = IdempotencyClaim {
+        key: format!(
+            "agent:{agent_id}:consultation-taken-back:{}",
+            consultation.id
+        ),
+        fingerprint: consultation.id.clone(),
+    };
+    match state
+        .gateway
+        .take_back_consultation(consultation, claim)
+        .await
+    {
+        Ok(_) => audit("consultation_to_appeal", agent_id, "ok", None),
+        Err(_) => {
+            tracing::warn!("a consultation turned into an appeal stays counted as one");
+            audit("consultation_to_appeal", agent_id, "unavailable", None);
+        }
+    }
+}
+
+/// `POST /agent/consultation` (the call desk's "Record a consultation" button, which
+/// posts the console's form): the call was answered on the spot. Only the category,
+/// the topic and the console's language are read; every other field of the form is
+/// left alone and shown again, so that the agent can still register an appeal in one
+/// step if the caller wants one.
+pub(super) async fn consultation_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AgentConsole>,
+    SignedIn { sid, session }: SignedIn,
+) -> HttpResponse {
+    let language = console_language(&req);
+    let Ok(form::FormBody { fields, .. }) = form::read(
+        &req,
+        payload,
+        MAX_TEXT_BYTES + 64 * 1024,
+        MAX_TEXT_BYTES,
+        &[],
+    )
+    .await
+    else {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body("400");
+    };
+    if let Some(refused) = csrf_refused(&state, &sid, &fields, "consultation", &session, language) {
+        return refused;
+    }
+    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
+    let recorded = if desk == Desk::CallCenter {
+        Consultation::new(
+            state.gateway.catalogue(),
+            fields.get("category").map(String::as_str),
+            fields.get("topic").map(String::as_str),
+            language,
+        )
+    } else {
+        // Consultations are the call-center's (1308); the front office registers appeals.
+        Err(vec![FieldError::new("form", "invalid_value")])
+    };
+    let mut values = fields.clone();
+    let outcome = match recorded {
+        Err(errors) => Err((errors, StatusCode::UNPROCESSABLE_ENTITY)),
+        Ok(consultation) => {
+            let claim = form_idem(&fields).map(|key| IdempotencyClaim {
+                key: format!("agent:{}:consultation:{key}", session.agent_id),
+                fingerprint: format!("{}|{}", consultation.category, consultation.topic),
+            });
+            match state
+                .gateway
+                .submit_consultation(&consultation, claim)
+                .await
+            {
+                Ok(receipt) => {
+                    // A repeat (a refresh) names the consultation first recorded.
+                    let consultation = Consultation {
+                        id: receipt.id,
+                        ..consultation
+                    };
+                    Ok(consultation)
+                }
+                Err(SubmitError::KeyReused) => Err((
+                    vec![FieldError::new("form", "already_sent")],
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )),
+                Err(_) => Err((
+                    vec![FieldError::new("form", "unavailable")],
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )),
+            }
+        }
+    };
+    let (errors, consulted, status) = match outcome {
+        Ok(consultation) => {
+            audit("consultation", &session.agent_id, "recorded", None);
+            let catalogue = state.gateway.catalogue();
+            let name = |c: Option<&crate::catalogue::Category>| {
+                c.map(|c| c.name(language).to_owned()).unwrap_or_default()
+            };
+            let notice = MESSAGES.text(
+                language,
+                "agent-consultation-recorded",
+                &[
+                    ("category", name(catalogue.get(&consultation.category))),
+                    ("topic", name(catalogue.topic(&consultation.topic))),
+                ],
+            );
+            values.insert(
+                "consultation".to_owned(),
+                consultation_token(&state.csrf, &consultation, &session.agent_id),
+            );
+            // The next submission (an appeal, or another consultation) is a new one.
+            values.remove("idem");
+            (Vec::new(), Some(notice), StatusCode::OK)
+        }
+        Err((errors, status)) => {
+            audit("consultation", &session.agent_id, "refused", None);
+            (errors, None, status)
+        }
+    };
+    render_console(
+        &state,
+        ConsoleView {
+            language,
+            sid: &sid,
+            session: &session,
+            desk,
+            values: &values,
+            errors: &errors,
+            duplicates: &[],
+            call_taken: false,
+            consulted,
+        },
+        status,
+    )
+}
