@@ -42,6 +42,7 @@ use crate::notify::{Notifier, NotifierConfig};
 use crate::outbox::Outbox;
 use crate::pipeline::Gateway;
 use crate::queue::{Forwarder, QueueStatus};
+use crate::redis_handle::Redis;
 use crate::redis_target::RedisTarget;
 use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
@@ -132,25 +133,16 @@ impl Settings {
 }
 
 /// The pipeline over `outbox`, as the configuration describes it; `queue` says whether
-/// the forwarder reaches Redis.
+/// the forwarder reaches Redis; `redis` the handle of the stores.
 pub(crate) fn gateway(
     config: &Config,
+    redis: &Redis,
     outbox: Outbox,
     metrics: Metrics,
     queue: Arc<QueueStatus>,
 ) -> Result<Gateway, String> {
-    let target = RedisTarget::parse(&config.redis_url).ok();
-    let status = StatusBoard::new(
-        target.clone(),
-        &config.stream_prefix,
-        config.calendar.clone(),
-    );
-    let claims = crate::idempotency::Claims::new(
-        target,
-        &config.stream_prefix,
-        config.idempotency_ttl,
-        config.dedupe_ttl,
-    );
+    let status = StatusBoard::new(redis, config.calendar.clone());
+    let claims = crate::idempotency::Claims::new(redis, config.idempotency_ttl, config.dedupe_ttl);
     Gateway::new(
         SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         outbox,
@@ -248,35 +240,28 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     let outbox = Outbox::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
+    // The one Redis handle every store is given (`redis_handle`).
+    let redis = Redis::new(Some(client), &config.stream_prefix);
     crate::normalize::warm_up();
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
     let gateway = Arc::new(
-        gateway(&config, outbox.clone(), metrics.clone(), Arc::clone(&queue))
-            .map_err(ServeError::Policy)?,
+        gateway(
+            &config,
+            &redis,
+            outbox.clone(),
+            metrics.clone(),
+            Arc::clone(&queue),
+        )
+        .map_err(ServeError::Policy)?,
     );
-    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-    )));
-    let dedupe = Arc::new(Dedupe::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        config.dedupe_ttl,
-    ));
-    let deferred = Arc::new(dialogue::deferred::Deferred::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        &config.instance,
-    ));
+    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(&redis)));
+    let dedupe = Arc::new(Dedupe::new(&redis, config.dedupe_ttl));
+    let deferred = Arc::new(dialogue::deferred::Deferred::new(&redis, &config.instance));
     let tokens = Arc::new(Tokens::new(&config.api_tokens));
     let store = AttachmentStore::new(&config.data_dir);
     // The form and status limits, counted in Redis by every instance.
-    let shared_limits = SharedCounters::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        config.subject_key_secret.as_bytes(),
-    );
+    let shared_limits = SharedCounters::new(&redis, config.subject_key_secret.as_bytes());
     let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
     let client_networks = web::Data::new(crate::http::client_addr::ClientNetworks {
         ipv6_prefix: config.client_ipv6_prefix,
@@ -314,8 +299,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             Arc::clone(&dedupe),
             Arc::clone(&deferred),
             Arc::clone(&gateway),
-            Some(client.clone()),
-            &config.stream_prefix,
+            &redis,
         ))
     });
     if let Some(acks) = &mail.acks {
@@ -340,17 +324,12 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         &config.data_dir,
         Arc::clone(&tokens),
         config.max_body_bytes,
-        Some(client.clone()),
-        &config.stream_prefix,
+        &redis,
     ));
     let open311 = web::Data::new(Open311::new(
         Arc::clone(&gateway),
         Arc::clone(&tokens),
-        open311::Index::new(
-            Some(client.clone()),
-            &config.stream_prefix,
-            open311_settings.keeps_locations(),
-        ),
+        open311::Index::new(&redis, open311_settings.keeps_locations()),
         config.max_body_bytes,
         &open311_settings,
         &config.public_url,
@@ -368,8 +347,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     });
     let forwarder = Forwarder {
         outbox: outbox.clone(),
-        target: client,
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         dedupe_ttl: config.dedupe_ttl,
         idempotency_ttl: config.idempotency_ttl,
         min_replicas: config.redis_min_replicas,
@@ -377,8 +355,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         metrics,
     };
     let notifier = Notifier {
-        client: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         routes,
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         config: NotifierConfig {
@@ -391,22 +368,19 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         metrics: forwarder.metrics.clone(),
     };
     let publisher = crate::aggregates::Publisher {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         k: config.analytics_k,
     };
     let publisher_metrics = forwarder.metrics.clone();
     let subject_worker = crate::subject_fulfilment::SubjectWorker {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         consumer: config.instance.clone(),
         data_dir: config.data_dir.clone(),
         outbox: outbox.clone(),
         metrics: publisher_metrics.clone(),
     };
     let retention = crate::retention::Retention {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         streams: config.stream_retention,
         consent: config.consent_retention,
         instance: config.instance.clone(),
@@ -419,10 +393,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         data_dir: config.data_dir.clone(),
         acks: mail.acks.clone(),
         trusted: mail.trusted.clone(),
-        confirmations: Arc::new(email::confirm::Confirmations::new(
-            Some(forwarder.target.clone()),
-            &config.stream_prefix,
-        )),
+        confirmations: Arc::new(email::confirm::Confirmations::new(&redis)),
     };
     let shutdown_within = config.shutdown;
     let served = actix_web::rt::System::new().block_on(async move {
@@ -433,7 +404,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let issuer = gateway.tracking_issuer();
         let leased = tokio::time::timeout(
             Duration::from_secs(2),
-            issuer.lease(&forwarder.target, &config.stream_prefix),
+            issuer.lease(&redis),
         )
         .await;
         if !matches!(leased, Ok(Ok(()))) {
@@ -442,8 +413,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         tasks.spawn(
             "tracking-issuer",
             issuer.run(
-                forwarder.target.clone(),
-                config.stream_prefix.clone(),
+                redis.clone(),
                 stopped.clone(),
             ),
         );
@@ -459,7 +429,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             ),
         );
         // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
-        tasks.spawn("subject-requests", subject_worker.run(stopped.clone()));
+        tasks.spawn("subject-requests", subject_worker.run(tasks.shutdown()));
         // Stream entries past their retention and acknowledged by every group (issue 16).
         tasks.spawn(
             "retention",

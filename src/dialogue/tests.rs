@@ -8,16 +8,17 @@ use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::subject::SubjectKeyer;
 
+use crate::redis_handle::Redis;
+
 fn gateway(dir: &std::path::Path) -> Gateway {
     Gateway::new(
         SubjectKeyer::new(b"test-secret"),
         Outbox::open(dir).expect("outbox"),
         Metrics::new(),
-        crate::status::StatusBoard::new(None, "", Default::default()),
+        crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
         "https://open-almaty.kz",
         crate::idempotency::Claims::new(
-            None,
-            "",
+            &Redis::new(None, ""),
             Duration::from_secs(3600),
             Duration::from_secs(3600),
         ),

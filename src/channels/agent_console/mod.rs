@@ -61,6 +61,7 @@ use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::i18n::MESSAGES;
 use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::{Answer, AnswerStatus, Gateway, SubmitError};
+use crate::redis_handle::{Redis, STATUS_WAIT};
 
 /// The agent session cookie.
 const COOKIE: &str = "oa_agent";
@@ -69,9 +70,6 @@ const MAX_TEXT_BYTES: usize = 128 * 1024;
 /// Login attempts per client address and minute (failures of one id also slow that id
 /// from that address: [`throttle`]).
 const LOGIN_RATE_PER_MINUTE: u32 = 10;
-/// How long a request waits for the accounts in Redis before the last-known copy (or a
-/// 503) answers.
-const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// The consoles' state: the pipeline, the accounts, the sessions, the announced calls,
 /// the login limiter, the forms' CSRF key and the photo store.
@@ -122,29 +120,27 @@ fn default_session_idle() -> u64 {
 }
 
 impl AgentConsole {
-    /// `redis` and `prefix` (`GATEWAY_STREAM_PREFIX`) hold what every instance shares.
+    /// `redis` holds what every instance shares.
     pub(crate) fn new(
         gateway: Arc<Gateway>,
         settings: &Settings,
         data_dir: &std::path::Path,
         tokens: Arc<Tokens>,
         max_body: usize,
-        redis: Option<crate::redis_target::RedisTarget>,
-        prefix: &str,
+        redis: &Redis,
     ) -> AgentConsole {
         // The login limit and throttle, counted in Redis by every instance.
-        let shared = SharedCounters::new(redis.clone(), prefix, gateway.deployment_secret());
+        let shared = SharedCounters::new(redis, gateway.deployment_secret());
         AgentConsole {
             csrf: CsrfKey::derive(gateway.deployment_secret(), settings.cookie_secure),
-            accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
-            recent: Recent::new(redis.clone(), prefix),
+            accounts: AgentStore::new(redis, STATUS_WAIT),
+            recent: Recent::new(redis),
             sessions: Sessions::new(
                 gateway.deployment_secret(),
                 Duration::from_secs(settings.agent_session_idle_secs),
-                redis.clone(),
-                prefix,
+                redis,
             ),
-            calls: Calls::new(redis, prefix),
+            calls: Calls::new(redis),
             login_limiter: Limit::per_minute(
                 "login-address",
                 LOGIN_RATE_PER_MINUTE,
