@@ -24,7 +24,7 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install --locked cargo-mutants
 fi
 
-core=(src/normalize/mod.rs src/policy.rs src/consent.rs src/intake.rs src/subject.rs src/tracking/mod.rs src/free_text_guard/mod.rs)
+core=(src/normalize/mod.rs src/policy.rs src/consent.rs src/intake/mod.rs src/subject.rs src/tracking/mod.rs src/free_text_guard/mod.rs)
 if [ "$#" -gt 0 ]; then
     files=("$@")
 else

@@ -53,9 +53,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::appeal::{Appeal, Channel, Language};
-use crate::keyspace::Keyspace;
 use crate::outbox::Mark;
-use crate::redis_target::{RedisTarget, Timeouts};
+use crate::redis_target::Timeouts;
 use crate::stream::Stream;
 
 /// The schema version of `analytics.v2` messages.
@@ -401,8 +400,8 @@ return 1
 /// Publishes the aggregates of ended periods on `analytics.v2`.
 #[derive(Debug, Clone)]
 pub(crate) struct Publisher {
-    pub(crate) target: RedisTarget,
-    pub(crate) prefix: String,
+    /// The keys, and where this worker's own connections go ([`crate::redis_handle`]).
+    pub(crate) redis: crate::redis_handle::Redis,
     pub(crate) k: u32,
 }
 
@@ -410,8 +409,8 @@ impl Publisher {
     /// Publishes every period that ended [`PUBLISH_DELAY`] before `now` and was not
     /// published; returns how many it published.
     pub(crate) async fn run_once(&self, now: OffsetDateTime) -> redis::RedisResult<usize> {
-        let keys = Keyspace::new(&self.prefix);
-        let mut conn = self.target.connect(Timeouts::default()).await?;
+        let keys = self.redis.keys();
+        let mut conn = self.redis.connect_own(Timeouts::default()).await?;
         let script = redis::Script::new(PUBLISH_SCRIPT);
         let cutoff = now - PUBLISH_DELAY;
         let mut published = 0;

@@ -32,13 +32,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::keyspace::{Keyspace, name};
+use crate::keyspace::name;
 use crate::outbox::ClaimRecord;
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
-
-/// How long a claim waits for Redis before the request gets 503.
-const CLAIM_WAIT: Duration = Duration::from_secs(2);
+use crate::redis_handle::{CLAIM_WAIT, Redis};
 
 /// An `Idempotency-Key` a submission claims.
 #[derive(Debug, Clone)]
@@ -100,23 +96,17 @@ return {'held', held[2], held[3]}
 
 /// Claims in Redis, for the pipeline.
 pub(crate) struct Claims {
-    keys: Keyspace,
-    conn: LazyConnection,
+    redis: Redis,
     script: redis::Script,
     ttl: Duration,
     dedupe_ttl: Duration,
 }
 
 impl Claims {
-    pub(crate) fn new(
-        target: Option<RedisTarget>,
-        prefix: &str,
-        ttl: Duration,
-        dedupe_ttl: Duration,
-    ) -> Claims {
+    /// Claims through `redis`, waiting [`CLAIM_WAIT`] before the request gets 503.
+    pub(crate) fn new(redis: &Redis, ttl: Duration, dedupe_ttl: Duration) -> Claims {
         Claims {
-            keys: Keyspace::new(prefix),
-            conn: LazyConnection::new(target, CLAIM_WAIT),
+            redis: redis.waiting(CLAIM_WAIT),
             script: redis::Script::new(CLAIM_SCRIPT),
             ttl,
             dedupe_ttl,
@@ -126,23 +116,21 @@ impl Claims {
     /// Who holds `claim`'s key in Redis, without claiming it: the fingerprint and the
     /// answer, `None` when nobody does or Redis cannot be asked.
     pub(crate) async fn lookup(&self, claim: &ClaimRecord) -> Option<(String, String)> {
-        let mut conn = self.conn.get().await?;
-        let found = tokio::time::timeout(
-            CLAIM_WAIT,
-            redis::cmd("HMGET")
-                .arg(self.keys.key(&claim.key))
-                .arg("fp")
-                .arg("answer")
-                .query_async::<(Option<String>, Option<String>)>(&mut conn),
-        )
-        .await;
+        let key = self.redis.keys().key(&claim.key);
+        let found = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("fp")
+                    .arg("answer")
+                    .query_async::<(Option<String>, Option<String>)>(&mut conn)
+                    .await
+            })
+            .await;
         match found {
-            Ok(Ok((Some(fingerprint), Some(answer)))) => Some((fingerprint, answer)),
-            Ok(Ok(_)) => None,
-            _ => {
-                self.conn.reset().await;
-                None
-            }
+            Ok((Some(fingerprint), Some(answer))) => Some((fingerprint, answer)),
+            _ => None,
         }
     }
 
@@ -153,12 +141,13 @@ impl Claims {
         claim: &ClaimRecord,
         tracking: Option<&str>,
     ) -> Verdict {
-        let Some(mut conn) = self.conn.get().await else {
+        let Ok(mut conn) = self.redis.conn().await else {
             return Verdict::NotReached;
         };
-        let mut invocation = self.script.key(self.keys.key(&claim.key));
+        let keys = self.redis.keys();
+        let mut invocation = self.script.key(keys.key(&claim.key));
         invocation
-            .key(self.keys.sent(record_id))
+            .key(keys.sent(record_id))
             .arg(record_id)
             .arg(&claim.fingerprint)
             .arg(&claim.answer)
@@ -184,7 +173,7 @@ impl Claims {
             },
             Ok(Err(e)) => {
                 tracing::warn!(error = %crate::redis_target::describe(&e), "idempotency claim failed");
-                self.conn.reset().await;
+                self.redis.reset().await;
                 if e.is_connection_refusal() {
                     Verdict::NotReached
                 } else {
@@ -193,7 +182,7 @@ impl Claims {
             }
             Err(_) => {
                 tracing::warn!("idempotency claim timed out");
-                self.conn.reset().await;
+                self.redis.reset().await;
                 Verdict::Unknown
             }
         }

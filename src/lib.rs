@@ -5,7 +5,7 @@
 //! the city's personal-data regulation allows (regulation 5.1), records the citizen's
 //! consent and hands the appeal to the Redis streams the case system reads.
 //!
-//! Dependencies point inward only (`docs/architecture.md`; `tests/architecture.rs`
+//! Dependencies point inward only (`docs/architecture.md`; `tests/it/architecture.rs`
 //! fails on a cycle): **core** ← **pipeline** ← **channels** ← **app** ← `main.rs`.
 //!
 //! The core, in the order an appeal flows through it:
@@ -41,6 +41,8 @@
 //! - [`stream`] — the contract's stream names; [`queue`] — the forwarder from the outbox
 //!   to them, exactly once.
 //! - [`redis_target`] — `REDIS_URL` (single server, Sentinel, Cluster) into connections;
+//!   [`redis_handle`] — the one handle every store is given (connection, keys, wait,
+//!   [`redis_handle::Unavailable`]);
 //!   [`keyspace`] — every Redis key: its name, type, time to live, writer and readers.
 //! - [`deadline`] — Kazakhstan's working calendar and the terms the law counts in it;
 //!   [`status`] — an appeal's public status and legal deadline.
@@ -109,6 +111,7 @@ pub(crate) mod policy;
 #[cfg(test)]
 mod properties;
 pub(crate) mod queue;
+pub(crate) mod redis_handle;
 pub(crate) mod redis_target;
 pub(crate) mod reply;
 pub(crate) mod retention;

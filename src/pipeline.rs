@@ -27,7 +27,8 @@ use crate::outbox::{Appended, Bundle, Envelope, Outbox, Settled};
 pub(crate) use crate::outbox::{Mark, MarkOp};
 use crate::policy::ChannelPolicy;
 use crate::queue::QueueStatus;
-use crate::status::{PublicStatus, StatusBoard, Unreachable};
+use crate::redis_handle::Unavailable;
+use crate::status::{PublicStatus, StatusBoard};
 use crate::stream::Stream;
 use crate::subject::{self, Identifiers, SubjectIntake, SubjectKeyer};
 use crate::tracking::TrackingNumber;
@@ -273,7 +274,7 @@ impl Gateway {
     pub(crate) async fn public_status(
         &self,
         number: &TrackingNumber,
-    ) -> Result<PublicStatus, Unreachable> {
+    ) -> Result<PublicStatus, Unavailable> {
         self.status
             .lookup(number.as_str(), || self.outbox.waiting_since(number))
             .await

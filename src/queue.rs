@@ -45,10 +45,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::now_us;
-use crate::keyspace::Keyspace;
 use crate::metrics::Metrics;
 use crate::outbox::{Bundle, Cursor, MarkOp, Outbox, OutboxError};
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts, describe};
+use crate::redis_target::{RedisConn, Timeouts, describe};
 
 /// Adds a batch of records, each exactly once: for each record it sets the record's
 /// dedupe key and, only when the key was new, settles the record's `Idempotency-Key`,
@@ -279,9 +278,9 @@ impl QueueStatus {
 /// Moves outbox records to Redis.
 pub(crate) struct Forwarder {
     pub(crate) outbox: Outbox,
-    /// Where Redis is (single server, Sentinel or Cluster; see [`crate::redis_target`]).
-    pub(crate) target: RedisTarget,
-    pub(crate) prefix: String,
+    /// The keys, and where Redis is (single server, Sentinel or Cluster; see
+    /// [`crate::redis_target`]): the forwarder opens connections of its own.
+    pub(crate) redis: crate::redis_handle::Redis,
     pub(crate) dedupe_ttl: Duration,
     /// How long an `Idempotency-Key` claimed by the forwarder is kept.
     pub(crate) idempotency_ttl: Duration,
@@ -443,7 +442,7 @@ impl Forwarder {
     }
 
     async fn connect(&self) -> redis::RedisResult<RedisConn> {
-        let mut conn = self.target.connect(Timeouts::default()).await?;
+        let mut conn = self.redis.connect_own(Timeouts::default()).await?;
         // On a cluster, SCRIPT LOAD goes to every primary.
         redis::cmd("SCRIPT")
             .arg("LOAD")
@@ -535,7 +534,7 @@ impl Forwarder {
         script: &redis::Script,
         batch: &Batch,
     ) -> Result<Vec<i64>, ForwardError> {
-        let keys = Keyspace::new(&self.prefix);
+        let keys = self.redis.keys();
         let ttl = self.dedupe_ttl.as_secs().max(1);
         let key_count: usize = 1 + batch
             .iter()

@@ -418,6 +418,56 @@ impl Group<'_> {
 }
 
 /// The entries an `XAUTOCLAIM` returned: `[next-id, [[id, [field, value, …]], …], …]`.
+/// Pages through a stream with `XRANGE`, `count` entries a page, each page starting
+/// after the last entry of the one before: the walk of the retention sweep's consent
+/// checkpoints and of the subject requests' searches, without holding a whole stream.
+pub(crate) struct StreamPager<'a> {
+    stream: &'a str,
+    from: String,
+    end: String,
+    count: usize,
+    done: bool,
+}
+
+impl<'a> StreamPager<'a> {
+    /// From the first entry of `stream` to `end` (an `XRANGE` bound: `+`, an id, or
+    /// `(id` to stop before it).
+    pub(crate) fn new(stream: &'a str, end: impl Into<String>, count: usize) -> StreamPager<'a> {
+        StreamPager {
+            stream,
+            from: "-".to_owned(),
+            end: end.into(),
+            count,
+            done: false,
+        }
+    }
+
+    /// The next page; `None` once the stream (up to the end) is read.
+    pub(crate) async fn next(
+        &mut self,
+        conn: &mut RedisConn,
+    ) -> redis::RedisResult<Option<Vec<redis::streams::StreamId>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.stream)
+            .arg(&self.from)
+            .arg(&self.end)
+            .arg("COUNT")
+            .arg(self.count)
+            .query_async(conn)
+            .await?;
+        let Some(tail) = page.ids.last() else {
+            self.done = true;
+            return Ok(None);
+        };
+        self.from = format!("({}", tail.id);
+        self.done = page.ids.len() < self.count;
+        Ok(Some(page.ids))
+    }
+}
+
 fn entries_of_autoclaim(value: redis::Value) -> Vec<(String, Fields)> {
     let redis::Value::Array(parts) = value else {
         return Vec::new();
@@ -458,46 +508,6 @@ pub(crate) fn describe(e: &redis::RedisError) -> String {
         e.to_string()
     } else {
         format!("{:?} {}", e.kind(), e.code().unwrap_or(""))
-    }
-}
-
-/// A Redis connection opened on first use and again after a failure, for the parts that
-/// must answer quickly with Redis or without it (webhooks, pages): each attempt is
-/// bounded by `wait`, and `None` means "go on without Redis".
-pub(crate) struct LazyConnection {
-    target: Option<RedisTarget>,
-    slot: tokio::sync::Mutex<Option<RedisConn>>,
-    wait: Duration,
-}
-
-impl LazyConnection {
-    pub(crate) fn new(target: Option<RedisTarget>, wait: Duration) -> LazyConnection {
-        LazyConnection {
-            target,
-            slot: tokio::sync::Mutex::new(None),
-            wait,
-        }
-    }
-
-    /// The connection, opened now if there is none.
-    pub(crate) async fn get(&self) -> Option<RedisConn> {
-        let target = self.target.as_ref()?;
-        let mut slot = self.slot.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Some(conn.clone());
-        }
-        let connect = target.connect(Timeouts {
-            connect: self.wait,
-            response: self.wait,
-        });
-        let conn = tokio::time::timeout(self.wait, connect).await.ok()?.ok()?;
-        *slot = Some(conn.clone());
-        Some(conn)
-    }
-
-    /// Forgets a connection that failed; the next `get` opens a new one.
-    pub(crate) async fn reset(&self) {
-        *self.slot.lock().await = None;
     }
 }
 

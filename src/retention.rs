@@ -37,11 +37,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use redis::streams::{StreamInfoGroupsReply, StreamPendingReply, StreamRangeReply};
+use redis::streams::{StreamInfoGroupsReply, StreamPendingReply};
 use time::OffsetDateTime;
 
 use crate::keyspace::Keyspace;
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::redis_target::{RedisConn, StreamPager, Timeouts};
 use crate::stream::Stream;
 
 /// How long one instance holds the sweep.
@@ -58,8 +58,8 @@ const PAGE: usize = 500;
 /// The streams the sweep looks after, with the retention of each.
 #[derive(Debug, Clone)]
 pub(crate) struct Retention {
-    pub(crate) target: RedisTarget,
-    pub(crate) prefix: String,
+    /// The keys, and where this worker's own connections go ([`crate::redis_handle`]).
+    pub(crate) redis: crate::redis_handle::Redis,
     /// Every stream but `consent.v1`.
     pub(crate) streams: Duration,
     /// `consent.v1`: the legal term of the consent evidence.
@@ -165,8 +165,8 @@ impl Retention {
             tracing::info!(store, erased = n, "kept mail past its retention erased");
             removed.insert(store.to_owned(), n);
         }
-        let keys = Keyspace::new(&self.prefix);
-        let mut conn = self.target.connect(Timeouts::default()).await?;
+        let keys = self.redis.keys();
+        let mut conn = self.redis.connect_own(Timeouts::default()).await?;
         let lease: Option<String> = redis::cmd("SET")
             .arg(keys.key("gateway:retention-lease"))
             .arg(&self.instance)
@@ -186,7 +186,7 @@ impl Retention {
                 continue;
             };
             if stream == Stream::Consent {
-                checkpoint(&mut conn, &keys, &name, until, now).await?;
+                checkpoint(&mut conn, keys, &name, until, now).await?;
             }
             let n: u64 = redis::cmd("XTRIM")
                 .arg(&name)
@@ -347,30 +347,14 @@ async fn checkpoint(
     now: OffsetDateTime,
 ) -> redis::RedisResult<()> {
     let mut last: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut from = "-".to_owned();
-    let end = format!("({}", until.render());
-    loop {
-        let page: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(&from)
-            .arg(&end)
-            .arg("COUNT")
-            .arg(PAGE)
-            .query_async(conn)
-            .await?;
-        let Some(tail) = page.ids.last() else {
-            break;
-        };
-        for entry in &page.ids {
+    let mut pages = StreamPager::new(stream, format!("({}", until.render()), PAGE);
+    while let Some(page) = pages.next(conn).await? {
+        for entry in &page {
             let chain: Option<String> = entry.get("chain");
             let hash: Option<String> = entry.get("hash");
             if let (Some(chain), Some(hash)) = (chain, hash) {
                 last.insert(chain, (entry.id.clone(), hash));
             }
-        }
-        from = format!("({}", tail.id);
-        if page.ids.len() < PAGE {
-            break;
         }
     }
     for (chain, (entry_id, hash)) in last {

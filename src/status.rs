@@ -8,10 +8,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use crate::deadline::Calendar;
+use crate::redis_handle::{Redis, STATUS_WAIT, Unavailable};
 use crate::reply::CaseStatus;
-
-/// How long a page waits for Redis before showing what it knows without it.
-const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 /// How long a status hash lives after its last change (issue 16: every store has an
 /// end): past the answer's legal term, its extension and an appeal against it, the
@@ -38,17 +36,10 @@ pub(crate) struct PublicStatus {
     pub(crate) appeal_id: Option<String>,
 }
 
-/// Redis could not be asked, and this instance does not hold the number: the status
-/// cannot be shown now (issue 26, point 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the status cannot be read now")]
-pub(crate) struct Unreachable;
-
 /// Reads statuses from Redis; computes deadlines with the working calendar.
 pub(crate) struct StatusBoard {
-    prefix: String,
     calendar: Calendar,
-    conn: crate::redis_target::LazyConnection,
+    redis: Redis,
 }
 
 /// The date an appeal was received, Almaty time, from its ULID.
@@ -59,15 +50,12 @@ fn received_on(appeal_id: &str) -> Option<time::Date> {
 }
 
 impl StatusBoard {
-    pub(crate) fn new(
-        client: Option<crate::redis_target::RedisTarget>,
-        prefix: &str,
-        calendar: Calendar,
-    ) -> StatusBoard {
+    /// Reads through `redis`, waiting [`STATUS_WAIT`] before showing what it knows
+    /// without it.
+    pub(crate) fn new(redis: &Redis, calendar: Calendar) -> StatusBoard {
         StatusBoard {
-            prefix: prefix.to_owned(),
             calendar,
-            conn: crate::redis_target::LazyConnection::new(client, REDIS_WAIT),
+            redis: redis.waiting(STATUS_WAIT),
         }
     }
 
@@ -80,13 +68,14 @@ impl StatusBoard {
     /// this instance not yet forwarded was received under that number: asked only when
     /// Redis does not know the number or cannot be asked. A number that a repeated
     /// `Idempotency-Key` made an alias (`alias_of`) shows its first appeal's status.
-    /// `Err` when Redis cannot be asked and this instance does not hold the number: a
+    /// `Err` when Redis cannot be asked and this instance does not hold the number (the
+    /// status cannot be shown now, issue 26 point 3): a
     /// well-formed number is then "registered, status not shown now", never "unknown".
     pub(crate) async fn lookup(
         &self,
         tracking_number: &str,
         waiting: impl FnOnce() -> Option<time::Date>,
-    ) -> Result<PublicStatus, Unreachable> {
+    ) -> Result<PublicStatus, Unavailable> {
         let found = match self.read(tracking_number).await {
             Ok(mut record) => {
                 if let Some(first) = record.remove("alias_of") {
@@ -98,7 +87,7 @@ impl StatusBoard {
         };
         let known_here = |found: &Result<
             std::collections::HashMap<String, String>,
-            Unreachable,
+            Unavailable,
         >| { !found.as_ref().is_ok_and(|r| r.contains_key("appeal_id")) };
         let received_here = if known_here(&found) { waiting() } else { None };
         let record = match (found, received_here) {
@@ -127,18 +116,11 @@ impl StatusBoard {
     async fn read(
         &self,
         tracking_number: &str,
-    ) -> Result<std::collections::HashMap<String, String>, Unreachable> {
-        let Some(mut conn) = self.conn.get().await else {
-            return Err(Unreachable);
-        };
-        let key = crate::keyspace::Keyspace::new(&self.prefix).status(tracking_number);
-        match tokio::time::timeout(REDIS_WAIT, conn.hgetall(key)).await {
-            Ok(Ok(found)) => Ok(found),
-            _ => {
-                self.conn.reset().await;
-                Err(Unreachable)
-            }
-        }
+    ) -> Result<std::collections::HashMap<String, String>, Unavailable> {
+        let key = self.redis.keys().status(tracking_number);
+        self.redis
+            .run(|mut conn| async move { conn.hgetall(key).await })
+            .await
     }
 
     /// The legal deadline of an appeal just received (not extended), without asking

@@ -47,15 +47,16 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use redis::streams::{StreamRangeReply, StreamReadReply};
+use redis::streams::StreamReadReply;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::keyspace::{Keyspace, name};
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::redis_target::{RedisConn, StreamPager, Timeouts};
 use crate::stream::Stream;
 use crate::subject::{SubjectRequest, SubjectRequestKind};
+use crate::supervisor::{Shutdown, every};
 
 /// The gateway's consumer group on `subject.v1`.
 pub(crate) const GROUP: &str = "gateway-subject";
@@ -66,6 +67,8 @@ pub(crate) const FILES_GROUP: &str = "gateway-files";
 const FORWARDED_WITHIN: Duration = Duration::from_secs(10);
 /// Entries read per page when a stream is searched for a subject's entries.
 const PAGE: usize = 500;
+/// How long a reader waits after Redis failed before it connects again.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// One store the gateway looked at for the subject, and how many items it found there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -154,8 +157,8 @@ impl SubjectReport {
 /// Reads `subject.v1` and carries out what it finds.
 #[derive(Clone)]
 pub(crate) struct SubjectWorker {
-    pub(crate) target: RedisTarget,
-    pub(crate) prefix: String,
+    /// The keys, and where this worker's own connections go ([`crate::redis_handle`]).
+    pub(crate) redis: crate::redis_handle::Redis,
     /// This instance's consumer name.
     pub(crate) consumer: String,
     /// This instance's data directory (its photos) and outbox.
@@ -174,27 +177,30 @@ enum Part {
 }
 
 impl SubjectWorker {
-    /// Runs until `stop` turns true; on a Redis error waits and connects again.
-    pub(crate) async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
+    /// Runs until the shutdown; on a Redis error waits [`RETRY_AFTER`] and connects
+    /// again (the supervisor's [`every`]).
+    pub(crate) async fn run(self, shutdown: Shutdown) {
         tokio::join!(
-            self.run_part(Part::Redis, stop.clone()),
-            self.run_part(Part::Files, stop)
+            self.run_part(Part::Redis, shutdown.clone()),
+            self.run_part(Part::Files, shutdown)
         );
     }
 
-    async fn run_part(&self, part: Part, mut stop: tokio::sync::watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            if let Err(e) = self.serve(part, &mut stop).await {
-                tracing::warn!(
-                    error = %crate::redis_target::describe(&e),
-                    "subject requests: redis unavailable; will try again"
-                );
+    async fn run_part(&self, part: Part, shutdown: Shutdown) {
+        let this = self;
+        let stop = shutdown.receiver();
+        every(RETRY_AFTER, shutdown, move || {
+            let mut stop = stop.clone();
+            async move {
+                if let Err(e) = this.serve(part, &mut stop).await {
+                    tracing::warn!(
+                        error = %crate::redis_target::describe(&e),
+                        "subject requests: redis unavailable; will try again"
+                    );
+                }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = stop.changed() => return,
-            }
-        }
+        })
+        .await;
     }
 
     async fn serve(
@@ -207,11 +213,11 @@ impl SubjectWorker {
             Part::Files => format!("{FILES_GROUP}:{}", self.consumer),
         };
         let group = group.as_str();
-        let keys = Keyspace::new(&self.prefix);
+        let keys = self.redis.keys();
         let stream = keys.key(Stream::Subject.name());
         let mut conn = self
-            .target
-            .connect(Timeouts {
+            .redis
+            .connect_own(Timeouts {
                 connect: Duration::from_secs(2),
                 response: Duration::from_secs(5),
             })
@@ -244,8 +250,8 @@ impl SubjectWorker {
                 if let (Some("subject_request"), Some(data)) = (kind.as_deref(), data)
                     && let Ok(request) = serde_json::from_str::<SubjectRequest>(&data)
                     && let Some(report) = match part {
-                        Part::Redis => self.carry_out(&mut conn, &keys, &request).await?,
-                        Part::Files => self.carry_out_files(&mut conn, &keys, &request).await?,
+                        Part::Redis => self.carry_out(&mut conn, keys, &request).await?,
+                        Part::Files => self.carry_out_files(&mut conn, keys, &request).await?,
                     }
                 {
                     let kind = match request.kind {
@@ -604,20 +610,9 @@ async fn find_where(
     mut wanted: impl FnMut(&Value) -> bool,
 ) -> redis::RedisResult<Vec<Value>> {
     let mut out = Vec::new();
-    let mut from = "-".to_owned();
-    loop {
-        let page: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(stream)
-            .arg(&from)
-            .arg("+")
-            .arg("COUNT")
-            .arg(PAGE)
-            .query_async(conn)
-            .await?;
-        let Some(tail) = page.ids.last() else {
-            break;
-        };
-        for entry in &page.ids {
+    let mut pages = StreamPager::new(stream, "+", PAGE);
+    while let Some(page) = pages.next(conn).await? {
+        for entry in &page {
             let data: Option<String> = entry.get("data");
             let Some(parsed) = data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
                 continue;
@@ -625,10 +620,6 @@ async fn find_where(
             if wanted(&parsed) {
                 out.push(parsed);
             }
-        }
-        from = format!("({}", tail.id);
-        if page.ids.len() < PAGE {
-            break;
         }
     }
     Ok(out)

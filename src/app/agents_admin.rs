@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::channels::agent_console::accounts::{AgentError, AgentStore, Role};
 use crate::channels::agent_console::legacy;
 use crate::config::Config;
+use crate::redis_handle::Redis;
 use crate::redis_target::RedisTarget;
 
 /// How long the command waits for Redis.
@@ -73,7 +74,7 @@ impl From<AgentError> for Failure {
 
 async fn run_async(config: &Config, action: AgentsAction) -> Result<(), Failure> {
     let target = RedisTarget::parse(&config.redis_url).ok();
-    let store = AgentStore::new(target, &config.stream_prefix, WAIT);
+    let store = AgentStore::new(&Redis::new(target, &config.stream_prefix), WAIT);
     let imported = legacy::import(&store, &config.data_dir).await?;
     if imported > 0 {
         println!("{imported} agent(s) imported from agents.redb (renamed agents.redb.imported)");

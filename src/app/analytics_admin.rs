@@ -16,12 +16,11 @@ pub fn publish(config: &Config, at: Option<&str>) -> u8 {
     let Some(now) = command::at_time("analytics publish", at) else {
         return EXIT_FAILED;
     };
-    let Some(target) = command::redis_target(config) else {
+    let Some(redis) = command::redis(config) else {
         return EXIT_FAILED;
     };
     let publisher = Publisher {
-        target,
-        prefix: config.stream_prefix.clone(),
+        redis,
         k: config.analytics_k,
     };
     let Some(runtime) = command::runtime("analytics publish") else {

@@ -24,6 +24,16 @@ pub(crate) fn redis_target(config: &Config) -> Option<RedisTarget> {
         .ok()
 }
 
+/// The Redis handle of a command: `REDIS_URL` and the prefix; `None` (said on stderr)
+/// when the URL cannot be read.
+pub(crate) fn redis(config: &Config) -> Option<crate::redis_handle::Redis> {
+    let target = redis_target(config)?;
+    Some(crate::redis_handle::Redis::new(
+        Some(target),
+        &config.stream_prefix,
+    ))
+}
+
 /// A single-threaded runtime for one command; `None` (said on stderr) when it cannot be
 /// built.
 pub(crate) fn runtime(command: &str) -> Option<tokio::runtime::Runtime> {

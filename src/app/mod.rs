@@ -37,6 +37,7 @@ use crate::notify::{Notifier, NotifierConfig};
 use crate::outbox::Outbox;
 use crate::pipeline::Gateway;
 use crate::queue::{Forwarder, QueueStatus};
+use crate::redis_handle::Redis;
 use crate::redis_target::RedisTarget;
 use crate::status::StatusBoard;
 use crate::subject::SubjectKeyer;
@@ -89,25 +90,16 @@ impl Settings {
 }
 
 /// The pipeline over `outbox`, as the configuration describes it; `queue` says whether
-/// the forwarder reaches Redis.
+/// the forwarder reaches Redis; `redis` the handle of the stores.
 pub(crate) fn gateway(
     config: &Config,
+    redis: &Redis,
     outbox: Outbox,
     metrics: Metrics,
     queue: Arc<QueueStatus>,
 ) -> Result<Gateway, String> {
-    let target = RedisTarget::parse(&config.redis_url).ok();
-    let status = StatusBoard::new(
-        target.clone(),
-        &config.stream_prefix,
-        config.calendar.clone(),
-    );
-    let claims = crate::idempotency::Claims::new(
-        target,
-        &config.stream_prefix,
-        config.idempotency_ttl,
-        config.dedupe_ttl,
-    );
+    let status = StatusBoard::new(redis, config.calendar.clone());
+    let claims = crate::idempotency::Claims::new(redis, config.idempotency_ttl, config.dedupe_ttl);
     Gateway::new(
         SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         outbox,
@@ -200,35 +192,28 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     }
     let outbox = Outbox::open(&config.data_dir).map_err(|e| ServeError::DataDir(e.to_string()))?;
     let client = RedisTarget::parse(&config.redis_url).map_err(|_| ServeError::RedisUrl)?;
+    // The one Redis handle every store is given (`redis_handle`).
+    let redis = Redis::new(Some(client), &config.stream_prefix);
     crate::normalize::warm_up();
     let metrics = Metrics::new();
     let queue = Arc::new(QueueStatus::default());
     let gateway = Arc::new(
-        gateway(&config, outbox.clone(), metrics.clone(), Arc::clone(&queue))
-            .map_err(ServeError::Policy)?,
+        gateway(
+            &config,
+            &redis,
+            outbox.clone(),
+            metrics.clone(),
+            Arc::clone(&queue),
+        )
+        .map_err(ServeError::Policy)?,
     );
-    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-    )));
-    let dedupe = Arc::new(Dedupe::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        config.dedupe_ttl,
-    ));
-    let deferred = Arc::new(dialogue::deferred::Deferred::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        &config.instance,
-    ));
+    let engine = Arc::new(dialogue::Engine::new(dialogue::store::Store::new(&redis)));
+    let dedupe = Arc::new(Dedupe::new(&redis, config.dedupe_ttl));
+    let deferred = Arc::new(dialogue::deferred::Deferred::new(&redis, &config.instance));
     let tokens = Arc::new(Tokens::new(&config.api_tokens));
     let store = AttachmentStore::new(&config.data_dir);
     // The form and status limits, counted in Redis by every instance.
-    let shared_limits = SharedCounters::new(
-        Some(client.clone()),
-        &config.stream_prefix,
-        config.subject_key_secret.as_bytes(),
-    );
+    let shared_limits = SharedCounters::new(&redis, config.subject_key_secret.as_bytes());
     let status_limiter = shared.status_limiter(&shared_limits);
     let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
     let client_networks = web::Data::new(crate::http::client_addr::ClientNetworks {
@@ -240,8 +225,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
     });
     let forwarder = Forwarder {
         outbox: outbox.clone(),
-        target: client,
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         dedupe_ttl: config.dedupe_ttl,
         idempotency_ttl: config.idempotency_ttl,
         min_replicas: config.redis_min_replicas,
@@ -249,8 +233,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         metrics,
     };
     let mut notifier = Notifier {
-        client: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         routes: Routes::default(),
         keyer: SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         config: NotifierConfig {
@@ -263,22 +246,19 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         metrics: forwarder.metrics.clone(),
     };
     let publisher = crate::aggregates::Publisher {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         k: config.analytics_k,
     };
     let publisher_metrics = forwarder.metrics.clone();
     let subject_worker = crate::subject_fulfilment::SubjectWorker {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         consumer: config.instance.clone(),
         data_dir: config.data_dir.clone(),
         outbox: outbox.clone(),
         metrics: publisher_metrics.clone(),
     };
     let retention = crate::retention::Retention {
-        target: forwarder.target.clone(),
-        prefix: config.stream_prefix.clone(),
+        redis: redis.clone(),
         streams: config.stream_retention,
         consent: config.consent_retention,
         instance: config.instance.clone(),
@@ -296,7 +276,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         let issuer = gateway.tracking_issuer();
         let leased = tokio::time::timeout(
             Duration::from_secs(2),
-            issuer.lease(&forwarder.target, &config.stream_prefix),
+            issuer.lease(&redis),
         )
         .await;
         if !matches!(leased, Ok(Ok(()))) {
@@ -304,17 +284,13 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
         }
         tasks.spawn(
             "tracking-issuer",
-            issuer.run(
-                forwarder.target.clone(),
-                config.stream_prefix.clone(),
-                stopped.clone(),
-            ),
+            issuer.run(redis.clone(), stopped.clone()),
         );
         // Every channel built: its tasks spawned, its routes and its way back kept.
         let wiring = Wiring {
             config: &config,
             gateway: &gateway,
-            redis: &forwarder.target,
+            redis: &redis,
             engine: &engine,
             dedupe: &dedupe,
             deferred: &deferred,
@@ -346,7 +322,7 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
             ),
         );
         // Erasure, withdrawal and access carried out on what the gateway holds (issue 16).
-        tasks.spawn("subject-requests", subject_worker.run(stopped.clone()));
+        tasks.spawn("subject-requests", subject_worker.run(tasks.shutdown()));
         // Stream entries past their retention and acknowledged by every group (issue 16).
         tasks.spawn(
             "retention",

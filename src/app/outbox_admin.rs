@@ -99,13 +99,12 @@ pub fn drain(config: &Config) -> u8 {
             return EXIT_FAILED;
         }
     };
-    let Some(target) = super::command::redis_target(config) else {
+    let Some(redis) = super::command::redis(config) else {
         return EXIT_FAILED;
     };
     let forwarder = Forwarder {
         outbox: outbox.clone(),
-        target,
-        prefix: config.stream_prefix.clone(),
+        redis,
         dedupe_ttl: config.dedupe_ttl,
         idempotency_ttl: config.idempotency_ttl,
         min_replicas: config.redis_min_replicas,

@@ -15,12 +15,11 @@ pub fn sweep(config: &Config, at: Option<&str>) -> u8 {
     let Some(now) = command::at_time("retention sweep", at) else {
         return EXIT_FAILED;
     };
-    let Some(target) = command::redis_target(config) else {
+    let Some(redis) = command::redis(config) else {
         return EXIT_FAILED;
     };
     let retention = Retention {
-        target,
-        prefix: config.stream_prefix.clone(),
+        redis,
         streams: config.stream_retention,
         consent: config.consent_retention,
         instance: format!("{}-cli", config.instance),

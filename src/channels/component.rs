@@ -19,7 +19,7 @@ use crate::http::auth::Tokens;
 use crate::http::ratelimit::{Limit, SharedCounters};
 use crate::notify::route::Route;
 use crate::pipeline::Gateway;
-use crate::redis_target::RedisTarget;
+use crate::redis_handle::Redis;
 use crate::supervisor::Supervisor;
 
 /// A channel's routes, registered on every worker of the HTTP server.
@@ -96,7 +96,8 @@ pub(crate) enum BuildError {
 pub(crate) struct Wiring<'a> {
     pub(crate) config: &'a Config,
     pub(crate) gateway: &'a Arc<Gateway>,
-    pub(crate) redis: &'a RedisTarget,
+    /// The one Redis handle every store is given.
+    pub(crate) redis: &'a Redis,
     /// The bots' conversations, seen updates and messages waiting for a busy chat.
     pub(crate) engine: &'a Arc<Engine>,
     pub(crate) dedupe: &'a Arc<Dedupe>,

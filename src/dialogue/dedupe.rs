@@ -13,39 +13,33 @@
 use std::time::Duration;
 
 use super::store::StoreError;
-
-/// How long to wait for Redis before refusing the delivery.
-const REDIS_WAIT: Duration = Duration::from_millis(1500);
+use crate::redis_handle::{Redis, Unavailable, WEBHOOK_WAIT};
 
 /// The dedupe of inbound deliveries.
 pub(crate) struct Dedupe {
-    conn: crate::redis_target::LazyConnection,
-    prefix: String,
+    redis: Redis,
     ttl: Duration,
 }
 
 impl Dedupe {
-    pub(crate) fn new(
-        redis: Option<crate::redis_target::RedisTarget>,
-        prefix: &str,
-        ttl: Duration,
-    ) -> Dedupe {
+    /// Claims through `redis`, waiting as long as a webhook does before refusing the
+    /// delivery.
+    pub(crate) fn new(redis: &Redis, ttl: Duration) -> Dedupe {
         Dedupe {
-            conn: crate::redis_target::LazyConnection::new(redis, REDIS_WAIT),
-            prefix: prefix.to_owned(),
+            redis: redis.waiting(WEBHOOK_WAIT),
             ttl,
         }
     }
 
     fn redis_key(&self, key: &str) -> String {
-        crate::keyspace::Keyspace::new(&self.prefix).inbound(key)
+        self.redis.keys().inbound(key)
     }
 
     /// `true` if this delivery (`channel:id`) was not taken before; it is taken now.
     pub(crate) async fn claim(&self, key: &str) -> Result<bool, StoreError> {
         self.redis_set_nx(key)
             .await
-            .ok_or_else(|| StoreError::new("claim: Redis is unavailable"))
+            .ok_or(StoreError::Unavailable(Unavailable))
     }
 
     /// Forgets a claim whose processing failed.
@@ -54,7 +48,7 @@ impl Dedupe {
             let mut cmd = redis::cmd("DEL");
             cmd.arg(self.redis_key(key));
             let del = cmd.query_async::<i64>(&mut conn);
-            let _ = tokio::time::timeout(REDIS_WAIT, del).await;
+            let _ = tokio::time::timeout(self.redis.wait(), del).await;
         }
     }
 
@@ -65,19 +59,19 @@ impl Dedupe {
             return;
         };
         let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{}{key}", self.prefix))
+        cmd.arg(self.redis.keys().key(key))
             .arg(1)
             .arg("EX")
             .arg(ttl.as_secs().max(1));
         let set = cmd.query_async::<Option<String>>(&mut conn);
-        let _ = tokio::time::timeout(REDIS_WAIT, set).await;
+        let _ = tokio::time::timeout(self.redis.wait(), set).await;
     }
 
     /// Sets `<prefix><name>` for `ttl` unless it is set: `true` only the first time
     /// (and never when Redis does not answer: what is done "at most once" is then not
     /// done).
     pub(crate) async fn first_mark(&self, name: &str, ttl: Duration) -> bool {
-        let key = crate::keyspace::Keyspace::new(&self.prefix).key(name);
+        let key = self.redis.keys().key(name);
         self.set_nx(&key, ttl).await == Some(true)
     }
 
@@ -96,16 +90,16 @@ impl Dedupe {
             .arg("EX")
             .arg(ttl.as_secs().max(1));
         let set = cmd.query_async::<Option<String>>(&mut conn);
-        match tokio::time::timeout(REDIS_WAIT, set).await {
+        match tokio::time::timeout(self.redis.wait(), set).await {
             Ok(Ok(reply)) => Some(reply.is_some()),
             _ => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 None
             }
         }
     }
 
     async fn connection(&self) -> Option<crate::redis_target::RedisConn> {
-        self.conn.get().await
+        self.redis.conn().await.ok()
     }
 }

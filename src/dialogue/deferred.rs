@@ -28,8 +28,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::keyspace::name;
+use crate::redis_handle::{Redis, WEBHOOK_WAIT};
+use crate::redis_target::{RedisConn, Timeouts};
 use crate::supervisor::Shutdown;
 
 use super::store::StoreError;
@@ -45,14 +46,10 @@ const RECLAIM_AFTER: Duration = Duration::from_secs(90);
 const DRAIN_LEASE: Duration = Duration::from_secs(80);
 /// How long waiting messages are kept if no worker takes them.
 const PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
-/// How long the webhook waits for Redis.
-const REDIS_WAIT: Duration = Duration::from_millis(1500);
 
 /// The deferred messages of every bot.
 pub(crate) struct Deferred {
-    target: Option<RedisTarget>,
-    conn: crate::redis_target::LazyConnection,
-    keys: Keyspace,
+    redis: Redis,
     consumer: String,
     /// The drain leases' holder: the consumer and this process's life
     /// (`<consumer>#<random>`), so that a lease left by an earlier life is known.
@@ -60,21 +57,18 @@ pub(crate) struct Deferred {
 }
 
 impl Deferred {
-    pub(crate) fn new(target: Option<RedisTarget>, prefix: &str, consumer: &str) -> Deferred {
+    /// Through `redis`, the webhook waiting for it as long as a webhook does; the workers
+    /// read with connections of their own.
+    pub(crate) fn new(redis: &Redis, consumer: &str) -> Deferred {
         Deferred {
-            conn: crate::redis_target::LazyConnection::new(target.clone(), REDIS_WAIT),
-            target,
-            keys: Keyspace::new(prefix),
+            redis: redis.waiting(WEBHOOK_WAIT),
             consumer: consumer.to_owned(),
             holder: format!("{consumer}#{:016x}", rand::random::<u64>()),
         }
     }
 
     async fn connection(&self) -> Result<RedisConn, StoreError> {
-        self.conn
-            .get()
-            .await
-            .ok_or_else(|| StoreError::new("deferred: Redis is unavailable"))
+        Ok(self.redis.conn().await?)
     }
 
     async fn query<T: redis::FromRedisValue>(
@@ -82,11 +76,11 @@ impl Deferred {
         conn: &mut RedisConn,
         pipe: &redis::Pipeline,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(REDIS_WAIT, pipe.query_async::<T>(conn)).await {
+        match tokio::time::timeout(self.redis.wait(), pipe.query_async::<T>(conn)).await {
             Ok(Ok(v)) => Ok(v),
             _ => {
-                self.conn.reset().await;
-                Err(StoreError::new("deferred: Redis did not answer"))
+                self.redis.reset().await;
+                Err(StoreError::Unavailable(crate::redis_handle::Unavailable))
             }
         }
     }
@@ -96,7 +90,7 @@ impl Deferred {
         let mut conn = self.connection().await?;
         let mut pipe = redis::pipe();
         pipe.cmd("LLEN")
-            .arg(self.keys.key(&name::inbound_pending(user)));
+            .arg(self.redis.keys().key(&name::inbound_pending(user)));
         let (len,): (i64,) = self.query(&mut conn, &pipe).await?;
         Ok(len > 0)
     }
@@ -109,7 +103,7 @@ impl Deferred {
         payload: &str,
     ) -> Result<(), StoreError> {
         let mut conn = self.connection().await?;
-        let list = self.keys.key(&name::inbound_pending(user));
+        let list = self.redis.keys().key(&name::inbound_pending(user));
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("RPUSH")
@@ -121,7 +115,7 @@ impl Deferred {
             .arg(PENDING_TTL.as_secs())
             .ignore()
             .cmd("XADD")
-            .arg(self.keys.key(&name::inbound_media(channel)))
+            .arg(self.redis.keys().key(&name::inbound_media(channel)))
             .arg("*")
             .arg("user")
             .arg(user)
@@ -144,10 +138,10 @@ impl Deferred {
         F: Fn(String) -> Fut,
         Fut: Future<Output = bool>,
     {
-        let Some(target) = self.target.clone() else {
+        let Some(target) = self.redis.target().cloned() else {
             return;
         };
-        let stream = self.keys.key(&name::inbound_media(channel));
+        let stream = self.redis.keys().key(&name::inbound_media(channel));
         let mut history = true;
         while !shutdown.is_stopping() {
             let conn = target.connect(Timeouts::default()).await;
@@ -251,8 +245,8 @@ impl Deferred {
         F: Fn(String) -> Fut,
         Fut: Future<Output = bool>,
     {
-        let lock = self.keys.key(&name::inbound_pending_lock(user));
-        let list = self.keys.key(&name::inbound_pending(user));
+        let lock = self.redis.keys().key(&name::inbound_pending_lock(user));
+        let list = self.redis.keys().key(&name::inbound_pending(user));
         loop {
             if !self.lease(conn, &lock).await? {
                 return Ok(false);

@@ -29,9 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Conversation;
 use crate::appeal::Language;
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::{RedisConn, RedisTarget};
+use crate::keyspace::name;
+use crate::redis_handle::{Redis, Unavailable, WEBHOOK_WAIT};
 
 /// How long the language and the tracking numbers are remembered for `/status`.
 pub(crate) const REMEMBERED_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -39,18 +38,18 @@ pub(crate) const REMEMBERED_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
 pub(crate) const LOCK_LEASE: Duration = Duration::from_secs(30);
 /// How long an update waits for another instance to finish the same chat's turn.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
-/// How long a command may take before Redis is taken to be away.
-const REDIS_WAIT: Duration = Duration::from_millis(1500);
-
-/// A storage failure; it names the operation, never a record's content.
+/// A storage failure; it never names a record's content.
 #[derive(Debug, thiserror::Error)]
-#[error("conversation store: {0}")]
-pub struct StoreError(String);
-
-impl StoreError {
-    pub(crate) fn new(what: &str) -> StoreError {
-        StoreError(what.to_owned())
-    }
+pub(crate) enum StoreError {
+    /// Redis could not be asked (the one failure of [`crate::redis_handle`]).
+    #[error("conversation store: {0}")]
+    Unavailable(#[from] Unavailable),
+    /// Another instance took a turn of the same chat for longer than [`LOCK_WAIT`].
+    #[error("conversation store: another turn of the chat is running")]
+    Busy,
+    /// A conversation that could not be encoded.
+    #[error("conversation store: encode: {0}")]
+    Encode(String),
 }
 
 /// What outlives a draft.
@@ -69,54 +68,33 @@ pub(crate) struct Lease {
 
 /// The store; one per process, shared by both bots.
 pub struct Store {
-    conn: LazyConnection,
-    keys: Keyspace,
+    redis: Redis,
 }
 
 impl Store {
-    pub fn new(redis: Option<RedisTarget>, prefix: &str) -> Store {
+    /// Keeps the conversations through `redis`, waiting as long as a webhook does.
+    pub(crate) fn new(redis: &Redis) -> Store {
         Store {
-            conn: LazyConnection::new(redis, REDIS_WAIT),
-            keys: Keyspace::new(prefix),
+            redis: redis.waiting(WEBHOOK_WAIT),
         }
     }
 
-    async fn connection(&self) -> Result<RedisConn, StoreError> {
-        self.conn
-            .get()
-            .await
-            .ok_or_else(|| StoreError::new("Redis is unavailable"))
-    }
-
-    /// Runs `cmd`, bounded by [`REDIS_WAIT`]; a failed connection is dropped so that
-    /// the next command opens a new one (and finds a promoted primary).
-    async fn query<T: redis::FromRedisValue>(
-        &self,
-        what: &'static str,
-        cmd: &redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.connection().await?;
-        match tokio::time::timeout(REDIS_WAIT, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                self.conn.reset().await;
-                Err(StoreError(format!("{what}: {:?}", e.kind())))
-            }
-            Err(_) => {
-                self.conn.reset().await;
-                Err(StoreError(format!("{what}: Redis did not answer in time")))
-            }
-        }
+    /// Runs `cmd` within the handle's wait; a failed connection is dropped so that the
+    /// next command opens a new one (and finds a promoted primary).
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        Ok(self
+            .redis
+            .run(|mut conn| async move { cmd.query_async::<T>(&mut conn).await })
+            .await?)
     }
 
     /// The conversation of the user whose key is `user`, if one is held. An unreadable
     /// record (an older format) starts the conversation afresh.
     pub(crate) async fn load(&self, user: &str) -> Result<Option<Conversation>, StoreError> {
         let mut cmd = redis::cmd("MGET");
-        cmd.arg(self.keys.key(&name::conversation(user)))
-            .arg(self.keys.key(&name::conversation_memory(user)));
-        let (conversation, memory): (Option<Vec<u8>>, Option<Vec<u8>>) =
-            self.query("read", &cmd).await?;
+        cmd.arg(self.redis.keys().key(&name::conversation(user)))
+            .arg(self.redis.keys().key(&name::conversation_memory(user)));
+        let (conversation, memory): (Option<Vec<u8>>, Option<Vec<u8>>) = self.query(&cmd).await?;
         if let Some(c) = conversation.and_then(|b| serde_json::from_slice(&b).ok()) {
             return Ok(Some(c));
         }
@@ -135,8 +113,8 @@ impl Store {
         user: &str,
         conversation: Option<&Conversation>,
     ) -> Result<(), StoreError> {
-        let key = self.keys.key(&name::conversation(user));
-        let memory_key = self.keys.key(&name::conversation_memory(user));
+        let key = self.redis.keys().key(&name::conversation(user));
+        let memory_key = self.redis.keys().key(&name::conversation_memory(user));
         let mut pipe = redis::pipe();
         pipe.atomic();
         match conversation {
@@ -146,7 +124,7 @@ impl Store {
             Some(c) => {
                 if c.has_draft() {
                     let bytes =
-                        serde_json::to_vec(c).map_err(|e| StoreError(format!("encode: {e}")))?;
+                        serde_json::to_vec(c).map_err(|e| StoreError::Encode(e.to_string()))?;
                     pipe.set_ex(&key, bytes, super::ABANDONED_AFTER.as_secs())
                         .ignore();
                 } else {
@@ -158,7 +136,7 @@ impl Store {
                         appeals: c.appeals.clone(),
                     };
                     let bytes = serde_json::to_vec(&memory)
-                        .map_err(|e| StoreError(format!("encode: {e}")))?;
+                        .map_err(|e| StoreError::Encode(e.to_string()))?;
                     pipe.set_ex(&memory_key, bytes, REMEMBERED_FOR.as_secs())
                         .ignore();
                 } else {
@@ -166,24 +144,16 @@ impl Store {
                 }
             }
         }
-        let mut conn = self.connection().await?;
-        match tokio::time::timeout(REDIS_WAIT, pipe.query_async::<()>(&mut conn)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                self.conn.reset().await;
-                Err(StoreError(format!("write: {:?}", e.kind())))
-            }
-            Err(_) => {
-                self.conn.reset().await;
-                Err(StoreError::new("write: Redis did not answer in time"))
-            }
-        }
+        Ok(self
+            .redis
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await?)
     }
 
     /// Takes the lock of `user`'s conversation, waiting up to [`LOCK_WAIT`] for another
     /// instance's turn to end.
     pub(crate) async fn lock(&self, user: &str) -> Result<Lease, StoreError> {
-        let key = self.keys.key(&name::conversation_lock(user));
+        let key = self.redis.keys().key(&name::conversation_lock(user));
         let token = ulid::Ulid::new().to_string();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(5);
@@ -194,12 +164,12 @@ impl Store {
                 .arg("NX")
                 .arg("PX")
                 .arg(u64::try_from(LOCK_LEASE.as_millis()).unwrap_or(u64::MAX));
-            let taken: Option<String> = self.query("lock", &cmd).await?;
+            let taken: Option<String> = self.query(&cmd).await?;
             if taken.is_some() {
                 return Ok(Lease { key, token });
             }
             if tokio::time::Instant::now() + pause > deadline {
-                return Err(StoreError::new("lock: another turn of the chat is running"));
+                return Err(StoreError::Busy);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(100));
@@ -211,13 +181,16 @@ impl Store {
         let script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        let Ok(mut conn) = self.connection().await else {
+        let Ok(mut conn) = self.redis.conn().await else {
             return;
         };
         let mut invocation = script.key(&lease.key);
         invocation.arg(&lease.token);
         let release = invocation.invoke_async::<i64>(&mut conn);
-        if !matches!(tokio::time::timeout(REDIS_WAIT, release).await, Ok(Ok(_))) {
+        if !matches!(
+            tokio::time::timeout(self.redis.wait(), release).await,
+            Ok(Ok(_))
+        ) {
             // The lease expires by itself.
             tracing::debug!("conversation lock not released; it expires with its lease");
         }

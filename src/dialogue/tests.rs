@@ -1,23 +1,24 @@
 //! The dialogue as a citizen goes through it, against a real outbox in a temporary
 //! directory (no transport, no Redis: the conversation is held between turns as the
 //! store would hold it; the store itself is tested with a real Redis in
-//! `tests/telegram.rs`, `tests/whatsapp.rs` and `tests/many_instances.rs`).
+//! `tests/it/telegram.rs`, `tests/it/whatsapp.rs` and `tests/it/many_instances.rs`).
 
 use super::*;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::subject::SubjectKeyer;
 
+use crate::redis_handle::Redis;
+
 fn gateway(dir: &std::path::Path) -> Gateway {
     Gateway::new(
         SubjectKeyer::new(b"test-secret"),
         Outbox::open(dir).expect("outbox"),
         Metrics::new(),
-        crate::status::StatusBoard::new(None, "", Default::default()),
+        crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
         "https://open-almaty.kz",
         crate::idempotency::Claims::new(
-            None,
-            "",
+            &Redis::new(None, ""),
             Duration::from_secs(3600),
             Duration::from_secs(3600),
         ),

@@ -12,7 +12,7 @@
 //! client address or the form session: Redis holds no address and no session id.
 //! Unlike a fixed window, a burst cannot double at a minute's boundary.
 //!
-//! **Redis away** (no answer within [`REDIS_WAIT`]): each instance falls back to its own
+//! **Redis away** (no answer within [`crate::redis_handle::PAGE_WAIT`]): each instance falls back to its own
 //! in-memory limit of the same quota (`governor`, MIT; not `actix-governor`, which is
 //! GPL), so a flood meets N times the limit at most, and citizens are never refused
 //! because Redis is down.
@@ -23,19 +23,14 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::mac::hmac;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
-
-/// How long a request waits for Redis before its instance's own limit decides.
-pub(crate) const REDIS_WAIT: Duration = Duration::from_millis(300);
+use crate::keyspace::name;
+use crate::redis_handle::{PAGE_WAIT, Redis};
 
 /// GCRA over Redis's clock. `KEYS[1]` the subject's key; ARGV: the emission interval (µs),
 /// the burst and the cost (how many units this request takes, e.g. the ids of one
@@ -55,17 +50,15 @@ return 1
 /// The Redis side every shared limit (and the login throttle) uses: one lazy
 /// connection, the keyspace and the key of the subjects' HMAC.
 pub(crate) struct SharedCounters {
-    conn: LazyConnection,
-    keyspace: Keyspace,
+    redis: Redis,
     key: [u8; 32],
 }
 
 impl SharedCounters {
     /// `secret`: the subject key secret, from which the HMAC key is derived.
-    pub(crate) fn new(redis: Option<RedisTarget>, prefix: &str, secret: &[u8]) -> Arc<Self> {
+    pub(crate) fn new(redis: &Redis, secret: &[u8]) -> Arc<Self> {
         Arc::new(SharedCounters {
-            conn: LazyConnection::new(redis, REDIS_WAIT),
-            keyspace: Keyspace::new(prefix),
+            redis: redis.waiting(PAGE_WAIT),
             key: hmac(secret, b"open-almaty shared limits v1"),
         })
     }
@@ -81,7 +74,7 @@ impl SharedCounters {
 
     /// The full key of a name from [`crate::keyspace::name`].
     pub(crate) fn key(&self, name: &str) -> String {
-        self.keyspace.key(name)
+        self.redis.keys().key(name)
     }
 
     /// Runs a one-key script with integer arguments; `None` when Redis does not answer
@@ -92,13 +85,13 @@ impl SharedCounters {
         key: &str,
         args: &[u64],
     ) -> Option<i64> {
-        let mut conn = self.conn.get().await?;
+        let mut conn = self.redis.conn().await.ok()?;
         let mut invocation = script.key(key);
         for arg in args {
             invocation.arg(*arg);
         }
         let answer = invocation.invoke_async::<i64>(&mut conn);
-        match tokio::time::timeout(REDIS_WAIT, answer).await {
+        match tokio::time::timeout(self.redis.wait(), answer).await {
             Ok(Ok(n)) => Some(n),
             Ok(Err(e)) => {
                 // Redis answered with an error (not an outage): say so, or the fallback
@@ -106,11 +99,11 @@ impl SharedCounters {
                 if !e.is_io_error() && !e.is_timeout() && !e.is_connection_dropped() {
                     tracing::warn!(kind = ?e.kind(), "shared limit refused by Redis: this instance counts alone");
                 }
-                self.conn.reset().await;
+                self.redis.reset().await;
                 None
             }
             Err(_) => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 None
             }
         }
@@ -118,16 +111,19 @@ impl SharedCounters {
 
     /// Deletes a key; false when Redis does not answer.
     pub(crate) async fn delete(&self, key: &str) -> bool {
-        let Some(mut conn) = self.conn.get().await else {
+        let Some(mut conn) = self.redis.conn().await.ok() else {
             return false;
         };
         let mut cmd = redis::cmd("DEL");
         cmd.arg(key);
         let done = cmd.query_async::<i64>(&mut conn);
-        if matches!(tokio::time::timeout(REDIS_WAIT, done).await, Ok(Ok(_))) {
+        if matches!(
+            tokio::time::timeout(self.redis.wait(), done).await,
+            Ok(Ok(_))
+        ) {
             true
         } else {
-            self.conn.reset().await;
+            self.redis.reset().await;
             false
         }
     }
@@ -288,8 +284,8 @@ mod tests {
     async fn with_redis_unreachable_each_instance_counts_alone() {
         // Nothing listens on port 1: the shared count does not answer, the local one
         // decides.
-        let target = RedisTarget::parse("redis://127.0.0.1:1").ok();
-        let shared = SharedCounters::new(target, "t:", b"secret-of-sixteen-bytes");
+        let target = crate::redis_target::RedisTarget::parse("redis://127.0.0.1:1").ok();
+        let shared = SharedCounters::new(&Redis::new(target, "t:"), b"secret-of-sixteen-bytes");
         let limit = Limit::per_minute("t", 1, Some(shared));
         assert!(limit.allow("x").await);
         assert!(!limit.allow("x").await);
@@ -297,12 +293,12 @@ mod tests {
 
     #[test]
     fn subjects_are_keyed_hashes_per_limit() {
-        let shared = SharedCounters::new(None, "t:", b"secret-of-sixteen-bytes");
+        let shared = SharedCounters::new(&Redis::new(None, "t:"), b"secret-of-sixteen-bytes");
         let a = shared.subject("form-address", "10.0.0.1");
         assert_eq!(a.len(), 64);
         assert!(!a.contains("10.0.0.1"));
         assert_ne!(a, shared.subject("status-address", "10.0.0.1"));
-        let other = SharedCounters::new(None, "t:", b"another-secret-of-bytes");
+        let other = SharedCounters::new(&Redis::new(None, "t:"), b"another-secret-of-bytes");
         assert_ne!(a, other.subject("form-address", "10.0.0.1"));
     }
 }

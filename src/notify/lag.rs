@@ -12,7 +12,8 @@ use std::time::Duration;
 use redis::streams::StreamInfoGroupsReply;
 
 use crate::metrics::Metrics;
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::redis_handle::Redis;
+use crate::redis_target::{RedisConn, Timeouts};
 
 /// How often the group is looked at.
 const EVERY: Duration = Duration::from_secs(5);
@@ -20,7 +21,7 @@ const EVERY: Duration = Duration::from_secs(5);
 /// Measures `group` on `stream` until `shutdown` turns true. Redis errors leave the last
 /// figures in place (Redis being away has its own metric and alert).
 pub(crate) async fn watch(
-    client: RedisTarget,
+    redis: Redis,
     stream: String,
     group: &'static str,
     metrics: Metrics,
@@ -33,7 +34,7 @@ pub(crate) async fn watch(
     let mut conn: Option<RedisConn> = None;
     while !*shutdown.borrow() {
         if conn.is_none() {
-            conn = client.connect(timeouts).await.ok();
+            conn = redis.connect_own(timeouts).await.ok();
         }
         if let Some(c) = conn.as_mut() {
             let info: redis::RedisResult<StreamInfoGroupsReply> = redis::cmd("XINFO")

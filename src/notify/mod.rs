@@ -39,7 +39,7 @@ use redis::AsyncCommands;
 
 use crate::appeal::{self, ReplyChannel, ReplyTo};
 use crate::normalize;
-use crate::redis_target::{RedisConn, RedisTarget, Timeouts};
+use crate::redis_target::{RedisConn, Timeouts};
 use crate::reply::{Delivery, DeliveryStatus, Reply, Undeliverable};
 use crate::stream::Stream;
 use crate::subject::SubjectKeyer;
@@ -70,8 +70,8 @@ pub(crate) struct NotifierConfig {
 
 /// Delivers replies.
 pub(crate) struct Notifier {
-    pub(crate) client: RedisTarget,
-    pub(crate) prefix: String,
+    /// The keys, and where the notifier's own connections go.
+    pub(crate) redis: crate::redis_handle::Redis,
     pub(crate) routes: Routes,
     pub(crate) keyer: SubjectKeyer,
     pub(crate) config: NotifierConfig,
@@ -107,15 +107,15 @@ impl Notifier {
         self.keys().key(name)
     }
 
-    fn keys(&self) -> crate::keyspace::Keyspace {
-        crate::keyspace::Keyspace::new(&self.prefix)
+    fn keys(&self) -> &crate::keyspace::Keyspace {
+        self.redis.keys()
     }
 
     /// Runs until `shutdown` turns true.
     pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let stream = self.key(Stream::Replies.name());
         tokio::spawn(lag::watch(
-            self.client.clone(),
+            self.redis.clone(),
             stream.clone(),
             GROUP,
             self.metrics.clone(),
@@ -154,8 +154,8 @@ impl Notifier {
     /// A connection for blocking reads and one for everything else (a blocking read
     /// would hold up commands queued behind it), and the group.
     async fn connect(&self, stream: &str) -> redis::RedisResult<(RedisConn, RedisConn)> {
-        let reader = self.client.connect(Timeouts::default()).await?;
-        let mut conn = self.client.connect(Timeouts::default()).await?;
+        let reader = self.redis.connect_own(Timeouts::default()).await?;
+        let mut conn = self.redis.connect_own(Timeouts::default()).await?;
         crate::redis_target::ensure_group(&mut conn, stream, GROUP).await?;
         Ok((reader, conn))
     }
@@ -423,7 +423,7 @@ impl Notifier {
                 let Some(subject) = subject_key(&self.keyer, target) else {
                     continue 'targets;
                 };
-                if held::hold(conn, &self.keys(), &subject, &answer)
+                if held::hold(conn, self.keys(), &subject, &answer)
                     .await
                     .is_err()
                 {

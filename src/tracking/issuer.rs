@@ -24,8 +24,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use super::{PermutationKey, TrackingNumber};
-use crate::keyspace::Keyspace;
-use crate::redis_target::{RedisTarget, Timeouts};
+use crate::redis_handle::Redis;
+use crate::redis_target::Timeouts;
 
 /// Values in a block.
 pub(crate) const BLOCK: u64 = 1 << 12;
@@ -144,14 +144,14 @@ impl Issuer {
 
     /// Leases one block from Redis as the spare (taken at once if the current block is
     /// an offline one). `Err` when Redis does not answer.
-    pub(crate) async fn lease(&self, target: &RedisTarget, prefix: &str) -> redis::RedisResult<()> {
-        let mut conn = target
-            .connect(Timeouts {
+    pub(crate) async fn lease(&self, redis: &Redis) -> redis::RedisResult<()> {
+        let mut conn = redis
+            .connect_own(Timeouts {
                 connect: Duration::from_secs(1),
                 response: Duration::from_secs(1),
             })
             .await?;
-        let key = Keyspace::new(prefix).key(crate::keyspace::name::TRACKING_BLOCKS);
+        let key = redis.keys().key(crate::keyspace::name::TRACKING_BLOCKS);
         let counter: u64 = redis::cmd("INCR").arg(&key).query_async(&mut conn).await?;
         let index = counter.saturating_sub(1);
         if index >= BLOCKS {
@@ -174,8 +174,7 @@ impl Issuer {
     /// and every few seconds; until `shutdown`.
     pub(crate) async fn run(
         self: std::sync::Arc<Self>,
-        target: RedisTarget,
-        prefix: String,
+        redis: Redis,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         while !*shutdown.borrow() {
@@ -185,7 +184,7 @@ impl Issuer {
                     && (blocks.current.left() < BLOCK / 2
                         || blocks.current.region == Region::Offline)
             };
-            if wanted && let Err(e) = self.lease(&target, &prefix).await {
+            if wanted && let Err(e) = self.lease(&redis).await {
                 tracing::debug!(error = %crate::redis_target::describe(&e), "tracking numbers: no block leased");
                 // Not again at once: every number issued meanwhile asks for a lease.
                 tokio::select! {

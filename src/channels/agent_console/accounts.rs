@@ -45,9 +45,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
+use crate::keyspace::name;
+use crate::redis_handle::Redis;
 
 /// What an agent may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,42 +245,45 @@ struct Known {
 
 /// The accounts in Redis, with this instance's last-known copies.
 pub struct AgentStore {
-    conn: LazyConnection,
-    keyspace: Keyspace,
-    wait: Duration,
+    redis: Redis,
     known: Mutex<HashMap<String, Known>>,
 }
 
 impl AgentStore {
     /// `wait`: how long one operation waits for Redis (short for a request, longer for
     /// the admin command).
-    pub fn new(redis: Option<RedisTarget>, prefix: &str, wait: Duration) -> AgentStore {
+    pub(crate) fn new(redis: &Redis, wait: Duration) -> AgentStore {
         AgentStore {
-            conn: LazyConnection::new(redis, wait),
-            keyspace: Keyspace::new(prefix),
-            wait,
+            redis: redis.waiting(wait),
             known: Mutex::new(HashMap::new()),
         }
     }
 
     fn account_key(&self, id: &str) -> String {
-        self.keyspace.key(&name::agent(id))
+        self.redis.keys().key(&name::agent(id))
     }
 
     /// Runs one command or script on Redis; `Unavailable` when it does not answer in
     /// time (the connection is then dropped, the next call opens another).
     async fn run<T: redis::FromRedisValue>(&self, request: Request<'_>) -> Result<T, AgentError> {
-        let mut conn = self.conn.get().await.ok_or(AgentError::Unavailable)?;
+        let mut conn = self
+            .redis
+            .conn()
+            .await
+            .ok()
+            .ok_or(AgentError::Unavailable)?;
         let answer = match request {
-            Request::Cmd(cmd) => tokio::time::timeout(self.wait, cmd.query_async(&mut conn)).await,
+            Request::Cmd(cmd) => {
+                tokio::time::timeout(self.redis.wait(), cmd.query_async(&mut conn)).await
+            }
             Request::Script(invocation) => {
-                tokio::time::timeout(self.wait, invocation.invoke_async(&mut conn)).await
+                tokio::time::timeout(self.redis.wait(), invocation.invoke_async(&mut conn)).await
             }
         };
         match answer {
             Ok(Ok(value)) => Ok(value),
             _ => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 Err(AgentError::Unavailable)
             }
         }
@@ -323,12 +325,12 @@ impl AgentStore {
         let token_key = if token.is_empty() {
             self.account_key(&account.id)
         } else {
-            self.keyspace.key(&name::agent_token(&token))
+            self.redis.keys().key(&name::agent_token(&token))
         };
         let script = redis::Script::new(ADD);
         let mut invocation = script.key(self.account_key(&account.id));
         invocation
-            .key(self.keyspace.key(name::AGENTS))
+            .key(self.redis.keys().key(name::AGENTS))
             .key(token_key)
             .arg(&account.id)
             .arg(account.role.as_str())
@@ -425,7 +427,7 @@ impl AgentStore {
     /// Every account, without secrets, by id.
     pub async fn list(&self) -> Result<Vec<AgentSummary>, AgentError> {
         let mut cmd = redis::cmd("SMEMBERS");
-        cmd.arg(self.keyspace.key(name::AGENTS));
+        cmd.arg(self.redis.keys().key(name::AGENTS));
         let ids: Vec<String> = self.run(Request::Cmd(&cmd)).await?;
         let mut out = BTreeMap::new();
         for id in ids {
@@ -488,7 +490,7 @@ impl AgentStore {
     pub(crate) async fn by_token(&self, token: &str) -> Result<Option<(String, Role)>, AgentError> {
         let digest = token_digest(token);
         let mut cmd = redis::cmd("GET");
-        cmd.arg(self.keyspace.key(&name::agent_token(&digest)));
+        cmd.arg(self.redis.keys().key(&name::agent_token(&digest)));
         let owner = match self.run::<Option<String>>(Request::Cmd(&cmd)).await {
             Ok(owner) => owner,
             Err(AgentError::Unavailable) => return self.known_token(&digest),

@@ -16,16 +16,13 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
+use crate::keyspace::name;
+use crate::redis_handle::{PAGE_WAIT, Redis};
 
 /// How long an announced call waits for an agent.
 pub(crate) const CALL_TTL: Duration = Duration::from_secs(10 * 60);
 /// The most calls waiting in one list.
 const MAX_WAITING: isize = 1000;
-/// How long a request waits for Redis before going on without it.
-const REDIS_WAIT: Duration = Duration::from_millis(300);
 
 /// A call announced by the telephony system, held here while Redis is away.
 struct Call {
@@ -36,16 +33,14 @@ struct Call {
 
 /// Calls waiting for an agent: in Redis, in memory when Redis is away.
 pub(crate) struct Calls {
-    conn: LazyConnection,
-    keyspace: Keyspace,
+    redis: Redis,
     queue: Mutex<VecDeque<Call>>,
 }
 
 impl Calls {
-    pub(crate) fn new(redis: Option<RedisTarget>, prefix: &str) -> Calls {
+    pub(crate) fn new(redis: &Redis) -> Calls {
         Calls {
-            conn: LazyConnection::new(redis, REDIS_WAIT),
-            keyspace: Keyspace::new(prefix),
+            redis: redis.waiting(PAGE_WAIT),
             queue: Mutex::new(VecDeque::new()),
         }
     }
@@ -85,10 +80,10 @@ impl Calls {
 
     /// `true` when Redis took the call.
     async fn redis_push(&self, caller: &str, agent_id: Option<&str>) -> bool {
-        let Some(mut conn) = self.conn.get().await else {
+        let Some(mut conn) = self.redis.conn().await.ok() else {
             return false;
         };
-        let key = self.keyspace.key(&name::calls(agent_id));
+        let key = self.redis.keys().key(&name::calls(agent_id));
         let entry = format!("{}|{caller}", crate::clock::now_ms());
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -99,10 +94,10 @@ impl Calls {
             .pexpire(&key, CALL_TTL.as_millis() as i64)
             .ignore();
         let pushed = pipe.query_async::<()>(&mut conn);
-        match tokio::time::timeout(REDIS_WAIT, pushed).await {
+        match tokio::time::timeout(self.redis.wait(), pushed).await {
             Ok(Ok(())) => true,
             _ => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 false
             }
         }
@@ -110,17 +105,17 @@ impl Calls {
 
     /// The oldest call of a list still waiting, taken; older ones are dropped.
     async fn redis_pop(&self, agent_id: Option<&str>) -> Option<String> {
-        let mut conn = self.conn.get().await?;
-        let key = self.keyspace.key(&name::calls(agent_id));
+        let mut conn = self.redis.conn().await.ok()?;
+        let key = self.redis.keys().key(&name::calls(agent_id));
         let oldest = crate::clock::now_ms().saturating_sub(CALL_TTL.as_millis() as u64);
         loop {
             let mut cmd = redis::cmd("LPOP");
             cmd.arg(&key);
             let popped = cmd.query_async::<Option<String>>(&mut conn);
-            let entry = match tokio::time::timeout(REDIS_WAIT, popped).await {
+            let entry = match tokio::time::timeout(self.redis.wait(), popped).await {
                 Ok(Ok(entry)) => entry?,
                 _ => {
-                    self.conn.reset().await;
+                    self.redis.reset().await;
                     return None;
                 }
             };
@@ -140,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_redis_calls_go_to_their_agent_first() {
-        let calls = Calls::new(None, "t:");
+        let calls = Calls::new(&Redis::new(None, "t:"));
         calls.announce("+77010000001".into(), None).await;
         calls
             .announce("+77010000002".into(), Some("b".into()))

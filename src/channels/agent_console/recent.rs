@@ -14,39 +14,34 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
+use crate::keyspace::name;
+use crate::redis_handle::{PAGE_WAIT, Redis};
 
 /// How far back the duplicates hint looks: an appeal is decided within 15 working days,
 /// but a repeated report of one problem comes within days of the first.
 pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long the duplicates index keeps an entry.
 pub(crate) const RECENT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
-/// How long a request waits for Redis before going on without it.
-const REDIS_WAIT: Duration = Duration::from_millis(300);
 
 /// The duplicates index in Redis.
 pub(crate) struct Recent {
-    conn: LazyConnection,
-    keyspace: Keyspace,
+    redis: Redis,
 }
 
 impl Recent {
-    pub(crate) fn new(redis: Option<RedisTarget>, prefix: &str) -> Recent {
+    pub(crate) fn new(redis: &Redis) -> Recent {
         Recent {
-            conn: LazyConnection::new(redis, REDIS_WAIT),
-            keyspace: Keyspace::new(prefix),
+            redis: redis.waiting(PAGE_WAIT),
         }
     }
 
     /// Remembers an appeal entered at `key`.
     pub(crate) async fn remember(&self, key: &str, tracking: &str) {
         let now = crate::clock::now_ms();
-        let Some(mut conn) = self.conn.get().await else {
+        let Some(mut conn) = self.redis.conn().await.ok() else {
             return;
         };
-        let redis_key = self.keyspace.key(&name::recent(key));
+        let redis_key = self.redis.keys().key(&name::recent(key));
         let cutoff = now.saturating_sub(RECENT_KEEP.as_millis() as u64);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -57,28 +52,31 @@ impl Recent {
             .pexpire(&redis_key, RECENT_KEEP.as_millis() as i64)
             .ignore();
         let written = pipe.query_async::<()>(&mut conn);
-        if !matches!(tokio::time::timeout(REDIS_WAIT, written).await, Ok(Ok(()))) {
+        if !matches!(
+            tokio::time::timeout(self.redis.wait(), written).await,
+            Ok(Ok(()))
+        ) {
             tracing::warn!("duplicates index: entry not written, Redis does not answer");
-            self.conn.reset().await;
+            self.redis.reset().await;
         }
     }
 
     /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
     /// first; empty when Redis does not answer.
     pub(crate) async fn recent(&self, key: &str) -> Vec<String> {
-        let Some(mut conn) = self.conn.get().await else {
+        let Some(mut conn) = self.redis.conn().await.ok() else {
             return Vec::new();
         };
         let since = crate::clock::now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
         let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
-        cmd.arg(self.keyspace.key(&name::recent(key)))
+        cmd.arg(self.redis.keys().key(&name::recent(key)))
             .arg("+inf")
             .arg(since);
         let read = cmd.query_async::<Vec<String>>(&mut conn);
-        match tokio::time::timeout(REDIS_WAIT, read).await {
+        match tokio::time::timeout(self.redis.wait(), read).await {
             Ok(Ok(found)) => found,
             _ => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 Vec::new()
             }
         }

@@ -29,14 +29,11 @@ use crate::mac::hmac;
 use rand::RngCore;
 
 use super::accounts::Role;
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
+use crate::keyspace::name;
+use crate::redis_handle::{PAGE_WAIT, Redis};
 
 /// The longest a session lives, active or not: a working shift.
 pub(crate) const SESSION_MAX: Duration = Duration::from_secs(12 * 3600);
-/// How long a request waits for Redis before going on with the cookie alone.
-const REDIS_WAIT: Duration = Duration::from_millis(300);
 /// The cookie format's version tag.
 const VERSION: &str = "v1";
 
@@ -80,8 +77,7 @@ pub(crate) enum SessionState {
 pub(crate) struct Sessions {
     key: [u8; 32],
     idle: Duration,
-    conn: LazyConnection,
-    keyspace: Keyspace,
+    redis: Redis,
     /// What this instance saw, for when Redis is away: the last request (ms) of each
     /// session, and the sessions ended here (with their expiry, unix s).
     local: Mutex<Local>,
@@ -94,17 +90,11 @@ struct Local {
 }
 
 impl Sessions {
-    pub(crate) fn new(
-        secret: &[u8],
-        idle: Duration,
-        redis: Option<RedisTarget>,
-        prefix: &str,
-    ) -> Sessions {
+    pub(crate) fn new(secret: &[u8], idle: Duration, redis: &Redis) -> Sessions {
         Sessions {
             key: hmac(secret, b"open-almaty agent session v1"),
             idle,
-            conn: LazyConnection::new(redis, REDIS_WAIT),
-            keyspace: Keyspace::new(prefix),
+            redis: redis.waiting(PAGE_WAIT),
             local: Mutex::new(Local::default()),
         }
     }
@@ -183,7 +173,7 @@ impl Sessions {
             local.seen.remove(&session.sid);
             local.ended.insert(session.sid.clone(), session.expires);
         }
-        let Some(mut conn) = self.conn.get().await else {
+        let Some(mut conn) = self.redis.conn().await.ok() else {
             return;
         };
         let mut cmd = redis::pipe();
@@ -195,15 +185,18 @@ impl Sessions {
             .arg(session.expires)
             .ignore();
         let ended = cmd.query_async::<()>(&mut conn);
-        if !matches!(tokio::time::timeout(REDIS_WAIT, ended).await, Ok(Ok(()))) {
+        if !matches!(
+            tokio::time::timeout(self.redis.wait(), ended).await,
+            Ok(Ok(()))
+        ) {
             tracing::warn!("agent session end not recorded in Redis: only this instance knows");
-            self.conn.reset().await;
+            self.redis.reset().await;
         }
     }
 
     /// Runs [`TOUCH`]; `None` when Redis does not answer in time.
     async fn touch(&self, session: &Session, now: u64) -> Option<Touch> {
-        let mut conn = self.conn.get().await?;
+        let mut conn = self.redis.conn().await.ok()?;
         let script = redis::Script::new(TOUCH);
         let mut invocation = script.key(self.redis_key(&session.sid));
         invocation
@@ -212,21 +205,21 @@ impl Sessions {
             .arg(&session.agent_id)
             .arg(session.expires);
         let answer = invocation.invoke_async::<String>(&mut conn);
-        match tokio::time::timeout(REDIS_WAIT, answer).await {
+        match tokio::time::timeout(self.redis.wait(), answer).await {
             Ok(Ok(answer)) => Some(match answer.as_str() {
                 "ok" => Touch::Ok,
                 "idle" => Touch::Idle,
                 _ => Touch::Ended,
             }),
             _ => {
-                self.conn.reset().await;
+                self.redis.reset().await;
                 None
             }
         }
     }
 
     fn redis_key(&self, sid: &str) -> String {
-        self.keyspace.key(&name::agent_session(sid))
+        self.redis.keys().key(&name::agent_session(sid))
     }
 
     fn idle_ms(&self) -> u64 {
@@ -288,7 +281,11 @@ mod tests {
     use super::*;
 
     fn sessions(idle: Duration) -> Sessions {
-        Sessions::new(b"a-long-random-secret-for-subject-keys", idle, None, "t:")
+        Sessions::new(
+            b"a-long-random-secret-for-subject-keys",
+            idle,
+            &Redis::new(None, "t:"),
+        )
     }
 
     #[tokio::test]
@@ -299,7 +296,11 @@ mod tests {
         let forged = cookie.replace("call_center_agent", "supervisor");
         assert!(matches!(s.get(&forged).await, SessionState::None));
         assert!(matches!(s.get("v1:garbage").await, SessionState::None));
-        let other = Sessions::new(b"another-secret", Duration::from_secs(60), None, "t:");
+        let other = Sessions::new(
+            b"another-secret",
+            Duration::from_secs(60),
+            &Redis::new(None, "t:"),
+        );
         assert!(matches!(other.get(&cookie).await, SessionState::None));
     }
 

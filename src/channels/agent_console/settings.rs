@@ -12,6 +12,8 @@ use actix_web::web;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::redis_handle::STATUS_WAIT;
+
 use super::state::AgentConsole;
 use crate::channels::component::{BuildError, Built, Component, Wiring, section};
 use crate::config::Config;
@@ -35,29 +37,24 @@ fn default_session_idle() -> u64 {
 /// Login attempts per client address and minute (failures of one id also slow that id
 /// from that address: [`throttle`]).
 const LOGIN_RATE_PER_MINUTE: u32 = 10;
-/// How long a request waits for the accounts in Redis before the last-known copy (or a
-/// 503) answers.
-const REDIS_WAIT: Duration = Duration::from_millis(500);
 
 impl AgentConsole {
     /// Redis and `GATEWAY_STREAM_PREFIX` hold what every instance shares.
     pub(crate) fn new(settings: &Settings, wiring: &Wiring<'_>) -> AgentConsole {
         let gateway = Arc::clone(wiring.gateway);
-        let redis = Some(wiring.redis.clone());
-        let prefix = &wiring.config.stream_prefix;
+        let redis = wiring.redis;
         // The login limit and throttle, counted in Redis by every instance.
-        let shared = SharedCounters::new(redis.clone(), prefix, gateway.deployment_secret());
+        let shared = SharedCounters::new(redis, gateway.deployment_secret());
         AgentConsole {
             csrf: CsrfKey::derive(gateway.deployment_secret(), wiring.cookie_secure),
-            accounts: AgentStore::new(redis.clone(), prefix, REDIS_WAIT),
-            recent: Recent::new(redis.clone(), prefix),
+            accounts: AgentStore::new(redis, STATUS_WAIT),
+            recent: Recent::new(redis),
             sessions: Sessions::new(
                 gateway.deployment_secret(),
                 Duration::from_secs(settings.agent_session_idle_secs),
-                redis.clone(),
-                prefix,
+                redis,
             ),
-            calls: Calls::new(redis, prefix),
+            calls: Calls::new(redis),
             login_limiter: Limit::per_minute(
                 "login-address",
                 LOGIN_RATE_PER_MINUTE,

@@ -35,10 +35,7 @@ impl Component for Mail {
             data_dir: config.data_dir.clone(),
             acks: mail.acks.clone(),
             trusted: mail.trusted.clone(),
-            confirmations: Arc::new(Confirmations::new(
-                Some(wiring.redis.clone()),
-                &config.stream_prefix,
-            )),
+            confirmations: Arc::new(Confirmations::new(wiring.redis)),
         };
         let stopped = tasks.shutdown().receiver();
         tasks.spawn(

@@ -20,16 +20,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::appeal::Language;
-use crate::keyspace::{Keyspace, name};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
+use crate::keyspace::name;
+use crate::redis_handle::{CLAIM_WAIT, Redis, Unavailable};
 use crate::subject::SubjectRequestKind;
 
 /// How long a confirmation can be answered: three days covers a weekend.
 pub(crate) const CONFIRM_TTL: Duration = Duration::from_secs(72 * 3600);
-
-/// How long one Redis command may take before the mail is left to be tried again.
-const REDIS_WAIT: Duration = Duration::from_secs(2);
 
 /// A request waiting for its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,15 +39,9 @@ pub(crate) struct Pending {
     pub(crate) text: Option<String>,
 }
 
-/// Redis did not answer: the mail stays where it is and is tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the confirmation store did not answer")]
-pub(crate) struct StoreDown;
-
 /// Where pending requests wait (Redis, shared by every instance).
 pub(crate) struct Confirmations {
-    conn: LazyConnection,
-    keyspace: Keyspace,
+    redis: Redis,
 }
 
 impl std::fmt::Debug for Confirmations {
@@ -80,31 +70,27 @@ fn digest(token: &str) -> String {
 }
 
 impl Confirmations {
-    pub(crate) fn new(target: Option<RedisTarget>, prefix: &str) -> Confirmations {
+    /// Through `redis`; a command waits as long as a claim before the mail is left to
+    /// be tried again.
+    pub(crate) fn new(redis: &Redis) -> Confirmations {
         Confirmations {
-            conn: LazyConnection::new(target, REDIS_WAIT),
-            keyspace: Keyspace::new(prefix),
+            redis: redis.waiting(CLAIM_WAIT),
         }
     }
 
     fn key(&self, token: &str) -> String {
-        self.keyspace.key(&name::mail_confirm(&digest(token)))
+        self.redis.keys().key(&name::mail_confirm(&digest(token)))
     }
 
-    async fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, StoreDown> {
-        let mut conn = self.conn.get().await.ok_or(StoreDown)?;
-        match tokio::time::timeout(REDIS_WAIT, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            _ => {
-                self.conn.reset().await;
-                Err(StoreDown)
-            }
-        }
+    async fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, Unavailable> {
+        self.redis
+            .run(|mut conn| async move { cmd.query_async::<T>(&mut conn).await })
+            .await
     }
 
     /// Keeps `pending` under `token` for [`CONFIRM_TTL`].
-    pub(crate) async fn put(&self, token: &str, pending: &Pending) -> Result<(), StoreDown> {
-        let value = serde_json::to_string(pending).map_err(|_| StoreDown)?;
+    pub(crate) async fn put(&self, token: &str, pending: &Pending) -> Result<(), Unavailable> {
+        let value = serde_json::to_string(pending).map_err(|_| Unavailable)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(token))
             .arg(value)
@@ -114,7 +100,7 @@ impl Confirmations {
     }
 
     /// The request waiting under `token`, if it has not expired or been carried out.
-    pub(crate) async fn get(&self, token: &str) -> Result<Option<Pending>, StoreDown> {
+    pub(crate) async fn get(&self, token: &str) -> Result<Option<Pending>, Unavailable> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key(token));
         let value: Option<String> = self.run(cmd).await?;
@@ -122,7 +108,7 @@ impl Confirmations {
     }
 
     /// Forgets the request under `token`: it was carried out.
-    pub(crate) async fn done(&self, token: &str) -> Result<(), StoreDown> {
+    pub(crate) async fn done(&self, token: &str) -> Result<(), Unavailable> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(token));
         self.run::<i64>(cmd).await.map(|_| ())

@@ -23,14 +23,9 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use crate::appeal::Appeal;
-use crate::keyspace::{Keyspace, name};
+use crate::keyspace::name;
 use crate::pipeline::{Mark, MarkOp};
-use crate::redis_target::LazyConnection;
-use crate::redis_target::RedisTarget;
-use crate::status::Unreachable;
-
-/// How long a read waits for Redis.
-const WAIT: Duration = Duration::from_millis(1500);
+use crate::redis_handle::{Redis, Unavailable, WEBHOOK_WAIT};
 /// Tracking numbers read from the sorted set per round of a listing.
 const PAGE: usize = 500;
 
@@ -107,17 +102,16 @@ impl Indexed {
 
 /// The index, read from Redis.
 pub(crate) struct Index {
-    keys: Keyspace,
-    conn: LazyConnection,
+    redis: Redis,
     /// Whether addresses and coordinates are kept (the deployment names private readers).
     keep_location: bool,
 }
 
 impl Index {
-    pub(crate) fn new(target: Option<RedisTarget>, prefix: &str, keep_location: bool) -> Index {
+    /// Reads through `redis`, waiting as long as a webhook does.
+    pub(crate) fn new(redis: &Redis, keep_location: bool) -> Index {
         Index {
-            keys: Keyspace::new(prefix),
-            conn: LazyConnection::new(target, WAIT),
+            redis: redis.waiting(WEBHOOK_WAIT),
             keep_location,
         }
     }
@@ -137,21 +131,17 @@ impl Index {
         .marks()
     }
 
-    async fn conn(&self) -> Result<crate::redis_target::RedisConn, Unreachable> {
-        self.conn.get().await.ok_or(Unreachable)
-    }
-
     /// The request with this tracking number, if an Open311 client sent it.
-    pub(crate) async fn get(&self, tracking_number: &str) -> Result<Option<Indexed>, Unreachable> {
-        let mut conn = self.conn().await?;
-        let key = self.keys.key(&name::open311_request(tracking_number));
-        match tokio::time::timeout(WAIT, conn.hgetall(key)).await {
-            Ok(Ok(hash)) => Ok(Indexed::from_hash(tracking_number, hash)),
-            _ => {
-                self.conn.reset().await;
-                Err(Unreachable)
-            }
-        }
+    pub(crate) async fn get(&self, tracking_number: &str) -> Result<Option<Indexed>, Unavailable> {
+        let key = self
+            .redis
+            .keys()
+            .key(&name::open311_request(tracking_number));
+        let hash = self
+            .redis
+            .run(|mut conn| async move { conn.hgetall(key).await })
+            .await?;
+        Ok(Indexed::from_hash(tracking_number, hash))
     }
 
     /// The requests received from `start` to `end` (Unix ms) that `keep` accepts, newest
@@ -162,39 +152,35 @@ impl Index {
         end_ms: i64,
         limit: usize,
         keep: impl Fn(&Indexed) -> bool,
-    ) -> Result<Vec<Indexed>, Unreachable> {
-        let mut conn = self.conn().await?;
-        let set = self.keys.key(name::OPEN311_REQUESTS);
+    ) -> Result<Vec<Indexed>, Unavailable> {
+        let set = self.redis.keys().key(name::OPEN311_REQUESTS);
         let mut found = Vec::new();
         let mut offset = 0;
         while found.len() < limit {
-            let page: Vec<String> = tokio::time::timeout(
-                WAIT,
-                redis::cmd("ZREVRANGEBYSCORE")
-                    .arg(&set)
-                    .arg(end_ms)
-                    .arg(start_ms)
-                    .arg("LIMIT")
-                    .arg(offset)
-                    .arg(PAGE)
-                    .query_async(&mut conn),
-            )
-            .await
-            .map_err(|_| Unreachable)?
-            .map_err(|_| Unreachable)?;
+            let mut range = redis::cmd("ZREVRANGEBYSCORE");
+            range
+                .arg(&set)
+                .arg(end_ms)
+                .arg(start_ms)
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(PAGE);
+            let page: Vec<String> = self
+                .redis
+                .run(|mut conn| async move { range.query_async(&mut conn).await })
+                .await?;
             if page.is_empty() {
                 break;
             }
             offset += page.len();
             let mut pipe = redis::pipe();
             for number in &page {
-                pipe.hgetall(self.keys.key(&name::open311_request(number)));
+                pipe.hgetall(self.redis.keys().key(&name::open311_request(number)));
             }
-            let hashes: Vec<std::collections::HashMap<String, String>> =
-                tokio::time::timeout(WAIT, pipe.query_async(&mut conn))
-                    .await
-                    .map_err(|_| Unreachable)?
-                    .map_err(|_| Unreachable)?;
+            let hashes: Vec<std::collections::HashMap<String, String>> = self
+                .redis
+                .run(|mut conn| async move { pipe.query_async(&mut conn).await })
+                .await?;
             for (number, hash) in page.iter().zip(hashes) {
                 if let Some(record) = Indexed::from_hash(number, hash)
                     && keep(&record)
@@ -247,7 +233,7 @@ impl Index {
     }
 
     async fn write_legacy(&self, records: &[Indexed]) -> redis::RedisResult<()> {
-        let Some(mut conn) = self.conn.get().await else {
+        let Ok(mut conn) = self.redis.conn().await else {
             return Err(redis::RedisError::from(std::io::Error::other(
                 "redis unreachable",
             )));
@@ -260,7 +246,7 @@ impl Index {
                     (record.address, record.lat, record.long) = (None, None, None);
                 }
                 for mark in record.marks() {
-                    let key = self.keys.key(&mark.key);
+                    let key = self.redis.keys().key(&mark.key);
                     match mark.op {
                         MarkOp::Index => {
                             pipe.cmd("ZADD")

@@ -82,11 +82,7 @@ impl Open311 {
         Open311 {
             gateway: Arc::clone(wiring.gateway),
             tokens: Arc::clone(wiring.tokens),
-            index: Index::new(
-                Some(wiring.redis.clone()),
-                &config.stream_prefix,
-                settings.keeps_locations(),
-            ),
+            index: Index::new(wiring.redis, settings.keeps_locations()),
             max_body: config.max_body_bytes,
             jurisdiction: settings.open311_jurisdiction_id.trim().to_owned(),
             integrators: names(&settings.open311_integrators),

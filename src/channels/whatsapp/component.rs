@@ -38,8 +38,7 @@ impl Component for Line {
             Arc::clone(wiring.dedupe),
             Arc::clone(wiring.deferred),
             Arc::clone(wiring.gateway),
-            Some(wiring.redis.clone()),
-            &wiring.config.stream_prefix,
+            wiring.redis,
         ));
         whatsapp.clone().into_inner().start(tasks);
         Ok(Built {

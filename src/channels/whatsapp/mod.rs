@@ -81,8 +81,7 @@ pub(crate) struct Whatsapp {
     deferred: Arc<Deferred>,
     gateway: Arc<Gateway>,
     /// Redis, for the answers held for citizens outside the window (`notify::held`).
-    redis: crate::redis_target::LazyConnection,
-    keys: crate::keyspace::Keyspace,
+    redis: crate::redis_handle::Redis,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }
@@ -94,8 +93,7 @@ impl Whatsapp {
         dedupe: Arc<Dedupe>,
         deferred: Arc<Deferred>,
         gateway: Arc<Gateway>,
-        redis: Option<crate::redis_target::RedisTarget>,
-        prefix: &str,
+        redis: &crate::redis_handle::Redis,
     ) -> Whatsapp {
         let (outgoing, queued) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder()
@@ -109,11 +107,7 @@ impl Whatsapp {
             dedupe,
             deferred,
             gateway,
-            redis: crate::redis_target::LazyConnection::new(
-                redis,
-                std::time::Duration::from_millis(1500),
-            ),
-            keys: crate::keyspace::Keyspace::new(prefix),
+            redis: redis.waiting(crate::redis_handle::WEBHOOK_WAIT),
             outgoing,
             queued: std::sync::Mutex::new(Some(queued)),
         }
@@ -419,13 +413,9 @@ impl Whatsapp {
         subject: &str,
         message: &Value,
     ) -> Result<bool, EngineError> {
-        let unavailable = || {
-            EngineError::Store(crate::dialogue::store::StoreError::new(
-                "held answers: Redis is unavailable",
-            ))
-        };
-        let mut conn = self.redis.get().await.ok_or_else(unavailable)?;
-        let Ok(held) = held::held(&mut conn, &self.keys, subject).await else {
+        let unavailable = || EngineError::Store(crate::redis_handle::Unavailable.into());
+        let mut conn = self.redis.conn().await.map_err(|_| unavailable())?;
+        let Ok(held) = held::held(&mut conn, self.redis.keys(), subject).await else {
             self.redis.reset().await;
             return Err(unavailable());
         };
@@ -459,7 +449,7 @@ impl Whatsapp {
                 return Ok(true);
             }
         }
-        if held::delivered(&mut conn, &self.keys, subject, &held)
+        if held::delivered(&mut conn, self.redis.keys(), subject, &held)
             .await
             .is_err()
         {
