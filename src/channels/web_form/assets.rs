@@ -1,0 +1,29 @@
+//! The pages' assets: the forms' script, the icon and `robots.txt`.
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{self};
+
+/// `GET /assets/form.js`: the forms' progressive enhancements.
+pub(super) async fn form_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(include_str!("../../../templates/web/assets/form.js"))
+}
+
+/// `GET /favicon.ico`.
+pub(super) async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(&include_bytes!("../../../templates/web/assets/favicon.ico")[..])
+}
+
+/// `GET /robots.txt`: the forms may be indexed, status pages and APIs may not.
+pub(super) async fn robots() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(include_str!("../../../templates/web/assets/robots.txt"))
+}

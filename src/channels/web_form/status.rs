@@ -1,0 +1,197 @@
+//! The confirmation after a submission (`/{lang}/received/{tracking}`) and the status
+//! page (`/status/{tracking}`, `/status?number=`), behind the limit of lookups shared
+//! with Open311.
+
+use super::form_page::message;
+use super::pages::{Form, base_context, page_language};
+use super::state::WebForm;
+use crate::appeal::Language;
+use crate::http::client_addr::client_ip;
+use crate::http::negotiate::query_param;
+use crate::http::pages::page;
+use crate::tracking::TrackingNumber;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+/// Whether a confirmation page is one to show.
+pub(super) enum Known {
+    Yes(String),
+    No,
+    /// A lookup, and the client has made too many (issue 34: 200 against 404 here tells
+    /// that a number exists, as the status page does).
+    Limited,
+}
+
+/// The number of a confirmation page, if it is one to confirm: issued by this
+/// deployment (the redirect's token: no lookup, not counted), or known (a lookup,
+/// counted against the client's limit); while it cannot be looked up, any well-formed
+/// number (the page then confirms nothing anyone could not type).
+pub(super) async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) -> Known {
+    let Some(number) = TrackingNumber::parse_lenient(tracking) else {
+        return Known::No;
+    };
+    if query_param(req, "r").is_some_and(|t| state.gateway.receipt_token_valid(number.as_str(), &t))
+    {
+        return Known::Yes(number.into_string());
+    }
+    if !state.status_limiter.allow_address(client_ip(req)).await {
+        return Known::Limited;
+    }
+    match state.gateway.public_status(&number).await {
+        Ok(found) if found.known => Known::Yes(number.into_string()),
+        Ok(_) => Known::No,
+        Err(_) => Known::Yes(number.into_string()),
+    }
+}
+
+/// `GET /{lang}/received/{tracking}`: the confirmation, with the number and nothing
+/// of the person.
+pub(super) async fn received(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<WebForm>,
+) -> HttpResponse {
+    let language = page_language(&req);
+    let tracking = match known(&state, &req, &path).await {
+        Known::Yes(tracking) => tracking,
+        Known::No => return not_found_page(language),
+        Known::Limited => return lookups_refused(language),
+    };
+    // The budget form's confirmation speaks of a proposal and leads back to that form.
+    let budget = query_param(&req, "form").as_deref() == Some("budget");
+    // The language links keep the token: the page shows on any instance at once.
+    let token = state.gateway.receipt_token(&tracking);
+    let suffix = if budget {
+        format!("?form=budget&r={token}")
+    } else {
+        format!("?r={token}")
+    };
+    let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}{suffix}"));
+    ctx.insert("tracking".into(), tracking.clone().into());
+    let (kind, again) = if budget {
+        ("budget", Form::Budget.href(language.as_str()))
+    } else {
+        ("appeal", Form::Appeal.href(language.as_str()))
+    };
+    ctx.insert("kind".into(), kind.into());
+    ctx.insert("again".into(), again.into());
+    page(
+        StatusCode::OK,
+        language,
+        "received.html",
+        Value::Object(ctx),
+    )
+}
+
+/// `GET /status/{tracking}`: what the case system last said (kept by the notifier from
+/// `replies.v1`; "received" until it said anything) and the date the law sets for the
+/// answer. No personal data: the number, the status, a date.
+pub(super) async fn status(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<WebForm>,
+) -> HttpResponse {
+    let language = page_language(&req);
+    if !state.status_limiter.allow_address(client_ip(&req)).await {
+        return lookups_refused(language);
+    }
+    let number = TrackingNumber::parse_lenient(&path);
+    let tracking = number.clone().map(TrackingNumber::into_string);
+    let (public, unavailable) = match &number {
+        Some(n) => match state.gateway.public_status(n).await {
+            Ok(found) => (found, false),
+            // Registered perhaps, but not to be looked up now: never "unknown".
+            Err(_) => (crate::status::PublicStatus::default(), true),
+        },
+        None => (crate::status::PublicStatus::default(), false),
+    };
+    let shown = tracking.clone().unwrap_or_default();
+    let mut ctx = base_context(language, |l| format!("/status/{shown}?lang={l}"));
+    ctx.insert("known".into(), public.known.into());
+    ctx.insert("unavailable".into(), unavailable.into());
+    ctx.insert("tracking".into(), shown.clone().into());
+    let state_text = match public.status {
+        Some(status) => {
+            crate::i18n::MESSAGES.text(language, &format!("notify-status-{}", status.as_str()), &[])
+        }
+        None => crate::i18n::MESSAGES.text(language, "status-received", &[]),
+    };
+    ctx.insert("state".into(), state_text.into());
+    if let Some(deadline) = public.deadline {
+        let format = time::macros::format_description!("[day].[month].[year]");
+        ctx.insert(
+            "deadline".into(),
+            deadline.format(&format).unwrap_or_default().into(),
+        );
+    }
+    let code = if public.known {
+        StatusCode::OK
+    } else if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    let mut response = page(code, language, "status.html", Value::Object(ctx));
+    if unavailable {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+    }
+    response
+}
+
+/// 429: too many tracking-number lookups from this client; a page in its language.
+pub(super) fn lookups_refused(language: Language) -> HttpResponse {
+    let mut response = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        language,
+        "rate-title",
+        "status-rate-text",
+        &format!("/{}/", language.as_str()),
+        "regulation-back",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
+
+pub(super) fn not_found_page(language: Language) -> HttpResponse {
+    crate::http::pages::error_page(StatusCode::NOT_FOUND, language)
+}
+
+/// `GET /status?number=…`: the lookup box's answer, without JavaScript. A number that
+/// reads as one goes to its status page (`303`, the canonical address); anything else
+/// shows the box again with the input and what is wrong with it.
+pub(super) async fn status_lookup(req: HttpRequest) -> HttpResponse {
+    let language = page_language(&req);
+    let raw = query_param(&req, "number").unwrap_or_default();
+    if let Some(number) = TrackingNumber::parse_lenient(&raw) {
+        return HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/status/{}?lang={}", number.as_str(), language.as_str()),
+            ))
+            .finish();
+    }
+    let mut ctx = base_context(language, |l| format!("/status?lang={l}"));
+    ctx.insert("known".into(), false.into());
+    let (code, error) = if raw.trim().is_empty() {
+        let asked = query_param(&req, "number").is_some();
+        (StatusCode::OK, asked.then_some("lookup-empty"))
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("lookup-invalid"))
+    };
+    if let Some(error) = error {
+        ctx.insert("lookup_error".into(), error.into());
+        // The page's title says there is an error, as the forms' do.
+        ctx.insert("error_list".into(), json!([{"field": "number"}]));
+        ctx.insert(
+            "lookup_value".into(),
+            raw.chars().take(64).collect::<String>().into(),
+        );
+    }
+    page(code, language, "status.html", Value::Object(ctx))
+}
