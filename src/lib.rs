@@ -5,7 +5,7 @@
 //! the city's personal-data regulation allows (regulation 5.1), records the citizen's
 //! consent and hands the appeal to the Redis streams the case system reads.
 //!
-//! Dependencies point inward only (`docs/architecture.md`; `tests/architecture.rs`
+//! Dependencies point inward only (`docs/architecture.md`; `tests/it/architecture.rs`
 //! fails on a cycle): **core** ← **pipeline** ← **channels** ← **app** ← `main.rs`.
 //!
 //! The core, in the order an appeal flows through it:

@@ -5,7 +5,7 @@
 //! tracking number found or parsed has the shape of one and parses to itself. Unit tests
 //! because these modules are the crate's own (`pub(crate)`); the parsers behind HTTP
 //! (the forms' multipart reader, the webhooks) are driven through a running gateway in
-//! `tests/properties.rs`. Case counts are fixed (`CASES`) so this runs in seconds; a
+//! `tests/it/properties.rs`. Case counts are fixed (`CASES`) so this runs in seconds; a
 //! failure prints the shrunk input that caused it.
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The dialogue as a citizen goes through it, against a real outbox in a temporary
 //! directory (no transport, no Redis: the conversation is held between turns as the
 //! store would hold it; the store itself is tested with a real Redis in
-//! `tests/telegram.rs`, `tests/whatsapp.rs` and `tests/many_instances.rs`).
+//! `tests/it/telegram.rs`, `tests/it/whatsapp.rs` and `tests/it/many_instances.rs`).
 
 use super::*;
 use crate::metrics::Metrics;

@@ -8,6 +8,8 @@
 //!
 //! Waits are bounded and panic with what they last saw; a sleep is only ever a pause
 //! between two polls, never the assertion itself.
+//!
+//! A module of the one test binary (`tests/it/main.rs`): compiled and linked once.
 #![allow(dead_code)]
 
 pub mod agent;
@@ -30,8 +32,8 @@ mod gateway;
 mod redis_server;
 mod under_load;
 
-// The helpers by concern, used as one module (`use support::*`); each test file uses
-// some of them.
+// The helpers by concern, used as one module (`use crate::support::*`); a test binary
+// of its own (a file beside `tests/it/`) uses some of them.
 #[allow(unused_imports)]
 pub use analytics::*;
 #[allow(unused_imports)]

@@ -1,0 +1,726 @@
+//! A civic app speaks Open311 GeoReport v2 to Almaty: it discovers the endpoint, lists
+//! the services, reads the consent attribute, posts a request and follows its status as
+//! the case system writes it — in JSON and in XML, by hand and through a published
+//! Open311 client library.
+
+use crate::support::case_system::send_reply;
+use crate::support::*;
+use quick_xml::events::Event;
+use serde_json::{Value, json};
+
+const BASE: &str = "/open311/v2";
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// An XML element as read back by a real parser (quick-xml): proof the document is
+/// well-formed, and a way to check its shape.
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    text: String,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn child(&self, name: &str) -> &Node {
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("<{}> has no <{name}>: {self:?}", self.name))
+    }
+
+    fn all(&self, name: &str) -> Vec<&Node> {
+        self.children.iter().filter(|c| c.name == name).collect()
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.children.iter().any(|c| c.name == name)
+    }
+}
+
+/// Parses an XML document; panics (showing it) when it is not well-formed.
+fn parse_xml(text: &str) -> Node {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<Node> = vec![Node::default()];
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => stack.push(Node {
+                name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                ..Node::default()
+            }),
+            Ok(Event::Empty(e)) => {
+                let node = Node {
+                    name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                    ..Node::default()
+                };
+                stack.last_mut().expect("parent").children.push(node);
+            }
+            Ok(Event::Text(t)) => {
+                let decoded = t.decode().expect("utf-8 text");
+                let unescaped = quick_xml::escape::unescape(&decoded).expect("escapes");
+                stack.last_mut().expect("node").text.push_str(&unescaped);
+            }
+            Ok(Event::GeneralRef(r)) => {
+                let name = String::from_utf8_lossy(&r).into_owned();
+                let resolved = quick_xml::escape::resolve_predefined_entity(&name)
+                    .unwrap_or_else(|| panic!("unknown entity &{name};"));
+                stack.last_mut().expect("node").text.push_str(resolved);
+            }
+            Ok(Event::End(_)) => {
+                let node = stack.pop().expect("open element");
+                stack.last_mut().expect("parent").children.push(node);
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML ({e}): {text}"),
+        }
+    }
+    assert_eq!(stack.len(), 1, "unclosed elements: {text}");
+    let mut document = stack.pop().expect("document");
+    assert_eq!(document.children.len(), 1, "one root element: {text}");
+    document.children.remove(0)
+}
+
+fn xml_of(reply: &Reply) -> Node {
+    let ct = reply.header("content-type").unwrap_or_default();
+    assert!(
+        ct.starts_with("text/xml"),
+        "content-type {ct:?}: {}",
+        reply.text
+    );
+    parse_xml(&reply.text)
+}
+
+async fn get_lang(api: &Api, path: &str, lang: &str) -> Reply {
+    let resp = api
+        .client
+        .get(api.url(path))
+        .header("Accept-Language", lang)
+        .send()
+        .await
+        .expect("GET");
+    Reply {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        text: resp.text().await.expect("body"),
+    }
+}
+
+/// POSTs a form to `requests.{format}` with `headers`.
+async fn post_form(
+    api: &Api,
+    format: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Reply {
+    let body = serde_urlencoded::to_string(form).expect("form");
+    api.try_post(
+        &format!("{BASE}/requests.{format}"),
+        None,
+        Some("application/x-www-form-urlencoded"),
+        body.into_bytes(),
+        headers,
+    )
+    .await
+    .expect("POST requests")
+}
+
+/// A complete request form with coordinates, the consent and a citizen's contact.
+fn request_form(description: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("api_key", CRM_TOKEN),
+        ("service_code", "roads"),
+        ("lat", "43.238949"),
+        ("long", "76.945465"),
+        ("description", description),
+        ("attribute[consent]", "agree"),
+        ("first_name", "Айгүл"),
+        ("last_name", "Серикова"),
+        ("email", "aigul@example.kz"),
+        ("phone", "8 701 123 45 67"),
+    ]
+}
+
+/// The `service_request_id` of a JSON answer to a POST.
+fn request_id(reply: &Reply) -> String {
+    reply.expect_status(201);
+    reply.json()[0]["service_request_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no service_request_id: {}", reply.text))
+        .to_owned()
+}
+
+/// The gateway with `portal` as the one private reader.
+async fn gateway(redis: &RedisServer) -> Gateway {
+    Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_OPEN311_PRIVATE_READERS", "portal")
+            .env("GATEWAY_OPEN311_INTEGRATORS", "crm,portal"),
+    )
+    .await
+}
+
+/// The case system's side: a status reply on `replies.v1`, as it would `XADD` it.
+async fn case_system_says(redis: &RedisServer, appeal_id: &str, tracking: &str, status: &str) {
+    let reply = json!({
+        "schema_version": 1,
+        "id": appeal_id,
+        "tracking_number": tracking,
+        "reply_to": {"channel": "sms", "address": "+77011234567"},
+        "status": status,
+        "notify": false,
+        "text": "Статус обновлён.",
+    });
+    send_reply(redis, &reply).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery and services
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_services_and_the_consent_attribute_in_json_and_xml() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let discovery = api.get(&format!("{BASE}/discovery.json")).await;
+    discovery.expect_status(200);
+    let endpoint = &discovery.json()["endpoints"][0];
+    assert_eq!(
+        endpoint["specification"],
+        "http://wiki.open311.org/GeoReport_v2"
+    );
+    assert!(
+        endpoint["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/open311/v2"))
+    );
+    let discovery = xml_of(&api.get(&format!("{BASE}/discovery.xml")).await);
+    assert_eq!(discovery.name, "discovery");
+    let formats = discovery
+        .child("endpoints")
+        .child("endpoint")
+        .child("formats");
+    assert_eq!(formats.all("format").len(), 2);
+
+    // Russian by default, English by `locale`, Kazakh by Accept-Language.
+    let services = api.get(&format!("{BASE}/services.json")).await;
+    services.expect_status(200);
+    let services = services.json();
+    let roads = services
+        .as_array()
+        .expect("an array of services")
+        .iter()
+        .find(|s| s["service_code"] == "roads")
+        .expect("roads is a service")
+        .clone();
+    assert_eq!(roads["service_name"], "Дороги и тротуары");
+    assert_eq!(roads["type"], "realtime");
+    assert_eq!(roads["metadata"], true);
+    assert!(
+        roads["group"].is_string() && roads["keywords"].is_string(),
+        "{roads}"
+    );
+    let english = api
+        .get(&format!("{BASE}/services.json?locale=en"))
+        .await
+        .json();
+    assert!(
+        english
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|s| s["service_name"] == "Roads and sidewalks")
+    );
+    let kazakh = xml_of(&get_lang(&api, &format!("{BASE}/services.xml"), "kk").await);
+    assert_eq!(kazakh.name, "services");
+    let xml_roads = kazakh
+        .all("service")
+        .into_iter()
+        .find(|s| s.child("service_code").text == "roads")
+        .expect("roads in XML");
+    assert_eq!(
+        xml_roads.child("service_name").text,
+        "Жолдар мен жаяу жүргіншілер жолдары"
+    );
+    assert_eq!(xml_roads.child("metadata").text, "true");
+    assert_eq!(
+        kazakh.all("service").len(),
+        services.as_array().map_or(0, Vec::len)
+    );
+
+    // The service definition: the consent, in three languages, linking the regulation.
+    let definition = api
+        .get(&format!("{BASE}/services/roads.json?locale=en"))
+        .await;
+    definition.expect_status(200);
+    let definition = definition.json();
+    assert_eq!(definition["service_code"], "roads");
+    let consent = &definition["attributes"][0];
+    assert_eq!(consent["code"], "consent");
+    assert_eq!(consent["datatype"], "singlevaluelist");
+    assert_eq!(consent["required"], true);
+    assert_eq!(consent["values"][0]["key"], "agree");
+    let question = consent["description"].as_str().expect("description");
+    assert!(
+        question.contains("personal data") && question.contains("/regulation"),
+        "{question}"
+    );
+    for (lang, words) in [("ru", "персональных данных"), ("kk", "дербес деректер")]
+    {
+        let xml = xml_of(&get_lang(&api, &format!("{BASE}/services/roads.xml"), lang).await);
+        assert_eq!(xml.name, "service_definition");
+        let attribute = xml.child("attributes").child("attribute");
+        assert_eq!(attribute.child("code").text, "consent");
+        assert_eq!(attribute.child("required").text, "true");
+        assert_eq!(
+            attribute.child("values").child("value").child("key").text,
+            "agree"
+        );
+        let description = &attribute.child("description").text;
+        assert!(
+            description.contains(words) && description.contains("/regulation"),
+            "{description}"
+        );
+    }
+
+    // The jurisdiction: the configured one (default) is accepted, another refused.
+    api.get(&format!(
+        "{BASE}/services.json?jurisdiction_id=open-almaty.kz"
+    ))
+    .await
+    .expect_status(200);
+    let other = api
+        .get(&format!("{BASE}/services.json?jurisdiction_id=chicago.gov"))
+        .await;
+    other.expect_status(400);
+    assert_eq!(other.json()[0]["code"], 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_the_specifications_lists_in_the_requested_language() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let unknown = api
+        .get(&format!("{BASE}/services/potholes.json?locale=en"))
+        .await;
+    unknown.expect_status(404);
+    assert_eq!(
+        unknown.json(),
+        json!([{"code": 404, "description": "Unknown service_code"}])
+    );
+    let unknown = xml_of(&get_lang(&api, &format!("{BASE}/services/potholes.xml"), "ru").await);
+    assert_eq!(unknown.name, "errors");
+    let error = unknown.child("error");
+    assert_eq!(error.child("code").text, "404");
+    assert_eq!(error.child("description").text, "Неизвестный service_code");
+
+    let missing = api.get(&format!("{BASE}/requests/OA-2222-2222.xml")).await;
+    missing.expect_status(404);
+    assert_eq!(xml_of(&missing).child("error").child("code").text, "404");
+
+    let mut form = request_form("Яма");
+    form[0] = ("api_key", "not-a-token");
+    let forbidden = post_form(&api, "json", &form, &[("Accept-Language", "en")]).await;
+    forbidden.expect_status(403);
+    assert_eq!(forbidden.json()[0]["code"], 403);
+    form.remove(0);
+    post_form(&api, "xml", &form, &[]).await.expect_status(403);
+
+    let bad_date = api
+        .get(&format!("{BASE}/requests.json?start_date=yesterday"))
+        .await;
+    bad_date.expect_status(400);
+    assert!(
+        bad_date.json()[0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("start_date"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Posting
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_by_each_location_form_becomes_an_appeal_with_its_consent() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let by_point = post_form(
+        &api,
+        "json",
+        &request_form("Яма на дороге"),
+        &[("Accept-Language", "en")],
+    )
+    .await;
+    let point_id = request_id(&by_point);
+    let notice = by_point.json()[0]["service_notice"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(notice.contains("15 working days"), "{notice}");
+
+    let mut by_address: Vec<(&str, &str)> = request_form("Не горит фонарь")
+        .into_iter()
+        .filter(|(k, _)| *k != "lat" && *k != "long")
+        .collect();
+    by_address.push(("address_string", "пр. Абая, 10"));
+    let reply = post_form(&api, "xml", &by_address, &[]).await;
+    reply.expect_status(201);
+    let receipt = xml_of(&reply);
+    assert_eq!(receipt.name, "service_requests");
+    let address_id = receipt
+        .child("request")
+        .child("service_request_id")
+        .text
+        .clone();
+    assert!(
+        receipt
+            .child("request")
+            .child("service_notice")
+            .text
+            .contains("15 рабочих дней")
+    );
+
+    let mut by_register: Vec<(&str, &str)> = request_form("Упало дерево")
+        .into_iter()
+        .filter(|(k, _)| *k != "lat" && *k != "long")
+        .collect();
+    by_register.push(("address_id", "750000000-123"));
+    let register_id = request_id(&post_form(&api, "json", &by_register, &[]).await);
+
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 3).await;
+    let by_tracking = |id: &str| -> Value {
+        appeals
+            .iter()
+            .find(|e| e.data["tracking_number"] == id)
+            .unwrap_or_else(|| panic!("no appeal with tracking number {id}"))
+            .data
+            .clone()
+    };
+    let point = by_tracking(&point_id);
+    assert_eq!(point["channel"], "open311");
+    assert_eq!(point["category"], "roads");
+    assert_eq!(point["location"]["lat"], json!(43.238949));
+    assert_eq!(point["location"]["lon"], json!(76.945465));
+    assert_eq!(point["applicant"]["phones"], json!(["+77011234567"]));
+    assert_eq!(
+        by_tracking(&address_id)["location"]["address"],
+        "пр. Абая, 10"
+    );
+    assert_eq!(
+        by_tracking(&register_id)["location"]["address"],
+        "address_id:750000000-123"
+    );
+
+    let consents = wait_for_stream_len(&redis.url(), "consent.v1", 3).await;
+    for consent in &consents {
+        assert_eq!(consent.data["method"], "checkbox", "{}", consent.raw);
+        assert_eq!(consent.data["captured_by"], "crm", "{}", consent.raw);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_consent_nothing_is_stored_and_forbidden_fields_are_dropped_by_name() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let without: Vec<(&str, &str)> = request_form("Яма без согласия")
+        .into_iter()
+        .filter(|(k, _)| *k != "attribute[consent]")
+        .collect();
+    let refused = post_form(&api, "json", &without, &[("Accept-Language", "en")]).await;
+    refused.expect_status(400);
+    let description = refused.json()[0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(description.contains("attribute[consent]"), "{description}");
+    let refused = post_form(&api, "xml", &without, &[]).await;
+    refused.expect_status(400);
+    assert_eq!(xml_of(&refused).child("error").child("code").text, "400");
+
+    let mut form = request_form("Яма с лишними полями");
+    form.extend([
+        ("device_id", "device-42"),
+        ("account_id", "acc-7"),
+        ("media_url", "https://photos.example/1.jpg"),
+        ("home_address", "ул. Толе би, 1, кв. 5"),
+        ("attribute[colour]", "red"),
+    ]);
+    let kept = request_id(&post_form(&api, "json", &form, &[]).await);
+
+    // Requests are forwarded in the order they were stored: the one after the refusals
+    // being the only one shows the refusals stored nothing.
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals.len(), 1);
+    let appeal = &appeals[0].data;
+    assert_eq!(appeal["tracking_number"], kept);
+    let dropped: Vec<&str> = appeal["dropped_fields"]
+        .as_array()
+        .expect("dropped_fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for name in [
+        "device_id",
+        "account_id",
+        "media_url",
+        "home_address",
+        "attribute.colour",
+    ] {
+        assert!(
+            dropped.contains(&name),
+            "{name} in dropped_fields: {dropped:?}"
+        );
+    }
+    for value in ["device-42", "acc-7", "photos.example", "Толе би"] {
+        assert!(
+            !appeals[0].raw.contains(value),
+            "{value} must not be kept: {}",
+            appeals[0].raw
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_post_gets_the_first_answer() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let mut from_device = request_form("Яма у остановки");
+    from_device.push(("device_id", "phone-1"));
+    let first = post_form(&api, "json", &from_device, &[]).await;
+    let again = post_form(&api, "json", &from_device, &[]).await;
+    assert_eq!(request_id(&first), request_id(&again));
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+
+    let keyed = request_form("Яма у школы");
+    let headers = [("Idempotency-Key", "client-retry-1")];
+    let first_keyed = post_form(&api, "xml", &keyed, &headers).await;
+    let again_keyed = post_form(&api, "xml", &keyed, &headers).await;
+    assert_eq!(first_keyed.text, again_keyed.text);
+
+    let last = request_id(&post_form(&api, "json", &request_form("Другая яма"), &[]).await);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 3).await;
+    assert_eq!(appeals.len(), 3, "each request once");
+    assert_eq!(appeals[2].data["tracking_number"], last);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_case_systems_status_shows_in_requests_without_personal_data() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+
+    let tracking = request_id(&post_form(&api, "json", &request_form("Яма на Абая"), &[]).await);
+    let other = {
+        let mut form = request_form("Темно во дворе");
+        form[1] = ("service_code", "lighting");
+        request_id(&post_form(&api, "json", &form, &[]).await)
+    };
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    let appeal_id = appeals
+        .iter()
+        .find(|e| e.data["tracking_number"] == tracking)
+        .map(|e| e.id.clone())
+        .expect("the appeal");
+
+    // Before the case system speaks: open, received, due by the legal deadline.
+    let one = api
+        .get(&format!("{BASE}/requests/{tracking}.json?locale=en"))
+        .await;
+    one.expect_status(200);
+    let record = &one.json()[0];
+    assert_eq!(record["status"], "open");
+    assert_eq!(record["status_notes"], "Received");
+    assert_eq!(record["service_code"], "roads");
+    assert!(record["expected_datetime"].is_string() && record["requested_datetime"].is_string());
+
+    case_system_says(&redis, &appeal_id, &tracking, "in_progress").await;
+    let listed = wait_until("the status in requests.json", WAIT, || {
+        let (api, tracking) = (api.clone(), tracking.clone());
+        async move {
+            let list = api
+                .get(&format!("{BASE}/requests.json?locale=en"))
+                .await
+                .json();
+            let found = list
+                .as_array()
+                .and_then(|l| {
+                    l.iter()
+                        .find(|r| r["service_request_id"] == json!(tracking))
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            if found["status_notes"] == "In progress" {
+                Ok(list)
+            } else {
+                Err(list.to_string())
+            }
+        }
+    })
+    .await;
+    assert_eq!(listed.as_array().map_or(0, Vec::len), 2, "{listed}");
+
+    case_system_says(&redis, &appeal_id, &tracking, "resolved").await;
+    let closed = wait_until("closed in requests/{id}.xml", WAIT, || {
+        let (api, tracking) = (api.clone(), tracking.clone());
+        async move {
+            let reply = api
+                .get(&format!("{BASE}/requests/{tracking}.xml?locale=ru"))
+                .await;
+            let doc = xml_of(&reply);
+            if doc.child("request").child("status").text == "closed" {
+                Ok(doc)
+            } else {
+                Err(reply.text)
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed.name, "service_requests");
+    let request = closed.child("request");
+    assert_eq!(request.child("status_notes").text, "Решено");
+    assert_eq!(request.child("service_code").text, "roads");
+    assert!(!request.child("agency_responsible").text.is_empty());
+    assert!(!request.child("updated_datetime").text.is_empty());
+    for private in [
+        "description",
+        "address",
+        "lat",
+        "long",
+        "media_url",
+        "email",
+        "phone",
+    ] {
+        assert!(!request.has(private), "a public read has no {private}");
+    }
+
+    // The filters of the specification.
+    let closed_only = api
+        .get(&format!("{BASE}/requests.json?status=closed"))
+        .await
+        .json();
+    assert_eq!(
+        closed_only.as_array().map_or(0, Vec::len),
+        1,
+        "{closed_only}"
+    );
+    assert_eq!(closed_only[0]["service_request_id"], json!(tracking));
+    let lighting = api
+        .get(&format!("{BASE}/requests.xml?service_code=lighting"))
+        .await;
+    let lighting = xml_of(&lighting);
+    assert_eq!(lighting.all("request").len(), 1);
+    assert_eq!(
+        lighting.child("request").child("service_request_id").text,
+        other
+    );
+    let both = api
+        .get(&format!(
+            "{BASE}/requests.json?service_request_id={tracking},{other}"
+        ))
+        .await
+        .json();
+    assert_eq!(both.as_array().map_or(0, Vec::len), 2, "{both}");
+    let future = api
+        .get(&format!(
+            "{BASE}/requests.json?start_date=2099-01-01T00:00:00Z"
+        ))
+        .await
+        .json();
+    assert_eq!(future, json!([]));
+
+    // Nothing of the citizen in any public read; a private reader sees the place.
+    let public = api.get(&format!("{BASE}/requests.json")).await.text;
+    for secret in ["Яма на Абая", "43.23", "76.94", "Айгүл", "aigul@", "701"] {
+        assert!(
+            !public.contains(secret),
+            "{secret} in a public read: {public}"
+        );
+    }
+    let private = api
+        .get(&format!(
+            "{BASE}/requests/{tracking}.json?api_key={PORTAL_TOKEN}"
+        ))
+        .await
+        .json();
+    assert_eq!(private[0]["lat"], json!(43.238949), "{private}");
+    assert_eq!(private[0]["long"], json!(76.945465), "{private}");
+    assert!(private[0].get("description").is_none(), "{private}");
+    let not_private = api
+        .get(&format!(
+            "{BASE}/requests/{tracking}.json?api_key={CRM_TOKEN}"
+        ))
+        .await
+        .json();
+    assert!(
+        not_private[0].get("lat").is_none(),
+        "crm has no read_private right"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A published client
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_open311_client_runs_the_whole_flow() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/open311_client.py"
+    );
+    let base = gw.url(BASE);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(base)
+            .env("GEOREPORT_API_KEY", CRM_TOKEN)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python3 runs (georeport is installed by .ci/run)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the georeport client failed: {stderr}"
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).expect("the script's JSON");
+    assert_eq!(result["georeport_version"], "0.3.1");
+    for format in ["json", "xml"] {
+        let run = &result[format];
+        let codes = run["service_codes"].as_array().expect("codes");
+        assert!(codes.contains(&json!("roads")), "{run}");
+        assert_eq!(run["consent_datatype"], "singlevaluelist");
+        assert_eq!(run["consent_required"], "true");
+        let id = run["service_request_id"].as_str().expect("id");
+        assert!(
+            run["service_notice"]
+                .as_str()
+                .is_some_and(|n| n.contains("15 working days"))
+        );
+        assert_eq!(run["one"]["service_request_id"], id, "{run}");
+        assert_eq!(run["one"]["status"], "open", "{run}");
+        assert_eq!(run["listed_ids"], json!([id]), "{run}");
+    }
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    assert!(appeals.iter().all(|a| a.data["channel"] == "open311"));
+}
