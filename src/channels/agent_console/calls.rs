@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::keyspace::name;
-use crate::redis_handle::{PAGE_WAIT, Redis};
+use crate::redis_handle::{PAGE_WAIT, Redis, Unavailable};
 
 /// How long an announced call waits for an agent.
 pub(crate) const CALL_TTL: Duration = Duration::from_secs(10 * 60);
@@ -47,7 +47,7 @@ impl Calls {
 
     /// Queues a call (the caller's number, normalized) for an agent or for anyone.
     pub(crate) async fn announce(&self, caller: String, agent_id: Option<String>) {
-        if self.redis_push(&caller, agent_id.as_deref()).await {
+        if self.redis_push(&caller, agent_id.as_deref()).await.is_ok() {
             return;
         }
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -65,7 +65,7 @@ impl Calls {
     /// The oldest waiting call for this agent (their own first, then anyone's).
     pub(crate) async fn take(&self, agent_id: &str) -> Option<String> {
         for list in [Some(agent_id), None] {
-            if let Some(caller) = self.redis_pop(list).await {
+            if let Ok(Some(caller)) = self.redis_pop(list).await {
                 return Some(caller);
             }
         }
@@ -78,11 +78,8 @@ impl Calls {
         q.remove(pos).map(|c| c.caller)
     }
 
-    /// `true` when Redis took the call.
-    async fn redis_push(&self, caller: &str, agent_id: Option<&str>) -> bool {
-        let Some(mut conn) = self.redis.conn().await.ok() else {
-            return false;
-        };
+    /// `Ok` when Redis took the call.
+    async fn redis_push(&self, caller: &str, agent_id: Option<&str>) -> Result<(), Unavailable> {
         let key = self.redis.keys().key(&name::calls(agent_id));
         let entry = format!("{}|{caller}", crate::clock::now_ms());
         let mut pipe = redis::pipe();
@@ -93,37 +90,30 @@ impl Calls {
             .ignore()
             .pexpire(&key, CALL_TTL.as_millis() as i64)
             .ignore();
-        let pushed = pipe.query_async::<()>(&mut conn);
-        match tokio::time::timeout(self.redis.wait(), pushed).await {
-            Ok(Ok(())) => true,
-            _ => {
-                self.redis.reset().await;
-                false
-            }
-        }
+        self.redis
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await
     }
 
     /// The oldest call of a list still waiting, taken; older ones are dropped.
-    async fn redis_pop(&self, agent_id: Option<&str>) -> Option<String> {
-        let mut conn = self.redis.conn().await.ok()?;
+    async fn redis_pop(&self, agent_id: Option<&str>) -> Result<Option<String>, Unavailable> {
         let key = self.redis.keys().key(&name::calls(agent_id));
         let oldest = crate::clock::now_ms().saturating_sub(CALL_TTL.as_millis() as u64);
         loop {
             let mut cmd = redis::cmd("LPOP");
             cmd.arg(&key);
-            let popped = cmd.query_async::<Option<String>>(&mut conn);
-            let entry = match tokio::time::timeout(self.redis.wait(), popped).await {
-                Ok(Ok(entry)) => entry?,
-                _ => {
-                    self.redis.reset().await;
-                    return None;
-                }
+            let popped = self
+                .redis
+                .run(|mut conn| async move { cmd.query_async::<Option<String>>(&mut conn).await })
+                .await?;
+            let Some(entry) = popped else {
+                return Ok(None);
             };
             let Some((at, caller)) = entry.split_once('|') else {
                 continue;
             };
             if at.parse::<u64>().is_ok_and(|at| at >= oldest) {
-                return Some(caller.to_owned());
+                return Ok(Some(caller.to_owned()));
             }
         }
     }

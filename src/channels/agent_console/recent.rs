@@ -38,9 +38,6 @@ impl Recent {
     /// Remembers an appeal entered at `key`.
     pub(crate) async fn remember(&self, key: &str, tracking: &str) {
         let now = crate::clock::now_ms();
-        let Some(mut conn) = self.redis.conn().await.ok() else {
-            return;
-        };
         let redis_key = self.redis.keys().key(&name::recent(key));
         let cutoff = now.saturating_sub(RECENT_KEEP.as_millis() as u64);
         let mut pipe = redis::pipe();
@@ -51,35 +48,27 @@ impl Recent {
             .ignore()
             .pexpire(&redis_key, RECENT_KEEP.as_millis() as i64)
             .ignore();
-        let written = pipe.query_async::<()>(&mut conn);
-        if !matches!(
-            tokio::time::timeout(self.redis.wait(), written).await,
-            Ok(Ok(()))
-        ) {
+        let written = self
+            .redis
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await;
+        if written.is_err() {
             tracing::warn!("duplicates index: entry not written, Redis does not answer");
-            self.redis.reset().await;
         }
     }
 
     /// Tracking numbers of appeals entered at `key` within [`DUPLICATE_WINDOW`], newest
     /// first; empty when Redis does not answer.
     pub(crate) async fn recent(&self, key: &str) -> Vec<String> {
-        let Some(mut conn) = self.redis.conn().await.ok() else {
-            return Vec::new();
-        };
         let since = crate::clock::now_ms().saturating_sub(DUPLICATE_WINDOW.as_millis() as u64);
         let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
         cmd.arg(self.redis.keys().key(&name::recent(key)))
             .arg("+inf")
             .arg(since);
-        let read = cmd.query_async::<Vec<String>>(&mut conn);
-        match tokio::time::timeout(self.redis.wait(), read).await {
-            Ok(Ok(found)) => found,
-            _ => {
-                self.redis.reset().await;
-                Vec::new()
-            }
-        }
+        self.redis
+            .run(|mut conn| async move { cmd.query_async::<Vec<String>>(&mut conn).await })
+            .await
+            .unwrap_or_default()
     }
 }
 

@@ -30,7 +30,7 @@ use rand::RngCore;
 
 use super::accounts::Role;
 use crate::keyspace::name;
-use crate::redis_handle::{PAGE_WAIT, Redis};
+use crate::redis_handle::{PAGE_WAIT, Redis, Unavailable};
 
 /// The longest a session lives, active or not: a working shift.
 pub(crate) const SESSION_MAX: Duration = Duration::from_secs(12 * 3600);
@@ -138,11 +138,11 @@ impl Sessions {
             return SessionState::None;
         }
         let state = match self.touch(&session, now).await {
-            Some(Touch::Ok) => SessionState::Active(session.clone()),
-            Some(Touch::Idle) => SessionState::Expired,
-            Some(Touch::Ended) => SessionState::None,
+            Ok(Touch::Ok) => SessionState::Active(session.clone()),
+            Ok(Touch::Idle) => SessionState::Expired,
+            Ok(Touch::Ended) => SessionState::None,
             // Redis away: what this instance saw decides.
-            None => {
+            Err(Unavailable) => {
                 let seen = self.local().seen.get(&session.sid).copied();
                 match seen {
                     Some(seen) if now.saturating_sub(seen) > self.idle_ms() => {
@@ -173,9 +173,6 @@ impl Sessions {
             local.seen.remove(&session.sid);
             local.ended.insert(session.sid.clone(), session.expires);
         }
-        let Some(mut conn) = self.redis.conn().await.ok() else {
-            return;
-        };
         let mut cmd = redis::pipe();
         cmd.atomic()
             .hset(self.redis_key(&session.sid), "ended", why)
@@ -184,19 +181,17 @@ impl Sessions {
             .arg(self.redis_key(&session.sid))
             .arg(session.expires)
             .ignore();
-        let ended = cmd.query_async::<()>(&mut conn);
-        if !matches!(
-            tokio::time::timeout(self.redis.wait(), ended).await,
-            Ok(Ok(()))
-        ) {
+        let ended = self
+            .redis
+            .run(|mut conn| async move { cmd.query_async::<()>(&mut conn).await })
+            .await;
+        if ended.is_err() {
             tracing::warn!("agent session end not recorded in Redis: only this instance knows");
-            self.redis.reset().await;
         }
     }
 
-    /// Runs [`TOUCH`]; `None` when Redis does not answer in time.
-    async fn touch(&self, session: &Session, now: u64) -> Option<Touch> {
-        let mut conn = self.redis.conn().await.ok()?;
+    /// Runs [`TOUCH`]; `Unavailable` when Redis does not answer in time.
+    async fn touch(&self, session: &Session, now: u64) -> Result<Touch, Unavailable> {
         let script = redis::Script::new(TOUCH);
         let mut invocation = script.key(self.redis_key(&session.sid));
         invocation
@@ -204,18 +199,15 @@ impl Sessions {
             .arg(self.idle_ms())
             .arg(&session.agent_id)
             .arg(session.expires);
-        let answer = invocation.invoke_async::<String>(&mut conn);
-        match tokio::time::timeout(self.redis.wait(), answer).await {
-            Ok(Ok(answer)) => Some(match answer.as_str() {
-                "ok" => Touch::Ok,
-                "idle" => Touch::Idle,
-                _ => Touch::Ended,
-            }),
-            _ => {
-                self.redis.reset().await;
-                None
-            }
-        }
+        let answer = self
+            .redis
+            .run(|mut conn| async move { invocation.invoke_async::<String>(&mut conn).await })
+            .await?;
+        Ok(match answer.as_str() {
+            "ok" => Touch::Ok,
+            "idle" => Touch::Idle,
+            _ => Touch::Ended,
+        })
     }
 
     fn redis_key(&self, sid: &str) -> String {
