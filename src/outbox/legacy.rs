@@ -14,7 +14,8 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Deserialize;
 
 use super::record::{self, Bundle, Envelope, Mark, MarkOp};
-use super::{OutboxError, Shared, io, segment};
+use super::segment;
+use super::shared::{OutboxError, Shared, io};
 
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 
@@ -148,11 +149,29 @@ pub(super) fn import(
     if let Some(last) = shared.state().segments.last_mut() {
         last.bytes = end;
     }
-    super::shred(&path).map_err(io("erase outbox.redb"))?;
+    shred(&path).map_err(io("erase outbox.redb"))?;
     segment::sync_dir(data_dir).map_err(io("sync the data directory"))?;
     tracing::info!(
         records = records.len(),
         "outbox.redb of an earlier gateway imported into the outbox log"
     );
     Ok(())
+}
+
+/// Overwrites a file with zeros, syncs it and deletes it: the erasure of a store left by
+/// an earlier gateway (`outbox.redb`, `open311.redb`), whose free pages held removed
+/// records.
+pub(crate) fn shred(path: &Path) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    file.sync_all()?;
+    drop(file);
+    std::fs::remove_file(path)
 }

@@ -40,7 +40,6 @@ mod shared;
 mod writer;
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -49,6 +48,7 @@ use std::time::Duration;
 pub(crate) use record::{Bundle, ClaimRecord, Envelope, Mark, MarkOp};
 use segment::{Ledger, Next, Reader};
 
+pub(crate) use legacy::shred;
 use shared::*;
 pub(crate) use shared::{Appended, Compacted, OutboxError, Settled};
 use writer::{Writer, scan_waiting};
@@ -512,24 +512,6 @@ impl Outbox {
         }
         let _ = self.shared.ledger.sync();
     }
-}
-
-/// Overwrites a file with zeros, syncs it and deletes it: the erasure of a store left by
-/// an earlier gateway (`outbox.redb`, `open311.redb`), whose free pages held removed
-/// records.
-pub(crate) fn shred(path: &Path) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
-    let len = file.metadata()?.len();
-    let zeros = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        file.write_all(&zeros[..n])?;
-        left -= n as u64;
-    }
-    file.sync_all()?;
-    drop(file);
-    std::fs::remove_file(path)
 }
 
 #[cfg(test)]

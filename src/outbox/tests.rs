@@ -1,6 +1,7 @@
 use super::*;
 use crate::consent::{GENESIS_HASH, chain_hash};
 use record::ChainLink;
+use std::io::Write;
 use std::path::PathBuf;
 
 fn envelope(stream: &str, data: &str) -> Envelope {

@@ -13,7 +13,7 @@ use crate::attachments::Lookup;
 use crate::http::error::Problem;
 use crate::http::language_of;
 
-use super::Api;
+use super::state::Api;
 
 pub(super) async fn get_attachment(
     req: HttpRequest,

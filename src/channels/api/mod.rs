@@ -8,38 +8,27 @@ mod adapter;
 mod attachments;
 // The `Component` of the channel: its settings and how it is built.
 pub(crate) mod settings;
+mod state;
+
+pub(crate) use state::Api;
 
 pub(crate) use adapter::{
     AppealSubmission, AttachmentReference, ConsentSubmission, LocationSubmission,
     ReplyToSubmission, SubjectIdentifiers, SubjectRequestSubmission,
 };
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::appeal::{Channel, Language};
-use crate::attachments::AttachmentStore;
 use crate::config::Scope;
 use crate::field_error::FieldError;
-use crate::http::auth::Tokens;
 use crate::http::error::Problem;
 use crate::http::extract::{IdempotencyKey, json_body};
 use crate::http::language_of;
 use crate::http::lenient;
 use crate::pipeline::IdempotencyClaim;
-use crate::pipeline::{Gateway, Receipt, SubmitError};
-
-/// What the API's handlers share.
-pub(crate) struct Api {
-    pub(crate) gateway: Arc<Gateway>,
-    pub(crate) tokens: Arc<Tokens>,
-    /// The largest JSON body (`GATEWAY_MAX_BODY_BYTES`).
-    pub(crate) max_body: usize,
-    /// Where the citizens' photos are, for the attachments endpoint.
-    pub(crate) store: AttachmentStore,
-}
+use crate::pipeline::{Receipt, SubmitError};
 
 /// Registers the API's routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
