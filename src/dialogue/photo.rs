@@ -4,7 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Photo, PhotoResult};
+use super::conversation::Photo;
+use super::event::PhotoResult;
 
 /// Downloads `url` (with a bearer token where the provider wants one), at most `limit`
 /// bytes.

@@ -9,7 +9,7 @@
 //!
 //! | key (after `GATEWAY_STREAM_PREFIX`) | type | TTL | why |
 //! | --- | --- | --- | --- |
-//! | `gateway:conversation:<user key>` | string: the [`Conversation`] as JSON | [`super::ABANDONED_AFTER`] (24 h) after the last change | a draft is personal data the citizen has not sent yet: untouched for a day, it is gone (regulation 6.9) |
+//! | `gateway:conversation:<user key>` | string: the [`Conversation`] as JSON | [`super::conversation::ABANDONED_AFTER`] (24 h) after the last change | a draft is personal data the citizen has not sent yet: untouched for a day, it is gone (regulation 6.9) |
 //! | `gateway:conversation-memory:<user key>` | string: JSON of the language and the tracking numbers | [`REMEMBERED_FOR`] (90 days) after the last change | `/status` and the chosen language outlive a draft, not the purpose |
 //! | `gateway:conversation-lock:<user key>` | string: a random token | [`LOCK_LEASE`] | two updates of one chat on two instances are applied one after the other |
 //!
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Conversation;
+use super::conversation::Conversation;
 use crate::appeal::Language;
 use crate::keyspace::name;
 use crate::redis_handle::{Redis, Unavailable, WEBHOOK_WAIT};
@@ -125,7 +125,7 @@ impl Store {
                 if c.has_draft() {
                     let bytes =
                         serde_json::to_vec(c).map_err(|e| StoreError::Encode(e.to_string()))?;
-                    pipe.set_ex(&key, bytes, super::ABANDONED_AFTER.as_secs())
+                    pipe.set_ex(&key, bytes, super::conversation::ABANDONED_AFTER.as_secs())
                         .ignore();
                 } else {
                     pipe.del(&key).ignore();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::EmailChannel;
+use super::channel::EmailChannel;
 use super::confirm::Confirmations;
 use super::settings::{MailConfig, Settings};
 use super::{imap, spool};

@@ -154,7 +154,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::EmailChannel;
+use super::channel::EmailChannel;
 use crate::pipeline::Gateway;
 
 /// How long one IDLE waits before the poller looks again anyway (RFC 2177: under 29 min).

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::EmailChannel;
+use super::channel::EmailChannel;
 use crate::pipeline::Gateway;
 
 /// The spool's directory under `GATEWAY_DATA_DIR`.

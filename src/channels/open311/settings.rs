@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use super::{Index, Open311, names};
+use super::index::Index;
+use super::state::{Open311, names};
 use crate::channels::component::{BuildError, Built, Component, Wiring, section};
 use crate::config::Config;
 use crate::supervisor::Supervisor;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use super::Whatsapp;
 use super::route::WhatsappRoute;
 use super::settings::{Settings, WhatsappConfig};
+use super::transport::Whatsapp;
 use crate::appeal::ReplyChannel;
 use crate::channels::component::{BuildError, Built, Component, Wiring, section};
 use crate::config::Config;
