@@ -372,6 +372,14 @@ pub(crate) struct Appeal {
     pub(crate) location: Option<Location>,
     #[serde(default)]
     pub(crate) attachments: Vec<Attachment>,
+    /// The answers to the category's questions (`channels/catalogue.toml`), by question
+    /// code: text, a number, or a list's keys; never a person's data (issue 29).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) attributes: BTreeMap<String, crate::attributes::AttributeValue>,
+    /// The citizen was told that this is an emergency to call about (a stopper: gas 104,
+    /// 112, …) and filed it all the same, as non-urgent. Absent when no stopper was shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) emergency_notice_shown: bool,
     pub(crate) applicant: Applicant,
     pub(crate) consent: ConsentRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -127,6 +127,8 @@ pub(crate) struct Gateway {
     /// Whether Redis answered the forwarder last: when it did not, a key is claimed
     /// only here, at once, without waiting for Redis.
     queue: Arc<QueueStatus>,
+    /// The city-wide banner every channel shows (issue 29, point 4).
+    banner: crate::banner::Board,
 }
 
 /// How a stored request was answered.
@@ -148,6 +150,7 @@ impl Gateway {
         public_url: &str,
         claims: Claims,
         queue: Arc<QueueStatus>,
+        banner: crate::banner::Board,
     ) -> Result<Gateway, String> {
         let tracking = Arc::new(Issuer::new(crate::tracking::PermutationKey::derive(
             keyer.secret(),
@@ -167,6 +170,7 @@ impl Gateway {
             tracking,
             claims: Arc::new(claims),
             queue,
+            banner,
         })
     }
 
@@ -206,6 +210,25 @@ impl Gateway {
     /// The categories and consultation topics (`channels/catalogue.toml`).
     pub(crate) fn catalogue(&self) -> &Catalogue {
         &self.ctx.catalogue
+    }
+
+    /// The city-wide banner shown now, if an operator set one.
+    pub(crate) async fn banner(&self) -> Option<crate::banner::Banner> {
+        self.banner.current().await
+    }
+
+    /// The emergency an intake stops at (its category's or an answer's stopper), if any:
+    /// what a channel tells the citizen to call instead of filing (issue 29, point 3).
+    pub(crate) fn emergency(&self, intake: &Intake) -> Option<&crate::catalogue::Emergency> {
+        let code = intake.category.as_deref().map(crate::normalize::line)?;
+        let category = self.ctx.catalogue.get(&code)?;
+        let answers = crate::attributes::check(
+            &category.questions,
+            &intake.attributes,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        self.ctx.catalogue.stopper(category, &answers)
     }
 
     /// The category of `code`, if the catalogue has it.

@@ -6,6 +6,7 @@
 
 pub mod agents_admin;
 pub mod analytics_admin;
+pub mod banner_admin;
 mod command;
 mod headers;
 pub mod ingest_email;
@@ -108,6 +109,7 @@ pub(crate) fn gateway(
         &config.public_url,
         claims,
         queue,
+        crate::banner::Board::new(redis),
     )
 }
 

@@ -23,6 +23,7 @@ fn gateway(dir: &std::path::Path) -> Gateway {
             Duration::from_secs(3600),
         ),
         std::sync::Arc::new(crate::queue::QueueStatus::default()),
+        crate::banner::Board::new(&Redis::new(None, "")),
     )
     .expect("gateway")
 }
