@@ -55,7 +55,9 @@ impl Banner {
         let mut texts = [kk, ru, en].map(crate::normalize::line);
         for (text, flag) in texts.iter().zip(["--kk", "--ru", "--en"]) {
             if text.is_empty() {
-                return Err(format!("{flag} is empty: the banner is shown in all three languages"));
+                return Err(format!(
+                    "{flag} is empty: the banner is shown in all three languages"
+                ));
             }
             if text.chars().count() > MAX_CHARS {
                 return Err(format!("{flag} is longer than {MAX_CHARS} characters"));
@@ -97,6 +99,12 @@ impl Banner {
         let text = format!("{}\n{}\n{}\n{}", self.until, self.kk, self.ru, self.en);
         hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
     }
+}
+
+/// `GET /api/v1/banner`'s answer: the banner shown now, or `null`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub(crate) struct Published {
+    pub(crate) banner: Option<Banner>,
 }
 
 /// The key's name behind the prefix.
@@ -188,8 +196,8 @@ mod tests {
     #[test]
     fn an_operator_is_told_what_is_wrong_with_a_banner() {
         let now = time::macros::datetime!(2026-12-06 10:00 UTC);
-        let banner = Banner::new("2026-12-06T18:00:00+05:00", "су", "вода", "water", now)
-            .expect("a banner");
+        let banner =
+            Banner::new("2026-12-06T18:00:00+05:00", "су", "вода", "water", now).expect("a banner");
         assert_eq!(banner.until, "2026-12-06T13:00:00Z");
         assert!(banner.shown_at(now));
         assert!(!banner.shown_at(time::macros::datetime!(2026-12-06 13:00 UTC)));

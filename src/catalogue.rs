@@ -132,7 +132,9 @@ impl Catalogue {
         for category in &self.categories {
             let name = &category.code;
             if !known(&category.stopper) {
-                return Some(format!("category `{name}`: its stopper names no [[emergency]]"));
+                return Some(format!(
+                    "category `{name}`: its stopper names no [[emergency]]"
+                ));
             }
             let mut codes: Vec<&str> = category.questions.iter().map(|q| q.code.as_str()).collect();
             codes.sort_unstable();

@@ -82,9 +82,9 @@ pub mod app;
 pub(crate) mod appeal;
 pub(crate) mod attachments;
 pub(crate) mod attributes;
+pub mod banner;
 #[doc(hidden)]
 pub mod bench;
-pub mod banner;
 pub(crate) mod catalogue;
 pub mod channels;
 pub(crate) mod clock;

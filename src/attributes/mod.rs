@@ -117,10 +117,36 @@ pub(crate) struct Question {
 /// applicant fields of the allowlist are kept, and only there): in codes, and in the
 /// labels of the three languages, lower-cased.
 const PERSONAL_WORDS: [&str; 30] = [
-    "name", "surname", "phone", "email", "e-mail", "iin", "passport", "birth", "apartment",
-    "flat", "telephone", "patronymic", "имя", "фамили", "отчеств", "телефон", "почт", "иин",
-    "паспорт", "рожден", "квартир", "аты", "тегі", "әкесінің", "жсн", "пәтер", "туған",
-    "телефоны", "поштасы", "төлқұжат",
+    "name",
+    "surname",
+    "phone",
+    "email",
+    "e-mail",
+    "iin",
+    "passport",
+    "birth",
+    "apartment",
+    "flat",
+    "telephone",
+    "patronymic",
+    "имя",
+    "фамили",
+    "отчеств",
+    "телефон",
+    "почт",
+    "иин",
+    "паспорт",
+    "рожден",
+    "квартир",
+    "аты",
+    "тегі",
+    "әкесінің",
+    "жсн",
+    "пәтер",
+    "туған",
+    "телефоны",
+    "поштасы",
+    "төлқұжат",
 ];
 
 impl Question {
@@ -161,7 +187,9 @@ impl Question {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Some(format!("question `{code}`: a code is lower-case ASCII and `_`"));
+            return Some(format!(
+                "question `{code}`: a code is lower-case ASCII and `_`"
+            ));
         }
         if self.asks_for_a_person() {
             return Some(format!(
@@ -270,7 +298,9 @@ fn answer_of(question: &Question, value: &Value) -> Result<AttributeValue, &'sta
             let Value::String(text) = value else {
                 return Err("invalid_datetime");
             };
-            datetime(text).map(AttributeValue::Text).ok_or("invalid_datetime")
+            datetime(text)
+                .map(AttributeValue::Text)
+                .ok_or("invalid_datetime")
         }
         AttributeType::Singlevaluelist => {
             let key = match value {

@@ -21,7 +21,10 @@ fn a_missing_required_answer_is_named_and_unknown_ones_are_dropped() {
         &mut errors,
         &mut dropped,
     );
-    assert_eq!(errors, vec![FieldError::new("attributes.route", "required")]);
+    assert_eq!(
+        errors,
+        vec![FieldError::new("attributes.route", "required")]
+    );
     assert_eq!(dropped, vec!["attributes.driver_name".to_owned()]);
     assert_eq!(
         answers.get("stop"),
@@ -54,13 +57,34 @@ fn answers_take_their_types() {
     );
     assert_eq!(answers["entrance"], AttributeValue::Number(3.0));
     for (category, answer, code) in [
-        ("utilities", json!({"missing": "electricity"}), "invalid_value"),
-        ("utilities", json!({"missing": "water", "since": "yesterday"}), "invalid_datetime"),
-        ("yards", json!({"building": "1", "entrance": "third"}), "invalid_number"),
-        ("public_transport", json!({"route": "9".repeat(201)}), "too_long"),
+        (
+            "utilities",
+            json!({"missing": "electricity"}),
+            "invalid_value",
+        ),
+        (
+            "utilities",
+            json!({"missing": "water", "since": "yesterday"}),
+            "invalid_datetime",
+        ),
+        (
+            "yards",
+            json!({"building": "1", "entrance": "third"}),
+            "invalid_number",
+        ),
+        (
+            "public_transport",
+            json!({"route": "9".repeat(201)}),
+            "too_long",
+        ),
     ] {
         let mut errors = Vec::new();
-        check(&questions(category), &raw(answer), &mut errors, &mut Vec::new());
+        check(
+            &questions(category),
+            &raw(answer),
+            &mut errors,
+            &mut Vec::new(),
+        );
         assert_eq!(errors.len(), 1, "{category}");
         assert_eq!(errors[0].code, code, "{category}");
     }
@@ -87,16 +111,20 @@ fn a_gas_smell_stops_at_104_and_a_question_for_a_person_is_refused() {
     );
     assert!(catalogue.stopper(utilities, &answers).is_none());
 
-    let source = include_str!("../../channels/catalogue.toml").replace(
-        "code = \"lamp_post\"",
-        "code = \"caller_phone\"",
-    );
+    let source = include_str!("../../channels/catalogue.toml")
+        .replace("code = \"lamp_post\"", "code = \"caller_phone\"");
     let refused = Catalogue::parse(&source).expect_err("a question for a phone number");
     assert!(refused.contains("caller_phone"), "{refused}");
     let source = include_str!("../../channels/catalogue.toml")
         .replace("ru = \"Номер опоры освещения\"", "ru = \"Ваша фамилия\"");
-    assert!(Catalogue::parse(&source).is_err(), "a label asking a surname");
+    assert!(
+        Catalogue::parse(&source).is_err(),
+        "a label asking a surname"
+    );
     let source = include_str!("../../channels/catalogue.toml")
         .replace("stopper = \"gas\"", "stopper = \"plumber\"");
-    assert!(Catalogue::parse(&source).is_err(), "a stopper naming nobody");
+    assert!(
+        Catalogue::parse(&source).is_err(),
+        "a stopper naming nobody"
+    );
 }

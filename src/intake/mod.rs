@@ -169,9 +169,19 @@ pub(crate) fn accept(
 
     let attributes = match ctx.catalogue.get(&category) {
         Some(found) => {
-            let answers =
-                attributes::check(&found.questions, &intake.attributes, &mut errors, &mut dropped);
-            stop_at_emergency(ctx, found, &answers, intake.emergency_notice_shown, &mut errors);
+            let answers = attributes::check(
+                &found.questions,
+                &intake.attributes,
+                &mut errors,
+                &mut dropped,
+            );
+            stop_at_emergency(
+                ctx,
+                found,
+                &answers,
+                intake.emergency_notice_shown,
+                &mut errors,
+            );
             answers
         }
         None => BTreeMap::new(),

@@ -136,7 +136,7 @@ async fn get_banner(api: web::Data<Api>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Cache-Control", "public, max-age=5"))
-        .body(serde_json::json!({ "banner": banner }).to_string())
+        .body(serde_json::to_string(&crate::banner::Published { banner }).unwrap_or_default())
 }
 
 /// `POST /api/v1/subject-requests`.

@@ -1,0 +1,202 @@
+//! A category's questions, its emergency stoppers and the city-wide banner as an
+//! integrator and an operator meet them (issue 29): the answers reach `appeals.v1` as
+//! `attributes`, a missing required answer is refused naming it, a gas smell is "call 104
+//! now" until the citizen files it as non-urgent, and a banner set with the real command
+//! shows on every instance.
+
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+use serde_json::{Value, json};
+
+fn transport_appeal(attributes: Value) -> Value {
+    json!({
+        "category": "public_transport",
+        "text": "Автобус не остановился на остановке, водитель проехал мимо.",
+        "attributes": attributes,
+        "consent": {"method": "api", "purposes": ["appeal"]}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_are_carried_and_a_missing_required_one_is_named() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let api = gw.api();
+
+    let reply = api
+        .post_appeal_lang(
+            &transport_appeal(json!({"stop": "Абай – Достық"})),
+            Some("en"),
+        )
+        .await;
+    let error = reply.expect_problem(422, Some("attributes.route"), "required");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("fill in")),
+        "{error}"
+    );
+
+    let answers = json!({
+        "route": " 92 ",
+        "stop": "Абай – Достық, мой ИИН 900101300017",
+        "trip_time": "06.12.2026 08:30",
+        "driver_phone": "+77011234567"
+    });
+    api.post_appeal(CRM_TOKEN, &transport_appeal(answers), None)
+        .await
+        .expect_status(202);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    let a = &appeals[0].data;
+    assert_eq!(a["attributes"]["route"], "92", "{a}");
+    assert_eq!(a["attributes"]["trip_time"], "2026-12-06T03:30:00Z", "{a}");
+    let stop = a["attributes"]["stop"].as_str().unwrap_or_default();
+    assert!(
+        stop.starts_with("Абай – Достық") && !stop.contains("900101300017"),
+        "an IIN in a free-text answer is masked: {stop:?}"
+    );
+    assert!(a["attributes"].get("driver_phone").is_none(), "{a}");
+    assert!(
+        names_dropped(&a["dropped_fields"], "attributes.driver_phone"),
+        "an unknown answer is dropped by name: {a}"
+    );
+    assert!(a.get("emergency_notice_shown").is_none(), "{a}");
+    let raw = serde_json::to_string(a).unwrap_or_default();
+    assert!(!raw.contains("+77011234567"), "{raw}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gas_smell_is_a_call_to_104_until_filed_as_non_urgent() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let api = gw.api();
+    let gas = |shown: bool| {
+        json!({
+            "category": "utilities",
+            "text": "В подъезде сильно пахнет газом.",
+            "attributes": {"missing": "gas_smell"},
+            "emergency_notice_shown": shown,
+            "consent": {"method": "api", "purposes": ["appeal"]}
+        })
+    };
+
+    for (lang, words) in [("ru", "позвоните"), ("kk", "қоңырау"), ("en", "call")] {
+        let reply = api.post_appeal_lang(&gas(false), Some(lang)).await;
+        let error = reply.expect_problem(422, Some("attributes.missing"), "emergency_call_now");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("104") && message.to_lowercase().contains(words),
+            "{lang}: {message}"
+        );
+    }
+    let water = json!({
+        "category": "utilities",
+        "text": "Нет холодной воды с утра.",
+        "attributes": {"missing": "water"},
+        "consent": {"method": "api", "purposes": ["appeal"]}
+    });
+    api.post_appeal(CRM_TOKEN, &water, None)
+        .await
+        .expect_status(202);
+    api.post_appeal(CRM_TOKEN, &gas(true), None)
+        .await
+        .expect_status(202);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    assert_eq!(appeals[0].data["attributes"]["missing"], "water");
+    assert!(appeals[0].data.get("emergency_notice_shown").is_none());
+    assert_eq!(appeals[1].data["attributes"]["missing"], "gas_smell");
+    assert_eq!(appeals[1].data["emergency_notice_shown"], true);
+}
+
+/// Runs `appeal-gateway banner <args>` against `redis`.
+fn banner_cmd(redis: &RedisServer, args: &[&str]) -> (bool, String, String) {
+    let dir = tempfile::tempdir().expect("data dir of the command");
+    let out = Command::new(gateway_bin())
+        .arg("banner")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GATEWAY_DATA_DIR", dir.path())
+        .env("REDIS_URL", redis.url())
+        .env("GATEWAY_STREAM_PREFIX", PREFIX)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run appeal-gateway banner");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_banner_set_once_shows_on_every_instance_until_cleared() {
+    let redis = RedisServer::new();
+    let one = Gateway::start(&redis).await;
+    let two = Gateway::start(&redis).await;
+    let before = one.api().get("/api/v1/banner").await;
+    before.expect_status(200);
+    assert_eq!(before.json(), json!({"banner": null}));
+
+    let (ok, _, err) = banner_cmd(
+        &redis,
+        &[
+            "set", "--until", "18:00", "--kk", "a", "--ru", "b", "--en", "c",
+        ],
+    );
+    assert!(
+        !ok && err.contains("--until"),
+        "a bad time is refused: {err}"
+    );
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+    let until = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (ok, out, err) = banner_cmd(
+        &redis,
+        &[
+            "set",
+            "--until",
+            &until,
+            "--kk",
+            "Бостандық ауданында су 18:00-ге дейін жоқ",
+            "--ru",
+            "В Бостандыкском районе нет воды до 18:00, сообщать не нужно",
+            "--en",
+            "No water in Bostandyk district until 18:00, no need to report it",
+        ],
+    );
+    assert!(ok, "banner set: {err}");
+    assert!(out.contains("Bostandyk"), "{out}");
+
+    let shown = wait_until("the banner on the other instance", WAIT, || async {
+        let reply = two.api().get("/api/v1/banner").await;
+        let body = reply.json();
+        if body["banner"]["en"].is_string() {
+            Ok(body)
+        } else {
+            Err(body.to_string())
+        }
+    })
+    .await;
+    assert!(
+        shown["banner"]["ru"]
+            .as_str()
+            .is_some_and(|t| t.contains("Бостандык"))
+    );
+    assert!(shown["banner"]["until"].is_string());
+
+    let (ok, _, err) = banner_cmd(&redis, &["clear"]);
+    assert!(ok, "banner clear: {err}");
+    wait_until("the banner gone on both instances", WAIT, || async {
+        let a = one.api().get("/api/v1/banner").await.json();
+        let b = two.api().get("/api/v1/banner").await.json();
+        if a["banner"].is_null() && b["banner"].is_null() {
+            Ok(())
+        } else {
+            Err(format!("{a} {b}"))
+        }
+    })
+    .await;
+}
