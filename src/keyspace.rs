@@ -52,6 +52,7 @@
 //! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
 //! | `gateway:analytics:consultation:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:consultation:day:<YYYY-MM-DD>` | hash: counts of consultations `all`, `channel:<c>`, `category:<c>`, `language:<l>`, `topic:<t>` (down by one when a consultation became an appeal); `_published` | as above | forwarder (counter marks of a consultation's record, [`crate::consultation`]) | the aggregates' publisher |
 //! | `gateway:mail-confirm:<SHA-256 of the token>` | string: a subject request by mail waiting for its sender's confirmation (JSON: kind, language, the sender's email subject key, the request's text for `update_data`) | 72 hours ([`crate::channels::email`]'s `confirm`); deleted when confirmed | email channel | email channel, when the sender replies |
+//! | `gateway:banner` | string: the city-wide banner (JSON: `until`, `kk`, `ru`, `en`) | expires at its `until` | `appeal-gateway banner set` (`clear` deletes it) | every instance, at most every 5 s ([`crate::banner`]) |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a
