@@ -279,6 +279,18 @@ impl Gateway {
         self.outbox.depth()
     }
 
+    /// The messages of every record in the outbox, as stored (JSON), for unit tests that
+    /// check what a conversation filed.
+    #[cfg(test)]
+    pub(crate) fn outbox_records_json(&self) -> Vec<String> {
+        self.outbox
+            .read(0, 1000, &mut crate::outbox::Cursor::default())
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|(_, bundle)| bundle.messages.iter().map(|m| m.data.clone()))
+            .collect()
+    }
+
     /// When the oldest record waiting in the outbox was accepted, in ms since the epoch.
     pub(crate) fn outbox_oldest_ms(&self) -> Option<u64> {
         // A failed read leaves the age unknown rather than failing a scrape; the outbox
