@@ -29,16 +29,6 @@ pub(super) async fn advance(
 ) -> Result<bool, EngineError> {
     let lang = c.language.or(inbound.language_hint).unwrap_or(Language::Ru);
 
-    if let Event::Text(text) = &inbound.event
-        && let Some(command) = command_of(text)
-    {
-        return commands::run(gw, inbound, &command, c, lang, replies).await;
-    }
-    if let Event::Unsupported(kind) = &inbound.event {
-        unsupported(gw, *kind, c, lang, replies);
-        return Ok(true);
-    }
-
     // The city-wide banner, once per banner, to a conversation that starts while it is
     // up (issue 29, point 4).
     if c.step == Step::Idle
@@ -47,6 +37,16 @@ pub(super) async fn advance(
     {
         c.banner = Some(banner.fingerprint());
         replies.push(Reply::text(format!("📢 {}", banner.text(lang))));
+    }
+
+    if let Event::Text(text) = &inbound.event
+        && let Some(command) = command_of(text)
+    {
+        return commands::run(gw, inbound, &command, c, lang, replies).await;
+    }
+    if let Event::Unsupported(kind) = &inbound.event {
+        unsupported(gw, *kind, c, lang, replies);
+        return Ok(true);
     }
 
     let event = &inbound.event;

@@ -6,6 +6,7 @@
 
 use std::process::{Command, Stdio};
 
+use crate::support::fake_telegram::{self as tg, FakeBotApi};
 use crate::support::*;
 use serde_json::{Value, json};
 
@@ -199,4 +200,110 @@ async fn a_banner_set_once_shows_on_every_instance_until_cleared() {
         }
     })
     .await;
+}
+
+/// A banner set with the command, then a Telegram conversation through the Bot API's
+/// stand-in: the banner comes once at the start, the lighting category's two questions
+/// are answered by buttons, and the answers reach `appeals.v1`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_telegram_chat_gets_the_banner_once_and_answers_two_questions_by_buttons() {
+    let redis = RedisServer::new();
+    let bot = FakeBotApi::start();
+    let gw = Gateway::start_with(bot.configure(GatewayOptions::new(&redis.url()))).await;
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (ok, _, err) = banner_cmd(
+        &redis,
+        &[
+            "set",
+            "--until",
+            &until,
+            "--kk",
+            "Су жоқ",
+            "--ru",
+            "Воды нет до 18:00",
+            "--en",
+            "No water until 18:00",
+        ],
+    );
+    assert!(ok, "{err}");
+    let chat = 610_000_029;
+    let deliver = |update: Value| {
+        let api = gw.api();
+        async move {
+            api.try_post(
+                "/telegram/webhook",
+                None,
+                Some(JSON),
+                serde_json::to_vec(&update).unwrap_or_default(),
+                &[("X-Telegram-Bot-Api-Secret-Token", tg::SECRET)],
+            )
+            .await
+            .expect("POST /telegram/webhook")
+            .status
+        }
+    };
+    let updates = [
+        tg::text(1, chat, "en", "/start"),
+        tg::callback(2, chat, "en", "lang:en"),
+        tg::callback(3, chat, "en", "consent:yes"),
+        tg::callback(4, chat, "en", "cat:lighting"),
+        tg::callback(5, chat, "en", "q:skip"),
+        tg::callback(6, chat, "en", "q:lit_by_day"),
+        tg::text(
+            7,
+            chat,
+            "en",
+            "The street lamps on our street burn all day long.",
+        ),
+        tg::location(8, chat, "en", 43.238949, 76.889709),
+        tg::callback(9, chat, "en", "photos:done"),
+        tg::contact(10, chat, "en", "77011234567"),
+        tg::text(11, chat, "en", "Aigul"),
+        tg::callback(12, chat, "en", "summary:send"),
+    ];
+    for update in updates {
+        assert_eq!(deliver(update).await, 200);
+    }
+    bot.wait_text(chat, "Tracking number").await;
+    let texts = bot.texts_to(chat);
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("No water until 18:00"))
+            .count(),
+        1,
+        "the banner once: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Lamp post number") && t.contains("|q:skip]")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("What is wrong?") && t.contains("[Lit in daytime|q:lit_by_day]")),
+        "{texts:?}"
+    );
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(
+        appeals[0].data["attributes"],
+        json!({"fault": "lit_by_day"})
+    );
+
+    // A new conversation in the same chat while the same banner is up: not again.
+    assert_eq!(deliver(tg::text(13, chat, "en", "/start")).await, 200);
+    bot.wait_text(chat, "Choose").await;
+    let texts = bot.texts_to(chat);
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("No water until 18:00"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
 }
