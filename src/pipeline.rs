@@ -131,6 +131,13 @@ pub(crate) struct Gateway {
     banner: crate::banner::Board,
 }
 
+/// The gateway's stores in Redis, shared by every instance.
+pub(crate) struct Stores {
+    pub(crate) status: StatusBoard,
+    pub(crate) claims: Claims,
+    pub(crate) banner: crate::banner::Board,
+}
+
 /// How a stored request was answered.
 enum Stored {
     /// As a new request: its own answer.
@@ -146,12 +153,15 @@ impl Gateway {
         keyer: SubjectKeyer,
         outbox: Outbox,
         metrics: Metrics,
-        status: StatusBoard,
+        stores: Stores,
         public_url: &str,
-        claims: Claims,
         queue: Arc<QueueStatus>,
-        banner: crate::banner::Board,
     ) -> Result<Gateway, String> {
+        let Stores {
+            status,
+            claims,
+            banner,
+        } = stores;
         let tracking = Arc::new(Issuer::new(crate::tracking::PermutationKey::derive(
             keyer.secret(),
         )));

@@ -105,11 +105,13 @@ pub(crate) fn gateway(
         SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         outbox,
         metrics,
-        status,
+        crate::pipeline::Stores {
+            status,
+            claims,
+            banner: crate::banner::Board::new(redis),
+        },
         &config.public_url,
-        claims,
         queue,
-        crate::banner::Board::new(redis),
     )
 }
 

@@ -12,10 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use crate::appeal::AttributeValue;
 use crate::appeal::Language;
 use crate::field_error::FieldError;
 use crate::normalize;
@@ -38,18 +38,6 @@ pub(crate) enum AttributeType {
 }
 
 impl AttributeType {
-    /// The Open311 `datatype`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            AttributeType::String => "string",
-            AttributeType::Text => "text",
-            AttributeType::Number => "number",
-            AttributeType::Datetime => "datetime",
-            AttributeType::Singlevaluelist => "singlevaluelist",
-            AttributeType::Multivaluelist => "multivaluelist",
-        }
-    }
-
     /// Whether the citizen chooses among [`Question::values`].
     pub(crate) fn is_list(self) -> bool {
         matches!(
@@ -210,17 +198,6 @@ impl Question {
     }
 }
 
-/// One answer as the appeal carries it: text for `string`, `text`, `datetime` (RFC
-/// 3339) and `singlevaluelist` (the value's key), a number for `number`, the keys for
-/// `multivaluelist`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub(crate) enum AttributeValue {
-    Number(f64),
-    Text(String),
-    Keys(Vec<String>),
-}
-
 /// The answers of an intake checked against the category's questions: every required
 /// one present, each of its type; unknown codes are dropped and named
 /// (`attributes.<code>` in `dropped_fields`). Free text is not yet guarded: the intake
@@ -234,10 +211,9 @@ pub(crate) fn check(
     let mut answers = BTreeMap::new();
     for code in raw.keys() {
         if !questions.iter().any(|q| &q.code == code) {
-            dropped.push(format!(
-                "attributes.{}",
-                crate::policy::safe_field_name(code)
-            ));
+            // Named as the citizen or client wrote it: the intake makes every dropped
+            // name safe to record.
+            dropped.push(format!("attributes.{code}"));
         }
     }
     for question in questions {

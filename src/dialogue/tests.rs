@@ -15,15 +15,17 @@ fn gateway(dir: &std::path::Path) -> Gateway {
         SubjectKeyer::new(b"test-secret"),
         Outbox::open(dir).expect("outbox"),
         Metrics::new(),
-        crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
+        crate::pipeline::Stores {
+            status: crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
+            claims: crate::idempotency::Claims::new(
+                &Redis::new(None, ""),
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            ),
+            banner: crate::banner::Board::new(&Redis::new(None, "")),
+        },
         "https://open-almaty.kz",
-        crate::idempotency::Claims::new(
-            &Redis::new(None, ""),
-            Duration::from_secs(3600),
-            Duration::from_secs(3600),
-        ),
         std::sync::Arc::new(crate::queue::QueueStatus::default()),
-        crate::banner::Board::new(&Redis::new(None, "")),
     )
     .expect("gateway")
 }

@@ -169,12 +169,14 @@ pub(crate) fn accept(
 
     let attributes = match ctx.catalogue.get(&category) {
         Some(found) => {
+            let mut unknown = Vec::new();
             let answers = attributes::check(
                 &found.questions,
                 &intake.attributes,
                 &mut errors,
-                &mut dropped,
+                &mut unknown,
             );
+            dropped.extend(unknown.iter().map(|n| safe_field_name(n)));
             stop_at_emergency(
                 ctx,
                 found,
