@@ -30,8 +30,9 @@ use crate::channels::api::{
     ReplyToSubmission, SubjectIdentifiers, SubjectRequestSubmission,
 };
 use crate::channels::open311::{
-    Attribute, AttributeValue, Discovery, Endpoint, Open311ErrorItem, RequestCreated, RequestForm,
-    RequestState, Service, ServiceDefinition, ServiceRequest,
+    Attribute, AttributeValue, Discovery, Endpoint, ExtendedAttributes, Open311ErrorItem,
+    RequestCreated, RequestForm, RequestState, RequestUpdate, Service, ServiceDefinition,
+    ServiceRequest,
 };
 use crate::http::error::{ProblemDocument, ProblemField};
 use crate::pipeline::{Answer, AnswerStatus};
@@ -311,10 +312,12 @@ pub mod operations {
         tag = "open311",
         operation_id = "open311GetRequests",
         summary = "Requests and their status",
-        description = "By `service_request_id` (a comma list of at most 50, which overrides the rest; each id counts as one lookup of the client's limit), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status` (one lookup). At most 1000. Address and coordinates only for an `api_key` with the `read_private` right.",
-        params(Open311Path, Open311Common, Open311Query, AcceptLanguage),
+        description = "By `service_request_id` (a comma list of at most 50, which overrides the rest; each id counts as one lookup of the client's limit), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status` (one lookup). Newest first (the same time: by tracking number, descending), in pages (`page`, `page_size`, at most 1000 a page; 1000 by default); the total in the header `X-Total-Count` and the XML root's `total`. Address and coordinates only for an `api_key` with the `read_private` right; `extensions=true` adds `extended_attributes` (channel, district).",
+        params(Open311Path, Open311Common, Open311Query, Open311Paging, Open311Extensions, AcceptLanguage),
         responses(
-            (status = 200, description = "The requests", content(
+            (status = 200, description = "The requests", headers(
+                ("X-Total-Count" = u64, description = "How many requests the query finds, over every page"),
+            ), content(
                 (Vec<ServiceRequest> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -351,7 +354,7 @@ pub mod operations {
         summary = "One request and its status",
         params(
             ("service_request_id" = String, Path, description = "The tracking number, e.g. `OA-7K3M-9QX2`"),
-            Open311Path, Open311Common, AcceptLanguage,
+            Open311Path, Open311Common, Open311Extensions, AcceptLanguage,
         ),
         responses(
             (status = 200, description = "The request, as a list of one", content(
@@ -382,6 +385,46 @@ pub mod operations {
         security((), ("open311_api_key" = []))
     )]
     pub fn open311_get_request() {}
+
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/servicerequestupdates.{format}",
+        tag = "open311",
+        operation_id = "open311GetServiceRequestUpdates",
+        summary = "Status changes of requests since a time",
+        description = "FixMyStreet's extension of GeoReport v2: each status change the case system wrote for an Open311 request from `start_date` to `end_date` (at most 90 days apart; the last 90 days by default), oldest first, in pages (`page`, `page_size`); by `service_request_id` (a comma list of at most 50, each id one lookup of the client's limit) the changes of those requests only. `update_id` is stable; `description` is the status's public name, never the answer's text or anything of the citizen. The total in `X-Total-Count` and the XML root's `total`.",
+        params(Open311Path, Open311Common, Open311UpdatesQuery, Open311Paging, AcceptLanguage),
+        responses(
+            (status = 200, description = "The updates", headers(
+                ("X-Total-Count" = u64, description = "How many updates the query finds, over every page"),
+            ), content(
+                (Vec<RequestUpdate> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "An invalid parameter, more than 50 `service_request_id`s, or another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 403, description = "An unknown `api_key`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 429, description = "Too many tracking-number lookups from this client (the status page's limit, `GATEWAY_STATUS_RATE_PER_MINUTE`); `Retry-After: 60`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 503, description = "The history cannot be read now; retry", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security((), ("open311_api_key" = []))
+    )]
+    pub fn open311_get_updates() {}
 }
 
 /// The format of an Open311 answer: the path's extension.
@@ -431,6 +474,51 @@ struct Open311Query {
     end_date: Option<String>,
     /// `open`, `closed` or both, comma-separated.
     status: Option<String>,
+}
+
+/// The paging extension of `GET requests` and `GET servicerequestupdates`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct Open311Paging {
+    /// The page, from 1 (by default 1); a page past the last is empty.
+    #[param(minimum = 1, maximum = 1000000)]
+    page: Option<u32>,
+    /// Items a page, 1 to 1000 (by default 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    page_size: Option<u32>,
+}
+
+/// `extensions=true`: `extended_attributes` on every request.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct Open311Extensions {
+    /// `true` adds the channel and the district; `false` (the default) leaves them out.
+    #[param(inline)]
+    extensions: Option<Open311Flag>,
+}
+
+/// `true` or `false`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+enum Open311Flag {
+    True,
+    False,
+}
+
+/// The filters of `GET servicerequestupdates`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct Open311UpdatesQuery {
+    /// Tracking numbers, comma-separated: only their updates.
+    service_request_id: Option<String>,
+    /// RFC 3339: the earliest update.
+    start_date: Option<String>,
+    /// RFC 3339: the latest update, at most 90 days after `start_date`.
+    end_date: Option<String>,
 }
 
 /// `Idempotency-Key`: a repeat with the same body returns the first answer.
@@ -521,6 +609,7 @@ impl Modify for SecuritySchemes {
         operations::open311_post_request,
         operations::open311_get_requests,
         operations::open311_get_request,
+        operations::open311_get_updates,
     ),
     components(schemas(
         AppealSubmission,
@@ -555,6 +644,8 @@ impl Modify for SecuritySchemes {
         AttributeValue,
         RequestCreated,
         ServiceRequest,
+        ExtendedAttributes,
+        RequestUpdate,
         RequestState,
         Open311ErrorItem,
     )),

@@ -676,6 +676,171 @@ async fn the_case_systems_status_shows_in_requests_without_personal_data() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Status changes (FixMyStreet's `servicerequestupdates`)
+// ---------------------------------------------------------------------------------------
+
+/// A time as a W3C datetime, to the millisecond.
+fn w3c(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// The appeal id of the request `tracking` on `appeals.v1`.
+fn appeal_id_of(appeals: &[Entry], tracking: &str) -> String {
+    appeals
+        .iter()
+        .find(|e| e.data["tracking_number"] == tracking)
+        .map(|e| e.data["id"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no appeal {tracking}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_reads_the_status_changes_since_its_last_poll() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let pothole = request_id(&post_form(&api, "json", &request_form("Яма на Абая"), &[]).await);
+    let lamp = {
+        let mut form = request_form("Не горит фонарь");
+        form[1] = ("service_code", "lighting");
+        request_id(&post_form(&api, "json", &form, &[]).await)
+    };
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    let (pothole_appeal, lamp_appeal) = (
+        appeal_id_of(&appeals, &pothole),
+        appeal_id_of(&appeals, &lamp),
+    );
+
+    // A change the client saw at its last poll, then two after it; and a status of an
+    // appeal that is not an Open311 request, which Open311 does not list.
+    case_system_says(&redis, &pothole_appeal, &pothole, "registered").await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let last_poll = time::OffsetDateTime::now_utc();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    case_system_says(&redis, &pothole_appeal, &pothole, "resolved").await;
+    case_system_says(&redis, &lamp_appeal, &lamp, "in_progress").await;
+    case_system_says(
+        &redis,
+        &ulid::Ulid::new().to_string(),
+        "OA-2222-2222",
+        "resolved",
+    )
+    .await;
+
+    // The client polls as FixMyStreet's GetServiceRequestUpdates does: XML, a window of
+    // time, its jurisdiction.
+    let window = serde_urlencoded::to_string([
+        ("start_date", w3c(last_poll)),
+        (
+            "end_date",
+            w3c(time::OffsetDateTime::now_utc() + time::Duration::minutes(1)),
+        ),
+        ("jurisdiction_id", "open-almaty.kz".to_owned()),
+        ("locale", "en".to_owned()),
+    ])
+    .expect("query");
+    let path = format!("{BASE}/servicerequestupdates.xml?{window}");
+    let polled = wait_until("two updates since the last poll", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let reply = api.get(&path).await;
+            if reply.status == 200
+                && xml_of(&reply).all("request_update").len() == 2
+                && reply.text.contains("total=\"2\"")
+            {
+                Ok(reply)
+            } else {
+                Err(reply.text)
+            }
+        }
+    })
+    .await;
+    let document = xml_of(&polled);
+    assert_eq!(document.name, "service_request_updates");
+    assert!(polled.text.contains("total=\"2\""), "{}", polled.text);
+    assert_eq!(polled.header("x-total-count").as_deref(), Some("2"));
+    let updates = document.all("request_update");
+    let by_request = |id: &str| -> &Node {
+        updates
+            .iter()
+            .find(|u| u.child("service_request_id").text == id)
+            .unwrap_or_else(|| panic!("no update of {id}: {}", polled.text))
+    };
+    let resolved = by_request(&pothole);
+    assert_eq!(resolved.child("status").text, "closed");
+    assert_eq!(resolved.child("description").text, "Resolved");
+    assert_eq!(resolved.child("external_status_code").text, "resolved");
+    let progress = by_request(&lamp);
+    assert_eq!(progress.child("status").text, "open");
+    assert_eq!(progress.child("description").text, "In progress");
+    for update in &updates {
+        let at = time::OffsetDateTime::parse(
+            &update.child("updated_datetime").text,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("a W3C datetime");
+        assert!(
+            at >= last_poll.replace_millisecond(0).expect("ms"),
+            "{}",
+            polled.text
+        );
+        assert!(!update.child("update_id").text.is_empty());
+    }
+    // Oldest first: the pothole was resolved before the lamp was taken up.
+    assert_eq!(updates[0].child("service_request_id").text, pothole);
+    // Nothing of the citizen nor of the answer's text.
+    for secret in [
+        "Статус обновлён",
+        "+7701",
+        "Айгүл",
+        "aigul@",
+        "43.23",
+        "Яма",
+    ] {
+        assert!(!polled.text.contains(secret), "{secret}: {}", polled.text);
+    }
+
+    // The same updates in JSON, with the same ids: a client that stored them skips them.
+    let json = api
+        .get(&format!("{BASE}/servicerequestupdates.json?{window}"))
+        .await;
+    json.expect_status(200);
+    let ids: Vec<String> = updates
+        .iter()
+        .map(|u| u.child("update_id").text.clone())
+        .collect();
+    let json_ids: Vec<String> = json
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["update_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(json_ids, ids);
+
+    // Every change of one request, the earlier one too, by its id.
+    let history = api
+        .get(&format!(
+            "{BASE}/servicerequestupdates.json?service_request_id={pothole}"
+        ))
+        .await
+        .json();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|u| u["external_status_code"].as_str())
+        .collect();
+    assert_eq!(statuses, ["registered", "resolved"], "{history}");
+    // The request itself says the same.
+    let request = api
+        .get(&format!("{BASE}/requests/{pothole}.json"))
+        .await
+        .json();
+    assert_eq!(request[0]["status"], "closed");
+}
+
+// ---------------------------------------------------------------------------------------
 // A published client
 // ---------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+use super::history::History;
 use super::index::Index;
 use super::state::{Open311, names};
 use crate::channels::component::{BuildError, Built, Component, Wiring, section};
@@ -84,6 +85,7 @@ impl Open311 {
             gateway: Arc::clone(wiring.gateway),
             tokens: Arc::clone(wiring.tokens),
             index: Index::new(wiring.redis, settings.keeps_locations()),
+            history: History::new(wiring.redis, &config.instance),
             max_body: config.max_body_bytes,
             jurisdiction: settings.open311_jurisdiction_id.trim().to_owned(),
             integrators: names(&settings.open311_integrators),
@@ -106,7 +108,7 @@ impl Component for Settings {
 
     /// The Open311 routes; the requests of an `open311.redb` from before Redis held the
     /// index are imported once, in the background (cut at the shutdown: imported again
-    /// at the next start).
+    /// at the next start); the reader of the status changes runs until the shutdown.
     fn build(
         self: Box<Self>,
         wiring: &Wiring<'_>,
@@ -118,6 +120,9 @@ impl Component for Settings {
         tasks.spawn("open311-import", async move {
             importing.index().import_legacy(&data_dir).await;
         });
+        // The status changes of the requests, from `replies.v1` (issue 32).
+        let history = open311.history().clone();
+        tasks.spawn("open311-updates", history.run(tasks.shutdown()));
         Ok(Built::routes(move |cfg| {
             super::configure(cfg, open311.clone())
         }))

@@ -7,6 +7,7 @@ use crate::http::auth::Tokens;
 use crate::http::ratelimit::Limit;
 use crate::pipeline::Gateway;
 
+use super::history::History;
 use super::index::Index;
 
 pub(super) fn names(list: &str) -> BTreeSet<String> {
@@ -22,6 +23,8 @@ pub(crate) struct Open311 {
     pub(super) gateway: Arc<Gateway>,
     pub(super) tokens: Arc<Tokens>,
     pub(super) index: Index,
+    /// The status changes of the requests (`GET servicerequestupdates`).
+    pub(super) history: History,
     pub(super) max_body: usize,
     pub(super) jurisdiction: String,
     pub(super) integrators: BTreeSet<String>,
@@ -41,5 +44,10 @@ impl Open311 {
     /// The request index shared by every instance.
     pub(crate) fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// The status history, whose reader runs in the background.
+    pub(crate) fn history(&self) -> &History {
+        &self.history
     }
 }
