@@ -841,6 +841,173 @@ async fn a_client_reads_the_status_changes_since_its_last_poll() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Paging
+// ---------------------------------------------------------------------------------------
+
+/// `n` requests in the Open311 index as the forwarder writes it (a hash per request and
+/// the numbers by time), received over the last days, two at each time (so that the
+/// order of equal times shows), odd ones `roads`, even ones `lighting`: what 2,500 posts
+/// would leave, written in one pipeline. Returns their tracking numbers.
+async fn seed_index(redis: &RedisServer, n: usize) -> Vec<String> {
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let now = time::OffsetDateTime::now_utc();
+    let mut pipe = redis::pipe();
+    let mut numbers = Vec::with_capacity(n);
+    for i in 0..n {
+        // A number of the earlier form (no check symbol), which still resolves.
+        let symbols: String = (0..8)
+            .rev()
+            .map(|k| CROCKFORD[(((i as u64) + 0x3_0000) >> (5 * k)) as usize & 31] as char)
+            .collect();
+        let number = format!("OA-{}-{}", &symbols[..4], &symbols[4..]);
+        let at = now - time::Duration::minutes(2 * (i / 2) as i64 + 1);
+        let id = ulid::Ulid::from_datetime(at.into()).to_string();
+        let code = if i % 2 == 1 { "roads" } else { "lighting" };
+        pipe.cmd("HSET")
+            .arg(format!("{PREFIX}gateway:open311:request:{number}"))
+            .arg("appeal_id")
+            .arg(&id)
+            .arg("service_code")
+            .arg(code)
+            .arg("requested_datetime")
+            .arg(w3c(at))
+            .ignore();
+        pipe.cmd("ZADD")
+            .arg(format!("{PREFIX}gateway:open311:requests"))
+            .arg((at.unix_timestamp_nanos() / 1_000_000) as i64)
+            .arg(&number)
+            .ignore();
+        numbers.push(number);
+    }
+    pipe.query_async::<()>(&mut conn).await.expect("seed");
+    numbers
+}
+
+/// Every page of `query` at `page_size`, read until the total is reached: the ids in
+/// the order read, and the total the first page told.
+async fn every_page(api: &Api, query: &str, page_size: usize) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut total = None;
+    for page in 1.. {
+        let reply = api
+            .get(&format!(
+                "{BASE}/requests.json?{query}&page={page}&page_size={page_size}"
+            ))
+            .await;
+        reply.expect_status(200);
+        let told: usize = reply
+            .header("x-total-count")
+            .and_then(|t| t.parse().ok())
+            .expect("X-Total-Count");
+        assert_eq!(*total.get_or_insert(told), told, "the total stays the same");
+        let list = reply.json();
+        let list = list.as_array().expect("a list");
+        assert!(list.len() <= page_size);
+        ids.extend(list.iter().map(|r| {
+            r["service_request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }));
+        if list.is_empty() || ids.len() >= told {
+            break;
+        }
+    }
+    (ids, total.unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paging_through_2500_requests_gives_each_exactly_once() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let started = std::time::Instant::now();
+    let seeded = seed_index(&redis, 2500).await;
+    // A window that holds them all, fixed while paging.
+    let window = serde_urlencoded::to_string([
+        (
+            "start_date",
+            w3c(time::OffsetDateTime::now_utc() - time::Duration::days(30)),
+        ),
+        (
+            "end_date",
+            w3c(time::OffsetDateTime::now_utc() + time::Duration::minutes(1)),
+        ),
+    ])
+    .expect("query");
+
+    let (ids, total) = every_page(&api, &window, 200).await;
+    assert_eq!(total, 2500);
+    assert_eq!(ids.len(), 2500, "13 pages hold every request");
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 2500, "none twice");
+    let expected: std::collections::BTreeSet<&String> = seeded.iter().collect();
+    assert_eq!(unique, expected, "each seeded request once");
+    // Newest first, and the same order page after page (equal times by number).
+    // (Seeded newest first already, two at each time.)
+    let mut newest_first = seeded.clone();
+    for pair in newest_first.chunks_mut(2) {
+        pair.sort_by(|a, b| b.cmp(a));
+    }
+    let first_difference = ids.iter().zip(&newest_first).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "read {:?}", &ids[..6]);
+
+    // Filtered by service: the total and the pages are those of the filter.
+    let (lighting, total) = every_page(&api, &format!("{window}&service_code=lighting"), 500).await;
+    assert_eq!((total, lighting.len()), (1250, 1250));
+    assert_eq!(
+        lighting
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        1250
+    );
+
+    // XML says the total on its root; a page past the last is empty.
+    let xml = api
+        .get(&format!(
+            "{BASE}/requests.xml?{window}&page=2&page_size=1000"
+        ))
+        .await;
+    let root = xml_of(&xml);
+    assert_eq!(root.all("request").len(), 1000);
+    assert!(
+        xml.text
+            .contains(r#"<service_requests total="2500" page="2" page_size="1000">"#),
+        "{}",
+        &xml.text[..200.min(xml.text.len())]
+    );
+    let past = api
+        .get(&format!(
+            "{BASE}/requests.json?{window}&page=99&page_size=100"
+        ))
+        .await;
+    assert_eq!(past.json(), json!([]));
+    assert_eq!(past.header("x-total-count").as_deref(), Some("2500"));
+    // Bounded: a page over 1000, or not a page, is refused by name.
+    for bad in ["page_size=1001", "page_size=0", "page=0", "page=two"] {
+        let refused = api
+            .get(&format!("{BASE}/requests.json?{bad}&locale=en"))
+            .await;
+        refused.expect_status(400);
+        let name = bad.split('=').next().unwrap_or_default();
+        assert!(
+            refused.json()[0]["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(name)),
+            "{}",
+            refused.text
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // A published client
 // ---------------------------------------------------------------------------------------
 
