@@ -277,15 +277,18 @@ pub mod operations {
         tag = "open311",
         operation_id = "open311PostRequest",
         summary = "Post a service request",
-        description = "Through the same pipeline as every channel (normalization, the allowlist, consent, the durable outbox). The answer is the tracking number as `service_request_id` and the legal deadline. A repeated `Idempotency-Key`, or the same `device_id` and description within the retry window, gets the first answer (header `Idempotent-Replayed: true`).",
-        request_body(content = RequestForm, content_type = "application/x-www-form-urlencoded"),
+        description = "Through the same pipeline as every channel (normalization, the allowlist, consent, the durable outbox). The answer is the tracking number as `service_request_id` and the legal deadline. A repeated `Idempotency-Key`, or the same `device_id` and description within the retry window, gets the first answer (header `Idempotent-Replayed: true`). Photos: `multipart/form-data` with each photo a `media` file (the GeoReport v2 Extensions' media handling), under the photo rules of every channel; `media_url` is refused (400): the gateway fetches no link.",
+        request_body(content(
+            (RequestForm = "application/x-www-form-urlencoded"),
+            (RequestForm = "multipart/form-data"),
+        )),
         params(Open311Path, IdempotencyKey, AcceptLanguage),
         responses(
             (status = 201, description = "Accepted and durable", content(
                 (Vec<RequestCreated> = "application/json"),
                 (String = "text/xml"),
             )),
-            (status = 400, description = "A parameter missing or invalid, no consent, not a form, another `jurisdiction_id`, or an `Idempotency-Key` reused", content(
+            (status = 400, description = "A parameter missing or invalid, no consent, not a form, another `jurisdiction_id`, an `Idempotency-Key` reused, a `media_url`, or a file the photo rules refuse (not a photo, an identity document, another part than `media`, more than 5)", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -294,6 +297,10 @@ pub mod operations {
                 (String = "text/xml"),
             )),
             (status = 404, description = "No such service, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 413, description = "The body, or a `media` photo (10 MiB), over its limit", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),

@@ -87,6 +87,7 @@ impl Open311 {
             index: Index::new(wiring.redis, settings.keeps_locations()),
             history: History::new(wiring.redis, &config.instance),
             max_body: config.max_body_bytes,
+            store: wiring.store.clone(),
             jurisdiction: settings.open311_jurisdiction_id.trim().to_owned(),
             integrators: names(&settings.open311_integrators),
             private_readers: names(&settings.open311_private_readers),

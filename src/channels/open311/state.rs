@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::attachments::AttachmentStore;
 use crate::http::auth::Tokens;
 use crate::http::ratelimit::Limit;
 use crate::pipeline::Gateway;
@@ -26,6 +27,8 @@ pub(crate) struct Open311 {
     /// The status changes of the requests (`GET servicerequestupdates`).
     pub(super) history: History,
     pub(super) max_body: usize,
+    /// Where the photos of posted requests go (`GATEWAY_DATA_DIR/attachments`).
+    pub(super) store: AttachmentStore,
     pub(super) jurisdiction: String,
     pub(super) integrators: BTreeSet<String>,
     pub(super) private_readers: BTreeSet<String>,
