@@ -971,6 +971,57 @@ async fn a_client_reads_the_status_changes_since_its_last_poll() {
     assert_eq!(request[0]["status"], "closed");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn extensions_add_the_channel_and_the_district_and_nothing_personal() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let mut form: Vec<(&str, &str)> = request_form("Сломана скамейка во дворе")
+        .into_iter()
+        .filter(|(k, _)| *k != "lat" && *k != "long")
+        .collect();
+    form.push(("address_string", "Алмалинский район, ул. Толе би, 59"));
+    let tracking = request_id(&post_form(&api, "json", &form, &[]).await);
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    assert_eq!(appeal["location"]["district"], "almaly");
+
+    let extended = api
+        .get(&format!("{BASE}/requests/{tracking}.json?extensions=true"))
+        .await;
+    extended.expect_status(200);
+    assert_eq!(
+        extended.json()[0]["extended_attributes"],
+        json!({"channel": "open311", "district": "almaly"})
+    );
+    let listed = api
+        .get(&format!("{BASE}/requests.xml?extensions=true"))
+        .await;
+    let attributes = xml_of(&listed);
+    let attributes = attributes.child("request").child("extended_attributes");
+    assert_eq!(attributes.child("channel").text, "open311");
+    assert_eq!(attributes.child("district").text, "almaly");
+    // Without the parameter, the specification's record alone.
+    let plain = api
+        .get(&format!("{BASE}/requests/{tracking}.json"))
+        .await
+        .json();
+    assert!(plain[0].get("extended_attributes").is_none(), "{plain}");
+    // Nothing of the citizen or of the place beyond the district.
+    for secret in ["Толе би", "Айгүл", "aigul@", "скамейка"] {
+        assert!(
+            !extended.text.contains(secret),
+            "{secret}: {}",
+            extended.text
+        );
+        assert!(!listed.text.contains(secret), "{secret}: {}", listed.text);
+    }
+    let bad = api
+        .get(&format!("{BASE}/requests.json?extensions=yes&locale=en"))
+        .await;
+    bad.expect_status(400);
+    assert!(bad.text.contains("extensions"), "{}", bad.text);
+}
+
 // ---------------------------------------------------------------------------------------
 // Paging
 // ---------------------------------------------------------------------------------------
