@@ -643,6 +643,11 @@ async fn a_photo_posted_as_media_is_kept_without_its_gps_and_a_media_url_is_refu
             .clone();
         assert!(description.contains(says), "{says}: {description}");
     }
+    // Without a poster's api_key before the first file, no photo is read at all.
+    let mut stranger = form.clone();
+    stranger[0] = ("api_key", "not-a-token");
+    let refused = post_multipart(&api, "json", &stranger, &[("media", "p.jpg", &photo)]).await;
+    refused.expect_status(403);
     // Only the one accepted request reached the case system.
     let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
     assert_eq!(appeals.len(), 1);

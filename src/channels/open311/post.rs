@@ -18,7 +18,7 @@ use crate::appeal::Channel;
 use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
 use crate::http::body::read_limited;
 use crate::http::extract::IdempotencyKey;
-use crate::http::form::{self, FilePart, FormError};
+use crate::http::form::{self, FilePart, FormBody, FormError, Unread};
 use crate::intake::RawAttachment;
 use crate::pipeline::IdempotencyClaim;
 use crate::pipeline::SubmitError;
@@ -34,6 +34,8 @@ use super::{adapter, text};
 struct Posted {
     form: Vec<(String, String)>,
     files: Vec<FilePart>,
+    /// The upload's share of the bytes in flight, given back when the request is done.
+    _upload: Option<FormBody>,
     /// The urlencoded body; empty for multipart (the fingerprint is then computed from
     /// the fields and the cleaned photos).
     body: web::Bytes,
@@ -46,13 +48,16 @@ pub(super) async fn post_request(
     payload: web::Payload,
     open311: web::Data<Open311>,
 ) -> HttpResponse {
-    let read = read_posted(&req, payload, &open311).await;
+    let (read, unread) = match read_posted(&req, payload, &open311).await {
+        Ok(posted) => (Ok(posted), None),
+        Err((error, unread)) => (Err(error), unread),
+    };
     let form = read
         .as_ref()
         .map(|posted| posted.form.clone())
         .unwrap_or_default();
     let request = req.clone();
-    respond(&req, form, |ask| async move {
+    let mut response = respond(&req, form, |ask| async move {
         let result = match read {
             Ok(posted) => submit(&request, &open311, &ask, posted).await,
             Err(error) => Err(error),
@@ -62,18 +67,28 @@ pub(super) async fn post_request(
         }
         (ask, result)
     })
-    .await
+    .await;
+    // A body refused while it was read is not read further: the connection closes.
+    if let Some(unread) = unread {
+        unread.close(&mut response);
+    }
+    response
 }
 
 /// The body: `application/x-www-form-urlencoded` within `GATEWAY_MAX_BODY_BYTES`, or
 /// `multipart/form-data` whose text takes as much and whose files each take at most
 /// the photo size limit, one more than the channel's count (so that one too many is
-/// told as such, not as a body too large).
+/// told as such, not as a body too large). A multipart body is read as the citizens'
+/// form is (`crate::http::form::read_upload`): its `api_key` (in the query, or a text
+/// part before the first file) must be a poster's before any file byte is read; files
+/// are spooled to disk within the channel's budget of bytes in flight
+/// (`GATEWAY_OPEN311_UPLOAD_BYTES_IN_FLIGHT`), two uploads per client, and a body
+/// slower than 10 KiB/s after 10 s is cut off.
 async fn read_posted(
     req: &HttpRequest,
     payload: web::Payload,
     open311: &Open311,
-) -> Result<Posted, Open311Error> {
+) -> Result<Posted, (Open311Error, Option<Unread>)> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -86,15 +101,43 @@ async fn read_posted(
         let max_form = open311.max_body
             + max_photos.saturating_add(1).saturating_mul(MAX_PHOTO_BYTES)
             + 64 * 1024;
-        let body = form::read(req, payload, max_form, open311.max_body, &[])
-            .await
-            .map_err(|e| match e {
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        let poster = |fields: &std::collections::BTreeMap<String, String>| {
+            let key = fields.get("api_key").map(String::as_str).or_else(|| {
+                query
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "api_key")
+                    .map(|(_, v)| v.as_str())
+            });
+            match key.and_then(|key| open311.tokens.name_of(key.trim())) {
+                Some(name) if open311.integrators.contains(name) => Ok(()),
+                _ => Err("api_key"),
+            }
+        };
+        let mut body = form::read_upload(
+            req,
+            payload,
+            &open311.uploads,
+            (max_form, open311.max_body),
+            &[],
+            poster,
+        )
+        .await
+        .map_err(|(e, unread)| {
+            let error = match e {
                 FormError::TooLarge => Open311Error::TooLarge,
-                _ => Open311Error::Invalid("body".into()),
-            })?;
+                FormError::Refused(_) => Open311Error::BadApiKey,
+                FormError::Busy | FormError::Spool => Open311Error::Unavailable,
+                FormError::Malformed | FormError::TooSlow => Open311Error::Invalid("body".into()),
+            };
+            (error, Some(unread))
+        })?;
         return Ok(Posted {
-            form: body.fields.into_iter().collect(),
-            files: body.files,
+            form: std::mem::take(&mut body.fields).into_iter().collect(),
+            files: std::mem::take(&mut body.files),
+            _upload: Some(body),
             body: web::Bytes::new(),
             multipart: true,
         });
@@ -102,15 +145,16 @@ async fn read_posted(
     let language = crate::http::language_of(req);
     let body = read_limited(req, payload, open311.max_body, language)
         .await
-        .map_err(|_| Open311Error::Invalid("body".into()))?;
+        .map_err(|_| (Open311Error::Invalid("body".into()), None))?;
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(Open311Error::Invalid("Content-Type".into()));
+        return Err((Open311Error::Invalid("Content-Type".into()), None));
     }
     let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-        .map_err(|_| Open311Error::Invalid("body".into()))?;
+        .map_err(|_| (Open311Error::Invalid("body".into()), None))?;
     Ok(Posted {
         form,
         files: Vec::new(),
+        _upload: None,
         body,
         multipart: false,
     })

@@ -351,9 +351,9 @@ async fn records_of(
     language: Language,
     shown: Shown,
 ) -> Result<Vec<ServiceRequest>, Open311Error> {
-    let built: Vec<Result<Option<(ServiceRequest, Option<CaseStatus>)>, Open311Error>> =
+    let built: Vec<Result<Option<ServiceRequest>, Open311Error>> =
         futures_util::stream::iter(found)
-            .map(|indexed| {
+            .map(|indexed| async move {
                 request_record(
                     open311,
                     &indexed.tracking_number,
@@ -361,15 +361,15 @@ async fn records_of(
                     language,
                     shown,
                 )
+                .await
+                .map(|found| found.map(|(record, _)| record))
             })
             .buffered(CONCURRENT_LOOKUPS)
             .collect()
             .await;
     let mut records = Vec::with_capacity(built.len());
     for record in built {
-        if let Some((record, _)) = record? {
-            records.push(record);
-        }
+        records.extend(record?);
     }
     Ok(records)
 }

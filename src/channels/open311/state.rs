@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::attachments::AttachmentStore;
 use crate::http::auth::Tokens;
+use crate::http::form::Uploads;
 use crate::http::ratelimit::Limit;
 use crate::pipeline::Gateway;
 
@@ -29,6 +30,8 @@ pub(crate) struct Open311 {
     pub(super) max_body: usize,
     /// Where the photos of posted requests go (`GATEWAY_DATA_DIR/attachments`).
     pub(super) store: AttachmentStore,
+    /// The budget of photo bytes being received (`GATEWAY_OPEN311_UPLOAD_BYTES_IN_FLIGHT`).
+    pub(super) uploads: Uploads,
     pub(super) jurisdiction: String,
     pub(super) integrators: BTreeSet<String>,
     pub(super) private_readers: BTreeSet<String>,
