@@ -35,6 +35,10 @@ use crate::channels::open311::{
     ServiceRequest,
 };
 use crate::http::error::{ProblemDocument, ProblemField};
+
+use super::open311_params::{
+    Open311Common, Open311Extensions, Open311Paging, Open311Path, Open311Query, Open311UpdatesQuery,
+};
 use crate::pipeline::{Answer, AnswerStatus};
 
 /// The documentation items of the operations (see the module doc).
@@ -432,100 +436,30 @@ pub mod operations {
         security((), ("open311_api_key" = []))
     )]
     pub fn open311_get_updates() {}
-}
 
-/// The format of an Open311 answer: the path's extension.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-struct Open311Path {
-    /// `json` or `xml`.
-    #[param(inline)]
-    format: Open311Format,
-}
-
-/// The two formats of every Open311 endpoint.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-enum Open311Format {
-    Json,
-    Xml,
-}
-
-/// The query parameters every Open311 read takes.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Common {
-    /// This endpoint's own (`GATEWAY_OPEN311_JURISDICTION_ID`); another is refused.
-    jurisdiction_id: Option<String>,
-    /// `kk`, `ru` or `en`; before `Accept-Language`.
-    locale: Option<String>,
-    /// An integrator's token; with the `read_private` right, reads show the location.
-    api_key: Option<String>,
-}
-
-/// The filters of `GET requests`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Query {
-    /// Tracking numbers, comma-separated; overrides the other filters.
-    service_request_id: Option<String>,
-    /// Service codes, comma-separated.
-    service_code: Option<String>,
-    /// RFC 3339.
-    start_date: Option<String>,
-    /// RFC 3339; at most 90 days after `start_date`.
-    end_date: Option<String>,
-    /// `open`, `closed` or both, comma-separated.
-    status: Option<String>,
-}
-
-/// The paging extension of `GET requests` and `GET servicerequestupdates`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Paging {
-    /// The page, from 1 (by default 1); a page past the last is empty.
-    #[param(minimum = 1, maximum = 1000000)]
-    page: Option<u32>,
-    /// Items a page, 1 to 1000 (by default 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<u32>,
-}
-
-/// `extensions=true`: `extended_attributes` on every request.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Extensions {
-    /// `true` adds the channel and the district; `false` (the default) leaves them out.
-    #[param(inline)]
-    extensions: Option<Open311Flag>,
-}
-
-/// `true` or `false`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-enum Open311Flag {
-    True,
-    False,
-}
-
-/// The filters of `GET servicerequestupdates`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311UpdatesQuery {
-    /// Tracking numbers, comma-separated: only their updates.
-    service_request_id: Option<String>,
-    /// RFC 3339: the earliest update.
-    start_date: Option<String>,
-    /// RFC 3339: the latest update, at most 90 days after `start_date`.
-    end_date: Option<String>,
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/media/{service_request_id}/{sha256}",
+        tag = "open311",
+        operation_id = "open311GetMedia",
+        summary = "A request's photo, once it may be shown",
+        description = "What a request's `media_url` links: the photo as the gateway cleaned it (re-encoded, no metadata), only while the case system lets the request's photos be shown (a reply's `media_public: true`). Counts as a tracking-number lookup.",
+        params(
+            ("service_request_id" = String, Path, description = "The tracking number"),
+            ("sha256" = String, Path, description = "The photo's SHA-256 (lower-case hex), as `media_url` names it"),
+        ),
+        responses(
+            (status = 200, description = "The photo", content(
+                (Vec<u8> = "image/jpeg"),
+                (Vec<u8> = "image/png"),
+            )),
+            (status = 404, description = "No such request or photo, or its photos are not to be shown"),
+            (status = 410, description = "The photo was erased (its subject's erasure, or its retention)"),
+            (status = 429, description = "Too many tracking-number lookups from this client; `Retry-After: 60`"),
+            (status = 503, description = "The index cannot be read now; retry"),
+        )
+    )]
+    pub fn open311_get_media() {}
 }
 
 /// `Idempotency-Key`: a repeat with the same body returns the first answer.
@@ -617,6 +551,7 @@ impl Modify for SecuritySchemes {
         operations::open311_get_requests,
         operations::open311_get_request,
         operations::open311_get_updates,
+        operations::open311_get_media,
     ),
     components(schemas(
         AppealSubmission,

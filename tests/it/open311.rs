@@ -595,12 +595,72 @@ async fn a_photo_posted_as_media_is_kept_without_its_gps_and_a_media_url_is_refu
     let picture = image::load_from_memory(&stored).expect("the picture kept");
     assert_eq!((picture.width(), picture.height()), (64, 48));
     assert_eq!(attachment["size"], stored.len() as u64);
-    // The photo is not public: no `media_url` in a public read.
+    // The photo is not public: no `media_url` in a public read, nothing at its address.
     let public = api
         .get(&format!("{BASE}/requests/{tracking}.json"))
         .await
         .json();
     assert!(public[0].get("media_url").is_none(), "{public}");
+    api.get(&format!("{BASE}/media/{tracking}/{sha}"))
+        .await
+        .expect_status(404);
+
+    // Until the case system lets it be shown: then `media_url` is the gateway's own
+    // address of the cleaned photo.
+    let allow = |public: bool| {
+        json!({
+            "schema_version": 1,
+            "id": appeal["id"],
+            "tracking_number": tracking,
+            "reply_to": {"channel": "sms", "address": "+77011234567"},
+            "notify": false,
+            "text": "Фото опубликовано.",
+            "media_public": public,
+        })
+    };
+    send_reply(&redis, &allow(true)).await;
+    let path = format!("{BASE}/requests/{tracking}.json");
+    let shown = wait_until("media_url once the photo may be shown", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let record = api.get(&path).await.json();
+            match record[0]["media_url"].as_str() {
+                Some(url) => Ok(url.to_owned()),
+                None => Err(record.to_string()),
+            }
+        }
+    })
+    .await;
+    let media_path = format!("{BASE}/media/{tracking}/{sha}");
+    assert!(shown.ends_with(&media_path), "{shown}");
+    let fetched = reqwest::Client::new()
+        .get(gw.url(&media_path))
+        .send()
+        .await
+        .expect("GET media");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(
+        fetched.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default(),
+        "image/jpeg"
+    );
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), stored);
+    // And no longer, when it says so.
+    send_reply(&redis, &allow(false)).await;
+    wait_until("media_url gone again", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let record = api.get(&path).await.json();
+            if record[0].get("media_url").is_none() {
+                Ok(())
+            } else {
+                Err(record.to_string())
+            }
+        }
+    })
+    .await;
+    api.get(&media_path).await.expect_status(404);
 
     // A link is refused, in either form, with what to do instead; nothing is stored.
     let mut linked = request_form("Яма по ссылке");

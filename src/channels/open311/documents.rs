@@ -110,6 +110,10 @@ pub(crate) struct ServiceRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub(super) long: Option<Option<f64>>,
+    /// The gateway's own URL of the request's (first) photo, cleaned of its metadata;
+    /// only once the case system let the photos be shown (a reply's `media_public`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) media_url: Option<String>,
     /// With `extensions=true` only: the channel and the district (nothing personal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) extended_attributes: Option<ExtendedAttributes>,

@@ -7,7 +7,7 @@
 //! through a consumer group of the channel's own, `gateway-open311` (one consumer per
 //! instance; an entry a dead instance held is claimed by another after [`CLAIM_IDLE`]).
 //! A reply with a `status` for a tracking number the Open311 index knows becomes one
-//! update; replies for appeals of other channels are acknowledged and left alone (the
+//! update (and its `media_public` lets the request's photos be shown, or no longer); replies for appeals of other channels are acknowledged and left alone (the
 //! same split as `GET requests`, which lists Open311 requests only). The group starts
 //! at the stream's beginning, so a deployment that had replies before this release
 //! gets the history of what `replies.v1` still holds.
@@ -174,17 +174,37 @@ impl History {
         let Ok(reply) = crate::reply::parse(kind.as_deref(), data.as_deref()) else {
             return Ok(());
         };
-        let (Some(status), Some(at_ms)) = (reply.status, entry_ms(entry_id)) else {
+        if reply.status.is_none() && reply.media_public.is_none() {
             return Ok(());
-        };
+        }
         let keys = self.redis.keys();
-        let known: bool = redis::cmd("EXISTS")
-            .arg(keys.key(&name::open311_request(&reply.tracking_number)))
-            .query_async(conn)
-            .await?;
+        let request = keys.key(&name::open311_request(&reply.tracking_number));
+        let known: bool = redis::cmd("EXISTS").arg(&request).query_async(conn).await?;
         if !known {
             return Ok(());
         }
+        // The case system lets the request's photos be shown, or no longer.
+        match reply.media_public {
+            Some(true) => {
+                redis::cmd("HSET")
+                    .arg(&request)
+                    .arg("media_public")
+                    .arg("1")
+                    .query_async::<()>(conn)
+                    .await?
+            }
+            Some(false) => {
+                redis::cmd("HDEL")
+                    .arg(&request)
+                    .arg("media_public")
+                    .query_async::<()>(conn)
+                    .await?
+            }
+            None => {}
+        }
+        let (Some(status), Some(at_ms)) = (reply.status, entry_ms(entry_id)) else {
+            return Ok(());
+        };
         let change = Change {
             update_id: entry_id.to_owned(),
             tracking_number: reply.tracking_number.clone(),

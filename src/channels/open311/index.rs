@@ -48,6 +48,12 @@ pub(crate) struct Indexed {
     /// `extensions=true` (issue 32, point 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) district: Option<String>,
+    /// The SHA-256s of the request's photos (as the appeal's `attachments` name them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) media: Vec<String>,
+    /// Whether the case system let the photos be shown (a reply's `media_public`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) media_public: bool,
 }
 
 impl Indexed {
@@ -64,6 +70,11 @@ impl Indexed {
             lat: hash.get("lat").and_then(|v| v.parse().ok()),
             long: hash.get("long").and_then(|v| v.parse().ok()),
             district: hash.remove("district"),
+            media: hash
+                .remove("media")
+                .map(|m| m.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+            media_public: hash.get("media_public").is_some_and(|v| v == "1"),
         })
     }
 
@@ -83,6 +94,9 @@ impl Indexed {
         ];
         if let Some(district) = &self.district {
             marks.push(Mark::set(key.clone(), "district", district, ttl));
+        }
+        if !self.media.is_empty() {
+            marks.push(Mark::set(key.clone(), "media", &self.media.join(","), ttl));
         }
         if let Some(address) = &self.address {
             marks.push(Mark::set(key.clone(), "address", address, ttl));
@@ -141,6 +155,12 @@ impl Index {
                 .and_then(|l| l.district)
                 .and_then(|d| serde_json::to_value(d).ok())
                 .and_then(|v| v.as_str().map(str::to_owned)),
+            media: appeal
+                .attachments
+                .iter()
+                .map(|a| a.sha256.clone())
+                .collect(),
+            media_public: false,
         }
         .marks()
     }

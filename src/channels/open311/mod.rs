@@ -11,13 +11,15 @@
 //!   board), with no personal data unless the token is a private reader; paged
 //!   (`page`, `page_size`) and, with `extensions=true`, with `extended_attributes`;
 //! - `GET servicerequestupdates` — each status change since a time (FixMyStreet's
-//!   extension), from the channel's own reading of `replies.v1`.
+//!   extension), from the channel's own reading of `replies.v1`;
+//! - `GET media/{id}/{sha256}` — a request's cleaned photo, once the case system lets it
+//!   be shown (its public `media_url`).
 //!
 //! Every endpoint answers `.json` or `.xml`; errors are the specification's
 //! `[{"code", "description"}]` / `<errors><error>…`. See docs/contract.md, "Open311".
 //!
 //! The files: `services` (the catalogue), `post` (a new request), `requests` (reading
-//! them back), `updates` (their status changes), `paging` (pages and totals), `ask`
+//! them back), `updates` (their status changes), `paging` (pages and totals), `media` (a photo shown), `ask`
 //! (what every endpoint reads and how it answers), `state` (what the handlers share);
 //! `adapter` (the form into an intake), `documents`, `xml` and `text` (the answers'
 //! shapes), `index` (tracking numbers to requests), `history` (the status changes, read
@@ -28,6 +30,7 @@ mod ask;
 mod documents;
 mod history;
 mod index;
+mod media;
 mod paging;
 mod post;
 mod requests;
@@ -45,6 +48,7 @@ pub(crate) use self::documents::{
     Attribute, AttributeValue, Discovery, Endpoint, ExtendedAttributes, Open311ErrorItem,
     RequestCreated, RequestState, RequestUpdate, Service, ServiceDefinition, ServiceRequest,
 };
+use self::media::get_media;
 use self::post::post_request;
 use self::requests::{get_request, get_requests};
 use self::services::{discovery, service_definition, services};
@@ -72,5 +76,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, open311: web::Data<Open311
         .route(
             "/open311/v2/servicerequestupdates.{format}",
             web::get().to(get_updates),
+        )
+        .route(
+            "/open311/v2/media/{service_request_id}/{sha256}",
+            web::get().to(get_media),
         );
 }

@@ -120,6 +120,10 @@ pub(super) async fn request_record(
         address: located.map(|i| i.address.clone()),
         lat: located.map(|i| i.lat),
         long: located.map(|i| i.long),
+        media_url: indexed
+            .filter(|i| i.media_public)
+            .and_then(|i| i.media.first())
+            .map(|sha256| format!("{}/media/{tracking}/{sha256}", open311.base_url)),
         extended_attributes,
     };
     Ok(Some((record, status.status)))
