@@ -1,7 +1,9 @@
 //! `GET requests` and `GET requests/{id}`: what the case system last said, from the
 //! request index and the status board, public unless the reader's token is a private
 //! reader's; every tracking-number lookup counted against the limit shared with the
-//! status page.
+//! status page. Lists come in pages with their total (`super::paging`); an unfiltered
+//! page reads only its own requests, a filtered one reads the range to count them.
+//! `extensions=true` adds the channel and the district.
 
 use std::collections::BTreeSet;
 
