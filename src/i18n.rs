@@ -22,6 +22,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/mail.ftl"),
             include_str!("../templates/i18n/kk/notify.ftl"),
             include_str!("../templates/i18n/kk/agent.ftl"),
+            include_str!("../templates/i18n/kk/open311.ftl"),
         ],
     ),
     (
@@ -33,6 +34,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/mail.ftl"),
             include_str!("../templates/i18n/ru/notify.ftl"),
             include_str!("../templates/i18n/ru/agent.ftl"),
+            include_str!("../templates/i18n/ru/open311.ftl"),
         ],
     ),
     (
@@ -44,6 +46,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/mail.ftl"),
             include_str!("../templates/i18n/en/notify.ftl"),
             include_str!("../templates/i18n/en/agent.ftl"),
+            include_str!("../templates/i18n/en/open311.ftl"),
         ],
     ),
 ];
