@@ -10,6 +10,7 @@ pub mod banner_admin;
 mod command;
 mod headers;
 pub mod ingest_email;
+mod open311_params;
 pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;
