@@ -44,7 +44,7 @@
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
 //! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking numbers by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
-//! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
+//! | `gateway:conversation-memory:<subject key>` | string: the chat's language, tracking numbers and the last banner's fingerprint | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
 //! | `gateway:agent:<agent id>` | hash `role`, `password` (Argon2id), `token` (SHA-256 of the API token), `disabled`, `locked`, `name` (the display name receipts print) | none (an account stays until disabled, and then as a record) | `appeal-gateway agents …`, the import of `agents.redb` | agent consoles, `POST /api/v1/agent/appeals` ([`crate::channels::agent_console`]'s `accounts`) |
 //! | `gateway:agent-token:<SHA-256 of the token>` | string: the agent id | none | the same, with the account (one script) | `POST /api/v1/agent/appeals` |

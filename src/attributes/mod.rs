@@ -38,6 +38,18 @@ pub(crate) enum AttributeType {
 }
 
 impl AttributeType {
+    /// The Open311 `datatype`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::String => "string",
+            AttributeType::Text => "text",
+            AttributeType::Number => "number",
+            AttributeType::Datetime => "datetime",
+            AttributeType::Singlevaluelist => "singlevaluelist",
+            AttributeType::Multivaluelist => "multivaluelist",
+        }
+    }
+
     /// Whether the citizen chooses among [`Question::values`].
     pub(crate) fn is_list(self) -> bool {
         matches!(

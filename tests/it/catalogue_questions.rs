@@ -135,7 +135,10 @@ fn banner_cmd(redis: &RedisServer, args: &[&str]) -> (bool, String, String) {
 async fn a_banner_set_once_shows_on_every_instance_until_cleared() {
     let redis = RedisServer::new();
     let one = Gateway::start(&redis).await;
-    let two = Gateway::start(&redis).await;
+    let two = Gateway::start_with(
+        GatewayOptions::new(&redis.url()).env("GATEWAY_OPEN311_INTEGRATORS", "crm"),
+    )
+    .await;
     let before = one.api().get("/api/v1/banner").await;
     before.expect_status(200);
     assert_eq!(before.json(), json!({"banner": null}));
@@ -187,6 +190,37 @@ async fn a_banner_set_once_shows_on_every_instance_until_cleared() {
             .is_some_and(|t| t.contains("Бостандык"))
     );
     assert!(shown["banner"]["until"].is_string());
+    // An Open311 client reads it in the new request's service_notice.
+    let form = [
+        ("api_key", CRM_TOKEN),
+        ("service_code", "roads"),
+        ("lat", "43.238"),
+        ("long", "76.945"),
+        ("description", "A pothole on Abay avenue."),
+        ("attribute[consent]", "agree"),
+    ];
+    let posted = two
+        .api()
+        .try_post(
+            "/open311/v2/requests.json",
+            None,
+            Some("application/x-www-form-urlencoded"),
+            serde_urlencoded::to_string(form)
+                .unwrap_or_default()
+                .into_bytes(),
+            &[("Accept-Language", "en")],
+        )
+        .await
+        .expect("POST requests");
+    posted.expect_status(201);
+    let notice = posted.json()[0]["service_notice"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        notice.contains("15 working days") && notice.contains("Bostandyk"),
+        "{notice}"
+    );
 
     let (ok, _, err) = banner_cmd(&redis, &["clear"]);
     assert!(ok, "banner clear: {err}");
@@ -295,8 +329,21 @@ async fn a_telegram_chat_gets_the_banner_once_and_answers_two_questions_by_butto
     );
 
     // A new conversation in the same chat while the same banner is up: not again.
+    let before = bot.texts_to(chat).len();
     assert_eq!(deliver(tg::text(13, chat, "en", "/start")).await, 200);
-    bot.wait_text(chat, "Choose").await;
+    wait_until("the greeting of the new conversation", WAIT, || async {
+        let texts = bot.texts_to(chat);
+        if texts.len() > before
+            && texts
+                .last()
+                .is_some_and(|t| t.contains("Choose a language"))
+        {
+            Ok(())
+        } else {
+            Err(format!("{texts:?}"))
+        }
+    })
+    .await;
     let texts = bot.texts_to(chat);
     assert_eq!(
         texts
@@ -305,5 +352,91 @@ async fn a_telegram_chat_gets_the_banner_once_and_answers_two_questions_by_butto
             .count(),
         1,
         "{texts:?}"
+    );
+}
+
+/// An Open311 client reads a service's questions with the published `georeport` client
+/// and posts with `attribute[code]` (a plain POST: georeport cannot create requests); a
+/// required one missing is named, a gas smell is "call 104", filed once the client says
+/// the citizen was told.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open311_client_reads_the_questions_and_posts_the_answers() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url()).env("GATEWAY_OPEN311_INTEGRATORS", "crm"),
+    )
+    .await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/open311_attributes.py"
+    );
+    let base = gw.url("/open311/v2");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(base)
+            .env("GEOREPORT_API_KEY", CRM_TOKEN)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python3 runs (georeport is installed by .ci/run)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the client failed: {stderr}");
+    let run: Value = serde_json::from_slice(&output.stdout).expect("the script's JSON");
+
+    let transport = &run["transport"];
+    assert_eq!(transport["consent"]["order"], 1, "{transport}");
+    assert_eq!(
+        transport["route"],
+        json!({"datatype": "string", "required": true, "order": 2})
+    );
+    assert_eq!(transport["trip_time"]["datatype"], "datetime");
+    assert_eq!(transport["stop"]["required"], false);
+
+    assert_eq!(run["missing"]["status"], 400, "{run}");
+    let said = run["missing"]["body"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        said.contains("attribute[route]") && said.contains("Missing"),
+        "{said}"
+    );
+    assert_eq!(run["answered"]["status"], 201, "{run}");
+
+    assert!(
+        run["gas_value_name"]
+            .as_str()
+            .is_some_and(|n| n.contains("104")),
+        "{run}"
+    );
+    assert_eq!(run["emergency_attribute"], true);
+    assert_eq!(run["gas"]["status"], 400, "{run}");
+    let said = run["gas"]["body"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        said.contains("call 104") && said.contains("emergency_notice_shown"),
+        "{said}"
+    );
+    assert_eq!(run["gas_told"]["status"], 201, "{run}");
+
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    assert_eq!(
+        appeals[0].data["attributes"],
+        json!({"route": "92", "trip_time": "2026-12-06T03:30:00Z"})
+    );
+    assert_eq!(
+        appeals[1].data["attributes"],
+        json!({"missing": "gas_smell"})
+    );
+    assert_eq!(appeals[1].data["emergency_notice_shown"], true);
+    assert!(
+        !names_dropped(
+            &appeals[1].data["dropped_fields"],
+            "attribute.emergency_notice_shown"
+        ),
+        "{}",
+        appeals[1].data
     );
 }
