@@ -410,6 +410,148 @@ async fn the_status_lookup_forgives_what_people_type() {
     browser.close().await;
 }
 
+/// Today's date in Almaty as the pages write it (`06.12.2026`).
+fn almaty_today() -> String {
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+5))
+        .date();
+    format!(
+        "{:02}.{:02}.{}",
+        today.day(),
+        u8::from(today.month()),
+        today.year()
+    )
+}
+
+/// Issue 28, point 4: a status page that helps. Found: the category, the registration
+/// date, the due date and each status with its date. Not found: the number repeated and
+/// kept in the box, what to check, 1308. A wrong last character is named as such, and
+/// the example the box's hint shows is a number the gateway accepts.
+#[tokio::test]
+async fn the_status_page_shows_the_appeal_s_story_and_helps_with_a_wrong_number() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(options(&redis)).await;
+    let tracking = an_appeal(&gw, "ru").await;
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    // The case system takes it up.
+    crate::support::case_system::send_reply(
+        &redis,
+        &serde_json::json!({
+            "schema_version": 1,
+            "id": appeal["id"],
+            "tracking_number": tracking,
+            "reply_to": appeal["reply_to"],
+            "status": "in_progress",
+            "notify": false,
+            "text": "Принято в работу.",
+        }),
+    )
+    .await;
+    let c = client();
+    wait_until(
+        "the status page to show the case system's status",
+        WAIT,
+        || {
+            let c = c.clone();
+            let url = gw.url(&format!("/status/{tracking}?lang=en"));
+            async move {
+                let html = c
+                    .get(url)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .text()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                html.contains("being considered")
+                    .then_some(())
+                    .ok_or_else(|| "still received".to_owned())
+            }
+        },
+    )
+    .await;
+
+    let browser = Browser::start(360, 800).await;
+    browser
+        .goto(&gw.url(&format!("/status/{tracking}?lang=en")))
+        .await;
+    assert_eq!(browser.text_of("#tracking").await, tracking);
+    assert_eq!(browser.text_of("#category").await, "Roads and sidewalks");
+    let date = regex::Regex::new(r"^\d{2}\.\d{2}\.\d{4}$").expect("regex");
+    let registered = browser.text_of("#registered").await;
+    assert!(date.is_match(&registered), "{registered}");
+    let deadline = browser.text_of("#deadline").await;
+    assert!(date.is_match(&deadline), "{deadline}");
+    assert_ne!(registered, deadline);
+    assert_eq!(
+        browser.text_of("#status").await,
+        "Your appeal is being considered"
+    );
+    let history = browser.text_of("#history").await;
+    let rows: Vec<&str> = history.lines().collect();
+    assert_eq!(rows.len(), 2, "{history}");
+    assert!(rows[0].starts_with(&almaty_today()), "{history}");
+    assert!(rows[0].contains("Received and registered"), "{history}");
+    assert!(rows[1].contains("being considered"), "{history}");
+    check_page(&browser, "status-found-history-en-360px").await;
+
+    // A number that is well formed but unknown: repeated, kept, what to check, 1308.
+    let unknown = with_check("00000000").expect("a number");
+    let r = c
+        .get(gw.url(&format!("/status/{unknown}?lang=ru")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 404);
+    browser
+        .goto(&gw.url(&format!("/status/{unknown}?lang=ru")))
+        .await;
+    let said = browser.text_of("#status").await;
+    assert!(said.contains(&unknown), "{said}");
+    assert!(said.contains("1308"), "{said}");
+    assert!(said.contains("SMS"), "what to check: {said}");
+    assert_eq!(browser.value_of("number").await, unknown);
+    check_page(&browser, "status-unknown-helps-ru-360px").await;
+
+    // One character off: the last one does not match the others.
+    let last = tracking.chars().last().expect("a check symbol");
+    let other = if last == '7' { '8' } else { '7' };
+    let typo = format!("{}{other}", &tracking[..tracking.len() - 1]);
+    for (lang, expected) in [
+        ("en", "The last character does not match — check the number"),
+        ("ru", "Последний символ не совпадает — проверьте номер"),
+        ("kk", "Соңғы таңба сәйкес келмейді — нөмірді тексеріңіз"),
+    ] {
+        browser.goto(&gw.url(&format!("/status?lang={lang}"))).await;
+        browser.fill("number", &typo).await;
+        browser.click(".lookup button[type=submit]").await;
+        let error = browser.text_of("#e-number").await;
+        assert!(error.starts_with(expected), "{lang}: {error}");
+        assert_eq!(browser.value_of("number").await, typo);
+        assert_eq!(browser.focused().await, "f-number");
+        check_page(&browser, &format!("status-check-symbol-{lang}-360px")).await;
+    }
+
+    // The hint's own example is a number: it is looked up, not refused as malformed.
+    for lang in ["kk", "ru", "en"] {
+        browser.goto(&gw.url(&format!("/status?lang={lang}"))).await;
+        let hint = browser.text_of("#h-number").await;
+        let example: String = hint[hint.find("OA-").expect("an example")..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        browser.fill("number", &example).await;
+        browser.click(".lookup button[type=submit]").await;
+        let said = browser.text_of("#status").await;
+        assert!(said.contains(&example), "{lang}: {example} refused: {said}");
+        assert!(
+            browser.url().await.contains(&format!("/status/{example}")),
+            "{lang}"
+        );
+    }
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn browsers_get_error_pages_and_api_clients_get_problems() {
     let redis = RedisServer::new();
