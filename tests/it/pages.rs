@@ -220,8 +220,30 @@ async fn a_keyboard_user_hears_the_errors_fixes_them_and_sends() {
     let gw = Gateway::start_with(options(&redis)).await;
     let browser = Browser::start(360, 800).await;
     browser.goto(&gw.url("/ru/")).await;
-    // Tab from the top of the page to the surname: only the keyboard from here on.
+    // Tab from the top of the page to the category: only the keyboard from here on.
+    // The problem and its place come first, then the person (issue 28, point 5).
     for _ in 0..12 {
+        if browser.focused().await == "f-category" {
+            break;
+        }
+        browser.press(TAB).await;
+    }
+    assert_eq!(browser.focused().await, "f-category");
+    browser.press(ARROW_DOWN).await;
+    browser.press(TAB).await;
+    assert_eq!(browser.focused().await, "f-text");
+    browser.press("Не горит фонарь у остановки.").await;
+    browser.press(TAB).await;
+    assert_eq!(browser.focused().await, "f-address");
+    browser.press("пр. Абая, 10").await;
+    // Past the photo picker (WebDriver's keys into a file input name a file to upload,
+    // so the test moves the focus to the box after it), then Tab on.
+    browser
+        .client
+        .execute("document.getElementById('f-danger').focus();", vec![])
+        .await
+        .expect("script");
+    for _ in 0..8 {
         if browser.focused().await == "f-last_name" {
             break;
         }
@@ -235,16 +257,7 @@ async fn a_keyboard_user_hears_the_errors_fixes_them_and_sends() {
     browser.press(TAB).await;
     assert_eq!(browser.focused().await, "f-phone");
     browser.press("8 701 222 33 44").await;
-    browser.press(TAB).await; // email
-    browser.press(TAB).await;
-    assert_eq!(browser.focused().await, "f-category");
-    browser.press(ARROW_DOWN).await;
-    browser.press(TAB).await;
-    assert_eq!(browser.focused().await, "f-text");
-    browser.press("Не горит фонарь у остановки.").await;
-    // The consent is left unticked; Enter in the address field sends the form.
-    browser.press(TAB).await;
-    assert_eq!(browser.focused().await, "f-address");
+    // The consent is left unticked; Enter in the phone field sends the form.
     browser.press(ENTER).await;
 
     // The error summary has the focus (a screen reader reads it), the title says so.
@@ -549,6 +562,100 @@ async fn the_status_page_shows_the_appeal_s_story_and_helps_with_a_wrong_number(
             "{lang}"
         );
     }
+    browser.close().await;
+}
+
+/// Issue 28, point 2: the error summary to the GOV.UK pattern. Announced (`role=alert`
+/// inside it), in the page's order, a message of each field's own (no "Please fill in
+/// this field" for a list, no "Label: …"), and a link that brings the field with its
+/// label into view and focuses the field.
+#[tokio::test]
+async fn the_error_summary_speaks_of_each_field_in_the_page_s_order() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(options(&redis)).await;
+    let browser = Browser::start(360, 640).await;
+    for (lang, category, text, phone, consent) in [
+        (
+            "en",
+            "Choose a category",
+            "Describe the problem: what is wrong and since when",
+            "Enter your phone number, for example 8 701 123 45 67",
+            "Without consent",
+        ),
+        (
+            "ru",
+            "Выберите категорию",
+            "Опишите проблему: что не так и с какого времени",
+            "Введите номер телефона, например 8 701 123 45 67",
+            "Без согласия",
+        ),
+        (
+            "kk",
+            "Санатты таңдаңыз",
+            "Мәселені сипаттаңыз: не дұрыс емес және қашаннан бері",
+            "Телефон нөмірін енгізіңіз, мысалы 8 701 123 45 67",
+            "",
+        ),
+    ] {
+        browser.goto(&gw.url(&format!("/{lang}/"))).await;
+        browser.fill("last_name", "Omarova").await;
+        browser.fill("first_name", "Dana").await;
+        browser.fill("phone", "12").await;
+        browser.click("button[type=submit]").await;
+        browser.text_of("#errors").await;
+        assert_eq!(browser.focused().await, "errors", "{lang}");
+        let announced = browser
+            .client
+            .execute(
+                "return document.querySelectorAll('#errors [role=alert] h2, #errors [role=alert] li').length;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert!(
+            announced.as_u64() >= Some(4),
+            "{lang}: role=alert holds the list"
+        );
+        let items: Vec<String> = browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#errors li')].map(li => li.textContent);",
+                vec![],
+            )
+            .await
+            .expect("script")
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        // The page's order: the problem, then the person, then the consent.
+        assert_eq!(items[0], category, "{lang}: {items:?}");
+        assert_eq!(items[1], text, "{lang}: {items:?}");
+        assert_eq!(items[2], phone, "{lang}: {items:?}");
+        assert!(items[3].starts_with(consent), "{lang}: {items:?}");
+        assert_eq!(items.len(), 4, "{lang}: {items:?}");
+        assert_eq!(browser.text_of("#e-category").await, category);
+        check_page(&browser, &format!("error-summary-{lang}-360px")).await;
+    }
+    // A link in the summary: the field focused, its label in view above it.
+    browser.click("#errors li:nth-child(3) a").await;
+    assert_eq!(browser.focused().await, "f-phone");
+    let seen = browser
+        .client
+        .execute(
+            "const l = document.querySelector('label[for=f-phone]').getBoundingClientRect();
+             const f = document.getElementById('f-phone').getBoundingClientRect();
+             return l.top >= 0 && f.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(
+        seen.as_bool(),
+        Some(true),
+        "the label and the field in view"
+    );
     browser.close().await;
 }
 

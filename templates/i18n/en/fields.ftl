@@ -11,6 +11,7 @@ error-invalid_iin-iin = Enter the 12 digits of the IIN, as on the identity card
 error-invalid_date-birth_date = Enter the date of birth as day, month and year, for example 17.05.1990; it cannot be in the future
 error-required-title = Enter the name of the proposal
 error-required-description = Describe the proposal
+error-required-budget_address = Enter the address of the site
 error-required-district = Choose the district
 error-required-cost = Enter the cost estimate in tenge
 error-invalid_value-cost = Enter the cost estimate as a whole number of tenge, for example 1500000

@@ -11,6 +11,7 @@ error-invalid_iin-iin = ЖСН-нің 12 цифрын жеке куәлікте�
 error-invalid_date-birth_date = Туған күнді күн, ай және жыл түрінде енгізіңіз, мысалы 17.05.1990; ол болашақта болмауы керек
 error-required-title = Ұсыныстың атауын енгізіңіз
 error-required-description = Ұсынысты сипаттаңыз
+error-required-budget_address = Учаскенің мекенжайын көрсетіңіз
 error-required-district = Ауданды таңдаңыз
 error-required-cost = Құнының бағасын теңгемен енгізіңіз
 error-invalid_value-cost = Құнын теңгенің бүтін санымен енгізіңіз, мысалы 1500000

@@ -11,6 +11,7 @@ error-invalid_iin-iin = Введите 12 цифр ИИН, как в удост�
 error-invalid_date-birth_date = Введите дату рождения: день, месяц и год, например 17.05.1990; она не может быть в будущем
 error-required-title = Введите название предложения
 error-required-description = Опишите предложение
+error-required-budget_address = Укажите адрес участка
 error-required-district = Выберите район
 error-required-cost = Введите оценку стоимости в тенге
 error-invalid_value-cost = Введите стоимость целым числом тенге, например 1500000

@@ -24,6 +24,25 @@
       );
     });
   }
+  // The error summary's links (GOV.UK's pattern): the field gets the focus and its
+  // label, or its group's legend, is brought into view with it.
+  var summary = document.getElementById("errors");
+  if (summary) {
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+      var field = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+      if (!field) {
+        return;
+      }
+      event.preventDefault();
+      var label = document.querySelector("label[for='" + field.id + "']");
+      var group = field.closest ? field.closest("fieldset") : null;
+      var legend = group ? group.querySelector("legend") : null;
+      var shown = field.type === "checkbox" || !label ? (legend || label || field) : label;
+      shown.scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  }
   var photos = document.getElementById("f-photos");
   var chosen = document.getElementById("photos-chosen");
   if (photos && chosen) {
