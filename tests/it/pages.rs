@@ -385,11 +385,9 @@ async fn the_status_lookup_forgives_what_people_type() {
     );
     assert!(html.contains("<title>Error:"), "{html}");
 
-    // In the browser, without any script: from the confirmation page's box.
+    // In the browser, without any script: from the status page's box.
     let browser = Browser::start(360, 800).await;
-    browser
-        .goto(&gw.url(&format!("/kk/received/{tracking}")))
-        .await;
+    browser.goto(&gw.url("/status?lang=kk")).await;
     browser
         .fill("number", &format!(" {bare} ").to_lowercase())
         .await;
@@ -656,6 +654,73 @@ async fn the_error_summary_speaks_of_each_field_in_the_page_s_order() {
         Some(true),
         "the label and the field in view"
     );
+    browser.close().await;
+}
+
+/// Issue 28, point 3: a confirmation to the GOV.UK pattern: the number in a panel, the
+/// due date, what happens next, how the answer comes (the channel chosen), a short
+/// summary of what was sent — kept in the browser, never in the address — and a print
+/// button; no lookup box asking for the number just given.
+#[tokio::test]
+async fn the_confirmation_says_when_what_next_and_what_was_sent() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(options(&redis)).await;
+    let browser = Browser::start(360, 800).await;
+    browser.goto(&gw.url("/en/")).await;
+    browser.select("category", "roads").await;
+    browser
+        .fill(
+            "text",
+            "Pothole on Abay avenue near the bus stop, cars swerve into the oncoming lane.",
+        )
+        .await;
+    browser.fill("address", "Abay avenue 10").await;
+    browser.fill("last_name", "Omarova").await;
+    browser.fill("first_name", "Dana").await;
+    browser.fill("phone", "8 701 555 12 34").await;
+    browser.click("#f-consent").await;
+    browser.click("button[type=submit]").await;
+    let tracking = browser.text_of("#panel #tracking").await;
+    assert!(is_tracking_number(&tracking), "{tracking}");
+    let due = browser.text_of("#due").await;
+    let date = regex::Regex::new(r"\d{2}\.\d{2}\.\d{4}").expect("regex");
+    assert!(date.is_match(&due), "{due}");
+    assert!(due.contains("15 working days"), "{due}");
+    let next = browser.text_of("#next").await;
+    assert!(next.contains("3 working days"), "{next}");
+    assert!(browser.text_of("#answers").await.contains("SMS"));
+    assert_eq!(
+        browser.text_of("#sent-category").await,
+        "Roads and sidewalks"
+    );
+    assert_eq!(browser.text_of("#sent-place").await, "Abay avenue 10");
+    assert_eq!(
+        browser.text_of("#sent-words").await,
+        "Pothole on Abay avenue near the bus stop,…"
+    );
+    assert_eq!(browser.text_of("#print").await, "Print this page");
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::Id("f-number"))
+            .await
+            .is_err(),
+        "no lookup box on the confirmation"
+    );
+    let url = browser.url().await;
+    for typed in ["Pothole", "Abay", "Omarova", "701"] {
+        assert!(!url.contains(typed), "{typed} in the address {url}");
+    }
+    let html = browser.source().await;
+    assert!(
+        !html.contains("Omarova") && !html.contains("555"),
+        "the person on the page"
+    );
+    check_page(&browser, "received-summary-en-360px").await;
+    // The summary is shown once: a reload shows the rest, not the text.
+    browser.client.refresh().await.expect("reload");
+    browser.text_of("#panel #tracking").await;
+    assert!(!browser.source().await.contains("Pothole"));
     browser.close().await;
 }
 

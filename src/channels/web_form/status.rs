@@ -1,9 +1,9 @@
-//! The confirmation after a submission (`/{lang}/received/{tracking}`) and the status
-//! page (`/status/{tracking}`, `/status?number=`), behind the limit of lookups shared
-//! with Open311.
+//! The status page (`/status/{tracking}`, `/status?number=`), behind the limit of
+//! lookups shared with Open311, and what the confirmation page (`received.rs`) shares
+//! with it: whether a number is one to show.
 
 use super::form_page::message;
-use super::pages::{Form, base_context, page_language};
+use super::pages::{base_context, page_language};
 use super::state::WebForm;
 use crate::appeal::Language;
 use crate::http::client_addr::client_ip;
@@ -44,45 +44,6 @@ pub(super) async fn known(state: &WebForm, req: &HttpRequest, tracking: &str) ->
         Ok(_) => Known::No,
         Err(_) => Known::Yes(number.into_string()),
     }
-}
-
-/// `GET /{lang}/received/{tracking}`: the confirmation, with the number and nothing
-/// of the person.
-pub(super) async fn received(
-    req: HttpRequest,
-    path: web::Path<String>,
-    state: web::Data<WebForm>,
-) -> HttpResponse {
-    let language = page_language(&req);
-    let tracking = match known(&state, &req, &path).await {
-        Known::Yes(tracking) => tracking,
-        Known::No => return not_found_page(language),
-        Known::Limited => return lookups_refused(language),
-    };
-    // The budget form's confirmation speaks of a proposal and leads back to that form.
-    let budget = query_param(&req, "form").as_deref() == Some("budget");
-    // The language links keep the token: the page shows on any instance at once.
-    let token = state.gateway.receipt_token(&tracking);
-    let suffix = if budget {
-        format!("?form=budget&r={token}")
-    } else {
-        format!("?r={token}")
-    };
-    let mut ctx = base_context(language, |l| format!("/{l}/received/{tracking}{suffix}"));
-    ctx.insert("tracking".into(), tracking.clone().into());
-    let (kind, again) = if budget {
-        ("budget", Form::Budget.href(language.as_str()))
-    } else {
-        ("appeal", Form::Appeal.href(language.as_str()))
-    };
-    ctx.insert("kind".into(), kind.into());
-    ctx.insert("again".into(), again.into());
-    page(
-        StatusCode::OK,
-        language,
-        "received.html",
-        Value::Object(ctx),
-    )
 }
 
 /// `GET /status/{tracking}`: what the case system last said (kept by the notifier from

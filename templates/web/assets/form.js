@@ -43,6 +43,50 @@
       field.focus({ preventScroll: true });
     });
   }
+  // What was sent, for the confirmation page's summary (issue 28, point 3): the place
+  // and the first words stay in this tab (sessionStorage), never in an address or on
+  // the server, and the confirmation shows them once.
+  var form = document.querySelector("form[method=post]");
+  var text = document.getElementById("f-text");
+  if (form && text && window.sessionStorage) {
+    form.addEventListener("submit", function () {
+      var address = document.getElementById("f-address");
+      var place = address && address.value.trim() ? address.value.trim() : "";
+      if (!place && lat && lon && lat.value && lon.value) {
+        place = lat.value + ", " + lon.value;
+      }
+      var words = text.value.trim().split(/\s+/);
+      var first = words.slice(0, 8).join(" ") + (words.length > 8 ? "…" : "");
+      try {
+        window.sessionStorage.setItem("oa-sent", JSON.stringify({ place: place, words: first }));
+      } catch (e) {}
+    });
+  }
+  var sentPlace = document.getElementById("sent-place");
+  var sentWords = document.getElementById("sent-words");
+  if (sentPlace && sentWords && window.sessionStorage) {
+    var kept = null;
+    try {
+      kept = JSON.parse(window.sessionStorage.getItem("oa-sent") || "null");
+      window.sessionStorage.removeItem("oa-sent");
+    } catch (e) {}
+    if (kept) {
+      [[sentPlace, kept.place], [sentWords, kept.words]].forEach(function (pair) {
+        if (pair[1]) {
+          pair[0].textContent = pair[1];
+          pair[0].hidden = false;
+          pair[0].previousElementSibling.hidden = false;
+        }
+      });
+    }
+  }
+  var print = document.querySelector("[data-print]");
+  if (print && window.print) {
+    print.hidden = false;
+    print.addEventListener("click", function () {
+      window.print();
+    });
+  }
   var photos = document.getElementById("f-photos");
   var chosen = document.getElementById("photos-chosen");
   if (photos && chosen) {
