@@ -106,6 +106,7 @@ async fn an_appeal(gw: &Gateway, lang: &str) -> String {
             ("first_name", "Дана"),
             ("phone", "+7 701 555 12 34"),
             ("category", "roads"),
+            ("address", "пр. Абая, 10"),
             ("text", "Шұңқыр Абай даңғылында."),
             ("consent", "on"),
         ])
@@ -908,6 +909,7 @@ async fn a_session_id_chosen_by_a_client_is_replaced_and_cannot_forge_a_form() {
             ("first_name", "Подставная"),
             ("phone", "+7 701 000 00 01"),
             ("category", "roads"),
+            ("address", "пр. Абая, 10"),
             ("text", "Отправлено чужими руками."),
             ("consent", "on"),
         ])
@@ -1105,8 +1107,19 @@ async fn use_my_location_fills_the_point_and_the_form_works_without_it() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(browser.value_of("lat").await, "43.238900", "{said}");
-    assert_eq!(browser.value_of("lon").await, "76.889700");
+    assert_eq!(browser.value_of("lat").await, "43.2389", "{said}");
+    assert_eq!(browser.value_of("lon").await, "76.8897");
+    // Said in words where the appeal will point, rounded to about 10 m (issue 28,
+    // point 5); the button is a secondary one, not another submit.
+    let said = browser.text_of("#geo-status").await;
+    assert!(said.contains("43.2389, 76.8897"), "{said}");
+    assert!(
+        browser
+            .attr("geo-button", "class")
+            .await
+            .is_some_and(|c| c.contains("secondary"))
+    );
+    check_page(&browser, "geo-used-en-360px").await;
     browser.fill("last_name", "Seitkali").await;
     browser.fill("first_name", "Aigerim").await;
     browser.fill("email", "aigerim@mail.kz").await;
@@ -1132,6 +1145,34 @@ async fn use_my_location_fills_the_point_and_the_form_works_without_it() {
         .expect("html");
     assert!(html.contains("<div class=\"f geo\" id=\"geo\" hidden>"));
     assert!(html.contains("id=\"f-address\""));
+    // A problem that is somewhere needs a place; one that is not does not.
+    let browser = Browser::start(360, 800).await;
+    for (category, refused) in [("roads", true), ("public_order", false)] {
+        browser.goto(&gw.url("/en/")).await;
+        browser.select("category", category).await;
+        browser.fill("text", "Something to fix.").await;
+        browser.fill("last_name", "Seitkali").await;
+        browser.fill("first_name", "Aigerim").await;
+        browser.fill("email", "aigerim@mail.kz").await;
+        browser.click("#f-consent").await;
+        browser.click("button[type=submit]").await;
+        if refused {
+            let error = browser.text_of("#e-address").await;
+            assert!(
+                error.starts_with("Enter the address of the problem"),
+                "{error}"
+            );
+            let first = browser.text_of("#errors li").await;
+            assert!(
+                first.starts_with("Enter the address of the problem"),
+                "{first}"
+            );
+            check_page(&browser, "place-required-en-360px").await;
+        } else {
+            assert!(is_tracking_number(&browser.text_of("#tracking").await));
+        }
+    }
+    browser.close().await;
 }
 
 #[tokio::test]

@@ -314,6 +314,15 @@ pub(super) async fn submit(
         Form::Budget => web_form::proposal_intake(&input, language),
     };
     errors.extend(adapter_errors);
+    // A problem that is somewhere needs its place: an address or a position.
+    let place_bound = intake
+        .category
+        .as_deref()
+        .and_then(|c| state.gateway.category(c))
+        .is_some_and(|c| c.place);
+    if form == Form::Appeal && place_bound && intake.location.is_none() {
+        errors.push(FieldError::new("address", "place_required"));
+    }
     let again = |errors: &[FieldError], idem: String| {
         render_form(
             &state,

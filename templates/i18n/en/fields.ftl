@@ -4,6 +4,7 @@ error-required-category = Choose a category
 error-required-text = Describe the problem: what is wrong and since when
 error-too_long-text = The description is too long: keep it under 20,000 characters
 error-required-address = Enter the address of the problem, or use your location
+error-place_required-address = Enter the address of the problem, or use your location: this kind of problem is fixed where it is
 error-too_long-address = The address is too long
 error-invalid_phone-phone = Enter your phone number, for example 8 701 123 45 67
 error-invalid_email-email = Enter your email address, for example name@mail.kz

@@ -4,6 +4,7 @@ error-required-category = Выберите категорию
 error-required-text = Опишите проблему: что не так и с какого времени
 error-too_long-text = Описание слишком длинное: не больше 20 000 символов
 error-required-address = Укажите адрес проблемы или воспользуйтесь своим местоположением
+error-place_required-address = Укажите адрес проблемы или воспользуйтесь своим местоположением: такую проблему устраняют на месте
 error-too_long-address = Адрес слишком длинный
 error-invalid_phone-phone = Введите номер телефона, например 8 701 123 45 67
 error-invalid_email-email = Введите адрес электронной почты, например name@mail.kz

@@ -13,9 +13,11 @@
       status.textContent = status.dataset.busy;
       navigator.geolocation.getCurrentPosition(
         function (position) {
-          lat.value = position.coords.latitude.toFixed(6);
-          lon.value = position.coords.longitude.toFixed(6);
-          status.textContent = status.dataset.ok;
+          // Four decimals, about 10 m: where the problem is, no more (regulation 6.7).
+          lat.value = position.coords.latitude.toFixed(4);
+          lon.value = position.coords.longitude.toFixed(4);
+          status.textContent =
+            status.dataset.ok + " " + lat.value + ", " + lon.value + " " + status.dataset.after;
         },
         function () {
           status.textContent = status.dataset.denied;
