@@ -1202,15 +1202,54 @@ async fn the_regulation_reads_in_plain_words_in_each_language() {
             "{lang}: the Kazakh original below"
         );
         assert!(!html.contains("digested for engineers"), "{lang}");
-        assert!(html.contains(&format!(
-            "<code title=\"SHA-256\">{}</code>",
-            &POLICY_VERSION[..12]
-        )));
+        // Issue 28, point 6: the edition as a date and a number; the hash a consent
+        // carries only in the page's metadata.
         assert!(
-            html.contains(POLICY_VERSION),
-            "the whole hash, one tap away"
+            html.contains(&format!(
+                "<meta name=\"policy-version\" content=\"{POLICY_VERSION}\">"
+            )),
+            "{lang}: the hash in the metadata"
         );
+        assert_eq!(html.matches(POLICY_VERSION).count(), 1, "{lang}");
     }
+    // In the browser: the edition in words, a contents list whose links lead to the
+    // original's sections.
+    let browser = Browser::start(360, 800).await;
+    for (lang, edition) in [
+        ("en", "Edition of 25 September 2024, version 1"),
+        ("ru", "Редакция от 25 сентября 2024 года, версия 1"),
+        ("kk", "2024 жылғы 25 қыркүйектегі редакция, 1-нұсқа"),
+    ] {
+        browser
+            .goto(&gw.url(&format!("/regulation?lang={lang}")))
+            .await;
+        assert_eq!(browser.text_of("#edition").await, edition);
+        let visible = browser.text_of("main").await;
+        assert!(
+            !visible.contains(&POLICY_VERSION[..12]),
+            "{lang}: no hash shown"
+        );
+        let links = browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#contents a')].map(a => a.getAttribute('href'))
+                    .filter(h => !document.getElementById(h.slice(1))).length + ':' +
+                    document.querySelectorAll('#contents a').length;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(
+            links.as_str(),
+            Some("0:13"),
+            "{lang}: every link has its anchor"
+        );
+        check_page(&browser, &format!("regulation-contents-{lang}-360px")).await;
+    }
+    browser.click("#contents a[href='#reg-9']").await;
+    let heading = browser.text_of("#reg-9").await;
+    assert!(heading.starts_with("9."), "{heading}");
+    browser.close().await;
 }
 
 #[tokio::test]
