@@ -129,19 +129,27 @@ async fn an_appeal(gw: &Gateway, lang: &str) -> String {
 }
 
 #[tokio::test]
-async fn every_citizen_page_and_state_passes_axe_and_fits_320_and_360_px() {
+async fn every_citizen_page_and_state_passes_axe_at_320_360_and_1280_px() {
     let redis = RedisServer::new();
-    let gw = Gateway::start_with(options(&redis).env("GATEWAY_FORM_RATE_PER_MINUTE", "3")).await;
+    // Three widths of every status state: more lookups than a person makes.
+    let gw = Gateway::start_with(
+        options(&redis)
+            .env("GATEWAY_FORM_RATE_PER_MINUTE", "3")
+            .env("GATEWAY_STATUS_RATE_PER_MINUTE", "300"),
+    )
+    .await;
     let tracking = an_appeal(&gw, "ru").await;
-    for width in [360u32, 320] {
+    // A number one character off (issue 28, point 4): its own error state.
+    let last = tracking.chars().last().expect("a check symbol");
+    let typo = format!(
+        "{}{}",
+        &tracking[..tracking.len() - 1],
+        if last == '7' { '8' } else { '7' }
+    );
+    // Issue 28, point 7: phones (320, 360 px) and a desktop (1280 px).
+    for width in [360u32, 320, 1280] {
         let browser = Browser::start(width, 800).await;
-        let shot = |name: &str| {
-            if width == 360 {
-                format!("{name}-360px")
-            } else {
-                format!("{name}-320px")
-            }
-        };
+        let shot = |name: &str| format!("{name}-{width}px");
         for (path, name) in [
             ("/kk/".to_owned(), "form-kk"),
             ("/ru/".to_owned(), "form-ru"),
@@ -164,6 +172,24 @@ async fn every_citizen_page_and_state_passes_axe_and_fits_320_and_360_px() {
                 "/status/OA-0000-0000-0?lang=ru".to_owned(),
                 "status-unknown-ru",
             ),
+            (
+                format!("/status?lang=en&number={typo}"),
+                "lookup-check-symbol-en",
+            ),
+            (
+                format!("/status?lang=kk&number={typo}"),
+                "lookup-check-symbol-kk",
+            ),
+            (
+                "/status/OA-0000-0000-0?lang=en".to_owned(),
+                "status-unknown-en",
+            ),
+            (
+                "/status/OA-0000-0000-0?lang=kk".to_owned(),
+                "status-unknown-kk",
+            ),
+            (format!("/en/received/{tracking}"), "received-en"),
+            (format!("/kk/received/{tracking}"), "received-kk"),
             ("/regulation?lang=kk".to_owned(), "regulation-kk"),
             ("/regulation?lang=ru".to_owned(), "regulation-ru"),
             ("/regulation?lang=en".to_owned(), "regulation-en"),
