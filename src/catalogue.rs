@@ -24,6 +24,10 @@ pub(crate) struct Category {
     /// about, not to file.
     #[serde(default)]
     pub(crate) stopper: Option<String>,
+    /// The problem is somewhere (a road, a lamp, a yard): the web form requires its
+    /// address or position (issue 28, point 5). Absent: `false`.
+    #[serde(default)]
+    pub(crate) place: bool,
 }
 
 /// An emergency service a stopper sends the citizen to (issue 29, point 3).
@@ -185,5 +189,9 @@ mod tests {
         let topic = catalogue.topic("procedure").expect("procedure");
         assert!(topic.name(Language::Kk).contains("құжаттар"));
         assert!(catalogue.topic("roads").is_none());
+        // The problems that are somewhere need a place; the others do not.
+        assert!(roads.place && catalogue.get("lighting").is_some_and(|c| c.place));
+        assert!(!catalogue.get("other").is_some_and(|c| c.place));
+        assert!(!catalogue.get("public_order").is_some_and(|c| c.place));
     }
 }

@@ -5,6 +5,7 @@
 
 use super::accounts::Role;
 use super::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use super::duplicates;
 use super::pages::{MAX_TEXT_BYTES, audit, console_language, page, see_other};
 use super::receipt::ReceiptFacts;
 use super::sessions::Session;
@@ -35,7 +36,9 @@ pub(super) struct ConsoleView<'a> {
     pub(super) desk: Desk,
     pub(super) values: &'a BTreeMap<String, String>,
     pub(super) errors: &'a [FieldError],
-    pub(super) duplicates: &'a [String],
+    /// The duplicates hint: the earlier appeals at this place, as shown
+    /// ([`super::duplicates::shown`]).
+    pub(super) duplicates: &'a [Value],
     pub(super) call_taken: bool,
     /// The consultation just recorded, as the notice says it.
     pub(super) consulted: Option<String>,
@@ -77,7 +80,7 @@ pub(super) fn render_console(
         } else {
             e.code
         };
-        let message = MESSAGES.text(language, &format!("error-{code}"), &[]);
+        let message = MESSAGES.field_error(language, &field, code);
         let targets: Vec<&str> = match field.as_str() {
             "applicant" => {
                 let mut t = Vec::new();
@@ -139,10 +142,16 @@ pub(super) fn render_console(
                 .to_owned()
         }
     });
+    // The duplicates hint takes the focus: the agent decides there first.
+    let focus = if view.duplicates.is_empty() {
+        focus
+    } else {
+        "duplicates".to_owned()
+    };
     let shown: BTreeMap<&String, &String> = view
         .values
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack" | "dup_choice"))
         .collect();
     let topics: Vec<Value> = state
         .gateway
@@ -178,6 +187,10 @@ pub(super) fn render_console(
             "topics": topics,
             "consulted": view.consulted,
             "policy_version": POLICY_VERSION.as_str(),
+            // The date of birth's upper bound (a date input's `max`), Almaty's today.
+            "today": crate::deadline::iso(
+                time::OffsetDateTime::now_utc().to_offset(crate::clock::ALMATY).date()
+            ),
         }),
     )
 }
@@ -330,12 +343,17 @@ pub(super) async fn console_submit(
     let (intake, adapter_errors) =
         agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
     errors.extend(adapter_errors);
+    // No category is chosen for the agent (issue 28, point 1): a street-lighting call
+    // left on the first option reached the case system as public transport.
+    if intake.category.is_none() {
+        errors.push(FieldError::new("category", "required"));
+    }
     let category = intake
         .category
         .clone()
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| crate::catalogue::DEFAULT_CATEGORY.to_owned());
-    let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
+    let again = |errors: &[FieldError], duplicates: &[Value], status: StatusCode| {
         render_console(
             &state,
             ConsoleView {
@@ -365,12 +383,13 @@ pub(super) async fn console_submit(
         .get("address")
         .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
     if let Some(key) = dup_key.clone()
-        && !fields.contains_key("dup_ack")
+        && !duplicates::answered(&fields)
     {
-        let found = state.recent.recent(&key).await;
+        let found = state.recent.earlier(&key).await;
         if !found.is_empty() {
             audit("duplicate_hint", &session.agent_id, "shown", None);
-            return again(&[], &found, StatusCode::OK);
+            let shown = duplicates::shown(&state, language, &category, &found);
+            return again(&[], &shown, StatusCode::OK);
         }
     }
     for photo in &photos {
@@ -388,7 +407,14 @@ pub(super) async fn console_submit(
         fingerprint: form::fingerprint(
             &fields,
             &photos,
-            &["csrf", "idem", "dup_ack", "consultation", "topic"],
+            &[
+                "csrf",
+                "idem",
+                "dup_ack",
+                "dup_choice",
+                "consultation",
+                "topic",
+            ],
         ),
     });
     // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
@@ -407,6 +433,25 @@ pub(super) async fn console_submit(
             );
         }
     };
+    // "The same problem": the call is added to the earlier appeal.
+    if let (Some(same), Some(key)) = (duplicates::same_as(&fields), dup_key.as_deref()) {
+        let call = duplicates::Call {
+            session: &session,
+            desk,
+            language,
+            fields: &fields,
+            photos: &photos,
+            dup_key: key,
+            category: &category,
+        };
+        return match duplicates::add_to(&state, call, &same).await {
+            Ok(response) => response,
+            Err(errors) => {
+                state.store.release(kept).await;
+                again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY)
+            }
+        };
+    }
     let submitted = state.gateway.submit_appeal(intake, claim).await;
     if matches!(
         submitted,
@@ -420,7 +465,11 @@ pub(super) async fn console_submit(
                 if let Some(key) = dup_key
                     && !receipt.replayed
                 {
-                    state.recent.remember(&key, &tracking).await;
+                    let text = fields.get("text").map_or("", String::as_str);
+                    state
+                        .recent
+                        .remember(&key, &tracking, &receipt.id, text)
+                        .await;
                 }
                 if let Some(consultation) = fields
                     .get("consultation")
