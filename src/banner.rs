@@ -134,14 +134,36 @@ impl Board {
         {
             return banner.clone().filter(|b| b.shown_at(now));
         }
+        self.refresh().await.filter(|b| b.shown_at(now))
+    }
+
+    /// Reads the banner from Redis now; while Redis is away, keeps the last one read.
+    pub(crate) async fn refresh(&self) -> Option<Banner> {
         let banner = match read(&self.redis).await {
             Ok(banner) => banner,
-            Err(Unavailable) => cached.and_then(|(_, b)| b),
+            Err(Unavailable) => self
+                .cached
+                .lock()
+                .ok()
+                .and_then(|c| c.as_ref().and_then(|(_, b)| b.clone())),
         };
         if let Ok(mut slot) = self.cached.lock() {
             *slot = Some((Instant::now(), banner.clone()));
         }
-        banner.filter(|b| b.shown_at(now))
+        banner
+    }
+}
+
+impl Board {
+    /// The banner as last read (by [`Board::current`], which a background task calls
+    /// every [`REFRESH`]), for pages rendered without waiting on Redis.
+    pub(crate) fn shown(&self) -> Option<Banner> {
+        let now = time::OffsetDateTime::now_utc();
+        self.cached
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().and_then(|(_, b)| b.clone()))
+            .filter(|b| b.shown_at(now))
     }
 }
 

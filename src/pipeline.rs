@@ -241,6 +241,17 @@ impl Gateway {
         self.ctx.catalogue.stopper(category, &answers)
     }
 
+    /// Reads the city-wide banner from Redis now (the background task that keeps
+    /// [`Gateway::banner_shown`] fresh).
+    pub(crate) async fn refresh_banner(&self) {
+        self.banner.refresh().await;
+    }
+
+    /// The city-wide banner as last read, without waiting (pages).
+    pub(crate) fn banner_shown(&self) -> Option<crate::banner::Banner> {
+        self.banner.shown()
+    }
+
     /// The category of `code`, if the catalogue has it.
     pub(crate) fn category(&self, code: &str) -> Option<&Category> {
         self.ctx.catalogue.get(code)

@@ -440,3 +440,145 @@ async fn an_open311_client_reads_the_questions_and_posts_the_answers() {
         appeals[1].data
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The citizen's form
+// ---------------------------------------------------------------------------------------
+
+use crate::support::browser::Browser;
+use crate::support::form_session::FormSession;
+
+/// A web-form appeal about public transport, with a name and a phone.
+fn transport_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("category", "public_transport"),
+        ("text", "Автобус 92 проехал остановку не останавливаясь."),
+        ("last_name", "Серикова"),
+        ("first_name", "Айгүл"),
+        ("phone", "8 701 123 45 67"),
+        ("consent", "on"),
+    ];
+    fields.extend_from_slice(extra);
+    fields
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_form_asks_the_category_s_questions_and_names_a_missing_one() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let form = FormSession::open(&gw, "/en/").await;
+    let refused = form.post("/en/", &transport_form(&[])).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    // The summary names the question, and the field is marked and described.
+    assert!(
+        refused.html.contains("href=\"#f-a-public_transport-route\">Route number:"),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("id=\"e-a-public_transport-route\""));
+    assert!(refused.html.contains("A few questions if your appeal is about: Public transport"));
+    let taken = form
+        .post(
+            "/en/",
+            &transport_form(&[
+                ("a-public_transport-route", "92"),
+                ("a-public_transport-trip_time", "06.12.2026 08:30"),
+                // Another category's answer is not this appeal's.
+                ("a-utilities-missing", "water"),
+            ]),
+        )
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.html);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(
+        appeals[0].data["attributes"],
+        json!({"route": "92", "trip_time": "2026-12-06T03:30:00Z"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gas_smell_on_the_form_says_call_104_and_files_only_when_ticked() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let form = FormSession::open(&gw, "/ru/").await;
+    let gas = [
+        ("category", "utilities"),
+        ("a-utilities-missing", "gas_smell"),
+        ("text", "В подъезде сильно пахнет газом."),
+        ("address", "ул. Жандосова, 10"),
+        ("last_name", "Серикова"),
+        ("first_name", "Айгүл"),
+        ("phone", "8 701 123 45 67"),
+        ("consent", "on"),
+    ];
+    let stopped = form.post("/ru/", &gas).await;
+    assert_eq!(stopped.status, 422);
+    assert!(stopped.html.contains("class=\"stopper\" role=\"alert\""), "{}", stopped.html);
+    assert!(stopped.html.contains("Позвоните 104 сейчас"));
+    assert!(stopped.html.contains("href=\"tel:104\""));
+    assert!(!stopped.html.contains("{ $number }") && !stopped.html.contains("$number"));
+    let mut told = gas.to_vec();
+    told.push(("emergency_notice_shown", "on"));
+    let taken = form.post("/ru/", &told).await;
+    assert_eq!(taken.status, 303, "{}", taken.html);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["emergency_notice_shown"], true);
+    assert_eq!(appeals[0].data["attributes"]["missing"], "gas_smell");
+}
+
+/// In the real browser: the chosen category's questions only, the stopper after a gas
+/// smell, the banner on the form and the status page; axe-core finds nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_the_questions_stopper_and_banner_are_accessible() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start(&redis).await;
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (ok, _, err) = banner_cmd(
+        &redis,
+        &["set", "--until", &until, "--kk", "Су жоқ", "--ru", "Воды нет", "--en", "No water in Bostandyk until 18:00"],
+    );
+    assert!(ok, "{err}");
+    for width in [320u32, 1280] {
+        let browser = Browser::start(width, 800).await;
+        let check = |name: String| {
+            let browser = &browser;
+            async move {
+                let violations = browser.axe_violations().await;
+                assert!(violations.is_empty(), "{name}: {}", violations.join("\n"));
+                let (layout, viewport) = browser.widths().await;
+                assert!(layout <= viewport, "{name}: {layout} px in {viewport} px");
+                browser.screenshot(&name).await;
+            }
+        };
+        // The banner comes within the instance's refresh.
+        wait_until("the banner on the form", WAIT, || async {
+            browser.goto(&gw.url("/en/")).await;
+            let source = browser.source().await;
+            if source.contains("No water in Bostandyk") { Ok(()) } else { Err("no banner".to_owned()) }
+        })
+        .await;
+        let source = browser.source().await;
+        assert!(source.contains("id=\"q-utilities\" data-category=\"utilities\" hidden"), "only the chosen category's questions show");
+        browser.select("category", "utilities").await;
+        assert_eq!(browser.attr("q-utilities", "hidden").await, None, "utilities' questions shown");
+        assert!(browser.attr("q-public_transport", "hidden").await.is_some());
+        check(format!("questions-utilities-{width}px")).await;
+        browser.select("a-utilities-missing", "gas_smell").await;
+        browser.fill("text", "A smell of gas in the entrance.").await;
+        browser.fill("address", "10 Zhandosov street").await;
+        browser.fill("last_name", "Serikova").await;
+        browser.fill("first_name", "Aigul").await;
+        browser.fill("phone", "8 701 123 45 67").await;
+        browser.click("#f-consent").await;
+        browser.click("button[type=submit]").await;
+        let stop = browser.text_of("#stopper").await;
+        assert!(stop.contains("Call 104 now"), "{stop}");
+        check(format!("stopper-en-{width}px")).await;
+        browser.goto(&gw.url("/status?lang=en")).await;
+        assert!(browser.source().await.contains("No water in Bostandyk"));
+        check(format!("status-banner-en-{width}px")).await;
+        browser.close().await;
+    }
+}

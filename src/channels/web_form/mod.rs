@@ -23,6 +23,7 @@ use self::state::WebForm;
 mod assets;
 mod form_page;
 mod pages;
+mod questions;
 mod received;
 mod regulation;
 mod status;

@@ -5,6 +5,7 @@
 use super::form_input::{self as web_form, FormInput};
 use super::form_page::{FormView, message, render_form};
 use super::pages::{Form, page_language};
+use super::questions;
 use super::received::Sent;
 use super::state::WebForm;
 use crate::appeal::{Channel, Language};
@@ -314,6 +315,13 @@ pub(super) async fn submit(
         Form::Budget => web_form::proposal_intake(&input, language),
     };
     errors.extend(adapter_errors);
+    let mut intake = intake;
+    if form == Form::Appeal
+        && let Some(category) = intake.category.as_deref().and_then(|c| state.gateway.category(c))
+    {
+        intake.attributes = questions::answers(&input, category);
+        intake.emergency_notice_shown = input.ticked("emergency_notice_shown");
+    }
     // A problem that is somewhere needs its place: an address or a position.
     let place_bound = intake
         .category

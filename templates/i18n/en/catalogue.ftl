@@ -13,3 +13,4 @@ question-optional = (optional)
 banner-heading = Notice from the city
 open311-emergency = This is an emergency: call { $number } ({ $service }) now; a request sent here is read in working hours. Tell the citizen so; if they have called, or it is not urgent, send the request again with attribute[emergency_notice_shown]=true.
 open311-emergency-attribute = Set to true once the citizen was told that this may be an emergency to call about (a gas smell: 104; a wire down: 112) and still files it as non-urgent.
+questions-for = A few questions if your appeal is about:
