@@ -239,9 +239,7 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Recorded,
-                    None,
-                    0,
+                    Outcome::without_route(DeliveryStatus::Recorded),
                 )
                 .await;
         }
@@ -254,9 +252,7 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Suppressed,
-                    None,
-                    0,
+                    Outcome::without_route(DeliveryStatus::Suppressed),
                 )
                 .await;
         }
@@ -292,9 +288,12 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    status,
-                    Some(channel),
-                    attempts,
+                    Outcome {
+                        status,
+                        channel: Some(channel),
+                        attempts,
+                        reason: None,
+                    },
                 )
                 .await
             }
@@ -319,9 +318,12 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Failed,
-                    Some(channel),
-                    attempts,
+                    Outcome {
+                        status: DeliveryStatus::Failed,
+                        channel: Some(channel),
+                        attempts,
+                        reason: Some(error.reason()),
+                    },
                 )
                 .await
             }
@@ -363,6 +365,7 @@ impl Notifier {
             session_open,
             part: (1, 1),
             withheld: std::sync::atomic::AtomicBool::new(false),
+            provider_ids: std::sync::Mutex::new(Vec::new()),
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -491,7 +494,6 @@ impl Notifier {
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         conn: &mut RedisConn,
@@ -499,10 +501,14 @@ impl Notifier {
         entry_id: &str,
         reply_id: &str,
         reply: &Reply,
-        status: DeliveryStatus,
-        channel: Option<&str>,
-        attempts: u32,
+        outcome: Outcome,
     ) -> redis::RedisResult<()> {
+        let Outcome {
+            status,
+            channel,
+            attempts,
+            reason,
+        } = outcome;
         let receipt = Delivery {
             schema_version: appeal::SCHEMA_VERSION,
             id: ulid::Ulid::new().to_string(),
@@ -511,6 +517,7 @@ impl Notifier {
             status,
             channel: channel.map(str::to_owned),
             attempts,
+            reason: reason.map(str::to_owned),
             at: appeal::now_rfc3339(),
         };
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
@@ -557,6 +564,28 @@ impl Notifier {
     ) -> redis::RedisResult<()> {
         let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
         Ok(())
+    }
+}
+
+/// What the notifier did with a reply, as its receipt says it.
+struct Outcome {
+    status: DeliveryStatus,
+    /// The route that carried it or was tried last.
+    channel: Option<&'static str>,
+    attempts: u32,
+    /// Why it failed, a code (`failed` only).
+    reason: Option<&'static str>,
+}
+
+impl Outcome {
+    /// Nothing was sent: no route, no attempt.
+    fn without_route(status: DeliveryStatus) -> Outcome {
+        Outcome {
+            status,
+            channel: None,
+            attempts: 0,
+            reason: None,
+        }
     }
 }
 

@@ -48,6 +48,9 @@ pub(crate) struct Context<'a> {
     /// Set by a route that could send only a notice that an answer waits (a WhatsApp
     /// template outside the window): the notifier holds the text for the citizen.
     pub(crate) withheld: std::sync::atomic::AtomicBool,
+    /// The providers' ids of what was sent (an SMS provider's message id, a WhatsApp
+    /// message id): the keys their delivery reports carry.
+    pub(crate) provider_ids: std::sync::Mutex<Vec<String>>,
 }
 
 impl Context<'_> {
@@ -77,6 +80,13 @@ impl Context<'_> {
     pub(crate) fn withhold(&self) {
         self.withheld
             .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records the provider's id of what was just sent (see [`Context::provider_ids`]).
+    pub(crate) fn sent_as(&self, id: &str) {
+        if let Ok(mut ids) = self.provider_ids.lock() {
+            ids.push(id.to_owned());
+        }
     }
 
     /// Whether this is the answer's last part (the status link closes it).

@@ -44,6 +44,7 @@ mod request_errors;
 mod retention;
 mod schemas;
 mod shutdown;
+mod sms_providers;
 mod subject_fulfilment;
 mod subject_requests;
 mod telegram;
