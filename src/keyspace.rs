@@ -104,6 +104,17 @@ pub(crate) mod name {
         format!("gateway:delivery-parts:{reply_id}")
     }
 
+    /// Where a reply's receipts stand after a provider took it (`state`, `appeal_id`,
+    /// `channel`, `attempts`).
+    pub(crate) fn receipt(reply_id: &str) -> String {
+        format!("gateway:receipt:{reply_id}")
+    }
+
+    /// The reply a provider's message id belongs to (`<route>:<provider's id>`).
+    pub(crate) fn provider_message(route: &str, provider_id: &str) -> String {
+        format!("gateway:provider-message:{route}:{provider_id}")
+    }
+
     /// Answers held for a WhatsApp citizen outside the 24-hour window.
     pub(crate) fn held_answers(subject_key: &str) -> String {
         format!("gateway:held-answers:{subject_key}")

@@ -107,8 +107,15 @@ impl Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DeliveryStatus {
-    /// The answer's text reached the citizen's messenger, SMS or mailbox.
+    /// The provider took the answer's text (an SMS provider, the WhatsApp Cloud API, the
+    /// mail relay); where the provider reports delivery, `delivered`, `read` or `failed`
+    /// follows with the same `reply_id`.
+    Accepted,
+    /// The answer's text reached the citizen: the handset (SMS, by the provider's
+    /// report), the device (WhatsApp, by its status), the chat (Telegram, at once).
     Delivered,
+    /// The citizen opened it (WhatsApp's `read` status).
+    Read,
     /// Only a notice that an answer waits went out (a WhatsApp template outside the
     /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
     /// asks for it.
@@ -124,7 +131,9 @@ impl DeliveryStatus {
     /// The wire name, also the `outcome` label of `gateway_replies_total`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            DeliveryStatus::Accepted => "accepted",
             DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
             DeliveryStatus::Notified => "notified",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Suppressed => "suppressed",

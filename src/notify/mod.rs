@@ -26,6 +26,7 @@
 
 pub(crate) mod held;
 pub(crate) mod lag;
+pub(crate) mod receipts;
 pub(crate) mod route;
 pub(crate) mod split;
 
@@ -439,7 +440,30 @@ impl Notifier {
                 }
                 return (Ok(DeliveryStatus::Notified), channel, attempts);
             }
-            return (Ok(DeliveryStatus::Delivered), channel, attempts);
+            if self
+                .routes
+                .get(target.channel)
+                .is_some_and(|route| route.delivered_on_send())
+            {
+                return (Ok(DeliveryStatus::Delivered), channel, attempts);
+            }
+            let provider_ids = ctx
+                .provider_ids
+                .lock()
+                .map(|ids| ids.clone())
+                .unwrap_or_default();
+            let taken = receipts::Taken {
+                reply_id,
+                appeal_id: &reply.id,
+                route: channel,
+                attempts,
+                provider_ids: &provider_ids,
+            };
+            if let Err(e) = receipts::track(conn, self.keys(), &taken).await {
+                // The answer went out; only its later report will find nothing.
+                tracing::warn!(reply_id = %reply_id, error_kind = ?e.kind(), "notifier: receipt not kept for the provider's report");
+            }
+            return (Ok(DeliveryStatus::Accepted), channel, attempts);
         }
         let last = match last {
             Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),

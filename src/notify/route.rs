@@ -111,6 +111,13 @@ pub(crate) trait Route: Send + Sync {
         None
     }
 
+    /// Whether a send this route's provider took is already with the citizen (Telegram:
+    /// the message is in the chat). Otherwise the receipt says `accepted`, and the
+    /// provider's report, if it gives one, says the rest ([`super::receipts`]).
+    fn delivered_on_send(&self) -> bool {
+        false
+    }
+
     /// The longest text one message of this route carries, after its own heading;
     /// a longer answer is sent in parts ([`super::split`]). `None`: the route takes any
     /// length (email; SMS concatenates by itself).

@@ -38,6 +38,7 @@ mod outbox_durability;
 mod pages;
 mod procedure;
 mod properties;
+mod receipts;
 mod redis_cluster;
 mod redis_sentinel;
 mod request_errors;

@@ -118,6 +118,51 @@ pub(crate) fn read_answer(body: &serde_json::Value) -> Result<Accepted, RouteErr
     }
 }
 
+/// Whether a webhook's `sign` is Mobizon's: SHA-1 of `eventId|attempt|eventCreateTs|
+/// secretKey` (`_webhooks/06-signature.md`), compared in constant time.
+pub(crate) fn signed(payload: &serde_json::Value, secret: &str) -> bool {
+    let part = |name: &str| match &payload[name] {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    let (Some(event), Some(attempt), Some(created), Some(sign)) = (
+        part("eventId"),
+        part("attempt"),
+        part("eventCreateTs"),
+        payload["sign"].as_str(),
+    ) else {
+        return false;
+    };
+    let expected = sha1_smol::Sha1::from(format!("{event}|{attempt}|{created}|{secret}"))
+        .digest()
+        .to_string();
+    use subtle::ConstantTimeEq;
+    expected.len() == sign.len() && bool::from(expected.as_bytes().ct_eq(sign.as_bytes()))
+}
+
+/// An `sms-delivery-report` webhook's message id and what its final status means
+/// (`_webhook/05-data-structure.md`, `_other/smsStatus.md`); `None` for another event
+/// or a status that is not final.
+pub(crate) fn delivery_report(
+    payload: &serde_json::Value,
+) -> Option<(String, crate::notify::receipts::Report)> {
+    use crate::notify::receipts::Report;
+    if payload["eventType"] != "sms-delivery-report" {
+        return None;
+    }
+    let data = &payload["data"];
+    let report = match data["status"].as_str()? {
+        "DELIVRD" => Report::Delivered,
+        "UNDELIV" => Report::Failed("undeliverable"),
+        "REJECTD" => Report::Failed("rejected_by_operator"),
+        "EXPIRED" => Report::Failed("expired"),
+        "DELETED" => Report::Failed("deleted_by_operator"),
+        _ => return None,
+    };
+    Some((answer::id_of(&data["messageId"])?, report))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +189,30 @@ mod tests {
         let broken = json!({"code": 999, "data": [], "message": ""});
         assert_eq!(read_answer(&broken), Err(answer::UNAVAILABLE));
         assert_eq!(read_answer(&json!({"oops": 1})), Err(answer::UNAVAILABLE));
+    }
+
+    #[test]
+    fn webhooks_are_signed_as_documented() {
+        let mut payload = json!({
+            "eventId": 26, "eventType": "sms-delivery-report",
+            "eventCreateTs": "2026-01-15 11:42:28", "webhookId": 1, "attempt": 1,
+            "data": {"campaignId": 245455096, "messageId": 169275418, "segNum": 3,
+                     "statusUpdateTs": "2026-01-15 11:42:08", "status": "DELIVRD", "to": "380737893456"},
+        });
+        let sign = sha1_smol::Sha1::from("26|1|2026-01-15 11:42:28|secret123")
+            .digest()
+            .to_string();
+        payload["sign"] = json!(sign);
+        assert!(signed(&payload, "secret123"));
+        assert!(!signed(&payload, "another"));
+        assert_eq!(
+            delivery_report(&payload),
+            Some((
+                "169275418".to_owned(),
+                crate::notify::receipts::Report::Delivered
+            ))
+        );
+        payload["data"]["status"] = json!("ACCEPTD");
+        assert_eq!(delivery_report(&payload), None, "not final");
     }
 }

@@ -7,11 +7,13 @@
 //! - `json.rs` — the generic `{"sender","to","text"}` JSON post with a bearer token;
 //! - `mobizon.rs` — Mobizon (mobizon.kz);
 //! - `smsc.rs` — SMSC.kz;
+//! - `delivery.rs` — the providers' delivery reports (Mobizon's webhook);
 //! - `answer.rs` — what their answers come down to: taken (with the provider's message
 //!   id), retry, or give up with a reason code;
 //! - `length.rs` — UCS-2 / GSM 03.38 parts and the cut with the status link.
 
 mod answer;
+mod delivery;
 mod json;
 mod length;
 mod mobizon;

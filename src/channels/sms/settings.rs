@@ -8,9 +8,13 @@
 //! | `smsc` | `GATEWAY_SMS_LOGIN`, `GATEWAY_SMS_PASSWORD`, `GATEWAY_SMS_SENDER` | `GATEWAY_SMS_API_URL` (default `https://smsc.kz`) |
 //!
 //! None of a provider's settings: SMS is off. Some but not all: the start is refused.
+//! Mobizon's delivery reports come to `/sms/mobizon/webhook` when
+//! `GATEWAY_SMS_WEBHOOK_SECRET` is set (the secret key of the webhook registered at
+//! Mobizon); without it the receipts of SMS stay `accepted`.
 
 use std::sync::Arc;
 
+use super::delivery::Reports;
 use super::json::Json;
 use super::mobizon::{self, Mobizon};
 use super::provider::Provider;
@@ -43,6 +47,9 @@ pub(crate) struct Settings {
     /// SMSC's password (`GATEWAY_SMS_PASSWORD`).
     #[serde(default)]
     pub(crate) sms_password: Option<String>,
+    /// The secret key of Mobizon's delivery webhook (`GATEWAY_SMS_WEBHOOK_SECRET`).
+    #[serde(default)]
+    pub(crate) sms_webhook_secret: Option<String>,
     /// The registered sender name (`GATEWAY_SMS_SENDER`).
     #[serde(default)]
     pub(crate) sms_sender: Option<String>,
@@ -71,23 +78,50 @@ fn default_max_parts() -> u64 {
     3
 }
 
-/// SMS as a channel: only a way back, on (`Some`) or off.
-pub(crate) struct Texts(Option<Sms>);
+/// SMS as a channel: a way back, on (`Some`) or off, and the webhook secret of the
+/// provider's delivery reports, when they are on.
+pub(crate) struct Texts(Option<Sms>, Option<String>);
 
 impl Component for Texts {
     fn load(config: &Config, problems: &mut Vec<String>) -> Option<Texts> {
         let settings: Settings = section(config, problems)?;
-        Some(Texts(settings.route(problems)))
+        let mobizon = settings.sms_provider.trim() == "mobizon";
+        let secret = given(settings.sms_webhook_secret.clone());
+        if secret.is_some() && !mobizon {
+            problems.push(
+                "GATEWAY_SMS_WEBHOOK_SECRET: only the mobizon SMS provider sends delivery webhooks"
+                    .to_owned(),
+            );
+        }
+        Some(Texts(settings.route(problems), secret))
     }
 
-    fn build(self: Box<Self>, _: &Wiring<'_>, _: &mut Supervisor) -> Result<Built, BuildError> {
-        let Some(sms) = self.0 else {
+    fn build(
+        self: Box<Self>,
+        wiring: &Wiring<'_>,
+        _: &mut Supervisor,
+    ) -> Result<Built, BuildError> {
+        let Texts(sms, secret) = *self;
+        let Some(sms) = sms else {
             tracing::info!("SMS is off: GATEWAY_SMS_PROVIDER's settings are not set");
             return Ok(Built::default());
         };
-        tracing::info!(provider = sms.provider_name(), "SMS is on");
+        tracing::info!(
+            provider = sms.provider_name(),
+            delivery_reports = secret.is_some(),
+            "SMS is on"
+        );
+        let routes = secret.map(|secret| {
+            let reports = actix_web::web::Data::new(Reports {
+                redis: wiring.redis.waiting(crate::redis_handle::WEBHOOK_WAIT),
+                secret,
+            });
+            Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+                super::delivery::routes(cfg, &reports)
+            }) as crate::channels::component::Routes
+        });
         Ok(Built {
-            routes: None,
+            routes,
             reply: Some((ReplyChannel::Sms, Arc::new(sms) as Arc<dyn Route>)),
         })
     }
