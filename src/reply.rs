@@ -125,6 +125,10 @@ pub(crate) enum DeliveryStatus {
     Suppressed,
     /// `notify: false`: nothing to send.
     Recorded,
+    /// Held: the only contacts are an email address or a phone number the citizen typed
+    /// and has not confirmed; they got a notice without content and a code. Once
+    /// confirmed, the answer goes and its receipts follow with the same `reply_id`.
+    HeldUnconfirmed,
 }
 
 impl DeliveryStatus {
@@ -138,6 +142,7 @@ impl DeliveryStatus {
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Suppressed => "suppressed",
             DeliveryStatus::Recorded => "recorded",
+            DeliveryStatus::HeldUnconfirmed => "held_unconfirmed",
         }
     }
 }

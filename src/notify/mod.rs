@@ -29,6 +29,7 @@ pub(crate) mod lag;
 pub(crate) mod receipts;
 pub(crate) mod route;
 pub(crate) mod split;
+pub(crate) mod unconfirmed;
 
 /// The working calendar, where the tests and the status page look for it.
 pub use crate::deadline;
@@ -279,6 +280,20 @@ impl Notifier {
             // Another instance holds it.
             return Ok(());
         }
+        let Some(reply) = self
+            .confirmed_contacts(conn, &reply_id, &reply, fields)
+            .await?
+        else {
+            let held = Outcome {
+                status: DeliveryStatus::HeldUnconfirmed,
+                channel: Some(route::name(reply.reply_to.channel)),
+                attempts: 1,
+                reason: None,
+            };
+            return self
+                .finish(conn, stream, entry_id, &reply_id, &reply, held)
+                .await;
+        };
         let (outcome, channel, attempts) = self.deliver(conn, &reply_id, &reply).await;
         match outcome {
             Ok(status) => {
@@ -329,6 +344,56 @@ impl Notifier {
                 .await
             }
         }
+    }
+
+    /// The reply as it may go now (`unconfirmed`): to its confirmed contacts only, or
+    /// `None` when it is held until the citizen confirms the contact they typed — the
+    /// contact then gets a notice without content and the code.
+    async fn confirmed_contacts(
+        &self,
+        conn: &mut RedisConn,
+        reply_id: &str,
+        reply: &Reply,
+        fields: &Fields,
+    ) -> redis::RedisResult<Option<Reply>> {
+        let contacts = std::iter::once(&reply.reply_to).chain(&reply.fallback);
+        if !contacts.clone().any(unconfirmed::awaits_confirmation) {
+            return Ok(Some(reply.clone()));
+        }
+        let confirmed =
+            unconfirmed::is_confirmed(conn, self.keys(), &reply.tracking_number).await?;
+        if let Some((first, rest)) = unconfirmed::usable(reply, confirmed).split_first() {
+            let mut reply = reply.clone();
+            reply.reply_to = first.clone();
+            reply.fallback = rest.to_vec();
+            return Ok(Some(reply));
+        }
+        let data = field(fields, "data").unwrap_or_default();
+        let held = unconfirmed::entry(reply_id, &data);
+        let code = unconfirmed::hold(conn, self.keys(), &reply.tracking_number, &held).await?;
+        let notice = unconfirmed::notice_text(reply, &code, &self.config.public_url);
+        let link = format!(
+            "{}/status/{}",
+            self.config.public_url.trim_end_matches('/'),
+            reply.tracking_number
+        );
+        let ctx = route::Context {
+            reply_id,
+            appeal_id: &reply.id,
+            tracking_number: &reply.tracking_number,
+            language: reply.language.unwrap_or(crate::appeal::Language::Kk),
+            status: None,
+            status_link: &link,
+            session_open: false,
+            part: (1, 1),
+            withheld: std::sync::atomic::AtomicBool::new(false),
+            provider_ids: std::sync::Mutex::new(Vec::new()),
+        };
+        if let Err(e) = self.routes.send(&reply.reply_to, &notice, &ctx).await {
+            // The answer stays held; the status page offers the code's page too.
+            tracing::warn!(reply_id = %reply_id, reason = e.reason(), "notifier: confirmation notice not sent");
+        }
+        Ok(None)
     }
 
     /// Whether the citizen's wishes stop this reply.
@@ -551,9 +616,14 @@ impl Notifier {
             .replies
             .with_label_values(&[route, status.as_str()])
             .inc();
-        let _: () = conn
-            .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
-            .await?;
+        if status == DeliveryStatus::HeldUnconfirmed {
+            // Sent again, under the same id, once the contact is confirmed.
+            let _: () = conn.del(self.keys().delivery(reply_id)).await?;
+        } else {
+            let _: () = conn
+                .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
+                .await?;
+        }
         self.ack(conn, stream, entry_id).await
     }
 

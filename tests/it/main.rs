@@ -16,6 +16,7 @@ mod analytics;
 mod api_intake;
 mod architecture;
 mod config;
+mod confirm_contact;
 mod crash_recovery;
 mod deployment;
 mod email_corpus;
