@@ -446,7 +446,10 @@ impl Notifier {
         let progress_key = self
             .keys()
             .key(&crate::keyspace::name::delivery_parts(reply_id));
-        'targets: for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
+        let targets: Vec<&ReplyTo> = std::iter::once(&reply.reply_to)
+            .chain(&reply.fallback)
+            .collect();
+        'targets: for (index, target) in targets.iter().copied().enumerate() {
             channel = route::name(target.channel);
             let parts = match self.routes.get(target.channel).and_then(|r| r.max_text()) {
                 Some(limit) => split::split(text, limit),
@@ -517,12 +520,23 @@ impl Notifier {
                 .lock()
                 .map(|ids| ids.clone())
                 .unwrap_or_default();
+            // Should the provider report it failed, the other contacts, in order.
+            let retry = targets
+                .get(index + 1..)
+                .and_then(|rest| rest.split_first())
+                .map(|(next, rest)| {
+                    let mut retry = reply.clone();
+                    retry.reply_to = (*next).clone();
+                    retry.fallback = rest.iter().map(|to| (*to).clone()).collect();
+                    serde_json::to_string(&retry).unwrap_or_default()
+                });
             let taken = receipts::Taken {
                 reply_id,
                 appeal_id: &reply.id,
                 route: channel,
                 attempts,
                 provider_ids: &provider_ids,
+                retry: retry.as_deref(),
             };
             if let Err(e) = receipts::track(conn, self.keys(), &taken).await {
                 // The answer went out; only its later report will find nothing.

@@ -9,7 +9,12 @@
 //! <provider's id>` points from a provider's message id to the reply; both expire after
 //! [`KEPT_FOR`]. One script compares the state, moves it and adds the receipt in one
 //! step, so two instances given the same report (a provider's retry, two deliveries of
-//! one webhook) write one receipt. No address and no text is kept here.
+//! one webhook) write one receipt.
+//!
+//! A reply reported `failed` goes to the citizen's next contact (the reply's `fallback`
+//! after the route that failed, only confirmed ones, see `unconfirmed`): the receipt's
+//! hash keeps the reply as it would go there (`retry`, its text included, as
+//! `replies.v1` holds it) and the same script puts it back on `replies.v1`.
 
 use std::time::Duration;
 
@@ -50,6 +55,9 @@ pub(crate) struct Taken<'a> {
     pub(crate) attempts: u32,
     /// The provider's ids of the messages sent (one per part).
     pub(crate) provider_ids: &'a [String],
+    /// The reply as it goes to the citizen's next contact should this route's provider
+    /// report it failed (the case system's `data`, `reply_to` the next contact).
+    pub(crate) retry: Option<&'a str>,
 }
 
 /// Keeps `taken` so that its provider's reports find it, from any instance.
@@ -75,10 +83,21 @@ pub(crate) async fn track(
         .arg("attempts")
         .arg(taken.attempts)
         .ignore()
+        .cmd("HDEL")
+        .arg(&receipt)
+        .arg("retry")
+        .ignore()
         .cmd("EXPIRE")
         .arg(&receipt)
         .arg(KEPT_FOR.as_secs())
         .ignore();
+    if let Some(retry) = taken.retry {
+        pipe.cmd("HSET")
+            .arg(&receipt)
+            .arg("retry")
+            .arg(retry)
+            .ignore();
+    }
     for id in taken.provider_ids {
         pipe.cmd("SET")
             .arg(keys.key(&name::provider_message(taken.route, id)))
@@ -91,8 +110,11 @@ pub(crate) async fn track(
 }
 
 /// Moves the state and adds the receipt, or does nothing when the report brings
-/// nothing new (already there, or further). `KEYS[1]` the receipt's hash, `KEYS[2]`
-/// `deliveries.v1`; `ARGV` the new state, the receipt's id and its JSON.
+/// nothing new (already there, or further). A `failed` report of a reply with another
+/// contact puts it back on `replies.v1` for that contact (its lease freed, so the
+/// notifier takes it again). `KEYS[1]` the receipt's hash, `KEYS[2]` `deliveries.v1`,
+/// `KEYS[3]` `replies.v1`, `KEYS[4]` the reply's lease; `ARGV` the new state, the
+/// receipt's id and its JSON, the reply's id.
 const ADVANCE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
@@ -106,6 +128,15 @@ elseif (rank[new] or 0) <= (rank[state] or 0) then
 end
 redis.call('HSET', KEYS[1], 'state', new)
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', 'delivery', 'data', ARGV[3])
+if new == 'failed' then
+  local retry = redis.call('HGET', KEYS[1], 'retry')
+  if retry then
+    redis.call('HDEL', KEYS[1], 'retry')
+    redis.call('DEL', KEYS[4])
+    redis.call('XADD', KEYS[3], '*', 'id', ARGV[4], 'type', 'reply', 'data', retry)
+    return 2
+  end
+end
 return 1
 ";
 
@@ -152,10 +183,16 @@ pub(crate) async fn report(
     let moved: i64 = redis::Script::new(ADVANCE)
         .key(&receipt_key)
         .key(keys.key(crate::keyspace::DELIVERIES))
+        .key(keys.key(crate::stream::Stream::Replies.name()))
+        .key(keys.delivery(&reply_id))
         .arg(receipt.status.as_str())
         .arg(&receipt.id)
         .arg(serde_json::to_string(&receipt).unwrap_or_default())
+        .arg(&reply_id)
         .invoke_async(conn)
         .await?;
-    Ok(moved == 1)
+    if moved == 2 {
+        tracing::info!(reply_id = %reply_id, "reported failed; sent again to the next contact");
+    }
+    Ok(moved >= 1)
 }

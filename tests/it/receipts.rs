@@ -182,3 +182,36 @@ async fn a_whatsapp_failed_status_fails_the_receipt() {
     assert_eq!(receipt.data["status"], "failed");
     assert_eq!(receipt.data["reason"], "undeliverable");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sms_reported_failed_goes_to_the_citizens_other_route() {
+    use crate::support::fake_telegram::FakeBotApi;
+    let redis = RedisServer::new();
+    let sms = fake_sms::mobizon(vec![]);
+    let bot = FakeBotApi::start();
+    let gw = Gateway::start_with(bot.configure(mobizon_gateway(&redis, &sms, "gateway-a"))).await;
+    let mut answer = reply("sms", PHONE);
+    answer["fallback"] = json!([{"channel": "telegram", "address": "555000111"}]);
+    send_reply(&redis, &answer).await;
+    let accepted = receipts(&redis, 1).await.remove(0);
+    assert_eq!(accepted.data["status"], "accepted");
+    assert_eq!(accepted.data["channel"], "sms");
+
+    let report = mobizon_report(&sms.id_of(1), "UNDELIV", 1, SECRET);
+    assert_eq!(post_report(&gw, &report).await, 200);
+    let all = receipts(&redis, 3).await;
+    assert_eq!(all[1].data["status"], "failed");
+    assert_eq!(all[1].data["reason"], "undeliverable");
+    assert_eq!(all[2].data["status"], "delivered", "{}", all[2].raw);
+    assert_eq!(all[2].data["channel"], "telegram");
+    assert_eq!(all[2].data["reply_id"], accepted.data["reply_id"]);
+    let texts = bot.texts_to(555000111);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].contains("заделана"));
+    // Mobizon repeating the failure sends nothing more.
+    let again = mobizon_report(&sms.id_of(1), "UNDELIV", 2, SECRET);
+    assert_eq!(post_report(&gw, &again).await, 200);
+    assert_eq!(all_receipts(&redis).await.len(), 3);
+    assert_eq!(bot.texts_to(555000111).len(), 1);
+    assert_eq!(sms.taken().len(), 1);
+}
