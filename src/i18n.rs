@@ -23,6 +23,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/notify.ftl"),
             include_str!("../templates/i18n/kk/confirm_contact.ftl"),
             include_str!("../templates/i18n/kk/agent.ftl"),
+            include_str!("../templates/i18n/kk/open311.ftl"),
         ],
     ),
     (
@@ -35,6 +36,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/notify.ftl"),
             include_str!("../templates/i18n/ru/confirm_contact.ftl"),
             include_str!("../templates/i18n/ru/agent.ftl"),
+            include_str!("../templates/i18n/ru/open311.ftl"),
         ],
     ),
     (
@@ -47,6 +49,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/notify.ftl"),
             include_str!("../templates/i18n/en/confirm_contact.ftl"),
             include_str!("../templates/i18n/en/agent.ftl"),
+            include_str!("../templates/i18n/en/open311.ftl"),
         ],
     ),
 ];

@@ -32,7 +32,10 @@
 //! | `gateway:idempotency:<SHA-256 of scope and key>` | hash `record` (the outbox record that holds the key), `fp` (SHA-256 of the request), `answer` (the JSON answer), `tracking` | `GATEWAY_IDEMPOTENCY_TTL_SECS` | the pipeline (claim after the durable write), forwarder (claim of a record spooled while Redis was away) | the pipeline of every instance ([`crate::idempotency`]) |
 //! | `gateway:tracking-blocks` | string: a counter | none (never reset: a block is never leased twice) | every instance, at start and when its block runs low ([`crate::tracking::issuer`]) | the same |
 //! | `gateway:open311:requests` | sorted set: tracking numbers of Open311 requests by time received (ms) | none (a member per request: a number and a time) | forwarder (an index mark of the request's record) | Open311 `GET requests` of every instance |
-//! | `gateway:open311:request:<tracking number>` | hash `appeal_id`, `service_code`, `requested_datetime`; `address`, `lat`, `long` only when the deployment names private readers | 400 days, as the status | forwarder | Open311 of every instance |
+//! | `gateway:open311:request:<tracking number>` | hash `appeal_id`, `service_code`, `requested_datetime`, `district` (a district code, where known), `media` (the photos' SHA-256s, comma-separated), `media_public` (`1` once a reply let them be shown; the Open311 channel's `history`); `address`, `lat`, `long` only when the deployment names private readers | 400 days, as the status | forwarder | Open311 of every instance |
+//! | `replies.v1`, consumer group `gateway-open311` | the Open311 channel's reading of the case system's statuses | — | the Open311 channel's `history` | — |
+//! | `gateway:open311:updates` | sorted set: `<replies.v1 entry id>\|<tracking number>\|<case status>` by the entry's time (ms), one member per status change of an Open311 request | none; members older than 400 days removed as new ones come | the Open311 channel's `history` (from `replies.v1`) | Open311 `GET servicerequestupdates` |
+//! | `gateway:open311:request-updates:<tracking number>` | sorted set: the same members, of one request | 400 days after the last change | the same | the same, by `service_request_id` |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
 //! | `gateway:held-answers:<subject key>` | list of JSON answers (text, heading, ids; no address) | 90 days after the last added; deleted once delivered | notifier (WhatsApp outside the window, answer too long for the template) | WhatsApp webhook (the citizen taps "Show answer" or writes) |
@@ -163,6 +166,15 @@ pub(crate) mod name {
     /// What the Open311 channel keeps of one request.
     pub(crate) fn open311_request(tracking_number: &str) -> String {
         format!("gateway:open311:request:{tracking_number}")
+    }
+
+    /// The status changes of every Open311 request, by time (the Open311 channel's
+    /// `history`).
+    pub(crate) const OPEN311_UPDATES: &str = "gateway:open311:updates";
+
+    /// The status changes of one Open311 request, by time.
+    pub(crate) fn open311_request_updates(tracking_number: &str) -> String {
+        format!("gateway:open311:request-updates:{tracking_number}")
     }
 
     /// The notifier's lease (then `done` marker) of a reply.

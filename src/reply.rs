@@ -68,6 +68,12 @@ pub(crate) struct Reply {
     /// Other contacts of the appeal, tried in order when `reply_to` fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) fallback: Vec<ReplyTo>,
+    /// `true`: the appeal's photos may be shown to the public (an Open311 request's
+    /// `media_url` then links the gateway's cleaned copy); `false`: no longer. Absent:
+    /// unchanged. Photos are never public unless the case system says so (regulation
+    /// 9.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) media_public: Option<bool>,
 }
 
 impl Reply {

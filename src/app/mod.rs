@@ -9,6 +9,7 @@ pub mod analytics_admin;
 mod command;
 mod headers;
 pub mod ingest_email;
+mod open311_params;
 pub(crate) mod openapi;
 mod ops;
 pub mod outbox_admin;

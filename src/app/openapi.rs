@@ -30,10 +30,15 @@ use crate::channels::api::{
     ReplyToSubmission, SubjectIdentifiers, SubjectRequestSubmission,
 };
 use crate::channels::open311::{
-    Attribute, AttributeValue, Discovery, Endpoint, Open311ErrorItem, RequestCreated, RequestForm,
-    RequestState, Service, ServiceDefinition, ServiceRequest,
+    Attribute, AttributeValue, Discovery, Endpoint, ExtendedAttributes, Open311ErrorItem,
+    RequestCreated, RequestForm, RequestState, RequestUpdate, Service, ServiceDefinition,
+    ServiceRequest,
 };
 use crate::http::error::{ProblemDocument, ProblemField};
+
+use super::open311_params::{
+    Open311Common, Open311Extensions, Open311Paging, Open311Path, Open311Query, Open311UpdatesQuery,
+};
 use crate::pipeline::{Answer, AnswerStatus};
 
 /// The documentation items of the operations (see the module doc).
@@ -276,15 +281,18 @@ pub mod operations {
         tag = "open311",
         operation_id = "open311PostRequest",
         summary = "Post a service request",
-        description = "Through the same pipeline as every channel (normalization, the allowlist, consent, the durable outbox). The answer is the tracking number as `service_request_id` and the legal deadline. A repeated `Idempotency-Key`, or the same `device_id` and description within the retry window, gets the first answer (header `Idempotent-Replayed: true`).",
-        request_body(content = RequestForm, content_type = "application/x-www-form-urlencoded"),
+        description = "Through the same pipeline as every channel (normalization, the allowlist, consent, the durable outbox). The answer is the tracking number as `service_request_id` and the legal deadline. A repeated `Idempotency-Key`, or the same `device_id` and description within the retry window, gets the first answer (header `Idempotent-Replayed: true`). Photos: `multipart/form-data` with each photo a `media` file (the GeoReport v2 Extensions' media handling), under the photo rules of every channel; `media_url` is refused (400): the gateway fetches no link.",
+        request_body(content(
+            (RequestForm = "application/x-www-form-urlencoded"),
+            (RequestForm = "multipart/form-data"),
+        )),
         params(Open311Path, IdempotencyKey, AcceptLanguage),
         responses(
             (status = 201, description = "Accepted and durable", content(
                 (Vec<RequestCreated> = "application/json"),
                 (String = "text/xml"),
             )),
-            (status = 400, description = "A parameter missing or invalid, no consent, not a form, another `jurisdiction_id`, or an `Idempotency-Key` reused", content(
+            (status = 400, description = "A parameter missing or invalid, no consent, not a form, another `jurisdiction_id`, an `Idempotency-Key` reused, a `media_url`, or a file the photo rules refuse (not a photo, an identity document, another part than `media`, more than 5)", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -293,6 +301,10 @@ pub mod operations {
                 (String = "text/xml"),
             )),
             (status = 404, description = "No such service, or not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 413, description = "The body, or a `media` photo (10 MiB), over its limit", content(
                 (Vec<Open311ErrorItem> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -311,10 +323,12 @@ pub mod operations {
         tag = "open311",
         operation_id = "open311GetRequests",
         summary = "Requests and their status",
-        description = "By `service_request_id` (a comma list of at most 50, which overrides the rest; each id counts as one lookup of the client's limit), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status` (one lookup). At most 1000. Address and coordinates only for an `api_key` with the `read_private` right.",
-        params(Open311Path, Open311Common, Open311Query, AcceptLanguage),
+        description = "By `service_request_id` (a comma list of at most 50, which overrides the rest; each id counts as one lookup of the client's limit), else by `service_code`, `start_date`, `end_date` (at most 90 days apart; the last 90 days by default) and `status` (one lookup). Newest first (the same time: by tracking number, descending), in pages (`page`, `page_size`, at most 1000 a page; 1000 by default); the total in the header `X-Total-Count` and the XML root's `total`. Address and coordinates only for an `api_key` with the `read_private` right; `extensions=true` adds `extended_attributes` (channel, district).",
+        params(Open311Path, Open311Common, Open311Query, Open311Paging, Open311Extensions, AcceptLanguage),
         responses(
-            (status = 200, description = "The requests", content(
+            (status = 200, description = "The requests", headers(
+                ("X-Total-Count" = u64, description = "How many requests the query finds, over every page"),
+            ), content(
                 (Vec<ServiceRequest> = "application/json"),
                 (String = "text/xml"),
             )),
@@ -351,7 +365,7 @@ pub mod operations {
         summary = "One request and its status",
         params(
             ("service_request_id" = String, Path, description = "The tracking number, e.g. `OA-7K3M-9QX2`"),
-            Open311Path, Open311Common, AcceptLanguage,
+            Open311Path, Open311Common, Open311Extensions, AcceptLanguage,
         ),
         responses(
             (status = 200, description = "The request, as a list of one", content(
@@ -382,55 +396,70 @@ pub mod operations {
         security((), ("open311_api_key" = []))
     )]
     pub fn open311_get_request() {}
-}
 
-/// The format of an Open311 answer: the path's extension.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-struct Open311Path {
-    /// `json` or `xml`.
-    #[param(inline)]
-    format: Open311Format,
-}
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/servicerequestupdates.{format}",
+        tag = "open311",
+        operation_id = "open311GetServiceRequestUpdates",
+        summary = "Status changes of requests since a time",
+        description = "FixMyStreet's extension of GeoReport v2: each status change the case system wrote for an Open311 request from `start_date` to `end_date` (at most 90 days apart; the last 90 days by default), oldest first, in pages (`page`, `page_size`); by `service_request_id` (a comma list of at most 50, each id one lookup of the client's limit) the changes of those requests only. `update_id` is stable; `description` is the status's public name, never the answer's text or anything of the citizen. The total in `X-Total-Count` and the XML root's `total`.",
+        params(Open311Path, Open311Common, Open311UpdatesQuery, Open311Paging, AcceptLanguage),
+        responses(
+            (status = 200, description = "The updates", headers(
+                ("X-Total-Count" = u64, description = "How many updates the query finds, over every page"),
+            ), content(
+                (Vec<RequestUpdate> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 400, description = "An invalid parameter, more than 50 `service_request_id`s, or another `jurisdiction_id`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 403, description = "An unknown `api_key`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 404, description = "Not `.json` or `.xml`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 429, description = "Too many tracking-number lookups from this client (the status page's limit, `GATEWAY_STATUS_RATE_PER_MINUTE`); `Retry-After: 60`", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+            (status = 503, description = "The history cannot be read now; retry", content(
+                (Vec<Open311ErrorItem> = "application/json"),
+                (String = "text/xml"),
+            )),
+        ),
+        security((), ("open311_api_key" = []))
+    )]
+    pub fn open311_get_updates() {}
 
-/// The two formats of every Open311 endpoint.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-enum Open311Format {
-    Json,
-    Xml,
-}
-
-/// The query parameters every Open311 read takes.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Common {
-    /// This endpoint's own (`GATEWAY_OPEN311_JURISDICTION_ID`); another is refused.
-    jurisdiction_id: Option<String>,
-    /// `kk`, `ru` or `en`; before `Accept-Language`.
-    locale: Option<String>,
-    /// An integrator's token; with the `read_private` right, reads show the location.
-    api_key: Option<String>,
-}
-
-/// The filters of `GET requests`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct Open311Query {
-    /// Tracking numbers, comma-separated; overrides the other filters.
-    service_request_id: Option<String>,
-    /// Service codes, comma-separated.
-    service_code: Option<String>,
-    /// RFC 3339.
-    start_date: Option<String>,
-    /// RFC 3339; at most 90 days after `start_date`.
-    end_date: Option<String>,
-    /// `open`, `closed` or both, comma-separated.
-    status: Option<String>,
+    #[utoipa::path(
+        get,
+        path = "/open311/v2/media/{service_request_id}/{sha256}",
+        tag = "open311",
+        operation_id = "open311GetMedia",
+        summary = "A request's photo, once it may be shown",
+        description = "What a request's `media_url` links: the photo as the gateway cleaned it (re-encoded, no metadata), only while the case system lets the request's photos be shown (a reply's `media_public: true`). Counts as a tracking-number lookup.",
+        params(
+            ("service_request_id" = String, Path, description = "The tracking number"),
+            ("sha256" = String, Path, description = "The photo's SHA-256 (lower-case hex), as `media_url` names it"),
+        ),
+        responses(
+            (status = 200, description = "The photo", content(
+                (Vec<u8> = "image/jpeg"),
+                (Vec<u8> = "image/png"),
+            )),
+            (status = 404, description = "No such request or photo, or its photos are not to be shown"),
+            (status = 410, description = "The photo was erased (its subject's erasure, or its retention)"),
+            (status = 429, description = "Too many tracking-number lookups from this client; `Retry-After: 60`"),
+            (status = 503, description = "The index cannot be read now; retry"),
+        )
+    )]
+    pub fn open311_get_media() {}
 }
 
 /// `Idempotency-Key`: a repeat with the same body returns the first answer.
@@ -521,6 +550,8 @@ impl Modify for SecuritySchemes {
         operations::open311_post_request,
         operations::open311_get_requests,
         operations::open311_get_request,
+        operations::open311_get_updates,
+        operations::open311_get_media,
     ),
     components(schemas(
         AppealSubmission,
@@ -555,6 +586,8 @@ impl Modify for SecuritySchemes {
         AttributeValue,
         RequestCreated,
         ServiceRequest,
+        ExtendedAttributes,
+        RequestUpdate,
         RequestState,
         Open311ErrorItem,
     )),

@@ -115,6 +115,36 @@ impl PhotoError {
     }
 }
 
+/// Words that mark an upload as an identity document (file names, declared kinds), in
+/// Kazakh, Russian and English, lower case, Latin transliterations included.
+const DOCUMENT_WORDS: [&str; 16] = [
+    "passport",
+    "pasport",
+    "паспорт",
+    "udostoverenie",
+    "удостоверение",
+    "удост",
+    "куәлік",
+    "kualik",
+    "id_card",
+    "id-card",
+    "idcard",
+    "id_document",
+    "identity",
+    "document",
+    "документ",
+    "құжат",
+];
+
+/// True when a file is named like an identity document: copies of identity documents
+/// are not taken on any channel (Law 94-V; regulation 5.1.9 allows a document's number
+/// and particulars, never its image). The content of an image is not inspected (no
+/// reliable detector of an ID card exists here): the name is what a sender tells.
+pub(crate) fn named_like_document(file_name: &str) -> bool {
+    let name = file_name.to_lowercase();
+    DOCUMENT_WORDS.iter().any(|w| name.contains(w))
+}
+
 /// A photo ready to store: its pixels encoded afresh, and what the appeal says of it.
 #[derive(Debug, Clone)]
 pub(crate) struct CleanPhoto {

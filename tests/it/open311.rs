@@ -453,7 +453,6 @@ async fn without_consent_nothing_is_stored_and_forbidden_fields_are_dropped_by_n
     form.extend([
         ("device_id", "device-42"),
         ("account_id", "acc-7"),
-        ("media_url", "https://photos.example/1.jpg"),
         ("home_address", "ул. Толе би, 1, кв. 5"),
         ("attribute[colour]", "red"),
     ]);
@@ -474,7 +473,6 @@ async fn without_consent_nothing_is_stored_and_forbidden_fields_are_dropped_by_n
     for name in [
         "device_id",
         "account_id",
-        "media_url",
         "home_address",
         "attribute.colour",
     ] {
@@ -483,7 +481,7 @@ async fn without_consent_nothing_is_stored_and_forbidden_fields_are_dropped_by_n
             "{name} in dropped_fields: {dropped:?}"
         );
     }
-    for value in ["device-42", "acc-7", "photos.example", "Толе би"] {
+    for value in ["device-42", "acc-7", "Толе би"] {
         assert!(
             !appeals[0].raw.contains(value),
             "{value} must not be kept: {}",
@@ -515,6 +513,204 @@ async fn a_retried_post_gets_the_first_answer() {
     let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 3).await;
     assert_eq!(appeals.len(), 3, "each request once");
     assert_eq!(appeals[2].data["tracking_number"], last);
+}
+
+/// A `multipart/form-data` body of `fields` and `files` (field, file name, bytes), as a
+/// browser or an HTTP library writes it; with its `Content-Type`.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "open311-client-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, file_name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_multipart(
+    api: &Api,
+    format: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Reply {
+    let (content_type, body) = multipart(fields, files);
+    api.try_post(
+        &format!("{BASE}/requests.{format}"),
+        None,
+        Some(&content_type),
+        body,
+        &[("Accept-Language", "en")],
+    )
+    .await
+    .expect("POST requests")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_posted_as_media_is_kept_without_its_gps_and_a_media_url_is_refused() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let photo = crate::support::photos::jpeg_with_gps_exif();
+    assert!(
+        photo.windows(4).any(|w| w == b"Exif"),
+        "the phone's Exif is there"
+    );
+
+    let form = request_form("Яма, фото приложено");
+    let posted = post_multipart(&api, "json", &form, &[("media", "IMG_2041.jpg", &photo)]).await;
+    let tracking = request_id(&posted);
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    assert_eq!(appeal["channel"], "open311");
+    let attachment = &appeal["attachments"][0];
+    assert_eq!(attachment["kind"], "photo");
+    assert_eq!(attachment["content_type"], "image/jpeg");
+    let sha = attachment["sha256"].as_str().expect("sha256").to_owned();
+    let stored = std::fs::read(gw.data_dir().join("attachments").join(&sha[..2]).join(&sha))
+        .expect("the stored photo");
+    assert!(stored.starts_with(&[0xFF, 0xD8, 0xFF]), "still a JPEG");
+    assert!(!stored.windows(4).any(|w| w == b"Exif"), "no Exif");
+    assert!(
+        !stored.windows(11).any(|w| w == b"SecretPhone"),
+        "no camera"
+    );
+    assert!(
+        !stored.windows(8).any(|w| w == [0, 0, 0, 43, 0, 0, 0, 1]),
+        "no GPS latitude"
+    );
+    let picture = image::load_from_memory(&stored).expect("the picture kept");
+    assert_eq!((picture.width(), picture.height()), (64, 48));
+    assert_eq!(attachment["size"], stored.len() as u64);
+    // The photo is not public: no `media_url` in a public read, nothing at its address.
+    let public = api
+        .get(&format!("{BASE}/requests/{tracking}.json"))
+        .await
+        .json();
+    assert!(public[0].get("media_url").is_none(), "{public}");
+    api.get(&format!("{BASE}/media/{tracking}/{sha}"))
+        .await
+        .expect_status(404);
+
+    // Until the case system lets it be shown: then `media_url` is the gateway's own
+    // address of the cleaned photo.
+    let allow = |public: bool| {
+        json!({
+            "schema_version": 1,
+            "id": appeal["id"],
+            "tracking_number": tracking,
+            "reply_to": {"channel": "sms", "address": "+77011234567"},
+            "notify": false,
+            "text": "Фото опубликовано.",
+            "media_public": public,
+        })
+    };
+    send_reply(&redis, &allow(true)).await;
+    let path = format!("{BASE}/requests/{tracking}.json");
+    let shown = wait_until("media_url once the photo may be shown", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let record = api.get(&path).await.json();
+            match record[0]["media_url"].as_str() {
+                Some(url) => Ok(url.to_owned()),
+                None => Err(record.to_string()),
+            }
+        }
+    })
+    .await;
+    let media_path = format!("{BASE}/media/{tracking}/{sha}");
+    assert!(shown.ends_with(&media_path), "{shown}");
+    let fetched = reqwest::Client::new()
+        .get(gw.url(&media_path))
+        .send()
+        .await
+        .expect("GET media");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(
+        fetched.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default(),
+        "image/jpeg"
+    );
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), stored);
+    // And no longer, when it says so.
+    send_reply(&redis, &allow(false)).await;
+    wait_until("media_url gone again", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let record = api.get(&path).await.json();
+            if record[0].get("media_url").is_none() {
+                Ok(())
+            } else {
+                Err(record.to_string())
+            }
+        }
+    })
+    .await;
+    api.get(&media_path).await.expect_status(404);
+
+    // A link is refused, in either form, with what to do instead; nothing is stored.
+    let mut linked = request_form("Яма по ссылке");
+    linked.push(("media_url", "http://169.254.169.254/latest/meta-data/"));
+    for refused in [
+        post_form(&api, "json", &linked, &[("Accept-Language", "en")]).await,
+        post_multipart(&api, "json", &linked, &[]).await,
+    ] {
+        refused.expect_status(400);
+        let description = refused.json()[0]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            description.contains("media_url") && description.contains("multipart/form-data"),
+            "{description}"
+        );
+    }
+    // Not a photo, a document's scan, a file under another name, one photo too many:
+    // refused by the rules every channel follows, each said.
+    let pdf: &[u8] = b"%PDF-1.7 not an image";
+    let six: Vec<(&str, &str, &[u8])> = (0..6)
+        .map(|_| ("media", "p.jpg", photo.as_slice()))
+        .collect();
+    for (files, says) in [
+        (vec![("media", "pothole.jpg", pdf)], "JPEG, PNG or WebP"),
+        (
+            vec![("media", "passport_scan.jpg", photo.as_slice())],
+            "identity document",
+        ),
+        (vec![("photo", "pothole.jpg", photo.as_slice())], "media"),
+        (six, "5"),
+    ] {
+        let refused = post_multipart(&api, "xml", &form, &files).await;
+        refused.expect_status(400);
+        let description = xml_of(&refused)
+            .child("error")
+            .child("description")
+            .text
+            .clone();
+        assert!(description.contains(says), "{says}: {description}");
+    }
+    // Without a poster's api_key before the first file, no photo is read at all.
+    let mut stranger = form.clone();
+    stranger[0] = ("api_key", "not-a-token");
+    let refused = post_multipart(&api, "json", &stranger, &[("media", "p.jpg", &photo)]).await;
+    refused.expect_status(403);
+    // Only the one accepted request reached the case system.
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals.len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -672,6 +868,389 @@ async fn the_case_systems_status_shows_in_requests_without_personal_data() {
     assert!(
         not_private[0].get("lat").is_none(),
         "crm has no read_private right"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Status changes (FixMyStreet's `servicerequestupdates`)
+// ---------------------------------------------------------------------------------------
+
+/// A time as a W3C datetime, to the millisecond.
+fn w3c(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// The appeal id of the request `tracking` on `appeals.v1`.
+fn appeal_id_of(appeals: &[Entry], tracking: &str) -> String {
+    appeals
+        .iter()
+        .find(|e| e.data["tracking_number"] == tracking)
+        .map(|e| e.data["id"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no appeal {tracking}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_reads_the_status_changes_since_its_last_poll() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let pothole = request_id(&post_form(&api, "json", &request_form("Яма на Абая"), &[]).await);
+    let lamp = {
+        let mut form = request_form("Не горит фонарь");
+        form[1] = ("service_code", "lighting");
+        request_id(&post_form(&api, "json", &form, &[]).await)
+    };
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    let (pothole_appeal, lamp_appeal) = (
+        appeal_id_of(&appeals, &pothole),
+        appeal_id_of(&appeals, &lamp),
+    );
+
+    // A change the client saw at its last poll, then two after it; and a status of an
+    // appeal that is not an Open311 request, which Open311 does not list.
+    case_system_says(&redis, &pothole_appeal, &pothole, "registered").await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let last_poll = time::OffsetDateTime::now_utc();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    case_system_says(&redis, &pothole_appeal, &pothole, "resolved").await;
+    case_system_says(&redis, &lamp_appeal, &lamp, "in_progress").await;
+    case_system_says(
+        &redis,
+        &ulid::Ulid::new().to_string(),
+        "OA-2222-2222",
+        "resolved",
+    )
+    .await;
+
+    // The client polls as FixMyStreet's GetServiceRequestUpdates does: XML, a window of
+    // time, its jurisdiction.
+    let window = serde_urlencoded::to_string([
+        ("start_date", w3c(last_poll)),
+        (
+            "end_date",
+            w3c(time::OffsetDateTime::now_utc() + time::Duration::minutes(1)),
+        ),
+        ("jurisdiction_id", "open-almaty.kz".to_owned()),
+        ("locale", "en".to_owned()),
+    ])
+    .expect("query");
+    let path = format!("{BASE}/servicerequestupdates.xml?{window}");
+    let polled = wait_until("two updates since the last poll", WAIT, || {
+        let (api, path) = (api.clone(), path.clone());
+        async move {
+            let reply = api.get(&path).await;
+            if reply.status == 200
+                && xml_of(&reply).all("request_update").len() == 2
+                && reply.text.contains("total=\"2\"")
+            {
+                Ok(reply)
+            } else {
+                Err(reply.text)
+            }
+        }
+    })
+    .await;
+    let document = xml_of(&polled);
+    assert_eq!(document.name, "service_request_updates");
+    assert!(polled.text.contains("total=\"2\""), "{}", polled.text);
+    assert_eq!(polled.header("x-total-count").as_deref(), Some("2"));
+    let updates = document.all("request_update");
+    let by_request = |id: &str| -> &Node {
+        updates
+            .iter()
+            .find(|u| u.child("service_request_id").text == id)
+            .unwrap_or_else(|| panic!("no update of {id}: {}", polled.text))
+    };
+    let resolved = by_request(&pothole);
+    assert_eq!(resolved.child("status").text, "closed");
+    assert_eq!(resolved.child("description").text, "Resolved");
+    assert_eq!(resolved.child("external_status_code").text, "resolved");
+    let progress = by_request(&lamp);
+    assert_eq!(progress.child("status").text, "open");
+    assert_eq!(progress.child("description").text, "In progress");
+    for update in &updates {
+        let at = time::OffsetDateTime::parse(
+            &update.child("updated_datetime").text,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("a W3C datetime");
+        assert!(
+            at >= last_poll.replace_millisecond(0).expect("ms"),
+            "{}",
+            polled.text
+        );
+        assert!(!update.child("update_id").text.is_empty());
+    }
+    // Oldest first: the pothole was resolved before the lamp was taken up.
+    assert_eq!(updates[0].child("service_request_id").text, pothole);
+    // Nothing of the citizen nor of the answer's text.
+    for secret in [
+        "Статус обновлён",
+        "+7701",
+        "Айгүл",
+        "aigul@",
+        "43.23",
+        "Яма",
+    ] {
+        assert!(!polled.text.contains(secret), "{secret}: {}", polled.text);
+    }
+
+    // The same updates in JSON, with the same ids: a client that stored them skips them.
+    let json = api
+        .get(&format!("{BASE}/servicerequestupdates.json?{window}"))
+        .await;
+    json.expect_status(200);
+    let ids: Vec<String> = updates
+        .iter()
+        .map(|u| u.child("update_id").text.clone())
+        .collect();
+    let json_ids: Vec<String> = json
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["update_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(json_ids, ids);
+
+    // Every change of one request, the earlier one too, by its id.
+    let history = api
+        .get(&format!(
+            "{BASE}/servicerequestupdates.json?service_request_id={pothole}"
+        ))
+        .await
+        .json();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|u| u["external_status_code"].as_str())
+        .collect();
+    assert_eq!(statuses, ["registered", "resolved"], "{history}");
+    // The request itself says the same.
+    let request = api
+        .get(&format!("{BASE}/requests/{pothole}.json"))
+        .await
+        .json();
+    assert_eq!(request[0]["status"], "closed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extensions_add_the_channel_and_the_district_and_nothing_personal() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let mut form: Vec<(&str, &str)> = request_form("Сломана скамейка во дворе")
+        .into_iter()
+        .filter(|(k, _)| *k != "lat" && *k != "long")
+        .collect();
+    form.push(("address_string", "Алмалинский район, ул. Толе би, 59"));
+    let tracking = request_id(&post_form(&api, "json", &form, &[]).await);
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    assert_eq!(appeal["location"]["district"], "almaly");
+
+    let extended = api
+        .get(&format!("{BASE}/requests/{tracking}.json?extensions=true"))
+        .await;
+    extended.expect_status(200);
+    assert_eq!(
+        extended.json()[0]["extended_attributes"],
+        json!({"channel": "open311", "district": "almaly"})
+    );
+    let listed = api
+        .get(&format!("{BASE}/requests.xml?extensions=true"))
+        .await;
+    let attributes = xml_of(&listed);
+    let attributes = attributes.child("request").child("extended_attributes");
+    assert_eq!(attributes.child("channel").text, "open311");
+    assert_eq!(attributes.child("district").text, "almaly");
+    // Without the parameter, the specification's record alone.
+    let plain = api
+        .get(&format!("{BASE}/requests/{tracking}.json"))
+        .await
+        .json();
+    assert!(plain[0].get("extended_attributes").is_none(), "{plain}");
+    // Nothing of the citizen or of the place beyond the district.
+    for secret in ["Толе би", "Айгүл", "aigul@", "скамейка"] {
+        assert!(
+            !extended.text.contains(secret),
+            "{secret}: {}",
+            extended.text
+        );
+        assert!(!listed.text.contains(secret), "{secret}: {}", listed.text);
+    }
+    let bad = api
+        .get(&format!("{BASE}/requests.json?extensions=yes&locale=en"))
+        .await;
+    bad.expect_status(400);
+    assert!(bad.text.contains("extensions"), "{}", bad.text);
+}
+
+// ---------------------------------------------------------------------------------------
+// Paging
+// ---------------------------------------------------------------------------------------
+
+/// `n` requests in the Open311 index as the forwarder writes it (a hash per request and
+/// the numbers by time), received over the last days, two at each time (so that the
+/// order of equal times shows), odd ones `roads`, even ones `lighting`: what 2,500 posts
+/// would leave, written in one pipeline. Returns their tracking numbers.
+async fn seed_index(redis: &RedisServer, n: usize) -> Vec<String> {
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut conn = redis_conn(&redis.url()).await.expect("redis");
+    let now = time::OffsetDateTime::now_utc();
+    let mut pipe = redis::pipe();
+    let mut numbers = Vec::with_capacity(n);
+    for i in 0..n {
+        // A number of the earlier form (no check symbol), which still resolves.
+        let symbols: String = (0..8)
+            .rev()
+            .map(|k| CROCKFORD[(((i as u64) + 0x3_0000) >> (5 * k)) as usize & 31] as char)
+            .collect();
+        let number = format!("OA-{}-{}", &symbols[..4], &symbols[4..]);
+        let at = now - time::Duration::minutes(2 * (i / 2) as i64 + 1);
+        let id = ulid::Ulid::from_datetime(at.into()).to_string();
+        let code = if i % 2 == 1 { "roads" } else { "lighting" };
+        pipe.cmd("HSET")
+            .arg(format!("{PREFIX}gateway:open311:request:{number}"))
+            .arg("appeal_id")
+            .arg(&id)
+            .arg("service_code")
+            .arg(code)
+            .arg("requested_datetime")
+            .arg(w3c(at))
+            .ignore();
+        pipe.cmd("ZADD")
+            .arg(format!("{PREFIX}gateway:open311:requests"))
+            .arg((at.unix_timestamp_nanos() / 1_000_000) as i64)
+            .arg(&number)
+            .ignore();
+        numbers.push(number);
+    }
+    pipe.query_async::<()>(&mut conn).await.expect("seed");
+    numbers
+}
+
+/// Every page of `query` at `page_size`, read until the total is reached: the ids in
+/// the order read, and the total the first page told.
+async fn every_page(api: &Api, query: &str, page_size: usize) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut total = None;
+    for page in 1.. {
+        let reply = api
+            .get(&format!(
+                "{BASE}/requests.json?{query}&page={page}&page_size={page_size}"
+            ))
+            .await;
+        reply.expect_status(200);
+        let told: usize = reply
+            .header("x-total-count")
+            .and_then(|t| t.parse().ok())
+            .expect("X-Total-Count");
+        assert_eq!(*total.get_or_insert(told), told, "the total stays the same");
+        let list = reply.json();
+        let list = list.as_array().expect("a list");
+        assert!(list.len() <= page_size);
+        ids.extend(list.iter().map(|r| {
+            r["service_request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }));
+        if list.is_empty() || ids.len() >= told {
+            break;
+        }
+    }
+    (ids, total.unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paging_through_2500_requests_gives_each_exactly_once() {
+    let redis = RedisServer::new();
+    let gw = gateway(&redis).await;
+    let api = gw.api();
+    let started = std::time::Instant::now();
+    let seeded = seed_index(&redis, 2500).await;
+    // A window that holds them all, fixed while paging.
+    let window = serde_urlencoded::to_string([
+        (
+            "start_date",
+            w3c(time::OffsetDateTime::now_utc() - time::Duration::days(30)),
+        ),
+        (
+            "end_date",
+            w3c(time::OffsetDateTime::now_utc() + time::Duration::minutes(1)),
+        ),
+    ])
+    .expect("query");
+
+    let (ids, total) = every_page(&api, &window, 200).await;
+    assert_eq!(total, 2500);
+    assert_eq!(ids.len(), 2500, "13 pages hold every request");
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 2500, "none twice");
+    let expected: std::collections::BTreeSet<&String> = seeded.iter().collect();
+    assert_eq!(unique, expected, "each seeded request once");
+    // Newest first, and the same order page after page (equal times by number).
+    // (Seeded newest first already, two at each time.)
+    let mut newest_first = seeded.clone();
+    for pair in newest_first.chunks_mut(2) {
+        pair.sort_by(|a, b| b.cmp(a));
+    }
+    let first_difference = ids.iter().zip(&newest_first).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "read {:?}", &ids[..6]);
+
+    // Filtered by service: the total and the pages are those of the filter.
+    let (lighting, total) = every_page(&api, &format!("{window}&service_code=lighting"), 500).await;
+    assert_eq!((total, lighting.len()), (1250, 1250));
+    assert_eq!(
+        lighting
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        1250
+    );
+
+    // XML says the total on its root; a page past the last is empty.
+    let xml = api
+        .get(&format!(
+            "{BASE}/requests.xml?{window}&page=2&page_size=1000"
+        ))
+        .await;
+    let root = xml_of(&xml);
+    assert_eq!(root.all("request").len(), 1000);
+    assert!(
+        xml.text
+            .contains(r#"<service_requests total="2500" page="2" page_size="1000">"#),
+        "{}",
+        &xml.text[..200.min(xml.text.len())]
+    );
+    let past = api
+        .get(&format!(
+            "{BASE}/requests.json?{window}&page=99&page_size=100"
+        ))
+        .await;
+    assert_eq!(past.json(), json!([]));
+    assert_eq!(past.header("x-total-count").as_deref(), Some("2500"));
+    // Bounded: a page over 1000, or not a page, is refused by name.
+    for bad in ["page_size=1001", "page_size=0", "page=0", "page=two"] {
+        let refused = api
+            .get(&format!("{BASE}/requests.json?{bad}&locale=en"))
+            .await;
+        refused.expect_status(400);
+        let name = bad.split('=').next().unwrap_or_default();
+        assert!(
+            refused.json()[0]["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(name)),
+            "{}",
+            refused.text
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
     );
 }
 

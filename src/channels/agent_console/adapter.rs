@@ -66,27 +66,6 @@ pub(crate) const APPLICANT_ORDER: [&str; 8] = [
     "id_document_number",
 ];
 
-/// Words that mark an upload as an identity document (file names, declared kinds), in
-/// Kazakh, Russian and English, lower case, Latin transliterations included.
-const DOCUMENT_WORDS: [&str; 16] = [
-    "passport",
-    "pasport",
-    "паспорт",
-    "udostoverenie",
-    "удостоверение",
-    "удост",
-    "куәлік",
-    "kualik",
-    "id_card",
-    "id-card",
-    "idcard",
-    "id_document",
-    "identity",
-    "document",
-    "документ",
-    "құжат",
-];
-
 /// True when an upload is declared as, or named like, an identity document: its form
 /// field is not `photos`, or its file name or declared kind carries a document word.
 /// The content of an image is not inspected (no reliable detector of an ID card exists
@@ -95,8 +74,7 @@ pub(crate) fn declared_document(field: &str, file_name: &str) -> bool {
     if field != "photos" {
         return true;
     }
-    let name = file_name.to_lowercase();
-    DOCUMENT_WORDS.iter().any(|w| name.contains(w))
+    crate::attachments::named_like_document(file_name)
 }
 
 /// What the agent entered: fields by name (as in the form).

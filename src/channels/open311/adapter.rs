@@ -6,8 +6,9 @@
 //! `phone` the applicant (regulation 5.1; the channel's policy narrows it further),
 //! `attribute[consent]` the citizen's tick in the client app (`consent.method: checkbox`,
 //! `captured_by` the integrator's name). Everything else a client sends — `device_id`,
-//! `account_id`, `media_url`, other attributes (as `attribute.<code>`), unknown fields — is
-//! dropped and recorded by name in `dropped_fields`, never by value.
+//! `account_id`, other attributes (as `attribute.<code>`), unknown fields — is dropped and
+//! recorded by name in `dropped_fields`, never by value (a `media_url` never gets here:
+//! the handler refuses it, and photos come as `media` files, see `super::post`).
 
 use serde_json::Value;
 
@@ -72,6 +73,12 @@ pub(crate) struct RequestForm {
     /// Not stored; a retry from the same device with the same description within
     /// `GATEWAY_OPEN311_RETRY_WINDOW_SECS` gets the first answer.
     device_id: Option<String>,
+    /// `multipart/form-data` only: a photo of the problem (JPEG, PNG or WebP; repeat the
+    /// part for several, at most 5, 10 MiB each). Re-encoded from its pixels, so no
+    /// metadata (GPS, camera) is kept; a file named like an identity document is
+    /// refused. A `media_url` is refused: the gateway fetches no link it is handed.
+    #[schema(value_type = Option<String>, format = Binary)]
+    media: Option<Vec<u8>>,
 }
 
 /// A posted form, as name/value pairs in order.
@@ -199,12 +206,13 @@ mod tests {
             .map(String::as_str)
             .collect();
         documented.sort_unstable();
-        // What the adapter reads, the protocol's fields, and the handler's retry key.
+        // What the adapter reads, the protocol's fields, the handler's retry key and
+        // the photos' part.
         let mut read: Vec<&str> = READ
             .iter()
             .chain(PROTOCOL.iter())
             .copied()
-            .chain(["attribute[consent]", "device_id"])
+            .chain(["attribute[consent]", "device_id", "media"])
             .collect();
         read.sort_unstable();
         assert_eq!(documented, read);

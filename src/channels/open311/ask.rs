@@ -72,6 +72,17 @@ impl Ask {
         root: &str,
         document: &T,
     ) -> HttpResponse {
+        self.document_with(status, root, &[], document)
+    }
+
+    /// [`Ask::document`] whose XML root carries `attributes` (the JSON is the same).
+    pub(super) fn document_with<T: Serialize>(
+        &self,
+        status: StatusCode,
+        root: &str,
+        attributes: &[(&str, String)],
+        document: &T,
+    ) -> HttpResponse {
         let value = match serde_json::to_value(document) {
             Ok(value) => value,
             Err(e) => {
@@ -84,7 +95,7 @@ impl Ask {
             Format::Json => HttpResponse::build(status)
                 .content_type("application/json; charset=utf-8")
                 .body(value.to_string()),
-            Format::Xml => match xml::document(root, value) {
+            Format::Xml => match xml::document_with(root, attributes, value) {
                 Ok(body) => HttpResponse::build(status)
                     .content_type("text/xml; charset=utf-8")
                     .body(body),

@@ -110,6 +110,44 @@ pub(crate) struct ServiceRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub(super) long: Option<Option<f64>>,
+    /// The gateway's own URL of the request's (first) photo, cleaned of its metadata;
+    /// only once the case system let the photos be shown (a reply's `media_public`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) media_url: Option<String>,
+    /// With `extensions=true` only: the channel and the district (nothing personal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) extended_attributes: Option<ExtendedAttributes>,
+}
+
+/// The extension's `extended_attributes` of a request (`extensions=true`): what
+/// analytics integrators ask for, and nothing that identifies a person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ExtendedAttributes {
+    /// The channel the appeal came through (`open311` for the requests this endpoint
+    /// took); absent for an appeal of another channel read by its number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) channel: Option<String>,
+    /// The district of Almaty (`crate::district`'s codes, e.g. `almaly`), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) district: Option<String>,
+}
+
+/// One update of `GET servicerequestupdates`: a status change of a request, as the
+/// case system wrote it (the FixMyStreet extension's `request_update`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct RequestUpdate {
+    /// Stable and unique: the `replies.v1` entry that carried the status.
+    pub(super) update_id: String,
+    pub(super) service_request_id: String,
+    /// The request's status after the change.
+    pub(super) status: RequestState,
+    /// When the case system wrote it (RFC 3339, UTC).
+    pub(super) updated_datetime: String,
+    /// The status's public name in the requested language; never the reply's text.
+    pub(super) description: String,
+    /// The case system's own status: `registered`, `in_progress`, `redirected`,
+    /// `extended`, `resolved`, `rejected`.
+    pub(super) external_status_code: String,
 }
 
 /// `open` until the case system resolves or rejects the appeal.

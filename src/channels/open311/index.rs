@@ -44,6 +44,16 @@ pub(crate) struct Indexed {
     pub(crate) lat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) long: Option<f64>,
+    /// The district of Almaty (its code), where known: not personal, kept for
+    /// `extensions=true` (issue 32, point 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) district: Option<String>,
+    /// The SHA-256s of the request's photos (as the appeal's `attachments` name them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) media: Vec<String>,
+    /// Whether the case system let the photos be shown (a reply's `media_public`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) media_public: bool,
 }
 
 impl Indexed {
@@ -59,6 +69,12 @@ impl Indexed {
             address: hash.remove("address"),
             lat: hash.get("lat").and_then(|v| v.parse().ok()),
             long: hash.get("long").and_then(|v| v.parse().ok()),
+            district: hash.remove("district"),
+            media: hash
+                .remove("media")
+                .map(|m| m.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+            media_public: hash.get("media_public").is_some_and(|v| v == "1"),
         })
     }
 
@@ -76,6 +92,12 @@ impl Indexed {
                 ttl,
             ),
         ];
+        if let Some(district) = &self.district {
+            marks.push(Mark::set(key.clone(), "district", district, ttl));
+        }
+        if !self.media.is_empty() {
+            marks.push(Mark::set(key.clone(), "media", &self.media.join(","), ttl));
+        }
         if let Some(address) = &self.address {
             marks.push(Mark::set(key.clone(), "address", address, ttl));
         }
@@ -127,6 +149,18 @@ impl Index {
             address: location.and_then(|l| l.address.clone()),
             lat: location.and_then(|l| l.lat),
             long: location.and_then(|l| l.lon),
+            district: appeal
+                .location
+                .as_ref()
+                .and_then(|l| l.district)
+                .and_then(|d| serde_json::to_value(d).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            media: appeal
+                .attachments
+                .iter()
+                .map(|a| a.sha256.clone())
+                .collect(),
+            media_public: false,
         }
         .marks()
     }
@@ -144,8 +178,65 @@ impl Index {
         Ok(Indexed::from_hash(tracking_number, hash))
     }
 
+    /// The requests received from `start` to `end` (Unix ms), newest first (the same
+    /// time: by tracking number, descending), `count` of them after the first `offset`,
+    /// and how many there are in all (read in one transaction): one page without
+    /// reading the others.
+    pub(crate) async fn page(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        offset: usize,
+        count: usize,
+    ) -> Result<(Vec<Indexed>, usize), Unavailable> {
+        let set = self.redis.keys().key(name::OPEN311_REQUESTS);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZREVRANGEBYSCORE")
+            .arg(&set)
+            .arg(end_ms)
+            .arg(start_ms)
+            .arg("LIMIT")
+            .arg(offset)
+            .arg(count)
+            .cmd("ZCOUNT")
+            .arg(&set)
+            .arg(start_ms)
+            .arg(end_ms);
+        let (numbers, total): (Vec<String>, usize) = self
+            .redis
+            .run(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await?;
+        Ok((self.records(&numbers, |_| true).await?, total))
+    }
+
+    /// The index records of `numbers` that `keep` accepts, in order.
+    async fn records(
+        &self,
+        numbers: &[String],
+        keep: impl Fn(&Indexed) -> bool,
+    ) -> Result<Vec<Indexed>, Unavailable> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for number in numbers {
+            pipe.hgetall(self.redis.keys().key(&name::open311_request(number)));
+        }
+        let hashes: Vec<std::collections::HashMap<String, String>> = self
+            .redis
+            .run(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await?;
+        Ok(numbers
+            .iter()
+            .zip(hashes)
+            .filter_map(|(number, hash)| Indexed::from_hash(number, hash))
+            .filter(|record| keep(record))
+            .collect())
+    }
+
     /// The requests received from `start` to `end` (Unix ms) that `keep` accepts, newest
-    /// first, at most `limit`.
+    /// first (as [`Index::page`]), at most `limit`.
     pub(crate) async fn scan(
         &self,
         start_ms: i64,
@@ -173,22 +264,10 @@ impl Index {
                 break;
             }
             offset += page.len();
-            let mut pipe = redis::pipe();
-            for number in &page {
-                pipe.hgetall(self.redis.keys().key(&name::open311_request(number)));
-            }
-            let hashes: Vec<std::collections::HashMap<String, String>> = self
-                .redis
-                .run(|mut conn| async move { pipe.query_async(&mut conn).await })
-                .await?;
-            for (number, hash) in page.iter().zip(hashes) {
-                if let Some(record) = Indexed::from_hash(number, hash)
-                    && keep(&record)
-                {
-                    found.push(record);
-                    if found.len() == limit {
-                        break;
-                    }
+            for record in self.records(&page, &keep).await? {
+                found.push(record);
+                if found.len() == limit {
+                    break;
                 }
             }
         }

@@ -1,7 +1,9 @@
 //! `GET requests` and `GET requests/{id}`: what the case system last said, from the
 //! request index and the status board, public unless the reader's token is a private
 //! reader's; every tracking-number lookup counted against the limit shared with the
-//! status page.
+//! status page. Lists come in pages with their total (`super::paging`); an unfiltered
+//! page reads only its own requests, a filtered one reads the range to count them.
+//! `extensions=true` adds the channel and the district.
 
 use std::collections::BTreeSet;
 
@@ -14,17 +16,44 @@ use crate::appeal::{Language, rfc3339};
 use crate::http::client_addr::client_ip;
 use crate::reply::CaseStatus;
 
+use futures_util::StreamExt;
+
 use super::ask::{Ask, respond};
-use super::documents::{RequestState, ServiceRequest};
+use super::documents::{ExtendedAttributes, RequestState, ServiceRequest};
 use super::index::Indexed;
+use super::paging::Page;
 use super::state::Open311;
 use super::state::names;
 use super::text;
 use super::text::Open311Error;
 
-/// The largest number of requests one `GET requests` lists (the specification's
-/// suggested default).
-pub(super) const MAX_LISTED: usize = 1000;
+/// Records built at once for a list (their status lookups go out together on the
+/// shared connection).
+const CONCURRENT_LOOKUPS: usize = 32;
+
+/// What a read of requests shows beyond the public record.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Shown {
+    /// The `read_private` right: the place.
+    pub(super) private: bool,
+    /// `extensions=true`: the channel and the district.
+    pub(super) extensions: bool,
+}
+
+impl Shown {
+    /// What `ask` may see: its `api_key`'s right and its `extensions` parameter.
+    pub(super) fn of(ask: &Ask, open311: &Open311) -> Result<Shown, Open311Error> {
+        let extensions = match ask.params.get("extensions") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(Open311Error::Invalid("extensions".into())),
+        };
+        Ok(Shown {
+            private: private_reader(ask, open311)?,
+            extensions,
+        })
+    }
+}
 
 /// The most `service_request_id`s one query may name; each is a lookup of the limit.
 pub(crate) const MAX_IDS_PER_QUERY: usize = 50;
@@ -37,7 +66,7 @@ pub(super) async fn request_record(
     tracking: &str,
     indexed: Option<&Indexed>,
     language: Language,
-    private: bool,
+    shown: Shown,
 ) -> Result<Option<(ServiceRequest, Option<CaseStatus>)>, Open311Error> {
     let Some(number) = crate::tracking::TrackingNumber::parse_lenient(tracking) else {
         return Ok(None);
@@ -70,7 +99,12 @@ pub(super) async fn request_record(
         .as_deref()
         .and_then(|c| open311.gateway.category(c))
         .map(|c| c.name(language).to_owned());
-    let located = indexed.filter(|_| private);
+    let located = indexed.filter(|_| shown.private);
+    let extended_attributes = shown.extensions.then(|| ExtendedAttributes {
+        // Only the requests this endpoint took are known to be Open311's.
+        channel: indexed.map(|_| "open311".to_owned()),
+        district: indexed.and_then(|i| i.district.clone()),
+    });
     let record = ServiceRequest {
         service_request_id: tracking.to_owned(),
         status: if closed {
@@ -88,6 +122,11 @@ pub(super) async fn request_record(
         address: located.map(|i| i.address.clone()),
         lat: located.map(|i| i.lat),
         long: located.map(|i| i.long),
+        media_url: indexed
+            .filter(|i| i.media_public)
+            .and_then(|i| i.media.first())
+            .map(|sha256| format!("{}/media/{tracking}/{sha256}", open311.base_url)),
+        extended_attributes,
     };
     Ok(Some((record, status.status)))
 }
@@ -110,7 +149,7 @@ pub(super) async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -
     respond(&req, Vec::new(), |ask| async move {
         let result = async {
             ask.check_jurisdiction(&open311)?;
-            let private = private_reader(&ask, &open311)?;
+            let shown = Shown::of(&ask, &open311)?;
             lookup_allowed(&client, &open311, 1).await?;
             let tracking = crate::tracking::TrackingNumber::parse_lenient(&id)
                 .ok_or(Open311Error::UnknownRequest)?;
@@ -120,7 +159,7 @@ pub(super) async fn get_request(req: HttpRequest, open311: web::Data<Open311>) -
                 tracking.as_str(),
                 indexed.as_ref(),
                 ask.language,
-                private,
+                shown,
             )
             .await?
             .ok_or(Open311Error::UnknownRequest)?;
@@ -188,19 +227,12 @@ pub(super) async fn list_requests(
     ask: &Ask,
 ) -> Result<HttpResponse, Open311Error> {
     ask.check_jurisdiction(open311)?;
-    let private = private_reader(ask, open311)?;
-    let mut records = Vec::new();
+    let shown = Shown::of(ask, open311)?;
+    let page = Page::of(ask)?;
     if let Some(ids) = ask.params.get("service_request_id") {
-        let ids: Vec<&str> = ids
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        // Issue 34: 1,000 ids a query made 8,232 guesses a second from one address.
-        if ids.len() > MAX_IDS_PER_QUERY {
-            return Err(Open311Error::TooManyIds(MAX_IDS_PER_QUERY));
-        }
+        let ids = request_ids(ids)?;
         lookup_allowed(req, open311, u32::try_from(ids.len()).unwrap_or(u32::MAX)).await?;
+        let mut records = Vec::new();
         for id in ids {
             let Some(tracking) = crate::tracking::TrackingNumber::parse_lenient(id) else {
                 continue;
@@ -211,14 +243,15 @@ pub(super) async fn list_requests(
                 tracking.as_str(),
                 indexed.as_ref(),
                 ask.language,
-                private,
+                shown,
             )
             .await?
             {
                 records.push(record);
             }
         }
-        return Ok(ask.document(StatusCode::OK, "service_requests", &records));
+        let total = records.len();
+        return Ok(page.answer(ask, "service_requests", &page.of_list(records), total));
     }
     lookup_allowed(req, open311, 1).await?;
     let codes: Option<BTreeSet<String>> = ask.params.get("service_code").map(names);
@@ -232,6 +265,72 @@ pub(super) async fn list_requests(
             Some(set)
         }
     };
+    let (start, end) = date_range(ask)?;
+    let unavailable = |_| Open311Error::Unavailable;
+    // Newest first; the same time by tracking number, descending: the order is the
+    // sorted set's, the same for every page and on every instance.
+    let (records, total) = match (&codes, &statuses) {
+        // Unfiltered: the total is counted and only the page is read.
+        (None, None) => {
+            let (found, total) = open311
+                .index
+                .page(start, end, page.offset(), page.size)
+                .await
+                .map_err(unavailable)?;
+            (
+                records_of(open311, &found, ask.language, shown).await?,
+                total,
+            )
+        }
+        // Filtered: every request of the range is read to know the total.
+        _ => {
+            let found = open311
+                .index
+                .scan(start, end, usize::MAX, |r| {
+                    codes.as_ref().is_none_or(|c| c.contains(&r.service_code))
+                })
+                .await
+                .map_err(unavailable)?;
+            match &statuses {
+                None => {
+                    let total = found.len();
+                    let found = page.of_list(found);
+                    (
+                        records_of(open311, &found, ask.language, shown).await?,
+                        total,
+                    )
+                }
+                // The status is the case system's: every record is built to filter.
+                Some(statuses) => {
+                    let mut records = records_of(open311, &found, ask.language, shown).await?;
+                    records.retain(|r| statuses.contains(r.status.as_str()));
+                    let total = records.len();
+                    (page.of_list(records), total)
+                }
+            }
+        }
+    };
+    Ok(page.answer(ask, "service_requests", &records, total))
+}
+
+/// The tracking numbers of a `service_request_id` list, at most
+/// [`MAX_IDS_PER_QUERY`].
+pub(super) fn request_ids(ids: &str) -> Result<Vec<&str>, Open311Error> {
+    let ids: Vec<&str> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Issue 34: 1,000 ids a query made 8,232 guesses a second from one address.
+    if ids.len() > MAX_IDS_PER_QUERY {
+        return Err(Open311Error::TooManyIds(MAX_IDS_PER_QUERY));
+    }
+    Ok(ids)
+}
+
+/// `start_date` and `end_date` as Unix ms: at most [`LIST_RANGE_DAYS`] apart, the last
+/// ones by default, or that many from the one given.
+pub(super) fn date_range(ask: &Ask) -> Result<(i64, i64), Open311Error> {
     let range = time::Duration::days(LIST_RANGE_DAYS);
     let start = date_param(ask, "start_date")?;
     let end = date_param(ask, "end_date")?;
@@ -248,28 +347,35 @@ pub(super) async fn list_requests(
         return Err(Open311Error::Invalid("start_date, end_date".into()));
     }
     let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
-    let found = open311
-        .index
-        .scan(ms(start), ms(end), MAX_LISTED, |r| {
-            codes.as_ref().is_none_or(|c| c.contains(&r.service_code))
-        })
-        .await
-        .map_err(|_| Open311Error::Unavailable)?;
-    for indexed in &found {
-        if let Some((record, _)) = request_record(
-            open311,
-            &indexed.tracking_number,
-            Some(indexed),
-            ask.language,
-            private,
-        )
-        .await?
-            && statuses
-                .as_ref()
-                .is_none_or(|s| s.contains(record.status.as_str()))
-        {
-            records.push(record);
-        }
+    Ok((ms(start), ms(end)))
+}
+
+/// The records of `found`, in its order, their statuses read a few at a time.
+async fn records_of(
+    open311: &Open311,
+    found: &[Indexed],
+    language: Language,
+    shown: Shown,
+) -> Result<Vec<ServiceRequest>, Open311Error> {
+    let built: Vec<Result<Option<ServiceRequest>, Open311Error>> =
+        futures_util::stream::iter(found)
+            .map(|indexed| async move {
+                request_record(
+                    open311,
+                    &indexed.tracking_number,
+                    Some(indexed),
+                    language,
+                    shown,
+                )
+                .await
+                .map(|found| found.map(|(record, _)| record))
+            })
+            .buffered(CONCURRENT_LOOKUPS)
+            .collect()
+            .await;
+    let mut records = Vec::with_capacity(built.len());
+    for record in built {
+        records.extend(record?);
     }
-    Ok(ask.document(StatusCode::OK, "service_requests", &records))
+    Ok(records)
 }

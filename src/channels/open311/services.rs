@@ -19,18 +19,28 @@ use super::text::Open311Error;
 /// `GET /open311/v2/discovery.{format}`.
 pub(super) async fn discovery(req: HttpRequest, open311: web::Data<Open311>) -> HttpResponse {
     respond(&req, Vec::new(), |ask| async move {
-        let changeset = "2026-12-01T00:00:00Z";
+        let changeset = "2026-12-06T00:00:00Z";
         let body = Discovery {
             changeset: changeset.to_owned(),
             contact: open311.contact.clone(),
             key_service: "GATEWAY_API_TOKENS: ask the operator for an integrator token".to_owned(),
-            endpoints: vec![Endpoint {
-                specification: "http://wiki.open311.org/GeoReport_v2".to_owned(),
+            // The core, then what this endpoint speaks beyond it: the extensions of the
+            // wiki's Extensions page (paging, media, extended attributes) and
+            // FixMyStreet's `servicerequestupdates` (issue 32).
+            endpoints: [
+                "http://wiki.open311.org/GeoReport_v2",
+                "http://wiki.open311.org/GeoReport_v2/Extensions/",
+                "https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311",
+            ]
+            .into_iter()
+            .map(|specification| Endpoint {
+                specification: specification.to_owned(),
                 url: open311.base_url.clone(),
                 changeset: changeset.to_owned(),
                 kind: "production".to_owned(),
                 formats: vec!["application/json".to_owned(), "text/xml".to_owned()],
-            }],
+            })
+            .collect(),
         };
         let answer = ask.document(StatusCode::OK, "discovery", &body);
         (ask, Ok(answer))

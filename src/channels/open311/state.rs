@@ -3,10 +3,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::attachments::AttachmentStore;
 use crate::http::auth::Tokens;
+use crate::http::form::Uploads;
 use crate::http::ratelimit::Limit;
 use crate::pipeline::Gateway;
 
+use super::history::History;
 use super::index::Index;
 
 pub(super) fn names(list: &str) -> BTreeSet<String> {
@@ -22,7 +25,13 @@ pub(crate) struct Open311 {
     pub(super) gateway: Arc<Gateway>,
     pub(super) tokens: Arc<Tokens>,
     pub(super) index: Index,
+    /// The status changes of the requests (`GET servicerequestupdates`).
+    pub(super) history: History,
     pub(super) max_body: usize,
+    /// Where the photos of posted requests go (`GATEWAY_DATA_DIR/attachments`).
+    pub(super) store: AttachmentStore,
+    /// The budget of photo bytes being received (`GATEWAY_OPEN311_UPLOAD_BYTES_IN_FLIGHT`).
+    pub(super) uploads: Uploads,
     pub(super) jurisdiction: String,
     pub(super) integrators: BTreeSet<String>,
     pub(super) private_readers: BTreeSet<String>,
@@ -41,5 +50,10 @@ impl Open311 {
     /// The request index shared by every instance.
     pub(crate) fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// The status history, whose reader runs in the background.
+    pub(crate) fn history(&self) -> &History {
+        &self.history
     }
 }

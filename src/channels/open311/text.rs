@@ -35,6 +35,20 @@ pub(crate) enum Open311Error {
     /// More `service_request_id`s in one query than the limit it carries.
     #[error("too many ids")]
     TooManyIds(usize),
+    /// A `media_url`: the gateway fetches no link it is handed (issue 32).
+    #[error("media_url refused")]
+    MediaUrl,
+    /// A file part other than `media`.
+    #[error("file outside media")]
+    FileField(String),
+    /// A `media` file the photo rules refuse, by the rules' code (`photo_type`,
+    /// `photo_heic`, `photo_too_large`, `photo_dimensions`, `too_many_photos`,
+    /// `identity_document_scan`).
+    #[error("photo refused")]
+    Photo(&'static str),
+    /// A form body over its limit.
+    #[error("body too large")]
+    TooLarge,
 }
 
 impl Open311Error {
@@ -48,6 +62,7 @@ impl Open311Error {
             | Open311Error::NotFound => 404,
             Open311Error::Unavailable => 503,
             Open311Error::RateLimited => 429,
+            Open311Error::TooLarge | Open311Error::Photo("photo_too_large") => 413,
             _ => 400,
         }
     }
@@ -67,13 +82,25 @@ impl Open311Error {
             Open311Error::Unavailable => "unavailable",
             Open311Error::RateLimited => "rate_limited",
             Open311Error::TooManyIds(_) => "too_many_ids",
+            Open311Error::MediaUrl => "media_url",
+            Open311Error::FileField(_) => "file_field",
+            Open311Error::Photo(code) => code,
+            Open311Error::TooLarge => "payload_too_large",
         }
     }
 
     /// The description, in `language`.
     pub(crate) fn description(&self, language: Language) -> String {
         use Language::{En, Kk, Ru};
+        let message = |id: &str| crate::i18n::MESSAGES.text(language, id, &[]);
         match (self, language) {
+            (Open311Error::MediaUrl, _) => message("open311-media-url"),
+            (Open311Error::FileField(name), _) => {
+                format!("{name}: {}", message("open311-media-field"))
+            }
+            // The photo rules' own messages, as every channel shows them.
+            (Open311Error::Photo(code), _) => format!("media: {}", message(&format!("error-{code}"))),
+            (Open311Error::TooLarge, _) => message("title-payload_too_large"),
             (Open311Error::Missing(p), En) => format!("Missing required parameter: {p}"),
             (Open311Error::Missing(p), Ru) => format!("Не указан обязательный параметр: {p}"),
             (Open311Error::Missing(p), Kk) => format!("Міндетті параметр көрсетілмеген: {p}"),

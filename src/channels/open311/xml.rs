@@ -25,15 +25,44 @@ fn item_name(array: &str) -> &str {
         "attributes" => "attribute",
         "values" => "value",
         "errors" => "error",
+        "service_request_updates" => "request_update",
         other => other.strip_suffix('s').unwrap_or(other),
     }
 }
 
-/// `value` as an XML document whose root element is `root`.
-pub(crate) fn document(root: &str, value: &Value) -> Result<String, XmlError> {
+/// `value` as an XML document whose root element is `root`, with `attributes` on it (a
+/// paged list's `total`, `page` and `page_size`).
+pub(crate) fn document_with(
+    root: &str,
+    attributes: &[(&str, String)],
+    value: &Value,
+) -> Result<String, XmlError> {
     let mut writer = Writer::new(Vec::new());
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-    element(&mut writer, root, value)?;
+    if attributes.is_empty() {
+        element(&mut writer, root, value)?;
+    } else {
+        let mut start = BytesStart::new(root);
+        for (name, value) in attributes {
+            start.push_attribute((*name, value.as_str()));
+        }
+        writer.write_event(Event::Start(start))?;
+        match value {
+            Value::Array(items) => {
+                let item = item_name(root);
+                for child in items {
+                    element(&mut writer, item, child)?;
+                }
+            }
+            Value::Object(fields) => {
+                for (key, child) in fields {
+                    element(&mut writer, key, child)?;
+                }
+            }
+            other => element(&mut writer, "value", other)?,
+        }
+        writer.write_event(Event::End(BytesEnd::new(root)))?;
+    }
     // The writer only ever received `&str` text, so the bytes are UTF-8.
     Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
 }
@@ -77,8 +106,9 @@ mod tests {
 
     #[test]
     fn arrays_become_singular_children_and_text_is_escaped() {
-        let xml = document(
+        let xml = document_with(
             "services",
+            &[],
             &json!([{"service_code": "roads", "description": "a < b & \"c\"", "metadata": true, "x": null}]),
         )
         .expect("xml");
@@ -86,6 +116,21 @@ mod tests {
             xml,
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><service_code>roads</service_code>\
              <description>a &lt; b &amp; &quot;c&quot;</description><metadata>true</metadata><x/></service></services>"
+        );
+    }
+
+    #[test]
+    fn a_paged_list_carries_its_total_on_the_root() {
+        let xml = document_with(
+            "service_request_updates",
+            &[("total", "3".to_owned()), ("page", "2".to_owned())],
+            &json!([{"update_id": "1-0"}]),
+        )
+        .expect("xml");
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_request_updates total=\"3\" page=\"2\">\
+             <request_update><update_id>1-0</update_id></request_update></service_request_updates>"
         );
     }
 }
