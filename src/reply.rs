@@ -169,10 +169,11 @@ pub(crate) struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) channel: Option<String>,
     pub(crate) attempts: u32,
-    /// Why it failed (`failed` only), a code, never the provider's text:
-    /// `invalid_number`, `insufficient_funds`, `sender_blocked`, `provider_auth`,
-    /// `rejected_by_provider`, `invalid_address`, `route_unavailable`,
-    /// `retries_exhausted`, `malformed`.
+    /// Why it failed (`failed` only), a code, never the provider's text. When the
+    /// gateway gave up: `invalid_number`, `insufficient_funds`, `sender_blocked`,
+    /// `provider_auth`, `rejected_by_provider`, `invalid_address`, `route_unavailable`,
+    /// `retries_exhausted`, `malformed`; from a provider's report: `undeliverable`,
+    /// `expired`, `rejected_by_operator`, `deleted_by_operator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
     /// RFC 3339, UTC.

@@ -206,3 +206,47 @@ pub(crate) fn notice_text(reply: &crate::reply::Reply, code: &str, public_url: &
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appeal::{ReplyChannel, ReplyTo};
+
+    fn to(channel: ReplyChannel, confirmed: Option<bool>) -> ReplyTo {
+        ReplyTo {
+            channel,
+            address: "x".to_owned(),
+            confirmed,
+        }
+    }
+
+    #[test]
+    fn only_typed_email_and_sms_wait_for_confirmation() {
+        assert!(awaits_confirmation(&to(ReplyChannel::Email, Some(false))));
+        assert!(awaits_confirmation(&to(ReplyChannel::Sms, Some(false))));
+        assert!(!awaits_confirmation(&to(ReplyChannel::Sms, Some(true))));
+        assert!(!awaits_confirmation(&to(ReplyChannel::Email, None)));
+        assert!(!awaits_confirmation(&to(
+            ReplyChannel::Telegram,
+            Some(false)
+        )));
+    }
+
+    #[test]
+    fn an_unconfirmed_contact_is_left_out_until_confirmed() {
+        let reply: crate::reply::Reply = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "id": "01K", "tracking_number": "OA-7K3M-9QX2",
+            "reply_to": {"channel": "email", "address": "a@b.kz", "confirmed": false},
+            "fallback": [{"channel": "telegram", "address": "555"}],
+            "text": "Ответ."
+        }))
+        .expect("a reply");
+        let now = usable(&reply, false);
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].channel, ReplyChannel::Telegram);
+        assert_eq!(usable(&reply, true).len(), 2);
+        let notice = notice_text(&reply, "123456", "https://open-almaty.kz");
+        assert!(notice.contains("https://open-almaty.kz/status/OA-7K3M-9QX2/confirm?code=123456"));
+        assert!(!notice.contains("Ответ."));
+    }
+}
