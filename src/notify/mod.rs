@@ -280,9 +280,14 @@ impl Notifier {
             // Another instance holds it.
             return Ok(());
         }
-        let Some(reply) = self
-            .confirmed_contacts(conn, &reply_id, &reply, fields)
-            .await?
+        let data = field(fields, "data").unwrap_or_default();
+        let held = unconfirmed::Held {
+            routes: &self.routes,
+            public_url: &self.config.public_url,
+            reply_id: &reply_id,
+            data: &data,
+        };
+        let Some(reply) = unconfirmed::route_or_hold(conn, self.keys(), &held, &reply).await?
         else {
             let held = Outcome {
                 status: DeliveryStatus::HeldUnconfirmed,
@@ -344,56 +349,6 @@ impl Notifier {
                 .await
             }
         }
-    }
-
-    /// The reply as it may go now (`unconfirmed`): to its confirmed contacts only, or
-    /// `None` when it is held until the citizen confirms the contact they typed — the
-    /// contact then gets a notice without content and the code.
-    async fn confirmed_contacts(
-        &self,
-        conn: &mut RedisConn,
-        reply_id: &str,
-        reply: &Reply,
-        fields: &Fields,
-    ) -> redis::RedisResult<Option<Reply>> {
-        let contacts = std::iter::once(&reply.reply_to).chain(&reply.fallback);
-        if !contacts.clone().any(unconfirmed::awaits_confirmation) {
-            return Ok(Some(reply.clone()));
-        }
-        let confirmed =
-            unconfirmed::is_confirmed(conn, self.keys(), &reply.tracking_number).await?;
-        if let Some((first, rest)) = unconfirmed::usable(reply, confirmed).split_first() {
-            let mut reply = reply.clone();
-            reply.reply_to = first.clone();
-            reply.fallback = rest.to_vec();
-            return Ok(Some(reply));
-        }
-        let data = field(fields, "data").unwrap_or_default();
-        let held = unconfirmed::entry(reply_id, &data);
-        let code = unconfirmed::hold(conn, self.keys(), &reply.tracking_number, &held).await?;
-        let notice = unconfirmed::notice_text(reply, &code, &self.config.public_url);
-        let link = format!(
-            "{}/status/{}",
-            self.config.public_url.trim_end_matches('/'),
-            reply.tracking_number
-        );
-        let ctx = route::Context {
-            reply_id,
-            appeal_id: &reply.id,
-            tracking_number: &reply.tracking_number,
-            language: reply.language.unwrap_or(crate::appeal::Language::Kk),
-            status: None,
-            status_link: &link,
-            session_open: false,
-            part: (1, 1),
-            withheld: std::sync::atomic::AtomicBool::new(false),
-            provider_ids: std::sync::Mutex::new(Vec::new()),
-        };
-        if let Err(e) = self.routes.send(&reply.reply_to, &notice, &ctx).await {
-            // The answer stays held; the status page offers the code's page too.
-            tracing::warn!(reply_id = %reply_id, reason = e.reason(), "notifier: confirmation notice not sent");
-        }
-        Ok(None)
     }
 
     /// Whether the citizen's wishes stop this reply.
@@ -520,25 +475,15 @@ impl Notifier {
                 .lock()
                 .map(|ids| ids.clone())
                 .unwrap_or_default();
-            // Should the provider report it failed, the other contacts, in order.
-            let retry = targets
-                .get(index + 1..)
-                .and_then(|rest| rest.split_first())
-                .map(|(next, rest)| {
-                    let mut retry = reply.clone();
-                    retry.reply_to = (*next).clone();
-                    retry.fallback = rest.iter().map(|to| (*to).clone()).collect();
-                    serde_json::to_string(&retry).unwrap_or_default()
-                });
-            let taken = receipts::Taken {
+            let sent = receipts::Sent {
                 reply_id,
-                appeal_id: &reply.id,
+                reply,
                 route: channel,
                 attempts,
                 provider_ids: &provider_ids,
-                retry: retry.as_deref(),
+                rest: targets.get(index + 1..).unwrap_or_default(),
             };
-            if let Err(e) = receipts::track(conn, self.keys(), &taken).await {
+            if let Err(e) = receipts::track_sent(conn, self.keys(), &sent).await {
                 // The answer went out; only its later report will find nothing.
                 tracing::warn!(reply_id = %reply_id, error_kind = ?e.kind(), "notifier: receipt not kept for the provider's report");
             }

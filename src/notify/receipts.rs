@@ -60,6 +60,41 @@ pub(crate) struct Taken<'a> {
     pub(crate) retry: Option<&'a str>,
 }
 
+/// A reply a route's provider just took, as the notifier knows it.
+pub(crate) struct Sent<'a> {
+    pub(crate) reply_id: &'a str,
+    pub(crate) reply: &'a crate::reply::Reply,
+    pub(crate) route: &'a str,
+    pub(crate) attempts: u32,
+    pub(crate) provider_ids: &'a [String],
+    /// The contacts after the one that took it, in order.
+    pub(crate) rest: &'a [&'a crate::appeal::ReplyTo],
+}
+
+/// Keeps `sent` for its provider's reports, with the reply as it would go to the next
+/// contact should the provider report it failed.
+pub(crate) async fn track_sent(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    sent: &Sent<'_>,
+) -> redis::RedisResult<()> {
+    let retry = sent.rest.split_first().map(|(next, rest)| {
+        let mut retry = sent.reply.clone();
+        retry.reply_to = (*next).clone();
+        retry.fallback = rest.iter().map(|to| (*to).clone()).collect();
+        serde_json::to_string(&retry).unwrap_or_default()
+    });
+    let taken = Taken {
+        reply_id: sent.reply_id,
+        appeal_id: &sent.reply.id,
+        route: sent.route,
+        attempts: sent.attempts,
+        provider_ids: sent.provider_ids,
+        retry: retry.as_deref(),
+    };
+    track(conn, keys, &taken).await
+}
+
 /// Keeps `taken` so that its provider's reports find it, from any instance.
 pub(crate) async fn track(
     conn: &mut RedisConn,

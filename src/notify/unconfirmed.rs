@@ -154,6 +154,67 @@ redis.call('DEL', KEYS[2], KEYS[3])
 return #held
 ";
 
+/// What holding a reply needs besides Redis: the routes (for the notice), the status
+/// page's base, the reply's id and its `data` as the case system wrote it.
+pub(crate) struct Held<'a> {
+    pub(crate) routes: &'a super::route::Routes,
+    pub(crate) public_url: &'a str,
+    pub(crate) reply_id: &'a str,
+    pub(crate) data: &'a str,
+}
+
+/// The reply as it may go now: to its confirmed contacts only, or `None` when it is
+/// held until the citizen confirms the contact they typed — the contact then gets a
+/// notice without content and the code.
+pub(crate) async fn route_or_hold(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    held: &Held<'_>,
+    reply: &crate::reply::Reply,
+) -> redis::RedisResult<Option<crate::reply::Reply>> {
+    let mut contacts = std::iter::once(&reply.reply_to).chain(&reply.fallback);
+    if !contacts.any(awaits_confirmation) {
+        return Ok(Some(reply.clone()));
+    }
+    let confirmed = is_confirmed(conn, keys, &reply.tracking_number).await?;
+    if let Some((first, rest)) = usable(reply, confirmed).split_first() {
+        let mut reply = reply.clone();
+        reply.reply_to = first.clone();
+        reply.fallback = rest.to_vec();
+        return Ok(Some(reply));
+    }
+    let code = hold(
+        conn,
+        keys,
+        &reply.tracking_number,
+        &entry(held.reply_id, held.data),
+    )
+    .await?;
+    let notice = notice_text(reply, &code, held.public_url);
+    let link = format!(
+        "{}/status/{}",
+        held.public_url.trim_end_matches('/'),
+        reply.tracking_number
+    );
+    let ctx = super::route::Context {
+        reply_id: held.reply_id,
+        appeal_id: &reply.id,
+        tracking_number: &reply.tracking_number,
+        language: reply.language.unwrap_or(crate::appeal::Language::Kk),
+        status: None,
+        status_link: &link,
+        session_open: false,
+        part: (1, 1),
+        withheld: std::sync::atomic::AtomicBool::new(false),
+        provider_ids: std::sync::Mutex::new(Vec::new()),
+    };
+    if let Err(e) = held.routes.send(&reply.reply_to, &notice, &ctx).await {
+        // The answer stays held; the status page links to the code's page.
+        tracing::warn!(reply_id = %held.reply_id, reason = e.reason(), "notifier: confirmation notice not sent");
+    }
+    Ok(None)
+}
+
 /// A held reply as it waits: its id and the case system's `data`.
 pub(crate) fn entry(reply_id: &str, data: &str) -> String {
     serde_json::json!({"id": reply_id, "data": data}).to_string()
