@@ -13,7 +13,7 @@ use crate::appeal::Language;
 use crate::i18n::MESSAGES;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     (
         "macros.html",
@@ -35,6 +35,10 @@ const TEMPLATES: [(&str, &str); 9] = [
     (
         "regulation.html",
         include_str!("../../templates/web/regulation.html"),
+    ),
+    (
+        "confirm_contact.html",
+        include_str!("../../templates/web/confirm_contact.html"),
     ),
     (
         "message.html",
