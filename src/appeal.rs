@@ -326,6 +326,14 @@ pub(crate) struct ReplyTo {
     pub(crate) channel: ReplyChannel,
     /// E.164 phone for `sms`/`whatsapp`, an email address, or a Telegram chat id.
     pub(crate) address: String,
+    /// `false`: an email address or a phone number typed by the citizen (web form,
+    /// budget form, an integrator without the `confirmed_contacts` scope) and not proven
+    /// yet: answers with content wait until the citizen confirms it (regulation 9.2,
+    /// never to a third party). `true` or absent: proven by the channel (Telegram,
+    /// WhatsApp, a 1308 call, the front office) or by the integrator. The case system
+    /// carries it back in its reply as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) confirmed: Option<bool>,
 }
 
 /// An appeal as the case system receives it on `appeals.v1` (`type: appeal`).

@@ -108,6 +108,38 @@ pub(crate) mod name {
         format!("gateway:delivery-parts:{reply_id}")
     }
 
+    /// Where a reply's receipts stand after a provider took it (`state`, `appeal_id`,
+    /// `channel`, `attempts`).
+    pub(crate) fn receipt(reply_id: &str) -> String {
+        format!("gateway:receipt:{reply_id}")
+    }
+
+    /// The reply a provider's message id belongs to (`<route>:<provider's id>`).
+    pub(crate) fn provider_message(route: &str, provider_id: &str) -> String {
+        format!("gateway:provider-message:{route}:{provider_id}")
+    }
+
+    /// Answers held until the citizen confirms the typed contact of an appeal (the
+    /// replies' `data`, oldest first).
+    pub(crate) fn held_unconfirmed(tracking_number: &str) -> String {
+        format!("gateway:held-unconfirmed:{tracking_number}")
+    }
+
+    /// The code that confirms the typed contact of an appeal.
+    pub(crate) fn contact_code(tracking_number: &str) -> String {
+        format!("gateway:contact-code:{tracking_number}")
+    }
+
+    /// Wrong codes typed for an appeal in the last hour.
+    pub(crate) fn contact_code_tries(tracking_number: &str) -> String {
+        format!("gateway:contact-code-tries:{tracking_number}")
+    }
+
+    /// Set once the citizen confirmed the typed contact of an appeal.
+    pub(crate) fn contact_confirmed(tracking_number: &str) -> String {
+        format!("gateway:contact-confirmed:{tracking_number}")
+    }
+
     /// Answers held for a WhatsApp citizen outside the 24-hour window.
     pub(crate) fn held_answers(subject_key: &str) -> String {
         format!("gateway:held-answers:{subject_key}")

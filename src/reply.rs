@@ -113,8 +113,15 @@ impl Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DeliveryStatus {
-    /// The answer's text reached the citizen's messenger, SMS or mailbox.
+    /// The provider took the answer's text (an SMS provider, the WhatsApp Cloud API, the
+    /// mail relay); where the provider reports delivery, `delivered`, `read` or `failed`
+    /// follows with the same `reply_id`.
+    Accepted,
+    /// The answer's text reached the citizen: the handset (SMS, by the provider's
+    /// report), the device (WhatsApp, by its status), the chat (Telegram, at once).
     Delivered,
+    /// The citizen opened it (WhatsApp's `read` status).
+    Read,
     /// Only a notice that an answer waits went out (a WhatsApp template outside the
     /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
     /// asks for it.
@@ -124,17 +131,24 @@ pub(crate) enum DeliveryStatus {
     Suppressed,
     /// `notify: false`: nothing to send.
     Recorded,
+    /// Held: the only contacts are an email address or a phone number the citizen typed
+    /// and has not confirmed; they got a notice without content and a code. Once
+    /// confirmed, the answer goes and its receipts follow with the same `reply_id`.
+    HeldUnconfirmed,
 }
 
 impl DeliveryStatus {
     /// The wire name, also the `outcome` label of `gateway_replies_total`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            DeliveryStatus::Accepted => "accepted",
             DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
             DeliveryStatus::Notified => "notified",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Suppressed => "suppressed",
             DeliveryStatus::Recorded => "recorded",
+            DeliveryStatus::HeldUnconfirmed => "held_unconfirmed",
         }
     }
 }
@@ -155,6 +169,13 @@ pub(crate) struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) channel: Option<String>,
     pub(crate) attempts: u32,
+    /// Why it failed (`failed` only), a code, never the provider's text. When the
+    /// gateway gave up: `invalid_number`, `insufficient_funds`, `sender_blocked`,
+    /// `provider_auth`, `rejected_by_provider`, `invalid_address`, `route_unavailable`,
+    /// `retries_exhausted`, `malformed`; from a provider's report: `undeliverable`,
+    /// `expired`, `rejected_by_operator`, `deleted_by_operator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub(crate) at: String,

@@ -556,6 +556,9 @@ pub(crate) enum Scope {
     SubjectRequests,
     /// `POST /api/v1/calls/incoming`: announcing a caller to an agent (telephony).
     Calls,
+    /// `reply_to.confirmed: true` on an appeal: the integrator's own system proved the
+    /// citizen's email address or phone number (issue 30).
+    ConfirmedContacts,
 }
 
 impl Scope {
@@ -563,6 +566,7 @@ impl Scope {
         match s {
             "subject_requests" => Some(Scope::SubjectRequests),
             "calls" => Some(Scope::Calls),
+            "confirmed_contacts" => Some(Scope::ConfirmedContacts),
             _ => None,
         }
     }

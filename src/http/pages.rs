@@ -13,7 +13,7 @@ use crate::appeal::Language;
 use crate::i18n::MESSAGES;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     (
         "macros.html",
@@ -43,6 +43,10 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "regulation.html",
         include_str!("../../templates/web/regulation.html"),
+    ),
+    (
+        "confirm_contact.html",
+        include_str!("../../templates/web/confirm_contact.html"),
     ),
     (
         "message.html",

@@ -69,6 +69,10 @@ pub(crate) struct Intake {
     pub(crate) consent: Option<RawConsent>,
     /// Where to answer: a reply channel and a raw address.
     pub(crate) reply_to: Option<(ReplyChannel, String)>,
+    /// Whether an email or SMS `reply_to` is proven (see `appeal::ReplyTo::confirmed`):
+    /// `Some(false)` for a contact the citizen typed, `Some(true)` when an integrator
+    /// with the scope says so, `None` where the channel proves it.
+    pub(crate) reply_confirmed: Option<bool>,
     pub(crate) agent_id: Option<String>,
     /// Names of fields the adapter already dropped (unknown top-level fields).
     pub(crate) dropped: Vec<String>,
@@ -94,6 +98,7 @@ impl Intake {
             applicant: BTreeMap::new(),
             consent: None,
             reply_to: None,
+            reply_confirmed: None,
             agent_id: None,
             dropped: Vec::new(),
             flags: Vec::new(),
@@ -224,6 +229,10 @@ pub(crate) fn accept(
             Ok(address) => Some(ReplyTo {
                 channel: *channel,
                 address,
+                confirmed: match channel {
+                    ReplyChannel::Email | ReplyChannel::Sms => intake.reply_confirmed,
+                    ReplyChannel::Telegram | ReplyChannel::Whatsapp => None,
+                },
             }),
             Err(code) => {
                 errors.push(FieldError::new("reply_to.address", code));

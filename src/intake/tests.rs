@@ -158,7 +158,8 @@ fn what_the_citizen_and_the_agent_gave_is_kept_normalized() {
         appeal.reply_to,
         Some(ReplyTo {
             channel: ReplyChannel::Sms,
-            address: "+77011234567".into()
+            address: "+77011234567".into(),
+            confirmed: None,
         })
     );
 }

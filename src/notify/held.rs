@@ -132,6 +132,7 @@ pub(crate) async fn delivered(
             status: DeliveryStatus::Delivered,
             channel: Some("whatsapp".to_owned()),
             attempts: 1,
+            reason: None,
             at: crate::appeal::now_rfc3339(),
         };
         pipe.cmd("XADD")

@@ -26,8 +26,10 @@
 
 pub(crate) mod held;
 pub(crate) mod lag;
+pub(crate) mod receipts;
 pub(crate) mod route;
 pub(crate) mod split;
+pub(crate) mod unconfirmed;
 
 /// The working calendar, where the tests and the status page look for it.
 pub use crate::deadline;
@@ -243,9 +245,7 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Recorded,
-                    None,
-                    0,
+                    Outcome::without_route(DeliveryStatus::Recorded),
                 )
                 .await;
         }
@@ -258,9 +258,7 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Suppressed,
-                    None,
-                    0,
+                    Outcome::without_route(DeliveryStatus::Suppressed),
                 )
                 .await;
         }
@@ -286,6 +284,25 @@ impl Notifier {
             // Another instance holds it.
             return Ok(());
         }
+        let data = field(fields, "data").unwrap_or_default();
+        let held = unconfirmed::Held {
+            routes: &self.routes,
+            public_url: &self.config.public_url,
+            reply_id: &reply_id,
+            data: &data,
+        };
+        let Some(reply) = unconfirmed::route_or_hold(conn, self.keys(), &held, &reply).await?
+        else {
+            let held = Outcome {
+                status: DeliveryStatus::HeldUnconfirmed,
+                channel: Some(route::name(reply.reply_to.channel)),
+                attempts: 1,
+                reason: None,
+            };
+            return self
+                .finish(conn, stream, entry_id, &reply_id, &reply, held)
+                .await;
+        };
         let (outcome, channel, attempts) = self.deliver(conn, &reply_id, &reply).await;
         match outcome {
             Ok(status) => {
@@ -296,9 +313,12 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    status,
-                    Some(channel),
-                    attempts,
+                    Outcome {
+                        status,
+                        channel: Some(channel),
+                        attempts,
+                        reason: None,
+                    },
                 )
                 .await
             }
@@ -323,9 +343,12 @@ impl Notifier {
                     entry_id,
                     &reply_id,
                     &reply,
-                    DeliveryStatus::Failed,
-                    Some(channel),
-                    attempts,
+                    Outcome {
+                        status: DeliveryStatus::Failed,
+                        channel: Some(channel),
+                        attempts,
+                        reason: Some(error.reason()),
+                    },
                 )
                 .await
             }
@@ -367,6 +390,7 @@ impl Notifier {
             session_open,
             part: (1, 1),
             withheld: std::sync::atomic::AtomicBool::new(false),
+            provider_ids: std::sync::Mutex::new(Vec::new()),
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -381,7 +405,10 @@ impl Notifier {
         let progress_key = self
             .keys()
             .key(&crate::keyspace::name::delivery_parts(reply_id));
-        'targets: for target in std::iter::once(&reply.reply_to).chain(&reply.fallback) {
+        let targets: Vec<&ReplyTo> = std::iter::once(&reply.reply_to)
+            .chain(&reply.fallback)
+            .collect();
+        'targets: for (index, target) in targets.iter().copied().enumerate() {
             channel = route::name(target.channel);
             let parts = match self.routes.get(target.channel).and_then(|r| r.max_text()) {
                 Some(limit) => split::split(text, limit),
@@ -440,7 +467,31 @@ impl Notifier {
                 }
                 return (Ok(DeliveryStatus::Notified), channel, attempts);
             }
-            return (Ok(DeliveryStatus::Delivered), channel, attempts);
+            if self
+                .routes
+                .get(target.channel)
+                .is_some_and(|route| route.delivered_on_send())
+            {
+                return (Ok(DeliveryStatus::Delivered), channel, attempts);
+            }
+            let provider_ids = ctx
+                .provider_ids
+                .lock()
+                .map(|ids| ids.clone())
+                .unwrap_or_default();
+            let sent = receipts::Sent {
+                reply_id,
+                reply,
+                route: channel,
+                attempts,
+                provider_ids: &provider_ids,
+                rest: targets.get(index + 1..).unwrap_or_default(),
+            };
+            if let Err(e) = receipts::track_sent(conn, self.keys(), &sent).await {
+                // The answer went out; only its later report will find nothing.
+                tracing::warn!(reply_id = %reply_id, error_kind = ?e.kind(), "notifier: receipt not kept for the provider's report");
+            }
+            return (Ok(DeliveryStatus::Accepted), channel, attempts);
         }
         let last = match last {
             Err(RouteError::Temporary(_)) => Err(RouteError::Permanent("retries_exhausted")),
@@ -495,7 +546,6 @@ impl Notifier {
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         conn: &mut RedisConn,
@@ -503,10 +553,14 @@ impl Notifier {
         entry_id: &str,
         reply_id: &str,
         reply: &Reply,
-        status: DeliveryStatus,
-        channel: Option<&str>,
-        attempts: u32,
+        outcome: Outcome,
     ) -> redis::RedisResult<()> {
+        let Outcome {
+            status,
+            channel,
+            attempts,
+            reason,
+        } = outcome;
         let receipt = Delivery {
             schema_version: appeal::SCHEMA_VERSION,
             id: ulid::Ulid::new().to_string(),
@@ -515,6 +569,7 @@ impl Notifier {
             status,
             channel: channel.map(str::to_owned),
             attempts,
+            reason: reason.map(str::to_owned),
             at: appeal::now_rfc3339(),
         };
         self.add(conn, DELIVERIES, &receipt.id, "delivery", &receipt)
@@ -524,9 +579,14 @@ impl Notifier {
             .replies
             .with_label_values(&[route, status.as_str()])
             .inc();
-        let _: () = conn
-            .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
-            .await?;
+        if status == DeliveryStatus::HeldUnconfirmed {
+            // Sent again, under the same id, once the contact is confirmed.
+            let _: () = conn.del(self.keys().delivery(reply_id)).await?;
+        } else {
+            let _: () = conn
+                .set_ex(self.keys().delivery(reply_id), "done", DONE_TTL_SECS)
+                .await?;
+        }
         self.ack(conn, stream, entry_id).await
     }
 
@@ -561,6 +621,28 @@ impl Notifier {
     ) -> redis::RedisResult<()> {
         let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
         Ok(())
+    }
+}
+
+/// What the notifier did with a reply, as its receipt says it.
+struct Outcome {
+    status: DeliveryStatus,
+    /// The route that carried it or was tried last.
+    channel: Option<&'static str>,
+    attempts: u32,
+    /// Why it failed, a code (`failed` only).
+    reason: Option<&'static str>,
+}
+
+impl Outcome {
+    /// Nothing was sent: no route, no attempt.
+    fn without_route(status: DeliveryStatus) -> Outcome {
+        Outcome {
+            status,
+            channel: None,
+            attempts: 0,
+            reason: None,
+        }
     }
 }
 

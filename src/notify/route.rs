@@ -48,6 +48,9 @@ pub(crate) struct Context<'a> {
     /// Set by a route that could send only a notice that an answer waits (a WhatsApp
     /// template outside the window): the notifier holds the text for the citizen.
     pub(crate) withheld: std::sync::atomic::AtomicBool,
+    /// The providers' ids of what was sent (an SMS provider's message id, a WhatsApp
+    /// message id): the keys their delivery reports carry.
+    pub(crate) provider_ids: std::sync::Mutex<Vec<String>>,
 }
 
 impl Context<'_> {
@@ -79,6 +82,13 @@ impl Context<'_> {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Records the provider's id of what was just sent (see [`Context::provider_ids`]).
+    pub(crate) fn sent_as(&self, id: &str) {
+        if let Ok(mut ids) = self.provider_ids.lock() {
+            ids.push(id.to_owned());
+        }
+    }
+
     /// Whether this is the answer's last part (the status link closes it).
     pub(crate) fn is_last_part(&self) -> bool {
         self.part.0 >= self.part.1
@@ -99,6 +109,13 @@ pub(crate) trait Route: Send + Sync {
     /// night); `None` for routes that may be used at any hour.
     fn quiet_hours(&self) -> Option<(u8, u8)> {
         None
+    }
+
+    /// Whether a send this route's provider took is already with the citizen (Telegram:
+    /// the message is in the chat). Otherwise the receipt says `accepted`, and the
+    /// provider's report, if it gives one, says the rest ([`super::receipts`]).
+    fn delivered_on_send(&self) -> bool {
+        false
     }
 
     /// The longest text one message of this route carries, after its own heading;

@@ -86,7 +86,7 @@ async fn intake_forwarder_and_notifier_work_on_a_cluster_with_exact_counts() {
     }
     let receipts = wait_for_stream_len(&owner, "{oa}deliveries.v1", REPLIES).await;
     assert_eq!(receipts.len(), REPLIES);
-    assert!(receipts.iter().all(|r| r.data["status"] == "delivered"));
+    assert!(receipts.iter().all(|r| r.data["status"] == "accepted"));
     wait_until("the SMS stand-in got every reply", WAIT, || async {
         let n = received.lock().expect("sms").len();
         if n >= REPLIES {

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod case_system;
 pub mod clients;
 pub mod fake_http;
+pub mod fake_sms;
 pub mod fake_telegram;
 pub mod fake_whatsapp;
 pub mod form_session;

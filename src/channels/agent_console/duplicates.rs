@@ -73,6 +73,8 @@ pub(super) struct Call<'a> {
     pub(super) photos: &'a [CleanPhoto],
     pub(super) dup_key: &'a str,
     pub(super) category: &'a str,
+    /// The console form's idempotency key, if it carried one.
+    pub(super) idem: Option<&'a String>,
 }
 
 /// "The same problem": the call's text (and photos) added to the earlier appeal `same`,
@@ -140,9 +142,7 @@ pub(super) async fn add_to(
         flags: findings.flags().collect(),
         redactions: findings.redactions(),
     };
-    let idem = super::console::form_idem(call.fields)
-        .cloned()
-        .unwrap_or(addition_id);
+    let idem = call.idem.cloned().unwrap_or(addition_id);
     let claim = IdempotencyClaim {
         key: format!("agent:{}:addition:{idem}", call.session.agent_id),
         fingerprint: format!("{}|{}", same.as_str(), first_words(&text)),

@@ -37,6 +37,8 @@ use actix_web::web;
 use self::state::AgentConsole;
 
 mod console;
+mod consultation_token;
+mod consultations;
 mod duplicates;
 mod endpoints;
 mod live;
@@ -44,8 +46,8 @@ mod login;
 mod pages;
 mod receipt;
 mod signed_in;
-use self::console::consultation_submit;
 use self::console::{console_page, console_submit};
+use self::consultations::consultation_submit;
 use self::endpoints::{api_appeal, call_incoming};
 use self::live::{console_js, next_call};
 use self::login::{login_page, login_submit, logout};

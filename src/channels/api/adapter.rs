@@ -185,6 +185,12 @@ pub(crate) struct ReplyToSubmission {
     #[serde(default)]
     #[schema(value_type = String, required = true)]
     address: Field<String>,
+    /// `true`: the integrator's own system has proven this email address or phone
+    /// number (allowed only to a token with the scope `confirmed_contacts`, else 403).
+    /// Otherwise an email or SMS contact gets answers only once the citizen confirms it.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    confirmed: Field<bool>,
     /// Other keys are ignored. (Also makes the type an object only: serde would read a
     /// struct from an array, too.)
     #[serde(flatten)]
@@ -315,6 +321,7 @@ pub(super) fn appeal_intake(
         if let (Some(channel), Some(address)) = (channel, address) {
             intake.reply_to = Some((channel, address));
         }
+        intake.reply_confirmed = Some(matches!(reply.confirmed, Field::Valid(true)));
     }
     for key in body.other.keys() {
         if !GATEWAY_SET.contains(&key.as_str()) {

@@ -115,6 +115,16 @@ async fn post_appeal(
     let intake = submission
         .and_then(|submission| adapter::appeal_intake(submission, &integrator))
         .map_err(|errors| refuse(Problem::invalid(errors, language)))?;
+    // Issue 30, point 3: a contact is taken as proven on an integrator's word only when
+    // its token carries that right.
+    if intake.reply_confirmed == Some(true)
+        && !api.tokens.has_scope(&integrator, Scope::ConfirmedContacts)
+    {
+        return Err(refuse(Problem::forbidden(
+            vec![FieldError::new("reply_to.confirmed", "scope_required")],
+            language,
+        )));
+    }
     let emergency = api
         .gateway
         .emergency(&intake)

@@ -52,6 +52,11 @@ impl Route for TelegramRoute {
     fn max_text(&self) -> Option<usize> {
         Some(MAX_MESSAGE - HEADING_RESERVE)
     }
+
+    /// A message `sendMessage` returned is in the citizen's chat.
+    fn delivered_on_send(&self) -> bool {
+        true
+    }
 }
 
 /// Characters of one `sendMessage` text (Bot API).

@@ -136,6 +136,8 @@ pub(crate) fn appeal_intake(form: &FormInput, page: Language) -> (Intake, Vec<Fi
     intake.applicant = applicant_of(form, &[]);
     intake.consent = consent_of(form);
     intake.reply_to = reply_of(form);
+    // A typed address or number proves nothing: answers wait for its confirmation.
+    intake.reply_confirmed = Some(false);
     intake.attachments = attachments_of(&form.photos);
     let lat = coordinate(form, "lat", &mut errors);
     let lon = coordinate(form, "lon", &mut errors);
@@ -252,6 +254,8 @@ pub(crate) fn proposal_intake(form: &FormInput, page: Language) -> (Intake, Vec<
     intake.applicant = applicant_of(form, &["iin"]);
     intake.consent = consent_of(form);
     intake.reply_to = reply_of(form);
+    // A typed address or number proves nothing: answers wait for its confirmation.
+    intake.reply_confirmed = Some(false);
     intake.attachments = attachments_of(&form.photos);
     intake.location = match (address, code) {
         (None, None) => None,

@@ -21,6 +21,7 @@ mod state;
 use self::state::WebForm;
 
 mod assets;
+mod confirm_contact;
 mod form_page;
 mod pages;
 mod questions;
@@ -51,6 +52,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebFor
         .service(page_resource("/status").route(web::get().to(status_lookup)))
         .service(page_resource("/status/").route(web::get().to(status_lookup)))
         .service(page_resource("/status/{tracking}").route(web::get().to(status)))
+        .service(
+            page_resource("/status/{tracking}/confirm")
+                .route(web::get().to(confirm_contact::confirm_contact)),
+        )
         .service(page_resource("/assets/form.js").route(web::get().to(form_js)))
         .service(page_resource("/favicon.ico").route(web::get().to(favicon)))
         .service(page_resource("/robots.txt").route(web::get().to(robots)));

@@ -107,6 +107,7 @@ impl WebForm {
             ),
             status_limiter: Arc::clone(wiring.status_limiter),
             store: wiring.store.clone(),
+            redis: wiring.redis.waiting(crate::redis_handle::PAGE_WAIT),
             gateway,
         })
     }

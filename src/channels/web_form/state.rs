@@ -21,6 +21,8 @@ pub(crate) struct WebForm {
     pub(crate) store: AttachmentStore,
     /// The budget of upload bytes in flight, the slowest rate taken, the spool.
     pub(crate) uploads: Uploads,
+    /// Redis, for confirming a typed contact (`notify::unconfirmed`).
+    pub(crate) redis: crate::redis_handle::Redis,
 }
 
 impl WebForm {

@@ -103,7 +103,14 @@ impl Route for WhatsappRoute {
                 .send()
                 .await
                 .map_err(|_| RouteError::Temporary("network"))?;
-            classify(response.status())
+            classify(response.status())?;
+            // `{"messages": [{"id": "wamid.…"}]}`: the id its `statuses[]` carry.
+            if let Ok(answer) = response.json::<serde_json::Value>().await
+                && let Some(id) = answer["messages"][0]["id"].as_str()
+            {
+                ctx.sent_as(id);
+            }
+            Ok(())
         }
         .boxed()
     }

@@ -42,7 +42,7 @@ pub(crate) struct Whatsapp {
     deferred: Arc<Deferred>,
     pub(super) gateway: Arc<Gateway>,
     /// Redis, for the answers held for citizens outside the window (`notify::held`).
-    redis: crate::redis_handle::Redis,
+    pub(super) redis: crate::redis_handle::Redis,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     queued: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
 }

@@ -1,6 +1,14 @@
 //! `GET` and `POST /whatsapp/webhook`: the verification handshake and the signed
 //! notifications (`X-Hub-Signature-256` checked in constant time before anything is
 //! parsed).
+//!
+//! Statuses of what the gateway sent (`value.statuses[]`: `id` the `wamid` the send
+//! returned, `status` one of `sent`, `delivered`, `read`, `failed` with `errors[]`), as
+//! the WhatsApp Business Platform's "Status messages webhook reference" describes them
+//! (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/
+//! messages/status/), move the answer's receipt on `deliveries.v1` once
+//! (`notify::receipts`): `delivered`, `read` (which may come without `delivered`), or
+//! `failed` with the reason `undeliverable`. `sent` adds nothing to `accepted`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use hmac::{KeyInit, Mac};
@@ -103,12 +111,15 @@ pub(super) async fn webhook(
         {
             continue;
         }
-        // Delivery receipts of what the gateway sent: counted, never taken for messages.
+        // Delivery receipts of what the gateway sent: never taken for messages.
         for status in value["statuses"].as_array().into_iter().flatten() {
             statuses += 1;
             whatsapp.gateway.bot_ignored(Channel::Whatsapp, "status");
-            if status["status"] == "failed" {
-                tracing::warn!("whatsapp reports a reply as failed");
+            if let Err(e) = take_status(&whatsapp, status).await {
+                tracing::warn!(error_kind = ?e.kind(), "whatsapp status not applied; the provider will retry");
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header(("Retry-After", "5"))
+                    .finish();
             }
         }
         for message in value["messages"].as_array().into_iter().flatten() {
@@ -124,4 +135,28 @@ pub(super) async fn webhook(
         tracing::debug!(statuses, "whatsapp statuses received");
     }
     HttpResponse::Ok().finish()
+}
+
+/// Applies one of `statuses[]` to the receipt of the answer it belongs to.
+async fn take_status(whatsapp: &Whatsapp, status: &Value) -> redis::RedisResult<()> {
+    use crate::notify::receipts::{self, Report};
+    let report = match status["status"].as_str() {
+        Some("delivered") => Report::Delivered,
+        Some("read") => Report::Read,
+        Some("failed") => {
+            tracing::warn!("whatsapp reports a reply as failed");
+            Report::Failed("undeliverable")
+        }
+        _ => return Ok(()),
+    };
+    let Some(id) = status["id"].as_str().filter(|id| id.len() <= 256) else {
+        return Ok(());
+    };
+    let mut conn = whatsapp
+        .redis
+        .conn()
+        .await
+        .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "redis unavailable")))?;
+    receipts::report(&mut conn, whatsapp.redis.keys(), "whatsapp", id, report).await?;
+    Ok(())
 }

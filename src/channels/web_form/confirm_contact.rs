@@ -1,0 +1,84 @@
+//! `GET /status/{tracking}/confirm`: where a citizen proves that the email address or
+//! phone number they typed is theirs (issue 30), by the code the gateway sent there —
+//! typed into the page (SMS) or carried by the email's link (`?code=`). Once confirmed,
+//! the answers held for that contact go out (`notify::unconfirmed`). The page shows no
+//! personal data and no content: the number, the box, the outcome. Wrong codes are
+//! counted per appeal (five an hour), lookups per client like the status page's.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::pages::{base_context, page_language};
+use super::state::WebForm;
+use super::status::{lookups_refused, not_found_page};
+use crate::http::client_addr::client_ip;
+use crate::http::negotiate::query_param;
+use crate::http::pages::page;
+use crate::i18n::MESSAGES;
+use crate::notify::unconfirmed::{self, Confirmation};
+use crate::tracking::TrackingNumber;
+
+/// `GET /status/{tracking}/confirm[?code=…]`.
+pub(super) async fn confirm_contact(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<WebForm>,
+) -> HttpResponse {
+    let language = page_language(&req);
+    let Some(number) = TrackingNumber::parse_lenient(&path) else {
+        return not_found_page(language);
+    };
+    let tracking = number.into_string();
+    let code = query_param(&req, "code").filter(|c| !c.trim().is_empty());
+    let mut status = StatusCode::OK;
+    let mut outcome = None;
+    let mut done = false;
+    if let Some(code) = code {
+        if !state.status_limiter.allow_address(client_ip(&req)).await {
+            return lookups_refused(language);
+        }
+        let replies = state
+            .redis
+            .keys()
+            .key(crate::stream::Stream::Replies.name());
+        let confirmed = match state.redis.conn().await {
+            Ok(mut conn) => {
+                unconfirmed::confirm(&mut conn, state.redis.keys(), &tracking, &code, &replies)
+                    .await
+                    .ok()
+            }
+            Err(_) => None,
+        };
+        let (id, code) = match confirmed {
+            Some(Confirmation::Confirmed) => {
+                done = true;
+                ("confirm-contact-done", StatusCode::OK)
+            }
+            Some(Confirmation::Wrong) => {
+                ("confirm-contact-wrong", StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Some(Confirmation::TooManyTries) => {
+                ("confirm-contact-too-many", StatusCode::TOO_MANY_REQUESTS)
+            }
+            Some(Confirmation::Unknown) => ("confirm-contact-unknown", StatusCode::NOT_FOUND),
+            None => ("status-unavailable", StatusCode::SERVICE_UNAVAILABLE),
+        };
+        status = code;
+        outcome = Some(MESSAGES.text(language, id, &[("tracking", tracking.clone())]));
+    }
+    let shown = tracking.clone();
+    let mut ctx = base_context(language, |l| format!("/status/{shown}/confirm?lang={l}"));
+    ctx.insert("tracking".into(), tracking.clone().into());
+    ctx.insert("done".into(), done.into());
+    ctx.insert(
+        "intro".into(),
+        MESSAGES
+            .text(language, "confirm-contact-intro", &[("tracking", tracking)])
+            .into(),
+    );
+    if let Some(outcome) = outcome {
+        ctx.insert("outcome".into(), outcome.into());
+    }
+    page(status, language, "confirm_contact.html", Value::Object(ctx))
+}

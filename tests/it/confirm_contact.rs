@@ -1,0 +1,233 @@
+//! Answers only to a confirmed contact (regulation 9.2: never to a third party). An
+//! email address or a phone number typed by the citizen (`reply_to.confirmed: false`)
+//! gets no answer's text until the citizen proves it is theirs: only a notice with the
+//! tracking number and a code (a link in an email, a code to type on the status page
+//! for an SMS); the case system sees `held_unconfirmed`. Once confirmed, the held
+//! answer goes; a contact proven otherwise gets the answer at once.
+
+use crate::support::case_system::send_reply;
+use crate::support::fake_sms::{self, MOBIZON_KEY};
+use crate::support::mail::SmtpSink;
+use crate::support::*;
+use serde_json::{Value, json};
+
+const EMAIL: &str = "citizen@mail.kz";
+const PHONE: &str = "+77015550123";
+const TRACKING: &str = "OA-7K3M-9QX2";
+const REPLY_TEXT: &str = "Яма на пр. Абая, 10 заделана. Спасибо за обращение!";
+
+fn reply(channel: &str, address: &str, confirmed: Option<bool>) -> Value {
+    let mut to = json!({"channel": channel, "address": address});
+    if let Some(confirmed) = confirmed {
+        to["confirmed"] = json!(confirmed);
+    }
+    json!({
+        "schema_version": 1,
+        "id": "01KAPPEAL00000000000000000",
+        "tracking_number": TRACKING,
+        "reply_to": to,
+        "status": "resolved",
+        "language": "ru",
+        "text": REPLY_TEXT,
+    })
+}
+
+async fn mail_gateway(redis: &RedisServer, smtp: &SmtpSink) -> Gateway {
+    Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_SMTP_URL", &smtp.url())
+            .env("GATEWAY_MAIL_FROM", "open-almaty@almatydc.kz")
+            .env("GATEWAY_PUBLIC_URL", "https://open-almaty.kz"),
+    )
+    .await
+}
+
+/// The code in a notice: the six digits after `code=` (email) or `Код ` (SMS).
+fn code_in(text: &str, after: &str) -> String {
+    let start = text.find(after).expect("a code") + after.len();
+    text[start..].chars().take(6).collect()
+}
+
+async fn confirm(gw: &Gateway, code: &str) -> u16 {
+    reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code={code}&lang=ru")))
+        .await
+        .expect("the confirmation page")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_email_gets_a_notice_without_the_answer_until_confirmed() {
+    let redis = RedisServer::new();
+    let smtp = SmtpSink::start();
+    let gw = mail_gateway(&redis, &smtp).await;
+    send_reply(&redis, &reply("email", EMAIL, Some(false))).await;
+
+    let held = wait_for_stream_len(&redis.url(), "deliveries.v1", 1)
+        .await
+        .remove(0);
+    assert_eq!(held.data["status"], "held_unconfirmed", "{}", held.raw);
+    let notice = crate::support::mail::show(&smtp.wait_for(1).await[0]);
+    assert!(notice.body.contains(TRACKING), "{}", notice.body);
+    assert!(
+        notice
+            .body
+            .contains(&format!("/status/{TRACKING}/confirm?code=")),
+        "{}",
+        notice.body
+    );
+    for content in ["Абая", "заделана", REPLY_TEXT] {
+        assert!(
+            !notice.body.contains(content) && !notice.subject.contains(content),
+            "the notice carries the answer's {content}"
+        );
+    }
+    let code = code_in(&notice.body, "code=");
+
+    // A wrong code confirms nothing and sends nothing.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(confirm(&gw, wrong).await, 422);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "nothing more before the right code"
+    );
+
+    assert_eq!(confirm(&gw, &code).await, 200);
+    let answer = crate::support::mail::show(&smtp.wait_for(2).await[1]);
+    assert!(answer.body.contains(REPLY_TEXT), "{}", answer.body);
+    let accepted = wait_for_stream_len(&redis.url(), "deliveries.v1", 2)
+        .await
+        .remove(1);
+    assert_eq!(accepted.data["status"], "accepted");
+    assert_eq!(accepted.data["reply_id"], held.data["reply_id"]);
+    // The link followed again changes nothing.
+    assert_eq!(confirm(&gw, &code).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(smtp.messages().len(), 2, "the answer once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmed_email_gets_the_answer_at_once() {
+    let redis = RedisServer::new();
+    let smtp = SmtpSink::start();
+    let _gw = mail_gateway(&redis, &smtp).await;
+    send_reply(&redis, &reply("email", EMAIL, Some(true))).await;
+    let receipt = wait_for_stream_len(&redis.url(), "deliveries.v1", 1)
+        .await
+        .remove(0);
+    assert_eq!(receipt.data["status"], "accepted", "{}", receipt.raw);
+    let answer = crate::support::mail::show(&smtp.wait_for(1).await[0]);
+    assert!(answer.body.contains(REPLY_TEXT));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_phone_gets_a_code_to_type_on_the_status_page() {
+    let redis = RedisServer::new();
+    let sms = fake_sms::mobizon(vec![]);
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_SMS_PROVIDER", "mobizon")
+            .env("GATEWAY_SMS_API_URL", &sms.server.base())
+            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
+            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
+    )
+    .await;
+    send_reply(&redis, &reply("sms", PHONE, Some(false))).await;
+    let held = wait_for_stream_len(&redis.url(), "deliveries.v1", 1)
+        .await
+        .remove(0);
+    assert_eq!(held.data["status"], "held_unconfirmed");
+    wait_until("the notice is sent", WAIT, || async {
+        (sms.taken().len() == 1)
+            .then_some(())
+            .ok_or(format!("{}", sms.taken().len()))
+    })
+    .await;
+    let notice = sms.taken()[0]["text"].clone();
+    assert!(notice.contains(TRACKING), "{notice}");
+    assert!(
+        notice.contains(&format!("/status/{TRACKING}/confirm")),
+        "{notice}"
+    );
+    assert!(
+        !notice.contains("Абая"),
+        "the notice carries the answer: {notice}"
+    );
+
+    let page = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?lang=ru")))
+        .await
+        .expect("the page");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.expect("html").contains("name=\"code\""));
+    assert_eq!(confirm(&gw, &code_in(&notice, "Код ")).await, 200);
+    wait_until("the answer is sent", WAIT, || async {
+        (sms.taken().len() == 2)
+            .then_some(())
+            .ok_or(format!("{}", sms.taken().len()))
+    })
+    .await;
+    assert!(sms.taken()[1]["text"].contains(REPLY_TEXT));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_contact_is_skipped_for_a_proven_one() {
+    let redis = RedisServer::new();
+    let smtp = SmtpSink::start();
+    let sms = fake_sms::mobizon(vec![]);
+    let _gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_SMTP_URL", &smtp.url())
+            .env("GATEWAY_MAIL_FROM", "open-almaty@almatydc.kz")
+            .env("GATEWAY_SMS_PROVIDER", "mobizon")
+            .env("GATEWAY_SMS_API_URL", &sms.server.base())
+            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
+            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
+    )
+    .await;
+    let mut both = reply("email", EMAIL, Some(false));
+    both["fallback"] = json!([{"channel": "sms", "address": PHONE}]);
+    send_reply(&redis, &both).await;
+    let receipt = wait_for_stream_len(&redis.url(), "deliveries.v1", 1)
+        .await
+        .remove(0);
+    assert_eq!(receipt.data["status"], "accepted");
+    assert_eq!(receipt.data["channel"], "sms");
+    assert!(sms.taken()[0]["text"].contains(REPLY_TEXT));
+    assert!(smtp.messages().is_empty(), "nothing to the typed address");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_integrator_with_the_scope_may_say_a_contact_is_confirmed() {
+    let redis = RedisServer::new();
+    let gw = Gateway::start_with(GatewayOptions::new(&redis.url()).env(
+        "GATEWAY_API_TOKENS",
+        &format!("crm:{CRM_TOKEN}:scopes=confirmed_contacts,portal:{PORTAL_TOKEN}"),
+    ))
+    .await;
+    let mut appeal = valid_appeal();
+    appeal["reply_to"] = json!({"channel": "email", "address": EMAIL, "confirmed": true});
+    gw.api()
+        .post_appeal(PORTAL_TOKEN, &appeal, None)
+        .await
+        .expect_problem(403, Some("reply_to.confirmed"), "scope_required");
+    gw.api()
+        .post_appeal(CRM_TOKEN, &appeal, None)
+        .await
+        .expect_status(202);
+    appeal["reply_to"] = json!({"channel": "email", "address": "other@mail.kz"});
+    gw.api()
+        .post_appeal(PORTAL_TOKEN, &appeal, None)
+        .await
+        .expect_status(202);
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 2).await;
+    let confirmed: Vec<Value> = appeals
+        .iter()
+        .map(|a| a.data["reply_to"]["confirmed"].clone())
+        .collect();
+    assert!(confirmed.contains(&json!(true)), "{confirmed:?}");
+    assert!(confirmed.contains(&json!(false)), "{confirmed:?}");
+}
