@@ -361,5 +361,7 @@ pub(crate) fn stopper_of<'q>(
     })
 }
 
+pub(crate) mod form;
+
 #[cfg(test)]
 mod tests;

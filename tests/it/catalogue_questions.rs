@@ -471,12 +471,18 @@ async fn the_form_asks_the_category_s_questions_and_names_a_missing_one() {
     assert_eq!(refused.status, 422, "{}", refused.html);
     // The summary names the question, and the field is marked and described.
     assert!(
-        refused.html.contains("href=\"#f-a-public_transport-route\">Route number:"),
+        refused
+            .html
+            .contains("href=\"#f-a-public_transport-route\">Route number:"),
         "{}",
         refused.html
     );
     assert!(refused.html.contains("id=\"e-a-public_transport-route\""));
-    assert!(refused.html.contains("A few questions if your appeal is about: Public transport"));
+    assert!(
+        refused
+            .html
+            .contains("A few questions if your appeal is about: Public transport")
+    );
     let taken = form
         .post(
             "/en/",
@@ -513,7 +519,11 @@ async fn a_gas_smell_on_the_form_says_call_104_and_files_only_when_ticked() {
     ];
     let stopped = form.post("/ru/", &gas).await;
     assert_eq!(stopped.status, 422);
-    assert!(stopped.html.contains("class=\"stopper\" role=\"alert\""), "{}", stopped.html);
+    assert!(
+        stopped.html.contains("class=\"stopper\" role=\"alert\""),
+        "{}",
+        stopped.html
+    );
     assert!(stopped.html.contains("Позвоните 104 сейчас"));
     assert!(stopped.html.contains("href=\"tel:104\""));
     assert!(!stopped.html.contains("{ $number }") && !stopped.html.contains("$number"));
@@ -537,7 +547,17 @@ async fn in_the_browser_the_questions_stopper_and_banner_are_accessible() {
         .expect("format");
     let (ok, _, err) = banner_cmd(
         &redis,
-        &["set", "--until", &until, "--kk", "Су жоқ", "--ru", "Воды нет", "--en", "No water in Bostandyk until 18:00"],
+        &[
+            "set",
+            "--until",
+            &until,
+            "--kk",
+            "Су жоқ",
+            "--ru",
+            "Воды нет",
+            "--en",
+            "No water in Bostandyk until 18:00",
+        ],
     );
     assert!(ok, "{err}");
     for width in [320u32, 1280] {
@@ -556,17 +576,30 @@ async fn in_the_browser_the_questions_stopper_and_banner_are_accessible() {
         wait_until("the banner on the form", WAIT, || async {
             browser.goto(&gw.url("/en/")).await;
             let source = browser.source().await;
-            if source.contains("No water in Bostandyk") { Ok(()) } else { Err("no banner".to_owned()) }
+            if source.contains("No water in Bostandyk") {
+                Ok(())
+            } else {
+                Err("no banner".to_owned())
+            }
         })
         .await;
         let source = browser.source().await;
-        assert!(source.contains("id=\"q-utilities\" data-category=\"utilities\" hidden"), "only the chosen category's questions show");
+        assert!(
+            source.contains("id=\"q-utilities\" data-category=\"utilities\" hidden"),
+            "only the chosen category's questions show"
+        );
         browser.select("category", "utilities").await;
-        assert_eq!(browser.attr("q-utilities", "hidden").await, None, "utilities' questions shown");
+        assert_eq!(
+            browser.attr("q-utilities", "hidden").await,
+            None,
+            "utilities' questions shown"
+        );
         assert!(browser.attr("q-public_transport", "hidden").await.is_some());
         check(format!("questions-utilities-{width}px")).await;
         browser.select("a-utilities-missing", "gas_smell").await;
-        browser.fill("text", "A smell of gas in the entrance.").await;
+        browser
+            .fill("text", "A smell of gas in the entrance.")
+            .await;
         browser.fill("address", "10 Zhandosov street").await;
         browser.fill("last_name", "Serikova").await;
         browser.fill("first_name", "Aigul").await;
@@ -581,4 +614,58 @@ async fn in_the_browser_the_questions_stopper_and_banner_are_accessible() {
         check(format!("status-banner-en-{width}px")).await;
         browser.close().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The agents' console
+// ---------------------------------------------------------------------------------------
+
+/// An agent of 1308 chooses "utilities", sees the category's questions, picks "gas
+/// smell": the console says the stopper as a script line to read; once the caller is
+/// told and the box ticked, the call is registered as non-urgent. axe-core finds nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_sees_the_questions_and_the_stopper_as_a_script_line() {
+    use crate::support::agent::{PASSWORD, add_agent};
+    let redis = RedisServer::new();
+    add_agent(&redis, "aigerim", "call_center_agent", false);
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url()).env("GATEWAY_COOKIE_SECURE", "false"),
+    )
+    .await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&gw.url("/agent/login?lang=ru")).await;
+    browser.fill("agent_id", "aigerim").await;
+    browser.fill("password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.text_of("#consent-script").await;
+    browser.click("#f-consent").await;
+    browser.fill("last_name", "Сейткали").await;
+    browser.fill("first_name", "Айгерим").await;
+    browser.fill("phone", "8 701 123 45 67").await;
+    browser.select("category", "utilities").await;
+    assert_eq!(browser.attr("q-utilities", "hidden").await, None);
+    assert!(browser.attr("q-lighting", "hidden").await.is_some());
+    browser.select("a-utilities-missing", "gas_smell").await;
+    browser.fill("address", "ул. Жандосова, 10").await;
+    browser
+        .fill("text", "Звонящая чувствует запах газа в подъезде.")
+        .await;
+    browser.click("#submit").await;
+    let script = browser.text_of("#stopper").await;
+    assert!(
+        script.contains("104") && script.contains("Экстренный случай"),
+        "{script}"
+    );
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    browser.screenshot("agent-stopper-ru").await;
+    browser.click("#f-emergency_notice_shown").await;
+    browser.click("#submit").await;
+    let tracking = browser.text_of("#tracking").await;
+    assert!(is_tracking_number(&tracking), "{tracking}");
+    let appeals = wait_for_stream_len(&redis.url(), "appeals.v1", 1).await;
+    assert_eq!(appeals[0].data["emergency_notice_shown"], true);
+    assert_eq!(appeals[0].data["attributes"]["missing"], "gas_smell");
+    assert_eq!(appeals[0].data["channel"], "call_center");
+    browser.close().await;
 }

@@ -3,9 +3,9 @@
 
 use super::form_input::{self as web_form};
 use super::pages::{Form, add_banner, base_context, lang_cookie, page_language};
-use super::questions;
 use super::state::WebForm;
 use crate::appeal::Language;
+use crate::attributes::form as questions;
 use crate::field_error::FieldError;
 use crate::http::pages::page;
 use crate::i18n::MESSAGES;
@@ -147,9 +147,8 @@ pub(super) fn error_view(
             let href = targets.first().map(|t| format!("#f-{t}"));
             // A general rule's message ("Please fill in this field") says which field
             // in the summary; a field's own message needs no label.
-            let label = questions::label_of(catalogue, &field, values, language).or_else(|| {
-                label_of(&field, form).map(|key| MESSAGES.text(language, key, &[]))
-            });
+            let label = questions::label_of(catalogue, &field, values, language)
+                .or_else(|| label_of(&field, form).map(|key| MESSAGES.text(language, key, &[])));
             let shown = match label.filter(|_| !specific) {
                 Some(label) => format!("{}: {message}", label.trim_end_matches(" *")),
                 None => message.clone(),

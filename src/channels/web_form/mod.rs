@@ -24,7 +24,6 @@ mod assets;
 mod confirm_contact;
 mod form_page;
 mod pages;
-mod questions;
 mod received;
 mod regulation;
 mod status;

@@ -5,11 +5,11 @@
 use super::form_input::{self as web_form, FormInput};
 use super::form_page::{FormView, message, render_form};
 use super::pages::{Form, page_language};
-use super::questions;
 use super::received::Sent;
 use super::state::WebForm;
 use crate::appeal::{Channel, Language};
 use crate::attachments::{self, MAX_PHOTO_BYTES};
+use crate::attributes::form as questions;
 use crate::field_error::FieldError;
 use crate::http::client_addr::client_ip;
 use crate::http::form::{self, FormError, Unread};
@@ -317,9 +317,12 @@ pub(super) async fn submit(
     errors.extend(adapter_errors);
     let mut intake = intake;
     if form == Form::Appeal
-        && let Some(category) = intake.category.as_deref().and_then(|c| state.gateway.category(c))
+        && let Some(category) = intake
+            .category
+            .as_deref()
+            .and_then(|c| state.gateway.category(c))
     {
-        intake.attributes = questions::answers(&input, category);
+        intake.attributes = questions::answers(&input.fields, category);
         intake.emergency_notice_shown = input.ticked("emergency_notice_shown");
     }
     // A problem that is somewhere needs its place: an address or a position.

@@ -1,27 +1,30 @@
-//! The catalogue's questions on the appeal form (issue 29, point 2): each category's
-//! questions in a group of their own after the category, named `a-<category>-<code>`
-//! (a `multivaluelist` as one box per value, `a-<category>-<code>-<key>`), so that the
-//! form works without scripts — every group is shown, each saying which category it is
-//! for — and `form.js` shows only the chosen category's. An emergency's stopper comes
-//! back at the top of the form with the number to call and a box to file it all the
-//! same as non-urgent.
+//! The catalogue's questions on an HTML form — the citizen's appeal form and the agents'
+//! consoles (issue 29, point 2): each category's questions in a group of their own after
+//! the category, named `a-<category>-<code>` (a `multivaluelist` as one box per value,
+//! `a-<category>-<code>-<key>`), so that a form works without scripts — every group is
+//! shown, each saying which category it is for — and a script shows only the chosen
+//! category's. An emergency's stopper comes back at the top of the form with the number
+//! to call and a box to file it all the same as non-urgent.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::form_input::FormInput;
+use super::AttributeType;
 use crate::appeal::Language;
-use crate::attributes::AttributeType;
 use crate::catalogue::{Catalogue, Category};
 
 /// The form field of an answer.
-pub(super) fn field(category: &str, code: &str) -> String {
+pub(crate) fn field(category: &str, code: &str) -> String {
     format!("a-{category}-{code}")
 }
 
 /// The answers to `category`'s questions as typed, by question code.
-pub(super) fn answers(form: &FormInput, category: &Category) -> BTreeMap<String, Value> {
+pub(crate) fn answers(
+    fields: &BTreeMap<String, String>,
+    category: &Category,
+) -> BTreeMap<String, Value> {
+    let get = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let mut answers = BTreeMap::new();
     for question in &category.questions {
         let name = field(&category.code, &question.code);
@@ -29,12 +32,12 @@ pub(super) fn answers(form: &FormInput, category: &Category) -> BTreeMap<String,
             let keys: Vec<Value> = question
                 .values
                 .iter()
-                .filter(|v| form.ticked(&format!("{name}-{}", v.key)))
+                .filter(|v| get(&format!("{name}-{}", v.key)).is_some())
                 .map(|v| Value::String(v.key.clone()))
                 .collect();
             (!keys.is_empty()).then_some(Value::Array(keys))
         } else {
-            form.get(&name).map(|v| Value::String(v.to_owned()))
+            get(&name).map(|v| Value::String(v.to_owned()))
         };
         if let Some(answer) = answer {
             answers.insert(question.code.clone(), answer);
@@ -44,14 +47,14 @@ pub(super) fn answers(form: &FormInput, category: &Category) -> BTreeMap<String,
 }
 
 /// The pipeline's `attributes.<code>` as the form's field of the chosen category.
-pub(super) fn form_field(field_name: &str, values: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn form_field(field_name: &str, values: &BTreeMap<String, String>) -> Option<String> {
     let code = field_name.strip_prefix("attributes.")?;
     let category = values.get("category")?;
     Some(field(category, code))
 }
 
 /// The question a form field answers, for the error summary's label.
-pub(super) fn label_of(
+pub(crate) fn label_of(
     catalogue: &Catalogue,
     form_field: &str,
     values: &BTreeMap<String, String>,
@@ -66,14 +69,11 @@ pub(super) fn label_of(
 }
 
 /// Every category's questions, notice and stoppers as the template shows them.
-pub(super) fn view(catalogue: &Catalogue, language: Language) -> Vec<Value> {
+pub(crate) fn view(catalogue: &Catalogue, language: Language) -> Vec<Value> {
     let stopper_text = |code: Option<&str>| {
         code.and_then(|c| catalogue.emergency(c)).map(|e| {
-            crate::i18n::MESSAGES.text(
-                language,
-                "stopper-heading",
-                &[("number", e.number.clone())],
-            ) + " — "
+            crate::i18n::MESSAGES.text(language, "stopper-heading", &[("number", e.number.clone())])
+                + " — "
                 + e.names.get(language)
         })
     };
@@ -115,19 +115,15 @@ pub(super) fn view(catalogue: &Catalogue, language: Language) -> Vec<Value> {
 
 /// The stopper to show at the top of a form that came back with `emergency_call_now`:
 /// its heading and text, with the number and the service.
-pub(super) fn stopper(
+pub(crate) fn stopper(
     catalogue: &Catalogue,
     values: &BTreeMap<String, String>,
     language: Language,
 ) -> Option<Value> {
     let category = catalogue.get(values.get("category")?)?;
-    let form = FormInput {
-        fields: values.clone(),
-        photos: Vec::new(),
-    };
-    let answers = crate::attributes::check(
+    let answers = super::check(
         &category.questions,
-        &answers(&form, category),
+        &answers(values, category),
         &mut Vec::new(),
         &mut Vec::new(),
     );
@@ -142,5 +138,6 @@ pub(super) fn stopper(
         "heading": text("stopper-heading"),
         "body": text("stopper-body"),
         "message": text("error-emergency_call_now"),
+        "script": text("stopper-agent-script"),
     }))
 }
