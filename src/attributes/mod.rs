@@ -361,7 +361,5 @@ pub(crate) fn stopper_of<'q>(
     })
 }
 
-pub(crate) mod form;
-
 #[cfg(test)]
 mod tests;

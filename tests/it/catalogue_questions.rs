@@ -262,6 +262,16 @@ async fn a_telegram_chat_gets_the_banner_once_and_answers_two_questions_by_butto
         ],
     );
     assert!(ok, "{err}");
+    // The instance shows what it read within its refresh (5 s).
+    wait_until("the banner on the instance", WAIT, || async {
+        let body = gw.api().get("/api/v1/banner").await.json();
+        if body["banner"].is_null() {
+            Err(body.to_string())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
     let chat = 610_000_029;
     let deliver = |update: Value| {
         let api = gw.api();

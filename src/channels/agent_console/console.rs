@@ -13,7 +13,7 @@ use super::signed_in::{SignedIn, desk_of};
 use super::state::AgentConsole;
 use crate::appeal::Language;
 use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
-use crate::attributes::form as questions;
+use crate::channels::questions;
 use crate::consent::POLICY_VERSION;
 use crate::field_error::FieldError;
 use crate::http::form::{self, FormError};

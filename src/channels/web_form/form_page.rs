@@ -5,7 +5,7 @@ use super::form_input::{self as web_form};
 use super::pages::{Form, add_banner, base_context, lang_cookie, page_language};
 use super::state::WebForm;
 use crate::appeal::Language;
-use crate::attributes::form as questions;
+use crate::channels::questions;
 use crate::field_error::FieldError;
 use crate::http::pages::page;
 use crate::i18n::MESSAGES;

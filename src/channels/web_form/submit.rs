@@ -9,7 +9,7 @@ use super::received::Sent;
 use super::state::WebForm;
 use crate::appeal::{Channel, Language};
 use crate::attachments::{self, MAX_PHOTO_BYTES};
-use crate::attributes::form as questions;
+use crate::channels::questions;
 use crate::field_error::FieldError;
 use crate::http::client_addr::client_ip;
 use crate::http::form::{self, FormError, Unread};

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::AttributeType;
 use crate::appeal::Language;
+use crate::attributes::AttributeType;
 use crate::catalogue::{Catalogue, Category};
 
 /// The form field of an answer.
@@ -121,7 +121,7 @@ pub(crate) fn stopper(
     language: Language,
 ) -> Option<Value> {
     let category = catalogue.get(values.get("category")?)?;
-    let answers = super::check(
+    let answers = crate::attributes::check(
         &category.questions,
         &answers(values, category),
         &mut Vec::new(),
