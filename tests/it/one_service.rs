@@ -341,7 +341,8 @@ async fn a_number_taken_during_an_outage_is_registered_not_unknown_elsewhere() {
     typo[last] = if typo[last] == '0' { '1' } else { '0' };
     let typo: String = typo.into_iter().collect();
     let refused = b.api().get(&format!("/status/{typo}?lang=en")).await;
-    assert_eq!(refused.status, 404, "{}", refused.text);
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(refused.text.contains("last character"), "{}", refused.text);
 
     redis.start();
     a.api().wait_drained().await;

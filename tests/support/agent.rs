@@ -214,6 +214,7 @@ pub fn walk_in_appeal(phone: &str) -> serde_json::Value {
         "phone": phone,
         "first_name": "Нурлан",
         "category": "utilities",
+        "attributes": {"missing": "water"},
         "address": "ул. Толе би, 100",
         "text": "Нет горячей воды третий день.",
     })
