@@ -173,7 +173,8 @@ pub(crate) struct Delivery {
     /// gateway gave up: `invalid_number`, `insufficient_funds`, `sender_blocked`,
     /// `provider_auth`, `rejected_by_provider`, `invalid_address`, `route_unavailable`,
     /// `retries_exhausted`, `malformed`; from a provider's report: `undeliverable`,
-    /// `expired`, `rejected_by_operator`, `deleted_by_operator`.
+    /// `expired`, `rejected_by_operator`, `deleted_by_operator` (SMSC's also
+    /// `invalid_number`, `insufficient_funds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
     /// RFC 3339, UTC.
