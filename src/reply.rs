@@ -123,8 +123,8 @@ pub(crate) enum DeliveryStatus {
     /// The citizen opened it (WhatsApp's `read` status).
     Read,
     /// Only a notice that an answer waits went out (a WhatsApp template outside the
-    /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
-    /// asks for it.
+    /// 24-hour window); the text follows, with an `accepted` receipt (then `delivered`,
+    /// `read` from WhatsApp's statuses), when the citizen asks for it.
     Notified,
     Failed,
     /// Not sent because the citizen opted out or withdrew consent.
