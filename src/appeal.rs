@@ -344,7 +344,7 @@ pub(crate) struct Appeal {
     pub(crate) schema_version: u32,
     /// ULID; the key of the appeal everywhere.
     pub(crate) id: String,
-    /// What the citizen is shown, e.g. `OA-7K3M-9QX2-5`: Crockford base32 with a check
+    /// What the citizen is shown, e.g. `OA-7K3M-9QX8-5`: Crockford base32 with a check
     /// symbol; numbers issued before the check symbol have none (`OA-7K3M-9QX2`).
     #[schemars(regex(
         pattern = r"^OA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z])?$"

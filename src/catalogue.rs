@@ -13,6 +13,10 @@ pub(crate) struct Category {
     pub(crate) kk: String,
     pub(crate) ru: String,
     pub(crate) en: String,
+    /// The problem is somewhere (a road, a lamp, a yard): the web form requires its
+    /// address or position (issue 28, point 5). Absent: `false`.
+    #[serde(default)]
+    pub(crate) place: bool,
 }
 
 impl Category {
@@ -104,5 +108,9 @@ mod tests {
         let topic = catalogue.topic("procedure").expect("procedure");
         assert!(topic.name(Language::Kk).contains("құжаттар"));
         assert!(catalogue.topic("roads").is_none());
+        // The problems that are somewhere need a place; the others do not.
+        assert!(roads.place && catalogue.get("lighting").is_some_and(|c| c.place));
+        assert!(!catalogue.get("other").is_some_and(|c| c.place));
+        assert!(!catalogue.get("public_order").is_some_and(|c| c.place));
     }
 }

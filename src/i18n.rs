@@ -23,6 +23,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/kk/notify.ftl"),
             include_str!("../templates/i18n/kk/confirm_contact.ftl"),
             include_str!("../templates/i18n/kk/agent.ftl"),
+            include_str!("../templates/i18n/kk/fields.ftl"),
             include_str!("../templates/i18n/kk/open311.ftl"),
         ],
     ),
@@ -36,6 +37,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/ru/notify.ftl"),
             include_str!("../templates/i18n/ru/confirm_contact.ftl"),
             include_str!("../templates/i18n/ru/agent.ftl"),
+            include_str!("../templates/i18n/ru/fields.ftl"),
             include_str!("../templates/i18n/ru/open311.ftl"),
         ],
     ),
@@ -49,6 +51,7 @@ const SOURCES: [(&str, &[&str]); 3] = [
             include_str!("../templates/i18n/en/notify.ftl"),
             include_str!("../templates/i18n/en/confirm_contact.ftl"),
             include_str!("../templates/i18n/en/agent.ftl"),
+            include_str!("../templates/i18n/en/fields.ftl"),
             include_str!("../templates/i18n/en/open311.ftl"),
         ],
     ),
@@ -103,6 +106,24 @@ impl I18n {
                 .into_owned();
         }
         id.to_owned()
+    }
+
+    /// The message of a form's error: the field's own wording of the rule
+    /// (`error-{code}-{field}`, e.g. "Choose a category" for a category left on
+    /// "— choose —", `fields.ftl`) when there is one, else the rule's (`error-{code}`).
+    /// Issue 28, point 2: a specific message per field and per rule.
+    pub(crate) fn field_error(&self, language: Language, field: &str, code: &str) -> String {
+        let own = format!("error-{code}-{field}");
+        let has_own = self
+            .bundles
+            .get("ru")
+            .is_some_and(|bundle| bundle.has_message(&own));
+        let id = if has_own {
+            own
+        } else {
+            format!("error-{code}")
+        };
+        self.text(language, &id, &[])
     }
 }
 

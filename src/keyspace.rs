@@ -42,7 +42,7 @@
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
-//! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking numbers by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
+//! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking number, appeal id and the text's first words (guarded) by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
 //! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |

@@ -604,6 +604,13 @@ pub(crate) fn appeal_record(
             value: appeal.id.clone(),
             ttl_secs: Some(crate::status::STATUS_TTL.as_secs()),
         })
+        // Its category, which the status page names (a catalogue code, nothing personal).
+        .chain(std::iter::once(Mark::set(
+            crate::keyspace::name::status(&appeal.tracking_number),
+            "category",
+            &appeal.category,
+            Some(crate::status::STATUS_TTL),
+        )))
         .chain(crate::aggregates::count_marks(appeal, received_at(appeal)))
         .collect(),
         tracking: Some(appeal.tracking_number.clone()),

@@ -1,7 +1,12 @@
 //! The public status of an appeal, for the citizen's status page and the bots' `/status`:
 //! what the case system last said (the notifier keeps it in Redis, see [`crate::notify`])
 //! and the deadline the law gives for the answer (see [`crate::deadline`]).
-//! Nothing personal: a status, a date.
+//! Nothing personal: a status, dates, the category's code.
+//!
+//! The status hash of a number (`status:{number}`) holds: `appeal_id` and `category`,
+//! set with the appeal by the forwarder; `status` and `at`, the case system's last
+//! word, and `at:{status}`, when it last said each status (the history the status page
+//! lists), set by the notifier; `extended`; `alias_of` for a repeat's number.
 
 use std::time::Duration;
 
@@ -34,6 +39,35 @@ pub(crate) struct PublicStatus {
     pub(crate) updated_at: Option<String>,
     /// The appeal the number stands for, when known.
     pub(crate) appeal_id: Option<String>,
+    /// The date the appeal was received and registered (Almaty date).
+    pub(crate) received: Option<time::Date>,
+    /// The catalogue code of the appeal's category, when the status hash has it.
+    pub(crate) category: Option<String>,
+    /// Each status the case system gave, with when it last gave it (RFC 3339), oldest
+    /// first.
+    pub(crate) history: Vec<(CaseStatus, String)>,
+}
+
+/// The field of the status hash that holds when the case system last said `status`.
+pub(crate) fn history_field(status: CaseStatus) -> String {
+    format!("at:{}", status.as_str())
+}
+
+/// The history kept in a status hash: every `at:{status}` field whose status is known,
+/// oldest first (RFC 3339 times in UTC sort as text).
+fn history(record: &std::collections::HashMap<String, String>) -> Vec<(CaseStatus, String)> {
+    let mut history: Vec<(CaseStatus, String)> = record
+        .iter()
+        .filter_map(|(field, at)| {
+            let name = field.strip_prefix("at:")?;
+            let status =
+                serde_json::from_value::<CaseStatus>(serde_json::Value::String(name.to_owned()))
+                    .ok()?;
+            Some((status, at.clone()))
+        })
+        .collect();
+    history.sort_by(|a, b| a.1.cmp(&b.1));
+    history
 }
 
 /// Reads statuses from Redis; computes deadlines with the working calendar.
@@ -109,6 +143,9 @@ impl StatusBoard {
             known: received.is_some(),
             updated_at: record.get("at").cloned(),
             appeal_id,
+            received,
+            category: record.get("category").cloned(),
+            history: history(&record),
         })
     }
 
@@ -141,5 +178,31 @@ mod tests {
         let id = ulid::Ulid::from_datetime(at.into()).to_string();
         assert_eq!(received_on(&id), Some(time::macros::date!(2026 - 11 - 26)));
         assert_eq!(received_on("not-a-ulid"), None);
+    }
+
+    #[test]
+    fn the_history_lists_each_status_said_oldest_first() {
+        let record: std::collections::HashMap<String, String> = [
+            ("status", "resolved"),
+            ("at", "2026-12-04T10:00:00Z"),
+            ("at:resolved", "2026-12-04T10:00:00Z"),
+            ("at:registered", "2026-11-26T04:00:00Z"),
+            ("at:in_progress", "2026-11-27T09:30:00Z"),
+            ("at:no_such_status", "2026-11-28T09:30:00Z"),
+            ("appeal_id", "01K"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let statuses: Vec<CaseStatus> = history(&record).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(
+            statuses,
+            [
+                CaseStatus::Registered,
+                CaseStatus::InProgress,
+                CaseStatus::Resolved
+            ]
+        );
+        assert_eq!(history_field(CaseStatus::InProgress), "at:in_progress");
     }
 }

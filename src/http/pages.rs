@@ -13,7 +13,7 @@ use crate::appeal::Language;
 use crate::i18n::MESSAGES;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     (
         "macros.html",
@@ -31,6 +31,10 @@ const TEMPLATES: [(&str, &str); 10] = [
     (
         "status.html",
         include_str!("../../templates/web/status.html"),
+    ),
+    (
+        "status_found.html",
+        include_str!("../../templates/web/status_found.html"),
     ),
     (
         "regulation.html",

@@ -221,10 +221,14 @@ impl Notifier {
         if let Some(status) = reply.status {
             // What the status page and the bots' /status show (see `crate::status`).
             let key = self.key(&crate::status::key(&reply.tracking_number));
+            let at = appeal::now_rfc3339();
+            // `at:{status}`: the status page's history (see `crate::status`).
+            let said = crate::status::history_field(status);
             let mut fields = vec![
                 ("status", status.as_str().to_owned()),
-                ("at", appeal::now_rfc3339()),
+                ("at", at.clone()),
                 ("appeal_id", reply.id.clone()),
+                (said.as_str(), at),
             ];
             if status == crate::reply::CaseStatus::Extended {
                 fields.push(("extended", "1".to_owned()));

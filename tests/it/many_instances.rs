@@ -326,6 +326,7 @@ async fn form_appeal(http: &reqwest::Client, base: &str, forged_for: Option<&str
             ("first_name", "Әйгерім"),
             ("phone", "8 701 555 12 34"),
             ("category", "roads"),
+            ("address", "пр. Абая, 10"),
             (
                 "text",
                 "Абай даңғылы мен Сейфуллин көшесінің қиылысында шұңқыр бар.",

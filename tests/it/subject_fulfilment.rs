@@ -272,6 +272,7 @@ async fn after_an_erasure_no_value_of_the_subjects_dialogue_is_in_the_files_or_r
                 ("first_name", "Сәуле"),
                 ("phone", "+7 701 987 65 43"),
                 ("category", "roads"),
+                ("address", "пр. Абая, 10"),
                 ("text", &form_text),
                 ("consent", "on"),
             ],

@@ -570,6 +570,7 @@ async fn eight_slow_uploads_from_one_client_leave_room_for_a_ninth_clients_photo
                 ("first_name", "Айгерим"),
                 ("phone", "+7 701 222 33 44"),
                 ("category", "roads"),
+                ("address", "пр. Абая, 10"),
                 ("text", "Яма у остановки, фото прилагаю."),
                 ("consent", "on"),
             ],

@@ -12,11 +12,13 @@ use serde_json::Value;
 /// The applicant fields the web form's policy allows (channels/web_form.toml).
 const WEB_FORM_FIELDS: [&str; 5] = ["last_name", "first_name", "patronymic", "email", "phones"];
 
-const GOOD: [(&str, &str); 6] = [
+const GOOD: [(&str, &str); 7] = [
     ("last_name", "Сейітқали"),
     ("first_name", "Әйгерім"),
     ("phone", "8 701 555 12 34"),
     ("category", "roads"),
+    // Roads are somewhere: the form needs the place (issue 28, point 5).
+    ("address", "Абай даңғылы, 10"),
     (
         "text",
         "Абай даңғылы мен Сейфуллин көшесінің қиылысында үлкен шұңқыр бар.",
@@ -147,7 +149,7 @@ async fn kazakh_and_russian_citizens_submit_in_the_browser_and_get_a_tracking_nu
     );
     for (name, value) in GOOD
         .iter()
-        .filter(|(n, _)| !matches!(*n, "category" | "consent"))
+        .filter(|(n, _)| !matches!(*n, "category" | "consent" | "address"))
     {
         browser.fill(name, value).await;
     }
@@ -212,6 +214,7 @@ async fn kazakh_and_russian_citizens_submit_in_the_browser_and_get_a_tracking_nu
     browser.fill("first_name", "Анна").await;
     browser.fill("email", "anna.petrova@mail.kz").await;
     browser.select("category", "lighting").await;
+    browser.fill("address", "Абай даңғылы, 10").await;
     browser
         .fill(
             "text",
@@ -264,6 +267,7 @@ async fn without_consent_the_browser_shows_the_error_in_russian_and_keeps_the_in
     let text = "Мусор не вывозят третью неделю, контейнеры переполнены.";
     browser.fill("text", text).await;
     browser.select("category", "sanitation").await;
+    browser.fill("address", "Абай даңғылы, 10").await;
     browser.click("button[type=submit]").await;
     let consent_error = browser.text_of("#e-consent").await;
     assert!(consent_error.contains("Без согласия"), "{consent_error}");
@@ -339,6 +343,7 @@ async fn a_double_submit_or_a_refresh_creates_one_appeal() {
     browser.fill("first_name", "Данияр").await;
     browser.fill("email", "daniyar@mail.kz").await;
     browser.select("category", "greening").await;
+    browser.fill("address", "Абай даңғылы, 10").await;
     browser.fill("text", "Сломана скамейка в сквере.").await;
     browser.click("#f-consent").await;
     browser.click("button[type=submit]").await;
@@ -374,6 +379,7 @@ async fn a_photo_is_stored_without_its_gps_exif_and_served_to_the_case_system() 
     browser.fill("first_name", "Arman").await;
     browser.fill("phone", "+7 701 222 33 44").await;
     browser.select("category", "roads").await;
+    browser.fill("address", "Абай даңғылы, 10").await;
     browser
         .fill(
             "text",
@@ -566,6 +572,7 @@ async fn an_anonymous_appeal_is_explained_unless_it_reports_a_danger() {
     let anonymous = [
         ("text", "На улице Жандосова открытый канализационный люк."),
         ("category", "utilities"),
+        ("address", "ул. Жандосова"),
         ("consent", "on"),
     ];
     let refused = form.post("/ru/", &anonymous).await;

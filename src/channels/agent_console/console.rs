@@ -1,10 +1,11 @@
 //! `GET`/`POST /agent/`: the console page and the appeal an agent records with a
-//! citizen at the desk or on the phone; `POST /agent/consultation`: a call or a visit
-//! answered on the spot, recorded as a consultation, signed so that the console can
-//! later turn it into an appeal.
+//! citizen at the desk or on the phone (a consultation it follows is turned into it,
+//! see `consultation_token.rs`).
 
 use super::accounts::Role;
 use super::adapter::{self as agent_console, APPLICANT_ORDER, DOCUMENT_REFUSED, Desk};
+use super::consultation_token::{recorded_consultation, turned_into_appeal};
+use super::duplicates;
 use super::pages::{MAX_TEXT_BYTES, audit, console_language, page, see_other};
 use super::receipt::ReceiptFacts;
 use super::sessions::Session;
@@ -13,9 +14,7 @@ use super::state::AgentConsole;
 use crate::appeal::Language;
 use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
 use crate::consent::POLICY_VERSION;
-use crate::consultation::Consultation;
 use crate::field_error::FieldError;
-use crate::http::csrf::CsrfKey;
 use crate::http::form::{self, FormError};
 use crate::http::negotiate::query_param;
 use crate::i18n::MESSAGES;
@@ -35,7 +34,9 @@ pub(super) struct ConsoleView<'a> {
     pub(super) desk: Desk,
     pub(super) values: &'a BTreeMap<String, String>,
     pub(super) errors: &'a [FieldError],
-    pub(super) duplicates: &'a [String],
+    /// The duplicates hint: the earlier appeals at this place, as shown
+    /// ([`super::duplicates::shown`]).
+    pub(super) duplicates: &'a [Value],
     pub(super) call_taken: bool,
     /// The consultation just recorded, as the notice says it.
     pub(super) consulted: Option<String>,
@@ -77,7 +78,7 @@ pub(super) fn render_console(
         } else {
             e.code
         };
-        let message = MESSAGES.text(language, &format!("error-{code}"), &[]);
+        let message = MESSAGES.field_error(language, &field, code);
         let targets: Vec<&str> = match field.as_str() {
             "applicant" => {
                 let mut t = Vec::new();
@@ -139,10 +140,16 @@ pub(super) fn render_console(
                 .to_owned()
         }
     });
+    // The duplicates hint takes the focus: the agent decides there first.
+    let focus = if view.duplicates.is_empty() {
+        focus
+    } else {
+        "duplicates".to_owned()
+    };
     let shown: BTreeMap<&String, &String> = view
         .values
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack"))
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "idem" | "dup_ack" | "dup_choice"))
         .collect();
     let topics: Vec<Value> = state
         .gateway
@@ -178,6 +185,10 @@ pub(super) fn render_console(
             "topics": topics,
             "consulted": view.consulted,
             "policy_version": POLICY_VERSION.as_str(),
+            // The date of birth's upper bound (a date input's `max`), Almaty's today.
+            "today": crate::deadline::iso(
+                time::OffsetDateTime::now_utc().to_offset(crate::clock::ALMATY).date()
+            ),
         }),
     )
 }
@@ -330,12 +341,17 @@ pub(super) async fn console_submit(
     let (intake, adapter_errors) =
         agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
     errors.extend(adapter_errors);
+    // No category is chosen for the agent (issue 28, point 1): a street-lighting call
+    // left on the first option reached the case system as public transport.
+    if intake.category.is_none() {
+        errors.push(FieldError::new("category", "required"));
+    }
     let category = intake
         .category
         .clone()
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| crate::catalogue::DEFAULT_CATEGORY.to_owned());
-    let again = |errors: &[FieldError], duplicates: &[String], status: StatusCode| {
+    let again = |errors: &[FieldError], duplicates: &[Value], status: StatusCode| {
         render_console(
             &state,
             ConsoleView {
@@ -365,12 +381,13 @@ pub(super) async fn console_submit(
         .get("address")
         .and_then(|a| agent_console_key(a, intake.category.as_deref().unwrap_or_default()));
     if let Some(key) = dup_key.clone()
-        && !fields.contains_key("dup_ack")
+        && !duplicates::answered(&fields)
     {
-        let found = state.recent.recent(&key).await;
+        let found = state.recent.earlier(&key).await;
         if !found.is_empty() {
             audit("duplicate_hint", &session.agent_id, "shown", None);
-            return again(&[], &found, StatusCode::OK);
+            let shown = duplicates::shown(&state, language, &category, &found);
+            return again(&[], &shown, StatusCode::OK);
         }
     }
     for photo in &photos {
@@ -388,7 +405,14 @@ pub(super) async fn console_submit(
         fingerprint: form::fingerprint(
             &fields,
             &photos,
-            &["csrf", "idem", "dup_ack", "consultation", "topic"],
+            &[
+                "csrf",
+                "idem",
+                "dup_ack",
+                "dup_choice",
+                "consultation",
+                "topic",
+            ],
         ),
     });
     // Point 3 of issue 17: photos leave the pending area only with an accepted appeal.
@@ -407,6 +431,26 @@ pub(super) async fn console_submit(
             );
         }
     };
+    // "The same problem": the call is added to the earlier appeal.
+    if let (Some(same), Some(key)) = (duplicates::same_as(&fields), dup_key.as_deref()) {
+        let call = duplicates::Call {
+            session: &session,
+            desk,
+            language,
+            fields: &fields,
+            photos: &photos,
+            dup_key: key,
+            category: &category,
+            idem: form_idem(&fields),
+        };
+        return match duplicates::add_to(&state, call, &same).await {
+            Ok(response) => response,
+            Err(errors) => {
+                state.store.release(kept).await;
+                again(&errors, &[], StatusCode::UNPROCESSABLE_ENTITY)
+            }
+        };
+    }
     let submitted = state.gateway.submit_appeal(intake, claim).await;
     if matches!(
         submitted,
@@ -420,7 +464,11 @@ pub(super) async fn console_submit(
                 if let Some(key) = dup_key
                     && !receipt.replayed
                 {
-                    state.recent.remember(&key, &tracking).await;
+                    let text = fields.get("text").map_or("", String::as_str);
+                    state
+                        .recent
+                        .remember(&key, &tracking, &receipt.id, text)
+                        .await;
                 }
                 if let Some(consultation) = fields
                     .get("consultation")
@@ -469,202 +517,4 @@ pub(super) fn agent_console_key(address: &str, category: &str) -> Option<String>
         category
     };
     super::recent::duplicate_key(address, category)
-}
-
-/// The signed text of a recorded consultation's token (see [`consultation_token`]).
-pub(super) fn consultation_signed_text(c: &Consultation, agent_id: &str) -> String {
-    format!(
-        "consultation|{}|{}|{}|{}|{agent_id}",
-        c.id,
-        c.category,
-        c.topic,
-        c.language.as_str()
-    )
-}
-
-/// What the console form carries of the consultation just recorded, so that the appeal
-/// the caller may want next takes its place in one step: its id, category, topic and
-/// language, signed with the agent's id (codes of the catalogue hold no `.`).
-pub(super) fn consultation_token(key: &CsrfKey, c: &Consultation, agent_id: &str) -> String {
-    format!(
-        "{}.{}.{}.{}.{}",
-        c.id,
-        c.category,
-        c.topic,
-        c.language.as_str(),
-        key.token(&consultation_signed_text(c, agent_id))
-    )
-}
-
-/// The consultation a console form's token names, if this agent recorded it.
-pub(super) fn recorded_consultation(
-    state: &AgentConsole,
-    token: &str,
-    agent_id: &str,
-) -> Option<Consultation> {
-    let mut parts = token.split('.');
-    let (id, category, topic, language, sig) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        Language::parse(parts.next()?)?,
-        parts.next()?,
-    );
-    let consultation = Consultation::with_id(
-        state.gateway.catalogue(),
-        id.to_owned(),
-        Some(category),
-        Some(topic),
-        language,
-    )
-    .ok()?;
-    state
-        .csrf
-        .verify(&consultation_signed_text(&consultation, agent_id), sig)
-        .then_some(consultation)
-}
-
-/// The caller wanted an appeal after the consultation: the appeal is registered, the
-/// consultation counted down (once, whatever the retries). Should the outbox refuse,
-/// the appeal stands and the call is counted twice, which the log says.
-pub(super) async fn turned_into_appeal(
-    state: &AgentConsole,
-    consultation: &Consultation,
-    agent_id: &str,
-) {
-    let claim = IdempotencyClaim {
-        key: format!(
-            "agent:{agent_id}:consultation-taken-back:{}",
-            consultation.id
-        ),
-        fingerprint: consultation.id.clone(),
-    };
-    match state
-        .gateway
-        .take_back_consultation(consultation, claim)
-        .await
-    {
-        Ok(_) => audit("consultation_to_appeal", agent_id, "ok", None),
-        Err(_) => {
-            tracing::warn!("a consultation turned into an appeal stays counted as one");
-            audit("consultation_to_appeal", agent_id, "unavailable", None);
-        }
-    }
-}
-
-/// `POST /agent/consultation` (the call desk's "Record a consultation" button, which
-/// posts the console's form): the call was answered on the spot. Only the category,
-/// the topic and the console's language are read; every other field of the form is
-/// left alone and shown again, so that the agent can still register an appeal in one
-/// step if the caller wants one.
-pub(super) async fn consultation_submit(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AgentConsole>,
-    SignedIn { sid, session }: SignedIn,
-) -> HttpResponse {
-    let language = console_language(&req);
-    let Ok(form::FormBody { fields, .. }) = form::read(
-        &req,
-        payload,
-        MAX_TEXT_BYTES + 64 * 1024,
-        MAX_TEXT_BYTES,
-        &[],
-    )
-    .await
-    else {
-        return HttpResponse::BadRequest()
-            .content_type("text/plain; charset=utf-8")
-            .body("400");
-    };
-    if let Some(refused) = csrf_refused(&state, &sid, &fields, "consultation", &session, language) {
-        return refused;
-    }
-    let desk = desk_of(session.role, fields.get("desk").map(String::as_str));
-    let recorded = if desk == Desk::CallCenter {
-        Consultation::new(
-            state.gateway.catalogue(),
-            fields.get("category").map(String::as_str),
-            fields.get("topic").map(String::as_str),
-            language,
-        )
-    } else {
-        // Consultations are the call-center's (1308); the front office registers appeals.
-        Err(vec![FieldError::new("form", "invalid_value")])
-    };
-    let mut values = fields.clone();
-    let outcome = match recorded {
-        Err(errors) => Err((errors, StatusCode::UNPROCESSABLE_ENTITY)),
-        Ok(consultation) => {
-            let claim = form_idem(&fields).map(|key| IdempotencyClaim {
-                key: format!("agent:{}:consultation:{key}", session.agent_id),
-                fingerprint: format!("{}|{}", consultation.category, consultation.topic),
-            });
-            match state
-                .gateway
-                .submit_consultation(&consultation, claim)
-                .await
-            {
-                Ok(receipt) => {
-                    // A repeat (a refresh) names the consultation first recorded.
-                    let consultation = Consultation {
-                        id: receipt.id,
-                        ..consultation
-                    };
-                    Ok(consultation)
-                }
-                Err(SubmitError::KeyReused) => Err((
-                    vec![FieldError::new("form", "already_sent")],
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )),
-                Err(_) => Err((
-                    vec![FieldError::new("form", "unavailable")],
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )),
-            }
-        }
-    };
-    let (errors, consulted, status) = match outcome {
-        Ok(consultation) => {
-            audit("consultation", &session.agent_id, "recorded", None);
-            let catalogue = state.gateway.catalogue();
-            let name = |c: Option<&crate::catalogue::Category>| {
-                c.map(|c| c.name(language).to_owned()).unwrap_or_default()
-            };
-            let notice = MESSAGES.text(
-                language,
-                "agent-consultation-recorded",
-                &[
-                    ("category", name(catalogue.get(&consultation.category))),
-                    ("topic", name(catalogue.topic(&consultation.topic))),
-                ],
-            );
-            values.insert(
-                "consultation".to_owned(),
-                consultation_token(&state.csrf, &consultation, &session.agent_id),
-            );
-            // The next submission (an appeal, or another consultation) is a new one.
-            values.remove("idem");
-            (Vec::new(), Some(notice), StatusCode::OK)
-        }
-        Err((errors, status)) => {
-            audit("consultation", &session.agent_id, "refused", None);
-            (errors, None, status)
-        }
-    };
-    render_console(
-        &state,
-        ConsoleView {
-            language,
-            sid: &sid,
-            session: &session,
-            desk,
-            values: &values,
-            errors: &errors,
-            duplicates: &[],
-            call_taken: false,
-            consulted,
-        },
-        status,
-    )
 }

@@ -131,12 +131,16 @@ pub(super) async fn api_appeal(
         None => Vec::new(),
     };
     let claim = key.claim(&req, &agent_id, &body);
+    let text = intake.text.clone();
     match state.gateway.submit_appeal(intake, claim).await {
         Ok(receipt) => {
             if let (Some(key), Some(tracking)) = (dup_key, receipt.tracking_number.clone())
                 && !receipt.replayed
             {
-                state.recent.remember(&key, &tracking).await;
+                state
+                    .recent
+                    .remember(&key, &tracking, &receipt.id, &text)
+                    .await;
             }
             audit(
                 "appeal_submit_api",

@@ -3,9 +3,11 @@
 //! system's `POST /api/v1/calls/incoming` (integrator token) and
 //! `POST /api/v1/agent/appeals` (an agent's own API token).
 //!
-//! Server-rendered, no script: the next field is focused with `autofocus`, every action
-//! is a form control reachable by Tab and Enter, the main ones have access keys. An
-//! announced call is picked up on the agent's next load of `/agent/`.
+//! Server-rendered; everything works without a script: the next field is focused with
+//! `autofocus`, every action is a form control reachable by Tab and Enter, the main ones
+//! have access keys. An announced call is picked up on the agent's next load of
+//! `/agent/` (its "Check for a call" link), and, with the console's one script, within
+//! two seconds without a reload ([`live`]).
 //!
 //! Everything an instance needs of the agents is in Redis, shared by every instance:
 //! accounts and API tokens ([`accounts`], imported once from an old `agents.redb` by
@@ -35,14 +37,19 @@ use actix_web::web;
 use self::state::AgentConsole;
 
 mod console;
+mod consultation_token;
+mod consultations;
+mod duplicates;
 mod endpoints;
+mod live;
 mod login;
 mod pages;
 mod receipt;
 mod signed_in;
-use self::console::consultation_submit;
 use self::console::{console_page, console_submit};
+use self::consultations::consultation_submit;
 use self::endpoints::{api_appeal, call_incoming};
+use self::live::{console_js, next_call};
 use self::login::{login_page, login_submit, logout};
 use self::pages::see_other;
 use self::receipt::{consent_form, receipt};
@@ -56,6 +63,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, console: web::Data<AgentCo
         .route("/agent/", web::get().to(console_page))
         .route("/agent/", web::post().to(console_submit))
         .route("/agent", web::get().to(|| async { see_other("/agent/") }))
+        .route("/agent/call", web::get().to(next_call))
+        .route("/agent/assets/console.js", web::get().to(console_js))
         .route("/agent/receipt/{tracking}", web::get().to(receipt))
         .route("/agent/consultation", web::post().to(consultation_submit))
         .route("/agent/consent-form", web::get().to(consent_form))

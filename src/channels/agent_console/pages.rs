@@ -41,7 +41,7 @@ pub(super) const TEMPLATES: [(&str, &str); 5] = [
 pub(super) static PAGES: LazyLock<Environment<'static>> =
     LazyLock::new(|| crate::http::pages::environment(&TEMPLATES));
 
-/// Renders a console page: never cached, not framable, no script.
+/// Renders a console page: never cached, not framable, only its own script.
 pub(super) fn page(
     status: StatusCode,
     language: Language,
@@ -55,8 +55,9 @@ pub(super) fn page(
     crate::http::pages::respond(status, language, template, rendered, CONSOLE_CSP)
 }
 
-/// What the consoles may load: inline styles, nothing else.
-pub(super) const CONSOLE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What the consoles may load: inline styles, their own script (the live call, the
+/// print button) and its requests to this origin, nothing else.
+pub(super) const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(super) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

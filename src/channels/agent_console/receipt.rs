@@ -109,6 +109,14 @@ pub(super) async fn receipt(
         .category(&facts.category)
         .map_or(facts.category.clone(), |c| c.name(language).to_owned());
     let agent_name = state.accounts.display_name(&session.agent_id).await;
+    // The duplicates hint's "the same problem": this call was added to this appeal.
+    let added = (query_param(&req, "added").as_deref() == Some("1")).then(|| {
+        MESSAGES.text(
+            language,
+            "agent-receipt-added",
+            &[("tracking", facts.tracking.clone())],
+        )
+    });
     page(
         StatusCode::OK,
         language,
@@ -126,6 +134,7 @@ pub(super) async fn receipt(
             "desk": facts.desk.as_str(),
             "role": session.role.as_str(),
             "agent_name": agent_name,
+            "added": added,
         }),
     )
 }

@@ -47,8 +47,10 @@ if h[2] and now - tonumber(h[2]) > tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[1], 'ended', 'idle')
   return 'idle'
 end
-redis.call('HSET', KEYS[1], 'agent', ARGV[3], 'seen', ARGV[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[4])
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'agent', ARGV[3], 'seen', ARGV[1])
+  redis.call('EXPIREAT', KEYS[1], ARGV[4])
+end
 return 'ok'
 ";
 
@@ -121,12 +123,23 @@ impl Sessions {
             local.seen.insert(session.sid.clone(), now);
         }
         // Best effort: a session Redis misses now is written on its next request.
-        let _ = self.touch(&session, now).await;
+        let _ = self.touch(&session, now, true).await;
         self.cookie(&session)
     }
 
     /// The session of a cookie, touched; an idle or ended one is refused here.
     pub(crate) async fn get(&self, cookie: &str) -> SessionState {
+        self.read(cookie, true).await
+    }
+
+    /// [`Sessions::get`] for a request the agent did not make: the console's script
+    /// asking for a call every second must not keep an idle session alive.
+    pub(crate) async fn peek(&self, cookie: &str) -> SessionState {
+        self.read(cookie, false).await
+    }
+
+    /// The state of a session; `active` marks it as used now (the idle clock restarts).
+    async fn read(&self, cookie: &str, active: bool) -> SessionState {
         let Some(session) = self.verify(cookie) else {
             return SessionState::None;
         };
@@ -137,7 +150,7 @@ impl Sessions {
         if self.local().ended.contains_key(&session.sid) {
             return SessionState::None;
         }
-        let state = match self.touch(&session, now).await {
+        let state = match self.touch(&session, now, active).await {
             Ok(Touch::Ok) => SessionState::Active(session.clone()),
             Ok(Touch::Idle) => SessionState::Expired,
             Ok(Touch::Ended) => SessionState::None,
@@ -152,6 +165,11 @@ impl Sessions {
                 }
             }
         };
+        if !active {
+            // A look only: what this instance remembers is left for the agent's next
+            // own request, which then says why the session ended.
+            return state;
+        }
         let mut local = self.local();
         match state {
             SessionState::Active(_) => {
@@ -191,14 +209,15 @@ impl Sessions {
     }
 
     /// Runs [`TOUCH`]; `Unavailable` when Redis does not answer in time.
-    async fn touch(&self, session: &Session, now: u64) -> Result<Touch, Unavailable> {
+    async fn touch(&self, session: &Session, now: u64, active: bool) -> Result<Touch, Unavailable> {
         let script = redis::Script::new(TOUCH);
         let mut invocation = script.key(self.redis_key(&session.sid));
         invocation
             .arg(now)
             .arg(self.idle_ms())
             .arg(&session.agent_id)
-            .arg(session.expires);
+            .arg(session.expires)
+            .arg(if active { "1" } else { "0" });
         let answer = self
             .redis
             .run(|mut conn| async move { invocation.invoke_async::<String>(&mut conn).await })

@@ -65,12 +65,34 @@ pub(super) async fn authenticate(
     req: &HttpRequest,
     state: &AgentConsole,
 ) -> Result<SignedIn, NotSignedIn> {
+    signed_in(req, state, true).await
+}
+
+/// [`authenticate`] for what the console's script asks by itself (the live call): the
+/// session's idle clock does not restart.
+pub(super) async fn watching(
+    req: &HttpRequest,
+    state: &AgentConsole,
+) -> Result<SignedIn, NotSignedIn> {
+    signed_in(req, state, false).await
+}
+
+async fn signed_in(
+    req: &HttpRequest,
+    state: &AgentConsole,
+    active: bool,
+) -> Result<SignedIn, NotSignedIn> {
     let lang = console_language(req).as_str();
     let login = || NotSignedIn::Login(format!("/agent/login?lang={lang}"));
     let Some(cookie) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
         return Err(login());
     };
-    let session = match state.sessions.get(&cookie).await {
+    let read = if active {
+        state.sessions.get(&cookie).await
+    } else {
+        state.sessions.peek(&cookie).await
+    };
+    let session = match read {
         SessionState::Active(s) => s,
         SessionState::Expired => {
             return Err(NotSignedIn::Login(format!(

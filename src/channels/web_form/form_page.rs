@@ -88,7 +88,14 @@ pub(super) fn error_view(
             continue;
         }
         let field = web_form::form_field(&e.field).to_owned();
-        let message = MESSAGES.text(language, &format!("error-{}", e.code), &[]);
+        // The field's own words for the rule when there are some (issue 28, point 2).
+        let own = if form == Form::Budget && field == "address" {
+            "budget_address"
+        } else {
+            field.as_str()
+        };
+        let message = MESSAGES.field_error(language, own, e.code);
+        let specific = message != MESSAGES.text(language, &format!("error-{}", e.code), &[]);
         // The fields an error is about: an error on the applicant as a whole is about
         // the name and contact fields left blank; one on the whole form, about none.
         let targets: Vec<String> = match field.as_str() {
@@ -117,8 +124,9 @@ pub(super) fn error_view(
             }
             entry.push_str(&message);
             let href = targets.first().map(|t| format!("#f-{t}"));
-            // "Please fill in this field" says which field in the summary.
-            let shown = match label_of(&field, form) {
+            // A general rule's message ("Please fill in this field") says which field
+            // in the summary; a field's own message needs no label.
+            let shown = match label_of(&field, form).filter(|_| !specific) {
                 Some(key) => {
                     let label = MESSAGES.text(language, key, &[]);
                     format!("{}: {message}", label.trim_end_matches(" *"))
@@ -128,10 +136,58 @@ pub(super) fn error_view(
             list.push(json!({"field": field, "message": shown, "href": href}));
         }
     }
+    // The summary lists the errors in the order of the page (GOV.UK's error summary).
+    let order = page_order(form);
+    list.sort_by_key(|item| {
+        let field = item["field"].as_str().unwrap_or_default();
+        order
+            .iter()
+            .position(|f| *f == field)
+            .unwrap_or(order.len())
+    });
     ErrorView {
         by_field,
         invalid,
         list,
+    }
+}
+
+/// The fields and groups of a form in the order the page shows them: the problem and
+/// its place first, then the person (issue 28, point 5), then the consent.
+pub(super) fn page_order(form: Form) -> &'static [&'static str] {
+    match form {
+        Form::Appeal => &[
+            "form",
+            "category",
+            "text",
+            "address",
+            "photos",
+            "danger",
+            "applicant",
+            "last_name",
+            "first_name",
+            "patronymic",
+            "phone",
+            "email",
+            "consent",
+        ],
+        Form::Budget => &[
+            "form",
+            "applicant",
+            "last_name",
+            "first_name",
+            "patronymic",
+            "phone",
+            "email",
+            "iin",
+            "title",
+            "description",
+            "address",
+            "district",
+            "cost",
+            "photos",
+            "consent",
+        ],
     }
 }
 

@@ -24,13 +24,15 @@ mod assets;
 mod confirm_contact;
 mod form_page;
 mod pages;
+mod received;
 mod regulation;
 mod status;
 mod submit;
 use self::assets::{favicon, form_js, robots};
 use self::form_page::{budget_form, form_in_path, form_negotiated};
+use self::received::received;
 use self::regulation::regulation;
-use self::status::{received, status, status_lookup};
+use self::status::{status, status_lookup};
 use self::submit::{appeal_submit, budget_submit};
 
 /// Registers the pages, their assets (script, icon, `robots.txt`). Each page is a

@@ -5,6 +5,7 @@
 use super::form_input::{self as web_form, FormInput};
 use super::form_page::{FormView, message, render_form};
 use super::pages::{Form, page_language};
+use super::received::Sent;
 use super::state::WebForm;
 use crate::appeal::{Channel, Language};
 use crate::attachments::{self, MAX_PHOTO_BYTES};
@@ -313,6 +314,15 @@ pub(super) async fn submit(
         Form::Budget => web_form::proposal_intake(&input, language),
     };
     errors.extend(adapter_errors);
+    // A problem that is somewhere needs its place: an address or a position.
+    let place_bound = intake
+        .category
+        .as_deref()
+        .and_then(|c| state.gateway.category(c))
+        .is_some_and(|c| c.place);
+    if form == Form::Appeal && place_bound && intake.location.is_none() {
+        errors.push(FieldError::new("address", "place_required"));
+    }
     let again = |errors: &[FieldError], idem: String| {
         render_form(
             &state,
@@ -362,6 +372,11 @@ pub(super) async fn submit(
             );
         }
     };
+    // What the confirmation will say of it (issue 28, point 3): nothing personal.
+    let sent = Sent::of(
+        intake.category.as_deref(),
+        intake.reply_to.as_ref().map(|r| r.0),
+    );
     let submitted = state.gateway.submit_appeal(intake, claim).await;
     if matches!(
         submitted,
@@ -375,12 +390,15 @@ pub(super) async fn submit(
                 .insert_header((header::LOCATION, {
                     let token = state.gateway.receipt_token(&tracking);
                     match form {
-                        Form::Appeal => {
-                            format!("/{}/received/{tracking}?r={token}", language.as_str())
-                        }
+                        Form::Appeal => format!(
+                            "/{}/received/{tracking}?r={token}&{}",
+                            language.as_str(),
+                            sent.query(&state, &tracking)
+                        ),
                         Form::Budget => format!(
-                            "/{}/received/{tracking}?form=budget&r={token}",
-                            language.as_str()
+                            "/{}/received/{tracking}?form=budget&r={token}&{}",
+                            language.as_str(),
+                            sent.query(&state, &tracking)
                         ),
                     }
                 }))

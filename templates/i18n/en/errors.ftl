@@ -10,6 +10,7 @@ title-idempotency_key_reused = The idempotency key was already used
 title-invalid_idempotency_key = Invalid idempotency key
 title-not_found = Not found
 title-unavailable = The service is temporarily unavailable
+error-place_required = Enter the address of the problem, or use your location: this kind of problem is fixed where it is.
 error-required = Please fill in this field.
 error-consent_required = Without consent to the processing of personal data the appeal cannot be accepted.
 error-invalid_phone = Enter a phone number, for example +7 701 123 45 67.

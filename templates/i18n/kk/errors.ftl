@@ -10,6 +10,7 @@ title-idempotency_key_reused = Идемпотенттілік кілті бұр�
 title-invalid_idempotency_key = Идемпотенттілік кілті жарамсыз
 title-not_found = Табылмады
 title-unavailable = Қызмет уақытша қолжетімсіз
+error-place_required = Мәселенің мекенжайын көрсетіңіз немесе орналасқан жеріңізді пайдаланыңыз: мұндай мәселе орнында шешіледі.
 error-required = Бұл өрісті толтырыңыз.
 error-consent_required = Дербес деректерді өңдеуге келісімсіз өтініш қабылданбайды.
 error-invalid_phone = Телефон нөмірін көрсетіңіз, мысалы +7 701 123 45 67.

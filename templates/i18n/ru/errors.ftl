@@ -10,6 +10,7 @@ title-idempotency_key_reused = Ключ идемпотентности уже и
 title-invalid_idempotency_key = Неверный ключ идемпотентности
 title-not_found = Не найдено
 title-unavailable = Сервис временно недоступен
+error-place_required = Укажите адрес проблемы или воспользуйтесь своим местоположением: такую проблему устраняют на месте.
 error-required = Заполните это поле.
 error-consent_required = Без согласия на обработку персональных данных обращение не может быть принято.
 error-invalid_phone = Укажите номер телефона, например +7 701 123 45 67.

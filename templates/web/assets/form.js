@@ -13,15 +13,80 @@
       status.textContent = status.dataset.busy;
       navigator.geolocation.getCurrentPosition(
         function (position) {
-          lat.value = position.coords.latitude.toFixed(6);
-          lon.value = position.coords.longitude.toFixed(6);
-          status.textContent = status.dataset.ok;
+          // Four decimals, about 10 m: where the problem is, no more (regulation 6.7).
+          lat.value = position.coords.latitude.toFixed(4);
+          lon.value = position.coords.longitude.toFixed(4);
+          status.textContent =
+            status.dataset.ok + " " + lat.value + ", " + lon.value + " " + status.dataset.after;
         },
         function () {
           status.textContent = status.dataset.denied;
         },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
       );
+    });
+  }
+  // The error summary's links (GOV.UK's pattern): the field gets the focus and its
+  // label, or its group's legend, is brought into view with it.
+  var summary = document.getElementById("errors");
+  if (summary) {
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+      var field = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+      if (!field) {
+        return;
+      }
+      event.preventDefault();
+      var label = document.querySelector("label[for='" + field.id + "']");
+      var group = field.closest ? field.closest("fieldset") : null;
+      var legend = group ? group.querySelector("legend") : null;
+      var shown = field.type === "checkbox" || !label ? (legend || label || field) : label;
+      shown.scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  }
+  // What was sent, for the confirmation page's summary (issue 28, point 3): the place
+  // and the first words stay in this tab (sessionStorage), never in an address or on
+  // the server, and the confirmation shows them once.
+  var form = document.querySelector("form[method=post]");
+  var text = document.getElementById("f-text");
+  if (form && text && window.sessionStorage) {
+    form.addEventListener("submit", function () {
+      var address = document.getElementById("f-address");
+      var place = address && address.value.trim() ? address.value.trim() : "";
+      if (!place && lat && lon && lat.value && lon.value) {
+        place = lat.value + ", " + lon.value;
+      }
+      var words = text.value.trim().split(/\s+/);
+      var first = words.slice(0, 8).join(" ") + (words.length > 8 ? "…" : "");
+      try {
+        window.sessionStorage.setItem("oa-sent", JSON.stringify({ place: place, words: first }));
+      } catch (e) {}
+    });
+  }
+  var sentPlace = document.getElementById("sent-place");
+  var sentWords = document.getElementById("sent-words");
+  if (sentPlace && sentWords && window.sessionStorage) {
+    var kept = null;
+    try {
+      kept = JSON.parse(window.sessionStorage.getItem("oa-sent") || "null");
+      window.sessionStorage.removeItem("oa-sent");
+    } catch (e) {}
+    if (kept) {
+      [[sentPlace, kept.place], [sentWords, kept.words]].forEach(function (pair) {
+        if (pair[1]) {
+          pair[0].textContent = pair[1];
+          pair[0].hidden = false;
+          pair[0].previousElementSibling.hidden = false;
+        }
+      });
+    }
+  }
+  var print = document.querySelector("[data-print]");
+  if (print && window.print) {
+    print.hidden = false;
+    print.addEventListener("click", function () {
+      window.print();
     });
   }
   var photos = document.getElementById("f-photos");
