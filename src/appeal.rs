@@ -380,6 +380,14 @@ pub(crate) struct Appeal {
     pub(crate) location: Option<Location>,
     #[serde(default)]
     pub(crate) attachments: Vec<Attachment>,
+    /// The answers to the category's questions (`channels/catalogue.toml`), by question
+    /// code: text, a number, or a list's keys; never a person's data (issue 29).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) attributes: BTreeMap<String, AttributeValue>,
+    /// The citizen was told that this is an emergency to call about (a stopper: gas 104,
+    /// 112, …) and filed it all the same, as non-urgent. Absent when no stopper was shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) emergency_notice_shown: bool,
     pub(crate) applicant: Applicant,
     pub(crate) consent: ConsentRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -441,6 +449,17 @@ pub(crate) struct Redaction {
 }
 
 /// The current time as RFC 3339 in UTC with second precision, as the contract shows.
+/// One answer to a category's question ([`crate::attributes`]) as the appeal carries it: text for `string`, `text`, `datetime` (RFC
+/// 3339) and `singlevaluelist` (the value's key), a number for `number`, the keys for
+/// `multivaluelist`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum AttributeValue {
+    Number(f64),
+    Text(String),
+    Keys(Vec<String>),
+}
+
 pub(crate) fn now_rfc3339() -> String {
     rfc3339(time::OffsetDateTime::now_utc())
 }

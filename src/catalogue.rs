@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::appeal::Language;
+use crate::attributes::{Names, Question};
 
 /// One category of the catalogue.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,10 +14,31 @@ pub(crate) struct Category {
     pub(crate) kk: String,
     pub(crate) ru: String,
     pub(crate) en: String,
+    /// What the category asks besides the text (issue 29), in the order asked.
+    #[serde(default, rename = "question")]
+    pub(crate) questions: Vec<Question>,
+    /// A notice shown before the citizen goes on (e.g. where outages are published).
+    #[serde(default)]
+    pub(crate) notice: Option<Names>,
+    /// An emergency service's code (`[[emergency]]`): the whole category is one to call
+    /// about, not to file.
+    #[serde(default)]
+    pub(crate) stopper: Option<String>,
     /// The problem is somewhere (a road, a lamp, a yard): the web form requires its
     /// address or position (issue 28, point 5). Absent: `false`.
     #[serde(default)]
     pub(crate) place: bool,
+}
+
+/// An emergency service a stopper sends the citizen to (issue 29, point 3).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Emergency {
+    pub(crate) code: String,
+    /// The number to call, as dialled in Kazakhstan (`104`, `112`).
+    pub(crate) number: String,
+    /// The service's name.
+    #[serde(flatten)]
+    pub(crate) names: Names,
 }
 
 impl Category {
@@ -39,6 +61,9 @@ pub(crate) struct Catalogue {
     /// named as categories are.
     #[serde(rename = "consultation_topic", default)]
     pub(crate) topics: Vec<Category>,
+    /// The emergency services stoppers name.
+    #[serde(rename = "emergency", default)]
+    pub(crate) emergencies: Vec<Emergency>,
 }
 
 /// The code used when a channel does not say.
@@ -71,12 +96,68 @@ impl Catalogue {
         if catalogue.get(DEFAULT_CATEGORY).is_none() {
             return Err("channels/catalogue.toml: the category `other` is missing".into());
         }
+        if let Some(problem) = catalogue.problem() {
+            return Err(format!("channels/catalogue.toml: {problem}"));
+        }
         Ok(catalogue)
     }
 
     /// The category with this code.
     pub(crate) fn get(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The emergency service with this code.
+    pub(crate) fn emergency(&self, code: &str) -> Option<&Emergency> {
+        self.emergencies.iter().find(|e| e.code == code)
+    }
+
+    /// The emergency a category, or an answer to one of its questions, stops at: the
+    /// citizen is told to call it now (issue 29, point 3).
+    pub(crate) fn stopper(
+        &self,
+        category: &Category,
+        answers: &std::collections::BTreeMap<String, crate::attributes::AttributeValue>,
+    ) -> Option<&Emergency> {
+        let code = category.stopper.as_deref().or_else(|| {
+            crate::attributes::stopper_of(&category.questions, answers).map(|(_, code)| code)
+        })?;
+        self.emergency(code)
+    }
+
+    /// The first thing wrong with the questions and stoppers, if any: a question that
+    /// would ask for a person's data, a list without values, a stopper naming no
+    /// emergency service.
+    fn problem(&self) -> Option<String> {
+        let known = |code: &Option<String>| {
+            code.as_deref()
+                .is_none_or(|c| self.emergencies.iter().any(|e| e.code == c))
+        };
+        for category in &self.categories {
+            let name = &category.code;
+            if !known(&category.stopper) {
+                return Some(format!(
+                    "category `{name}`: its stopper names no [[emergency]]"
+                ));
+            }
+            let mut codes: Vec<&str> = category.questions.iter().map(|q| q.code.as_str()).collect();
+            codes.sort_unstable();
+            if codes.windows(2).any(|w| w[0] == w[1]) {
+                return Some(format!("category `{name}`: a question code appears twice"));
+            }
+            for question in &category.questions {
+                if let Some(problem) = question.problem() {
+                    return Some(format!("category `{name}`, {problem}"));
+                }
+                if question.values.iter().any(|v| !known(&v.stopper)) {
+                    return Some(format!(
+                        "category `{name}`, question `{}`: a stopper names no [[emergency]]",
+                        question.code
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// The consultation topic with this code.
@@ -100,7 +181,7 @@ mod tests {
     #[test]
     fn shipped_catalogue_has_the_default_list() {
         let catalogue = Catalogue::embedded().expect("catalogue parses");
-        assert_eq!(catalogue.categories.len(), 14);
+        assert_eq!(catalogue.categories.len(), 15);
         let roads = catalogue.get("roads").expect("roads");
         assert_eq!(roads.name(Language::Ru), "Дороги и тротуары");
         assert!(catalogue.get("potholes").is_none());

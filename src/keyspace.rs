@@ -44,7 +44,7 @@
 //! | `gateway:agent-session:<session id>` | hash `agent`, `seen` (ms), `ended` (`logout`, `idle`, `disabled`) | until the signed cookie expires | agent consoles ([`crate::channels::agent_console`]'s `sessions`) | agent consoles of every instance |
 //! | `gateway:recent:<SHA-256 of place and category>` | sorted set: tracking number, appeal id and the text's first words (guarded) by time (ms) | 30 days after the last write | agent consoles, `POST /api/v1/agent/appeals` | the same (the duplicates hint) |
 //! | `gateway:conversation:<subject key>` | string: a bot conversation (JSON) | 24 hours after its last change | bots ([`crate::dialogue::store`]) | bots of every instance |
-//! | `gateway:conversation-memory:<subject key>` | string: the chat's language and tracking numbers | 90 days after the last change | bots | bots (`/status`) |
+//! | `gateway:conversation-memory:<subject key>` | string: the chat's language, tracking numbers and the last banner's fingerprint | 90 days after the last change | bots | bots (`/status`) |
 //! | `gateway:conversation-lock:<subject key>` | string: a lease token | 30 s | bots | bots |
 //! | `gateway:agent:<agent id>` | hash `role`, `password` (Argon2id), `token` (SHA-256 of the API token), `disabled`, `locked`, `name` (the display name receipts print) | none (an account stays until disabled, and then as a record) | `appeal-gateway agents …`, the import of `agents.redb` | agent consoles, `POST /api/v1/agent/appeals` ([`crate::channels::agent_console`]'s `accounts`) |
 //! | `gateway:agent-token:<SHA-256 of the token>` | string: the agent id | none | the same, with the account (one script) | `POST /api/v1/agent/appeals` |
@@ -55,6 +55,7 @@
 //! | `gateway:analytics:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:day:<YYYY-MM-DD>` | hash: counts `all`, `channel:<c>`, `category:<c>`, `language:<l>`; `_published` (time) | 3 days (hours), 10 days (days) after the last count | forwarder (counter marks of an appeal's record) | the aggregates' publisher |
 //! | `gateway:analytics:consultation:hour:<YYYY-MM-DDTHH>`, `gateway:analytics:consultation:day:<YYYY-MM-DD>` | hash: counts of consultations `all`, `channel:<c>`, `category:<c>`, `language:<l>`, `topic:<t>` (down by one when a consultation became an appeal); `_published` | as above | forwarder (counter marks of a consultation's record, [`crate::consultation`]) | the aggregates' publisher |
 //! | `gateway:mail-confirm:<SHA-256 of the token>` | string: a subject request by mail waiting for its sender's confirmation (JSON: kind, language, the sender's email subject key, the request's text for `update_data`) | 72 hours ([`crate::channels::email`]'s `confirm`); deleted when confirmed | email channel | email channel, when the sender replies |
+//! | `gateway:banner` | string: the city-wide banner (JSON: `until`, `kk`, `ru`, `en`) | expires at its `until` | `appeal-gateway banner set` (`clear` deletes it) | every instance, at most every 5 s ([`crate::banner`]) |
 //! | `gateway:calls:<agent id>`, `gateway:calls:*` (anyone's) | list of `<ms>\|<caller E.164>` | 10 minutes after the last announce | `POST /api/v1/calls/incoming` | the call desk's console |
 //!
 //! Marks are stored in the outbox without the prefix (the name functions below), so a

@@ -19,7 +19,10 @@
 //!   free text, special categories flagged (issue 16).
 //! - [`policy`] — the regulation's allowlist and each channel's narrower one, read from
 //!   `channels/*.toml`; drops what is not allowed and records the dropped *names*.
-//! - [`catalogue`] — the city's service catalogue (categories of appeals).
+//! - [`catalogue`] — the city's service catalogue (categories of appeals, their
+//!   notices and emergency stoppers); [`attributes`] — a category's questions and the
+//!   citizen's answers, typed as Open311 attributes; [`banner`] — the city-wide notice an
+//!   operator sets for a time, shared by every instance.
 //! - [`consent`] — the consent record and the regulation's version hash.
 //! - [`subject`] — pseudonymous subject keys and the data subject's requests;
 //!   [`subject_fulfilment`] — erasure, withdrawal and access carried out on what the
@@ -78,6 +81,8 @@ pub(crate) mod analytics;
 pub mod app;
 pub(crate) mod appeal;
 pub(crate) mod attachments;
+pub(crate) mod attributes;
+pub mod banner;
 #[doc(hidden)]
 pub mod bench;
 pub(crate) mod catalogue;

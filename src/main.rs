@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use appeal_gateway::app::agents_admin::{self, AgentsAction};
 use appeal_gateway::app::{
-    self, Settings, analytics_admin, ingest_email, outbox_admin, retention_admin,
+    self, Settings, analytics_admin, banner_admin, ingest_email, outbox_admin, retention_admin,
 };
 use appeal_gateway::config::Config;
 use appeal_gateway::{logging, schemas};
@@ -62,6 +62,36 @@ enum Command {
         #[command(subcommand)]
         action: RetentionCommand,
     },
+    /// The city-wide banner shown on the forms, the status page, to bots and to
+    /// integrators, kept in Redis (REDIS_URL) for every instance.
+    Banner {
+        #[command(subcommand)]
+        action: BannerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BannerCommand {
+    /// Show a notice in three languages until a time (e.g. "the water is off in
+    /// Bostandyk district until 18:00, no need to report it").
+    Set {
+        /// When it comes down (RFC 3339, e.g. 2026-12-06T18:00:00+05:00).
+        #[arg(long)]
+        until: String,
+        /// The text in Kazakh.
+        #[arg(long)]
+        kk: String,
+        /// The text in Russian.
+        #[arg(long)]
+        ru: String,
+        /// The text in English.
+        #[arg(long)]
+        en: String,
+    },
+    /// Take the banner down now.
+    Clear,
+    /// Print the banner shown now as JSON (`{"banner": null}` when none).
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -148,7 +178,22 @@ fn main() -> ExitCode {
         Command::Outbox { action } => outbox_command(cli.config, action),
         Command::Analytics { action } => analytics_command(cli.config, action),
         Command::Retention { action } => retention_command(cli.config, action),
+        Command::Banner { action } => banner_command(cli.config, action),
     }
+}
+
+fn banner_command(config_file: Option<PathBuf>, action: BannerCommand) -> ExitCode {
+    let config = match Config::load(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(problems) => return refuse(&problems),
+    };
+    logging::init(&config.log, config.log_format);
+    let action = match &action {
+        BannerCommand::Set { until, kk, ru, en } => banner_admin::Action::Set { until, kk, ru, en },
+        BannerCommand::Clear => banner_admin::Action::Clear,
+        BannerCommand::Show => banner_admin::Action::Show,
+    };
+    ExitCode::from(banner_admin::run(&config, action))
 }
 
 fn retention_command(config_file: Option<PathBuf>, action: RetentionCommand) -> ExitCode {

@@ -18,9 +18,10 @@ use crate::stream::Stream;
 /// Version of these messages' schemas.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
-/// A citizen's reply to the acknowledgement of an appeal (`type: appeal_addition` on
-/// `appeals.v1`). The stream entry's `id` is the appeal's id, so a consumer files it
-/// with the appeal; `addition_id` tells additions apart.
+/// More to an appeal already registered (`type: appeal_addition` on `appeals.v1`): a
+/// citizen's reply to its acknowledgement by mail, or a call an agent added to it as "the
+/// same problem" (the consoles' duplicates hint). The stream entry's `id` is the appeal's
+/// id, so a consumer files it with the appeal; `addition_id` tells additions apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppealAddition {

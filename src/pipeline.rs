@@ -127,6 +127,15 @@ pub(crate) struct Gateway {
     /// Whether Redis answered the forwarder last: when it did not, a key is claimed
     /// only here, at once, without waiting for Redis.
     queue: Arc<QueueStatus>,
+    /// The city-wide banner every channel shows (issue 29, point 4).
+    banner: crate::banner::Board,
+}
+
+/// The gateway's stores in Redis, shared by every instance.
+pub(crate) struct Stores {
+    pub(crate) status: StatusBoard,
+    pub(crate) claims: Claims,
+    pub(crate) banner: crate::banner::Board,
 }
 
 /// How a stored request was answered.
@@ -144,11 +153,15 @@ impl Gateway {
         keyer: SubjectKeyer,
         outbox: Outbox,
         metrics: Metrics,
-        status: StatusBoard,
+        stores: Stores,
         public_url: &str,
-        claims: Claims,
         queue: Arc<QueueStatus>,
     ) -> Result<Gateway, String> {
+        let Stores {
+            status,
+            claims,
+            banner,
+        } = stores;
         let tracking = Arc::new(Issuer::new(crate::tracking::PermutationKey::derive(
             keyer.secret(),
         )));
@@ -167,6 +180,7 @@ impl Gateway {
             tracking,
             claims: Arc::new(claims),
             queue,
+            banner,
         })
     }
 
@@ -206,6 +220,36 @@ impl Gateway {
     /// The categories and consultation topics (`channels/catalogue.toml`).
     pub(crate) fn catalogue(&self) -> &Catalogue {
         &self.ctx.catalogue
+    }
+
+    /// The city-wide banner shown now, if an operator set one.
+    pub(crate) async fn banner(&self) -> Option<crate::banner::Banner> {
+        self.banner.current().await
+    }
+
+    /// The emergency an intake stops at (its category's or an answer's stopper), if any:
+    /// what a channel tells the citizen to call instead of filing (issue 29, point 3).
+    pub(crate) fn emergency(&self, intake: &Intake) -> Option<&crate::catalogue::Emergency> {
+        let code = intake.category.as_deref().map(crate::normalize::line)?;
+        let category = self.ctx.catalogue.get(&code)?;
+        let answers = crate::attributes::check(
+            &category.questions,
+            &intake.attributes,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        self.ctx.catalogue.stopper(category, &answers)
+    }
+
+    /// Reads the city-wide banner from Redis now (the background task that keeps
+    /// [`Gateway::banner_shown`] fresh).
+    pub(crate) async fn refresh_banner(&self) {
+        self.banner.refresh().await;
+    }
+
+    /// The city-wide banner as last read, without waiting (pages).
+    pub(crate) fn banner_shown(&self) -> Option<crate::banner::Banner> {
+        self.banner.shown()
     }
 
     /// The category of `code`, if the catalogue has it.
@@ -254,6 +298,18 @@ impl Gateway {
     /// How many records wait in the outbox for the forwarder.
     pub(crate) fn outbox_depth(&self) -> u64 {
         self.outbox.depth()
+    }
+
+    /// The messages of every record in the outbox, as stored (JSON), for unit tests that
+    /// check what a conversation filed.
+    #[cfg(test)]
+    pub(crate) fn outbox_records_json(&self) -> Vec<String> {
+        self.outbox
+            .read(0, 1000, &mut crate::outbox::Cursor::default())
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|(_, bundle)| bundle.messages.iter().map(|m| m.data.clone()))
+            .collect()
     }
 
     /// When the oldest record waiting in the outbox was accepted, in ms since the epoch.

@@ -53,7 +53,7 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             "appeal_addition.schema.json",
             render::<AppealAddition>(
                 "appeal_addition",
-                "A citizen's addition to an appeal on appeals.v1 (same id as the appeal).",
+                "More to an appeal already registered, from the citizen or an agent, on appeals.v1 (same id as the appeal).",
             ),
         ),
         (

@@ -6,6 +6,7 @@
 
 pub mod agents_admin;
 pub mod analytics_admin;
+pub mod banner_admin;
 mod command;
 mod headers;
 pub mod ingest_email;
@@ -105,9 +106,12 @@ pub(crate) fn gateway(
         SubjectKeyer::new(config.subject_key_secret.as_bytes()),
         outbox,
         metrics,
-        status,
+        crate::pipeline::Stores {
+            status,
+            claims,
+            banner: crate::banner::Board::new(redis),
+        },
         &config.public_url,
-        claims,
         queue,
     )
 }
@@ -311,6 +315,18 @@ pub fn serve(settings: Settings, listener: TcpListener) -> Result<(), ServeError
                 notifier.routes = std::mem::take(&mut notifier.routes).with(channel, route);
             }
         }
+        // The city-wide banner read every few seconds, so that pages show it without
+        // waiting on Redis (issue 29, point 4).
+        let banner_reader = Arc::clone(&gateway);
+        tasks.spawn(
+            "banner",
+            crate::supervisor::every(crate::banner::REFRESH, tasks.shutdown(), move || {
+                let gateway = Arc::clone(&banner_reader);
+                async move {
+                    gateway.refresh_banner().await;
+                }
+            }),
+        );
         tasks.spawn("forwarder", forwarder.run(stopped.clone()));
         tasks.spawn("notifier", notifier.run(stopped.clone()));
         // Depersonalized aggregates of ended periods (issue 16, point 5).

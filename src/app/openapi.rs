@@ -202,6 +202,18 @@ pub mod operations {
 
     #[utoipa::path(
         get,
+        path = "/api/v1/banner",
+        tag = "operations",
+        operation_id = "getBanner",
+        summary = "The city-wide banner",
+        description = "The notice an operator set for a time (`appeal-gateway banner set --until … --kk … --ru … --en …`), shown at the top of the forms and the status page and sent once to a bot conversation that starts while it is up: e.g. an outage nobody needs to report. `{\"banner\": null}` when none. Public; the same on every instance within 5 seconds.",
+        responses((status = 200, description = "The banner shown now, or null", body = crate::banner::Published)),
+        security(())
+    )]
+    pub fn get_banner() {}
+
+    #[utoipa::path(
+        get,
         path = "/open311/v2/discovery.{format}",
         tag = "open311",
         operation_id = "open311Discovery",
@@ -544,6 +556,7 @@ impl Modify for SecuritySchemes {
         operations::healthz,
         operations::readyz,
         operations::openapi,
+        operations::get_banner,
         operations::open311_discovery,
         operations::open311_services,
         operations::open311_service_definition,
@@ -555,6 +568,8 @@ impl Modify for SecuritySchemes {
     ),
     components(schemas(
         AppealSubmission,
+        crate::banner::Banner,
+        crate::banner::Published,
         LocationSubmission,
         AttachmentReference,
         ConsentSubmission,

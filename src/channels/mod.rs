@@ -11,6 +11,7 @@ pub(crate) mod api;
 pub(crate) mod component;
 pub(crate) mod email;
 pub(crate) mod open311;
+pub(crate) mod questions;
 pub(crate) mod shared;
 pub(crate) mod sms;
 pub(crate) mod telegram;

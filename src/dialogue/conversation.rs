@@ -26,6 +26,10 @@ pub(crate) enum Step {
     Language,
     Consent,
     Category,
+    /// One of the category's questions ([`Draft::question`] is which).
+    Question,
+    /// An emergency: "call 104 now", or file it as non-urgent.
+    Stopper,
     Text,
     Location,
     Photos,
@@ -50,6 +54,14 @@ pub(crate) struct Draft {
     /// When "I agree" was pressed (RFC 3339).
     pub(crate) consent_at: String,
     pub(crate) category: Option<String>,
+    /// The category's question asked now (index), and the answers so far.
+    #[serde(default)]
+    pub(crate) question: usize,
+    #[serde(default)]
+    pub(crate) attributes: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The citizen read the emergency stopper and files the appeal as non-urgent.
+    #[serde(default)]
+    pub(crate) emergency_notice_shown: bool,
     pub(crate) text: Option<String>,
     pub(crate) location: Option<Location>,
     pub(crate) photos: Vec<Photo>,
@@ -70,6 +82,10 @@ pub struct Conversation {
     pub(crate) appeals: Vec<String>,
     /// Seconds since the epoch of the last change.
     pub(crate) updated_at: u64,
+    /// The fingerprint of the city-wide banner this chat was sent ([`crate::banner`]):
+    /// each banner is sent once.
+    #[serde(default)]
+    pub(crate) banner: Option<String>,
 }
 
 impl Conversation {

@@ -32,6 +32,7 @@ mod error;
 mod event;
 pub(crate) mod photo;
 mod prompt;
+mod questions;
 mod reply;
 mod send;
 mod steps;

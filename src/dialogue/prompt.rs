@@ -119,6 +119,8 @@ pub(super) fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation)
                 first_number: 1,
             }),
         },
+        Step::Question => question_prompt(gw, lang, c),
+        Step::Stopper => stopper_prompt(gw, lang, c),
         Step::Text => Reply::text(t(lang, "bot-ask-text")),
         Step::Location => Reply {
             text: t(lang, "bot-ask-location"),
@@ -152,6 +154,123 @@ pub(super) fn prompt(gw: &Gateway, step: Step, lang: Language, c: &Conversation)
     }
 }
 
+/// The category's question the draft stands at, if any.
+pub(super) fn current_question<'g>(
+    gw: &'g Gateway,
+    c: &Conversation,
+) -> Option<&'g crate::attributes::Question> {
+    let d = c.draft.as_ref()?;
+    gw.category(d.category.as_deref()?)?
+        .questions
+        .get(d.question)
+}
+
+/// The emergency the draft's category or answers stop at, if any.
+pub(super) fn emergency<'g>(
+    gw: &'g Gateway,
+    c: &Conversation,
+) -> Option<&'g crate::catalogue::Emergency> {
+    let d = c.draft.as_ref()?;
+    let category = gw.category(d.category.as_deref()?)?;
+    let answers = crate::attributes::check(
+        &category.questions,
+        &d.attributes,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    );
+    gw.catalogue().stopper(category, &answers)
+}
+
+/// The buttons of a question: a list's values (those chosen marked ✓ in a
+/// `multivaluelist`, with "Done"), "Skip" when it is not required.
+pub(super) fn question_buttons(
+    question: &crate::attributes::Question,
+    lang: Language,
+    chosen: &[String],
+) -> Vec<Button> {
+    let mut buttons: Vec<Button> = question
+        .values
+        .iter()
+        .map(|v| {
+            let mark = if chosen.contains(&v.key) { "✓ " } else { "" };
+            button(
+                &format!("q:{}", v.key),
+                format!("{mark}{}", v.names.get(lang)),
+            )
+        })
+        .collect();
+    if question.kind == crate::attributes::AttributeType::Multivaluelist && !chosen.is_empty() {
+        buttons.push(button("q:done", t(lang, "bot-button-photos-done")));
+    } else if !question.required {
+        buttons.push(button("q:skip", t(lang, "question-skip")));
+    }
+    buttons
+}
+
+fn question_prompt(gw: &Gateway, lang: Language, c: &Conversation) -> Reply {
+    let Some(question) = current_question(gw, c) else {
+        return Reply::text(t(lang, "bot-ask-text"));
+    };
+    let mut text = question.label.get(lang).to_owned();
+    if !question.required {
+        text = format!("{text} {}", t(lang, "question-optional"));
+    }
+    if let Some(help) = question.help(lang) {
+        text = format!("{text}\n{help}");
+    }
+    let chosen: Vec<String> = c
+        .draft
+        .as_ref()
+        .and_then(|d| d.attributes.get(&question.code))
+        .and_then(|v| v.as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let buttons = question_buttons(question, lang, &chosen);
+    let list = (buttons.len() > 3).then(|| ListLabels {
+        open: question.label.get(lang).to_owned(),
+        more: t(lang, "bot-button-more"),
+        first_number: 1,
+    });
+    Reply {
+        text,
+        buttons,
+        ask: Ask::Nothing,
+        list,
+    }
+}
+
+/// "Call 104 now", with the way on as a non-urgent appeal, or out.
+pub(super) fn stopper_buttons(lang: Language) -> Vec<Button> {
+    vec![
+        button("stopper:file", t(lang, "stopper-file-anyway")),
+        button("stopper:cancel", t(lang, "stopper-cancel")),
+    ]
+}
+
+fn stopper_prompt(gw: &Gateway, lang: Language, c: &Conversation) -> Reply {
+    let Some(emergency) = emergency(gw, c) else {
+        return Reply::text(t(lang, "bot-ask-text"));
+    };
+    let args = [
+        ("number", emergency.number.clone()),
+        ("service", emergency.names.get(lang).to_owned()),
+    ];
+    Reply {
+        text: format!(
+            "{}\n\n{}",
+            ta(lang, "stopper-heading", &args),
+            ta(lang, "stopper-body", &args)
+        ),
+        buttons: stopper_buttons(lang),
+        ask: Ask::Nothing,
+        list: None,
+    }
+}
+
 /// The name of a category code in `lang` (empty for none).
 pub(super) fn category_name(gw: &Gateway, lang: Language, code: Option<&str>) -> String {
     code.and_then(|code| gw.category(code))
@@ -173,7 +292,8 @@ pub(super) fn summary_text(gw: &Gateway, lang: Language, c: &Conversation) -> St
         }) => format!("{lat:.5}, {lon:.5}"),
         _ => String::new(),
     };
-    ta(
+    let answers = answers_text(gw, lang, &d);
+    let summary = ta(
         lang,
         "bot-summary",
         &[
@@ -184,5 +304,41 @@ pub(super) fn summary_text(gw: &Gateway, lang: Language, c: &Conversation) -> St
             ("phone", d.phone.unwrap_or_default()),
             ("name", d.name.unwrap_or_default()),
         ],
-    )
+    );
+    if answers.is_empty() {
+        summary
+    } else {
+        format!("{summary}\n{answers}")
+    }
+}
+
+/// The answers to the category's questions, one line each (`label: answer`).
+fn answers_text(gw: &Gateway, lang: Language, d: &Draft) -> String {
+    let Some(category) = d.category.as_deref().and_then(|code| gw.category(code)) else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    for question in &category.questions {
+        let Some(answer) = d.attributes.get(&question.code) else {
+            continue;
+        };
+        let name = |key: &str| {
+            question
+                .value(key)
+                .map_or_else(|| key.to_owned(), |v| v.names.get(lang).to_owned())
+        };
+        let shown = match answer {
+            serde_json::Value::String(s) if question.kind.is_list() => name(s),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(keys) => keys
+                .iter()
+                .filter_map(|k| k.as_str())
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        lines.push(format!("{}: {shown}", question.label.get(lang)));
+    }
+    lines.join("\n")
 }

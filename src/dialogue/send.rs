@@ -38,6 +38,8 @@ pub(super) async fn send(
     intake.language = Some(lang);
     intake.category = d.category.clone();
     intake.text = d.text.clone().unwrap_or_default();
+    intake.attributes = d.attributes.clone();
+    intake.emergency_notice_shown = d.emergency_notice_shown;
     intake.location = d.location.clone();
     intake.attachments = d
         .photos

@@ -15,6 +15,7 @@ use super::prompt::{
     ask_again, category_buttons, choice, consent_buttons, draft, go, language_buttons, max_photos,
     photos_buttons, prompt, summary_buttons,
 };
+use super::questions;
 use super::reply::{Reply, t, ta};
 use super::send::send;
 
@@ -27,6 +28,16 @@ pub(super) async fn advance(
     replies: &mut Vec<Reply>,
 ) -> Result<bool, EngineError> {
     let lang = c.language.or(inbound.language_hint).unwrap_or(Language::Ru);
+
+    // The city-wide banner, once per banner, to a conversation that starts while it is
+    // up (issue 29, point 4).
+    if c.step == Step::Idle
+        && let Some(banner) = gw.banner().await
+        && c.banner.as_deref() != Some(banner.fingerprint().as_str())
+    {
+        c.banner = Some(banner.fingerprint());
+        replies.push(Reply::text(format!("📢 {}", banner.text(lang))));
+    }
 
     if let Event::Text(text) = &inbound.event
         && let Some(command) = command_of(text)
@@ -44,6 +55,8 @@ pub(super) async fn advance(
         Step::Language => language(gw, event, c, lang, replies),
         Step::Consent => return Ok(consent(gw, event, c, lang, replies)),
         Step::Category => category(gw, event, c, lang, replies),
+        Step::Question => questions::question(gw, event, c, lang, replies),
+        Step::Stopper => questions::stopper(gw, event, c, lang, replies),
         Step::Text => text(gw, event, c, lang, replies),
         Step::Location => location(gw, event, c, lang, replies),
         Step::Photos => photos(gw, inbound, c, lang, replies),
@@ -158,7 +171,7 @@ fn category(
         Some(id) => {
             let code = id.strip_prefix("cat:").unwrap_or("other").to_owned();
             draft(c).category = Some(code);
-            go(gw, c, Step::Text, replies);
+            questions::begin(gw, c, lang, replies);
         }
         None => replies.push(prompt(gw, Step::Category, lang, c)),
     }

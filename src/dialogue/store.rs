@@ -10,7 +10,7 @@
 //! | key (after `GATEWAY_STREAM_PREFIX`) | type | TTL | why |
 //! | --- | --- | --- | --- |
 //! | `gateway:conversation:<user key>` | string: the [`Conversation`] as JSON | [`super::conversation::ABANDONED_AFTER`] (24 h) after the last change | a draft is personal data the citizen has not sent yet: untouched for a day, it is gone (regulation 6.9) |
-//! | `gateway:conversation-memory:<user key>` | string: JSON of the language and the tracking numbers | [`REMEMBERED_FOR`] (90 days) after the last change | `/status` and the chosen language outlive a draft, not the purpose |
+//! | `gateway:conversation-memory:<user key>` | string: JSON of the language, the tracking numbers and the last banner's fingerprint | [`REMEMBERED_FOR`] (90 days) after the last change | `/status` and the chosen language outlive a draft, not the purpose |
 //! | `gateway:conversation-lock:<user key>` | string: a random token | [`LOCK_LEASE`] | two updates of one chat on two instances are applied one after the other |
 //!
 //! `<user key>` is the HMAC subject key of the messenger id (`telegram:<chat id>`,
@@ -57,6 +57,9 @@ pub(crate) enum StoreError {
 struct Memory {
     language: Option<Language>,
     appeals: Vec<String>,
+    /// The fingerprint of the last city-wide banner the chat was sent (not personal).
+    #[serde(default)]
+    banner: Option<String>,
 }
 
 /// A held conversation lock; give it back with [`Store::unlock`].
@@ -103,6 +106,7 @@ impl Store {
             .map(|m| Conversation {
                 language: m.language,
                 appeals: m.appeals,
+                banner: m.banner,
                 ..Conversation::default()
             }))
     }
@@ -134,6 +138,7 @@ impl Store {
                     let memory = Memory {
                         language: c.language,
                         appeals: c.appeals.clone(),
+                        banner: c.banner.clone(),
                     };
                     let bytes = serde_json::to_vec(&memory)
                         .map_err(|e| StoreError::Encode(e.to_string()))?;

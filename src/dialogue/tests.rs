@@ -15,13 +15,16 @@ fn gateway(dir: &std::path::Path) -> Gateway {
         SubjectKeyer::new(b"test-secret"),
         Outbox::open(dir).expect("outbox"),
         Metrics::new(),
-        crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
+        crate::pipeline::Stores {
+            status: crate::status::StatusBoard::new(&Redis::new(None, ""), Default::default()),
+            claims: crate::idempotency::Claims::new(
+                &Redis::new(None, ""),
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            ),
+            banner: crate::banner::Board::new(&Redis::new(None, "")),
+        },
         "https://open-almaty.kz",
-        crate::idempotency::Claims::new(
-            &Redis::new(None, ""),
-            Duration::from_secs(3600),
-            Duration::from_secs(3600),
-        ),
         std::sync::Arc::new(crate::queue::QueueStatus::default()),
     )
     .expect("gateway")
@@ -131,7 +134,7 @@ async fn a_too_large_photo_is_refused_and_the_caption_kept() {
         text("/start"),
         button("lang:en"),
         button("consent:yes"),
-        button("cat:lighting"),
+        button("cat:roads"),
     ] {
         chat9.send(&gw, event).await;
     }
@@ -190,5 +193,132 @@ async fn a_voice_note_or_an_unknown_command_is_no_answer_and_the_question_comes_
         kept.draft.expect("draft").text,
         None,
         "not taken as the text"
+    );
+}
+
+#[tokio::test]
+async fn a_category_s_two_questions_are_answered_by_buttons_and_carried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path());
+    let mut chat = Chat::new("31");
+    for event in [text("/start"), button("lang:en"), button("consent:yes")] {
+        chat.send(&gw, event).await;
+    }
+    let replies = chat.send(&gw, button("cat:lighting")).await;
+    let asked = replies.last().expect("a question");
+    assert!(asked.text.contains("Lamp post number"), "{replies:?}");
+    assert!(asked.buttons.iter().any(|b| b.id == "q:skip"), "{asked:?}");
+    let replies = chat.send(&gw, button("q:skip")).await;
+    let asked = replies.last().expect("the next question");
+    assert!(asked.text.contains("What is wrong?"), "{replies:?}");
+    let titles: Vec<&str> = asked.buttons.iter().map(|b| b.title.as_str()).collect();
+    assert!(
+        titles.contains(&"Not lit") && titles.contains(&"Lit in daytime"),
+        "{titles:?}"
+    );
+    assert!(
+        asked.list.is_some(),
+        "more than three choices: a list on WhatsApp"
+    );
+    let replies = chat.send(&gw, button("q:not_lit")).await;
+    assert_eq!(chat.kept().step, Step::Text, "{replies:?}");
+    for event in [
+        text("The street lamp at the bus stop is out."),
+        Event::Location {
+            lat: 43.238,
+            lon: 76.945,
+            address: None,
+        },
+        button("photos:done"),
+        Event::Contact("+7 701 123 45 67".into()),
+    ] {
+        chat.send(&gw, event).await;
+    }
+    let replies = chat.send(&gw, text("Aigul")).await;
+    assert!(
+        replies
+            .last()
+            .is_some_and(|r| r.text.contains("What is wrong?: Not lit")),
+        "the summary shows the answer: {replies:?}"
+    );
+    let replies = chat.send(&gw, button("summary:send")).await;
+    assert!(replies[0].text.contains("OA-"), "{replies:?}");
+    let draft_answers = &gw.outbox_records_json();
+    assert!(
+        draft_answers
+            .iter()
+            .any(|r| r.contains("\"attributes\":{\"fault\":\"not_lit\"}")),
+        "{draft_answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gas_smell_in_a_chat_says_call_104_and_files_only_as_non_urgent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path());
+    let mut chat = Chat::new("104");
+    for event in [text("/start"), button("lang:ru"), button("consent:yes")] {
+        chat.send(&gw, event).await;
+    }
+    let replies = chat.send(&gw, button("cat:utilities")).await;
+    assert!(
+        replies[0].text.contains("almaty.gov.kz"),
+        "the category's notice comes first: {replies:?}"
+    );
+    let replies = chat.send(&gw, button("q:gas_smell")).await;
+    let stop = replies.last().expect("the stopper");
+    assert!(stop.text.contains("104"), "{stop:?}");
+    assert_eq!(chat.kept().step, Step::Stopper);
+    // Typing anything else does not get past it.
+    let replies = chat.send(&gw, text("ну и что")).await;
+    assert!(replies.last().is_some_and(|r| r.text.contains("104")));
+    let replies = chat.send(&gw, button("stopper:cancel")).await;
+    assert!(chat.kept().draft.is_none(), "{replies:?}");
+    assert_eq!(gw.outbox_depth(), 0);
+
+    for event in [
+        text("/start"),
+        button("lang:ru"),
+        button("consent:yes"),
+        button("cat:utilities"),
+        button("q:gas_smell"),
+    ] {
+        chat.send(&gw, event).await;
+    }
+    let replies = chat.send(&gw, button("stopper:file")).await;
+    assert!(
+        replies
+            .last()
+            .is_some_and(|r| r.text.contains("С какого времени")),
+        "on to the next question: {replies:?}"
+    );
+    let replies = chat.send(&gw, text("вчера")).await;
+    assert!(
+        replies.iter().any(|r| r.text.contains("06.12.2026 08:30")),
+        "a time it cannot read is asked again with an example: {replies:?}"
+    );
+    for event in [
+        text("05.12.2026 21:00"),
+        text("В подъезде пахнет газом, газовщики уже были, просим проверить трубы."),
+        Event::Location {
+            lat: 43.238,
+            lon: 76.945,
+            address: None,
+        },
+        button("photos:done"),
+        Event::Contact("+7 701 123 45 67".into()),
+        text("Айгүл"),
+        button("summary:send"),
+    ] {
+        chat.send(&gw, event).await;
+    }
+    let records = gw.outbox_records_json();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.contains("\"emergency_notice_shown\":true")
+                && r.contains("\"missing\":\"gas_smell\"")
+                && r.contains("\"since\":\"2026-12-05T16:00:00Z\"")),
+        "{records:?}"
     );
 }

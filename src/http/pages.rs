@@ -13,13 +13,17 @@ use crate::appeal::Language;
 use crate::i18n::MESSAGES;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("../../templates/web/base.html")),
     (
         "macros.html",
         include_str!("../../templates/web/macros.html"),
     ),
     ("form.html", include_str!("../../templates/web/form.html")),
+    (
+        "questions.html",
+        include_str!("../../templates/web/questions.html"),
+    ),
     (
         "budget.html",
         include_str!("../../templates/web/budget.html"),

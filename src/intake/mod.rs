@@ -12,6 +12,7 @@ use crate::appeal::{
     self, Appeal, AppealFlag, Attachment, AttachmentKind, Channel, ConsentMethod, ConsentRecord,
     Language, Location, Purpose, ReplyChannel, ReplyTo,
 };
+use crate::attributes::{self, AttributeValue};
 use crate::catalogue::{Catalogue, DEFAULT_CATEGORY};
 use crate::consent::{ConsentEvent, POLICY_VERSION};
 use crate::field_error::FieldError;
@@ -77,6 +78,10 @@ pub(crate) struct Intake {
     pub(crate) dropped: Vec<String>,
     /// Flags the adapter raised (e.g. an anonymous report of a danger).
     pub(crate) flags: Vec<AppealFlag>,
+    /// Answers to the category's questions, by question code, untrusted.
+    pub(crate) attributes: BTreeMap<String, Value>,
+    /// The citizen read the emergency stopper and files the appeal as non-urgent.
+    pub(crate) emergency_notice_shown: bool,
 }
 
 impl Intake {
@@ -97,6 +102,8 @@ impl Intake {
             agent_id: None,
             dropped: Vec::new(),
             flags: Vec::new(),
+            attributes: BTreeMap::new(),
+            emergency_notice_shown: false,
         }
     }
 }
@@ -163,6 +170,28 @@ pub(crate) fn accept(
             }
             code
         }
+    };
+
+    let attributes = match ctx.catalogue.get(&category) {
+        Some(found) => {
+            let mut unknown = Vec::new();
+            let answers = attributes::check(
+                &found.questions,
+                &intake.attributes,
+                &mut errors,
+                &mut unknown,
+            );
+            dropped.extend(unknown.iter().map(|n| safe_field_name(n)));
+            stop_at_emergency(
+                ctx,
+                found,
+                &answers,
+                intake.emergency_notice_shown,
+                &mut errors,
+            );
+            answers
+        }
+        None => BTreeMap::new(),
     };
 
     let location = intake
@@ -238,6 +267,16 @@ pub(crate) fn accept(
     let own_iin = filtered.applicant.iin.as_deref();
     let subject = subject.map(|s| free_text_guard::guard(&s, own_iin, &mut findings));
     let text = free_text_guard::guard(&text, own_iin, &mut findings);
+    let attributes = attributes
+        .into_iter()
+        .map(|(code, answer)| match answer {
+            AttributeValue::Text(t) => (
+                code,
+                AttributeValue::Text(free_text_guard::guard(&t, own_iin, &mut findings)),
+            ),
+            other => (code, other),
+        })
+        .collect();
     let mut flags = intake.flags.clone();
     flags.extend(findings.flags());
     flags.sort();
@@ -259,6 +298,8 @@ pub(crate) fn accept(
         text,
         location,
         attachments,
+        attributes,
+        emergency_notice_shown: intake.emergency_notice_shown,
         applicant: filtered.applicant,
         consent,
         reply_to,
@@ -274,6 +315,29 @@ pub(crate) fn accept(
         consent,
         stats,
     })
+}
+
+/// An emergency (a stopper of the category or of an answer) is not filed as a routine
+/// appeal unless the citizen was told to call and files it all the same
+/// (`emergency_notice_shown`): otherwise `emergency_call_now` on the field that raised it,
+/// which every channel turns into the number to call (issue 29, point 3).
+fn stop_at_emergency(
+    ctx: &Context,
+    category: &crate::catalogue::Category,
+    answers: &BTreeMap<String, AttributeValue>,
+    shown: bool,
+    errors: &mut Vec<FieldError>,
+) {
+    if shown || ctx.catalogue.stopper(category, answers).is_none() {
+        return;
+    }
+    let field = match attributes::stopper_of(&category.questions, answers) {
+        Some((question, _)) if category.stopper.is_none() => {
+            format!("attributes.{}", question.code)
+        }
+        _ => "category".to_owned(),
+    };
+    errors.push(FieldError::new(field, "emergency_call_now"));
 }
 
 fn check_consent(

@@ -45,6 +45,7 @@ async fn an_integration_enters_appeals_with_an_agent_token() {
         "first_name": "Нурлан",
         "id_document_number": "012345678",
         "category": "utilities",
+        "attributes": {"missing": "water"},
         "address": "ул. Толе би, 100",
         "text": "Нет горячей воды третий день.",
     });

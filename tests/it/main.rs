@@ -15,6 +15,7 @@ mod allowlist;
 mod analytics;
 mod api_intake;
 mod architecture;
+mod catalogue_questions;
 mod config;
 mod confirm_contact;
 mod crash_recovery;

@@ -572,6 +572,7 @@ async fn an_anonymous_appeal_is_explained_unless_it_reports_a_danger() {
     let anonymous = [
         ("text", "На улице Жандосова открытый канализационный люк."),
         ("category", "utilities"),
+        ("a-utilities-missing", "sewer"),
         ("address", "ул. Жандосова"),
         ("consent", "on"),
     ];

@@ -22,7 +22,7 @@ fn conversation(from: &str, lang: &str, text: &str, name: &str) -> Vec<Value> {
             "…",
         )),
         m(wa::button_reply(from, "wamid.A3", "consent:yes", "…")),
-        // 14 categories are more than 3 reply buttons: an interactive list of numbered
+        // 15 categories are more than 3 reply buttons: an interactive list of numbered
         // rows; typing the number works as well.
         m(wa::text(from, "wamid.A4", "3")),
         m(wa::text(from, "wamid.A5", text)),
@@ -427,9 +427,9 @@ async fn the_catalogue_is_an_interactive_list_with_other_opening_the_rest() {
         }
     })
     .await;
-    assert_eq!(rest.len(), 5, "categories 10 to 14");
-    let last_row = rest[4].clone();
-    assert!(last_row["title"].as_str().unwrap().starts_with("14."));
+    assert_eq!(rest.len(), 6, "categories 10 to 15");
+    let last_row = rest[5].clone();
+    assert!(last_row["title"].as_str().unwrap().starts_with("15."));
     deliver(
         &gw,
         &m(wa::list_reply(

@@ -13,6 +13,7 @@ use super::signed_in::{SignedIn, desk_of};
 use super::state::AgentConsole;
 use crate::appeal::Language;
 use crate::attachments::{CleanPhoto, MAX_PHOTO_BYTES};
+use crate::channels::questions;
 use crate::consent::POLICY_VERSION;
 use crate::field_error::FieldError;
 use crate::http::form::{self, FormError};
@@ -61,6 +62,9 @@ pub(super) fn render_console(
         .iter()
         .map(|c| json!({"code": c.code, "name": c.name(language)}))
         .collect();
+    let catalogue = state.gateway.catalogue();
+    let stopper = questions::stopper(catalogue, view.values, language)
+        .filter(|_| view.errors.iter().any(|e| e.code == "emergency_call_now"));
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     // The fields at fault and the ids of the messages that describe them
     // (`aria-describedby`, `aria-invalid`), in the order the console shows them.
@@ -70,7 +74,8 @@ pub(super) fn render_console(
         if e.field.starts_with("reply_to") {
             continue;
         }
-        let field = agent_console::form_field(&e.field).to_owned();
+        let field = questions::form_field(&e.field, view.values)
+            .unwrap_or_else(|| agent_console::form_field(&e.field).to_owned());
         // The console has no "this is a danger" box: its anonymous message says what
         // the agent can do (issue 18, point 2).
         let code = if e.code == "anonymous" {
@@ -78,7 +83,13 @@ pub(super) fn render_console(
         } else {
             e.code
         };
-        let message = MESSAGES.field_error(language, &field, code);
+        let message = match &stopper {
+            // The agent reads the script to the caller (issue 29, point 3).
+            Some(stopper) if code == "emergency_call_now" => {
+                stopper["script"].as_str().unwrap_or_default().to_owned()
+            }
+            _ => MESSAGES.field_error(language, &field, code),
+        };
         let targets: Vec<&str> = match field.as_str() {
             "applicant" => {
                 let mut t = Vec::new();
@@ -175,6 +186,8 @@ pub(super) fn render_console(
             "front": view.desk == Desk::FrontOffice,
             "fields": fields,
             "categories": categories,
+            "question_groups": questions::view(catalogue, language),
+            "stopper": stopper,
             "values": shown,
             "has_errors": !by_field.is_empty(),
             "errors": by_field,
@@ -338,9 +351,20 @@ pub(super) async fn console_submit(
     if desk == Desk::CallCenter && !photos.is_empty() {
         errors.push(FieldError::new("photos", "too_many_photos"));
     }
-    let (intake, adapter_errors) =
+    let (mut intake, adapter_errors) =
         agent_console::intake(desk, &fields, &photos, &session.agent_id, language);
     errors.extend(adapter_errors);
+    // The category's questions and the stopper the agent read (issue 29).
+    if let Some(category) = intake
+        .category
+        .as_deref()
+        .and_then(|c| state.gateway.category(c))
+    {
+        intake.attributes = questions::answers(&fields, category);
+        intake.emergency_notice_shown = fields
+            .get("emergency_notice_shown")
+            .is_some_and(|v| !v.trim().is_empty());
+    }
     // No category is chosen for the agent (issue 28, point 1): a street-lighting call
     // left on the first option reached the case system as public transport.
     if intake.category.is_none() {

@@ -101,7 +101,7 @@ pub(super) async fn api_appeal(
     let body = json_body(&req, payload, state.max_body, language).await?;
     let submission: AgentAppealSubmission =
         lenient::object(&body, language)?.map_err(|errors| Problem::invalid(errors, language))?;
-    let (fields, errors) = submission.into_fields();
+    let (fields, errors, attributes) = submission.into_parts();
     let desk = desk_of(role, fields.get("desk").map(String::as_str));
     if !errors.is_empty() {
         if errors.iter().any(|e| e.code == DOCUMENT_REFUSED) {
@@ -114,8 +114,10 @@ pub(super) async fn api_appeal(
         .get("language")
         .and_then(|l| Language::parse(l))
         .unwrap_or(Language::Ru);
-    let (intake, adapter_errors) =
+    let (mut intake, adapter_errors) =
         agent_console::intake(desk, &fields, &[], &agent_id, console_lang);
+    intake.attributes = attributes;
+    intake.emergency_notice_shown = fields.contains_key("emergency_notice_shown");
     if !adapter_errors.is_empty() {
         let mut all = adapter_errors;
         if let Err(more) = state.gateway.validate(intake) {

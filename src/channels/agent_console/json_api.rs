@@ -76,6 +76,16 @@ pub(crate) struct AgentAppealSubmission {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     notifications: ConsoleValue,
+    /// Answers to the category's questions by question code, as on
+    /// `POST /api/v1/appeals` (issue 29).
+    #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<String, Value>>)]
+    attributes: Option<BTreeMap<String, Value>>,
+    /// `true`: the caller was told to call the emergency number the category or an
+    /// answer names, and the call is registered as non-urgent.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    emergency_notice_shown: ConsoleValue,
     /// Any other field of the console (`iin`, `birth_date`, `id_document_number`, …).
     #[serde(flatten)]
     #[schema(ignore)]
@@ -110,7 +120,22 @@ impl<'de> Deserialize<'de> for ConsoleValue {
 impl AgentAppealSubmission {
     /// The fields as the console's form gives them (a ticked box is `on`), and every
     /// member at fault.
+    #[cfg(test)]
     pub(super) fn into_fields(self) -> (BTreeMap<String, String>, Vec<FieldError>) {
+        let (fields, errors, _) = self.into_parts();
+        (fields, errors)
+    }
+
+    /// [`AgentAppealSubmission::into_fields`] and the answers to the category's
+    /// questions.
+    pub(super) fn into_parts(
+        self,
+    ) -> (
+        BTreeMap<String, String>,
+        Vec<FieldError>,
+        BTreeMap<String, Value>,
+    ) {
+        let attributes = self.attributes.unwrap_or_default();
         let named = [
             ("consent", self.consent),
             ("text", self.text),
@@ -124,6 +149,7 @@ impl AgentAppealSubmission {
             ("patronymic", self.patronymic),
             ("language", self.language),
             ("notifications", self.notifications),
+            ("emergency_notice_shown", self.emergency_notice_shown),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value));
@@ -147,7 +173,7 @@ impl AgentAppealSubmission {
                 ConsoleValue::Other => errors.push(FieldError::new(name, "invalid_value")),
             }
         }
-        (fields, errors)
+        (fields, errors, attributes)
     }
 }
 

@@ -86,6 +86,19 @@ pub(crate) struct AppealSubmission {
     #[serde(default)]
     #[schema(value_type = Option<ReplyToSubmission>)]
     reply_to: Field<ReplyToSubmission>,
+    /// Answers to the category's questions (`GET /open311/v2/services/{code}.json`
+    /// publishes them), by question code: text, a number, or a list value's key (an
+    /// array of keys for a `multivaluelist`). A required one missing is 422 naming
+    /// `attributes.<code>`; an unknown code is dropped and named in `dropped_fields`.
+    #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<String, Value>>)]
+    attributes: Field<BTreeMap<String, Value>>,
+    /// `true` when the citizen was told that this is an emergency to call about (the
+    /// category or an answer carries a stopper: gas 104, 112, …) and files it all the
+    /// same as non-urgent. Without it such an appeal is 422 `emergency_call_now`.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    emergency_notice_shown: Field<bool>,
     /// The agent who took the appeal, for the consoles' integrations.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -253,6 +266,14 @@ pub(super) fn appeal_intake(
     intake.subject = body.subject.take("subject", &mut errors);
     intake.text = body.text.take("text", &mut errors).unwrap_or_default();
     intake.agent_id = body.agent_id.take("agent_id", &mut errors);
+    intake.attributes = body
+        .attributes
+        .take("attributes", &mut errors)
+        .unwrap_or_default();
+    intake.emergency_notice_shown = body
+        .emergency_notice_shown
+        .take("emergency_notice_shown", &mut errors)
+        .unwrap_or(false);
     if let Some(location) = body.location.take("location", &mut errors) {
         intake
             .dropped

@@ -38,6 +38,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
             "/api/v1/subject-requests",
             web::post().to(post_subject_request),
         )
+        .route("/api/v1/banner", web::get().to(get_banner))
         .route(
             "/api/v1/attachments/{sha256}",
             web::get().to(attachments::get_attachment),
@@ -124,7 +125,28 @@ async fn post_appeal(
             language,
         )));
     }
-    answer(api.gateway.submit_appeal(intake, claim).await, language)
+    let emergency = api
+        .gateway
+        .emergency(&intake)
+        .map(|e| (e.number.clone(), e.names.get(language).to_owned()));
+    answer(api.gateway.submit_appeal(intake, claim).await, language).map_err(|problem| {
+        match emergency {
+            Some((number, service)) => problem
+                .with_arg("number", number)
+                .with_arg("service", service),
+            None => problem,
+        }
+    })
+}
+
+/// `GET /api/v1/banner`: the city-wide banner shown now (`{"banner": null}` when none);
+/// public, as the pages that show it.
+async fn get_banner(api: web::Data<Api>) -> HttpResponse {
+    let banner = api.gateway.banner().await;
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "public, max-age=5"))
+        .body(serde_json::to_string(&crate::banner::Published { banner }).unwrap_or_default())
 }
 
 /// `POST /api/v1/subject-requests`.

@@ -13,9 +13,14 @@
 use serde_json::Value;
 
 use crate::appeal::{Channel, ConsentMethod, Language, Location, Purpose};
+use crate::attributes::{AttributeType, Question};
 use crate::intake::{Intake, RawConsent};
 
 use super::text::Open311Error;
+
+/// The attribute a client sets to `true` once the citizen was told that the problem is
+/// an emergency to call about and files it all the same (issue 29, point 3).
+pub(crate) const EMERGENCY_NOTICE_SHOWN: &str = "emergency_notice_shown";
 
 /// The value of `attribute[consent]` that means "I agree".
 pub(crate) const CONSENT_AGREE: &str = "agree";
@@ -99,6 +104,7 @@ impl PostedForm {
 pub(crate) fn request_intake(
     form: &PostedForm,
     service_code: &str,
+    questions: &[Question],
     integrator: &str,
     language: Language,
 ) -> Result<Intake, Open311Error> {
@@ -136,11 +142,39 @@ pub(crate) fn request_intake(
             Value::Array(vec![Value::String(phone.to_owned())]),
         );
     }
+    // The service's questions (issue 29): `attribute[code]`, a `multivaluelist` as
+    // `attribute[code][]` repeated (or one value with commas).
+    for question in questions {
+        let single = format!("attribute[{}]", question.code);
+        let many = format!("attribute[{}][]", question.code);
+        let values: Vec<Value> = form
+            .0
+            .iter()
+            .filter(|(k, v)| (*k == single || *k == many) && !v.trim().is_empty())
+            .map(|(_, v)| Value::String(v.trim().to_owned()))
+            .collect();
+        let answer = match (question.kind, values.len()) {
+            (_, 0) => continue,
+            (AttributeType::Multivaluelist, _) => Value::Array(values),
+            _ => values.last().cloned().unwrap_or_default(),
+        };
+        intake.attributes.insert(question.code.clone(), answer);
+    }
+    intake.emergency_notice_shown = form
+        .get(&format!("attribute[{EMERGENCY_NOTICE_SHOWN}]"))
+        .is_some_and(|v| v == "true");
     let mut dropped: Vec<String> = Vec::new();
     for (name, value) in &form.0 {
+        let code = name
+            .strip_prefix("attribute[")
+            .and_then(|n| n.strip_suffix(']').or_else(|| n.strip_suffix("][]")));
+        let asked = code.is_some_and(|code| {
+            code == EMERGENCY_NOTICE_SHOWN || questions.iter().any(|q| q.code == code)
+        });
         let known = READ.contains(&name.as_str())
             || PROTOCOL.contains(&name.as_str())
-            || name == "attribute[consent]";
+            || name == "attribute[consent]"
+            || asked;
         // `attribute[x]` is recorded as `attribute.x`, the way nested names are written
         // in `dropped_fields` (the policy records a name with brackets as unnamed).
         let name = match name
@@ -243,6 +277,7 @@ mod tests {
                 ("media_url", "http://x/y.jpg"),
             ]),
             "roads",
+            &[],
             "crm",
             Language::Ru,
         )
@@ -261,17 +296,17 @@ mod tests {
     fn consent_and_a_location_are_required() {
         let no_consent = form(&[("address_string", "пр. Абая, 10")]);
         assert_eq!(
-            request_intake(&no_consent, "roads", "crm", Language::En).err(),
+            request_intake(&no_consent, "roads", &[], "crm", Language::En).err(),
             Some(Open311Error::ConsentRequired)
         );
         let no_place = form(&[("attribute[consent]", "agree")]);
         assert_eq!(
-            request_intake(&no_place, "roads", "crm", Language::En).err(),
+            request_intake(&no_place, "roads", &[], "crm", Language::En).err(),
             Some(Open311Error::Missing("lat"))
         );
         let half = form(&[("attribute[consent]", "agree"), ("lat", "43.2")]);
         assert_eq!(
-            request_intake(&half, "roads", "crm", Language::En).err(),
+            request_intake(&half, "roads", &[], "crm", Language::En).err(),
             Some(Open311Error::Missing("long"))
         );
     }

@@ -198,6 +198,9 @@ pub(super) fn form_field(field: &str) -> String {
         "text" => "description".into(),
         "category" => "service_code".into(),
         "location.lat" => "lat".into(),
+        other if other.starts_with("attributes.") => {
+            format!("attribute[{}]", other.trim_start_matches("attributes."))
+        }
         "location.lon" => "long".into(),
         "location.address" => "address_string".into(),
         "applicant.phones" | "applicant.phones[0]" => "phone".into(),
@@ -226,11 +229,27 @@ async fn submit(
         .get("service_code")
         .ok_or(Open311Error::Missing("service_code"))?
         .to_owned();
-    if open311.gateway.category(&service_code).is_none() {
-        return Err(Open311Error::UnknownService);
+    let category = open311
+        .gateway
+        .category(&service_code)
+        .ok_or(Open311Error::UnknownService)?;
+    let mut intake = adapter::request_intake(
+        &ask.params,
+        &service_code,
+        &category.questions,
+        &integrator,
+        ask.language,
+    )?;
+    // An emergency (issue 29, point 3): "call 104 now", unless the client says the
+    // citizen was told.
+    if let Some(emergency) = open311.gateway.emergency(&intake)
+        && !intake.emergency_notice_shown
+    {
+        return Err(Open311Error::Emergency {
+            number: emergency.number.clone(),
+            service: emergency.names.get(ask.language).to_owned(),
+        });
     }
-    let mut intake =
-        adapter::request_intake(&ask.params, &service_code, &integrator, ask.language)?;
     let photos = photos(open311, posted.files).await?;
     intake.attachments = photos
         .iter()
@@ -281,9 +300,21 @@ async fn submit(
     }
     let receipt = submitted.map_err(|e| match e {
         SubmitError::Invalid(errors) => {
-            let mut fields: Vec<String> = errors.iter().map(|e| form_field(&e.field)).collect();
-            fields.dedup();
-            Open311Error::Invalid(fields.join(", "))
+            let names = |required: bool| {
+                let mut fields: Vec<String> = errors
+                    .iter()
+                    .filter(|e| (e.code == "required") == required)
+                    .map(|e| form_field(&e.field))
+                    .collect();
+                fields.dedup();
+                fields.join(", ")
+            };
+            let (missing, invalid) = (names(true), names(false));
+            if invalid.is_empty() {
+                Open311Error::Required(missing)
+            } else {
+                Open311Error::Invalid(invalid)
+            }
         }
         SubmitError::KeyReused => Open311Error::KeyReused,
         SubmitError::Unavailable | SubmitError::InProgress => Open311Error::Unavailable,
@@ -297,9 +328,25 @@ async fn submit(
         .first_deadline(&receipt.id)
         .map(|d| d.to_string())
         .unwrap_or_default();
+    // The deadline, then the category's notice and the city-wide banner (issue 29).
+    let mut notice = text::service_notice(ask.language, &due);
+    let extra = [
+        category
+            .notice
+            .as_ref()
+            .map(|n| n.get(ask.language).to_owned()),
+        open311
+            .gateway
+            .banner()
+            .await
+            .map(|b| b.text(ask.language).to_owned()),
+    ];
+    for line in extra.into_iter().flatten() {
+        notice = format!("{notice} {line}");
+    }
     let body = [RequestCreated {
         service_request_id: tracking,
-        service_notice: text::service_notice(ask.language, &due),
+        service_notice: notice,
         account_id: None,
     }];
     let mut answer = ask.document(StatusCode::CREATED, "service_requests", &body);

@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::appeal::Language;
-use crate::catalogue::Category;
+use crate::catalogue::{Catalogue, Category};
 
-use super::adapter::CONSENT_AGREE;
+use super::adapter::{CONSENT_AGREE, EMERGENCY_NOTICE_SHOWN};
 use super::ask::respond;
 use super::documents::{
     Attribute, AttributeValue, Discovery, Endpoint, Service, ServiceDefinition,
@@ -93,8 +93,69 @@ pub(super) async fn services(req: HttpRequest, open311: web::Data<Open311>) -> H
     .await
 }
 
-/// `GET /open311/v2/services/{service_code}.{format}`: the attributes, of which the
-/// consent is the one every service requires.
+/// The category's questions as GeoReport attributes, after the consent (issue 29): a
+/// list value that stops at an emergency names the number to call; a category that can
+/// stop ends with `emergency_notice_shown`, which a client sets once the citizen was told.
+fn questions(catalogue: &Catalogue, category: &Category, language: Language) -> Vec<Attribute> {
+    let stop_name = |code: Option<&str>| {
+        code.and_then(|c| catalogue.emergency(c))
+            .map(|e| format!(" — {} {}", e.number, e.names.get(language)))
+            .unwrap_or_default()
+    };
+    let mut attributes: Vec<Attribute> = category
+        .questions
+        .iter()
+        .map(|q| Attribute {
+            variable: true,
+            code: q.code.clone(),
+            datatype: q.kind.as_str().to_owned(),
+            required: q.required,
+            datatype_description: q.help(language).unwrap_or(q.label.get(language)).to_owned(),
+            order: 0,
+            description: q.label.get(language).to_owned(),
+            values: q
+                .values
+                .iter()
+                .map(|v| AttributeValue {
+                    key: v.key.clone(),
+                    name: format!(
+                        "{}{}",
+                        v.names.get(language),
+                        stop_name(v.stopper.as_deref())
+                    ),
+                })
+                .collect(),
+        })
+        .collect();
+    let can_stop = category.stopper.is_some()
+        || category
+            .questions
+            .iter()
+            .any(|q| q.values.iter().any(|v| v.stopper.is_some()));
+    if can_stop {
+        let description = crate::i18n::MESSAGES.text(language, "open311-emergency-attribute", &[]);
+        attributes.push(Attribute {
+            variable: true,
+            code: EMERGENCY_NOTICE_SHOWN.to_owned(),
+            datatype: "singlevaluelist".to_owned(),
+            required: false,
+            datatype_description: description.clone(),
+            order: 0,
+            description,
+            values: vec![AttributeValue {
+                key: "true".to_owned(),
+                name: "true".to_owned(),
+            }],
+        });
+    }
+    for (i, attribute) in attributes.iter_mut().enumerate() {
+        attribute.order = u32::try_from(i + 2).unwrap_or(u32::MAX);
+    }
+    attributes
+}
+
+/// `GET /open311/v2/services/{service_code}.{format}`: the consent every service
+/// requires, then the category's own questions.
 pub(super) async fn service_definition(
     req: HttpRequest,
     open311: web::Data<Open311>,
@@ -106,26 +167,26 @@ pub(super) async fn service_definition(
         .to_owned();
     respond(&req, Vec::new(), |ask| async move {
         let result = ask.check_jurisdiction(&open311).and_then(|()| {
-            let known = open311.gateway.category(&code).is_some();
-            if !known {
-                return Err(Open311Error::UnknownService);
-            }
+            let catalogue = open311.gateway.catalogue();
+            let category = catalogue.get(&code).ok_or(Open311Error::UnknownService)?;
             let question = text::consent_question(ask.language, open311.gateway.regulation_url());
+            let mut attributes = vec![Attribute {
+                variable: true,
+                code: "consent".to_owned(),
+                datatype: "singlevaluelist".to_owned(),
+                required: true,
+                datatype_description: question.clone(),
+                order: 1,
+                description: question,
+                values: vec![AttributeValue {
+                    key: CONSENT_AGREE.to_owned(),
+                    name: text::consent_agree(ask.language).to_owned(),
+                }],
+            }];
+            attributes.extend(questions(catalogue, category, ask.language));
             let body = ServiceDefinition {
                 service_code: code,
-                attributes: vec![Attribute {
-                    variable: true,
-                    code: "consent".to_owned(),
-                    datatype: "singlevaluelist".to_owned(),
-                    required: true,
-                    datatype_description: question.clone(),
-                    order: 1,
-                    description: question,
-                    values: vec![AttributeValue {
-                        key: CONSENT_AGREE.to_owned(),
-                        name: text::consent_agree(ask.language).to_owned(),
-                    }],
-                }],
+                attributes,
             };
             Ok(ask.document(StatusCode::OK, "service_definition", &body))
         });

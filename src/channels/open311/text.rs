@@ -32,6 +32,12 @@ pub(crate) enum Open311Error {
     /// Too many tracking-number lookups from this client (issue 34).
     #[error("rate limited")]
     RateLimited,
+    /// Required parameters missing (the form's names, e.g. `attribute[route]`).
+    #[error("missing parameter")]
+    Required(String),
+    /// The request is an emergency to call about (issue 29, point 3).
+    #[error("emergency")]
+    Emergency { number: String, service: String },
     /// More `service_request_id`s in one query than the limit it carries.
     #[error("too many ids")]
     TooManyIds(usize),
@@ -70,7 +76,8 @@ impl Open311Error {
     /// A short code for metrics (never a value).
     pub(crate) fn reason(&self) -> &'static str {
         match self {
-            Open311Error::Missing(_) => "missing_parameter",
+            Open311Error::Missing(_) | Open311Error::Required(_) => "missing_parameter",
+            Open311Error::Emergency { .. } => "emergency_call_now",
             Open311Error::Invalid(_) => "invalid_parameter",
             Open311Error::ConsentRequired => "consent_required",
             Open311Error::BadApiKey => "bad_api_key",
@@ -95,6 +102,14 @@ impl Open311Error {
         let message = |id: &str| crate::i18n::MESSAGES.text(language, id, &[]);
         match (self, language) {
             (Open311Error::MediaUrl, _) => message("open311-media-url"),
+            (Open311Error::Emergency { number, service }, _) => crate::i18n::MESSAGES.text(
+                language,
+                "open311-emergency",
+                &[("number", number.clone()), ("service", service.clone())],
+            ),
+            (Open311Error::Required(p), En) => format!("Missing required parameter: {p}"),
+            (Open311Error::Required(p), Ru) => format!("Не указан обязательный параметр: {p}"),
+            (Open311Error::Required(p), Kk) => format!("Міндетті параметр көрсетілмеген: {p}"),
             (Open311Error::FileField(name), _) => {
                 format!("{name}: {}", message("open311-media-field"))
             }

@@ -2,9 +2,10 @@
 //! next to its field.
 
 use super::form_input::{self as web_form};
-use super::pages::{Form, base_context, lang_cookie, page_language};
+use super::pages::{Form, add_banner, base_context, lang_cookie, page_language};
 use super::state::WebForm;
 use crate::appeal::Language;
+use crate::channels::questions;
 use crate::field_error::FieldError;
 use crate::http::pages::page;
 use crate::i18n::MESSAGES;
@@ -48,6 +49,19 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
         .map(|c| json!({"code": c.code, "name": c.name(language)}))
         .collect();
     ctx.insert("categories".into(), categories.into());
+    // The catalogue's questions and the stopper (issue 29), the city-wide banner.
+    let catalogue = state.gateway.catalogue();
+    if form == Form::Appeal {
+        ctx.insert(
+            "question_groups".into(),
+            questions::view(catalogue, language).into(),
+        );
+    }
+    let stopped = errors.iter().any(|e| e.code == "emergency_call_now");
+    if let Some(stopper) = questions::stopper(catalogue, values, language).filter(|_| stopped) {
+        ctx.insert("stopper".into(), stopper);
+    }
+    add_banner(&mut ctx, &state.gateway, language);
     let districts: Vec<Value> = crate::district::District::all()
         .map(|d| json!({"code": d.code(), "name": web_form::district_name(d, language)}))
         .collect();
@@ -62,7 +76,7 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
         by_field,
         invalid,
         list,
-    } = error_view(errors, values, language, form);
+    } = error_view(errors, values, language, form, catalogue);
     ctx.insert("errors".into(), json!(by_field));
     ctx.insert("invalid".into(), json!(invalid));
     ctx.insert("error_list".into(), json!(list));
@@ -78,6 +92,7 @@ pub(super) fn error_view(
     values: &BTreeMap<String, String>,
     language: Language,
     form: Form,
+    catalogue: &crate::catalogue::Catalogue,
 ) -> ErrorView {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -87,14 +102,20 @@ pub(super) fn error_view(
         if e.field.starts_with("reply_to") {
             continue;
         }
-        let field = web_form::form_field(&e.field).to_owned();
+        let field = questions::form_field(&e.field, values)
+            .unwrap_or_else(|| web_form::form_field(&e.field).to_owned());
         // The field's own words for the rule when there are some (issue 28, point 2).
         let own = if form == Form::Budget && field == "address" {
             "budget_address"
         } else {
             field.as_str()
         };
-        let message = MESSAGES.field_error(language, own, e.code);
+        let message = match questions::stopper(catalogue, values, language) {
+            Some(stopper) if e.code == "emergency_call_now" => {
+                stopper["message"].as_str().unwrap_or_default().to_owned()
+            }
+            _ => MESSAGES.field_error(language, own, e.code),
+        };
         let specific = message != MESSAGES.text(language, &format!("error-{}", e.code), &[]);
         // The fields an error is about: an error on the applicant as a whole is about
         // the name and contact fields left blank; one on the whole form, about none.
@@ -126,11 +147,10 @@ pub(super) fn error_view(
             let href = targets.first().map(|t| format!("#f-{t}"));
             // A general rule's message ("Please fill in this field") says which field
             // in the summary; a field's own message needs no label.
-            let shown = match label_of(&field, form).filter(|_| !specific) {
-                Some(key) => {
-                    let label = MESSAGES.text(language, key, &[]);
-                    format!("{}: {message}", label.trim_end_matches(" *"))
-                }
+            let label = questions::label_of(catalogue, &field, values, language)
+                .or_else(|| label_of(&field, form).map(|key| MESSAGES.text(language, key, &[])));
+            let shown = match label.filter(|_| !specific) {
+                Some(label) => format!("{}: {message}", label.trim_end_matches(" *")),
                 None => message.clone(),
             };
             list.push(json!({"field": field, "message": shown, "href": href}));

@@ -63,6 +63,17 @@ pub(super) fn lang_cookie(language: Language) -> Cookie<'static> {
 }
 
 /// The common context of every page.
+/// The city-wide banner at the top of a page, when an operator set one (issue 29).
+pub(super) fn add_banner(
+    ctx: &mut serde_json::Map<String, Value>,
+    gateway: &crate::pipeline::Gateway,
+    language: Language,
+) {
+    if let Some(banner) = gateway.banner_shown() {
+        ctx.insert("banner".into(), banner.text(language).into());
+    }
+}
+
 pub(super) fn base_context(
     language: Language,
     link: impl Fn(&str) -> String,

@@ -3,7 +3,7 @@
 //! with it: whether a number is one to show.
 
 use super::form_page::message;
-use super::pages::{base_context, page_language};
+use super::pages::{add_banner, base_context, page_language};
 use super::state::WebForm;
 use crate::appeal::Language;
 use crate::http::client_addr::client_ip;
@@ -72,6 +72,7 @@ pub(super) async fn status(
     };
     let shown = number.into_string();
     let mut ctx = base_context(language, |l| format!("/status/{shown}?lang={l}"));
+    add_banner(&mut ctx, &state.gateway, language);
     ctx.insert("known".into(), public.known.into());
     ctx.insert("unavailable".into(), unavailable.into());
     ctx.insert("tracking".into(), shown.clone().into());
@@ -203,11 +204,12 @@ pub(super) fn not_found_page(language: Language) -> HttpResponse {
 /// `GET /status?number=…`: the lookup box's answer, without JavaScript. A number that
 /// reads as one goes to its status page (`303`, the canonical address); anything else
 /// shows the box again with the input and what is wrong with it.
-pub(super) async fn status_lookup(req: HttpRequest) -> HttpResponse {
+pub(super) async fn status_lookup(req: HttpRequest, state: web::Data<WebForm>) -> HttpResponse {
     let language = page_language(&req);
     let raw = query_param(&req, "number").unwrap_or_default();
     if raw.trim().is_empty() {
         let mut ctx = base_context(language, |l| format!("/status?lang={l}"));
+        add_banner(&mut ctx, &state.gateway, language);
         ctx.insert("known".into(), false.into());
         if query_param(&req, "number").is_some() {
             ctx.insert("lookup_error".into(), "lookup-empty".into());

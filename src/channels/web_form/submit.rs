@@ -9,6 +9,7 @@ use super::received::Sent;
 use super::state::WebForm;
 use crate::appeal::{Channel, Language};
 use crate::attachments::{self, MAX_PHOTO_BYTES};
+use crate::channels::questions;
 use crate::field_error::FieldError;
 use crate::http::client_addr::client_ip;
 use crate::http::form::{self, FormError, Unread};
@@ -314,6 +315,16 @@ pub(super) async fn submit(
         Form::Budget => web_form::proposal_intake(&input, language),
     };
     errors.extend(adapter_errors);
+    let mut intake = intake;
+    if form == Form::Appeal
+        && let Some(category) = intake
+            .category
+            .as_deref()
+            .and_then(|c| state.gateway.category(c))
+    {
+        intake.attributes = questions::answers(&input.fields, category);
+        intake.emergency_notice_shown = input.ticked("emergency_notice_shown");
+    }
     // A problem that is somewhere needs its place: an address or a position.
     let place_bound = intake
         .category

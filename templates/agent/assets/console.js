@@ -52,3 +52,23 @@
   }
   next();
 })();
+
+// The catalogue's questions (issue 29): only the chosen category's group is shown and
+// sent; without this script every group shows, each naming its category.
+(function () {
+  'use strict';
+  var category = document.getElementById('f-category');
+  var groups = document.querySelectorAll('fieldset.questions');
+  if (!category || !groups.length) {
+    return;
+  }
+  function show() {
+    Array.prototype.forEach.call(groups, function (group) {
+      var chosen = group.getAttribute('data-category') === category.value;
+      group.hidden = !chosen;
+      group.disabled = !chosen;
+    });
+  }
+  category.addEventListener('change', show);
+  show();
+})();

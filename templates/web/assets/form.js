@@ -26,6 +26,21 @@
       );
     });
   }
+  // The catalogue's questions (issue 29): only the chosen category's group is shown
+  // (and sent); without this file every group shows, each naming its category.
+  var category = document.getElementById("f-category");
+  var groups = document.querySelectorAll("fieldset.questions");
+  if (category && groups.length) {
+    var showGroup = function () {
+      Array.prototype.forEach.call(groups, function (group) {
+        var chosen = group.getAttribute("data-category") === category.value;
+        group.hidden = !chosen;
+        group.disabled = !chosen;
+      });
+    };
+    category.addEventListener("change", showGroup);
+    showGroup();
+  }
   // The error summary's links (GOV.UK's pattern): the field gets the focus and its
   // label, or its group's legend, is brought into view with it.
   var summary = document.getElementById("errors");
