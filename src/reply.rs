@@ -123,8 +123,8 @@ pub(crate) enum DeliveryStatus {
     /// The citizen opened it (WhatsApp's `read` status).
     Read,
     /// Only a notice that an answer waits went out (a WhatsApp template outside the
-    /// 24-hour window); the text follows, with a `delivered` receipt, when the citizen
-    /// asks for it.
+    /// 24-hour window); the text follows, with an `accepted` receipt (then `delivered`,
+    /// `read` from WhatsApp's statuses), when the citizen asks for it.
     Notified,
     Failed,
     /// Not sent because the citizen opted out or withdrew consent.
@@ -173,7 +173,8 @@ pub(crate) struct Delivery {
     /// gateway gave up: `invalid_number`, `insufficient_funds`, `sender_blocked`,
     /// `provider_auth`, `rejected_by_provider`, `invalid_address`, `route_unavailable`,
     /// `retries_exhausted`, `malformed`; from a provider's report: `undeliverable`,
-    /// `expired`, `rejected_by_operator`, `deleted_by_operator`.
+    /// `expired`, `rejected_by_operator`, `deleted_by_operator` (SMSC's also
+    /// `invalid_number`, `insufficient_funds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
     /// RFC 3339, UTC.

@@ -6,7 +6,8 @@
 //! citizen taps the button or writes anything: the WhatsApp webhook then sends it as
 //! session messages before anything else (sent before the answers are forgotten: a crash
 //! in between repeats them at the next message, never loses them), and writes the
-//! `delivered` receipt.
+//! `accepted` receipt; the messages' `statuses[]` then say `delivered`, `read` or
+//! `failed` (`receipts`), as for any answer.
 //!
 //! Stored in Redis so that it survives a restart and any instance can deliver it:
 //! `<prefix>gateway:held-answers:<subject key of the phone>`, a list of JSON
@@ -108,14 +109,27 @@ pub(crate) async fn held(
         .collect())
 }
 
-/// Forgets the `count` oldest answers of `subject` (delivered) and tells the case
-/// system, one `delivered` receipt each.
-pub(crate) async fn delivered(
+/// Forgets the oldest `answers` of `subject` (sent as session messages, `wamids[i]` the
+/// ids of `answers[i]`'s parts) and tells the case system, one `accepted` receipt each;
+/// WhatsApp's `statuses[]` on those ids then move it (`receipts`), like any answer's.
+pub(crate) async fn sent(
     conn: &mut RedisConn,
     keys: &Keyspace,
     subject: &str,
     answers: &[HeldAnswer],
+    wamids: &[Vec<String>],
 ) -> redis::RedisResult<()> {
+    for (answer, ids) in answers.iter().zip(wamids) {
+        let taken = super::receipts::Taken {
+            reply_id: &answer.reply_id,
+            appeal_id: &answer.appeal_id,
+            route: "whatsapp",
+            attempts: 1,
+            provider_ids: ids,
+            retry: None,
+        };
+        super::receipts::track(conn, keys, &taken).await?;
+    }
     let mut pipe = redis::pipe();
     pipe.atomic()
         .cmd("LTRIM")
@@ -129,7 +143,7 @@ pub(crate) async fn delivered(
             id: ulid::Ulid::new().to_string(),
             reply_id: answer.reply_id.clone(),
             appeal_id: answer.appeal_id.clone(),
-            status: DeliveryStatus::Delivered,
+            status: DeliveryStatus::Accepted,
             channel: Some("whatsapp".to_owned()),
             attempts: 1,
             reason: None,

@@ -90,27 +90,53 @@ pub(crate) enum Confirmation {
 }
 
 /// Checks `code` for the appeal `tracking_number`; when right, marks the contact
-/// confirmed and puts its held answers back on `replies` (the stream's key).
+/// confirmed and puts its held answers back on `replies` (the stream's key). Returns
+/// the texts of the answers released now, for the status page to show to whoever has
+/// the number and the code (issue 30: the code proves the contact is theirs).
 pub(crate) async fn confirm(
     conn: &mut RedisConn,
     keys: &Keyspace,
     tracking_number: &str,
     code: &str,
     replies: &str,
-) -> redis::RedisResult<Confirmation> {
+) -> redis::RedisResult<(Confirmation, Vec<String>)> {
+    let (confirmation, released) = check(conn, keys, tracking_number, code, replies).await?;
+    Ok((
+        confirmation,
+        released.iter().filter_map(|e| held_text(e)).collect(),
+    ))
+}
+
+/// The answer's text of a held entry (`{"id","data"}`, `data` the case system's reply).
+fn held_text(entry: &str) -> Option<String> {
+    let entry: serde_json::Value = serde_json::from_str(entry).ok()?;
+    let reply: crate::reply::Reply = serde_json::from_str(entry["data"].as_str()?).ok()?;
+    reply.text_for().map(str::to_owned)
+}
+
+async fn check(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    tracking_number: &str,
+    code: &str,
+    replies: &str,
+) -> redis::RedisResult<(Confirmation, Vec<String>)> {
     let tries_key = keys.key(&name::contact_code_tries(tracking_number));
     let tries: Option<i64> = redis::cmd("GET").arg(&tries_key).query_async(conn).await?;
     if tries.unwrap_or(0) >= MAX_TRIES {
-        return Ok(Confirmation::TooManyTries);
+        return Ok((Confirmation::TooManyTries, Vec::new()));
     }
     let code_key = keys.key(&name::contact_code(tracking_number));
     let issued: Option<String> = redis::cmd("GET").arg(&code_key).query_async(conn).await?;
     let Some(issued) = issued else {
-        return Ok(if is_confirmed(conn, keys, tracking_number).await? {
-            Confirmation::Confirmed
-        } else {
-            Confirmation::Unknown
-        });
+        return Ok((
+            if is_confirmed(conn, keys, tracking_number).await? {
+                Confirmation::Confirmed
+            } else {
+                Confirmation::Unknown
+            },
+            Vec::new(),
+        ));
     };
     let typed: String = code.chars().filter(char::is_ascii_digit).collect();
     use subtle::ConstantTimeEq;
@@ -126,10 +152,10 @@ pub(crate) async fn confirm(
             .ignore()
             .query_async(conn)
             .await?;
-        return Ok(Confirmation::Wrong);
+        return Ok((Confirmation::Wrong, Vec::new()));
     }
     // One script: whoever confirms first takes the held answers, once.
-    let requeued: i64 = redis::Script::new(RELEASE)
+    let released: Vec<String> = redis::Script::new(RELEASE)
         .key(keys.key(&name::contact_confirmed(tracking_number)))
         .key(keys.key(&name::held_unconfirmed(tracking_number)))
         .key(&code_key)
@@ -137,12 +163,12 @@ pub(crate) async fn confirm(
         .arg(CONFIRMED_FOR.as_secs())
         .invoke_async(conn)
         .await?;
-    tracing::info!(released = requeued, "a typed contact was confirmed");
-    Ok(Confirmation::Confirmed)
+    tracing::info!(released = released.len(), "a typed contact was confirmed");
+    Ok((Confirmation::Confirmed, released))
 }
 
 /// `KEYS`: the confirmed mark, the held list, the code, `replies.v1`; each held reply
-/// goes back to `replies.v1` with its own id.
+/// goes back to `replies.v1` with its own id; the held entries are returned.
 const RELEASE: &str = r"
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 local held = redis.call('LRANGE', KEYS[2], 0, -1)
@@ -151,7 +177,7 @@ for _, entry in ipairs(held) do
   redis.call('XADD', KEYS[4], '*', 'id', data['id'], 'type', 'reply', 'data', data['data'])
 end
 redis.call('DEL', KEYS[2], KEYS[3])
-return #held
+return held
 ";
 
 /// What holding a reply needs besides Redis: the routes (for the notice), the status

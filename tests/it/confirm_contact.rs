@@ -161,8 +161,24 @@ async fn an_unconfirmed_phone_gets_a_code_to_type_on_the_status_page() {
         .await
         .expect("the page");
     assert_eq!(page.status().as_u16(), 200);
-    assert!(page.text().await.expect("html").contains("name=\"code\""));
-    assert_eq!(confirm(&gw, &code_in(&notice, "Код ")).await, 200);
+    let form = page.text().await.expect("html");
+    assert!(form.contains("name=\"code\""));
+    assert!(!form.contains("заделана"), "the answer before the code");
+    let wrong = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code=000001&lang=ru")))
+        .await
+        .expect("the page");
+    assert_eq!(wrong.status().as_u16(), 422);
+    assert!(!wrong.text().await.expect("html").contains("заделана"));
+    // The right code: the page itself shows the held answer, and no cache keeps it.
+    let code = code_in(&notice, "Код ");
+    let shown = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code={code}&lang=ru")))
+        .await
+        .expect("the page");
+    assert_eq!(shown.status().as_u16(), 200);
+    assert_eq!(shown.headers()["cache-control"], "no-store");
+    let html = shown.text().await.expect("html");
+    assert!(html.contains("id=\"held-answers\""), "{html}");
+    assert!(html.contains("Яма на пр. Абая, 10 заделана."), "{html}");
     wait_until("the answer is sent", WAIT, || async {
         (sms.taken().len() == 2)
             .then_some(())

@@ -681,9 +681,9 @@ async fn a_held_answer_reaches_the_citizen(tap: bool) {
         wa::text(from, "wamid.HI1", "Здравствуйте, есть ответ?")
     };
     post_whatsapp(&gw, message.clone()).await;
-    let delivered = receipts(&redis, 2).await.remove(1);
-    assert_eq!(delivered.data["status"], "delivered");
-    assert_eq!(delivered.data["reply_id"], notice.data["reply_id"]);
+    let accepted = receipts(&redis, 2).await.remove(1);
+    assert_eq!(accepted.data["status"], "accepted", "{}", accepted.raw);
+    assert_eq!(accepted.data["reply_id"], notice.data["reply_id"]);
     let parts = wait_until("the held answer sent", WAIT, || async {
         let texts = graph.texts_to(from);
         match texts.last() {
@@ -709,6 +709,21 @@ async fn a_held_answer_reaches_the_citizen(tap: bool) {
     let texts = graph.texts_to(from);
     assert_eq!(texts.len(), 1 + parts.len(), "{texts:?}");
     assert!(texts.iter().all(|t| !t.contains("Выберите язык")));
+    // WhatsApp's statuses of the answer's messages move its receipt, once: the template
+    // was wamid.FAKE1, the answer's parts the next ones.
+    for part in 2..=1 + parts.len() {
+        let wamid = format!("wamid.FAKE{part}");
+        wa::deliver(&gw, &wa::status(from, &wamid, "delivered")).await;
+    }
+    let delivered = receipts(&redis, 3).await.remove(2);
+    assert_eq!(delivered.data["status"], "delivered", "{}", delivered.raw);
+    assert_eq!(delivered.data["reply_id"], notice.data["reply_id"]);
+    assert_eq!(delivered.data["channel"], "whatsapp");
+    wa::deliver(&gw, &wa::status(from, "wamid.FAKE2", "read")).await;
+    let read = receipts(&redis, 4).await.remove(3);
+    assert_eq!(read.data["status"], "read");
+    settle().await;
+    assert_eq!(read_stream(&redis.url(), "deliveries.v1").await.len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -215,3 +215,71 @@ async fn an_sms_reported_failed_goes_to_the_citizens_other_route() {
     assert_eq!(bot.texts_to(555000111).len(), 1);
     assert_eq!(sms.taken().len(), 1);
 }
+
+fn smsc_gateway(redis: &RedisServer, sms: &SmsStandIn, instance: &str) -> GatewayOptions {
+    GatewayOptions::new(&redis.url())
+        .env("GATEWAY_SMS_PROVIDER", "smsc")
+        .env("GATEWAY_SMS_API_URL", &sms.server.base())
+        .env("GATEWAY_SMS_LOGIN", fake_sms::SMSC_LOGIN)
+        .env("GATEWAY_SMS_PASSWORD", fake_sms::SMSC_PASSWORD)
+        .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+        .env("GATEWAY_SMS_STATUS_POLL_SECS", "1")
+        .env("GATEWAY_SMS_QUIET_HOURS", "off")
+        .env("GATEWAY_INSTANCE", instance)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_smsc_status_asked_by_another_instance_moves_the_receipt_once() {
+    let redis = RedisServer::new();
+    let sms = fake_sms::smsc(vec![]);
+    let sender = Gateway::start_with(smsc_gateway(&redis, &sms, "gateway-a")).await;
+    send_reply(&redis, &reply("sms", PHONE)).await;
+    let accepted = receipts(&redis, 1).await.remove(0);
+    assert_eq!(accepted.data["status"], "accepted", "{}", accepted.raw);
+    // SMSC says "waiting" (-1) at first: asked, nothing moves.
+    wait_until("SMSC is asked", WAIT, || async {
+        (sms.status_requests() >= 1)
+            .then_some(())
+            .ok_or(format!("{}", sms.status_requests()))
+    })
+    .await;
+    assert_eq!(all_receipts(&redis).await.len(), 1);
+    // The sender stops; another instance, which did not send it, asks from now on.
+    drop(sender);
+    let _other = Gateway::start_with(smsc_gateway(&redis, &sms, "gateway-b")).await;
+    let _third = Gateway::start_with(smsc_gateway(&redis, &sms, "gateway-c")).await;
+    sms.set_status(&sms.id_of(1), 1, 0);
+    let delivered = receipts(&redis, 2).await.remove(1);
+    assert_eq!(delivered.data["status"], "delivered", "{}", delivered.raw);
+    assert_eq!(delivered.data["reply_id"], accepted.data["reply_id"]);
+    assert_eq!(delivered.data["channel"], "sms");
+    // Delivered is final for the poll: asked no more, one receipt whoever asks.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let asked = sms.status_requests();
+    assert_eq!(all_receipts(&redis).await.len(), 2);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        sms.status_requests(),
+        asked,
+        "a delivered message is not asked about again"
+    );
+    assert_eq!(sms.taken().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_smsc_status_of_a_wrong_number_fails_the_receipt_with_the_reason() {
+    let redis = RedisServer::new();
+    let sms = fake_sms::smsc(vec![]);
+    let _gw = Gateway::start_with(smsc_gateway(&redis, &sms, "gateway-a")).await;
+    send_reply(&redis, &reply("sms", PHONE)).await;
+    receipts(&redis, 1).await;
+    sms.set_status(&sms.id_of(1), 22, 1);
+    let failed = receipts(&redis, 2).await.remove(1);
+    assert_eq!(failed.data["status"], "failed");
+    assert_eq!(failed.data["reason"], "invalid_number");
+    sms.set_status(&sms.id_of(1), 1, 0);
+    assert_eq!(all_receipts(&redis).await.len(), 2, "failed is final");
+    for secret in ["7015550123", "Абая"] {
+        assert!(!failed.raw.contains(secret), "the receipt holds {secret}");
+    }
+}

@@ -39,6 +39,12 @@ pub struct SmsLog {
     /// Answered first, in order.
     pub script: VecDeque<Scripted>,
     next_id: u64,
+    /// SMSC: the number each message id went to, and the status `status.php` reports
+    /// for it (`-1`, waiting, until a test sets another, with its `err`).
+    pub sent_to: HashMap<String, String>,
+    pub statuses: HashMap<String, (i64, i64)>,
+    /// SMSC: the status requests it answered.
+    pub status_requests: usize,
 }
 
 /// A running stand-in.
@@ -58,6 +64,20 @@ impl SmsStandIn {
         self.log.lock().expect("sms log").requests
     }
 
+    /// SMSC: what `status.php` reports for the message `id` from now on.
+    pub fn set_status(&self, id: &str, status: i64, err: i64) {
+        self.log
+            .lock()
+            .expect("sms log")
+            .statuses
+            .insert(id.to_owned(), (status, err));
+    }
+
+    /// SMSC: the status requests it answered so far.
+    pub fn status_requests(&self) -> usize {
+        self.log.lock().expect("sms log").status_requests
+    }
+
     /// The message id it gave the `n`-th message it took (from 1).
     pub fn id_of(&self, n: u64) -> String {
         (169_275_417 + n).to_string()
@@ -71,12 +91,25 @@ type Fields = HashMap<String, String>;
 type Answer = fn(&mut SmsLog, &Fields, &Fields) -> Scripted;
 
 fn start(path: &'static str, script: Vec<Scripted>, answer: Answer) -> SmsStandIn {
+    start_with(path, script, answer, |_, _| {})
+}
+
+/// Routes a stand-in serves besides its send request.
+type Extra = fn(&mut web::ServiceConfig, web::Data<Mutex<SmsLog>>);
+
+fn start_with(
+    path: &'static str,
+    script: Vec<Scripted>,
+    answer: Answer,
+    extra: Extra,
+) -> SmsStandIn {
     let log = Arc::new(Mutex::new(SmsLog {
         script: script.into(),
         ..SmsLog::default()
     }));
     let shared = web::Data::from(Arc::clone(&log));
     let server = FakeServer::start(move |cfg| {
+        extra(cfg, shared.clone());
         cfg.app_data(shared.clone()).route(
             path,
             web::post().to(
@@ -144,9 +177,47 @@ pub fn mobizon(script: Vec<Scripted>) -> SmsStandIn {
     )
 }
 
-/// SMSC: checks `login`/`psw`, `fmt=3` and `charset=utf-8`, then the number.
+/// SMSC: checks `login`/`psw`, `fmt=3` and `charset=utf-8`, then the number. Its
+/// `GET /sys/status.php?login&psw&phone&id&fmt=3` answers `{"status", "last_date",
+/// "last_timestamp", "flag", "err"}` for a message it took to that number (`-1`,
+/// waiting, until the test sets a status), `{"status": -3}` (not found) for another
+/// id or number, `{"error","error_code": 2}` for wrong credentials.
 pub fn smsc(script: Vec<Scripted>) -> SmsStandIn {
-    start("/sys/send.php", script, |log, _query, form| {
+    start_with("/sys/send.php", script, smsc_send, |cfg, log| {
+        cfg.app_data(log).route(
+            "/sys/status.php",
+            web::get().to(
+                |log: web::Data<Mutex<SmsLog>>, query: web::Query<HashMap<String, String>>| async move {
+                    let mut log = log.lock().expect("sms log");
+                    log.status_requests += 1;
+                    let field = |name: &str| query.get(name).map(String::as_str);
+                    let body = if field("login") != Some(SMSC_LOGIN)
+                        || field("psw") != Some(SMSC_PASSWORD)
+                    {
+                        json!({"error": "authorise error", "error_code": 2})
+                    } else if field("fmt") != Some("3") {
+                        json!({"error": "parameters error", "error_code": 1})
+                    } else {
+                        let id = field("id").unwrap_or_default();
+                        let known = log.sent_to.get(id).map(String::as_str) == field("phone");
+                        let (status, err) = log.statuses.get(id).copied().unwrap_or((-1, 0));
+                        if known {
+                            json!({"status": status, "last_date": "06.12.2026 11:42:08",
+                                   "last_timestamp": 1_796_550_128, "flag": 0, "err": err})
+                        } else {
+                            json!({"status": -3, "last_date": "", "last_timestamp": 0,
+                                   "flag": 0, "err": 0})
+                        }
+                    };
+                    HttpResponse::Ok().json(body)
+                },
+            ),
+        );
+    })
+}
+
+fn smsc_send(log: &mut SmsLog, _query: &Fields, form: &Fields) -> Scripted {
+    {
         let ok = |body: Value| Scripted { status: 200, body };
         let field = |name: &str| form.get(name).map(String::as_str);
         if field("fmt") != Some("3") || field("charset") != Some("utf-8") {
@@ -160,6 +231,9 @@ pub fn smsc(script: Vec<Scripted>) -> SmsStandIn {
         }
         log.next_id += 1;
         log.taken.push(form.clone());
-        ok(json!({"id": 169_275_417 + log.next_id, "cnt": 1}))
-    })
+        let id = 169_275_417 + log.next_id;
+        let phone = field("phones").unwrap_or_default().to_owned();
+        log.sent_to.insert(id.to_string(), phone);
+        ok(json!({"id": id, "cnt": 1}))
+    }
 }

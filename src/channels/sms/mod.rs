@@ -7,7 +7,8 @@
 //! - `json.rs` — the generic `{"sender","to","text"}` JSON post with a bearer token;
 //! - `mobizon.rs` — Mobizon (mobizon.kz);
 //! - `smsc.rs` — SMSC.kz;
-//! - `delivery.rs` — the providers' delivery reports (Mobizon's webhook);
+//! - `smsc_status.rs` — SMSC.kz's delivery reports, asked by a status poll;
+//! - `delivery.rs` — Mobizon's delivery reports (its webhook);
 //! - `answer.rs` — what their answers come down to: taken (with the provider's message
 //!   id), retry, or give up with a reason code;
 //! - `length.rs` — UCS-2 / GSM 03.38 parts and the cut with the status link.
@@ -21,5 +22,6 @@ mod provider;
 mod route;
 mod settings;
 mod smsc;
+mod smsc_status;
 
 pub(crate) use settings::Texts;

@@ -9,6 +9,8 @@ use futures_util::future::BoxFuture;
 
 use super::length::fit;
 use super::provider::Provider;
+use super::smsc::Smsc;
+use super::smsc_status::Poll;
 use crate::notify::route::{Context, Route, RouteError};
 
 /// The SMS route.
@@ -18,6 +20,8 @@ pub(crate) struct Sms {
     provider: Provider,
     max_parts: usize,
     quiet_hours: Option<(u8, u8)>,
+    /// Where a sent message waits for its status to be asked (SMSC, see `smsc_status`).
+    poll: Option<Poll>,
 }
 
 impl Sms {
@@ -32,6 +36,7 @@ impl Sms {
             provider,
             max_parts,
             quiet_hours: None,
+            poll: None,
         }
     }
 
@@ -39,6 +44,20 @@ impl Sms {
     pub(crate) fn quiet(mut self, hours: Option<(u8, u8)>) -> Sms {
         self.quiet_hours = hours;
         self
+    }
+
+    /// The same route, leaving each message SMSC takes for `poll` to ask about.
+    pub(crate) fn polled(mut self, poll: Poll) -> Sms {
+        self.poll = Some(poll);
+        self
+    }
+
+    /// The SMSC account, when SMSC is the provider (its reports are polled).
+    pub(crate) fn smsc(&self) -> Option<&Smsc> {
+        match &self.provider {
+            Provider::Smsc(smsc) => Some(smsc),
+            _ => None,
+        }
     }
 
     /// The provider's name, for the start-up line.
@@ -57,6 +76,9 @@ impl Sms {
         let text = fit(text, self.max_parts, ctx.status_link);
         let accepted = self.provider.send(&self.client, to, &text).await?;
         if let Some(id) = accepted.message_id {
+            if let Some(poll) = &self.poll {
+                poll.watch(&id, to).await;
+            }
             ctx.sent_as(&id);
         }
         Ok(())

@@ -10,7 +10,8 @@
 //! None of a provider's settings: SMS is off. Some but not all: the start is refused.
 //! Mobizon's delivery reports come to `/sms/mobizon/webhook` when
 //! `GATEWAY_SMS_WEBHOOK_SECRET` is set (the secret key of the webhook registered at
-//! Mobizon); without it the receipts of SMS stay `accepted`.
+//! Mobizon); without it the receipts of SMS stay `accepted`. SMSC's are asked for by a
+//! status poll (`smsc_status`) every `GATEWAY_SMS_STATUS_POLL_SECS` (default 60).
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use super::mobizon::{self, Mobizon};
 use super::provider::Provider;
 use super::route::Sms;
 use super::smsc::{self, Smsc};
+use super::smsc_status::Poll;
 use crate::appeal::ReplyChannel;
 use crate::channels::component::{BuildError, Built, Component, Wiring, section};
 use crate::config::Config;
@@ -64,6 +66,17 @@ pub(crate) struct Settings {
         deserialize_with = "crate::config::number"
     )]
     pub(crate) sms_max_parts: u64,
+    /// Seconds between two rounds of SMSC's status poll, the first question about a
+    /// message coming as long after it was sent (`GATEWAY_SMS_STATUS_POLL_SECS`).
+    #[serde(
+        default = "default_status_poll_secs",
+        deserialize_with = "crate::config::number"
+    )]
+    pub(crate) sms_status_poll_secs: u64,
+}
+
+fn default_status_poll_secs() -> u64 {
+    60
 }
 
 fn default_provider() -> String {
@@ -78,9 +91,9 @@ fn default_max_parts() -> u64 {
     3
 }
 
-/// SMS as a channel: a way back, on (`Some`) or off, and the webhook secret of the
-/// provider's delivery reports, when they are on.
-pub(crate) struct Texts(Option<Sms>, Option<String>);
+/// SMS as a channel: a way back, on (`Some`) or off, the webhook secret of the
+/// provider's delivery reports, when they are on, and SMSC's status poll interval.
+pub(crate) struct Texts(Option<Sms>, Option<String>, std::time::Duration);
 
 impl Component for Texts {
     fn load(config: &Config, problems: &mut Vec<String>) -> Option<Texts> {
@@ -93,22 +106,40 @@ impl Component for Texts {
                     .to_owned(),
             );
         }
-        Some(Texts(settings.route(problems), secret))
+        if settings.sms_status_poll_secs == 0 || settings.sms_status_poll_secs > 3600 {
+            problems.push("GATEWAY_SMS_STATUS_POLL_SECS: between 1 and 3600".to_owned());
+        }
+        let poll = std::time::Duration::from_secs(settings.sms_status_poll_secs.clamp(1, 3600));
+        Some(Texts(settings.route(problems), secret, poll))
     }
 
     fn build(
         self: Box<Self>,
         wiring: &Wiring<'_>,
-        _: &mut Supervisor,
+        supervisor: &mut Supervisor,
     ) -> Result<Built, BuildError> {
-        let Texts(sms, secret) = *self;
+        let Texts(sms, secret, interval) = *self;
         let Some(sms) = sms else {
             tracing::info!("SMS is off: GATEWAY_SMS_PROVIDER's settings are not set");
             return Ok(Built::default());
         };
+        let sms = match sms.smsc().cloned() {
+            Some(smsc) => {
+                let poll = Poll {
+                    redis: wiring.redis.clone(),
+                    interval,
+                };
+                supervisor.spawn(
+                    "smsc status poll",
+                    poll.clone().run(smsc, supervisor.shutdown()),
+                );
+                sms.polled(poll)
+            }
+            None => sms,
+        };
         tracing::info!(
             provider = sms.provider_name(),
-            delivery_reports = secret.is_some(),
+            delivery_reports = secret.is_some() || sms.smsc().is_some(),
             "SMS is on"
         );
         let routes = secret.map(|secret| {

@@ -1,8 +1,10 @@
 //! `GET /status/{tracking}/confirm`: where a citizen proves that the email address or
 //! phone number they typed is theirs (issue 30), by the code the gateway sent there —
 //! typed into the page (SMS) or carried by the email's link (`?code=`). Once confirmed,
-//! the answers held for that contact go out (`notify::unconfirmed`). The page shows no
-//! personal data and no content: the number, the box, the outcome. Wrong codes are
+//! the answers held for that contact go out (`notify::unconfirmed`), and the page shows
+//! their text once, to whoever typed the right code (issue 30: "the status page shows it
+//! to whoever has the number and the confirmation"); before that it shows no personal
+//! data and no content: the number, the box, the outcome. Never cached (`no-store`). Wrong codes are
 //! counted per appeal (five an hour), lookups per client like the status page's.
 
 use actix_web::http::StatusCode;
@@ -34,6 +36,7 @@ pub(super) async fn confirm_contact(
     let mut status = StatusCode::OK;
     let mut outcome = None;
     let mut done = false;
+    let mut answers = Vec::new();
     if let Some(code) = code {
         if !state.status_limiter.allow_address(client_ip(&req)).await {
             return lookups_refused(language);
@@ -51,17 +54,18 @@ pub(super) async fn confirm_contact(
             Err(_) => None,
         };
         let (id, code) = match confirmed {
-            Some(Confirmation::Confirmed) => {
+            Some((Confirmation::Confirmed, released)) => {
                 done = true;
+                answers = released;
                 ("confirm-contact-done", StatusCode::OK)
             }
-            Some(Confirmation::Wrong) => {
+            Some((Confirmation::Wrong, _)) => {
                 ("confirm-contact-wrong", StatusCode::UNPROCESSABLE_ENTITY)
             }
-            Some(Confirmation::TooManyTries) => {
+            Some((Confirmation::TooManyTries, _)) => {
                 ("confirm-contact-too-many", StatusCode::TOO_MANY_REQUESTS)
             }
-            Some(Confirmation::Unknown) => ("confirm-contact-unknown", StatusCode::NOT_FOUND),
+            Some((Confirmation::Unknown, _)) => ("confirm-contact-unknown", StatusCode::NOT_FOUND),
             None => ("status-unavailable", StatusCode::SERVICE_UNAVAILABLE),
         };
         status = code;
@@ -71,6 +75,7 @@ pub(super) async fn confirm_contact(
     let mut ctx = base_context(language, |l| format!("/status/{shown}/confirm?lang={l}"));
     ctx.insert("tracking".into(), tracking.clone().into());
     ctx.insert("done".into(), done.into());
+    ctx.insert("answers".into(), answers.into());
     ctx.insert(
         "intro".into(),
         MESSAGES
@@ -80,5 +85,11 @@ pub(super) async fn confirm_contact(
     if let Some(outcome) = outcome {
         ctx.insert("outcome".into(), outcome.into());
     }
-    page(status, language, "confirm_contact.html", Value::Object(ctx))
+    let mut response = page(status, language, "confirm_contact.html", Value::Object(ctx));
+    // The answers shown after the right code are the citizen's alone: kept by no cache.
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    response
 }

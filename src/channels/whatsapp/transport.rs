@@ -111,6 +111,12 @@ impl Whatsapp {
     /// Sends one reply; a failure is logged (with the provider's status, never the
     /// text) and retried a few times.
     async fn send(&self, to: &str, reply: &Reply) -> bool {
+        self.send_for_id(to, reply).await.is_some()
+    }
+
+    /// Sends a message; `Some` when the Cloud API took it, with its `wamid` when the
+    /// answer names one (the key of its `statuses[]`).
+    async fn send_for_id(&self, to: &str, reply: &Reply) -> Option<Option<String>> {
         let body = message_body(to, reply);
         for attempt in 1..=3u64 {
             let sent = self
@@ -121,7 +127,10 @@ impl Whatsapp {
                 .send()
                 .await;
             match sent {
-                Ok(r) if r.status().is_success() => return true,
+                Ok(r) if r.status().is_success() => {
+                    let answer = r.json::<Value>().await.unwrap_or_default();
+                    return Some(answer["messages"][0]["id"].as_str().map(str::to_owned));
+                }
                 Ok(r) => {
                     tracing::warn!(
                         status = r.status().as_u16(),
@@ -129,14 +138,14 @@ impl Whatsapp {
                         "whatsapp send refused"
                     );
                     if r.status().is_client_error() {
-                        return false;
+                        return None;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e.without_url(), attempt, "whatsapp send failed"),
             }
             tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
         }
-        false
+        None
     }
 
     /// Describes an image: its metadata from `GET /{media-id}`, then its bytes from the
@@ -394,23 +403,26 @@ impl Whatsapp {
         if !first_time(&self.gateway, &self.dedupe, delivery, Channel::Whatsapp).await? {
             return Ok(true);
         }
-        let replies: Vec<Reply> = held
-            .iter()
-            .flat_map(|answer| answer.messages(MAX_TEXT - 512))
-            .map(|text| Reply {
-                text,
-                ..Reply::default()
-            })
-            .collect();
         // Sent before the answers are forgotten: a crash in between sends them again at
-        // the citizen's next message; they are never lost.
-        for reply in &replies {
-            if !self.send(from, reply).await {
-                tracing::warn!("whatsapp held answer not sent; kept for the next message");
-                return Ok(true);
+        // the citizen's next message; they are never lost. Each answer's wamids are
+        // kept for its `statuses[]` (its receipt says `accepted` until they come).
+        let mut wamids = Vec::with_capacity(held.len());
+        for answer in &held {
+            let mut ids = Vec::new();
+            for text in answer.messages(MAX_TEXT - 512) {
+                let reply = Reply {
+                    text,
+                    ..Reply::default()
+                };
+                let Some(id) = self.send_for_id(from, &reply).await else {
+                    tracing::warn!("whatsapp held answer not sent; kept for the next message");
+                    return Ok(true);
+                };
+                ids.extend(id);
             }
+            wamids.push(ids);
         }
-        if held::delivered(&mut conn, self.redis.keys(), subject, &held)
+        if held::sent(&mut conn, self.redis.keys(), subject, &held, &wamids)
             .await
             .is_err()
         {

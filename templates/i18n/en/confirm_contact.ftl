@@ -11,3 +11,4 @@ confirm-contact-wrong = This code is not right. Check the message and try again.
 confirm-contact-too-many = Too many wrong codes. Try again in an hour.
 confirm-contact-unknown = No code is waiting for this appeal.
 confirm-contact-link = Confirm your email or phone to receive the answer
+confirm-contact-answers = The answer to your appeal

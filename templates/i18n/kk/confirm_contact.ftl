@@ -11,3 +11,4 @@ confirm-contact-wrong = Код дұрыс емес. Хабарламаны те�
 confirm-contact-too-many = Қате кодтар тым көп. Бір сағаттан кейін қайталаңыз.
 confirm-contact-unknown = Бұл өтінішке ешқандай код күтілмейді.
 confirm-contact-link = Жауапты алу үшін e-mail немесе телефоныңызды растаңыз
+confirm-contact-answers = Өтінішіңізге жауап

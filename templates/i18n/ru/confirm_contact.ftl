@@ -11,3 +11,4 @@ confirm-contact-wrong = Код неверный. Проверьте сообще
 confirm-contact-too-many = Слишком много неверных кодов. Попробуйте через час.
 confirm-contact-unknown = Для этого обращения код не ожидается.
 confirm-contact-link = Подтвердите e-mail или телефон, чтобы получить ответ
+confirm-contact-answers = Ответ на ваше обращение
