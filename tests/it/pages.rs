@@ -1416,3 +1416,43 @@ async fn the_consoles_announce_errors_keep_the_focus_off_the_body_and_pass_axe()
     }
     browser.close().await;
 }
+
+/// The consoles on a narrow screen (issue 28, point 7: every page at 320 and 360 px as
+/// well): the login, the call desk blank and with errors, the front office, the printable
+/// consent form, the receipt — axe-core finds nothing and nothing is wider than the screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_consoles_pass_axe_at_320_and_360_px() {
+    use crate::support::agent::{PASSWORD, add_agent};
+    let redis = RedisServer::new();
+    add_agent(&redis, "aigerim", "supervisor", false);
+    let gw = Gateway::start_with(options(&redis)).await;
+    for width in [320u32, 360] {
+        let browser = Browser::start(width, 800).await;
+        let shot = |name: &str| format!("{name}-{width}px");
+        browser.goto(&gw.url("/agent/login?lang=ru")).await;
+        check_page(&browser, &shot("agent-login-ru")).await;
+        browser.fill("agent_id", "aigerim").await;
+        browser.fill("password", PASSWORD).await;
+        browser.click("#login").await;
+        browser.text_of("#consent-script").await;
+        check_page(&browser, &shot("agent-call-center-ru")).await;
+        browser.click("#submit").await;
+        browser.text_of("#e-category").await;
+        check_page(&browser, &shot("agent-errors-ru")).await;
+        browser.click("#f-consent").await;
+        browser.fill("first_name", "Айгерим").await;
+        browser.fill("phone", "+7 701 123 45 67").await;
+        browser.select("category", "roads").await;
+        browser.fill("address", &format!("ул. Абая, {width}")).await;
+        browser.fill("text", "Яма у остановки.").await;
+        browser.click("#submit").await;
+        browser.text_of("#tracking").await;
+        check_page(&browser, &shot("agent-receipt-ru")).await;
+        browser.goto(&gw.url("/agent/?lang=kk&desk=front")).await;
+        browser.text_of("#consent-script").await;
+        check_page(&browser, &shot("agent-front-office-kk")).await;
+        browser.goto(&gw.url("/agent/consent-form?lang=kk")).await;
+        check_page(&browser, &shot("agent-consent-form-kk")).await;
+        browser.close().await;
+    }
+}
