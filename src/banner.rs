@@ -128,24 +128,25 @@ impl Board {
     /// is away, the last one read (until its end).
     pub(crate) async fn current(&self) -> Option<Banner> {
         let now = time::OffsetDateTime::now_utc();
-        let cached = self.cached.lock().ok().and_then(|c| c.clone());
-        if let Some((at, banner)) = &cached
-            && at.elapsed() < REFRESH
-        {
-            return banner.clone().filter(|b| b.shown_at(now));
-        }
-        self.refresh().await.filter(|b| b.shown_at(now))
+        let fresh = self
+            .cached
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|(at, _)| at.elapsed() < REFRESH))
+            .unwrap_or(false);
+        let banner = if fresh {
+            self.last()
+        } else {
+            self.refresh().await
+        };
+        banner.filter(|b| b.shown_at(now))
     }
 
     /// Reads the banner from Redis now; while Redis is away, keeps the last one read.
     pub(crate) async fn refresh(&self) -> Option<Banner> {
         let banner = match read(&self.redis).await {
             Ok(banner) => banner,
-            Err(Unavailable) => self
-                .cached
-                .lock()
-                .ok()
-                .and_then(|c| c.as_ref().and_then(|(_, b)| b.clone())),
+            Err(Unavailable) => self.last(),
         };
         if let Ok(mut slot) = self.cached.lock() {
             *slot = Some((Instant::now(), banner.clone()));
@@ -159,11 +160,15 @@ impl Board {
     /// every [`REFRESH`]), for pages rendered without waiting on Redis.
     pub(crate) fn shown(&self) -> Option<Banner> {
         let now = time::OffsetDateTime::now_utc();
+        self.last().filter(|b| b.shown_at(now))
+    }
+
+    /// The banner as last read, whatever its age or end.
+    fn last(&self) -> Option<Banner> {
         self.cached
             .lock()
             .ok()
             .and_then(|c| c.as_ref().and_then(|(_, b)| b.clone()))
-            .filter(|b| b.shown_at(now))
     }
 }
 
@@ -173,6 +178,11 @@ async fn read(redis: &Redis) -> Result<Option<Banner>, Unavailable> {
         .run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
         .await?;
     Ok(stored.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// What a command says when Redis did not answer.
+fn unanswered(_: Unavailable) -> String {
+    "Redis did not answer (REDIS_URL)".to_owned()
 }
 
 /// Sets the banner for every instance; it expires at its end.
@@ -192,7 +202,7 @@ pub(crate) async fn set(redis: &Redis, banner: &Banner) -> Result<(), String> {
                 .await
         })
         .await
-        .map_err(|_| "Redis did not answer (REDIS_URL)".to_owned())
+        .map_err(unanswered)
 }
 
 /// Clears the banner for every instance.
@@ -201,14 +211,12 @@ pub(crate) async fn clear(redis: &Redis) -> Result<(), String> {
     redis
         .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
         .await
-        .map_err(|_| "Redis did not answer (REDIS_URL)".to_owned())
+        .map_err(unanswered)
 }
 
 /// The banner set now, if any (for `banner show`).
 pub(crate) async fn show(redis: &Redis) -> Result<Option<Banner>, String> {
-    read(redis)
-        .await
-        .map_err(|_| "Redis did not answer (REDIS_URL)".to_owned())
+    read(redis).await.map_err(unanswered)
 }
 
 #[cfg(test)]

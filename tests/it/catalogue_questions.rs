@@ -131,6 +131,18 @@ fn banner_cmd(redis: &RedisServer, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Sets a banner in kk, ru and en until an hour from now with the real command.
+fn set_banner_for_an_hour(redis: &RedisServer, [kk, ru, en]: [&str; 3]) {
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (ok, _, err) = banner_cmd(
+        redis,
+        &["set", "--until", &until, "--kk", kk, "--ru", ru, "--en", en],
+    );
+    assert!(ok, "banner set: {err}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_banner_set_once_shows_on_every_instance_until_cleared() {
     let redis = RedisServer::new();
@@ -244,24 +256,10 @@ async fn a_telegram_chat_gets_the_banner_once_and_answers_two_questions_by_butto
     let redis = RedisServer::new();
     let bot = FakeBotApi::start();
     let gw = Gateway::start_with(bot.configure(GatewayOptions::new(&redis.url()))).await;
-    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
-    let (ok, _, err) = banner_cmd(
+    set_banner_for_an_hour(
         &redis,
-        &[
-            "set",
-            "--until",
-            &until,
-            "--kk",
-            "Су жоқ",
-            "--ru",
-            "Воды нет до 18:00",
-            "--en",
-            "No water until 18:00",
-        ],
+        ["Су жоқ", "Воды нет до 18:00", "No water until 18:00"],
     );
-    assert!(ok, "{err}");
     // The instance shows what it read within its refresh (5 s).
     wait_until("the banner on the instance", WAIT, || async {
         let body = gw.api().get("/api/v1/banner").await.json();
@@ -552,24 +550,10 @@ async fn a_gas_smell_on_the_form_says_call_104_and_files_only_when_ticked() {
 async fn in_the_browser_the_questions_stopper_and_banner_are_accessible() {
     let redis = RedisServer::new();
     let gw = Gateway::start(&redis).await;
-    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
-    let (ok, _, err) = banner_cmd(
+    set_banner_for_an_hour(
         &redis,
-        &[
-            "set",
-            "--until",
-            &until,
-            "--kk",
-            "Су жоқ",
-            "--ru",
-            "Воды нет",
-            "--en",
-            "No water in Bostandyk until 18:00",
-        ],
+        ["Су жоқ", "Воды нет", "No water in Bostandyk until 18:00"],
     );
-    assert!(ok, "{err}");
     for width in [320u32, 1280] {
         let browser = Browser::start(width, 800).await;
         let check = |name: String| {

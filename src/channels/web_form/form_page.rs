@@ -57,9 +57,11 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
             questions::view(catalogue, language).into(),
         );
     }
+    // Worked out once: the panel at the top and the summary's line both say it.
     let stopped = errors.iter().any(|e| e.code == "emergency_call_now");
-    if let Some(stopper) = questions::stopper(catalogue, values, language).filter(|_| stopped) {
-        ctx.insert("stopper".into(), stopper);
+    let stopper = questions::stopper(catalogue, values, language).filter(|_| stopped);
+    if let Some(stopper) = &stopper {
+        ctx.insert("stopper".into(), stopper.clone());
     }
     add_banner(&mut ctx, &state.gateway, language);
     let districts: Vec<Value> = crate::district::District::all()
@@ -76,7 +78,7 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
         by_field,
         invalid,
         list,
-    } = error_view(errors, values, language, form, catalogue);
+    } = error_view(errors, values, language, form, catalogue, stopper.as_ref());
     ctx.insert("errors".into(), json!(by_field));
     ctx.insert("invalid".into(), json!(invalid));
     ctx.insert("error_list".into(), json!(list));
@@ -93,6 +95,7 @@ pub(super) fn error_view(
     language: Language,
     form: Form,
     catalogue: &crate::catalogue::Catalogue,
+    stopper: Option<&Value>,
 ) -> ErrorView {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     let mut invalid: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -110,7 +113,7 @@ pub(super) fn error_view(
         } else {
             field.as_str()
         };
-        let message = match questions::stopper(catalogue, values, language) {
+        let message = match stopper {
             Some(stopper) if e.code == "emergency_call_now" => {
                 stopper["message"].as_str().unwrap_or_default().to_owned()
             }
