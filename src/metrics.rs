@@ -22,7 +22,9 @@
 //!   `gateway_start_time_seconds`;
 //! - the way back: `gateway_replies_total{route,outcome}`,
 //!   `gateway_replies_dead_lettered_total{route,reason}`, `gateway_notifier_lag`,
-//!   `gateway_notifier_pending`;
+//!   `gateway_notifier_pending`, `gateway_acknowledgements_total{route,outcome}` (the
+//!   acknowledgement with a confirmation code sent at intake to a typed contact:
+//!   `accepted`, `failed`);
 //! - channels: `gateway_webhook_duplicates_total{channel}`,
 //!   `gateway_bot_ignored_total{channel,kind}`,
 //!   `gateway_email_messages_total{disposition}`, `gateway_email_automatic_total{kind}`,
@@ -121,6 +123,9 @@ pub(crate) struct Metrics {
     pub(crate) replies: IntCounterVec,
     /// Replies parked on `deadletter.v1`, by route and reason.
     pub(crate) replies_dead_lettered: IntCounterVec,
+    /// Acknowledgements sent at intake to a contact the citizen typed, by route and
+    /// outcome (`accepted`, `failed`).
+    pub(crate) acknowledgements: IntCounterVec,
     /// Entries of `replies.v1` not yet read by the notifiers' group.
     pub(crate) notifier_lag: IntGauge,
     /// Replies read but not yet acknowledged (in delivery, retrying, or waiting out the
@@ -308,6 +313,17 @@ impl Metrics {
         for route in ROUTES {
             replies_dead_lettered.with_label_values(&[route, "retries_exhausted"]);
         }
+        let acknowledgements = counter_vec(
+            &r,
+            "gateway_acknowledgements_total",
+            "Acknowledgements with a confirmation code sent at intake to a contact the citizen typed, by route and outcome (accepted, failed).",
+            &["route", "outcome"],
+        );
+        for route in ["email", "sms"] {
+            for outcome in ["accepted", "failed"] {
+                acknowledgements.with_label_values(&[route, outcome]);
+            }
+        }
         let notifier_lag = register(
             &r,
             IntGauge::new(
@@ -443,6 +459,7 @@ impl Metrics {
             redis_up,
             replies,
             replies_dead_lettered,
+            acknowledgements,
             notifier_lag,
             notifier_pending,
             webhook_duplicates,

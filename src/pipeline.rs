@@ -631,7 +631,7 @@ pub(crate) fn appeal_record(
 ) -> Result<(Bundle, StoredResponse), serde_json::Error> {
     let appeal = &accepted.appeal;
     let response = Answer::stored(&appeal.id, Some(&appeal.tracking_number))?;
-    let messages = vec![
+    let mut messages = vec![
         Envelope::new(Stream::Appeals, &appeal.id, "appeal", appeal)?,
         Envelope::new(
             Stream::Consent,
@@ -646,6 +646,15 @@ pub(crate) fn appeal_record(
             &accepted.stats,
         )?,
     ];
+    // A contact the citizen typed is acknowledged at once, with a way to confirm it.
+    if let Some(ack) = crate::notify::acknowledgement::Acknowledgement::of(appeal) {
+        messages.push(Envelope::new(
+            Stream::Acknowledgements,
+            &appeal.id,
+            "acknowledgement",
+            &ack,
+        )?);
+    }
     let bundle = Bundle {
         id: appeal.id.clone(),
         messages,

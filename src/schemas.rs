@@ -43,6 +43,13 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
             render::<crate::reply::Delivery>("delivery", "A delivery receipt on deliveries.v1."),
         ),
         (
+            "acknowledgement.schema.json",
+            render::<crate::notify::acknowledgement::AcknowledgementReceipt>(
+                "acknowledgement",
+                "The receipt of an appeal's acknowledgement to a contact the citizen typed, on deliveries.v1 (no address, no text, no code).",
+            ),
+        ),
+        (
             "undeliverable.schema.json",
             render::<crate::reply::Undeliverable>(
                 "undeliverable",

@@ -17,6 +17,11 @@ pub(crate) enum Stream {
     /// Delivery receipts; the gateway's own records there (a bounced mail) go through
     /// the outbox like every other record.
     Deliveries,
+    /// The gateway's own: an appeal whose reply contact the citizen typed, for the
+    /// notifier to acknowledge at once with a way to confirm the contact
+    /// ([`crate::notify::acknowledgement`]). Written with the appeal (exactly once),
+    /// deleted once handled; not part of the contract.
+    Acknowledgements,
 }
 
 impl Stream {
@@ -31,6 +36,7 @@ impl Stream {
             Stream::Replies => "replies.v1",
             Stream::Deadletter => "deadletter.v1",
             Stream::Deliveries => "deliveries.v1",
+            Stream::Acknowledgements => "gateway:acknowledgements",
         }
     }
 }

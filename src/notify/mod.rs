@@ -24,6 +24,7 @@
 //! failover the round fails, and the next connection reaches the new primary. Every key
 //! is built by [`crate::keyspace`], so on a cluster they share the prefix's hash slot.
 
+pub(crate) mod acknowledgement;
 pub(crate) mod held;
 pub(crate) mod lag;
 pub(crate) mod receipts;
@@ -113,19 +114,35 @@ impl Notifier {
         self.redis.keys()
     }
 
-    /// Runs until `shutdown` turns true.
-    pub(crate) async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let stream = self.key(Stream::Replies.name());
+    /// Runs until `shutdown` turns true: the case system's replies, and the
+    /// acknowledgements of appeals whose contact the citizen typed.
+    pub(crate) async fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let replies = self.key(Stream::Replies.name());
+        let acknowledgements = self.key(Stream::Acknowledgements.name());
         tokio::spawn(lag::watch(
             self.redis.clone(),
-            stream.clone(),
+            replies.clone(),
             GROUP,
             self.metrics.clone(),
             shutdown.clone(),
         ));
+        tokio::join!(
+            self.consume(&replies, Work::Replies, shutdown.clone()),
+            self.consume(&acknowledgements, Work::Acknowledgements, shutdown),
+        );
+    }
+
+    /// Reads `stream` in the group until `shutdown` turns true, reconnecting with
+    /// backoff while Redis is away.
+    async fn consume(
+        &self,
+        stream: &str,
+        work: Work,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut backoff = Duration::from_millis(200);
         while !*shutdown.borrow() {
-            let (mut reader, mut conn) = match self.connect(&stream).await {
+            let (mut reader, mut conn) = match self.connect(stream).await {
                 Ok(pair) => pair,
                 Err(e) => {
                     tracing::debug!(error_kind = ?e.kind(), "notifier: redis unavailable");
@@ -142,7 +159,7 @@ impl Notifier {
                 if *shutdown.borrow() {
                     return;
                 }
-                match self.round(&stream, &mut reader, &mut conn).await {
+                match self.round(stream, work, &mut reader, &mut conn).await {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(error_kind = ?e.kind(), "notifier: redis error; reconnecting");
@@ -162,10 +179,11 @@ impl Notifier {
         Ok((reader, conn))
     }
 
-    /// One round: replies a dead instance left, then new ones.
+    /// One round: entries a dead instance left, then new ones.
     async fn round(
         &self,
         stream: &str,
+        work: Work,
         reader: &mut RedisConn,
         conn: &mut RedisConn,
     ) -> redis::RedisResult<()> {
@@ -179,7 +197,15 @@ impl Notifier {
             .await?;
         let work = entries.into_iter().map(|(entry_id, fields)| {
             let mut conn = conn.clone();
-            async move { self.process(stream, &mut conn, &entry_id, &fields).await }
+            async move {
+                match work {
+                    Work::Replies => self.process(stream, &mut conn, &entry_id, &fields).await,
+                    Work::Acknowledgements => {
+                        self.acknowledge(stream, &mut conn, &entry_id, &fields)
+                            .await
+                    }
+                }
+            }
         });
         for result in futures_util::future::join_all(work).await {
             result?;
@@ -381,16 +407,15 @@ impl Notifier {
         );
         let session_open = self.session_window_open(conn, reply).await;
         let mut ctx = route::Context {
-            reply_id,
-            appeal_id: &reply.id,
-            tracking_number: &reply.tracking_number,
-            language: reply.language.unwrap_or(crate::appeal::Language::Kk),
             status: reply.status,
-            status_link: &link,
             session_open,
-            part: (1, 1),
-            withheld: std::sync::atomic::AtomicBool::new(false),
-            provider_ids: std::sync::Mutex::new(Vec::new()),
+            ..route::Context::new(
+                reply_id,
+                &reply.id,
+                &reply.tracking_number,
+                reply.language.unwrap_or(crate::appeal::Language::Kk),
+                &link,
+            )
         };
         let Some(text) = reply.text_for() else {
             return (
@@ -423,17 +448,11 @@ impl Notifier {
                 .unwrap_or(0usize);
             while next < parts.len() {
                 ctx.part = (next + 1, parts.len());
-                for attempt in 0..self.config.max_attempts {
-                    attempts += 1;
-                    last = self.routes.send(target, &parts[next], &ctx).await;
-                    match last {
-                        Ok(()) => break,
-                        Err(RouteError::Permanent(_)) => continue 'targets,
-                        Err(RouteError::Temporary(_)) if attempt + 1 < self.config.max_attempts => {
-                            tokio::time::sleep(self.retry_delay(attempt)).await;
-                        }
-                        Err(RouteError::Temporary(_)) => continue 'targets,
-                    }
+                let (sent, tries) = self.send_retrying(target, &parts[next], &ctx).await;
+                attempts += tries;
+                last = sent;
+                if last.is_err() {
+                    continue 'targets;
                 }
                 next += 1;
                 if parts.len() > 1 {
@@ -509,6 +528,27 @@ impl Notifier {
         let window = route::session_window_key(reply.reply_to.channel, &key);
         let exists: redis::RedisResult<bool> = conn.exists(self.key(&window)).await;
         exists.unwrap_or(false)
+    }
+
+    /// Sends `text` to `to`, retrying a temporary failure up to `max_attempts` times
+    /// with backoff; returns the last outcome and the attempts made.
+    async fn send_retrying(
+        &self,
+        to: &ReplyTo,
+        text: &str,
+        ctx: &route::Context<'_>,
+    ) -> (Result<(), RouteError>, u32) {
+        let mut attempt = 0;
+        loop {
+            let sent = self.routes.send(to, text, ctx).await;
+            attempt += 1;
+            match sent {
+                Err(RouteError::Temporary(_)) if attempt < self.config.max_attempts => {
+                    tokio::time::sleep(self.retry_delay(attempt - 1)).await;
+                }
+                other => return (other, attempt),
+            }
+        }
     }
 
     fn retry_delay(&self, attempt: u32) -> Duration {
@@ -622,6 +662,15 @@ impl Notifier {
         let _: i64 = conn.xack(stream, GROUP, &[entry_id]).await?;
         Ok(())
     }
+}
+
+/// What a stream the notifier reads carries.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    /// `replies.v1`: the case system's answers.
+    Replies,
+    /// `gateway:acknowledgements`: appeals to acknowledge ([`acknowledgement`]).
+    Acknowledgements,
 }
 
 /// What the notifier did with a reply, as its receipt says it.

@@ -51,9 +51,37 @@ pub(crate) struct Context<'a> {
     /// The providers' ids of what was sent (an SMS provider's message id, a WhatsApp
     /// message id): the keys their delivery reports carry.
     pub(crate) provider_ids: std::sync::Mutex<Vec<String>>,
+    /// The appeal's acknowledgement at intake ([`super::acknowledgement`]), not a
+    /// reply: an email is then the thread's first mail (`<ack.{appeal id}@…>`), the
+    /// one the answers are threaded under.
+    pub(crate) acknowledgement: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A message of one part about the appeal `tracking_number`, outside any session
+    /// window: `status` and the rest are set where they differ.
+    pub(crate) fn new(
+        reply_id: &'a str,
+        appeal_id: &'a str,
+        tracking_number: &'a str,
+        language: Language,
+        status_link: &'a str,
+    ) -> Context<'a> {
+        Context {
+            reply_id,
+            appeal_id,
+            tracking_number,
+            language,
+            status: None,
+            status_link,
+            session_open: false,
+            part: (1, 1),
+            withheld: std::sync::atomic::AtomicBool::new(false),
+            provider_ids: std::sync::Mutex::new(Vec::new()),
+            acknowledgement: false,
+        }
+    }
+
     /// The localized name of the reply's status ("Answer", "In progress", …).
     pub(crate) fn status_name(&self) -> String {
         let id = format!(

@@ -41,17 +41,16 @@ pub(crate) async fn is_confirmed(
         .await
 }
 
-/// Holds the reply `data` (as the case system wrote it) and returns the code that
-/// confirms the contact (the one already issued for the appeal, if any).
-pub(crate) async fn hold(
+/// The code that confirms the contact of the appeal `tracking_number`: the one already
+/// issued (by its acknowledgement or a held answer), or a new one. Whichever instance
+/// asks, an appeal has one code at a time (`SET NX`).
+pub(crate) async fn code(
     conn: &mut RedisConn,
     keys: &Keyspace,
     tracking_number: &str,
-    data: &str,
 ) -> redis::RedisResult<String> {
     let code_key = keys.key(&name::contact_code(tracking_number));
     let fresh = format!("{:06}", rand::rng().random_range(0..1_000_000));
-    let held = keys.key(&name::held_unconfirmed(tracking_number));
     let (code,): (String,) = redis::pipe()
         .atomic()
         .cmd("SET")
@@ -63,6 +62,23 @@ pub(crate) async fn hold(
         .ignore()
         .cmd("GET")
         .arg(&code_key)
+        .query_async(conn)
+        .await?;
+    Ok(code)
+}
+
+/// Holds the reply `data` (as the case system wrote it) and returns the code that
+/// confirms the contact (the one already issued for the appeal, if any).
+pub(crate) async fn hold(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    tracking_number: &str,
+    data: &str,
+) -> redis::RedisResult<String> {
+    let code = code(conn, keys, tracking_number).await?;
+    let held = keys.key(&name::held_unconfirmed(tracking_number));
+    let _: () = redis::pipe()
+        .atomic()
         .cmd("RPUSH")
         .arg(&held)
         .arg(data)
@@ -222,18 +238,13 @@ pub(crate) async fn route_or_hold(
         held.public_url.trim_end_matches('/'),
         reply.tracking_number
     );
-    let ctx = super::route::Context {
-        reply_id: held.reply_id,
-        appeal_id: &reply.id,
-        tracking_number: &reply.tracking_number,
-        language: reply.language.unwrap_or(crate::appeal::Language::Kk),
-        status: None,
-        status_link: &link,
-        session_open: false,
-        part: (1, 1),
-        withheld: std::sync::atomic::AtomicBool::new(false),
-        provider_ids: std::sync::Mutex::new(Vec::new()),
-    };
+    let ctx = super::route::Context::new(
+        held.reply_id,
+        &reply.id,
+        &reply.tracking_number,
+        reply.language.unwrap_or(crate::appeal::Language::Kk),
+        &link,
+    );
     if let Err(e) = held.routes.send(&reply.reply_to, &notice, &ctx).await {
         // The answer stays held; the status page links to the code's page.
         tracing::warn!(reply_id = %held.reply_id, reason = e.reason(), "notifier: confirmation notice not sent");

@@ -7,6 +7,7 @@
 
 use crate::support::case_system::send_reply;
 use crate::support::fake_sms::{self, MOBIZON_KEY};
+use crate::support::form_session::FormSession;
 use crate::support::mail::SmtpSink;
 use crate::support::*;
 use serde_json::{Value, json};
@@ -246,4 +247,185 @@ async fn only_an_integrator_with_the_scope_may_say_a_contact_is_confirmed() {
         .collect();
     assert!(confirmed.contains(&json!(true)), "{confirmed:?}");
     assert!(confirmed.contains(&json!(false)), "{confirmed:?}");
+}
+
+// The acknowledgement at intake: a typed contact hears at once, with the number and a
+// way to confirm, and nothing of the appeal.
+
+const APPEAL_TEXT: &str = "На пр. Абая, 10 глубокая яма у остановки.";
+
+/// An answer of the case system to the appeal `appeal` (as it is on `appeals.v1`).
+fn answer_to(appeal: &Value) -> Value {
+    json!({
+        "schema_version": 1,
+        "id": appeal["id"],
+        "tracking_number": appeal["tracking_number"],
+        "reply_to": appeal["reply_to"],
+        "status": "resolved",
+        "language": "ru",
+        "text": REPLY_TEXT,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_web_form_appeal_is_acknowledged_once_at_once_with_a_link_and_nothing_of_it() {
+    let redis = RedisServer::new();
+    let smtp = SmtpSink::start();
+    // Two instances read the acknowledgements: the citizen still gets one.
+    let gw = mail_gateway(&redis, &smtp).await;
+    let other = mail_gateway(&redis, &smtp).await;
+    let form = FormSession::open(&gw, "/ru/").await;
+    let sent = form
+        .post(
+            "/ru/",
+            &[
+                ("last_name", "Сейітқали"),
+                ("first_name", "Әйгерім"),
+                ("email", EMAIL),
+                ("category", "roads"),
+                ("address", "пр. Абая, 10"),
+                ("text", APPEAL_TEXT),
+                ("consent", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let appeal = wait_for_stream_len(&redis.url(), "appeals.v1", 1)
+        .await
+        .remove(0)
+        .data;
+    let tracking = appeal["tracking_number"].as_str().expect("a number");
+    let appeal_id = appeal["id"].as_str().expect("an id");
+    assert_eq!(appeal["reply_to"]["confirmed"], false, "{appeal}");
+
+    let ack = crate::support::mail::show(&smtp.wait_for(1).await[0]);
+    assert_eq!(ack.to, EMAIL);
+    assert!(ack.subject.contains(tracking), "{}", ack.subject);
+    assert!(ack.body.contains(tracking), "{}", ack.body);
+    let link = format!("https://open-almaty.kz/status/{tracking}/confirm?code=");
+    assert!(ack.body.contains(&link), "{}", ack.body);
+    for content in ["Абая", "яма", "остановки", "Сейітқали", "roads"] {
+        assert!(
+            !ack.body.contains(content) && !ack.subject.contains(content),
+            "the acknowledgement carries the appeal's {content}"
+        );
+    }
+    // The thread's first mail: the answers are threaded under it, and a bounce of it
+    // names the appeal (`mail_bounced`, `mail: ack`).
+    assert!(
+        ack.message_id.starts_with(&format!("ack.{appeal_id}@"))
+            || ack.message_id.starts_with(&format!("<ack.{appeal_id}@")),
+        "{}",
+        ack.message_id
+    );
+    let receipt = wait_for_entries_of(&redis.url(), "deliveries.v1", "acknowledgement", 1)
+        .await
+        .remove(0);
+    assert_eq!(receipt.data["status"], "accepted", "{}", receipt.raw);
+    assert_eq!(receipt.data["channel"], "email");
+    assert_eq!(receipt.data["appeal_id"], appeal_id);
+    assert!(!receipt.raw.contains(EMAIL), "no address on the receipt");
+    // Nothing of the address stays in the gateway's own stream once it is sent.
+    wait_until("the acknowledgement's entry is deleted", WAIT, || async {
+        let left = try_read_stream(&redis.url(), "gateway:acknowledgements")
+            .await
+            .map(|e| e.len())
+            .unwrap_or(0);
+        (left == 0).then_some(()).ok_or(format!("{left} left"))
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "one acknowledgement, not one per instance"
+    );
+
+    // The link confirms the address (on any instance), before any answer.
+    let code = code_in(&ack.body, "code=");
+    let page = reqwest::get(other.url(&format!("/status/{tracking}/confirm?code={code}&lang=ru")))
+        .await
+        .expect("the confirmation page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("будут приходить на него"), "{html}");
+
+    // The answer then goes straight there, threaded under the acknowledgement.
+    send_reply(&redis, &answer_to(&appeal)).await;
+    let delivered = wait_for_entries_of(&redis.url(), "deliveries.v1", "delivery", 1)
+        .await
+        .remove(0);
+    assert_eq!(delivered.data["status"], "accepted", "{}", delivered.raw);
+    let answer = crate::support::mail::show(&smtp.wait_for(2).await[1]);
+    assert!(answer.body.contains(REPLY_TEXT), "{}", answer.body);
+    assert_eq!(answer.in_reply_to, ack.message_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_number_is_said() {
+    let redis = RedisServer::new();
+    // The second acknowledgement meets Mobizon's refusal of the number.
+    let refused = fake_sms::Scripted {
+        status: 200,
+        body: json!({
+            "code": 1,
+            "data": {"recipient": "Неверный номер получателя"},
+            "message": "Ошибка валидации"
+        }),
+    };
+    let sms = fake_sms::mobizon(vec![]);
+    let gw = Gateway::start_with(
+        GatewayOptions::new(&redis.url())
+            .env("GATEWAY_SMS_PROVIDER", "mobizon")
+            .env("GATEWAY_SMS_API_URL", &sms.server.base())
+            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
+            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
+    )
+    .await;
+    let mut appeal = valid_appeal();
+    appeal["reply_to"] = json!({"channel": "sms", "address": PHONE});
+    let accepted = gw.api().post_appeal(CRM_TOKEN, &appeal, None).await;
+    accepted.expect_status(202);
+    let tracking = accepted.json()["tracking_number"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    wait_until("the acknowledgement is sent", WAIT, || async {
+        (sms.taken().len() == 1)
+            .then_some(())
+            .ok_or(format!("{}", sms.taken().len()))
+    })
+    .await;
+    let text = sms.taken()[0]["text"].clone();
+    assert_eq!(sms.taken()[0]["recipient"], "77015550123");
+    assert!(text.contains(&tracking), "{text}");
+    assert!(
+        text.contains(&format!("/status/{tracking}/confirm")),
+        "{text}"
+    );
+    assert!(!text.contains("Абая") && !text.contains("Иван"), "{text}");
+    let receipt = wait_for_entries_of(&redis.url(), "deliveries.v1", "acknowledgement", 1)
+        .await
+        .remove(0);
+    assert_eq!(receipt.data["status"], "accepted", "{}", receipt.raw);
+    assert_eq!(receipt.data["channel"], "sms");
+    // The code typed on the status page confirms the number.
+    let code = code_in(&text, "Код ");
+    let page = reqwest::get(gw.url(&format!("/status/{tracking}/confirm?code={code}&lang=ru")))
+        .await
+        .expect("the page");
+    assert_eq!(page.status().as_u16(), 200);
+
+    // A number the provider refuses: the case system hears it at once.
+    sms.log.lock().expect("sms log").script.push_back(refused);
+    appeal["reply_to"] = json!({"channel": "sms", "address": "+77015550999"});
+    let second = gw.api().post_appeal(CRM_TOKEN, &appeal, None).await;
+    second.expect_status(202);
+    let receipts = wait_for_entries_of(&redis.url(), "deliveries.v1", "acknowledgement", 2).await;
+    let failed = &receipts[1];
+    assert_eq!(failed.data["status"], "failed", "{}", failed.raw);
+    assert_eq!(failed.data["reason"], "invalid_number", "{}", failed.raw);
+    assert_eq!(failed.data["appeal_id"], second.json()["id"]);
+    assert_eq!(sms.taken().len(), 1, "nothing more was taken");
 }

@@ -57,7 +57,13 @@ pub(super) async fn confirm_contact(
             Some((Confirmation::Confirmed, released)) => {
                 done = true;
                 answers = released;
-                ("confirm-contact-done", StatusCode::OK)
+                // Confirmed from the acknowledgement, before any answer was held.
+                let id = if answers.is_empty() {
+                    "confirm-contact-done-early"
+                } else {
+                    "confirm-contact-done"
+                };
+                (id, StatusCode::OK)
             }
             Some((Confirmation::Wrong, _)) => {
                 ("confirm-contact-wrong", StatusCode::UNPROCESSABLE_ENTITY)

@@ -12,3 +12,7 @@ confirm-contact-too-many = Too many wrong codes. Try again in an hour.
 confirm-contact-unknown = No code is waiting for this appeal.
 confirm-contact-link = Confirm your email or phone to receive the answer
 confirm-contact-answers = The answer to your appeal
+confirm-contact-done-early = Thank you: your contact is confirmed. The answers to appeal { $tracking } will come to it.
+# The acknowledgement at intake (issue 30): the number and the way to confirm, nothing of the appeal.
+confirm-contact-ack-email = Your appeal { $tracking } is registered. To receive the answers at this address, confirm that it is yours: { $link } — if you did not write to Open Almaty, ignore this message.
+confirm-contact-ack-sms = Open Almaty: appeal { $tracking } received. Code { $code }, enter it at { $link }

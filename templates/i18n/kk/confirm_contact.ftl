@@ -12,3 +12,7 @@ confirm-contact-too-many = Қате кодтар тым көп. Бір саға�
 confirm-contact-unknown = Бұл өтінішке ешқандай код күтілмейді.
 confirm-contact-link = Жауапты алу үшін e-mail немесе телефоныңызды растаңыз
 confirm-contact-answers = Өтінішіңізге жауап
+confirm-contact-done-early = Рахмет, байланысыңыз расталды. { $tracking } өтінішінің жауаптары соған келеді.
+# Өтінішті қабылдағандағы хабарлама (issue 30): нөмірі мен растау жолы ғана, өтініштің мазмұны жоқ.
+confirm-contact-ack-email = { $tracking } өтінішіңіз тіркелді. Жауаптар осы мекенжайға келуі үшін оның сіздікі екенін растаңыз: { $link } — егер Open Almaty-ге жазбаған болсаңыз, бұл хатқа мән бермеңіз.
+confirm-contact-ack-sms = Open Almaty: { $tracking } өтініші қабылданды. Код { $code }, оны мына жерге енгізіңіз: { $link }

@@ -12,3 +12,7 @@ confirm-contact-too-many = Слишком много неверных кодов
 confirm-contact-unknown = Для этого обращения код не ожидается.
 confirm-contact-link = Подтвердите e-mail или телефон, чтобы получить ответ
 confirm-contact-answers = Ответ на ваше обращение
+confirm-contact-done-early = Спасибо, контакт подтверждён. Ответы на обращение { $tracking } будут приходить на него.
+# Подтверждение при приёме обращения (issue 30): номер и способ подтвердить, ничего из обращения.
+confirm-contact-ack-email = Ваше обращение { $tracking } зарегистрировано. Чтобы ответы приходили на этот адрес, подтвердите, что он ваш: { $link } — если вы не писали в Open Almaty, не отвечайте на это письмо.
+confirm-contact-ack-sms = Open Almaty: обращение { $tracking } принято. Код { $code }, введите его на { $link }
