@@ -38,6 +38,12 @@
 //! | `gateway:open311:request-updates:<tracking number>` | sorted set: the same members, of one request | 400 days after the last change | the same | the same, by `service_request_id` |
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
+//! | `gateway:acknowledgements` | stream (the appeal's id, its number, language and the typed contact), group `gateway` | none: each entry is deleted once handled | forwarder (with an appeal whose contact awaits confirmation) | notifier of every instance ([`crate::notify::acknowledgement`]) |
+//! | `gateway:delivery:ack.<appeal id>` | string: a lease then `done`, as for a reply | as for a reply | notifier | notifier of every instance |
+//! | `gateway:contact-code:<tracking number>` | string: the six-digit code that confirms the typed contact | 30 days; deleted once confirmed | notifier (the acknowledgement, or the first held answer: `SET NX`) | the confirmation page ([`crate::notify::unconfirmed`]) |
+//! | `gateway:contact-code-tries:<tracking number>` | string: wrong codes counted | an hour | the confirmation page | the same |
+//! | `gateway:contact-confirmed:<tracking number>` | string | a year | the confirmation page | notifier |
+//! | `gateway:held-unconfirmed:<tracking number>` | list: the held replies as the case system wrote them | 30 days; deleted once confirmed | notifier | the confirmation page (sends them again on `replies.v1`) |
 //! | `gateway:held-answers:<subject key>` | list of JSON answers (text, heading, ids; no address) | 90 days after the last added; deleted once delivered | notifier (WhatsApp outside the window, answer too long for the template) | WhatsApp webhook (the citizen taps "Show answer" or writes) |
 //! | `gateway:subject:<subject key>` | hash `withdrawn`, `opted_out` | none (a withdrawal stands) | forwarder (marks of a subject request) | notifier |
 //! | `gateway:whatsapp-window:<subject key>` | string | 24 hours | WhatsApp webhook | notifier |
