@@ -187,7 +187,9 @@ pub(crate) struct ReplyToSubmission {
     address: Field<String>,
     /// `true`: the integrator's own system has proven this email address or phone
     /// number (allowed only to a token with the scope `confirmed_contacts`, else 403).
-    /// Otherwise an email or SMS contact gets answers only once the citizen confirms it.
+    /// Otherwise an email or SMS contact gets at once an acknowledgement with the tracking
+    /// number and a code to confirm it (nothing of the appeal), and answers only once
+    /// the citizen confirms it.
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     confirmed: Field<bool>,
