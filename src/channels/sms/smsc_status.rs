@@ -15,12 +15,16 @@
 //! | -1, 0 | waiting to be sent, handed to the operator | stays `accepted`, asked again later |
 //! | 1 | delivered | `delivered` |
 //! | 2 | read (where the message type reports it) | `read` |
+//! | 4 | the message's link was followed | `read` |
 //! | 3 | expired | `failed`, `expired` |
 //! | 20 | impossible to deliver | `failed`, `undeliverable` |
 //! | 22 | wrong number | `failed`, `invalid_number` |
 //! | 23 | prohibited | `failed`, `rejected_by_operator` |
 //! | 24 | insufficient funds | `failed`, `insufficient_funds` |
 //! | 25 | unavailable number | `failed`, `undeliverable` |
+//!
+//! The codes (and -3, "message not found": asked again until [`GIVE_UP_AFTER`]) were
+//! checked against independent SMSC client libraries, which list the same table.
 //!
 //! Why a poll rather than SMSC's callback (the "status" POST to a handler URL set in the
 //! account's settings, smsc.kz/api/http/miscellaneous/callback/): the callback is one
@@ -82,7 +86,8 @@ pub(crate) fn read_status(body: &serde_json::Value) -> Polled {
     }
     let report = match body["status"].as_i64() {
         Some(1) => Report::Delivered,
-        Some(2) => Report::Read,
+        // 4: the citizen followed the message's link: they read it.
+        Some(2 | 4) => Report::Read,
         Some(3) => Report::Failed("expired"),
         Some(20 | 25) => Report::Failed("undeliverable"),
         Some(22) => Report::Failed("invalid_number"),
@@ -264,6 +269,9 @@ mod tests {
         assert_eq!(answer(-1), Polled::Waiting);
         assert_eq!(answer(0), Polled::Waiting);
         assert_eq!(answer(1), Polled::Final(Report::Delivered));
+        assert_eq!(answer(2), Polled::Final(Report::Read));
+        assert_eq!(answer(4), Polled::Final(Report::Read));
+        assert_eq!(answer(-3), Polled::Waiting);
         assert_eq!(answer(3), Polled::Final(Report::Failed("expired")));
         assert_eq!(answer(20), Polled::Final(Report::Failed("undeliverable")));
         assert_eq!(answer(22), Polled::Final(Report::Failed("invalid_number")));
