@@ -241,6 +241,17 @@ impl Gateway {
         self.ctx.catalogue.stopper(category, &answers)
     }
 
+    /// The error of an intake whose category's problem is somewhere (`place = true` in
+    /// the catalogue) but that names no place, an address or a position. Asked where a
+    /// person can give one (the web form, the consoles, the agent API); a mail or a
+    /// chat has no such field, and its appeal is taken as it is.
+    pub(crate) fn place_missing(&self, intake: &Intake) -> Option<FieldError> {
+        let code = intake.category.as_deref().map(crate::normalize::line)?;
+        let place_bound = self.ctx.catalogue.get(&code)?.place;
+        (place_bound && intake.location.is_none())
+            .then(|| FieldError::new("address", "place_required"))
+    }
+
     /// Reads the city-wide banner from Redis now (the background task that keeps
     /// [`Gateway::banner_shown`] fresh).
     pub(crate) async fn refresh_banner(&self) {

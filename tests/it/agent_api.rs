@@ -108,6 +108,16 @@ async fn an_integration_enters_appeals_with_an_agent_token() {
     )
     .await;
     no_consent.expect_problem(422, Some("consent"), "consent_required");
+    // Utilities are mended where they fail: without the address nothing is filed.
+    let mut nowhere = appeal.clone();
+    nowhere
+        .as_object_mut()
+        .expect("an object")
+        .remove("address");
+    post_agent_appeal(&gw, &token, &nowhere)
+        .await
+        .expect_problem(422, Some("address"), "place_required");
+    assert_eq!(read_stream(&redis.url(), "appeals.v1").await.len(), 3);
     post_agent_appeal(&gw, "oa_agent_wrong", &appeal)
         .await
         .expect_status(401);

@@ -314,6 +314,18 @@ async fn the_console_asks_for_a_category_hears_a_call_live_and_prints_one_page()
     axe_clean(&browser, "agent-category-required-ru").await;
     browser.select("category", "lighting").await;
     browser.click("#submit").await;
+    // A lamp post is somewhere: without its address the call is not filed.
+    let error = browser.text_of("#e-address").await;
+    assert!(error.starts_with("Укажите адрес проблемы"), "{error}");
+    assert_eq!(browser.focused().await, "f-address");
+    assert_eq!(
+        try_stream_len(&redis.url(), "appeals.v1")
+            .await
+            .unwrap_or(0),
+        0
+    );
+    browser.fill("address", "ул. Абая, 5").await;
+    browser.click("#submit").await;
     let tracking = browser.text_of("#tracking").await;
     let appeal = appeal_with_tracking(&redis, &tracking).await;
     assert_eq!(appeal["category"], "lighting");

@@ -1381,6 +1381,7 @@ async fn the_consoles_announce_errors_keep_the_focus_off_the_body_and_pass_axe()
     // The caller wants an appeal after all: the receipt of it.
     browser.fill("phone", "+7 701 123 45 67").await;
     browser.fill("first_name", "Айгерим").await;
+    browser.fill("address", "ул. Жандосова, 58").await;
     browser.click("#submit").await;
     browser.text_of("#tracking").await;
     browser.text_of("#answer-by").await;

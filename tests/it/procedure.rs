@@ -43,12 +43,13 @@ fn registered_at(appeal_id: &str) -> String {
 }
 
 /// What the call-center agent enters for a caller who agreed to the processing.
-const CALLER: [(&str, &str); 6] = [
+const CALLER: [(&str, &str); 7] = [
     ("consent", "on"),
     ("phone", "+7 701 123 45 67"),
     ("last_name", "Сейткали"),
     ("first_name", "Айгерим"),
     ("category", "roads"),
+    ("address", "ул. Жандосова, 58"),
     (
         "text",
         "Яма на дороге у остановки, машины объезжают по встречной.",

@@ -370,6 +370,8 @@ pub(super) async fn console_submit(
     if intake.category.is_none() {
         errors.push(FieldError::new("category", "required"));
     }
+    // A pothole without its address cannot be mended: ask the caller where.
+    errors.extend(state.gateway.place_missing(&intake));
     let category = intake
         .category
         .clone()

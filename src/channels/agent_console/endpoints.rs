@@ -114,10 +114,11 @@ pub(super) async fn api_appeal(
         .get("language")
         .and_then(|l| Language::parse(l))
         .unwrap_or(Language::Ru);
-    let (mut intake, adapter_errors) =
+    let (mut intake, mut adapter_errors) =
         agent_console::intake(desk, &fields, &[], &agent_id, console_lang);
     intake.attributes = attributes;
     intake.emergency_notice_shown = fields.contains_key("emergency_notice_shown");
+    adapter_errors.extend(state.gateway.place_missing(&intake));
     if !adapter_errors.is_empty() {
         let mut all = adapter_errors;
         if let Err(more) = state.gateway.validate(intake) {

@@ -326,13 +326,8 @@ pub(super) async fn submit(
         intake.emergency_notice_shown = input.ticked("emergency_notice_shown");
     }
     // A problem that is somewhere needs its place: an address or a position.
-    let place_bound = intake
-        .category
-        .as_deref()
-        .and_then(|c| state.gateway.category(c))
-        .is_some_and(|c| c.place);
-    if form == Form::Appeal && place_bound && intake.location.is_none() {
-        errors.push(FieldError::new("address", "place_required"));
+    if form == Form::Appeal {
+        errors.extend(state.gateway.place_missing(&intake));
     }
     let again = |errors: &[FieldError], idem: String| {
         render_form(
