@@ -290,6 +290,17 @@ async fn a_web_form_appeal_is_acknowledged_once_at_once_with_a_link_and_nothing_
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.html);
+    // The confirmation page tells the citizen what to expect and why.
+    let received = reqwest::get(gw.url(sent.location.as_deref().expect("the confirmation")))
+        .await
+        .expect("the confirmation page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        received.contains("придёт письмо с номером обращения и ссылкой"),
+        "{received}"
+    );
     let appeal = wait_for_stream_len(&redis.url(), "appeals.v1", 1)
         .await
         .remove(0)
