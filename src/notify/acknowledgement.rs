@@ -143,15 +143,7 @@ impl Notifier {
         if state.as_deref() == Some("done") {
             return self.forget(conn, stream, entry_id).await;
         }
-        let lease: Option<String> = redis::cmd("SET")
-            .arg(&lease_key)
-            .arg(&self.config.consumer)
-            .arg("NX")
-            .arg("PX")
-            .arg(self.config.claim_timeout.as_millis() as u64)
-            .query_async(conn)
-            .await?;
-        if lease.is_none() && state.as_deref() != Some(self.config.consumer.as_str()) {
+        if !self.lease(conn, &lease_key, state.as_deref()).await? {
             // Another instance is sending it.
             return Ok(());
         }

@@ -298,15 +298,7 @@ impl Notifier {
             // Left pending: taken up again after the claim timeout.
             return Ok(());
         }
-        let lease: Option<String> = redis::cmd("SET")
-            .arg(&lease_key)
-            .arg(&self.config.consumer)
-            .arg("NX")
-            .arg("PX")
-            .arg(self.config.claim_timeout.as_millis() as u64)
-            .query_async(conn)
-            .await?;
-        if lease.is_none() && state.as_deref() != Some(self.config.consumer.as_str()) {
+        if !self.lease(conn, &lease_key, state.as_deref()).await? {
             // Another instance holds it.
             return Ok(());
         }
@@ -528,6 +520,25 @@ impl Notifier {
         let window = route::session_window_key(reply.reply_to.channel, &key);
         let exists: redis::RedisResult<bool> = conn.exists(self.key(&window)).await;
         exists.unwrap_or(false)
+    }
+
+    /// Takes the lease `key` (its value `state` before) for this instance, for the claim
+    /// timeout: whether this instance may send — the lease was free or is its own.
+    async fn lease(
+        &self,
+        conn: &mut RedisConn,
+        key: &str,
+        state: Option<&str>,
+    ) -> redis::RedisResult<bool> {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(&self.config.consumer)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.config.claim_timeout.as_millis() as u64)
+            .query_async(conn)
+            .await?;
+        Ok(taken.is_some() || state == Some(self.config.consumer.as_str()))
     }
 
     /// Sends `text` to `to`, retrying a temporary failure up to `max_attempts` times
