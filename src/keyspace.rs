@@ -39,6 +39,7 @@
 //! | `gateway:delivery:<reply id>` | string: a lease (the consumer's name) then `done` | lease: claim timeout; `done`: 7 days | notifier | notifier of every instance |
 //! | `gateway:delivery-parts:<reply id>` | string `<route>:<parts sent>` | 7 days | notifier, after each part of a long answer | notifier (a reclaimed reply sends only the parts not yet sent) |
 //! | `gateway:acknowledgements` | stream (the appeal's id, its number, language and the typed contact), group `gateway` | none: each entry is deleted once handled | forwarder (with an appeal whose contact awaits confirmation) | notifier of every instance ([`crate::notify::acknowledgement`]) |
+//! | `gateway:acknowledged:<subject key>` | string: acknowledgements sent to one typed contact | a day from the first | notifier (`INCR` before each) | notifier: more than [`crate::notify::acknowledgement::PER_CONTACT_A_DAY`] are not sent |
 //! | `gateway:delivery:ack.<appeal id>` | string: a lease then `done`, as for a reply | as for a reply | notifier | notifier of every instance |
 //! | `gateway:contact-code:<tracking number>` | string: the six-digit code that confirms the typed contact | 30 days; deleted once confirmed | notifier (the acknowledgement, or the first held answer: `SET NX`) | the confirmation page ([`crate::notify::unconfirmed`]) |
 //! | `gateway:contact-code-tries:<tracking number>` | string: wrong codes counted | an hour | the confirmation page | the same |
@@ -187,6 +188,11 @@ pub(crate) mod name {
     /// The notifier's lease (then `done` marker) of a reply.
     pub(crate) fn delivery(reply_id: &str) -> String {
         format!("gateway:delivery:{reply_id}")
+    }
+
+    /// Acknowledgements sent to one typed contact (its subject key) this day.
+    pub(crate) fn acknowledged_contact(subject_key: &str) -> String {
+        format!("gateway:acknowledged:{subject_key}")
     }
 
     /// The marks a subject's requests leave (withdrawal, opt-out).

@@ -19,7 +19,11 @@
 //! `invalid_number` at once, so the case system knows before its first answer that the
 //! contact the citizen typed does not work. An email that bounces later comes as
 //! `mail_bounced` with `mail: ack`: the acknowledgement is the thread's first mail.
-//! No quiet hours: the citizen has just written. A route the deployment has not
+//! No quiet hours: the citizen has just written. At most [`PER_CONTACT_A_DAY`] go to
+//! one contact a day: a form anyone can fill in would otherwise let them send the city's
+//! SMS to a stranger's number over and over (the "SMS pumping" of OTP forms); past it the
+//! receipt says `failed`, `rate_limited`, and the code still comes with the notice of a
+//! held answer. A route the deployment has not
 //! configured sends nothing and says nothing (an answer to it would fail the same way,
 //! and that answer's receipt says so).
 
@@ -30,6 +34,9 @@ use super::route::{self, Context, RouteError};
 use super::{Notifier, field, unconfirmed};
 use crate::appeal::{Appeal, Language, ReplyChannel, ReplyTo};
 use crate::redis_target::{Fields, RedisConn};
+
+/// Acknowledgements one contact gets in a day at most.
+pub(crate) const PER_CONTACT_A_DAY: i64 = 5;
 
 /// What the pipeline writes with an appeal whose contact awaits confirmation (internal:
 /// read only by the notifiers).
@@ -86,7 +93,8 @@ pub(crate) struct AcknowledgementReceipt {
     pub(crate) attempts: u32,
     /// Why it failed (`failed` only), a code as on `type: delivery`: `invalid_number`,
     /// `invalid_address`, `insufficient_funds`, `sender_blocked`, `provider_auth`,
-    /// `rejected_by_provider`, `retries_exhausted`.
+    /// `rejected_by_provider`, `retries_exhausted`; `rate_limited`: the contact had its
+    /// day's acknowledgements already ([`PER_CONTACT_A_DAY`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
     /// RFC 3339, UTC.
@@ -147,26 +155,11 @@ impl Notifier {
             // Another instance is sending it.
             return Ok(());
         }
-        let code = unconfirmed::code(conn, self.keys(), &ack.tracking_number).await?;
-        let link = format!(
-            "{}/status/{}",
-            self.config.public_url.trim_end_matches('/'),
-            ack.tracking_number
-        );
-        let delivery_id = ack.delivery_id();
-        let ctx = Context {
-            status: Some(crate::reply::CaseStatus::Registered),
-            acknowledgement: true,
-            ..Context::new(
-                &delivery_id,
-                &ack.appeal_id,
-                &ack.tracking_number,
-                ack.language,
-                &link,
-            )
+        let (sent, attempts) = if self.over_the_day(conn, &ack.to).await? {
+            (Err(RouteError::Permanent("rate_limited")), 0)
+        } else {
+            self.send(conn, &ack).await?
         };
-        let text = text(&ack, &code, &self.config.public_url);
-        let (sent, attempts) = self.send_retrying(&ack.to, &text, &ctx).await;
         let channel = route::name(ack.to.channel);
         let (status, reason) = match sent {
             Ok(()) => (AcknowledgementStatus::Accepted, None),
@@ -215,6 +208,59 @@ impl Notifier {
             .set_ex(&lease_key, "done", super::DONE_TTL_SECS)
             .await?;
         self.forget(conn, stream, entry_id).await
+    }
+
+    /// Issues the appeal's code (or takes the one issued) and sends the acknowledgement.
+    async fn send(
+        &self,
+        conn: &mut RedisConn,
+        ack: &Acknowledgement,
+    ) -> redis::RedisResult<(Result<(), RouteError>, u32)> {
+        let code = unconfirmed::code(conn, self.keys(), &ack.tracking_number).await?;
+        let link = format!(
+            "{}/status/{}",
+            self.config.public_url.trim_end_matches('/'),
+            ack.tracking_number
+        );
+        let delivery_id = ack.delivery_id();
+        let ctx = Context {
+            status: Some(crate::reply::CaseStatus::Registered),
+            acknowledgement: true,
+            ..Context::new(
+                &delivery_id,
+                &ack.appeal_id,
+                &ack.tracking_number,
+                ack.language,
+                &link,
+            )
+        };
+        let text = text(ack, &code, &self.config.public_url);
+        Ok(self.send_retrying(&ack.to, &text, &ctx).await)
+    }
+
+    /// Counts an acknowledgement to `to` and says whether the day's were all sent.
+    async fn over_the_day(&self, conn: &mut RedisConn, to: &ReplyTo) -> redis::RedisResult<bool> {
+        let Some(subject) = super::subject_key(&self.keyer, to) else {
+            return Ok(false);
+        };
+        let key = self
+            .keys()
+            .key(&crate::keyspace::name::acknowledged_contact(&subject));
+        // The day starts with the first (`SET NX EX`; `EXPIRE NX` needs Redis 7).
+        let (count,): (i64,) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("NX")
+            .arg("EX")
+            .arg(24 * 3600)
+            .ignore()
+            .cmd("INCR")
+            .arg(&key)
+            .query_async(conn)
+            .await?;
+        Ok(count > PER_CONTACT_A_DAY)
     }
 
     /// Acknowledges and deletes a handled entry: nothing of it stays in Redis.

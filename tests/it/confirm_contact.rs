@@ -439,4 +439,32 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
     assert_eq!(failed.data["reason"], "invalid_number", "{}", failed.raw);
     assert_eq!(failed.data["appeal_id"], second.json()["id"]);
     assert_eq!(sms.taken().len(), 1, "nothing more was taken");
+
+    // A form anyone can fill in must not make the city text one number over and over:
+    // five acknowledgements a day to a contact, then none (the receipt says so).
+    appeal["reply_to"] = json!({"channel": "sms", "address": PHONE});
+    for _ in 0..5 {
+        gw.api()
+            .post_appeal(CRM_TOKEN, &appeal, None)
+            .await
+            .expect_status(202);
+    }
+    let receipts = wait_for_entries_of(&redis.url(), "deliveries.v1", "acknowledgement", 7).await;
+    let statuses: Vec<String> = receipts[2..]
+        .iter()
+        .map(|r| format!("{} {}", r.data["status"], r.data["reason"]))
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| s.starts_with("\"accepted\""))
+            .count(),
+        4,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&"\"failed\" \"rate_limited\"".to_owned()),
+        "{statuses:?}"
+    );
+    assert_eq!(sms.taken().len(), 5, "five to the number in a day");
 }
