@@ -3,7 +3,7 @@
 //! on the web form, the budget form, or through the API without `reply_to.confirmed:
 //! true` — gets at once a message to that contact that carries the tracking number and
 //! nothing of the appeal, and a way to prove the contact is theirs: in an email a link
-//! that confirms at once, in an SMS a six-digit code to type on the status page
+//! to the page with the code in its box, in an SMS a six-digit code to type on the page
 //! (`/status/{tracking number}/confirm`). Confirmed before the first answer, the answers
 //! go there directly; otherwise they wait ([`super::unconfirmed`], the same code).
 //!

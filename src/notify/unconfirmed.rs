@@ -5,8 +5,8 @@
 //!
 //! The notifier holds such an answer (`held_unconfirmed` on `deliveries.v1`) and sends
 //! the contact, instead, a notice without any of the appeal's content: the tracking
-//! number, that an answer waits, and a six-digit code — in an email as a link that
-//! confirms at once, in an SMS to type on the status page
+//! number, that an answer waits, and a six-digit code — in an email as a link to the
+//! page with the code in its box (a press confirms), in an SMS to type on the page
 //! (`/status/{tracking number}/confirm`). Whoever confirms gets every held answer
 //! sent again through `replies.v1` (same reply ids), now to a confirmed contact.
 //!

@@ -49,12 +49,18 @@ fn code_in(text: &str, after: &str) -> String {
     text[start..].chars().take(6).collect()
 }
 
-async fn confirm(gw: &Gateway, code: &str) -> u16 {
-    reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code={code}&lang=ru")))
+/// The citizen presses "Confirm" with `code` in the box (the page's form).
+async fn press(gw: &Gateway, tracking: &str, code: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(gw.url(&format!("/status/{tracking}/confirm?lang=ru")))
+        .form(&[("code", code)])
+        .send()
         .await
         .expect("the confirmation page")
-        .status()
-        .as_u16()
+}
+
+async fn confirm(gw: &Gateway, code: &str) -> u16 {
+    press(gw, TRACKING, code).await.status().as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,6 +90,16 @@ async fn an_unconfirmed_email_gets_a_notice_without_the_answer_until_confirmed()
         );
     }
     let code = code_in(&notice.body, "code=");
+
+    // The link opened — by the citizen or by a mail gateway that scans every link —
+    // shows the code in the box and confirms nothing until the button is pressed.
+    let opened = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code={code}&lang=ru")))
+        .await
+        .expect("the link");
+    assert_eq!(opened.status().as_u16(), 200);
+    let html = opened.text().await.expect("html");
+    assert!(html.contains(&format!("value=\"{code}\"")), "{html}");
+    assert!(html.contains("method=\"post\""), "{html}");
 
     // A wrong code confirms nothing and sends nothing.
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -165,16 +181,12 @@ async fn an_unconfirmed_phone_gets_a_code_to_type_on_the_status_page() {
     let form = page.text().await.expect("html");
     assert!(form.contains("name=\"code\""));
     assert!(!form.contains("заделана"), "the answer before the code");
-    let wrong = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code=000001&lang=ru")))
-        .await
-        .expect("the page");
+    let wrong = press(&gw, TRACKING, "000001").await;
     assert_eq!(wrong.status().as_u16(), 422);
     assert!(!wrong.text().await.expect("html").contains("заделана"));
     // The right code: the page itself shows the held answer, and no cache keeps it.
     let code = code_in(&notice, "Код ");
-    let shown = reqwest::get(gw.url(&format!("/status/{TRACKING}/confirm?code={code}&lang=ru")))
-        .await
-        .expect("the page");
+    let shown = press(&gw, TRACKING, &code).await;
     assert_eq!(shown.status().as_u16(), 200);
     assert_eq!(shown.headers()["cache-control"], "no-store");
     let html = shown.text().await.expect("html");
@@ -354,9 +366,7 @@ async fn a_web_form_appeal_is_acknowledged_once_at_once_with_a_link_and_nothing_
 
     // The link confirms the address (on any instance), before any answer.
     let code = code_in(&ack.body, "code=");
-    let page = reqwest::get(other.url(&format!("/status/{tracking}/confirm?code={code}&lang=ru")))
-        .await
-        .expect("the confirmation page");
+    let page = press(&other, tracking, &code).await;
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("будут приходить на него"), "{html}");
@@ -423,9 +433,7 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
     assert_eq!(receipt.data["channel"], "sms");
     // The code typed on the status page confirms the number.
     let code = code_in(&text, "Код ");
-    let page = reqwest::get(gw.url(&format!("/status/{tracking}/confirm?code={code}&lang=ru")))
-        .await
-        .expect("the page");
+    let page = press(&gw, &tracking, &code).await;
     assert_eq!(page.status().as_u16(), 200);
 
     // A number the provider refuses: the case system hears it at once.

@@ -542,6 +542,18 @@ async fn the_status_page_shows_the_appeal_s_story_and_helps_with_a_wrong_number(
     assert!(rows[1].contains("being considered"), "{history}");
     check_page(&browser, "status-found-history-en-360px").await;
 
+    // The page an email's link opens to confirm a contact: the code in its box, a
+    // button to press (a mail scanner's visit confirms nothing), then the outcome.
+    browser
+        .goto(&gw.url(&format!("/status/{tracking}/confirm?code=123456&lang=en")))
+        .await;
+    assert_eq!(browser.value_of("code").await, "123456");
+    check_page(&browser, "confirm-contact-link-en-360px").await;
+    browser.click("form button[type=submit]").await;
+    let outcome = browser.text_of("#outcome").await;
+    assert!(!outcome.is_empty());
+    check_page(&browser, "confirm-contact-outcome-en-360px").await;
+
     // A number that is well formed but unknown: repeated, kept, what to check, 1308.
     let unknown = with_check("00000000").expect("a number");
     let r = c

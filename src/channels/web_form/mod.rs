@@ -53,7 +53,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebFor
         .service(page_resource("/status/{tracking}").route(web::get().to(status)))
         .service(
             page_resource("/status/{tracking}/confirm")
-                .route(web::get().to(confirm_contact::confirm_contact)),
+                .route(web::get().to(confirm_contact::confirm_contact))
+                .route(web::post().to(confirm_contact::confirm_contact_submit)),
         )
         .service(page_resource("/assets/form.js").route(web::get().to(form_js)))
         .service(page_resource("/favicon.ico").route(web::get().to(favicon)))
