@@ -1469,3 +1469,92 @@ async fn the_consoles_pass_axe_at_320_and_360_px() {
         browser.close().await;
     }
 }
+
+/// Issue 28, point 5's map: with a tile server named (`GATEWAY_MAP_TILES_URL`), the form
+/// shows a map; a tap drops the pin where the problem is and the appeal carries that
+/// point, with no address typed. Without it, no map and nothing asked of anyone else.
+#[tokio::test]
+async fn the_form_s_map_puts_the_appeal_where_the_citizen_taps() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let redis = RedisServer::new();
+    // A tile server on loopback: a plain 256 px tile for every z/x/y, counted.
+    let tile = {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(256, 256, image::Rgb([222, 230, 214]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("a tile");
+        png.into_inner()
+    };
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&served);
+    let tiles = crate::support::fake_http::FakeServer::start(move |cfg| {
+        let tile = tile.clone();
+        let counter = Arc::clone(&counter);
+        cfg.route(
+            "/tiles/{z}/{x}/{y}.png",
+            actix_web::web::get().to(move || {
+                let tile = tile.clone();
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("image/png")
+                        .body(tile)
+                }
+            }),
+        );
+    });
+    let gw = Gateway::start_with(
+        options(&redis)
+            .env(
+                "GATEWAY_MAP_TILES_URL",
+                &format!("{}/tiles/{{z}}/{{x}}/{{y}}.png", tiles.base()),
+            )
+            .env("GATEWAY_MAP_ATTRIBUTION", "Tiles: Almaty city"),
+    )
+    .await;
+    let plain = Gateway::start_with(options(&redis)).await;
+    let without = client()
+        .get(plain.url("/en/"))
+        .send()
+        .await
+        .expect("the form");
+    let csp = without.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.contains("img-src 'self';"), "{csp}");
+    assert!(!without.text().await.expect("html").contains("id=\"map\""));
+
+    let browser = Browser::start(360, 800).await;
+    browser.goto(&gw.url("/en/")).await;
+    browser.select("category", "roads").await;
+    browser
+        .fill("text", "A deep pothole in the middle of the crossing.")
+        .await;
+    wait_until("the map shows its tiles", WAIT, || async {
+        let n = served.load(Ordering::SeqCst);
+        (n > 0).then_some(()).ok_or(format!("{n} tiles"))
+    })
+    .await;
+    browser.click("#map").await;
+    let said = browser.text_of("#map-status").await;
+    assert!(said.starts_with("The appeal will point to 43.2"), "{said}");
+    let lat: f64 = browser.value_of("lat").await.parse().expect("a latitude");
+    let lon: f64 = browser.value_of("lon").await.parse().expect("a longitude");
+    assert!(
+        (lat - 43.2383).abs() < 0.005 && (lon - 76.9456).abs() < 0.005,
+        "{lat}, {lon}"
+    );
+    check_page(&browser, "form-map-en-360px").await;
+    browser.fill("last_name", "Omarova").await;
+    browser.fill("first_name", "Dana").await;
+    browser.fill("phone", "8 701 555 12 34").await;
+    browser.click("#f-consent").await;
+    browser.click("button[type=submit]").await;
+    let tracking = browser.text_of("#panel #tracking").await;
+    let appeal = appeal_with_tracking(&redis, &tracking).await;
+    assert_eq!(appeal["location"]["lat"].as_f64(), Some(lat), "{appeal}");
+    assert_eq!(appeal["location"]["lon"].as_f64(), Some(lon), "{appeal}");
+    browser.close().await;
+}

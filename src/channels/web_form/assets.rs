@@ -12,6 +12,29 @@ pub(super) async fn form_js() -> HttpResponse {
         .body(include_str!("../../../templates/web/assets/form.js"))
 }
 
+/// `GET /assets/leaflet-1.9.4.js`: the form's map (see `super::map`), a version per
+/// address, so kept for a year.
+pub(super) async fn leaflet_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(include_str!(
+            "../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.js"
+        ))
+}
+
+/// `GET /assets/leaflet-1.9.4.css`.
+pub(super) async fn leaflet_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(include_str!(
+            "../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.css"
+        ))
+}
+
 /// `GET /favicon.ico`.
 pub(super) async fn favicon() -> HttpResponse {
     HttpResponse::Ok()

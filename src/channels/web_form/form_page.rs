@@ -82,7 +82,22 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
     ctx.insert("errors".into(), json!(by_field));
     ctx.insert("invalid".into(), json!(invalid));
     ctx.insert("error_list".into(), json!(list));
-    page(status, language, form.template(), Value::Object(ctx))
+    let map = state.map.as_ref().filter(|_| form == Form::Appeal);
+    if let Some(map) = map {
+        ctx.insert(
+            "map".into(),
+            json!({"tiles": map.tiles, "attribution": map.attribution}),
+        );
+    }
+    let mut response = page(status, language, form.template(), Value::Object(ctx));
+    if let Some(map) = map
+        && let Ok(csp) = actix_web::http::header::HeaderValue::from_str(&map.csp)
+    {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
 }
 
 /// The errors as a page shows them (issue 18, point 2): the message of each field or

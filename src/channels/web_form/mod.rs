@@ -23,6 +23,7 @@ use self::state::WebForm;
 mod assets;
 mod confirm_contact;
 mod form_page;
+mod map;
 mod pages;
 mod received;
 mod regulation;
@@ -57,6 +58,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, web_form: web::Data<WebFor
                 .route(web::post().to(confirm_contact::confirm_contact_submit)),
         )
         .service(page_resource("/assets/form.js").route(web::get().to(form_js)))
+        .service(page_resource("/assets/leaflet-1.9.4.js").route(web::get().to(assets::leaflet_js)))
+        .service(
+            page_resource("/assets/leaflet-1.9.4.css").route(web::get().to(assets::leaflet_css)),
+        )
         .service(page_resource("/favicon.ico").route(web::get().to(favicon)))
         .service(page_resource("/robots.txt").route(web::get().to(robots)));
     for lang in ["kk", "ru", "en"] {

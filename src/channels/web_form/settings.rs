@@ -57,6 +57,24 @@ pub(crate) struct Settings {
         deserialize_with = "crate::config::number"
     )]
     pub(crate) upload_grace_secs: u64,
+    /// The tile server of the form's map (`GATEWAY_MAP_TILES_URL`, with `{z}`, `{x}`,
+    /// `{y}`); none by default, and then no map (see `super::map`).
+    #[serde(default)]
+    pub(crate) map_tiles_url: Option<String>,
+    /// The attribution its licence asks for (`GATEWAY_MAP_ATTRIBUTION`, HTML).
+    #[serde(default)]
+    pub(crate) map_attribution: String,
+}
+
+impl Settings {
+    /// The form's map, when a tile server is named and can serve.
+    fn map(&self) -> Option<Result<super::map::Map, String>> {
+        let tiles = self
+            .map_tiles_url
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())?;
+        Some(super::map::Map::new(tiles.trim(), &self.map_attribution))
+    }
 }
 
 fn default_upload_bytes_in_flight() -> usize {
@@ -98,6 +116,8 @@ impl WebForm {
             gateway.metrics().upload_bytes_in_flight.clone(),
         )?;
         Ok(WebForm {
+            // Checked at load: a map that cannot serve stopped the start.
+            map: settings.map().and_then(Result::ok),
             uploads,
             csrf: CsrfKey::derive(gateway.deployment_secret(), wiring.cookie_secure),
             limiter: FormLimits::per_minute(
@@ -126,6 +146,9 @@ impl Component for Settings {
         }
         if !(1..=100).contains(&settings.upload_max_per_client) {
             problems.push("GATEWAY_UPLOAD_MAX_PER_CLIENT: between 1 and 100".to_owned());
+        }
+        if let Some(Err(problem)) = settings.map() {
+            problems.push(problem);
         }
         Some(settings)
     }

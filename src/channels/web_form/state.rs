@@ -23,6 +23,8 @@ pub(crate) struct WebForm {
     pub(crate) uploads: Uploads,
     /// Redis, for confirming a typed contact (`notify::unconfirmed`).
     pub(crate) redis: crate::redis_handle::Redis,
+    /// The appeal form's map, when the city names a tile server.
+    pub(crate) map: Option<super::map::Map>,
 }
 
 impl WebForm {

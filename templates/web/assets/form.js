@@ -7,6 +7,8 @@
   var status = document.getElementById("geo-status");
   var lat = document.getElementById("f-lat");
   var lon = document.getElementById("f-lon");
+  // The map's pin (below), moved by "use my location" too when there is a map.
+  var pinAt = null;
   if (geo && button && status && lat && lon && "geolocation" in navigator) {
     geo.hidden = false;
     button.addEventListener("click", function () {
@@ -18,12 +20,53 @@
           lon.value = position.coords.longitude.toFixed(4);
           status.textContent =
             status.dataset.ok + " " + lat.value + ", " + lon.value + " " + status.dataset.after;
+          if (pinAt) {
+            pinAt(position.coords.latitude, position.coords.longitude, false);
+          }
         },
         function () {
           status.textContent = status.dataset.denied;
         },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
       );
+    });
+  }
+  // The map (only when the city names a tile server, see `web_form::map`): a tap drops
+  // the pin and fills the same coordinates as "use my location", four decimals.
+  var mapBox = document.getElementById("map");
+  var mapStatus = document.getElementById("map-status");
+  if (mapBox && mapStatus && lat && lon && window.L) {
+    document.getElementById("map-field").hidden = false;
+    var known = lat.value && lon.value;
+    var centre = known ? [parseFloat(lat.value), parseFloat(lon.value)] : [43.2383, 76.9456];
+    var map = window.L.map(mapBox, { center: centre, zoom: known ? 16 : 12 });
+    window.L.tileLayer(mapBox.dataset.tiles, {
+      maxZoom: 19,
+      attribution: mapBox.dataset.attribution || ""
+    }).addTo(map);
+    var pin = null;
+    pinAt = function (latitude, longitude, say) {
+      lat.value = latitude.toFixed(4);
+      lon.value = longitude.toFixed(4);
+      var point = [latitude, longitude];
+      if (pin) {
+        pin.setLatLng(point);
+      } else {
+        pin = window.L.circleMarker(point, {
+          radius: 10, color: "#b00020", weight: 3, fillOpacity: 0.5
+        }).addTo(map);
+      }
+      map.panTo(point);
+      if (say) {
+        mapStatus.textContent =
+          mapStatus.dataset.ok + " " + lat.value + ", " + lon.value + " " + mapStatus.dataset.after;
+      }
+    };
+    if (known) {
+      pinAt(centre[0], centre[1], true);
+    }
+    map.on("click", function (event) {
+      pinAt(event.latlng.lat, event.latlng.lng, true);
     });
   }
   // The catalogue's questions (issue 29): only the chosen category's group is shown
