@@ -25,7 +25,10 @@ fn a_wrong_value_stops_the_start_with_one_line_naming_the_key() {
         // A transfer of a day of rest without the day it moves to.
         ("GATEWAY_HOLIDAYS", "2027-05-17,2027-07-03>"),
         // A map's tiles over plain HTTP from elsewhere: the page would mix content.
-        ("GATEWAY_MAP_TILES_URL", "http://tiles.almaty.kz/{z}/{x}/{y}.png"),
+        (
+            "GATEWAY_MAP_TILES_URL",
+            "http://tiles.almaty.kz/{z}/{x}/{y}.png",
+        ),
     ];
     let mut problems = Vec::new();
     for (key, value) in cases {
