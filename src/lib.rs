@@ -63,7 +63,8 @@
 //!   additions and quarantined messages, counted in the metrics; [`consultation`] — calls
 //!   to 1308 answered on the spot: no appeal, counted on `analytics.v2`.
 //! - [`notify`] — the way back: the case system's replies delivered through the
-//!   [`notify::route::Route`] each channel provides.
+//!   [`notify::route::Route`] each channel provides, and the acknowledgement a contact
+//!   the citizen typed gets at intake, with the code that confirms it.
 //! - [`dialogue`] — the bot conversation shared by Telegram and WhatsApp.
 //! - [`http`] — the HTTP kit every channel uses: problems, extractors, pages, CSRF,
 //!   the client address, rate limits shared by every instance.

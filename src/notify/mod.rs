@@ -6,6 +6,11 @@
 //! accepted it or it is parked on `deadletter.v1`. The case system learns the outcome
 //! from a receipt on `deliveries.v1`.
 //!
+//! **Acknowledgements.** The same group reads `gateway:acknowledgements`, where the
+//! forwarder puts, with an appeal whose contact the citizen typed, the acknowledgement
+//! that carries the tracking number and the code to confirm the contact
+//! ([`acknowledgement`]); its receipt is `type: acknowledgement` on `deliveries.v1`.
+//!
 //! **Once per citizen.** A lease `<prefix>gateway:delivery:<reply id>` (SET NX with an
 //! expiry) is taken before a send and turned into `done` after it, so two instances
 //! never send the same reply, and one that claims a reply a dead instance left pending
