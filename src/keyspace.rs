@@ -42,6 +42,7 @@
 //! | `gateway:acknowledged:<subject key>` | string: acknowledgements sent to one typed contact | a day from the first | notifier (`INCR` before each) | notifier: more than [`crate::notify::acknowledgement::PER_CONTACT_A_DAY`] are not sent |
 //! | `gateway:delivery:ack.<appeal id>` | string: a lease then `done`, as for a reply | as for a reply | notifier | notifier of every instance |
 //! | `gateway:contact-code:<tracking number>` | string: the six-digit code that confirms the typed contact | 30 days; deleted once confirmed | notifier (the acknowledgement, or the first held answer: `SET NX`) | the confirmation page ([`crate::notify::unconfirmed`]) |
+//! | `gateway:contact-notified:<tracking number>` | string | a day | notifier (the acknowledgement sent; a notice of a held answer, `SET NX`) | notifier: no second message with the code that day |
 //! | `gateway:contact-code-tries:<tracking number>` | string: wrong codes counted | an hour | the confirmation page | the same |
 //! | `gateway:contact-confirmed:<tracking number>` | string | a year | the confirmation page | notifier |
 //! | `gateway:held-unconfirmed:<tracking number>` | list: the held replies as the case system wrote them | 30 days; deleted once confirmed | notifier | the confirmation page (sends them again on `replies.v1`) |
@@ -135,6 +136,12 @@ pub(crate) mod name {
     /// The code that confirms the typed contact of an appeal.
     pub(crate) fn contact_code(tracking_number: &str) -> String {
         format!("gateway:contact-code:{tracking_number}")
+    }
+
+    /// Set for a day when the typed contact of an appeal was sent its code (the
+    /// acknowledgement, or a notice that an answer waits): one such message a day.
+    pub(crate) fn contact_notified(tracking_number: &str) -> String {
+        format!("gateway:contact-notified:{tracking_number}")
     }
 
     /// Wrong codes typed for an appeal in the last hour.

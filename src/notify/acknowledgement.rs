@@ -235,7 +235,12 @@ impl Notifier {
             )
         };
         let text = text(ack, &code, &self.config.public_url);
-        Ok(self.send_retrying(&ack.to, &text, &ctx).await)
+        let sent = self.send_retrying(&ack.to, &text, &ctx).await;
+        if sent.0.is_ok() {
+            // An answer held today sends no second message with the code.
+            unconfirmed::notified(conn, self.keys(), &ack.tracking_number, false).await?;
+        }
+        Ok(sent)
     }
 
     /// Counts an acknowledgement to `to` and says whether the day's were all sent.

@@ -13,7 +13,8 @@
 //! In Redis, per tracking number: `gateway:held-unconfirmed:<tn>` (the held replies as
 //! the case system wrote them), `gateway:contact-code:<tn>` (the code, 30 days),
 //! `gateway:contact-code-tries:<tn>` (wrong codes in the last hour, at most
-//! [`MAX_TRIES`]), `gateway:contact-confirmed:<tn>` (set once confirmed, a year).
+//! [`MAX_TRIES`]), `gateway:contact-confirmed:<tn>` (set once confirmed, a year),
+//! `gateway:contact-notified:<tn>` (the code was sent today: one such message a day).
 
 use std::time::Duration;
 
@@ -90,6 +91,31 @@ pub(crate) async fn hold(
         .query_async(conn)
         .await?;
     Ok(code)
+}
+
+/// How long one message with the code (the acknowledgement, a notice) stands for the
+/// next: an answer held that day sends none (the case system's `registered` right
+/// after intake would otherwise text the citizen twice in a minute).
+pub(crate) const NOTIFIED_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// Records that the contact of `tracking_number` was sent its code now; with `first`,
+/// only if none was that day: whether it was recorded (the message may go).
+pub(crate) async fn notified(
+    conn: &mut RedisConn,
+    keys: &Keyspace,
+    tracking_number: &str,
+    first: bool,
+) -> redis::RedisResult<bool> {
+    let mut set = redis::cmd("SET");
+    set.arg(keys.key(&name::contact_notified(tracking_number)))
+        .arg(1)
+        .arg("EX")
+        .arg(NOTIFIED_FOR.as_secs());
+    if first {
+        set.arg("NX");
+    }
+    let answer: Option<String> = set.query_async(conn).await?;
+    Ok(answer.is_some())
 }
 
 /// What became of a code typed (or followed in a link).
@@ -232,6 +258,10 @@ pub(crate) async fn route_or_hold(
         &entry(held.reply_id, held.data),
     )
     .await?;
+    if !notified(conn, keys, &reply.tracking_number, true).await? {
+        // The code went out today (the acknowledgement, or a notice): the answer waits.
+        return Ok(None);
+    }
     let notice = notice_text(reply, &code, held.public_url);
     let link = format!(
         "{}/status/{}",

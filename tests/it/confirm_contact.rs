@@ -431,10 +431,37 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
         .remove(0);
     assert_eq!(receipt.data["status"], "accepted", "{}", receipt.raw);
     assert_eq!(receipt.data["channel"], "sms");
-    // The code typed on the status page confirms the number.
+    // The case system's first word, right after intake, waits for the confirmation and
+    // sends no second SMS with the code: the acknowledgement has just given it.
+    let stored = appeal_with_tracking(&redis, &tracking).await;
+    let mut registered = answer_to(&stored);
+    registered["status"] = json!("in_progress");
+    registered["text"] = json!("Обращение передано в акимат Бостандыкского района.");
+    send_reply(&redis, &registered).await;
+    let held = wait_for_entries_of(&redis.url(), "deliveries.v1", "delivery", 1)
+        .await
+        .remove(0);
+    assert_eq!(held.data["status"], "held_unconfirmed", "{}", held.raw);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(sms.taken().len(), 1, "one message with the code, not two");
+    // The code typed on the status page confirms the number; the answer goes.
     let code = code_in(&text, "Код ");
     let page = press(&gw, &tracking, &code).await;
     assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("акимат Бостандыкского района"),
+        "the held answer on the page"
+    );
+    wait_until("the held answer is sent", WAIT, || async {
+        (sms.taken().len() == 2)
+            .then_some(())
+            .ok_or(format!("{}", sms.taken().len()))
+    })
+    .await;
+    assert!(sms.taken()[1]["text"].contains("Бостандыкского"));
 
     // A number the provider refuses: the case system hears it at once.
     sms.log.lock().expect("sms log").script.push_back(refused);
@@ -446,7 +473,7 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
     assert_eq!(failed.data["status"], "failed", "{}", failed.raw);
     assert_eq!(failed.data["reason"], "invalid_number", "{}", failed.raw);
     assert_eq!(failed.data["appeal_id"], second.json()["id"]);
-    assert_eq!(sms.taken().len(), 1, "nothing more was taken");
+    assert_eq!(sms.taken().len(), 2, "nothing more was taken");
 
     // A form anyone can fill in must not make the city text one number over and over:
     // five acknowledgements a day to a contact, then none (the receipt says so).
@@ -474,5 +501,10 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
         statuses.contains(&"\"failed\" \"rate_limited\"".to_owned()),
         "{statuses:?}"
     );
-    assert_eq!(sms.taken().len(), 5, "five to the number in a day");
+    // The acknowledgements (five) and the answer.
+    assert_eq!(
+        sms.taken().len(),
+        6,
+        "five acknowledgements to the number in a day"
+    );
 }
