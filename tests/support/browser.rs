@@ -181,16 +181,27 @@ impl Browser {
         }
     }
 
-    /// The value of the field with id `f-<name>` as the browser holds it.
+    /// The value of the field with id `f-<name>` as the browser holds it. Right after a
+    /// submit the field found may be the old page's, gone by the time its value is
+    /// read: then it is looked up again (as [`Browser::text_of`] does).
     pub async fn value_of(&self, name: &str) -> String {
-        self.client
-            .find(Locator::Id(&format!("f-{name}")))
-            .await
-            .unwrap_or_else(|e| panic!("no field f-{name}: {e}"))
-            .prop("value")
-            .await
-            .expect("value")
-            .unwrap_or_default()
+        let started = std::time::Instant::now();
+        loop {
+            let field = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(30))
+                .for_element(Locator::Id(&format!("f-{name}")))
+                .await
+                .unwrap_or_else(|e| panic!("no field f-{name}: {e}"));
+            match field.prop("value").await {
+                Ok(value) => return value.unwrap_or_default(),
+                Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                    panic!("the value of f-{name} could not be read: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     pub async fn source(&self) -> String {
