@@ -129,13 +129,18 @@ pub(crate) fn page(
     template: &str,
     context: Value,
 ) -> HttpResponse {
-    respond(
-        status,
-        language,
-        template,
-        render(template, context),
-        CITIZEN_CSP,
-    )
+    page_with_csp(status, language, template, context, CITIZEN_CSP)
+}
+
+/// [`page`] under another Content-Security-Policy (the appeal form with its map).
+pub(crate) fn page_with_csp(
+    status: StatusCode,
+    language: Language,
+    template: &str,
+    context: Value,
+    csp: &str,
+) -> HttpResponse {
+    respond(status, language, template, render(template, context), csp)
 }
 
 /// The response for a page rendered (or not) from any template environment, with the

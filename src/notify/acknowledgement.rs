@@ -77,6 +77,16 @@ pub(crate) enum AcknowledgementStatus {
     Failed,
 }
 
+impl AcknowledgementStatus {
+    /// As on the receipt and the metric's `outcome`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AcknowledgementStatus::Accepted => "accepted",
+            AcknowledgementStatus::Failed => "failed",
+        }
+    }
+}
+
 /// An acknowledgement's receipt (`type: acknowledgement` on `deliveries.v1`): no
 /// address, no text, no code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -178,13 +188,7 @@ impl Notifier {
         }
         self.metrics
             .acknowledgements
-            .with_label_values(&[
-                channel,
-                match status {
-                    AcknowledgementStatus::Accepted => "accepted",
-                    AcknowledgementStatus::Failed => "failed",
-                },
-            ])
+            .with_label_values(&[channel, status.as_str()])
             .inc();
         let receipt = AcknowledgementReceipt {
             schema_version: crate::appeal::SCHEMA_VERSION,

@@ -43,6 +43,16 @@ async fn mail_gateway(redis: &RedisServer, smtp: &SmtpSink) -> Gateway {
     .await
 }
 
+/// `options` with SMS through the Mobizon stand-in `sms`, at any hour.
+fn with_mobizon(options: GatewayOptions, sms: &fake_sms::SmsStandIn) -> GatewayOptions {
+    options
+        .env("GATEWAY_SMS_PROVIDER", "mobizon")
+        .env("GATEWAY_SMS_API_URL", &sms.server.base())
+        .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
+        .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
+        .env("GATEWAY_SMS_QUIET_HOURS", "off")
+}
+
 /// The code in a notice: the six digits after `code=` (email) or `Код ` (SMS).
 fn code_in(text: &str, after: &str) -> String {
     let start = text.find(after).expect("a code") + after.len();
@@ -143,15 +153,7 @@ async fn a_confirmed_email_gets_the_answer_at_once() {
 async fn an_unconfirmed_phone_gets_a_code_to_type_on_the_status_page() {
     let redis = RedisServer::new();
     let sms = fake_sms::mobizon(vec![]);
-    let gw = Gateway::start_with(
-        GatewayOptions::new(&redis.url())
-            .env("GATEWAY_SMS_PROVIDER", "mobizon")
-            .env("GATEWAY_SMS_API_URL", &sms.server.base())
-            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
-            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
-            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
-    )
-    .await;
+    let gw = Gateway::start_with(with_mobizon(GatewayOptions::new(&redis.url()), &sms)).await;
     send_reply(&redis, &reply("sms", PHONE, Some(false))).await;
     let held = wait_for_stream_len(&redis.url(), "deliveries.v1", 1)
         .await
@@ -206,16 +208,12 @@ async fn an_unconfirmed_contact_is_skipped_for_a_proven_one() {
     let redis = RedisServer::new();
     let smtp = SmtpSink::start();
     let sms = fake_sms::mobizon(vec![]);
-    let _gw = Gateway::start_with(
+    let _gw = Gateway::start_with(with_mobizon(
         GatewayOptions::new(&redis.url())
             .env("GATEWAY_SMTP_URL", &smtp.url())
-            .env("GATEWAY_MAIL_FROM", "open-almaty@almatydc.kz")
-            .env("GATEWAY_SMS_PROVIDER", "mobizon")
-            .env("GATEWAY_SMS_API_URL", &sms.server.base())
-            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
-            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
-            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
-    )
+            .env("GATEWAY_MAIL_FROM", "open-almaty@almatydc.kz"),
+        &sms,
+    ))
     .await;
     let mut both = reply("email", EMAIL, Some(false));
     both["fallback"] = json!([{"channel": "sms", "address": PHONE}]);
@@ -395,15 +393,7 @@ async fn an_api_appeal_with_a_typed_number_gets_the_code_by_sms_and_a_refused_nu
         }),
     };
     let sms = fake_sms::mobizon(vec![]);
-    let gw = Gateway::start_with(
-        GatewayOptions::new(&redis.url())
-            .env("GATEWAY_SMS_PROVIDER", "mobizon")
-            .env("GATEWAY_SMS_API_URL", &sms.server.base())
-            .env("GATEWAY_SMS_API_KEY", MOBIZON_KEY)
-            .env("GATEWAY_SMS_SENDER", "OpenAlmaty")
-            .env("GATEWAY_SMS_QUIET_HOURS", "off"),
-    )
-    .await;
+    let gw = Gateway::start_with(with_mobizon(GatewayOptions::new(&redis.url()), &sms)).await;
     let mut appeal = valid_appeal();
     appeal["reply_to"] = json!({"channel": "sms", "address": PHONE});
     let accepted = gw.api().post_appeal(CRM_TOKEN, &appeal, None).await;

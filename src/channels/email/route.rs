@@ -24,27 +24,20 @@ impl Route for Acknowledger {
                 "notify-status-link",
                 &[("link", ctx.status_link.to_owned())],
             );
-            let subject = format!("[{}] {}", ctx.tracking_number, ctx.status_name());
-            let body = format!("{text}\n\n{footer}");
-            let mail = if ctx.acknowledgement {
-                // The thread's first mail: the answers come as replies to it.
-                Mail {
-                    to: address.to_owned(),
-                    subject,
-                    body,
-                    message_id: thread,
-                    in_reply_to: None,
-                    references: Vec::new(),
-                }
+            // The acknowledgement is the thread's first mail; the answers reply to it.
+            let (message_id, in_reply_to, references) = if ctx.acknowledgement {
+                (thread, None, Vec::new())
             } else {
-                Mail {
-                    to: address.to_owned(),
-                    subject,
-                    body,
-                    message_id: self.message_id("reply", ctx.reply_id),
-                    in_reply_to: Some(thread.clone()),
-                    references: vec![thread],
-                }
+                let id = self.message_id("reply", ctx.reply_id);
+                (id, Some(thread.clone()), vec![thread])
+            };
+            let mail = Mail {
+                to: address.to_owned(),
+                subject: format!("[{}] {}", ctx.tracking_number, ctx.status_name()),
+                body: format!("{text}\n\n{footer}"),
+                message_id,
+                in_reply_to,
+                references,
             };
             Acknowledger::send(self, &mail).await.map_err(|e| match e {
                 SendError::Recipient => RouteError::Permanent("invalid_address"),

@@ -3,36 +3,43 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::{self};
 
-/// `GET /assets/form.js`: the forms' progressive enhancements.
-pub(super) async fn form_js() -> HttpResponse {
+/// A script or a style sheet of the pages, kept by caches as `cache_control` says.
+fn code(content_type: &str, cache_control: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(include_str!("../../../templates/web/assets/form.js"))
+        .body(body)
 }
 
-/// `GET /assets/leaflet-1.9.4.js`: the form's map (see `super::map`), a version per
-/// address, so kept for a year.
+/// A vendored file's address names its version: kept for a year.
+const VERSIONED: &str = "public, max-age=31536000, immutable";
+
+/// `GET /assets/form.js`: the forms' progressive enhancements.
+pub(super) async fn form_js() -> HttpResponse {
+    code(
+        "text/javascript; charset=utf-8",
+        "public, max-age=3600",
+        include_str!("../../../templates/web/assets/form.js"),
+    )
+}
+
+/// `GET /assets/leaflet-1.9.4.js`: the form's map (see `super::map`).
 pub(super) async fn leaflet_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(include_str!(
-            "../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.js"
-        ))
+    code(
+        "text/javascript; charset=utf-8",
+        VERSIONED,
+        include_str!("../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.js"),
+    )
 }
 
 /// `GET /assets/leaflet-1.9.4.css`.
 pub(super) async fn leaflet_css() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(include_str!(
-            "../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.css"
-        ))
+    code(
+        "text/css; charset=utf-8",
+        VERSIONED,
+        include_str!("../../../templates/web/assets/vendor/leaflet-1.9.4/leaflet.css"),
+    )
 }
 
 /// `GET /favicon.ico`.

@@ -89,15 +89,8 @@ pub(super) fn render_form(state: &WebForm, view: FormView<'_>, status: StatusCod
             json!({"tiles": map.tiles, "attribution": map.attribution}),
         );
     }
-    let mut response = page(status, language, form.template(), Value::Object(ctx));
-    if let Some(map) = map
-        && let Ok(csp) = actix_web::http::header::HeaderValue::from_str(&map.csp)
-    {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
-    }
-    response
+    let csp = map.map_or(crate::http::pages::CITIZEN_CSP, |m| m.csp.as_str());
+    crate::http::pages::page_with_csp(status, language, form.template(), Value::Object(ctx), csp)
 }
 
 /// The errors as a page shows them (issue 18, point 2): the message of each field or
